@@ -1,0 +1,141 @@
+/**
+ * D1 schema (drizzle-orm). Migrations in schema/migrations are generated from this file with
+ * `npm run db:generate` (drizzle-kit) and applied with `wrangler d1 migrations apply` (and
+ * `applyD1Migrations` in tests). Times are integer milliseconds since the epoch unless named otherwise.
+ */
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const creators = sqliteTable('creators', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: integer('created_at').notNull(),
+});
+
+/** API tokens are stored as SHA-256 hex of the token; the token itself is shown once. */
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: text('id').primaryKey(),
+    creatorId: text('creator_id').notNull().references(() => creators.id),
+    tokenHash: text('token_hash').notNull(),
+    name: text('name').notNull().default(''),
+    createdAt: integer('created_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_hash_uq').on(t.tokenHash)],
+);
+
+export const VIDEO_STATUSES = ['UPLOADING', 'PROCESSING', 'READY', 'FAILED', 'DELETED'] as const;
+export type VideoStatus = (typeof VIDEO_STATUSES)[number];
+export const VISIBILITIES = ['public', 'unlisted', 'private'] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
+
+export const videos = sqliteTable(
+  'videos',
+  {
+    id: text('id').primaryKey(),
+    creatorId: text('creator_id').notNull().references(() => creators.id),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    visibility: text('visibility').$type<Visibility>().notNull().default('public'),
+    status: text('status').$type<VideoStatus>().notNull(),
+    /** User-readable reason when status is FAILED. */
+    error: text('error'),
+    /** Facts about the uploaded original (set at upload completion and by ffprobe analysis). */
+    sourceSize: integer('source_size'),
+    sourceSha256: text('source_sha256'),
+    duration: real('duration'),
+    width: integer('width'),
+    height: integer('height'),
+    frameRate: real('frame_rate'),
+    rotation: integer('rotation'),
+    videoCodec: text('video_codec'),
+    audioCodec: text('audio_codec'),
+    hasAudio: integer('has_audio', { mode: 'boolean' }),
+    /** Flushed total; live totals add the ViewCounter shards' unflushed deltas. */
+    viewCount: integer('view_count').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    readyAt: integer('ready_at'),
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [
+    index('videos_creator_created_idx').on(t.creatorId, t.createdAt),
+    index('videos_status_idx').on(t.status),
+  ],
+);
+
+export const JOB_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/**
+ * One row per unit of work (e.g. `analyze`, `rendition:720p`, `thumbnails`), unique on (video, unit) so a
+ * redelivered queue message upserts rather than duplicating.
+ */
+export const transcodeJobs = sqliteTable(
+  'transcode_jobs',
+  {
+    id: text('id').primaryKey(),
+    videoId: text('video_id').notNull().references(() => videos.id),
+    unit: text('unit').notNull(),
+    status: text('status').$type<JobStatus>().notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    error: text('error'),
+    /** A PROCESSING job whose lease has passed belongs to a crashed worker and may be taken over. */
+    leaseUntil: integer('lease_until'),
+    /** 0..1 while PROCESSING, for progress display. */
+    progress: real('progress').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    startedAt: integer('started_at'),
+    completedAt: integer('completed_at'),
+  },
+  (t) => [uniqueIndex('transcode_jobs_video_unit_uq').on(t.videoId, t.unit)],
+);
+
+/** What the transcoder produced for one rung of the ladder; the manifest module builds playlists from it. */
+export const renditions = sqliteTable(
+  'renditions',
+  {
+    videoId: text('video_id').notNull().references(() => videos.id),
+    name: text('name').notNull(),
+    width: integer('width').notNull(),
+    height: integer('height').notNull(),
+    /** Peak segment bitrate, bits/s (HLS BANDWIDTH). */
+    bandwidth: integer('bandwidth').notNull(),
+    /** Average bitrate, bits/s (HLS AVERAGE-BANDWIDTH). */
+    averageBandwidth: integer('average_bandwidth').notNull(),
+    /** RFC 6381 codecs string from the encoded streams, e.g. `avc1.64001f,mp4a.40.2`. */
+    codecs: text('codecs').notNull(),
+    frameRate: real('frame_rate'),
+    segmentCount: integer('segment_count').notNull(),
+    /** JSON array of segment durations in seconds, in order. */
+    segmentDurations: text('segment_durations').notNull(),
+    totalBytes: integer('total_bytes').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.name] })],
+);
+
+/** Hourly view aggregates, upserted by the flush. hour_bucket is the hour's start in epoch seconds. */
+export const viewAggregates = sqliteTable(
+  'view_aggregates',
+  {
+    videoId: text('video_id').notNull(),
+    hourBucket: integer('hour_bucket').notNull(),
+    viewCount: integer('view_count').notNull().default(0),
+    uniqueViewers: integer('unique_viewers').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.hourBucket] })],
+);
+
+/**
+ * Last flush sequence applied per ViewCounter shard, written in the same D1 batch as the counts so a flush
+ * retried after a crash is recognised and not counted twice.
+ */
+export const viewFlushes = sqliteTable('view_flushes', {
+  shardId: text('shard_id').primaryKey(),
+  lastSeq: integer('last_seq').notNull(),
+  updatedAt: integer('updated_at').notNull().default(sql`0`),
+});

@@ -1,0 +1,188 @@
+/**
+ * Starts the real local platform for end-to-end tests and benchmarks: `wrangler dev` (Miniflare) on a free
+ * port with its own state directory, and optionally the transcoder Node process. Everything listens on 127.0.0.1.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const BIN = path.join(ROOT, 'node_modules', '.bin');
+
+export const STACK_SECRETS = {
+  SIGNING_KEYS: JSON.stringify({ k1: 'ZTJlLXNpZ25pbmcta2V5LW9uZS0zMi1ieXRlcy1sb25nISE' }),
+  SIGNING_KEY_ID: 'k1',
+  INTERNAL_TOKEN: 'e2e-internal-token',
+  ADMIN_TOKEN: 'e2e-admin-token',
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor(url: string, timeoutMs = 60_000, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${url} was up`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      lastError = new Error(`status ${res.status}`);
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${url}: ${String(lastError)}`);
+}
+
+export interface Stack {
+  origin: string;
+  /** A creator token for a fresh creator. */
+  token: string;
+  creatorId: string;
+  transcoderUrl: string | null;
+  stateDir: string;
+  wrangler: ChildProcess;
+  transcoder: ChildProcess | null;
+  logs: string[];
+  /** Creates another creator, for multi-tenant tests. */
+  newCreator(name?: string): Promise<{ creatorId: string; token: string }>;
+  /** Restarts wrangler dev on the same port and state (a server restart mid-upload). */
+  restartWorker(): Promise<void>;
+  /** Kills and restarts the transcoder process (a crashed worker). */
+  restartTranscoder(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  transcoder?: boolean;
+  /** Extra `--var NAME:value` for wrangler dev. */
+  vars?: Record<string, string>;
+  /** Show child output (default: only on failure, kept in `logs`). */
+  verbose?: boolean;
+}
+
+function capture(child: ChildProcess, logs: string[], name: string, verbose: boolean): void {
+  const push = (chunk: Buffer) => {
+    const text = chunk.toString();
+    logs.push(`[${name}] ${text}`);
+    if (logs.length > 2000) logs.splice(0, logs.length - 2000);
+    if (verbose) process.stderr.write(`[${name}] ${text}`);
+  };
+  child.stdout?.on('data', push);
+  child.stderr?.on('data', push);
+}
+
+async function stopChild(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const verbose = options.verbose ?? process.env.STACK_VERBOSE === '1';
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'edge-video-state-'));
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const transcoderEntry = path.join(ROOT, 'containers', 'transcoder', 'src', 'server.ts');
+  const wantTranscoder = options.transcoder === true && existsSync(transcoderEntry);
+  const transcoderPort = wantTranscoder ? await freePort() : 0;
+  const transcoderUrl = wantTranscoder ? `http://127.0.0.1:${transcoderPort}` : null;
+  const logs: string[] = [];
+
+  execFileSync(path.join(BIN, 'wrangler'), ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: '1' },
+  });
+
+  const vars: Record<string, string> = {
+    ...STACK_SECRETS,
+    PUBLIC_ORIGIN: origin,
+    TRANSCODER_URL: transcoderUrl ?? 'http://127.0.0.1:9',
+    ...options.vars,
+  };
+
+  const startWrangler = async (): Promise<ChildProcess> => {
+    const inspectorPort = await freePort();
+    const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort), '--persist-to', stateDir, '--show-interactive-dev-session=false', '--log-level', 'warn'];
+    for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+    const child = spawn(path.join(BIN, 'wrangler'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+    capture(child, logs, 'wrangler', verbose);
+    await waitFor(`${origin}/healthz`, 90_000, child);
+    return child;
+  };
+
+  const startTranscoder = async (): Promise<ChildProcess | null> => {
+    if (!wantTranscoder) return null;
+    const child = spawn(path.join(BIN, 'tsx'), [transcoderEntry], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PORT: String(transcoderPort), HOST: '127.0.0.1', STORAGE_URL: `${origin}/internal/storage`, INTERNAL_TOKEN: STACK_SECRETS.INTERNAL_TOKEN },
+    });
+    capture(child, logs, 'transcoder', verbose);
+    await waitFor(`${transcoderUrl}/healthz`, 30_000, child);
+    return child;
+  };
+
+  const stack: Stack = {
+    origin,
+    token: '',
+    creatorId: '',
+    transcoderUrl,
+    stateDir,
+    wrangler: await startWrangler(),
+    transcoder: null,
+    logs,
+    async newCreator(name = 'e2e creator') {
+      const res = await fetch(`${origin}/v1/admin/creators`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${STACK_SECRETS.ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+      if (res.status !== 201) throw new Error(`creating creator failed: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { creatorId: string; token: string };
+    },
+    async restartWorker() {
+      await stopChild(stack.wrangler);
+      stack.wrangler = await startWrangler();
+    },
+    async restartTranscoder() {
+      stack.transcoder?.kill('SIGKILL');
+      await stopChild(stack.transcoder);
+      stack.transcoder = await startTranscoder();
+    },
+    async stop() {
+      await stopChild(stack.transcoder);
+      await stopChild(stack.wrangler);
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    stack.transcoder = await startTranscoder();
+    const creator = await stack.newCreator();
+    stack.token = creator.token;
+    stack.creatorId = creator.creatorId;
+  } catch (err) {
+    process.stderr.write(logs.join(''));
+    await stack.stop();
+    throw err;
+  }
+  return stack;
+}

@@ -1,0 +1,6 @@
+// Test-only bindings (declared here, not in the generated worker-configuration.d.ts).
+declare namespace Cloudflare {
+  interface Env {
+    TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Two test projects:
+ * - `workers`: test/workers/**, inside workerd through @cloudflare/vitest-pool-workers (Miniflare bindings:
+ *   D1 with migrations applied, R2, Durable Objects, queues). Storage is isolated per test file.
+ * - `node`: test/node/**, end-to-end tests that start real processes (wrangler dev, the transcoder, ffmpeg,
+ *   Chromium) and pure-TypeScript modules.
+ */
+import path from 'node:path';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+export const TEST_SECRETS = {
+  SIGNING_KEYS: JSON.stringify({ k1: 'dGVzdC1zaWduaW5nLWtleS1vbmUtMzItYnl0ZXMtbG9uZw', k0: 'b2xkLXRlc3Qtc2lnbmluZy1rZXktcmV0aXJpbmctc29vbg' }),
+  SIGNING_KEY_ID: 'k1',
+  INTERNAL_TOKEN: 'test-internal-token',
+  ADMIN_TOKEN: 'test-admin-token',
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(async () => ({
+            main: './workers/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ...TEST_SECRETS,
+                TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'schema/migrations')),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts'],
+          setupFiles: ['./test/workers/apply-migrations.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // End-to-end suites start servers on free ports; run files one at a time on this 2-core machine.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

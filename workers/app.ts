@@ -1,0 +1,28 @@
+/**
+ * The HTTP surface: one Hono app composed of one sub-app per area. Every error leaves through `renderError`
+ * as `{ "error": { "code", "message" } }`.
+ */
+import { Hono } from 'hono';
+import { adminRoutes } from './admin/routes';
+import { metadataRoutes } from './metadata/routes';
+import { loadConfig } from './shared/config';
+import { openDb } from './shared/db';
+import { errorJson, renderError } from './shared/errors';
+import type { AppEnv } from './shared/hono-env';
+
+export function createApp() {
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    c.set('config', loadConfig(c.env as unknown as Record<string, unknown>));
+    c.set('db', openDb(c.env.DB));
+    await next();
+  });
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.route('/', adminRoutes);
+  app.route('/', metadataRoutes);
+  app.notFound((c) => c.json(errorJson('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
+  app.onError(renderError);
+  return app;
+}
+
+export const app = createApp();

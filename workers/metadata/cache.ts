@@ -1,0 +1,99 @@
+/**
+ * Cache-aside metadata cache (the seed's `video:meta:{id}`), on the Workers Cache API.
+ *
+ * - TTL: 1 h ± 10% jitter, so entries written together do not expire together.
+ * - Stampede protection: concurrent misses for the same video in this isolate share one D1 load (single-flight);
+ *   the loser of a race never queries D1 itself.
+ * - Invalidation: every write to a video, its renditions or its jobs calls `invalidateVideo`.
+ * - Degradation: if the cache throws, reads fall through to D1 (the seed's circuit-breaker fallback).
+ *
+ * The Cache API is per data centre: an edit invalidates the local copy at once, other locations within the TTL.
+ * Status changes that players depend on (READY, DELETED) are read from D1 by playback routes, not from here.
+ */
+import { runtime } from '../shared/runtime';
+import type { Config } from '../shared/config';
+import type { VideoRecord } from './serialize';
+
+const CACHE_NAME = 'video-meta';
+const cacheUrl = (videoId: string) => `https://video-meta.internal/v1/${encodeURIComponent(videoId)}`;
+
+const inFlight = new Map<string, Promise<VideoRecord | null>>();
+/** Bumped by every invalidation, so a load that started before an edit never writes its stale result back. */
+const generations = new Map<string, number>();
+
+export type Loader = (videoId: string) => Promise<VideoRecord | null>;
+
+/** TTL in seconds with uniform ±jitter. */
+export function jitteredTtl(baseSec: number, jitterFraction: number, random = runtime().random): number {
+  return Math.max(1, Math.round(baseSec * (1 + jitterFraction * (random() * 2 - 1))));
+}
+
+async function openCache(): Promise<Cache | null> {
+  try {
+    return await caches.open(CACHE_NAME);
+  } catch (err) {
+    console.warn('metadata cache unavailable', err);
+    return null;
+  }
+}
+
+async function readCached(videoId: string): Promise<VideoRecord | null | undefined> {
+  const cache = await openCache();
+  if (!cache) return undefined;
+  try {
+    const hit = await cache.match(cacheUrl(videoId));
+    return hit ? ((await hit.json()) as VideoRecord) : undefined;
+  } catch (err) {
+    console.warn('metadata cache read failed', err);
+    return undefined;
+  }
+}
+
+async function writeCached(videoId: string, record: VideoRecord, ttlSec: number): Promise<void> {
+  const cache = await openCache();
+  if (!cache) return;
+  try {
+    await cache.put(
+      cacheUrl(videoId),
+      new Response(JSON.stringify(record), {
+        headers: { 'Content-Type': 'application/json', 'Cache-Control': `max-age=${ttlSec}` },
+      }),
+    );
+  } catch (err) {
+    console.warn('metadata cache write failed', err);
+  }
+}
+
+export async function getVideoRecord(videoId: string, load: Loader, config: Config): Promise<VideoRecord | null> {
+  const cached = await readCached(videoId);
+  if (cached) return cached;
+
+  const pending = inFlight.get(videoId);
+  if (pending) return pending;
+
+  const generation = generations.get(videoId) ?? 0;
+  const flight = (async () => {
+    // Double-check: another request may have filled the cache while this one was reading it.
+    const again = await readCached(videoId);
+    if (again) return again;
+    const record = await load(videoId);
+    if (record && (generations.get(videoId) ?? 0) === generation) {
+      const { ttlSec, jitterFraction } = config.metadataCache;
+      await writeCached(videoId, record, jitteredTtl(ttlSec, jitterFraction));
+    }
+    return record;
+  })().finally(() => inFlight.delete(videoId));
+  inFlight.set(videoId, flight);
+  return flight;
+}
+
+export async function invalidateVideo(videoId: string): Promise<void> {
+  generations.set(videoId, (generations.get(videoId) ?? 0) + 1);
+  inFlight.delete(videoId);
+  const cache = await openCache();
+  try {
+    await cache?.delete(cacheUrl(videoId));
+  } catch (err) {
+    console.warn('metadata cache invalidation failed', err);
+  }
+}

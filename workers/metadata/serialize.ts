@@ -1,0 +1,94 @@
+/** The public video object returned by the API. */
+import type { InferSelectModel } from 'drizzle-orm';
+import type { schema } from '../shared/db';
+
+export type VideoRow = InferSelectModel<typeof schema.videos>;
+export type RenditionRow = InferSelectModel<typeof schema.renditions>;
+export type JobRow = InferSelectModel<typeof schema.transcodeJobs>;
+
+/** Everything the API shows about one video; this is what the metadata cache stores. */
+export interface VideoRecord {
+  video: VideoRow;
+  renditions: RenditionRow[];
+  jobs: JobRow[];
+}
+
+export interface RenditionView {
+  name: string;
+  width: number;
+  height: number;
+  bandwidth: number;
+  averageBandwidth: number;
+  codecs: string;
+  frameRate: number | null;
+  segmentCount: number;
+  duration: number;
+}
+
+export interface VideoView {
+  id: string;
+  creatorId: string;
+  status: VideoRow['status'];
+  title: string;
+  description: string;
+  visibility: VideoRow['visibility'];
+  duration: number | null;
+  width: number | null;
+  height: number | null;
+  frameRate: number | null;
+  renditions: RenditionView[];
+  /** Per unit of transcoding work: status and 0..1 progress. */
+  processing: { unit: string; status: string; progress: number; attempts: number; error: string | null }[];
+  error?: string;
+  viewCount: number;
+  createdAt: string;
+  updatedAt: string;
+  readyAt: string | null;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function renditionView(r: RenditionRow): RenditionView {
+  const durations = JSON.parse(r.segmentDurations) as number[];
+  return {
+    name: r.name,
+    width: r.width,
+    height: r.height,
+    bandwidth: r.bandwidth,
+    averageBandwidth: r.averageBandwidth,
+    codecs: r.codecs,
+    frameRate: r.frameRate,
+    segmentCount: r.segmentCount,
+    duration: Math.round(durations.reduce((a, b) => a + b, 0) * 1000) / 1000,
+  };
+}
+
+export function videoView(record: VideoRecord): VideoView {
+  const { video } = record;
+  const view: VideoView = {
+    id: video.id,
+    creatorId: video.creatorId,
+    status: video.status,
+    title: video.title,
+    description: video.description,
+    visibility: video.visibility,
+    duration: video.duration,
+    width: video.width,
+    height: video.height,
+    frameRate: video.frameRate,
+    renditions: [...record.renditions].sort((a, b) => a.height - b.height).map(renditionView),
+    processing: record.jobs.map((j) => ({
+      unit: j.unit,
+      status: j.status,
+      progress: j.progress,
+      attempts: j.attempts,
+      error: j.error,
+    })),
+    viewCount: video.viewCount,
+    createdAt: iso(video.createdAt) ?? '',
+    updatedAt: iso(video.updatedAt) ?? '',
+    readyAt: iso(video.readyAt),
+  };
+  if (video.status === 'FAILED') view.error = video.error ?? 'processing failed';
+  return view;
+}

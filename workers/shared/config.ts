@@ -1,0 +1,103 @@
+/**
+ * Every tunable of the platform, with the production design's values as defaults. Environment variables
+ * (wrangler `[vars]`, or test bindings) may override the ones listed in `fromEnv`.
+ */
+export interface Rung {
+  name: string;
+  width: number;
+  height: number;
+  /** Target video bitrate, bits/s. */
+  bitrate: number;
+}
+
+/** The seed's 7-rung H.264 ladder. Never upscaled: rungs above the source height are skipped. */
+export const LADDER: readonly Rung[] = [
+  { name: '240p', width: 426, height: 240, bitrate: 400_000 },
+  { name: '360p', width: 640, height: 360, bitrate: 800_000 },
+  { name: '480p', width: 854, height: 480, bitrate: 1_500_000 },
+  { name: '720p', width: 1280, height: 720, bitrate: 3_000_000 },
+  { name: '1080p', width: 1920, height: 1080, bitrate: 6_000_000 },
+  { name: '1440p', width: 2560, height: 1440, bitrate: 10_000_000 },
+  { name: '4k', width: 3840, height: 2160, bitrate: 20_000_000 },
+];
+
+const MiB = 1024 * 1024;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+export const defaults = {
+  uploads: {
+    /** Seed: 10 MB chunks. R2 needs equal-size parts ≥ 5 MiB except the last. */
+    chunkSize: 10 * MiB,
+    minChunkSize: 5 * MiB,
+    /** Seed: 24 h upload sessions. */
+    sessionTtlMs: 24 * HOUR,
+    /** Largest original accepted at initiate (413 above). */
+    maxFileSize: 20 * 1024 * MiB,
+  },
+  transcoding: {
+    ladder: LADDER,
+    /** Apple's HLS authoring spec recommends 6 s; the seed used 10 s. */
+    segmentDurationSec: 6,
+    audioBitrate: 128_000,
+    x264Preset: 'medium',
+    /** A PROCESSING job whose lease expired is considered abandoned by a crashed worker. */
+    jobLeaseMs: 10 * MINUTE,
+    maxAttempts: 5,
+    retryBaseDelaySec: 5,
+  },
+  playback: {
+    signedUrlTtlSec: 3600,
+    maxSignedUrlTtlSec: 24 * 3600,
+    clockSkewSec: 5,
+    segmentCacheControl: 'public, max-age=31536000, immutable',
+    processingCacheControl: 'public, max-age=5',
+    /** Cache warming: the first 30 s of every rung plus manifests on video.ready. */
+    warmFirstSeconds: 30,
+    trendingCount: 100,
+    trendingRenditions: ['720p', '1080p'],
+  },
+  views: {
+    /** A view counts after 30 s watched, or 50% of a short (< 60 s) video. */
+    minWatchSeconds: 30,
+    shortVideoSeconds: 60,
+    shortVideoFraction: 0.5,
+    /** One view per (viewer, video) per 30 minutes. */
+    dedupWindowMs: 30 * MINUTE,
+    shards: 8,
+    hotVideoShards: 32,
+    /** HyperLogLog precision: 2^14 registers, 0.81% standard error. */
+    hllPrecision: 14,
+    samplingEnabled: false,
+    samplingRate: 0.01,
+  },
+  metadataCache: {
+    ttlSec: 3600,
+    jitterFraction: 0.1,
+  },
+} as const;
+
+export type Config = typeof defaults;
+
+/** Numeric overrides from the environment; anything absent keeps its default. */
+export function loadConfig(env: Partial<Record<string, unknown>>): Config {
+  const num = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (typeof raw !== 'string' || raw.trim() === '') return fallback;
+    const value = Number(raw);
+    return Number.isFinite(value) && value > 0 ? value : fallback;
+  };
+  return {
+    ...defaults,
+    uploads: {
+      ...defaults.uploads,
+      chunkSize: num('UPLOAD_CHUNK_SIZE', defaults.uploads.chunkSize),
+      maxFileSize: num('UPLOAD_MAX_FILE_SIZE', defaults.uploads.maxFileSize),
+      sessionTtlMs: num('UPLOAD_SESSION_TTL_MS', defaults.uploads.sessionTtlMs),
+    },
+    transcoding: {
+      ...defaults.transcoding,
+      segmentDurationSec: num('SEGMENT_DURATION_SEC', defaults.transcoding.segmentDurationSec),
+    },
+  } as Config;
+}

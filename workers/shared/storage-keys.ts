@@ -1,0 +1,60 @@
+/**
+ * Every R2 key and public playback path is built here and nowhere else.
+ *
+ * R2 layout:
+ *   originals/{videoId}/original
+ *   videos/{videoId}/master.m3u8
+ *   videos/{videoId}/{rendition}/playlist.m3u8
+ *   videos/{videoId}/{rendition}/segment_{nnnn}.ts
+ *   videos/{videoId}/thumbnails/{file}
+ * Public (cache-key) paths mirror the seed: /v/{videoId}/{rendition}/segment_{nnnn}.ts
+ */
+
+/** Ids and rendition names are restricted so they can never escape their prefix (no `/`, `..`, `%`). */
+const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const SAFE_FILE = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9]{1,8})?$/;
+
+export function isSafeId(value: string): boolean {
+  return SAFE_ID.test(value);
+}
+
+export function isSafeFileName(value: string): boolean {
+  return SAFE_FILE.test(value);
+}
+
+function assertSafe(value: string, what: string, pattern = SAFE_ID): string {
+  if (!pattern.test(value)) throw new Error(`unsafe ${what}: ${JSON.stringify(value)}`);
+  return value;
+}
+
+export const segmentFileName = (n: number): string => `segment_${String(n).padStart(4, '0')}.ts`;
+
+/** Parses `segment_0007.ts` into 7; anything else is null. */
+export function parseSegmentFileName(name: string): number | null {
+  const m = /^segment_(\d{4,6})\.ts$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+export const keys = {
+  original: (videoId: string) => `originals/${assertSafe(videoId, 'video id')}/original`,
+  videoPrefix: (videoId: string) => `videos/${assertSafe(videoId, 'video id')}/`,
+  originalPrefix: (videoId: string) => `originals/${assertSafe(videoId, 'video id')}/`,
+  masterPlaylist: (videoId: string) => `videos/${assertSafe(videoId, 'video id')}/master.m3u8`,
+  renditionPrefix: (videoId: string, rendition: string) =>
+    `videos/${assertSafe(videoId, 'video id')}/${assertSafe(rendition, 'rendition')}/`,
+  mediaPlaylist: (videoId: string, rendition: string) =>
+    `videos/${assertSafe(videoId, 'video id')}/${assertSafe(rendition, 'rendition')}/playlist.m3u8`,
+  segment: (videoId: string, rendition: string, n: number) =>
+    `videos/${assertSafe(videoId, 'video id')}/${assertSafe(rendition, 'rendition')}/${segmentFileName(n)}`,
+  thumbnailsPrefix: (videoId: string) => `videos/${assertSafe(videoId, 'video id')}/thumbnails/`,
+  thumbnail: (videoId: string, file: string) =>
+    `videos/${assertSafe(videoId, 'video id')}/thumbnails/${assertSafe(file, 'thumbnail file', SAFE_FILE)}`,
+} as const;
+
+/** Canonical public paths: the Cache API key for playback objects (no signature, no query). */
+export const publicPaths = {
+  master: (videoId: string) => `/v/${videoId}/master.m3u8`,
+  mediaPlaylist: (videoId: string, rendition: string) => `/v/${videoId}/${rendition}/playlist.m3u8`,
+  segment: (videoId: string, rendition: string, n: number) => `/v/${videoId}/${rendition}/${segmentFileName(n)}`,
+  thumbnail: (videoId: string, file: string) => `/v/${videoId}/thumbnails/${file}`,
+} as const;

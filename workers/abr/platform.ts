@@ -122,6 +122,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       return plan(decision, bandwidth);
     },
     onDownloaded(sample) {
+      // Running mean of the TTFB that turns into a moving average over ~5 requests once the count saturates.
       ttfbSec = (ttfbSec * ttfbSamples + sample.ttfbSec) / (ttfbSamples + 1);
       ttfbSamples = Math.min(ttfbSamples + 1, p.estimateWindow - 1);
       const transfer = Math.max(sample.durationSec - sample.ttfbSec, 1e-3);

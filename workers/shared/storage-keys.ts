@@ -7,6 +7,7 @@
  *   videos/{videoId}/{rendition}/playlist.m3u8
  *   videos/{videoId}/{rendition}/segment_{nnnn}.ts
  *   videos/{videoId}/thumbnails/{file}
+ *   analytics/view-events/dt={yyyy-mm-dd}/hour={hh}/{batchId}.ndjson
  * Public (cache-key) paths mirror the seed: /v/{videoId}/{rendition}/segment_{nnnn}.ts
  */
 
@@ -49,6 +50,10 @@ export const keys = {
   thumbnailsPrefix: (videoId: string) => `videos/${assertSafe(videoId, 'video id')}/thumbnails/`,
   thumbnail: (videoId: string, file: string) =>
     `videos/${assertSafe(videoId, 'video id')}/thumbnails/${assertSafe(file, 'thumbnail file', SAFE_FILE)}`,
+  analyticsViewEventsPrefix: 'analytics/view-events/',
+  /** One NDJSON object per consumer batch and event hour. */
+  analyticsViewEvents: (date: string, hour: string, batchId: string) =>
+    `analytics/view-events/dt=${assertSafe(date, 'date')}/hour=${assertSafe(hour, 'hour')}/${assertSafe(batchId, 'batch id')}.ndjson`,
 } as const;
 
 /** Canonical public paths: the Cache API key for playback objects (no signature, no query). */

@@ -77,6 +77,8 @@ export class ViewCounter extends DurableObject<Env> {
   private lastSweep = 0;
   private draining = false;
   private flushing: Promise<FlushResult> | null = null;
+  /** After a failed flush, when to try again (runtime clock); a batch found after a restart is retried at once. */
+  private flushRetryAt = 0;
   faults: FlushFaults = {};
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -296,7 +298,7 @@ export class ViewCounter extends DurableObject<Env> {
   /** When the oldest pending hour should be flushed: its end plus a per-shard jitter; a stuck batch is due now. */
   private flushDueAt(): number | null {
     const inflight = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM flush_batch').one().n;
-    if (inflight > 0) return 0;
+    if (inflight > 0) return this.flushRetryAt;
     const oldest = this.sql.exec<{ h: number | null }>('SELECT MIN(hour) AS h FROM pending').one().h;
     if (oldest === null) return null;
     const jitter = this.identity ? (this.identity.shardIndex * 7919) % (this.config.views.flushJitterMs + 1) : 0;
@@ -356,6 +358,7 @@ export class ViewCounter extends DurableObject<Env> {
       });
       return { status: 'ok', seq, views: hours.reduce((s, h) => s + h.views, 0) };
     } catch (err) {
+      this.flushRetryAt = runtime().now() + RETRY_FLUSH_MS;
       console.error('ViewCounter flush failed; the batch stays and is retried', err);
       return { status: 'failed', error: err instanceof Error ? err.message : String(err) };
     }
@@ -394,7 +397,7 @@ export class ViewCounter extends DurableObject<Env> {
   private async scheduleNext(now: number, retryFlush: boolean): Promise<void> {
     const candidates: number[] = [];
     const flushDue = this.flushDueAt();
-    if (flushDue !== null) candidates.push(retryFlush || flushDue <= now ? now + RETRY_FLUSH_MS : flushDue);
+    if (flushDue !== null) candidates.push(retryFlush && flushDue <= now ? now + RETRY_FLUSH_MS : flushDue);
     const outboxOldest = this.sql.exec<{ t: number | null }>('SELECT MIN(created_at) AS t FROM outbox').one().t;
     if (outboxOldest !== null) candidates.push(Math.max(now + 1000, outboxOldest + this.config.views.analyticsMaxDelayMs));
     const dedupNext = this.sql.exec<{ t: number | null }>('SELECT MIN(expires_at) AS t FROM dedup').one().t;
@@ -402,17 +405,22 @@ export class ViewCounter extends DurableObject<Env> {
     if (candidates.length) await this.ensureAlarm(Math.min(...candidates));
   }
 
+  /**
+   * Schedules the alarm for `at` on the runtime clock. The runtime fires alarms by the wall clock, so the delay
+   * (not the instant) is carried over: with an injected clock in tests, alarms still fire after the intended delay.
+   */
   private async ensureAlarm(at: number): Promise<void> {
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    const wallAt = Date.now() + Math.max(0, at - runtime().now());
+    if (this.alarmAt !== null && this.alarmAt <= wallAt) return;
     if (this.alarmAt === null) {
       const existing = await this.ctx.storage.getAlarm();
-      if (existing !== null && existing <= at) {
+      if (existing !== null && existing <= wallAt) {
         this.alarmAt = existing;
         return;
       }
     }
-    this.alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+    this.alarmAt = wallAt;
+    await this.ctx.storage.setAlarm(wallAt);
   }
 
   private hourSketch(hour: number): ViewerSketch {

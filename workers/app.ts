@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { adminRoutes } from './admin/routes';
 import { metadataRoutes } from './metadata/routes';
+import { playbackRoutes } from './playback/routes';
 import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { errorJson, renderError } from './shared/errors';
@@ -20,6 +21,7 @@ export function createApp() {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/', adminRoutes);
   app.route('/', metadataRoutes);
+  app.route('/', playbackRoutes);
   app.notFound((c) => c.json(errorJson('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError(renderError);
   return app;

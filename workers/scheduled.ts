@@ -1,10 +1,15 @@
 /** Cron triggers (wrangler.toml `[triggers]`): dispatched by cron expression. */
+import { warmTrending } from './playback/warming';
+import { loadConfig } from './shared/config';
+import { runtime } from './shared/runtime';
+
 export const CRON_EVERY_5_MIN = '*/5 * * * *';
 export const CRON_HOURLY = '0 * * * *';
 
 export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   switch (controller.cron) {
     case CRON_EVERY_5_MIN:
+      await warmTrending(env, loadConfig(env as unknown as Record<string, unknown>), runtime().now());
       break;
     case CRON_HOURLY:
       break;

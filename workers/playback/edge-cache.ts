@@ -1,0 +1,243 @@
+/**
+ * The playback edge cache (Workers Cache API).
+ *
+ * - Key: the canonical public path (no token, no query) on a fixed internal origin, so every viewer, whatever
+ *   their token, shares one cached copy, and a query string can never fragment the cache.
+ * - Single-flight: concurrent misses on one key in this isolate run `produce` (the R2 read) once. The first
+ *   request (leader) tees the body: one branch streams to its client, the other into `cache.put`. Followers wait
+ *   for the put and are then served from the cache; if the put fails they fall back to their own origin read.
+ *   Followers never touch the leader's stream: I/O objects cannot cross request contexts in workerd.
+ * - Range: the cache holds the full object; a range request is matched with a normalised single-range header
+ *   (the Cache API answers 206 from a stored 200). If a cache implementation ignores the range, the body is sliced.
+ * - Conditional: `If-None-Match` is evaluated here against the stored ETag, before any range (RFC 9110 §13.2.2).
+ */
+import { parseRange, resolveRange, type RangeRequest } from './range';
+
+export const CACHE_ORIGIN = 'https://playback.internal';
+export const cacheUrl = (canonicalPath: string) => `${CACHE_ORIGIN}${canonicalPath}`;
+
+/** What an origin read yields for one object. `headers` carry Content-Type, Cache-Control, ETag, Content-Length. */
+export interface OriginObject {
+  body: ReadableStream<Uint8Array> | string;
+  headers: Headers;
+}
+
+export type CacheStatus = 'HIT' | 'MISS';
+
+/** Headers every playback response carries, so players on other origins can read them. */
+export const CORS_HEADERS: Readonly<Record<string, string>> = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Content-Length, Content-Range, Accept-Ranges, ETag, X-Cache',
+};
+
+const inflight = new Map<string, Promise<'cached' | 'uncached'>>();
+
+/** For tests and metrics: how many origin reads this isolate has made. */
+export const originStats = { reads: 0 };
+
+function edgeCache(): Cache | null {
+  try {
+    // The DOM lib's CacheStorage type lacks workerd's `default` cache.
+    return (caches as unknown as { default: Cache }).default;
+  } catch {
+    return null;
+  }
+}
+
+function rangeHeader(range: RangeRequest): string {
+  return 'suffix' in range ? `bytes=-${range.suffix}` : `bytes=${range.start}-${range.end ?? ''}`;
+}
+
+function etagMatches(ifNoneMatch: string | null, etag: string | null): boolean {
+  if (!ifNoneMatch || !etag) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  const bare = (t: string) => t.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((t) => bare(t) === bare(etag));
+}
+
+/** Copies bytes [start, end] of a stream, then cancels the rest. */
+export function sliceStream(body: ReadableStream<Uint8Array>, start: number, end: number): ReadableStream<Uint8Array> {
+  let offset = 0;
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      const from = Math.max(0, start - offset);
+      const to = Math.min(value.byteLength, end + 1 - offset);
+      offset += value.byteLength;
+      if (to > from) controller.enqueue(value.subarray(from, to));
+      if (offset > end) {
+        controller.close();
+        await reader.cancel();
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+function respond(body: BodyInit | null, status: number, headers: Headers, cacheStatus: CacheStatus): Response {
+  headers.set('X-Cache', cacheStatus);
+  headers.delete('CF-Cache-Status');
+  for (const [k, v] of Object.entries(CORS_HEADERS)) headers.set(k, v);
+  return new Response(body, { status, headers });
+}
+
+function unsatisfiable(size: number, cacheStatus: CacheStatus): Response {
+  const headers = new Headers({ 'Content-Type': 'application/json', 'Content-Range': `bytes */${size}` });
+  const body = JSON.stringify({ error: { code: 'range_not_satisfiable', message: `range is outside the object (${size} bytes)` } });
+  return respond(body, 416, headers, cacheStatus);
+}
+
+/**
+ * Turns a stored full response into the answer for this request: 304, 206, 416, or 200; HEAD drops the body.
+ * `stored` may already be a 206 when the cache applied the range itself.
+ */
+function answer(req: Request, stored: Response, range: RangeRequest | null, cacheStatus: CacheStatus): Response {
+  const headers = new Headers(stored.headers);
+  headers.set('Accept-Ranges', 'bytes');
+  if (etagMatches(req.headers.get('If-None-Match'), headers.get('ETag'))) {
+    void stored.body?.cancel();
+    for (const h of ['Content-Length', 'Content-Range', 'Content-Type']) headers.delete(h);
+    return respond(null, 304, headers, cacheStatus);
+  }
+  if (req.method === 'HEAD') {
+    void stored.body?.cancel();
+    return respond(null, stored.status, headers, cacheStatus);
+  }
+  if (stored.status === 206 || stored.status === 416) {
+    if (stored.status === 416) {
+      void stored.body?.cancel();
+      const size = /\/(\d+)$/.exec(headers.get('Content-Range') ?? '')?.[1];
+      return unsatisfiable(Number(size ?? 0), cacheStatus);
+    }
+    return respond(stored.body, 206, headers, cacheStatus);
+  }
+  const size = Number(headers.get('Content-Length'));
+  if (range && stored.body && Number.isFinite(size)) {
+    const resolved = resolveRange(range, size);
+    if (resolved === 'unsatisfiable') {
+      void stored.body.cancel();
+      return unsatisfiable(size, cacheStatus);
+    }
+    headers.set('Content-Range', `bytes ${resolved.start}-${resolved.end}/${size}`);
+    headers.set('Content-Length', String(resolved.end - resolved.start + 1));
+    return respond(sliceStream(stored.body, resolved.start, resolved.end), 206, headers, cacheStatus);
+  }
+  return respond(stored.body, stored.status, headers, cacheStatus);
+}
+
+async function match(cache: Cache, key: string, range: RangeRequest | null): Promise<Response | undefined> {
+  const headers = range ? { Range: rangeHeader(range) } : undefined;
+  return cache.match(new Request(key, { headers }));
+}
+
+async function put(cache: Cache | null, key: string, object: OriginObject, body: ReadableStream<Uint8Array> | string): Promise<'cached' | 'uncached'> {
+  if (!cache) return 'uncached';
+  try {
+    await cache.put(key, new Response(body, { headers: object.headers }));
+    return 'cached';
+  } catch (err) {
+    console.warn(`playback cache put failed for ${key}`, err);
+    return 'uncached';
+  }
+}
+
+/**
+ * Serves one playback object through the cache. `produce` reads it from the origin (throwing an ApiError when it
+ * does not exist); `waitUntil` keeps the leader's cache write alive after its response is sent.
+ */
+export async function serveThroughCache(
+  req: Request,
+  key: string,
+  produce: () => Promise<OriginObject>,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<Response> {
+  const cache = edgeCache();
+  const range = req.method === 'HEAD' ? null : parseRange(req.headers.get('Range'));
+  const hit = cache ? await match(cache, key, range) : undefined;
+  if (hit) return answer(req, hit, range, 'HIT');
+
+  const pending = inflight.get(key);
+  if (pending) {
+    // A follower: the leader's origin read fills the cache; wait for it instead of reading the origin again.
+    if ((await pending) === 'cached' && cache) {
+      const filled = await match(cache, key, range);
+      if (filled) return answer(req, filled, range, 'HIT');
+    }
+    const object = await read(produce);
+    return answer(req, new Response(object.body, { headers: object.headers }), range, 'MISS');
+  }
+
+  let settle!: (outcome: Promise<'cached' | 'uncached'>) => void;
+  const flight = new Promise<'cached' | 'uncached'>((resolve) => (settle = resolve));
+  inflight.set(key, flight);
+  const done = flight.then(
+    () => inflight.delete(key),
+    () => inflight.delete(key),
+  );
+  waitUntil(done);
+
+  let object: OriginObject;
+  try {
+    object = await read(produce);
+  } catch (err) {
+    // Followers repeat the read and get the same error themselves; nothing is cached for a missing object.
+    settle(Promise.resolve('uncached'));
+    throw err;
+  }
+
+  if (typeof object.body === 'string' || range || req.method === 'HEAD' || !cache) {
+    // Small bodies (playlists) and partial/HEAD requests: store the whole object first, then answer from it.
+    const stream = object.body;
+    const outcome = put(cache, key, object, stream);
+    settle(outcome);
+    if ((await outcome) === 'cached' && cache) {
+      const stored = await match(cache, key, range);
+      if (stored) return answer(req, stored, range, 'MISS');
+    }
+    const again = typeof stream === 'string' ? object : await read(produce);
+    return answer(req, new Response(again.body, { headers: again.headers }), range, 'MISS');
+  }
+
+  const [toClient, toCache] = object.body.tee();
+  settle(put(cache, key, object, toCache));
+  return answer(req, new Response(toClient, { headers: object.headers }), null, 'MISS');
+}
+
+async function read(produce: () => Promise<OriginObject>): Promise<OriginObject> {
+  originStats.reads++;
+  return produce();
+}
+
+/**
+ * Warming: stores the object unless it is already cached (or `replace` is set, to swap a short-lived processing
+ * playlist for the final one). Shares in-flight reads with live traffic. Returns whether an origin read happened.
+ */
+export async function warm(key: string, produce: () => Promise<OriginObject>, replace = false): Promise<'present' | 'filled' | 'failed'> {
+  const cache = edgeCache();
+  if (!cache) return 'failed';
+  if (!replace) {
+    const existing = await cache.match(key);
+    if (existing) {
+      await existing.body?.cancel();
+      return 'present';
+    }
+    const pending = inflight.get(key);
+    if (pending) return (await pending) === 'cached' ? 'present' : 'failed';
+  }
+  const object = await read(produce);
+  return (await put(cache, key, object, object.body)) === 'cached' ? 'filled' : 'failed';
+}
+
+/** Deletes cached copies (this location only: the Cache API has no global or prefix purge). */
+export async function purge(keysToDelete: readonly string[]): Promise<number> {
+  const cache = edgeCache();
+  if (!cache) return 0;
+  let deleted = 0;
+  for (let i = 0; i < keysToDelete.length; i += 50) {
+    const results = await Promise.all(keysToDelete.slice(i, i + 50).map((k) => cache.delete(k).catch(() => false)));
+    deleted += results.filter(Boolean).length;
+  }
+  return deleted;
+}

@@ -152,6 +152,7 @@ export async function serveThroughCache(
   key: string,
   produce: () => Promise<OriginObject>,
   waitUntil: (p: Promise<unknown>) => void,
+  followerWaitMs: number,
 ): Promise<Response> {
   const cache = edgeCache();
   const range = req.method === 'HEAD' ? null : parseRange(req.headers.get('Range'));
@@ -161,7 +162,9 @@ export async function serveThroughCache(
   const pending = inflight.get(key);
   if (pending) {
     // A follower: the leader's origin read fills the cache; wait for it instead of reading the origin again.
-    if ((await pending) === 'cached' && cache) {
+    // The wait is bounded: the fill runs at the pace of the leader's client (a tee is as fast as its slower
+    // branch), and one slow viewer must not stall everyone else.
+    if ((await withTimeout(pending, followerWaitMs)) === 'cached' && cache) {
       const filled = await match(cache, key, range);
       if (filled) return answer(req, filled, range, 'HIT');
     }
@@ -203,6 +206,12 @@ export async function serveThroughCache(
   const [toClient, toCache] = object.body.tee();
   settle(put(cache, key, object, toCache));
   return answer(req, new Response(toClient, { headers: object.headers }), null, 'MISS');
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function read(produce: () => Promise<OriginObject>): Promise<OriginObject> {

@@ -96,6 +96,7 @@ export const playbackRoutes = new Hono<AppEnv>()
         cacheUrl(canonicalPath(object)),
         async () => produceObject(c.env, config, await getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs), object),
         (p) => c.executionCtx.waitUntil(p),
+        config.playback.singleFlightWaitMs,
       );
     } catch (err) {
       if (err instanceof ApiError) return playbackError(err);

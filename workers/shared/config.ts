@@ -65,6 +65,8 @@ export const defaults = {
     warmBudgetPerRun: 900,
     /** How long one isolate reuses a video's status and renditions on cache misses (see playback/state.ts). */
     stateTtlMs: 2000,
+    /** Longest a request waits for another request's in-flight fill of the same object before reading R2 itself. */
+    singleFlightWaitMs: 2000,
   },
   views: {
     /** A view counts after 30 s watched, or 50% of a short (< 60 s) video. */

@@ -139,6 +139,20 @@ describe('segments and thumbnails', () => {
     expect(responses.map((r) => r.headers.get('X-Cache')).sort()).toEqual(['HIT', 'HIT', 'HIT', 'HIT', 'HIT', 'HIT', 'HIT', 'MISS']);
   });
 
+  it('keeps a hot segment in isolate memory after its second request (no Cache API subrequest)', async () => {
+    const { id, base } = await signedVideo();
+    await (await api(`${base}240p/segment_0001.ts`)).arrayBuffer(); // MISS: R2 → Cache API
+    await (await api(`${base}240p/segment_0001.ts`)).arrayBuffer(); // HIT: Cache API, copied to memory
+    await new Promise((r) => setTimeout(r, 50));
+    await (caches as unknown as { default: Cache }).default.delete(cacheUrl(`/v/${id}/240p/segment_0001.ts`));
+    const fromMemory = await api(`${base}240p/segment_0001.ts`);
+    expect(fromMemory.headers.get('X-Cache')).toBe('HIT');
+    expect(await bytes(fromMemory)).toEqual(segmentBytes(id, '240p', 1));
+    const ranged = await api(`${base}240p/segment_0001.ts`, { headers: { Range: 'bytes=10-19' } });
+    expect(ranged.status).toBe(206);
+    expect(await bytes(ranged)).toEqual(segmentBytes(id, '240p', 1).slice(10, 20));
+  });
+
   it('does not let a slow first viewer stall the others: followers wait a bounded time, then read the origin', async () => {
     const key = cacheUrl(`/v/vid_slowleader${Date.now()}/240p/segment_0000.ts`);
     const headers = () => new Headers({ 'Content-Type': 'video/mp2t', 'Content-Length': '8' });
@@ -147,8 +161,7 @@ describe('segments and thumbnails', () => {
       new Request('http://x/'),
       key,
       async () => ({ body: new ReadableStream({ start: (c) => c.enqueue(new Uint8Array([1, 2, 3, 4])) }), headers: headers() }),
-      () => {},
-      100,
+      { waitUntil: () => {}, followerWaitMs: 100, hot: defaults.playback.hotCache },
     );
     expect(leader.headers.get('X-Cache')).toBe('MISS');
     const started = Date.now();
@@ -156,8 +169,7 @@ describe('segments and thumbnails', () => {
       new Request('http://x/'),
       key,
       async () => ({ body: new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9])), c.close()) }), headers: headers() }),
-      () => {},
-      100,
+      { waitUntil: () => {}, followerWaitMs: 100, hot: defaults.playback.hotCache },
     );
     expect(Date.now() - started).toBeLessThan(2000);
     expect(follower.headers.get('X-Cache')).toBe('MISS');

@@ -10,7 +10,10 @@
  * - Range: the cache holds the full object; a range request is matched with a normalised single-range header
  *   (the Cache API answers 206 from a stored 200). If a cache implementation ignores the range, the body is sliced.
  * - Conditional: `If-None-Match` is evaluated here against the stored ETag, before any range (RFC 9110 §13.2.2).
+ * - In front of it all, the per-isolate memory cache (hot-cache.ts) for the hottest objects.
  */
+import { runtime } from '../shared/runtime';
+import { hotDelete, hotGet, hotPut, type HotLimits } from './hot-cache';
 import { parseRange, resolveRange, type RangeRequest } from './range';
 
 export const CACHE_ORIGIN = 'https://playback.internal';
@@ -147,17 +150,22 @@ async function put(cache: Cache | null, key: string, object: OriginObject, body:
  * Serves one playback object through the cache. `produce` reads it from the origin (throwing an ApiError when it
  * does not exist); `waitUntil` keeps the leader's cache write alive after its response is sent.
  */
-export async function serveThroughCache(
-  req: Request,
-  key: string,
-  produce: () => Promise<OriginObject>,
-  waitUntil: (p: Promise<unknown>) => void,
-  followerWaitMs: number,
-): Promise<Response> {
-  const cache = edgeCache();
+export interface ServeOptions {
+  /** Keeps cache writes alive after the response is sent. */
+  waitUntil: (p: Promise<unknown>) => void;
+  followerWaitMs: number;
+  hot: HotLimits;
+}
+
+export async function serveThroughCache(req: Request, key: string, produce: () => Promise<OriginObject>, options: ServeOptions): Promise<Response> {
+  const { waitUntil, followerWaitMs } = options;
   const range = req.method === 'HEAD' ? null : parseRange(req.headers.get('Range'));
+  const hot = hotGet(key, runtime().now());
+  if (hot) return answer(req, new Response(hot.body, { headers: hot.headers }), range, 'HIT');
+
+  const cache = edgeCache();
   const hit = cache ? await match(cache, key, range) : undefined;
-  if (hit) return answer(req, hit, range, 'HIT');
+  if (hit) return answer(req, promote(req, key, hit, range, options), range, 'HIT');
 
   const pending = inflight.get(key);
   if (pending) {
@@ -193,6 +201,7 @@ export async function serveThroughCache(
   if (typeof object.body === 'string' || range || req.method === 'HEAD' || !cache) {
     // Small bodies (playlists) and partial/HEAD requests: store the whole object first, then answer from it.
     const stream = object.body;
+    if (typeof stream === 'string') hotPut(key, new TextEncoder().encode(stream), object.headers, runtime().now(), options.hot);
     const outcome = put(cache, key, object, stream);
     settle(outcome);
     if ((await outcome) === 'cached' && cache) {
@@ -206,6 +215,20 @@ export async function serveThroughCache(
   const [toClient, toCache] = object.body.tee();
   settle(put(cache, key, object, toCache));
   return answer(req, new Response(toClient, { headers: object.headers }), null, 'MISS');
+}
+
+/** A second request for an object (a Cache API hit) copies it into the memory cache while it streams out. */
+function promote(req: Request, key: string, hit: Response, range: RangeRequest | null, options: ServeOptions): Response {
+  const size = Number(hit.headers.get('Content-Length'));
+  if (range || req.method !== 'GET' || hit.status !== 200 || !hit.body || !(size > 0) || size > options.hot.maxEntryBytes) return hit;
+  const [toClient, toMemory] = hit.body.tee();
+  options.waitUntil(
+    new Response(toMemory)
+      .arrayBuffer()
+      .then((buf) => hotPut(key, new Uint8Array(buf), hit.headers, runtime().now(), options.hot))
+      .catch(() => undefined),
+  );
+  return new Response(toClient, { status: hit.status, headers: hit.headers });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
@@ -236,11 +259,13 @@ export async function warm(key: string, produce: () => Promise<OriginObject>, re
     if (pending) return (await pending) === 'cached' ? 'present' : 'failed';
   }
   const object = await read(produce);
+  hotDelete(key);
   return (await put(cache, key, object, object.body)) === 'cached' ? 'filled' : 'failed';
 }
 
 /** Deletes cached copies (this location only: the Cache API has no global or prefix purge). */
 export async function purge(keysToDelete: readonly string[]): Promise<number> {
+  for (const key of keysToDelete) hotDelete(key);
   const cache = edgeCache();
   if (!cache) return 0;
   let deleted = 0;

@@ -95,8 +95,7 @@ export const playbackRoutes = new Hono<AppEnv>()
         c.req.raw,
         cacheUrl(canonicalPath(object)),
         async () => produceObject(c.env, config, await getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs), object),
-        (p) => c.executionCtx.waitUntil(p),
-        config.playback.singleFlightWaitMs,
+        { waitUntil: (p) => c.executionCtx.waitUntil(p), followerWaitMs: config.playback.singleFlightWaitMs, hot: config.playback.hotCache },
       );
     } catch (err) {
       if (err instanceof ApiError) return playbackError(err);

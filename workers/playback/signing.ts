@@ -25,10 +25,17 @@ export interface SigningKeyring {
   currentKid: string | null;
   /** Resolves a kid to its HMAC key, importing it on first use. */
   key(kid: string): Promise<CryptoKey> | null;
+  /**
+   * Tokens whose MAC already verified for a video with these keys. A player sends dozens of requests with one
+   * token; only the first pays for an HMAC. Time checks still run on every request. Keyed by the exact token and
+   * video, and owned by this keyring, so a change of keys (a new keyring) forgets everything.
+   */
+  verified: Map<string, true>;
 }
 
 const TOKEN = /^([A-Za-z0-9_-]{1,32})\.(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
 const MIN_KEY_BYTES = 16;
+const VERIFIED_LIMIT = 10_000;
 const encoder = new TextEncoder();
 
 export function base64UrlEncode(bytes: Uint8Array): string {
@@ -94,6 +101,7 @@ export function keyring(env: { SIGNING_KEYS?: string; SIGNING_KEY_ID?: string })
       imported.set(kid, pending);
       return pending;
     },
+    verified: new Map(),
   };
   cachedRing = { raw, currentKid, ring };
   return ring;
@@ -121,8 +129,14 @@ export async function verifyToken(ring: SigningKeyring, token: string, videoId: 
   if (!sig || sig.length !== 32 || base64UrlEncode(sig) !== sigText) return { ok: false, reason: 'malformed' };
   const nbf = Number(nbfText);
   const exp = Number(expText);
-  const valid = await crypto.subtle.verify('HMAC', await key, sig, message(videoId, kid, nbf, exp));
-  if (!valid) return { ok: false, reason: 'bad_signature' };
+  const memoKey = `${videoId}/${token}`;
+  if (!ring.verified.has(memoKey)) {
+    const valid = await crypto.subtle.verify('HMAC', await key, sig, message(videoId, kid, nbf, exp));
+    if (!valid) return { ok: false, reason: 'bad_signature' };
+    // Only successes are remembered (bounded): failures cannot grow memory.
+    if (ring.verified.size >= VERIFIED_LIMIT) ring.verified.delete(ring.verified.keys().next().value!);
+    ring.verified.set(memoKey, true);
+  }
   if (nowSec + skewSec < nbf) return { ok: false, reason: 'not_yet_valid' };
   if (nowSec - skewSec >= exp) return { ok: false, reason: 'expired' };
   return { ok: true, kid, nbf, exp };

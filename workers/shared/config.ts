@@ -67,6 +67,8 @@ export const defaults = {
     stateTtlMs: 2000,
     /** Longest a request waits for another request's in-flight fill of the same object before reading R2 itself. */
     singleFlightWaitMs: 2000,
+    /** Per-isolate memory cache for the hottest objects (see playback/hot-cache.ts); isolates have 128 MB. */
+    hotCache: { maxBytes: 32 * MiB, maxEntryBytes: 8 * MiB, ttlMs: 60_000 },
   },
   views: {
     /** A view counts after 30 s watched, or 50% of a short (< 60 s) video. */

@@ -92,42 +92,54 @@ function unsatisfiable(size: number, cacheStatus: CacheStatus): Response {
   return respond(body, 416, headers, cacheStatus);
 }
 
+/** A stored object: from the Cache API (a stream) or from isolate memory (bytes, sent without a stream). */
+interface Stored {
+  status: number;
+  headers: Headers;
+  body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null;
+}
+
+const fromResponse = (res: Response): Stored => ({ status: res.status, headers: new Headers(res.headers), body: res.body });
+
+function discard(body: Stored['body']): void {
+  if (body instanceof ReadableStream) void body.cancel();
+}
+
 /**
- * Turns a stored full response into the answer for this request: 304, 206, 416, or 200; HEAD drops the body.
+ * Turns a stored full object into the answer for this request: 304, 206, 416, or 200; HEAD drops the body.
  * `stored` may already be a 206 when the cache applied the range itself.
  */
-function answer(req: Request, stored: Response, range: RangeRequest | null, cacheStatus: CacheStatus): Response {
-  const headers = new Headers(stored.headers);
+function answer(req: Request, stored: Stored, range: RangeRequest | null, cacheStatus: CacheStatus): Response {
+  const { headers, body } = stored;
   headers.set('Accept-Ranges', 'bytes');
   if (etagMatches(req.headers.get('If-None-Match'), headers.get('ETag'))) {
-    void stored.body?.cancel();
+    discard(body);
     for (const h of ['Content-Length', 'Content-Range', 'Content-Type']) headers.delete(h);
     return respond(null, 304, headers, cacheStatus);
   }
   if (req.method === 'HEAD') {
-    void stored.body?.cancel();
+    discard(body);
     return respond(null, stored.status, headers, cacheStatus);
   }
-  if (stored.status === 206 || stored.status === 416) {
-    if (stored.status === 416) {
-      void stored.body?.cancel();
-      const size = /\/(\d+)$/.exec(headers.get('Content-Range') ?? '')?.[1];
-      return unsatisfiable(Number(size ?? 0), cacheStatus);
-    }
-    return respond(stored.body, 206, headers, cacheStatus);
+  if (stored.status === 416) {
+    discard(body);
+    const size = /\/(\d+)$/.exec(headers.get('Content-Range') ?? '')?.[1];
+    return unsatisfiable(Number(size ?? 0), cacheStatus);
   }
+  if (stored.status === 206) return respond(body, 206, headers, cacheStatus);
   const size = Number(headers.get('Content-Length'));
-  if (range && stored.body && Number.isFinite(size)) {
+  if (range && body && Number.isFinite(size)) {
     const resolved = resolveRange(range, size);
     if (resolved === 'unsatisfiable') {
-      void stored.body.cancel();
+      discard(body);
       return unsatisfiable(size, cacheStatus);
     }
     headers.set('Content-Range', `bytes ${resolved.start}-${resolved.end}/${size}`);
     headers.set('Content-Length', String(resolved.end - resolved.start + 1));
-    return respond(sliceStream(stored.body, resolved.start, resolved.end), 206, headers, cacheStatus);
+    const part = body instanceof ReadableStream ? sliceStream(body, resolved.start, resolved.end) : body.subarray(resolved.start, resolved.end + 1);
+    return respond(part, 206, headers, cacheStatus);
   }
-  return respond(stored.body, stored.status, headers, cacheStatus);
+  return respond(body, stored.status, headers, cacheStatus);
 }
 
 async function match(cache: Cache, key: string, range: RangeRequest | null): Promise<Response | undefined> {
@@ -161,11 +173,11 @@ export async function serveThroughCache(req: Request, key: string, produce: () =
   const { waitUntil, followerWaitMs } = options;
   const range = req.method === 'HEAD' ? null : parseRange(req.headers.get('Range'));
   const hot = hotGet(key, runtime().now());
-  if (hot) return answer(req, new Response(hot.body, { headers: hot.headers }), range, 'HIT');
+  if (hot) return answer(req, { status: 200, headers: new Headers(hot.headers), body: hot.body }, range, 'HIT');
 
   const cache = edgeCache();
   const hit = cache ? await match(cache, key, range) : undefined;
-  if (hit) return answer(req, promote(req, key, hit, range, options), range, 'HIT');
+  if (hit) return answer(req, fromResponse(promote(req, key, hit, range, options)), range, 'HIT');
 
   const pending = inflight.get(key);
   if (pending) {
@@ -174,10 +186,10 @@ export async function serveThroughCache(req: Request, key: string, produce: () =
     // branch), and one slow viewer must not stall everyone else.
     if ((await withTimeout(pending, followerWaitMs)) === 'cached' && cache) {
       const filled = await match(cache, key, range);
-      if (filled) return answer(req, filled, range, 'HIT');
+      if (filled) return answer(req, fromResponse(filled), range, 'HIT');
     }
     const object = await read(produce);
-    return answer(req, new Response(object.body, { headers: object.headers }), range, 'MISS');
+    return answer(req, fromResponse(new Response(object.body, { headers: object.headers })), range, 'MISS');
   }
 
   let settle!: (outcome: Promise<'cached' | 'uncached'>) => void;
@@ -206,15 +218,15 @@ export async function serveThroughCache(req: Request, key: string, produce: () =
     settle(outcome);
     if ((await outcome) === 'cached' && cache) {
       const stored = await match(cache, key, range);
-      if (stored) return answer(req, stored, range, 'MISS');
+      if (stored) return answer(req, fromResponse(stored), range, 'MISS');
     }
     const again = typeof stream === 'string' ? object : await read(produce);
-    return answer(req, new Response(again.body, { headers: again.headers }), range, 'MISS');
+    return answer(req, fromResponse(new Response(again.body, { headers: again.headers })), range, 'MISS');
   }
 
   const [toClient, toCache] = object.body.tee();
   settle(put(cache, key, object, toCache));
-  return answer(req, new Response(toClient, { headers: object.headers }), null, 'MISS');
+  return answer(req, { status: 200, headers: new Headers(object.headers), body: toClient }, null, 'MISS');
 }
 
 /** A second request for an object (a Cache API hit) copies it into the memory cache while it streams out. */

@@ -20,12 +20,13 @@ import { Miniflare } from 'miniflare';
 import type { BenchResult } from './run';
 import { ROOT, startStack, type Stack } from '../test/helpers/local-stack';
 import { keyring, signToken, verifyToken } from '../workers/playback/signing';
+import { benchBody } from '../workers/playback/bench-routes';
 
 const MiB = 1024 * 1024;
 const MISS_OBJECTS = 240;
 const PLAYLIST_SEGMENTS = 150; // a 15-minute video at 6 s segments
 const CONNECTIONS = 8;
-const DURATION_SEC = 8;
+const DURATION_SEC = 12;
 
 interface Load {
   requestsPerSec: number;
@@ -37,11 +38,11 @@ interface Load {
   mbPerSec: number;
 }
 
-async function load(url: string, options: { amount?: number; paths?: () => string; connections?: number } = {}): Promise<Load> {
+async function load(url: string, options: { amount?: number; paths?: () => string; connections?: number; durationSec?: number } = {}): Promise<Load> {
   const result = await autocannon({
     url,
     connections: options.connections ?? CONNECTIONS,
-    ...(options.amount ? { amount: options.amount } : { duration: DURATION_SEC }),
+    ...(options.amount ? { amount: options.amount } : { duration: options.durationSec ?? DURATION_SEC }),
     ...(options.paths ? { requests: [{ setupRequest: (req) => ({ ...req, path: options.paths!() }) }] } : {}),
   });
   return {
@@ -53,6 +54,33 @@ async function load(url: string, options: { amount?: number; paths?: () => strin
     errors: result.errors,
     mbPerSec: Math.round((result.throughput.average / MiB) * 10) / 10,
   };
+}
+
+const SLICES = 4;
+
+function merge(parts: Load[]): Load {
+  const sum = (f: (l: Load) => number) => parts.reduce((acc, l) => acc + f(l), 0);
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  return {
+    requestsPerSec: Math.round((sum((l) => l.requestsPerSec) / parts.length) * 10) / 10,
+    p50Ms: median(parts.map((l) => l.p50Ms)),
+    p99Ms: Math.max(...parts.map((l) => l.p99Ms)),
+    requests: sum((l) => l.requests),
+    non2xx: sum((l) => l.non2xx),
+    errors: sum((l) => l.errors),
+    mbPerSec: Math.round((sum((l) => l.mbPerSec) / parts.length) * 10) / 10,
+  };
+}
+
+/** Baseline and target in alternating slices of DURATION_SEC / SLICES each. */
+async function paired(baselineUrl: string, targetUrl: string): Promise<[Load, Load]> {
+  const base: Load[] = [];
+  const target: Load[] = [];
+  for (let i = 0; i < SLICES; i++) {
+    base.push(await load(baselineUrl, { durationSec: DURATION_SEC / SLICES }));
+    target.push(await load(targetUrl, { durationSec: DURATION_SEC / SLICES }));
+  }
+  return [merge(base), merge(target)];
 }
 
 /** Writes objects straight into the stack's persisted R2 (the layout wrangler dev uses), much faster than one CLI call each. */
@@ -124,8 +152,7 @@ export async function run(): Promise<BenchResult> {
     });
     const videoId = ((await created.json()) as { id: string }).id;
 
-    const segment = new Uint8Array(MiB);
-    for (let i = 0; i < MiB; i++) segment[i] = (i * 31 + 7) & 0xff;
+    const segment = benchBody(MiB);
     const objects = [{ key: `videos/${videoId}/1080p/segment_0000.ts`, body: segment }];
     for (let i = 0; i < MISS_OBJECTS; i++) objects.push({ key: `videos/${videoId}/720p/segment_${String(i).padStart(4, '0')}.ts`, body: segment });
     await putObjects(stack, objects);
@@ -152,16 +179,15 @@ export async function run(): Promise<BenchResult> {
     await playlistHit.arrayBuffer();
     if (primed.headers.get('x-cache') !== 'HIT' || playlistHit.headers.get('x-cache') !== 'HIT') throw new Error('cache not primed');
 
-    const a = await load(`${stack.origin}/__bench/noop-1mb`);
-    const b = await load(segmentUrl);
+    // Each target and its baseline run in alternating slices, so drift in background load hits both alike.
+    const [a, b] = await paired(`${stack.origin}/__bench/noop-1mb`, segmentUrl);
     let next = 0;
     const c = await load(`${stack.origin}${base}720p/segment_0000.ts`, {
       amount: MISS_OBJECTS,
       connections: 4,
       paths: () => `${base}720p/segment_${String(next++ % MISS_OBJECTS).padStart(4, '0')}.ts`,
     });
-    const d0 = await load(`${stack.origin}/__bench/noop-text?bytes=${playlistBytes}`);
-    const d = await load(playlistUrl);
+    const [d0, d] = await paired(`${stack.origin}/__bench/noop-text?bytes=${playlistBytes}`, playlistUrl);
 
     const ratioB = Math.round((b.requestsPerSec / a.requestsPerSec) * 100) / 100;
     const ratioD = Math.round((d.requestsPerSec / d0.requestsPerSec) * 100) / 100;

@@ -11,6 +11,17 @@ import { CORS_HEADERS } from './edge-cache';
 const MiB = 1024 * 1024;
 const MAX_TEXT = 64 * 1024;
 let megabyte: Uint8Array<ArrayBuffer> | null = null;
+
+/**
+ * The bench's 1 MiB body: the no-op route returns exactly these bytes and the benchmark stores them as the cached
+ * segment, so (a) and (b) move the same body. A varied pattern, not a constant fill: like real media, it does not
+ * compress, and a constant body would flatter the baseline.
+ */
+export function benchBody(size = MiB): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(new ArrayBuffer(size));
+  for (let i = 0; i < size; i++) out[i] = (i * 31 + 7) & 0xff;
+  return out;
+}
 const texts = new Map<number, string>();
 
 function enabled(env: Env): boolean {
@@ -20,7 +31,7 @@ function enabled(env: Env): boolean {
 export const benchRoutes = new Hono<AppEnv>()
   .get('/__bench/noop-1mb', (c) => {
     if (!enabled(c.env)) throw notFound();
-    megabyte ??= new Uint8Array(new ArrayBuffer(MiB)).fill(0x47);
+    megabyte ??= benchBody();
     return new Response(megabyte, {
       headers: { 'Content-Type': 'video/mp2t', 'Content-Length': String(MiB), 'Cache-Control': 'no-store', ...CORS_HEADERS },
     });

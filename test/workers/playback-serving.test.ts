@@ -238,6 +238,7 @@ describe('segments and thumbnails', () => {
     expect(head.status).toBe(200);
     expect(head.headers.get('Content-Type')).toBe('video/mp2t');
     expect(head.headers.get('ETag')).toBeTruthy();
+    expect(head.headers.get('Content-Length')).toBe('4096');
     expect((await head.arrayBuffer()).byteLength).toBe(0);
   });
 

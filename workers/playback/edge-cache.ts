@@ -158,10 +158,6 @@ async function put(cache: Cache | null, key: string, object: OriginObject, body:
   }
 }
 
-/**
- * Serves one playback object through the cache. `produce` reads it from the origin (throwing an ApiError when it
- * does not exist); `waitUntil` keeps the leader's cache write alive after its response is sent.
- */
 export interface ServeOptions {
   /** Keeps cache writes alive after the response is sent. */
   waitUntil: (p: Promise<unknown>) => void;
@@ -169,6 +165,10 @@ export interface ServeOptions {
   hot: HotLimits;
 }
 
+/**
+ * Serves one playback object: memory tier, then the Cache API, then `produce` (the origin read, which throws an
+ * ApiError when the object does not exist), filling the caches on the way back.
+ */
 export async function serveThroughCache(req: Request, key: string, produce: () => Promise<OriginObject>, options: ServeOptions): Promise<Response> {
   const { waitUntil, followerWaitMs } = options;
   const range = req.method === 'HEAD' ? null : parseRange(req.headers.get('Range'));
@@ -210,17 +210,26 @@ export async function serveThroughCache(req: Request, key: string, produce: () =
     throw err;
   }
 
-  if (typeof object.body === 'string' || range || req.method === 'HEAD' || !cache) {
-    // Small bodies (playlists) and partial/HEAD requests: store the whole object first, then answer from it.
-    const stream = object.body;
-    if (typeof stream === 'string') hotPut(key, new TextEncoder().encode(stream), object.headers, runtime().now(), options.hot);
-    const outcome = put(cache, key, object, stream);
+  if (typeof object.body === 'string') {
+    // Generated playlists: answer from the bytes at hand; the cache write finishes in the background.
+    const bytes = new TextEncoder().encode(object.body);
+    hotPut(key, bytes, object.headers, runtime().now(), options.hot);
+    settle(put(cache, key, object, object.body));
+    return answer(req, { status: 200, headers: new Headers(object.headers), body: bytes }, range, 'MISS');
+  }
+  if (!cache) {
+    settle(Promise.resolve('uncached'));
+    return answer(req, fromResponse(new Response(object.body, { headers: object.headers })), range, 'MISS');
+  }
+  if (range || req.method === 'HEAD') {
+    // Partial and HEAD requests: store the whole object first, then answer from the cached copy.
+    const outcome = put(cache, key, object, object.body);
     settle(outcome);
-    if ((await outcome) === 'cached' && cache) {
+    if ((await outcome) === 'cached') {
       const stored = await match(cache, key, range);
       if (stored) return answer(req, fromResponse(stored), range, 'MISS');
     }
-    const again = typeof stream === 'string' ? object : await read(produce);
+    const again = await read(produce);
     return answer(req, fromResponse(new Response(again.body, { headers: again.headers })), range, 'MISS');
   }
 

@@ -7,6 +7,7 @@ import { adminRoutes } from './admin/routes';
 import { metadataRoutes } from './metadata/routes';
 import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
+import { transcodingRoutes } from './transcoding/routes';
 import { errorJson, renderError } from './shared/errors';
 import type { AppEnv } from './shared/hono-env';
 
@@ -20,6 +21,7 @@ export function createApp() {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/', adminRoutes);
   app.route('/', metadataRoutes);
+  app.route('/', transcodingRoutes);
   app.notFound((c) => c.json(errorJson('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError(renderError);
   return app;

@@ -3,13 +3,16 @@
  * - `POST /v1/videos/:id/renditions/:name/retry` (creator only): re-runs one failed or missing rendition — or
  *   `thumbnails` — of an analysed video. A FAILED video goes back to PROCESSING; rungs already produced are kept.
  *   409 when the rendition exists or a job covering it is still queued or running.
- * - `/internal/storage/{key}`: the local transcoder's storage (see storage-gateway.ts), INTERNAL_TOKEN-protected.
+ * - `/internal/storage/{key}`: the local transcoder's storage (see storage-gateway.ts), INTERNAL_TOKEN-protected,
+ *   plus a prefix listing and `/internal/transcoding/videos/:id/start` for operators and tests.
  */
 import { and, eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { requireCreator } from '../shared/auth';
+import { bearerToken, requireCreator, timingSafeEqual } from '../shared/auth';
 import { schema } from '../shared/db';
-import { conflict, notFound } from '../shared/errors';
+import { badRequest, conflict, notFound, unauthorized } from '../shared/errors';
+import { isSafeId, keys } from '../shared/storage-keys';
+import { startProcessing } from './start';
 import type { AppEnv } from '../shared/hono-env';
 import { runtime } from '../shared/runtime';
 import { invalidateVideo } from '../metadata/cache';
@@ -20,6 +23,11 @@ import { plannedRungNames } from './outputs';
 import { serveStorage, storageKeyFromPath } from './storage-gateway';
 
 const STORAGE_PREFIX = '/internal/storage/';
+
+function requireInternal(header: string | undefined, expected: string | undefined): void {
+  const token = bearerToken(header);
+  if (!expected || !token || !timingSafeEqual(token, expected)) throw unauthorized('internal token required');
+}
 
 export const transcodingRoutes = new Hono<AppEnv>()
   .post('/v1/videos/:id/renditions/:name/retry', requireCreator, async (c) => {
@@ -64,6 +72,33 @@ export const transcodingRoutes = new Hono<AppEnv>()
     await invalidateVideo(id);
     await c.env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
     return c.json({ videoId: id, rendition: name, unit, status: 'PENDING' }, 202);
+  })
+  /**
+   * Operator/test hook: hand an original that is already in R2 (`originals/{id}/original`) to the pipeline, exactly
+   * as upload completion does. INTERNAL_TOKEN only.
+   */
+  .post('/internal/transcoding/videos/:id/start', async (c) => {
+    requireInternal(c.req.header('Authorization'), c.env.INTERNAL_TOKEN);
+    const id = c.req.param('id');
+    if (!isSafeId(id)) throw notFound('video not found');
+    const head = await c.env.MEDIA.head(keys.original(id));
+    if (!head) throw conflict('no original in storage for this video');
+    const started = await startProcessing(c.env, c.var.db, id, { sourceSize: head.size });
+    return c.json({ videoId: id, started }, started ? 202 : 200);
+  })
+  /** `GET /internal/storage?prefix=videos/{id}/`: object keys and sizes (tests, debugging). */
+  .get('/internal/storage', async (c) => {
+    requireInternal(c.req.header('Authorization'), c.env.INTERNAL_TOKEN);
+    const prefix = c.req.query('prefix') ?? '';
+    if (!/^(videos|originals)\/[A-Za-z0-9_-]{1,64}\//.test(prefix)) throw badRequest('prefix must be videos/{id}/ or originals/{id}/');
+    const objects: { key: string; size: number }[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await c.env.MEDIA.list({ prefix, cursor, limit: 1000 });
+      for (const o of page.objects) objects.push({ key: o.key, size: o.size });
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return c.json({ objects });
   })
   .all('/internal/storage/*', async (c) => {
     const key = storageKeyFromPath(new URL(c.req.url).pathname, STORAGE_PREFIX);

@@ -53,7 +53,15 @@ export async function serveStorage(bucket: R2Bucket, request: Request, key: stri
         headers.set('Content-Length', String(head.size));
         return new Response(null, { headers });
       }
-      const object = await bucket.get(key, range ? { range } : undefined);
+      let object: R2ObjectBody | null;
+      try {
+        object = await bucket.get(key, range ? { range } : undefined);
+      } catch (err) {
+        // R2 rejects a range that starts past the end instead of returning the object.
+        const head = range ? await bucket.head(key) : null;
+        if (!head) throw err;
+        return new Response(null, { status: 416, headers: { 'Content-Range': `bytes */${head.size}` } });
+      }
       if (!object) return json(404, 'not_found', 'no such object');
       const headers = objectHeaders(object);
       if (!range) {

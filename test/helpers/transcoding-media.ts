@@ -25,10 +25,12 @@ export interface SourceSpec {
 /** Generates an H.264/AAC MP4 with lavfi (testsrc2 + sine), fast to make, real to decode. */
 export async function makeSource(file: string, spec: SourceSpec): Promise<string> {
   const fps = spec.fps ?? 30;
-  const video = `testsrc2=size=${spec.width}x${spec.height}:rate=${fps}${spec.noisy ? ',noise=alls=12:allf=t+u,hue=H=2*PI*t/7' : ''}`;
+  const video = `testsrc2=size=${spec.width}x${spec.height}:rate=${fps}${spec.noisy ? ',noise=alls=8:allf=t+u,hue=H=2*PI*t/7' : ''}`;
   const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', video];
   if (spec.audio !== false) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
-  args.push('-t', String(spec.seconds), '-c:v', 'libx264', '-preset', spec.noisy ? 'fast' : 'ultrafast', '-crf', spec.noisy ? '16' : '23', '-pix_fmt', 'yuv420p');
+  // Noisy sources are stored like camera footage (~25 Mb/s), not near-lossless: decoding cost stays realistic.
+  const rate = spec.noisy ? ['-preset', 'superfast', '-b:v', '25M', '-maxrate', '30M', '-bufsize', '50M'] : ['-preset', 'ultrafast', '-crf', '23'];
+  args.push('-t', String(spec.seconds), '-c:v', 'libx264', ...rate, '-pix_fmt', 'yuv420p');
   if (spec.audio !== false) args.push('-c:a', 'aac', '-b:a', '128k', '-shortest');
   if (spec.rotate) args.push('-metadata:s:v:0', `rotate=${spec.rotate}`);
   args.push(file);

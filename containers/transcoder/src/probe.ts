@@ -31,6 +31,8 @@ interface ProbeOutput {
 
 const IMAGE_CODECS = new Set(['png', 'mjpeg', 'bmp', 'webp', 'tiff', 'jpeg2000', 'jpegls', 'gif', 'pam', 'ppm', 'pgm', 'svg', 'qoi', 'exr', 'psd']);
 const TEXT_ART_CODECS = new Set(['ansi', 'bintext', 'xbin', 'idf', 'tty']);
+/** Storage or network trouble: retry later, the file itself may be fine. */
+const TRANSIENT = /Connection refused|Server returned [45]|timed out|Connection reset|Broken pipe/i;
 /** Longest original accepted (a 12-hour upload is almost certainly a mistake and would occupy a worker for hours). */
 const MAX_DURATION_SEC = 12 * 3600;
 
@@ -92,7 +94,7 @@ export async function analyze(input: string, headers = '', signal?: AbortSignal)
   const probe = await run('ffprobe', ['-v', 'error', ...http, '-print_format', 'json', '-show_format', '-show_streams', input], { signal });
   if (probe.code !== 0) {
     const why = stderrTail(probe.stderr, 1).replace(/^.*?:\s*/, '');
-    if (/Connection refused|Server returned 5|timed out|Connection reset/i.test(probe.stderr)) {
+    if (TRANSIENT.test(probe.stderr)) {
       throw new Error(`ffprobe could not read the original: ${why}`);
     }
     throw new InputError(`The file is not a readable video (${why || 'unrecognised format'}).`);
@@ -105,6 +107,7 @@ export async function analyze(input: string, headers = '', signal?: AbortSignal)
   }
   const facts = interpretProbe(parsed);
   const decode = await run('ffmpeg', ['-v', 'error', '-nostdin', ...http, '-i', input, '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'], { signal });
+  if (decode.code !== 0 && TRANSIENT.test(decode.stderr)) throw new Error(`ffmpeg could not read the original: ${stderrTail(decode.stderr, 1)}`);
   if (decode.code !== 0 || /error while decoding|Invalid data|no frame/i.test(decode.stderr)) {
     throw new InputError(`The video stream cannot be decoded (${stderrTail(decode.stderr, 1) || 'decoder error'}).`);
   }

@@ -176,6 +176,16 @@ const server = createServer((req, res) => {
 // Long encodes stream progress; never time the connection out from this side.
 server.requestTimeout = 0;
 server.headersTimeout = 60_000;
+// A restarted server can race the previous process (its parent-death watchdog needs up to a second to release the
+// port): retry the bind for a while instead of crashing.
+let bindAttempts = 0;
+server.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EADDRINUSE' && bindAttempts++ < 40) {
+    setTimeout(() => server.listen(PORT, HOST), 250);
+    return;
+  }
+  throw err;
+});
 server.listen(PORT, HOST, () => console.log(`transcoder listening on http://${HOST}:${PORT} (storage ${storage.url('')})`));
 
 function shutdown(code: number): void {

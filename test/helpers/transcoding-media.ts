@@ -32,9 +32,14 @@ export async function makeSource(file: string, spec: SourceSpec): Promise<string
   const rate = spec.noisy ? ['-preset', 'superfast', '-b:v', '25M', '-maxrate', '30M', '-bufsize', '50M'] : ['-preset', 'ultrafast', '-crf', '23'];
   args.push('-t', String(spec.seconds), '-c:v', 'libx264', ...rate, '-pix_fmt', 'yuv420p');
   if (spec.audio !== false) args.push('-c:a', 'aac', '-b:a', '128k', '-shortest');
-  if (spec.rotate) args.push('-metadata:s:v:0', `rotate=${spec.rotate}`);
-  args.push(file);
-  await execFileP('ffmpeg', args);
+  if (!spec.rotate) {
+    await execFileP('ffmpeg', [...args, file]);
+    return file;
+  }
+  // ffmpeg 5.1 writes the display matrix from the `rotate` tag only when remuxing (-c copy).
+  const plain = `${file}.plain.mp4`;
+  await execFileP('ffmpeg', [...args, plain]);
+  await execFileP('ffmpeg', ['-v', 'error', '-y', '-i', plain, '-c', 'copy', '-metadata:s:v:0', `rotate=${spec.rotate}`, file]);
   return file;
 }
 

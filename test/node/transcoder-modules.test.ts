@@ -114,14 +114,13 @@ describe('encoding', () => {
 describe('storyboard', () => {
   it('maps every interval to its tile, across sprite sheets', () => {
     const vtt = storyboardVtt(5, { intervalSec: 2, tileWidth: 160, tileHeight: 90, columns: 2, rows: 2, sourceDuration: 9.5 }, (n) => `sprite_${n}.jpg`);
-    expect(vtt.split('\n\n')).toEqual([
+    expect(vtt.trim().split('\n\n')).toEqual([
       'WEBVTT',
       '00:00:00.000 --> 00:00:02.000\nsprite_0.jpg#xywh=0,0,160,90',
       '00:00:02.000 --> 00:00:04.000\nsprite_0.jpg#xywh=160,0,160,90',
       '00:00:04.000 --> 00:00:06.000\nsprite_0.jpg#xywh=0,90,160,90',
       '00:00:06.000 --> 00:00:08.000\nsprite_0.jpg#xywh=160,90,160,90',
       '00:00:08.000 --> 00:00:09.500\nsprite_1.jpg#xywh=0,0,160,90',
-      '',
     ]);
   });
 });

@@ -148,7 +148,8 @@ describe('transcoding pipeline (local stack, real ffmpeg)', () => {
   });
 
   it('keeps the aspect ratio of portrait sources and gives a 240p source one rung', async () => {
-    const portrait = await makeSource(path.join(dir, 'portrait.mp4'), { width: 360, height: 640, seconds: 4, audio: false });
+    // A phone video: stored 640×360 with a 90° display matrix, shown 360×640.
+    const portrait = await makeSource(path.join(dir, 'portrait.mp4'), { width: 640, height: 360, seconds: 4, audio: false, rotate: 90 });
     const small = await makeSource(path.join(dir, 'small.mp4'), { width: 426, height: 240, seconds: 4 });
     const portraitId = await uploadOriginal(stack, 'portrait', portrait);
     const smallId = await uploadOriginal(stack, 'small', small);

@@ -54,3 +54,29 @@ run(
 );
 
 console.log(`\n[start] platform: ${origin}\n[start] creator token: ${token}\n[start] transcoder: http://127.0.0.1:${transcoderPort}\n`);
+
+/**
+ * `wrangler dev` does not fire cron triggers by itself. Fire them on the same schedule as wrangler.toml
+ * (`*\/5 * * * *`: transcode-job sweeper and trending cache warming; `0 * * * *`: view-counter flush backstop) through
+ * its local scheduled-handler endpoint, so the local platform behaves like the deployed one.
+ */
+const CRONS: { expr: string; due: (d: Date) => boolean }[] = [
+  { expr: '*/5 * * * *', due: (d) => d.getUTCMinutes() % 5 === 0 },
+  { expr: '0 * * * *', due: (d) => d.getUTCMinutes() === 0 },
+];
+function scheduleCronTick(): void {
+  const now = Date.now();
+  setTimeout(async () => {
+    const at = new Date();
+    for (const cron of CRONS) {
+      if (!cron.due(at)) continue;
+      try {
+        await fetch(`${origin}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron.expr)}`);
+      } catch (err) {
+        console.warn(`[start] cron ${cron.expr} could not be fired: ${String(err)}`);
+      }
+    }
+    scheduleCronTick();
+  }, 60_000 - (now % 60_000) + 50).unref();
+}
+scheduleCronTick();

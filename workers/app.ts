@@ -9,6 +9,7 @@ import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { errorJson, renderError } from './shared/errors';
 import type { AppEnv } from './shared/hono-env';
+import { webRoutes } from './web/routes';
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -20,6 +21,7 @@ export function createApp() {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/', adminRoutes);
   app.route('/', metadataRoutes);
+  app.route('/', webRoutes);
   app.notFound((c) => c.json(errorJson('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError(renderError);
   return app;

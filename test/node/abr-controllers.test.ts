@@ -1,0 +1,199 @@
+/** Each ABR controller's decisions in crafted situations: empty buffer, steady high bandwidth, sudden drop, oscillation. */
+import { describe, expect, it } from 'vitest';
+import {
+  CONTROLLERS,
+  createBbaController,
+  createBolaController,
+  createHlsjsThroughputController,
+  createPlatformController,
+  createSeedController,
+  type AbrController,
+  type AbrStream,
+} from '../../workers/abr/index';
+import { bbaParams } from '../../workers/abr/bba';
+import { bolaParams } from '../../workers/abr/bola';
+import { LADDER } from '../../workers/shared/config';
+
+const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
+const TOP = stream.bitrates.length - 1;
+const MBPS = 1e6;
+
+/** Feeds downloads of `level` that achieved `mbps` of throughput (80 ms TTFB). */
+function feed(controller: AbrController, mbps: number, level = 3, times = 1): void {
+  for (let i = 0; i < times; i++) {
+    const bits = (stream.bitrates[level] ?? 0) * 6;
+    controller.onDownloaded({ level, bits, durationSec: 0.08 + bits / (mbps * MBPS), ttfbSec: 0.08 });
+  }
+}
+
+describe('empty buffer, nothing known', () => {
+  it.each(CONTROLLERS.map((c) => [c.name, c.create] as const))('%s starts on the lowest rung', (_name, create) => {
+    expect(create(stream).chooseLevel({ bufferSec: 0, lastLevel: -1, segmentIndex: 0, segmentsLeft: 50 })).toBe(0);
+  });
+});
+
+describe('seed controller', () => {
+  it('takes the harmonic mean of the last 5 samples with safety 0.8, or 0.5 under 10 s of buffer', () => {
+    const seed = createSeedController(stream);
+    // Samples 2, 8, 2, 8, 2 Mbps (whole-request time): harmonic mean = 5 / (1/2 + 1/8 + 1/2 + 1/8 + 1/2) = 2.857 Mbps.
+    for (const mbps of [2, 8, 2, 8, 2]) seed.onDownloaded({ level: 2, bits: 6 * MBPS, durationSec: 6 / mbps, ttfbSec: 0 });
+    expect(seed.bandwidthEstimate()).toBeCloseTo(2.857e6, -3);
+    // 0.8 × 2.857 = 2.29 Mbps → 1.5 Mbps rung; 0.5 × 2.857 = 1.43 Mbps → 0.8 Mbps rung.
+    expect(seed.chooseLevel({ bufferSec: 20, lastLevel: 2, segmentIndex: 5 })).toBe(2);
+    expect(seed.chooseLevel({ bufferSec: 9.9, lastLevel: 2, segmentIndex: 5 })).toBe(1);
+    // Only the last 5 count: five 100 Mbps samples erase the history → 80 Mbps → top rung.
+    for (let i = 0; i < 5; i++) seed.onDownloaded({ level: 2, bits: 6 * MBPS, durationSec: 0.06, ttfbSec: 0 });
+    expect(seed.chooseLevel({ bufferSec: 20, lastLevel: 2, segmentIndex: 10 })).toBe(TOP);
+  });
+});
+
+describe('steady high bandwidth (50 Mbps, 24 s buffered)', () => {
+  it.each(CONTROLLERS.map((c) => [c.name, c.create] as const))('%s reaches the top rung', (_name, create) => {
+    const controller = create(stream);
+    feed(controller, 50, TOP, 6);
+    expect(controller.chooseLevel({ bufferSec: 24, lastLevel: TOP, segmentIndex: 6, segmentsLeft: 40 })).toBe(TOP);
+  });
+
+  it('the top rung respects a cap (autoLevelCapping)', () => {
+    const platform = createPlatformController(stream);
+    feed(platform, 50, TOP, 6);
+    expect(platform.chooseLevel({ bufferSec: 24, lastLevel: 3, segmentIndex: 6, maxLevel: 3 })).toBe(3);
+  });
+});
+
+describe('sudden drop (10 Mbps → 1 Mbps) with 8 s buffered', () => {
+  const decide = (controller: AbrController): number => {
+    feed(controller, 10, 4, 5);
+    feed(controller, 1, 4, 1);
+    return controller.chooseLevel({ bufferSec: 8, lastLevel: 4, segmentIndex: 6, segmentsLeft: 40 });
+  };
+
+  it('throughput controllers step down below the old rate', () => {
+    expect(decide(createSeedController(stream))).toBeLessThan(4);
+    expect(decide(createHlsjsThroughputController(stream))).toBeLessThan(4);
+  });
+
+  it('platform steps down to a rung the 8 s buffer can carry', () => {
+    // Harmonic mean of 10,10,10,10,10,1 (last 5): 3.57 Mbps, divided by 1 + 9 (the 1 Mbps sample was 900 % off).
+    const level = decide(createPlatformController(stream));
+    expect(level).toBeLessThanOrEqual(1);
+  });
+
+  it('buffer rules ignore throughput: BBA and BOLA decide from the 8 s buffer alone', () => {
+    // 8 s is above BBA's 6 s reservoir: mapped rate 0.4 + 19.6 × 2/15 = 3.01 Mbps, just above the next rung down
+    // (3 Mbps), so BBA-0's hysteresis holds rung 4 despite the drop; at 7 s (1.71 Mbps) it steps to 3 Mbps.
+    expect(decide(createBbaController(stream))).toBe(4);
+    const bba = createBbaController(stream);
+    expect(bba.chooseLevel({ bufferSec: 7, lastLevel: 4, segmentIndex: 6 })).toBe(3);
+    expect(decide(createBolaController(stream))).toBe(0);
+  });
+});
+
+describe('emergency abandon (stalled download)', () => {
+  const stalled = { level: 4, segmentIndex: 7, bitsLoaded: 1_000_000, bitsTotal: 36_000_000, elapsedSec: 4, bufferSec: 3 };
+
+  it('platform abandons a download that will finish after the buffer runs dry, and learns the drop', () => {
+    const platform = createPlatformController(stream);
+    feed(platform, 20, 4, 5);
+    // 1 Mbit in 3.92 s ≈ 0.26 Mbps; 35 Mbit left take ~137 s ≫ 3 s of buffer. A 0.4 Mbps segment (2.4 Mbit) takes
+    // ~9 s: not in time either, but much sooner than finishing → lowest rung.
+    expect(platform.onProgress?.(stalled)).toBe(0);
+    expect(platform.bandwidthEstimate()).toBeLessThan(2 * MBPS);
+  });
+
+  it('platform lets a healthy download finish', () => {
+    const platform = createPlatformController(stream);
+    feed(platform, 20, 4, 5);
+    expect(platform.onProgress?.({ ...stalled, bitsLoaded: 30_000_000, bufferSec: 20 })).toBeNull();
+    // Too early to judge (under 1 s).
+    expect(platform.onProgress?.({ ...stalled, elapsedSec: 0.5 })).toBeNull();
+  });
+
+  it('hls.js rule abandons only after half a segment duration', () => {
+    const hlsjs = createHlsjsThroughputController(stream);
+    feed(hlsjs, 20, 4, 5);
+    expect(hlsjs.onProgress?.({ ...stalled, elapsedSec: 2.9 })).toBeNull();
+    expect(hlsjs.onProgress?.(stalled)).toBe(0);
+  });
+});
+
+describe('oscillating bandwidth (2 ↔ 8 Mbps every segment, 20 s buffered)', () => {
+  const switchesOf = (controller: AbrController): number => {
+    let last = 2;
+    let switches = 0;
+    for (let i = 0; i < 20; i++) {
+      feed(controller, i % 2 ? 8 : 2, last);
+      const level = controller.chooseLevel({ bufferSec: 20, lastLevel: last, segmentIndex: i, segmentsLeft: 40 });
+      if (level !== last) switches++;
+      last = level;
+    }
+    return switches;
+  };
+
+  it('platform holds a steady rung instead of chasing each sample', () => {
+    expect(switchesOf(createPlatformController(stream))).toBeLessThanOrEqual(2);
+  });
+
+  it('hls.js EWMA (min of fast/slow) is steady too; BBA/BOLA do not move at a constant buffer', () => {
+    expect(switchesOf(createHlsjsThroughputController(stream))).toBeLessThanOrEqual(2);
+    expect(switchesOf(createBbaController(stream))).toBeLessThanOrEqual(1);
+    expect(switchesOf(createBolaController(stream))).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('buffer-based baselines', () => {
+  it('BBA: lowest under the reservoir, highest above reservoir + cushion, hysteresis between', () => {
+    const { reservoirSec, cushionSec } = bbaParams(stream);
+    expect([reservoirSec, cushionSec]).toEqual([6, 15]);
+    const bba = createBbaController(stream);
+    expect(bba.chooseLevel({ bufferSec: 5.9, lastLevel: 3, segmentIndex: 1 })).toBe(0);
+    expect(bba.chooseLevel({ bufferSec: 21, lastLevel: 0, segmentIndex: 1 })).toBe(TOP);
+    // 12 s → f = 0.4 + 19.6 × 6/15 = 8.24 Mbps: from rung 4 (6 Mbps) the next up (10) is not reached and the next
+    // down (3) is below → stay.
+    expect(bba.chooseLevel({ bufferSec: 12, lastLevel: 4, segmentIndex: 1 })).toBe(4);
+    // From rung 1 (0.8 Mbps) 8.24 passes the next rung up → highest rung below 8.24 = 6 Mbps.
+    expect(bba.chooseLevel({ bufferSec: 12, lastLevel: 1, segmentIndex: 1 })).toBe(4);
+  });
+
+  it('BOLA: V and γ from the buffer size as dash.js computes them', () => {
+    const { vp, gp, utilities } = bolaParams(stream);
+    // bufferTime = max(30 − 6, 10 + 2 × 7) = 24 s; γp = ln(50) / (24/10 − 1); Vp = 10 / γp.
+    expect(utilities[0]).toBe(1);
+    expect(gp).toBeCloseTo(Math.log(50) / 1.4, 10);
+    expect(vp).toBeCloseTo(10 / gp, 10);
+    const bola = createBolaController(stream);
+    expect(bola.chooseLevel({ bufferSec: 9, lastLevel: 3, segmentIndex: 1 })).toBe(0);
+    expect(bola.chooseLevel({ bufferSec: 24, lastLevel: 3, segmentIndex: 1 })).toBe(TOP);
+    const mid = bola.chooseLevel({ bufferSec: 17, lastLevel: 3, segmentIndex: 1 });
+    expect(mid).toBeGreaterThan(0);
+    expect(mid).toBeLessThan(TOP);
+  });
+});
+
+describe('persisted estimate (returning viewer)', () => {
+  it('starts above the lowest rung from a fresh persisted estimate, discounted by a third', () => {
+    // QoE_lin charges startup seconds like stalls, so the first rung is only as high as pays for its extra startup
+    // time: with 60 Mbps persisted (trusted as 40 Mbps) a 1080p first segment takes ~1 s and is worth it.
+    const platform = createPlatformController(stream, { persisted: { bandwidthBps: 60 * MBPS, savedAtMs: 1000 }, nowMs: 2000 });
+    expect(platform.bandwidthEstimate()).toBeCloseTo(40 * MBPS, -3);
+    expect(platform.chooseLevel({ bufferSec: 0, lastLevel: -1, segmentIndex: 0, segmentsLeft: 50 })).toBeGreaterThan(0);
+    const cold = createPlatformController(stream);
+    expect(cold.chooseLevel({ bufferSec: 0, lastLevel: -1, segmentIndex: 0, segmentsLeft: 50 })).toBe(0);
+  });
+
+  it('ignores an estimate older than a day, or a nonsensical one', () => {
+    const stale = createPlatformController(stream, { persisted: { bandwidthBps: 60 * MBPS, savedAtMs: 0 }, nowMs: 25 * 3600 * 1000 });
+    expect(stale.chooseLevel({ bufferSec: 0, lastLevel: -1, segmentIndex: 0 })).toBe(0);
+    const bad = createPlatformController(stream, { persisted: { bandwidthBps: Number.NaN, savedAtMs: 0 }, nowMs: 0 });
+    expect(bad.bandwidthEstimate()).toBeNull();
+  });
+
+  it('exports what it learnt', () => {
+    const platform = createPlatformController(stream);
+    expect(platform.exportState?.(5)).toBeNull();
+    feed(platform, 4, 3, 5);
+    const state = platform.exportState?.(5);
+    expect(state?.savedAtMs).toBe(5);
+    expect(state?.bandwidthBps).toBeCloseTo(4 * MBPS, -4);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * The hls.js adapter against a stand-in for the Hls instance: the real `Hls.Events` enum and the members hls.js's
+ * stream, level and error controllers use (levels, min/maxAutoLevel, mainForwardBufferInfo, config, on/off).
+ */
+import Hls, { type HlsConfig } from 'hls.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ABR_STORAGE_KEY, PlatformAbrController, PlatformHlsAbr, type AbrStorage } from '../../workers/abr/hls-abr-controller';
+import { LADDER } from '../../workers/shared/config';
+
+// Compile-time check: the export is accepted by hls.js's config type as the watch page will use it.
+const config: Partial<HlsConfig> = { abrController: PlatformAbrController };
+void config;
+
+type Listener = (event: string, data: unknown) => void;
+
+class FakeHls {
+  static Events = Hls.Events;
+  listeners = new Map<string, Array<{ fn: Listener; ctx: unknown }>>();
+  levels = LADDER.map((r) => ({ bitrate: r.bitrate, details: { targetduration: 6, live: false, endSN: 49 } }));
+  config = { maxBufferLength: 30, abrEwmaDefaultEstimate: 500_000 };
+  minAutoLevel = 0;
+  maxAutoLevel = LADDER.length - 1;
+  autoLevelEnabled = true;
+  mainForwardBufferInfo: { len: number } | null = { len: 0 };
+  nextLoadLevel = -1;
+  on(event: string, fn: Listener, ctx: unknown): void {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), { fn, ctx }]);
+  }
+  off(event: string, fn: Listener): void {
+    this.listeners.set(event, (this.listeners.get(event) ?? []).filter((l) => l.fn !== fn));
+  }
+  trigger(event: string, data: unknown): void {
+    for (const { fn, ctx } of this.listeners.get(event) ?? []) fn.call(ctx, event, data);
+  }
+}
+
+class MemoryStorage implements AbrStorage {
+  map = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.map.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.map.set(key, value);
+  }
+}
+
+function fragment(sn: number, level: number, bytes: number, ms: number, aborted = false) {
+  let abortCalls = 0;
+  return {
+    type: 'main',
+    sn,
+    level,
+    duration: 6,
+    get abortCalls() {
+      return abortCalls;
+    },
+    abortRequests: () => void abortCalls++,
+    stats: { aborted, loaded: bytes, total: bytes, loading: { start: 0, first: 80, end: ms }, parsing: { end: ms } },
+  };
+}
+
+function setup(storage = new MemoryStorage()) {
+  PlatformHlsAbr.storage = () => storage;
+  const hls = new FakeHls();
+  const abr = new PlatformHlsAbr(hls as unknown as Hls);
+  hls.trigger(Hls.Events.MANIFEST_PARSED, {});
+  return { hls, abr, storage };
+}
+
+function download(hls: FakeHls, sn: number, level: number, mbps: number) {
+  const bytes = ((LADDER[level]?.bitrate ?? 0) * 6) / 8;
+  const frag = fragment(sn, level, bytes, 80 + (bytes * 8) / (mbps * 1000));
+  hls.trigger(Hls.Events.FRAG_LOADING, { frag });
+  hls.trigger(Hls.Events.FRAG_LOADED, { frag });
+  hls.trigger(Hls.Events.FRAG_BUFFERED, { frag, stats: frag.stats });
+}
+
+afterEach(() => {
+  PlatformHlsAbr.storage = () => null;
+});
+
+describe('PlatformHlsAbr (hls.js abrController)', () => {
+  it('first-time viewer starts on the lowest level, then climbs on fast downloads and persists the estimate', () => {
+    const { hls, abr, storage } = setup();
+    expect(abr.firstAutoLevel).toBe(0);
+    expect(abr.nextAutoLevel).toBe(0);
+    expect(abr.bwEstimator.getEstimate()).toBe(500_000); // hls.bandwidthEstimate before any sample: the default
+    for (let sn = 0; sn < 4; sn++) download(hls, sn, sn === 0 ? 0 : 4, 40);
+    hls.mainForwardBufferInfo = { len: 24 };
+    expect(abr.nextAutoLevel).toBeGreaterThanOrEqual(5);
+    expect(abr.bwEstimator.getEstimate()).toBeGreaterThan(10e6);
+    const saved = JSON.parse(storage.getItem(ABR_STORAGE_KEY) ?? '{}') as { bandwidthBps: number };
+    expect(saved.bandwidthBps).toBeGreaterThan(30e6);
+    abr.destroy();
+  });
+
+  it('a returning viewer starts higher from localStorage', () => {
+    const storage = new MemoryStorage();
+    storage.setItem(ABR_STORAGE_KEY, JSON.stringify({ bandwidthBps: 60e6, savedAtMs: Date.now() }));
+    const { abr } = setup(storage);
+    expect(abr.firstAutoLevel).toBeGreaterThan(0);
+    abr.destroy();
+  });
+
+  it('corrupt stored state is ignored', () => {
+    const storage = new MemoryStorage();
+    storage.setItem(ABR_STORAGE_KEY, '{not json');
+    const { abr } = setup(storage);
+    expect(abr.firstAutoLevel).toBe(0);
+    abr.destroy();
+  });
+
+  it('respects autoLevelCapping (maxAutoLevel) and forced levels from the error controller', () => {
+    const { hls, abr } = setup();
+    for (let sn = 0; sn < 5; sn++) download(hls, sn, 4, 60);
+    hls.mainForwardBufferInfo = { len: 24 };
+    hls.maxAutoLevel = 3;
+    expect(abr.nextAutoLevel).toBe(3);
+    abr.nextAutoLevel = 1; // hls.js error controller: switch down after a load error
+    expect(abr.forcedAutoLevel).toBe(1);
+    expect(abr.nextAutoLevel).toBe(1);
+    download(hls, 5, 1, 60); // a fragment of the forced level loaded → back to ABR
+    expect(abr.forcedAutoLevel).toBe(-1);
+    abr.destroy();
+  });
+
+  it('emergency: aborts a stalled fragment and forces a lower level', () => {
+    const { hls, abr } = setup();
+    for (let sn = 0; sn < 5; sn++) download(hls, sn, 4, 20);
+    const frag = fragment(5, 4, 4_500_000, 0);
+    frag.stats.loaded = 100_000;
+    frag.stats.loading.start = performance.now() - 4000; // 4 s in, 100 kB of 4.5 MB
+    hls.mainForwardBufferInfo = { len: 3 };
+    hls.trigger(Hls.Events.FRAG_LOADING, { frag });
+    abr.checkProgress();
+    expect(frag.abortCalls).toBe(1);
+    expect(hls.nextLoadLevel).toBeLessThan(4);
+    expect(abr.forcedAutoLevel).toBe(hls.nextLoadLevel);
+    abr.destroy();
+  });
+
+  it('resetEstimator (hls.bandwidthEstimate = x) sets a prior; destroy unregisters every listener', () => {
+    const { hls, abr } = setup();
+    abr.resetEstimator(9e6);
+    expect(abr.bwEstimator.getEstimate()).toBeCloseTo(6e6, -3);
+    abr.destroy();
+    expect([...hls.listeners.values()].every((l) => l.length === 0)).toBe(true);
+  });
+});

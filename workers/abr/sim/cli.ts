@@ -1,0 +1,168 @@
+/**
+ * `npm run abr:sim -- [--traces DIR] [--json OUT] [--segments N] [--segment-sizes FILE] [--rtt-ms MS]
+ * [--max-buffer S]`: runs every ABR controller over every trace under DIR (recursively, all formats) and prints the
+ * table overall and per trace family; `--json` also writes the full report.
+ *
+ * Bad input: a missing or empty traces dir, or one with no parseable trace, is an error (exit 1, nothing written);
+ * an unparseable file among good ones is skipped with a warning on stderr and listed under `skipped` in the JSON, so
+ * one stray file does not sink a run over a large folder. Unknown or malformed flags are errors.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { defaults, LADDER } from '../../shared/config';
+import type { AbrStream } from '../types';
+import { formatTable, runAll, type SimReport } from './run';
+import { loadTraceDir, TraceError } from './traces';
+
+export class CliError extends Error {}
+
+export interface CliArgs {
+  traces: string;
+  json: string | null;
+  segments: number;
+  segmentSizes: string | null;
+  rttMs: number;
+  maxBufferSec: number;
+}
+
+/** 50 segments of 6 s: a 5-minute video, long enough to pass startup and see each trace's variations. */
+export const DEFAULT_SEGMENTS = 50;
+export const DEFAULT_RTT_MS = 80;
+export const DEFAULT_MAX_BUFFER_SEC = 30;
+
+export function parseArgs(argv: string[], repoRoot: string): CliArgs {
+  const args: CliArgs = {
+    traces: path.resolve(repoRoot, '../shared/traces'),
+    json: null,
+    segments: DEFAULT_SEGMENTS,
+    segmentSizes: null,
+    rttMs: DEFAULT_RTT_MS,
+    maxBufferSec: DEFAULT_MAX_BUFFER_SEC,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] ?? '';
+    const [name, inline] = flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === '') throw new CliError(`${name} needs a value`);
+      return v;
+    };
+    const positive = (): number => {
+      const raw = value();
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n <= 0) throw new CliError(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
+      return n;
+    };
+    switch (name) {
+      case '--traces': args.traces = path.resolve(value()); break;
+      case '--json': args.json = path.resolve(value()); break;
+      case '--segments': args.segments = Math.floor(positive()); break;
+      case '--segment-sizes': args.segmentSizes = path.resolve(value()); break;
+      case '--rtt-ms': args.rttMs = positive(); break;
+      case '--max-buffer': args.maxBufferSec = positive(); break;
+      default: throw new CliError(`unknown argument ${JSON.stringify(flag)}`);
+    }
+  }
+  if (args.maxBufferSec < defaults.transcoding.segmentDurationSec) {
+    throw new CliError(`--max-buffer must hold at least one ${defaults.transcoding.segmentDurationSec} s segment`);
+  }
+  return args;
+}
+
+/**
+ * Real segment sizes: a JSON object mapping ladder rung names to arrays of segment sizes in bytes, e.g.
+ * `{"240p": [301122, ...], "360p": [...]}` (from `ls -l` of a transcoded clip's rendition folders). The rungs present
+ * form the ladder (nominal bitrates from config); the video is as long as the shortest list.
+ */
+export function loadSegmentSizes(file: string): { bitrates: number[]; segmentCount: number; bits: (level: number, index: number) => number } {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(`cannot read segment sizes ${file}: ${(error as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new CliError(`${file}: expected {"<rung>": [bytes, ...]}`);
+  const record = data as Record<string, unknown>;
+  const rungs = LADDER.filter((r) => r.name in record);
+  const unknown = Object.keys(record).filter((k) => !LADDER.some((r) => r.name === k));
+  if (unknown.length) throw new CliError(`${file}: unknown rung(s) ${unknown.join(', ')}; ladder is ${LADDER.map((r) => r.name).join(', ')}`);
+  if (rungs.length === 0) throw new CliError(`${file}: no ladder rungs`);
+  const sizes = rungs.map((r) => {
+    const list = record[r.name];
+    if (!Array.isArray(list) || list.length === 0 || !list.every((b) => typeof b === 'number' && Number.isFinite(b) && b > 0)) {
+      throw new CliError(`${file}: "${r.name}" must be a non-empty array of positive byte counts`);
+    }
+    return list as number[];
+  });
+  const segmentCount = Math.min(...sizes.map((s) => s.length));
+  return { bitrates: rungs.map((r) => r.bitrate), segmentCount, bits: (level, index) => (sizes[level]?.[index] ?? 0) * 8 };
+}
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+/** Returns the exit code. */
+export function main(argv: string[], repoRoot: string, io: CliIo = { out: console.log, err: console.error }): number {
+  try {
+    const args = parseArgs(argv, repoRoot);
+    const { traces, skipped } = loadTraceDir(args.traces);
+    for (const s of skipped) io.err(`warning: skipped ${s.file}: ${s.error}`);
+    const sizes = args.segmentSizes ? loadSegmentSizes(args.segmentSizes) : null;
+    const stream: AbrStream = {
+      bitrates: sizes?.bitrates ?? LADDER.map((r) => r.bitrate),
+      segmentDurationSec: defaults.transcoding.segmentDurationSec,
+      maxBufferSec: args.maxBufferSec,
+    };
+    const report: SimReport = {
+      ...runAll(traces, {
+        stream,
+        segmentCount: sizes ? Math.min(sizes.segmentCount, args.segments) : args.segments,
+        rttSec: args.rttMs / 1000,
+        progressIntervalSec: 0.1,
+        segmentBits: sizes?.bits,
+      }),
+      skipped,
+    };
+    printReport(report, traces.length, args, io);
+    if (args.json) {
+      mkdirSync(path.dirname(args.json), { recursive: true });
+      writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');
+      io.out(`wrote ${args.json}`);
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof CliError || error instanceof TraceError) {
+      io.err(`abr:sim: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function printReport(report: SimReport, traceCount: number, args: CliArgs, io: CliIo): void {
+  const o = report.options;
+  io.out(
+    `${traceCount} traces from ${args.traces}; ${o.segmentCount} × ${o.segmentDurationSec} s segments, ` +
+      `max buffer ${o.maxBufferSec} s, RTT ${args.rttMs} ms, ${o.realSegmentSizes ? 'real' : 'nominal'} segment sizes. ` +
+      'Deterministic: same traces → same numbers on any machine.',
+  );
+  io.out('\nAll traces (mean per trace; rebuffer % excludes startup; QoE_lin counts startup as stall):');
+  io.out(formatTable(report.overall));
+  for (const [family, rows] of Object.entries(report.byFamily)) {
+    io.out(`\n${family}/ (${rows[0]?.traces ?? 0} traces):`);
+    io.out(formatTable(rows));
+  }
+  const seed = report.overall.find((r) => r.controller === 'seed');
+  const platform = report.overall.find((r) => r.controller === 'platform');
+  if (seed && platform) {
+    const others = report.overall.filter((r) => !r.controller.startsWith('platform'));
+    const beatsAll = others.every((r) => platform.meanQoeLin >= r.meanQoeLin);
+    const ratio = seed.meanQoeLin > 0 ? platform.meanQoeLin / seed.meanQoeLin : NaN;
+    io.out(
+      `\nplatform/seed QoE_lin = ${ratio.toFixed(3)} (target ≥ 1.15); ≥ every baseline: ${beatsAll ? 'yes' : 'no'}; ` +
+        `rebuffer ${(platform.rebufferRatio * 100).toFixed(2)} % vs seed ${(seed.rebufferRatio * 100).toFixed(2)} %`,
+    );
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Trace-driven playback simulation of one VOD session, and the QoE metrics.
+ *
+ * Model (all stated here, so every number in the README can be traced back):
+ * - The video has `segmentCount` segments of `segmentDurationSec` (the platform's 6 s); segment k at rung l has
+ *   `segmentBits(l, k)` bits: real sizes when a sizes file is given, else nominal bitrate × duration.
+ * - Segments are fetched one at a time. Each request costs one RTT (default 80 ms, Pensieve's) before the first byte,
+ *   then bits arrive at the trace's bandwidth, integrated over time; the trace loops when it ends.
+ * - Startup: playback starts when the first segment has arrived (one segment buffered). The startup delay is that
+ *   time.
+ * - While playing, the buffer drains in real time during downloads; if it empties, playback stalls (rebuffering)
+ *   until the segment being fetched arrives.
+ * - Maximum buffer: the player holds at most `maxBufferSec` (default 30 s, hls.js's maxBufferLength); it waits before
+ *   requesting a segment that would not fit.
+ * - Abandonment: every `progressIntervalSec` (0.1 s, hls.js's check period) of a download the controller's
+ *   onProgress hook may name a lower rung; the request is dropped (its bits wasted, the time spent counts) and the
+ *   same segment is requested at that rung.
+ *
+ * QoE_lin (MPC, SIGCOMM 2015; Pensieve, SIGCOMM 2017): Σ bitrate (Mbps) − 4.3 × stall seconds − 1 × Σ |bitrate
+ * change| (Mbps), with nominal rung bitrates. The startup delay counts as stall time, as in Pensieve's simulator
+ * (its first chunk downloads into an empty buffer) and in MPC's QoE (startup weighted like rebuffering).
+ */
+import type { AbrController, AbrStream } from '../types';
+import { TraceClock, type Trace } from './traces';
+
+export interface SimOptions {
+  stream: AbrStream;
+  segmentCount: number;
+  rttSec: number;
+  progressIntervalSec: number;
+  /** Real segment sizes in bits, when known. */
+  segmentBits?: (level: number, index: number) => number;
+}
+
+export const REBUFFER_PENALTY = 4.3;
+export const SWITCH_PENALTY = 1;
+
+export interface SessionMetrics {
+  qoeLin: number;
+  /** Mean nominal bitrate of the played segments, Mbps. */
+  avgBitrateMbps: number;
+  /** Stall seconds after startup / (stall seconds + video seconds). */
+  rebufferRatio: number;
+  rebufferSec: number;
+  startupSec: number;
+  switches: number;
+  abandons: number;
+  /** Bits fetched and thrown away by abandonment, MB. */
+  wastedMB: number;
+}
+
+export interface SessionResult {
+  trace: string;
+  family: string;
+  controller: string;
+  levels: number[];
+  metrics: SessionMetrics;
+}
+
+export function simulateSession(trace: Trace, controller: AbrController, options: SimOptions): SessionResult {
+  const { stream, segmentCount, rttSec } = options;
+  const clock = new TraceClock(trace);
+  const dur = stream.segmentDurationSec;
+  const bitsOf = options.segmentBits ?? ((level: number) => (stream.bitrates[level] ?? 0) * dur);
+  let now = 0;
+  let buffer = 0;
+  let playing = false;
+  let startupSec = 0;
+  let rebufferSec = 0;
+  let abandons = 0;
+  let wastedBits = 0;
+  const levels: number[] = [];
+
+  /** Lets `seconds` of wall time pass: the buffer drains while playing, and a dry buffer is a stall. */
+  const elapse = (seconds: number): void => {
+    if (playing) {
+      rebufferSec += Math.max(0, seconds - buffer);
+      buffer = Math.max(0, buffer - seconds);
+    }
+    now += seconds;
+  };
+
+  for (let index = 0; index < segmentCount; index++) {
+    // Wait for room in the buffer.
+    if (buffer + dur > stream.maxBufferSec) elapse(buffer + dur - stream.maxBufferSec);
+    let level = clampLevel(
+      controller.chooseLevel({
+        bufferSec: buffer,
+        lastLevel: levels.length ? (levels[levels.length - 1] ?? -1) : -1,
+        segmentIndex: index,
+        segmentsLeft: segmentCount - index,
+        segmentBits: options.segmentBits,
+      }),
+      stream,
+    );
+    for (;;) {
+      const bits = bitsOf(level, index);
+      const requestAt = now;
+      const firstByteAt = requestAt + rttSec;
+      const doneAt = clock.timeToDeliver(firstByteAt, bits);
+      let abandonedTo: number | null = null;
+      let abandonAfter = 0;
+      if (controller.onProgress) {
+        for (let elapsed = options.progressIntervalSec; requestAt + elapsed < doneAt; elapsed += options.progressIntervalSec) {
+          const loaded = clock.bitsBetween(firstByteAt, requestAt + elapsed);
+          const next = controller.onProgress({
+            level,
+            segmentIndex: index,
+            bitsLoaded: loaded,
+            bitsTotal: bits,
+            elapsedSec: elapsed,
+            bufferSec: playing ? Math.max(0, buffer - elapsed) : 0,
+          });
+          if (next !== null && next < level && next >= 0) {
+            abandonedTo = next;
+            abandonAfter = elapsed;
+            wastedBits += loaded;
+            break;
+          }
+        }
+      }
+      if (abandonedTo !== null) {
+        elapse(abandonAfter);
+        abandons++;
+        level = abandonedTo;
+        continue;
+      }
+      const downloadSec = doneAt - requestAt;
+      elapse(downloadSec);
+      buffer += dur;
+      controller.onDownloaded({ level, bits, durationSec: downloadSec, ttfbSec: rttSec });
+      break;
+    }
+    if (!playing) {
+      playing = true;
+      startupSec = now;
+    }
+    levels.push(level);
+  }
+  return { trace: trace.name, family: trace.family, controller: controller.name, levels, metrics: score(levels, stream, startupSec, rebufferSec, abandons, wastedBits) };
+}
+
+function clampLevel(level: number, stream: AbrStream): number {
+  if (!Number.isInteger(level)) level = Math.floor(Number.isFinite(level) ? level : 0);
+  return Math.max(0, Math.min(stream.bitrates.length - 1, level));
+}
+
+export function score(
+  levels: number[],
+  stream: AbrStream,
+  startupSec: number,
+  rebufferSec: number,
+  abandons = 0,
+  wastedBits = 0,
+): SessionMetrics {
+  const mbps = levels.map((l) => (stream.bitrates[l] ?? 0) / 1e6);
+  const quality = mbps.reduce((a, b) => a + b, 0);
+  let changeSum = 0;
+  let switches = 0;
+  for (let i = 1; i < mbps.length; i++) {
+    const change = Math.abs((mbps[i] ?? 0) - (mbps[i - 1] ?? 0));
+    changeSum += change;
+    if (change > 0) switches++;
+  }
+  const videoSec = levels.length * stream.segmentDurationSec;
+  return {
+    qoeLin: quality - REBUFFER_PENALTY * (rebufferSec + startupSec) - SWITCH_PENALTY * changeSum,
+    avgBitrateMbps: levels.length ? quality / levels.length : 0,
+    rebufferRatio: videoSec + rebufferSec > 0 ? rebufferSec / (videoSec + rebufferSec) : 0,
+    rebufferSec,
+    startupSec,
+    switches,
+    abandons,
+    wastedMB: wastedBits / 8e6,
+  };
+}

@@ -5,6 +5,7 @@
  * deleted while it is watched, an expired signed URL (refreshed transparently), a stalled network.
  */
 import Hls, { ErrorTypes, Events, type ErrorData, type HlsConfig } from 'hls.js';
+import { PlatformAbrController } from '../../../abr/hls-abr-controller';
 import { api, ApiFailure, viewerId, type Video } from '../lib/api';
 import { initChrome } from '../lib/chrome';
 import { byId, h, pageConfig } from '../lib/dom';
@@ -14,10 +15,10 @@ import { parseStoryboard, tileAt, type StoryboardTile } from '../lib/storyboard'
 import { ViewTracker, type ViewRule } from '../lib/view-tracker';
 
 /**
- * The ABR controller plugged into hls.js. `undefined` keeps hls.js's default; the platform's controller
- * (workers/abr/hls-abr-controller.ts, `PlatformAbrController`) goes here.
+ * The ABR controller plugged into hls.js: the platform's own (workers/abr, see README "Adaptive bitrate").
+ * Set to `undefined` to fall back to hls.js's default controller.
  */
-const ABR_CONTROLLER: HlsConfig['abrController'] | undefined = undefined;
+const ABR_CONTROLLER: HlsConfig['abrController'] | undefined = PlatformAbrController;
 
 interface WatchConfig {
   videoId: string;

@@ -185,6 +185,7 @@ export function StatsPage(props: { config: unknown }) {
       </div>
       <section class="card" aria-labelledby="chart-heading">
         <h2 id="chart-heading">Views per hour, last 48 hours</h2>
+        <p class="help">The totals above are live. Hourly figures are aggregated when the counters are flushed, once an hour.</p>
         <div id="chart" class="chart-wrap"></div>
         <details>
           <summary>Show as a table</summary>

@@ -141,7 +141,10 @@ describe('web app in Chromium against the local stack', () => {
     expect(Number(await watch.getAttribute('#player', 'data-levels'))).toBeGreaterThanOrEqual(2);
     expect(await watch.locator('#quality option').allTextContents()).toEqual(expect.arrayContaining(['Auto', expect.stringMatching(/^480p/), expect.stringMatching(/^240p/)]));
     expect(await watch.getAttribute('#video', 'poster')).toMatch(/\/thumbnails\/poster\.jpg$/);
-    await watch.click('#big-play');
+    // Keyboard only: focus the play button, press Enter; the focus ring is visible.
+    await watch.focus('#play');
+    await watch.keyboard.press('Enter');
+    expect(await watch.locator('#play').evaluate((el) => getComputedStyle(el).outlineStyle)).not.toBe('none');
     await watch.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).currentTime > 1.5, null, { timeout: 30_000 });
     // Scrub preview from the storyboard while hovering the seek bar.
     await watch.waitForSelector('#player[data-storyboard]', { timeout: 10_000 });

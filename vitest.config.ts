@@ -27,6 +27,8 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,
+                // Uploads: R2's minimum part size (Miniflare enforces it), so tests move 5 MiB parts, not 10 MiB.
+                UPLOAD_CHUNK_SIZE: String(5 * 1024 * 1024),
                 TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'schema/migrations')),
               },
             },

@@ -9,6 +9,7 @@ import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { errorJson, renderError } from './shared/errors';
 import type { AppEnv } from './shared/hono-env';
+import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
 import { webRoutes } from './web/routes';
 
 export function createApp() {
@@ -21,6 +22,9 @@ export function createApp() {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/', adminRoutes);
   app.route('/', metadataRoutes);
+  app.route('/', chunkRoutes);
+  app.route('/v1/uploads', tusRoutes);
+  app.route('/', discardRoutes);
   app.route('/', webRoutes);
   app.notFound((c) => c.json(errorJson('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError(renderError);

@@ -34,6 +34,13 @@ export const defaults = {
     sessionTtlMs: 24 * HOUR,
     /** Largest original accepted at initiate (413 above). */
     maxFileSize: 20 * 1024 * MiB,
+    /** R2 allows at most 10,000 parts per multipart upload. */
+    maxParts: 10_000,
+    /**
+     * A writer (one chunk PUT, one tus PATCH, one completion) holds a lease in the UploadSession; it renews it
+     * every third of this while streaming, so a crashed writer's lease lapses within this and the client can retry.
+     */
+    writeLeaseMs: 30_000,
   },
   transcoding: {
     ladder: LADDER,

@@ -7,6 +7,7 @@
  *   videos/{videoId}/{rendition}/playlist.m3u8
  *   videos/{videoId}/{rendition}/segment_{nnnn}.ts
  *   videos/{videoId}/thumbnails/{file}
+ *   uploads/{videoId}/{uploadNonce}/tail-{endOffset}   (tus bytes staged until they fill an R2 part; temporary)
  * Public (cache-key) paths mirror the seed: /v/{videoId}/{rendition}/segment_{nnnn}.ts
  */
 
@@ -49,6 +50,12 @@ export const keys = {
   thumbnailsPrefix: (videoId: string) => `videos/${assertSafe(videoId, 'video id')}/thumbnails/`,
   thumbnail: (videoId: string, file: string) =>
     `videos/${assertSafe(videoId, 'video id')}/thumbnails/${assertSafe(file, 'thumbnail file', SAFE_FILE)}`,
+  /** Everything an in-progress tus upload staged; deleted on completion, expiry, termination or video deletion. */
+  uploadStagingPrefix: (videoId: string, uploadNonce: string) =>
+    `uploads/${assertSafe(videoId, 'video id')}/${assertSafe(uploadNonce, 'upload nonce')}/`,
+  /** A staged partial part ending at `endOffset` of the file: a new key per write, so a failed write never clobbers the committed one. */
+  uploadStagedTail: (videoId: string, uploadNonce: string, endOffset: number) =>
+    `uploads/${assertSafe(videoId, 'video id')}/${assertSafe(uploadNonce, 'upload nonce')}/tail-${Math.trunc(endOffset)}`,
 } as const;
 
 /** Canonical public paths: the Cache API key for playback objects (no signature, no query). */

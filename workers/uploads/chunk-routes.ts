@@ -1,0 +1,185 @@
+/**
+ * The seed's chunk API over the UploadSession:
+ *   POST   /v1/videos/:id/upload               {fileSize, sha256?} → {uploadId, chunkSize, totalChunks, expiresAt}
+ *   PUT    /v1/videos/:id/upload/chunks/:n     chunk n (0-based), any order, in parallel; exactly its size
+ *   GET    /v1/videos/:id/upload               resume info: stored and missing chunks
+ *   POST   /v1/videos/:id/upload/complete      assemble, verify, hand to transcoding (idempotent)
+ *   DELETE /v1/videos/:id/upload               abandon the upload in progress
+ *
+ * Chunk sizes: every chunk is exactly `chunkSize` bytes except the last, which is the remainder. That is R2's rule
+ * for multipart parts, so each chunk is one part and no byte is copied or buffered. A chunk already stored is not
+ * written again (idempotent retry: 200 with the ETag stored first).
+ */
+import { Hono, type Context } from 'hono';
+import { requireCreator } from '../shared/auth';
+import type { Config } from '../shared/config';
+import { ApiError, badRequest, conflict, payloadTooLarge, readJsonObject } from '../shared/errors';
+import type { AppEnv } from '../shared/hono-env';
+import { requireOwnedVideo } from '../metadata/videos';
+import { completeUpload, missingError } from './complete';
+import { uploadChunkPart, withLease } from './part-writer';
+import type { SessionView } from './session-types';
+import { newUploadId, sessionStub } from './upload-ids';
+
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** R2 rejects parts under 5 MiB at completion, so a misconfigured smaller chunk size is raised to the minimum. */
+export function partSizeOf(config: Config): number {
+  return Math.max(config.uploads.chunkSize, config.uploads.minChunkSize);
+}
+
+/** Validates a declared file size: a positive integer, at most the configured maximum and R2's part count. */
+export function checkFileSize(fileSize: number, config: Config, partSize: number): void {
+  if (fileSize > config.uploads.maxFileSize) {
+    throw payloadTooLarge(`file size ${fileSize} exceeds the maximum of ${config.uploads.maxFileSize} bytes`);
+  }
+  if (Math.ceil(fileSize / partSize) > config.uploads.maxParts) {
+    throw payloadTooLarge(`file size ${fileSize} needs more than ${config.uploads.maxParts} parts of ${partSize} bytes`);
+  }
+}
+
+function chunkedView(session: SessionView) {
+  const stored = new Set(session.storedParts);
+  const missing: number[] = [];
+  if (session.state === 'uploading') for (let i = 0; i < session.totalParts; i++) if (!stored.has(i)) missing.push(i);
+  return {
+    uploadId: session.uploadId,
+    videoId: session.videoId,
+    protocol: session.protocol,
+    state: session.state,
+    fileSize: session.fileSize,
+    chunkSize: session.partSize,
+    totalChunks: session.totalParts,
+    sha256: session.sha256,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    storedChunks: session.storedParts,
+    missingChunks: missing,
+    bytesStored: session.bytesStored,
+  };
+}
+
+async function ownedUploadingVideo(c: Context<AppEnv>, videoId: string) {
+  const record = await requireOwnedVideo(c, videoId);
+  return record.video;
+}
+
+export const chunkRoutes = new Hono<AppEnv>()
+  .post('/v1/videos/:id/upload', requireCreator, async (c) => {
+    const videoId = c.req.param('id');
+    const video = await ownedUploadingVideo(c, videoId);
+    const body = await readJsonObject(c.req.raw);
+    const unknown = Object.keys(body).filter((k) => k !== 'fileSize' && k !== 'sha256' && k !== 'contentType');
+    if (unknown.length) throw badRequest(`unknown field(s): ${unknown.join(', ')}`);
+    const { fileSize, sha256, contentType } = body;
+    if (typeof fileSize !== 'number' || !Number.isSafeInteger(fileSize) || fileSize < 1) {
+      throw badRequest('fileSize must be a positive integer (bytes)');
+    }
+    if (sha256 !== undefined && (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256))) {
+      throw badRequest('sha256 must be 64 hexadecimal characters');
+    }
+    if (contentType !== undefined && (typeof contentType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(contentType))) {
+      throw badRequest('contentType must be a MIME type like video/mp4');
+    }
+    const config = c.var.config;
+    const partSize = partSizeOf(config);
+    checkFileSize(fileSize, config, partSize);
+    if (video.status !== 'UPLOADING') throw conflict(`video is ${video.status}; uploads are accepted only while UPLOADING`);
+    const started = await sessionStub(c.env, videoId).start({
+      uploadId: newUploadId(videoId),
+      videoId,
+      creatorId: video.creatorId,
+      protocol: 'chunked',
+      fileSize,
+      partSize,
+      sha256: typeof sha256 === 'string' ? sha256.toLowerCase() : null,
+      metadata: null,
+      contentType: typeof contentType === 'string' ? contentType : null,
+      ttlMs: config.uploads.sessionTtlMs,
+    });
+    if (started.status === 'failed') throw new ApiError(503, 'storage_unavailable', started.message);
+    return c.json(chunkedView(started.session), started.status === 'created' ? 201 : 200);
+  })
+  .get('/v1/videos/:id/upload', requireCreator, async (c) => {
+    const videoId = c.req.param('id');
+    await ownedUploadingVideo(c, videoId);
+    const info = await sessionStub(c.env, videoId).info(null);
+    if (info.status !== 'ok') throw missingError(info);
+    return c.json(chunkedView(info.session));
+  })
+  .put('/v1/videos/:id/upload/chunks/:n', requireCreator, async (c) => {
+    const videoId = c.req.param('id');
+    await ownedUploadingVideo(c, videoId);
+    const raw = c.req.param('n');
+    if (!/^\d{1,6}$/.test(raw)) throw badRequest(`chunk index must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    const index = Number(raw);
+    const stub = sessionStub(c.env, videoId);
+    const info = await stub.info(null);
+    if (info.status !== 'ok') throw missingError(info);
+    const session = info.session;
+    if (index >= session.totalParts) {
+      throw badRequest(`chunk index ${index} is out of range: this upload has chunks 0..${session.totalParts - 1}`);
+    }
+    const expected = Math.min(session.partSize, session.fileSize - index * session.partSize);
+    const lengthHeader = c.req.header('Content-Length');
+    if (lengthHeader === undefined) throw new ApiError(411, 'length_required', 'Content-Length is required for a chunk');
+    if (!/^\d+$/.test(lengthHeader)) throw badRequest('Content-Length must be a non-negative integer');
+    const length = Number(lengthHeader);
+    if (length > expected) {
+      throw payloadTooLarge(`chunk ${index} must be exactly ${expected} bytes (chunk size ${session.partSize}); got ${length}`);
+    }
+    if (length < expected) {
+      throw badRequest(
+        `chunk ${index} must be exactly ${expected} bytes; only the last chunk (${session.totalParts - 1}) may be smaller than ${session.partSize}`,
+      );
+    }
+    const begun = await stub.beginChunk(index);
+    switch (begun.status) {
+      case 'not_found':
+      case 'gone':
+        throw missingError(begun);
+      case 'wrong_protocol':
+        throw conflict(`this video's upload in progress uses ${begun.protocol}; continue it there or DELETE it`);
+      case 'completed':
+        throw conflict('this upload is already complete');
+      case 'busy':
+        throw conflict(`chunk ${index} is being uploaded by another request, or the upload is completing; retry shortly`);
+      case 'stored':
+        // Idempotent retry: the first write stays; its ETag is the answer. The body is not read.
+        return c.json({ index, size: begun.size, etag: begun.etag, duplicate: true }, 200);
+      case 'ok':
+        break;
+    }
+    const body = c.req.raw.body;
+    if (!body) throw badRequest('chunk body is empty');
+    const config = c.var.config;
+    const part = await withLease(stub, begun.lease, config.uploads.writeLeaseMs, async () => {
+      let stored;
+      try {
+        stored = await uploadChunkPart(c.env, begun, index, body, expected);
+      } catch (err) {
+        console.warn(`chunk ${index} of ${videoId} was not stored`, err);
+        throw new ApiError(400, 'incomplete_body', `chunk ${index} was not stored: the body ended early or was interrupted; send it again`);
+      }
+      const committed = await stub.commit(null, { lease: begun.lease, parts: [stored] });
+      if (committed.status === 'not_found' || committed.status === 'gone') throw missingError(committed);
+      if (committed.status !== 'ok') throw conflict('the upload changed while this chunk was stored');
+      return { ...stored, storedParts: committed.storedParts };
+    });
+    return c.json(
+      { index, size: part.size, etag: part.etag, duplicate: false, storedChunks: part.storedParts, totalChunks: session.totalParts },
+      201,
+    );
+  })
+  .post('/v1/videos/:id/upload/complete', requireCreator, async (c) => {
+    const videoId = c.req.param('id');
+    await ownedUploadingVideo(c, videoId);
+    const done = await completeUpload(c.env, c.var.db, videoId, sessionStub(c.env, videoId), null);
+    return c.json({ videoId, status: 'PROCESSING', size: done.size, sha256: done.sha256, alreadyCompleted: !done.firstTime }, 200);
+  })
+  .delete('/v1/videos/:id/upload', requireCreator, async (c) => {
+    const videoId = c.req.param('id');
+    await ownedUploadingVideo(c, videoId);
+    const ended = await sessionStub(c.env, videoId).terminate(null, 'terminated');
+    if (ended.status === 'not_found' || ended.status === 'gone') throw missingError(ended);
+    return c.body(null, 204);
+  });

@@ -1,0 +1,100 @@
+/**
+ * tus 1.0.0 protocol details: versions, extensions, header parsing and the CORS headers browsers (tus-js-client,
+ * Uppy) need to read tus responses cross-origin. https://tus.io/protocols/resumable-upload
+ */
+import { ApiError, badRequest } from '../shared/errors';
+
+export const TUS_VERSION = '1.0.0';
+export const TUS_EXTENSIONS = 'creation,expiration,checksum,termination';
+export const TUS_CHECKSUM_ALGORITHMS = 'sha1';
+export const OFFSET_CONTENT_TYPE = 'application/offset+octet-stream';
+
+export const CORS_ALLOW_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'Tus-Resumable',
+  'Upload-Length',
+  'Upload-Metadata',
+  'Upload-Offset',
+  'Upload-Checksum',
+  'Upload-Defer-Length',
+  'Upload-Concat',
+  'X-Requested-With',
+  'X-HTTP-Method-Override',
+].join(', ');
+
+export const CORS_EXPOSE_HEADERS = [
+  'Location',
+  'Upload-Offset',
+  'Upload-Length',
+  'Upload-Metadata',
+  'Upload-Expires',
+  'Tus-Resumable',
+  'Tus-Version',
+  'Tus-Extension',
+  'Tus-Max-Size',
+  'Tus-Checksum-Algorithm',
+].join(', ');
+
+export const CORS_ALLOW_METHODS = 'POST, HEAD, PATCH, DELETE, OPTIONS, GET';
+
+/** tus errors carry the protocol's own status codes (412, 415, 460) in the API's error shape. */
+export const preconditionFailed = () =>
+  new ApiError(412, 'unsupported_tus_version', `this server speaks tus ${TUS_VERSION}; send Tus-Resumable: ${TUS_VERSION}`, undefined, {
+    'Tus-Version': TUS_VERSION,
+  });
+export const unsupportedMediaType = () =>
+  new ApiError(415, 'unsupported_media_type', `PATCH bodies must have Content-Type: ${OFFSET_CONTENT_TYPE}`);
+/** A non-negative integer header (Upload-Length, Upload-Offset); malformed is a 400. */
+export function parseByteCount(value: string | undefined, name: string): number | null {
+  if (value === undefined) return null;
+  if (!/^\d{1,16}$/.test(value.trim())) throw badRequest(`${name} must be a non-negative integer`);
+  const n = Number(value.trim());
+  if (!Number.isSafeInteger(n)) throw badRequest(`${name} is too large`);
+  return n;
+}
+
+function decodeBase64(value: string, what: string): Uint8Array {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 === 1) throw badRequest(`${what} is not valid base64`);
+  try {
+    return Uint8Array.from(atob(value), (ch) => ch.charCodeAt(0));
+  } catch {
+    throw badRequest(`${what} is not valid base64`);
+  }
+}
+
+/** `Upload-Metadata: key base64,key2 base64,flag` → map of UTF-8 strings (a key without value maps to ''). */
+export function parseUploadMetadata(header: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (header === undefined || header.trim() === '') return out;
+  if (header.length > 4096) throw badRequest('Upload-Metadata is too long');
+  for (const pair of header.split(',')) {
+    const parts = pair.trim().split(' ');
+    const key = parts[0] ?? '';
+    if (parts.length > 2 || !/^[\x21-\x7e]+$/.test(key)) throw badRequest(`malformed Upload-Metadata pair ${JSON.stringify(pair)}`);
+    if (out.has(key)) throw badRequest(`Upload-Metadata key ${key} appears twice`);
+    const raw = parts[1] ?? '';
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(decodeBase64(raw, `Upload-Metadata value of ${key}`));
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw badRequest(`Upload-Metadata value of ${key} is not UTF-8`);
+    }
+    out.set(key, text);
+  }
+  return out;
+}
+
+/** `Upload-Checksum: sha1 <base64 digest>`; other algorithms are a 400 (we advertise sha1 only). */
+export function parseUploadChecksum(header: string | undefined): Uint8Array | null {
+  if (header === undefined) return null;
+  const m = /^\s*([A-Za-z0-9-]+) +(\S+)\s*$/.exec(header);
+  if (!m) throw badRequest('Upload-Checksum must be "<algorithm> <base64 digest>"');
+  if (m[1]!.toLowerCase() !== 'sha1') throw badRequest(`checksum algorithm ${m[1]} is not supported; use sha1`);
+  const digest = decodeBase64(m[2]!, 'Upload-Checksum digest');
+  if (digest.byteLength !== 20) throw badRequest('a sha1 Upload-Checksum digest is 20 bytes');
+  return digest;
+}
+
+export const httpDate = (ms: number) => new Date(ms).toUTCString();

@@ -4,7 +4,9 @@
  * upload URL under the file's fingerprint (name, type, size, modification time) in localStorage, so picking the
  * same file after closing the tab resumes it: a HEAD asks the server for the offset and only the rest is sent.
  * Network drops are retried with backoff; after the retries run out the upload waits for the browser to come back
- * online (or a click on Resume).
+ * online (or a click on Resume). A dropped connection does not always fail the request in flight (it can hang
+ * with no error), so the page also reacts to the browser going offline and to a stall: no bytes acknowledged for
+ * STALL_MS aborts the request and resumes from the server's offset.
  */
 import * as tus from 'tus-js-client';
 import { api, authHeaders, errorMessage, handleAuthFailure, requireToken, signInUrl, type Video } from '../lib/api';
@@ -24,6 +26,7 @@ interface UploadConfig {
 const config = pageConfig<UploadConfig>();
 const endpoint = new URL(config.tusEndpoint, location.href).toString();
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 20000];
+const STALL_MS = 15_000;
 
 const form = byId<HTMLFormElement>('upload-form');
 const fileInput = byId<HTMLInputElement>('file');
@@ -52,6 +55,7 @@ let upload: tus.Upload | null = null;
 let videoId: string | null = null;
 let meter: ProgressMeter | null = null;
 let state: 'idle' | 'uploading' | 'paused' | 'waiting-network' | 'done' | 'canceled' = 'idle';
+let lastProgressAt = 0;
 
 initChrome();
 if (requireToken()) {
@@ -84,6 +88,24 @@ if (requireToken()) {
   window.addEventListener('online', () => {
     if (state === 'waiting-network') resume();
   });
+  window.addEventListener('offline', () => {
+    if (state !== 'uploading' || !upload) return;
+    state = 'waiting-network';
+    void upload.abort();
+    pauseButton.textContent = 'Resume';
+    announce(uploadStatus, 'The connection was lost. The upload will resume automatically when you are back online.', 'error');
+  });
+  setInterval(() => {
+    if (state !== 'uploading' || !upload || performance.now() - lastProgressAt < STALL_MS) return;
+    // No byte acknowledged for STALL_MS: the request is hanging on a dead connection. Start over from the offset.
+    void upload.abort().then(() => {
+      if (state !== 'uploading') return;
+      announce(uploadStatus, 'The connection stalled. Retrying…', 'error');
+      meter?.reset();
+      lastProgressAt = performance.now();
+      upload?.start();
+    });
+  }, 1000);
 }
 
 function tusOptions(): tus.UploadOptions {
@@ -200,11 +222,13 @@ async function begin(): Promise<void> {
     announce(uploadStatus, 'Uploading…');
   }
   state = 'uploading';
+  lastProgressAt = performance.now();
   upload.start();
   cancelButton.focus();
 }
 
 function showProgress(sent: number, total: number): void {
+  lastProgressAt = performance.now();
   if (!meter) return;
   const snap = meter.update(sent, performance.now());
   const pct = Math.floor(snap.fraction * 1000) / 10;
@@ -214,7 +238,7 @@ function showProgress(sent: number, total: number): void {
   bytesText.textContent = `${formatBytes(sent)} of ${formatBytes(total)}`;
   speedText.textContent = formatRate(snap.bytesPerSecond ?? Number.NaN);
   etaText.textContent = sent >= total ? 'done' : `${formatEta(snap.secondsLeft)} left`;
-  if (state === 'uploading' && uploadStatus.dataset.kind === 'error') announce(uploadStatus, 'Uploading…');
+  if (state === 'uploading' && uploadStatus.textContent !== 'Uploading…') announce(uploadStatus, 'Uploading…');
 }
 
 function onUploadError(err: Error): void {
@@ -264,6 +288,7 @@ function pause(): void {
 function resume(): void {
   if (!upload) return;
   state = 'uploading';
+  lastProgressAt = performance.now();
   meter?.reset();
   pauseButton.textContent = 'Pause';
   announce(uploadStatus, 'Resuming…');

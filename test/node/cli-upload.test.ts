@@ -26,7 +26,9 @@ interface RunResult {
 /** Runs the CLI; `killWhen` (on stdout so far) SIGKILLs it, as a crash or a closed laptop would. */
 function cli(args: string[], killWhen?: (stdout: string) => boolean): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'scripts', 'upload.ts'), ...args], {
+    // One process (node with tsx's loader), not the tsx wrapper: SIGKILL must kill the uploader itself, not leave
+    // an orphaned child finishing the upload.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'upload.ts'), ...args], {
       cwd: dir,
       env: { ...process.env, EDGE_VIDEO_TOKEN: '', EDGE_VIDEO_STATE: statePath },
     });

@@ -322,6 +322,7 @@ async function onUploaded(): Promise<void> {
   etaText.textContent = 'done';
   pauseButton.hidden = true;
   cancelButton.hidden = true;
+  byId('progress-heading').textContent = 'Uploaded';
   announce(uploadStatus, 'Upload complete.', 'success');
   progressSection.dataset.state = 'complete';
   processingSection.hidden = false;

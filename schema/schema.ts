@@ -139,3 +139,46 @@ export const viewFlushes = sqliteTable('view_flushes', {
   lastSeq: integer('last_seq').notNull(),
   updatedAt: integer('updated_at').notNull().default(sql`0`),
 });
+
+/**
+ * Views: how many ViewCounter shards a video's viewers are spread over. Absent means the default count; a row
+ * appears when a shard sees the video get hot. The count only ever grows (8 → 32), and `promoted_at` lets the new
+ * shards consult the old ones for the dedup window so no viewer is counted twice across the change.
+ */
+export const viewShardConfigs = sqliteTable('view_shard_configs', {
+  videoId: text('video_id').primaryKey(),
+  shardCount: integer('shard_count').notNull(),
+  promotedAt: integer('promoted_at').notNull(),
+});
+
+/**
+ * Views: shards holding unflushed deltas. A shard registers itself (once per pending period, with an increasing
+ * generation) and the flush batch removes the row up to the generation it flushed. Shards flush themselves by alarm;
+ * the hourly cron uses this table to find the overdue ones (an alarm that kept failing) and flush them.
+ */
+export const viewPendingShards = sqliteTable(
+  'view_pending_shards',
+  {
+    shardId: text('shard_id').primaryKey(),
+    videoId: text('video_id').notNull(),
+    shardIndex: integer('shard_index').notNull(),
+    generation: integer('generation').notNull(),
+    pendingSince: integer('pending_since').notNull(),
+  },
+  (t) => [index('view_pending_shards_since_idx').on(t.pendingSince)],
+);
+
+/**
+ * Views: each shard's HyperLogLog estimate of unique viewers per hour. Shards partition viewers (routing by viewer
+ * hash), so the hour's unique viewers are the sum over shards; a re-flush replaces its own row, never adds.
+ */
+export const viewAggregateShards = sqliteTable(
+  'view_aggregate_shards',
+  {
+    videoId: text('video_id').notNull(),
+    hourBucket: integer('hour_bucket').notNull(),
+    shardIndex: integer('shard_index').notNull(),
+    uniqueViewers: integer('unique_viewers').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.hourBucket, t.shardIndex] })],
+);

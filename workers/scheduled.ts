@@ -1,3 +1,7 @@
+import { loadConfig } from './shared/config';
+import { runtime } from './shared/runtime';
+import { flushOverdueShards } from './views/flush';
+
 /** Cron triggers (wrangler.toml `[triggers]`): dispatched by cron expression. */
 export const CRON_EVERY_5_MIN = '*/5 * * * *';
 export const CRON_HOURLY = '0 * * * *';
@@ -7,6 +11,8 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
     case CRON_EVERY_5_MIN:
       break;
     case CRON_HOURLY:
+      // View shards flush themselves by alarm at the top of the hour; this catches any whose alarm kept failing.
+      ctx.waitUntil(flushOverdueShards(env, loadConfig(env as unknown as Record<string, unknown>), runtime().now()));
       break;
     default:
       console.warn(`unknown cron ${controller.cron}`);

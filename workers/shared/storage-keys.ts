@@ -8,6 +8,7 @@
  *   videos/{videoId}/{rendition}/segment_{nnnn}.ts
  *   videos/{videoId}/thumbnails/{file}
  *   uploads/{videoId}/{uploadNonce}/tail-{endOffset}   (tus bytes staged until they fill an R2 part; temporary)
+ *   analytics/view-events/dt={yyyy-mm-dd}/hour={hh}/{batchId}.ndjson
  * Public (cache-key) paths mirror the seed: /v/{videoId}/{rendition}/segment_{nnnn}.ts
  */
 
@@ -56,6 +57,10 @@ export const keys = {
   /** A staged partial part ending at `endOffset` of the file: a new key per write, so a failed write never clobbers the committed one. */
   uploadStagedTail: (videoId: string, uploadNonce: string, endOffset: number) =>
     `uploads/${assertSafe(videoId, 'video id')}/${assertSafe(uploadNonce, 'upload nonce')}/tail-${Math.trunc(endOffset)}`,
+  analyticsViewEventsPrefix: 'analytics/view-events/',
+  /** One NDJSON object per consumer batch and event hour. */
+  analyticsViewEvents: (date: string, hour: string, batchId: string) =>
+    `analytics/view-events/dt=${assertSafe(date, 'date')}/hour=${assertSafe(hour, 'hour')}/${assertSafe(batchId, 'batch id')}.ndjson`,
 } as const;
 
 /** Canonical public paths: the Cache API key for playback objects (no signature, no query). */

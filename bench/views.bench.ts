@@ -1,0 +1,270 @@
+/**
+ * `npm run bench -- views [--events=100000] [--viewers=50000] [--cold=1000] [--hll-ids=1000000] [--connections=50]`
+ *
+ * 1. Ingest: against real `wrangler dev` (Miniflare) on 127.0.0.1, a bounded autocannon run of `events` valid view
+ *    beacons (half for one hot video, half spread over `cold` cold videos; every (viewer, video) pair distinct, from
+ *    `viewers` distinct viewers), next to the gated no-op route (same body parse, no counting) in the same run.
+ *    Afterwards the stats of every video must add up to exactly the counted responses (zero lost, zero doubled).
+ *    Target: ingest ≥ 0.3× the no-op route's requests/s.
+ * 2. HyperLogLog: `hll-ids` distinct ids routed over the hot shard count, one sketch per shard, merged; relative
+ *    error of the merged estimate ≤ 1%, next to Redis PFADD/PFCOUNT on the same ids (a private redis-server on a free
+ *    127.0.0.1 port, spoken to in RESP over a socket; skipped with a note if redis-server is not installed).
+ * Numbers depend on the machine (and on whatever else it is running); the lead reruns on a quiet machine.
+ */
+import autocannon from 'autocannon';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import path from 'node:path';
+import type { BenchResult } from './run';
+import { freePort, ROOT, STACK_SECRETS, startStack, type Stack } from '../test/helpers/local-stack';
+import { defaults } from '../workers/shared/config';
+import { hashViewer, ViewerSketch } from '../workers/views/hll';
+import { shardIndexFor } from '../workers/views/routing';
+
+function flag(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  const value = arg ? Number(arg.split('=')[1]) : fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
+  return value;
+}
+
+const VIDEO_DURATION = 300;
+
+async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function createVideos(stack: Stack, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  await pool(
+    Array.from({ length: n }, (_, i) => i),
+    8,
+    async (i) => {
+      const res = await fetch(`${stack.origin}/v1/videos`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title: `bench ${i}` }),
+      });
+      if (res.status !== 201) throw new Error(`create video: ${res.status}`);
+      ids[i] = ((await res.json()) as { id: string }).id;
+    },
+  );
+  // Mark them playable with a known duration, as transcoding would (no upload/transcode in this bench).
+  execFileSync(
+    path.join(ROOT, 'node_modules', '.bin', 'wrangler'),
+    ['d1', 'execute', 'DB', '--local', '--persist-to', stack.stateDir, '--command',
+      `UPDATE videos SET status = 'READY', duration = ${VIDEO_DURATION} WHERE creator_id = '${stack.creatorId}'`],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } },
+  );
+  return ids;
+}
+
+interface LoadResult {
+  rps: number;
+  sent: number;
+  counted: number;
+  notCounted: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  p50: number;
+  p99: number;
+  /** Responses that did not count, by status and reason or error code. */
+  rejected: Record<string, number>;
+}
+
+async function load(origin: string, amount: number, connections: number, route: 'noop' | 'views', eventAt: (i: number) => { videoId: string; viewerId: string }): Promise<LoadResult> {
+  let next = 0;
+  let counted = 0;
+  let notCounted = 0;
+  const rejected: Record<string, number> = {};
+  const result = await autocannon({
+    url: origin,
+    connections,
+    amount,
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req, context) => {
+          const i = next++;
+          const { videoId, viewerId } = eventAt(i);
+          (context as { i?: number }).i = i;
+          const headers: Record<string, string> = { 'content-type': 'application/json' };
+          if (route === 'noop') headers.authorization = `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}`;
+          return {
+            ...req,
+            path: route === 'noop' ? '/internal/views/noop' : `/v1/videos/${videoId}/views`,
+            headers,
+            body: JSON.stringify({ viewerId, watchDuration: 45, videoDuration: VIDEO_DURATION }),
+          };
+        },
+        onResponse: (status, body) => {
+          if (status === 200 && body.includes('"counted":true')) counted++;
+          else {
+            notCounted++;
+            const why = /"(?:reason|code)":"([a-z_]+)"/.exec(body)?.[1] ?? 'unknown';
+            rejected[`${status} ${why}`] = (rejected[`${status} ${why}`] ?? 0) + 1;
+          }
+        },
+      },
+    ],
+  });
+  return {
+    rps: result.requests.average,
+    sent: result.requests.sent,
+    counted,
+    notCounted,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rejected,
+  };
+}
+
+/** Minimal RESP client: enough for PFADD / PFCOUNT / FLUSHALL against a private redis-server. */
+async function redisHll(ids: (i: number) => string, n: number): Promise<{ estimate: number } | { skipped: string }> {
+  if (!existsSync('/usr/bin/redis-server')) return { skipped: 'redis-server not installed' };
+  const port = await freePort();
+  const server = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  try {
+    const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+      const deadline = Date.now() + 10_000;
+      const attempt = () => {
+        const s = createConnection({ host: '127.0.0.1', port }, () => resolve(s));
+        s.once('error', () => (Date.now() < deadline ? setTimeout(attempt, 100) : reject(new Error('redis did not start'))));
+      };
+      attempt();
+    });
+    let buffer = '';
+    const waiters: ((line: string) => void)[] = [];
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString();
+      let nl;
+      while ((nl = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 2);
+        waiters.shift()?.(line);
+      }
+    });
+    const command = (args: string[]): Promise<string> => {
+      const reply = new Promise<string>((resolve) => waiters.push(resolve));
+      socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+      return reply;
+    };
+    const replies: Promise<string>[] = [];
+    for (let start = 0; start < n; start += 1000) {
+      const batch = ['PFADD', 'bench:hll'];
+      for (let i = start; i < Math.min(n, start + 1000); i++) batch.push(ids(i));
+      replies.push(command(batch));
+      if (replies.length >= 50) await Promise.all(replies.splice(0));
+    }
+    await Promise.all(replies);
+    const count = await command(['PFCOUNT', 'bench:hll']);
+    socket.end();
+    return { estimate: Number(count.replace(/^:/, '')) };
+  } finally {
+    server.kill('SIGTERM');
+  }
+}
+
+function hllAccuracy(n: number): { estimate: number; error: number; shards: number; sketchBytes: number } {
+  const shards = defaults.views.hotVideoShards;
+  const p = defaults.views.hllPrecision;
+  const sketches = Array.from({ length: shards }, () => new ViewerSketch(p));
+  for (let i = 0; i < n; i++) {
+    const id = `viewer-${i}`;
+    sketches[shardIndexFor(id, shards)]!.add(hashViewer(id));
+  }
+  // Serialise each shard's registers and merge them, as stats does with the shards' snapshots.
+  const merged = new ViewerSketch(p);
+  for (const s of sketches) merged.merge(s.registers());
+  const estimate = merged.count();
+  return { estimate, error: (estimate - n) / n, shards, sketchBytes: 1 << p };
+}
+
+export async function run(): Promise<BenchResult> {
+  const events = flag('events', 100_000);
+  const viewers = flag('viewers', 50_000);
+  const cold = flag('cold', 1000);
+  const hllIds = flag('hll-ids', 1_000_000);
+  const connections = flag('connections', 50);
+  const hotEvents = Math.min(Math.ceil(events / 2), viewers);
+  const coldEvents = events - hotEvents;
+  const perCold = Math.ceil(coldEvents / cold);
+  if (perCold > viewers) throw new Error('each cold video needs distinct viewers: raise --viewers or --cold');
+
+  const summary: string[] = [];
+  const data: Record<string, unknown> = { events, viewers, cold, hllIds, connections };
+
+  // HyperLogLog accuracy first: pure computation, independent of the stack.
+  const hll = hllAccuracy(hllIds);
+  const redis = await redisHll((i) => `viewer-${i}`, hllIds);
+  data.hll = { ...hll, redis };
+  summary.push(
+    `HLL (p=${defaults.views.hllPrecision}, ${hll.shards} shard sketches merged): ${hllIds} distinct → ${hll.estimate} (error ${(hll.error * 100).toFixed(3)}%)` +
+      ('estimate' in redis
+        ? `; Redis PFCOUNT ${redis.estimate} (error ${(((redis.estimate - hllIds) / hllIds) * 100).toFixed(3)}%)`
+        : `; Redis column skipped: ${redis.skipped}`),
+  );
+
+  const stack = await startStack();
+  try {
+    const ids = await createVideos(stack, cold + 1);
+    const [hot, ...colds] = ids as [string, ...string[]];
+    // Even events go to the hot video (its (i/2)-th viewer) until it has its share; the rest to cold videos, each
+    // with viewers distinct for that video.
+    const eventAt = (i: number): { videoId: string; viewerId: string } => {
+      const hotBefore = Math.min(Math.ceil(i / 2), hotEvents);
+      if (i % 2 === 0 && i / 2 < hotEvents) return { videoId: hot, viewerId: `bv-${i / 2}` };
+      const j = i - hotBefore;
+      const video = j % cold;
+      const k = Math.floor(j / cold);
+      return { videoId: colds[video]!, viewerId: `bv-${(video * perCold + k) % viewers}` };
+    };
+
+    const noopAmount = Math.min(events, 20_000);
+    const noop = await load(stack.origin, noopAmount, connections, 'noop', eventAt);
+    const ingest = await load(stack.origin, events, connections, 'views', eventAt);
+
+    // Count check: the live stats of every video (D1 + unflushed shard deltas) must add up to the counted events.
+    let total = 0;
+    let hotStats = { views: 0, uniqueViewers: 0 };
+    await pool(ids, 8, async (id) => {
+      const res = await fetch(`${stack.origin}/v1/videos/${id}/stats`);
+      const s = (await res.json()) as { views: number; uniqueViewers: number };
+      total += s.views;
+      if (id === hot) hotStats = s;
+    });
+    const expectedHot = hotEvents;
+    const ratio = ingest.rps / noop.rps;
+    data.noop = noop;
+    data.ingest = ingest;
+    data.count = { sentValid: events, countedResponses: ingest.counted, statsTotal: total, lost: events - total, doubled: Math.max(0, total - ingest.counted) };
+    data.hot = { views: hotStats.views, expected: expectedHot, uniqueViewers: hotStats.uniqueViewers };
+    data.ratio = ratio;
+    summary.push(
+      `no-op route: ${noop.rps.toFixed(0)} req/s (p50 ${noop.p50} ms, p99 ${noop.p99} ms) over ${noop.sent} requests, ${connections} connections`,
+      `view ingest: ${ingest.rps.toFixed(0)} events/s (p50 ${ingest.p50} ms, p99 ${ingest.p99} ms); ${ingest.counted} counted, ${ingest.notCounted} not, ${ingest.errors} errors, ${ingest.timeouts} timeouts` +
+        (ingest.notCounted ? ` (not counted: ${JSON.stringify(ingest.rejected)})` : ''),
+      `ingest / no-op = ${ratio.toFixed(2)} (target ≥ 0.3)`,
+      `exact count: sent ${events} valid events, stats total ${total} (lost ${events - total}, doubled ${Math.max(0, total - ingest.counted)})`,
+      `hot video: ${hotStats.views} views (expected ${expectedHot}), uniqueViewers ≈ ${hotStats.uniqueViewers} (${(((hotStats.uniqueViewers - expectedHot) / expectedHot) * 100).toFixed(2)}% off)`,
+      'numbers are machine-dependent (shared 2-core machine here); rerun on a quiet machine for reference figures',
+    );
+    const exact = total === events && ingest.counted === events;
+    return { summary, data, targetMet: exact && ratio >= 0.3 && Math.abs(hll.error) <= 0.01 };
+  } finally {
+    await stack.stop();
+  }
+}

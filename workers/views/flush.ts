@@ -1,0 +1,119 @@
+/**
+ * The hourly flush, D1 side.
+ *
+ * Business rule (exactly once into D1): a shard snapshots its deltas into a numbered flush batch (seq 1, 2, …) and
+ * applies the batch in ONE D1 transaction that also records `view_flushes.last_seq = seq` for the shard. Every
+ * additive statement is guarded by "this shard's last_seq < seq", so a batch replayed after a crash between the D1
+ * write and the shard clearing its batch adds nothing the second time. Unique viewers per hour are a per-shard
+ * replace (shards partition viewers, so the hour's total is the sum over shards), hence naturally idempotent.
+ *
+ * Discovery (why alarms plus a table): every shard with a pending delta has an alarm at the end of the hour, so
+ * flushing needs no central scan and scales with the number of active shards, not all shards ever. Alarms are
+ * retried by the runtime, but a shard whose alarm keeps failing must not hold counts forever: shards register in
+ * `view_pending_shards` when they start a pending period, the flush batch deletes the row, and the hourly cron
+ * flushes any shard still listed long after its hour ended.
+ */
+import type { Config } from '../shared/config';
+import { shardName, shardStub } from './routing';
+
+export interface FlushHour {
+  /** Hour start, epoch seconds. */
+  hour: number;
+  views: number;
+  uniques: number;
+}
+
+export interface FlushBatch {
+  videoId: string;
+  shardIndex: number;
+  seq: number;
+  /** Registry generation covered by this batch (see `view_pending_shards`). */
+  generation: number;
+  hours: FlushHour[];
+  now: number;
+}
+
+const NOT_YET_APPLIED = 'NOT EXISTS (SELECT 1 FROM view_flushes WHERE shard_id = ?1 AND last_seq >= ?2)';
+
+/** Applies one shard's flush batch atomically and idempotently (see above). */
+export async function applyFlush(d1: D1Database, batch: FlushBatch): Promise<void> {
+  const shardId = shardName(batch.videoId, batch.shardIndex);
+  const total = batch.hours.reduce((sum, h) => sum + h.views, 0);
+  const statements: D1PreparedStatement[] = [
+    d1
+      .prepare(`UPDATE videos SET view_count = view_count + ?3 WHERE id = ?4 AND ${NOT_YET_APPLIED}`)
+      .bind(shardId, batch.seq, total, batch.videoId),
+  ];
+  for (const h of batch.hours) {
+    statements.push(
+      d1
+        .prepare(
+          `INSERT INTO view_aggregates (video_id, hour_bucket, view_count, unique_viewers)
+           SELECT ?3, ?4, ?5, 0 WHERE ${NOT_YET_APPLIED}
+           ON CONFLICT (video_id, hour_bucket) DO UPDATE SET view_count = view_count + excluded.view_count`,
+        )
+        .bind(shardId, batch.seq, batch.videoId, h.hour, h.views),
+      d1
+        .prepare(
+          `INSERT INTO view_aggregate_shards (video_id, hour_bucket, shard_index, unique_viewers) VALUES (?1, ?2, ?3, ?4)
+           ON CONFLICT (video_id, hour_bucket, shard_index) DO UPDATE SET unique_viewers = excluded.unique_viewers`,
+        )
+        .bind(batch.videoId, h.hour, batch.shardIndex, h.uniques),
+      d1
+        .prepare(
+          `UPDATE view_aggregates SET unique_viewers =
+             (SELECT COALESCE(SUM(unique_viewers), 0) FROM view_aggregate_shards WHERE video_id = ?1 AND hour_bucket = ?2)
+           WHERE video_id = ?1 AND hour_bucket = ?2`,
+        )
+        .bind(batch.videoId, h.hour),
+    );
+  }
+  statements.push(
+    d1
+      .prepare(
+        `INSERT INTO view_flushes (shard_id, last_seq, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (shard_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq), updated_at = excluded.updated_at`,
+      )
+      .bind(shardId, batch.seq, batch.now),
+    d1.prepare('DELETE FROM view_pending_shards WHERE shard_id = ?1 AND generation <= ?2').bind(shardId, batch.generation),
+  );
+  await d1.batch(statements);
+}
+
+/** Registers a shard as holding a pending delta (generation only grows, so a late write never hides a newer one). */
+export async function registerPending(d1: D1Database, videoId: string, shardIndex: number, generation: number, now: number): Promise<void> {
+  await d1
+    .prepare(
+      `INSERT INTO view_pending_shards (shard_id, video_id, shard_index, generation, pending_since) VALUES (?1, ?2, ?3, ?4, ?5)
+       ON CONFLICT (shard_id) DO UPDATE SET generation = MAX(generation, excluded.generation),
+         pending_since = MIN(pending_since, excluded.pending_since)`,
+    )
+    .bind(shardName(videoId, shardIndex), videoId, shardIndex, generation, now)
+    .run();
+}
+
+export async function unregisterPending(d1: D1Database, videoId: string, shardIndex: number, generation: number): Promise<void> {
+  await d1
+    .prepare('DELETE FROM view_pending_shards WHERE shard_id = ?1 AND generation <= ?2')
+    .bind(shardName(videoId, shardIndex), generation)
+    .run();
+}
+
+/**
+ * Cron backstop: flushes shards still registered as pending well after their hour ended (their own alarm should
+ * have done it at the top of the hour). Returns how many were flushed and how many failed.
+ */
+export async function flushOverdueShards(env: Env, config: Config, now: number, limit = 500): Promise<{ flushed: number; failed: number }> {
+  const overdueBefore = now - 3_600_000 - 2 * config.views.flushJitterMs;
+  const { results } = await env.DB.prepare(
+    'SELECT video_id AS videoId, shard_index AS shardIndex FROM view_pending_shards WHERE pending_since < ?1 ORDER BY pending_since LIMIT ?2',
+  )
+    .bind(overdueBefore, limit)
+    .all<{ videoId: string; shardIndex: number }>();
+  const outcomes = await Promise.allSettled(
+    results.map((r) => shardStub(env, r.videoId, r.shardIndex).flush({ videoId: r.videoId, shardIndex: r.shardIndex })),
+  );
+  let failed = 0;
+  for (const o of outcomes) if (o.status === 'rejected' || o.value.status !== 'ok') failed++;
+  return { flushed: outcomes.length - failed, failed };
+}

@@ -146,15 +146,15 @@ describe('web app in Chromium against the local stack', () => {
     await watch.keyboard.press('Enter');
     expect(await watch.locator('#play').evaluate((el) => getComputedStyle(el).outlineStyle)).not.toBe('none');
     await watch.waitForFunction(() => (document.getElementById('video') as HTMLVideoElement).currentTime > 1.5, null, { timeout: 30_000 });
+    await watch.click('#nerd-toggle');
+    expect(await watch.getAttribute('#nerd-toggle', 'aria-expanded')).toBe('true');
+    await expect.poll(() => watch.textContent('#nerd-bandwidth')).toMatch(/bit\/s/);
     // Scrub preview from the storyboard while hovering the seek bar.
     await watch.waitForSelector('#player[data-storyboard]', { timeout: 10_000 });
     const seekBox = (await watch.locator('#seek').boundingBox())!;
     await watch.mouse.move(seekBox.x + seekBox.width * 0.6, seekBox.y + seekBox.height / 2);
     await watch.waitForSelector('#preview:not([hidden])');
     expect(await watch.locator('#preview-image').evaluate((el) => (el as HTMLElement).style.backgroundImage)).toContain('sprite_');
-    await watch.click('#nerd-toggle');
-    expect(await watch.getAttribute('#nerd-toggle', 'aria-expanded')).toBe('true');
-    await expect.poll(() => watch.textContent('#nerd-bandwidth')).toMatch(/bit\/s/);
     await shot(watch, 'watch');
     await watch.mouse.move(0, 0);
     // hls.js's ABR usually climbs from its conservative start on its own; if it has not switched yet, the viewer

@@ -133,7 +133,13 @@ export function WatchPage(props: { config: unknown }) {
             0:00 / 0:00
           </span>
           <button id="mute" type="button" aria-label="Mute" aria-pressed="false">
-            🔊
+            <svg class="icon icon-sound" viewBox="0 0 24 24" aria-hidden="true">
+              <path d="M3 9v6h4l5 5V4L7 9H3zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4z" />
+            </svg>
+            <svg class="icon icon-muted" viewBox="0 0 24 24" aria-hidden="true">
+              <path d="M3 9v6h4l5 5V4L7 9H3z" />
+              <path d="M15 9l6 6m0-6l-6 6" stroke="currentColor" stroke-width="2" fill="none" />
+            </svg>
           </button>
           <label class="quality">
             <span>Quality</span>
@@ -145,7 +151,9 @@ export function WatchPage(props: { config: unknown }) {
             Details
           </button>
           <button id="fullscreen" type="button" aria-label="Full screen">
-            ⛶
+            <svg class="icon" viewBox="0 0 24 24" aria-hidden="true">
+              <path d="M4 4h6v2H6v4H4V4zm10 0h6v6h-2V6h-4V4zM4 14h2v4h4v2H4v-6zm14 0h2v6h-6v-2h4v-4z" />
+            </svg>
           </button>
         </div>
         <dl id="nerd-panel" class="nerd" hidden>

@@ -73,8 +73,11 @@ export function hourlyChartSvg(points: HourPoint[], formatHour: (ms: number) => 
     parts.push(
       `<rect x="${x.toFixed(1)}" y="${(pad.top + plotH - barH).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${barH.toFixed(1)}" class="bar" data-views="${p.views}"><title>${escapeXml(label)}</title></rect>`,
     );
-    if (i % 6 === 0 || i === points.length - 1) {
-      parts.push(`<text x="${(pad.left + i * slot + slot / 2).toFixed(1)}" y="${height - 8}" text-anchor="middle" class="axis">${escapeXml(formatHour(p.hourMs))}</text>`);
+    if ((i % 6 === 0 && i < points.length - 3) || i === points.length - 1) {
+      // The last label is anchored at its end so it never runs past the right edge.
+      const last = i === points.length - 1;
+      const x = last ? width - pad.right : pad.left + i * slot + slot / 2;
+      parts.push(`<text x="${x.toFixed(1)}" y="${height - 8}" text-anchor="${last ? 'end' : 'middle'}" class="axis">${escapeXml(formatHour(p.hourMs))}</text>`);
     }
   });
   parts.push('</svg>');

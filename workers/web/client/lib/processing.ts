@@ -8,12 +8,14 @@ export function unitLabel(unit: string): string {
   return UNIT_LABELS[unit] ?? unit.replace(/^rendition[:_-]?/, '');
 }
 
-export function processingList(video: Pick<Video, 'processing'>): HTMLUListElement {
+export function processingList(video: Pick<Video, 'processing' | 'error'>): HTMLUListElement {
   const list = h('ul', { class: 'units' });
   for (const unit of video.processing) {
     const pct = Math.round(Math.max(0, Math.min(1, unit.status === 'COMPLETED' ? 1 : unit.progress)) * 100);
     const label = unitLabel(unit.unit);
-    const state = unit.status === 'COMPLETED' ? 'done' : unit.status === 'FAILED' ? `failed${unit.error ? `: ${unit.error}` : ''}` : unit.status === 'PENDING' ? 'waiting' : `${pct}%`;
+    const state = unit.status === 'COMPLETED' ? 'done' : unit.status === 'FAILED' ? 'failed' : unit.status === 'PENDING' ? 'waiting' : `${pct}%`;
+    // A unit's reason is shown under it, unless it is the video's own reason (already said above the list).
+    const reason = unit.status === 'FAILED' && unit.error && unit.error !== video.error ? h('p', { class: 'unit-error' }, unit.error) : null;
     list.append(
       h(
         'li',
@@ -21,6 +23,7 @@ export function processingList(video: Pick<Video, 'processing'>): HTMLUListEleme
         h('span', { class: 'unit-name' }, label),
         h('progress', { max: 100, value: pct, 'aria-label': `${label} progress` }),
         h('span', { class: 'unit-state' }, state),
+        reason,
       ),
     );
   }
@@ -39,7 +42,7 @@ export function statusSentence(video: Pick<Video, 'status' | 'renditions' | 'err
     case 'READY':
       return 'Ready to watch.';
     case 'FAILED':
-      return `This file could not be processed: ${video.error ?? 'unknown reason'}.`;
+      return `This file could not be processed: ${(video.error ?? 'unknown reason').replace(/\.+$/, '')}.`;
     case 'DELETED':
       return 'This video was deleted.';
   }

@@ -276,7 +276,6 @@ function wireControls(): void {
     }
   });
   media.addEventListener('volumechange', () => {
-    muteButton.textContent = media.muted ? '🔇' : '🔊';
     muteButton.setAttribute('aria-pressed', String(media.muted));
     muteButton.setAttribute('aria-label', media.muted ? 'Unmute' : 'Mute');
   });

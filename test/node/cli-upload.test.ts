@@ -7,10 +7,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startStack, type Stack } from '../helpers/local-stack';
 
 const MiB = 1024 * 1024;
+/** tsx's loader by URL: the CLI runs in a scratch directory, where a bare `--import tsx` would not resolve. */
+const TSX_LOADER = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 let stack: Stack;
 let dir: string;
 let video: string;
@@ -28,7 +31,7 @@ function cli(args: string[], killWhen?: (stdout: string) => boolean): Promise<Ru
   return new Promise((resolve) => {
     // One process (node with tsx's loader), not the tsx wrapper: SIGKILL must kill the uploader itself, not leave
     // an orphaned child finishing the upload.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'upload.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, 'scripts', 'upload.ts'), ...args], {
       cwd: dir,
       env: { ...process.env, EDGE_VIDEO_TOKEN: '', EDGE_VIDEO_STATE: statePath },
     });

@@ -54,12 +54,12 @@ async function signedInContext(viewport = { width: 1280, height: 860 }): Promise
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'web-e2e-'));
   clip = path.join(dir, 'e2e-clip.mp4');
-  // 10 s, 854×480 (so the ladder has 240p, 360p and 480p), moving test pattern with noise, a tone.
+  // 10 s, 854×480 (so the ladder has 240p, 360p and 480p), moving test pattern, a tone.
   execFileSync('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', 'testsrc2=size=854x480:rate=30:duration=10',
     '-f', 'lavfi', '-i', 'sine=frequency=440:duration=10',
-    '-vf', 'noise=alls=12:allf=t', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '2M', '-pix_fmt', 'yuv420p',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '2M', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '96k', '-shortest', clip,
   ]);
   // Random bytes named like a video: uploads fine, fails analysis.

@@ -198,7 +198,8 @@ describe('web app in Chromium against the local stack', () => {
     const page = await creator.newPage();
     const cdp = await creator.newCDPSession(page);
     // ~2.5 MB/s up: slow enough to drop the network and close the tab mid-upload.
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 5, downloadThroughput: -1, uploadThroughput: 2_500_000 });
+    const throttle = () => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 5, downloadThroughput: -1, uploadThroughput: 2_500_000 });
+    await throttle();
     await page.goto(`${stack.origin}/upload`);
     await page.setInputFiles('#file', broken);
     await expect.poll(() => page.textContent('#file-info')).toContain('holiday.mp4');
@@ -207,6 +208,7 @@ describe('web app in Chromium against the local stack', () => {
     await creator.setOffline(true);
     await expect.poll(() => page.textContent('#upload-status'), { timeout: 15_000 }).toMatch(/Connection problem|connection was lost/);
     await creator.setOffline(false);
+    await throttle(); // setOffline(false) resets the network conditions, throttling included
     await page.waitForFunction(() => (document.getElementById('progress') as HTMLProgressElement).value >= 60, null, { timeout: 60_000 });
     const videoId = (await page.getAttribute('#upload-progress', 'data-video-id'))!;
     await page.close(); // the creator closes the tab

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { adminRoutes } from './admin/routes';
 import { metadataRoutes } from './metadata/routes';
 import { viewRoutes } from './views/routes';
+import { playbackRoutes } from './playback/routes';
 import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { errorJson, renderError } from './shared/errors';
@@ -27,6 +28,7 @@ export function createApp() {
   app.route('/v1/uploads', tusRoutes);
   app.route('/', discardRoutes);
   app.route('/', viewRoutes);
+  app.route('/', playbackRoutes);
   app.route('/', webRoutes);
   app.notFound((c) => c.json(errorJson('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError(renderError);

@@ -63,6 +63,19 @@ export const defaults = {
     warmFirstSeconds: 30,
     trendingCount: 100,
     trendingRenditions: ['720p', '1080p'],
+    /** Seed: trending videos are warmed for the first half of their segments (most viewers do not finish). */
+    trendingWarmFraction: 0.5,
+    /** Trending window: views in `view_aggregates` over the last 24 h. */
+    trendingWindowHours: 24,
+    /** Objects fetched at once while warming, and at most per warming run (Workers cap subrequests per invocation). */
+    warmConcurrency: 6,
+    warmBudgetPerRun: 900,
+    /** How long one isolate reuses a video's status and renditions on cache misses (see playback/state.ts). */
+    stateTtlMs: 2000,
+    /** Longest a request waits for another request's in-flight fill of the same object before reading R2 itself. */
+    singleFlightWaitMs: 2000,
+    /** Per-isolate memory cache for the hottest objects (see playback/hot-cache.ts); isolates have 128 MB. */
+    hotCache: { maxBytes: 32 * MiB, maxEntryBytes: 8 * MiB, ttlMs: 60_000 },
   },
   views: {
     /** A view counts after 30 s watched, or 50% of a short (< 60 s) video. */

@@ -69,4 +69,9 @@ export const publicPaths = {
   mediaPlaylist: (videoId: string, rendition: string) => `/v/${videoId}/${rendition}/playlist.m3u8`,
   segment: (videoId: string, rendition: string, n: number) => `/v/${videoId}/${rendition}/${segmentFileName(n)}`,
   thumbnail: (videoId: string, file: string) => `/v/${videoId}/thumbnails/${file}`,
+  /**
+   * Signed master URL path: the token sits in the path (`/v/{id}/t/{token}/…`) so every relative URI in the
+   * playlists and the storyboard resolves under it. Stripping `t/{token}/` gives the canonical path above.
+   */
+  signedMaster: (videoId: string, token: string) => `/v/${videoId}/t/${token}/master.m3u8`,
 } as const;

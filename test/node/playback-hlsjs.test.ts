@@ -1,0 +1,144 @@
+/**
+ * End to end: a real ffmpeg-made 2-rung HLS ladder in the local stack (wrangler dev), played by hls.js in headless
+ * Chromium from a page on another origin (so CORS is exercised) through the signed URL from the API. The player
+ * loads the master, is forced from one rendition to the other with `hls.currentLevel`, and plays to the end; a
+ * second viewer (fresh browser context, its own signed URL) is then served every playlist and segment from cache.
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, startStack, type Stack } from '../helpers/local-stack';
+import { loadLadderIntoStack, makeHlsLadder } from '../helpers/hls-ladder';
+
+const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video>
+<script src="/hls.min.js"></script>
+<script>
+window.play = (url) => new Promise((resolve, reject) => {
+  const video = document.getElementById('v');
+  const hls = new Hls({ startLevel: 0, capLevelToPlayerSize: false, enableWorker: false });
+  const frags = [];
+  const switched = [];
+  let forced = false;
+  const timer = setTimeout(() => reject(new Error('timeout: ' + JSON.stringify({ frags, switched, t: video.currentTime }))), 90000);
+  hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) { clearTimeout(timer); reject(new Error('hls fatal: ' + d.type + ' ' + d.details)); } });
+  hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+    frags.push({ level: d.frag.level, sn: d.frag.sn });
+    const level0 = frags.filter((f) => f.level === 0).length;
+    // Once the first rung is fully buffered and playback has started, force the other rung.
+    if (!forced && level0 === hls.levels[0].details.fragments.length) {
+      forced = true;
+      hls.currentLevel = 1;
+    }
+  });
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_e, d) => switched.push(d.level));
+  video.addEventListener('ended', () => {
+    clearTimeout(timer);
+    resolve({ frags, switched, levels: hls.levels.map((l) => l.height), duration: video.duration, currentTime: video.currentTime });
+  });
+  hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    // Manual level selection (no ABR): start on the first rung; the switch below is forced, not bandwidth-driven.
+    hls.currentLevel = 0;
+    video.play().catch(reject);
+  });
+  hls.loadSource(url);
+  hls.attachMedia(video);
+});
+</script></body></html>`;
+
+interface PlayResult {
+  frags: { level: number; sn: number }[];
+  switched: number[];
+  levels: number[];
+  duration: number;
+  currentTime: number;
+}
+
+describe('hls.js plays a signed READY video end to end', () => {
+  let stack: Stack;
+  let pageServer: Server;
+  let pageOrigin: string;
+  let browser: Browser;
+  let workDir: string;
+  let videoId: string;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(path.join(os.tmpdir(), 'playback-e2e-'));
+    const ladder = makeHlsLadder(workDir, { seconds: 8, segmentSeconds: 2 });
+    stack = await startStack();
+    const created = await fetch(`${stack.origin}/v1/videos`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'e2e ladder' }),
+    });
+    videoId = ((await created.json()) as { id: string }).id;
+    loadLadderIntoStack(stack, videoId, ladder, workDir);
+
+    const hlsJs = readFileSync(path.join(ROOT, 'node_modules', 'hls.js', 'dist', 'hls.min.js'));
+    pageServer = createServer((req, res) => {
+      if (req.url === '/hls.min.js') res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(hlsJs);
+      else res.writeHead(200, { 'Content-Type': 'text/html' }).end(PAGE);
+    });
+    await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
+    const address = pageServer.address();
+    pageOrigin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => pageServer?.close(resolve));
+    await stack?.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  async function signedUrl(): Promise<string> {
+    const res = await fetch(`${stack.origin}/v1/videos/${videoId}/playback`);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { url: string }).url;
+  }
+
+  async function watch(): Promise<{ result: PlayResult; cacheByPath: Map<string, string | null> }> {
+    const context = await browser.newContext();
+    const page: Page = await context.newPage();
+    const cacheByPath = new Map<string, string | null>();
+    page.on('response', (res) => {
+      const url = new URL(res.url());
+      if (url.origin === stack.origin && url.pathname.startsWith('/v/')) cacheByPath.set(url.pathname, res.headers()['x-cache'] ?? null);
+    });
+    await page.goto(pageOrigin);
+    const url = await signedUrl();
+    const result = (await page.evaluate((u) => (window as unknown as { play: (u: string) => Promise<unknown> }).play(u), url)) as PlayResult;
+    await context.close();
+    return { result, cacheByPath };
+  }
+
+  it('loads the master, switches renditions on demand, reaches the end; a second viewer is served from cache', async () => {
+    const first = await watch();
+    expect(first.result.levels).toEqual([240, 360]);
+    // Rung 0 first (pinned), then the forced switch: rung 1 fragments after, and hls.js reports the switch.
+    const levelOrder = first.result.frags.map((f) => f.level);
+    expect(levelOrder[0]).toBe(0);
+    expect(levelOrder.at(-1)).toBe(1);
+    expect(levelOrder.indexOf(1)).toBeGreaterThan(levelOrder.lastIndexOf(0));
+    expect(first.result.switched.at(-1)).toBe(1);
+    expect(first.result.duration).toBeGreaterThan(7.5);
+    expect(first.result.currentTime).toBeGreaterThan(7.5);
+    // The first viewer filled the cache from R2.
+    const firstSegments = [...first.cacheByPath].filter(([p]) => p.endsWith('.ts'));
+    expect(firstSegments.length).toBeGreaterThanOrEqual(6);
+    expect(firstSegments.some(([, x]) => x === 'MISS')).toBe(true);
+
+    const second = await watch();
+    expect(second.result.switched.at(-1)).toBe(1);
+    const secondRequests = [...second.cacheByPath];
+    expect(secondRequests.filter(([p]) => p.endsWith('.ts')).length).toBeGreaterThanOrEqual(4);
+    expect(secondRequests.filter(([p]) => p.endsWith('.m3u8')).length).toBe(3);
+    for (const [p, x] of secondRequests) expect({ path: p, xCache: x }).toEqual({ path: p, xCache: 'HIT' });
+  });
+});

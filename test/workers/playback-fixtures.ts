@@ -1,0 +1,75 @@
+/** Playback fixtures for workerd tests: videos in any state with renditions rows and R2 segments, like transcoding writes. */
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { api, newCreator, newVideo } from './helpers';
+import { openDb, schema } from '../../workers/shared/db';
+import { keys } from '../../workers/shared/storage-keys';
+import type { VideoStatus, Visibility } from '../../schema/schema';
+
+export interface RungFixture {
+  name: string;
+  height: number;
+  durations: number[];
+}
+
+export const DEFAULT_RUNGS: RungFixture[] = [
+  { name: '240p', height: 240, durations: [2, 2, 1.5] },
+  { name: '360p', height: 360, durations: [2, 2, 1.5] },
+];
+
+/** Deterministic segment bytes, distinct per video, rung and index. */
+export function segmentBytes(videoId: string, rung: string, index: number, size = 4096): Uint8Array<ArrayBuffer> {
+  const stamp = new TextEncoder().encode(`${videoId}/${rung}/${index};`);
+  const out = new Uint8Array(new ArrayBuffer(size));
+  for (let i = 0; i < size; i++) out[i] = stamp[i % stamp.length]!;
+  return out;
+}
+
+export async function addRendition(videoId: string, rung: RungFixture, size = 4096): Promise<void> {
+  const width = Math.round((rung.height * 16) / 9 / 2) * 2;
+  await openDb(env.DB)
+    .insert(schema.renditions)
+    .values({
+      videoId,
+      name: rung.name,
+      width,
+      height: rung.height,
+      bandwidth: rung.height * 2000,
+      averageBandwidth: rung.height * 1500,
+      codecs: 'avc1.4d401e,mp4a.40.2',
+      frameRate: 30,
+      segmentCount: rung.durations.length,
+      segmentDurations: JSON.stringify(rung.durations),
+      totalBytes: size * rung.durations.length,
+      createdAt: Date.now(),
+    });
+  await Promise.all(rung.durations.map((_, i) => env.MEDIA.put(keys.segment(videoId, rung.name, i), segmentBytes(videoId, rung.name, i, size))));
+}
+
+export async function setStatus(videoId: string, status: VideoStatus, visibility?: Visibility): Promise<void> {
+  await openDb(env.DB)
+    .update(schema.videos)
+    .set({ status, ...(visibility ? { visibility } : {}) })
+    .where(eq(schema.videos.id, videoId));
+}
+
+export async function playableVideo(
+  options: { status?: VideoStatus; rungs?: RungFixture[]; visibility?: Visibility; segmentSize?: number } = {},
+): Promise<{ id: string; token: string; creatorId: string }> {
+  const creator = await newCreator();
+  const { id } = await newVideo(creator.token);
+  for (const rung of options.rungs ?? DEFAULT_RUNGS) await addRendition(id, rung, options.segmentSize);
+  await setStatus(id, options.status ?? 'READY', options.visibility);
+  return { id, ...creator };
+}
+
+/** A signed master path (pathname only) from the public API. */
+export async function signedMasterPath(videoId: string, token?: string, query = ''): Promise<string> {
+  const res = await api(`/v1/videos/${videoId}/playback${query}`, { token });
+  if (res.status !== 200) throw new Error(`playback failed: ${res.status} ${await res.text()}`);
+  const { url } = await res.json<{ url: string }>();
+  return new URL(url).pathname;
+}
+
+/** `/v/{id}/t/{token}/` from a signed master path. */
+export const signedBase = (masterPath: string) => masterPath.replace(/master\.m3u8$/, '');

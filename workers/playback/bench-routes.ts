@@ -1,0 +1,45 @@
+/**
+ * No-op routes for `npm run bench -- edge`: the same middleware and response shape as playback, with the body
+ * from memory, so the benchmark can compare signed/cached serving against the cost of the Worker itself.
+ * They exist only when the `BENCH_ROUTES` var is "1" (set by the benchmark's local stack); otherwise 404.
+ */
+import { Hono } from 'hono';
+import { notFound } from '../shared/errors';
+import type { AppEnv } from '../shared/hono-env';
+import { CORS_HEADERS } from './edge-cache';
+
+const MiB = 1024 * 1024;
+const MAX_TEXT = 64 * 1024;
+let megabyte: Uint8Array<ArrayBuffer> | null = null;
+
+/**
+ * The bench's 1 MiB body: the no-op route returns exactly these bytes and the benchmark stores them as the cached
+ * segment, so (a) and (b) move the same body. A varied pattern, not a constant fill: like real media, it does not
+ * compress, and a constant body would flatter the baseline.
+ */
+export function benchBody(size = MiB): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(new ArrayBuffer(size));
+  for (let i = 0; i < size; i++) out[i] = (i * 31 + 7) & 0xff;
+  return out;
+}
+const texts = new Map<number, string>();
+
+function enabled(env: Env): boolean {
+  return (env as unknown as Record<string, unknown>).BENCH_ROUTES === '1';
+}
+
+export const benchRoutes = new Hono<AppEnv>()
+  .get('/__bench/noop-1mb', (c) => {
+    if (!enabled(c.env)) throw notFound();
+    megabyte ??= benchBody();
+    return new Response(megabyte, {
+      headers: { 'Content-Type': 'video/mp2t', 'Content-Length': String(MiB), 'Cache-Control': 'no-store', ...CORS_HEADERS },
+    });
+  })
+  .get('/__bench/noop-text', (c) => {
+    if (!enabled(c.env)) throw notFound();
+    const bytes = Math.min(MAX_TEXT, Math.max(1, Number(c.req.query('bytes')) || 1024));
+    let text = texts.get(bytes);
+    if (!text) texts.set(bytes, (text = '#'.repeat(bytes)));
+    return new Response(text, { headers: { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-store', ...CORS_HEADERS } });
+  });

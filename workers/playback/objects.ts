@@ -1,0 +1,101 @@
+/**
+ * Origin reads for playback objects: playlists are generated from `renditions` rows, segments and thumbnails are
+ * streamed from R2 (never buffered). Each returns the headers the cached copy keeps for its whole life.
+ *
+ * Cache lifetimes: segments are immutable once their rung's row exists (a rung is only listed when complete).
+ * Playlists and thumbnails are immutable once the video is READY; while it is PROCESSING they can still change
+ * (new rungs appear in the master), so they get the short `processingCacheControl`.
+ */
+import { ApiError, conflict, notFound } from '../shared/errors';
+import type { Config } from '../shared/config';
+import { keys, segmentFileName } from '../shared/storage-keys';
+import { toHex } from '../shared/runtime';
+import { buildMasterPlaylist, buildMediaPlaylist, HLS_CONTENT_TYPE } from './manifest';
+import type { OriginObject } from './edge-cache';
+import type { PlaybackObject } from './paths';
+import type { PlaybackState } from './state';
+
+/** The state gate for signed requests: which videos can be played at all, with the reason when not. */
+export function assertPlayable(state: PlaybackState | null): PlaybackState {
+  if (!state || state.video.status === 'DELETED') throw notFound('video not found');
+  switch (state.video.status) {
+    case 'UPLOADING':
+      throw conflict('video is still uploading; nothing to play yet');
+    case 'FAILED':
+      throw conflict('video processing failed; it cannot be played');
+    case 'PROCESSING':
+    case 'READY':
+      if (state.renditions.size === 0) throw conflict('video is processing; no rendition is finished yet');
+      return state;
+  }
+}
+
+function lifetime(state: PlaybackState, config: Config): string {
+  return state.video.status === 'READY' ? config.playback.segmentCacheControl : config.playback.processingCacheControl;
+}
+
+async function textObject(body: string, contentType: string, cacheControl: string): Promise<OriginObject> {
+  const bytes = new TextEncoder().encode(body);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return {
+    body,
+    headers: new Headers({
+      'Content-Type': contentType,
+      'Content-Length': String(bytes.byteLength),
+      'Cache-Control': cacheControl,
+      ETag: `"${toHex(digest.subarray(0, 16))}"`,
+    }),
+  };
+}
+
+function rendition(state: PlaybackState, name: string) {
+  const r = state.renditions.get(name);
+  if (!r) {
+    const available = [...state.renditions.keys()].join(', ') || 'none';
+    throw notFound(`rendition ${name} does not exist for this video (available: ${available})`);
+  }
+  return r;
+}
+
+const THUMBNAIL_TYPES: Record<string, string> = { jpg: 'image/jpeg', vtt: 'text/vtt; charset=utf-8' };
+
+async function r2Object(bucket: R2Bucket, key: string, contentType: string, cacheControl: string, what: string): Promise<OriginObject> {
+  const object = await bucket.get(key);
+  if (!object) throw notFound(`${what} not found`);
+  return {
+    body: object.body,
+    headers: new Headers({
+      'Content-Type': contentType,
+      'Content-Length': String(object.size),
+      'Cache-Control': cacheControl,
+      ETag: object.httpEtag,
+      'Last-Modified': object.uploaded.toUTCString(),
+    }),
+  };
+}
+
+/** Reads one object from its origin, after checking it exists for this video (404/409 with the reason if not). */
+export async function produceObject(env: Env, config: Config, state: PlaybackState | null, object: PlaybackObject): Promise<OriginObject> {
+  const playable = assertPlayable(state);
+  switch (object.kind) {
+    case 'master':
+      return textObject(buildMasterPlaylist([...playable.renditions.values()]), HLS_CONTENT_TYPE, lifetime(playable, config));
+    case 'media':
+      return textObject(buildMediaPlaylist(rendition(playable, object.rendition)), HLS_CONTENT_TYPE, lifetime(playable, config));
+    case 'segment': {
+      const r = rendition(playable, object.rendition);
+      const count = r.segmentDurations.length;
+      if (object.index >= count) {
+        throw notFound(`${segmentFileName(object.index)} is past the end of ${object.rendition} (${count} segments)`);
+      }
+      const key = keys.segment(object.videoId, object.rendition, object.index);
+      return r2Object(env.MEDIA, key, 'video/mp2t', config.playback.segmentCacheControl, 'segment');
+    }
+    case 'thumbnail': {
+      const ext = object.file.slice(object.file.lastIndexOf('.') + 1);
+      const type = THUMBNAIL_TYPES[ext];
+      if (!type) throw new ApiError(404, 'not_found', 'no such thumbnail');
+      return r2Object(env.MEDIA, keys.thumbnail(object.videoId, object.file), type, lifetime(playable, config), 'thumbnail');
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Playback HTTP surface:
+ *   GET /v1/videos/:id/playback          → { url, expiresAt }: a signed master-playlist URL
+ *   GET|HEAD /v/{id}/t/{token}/…          → manifests, segments, thumbnails through the edge cache
+ *   OPTIONS /v/…                          → CORS preflight (players on other origins send `Range`)
+ *
+ * Why the token is in the path rather than the query: HLS players resolve every URI in a playlist relative to
+ * the playlist's URL, and relative resolution keeps the path but drops the query. With `/v/{id}/t/{token}/` as
+ * the base, `360p/playlist.m3u8`, `segment_0003.ts` and the storyboard's `sprite_0.jpg` all carry the token in
+ * hls.js, Safari and any other standard player, while the playlists stay byte-identical for all viewers: they are
+ * built once, cached once, and served from the cache without a per-request rewrite (which would cost a body copy
+ * per request and make playlists uncacheable as bytes). Query parameters are ignored entirely, so duplicated or
+ * reordered ones change nothing and cannot create extra cache entries.
+ */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { optionalCreator } from '../shared/auth';
+import { ApiError, badRequest, errorJson, notFound } from '../shared/errors';
+import type { AppEnv } from '../shared/hono-env';
+import type { Config } from '../shared/config';
+import { runtime } from '../shared/runtime';
+import { isSafeId, publicPaths } from '../shared/storage-keys';
+import { CORS_HEADERS, cacheUrl, serveThroughCache } from './edge-cache';
+import { assertPlayable, produceObject } from './objects';
+import { canonicalPath, parsePlaybackPath } from './paths';
+import { failureMessages, keyring, signToken, verifyToken } from './signing';
+import { getPlaybackState, loadPlaybackState } from './state';
+import { benchRoutes } from './bench-routes';
+import './hooks';
+
+/** `?ttl=` in seconds: a positive integer, given at most once; anything above the maximum is capped to it. */
+function parseTtl(values: string[] | undefined, config: Config): number {
+  if (!values || values.length === 0) return config.playback.signedUrlTtlSec;
+  if (values.length > 1) throw badRequest('ttl given more than once');
+  const raw = values[0]!;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw badRequest('ttl must be a positive integer number of seconds');
+  return Math.min(Number(raw), config.playback.maxSignedUrlTtlSec);
+}
+
+function playbackError(err: ApiError): Response {
+  const headers = new Headers({ 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...CORS_HEADERS });
+  return new Response(JSON.stringify(errorJson(err.code, err.message, err.details)), { status: err.status, headers });
+}
+
+export const playbackRoutes = new Hono<AppEnv>()
+  .use('/v1/videos/:id/playback', cors({ origin: '*', allowMethods: ['GET', 'OPTIONS'], allowHeaders: ['Authorization'], maxAge: 86400 }))
+  .get('/v1/videos/:id/playback', optionalCreator, async (c) => {
+    const config = c.var.config;
+    const videoId = c.req.param('id');
+    const ttl = parseTtl(c.req.queries('ttl'), config);
+    if (!isSafeId(videoId)) throw notFound('video not found');
+    // Read from D1, not a cache: a video that just became READY or DELETED must be seen as such at once.
+    const state = await loadPlaybackState(c.var.db, videoId);
+    if (!state || state.video.status === 'DELETED') throw notFound('video not found');
+    if (state.video.visibility === 'private' && state.video.creatorId !== c.var.creatorId) throw notFound('video not found');
+    const playable = assertPlayable(state);
+    const signed = await signToken(keyring(c.env), videoId, runtime().now() / 1000, ttl);
+    if (!signed) throw new ApiError(503, 'unavailable', 'playback signing keys are not configured');
+    const origin = c.env.PUBLIC_ORIGIN || new URL(c.req.url).origin;
+    return c.json(
+      {
+        url: `${origin.replace(/\/$/, '')}${publicPaths.signedMaster(videoId, signed.token)}`,
+        expiresAt: new Date(signed.exp * 1000).toISOString(),
+        status: playable.video.status,
+        renditions: [...playable.renditions.values()].sort((a, b) => a.height - b.height).map((r) => r.name),
+      },
+      200,
+      { 'Cache-Control': 'no-store' },
+    );
+  })
+  .options('/v/*', () => {
+    return new Response(null, {
+      status: 204,
+      headers: {
+        ...CORS_HEADERS,
+        'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+        'Access-Control-Allow-Headers': 'Range, If-None-Match, If-Modified-Since',
+        'Access-Control-Max-Age': '86400',
+      },
+    });
+  })
+  .get('/v/*', async (c) => {
+    try {
+      const config = c.var.config;
+      const parsed = parsePlaybackPath(new URL(c.req.url).pathname, config.transcoding.ladder.map((r) => r.name));
+      if (parsed.status === 'invalid') throw notFound(parsed.reason);
+      if (parsed.status === 'unsigned') {
+        throw new ApiError(403, 'signature_required', 'playback URLs must be signed: get one from GET /v1/videos/{id}/playback');
+      }
+      const { object } = parsed;
+      // The signature is checked before any storage is touched, so unsigned traffic cannot probe or load it.
+      const verdict = await verifyToken(keyring(c.env), parsed.token, object.videoId, runtime().now() / 1000, config.playback.clockSkewSec);
+      if (!verdict.ok) throw new ApiError(403, `signature_${verdict.reason}`, failureMessages[verdict.reason]);
+      return await serveThroughCache(
+        c.req.raw,
+        cacheUrl(canonicalPath(object)),
+        async () => produceObject(c.env, config, await getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs), object),
+        { waitUntil: (p) => c.executionCtx.waitUntil(p), followerWaitMs: config.playback.singleFlightWaitMs, hot: config.playback.hotCache },
+      );
+    } catch (err) {
+      if (err instanceof ApiError) return playbackError(err);
+      throw err;
+    }
+  })
+  .route('/', benchRoutes);

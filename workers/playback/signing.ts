@@ -1,0 +1,152 @@
+/**
+ * Signed playback tokens.
+ *
+ * A token grants read access to one video's HLS tree until it expires:
+ *
+ *     {kid}.{nbf}.{exp}.{sig}     sig = base64url(HMAC-SHA256(key[kid], "hls1|{videoId}|{kid}|{nbf}|{exp}"))
+ *
+ * - Scope is the whole video (master, every rung, segments, thumbnails), not one path: a player needs dozens of
+ *   URLs under one grant, and the token rides in the path (see paths.ts) so relative URIs inherit it.
+ * - `kid` selects the key, so keys rotate: sign with `SIGNING_KEY_ID`, verify with any key still listed in
+ *   `SIGNING_KEYS` (JSON `{kid: base64url secret}`). Retiring a key = removing it; its tokens then fail with
+ *   `unknown_key`.
+ * - `nbf` is the issue time; `clockSkewSec` of slack on both `nbf` and `exp` absorbs clocks that disagree between
+ *   the location that signed and the one that verifies.
+ * - The MAC is checked with `crypto.subtle.verify` (constant time) before any time check, so a tampered token is
+ *   always reported as tampered, never as merely expired.
+ * - CryptoKeys are imported once per isolate and reused: importKey costs far more than an HMAC of 60 bytes.
+ */
+
+export type TokenFailure = 'malformed' | 'unknown_key' | 'bad_signature' | 'expired' | 'not_yet_valid';
+
+export type VerifyResult = { ok: true; kid: string; nbf: number; exp: number } | { ok: false; reason: TokenFailure };
+
+export interface SigningKeyring {
+  currentKid: string | null;
+  /** Resolves a kid to its HMAC key, importing it on first use. */
+  key(kid: string): Promise<CryptoKey> | null;
+  /**
+   * Tokens whose MAC already verified for a video with these keys. A player sends dozens of requests with one
+   * token; only the first pays for an HMAC. Time checks still run on every request. Keyed by the exact token and
+   * video, and owned by this keyring, so a change of keys (a new keyring) forgets everything.
+   */
+  verified: Map<string, true>;
+}
+
+const TOKEN = /^([A-Za-z0-9_-]{1,32})\.(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+const MIN_KEY_BYTES = 16;
+const VERIFIED_LIMIT = 10_000;
+const encoder = new TextEncoder();
+
+export function base64UrlEncode(bytes: Uint8Array): string {
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  try {
+    const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+const message = (videoId: string, kid: string, nbf: number, exp: number) =>
+  encoder.encode(`hls1|${videoId}|${kid}|${nbf}|${exp}`);
+
+/** Parses the `SIGNING_KEYS` secret; malformed or too-short keys are skipped (and logged), never used. */
+function parseKeys(raw: string): Map<string, Uint8Array<ArrayBuffer>> {
+  const out = new Map<string, Uint8Array<ArrayBuffer>>();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    console.error('SIGNING_KEYS is not valid JSON');
+    return out;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return out;
+  for (const [kid, secret] of Object.entries(parsed as Record<string, unknown>)) {
+    const bytes = typeof secret === 'string' ? base64UrlDecode(secret.replace(/=+$/, '')) : null;
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(kid) || !bytes || bytes.length < MIN_KEY_BYTES) {
+      console.error(`SIGNING_KEYS: ignoring unusable key ${JSON.stringify(kid)}`);
+      continue;
+    }
+    out.set(kid, bytes);
+  }
+  return out;
+}
+
+let cachedRing: { raw: string; currentKid: string; ring: SigningKeyring } | null = null;
+
+/** The isolate's keyring for these secrets; rebuilt only when the secrets change. */
+export function keyring(env: { SIGNING_KEYS?: string; SIGNING_KEY_ID?: string }): SigningKeyring {
+  const raw = env.SIGNING_KEYS ?? '';
+  const currentKid = env.SIGNING_KEY_ID ?? '';
+  if (cachedRing && cachedRing.raw === raw && cachedRing.currentKid === currentKid) return cachedRing.ring;
+  const secrets = parseKeys(raw || '{}');
+  const imported = new Map<string, Promise<CryptoKey>>();
+  const ring: SigningKeyring = {
+    currentKid: secrets.has(currentKid) ? currentKid : null,
+    key(kid) {
+      const hit = imported.get(kid);
+      if (hit) return hit;
+      const secret = secrets.get(kid);
+      if (!secret) return null;
+      const pending = crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+      imported.set(kid, pending);
+      return pending;
+    },
+    verified: new Map(),
+  };
+  cachedRing = { raw, currentKid, ring };
+  return ring;
+}
+
+/** Signs a token for `videoId`, valid from `nowSec` until `nowSec + ttlSec`, with the current key. */
+export async function signToken(ring: SigningKeyring, videoId: string, nowSec: number, ttlSec: number): Promise<{ token: string; exp: number } | null> {
+  const kid = ring.currentKid;
+  const key = kid ? ring.key(kid) : null;
+  if (!kid || !key) return null;
+  const nbf = Math.floor(nowSec);
+  const exp = nbf + Math.floor(ttlSec);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await key, message(videoId, kid, nbf, exp)));
+  return { token: `${kid}.${nbf}.${exp}.${base64UrlEncode(mac)}`, exp };
+}
+
+export async function verifyToken(ring: SigningKeyring, token: string, videoId: string, nowSec: number, skewSec: number): Promise<VerifyResult> {
+  const m = TOKEN.exec(token);
+  if (!m) return { ok: false, reason: 'malformed' };
+  const [, kid, nbfText, expText, sigText] = m as unknown as [string, string, string, string, string];
+  const key = ring.key(kid);
+  if (!key) return { ok: false, reason: 'unknown_key' };
+  const sig = base64UrlDecode(sigText);
+  // Only the canonical encoding is accepted, so one signature has exactly one spelling.
+  if (!sig || sig.length !== 32 || base64UrlEncode(sig) !== sigText) return { ok: false, reason: 'malformed' };
+  const nbf = Number(nbfText);
+  const exp = Number(expText);
+  const memoKey = `${videoId}/${token}`;
+  if (!ring.verified.has(memoKey)) {
+    const valid = await crypto.subtle.verify('HMAC', await key, sig, message(videoId, kid, nbf, exp));
+    if (!valid) return { ok: false, reason: 'bad_signature' };
+    // Only successes are remembered (bounded): failures cannot grow memory.
+    if (ring.verified.size >= VERIFIED_LIMIT) ring.verified.delete(ring.verified.keys().next().value!);
+    ring.verified.set(memoKey, true);
+  }
+  if (nowSec + skewSec < nbf) return { ok: false, reason: 'not_yet_valid' };
+  if (nowSec - skewSec >= exp) return { ok: false, reason: 'expired' };
+  return { ok: true, kid, nbf, exp };
+}
+
+/** The 403 message for each failure: says what is wrong without saying which key or secret was tried. */
+export const failureMessages: Record<TokenFailure, string> = {
+  malformed: 'playback token is malformed',
+  unknown_key: 'playback token was signed with an unknown or retired key',
+  bad_signature: 'playback token signature does not match (tampered, or issued for another video)',
+  expired: 'playback token has expired; request a new URL from /v1/videos/{id}/playback',
+  not_yet_valid: 'playback token is not valid yet',
+};

@@ -104,7 +104,7 @@ describe('web app in Chromium against the local stack', () => {
     await page.setInputFiles('#file', clip);
     await expect.poll(() => page.inputValue('#title')).toBe('e2e-clip');
     await page.fill('#title', 'Test pattern at dusk');
-    await page.fill('#description', 'A generated clip: testsrc2 with noise and a 440 Hz tone.');
+    await page.fill('#description', 'A generated clip: the testsrc2 pattern and a 440 Hz tone.');
     const percents: number[] = [];
     await page.exposeFunction('reportPercent', (v: number) => percents.push(v));
     await page.evaluate(() => {

@@ -197,6 +197,8 @@ function fail(text: string, reason: string): void {
   media.removeAttribute('src');
   media.load();
   setControlsEnabled(false);
+  playButton.textContent = '▶';
+  playButton.setAttribute('aria-label', 'Play');
   message.textContent = text;
   message.hidden = false;
   player.dataset.state = 'error';

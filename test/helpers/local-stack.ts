@@ -56,6 +56,8 @@ export interface Stack {
   transcoderUrl: string | null;
   stateDir: string;
   wrangler: ChildProcess;
+  /** wrangler dev's inspector (Chrome DevTools protocol; `/core:user:<name>` is the Worker's isolate). */
+  inspectorPort: number;
   transcoder: ChildProcess | null;
   logs: string[];
   /** Creates another creator, for multi-tenant tests. */
@@ -119,8 +121,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.vars,
   };
 
+  let inspectorPort = 0;
   const startWrangler = async (): Promise<ChildProcess> => {
-    const inspectorPort = await freePort();
+    inspectorPort = await freePort();
     const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort), '--persist-to', stateDir, '--show-interactive-dev-session=false', '--log-level', 'warn'];
     for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
     const child = spawn(path.join(BIN, 'wrangler'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
@@ -148,6 +151,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     transcoderUrl,
     stateDir,
     wrangler: await startWrangler(),
+    get inspectorPort() {
+      return inspectorPort;
+    },
     transcoder: null,
     logs,
     async newCreator(name = 'e2e creator') {

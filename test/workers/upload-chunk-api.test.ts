@@ -4,6 +4,7 @@ import { api, newCreator, newVideo } from './helpers';
 import { PART, bytes, chunkOf, initiate, putChunk, sha256 } from './upload-helpers';
 import { openDb, schema } from '../../workers/shared/db';
 import { eq } from 'drizzle-orm';
+import { parseServerTiming } from '../../workers/uploads/server-timing';
 
 interface InitBody {
   uploadId: string;
@@ -91,6 +92,10 @@ describe('PUT chunks, resume info, complete', () => {
     const { token, id, file } = await setup();
     const puts = await Promise.all([2, 0, 1].map((n) => putChunk(id, n, chunkOf(file, n), token)));
     expect(puts.map((r) => r.status)).toEqual([201, 201, 201]);
+    // Each stored chunk says where its time went (the benchmark's per-hop breakdown).
+    for (const put of puts) {
+      expect(Object.keys(parseServerTiming(put.headers.get('Server-Timing')))).toEqual(['video', 'session', 'r2', 'commit', 'release']);
+    }
 
     const info = await (await api(`/v1/videos/${id}/upload`, { token })).json<InitBody & { bytesStored: number }>();
     expect(info.storedChunks).toEqual([0, 1, 2]);
@@ -99,6 +104,7 @@ describe('PUT chunks, resume info, complete', () => {
 
     const done = await api(`/v1/videos/${id}/upload/complete`, { method: 'POST', token });
     expect(done.status).toBe(200);
+    expect(Object.keys(parseServerTiming(done.headers.get('Server-Timing')))).toEqual(['session', 'assemble', 'verify', 'process']);
     const body = await done.json<{ sha256: string; size: number; status: string; alreadyCompleted: boolean }>();
     expect(body).toMatchObject({ status: 'PROCESSING', size: file.byteLength, sha256: await sha256(file), alreadyCompleted: false });
 

@@ -98,6 +98,43 @@ describe('deleting a video', () => {
   });
 });
 
+describe('parseServerTiming', () => {
+  it('reads dur of each entry, sums repeats and skips entries without one', async () => {
+    const { parseServerTiming } = await import('../../workers/uploads/server-timing');
+    expect(parseServerTiming('video;dur=3.5, r2;desc="x";dur=10, r2;dur=2, cache, bad;dur=x')).toEqual({ video: 3.5, r2: 12 });
+    expect(parseServerTiming(null)).toEqual({});
+  });
+});
+
+describe('internal benchmark routes', () => {
+  it('r2-put stores the body with a bare R2 put (same ETag as R2 computes), answers, then deletes it', async () => {
+    const body = bytes(6 * 1024 * 1024 + 7, 3);
+    expect((await api('/internal/bench/r2-put', { method: 'POST', body })).status).toBe(401);
+    const res = await api('/internal/bench/r2-put', { method: 'POST', body, token: env.INTERNAL_TOKEN });
+    expect(res.status).toBe(200);
+    const answer = await res.json<{ bytes: number; etag: string }>();
+    expect(answer.bytes).toBe(body.byteLength);
+    const md5 = new Uint8Array(await crypto.subtle.digest('MD5', body));
+    expect(answer.etag).toBe([...md5].map((b) => b.toString(16).padStart(2, '0')).join(''));
+    // The scratch object is deleted after the answer (waitUntil); poll briefly.
+    for (let i = 0; i < 50 && (await env.MEDIA.list({ prefix: 'bench/' })).objects.length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await env.MEDIA.list({ prefix: 'bench/' })).objects).toEqual([]);
+  });
+
+  it('r2-read streams an original back, with the same SHA-256 as completion computes, or 404', async () => {
+    const file = bytes(12345, 9);
+    await env.MEDIA.put('originals/vid_benchread/original', file);
+    expect((await api('/internal/bench/r2-read/vid_benchread')).status).toBe(401);
+    const hashed = await api('/internal/bench/r2-read/vid_benchread?hash=sha256', { token: env.INTERNAL_TOKEN });
+    const expected = [...new Uint8Array(await crypto.subtle.digest('SHA-256', file))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    expect(await hashed.json()).toMatchObject({ bytes: 12345, sha256: expected });
+    const plain = await api('/internal/bench/r2-read/vid_benchread', { token: env.INTERNAL_TOKEN });
+    expect(await plain.json()).toMatchObject({ bytes: 12345, sha256: null });
+    expect((await api('/internal/bench/r2-read/vid_nothing', { token: env.INTERNAL_TOKEN })).status).toBe(404);
+    expect((await api('/internal/bench/r2-read/..%2Fx', { token: env.INTERNAL_TOKEN })).status).toBe(400);
+  });
+});
+
 describe('internal discard route (benchmark baseline)', () => {
   it('requires the internal token and counts the bytes it discards', async () => {
     expect((await api('/internal/bench/discard', { method: 'POST', body: 'abc' })).status).toBe(401);

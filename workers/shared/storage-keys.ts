@@ -9,6 +9,7 @@
  *   videos/{videoId}/thumbnails/{file}
  *   uploads/{videoId}/{uploadNonce}/tail-{endOffset}   (tus bytes staged until they fill an R2 part; temporary)
  *   analytics/view-events/dt={yyyy-mm-dd}/hour={hh}/{batchId}.ndjson
+ *   bench/{name}                                      (internal benchmark scratch objects; deleted right after)
  * Public (cache-key) paths mirror the seed: /v/{videoId}/{rendition}/segment_{nnnn}.ts
  */
 
@@ -61,6 +62,8 @@ export const keys = {
   /** One NDJSON object per consumer batch and event hour. */
   analyticsViewEvents: (date: string, hour: string, batchId: string) =>
     `analytics/view-events/dt=${assertSafe(date, 'date')}/hour=${assertSafe(hour, 'hour')}/${assertSafe(batchId, 'batch id')}.ndjson`,
+  /** Scratch object of the internal upload benchmark route (bare R2 put of a body); deleted right after. */
+  benchScratch: (name: string) => `bench/${assertSafe(name, 'bench object name')}`,
 } as const;
 
 /** Canonical public paths: the Cache API key for playback objects (no signature, no query). */

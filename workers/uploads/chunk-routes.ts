@@ -19,6 +19,7 @@ import { requireOwnedVideo } from '../metadata/videos';
 import { completeUpload, missingError } from './complete';
 import { uploadChunkPart, withLease } from './part-writer';
 import type { SessionView } from './session-types';
+import { ServerTiming } from './server-timing';
 import { newUploadId, sessionStub } from './upload-ids';
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
@@ -107,8 +108,10 @@ export const chunkRoutes = new Hono<AppEnv>()
     return c.json(chunkedView(info.session));
   })
   .put('/v1/videos/:id/upload/chunks/:n', requireCreator, async (c) => {
+    const timing = new ServerTiming();
     const videoId = c.req.param('id');
     await ownedUploadingVideo(c, videoId);
+    timing.mark('video');
     const raw = c.req.param('n');
     if (!/^\d{1,6}$/.test(raw)) throw badRequest(`chunk index must be a non-negative integer, got ${JSON.stringify(raw)}`);
     const index = Number(raw);
@@ -133,6 +136,7 @@ export const chunkRoutes = new Hono<AppEnv>()
       );
     }
     const begun = await stub.beginChunk(index);
+    timing.mark('session');
     switch (begun.status) {
       case 'not_found':
       case 'gone':
@@ -156,15 +160,19 @@ export const chunkRoutes = new Hono<AppEnv>()
       let stored;
       try {
         stored = await uploadChunkPart(c.env, begun, index, body, expected);
+        timing.mark('r2');
       } catch (err) {
         console.warn(`chunk ${index} of ${videoId} was not stored`, err);
         throw new ApiError(400, 'incomplete_body', `chunk ${index} was not stored: the body ended early or was interrupted; send it again`);
       }
       const committed = await stub.commit(null, { lease: begun.lease, parts: [stored] });
+      timing.mark('commit');
       if (committed.status === 'not_found' || committed.status === 'gone') throw missingError(committed);
       if (committed.status !== 'ok') throw conflict('the upload changed while this chunk was stored');
       return { ...stored, storedParts: committed.storedParts };
     });
+    timing.mark('release');
+    c.header('Server-Timing', timing.header());
     return c.json(
       { index, size: part.size, etag: part.etag, duplicate: false, storedChunks: part.storedParts, totalChunks: session.totalParts },
       201,
@@ -174,6 +182,7 @@ export const chunkRoutes = new Hono<AppEnv>()
     const videoId = c.req.param('id');
     await ownedUploadingVideo(c, videoId);
     const done = await completeUpload(c.env, c.var.db, videoId, sessionStub(c.env, videoId), null);
+    c.header('Server-Timing', done.timing.header());
     return c.json({ videoId, status: 'PROCESSING', size: done.size, sha256: done.sha256, alreadyCompleted: !done.firstTime }, 200);
   })
   .delete('/v1/videos/:id/upload', requireCreator, async (c) => {

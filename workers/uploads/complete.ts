@@ -15,12 +15,15 @@ import { digestStream } from './byte-source';
 import { startProcessing } from '../transcoding/start';
 import type { Missing } from './session-types';
 import type { SessionStub } from './part-writer';
+import { ServerTiming } from './server-timing';
 
 export interface Completed {
   size: number;
   sha256: string;
   /** False when this call found the upload already completed. */
   firstTime: boolean;
+  /** Where the time went (`Server-Timing`): assemble, verify (read-back + SHA-256), process. */
+  timing: ServerTiming;
 }
 
 export function missingError(m: Missing, what = 'upload'): ApiError {
@@ -31,7 +34,9 @@ export function missingError(m: Missing, what = 'upload'): ApiError {
 }
 
 export async function completeUpload(env: Env, db: Db, videoId: string, stub: SessionStub, uploadId: string | null): Promise<Completed> {
+  const timing = new ServerTiming();
   const begun = await stub.beginComplete(uploadId);
+  timing.mark('session');
   switch (begun.status) {
     case 'not_found':
     case 'gone':
@@ -41,7 +46,7 @@ export async function completeUpload(env: Env, db: Db, videoId: string, stub: Se
     case 'busy':
       throw conflict('a chunk or a completion of this upload is in progress; retry shortly');
     case 'completed':
-      return { ...begun.result, firstTime: false };
+      return { ...begun.result, firstTime: false, timing };
     case 'ready':
       break;
   }
@@ -54,12 +59,14 @@ export async function completeUpload(env: Env, db: Db, videoId: string, stub: Se
       const head = await env.MEDIA.head(begun.objectKey);
       if (head?.customMetadata?.uploadId !== begun.uploadId) throw err;
     }
+    timing.mark('assemble');
     const object = await env.MEDIA.get(begun.objectKey);
     if (!object) throw new Error(`assembled object ${begun.objectKey} is missing`);
     const digest = digestStream('SHA-256');
     await object.body.pipeTo(digest);
     const sha256 = toHex(await digest.digest);
     const size = object.size;
+    timing.mark('verify');
     if (size !== begun.fileSize || (begun.sha256 !== null && begun.sha256 !== sha256)) {
       // The bytes are not what the client declared: drop them rather than transcode the wrong file.
       await env.MEDIA.delete(begun.objectKey);
@@ -75,7 +82,8 @@ export async function completeUpload(env: Env, db: Db, videoId: string, stub: Se
     }
     await startProcessing(env, db, videoId, { sourceSize: size, sourceSha256: sha256 });
     await stub.finishComplete(begun.lease, { size, sha256 });
-    return { size, sha256, firstTime: true };
+    timing.mark('process');
+    return { size, sha256, firstTime: true, timing };
   } finally {
     await stub.release(begun.lease).catch(() => undefined);
   }

@@ -9,6 +9,7 @@ import { viewRoutes } from './views/routes';
 import { playbackRoutes } from './playback/routes';
 import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
+import { transcodingRoutes } from './transcoding/routes';
 import { errorJson, renderError } from './shared/errors';
 import type { AppEnv } from './shared/hono-env';
 import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
@@ -29,6 +30,7 @@ export function createApp() {
   app.route('/', discardRoutes);
   app.route('/', viewRoutes);
   app.route('/', playbackRoutes);
+  app.route('/', transcodingRoutes);
   app.route('/', webRoutes);
   app.notFound((c) => c.json(errorJson('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError(renderError);

@@ -47,11 +47,36 @@ export const defaults = {
     /** Apple's HLS authoring spec recommends 6 s; the seed used 10 s. */
     segmentDurationSec: 6,
     audioBitrate: 128_000,
-    x264Preset: 'medium',
+    /**
+     * The seed encoded at `medium`. At the ladder's constrained bitrates (same -b:v/-maxrate/-bufsize) `veryfast`
+     * measured about half of medium's x264 CPU with SSIM within 0.001 of it on every rung tested (bench/transcode
+     * and the numbers in README "Transcoding"), well inside the 0.005 budget: that is the default.
+     */
+    x264Preset: 'veryfast',
     /** A PROCESSING job whose lease expired is considered abandoned by a crashed worker. */
     jobLeaseMs: 10 * MINUTE,
     maxAttempts: 5,
     retryBaseDelaySec: 5,
+    /** Backoff ceiling for `message.retry({ delaySeconds })`. */
+    retryMaxDelaySec: 600,
+    /** The seed's rate control: -maxrate 1.5× and -bufsize 2× the target bitrate. */
+    maxrateFactor: 1.5,
+    bufsizeFactor: 2,
+    /** Sources above this frame rate are resampled down to it. */
+    maxFrameRate: 60,
+    /** The lowest rung is encoded by its own job so the video is playable long before the full ladder is done. */
+    firstRungSeparately: true,
+    /** A PENDING job untouched this long lost its queue message (e.g. the send failed); the sweeper re-sends it. */
+    stalePendingMs: 2 * MINUTE,
+    thumbnails: {
+      /** Storyboard: one 160-px-wide tile every 2 s (at most 400 tiles: longer videos space them out). */
+      intervalSec: 2,
+      maxTiles: 400,
+      tileWidth: 160,
+      columns: 10,
+      rows: 10,
+      posterMaxHeight: 720,
+    },
   },
   playback: {
     signedUrlTtlSec: 3600,
@@ -136,6 +161,10 @@ export function loadConfig(env: Partial<Record<string, unknown>>): Config {
     const value = Number(raw);
     return Number.isFinite(value) && value > 0 ? value : fallback;
   };
+  const str = (name: string, fallback: string): string => {
+    const raw = env[name];
+    return typeof raw === 'string' && /^[a-z0-9_-]{1,32}$/i.test(raw.trim()) ? raw.trim() : fallback;
+  };
   return {
     ...defaults,
     uploads: {
@@ -154,6 +183,10 @@ export function loadConfig(env: Partial<Record<string, unknown>>): Config {
     transcoding: {
       ...defaults.transcoding,
       segmentDurationSec: num('SEGMENT_DURATION_SEC', defaults.transcoding.segmentDurationSec),
+      x264Preset: str('X264_PRESET', defaults.transcoding.x264Preset),
+      jobLeaseMs: num('TRANSCODE_JOB_LEASE_MS', defaults.transcoding.jobLeaseMs),
+      maxAttempts: num('TRANSCODE_MAX_ATTEMPTS', defaults.transcoding.maxAttempts),
+      retryBaseDelaySec: num('TRANSCODE_RETRY_BASE_DELAY_SEC', defaults.transcoding.retryBaseDelaySec),
     },
   } as Config;
 }

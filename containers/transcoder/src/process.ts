@@ -1,0 +1,68 @@
+/**
+ * Child processes (ffmpeg, ffprobe) with the bookkeeping a crash-safe server needs: every running child is tracked
+ * so the server can kill them all when it is told to stop or when its parent dies (tsx runs the server as a child
+ * of its own CLI process; a SIGKILL of that parent must not leave orphaned ffmpeg processes burning CPU).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+const running = new Set<ChildProcess>();
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Called with each complete stdout line (ffmpeg `-progress pipe:1`). */
+  onStdoutLine?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Keep at most this many characters of stderr (the tail matters for errors). */
+  stderrLimit?: number;
+}
+
+export function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    const limit = options.stderrLimit ?? 64_000;
+    const abort = () => child.kill('SIGKILL');
+    options.signal?.addEventListener('abort', abort, { once: true });
+    child.stdout.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (options.onStdoutLine) {
+        partial += text;
+        const lines = partial.split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) options.onStdoutLine(line);
+      } else {
+        stdout += text;
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.length > limit) stderr = stderr.slice(-limit);
+    });
+    child.on('error', (err) => {
+      running.delete(child);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      options.signal?.removeEventListener('abort', abort);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+export function killAllChildren(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+export function runningChildren(): number {
+  return running.size;
+}

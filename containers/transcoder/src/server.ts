@@ -1,0 +1,202 @@
+/**
+ * The transcoder: a small HTTP server that runs one ffprobe/ffmpeg job per request and streams NDJSON events
+ * (progress, then a result or an error) back to the caller — the Worker's queue consumer, locally over
+ * TRANSCODER_URL, in production through the TranscoderContainer Durable Object.
+ *
+ *   GET  /healthz          liveness
+ *   POST /v1/analyze       AnalyzeRequest    → AnalyzeResult
+ *   POST /v1/encode        EncodeRequest     → EncodeResult   (segments uploaded to storage as they are written)
+ *   POST /v1/thumbnails    ThumbnailsRequest → ThumbnailsResult
+ *
+ * Environment: PORT, HOST, STORAGE_URL (internal storage origin), INTERNAL_TOKEN (required on requests when set,
+ * and sent to storage). The server holds no state between jobs: a killed server loses only the job in flight,
+ * which the consumer sees as a broken stream and retries.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError } from './errors';
+import { encodeRungs } from './pipeline';
+import { analyze } from './probe';
+import { killAllChildren, runningChildren } from './process';
+import type { AnalyzeRequest, EncodeRequest, JobEvent, ThumbnailsRequest } from './protocol';
+import { HttpStorage, type Storage } from './storage';
+import { makeThumbnails } from './thumbnails';
+
+const PORT = Number(process.env.PORT ?? 8080);
+const HOST = process.env.HOST ?? '0.0.0.0';
+const TOKEN = process.env.INTERNAL_TOKEN ?? '';
+const storage: Storage = new HttpStorage(process.env.STORAGE_URL ?? 'http://storage.internal', TOKEN);
+
+const SAFE_KEY = /^(originals|videos)\/[A-Za-z0-9_-]+\/([A-Za-z0-9_-]+\/)*[A-Za-z0-9_.-]*$/;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function requireKey(v: unknown, what: string): string {
+  if (typeof v !== 'string' || !SAFE_KEY.test(v) || v.includes('..')) throw new InputError(`invalid job request: ${what} must be a storage key`);
+  return v;
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 1_000_000) throw new TypeError('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  if (!isRecord(body)) throw new TypeError('request body must be a JSON object');
+  return body;
+}
+
+type Emit = (event: JobEvent<unknown>) => void;
+
+/** Progress at most twice a second: the consumer writes each one to D1. */
+function throttledProgress(emit: Emit): (fraction: number) => void {
+  let last = 0;
+  return (fraction) => {
+    const now = Date.now();
+    if (now - last < 500 && fraction < 1) return;
+    last = now;
+    emit({ type: 'progress', progress: Math.round(fraction * 1000) / 1000 });
+  };
+}
+
+async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'transcode-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const jobs: Record<string, (body: Record<string, unknown>, emit: Emit, signal: AbortSignal) => Promise<unknown>> = {
+  async analyze(body, _emit, signal) {
+    const req = body as unknown as AnalyzeRequest;
+    return analyze(storage.url(requireKey(req.sourceKey, 'sourceKey')), storage.ffmpegHeaders(), signal);
+  },
+
+  async encode(body, emit, signal) {
+    const req = body as unknown as EncodeRequest;
+    requireKey(req.sourceKey, 'sourceKey');
+    if (!Array.isArray(req.rungs) || req.rungs.length === 0) throw new InputError('invalid job request: rungs must be a non-empty array');
+    for (const r of req.rungs) requireKey(`${r.outputPrefix}x`, 'outputPrefix');
+    return withWorkDir(async (dir) => {
+      const source = path.join(dir, 'source');
+      await storage.download(req.sourceKey, source, signal);
+      const onProgress = throttledProgress(emit);
+      const renditions = await encodeRungs(source, req, dir, {
+        signal,
+        onProgress,
+        upload: (rung, file, name) => storage.upload(`${rung.outputPrefix}${name}`, file, 'video/mp2t', signal),
+      });
+      return { renditions };
+    });
+  },
+
+  async thumbnails(body, _emit, signal) {
+    const req = body as unknown as ThumbnailsRequest;
+    requireKey(req.sourceKey, 'sourceKey');
+    requireKey(`${req.outputPrefix}x`, 'outputPrefix');
+    return withWorkDir(async (dir) => {
+      const source = path.join(dir, 'source');
+      await storage.download(req.sourceKey, source, signal);
+      const files = await makeThumbnails(source, req, dir, signal);
+      const upload = (file: string, type: string) => storage.upload(`${req.outputPrefix}${path.basename(file)}`, file, type, signal);
+      await upload(files.poster, 'image/jpeg');
+      for (const sprite of files.sprites) await upload(sprite, 'image/jpeg');
+      await upload(files.storyboard, 'text/vtt');
+      return { poster: 'poster.jpg', sprites: files.sprites.map((f) => path.basename(f)), storyboard: 'storyboard.vtt', count: files.count };
+    });
+  },
+};
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://transcoder');
+  if (req.method === 'GET' && url.pathname === '/healthz') {
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren() }));
+    return;
+  }
+  const m = /^\/v1\/(analyze|encode|thumbnails)$/.exec(url.pathname);
+  const job = m ? jobs[m[1]!] : undefined;
+  if (req.method !== 'POST' || !job) {
+    res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such endpoint' } }));
+    return;
+  }
+  if (TOKEN && req.headers.authorization !== `Bearer ${TOKEN}`) {
+    res.writeHead(401, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'unauthorized', message: 'internal token required' } }));
+    return;
+  }
+  let body: Record<string, unknown>;
+  try {
+    body = await readJson(req);
+  } catch (err) {
+    res.writeHead(400, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'bad_request', message: String(err) } }));
+    return;
+  }
+
+  // The caller going away (consumer invocation ended) cancels the job: nobody would record its result.
+  const abort = new AbortController();
+  let finished = false;
+  res.on('close', () => {
+    if (!finished) abort.abort();
+  });
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+  const emit: Emit = (event) => {
+    if (!res.writableEnded) res.write(JSON.stringify(event) + '\n');
+  };
+  const started = Date.now();
+  try {
+    const result = await job(body, emit, abort.signal);
+    emit({ type: 'result', result });
+    console.log(`${url.pathname} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    const permanent = err instanceof InputError;
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`${url.pathname} failed (${permanent ? 'permanent' : 'transient'}): ${message}`);
+    emit({ type: 'error', permanent, message });
+  } finally {
+    finished = true;
+    res.end();
+  }
+}
+
+const server = createServer((req, res) => {
+  handle(req, res).catch((err) => {
+    console.error('unhandled', err);
+    if (!res.headersSent) res.writeHead(500).end();
+    else res.end();
+  });
+});
+// Long encodes stream progress; never time the connection out from this side.
+server.requestTimeout = 0;
+server.headersTimeout = 60_000;
+// A restarted server can race the previous process (its parent-death watchdog needs up to a second to release the
+// port): retry the bind for a while instead of crashing.
+let bindAttempts = 0;
+server.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EADDRINUSE' && bindAttempts++ < 40) {
+    setTimeout(() => server.listen(PORT, HOST), 250);
+    return;
+  }
+  throw err;
+});
+server.listen(PORT, HOST, () => console.log(`transcoder listening on http://${HOST}:${PORT} (storage ${storage.url('')})`));
+
+function shutdown(code: number): void {
+  killAllChildren();
+  server.close();
+  process.exit(code);
+}
+process.on('SIGTERM', () => shutdown(0));
+process.on('SIGINT', () => shutdown(0));
+// Run under a supervisor (tsx's CLI, `npm start`): if it dies without signalling us, stop too, with our ffmpegs.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart) shutdown(1);
+}, 1000).unref();

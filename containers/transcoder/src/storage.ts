@@ -1,0 +1,75 @@
+/**
+ * The transcoder's only view of storage: an HTTP origin with GET (Range) / PUT / DELETE on object keys.
+ * Locally it is the Worker's token-protected `/internal/storage` route; in a container it is a virtual host
+ * (`http://storage.internal`) that the Worker intercepts and serves from the R2 binding. Same code either way.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
+export interface Storage {
+  /** URL ffmpeg/ffprobe can read directly (with `headers`). */
+  url(key: string): string;
+  /** Extra HTTP headers for ffmpeg's `-headers` option (CRLF-terminated lines). */
+  ffmpegHeaders(): string;
+  download(key: string, file: string, signal?: AbortSignal): Promise<number>;
+  upload(key: string, file: string, contentType: string, signal?: AbortSignal): Promise<void>;
+}
+
+export class HttpStorage implements Storage {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  url(key: string): string {
+    return `${this.baseUrl.replace(/\/$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  private headers(): Record<string, string> {
+    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
+  }
+
+  ffmpegHeaders(): string {
+    return this.token ? `Authorization: Bearer ${this.token}\r\n` : '';
+  }
+
+  async download(key: string, file: string, signal?: AbortSignal): Promise<number> {
+    const res = await fetch(this.url(key), { headers: this.headers(), signal });
+    if (res.status === 404) throw new Error(`storage: ${key} not found`);
+    if (!res.ok || !res.body) throw new Error(`storage: GET ${key} failed with ${res.status}`);
+    const expected = Number(res.headers.get('Content-Length') ?? NaN);
+    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(file), { signal });
+    const { size } = await stat(file);
+    // A dropped connection can end a body early without an error; a short file would look like a truncated upload.
+    if (Number.isFinite(expected) && size !== expected) throw new Error(`storage: GET ${key} ended after ${size} of ${expected} bytes`);
+    return size;
+  }
+
+  async upload(key: string, file: string, contentType: string, signal?: AbortSignal): Promise<void> {
+    const { size } = await stat(file);
+    let lastError: unknown;
+    // A few quick retries per object: one failed PUT should not cost a whole re-encode.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const res = await fetch(this.url(key), {
+          method: 'PUT',
+          headers: { ...this.headers(), 'Content-Type': contentType, 'Content-Length': String(size) },
+          body: Readable.toWeb(createReadStream(file)) as unknown as BodyInit,
+          duplex: 'half',
+          signal,
+        } as RequestInit);
+        if (res.ok) return;
+        lastError = new Error(`storage: PUT ${key} failed with ${res.status} ${await res.text()}`);
+        if (res.status < 500) break;
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        lastError = err;
+      }
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    }
+    throw lastError instanceof Error ? lastError : new Error(String(lastError));
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Media helpers for transcoding tests and the benchmark: generated sources (ffmpeg lavfi), putting an original
+ * into the local stack, reading outputs back from R2, and ffprobe of segments.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT, STACK_SECRETS, type Stack } from './local-stack';
+
+const execFileP = promisify(execFile);
+
+export interface SourceSpec {
+  width: number;
+  height: number;
+  seconds: number;
+  fps?: number;
+  audio?: boolean;
+  /** Motion + noise (harder to encode, like real camera footage) instead of plain testsrc2. */
+  noisy?: boolean;
+  /** Write a rotation display matrix (phone portrait video stored landscape). */
+  rotate?: 90 | 270;
+}
+
+/** Generates an H.264/AAC MP4 with lavfi (testsrc2 + sine), fast to make, real to decode. */
+export async function makeSource(file: string, spec: SourceSpec): Promise<string> {
+  const fps = spec.fps ?? 30;
+  const video = `testsrc2=size=${spec.width}x${spec.height}:rate=${fps}${spec.noisy ? ',noise=alls=8:allf=t+u,hue=H=2*PI*t/7' : ''}`;
+  const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', video];
+  if (spec.audio !== false) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  // Noisy sources are stored like camera footage (~25 Mb/s), not near-lossless: decoding cost stays realistic.
+  const rate = spec.noisy ? ['-preset', 'superfast', '-b:v', '25M', '-maxrate', '30M', '-bufsize', '50M'] : ['-preset', 'ultrafast', '-crf', '23'];
+  args.push('-t', String(spec.seconds), '-c:v', 'libx264', ...rate, '-pix_fmt', 'yuv420p');
+  if (spec.audio !== false) args.push('-c:a', 'aac', '-b:a', '128k', '-shortest');
+  if (!spec.rotate) {
+    await execFileP('ffmpeg', [...args, file]);
+    return file;
+  }
+  // ffmpeg 5.1 writes the display matrix from the `rotate` tag only when remuxing (-c copy).
+  const plain = `${file}.plain.mp4`;
+  await execFileP('ffmpeg', [...args, plain]);
+  await execFileP('ffmpeg', ['-v', 'error', '-y', '-i', plain, '-c', 'copy', '-metadata:s:v:0', `rotate=${spec.rotate}`, file]);
+  return file;
+}
+
+export function internalHeaders(): Record<string, string> {
+  return { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` };
+}
+
+export async function createVideo(stack: Stack, title: string): Promise<string> {
+  const res = await fetch(`${stack.origin}/v1/videos`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ title }),
+  });
+  if (res.status !== 201) throw new Error(`create video: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/**
+ * Puts `file` in as the video's original and starts processing — what upload completion does.
+ * (Uploads are built in parallel; once merged, this becomes one call to the real upload API.)
+ */
+export async function uploadOriginal(stack: Stack, title: string, file: string): Promise<string> {
+  const id = await createVideo(stack, title);
+  await execFileP(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['r2', 'object', 'put', `edge-video-media/originals/${id}/original`, '--local', '--persist-to', stack.stateDir, '--file', file], {
+    cwd: ROOT,
+    env: { ...process.env, CI: '1' },
+  });
+  const res = await fetch(`${stack.origin}/internal/transcoding/videos/${id}/start`, { method: 'POST', headers: internalHeaders() });
+  if (res.status !== 202) throw new Error(`start processing: ${res.status} ${await res.text()}`);
+  return id;
+}
+
+export interface VideoStatus {
+  id: string;
+  status: string;
+  error?: string;
+  duration: number | null;
+  width: number | null;
+  height: number | null;
+  renditions: { name: string; width: number; height: number; codecs: string; bandwidth: number; averageBandwidth: number; frameRate: number | null; segmentCount: number; duration: number }[];
+  processing: { unit: string; status: string; progress: number; attempts: number; error: string | null }[];
+}
+
+export async function getVideo(stack: Stack, id: string): Promise<VideoStatus> {
+  const res = await fetch(`${stack.origin}/v1/videos/${id}`, { headers: { Authorization: `Bearer ${stack.token}` } });
+  if (!res.ok) throw new Error(`get video: ${res.status}`);
+  return (await res.json()) as VideoStatus;
+}
+
+export async function waitForStatus(stack: Stack, id: string, statuses: string[], timeoutMs = 240_000): Promise<VideoStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: VideoStatus | null = null;
+  while (Date.now() < deadline) {
+    last = await getVideo(stack, id);
+    if (statuses.includes(last.status)) return last;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`video ${id} did not reach ${statuses.join('/')}: ${JSON.stringify(last)}`);
+}
+
+export async function listObjects(stack: Stack, prefix: string): Promise<{ key: string; size: number }[]> {
+  const res = await fetch(`${stack.origin}/internal/storage?prefix=${encodeURIComponent(prefix)}`, { headers: internalHeaders() });
+  if (!res.ok) throw new Error(`list ${prefix}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { objects: { key: string; size: number }[] }).objects;
+}
+
+export async function getObject(stack: Stack, key: string): Promise<Uint8Array> {
+  const res = await fetch(`${stack.origin}/internal/storage/${key}`, { headers: internalHeaders() });
+  if (!res.ok) throw new Error(`get ${key}: ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+export async function downloadObject(stack: Stack, key: string, file: string): Promise<string> {
+  writeFileSync(file, await getObject(stack, key));
+  return file;
+}
+
+/** The first video frame of a segment: presentation time, keyframe flag and picture type. */
+export function firstVideoFrame(file: string): { ptsTime: number; keyFrame: boolean; pictType: string } {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_entries', 'frame=pts_time,key_frame,pict_type', '-of', 'json', file], { encoding: 'utf8' });
+  const frame = (JSON.parse(out) as { frames: { pts_time: string; key_frame: number; pict_type: string }[] }).frames[0]!;
+  return { ptsTime: Number(frame.pts_time), keyFrame: frame.key_frame === 1, pictType: frame.pict_type };
+}
+
+/** Duration of the first video stream (seconds) as ffprobe reports it. */
+export function videoStreamDuration(file: string): number {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  return Number(out.trim());
+}

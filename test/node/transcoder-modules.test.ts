@@ -1,0 +1,126 @@
+/**
+ * The transcoder's modules with real ffprobe/ffmpeg on small generated files (no servers): what analysis accepts
+ * and rejects, rotation, 10-second segments with aligned IDR frames, and the storyboard's WebVTT.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../containers/transcoder/src/errors';
+import { avcCodecFromAnnexB, encodeRungs, parseMediaPlaylist } from '../../containers/transcoder/src/pipeline';
+import { analyze, interpretProbe } from '../../containers/transcoder/src/probe';
+import { storyboardVtt } from '../../containers/transcoder/src/thumbnails';
+import { firstVideoFrame, makeSource } from '../helpers/transcoding-media';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'transcoder-modules-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function rejection(file: string): Promise<string> {
+  try {
+    await analyze(file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return (err as Error).message;
+  }
+  throw new Error(`${file} was accepted`);
+}
+
+describe('analysis', () => {
+  it('reads duration, size, frame rate, audio and codecs', async () => {
+    const file = await makeSource(path.join(dir, 'ok.mp4'), { width: 320, height: 180, seconds: 2, fps: 25 });
+    expect(await analyze(file)).toMatchObject({ width: 320, height: 180, frameRate: 25, hasAudio: true, videoCodec: 'h264', audioCodec: 'aac', rotation: 0 });
+  });
+
+  it('reports display size for rotated phone video', async () => {
+    const file = await makeSource(path.join(dir, 'rotated.mp4'), { width: 320, height: 180, seconds: 1, rotate: 90 });
+    const facts = await analyze(file);
+    expect([facts.width, facts.height]).toEqual([180, 320]);
+    expect([90, 270]).toContain(facts.rotation);
+  });
+
+  it('rejects random bytes, text, an image, audio only and a truncated MP4 with readable reasons', async () => {
+    const random = path.join(dir, 'random');
+    writeFileSync(random, Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 2654435761) % 256)));
+    expect(await rejection(random)).toMatch(/not a readable video/);
+
+    const text = path.join(dir, 'text');
+    writeFileSync(text, 'hello, this is a text file\n'.repeat(100));
+    expect(await rejection(text)).toMatch(/not a readable video|text file/);
+
+    const png = path.join(dir, 'image.png');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', png]);
+    expect(await rejection(png)).toMatch(/still image/);
+
+    const audio = path.join(dir, 'audio.m4a');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=300', '-t', '2', audio]);
+    expect(await rejection(audio)).toMatch(/only audio/);
+
+    const full = await makeSource(path.join(dir, 'full.mp4'), { width: 320, height: 240, seconds: 3 });
+    const truncated = path.join(dir, 'truncated.mp4');
+    const bytes = readFileSync(full);
+    writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    expect(await rejection(truncated)).toMatch(/not a readable video/);
+  });
+
+  it('classifies probe output without ffmpeg (text-art codecs, tiny frames, missing duration)', () => {
+    expect(() => interpretProbe({ streams: [{ codec_type: 'video', codec_name: 'ansi', width: 640, height: 400 }], format: { format_name: 'tty', duration: '1' } })).toThrow(/text file/);
+    expect(() => interpretProbe({ streams: [{ codec_type: 'video', codec_name: 'h264', width: 8, height: 8 }], format: { format_name: 'mp4', duration: '3' } })).toThrow(/too small/);
+    expect(() => interpretProbe({ streams: [{ codec_type: 'video', codec_name: 'h264', width: 64, height: 64 }], format: { format_name: 'mp4' } })).toThrow(/no duration/);
+  });
+});
+
+describe('encoding', () => {
+  it('cuts 10 s segments at the same IDR timestamps in every rung, with the durations ffmpeg measured', async () => {
+    const source = await makeSource(path.join(dir, 'src.mp4'), { width: 640, height: 360, seconds: 21, fps: 24 });
+    const mk = (name: string, width: number, height: number, bitrate: number) => ({ name, width, height, bitrate, maxrate: bitrate * 1.5, bufsize: bitrate * 2, outputPrefix: `videos/v/${name}/` });
+    const uploaded: string[] = [];
+    const work = path.join(dir, 'work');
+    const renditions = await encodeRungs(
+      source,
+      { sourceKey: 'k', rungs: [mk('240p', 426, 240, 400_000), mk('360p', 640, 360, 800_000)], segmentDurationSec: 10, audioBitrate: 128_000, x264Preset: 'ultrafast', sourceDuration: 21, sourceHasAudio: true, sourceFrameRate: 24, maxFrameRate: 60 },
+      work,
+      { upload: async (rung, _file, name) => void uploaded.push(`${rung.name}/${name}`) },
+    );
+    expect(renditions.map((r) => r.segmentDurations)).toEqual([[10, 10, 1], [10, 10, 1]]);
+    expect(uploaded.sort()).toEqual(['240p/segment_0000.ts', '240p/segment_0001.ts', '240p/segment_0002.ts', '360p/segment_0000.ts', '360p/segment_0001.ts', '360p/segment_0002.ts']);
+    for (const r of renditions) {
+      expect(r.codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
+      expect(r.frameRate).toBe(24);
+      expect(r.bandwidth).toBeGreaterThanOrEqual(r.averageBandwidth);
+    }
+    const starts = (name: string) => readdirSync(path.join(work, name)).filter((f) => f.endsWith('.ts')).sort().map((f) => firstVideoFrame(path.join(work, name, f)));
+    const a = starts('240p');
+    const b = starts('360p');
+    expect(a.every((f) => f.keyFrame && f.pictType === 'I')).toBe(true);
+    expect(b.every((f) => f.keyFrame && f.pictType === 'I')).toBe(true);
+    expect(a.map((f) => f.ptsTime)).toEqual(b.map((f) => f.ptsTime));
+    expect(a[1]!.ptsTime - a[0]!.ptsTime).toBeCloseTo(10, 3);
+  });
+
+  it('parses playlists and SPS bytes', () => {
+    expect(parseMediaPlaylist('#EXTM3U\n#EXTINF:6.006,\nsegment_0000.ts\n#EXTINF:2.5,\nsegment_0001.ts\n#EXT-X-ENDLIST\n')).toEqual([
+      { file: 'segment_0000.ts', duration: 6.006 },
+      { file: 'segment_0001.ts', duration: 2.5 },
+    ]);
+    expect(avcCodecFromAnnexB(new Uint8Array([0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x67, 0x64, 0x00, 0x28, 0xac]))).toBe('avc1.640028');
+    expect(avcCodecFromAnnexB(new Uint8Array([0, 0, 1, 0x65, 1, 2, 3]))).toBeNull();
+  });
+});
+
+describe('storyboard', () => {
+  it('maps every interval to its tile, across sprite sheets', () => {
+    const vtt = storyboardVtt(5, { intervalSec: 2, tileWidth: 160, tileHeight: 90, columns: 2, rows: 2, sourceDuration: 9.5 }, (n) => `sprite_${n}.jpg`);
+    expect(vtt.trim().split('\n\n')).toEqual([
+      'WEBVTT',
+      '00:00:00.000 --> 00:00:02.000\nsprite_0.jpg#xywh=0,0,160,90',
+      '00:00:02.000 --> 00:00:04.000\nsprite_0.jpg#xywh=160,0,160,90',
+      '00:00:04.000 --> 00:00:06.000\nsprite_0.jpg#xywh=0,90,160,90',
+      '00:00:06.000 --> 00:00:08.000\nsprite_0.jpg#xywh=160,90,160,90',
+      '00:00:08.000 --> 00:00:09.500\nsprite_1.jpg#xywh=0,0,160,90',
+    ]);
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * Transcoding end to end: the real Worker (wrangler dev on Miniflare) with its queue consumer, the real transcoder
+ * process and real ffmpeg. Sources are generated with lavfi; outputs are read back from R2 and checked with ffprobe
+ * and a real HLS parser (m3u8-parser).
+ */
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../helpers/local-stack';
+import { downloadObject, firstVideoFrame, getObject, getVideo, listObjects, makeSource, uploadOriginal, videoStreamDuration, waitForStatus } from '../helpers/transcoding-media';
+
+interface ParsedManifest {
+  targetDuration?: number;
+  endList?: boolean;
+  playlistType?: string;
+  segments: { duration: number; uri: string }[];
+  playlists?: { uri: string; attributes: { BANDWIDTH: number; 'AVERAGE-BANDWIDTH'?: string | number; CODECS?: string; RESOLUTION?: { width: number; height: number }; 'FRAME-RATE'?: number } }[];
+}
+const { Parser } = createRequire(import.meta.url)('m3u8-parser') as { Parser: new () => { push(text: string): void; end(): void; manifest: ParsedManifest } };
+
+function parseM3u8(text: string): ParsedManifest {
+  const parser = new Parser();
+  parser.push(text);
+  parser.end();
+  return parser.manifest;
+}
+
+const decoder = new TextDecoder();
+
+describe('transcoding pipeline (local stack, real ffmpeg)', () => {
+  let stack: Stack;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'transcode-e2e-'));
+    // veryfast keeps CI cheap; production uses the benchmarked default preset. Short backoff for the crash test.
+    stack = await startStack({ transcoder: true, vars: { X264_PRESET: 'veryfast', TRANSCODE_RETRY_BASE_DELAY_SEC: '1' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('turns a 1080p 12 s clip into 5 keyframe-aligned HLS renditions with thumbnails', async () => {
+    const source = await makeSource(path.join(dir, '1080p.mp4'), { width: 1920, height: 1080, seconds: 12 });
+    const sourceDuration = videoStreamDuration(source);
+    const id = await uploadOriginal(stack, '1080p clip', source);
+
+    // Progressive availability: the lowest rung becomes playable before the video is READY.
+    let sawPlayableEarly = false;
+    const deadline = Date.now() + 300_000;
+    let video = await getVideo(stack, id);
+    while (video.status === 'PROCESSING' && Date.now() < deadline) {
+      if (video.renditions.length > 0 && video.renditions.length < 5) sawPlayableEarly = true;
+      await new Promise((r) => setTimeout(r, 300));
+      video = await getVideo(stack, id);
+    }
+    if (video.status !== 'READY') process.stderr.write(stack.logs.slice(-80).join(''));
+    expect(video.status).toBe('READY');
+    expect(sawPlayableEarly).toBe(true);
+    expect(video).toMatchObject({ width: 1920, height: 1080 });
+    expect(video.duration).toBeCloseTo(12, 1);
+
+    const names = video.renditions.map((r) => r.name);
+    expect(names).toEqual(['240p', '360p', '480p', '720p', '1080p']);
+    expect(video.renditions.map((r) => [r.width, r.height])).toEqual([[426, 240], [640, 360], [854, 480], [1280, 720], [1920, 1080]]);
+
+    // Master copy in R2: codecs, bandwidths, resolutions from the encoded streams.
+    const master = parseM3u8(decoder.decode(await getObject(stack, `videos/${id}/master.m3u8`)));
+    expect(master.playlists).toHaveLength(5);
+    for (const p of master.playlists!) {
+      expect(p.attributes.CODECS).toMatch(/^avc1\.(64|4d|42)[0-9a-f]{4},mp4a\.40\.2$/);
+      expect(p.attributes.BANDWIDTH).toBeGreaterThan(100_000);
+      expect(Number(p.attributes['AVERAGE-BANDWIDTH'])).toBeLessThanOrEqual(p.attributes.BANDWIDTH);
+    }
+    // 1080p at 30 fps needs level 4.0 (0x28); 240p fits in a lower level: the level is read, not assumed.
+    expect(video.renditions.find((r) => r.name === '1080p')!.codecs).toBe('avc1.640028,mp4a.40.2');
+    expect(video.renditions.find((r) => r.name === '240p')!.codecs).not.toBe('avc1.640028,mp4a.40.2');
+
+    const boundaries: number[][] = [];
+    for (const name of names) {
+      const text = decoder.decode(await getObject(stack, `videos/${id}/${name}/playlist.m3u8`));
+      const media = parseM3u8(text);
+      expect(media.endList).toBe(true);
+      expect(media.playlistType).toBe('VOD');
+      expect(media.segments.length).toBe(2); // 12 s at 6 s segments
+      for (const s of media.segments) expect(Math.round(s.duration)).toBeLessThanOrEqual(media.targetDuration!);
+      const total = media.segments.reduce((a, s) => a + s.duration, 0);
+      expect(Math.abs(total - sourceDuration)).toBeLessThanOrEqual(1 / 30 + 1e-6);
+
+      const starts: number[] = [];
+      for (const seg of media.segments) {
+        const file = await downloadObject(stack, `videos/${id}/${name}/${seg.uri}`, path.join(dir, `${name}-${seg.uri}`));
+        const frame = firstVideoFrame(file);
+        expect(frame.keyFrame, `${name}/${seg.uri} starts with a keyframe`).toBe(true);
+        expect(frame.pictType).toBe('I');
+        starts.push(frame.ptsTime);
+      }
+      boundaries.push(starts);
+    }
+    for (const starts of boundaries.slice(1)) {
+      starts.forEach((t, i) => expect(Math.abs(t - boundaries[0]![i]!)).toBeLessThan(0.001));
+    }
+
+    const thumbs = await listObjects(stack, `videos/${id}/thumbnails/`);
+    const thumbNames = thumbs.map((o) => o.key.split('/').pop());
+    expect(thumbNames).toEqual(expect.arrayContaining(['poster.jpg', 'sprite_0.jpg', 'storyboard.vtt']));
+    const poster = await getObject(stack, `videos/${id}/thumbnails/poster.jpg`);
+    expect([poster[0], poster[1]]).toEqual([0xff, 0xd8]); // JPEG SOI
+    const vtt = decoder.decode(await getObject(stack, `videos/${id}/thumbnails/storyboard.vtt`));
+    expect(vtt.startsWith('WEBVTT')).toBe(true);
+    expect(vtt).toMatch(/00:00:00\.000 --> 00:00:02\.000\nsprite_0\.jpg#xywh=0,0,160,90/);
+    expect((vtt.match(/#xywh=/g) ?? []).length).toBe(6); // one tile every 2 s of 12 s
+  });
+
+  it('fails undecodable originals with a clear reason and no retries', async () => {
+    const random = path.join(dir, 'random.bin');
+    writeFileSync(random, Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919 + 13) % 251)));
+    const text = path.join(dir, 'notes.txt');
+    writeFileSync(text, 'this is not a video\n'.repeat(500));
+    const full = await makeSource(path.join(dir, 'full.mp4'), { width: 320, height: 240, seconds: 4 });
+    const truncated = path.join(dir, 'truncated.mp4');
+    const bytes = readFileSync(full);
+    writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2))); // moov is at the end: cut off
+    const audioOnly = path.join(dir, 'audio.m4a');
+    await import('node:child_process').then(({ execFileSync }) =>
+      execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000', '-t', '3', '-c:a', 'aac', audioOnly]),
+    );
+
+    const cases: [string, RegExp][] = [
+      [random, /not a readable video/],
+      [text, /not a readable video|text file/],
+      [truncated, /not a readable video|truncated/],
+      [audioOnly, /only audio/],
+    ];
+    const ids = [] as string[];
+    for (const [file] of cases) ids.push(await uploadOriginal(stack, path.basename(file), file));
+    for (const [i, [, reason]] of cases.entries()) {
+      const video = await waitForStatus(stack, ids[i]!, ['FAILED', 'READY'], 120_000);
+      expect(video.status).toBe('FAILED');
+      expect(video.error).toMatch(reason);
+      const analyze = video.processing.find((p) => p.unit === 'analyze')!;
+      expect(analyze).toMatchObject({ status: 'FAILED', attempts: 1 });
+      expect(video.renditions).toEqual([]);
+    }
+  });
+
+  it('keeps the aspect ratio of portrait sources and gives a 240p source one rung', async () => {
+    // A phone video: stored 640×360 with a 90° display matrix, shown 360×640.
+    const portrait = await makeSource(path.join(dir, 'portrait.mp4'), { width: 640, height: 360, seconds: 4, audio: false, rotate: 90 });
+    const small = await makeSource(path.join(dir, 'small.mp4'), { width: 426, height: 240, seconds: 4 });
+    const portraitId = await uploadOriginal(stack, 'portrait', portrait);
+    const smallId = await uploadOriginal(stack, 'small', small);
+
+    const p = await waitForStatus(stack, portraitId, ['READY', 'FAILED']);
+    expect(p.status).toBe('READY');
+    expect(p).toMatchObject({ width: 360, height: 640 });
+    // A 360×640 portrait is a 360p source: 240p and 360p rungs, portrait sizes, even dimensions.
+    expect(p.renditions.map((r) => [r.name, r.width, r.height])).toEqual([['240p', 240, 426], ['360p', 360, 640]]);
+    // No audio in the source: a silent AAC track keeps the codec set uniform.
+    expect(p.renditions[0]!.codecs).toMatch(/,mp4a\.40\.2$/);
+
+    const s = await waitForStatus(stack, smallId, ['READY', 'FAILED']);
+    expect(s.status).toBe('READY');
+    expect(s.renditions.map((r) => [r.name, r.width, r.height])).toEqual([['240p', 426, 240]]);
+  });
+
+  it('redoes a job whose transcoder was killed mid-encode, without duplicate rows or objects', async () => {
+    const source = await makeSource(path.join(dir, '480p.mp4'), { width: 854, height: 480, seconds: 12 });
+    const id = await uploadOriginal(stack, 'crash', source);
+    let killedUnit: string | null = null;
+    const deadline = Date.now() + 120_000;
+    while (!killedUnit && Date.now() < deadline) {
+      const v = await getVideo(stack, id);
+      const running = v.processing.find((j) => j.unit.startsWith('encode:') && j.status === 'PROCESSING' && j.progress > 0);
+      if (running) {
+        killedUnit = running.unit;
+        await stack.restartTranscoder();
+      } else {
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    }
+    expect(killedUnit).not.toBeNull();
+
+    const video = await waitForStatus(stack, id, ['READY', 'FAILED']);
+    if (video.status !== 'READY') process.stderr.write(stack.logs.slice(-60).join(''));
+    expect(video.status).toBe('READY');
+    const killed = video.processing.find((j) => j.unit === killedUnit)!;
+    expect(killed.status).toBe('COMPLETED');
+    expect(killed.attempts).toBeGreaterThanOrEqual(2);
+    // One job row per unit, one rendition per rung.
+    expect(new Set(video.processing.map((j) => j.unit)).size).toBe(video.processing.length);
+    expect(video.renditions.map((r) => r.name)).toEqual(['240p', '360p', '480p']);
+
+    const objects = await listObjects(stack, `videos/${id}/`);
+    for (const r of video.renditions) {
+      const segs = objects.filter((o) => o.key.startsWith(`videos/${id}/${r.name}/segment_`));
+      expect(segs.map((o) => o.key.split('/').pop())).toEqual(Array.from({ length: r.segmentCount }, (_, n) => `segment_${String(n).padStart(4, '0')}.ts`));
+    }
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * `transcode_jobs` state machine, one row per (video, unit):
+ *
+ *   PENDING ──claim──▶ PROCESSING ──▶ COMPLETED
+ *      ▲                  │  │
+ *      └──── release ─────┘  └──▶ FAILED   (permanent input error, or retries exhausted via the DLQ)
+ *
+ * - `claim` is a compare-and-set: it succeeds for a PENDING row, or for a PROCESSING row whose lease has expired
+ *   (its worker crashed: the job is taken over and redone). `attempts` counts claims.
+ * - The lease is extended by every progress report, so a long encode keeps its lease while it makes progress.
+ * - `release` (a transient failure) puts the row back to PENDING with the error kept for display; the message is
+ *   retried with backoff.
+ * Every transition invalidates the metadata cache so the status API shows it at once.
+ */
+import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { invalidateVideo } from '../metadata/cache';
+import type { JobRow } from '../metadata/serialize';
+import { schema, type Db } from '../shared/db';
+import { newId, runtime } from '../shared/runtime';
+
+const jobs = schema.transcodeJobs;
+
+const byUnit = (videoId: string, unit: string) => and(eq(jobs.videoId, videoId), eq(jobs.unit, unit));
+
+/** Creates the row if missing; an existing row is left alone unless `reset` (then back to PENDING, unless COMPLETED). */
+export async function ensureJob(db: Db, videoId: string, unit: string, reset = false): Promise<void> {
+  const now = runtime().now();
+  const insert = db.insert(jobs).values({ id: newId('job'), videoId, unit, status: 'PENDING', createdAt: now, updatedAt: now });
+  if (!reset) {
+    await insert.onConflictDoNothing();
+    return;
+  }
+  await insert.onConflictDoUpdate({
+    target: [jobs.videoId, jobs.unit],
+    set: { status: sql`CASE WHEN ${jobs.status} = 'COMPLETED' THEN 'COMPLETED' ELSE 'PENDING' END`, leaseUntil: null, updatedAt: now },
+  });
+}
+
+export type ClaimResult =
+  | { status: 'claimed'; job: JobRow }
+  | { status: 'completed' }
+  | { status: 'failed' }
+  | { status: 'busy'; leaseRemainingMs: number };
+
+export async function claimJob(db: Db, videoId: string, unit: string, leaseMs: number): Promise<ClaimResult> {
+  const now = runtime().now();
+  await ensureJob(db, videoId, unit);
+  const claimed = await db
+    .update(jobs)
+    .set({ status: 'PROCESSING', attempts: sql`${jobs.attempts} + 1`, leaseUntil: now + leaseMs, startedAt: now, progress: 0, updatedAt: now })
+    .where(and(byUnit(videoId, unit), or(eq(jobs.status, 'PENDING'), and(eq(jobs.status, 'PROCESSING'), lt(jobs.leaseUntil, now)))))
+    .returning();
+  if (claimed[0]) {
+    await invalidateVideo(videoId);
+    return { status: 'claimed', job: claimed[0] };
+  }
+  const row = await db.select().from(jobs).where(byUnit(videoId, unit)).get();
+  if (!row || row.status === 'COMPLETED') return { status: 'completed' };
+  if (row.status === 'FAILED') return { status: 'failed' };
+  return { status: 'busy', leaseRemainingMs: Math.max(0, (row.leaseUntil ?? now) - now) };
+}
+
+/** Records progress and extends the lease — only while this claim still owns the row (same `startedAt`). */
+export async function reportProgress(db: Db, job: JobRow, progress: number, leaseMs: number): Promise<void> {
+  const now = runtime().now();
+  await db
+    .update(jobs)
+    .set({ progress: Math.max(0, Math.min(1, progress)), leaseUntil: now + leaseMs, updatedAt: now })
+    .where(and(eq(jobs.id, job.id), eq(jobs.status, 'PROCESSING'), eq(jobs.startedAt, job.startedAt!)));
+  await invalidateVideo(job.videoId);
+}
+
+export async function completeJob(db: Db, job: JobRow): Promise<void> {
+  const now = runtime().now();
+  await db
+    .update(jobs)
+    .set({ status: 'COMPLETED', progress: 1, error: null, leaseUntil: null, completedAt: now, updatedAt: now })
+    .where(eq(jobs.id, job.id));
+  await invalidateVideo(job.videoId);
+}
+
+/** Transient failure: back to PENDING (the queue retries the message), keeping the error for display. */
+export async function releaseJob(db: Db, job: JobRow, error: string): Promise<void> {
+  const now = runtime().now();
+  await db
+    .update(jobs)
+    .set({ status: 'PENDING', error: error.slice(0, 1000), leaseUntil: null, updatedAt: now })
+    .where(and(eq(jobs.id, job.id), eq(jobs.status, 'PROCESSING'), eq(jobs.startedAt, job.startedAt!)));
+  await invalidateVideo(job.videoId);
+}
+
+export async function failJob(db: Db, videoId: string, unit: string, error: string): Promise<void> {
+  const now = runtime().now();
+  await db
+    .update(jobs)
+    .set({ status: 'FAILED', error: error.slice(0, 1000), leaseUntil: null, completedAt: now, updatedAt: now })
+    .where(and(byUnit(videoId, unit), inArray(jobs.status, ['PENDING', 'PROCESSING'])));
+  await invalidateVideo(videoId);
+}
+
+export async function getJob(db: Db, videoId: string, unit: string): Promise<JobRow | undefined> {
+  return db.select().from(jobs).where(byUnit(videoId, unit)).get();
+}
+
+/**
+ * A video fails when any of its jobs fails for good. Only a PROCESSING video moves (a READY video keeps playing,
+ * a DELETED one stays deleted), so repeating this is harmless.
+ */
+export async function failVideo(db: Db, videoId: string, reason: string): Promise<boolean> {
+  const now = runtime().now();
+  const moved = await db
+    .update(schema.videos)
+    .set({ status: 'FAILED', error: reason.slice(0, 1000), updatedAt: now })
+    .where(and(eq(schema.videos.id, videoId), eq(schema.videos.status, 'PROCESSING')))
+    .returning({ id: schema.videos.id });
+  await invalidateVideo(videoId);
+  return moved.length > 0;
+}

@@ -1,0 +1,108 @@
+/**
+ * The transcoder's storage, served from the R2 binding. One handler, two doors:
+ * - locally: the Worker route `/internal/storage/{key}` (the transcoder is a separate Node process);
+ * - in production: the `storage.internal` virtual host the TranscoderContainer intercepts (outboundByHost), so the
+ *   container reaches R2 without S3 credentials and without internet access.
+ * Both require `Authorization: Bearer INTERNAL_TOKEN`, and both only allow what transcoding needs: read originals
+ * and outputs (GET/HEAD with Range, which ffprobe uses to seek), write and delete under `videos/`.
+ */
+import { timingSafeEqual, bearerToken } from '../shared/auth';
+import { errorJson } from '../shared/errors';
+
+const READABLE = /^(originals|videos)\/[A-Za-z0-9_-]{1,64}\/([A-Za-z0-9_-]{1,64}\/)?[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9]{1,8})?$/;
+const WRITABLE = /^videos\//;
+
+const json = (status: number, code: string, message: string) =>
+  new Response(JSON.stringify(errorJson(code, message)), { status, headers: { 'Content-Type': 'application/json' } });
+
+/** `bytes=a-b`, `bytes=a-`, `bytes=-n` → an R2 range; null for absent; 'invalid' for anything else. */
+export function parseRange(header: string | null): R2Range | null | 'invalid' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return 'invalid';
+  if (m[1] === '') return { suffix: Number(m[2]) };
+  const offset = Number(m[1]);
+  if (m[2] === '') return { offset };
+  const end = Number(m[2]);
+  if (end < offset) return 'invalid';
+  return { offset, length: end - offset + 1 };
+}
+
+function objectHeaders(object: R2Object): Headers {
+  const headers = new Headers();
+  object.writeHttpMetadata(headers);
+  headers.set('ETag', object.httpEtag);
+  headers.set('Accept-Ranges', 'bytes');
+  return headers;
+}
+
+export async function serveStorage(bucket: R2Bucket, request: Request, key: string, expectedToken: string | undefined): Promise<Response> {
+  const token = bearerToken(request.headers.get('Authorization'));
+  if (!expectedToken || !token || !timingSafeEqual(token, expectedToken)) return json(401, 'unauthorized', 'internal token required');
+  if (!READABLE.test(key)) return json(400, 'bad_request', 'not a transcoding storage key');
+
+  switch (request.method) {
+    case 'GET':
+    case 'HEAD': {
+      const range = parseRange(request.headers.get('Range'));
+      if (range === 'invalid') return json(416, 'range_not_satisfiable', 'unsupported Range header');
+      if (request.method === 'HEAD') {
+        const head = await bucket.head(key);
+        if (!head) return json(404, 'not_found', 'no such object');
+        const headers = objectHeaders(head);
+        headers.set('Content-Length', String(head.size));
+        return new Response(null, { headers });
+      }
+      let object: R2ObjectBody | null;
+      try {
+        object = await bucket.get(key, range ? { range } : undefined);
+      } catch (err) {
+        // R2 rejects a range that starts past the end instead of returning the object.
+        const head = range ? await bucket.head(key) : null;
+        if (!head) throw err;
+        return new Response(null, { status: 416, headers: { 'Content-Range': `bytes */${head.size}` } });
+      }
+      if (!object) return json(404, 'not_found', 'no such object');
+      const headers = objectHeaders(object);
+      if (!range) {
+        headers.set('Content-Length', String(object.size));
+        return new Response(object.body, { headers });
+      }
+      const start = 'suffix' in range ? Math.max(0, object.size - range.suffix) : (range.offset ?? 0);
+      if (start >= object.size) {
+        return new Response(null, { status: 416, headers: { 'Content-Range': `bytes */${object.size}` } });
+      }
+      const end = 'length' in range && range.length !== undefined ? Math.min(object.size, start + range.length) - 1 : object.size - 1;
+      headers.set('Content-Range', `bytes ${start}-${end}/${object.size}`);
+      headers.set('Content-Length', String(end - start + 1));
+      return new Response(object.body, { status: 206, headers });
+    }
+    case 'PUT': {
+      if (!WRITABLE.test(key)) return json(403, 'forbidden', 'the transcoder may only write outputs');
+      if (!request.body) return json(400, 'bad_request', 'body required');
+      const contentType = request.headers.get('Content-Type') ?? 'application/octet-stream';
+      const length = Number(request.headers.get('Content-Length') ?? NaN);
+      if (!Number.isFinite(length)) return json(411, 'length_required', 'Content-Length required');
+      const written = await bucket.put(key, request.body, { httpMetadata: { contentType } });
+      return new Response(JSON.stringify({ key, size: written?.size ?? length }), { status: 201, headers: { 'Content-Type': 'application/json' } });
+    }
+    case 'DELETE': {
+      if (!WRITABLE.test(key)) return json(403, 'forbidden', 'the transcoder may only delete outputs');
+      await bucket.delete(key);
+      return new Response(null, { status: 204 });
+    }
+    default:
+      return json(405, 'method_not_allowed', `${request.method} not allowed`);
+  }
+}
+
+/** The object key of a storage URL path after `prefix` (`/internal/storage/` locally, `/` on the virtual host). */
+export function storageKeyFromPath(pathname: string, prefix: string): string | null {
+  if (!pathname.startsWith(prefix)) return null;
+  try {
+    const key = pathname.slice(prefix.length).split('/').map(decodeURIComponent).join('/');
+    return key.includes('..') ? null : key;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Cron sweeper (every 5 minutes) for work that lost its queue message:
+ * - PENDING jobs untouched for `stalePendingMs` (e.g. `startProcessing` committed the row but the queue send
+ *   failed, or a retry message was lost);
+ * - PROCESSING jobs whose lease expired (the worker running them crashed and no redelivery is coming).
+ * Each is re-sent; the consumer's claim compare-and-set makes a duplicate message harmless. Jobs of videos that
+ * are no longer PROCESSING are left alone.
+ */
+import { and, eq, inArray, lt, or } from 'drizzle-orm';
+import type { Config } from '../shared/config';
+import { schema, type Db } from '../shared/db';
+import { runtime } from '../shared/runtime';
+import { messageForUnit, type TranscodeMessage } from './messages';
+
+const jobs = schema.transcodeJobs;
+
+export async function sweepTranscodeJobs(env: Env, db: Db, config: Config, limit = 100): Promise<TranscodeMessage[]> {
+  const now = runtime().now();
+  const stale = await db
+    .select({ id: jobs.id, videoId: jobs.videoId, unit: jobs.unit })
+    .from(jobs)
+    .innerJoin(schema.videos, eq(schema.videos.id, jobs.videoId))
+    .where(
+      and(
+        eq(schema.videos.status, 'PROCESSING'),
+        or(
+          and(eq(jobs.status, 'PENDING'), lt(jobs.updatedAt, now - config.transcoding.stalePendingMs)),
+          and(eq(jobs.status, 'PROCESSING'), lt(jobs.leaseUntil, now)),
+        ),
+      ),
+    )
+    .limit(limit)
+    .all();
+  const messages = stale.map((j) => messageForUnit(j.videoId, j.unit)).filter((m): m is TranscodeMessage => m !== null);
+  if (messages.length === 0) return [];
+  await env.TRANSCODE_QUEUE.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
+  // Touch the rows so the next sweep does not re-send them before the consumer had a chance.
+  await db.update(jobs).set({ updatedAt: now }).where(and(inArray(jobs.id, stale.map((j) => j.id)), eq(jobs.status, 'PENDING')));
+  return messages;
+}

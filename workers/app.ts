@@ -13,6 +13,7 @@ import { transcodingRoutes } from './transcoding/routes';
 import { errorJson, renderError } from './shared/errors';
 import type { AppEnv } from './shared/hono-env';
 import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
+import { webRoutes } from './web/routes';
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -30,6 +31,7 @@ export function createApp() {
   app.route('/', viewRoutes);
   app.route('/', playbackRoutes);
   app.route('/', transcodingRoutes);
+  app.route('/', webRoutes);
   app.notFound((c) => c.json(errorJson('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError(renderError);
   return app;

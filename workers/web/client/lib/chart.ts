@@ -1,0 +1,85 @@
+/**
+ * The stats page's chart: hourly views for the last 48 hours as an inline SVG bar chart. Built as a string here
+ * (pure, unit-tested) and inserted once; every label is escaped. Hours with no views are drawn as empty slots, so
+ * the x axis is always 48 hours ending at the current hour.
+ */
+export interface HourPoint {
+  /** Start of the hour, ms since the epoch. */
+  hourMs: number;
+  views: number;
+  uniqueViewers: number | null;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Accepts hours as ISO strings, epoch ms or epoch seconds (whatever the stats API returns) and fills gaps. */
+export function last48Hours(hourly: { hour: string | number; views: number; uniqueViewers?: number }[], nowMs: number, hours = 48): HourPoint[] {
+  const currentHour = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+  const byHour = new Map<number, { views: number; uniqueViewers: number | null }>();
+  for (const point of hourly) {
+    const ms = typeof point.hour === 'number' ? (point.hour < 1e11 ? point.hour * 1000 : point.hour) : Date.parse(point.hour);
+    if (!Number.isFinite(ms)) continue;
+    const bucket = Math.floor(ms / HOUR_MS) * HOUR_MS;
+    const prev = byHour.get(bucket);
+    byHour.set(bucket, {
+      views: (prev?.views ?? 0) + point.views,
+      uniqueViewers: point.uniqueViewers ?? prev?.uniqueViewers ?? null,
+    });
+  }
+  const points: HourPoint[] = [];
+  for (let i = hours - 1; i >= 0; i--) {
+    const hourMs = currentHour - i * HOUR_MS;
+    const found = byHour.get(hourMs);
+    points.push({ hourMs, views: found?.views ?? 0, uniqueViewers: found?.uniqueViewers ?? null });
+  }
+  return points;
+}
+
+const escapeXml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/** A "nice" axis maximum (1, 2, 5 × 10^n) so gridlines fall on round numbers. */
+export function niceMax(value: number): number {
+  if (value <= 1) return 1;
+  const magnitude = 10 ** Math.floor(Math.log10(value));
+  for (const step of [1, 2, 5, 10]) if (step * magnitude >= value) return step * magnitude;
+  return 10 * magnitude;
+}
+
+export function hourlyChartSvg(points: HourPoint[], formatHour: (ms: number) => string): string {
+  const width = 720;
+  const height = 240;
+  const pad = { left: 40, right: 8, top: 12, bottom: 28 };
+  const plotW = width - pad.left - pad.right;
+  const plotH = height - pad.top - pad.bottom;
+  const max = niceMax(Math.max(0, ...points.map((p) => p.views)));
+  const slot = plotW / Math.max(points.length, 1);
+  const total = points.reduce((sum, p) => sum + p.views, 0);
+  const parts: string[] = [];
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="chart-title" class="chart">`,
+    `<title id="chart-title">Views per hour over the last ${points.length} hours: ${total} in total</title>`,
+  );
+  for (const tick of [0, max / 2, max]) {
+    const y = pad.top + plotH - (tick / max) * plotH;
+    parts.push(
+      `<line x1="${pad.left}" x2="${width - pad.right}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" class="grid"/>`,
+      `<text x="${pad.left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" class="axis">${escapeXml(String(tick))}</text>`,
+    );
+  }
+  points.forEach((p, i) => {
+    const barH = (p.views / max) * plotH;
+    const x = pad.left + i * slot + slot * 0.15;
+    const label = `${formatHour(p.hourMs)}: ${p.views} view${p.views === 1 ? '' : 's'}${p.uniqueViewers !== null ? `, ${p.uniqueViewers} unique` : ''}`;
+    parts.push(
+      `<rect x="${x.toFixed(1)}" y="${(pad.top + plotH - barH).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${barH.toFixed(1)}" class="bar" data-views="${p.views}"><title>${escapeXml(label)}</title></rect>`,
+    );
+    if ((i % 6 === 0 && i < points.length - 3) || i === points.length - 1) {
+      // The last label is anchored at its end so it never runs past the right edge.
+      const last = i === points.length - 1;
+      const x = last ? width - pad.right : pad.left + i * slot + slot / 2;
+      parts.push(`<text x="${x.toFixed(1)}" y="${height - 8}" text-anchor="${last ? 'end' : 'middle'}" class="axis">${escapeXml(formatHour(p.hourMs))}</text>`);
+    }
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}

@@ -1,0 +1,28 @@
+/** The header's session control, shared by every page: "Sign in", or "Signed in · Sign out". */
+import { clearToken, getToken } from './api';
+import { byId, h } from './dom';
+
+export function initChrome(): void {
+  const session = byId('session');
+  session.replaceChildren();
+  if (getToken()) {
+    session.append(
+      h('span', { class: 'muted' }, 'Signed in'),
+      ' ',
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          onclick: () => {
+            clearToken();
+            location.assign('/signin');
+          },
+        },
+        'Sign out',
+      ),
+    );
+  } else {
+    session.append(h('a', { href: `/signin?next=${encodeURIComponent(location.pathname)}` }, 'Sign in'));
+  }
+}

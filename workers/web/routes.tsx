@@ -1,0 +1,81 @@
+/**
+ * The web app's pages, served by the Worker: sign-in, upload, library, watch and stats. Each is a server-rendered
+ * shell (Hono JSX) plus one bundled module script from workers/web/static/assets (built by scripts/build-web.ts in
+ * wrangler's build step and served as Workers static assets). The pages use only the public API.
+ */
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import type { AppEnv } from '../shared/hono-env';
+import { isSafeId } from '../shared/storage-keys';
+import { Layout } from './layout';
+import { SignInPage, UploadPage, LibraryPage, WatchPage, StatsPage } from './pages';
+
+/**
+ * Pages only load code and media from this origin and the playback origin. Inline scripts are not allowed (the
+ * page config is JSON, not script); `blob:` is needed for Media Source Extensions (hls.js) and its worker.
+ */
+function securityHeaders(c: Context<AppEnv>): Record<string, string> {
+  const self = new URL(c.req.url).origin;
+  let playback = '';
+  try {
+    const configured = new URL(c.env.PUBLIC_ORIGIN).origin;
+    if (configured !== self) playback = ` ${configured}`;
+  } catch {
+    // PUBLIC_ORIGIN unset or malformed: same-origin playback only
+  }
+  return {
+    'Content-Security-Policy': [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self'",
+      `img-src 'self' data: blob:${playback}`,
+      `media-src 'self' blob:${playback}`,
+      `connect-src 'self'${playback}`,
+      "worker-src 'self' blob:",
+      "object-src 'none'",
+      "base-uri 'none'",
+      "form-action 'self'",
+    ].join('; '),
+    'X-Content-Type-Options': 'nosniff',
+    // Signed playback URLs must not leak to other sites through Referer.
+    'Referrer-Policy': 'same-origin',
+    // Shells hold no creator data, but they change with each deploy: revalidate.
+    'Cache-Control': 'no-cache',
+  };
+}
+
+export const webRoutes = new Hono<AppEnv>()
+  .get('/', (c) => c.redirect('/library', 302))
+  .get('/signin', (c) => c.html(<SignInPage />, 200, securityHeaders(c)))
+  .get('/upload', (c) => {
+    const { uploads } = c.var.config;
+    const config = { tusEndpoint: '/v1/uploads', chunkSize: uploads.chunkSize, maxFileSize: uploads.maxFileSize };
+    return c.html(<UploadPage config={config} />, 200, securityHeaders(c));
+  })
+  .get('/library', (c) => c.html(<LibraryPage />, 200, securityHeaders(c)))
+  .get('/watch/:id', (c) => {
+    const id = c.req.param('id');
+    if (!isSafeId(id)) return c.html(<NotFoundPage />, 404, securityHeaders(c));
+    const { views } = c.var.config;
+    const config = {
+      videoId: id,
+      viewRule: { minWatchSeconds: views.minWatchSeconds, shortVideoSeconds: views.shortVideoSeconds, shortVideoFraction: views.shortVideoFraction },
+    };
+    return c.html(<WatchPage config={config} />, 200, securityHeaders(c));
+  })
+  .get('/stats/:id', (c) => {
+    const id = c.req.param('id');
+    if (!isSafeId(id)) return c.html(<NotFoundPage />, 404, securityHeaders(c));
+    return c.html(<StatsPage config={{ videoId: id }} />, 200, securityHeaders(c));
+  });
+
+function NotFoundPage() {
+  return (
+    <Layout page="library" title="Not found">
+      <h1>Not found</h1>
+      <p>
+        There is no video at this address. <a href="/library">Back to the library</a>.
+      </p>
+    </Layout>
+  );
+}

@@ -7,11 +7,14 @@ export class InputError extends Error {
   readonly permanent = true;
 }
 
-/** Last meaningful lines of ffmpeg's stderr, for logs and messages. */
+/**
+ * Last meaningful lines of ffmpeg's stderr, for logs and messages. ffmpeg prefixes messages with the input's URL,
+ * which is the internal storage route (host, port, key); users see these messages, so URLs become "the upload".
+ */
 export function stderrTail(stderr: string, lines = 3): string {
   return stderr
     .split('\n')
-    .map((l) => l.trim())
+    .map((l) => l.replace(/[a-z][a-z0-9+.-]*:\/\/\S+?(?=:\s|\s|$)/gi, 'the upload').trim())
     .filter((l) => l && !l.startsWith('frame=') && !l.startsWith('size='))
     .slice(-lines)
     .join(' | ');

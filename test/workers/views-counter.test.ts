@@ -18,6 +18,7 @@ import { defaults } from '../../workers/shared/config';
 
 const HOUR = 3_600_000;
 const SHARDS = defaults.views.shards;
+const HOT = defaults.views.hotVideoShards;
 let clock: ReturnType<typeof fakeClock> | null = null;
 afterEach(() => {
   clock?.restore();
@@ -25,7 +26,7 @@ afterEach(() => {
   forgetShardPlan();
 });
 
-const shards = (videoId: string, n = SHARDS) => Array.from({ length: n }, (_, i) => shardStub(env, videoId, i));
+const shards = (videoId: string, n: number = SHARDS) => Array.from({ length: n }, (_, i) => shardStub(env, videoId, i));
 
 async function countViews(videoId: string, viewers: string[], watch = 40): Promise<void> {
   for (const viewerId of viewers) {
@@ -40,24 +41,32 @@ async function stats(videoId: string, query = '') {
   return res.json<{ views: number; uniqueViewers: number; hourly: { hour: string; views: number; uniqueViewers: number }[] }>();
 }
 
+/** Promotes a video to the hot shard count at `at`, as a hot base shard would, and drops cached plans. */
+async function promote(videoId: string, at: number): Promise<void> {
+  await env.DB.prepare('INSERT INTO view_shard_configs (video_id, shard_count, promoted_at) VALUES (?, ?, ?)').bind(videoId, HOT, at).run();
+  forgetShardPlan();
+}
+
 /** Runs every shard's alarm once (the end-of-hour flush when the clock is past the hour). */
 async function runAlarms(videoId: string): Promise<void> {
   for (const stub of shards(videoId)) await runDurableObjectAlarm(stub);
 }
 
 describe('ViewCounter shards', () => {
-  it('spreads viewers over shards and merges their HyperLogLogs into one unique count', async () => {
+  it("spreads a hot video's viewers over shards and merges their HyperLogLogs into one unique count", async () => {
     const { id } = await playableVideo(120);
-    const viewers = Array.from({ length: 160 }, (_, i) => `viewer-${i}`);
+    // Promoted long ago (no handover window left): viewers route straight over the hot shard count.
+    await promote(id, Date.now() - 3 * HOUR);
+    const viewers = Array.from({ length: 320 }, (_, i) => `viewer-${i}`);
     await countViews(id, viewers);
 
-    const snaps = await Promise.all(shards(id).map((s) => s.snapshot()));
+    const snaps = await Promise.all(shards(id, HOT).map((s) => s.snapshot()));
     const used = snaps.filter((s) => s.pendingViews > 0);
-    expect(used.length).toBe(SHARDS);
-    expect(snaps.reduce((sum, s) => sum + s.pendingViews, 0)).toBe(160);
+    expect(used.length).toBe(HOT);
+    expect(snaps.reduce((sum, s) => sum + s.pendingViews, 0)).toBe(320);
     // Each shard holds exactly the viewers routed to it.
-    for (let i = 0; i < SHARDS; i++) {
-      expect(snaps[i]!.pendingViews).toBe(viewers.filter((v) => shardIndexFor(v, SHARDS) === i).length);
+    for (let i = 0; i < HOT; i++) {
+      expect(snaps[i]!.pendingViews).toBe(viewers.filter((v) => shardIndexFor(v, HOT) === i).length);
     }
     // The merge is the register-wise max: identical to one sketch fed every viewer.
     const merged = new ViewerSketch(defaults.views.hllPrecision);
@@ -67,8 +76,8 @@ describe('ViewCounter shards', () => {
     expect(merged.registers()).toEqual(direct.registers());
 
     const s = await stats(id);
-    expect(s.views).toBe(160);
-    expect(Math.abs(s.uniqueViewers - 160) / 160).toBeLessThan(0.02);
+    expect(s.views).toBe(320);
+    expect(Math.abs(s.uniqueViewers - 320) / 320).toBeLessThan(0.02);
   });
 
   it('flushes at the end of the hour into videos.view_count and view_aggregates, exactly once', async () => {
@@ -176,31 +185,69 @@ describe('ViewCounter shards', () => {
     expect((await stats(id)).uniqueViewers).toBe(1);
   });
 
-  it('keeps dedup across a promotion to more shards (old shard claims for the new one)', async () => {
+  it('keeps dedup across a promotion: new shards pull the old shard\'s live entries once, stale routes are forwarded', async () => {
     const t0 = Date.UTC(2026, 0, 9, 12, 0);
     clock = fakeClock(t0);
     const { id } = await playableVideo(120);
-    const hot = defaults.views.hotVideoShards;
-    // Viewers whose shard changes when the count goes from 8 to 32.
-    const movers = Array.from({ length: 400 }, (_, i) => `m-${i}`).filter((v) => shardIndexFor(v, hot) >= SHARDS).slice(0, 6);
-    const [before, fresh] = [movers.slice(0, 3), movers.slice(3)];
-    await countViews(id, before);
+    // Viewers whose shard changes when the count goes from the base count to the hot count.
+    const movers = Array.from({ length: 400 }, (_, i) => `m-${i}`).filter((v) => shardIndexFor(v, HOT) >= SHARDS);
+    const target = shardIndexFor(movers[0]!, HOT);
+    const sameTarget = movers.filter((v) => shardIndexFor(v, HOT) === target);
+    const [before, fresh, stale] = [sameTarget.slice(0, 2), sameTarget.slice(2, 4), movers.filter((v) => shardIndexFor(v, HOT) !== target).slice(0, 3)];
+    await countViews(id, [...before, ...stale]);
 
-    await env.DB.prepare('INSERT INTO view_shard_configs (video_id, shard_count, promoted_at) VALUES (?, ?, ?)').bind(id, hot, t0 + 1000).run();
-    forgetShardPlan();
+    await promote(id, t0 + 1000);
     clock.set(t0 + 5 * 60_000);
     // Seen before the promotion on their old shard: still duplicates on their new shard.
     for (const v of before) expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
-    // New viewers count on the new shard; a stale isolate routing them by the old count is refused by the old shard.
+    const newShard = shardStub(env, id, target);
+    const handedOver = () => runInDurableObject(newShard, (_i, state) => state.storage.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'handover_done'").toArray()[0]?.value ?? 0);
+    expect(await handedOver()).toBe(1);
+    const newShardEntries = () => runInDurableObject(newShard, (_i, state) => state.storage.sql.exec<{ viewer: string }>('SELECT viewer FROM dedup ORDER BY viewer').toArray().map((r) => r.viewer));
+    // It holds its own viewers' entries only (the other movers' entries went to their own new shards, or stay old).
+    expect(await newShardEntries()).toEqual([...before].sort());
+
+    // New viewers count on the new shard; a stale isolate routing them by the old count reaches the old shard,
+    // which forwards to the new shard instead of deciding: duplicate, and nothing is added to the old shard.
     await countViews(id, fresh);
+    const oldShard = shardStub(env, id, shardIndexFor(fresh[0]!, SHARDS));
+    const oldPending = (await oldShard.snapshot()).pendingViews;
     for (const v of fresh) {
       const oldIndex = shardIndexFor(v, SHARDS);
-      const stale = await shardStub(env, id, oldIndex).record({ videoId: id, shardIndex: oldIndex, shardCount: SHARDS, promotedAt: null, viewerId: v, watchDuration: 40 });
-      expect(stale).toEqual({ status: 'duplicate' });
+      const staleRoute = await shardStub(env, id, oldIndex).record({ videoId: id, shardIndex: oldIndex, shardCount: SHARDS, promotedAt: null, viewerId: v, watchDuration: 40 });
+      expect(staleRoute).toEqual({ status: 'duplicate' });
     }
+    // A viewer first seen through a stale route after the handover is counted by its new shard, once.
+    const late = Array.from({ length: 400 }, (_, i) => `late-${i}`).find((v) => shardIndexFor(v, HOT) === target)!;
+    const lateOld = shardIndexFor(late, SHARDS);
+    const viaStale = await shardStub(env, id, lateOld).record({ videoId: id, shardIndex: lateOld, shardCount: SHARDS, promotedAt: null, viewerId: late, watchDuration: 40 });
+    expect(viaStale).toEqual({ status: 'counted', increment: 1 });
+    expect((await viewJson(id, { viewerId: late, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
+    expect((await oldShard.snapshot()).pendingViews).toBe(oldPending);
+    expect((await newShard.snapshot()).pendingViews).toBe(fresh.length + 1);
+    // The other movers seen before the promotion are still duplicates on their own new shards.
+    for (const v of stale) expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
+
     const s = await stats(id);
-    expect(s.views).toBe(6);
-    expect(s.uniqueViewers).toBe(6);
+    expect(s.views).toBe(before.length + stale.length + fresh.length + 1);
+    expect(s.uniqueViewers).toBe(before.length + stale.length + fresh.length + 1);
+  });
+
+  it('after the handover window a new shard decides alone, and dedup still expires normally', async () => {
+    const t0 = Date.UTC(2026, 0, 9, 15, 0);
+    clock = fakeClock(t0);
+    const { id } = await playableVideo(120);
+    const v = Array.from({ length: 400 }, (_, i) => `w-${i}`).find((x) => shardIndexFor(x, HOT) >= SHARDS)!;
+    await countViews(id, [v]);
+    await promote(id, t0 + 1000);
+    // Past the dedup window plus the routing TTL: the old entry has expired, so the view counts again on the
+    // new shard without any pull.
+    clock.set(t0 + 1000 + defaults.views.dedupWindowMs + defaults.views.shardConfigCacheMs + 1);
+    expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: true });
+    expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
+    const newShard = shardStub(env, id, shardIndexFor(v, HOT));
+    expect(await runInDurableObject(newShard, (_i, state) => state.storage.sql.exec("SELECT 1 FROM meta WHERE key = 'handover_done'").toArray().length)).toBe(0);
+    expect((await stats(id)).views).toBe(2);
   });
 
   it('promotes a video to the hot shard count once a base shard gets hot', async () => {
@@ -212,8 +259,13 @@ describe('ViewCounter shards', () => {
       expect(r.status).toBe('counted');
     }
     const row = await env.DB.prepare('SELECT shard_count FROM view_shard_configs WHERE video_id = ?').bind(id).first<{ shard_count: number }>();
-    expect(row?.shard_count).toBe(defaults.views.hotVideoShards);
-    expect((await stats(id)).views).toBe(n);
+    expect(row?.shard_count).toBe(HOT);
+    // The promoter knows at once: an event still routed by the old count for a viewer that moved is forwarded.
+    const mover = Array.from({ length: 400 }, (_, i) => `after-${i}`).find((v) => shardIndexFor(v, HOT) !== 0)!;
+    expect(await stub.record({ videoId: id, shardIndex: 0, shardCount: SHARDS, promotedAt: null, viewerId: mover, watchDuration: 40 })).toEqual({ status: 'counted', increment: 1 });
+    expect((await stub.snapshot()).pendingViews).toBe(n);
+    expect((await shardStub(env, id, shardIndexFor(mover, HOT)).snapshot()).pendingViews).toBe(1);
+    expect((await stats(id)).views).toBe(n + 1);
   });
 
   it('the hourly cron flushes shards whose alarm never ran', async () => {

@@ -109,7 +109,8 @@ export const defaults = {
     shortVideoFraction: 0.5,
     /** One view per (viewer, video) per 30 minutes. */
     dedupWindowMs: 30 * MINUTE,
-    shards: 8,
+    /** Shards of a cold video: one object (creating objects is the cost cold traffic pays); see routing.ts. */
+    shards: 1,
     hotVideoShards: 32,
     /**
      * HyperLogLog precision: 2^15 one-byte registers (32 KiB), 0.57% standard error. Redis uses 2^14 (0.81%), but

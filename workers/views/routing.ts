@@ -3,10 +3,16 @@
  *
  * Business rule (sharding): a video's viewers are partitioned over N shards by a hash of the viewer id, so every
  * event of one viewer for one video lands on the same shard and that shard alone decides dedup for the viewer.
- * N is `views.shards` (8) and becomes `views.hotVideoShards` (32) once a shard sees the video get hot; N never
- * shrinks. Because 32 is a multiple of 8, a viewer's old shard is `newIndex % 8`: for the dedup window after the
- * promotion (plus the routing-cache TTL, the longest any isolate can still route with N = 8), a new shard that has
- * not seen a viewer asks the old shard to claim it (check-and-record), so a viewer is never counted by both.
+ * N is `views.shards` (1: a cold video is one object, since creating objects is what cold traffic pays for) and
+ * becomes `views.hotVideoShards` (32) once the video gets hot; N never shrinks. Because 32 is a multiple of the
+ * base count, a viewer's old shard is `newIndex % base`.
+ *
+ * Promotion handover (dedup across the change): before a new shard decides anything during the transition (the
+ * dedup window plus the routing-cache TTL after the promotion), it pulls once from its old shard the live dedup
+ * entries of its own viewers. The pull marks the old shard as promoted (durably, before answering), and from then
+ * on the old shard forwards any event still routed to it with the old count (a stale isolate) to the viewer's new
+ * shard instead of deciding it. So one shard decides each viewer at any time: the old one until the new one has
+ * its entries, then the new one. The cross-call is one pull per new shard, not one per viewer.
  */
 import { eq } from 'drizzle-orm';
 import { schema, type Db } from '../shared/db';
@@ -46,15 +52,18 @@ export function shardStub(env: Env, videoId: string, index: number): DurableObje
 }
 
 /**
- * Whether a shard must consult the viewer's pre-promotion shard: only shards that did not exist before, and
- * only while an isolate might still route with the old count or the old shard's dedup entries are alive.
+ * The old shard a new shard must pull dedup entries from before deciding (see the top of this file), or null when
+ * it has none: base shards, never-promoted videos, and promotions older than the dedup window plus the routing
+ * TTL (every entry the old shard could hold for this shard's viewers has expired by then).
  */
-export function oldShardToConsult(index: number, plan: ShardPlan, config: Config, now: number): number | null {
+export function handoverSource(index: number, plan: ShardPlan, config: Config, now: number): number | null {
   const base = config.views.shards;
   if (plan.promotedAt === null || plan.shardCount <= base || index < base) return null;
-  const transitionEnds = plan.promotedAt + config.views.dedupWindowMs + config.views.shardConfigCacheMs;
-  return now < transitionEnds ? index % base : null;
+  return now < handoverEnds(plan.promotedAt, config) ? index % base : null;
 }
+
+export const handoverEnds = (promotedAt: number, config: Config): number =>
+  promotedAt + config.views.dedupWindowMs + config.views.shardConfigCacheMs;
 
 const planCache = new Map<string, { plan: ShardPlan; expiresAt: number }>();
 const PLAN_CACHE_MAX = 10_000;
@@ -83,10 +92,15 @@ export function forgetShardPlan(videoId?: string): void {
   else planCache.delete(videoId);
 }
 
-/** Promotes a video to the hot shard count; the first promotion wins and later ones change nothing. */
-export async function promoteVideo(db: Db, config: Config, videoId: string, now: number): Promise<void> {
+/**
+ * Promotes a video to the hot shard count; the first promotion wins and later ones change nothing. Returns the
+ * promotion that is in force (its time is what every shard measures the handover window from).
+ */
+export async function promoteVideo(db: Db, config: Config, videoId: string, now: number): Promise<ShardPlan> {
   await db
     .insert(schema.viewShardConfigs)
     .values({ videoId, shardCount: config.views.hotVideoShards, promotedAt: now })
     .onConflictDoNothing();
+  const row = await db.select().from(schema.viewShardConfigs).where(eq(schema.viewShardConfigs.videoId, videoId)).get();
+  return row ? { shardCount: row.shardCount, promotedAt: row.promotedAt } : { shardCount: config.views.hotVideoShards, promotedAt: now };
 }

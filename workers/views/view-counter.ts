@@ -11,6 +11,10 @@
  *   (scope = hour start); all-time registers survive flushes, so unique viewers are never lost.
  * - `outbox`: analytics events waiting to be sent to the queue in a batch.
  * A per-viewer rate limit lives in memory: a flood from one viewer is refused (429) before it touches storage.
+ * A counted view is one local transaction: the dedup upsert (which is also the duplicate check), the pending count,
+ * the HLL registers the viewer raised (usually none once a sketch fills) and the outbox row.
+ * Promotion (see routing.ts): `meta.promoted_to` on an old shard makes it forward stale-routed events;
+ * `meta.handover_done` on a new shard records that it pulled its viewers' dedup entries from the old shard.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig, type Config } from '../shared/config';
@@ -19,7 +23,7 @@ import { runtime } from '../shared/runtime';
 import { viewerDigest, type ViewAnalyticsEvent } from './analytics';
 import { applyFlush, registerPending, unregisterPending } from './flush';
 import { hashViewer, sketchFromRows, ViewerSketch } from './hll';
-import { oldShardToConsult, promoteVideo, shardStub, type ShardPlan } from './routing';
+import { handoverSource, promoteVideo, shardIndexFor, shardStub, type ShardPlan } from './routing';
 
 const HOUR_MS = 3_600_000;
 const ALL_TIME = 0;
@@ -44,7 +48,9 @@ export type RecordResult =
   | { status: 'rate_limited'; retryAfterSec: number }
   | { status: 'failed'; error: string };
 
-export type ClaimResult = { status: 'ok'; seen: boolean; expiresAt: number } | { status: 'failed'; error: string };
+export type HandoverResult =
+  | { status: 'ok'; entries: { viewer: string; expiresAt: number }[] }
+  | { status: 'failed'; error: string };
 
 export type FlushResult = { status: 'ok'; seq: number | null; views: number } | { status: 'failed'; error: string };
 
@@ -71,6 +77,13 @@ export class ViewCounter extends DurableObject<Env> {
   private readonly rate = new Map<string, { windowStart: number; count: number }>();
   private minute = { start: 0, accepted: 0 };
   private promoted = false;
+  /** This old shard's promotion (from `meta`), once it knows of it: it then forwards stale-routed events. */
+  private promotion: { shardCount: number; promotedAt: number } | null = null;
+  /** Whether this new shard has its viewers' dedup entries from the old shard (from `meta`). */
+  private handedOver = false;
+  private handover: Promise<RecordResult | null> | null = null;
+  /** Rows in `outbox` (memory; loaded from storage on start). */
+  private outboxSize: number;
   /** Whether this pending period is registered in D1 (memory only: after a restart we simply register again). */
   private registered = false;
   private alarmAt: number | null = null;
@@ -100,6 +113,11 @@ export class ViewCounter extends DurableObject<Env> {
     const shardIndex = this.meta('shard_index');
     if (typeof videoId === 'string' && typeof shardIndex === 'number') this.identity = { videoId, shardIndex };
     this.allTime = this.loadSketch(ALL_TIME);
+    const promotedTo = this.meta('promoted_to');
+    const promotedAt = this.meta('promoted_at');
+    if (typeof promotedTo === 'number' && typeof promotedAt === 'number') this.promotion = { shardCount: promotedTo, promotedAt };
+    this.handedOver = this.meta('handover_done') === 1;
+    this.outboxSize = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
   }
 
   // ---- RPC ----------------------------------------------------------------------------------------------------
@@ -109,25 +127,33 @@ export class ViewCounter extends DurableObject<Env> {
     try {
       this.remember(input);
       const viewer = await viewerDigest(input.viewerId);
+      if (input.shardCount > this.config.views.shards && input.promotedAt !== null && input.shardIndex < this.config.views.shards) {
+        // A fresh-routed event reached a base shard: it learns of the promotion without waiting for a pull.
+        this.markPromoted(input.shardCount, input.promotedAt);
+      }
       const now = runtime().now();
       const retryAfterSec = this.rateLimit(input.viewerId, now);
       if (retryAfterSec > 0) return { status: 'rate_limited', retryAfterSec };
-      if (this.seen(input.viewerId, now)) return { status: 'duplicate' };
 
-      const oldIndex = oldShardToConsult(input.shardIndex, input, this.config, now);
-      if (oldIndex !== null) {
-        // Transition after a promotion: the viewer's previous shard is the dedup authority until the window ends.
-        const claim = await shardStub(this.env, input.videoId, oldIndex).claim(input.viewerId, now);
-        if (claim.status !== 'ok') return { status: 'failed', error: claim.error };
-        if (claim.seen) {
-          this.sql.exec('INSERT OR REPLACE INTO dedup (viewer, expires_at) VALUES (?, ?)', input.viewerId, claim.expiresAt);
-          return { status: 'duplicate' };
-        }
-        // Another event of this viewer may have been counted here while we waited.
-        if (this.seen(input.viewerId, now)) return { status: 'duplicate' };
+      const forwardTo = this.forwardTarget(input);
+      if (forwardTo !== null) {
+        // Stale routing after a promotion: the viewer's new shard decides (it pulls this shard's entries first).
+        return await shardStub(this.env, input.videoId, forwardTo.shardIndex).record({ ...input, ...forwardTo });
+      }
+      if (!this.handedOver && handoverSource(input.shardIndex, input, this.config, now) !== null) {
+        this.handover ??= this.pullHandover(input).finally(() => {
+          this.handover = null;
+        });
+        const failed = await this.handover;
+        if (failed) return failed;
+        // Awaiting may have let a promotion or handover land; re-check the routing with the state we now have.
+        const again = this.forwardTarget(input);
+        if (again !== null) return await shardStub(this.env, input.videoId, again.shardIndex).record({ ...input, ...again });
       }
 
+      // From here to the commit there is no await: the duplicate check and the count are one local transaction.
       const increment = this.count(input, now, viewer);
+      if (increment === null) return { status: 'duplicate' };
       await this.afterCount(input, now);
       return { status: 'counted', increment };
     } catch (err) {
@@ -136,15 +162,20 @@ export class ViewCounter extends DurableObject<Env> {
     }
   }
 
-  /** Check-and-record for a new shard during a promotion transition (see routing.ts). */
-  claim(viewerId: string, now: number): ClaimResult {
+  /**
+   * Promotion handover, old-shard side (see routing.ts): marks this shard promoted, durably and before answering,
+   * then returns the live dedup entries of the viewers whose new shard is `target`.
+   */
+  handoverTo(target: number, plan: ShardPlan): HandoverResult {
     try {
-      const row = this.sql.exec<{ expires_at: number }>('SELECT expires_at FROM dedup WHERE viewer = ?', viewerId).toArray()[0];
-      if (row && row.expires_at > now) return { status: 'ok', seen: true, expiresAt: row.expires_at };
-      const expiresAt = now + this.config.views.dedupWindowMs;
-      this.sql.exec('INSERT OR REPLACE INTO dedup (viewer, expires_at) VALUES (?, ?)', viewerId, expiresAt);
-      void this.ensureAlarm(expiresAt);
-      return { status: 'ok', seen: false, expiresAt };
+      if (plan.promotedAt === null) return { status: 'failed', error: 'handover without a promotion' };
+      this.markPromoted(plan.shardCount, plan.promotedAt);
+      const now = runtime().now();
+      const entries: { viewer: string; expiresAt: number }[] = [];
+      for (const row of this.sql.exec<{ viewer: string; expires_at: number }>('SELECT viewer, expires_at FROM dedup WHERE expires_at > ?', now)) {
+        if (shardIndexFor(row.viewer, plan.shardCount) === target) entries.push({ viewer: row.viewer, expiresAt: row.expires_at });
+      }
+      return { status: 'ok', entries };
     } catch (err) {
       return { status: 'failed', error: err instanceof Error ? err.message : String(err) };
     }
@@ -195,12 +226,48 @@ export class ViewCounter extends DurableObject<Env> {
     await this.scheduleNext(now, retryFlush);
   }
 
-  // ---- counting -----------------------------------------------------------------------------------------------
+  // ---- promotion handover ------------------------------------------------------------------------------------
 
-  private seen(viewerId: string, now: number): boolean {
-    const row = this.sql.exec<{ expires_at: number }>('SELECT expires_at FROM dedup WHERE viewer = ?', viewerId).toArray()[0];
-    return row !== undefined && row.expires_at > now;
+  /** Where a stale-routed event must go: this shard knows of a promotion the event's router did not. */
+  private forwardTarget(input: RecordInput): { shardIndex: number; shardCount: number; promotedAt: number } | null {
+    const p = this.promotion;
+    if (!p || input.shardCount >= p.shardCount) return null;
+    const target = shardIndexFor(input.viewerId, p.shardCount);
+    return target === input.shardIndex ? null : { shardIndex: target, shardCount: p.shardCount, promotedAt: p.promotedAt };
   }
+
+  private markPromoted(shardCount: number, promotedAt: number): void {
+    if (this.promotion && this.promotion.shardCount >= shardCount) return;
+    this.promotion = { shardCount, promotedAt };
+    this.setMeta('promoted_to', shardCount);
+    this.setMeta('promoted_at', promotedAt);
+  }
+
+  /** New-shard side: one pull per shard; returns a result to answer with when the pull failed, else null. */
+  private async pullHandover(input: RecordInput): Promise<RecordResult | null> {
+    const source = handoverSource(input.shardIndex, input, this.config, runtime().now());
+    if (source === null || this.handedOver) return null;
+    const result = await shardStub(this.env, input.videoId, source).handoverTo(input.shardIndex, input);
+    if (result.status !== 'ok') return { status: 'failed', error: result.error };
+    let latest = 0;
+    this.ctx.storage.transactionSync(() => {
+      for (const e of result.entries) {
+        // Keep the later expiry if this shard somehow already has the viewer.
+        this.sql.exec(
+          'INSERT INTO dedup (viewer, expires_at) VALUES (?, ?) ON CONFLICT (viewer) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)',
+          e.viewer,
+          e.expiresAt,
+        );
+        latest = Math.max(latest, e.expiresAt);
+      }
+      this.setMeta('handover_done', 1);
+    });
+    this.handedOver = true;
+    if (latest > 0) await this.ensureAlarm(latest);
+    return null;
+  }
+
+  // ---- counting -----------------------------------------------------------------------------------------------
 
   /**
    * Business rule (sampling, off by default): when `views.samplingEnabled` is on and the video is hot, a counted view
@@ -212,47 +279,52 @@ export class ViewCounter extends DurableObject<Env> {
     return runtime().random() < v.samplingRate ? Math.round(1 / v.samplingRate) : 0;
   }
 
-  private count(input: RecordInput, now: number, viewer: string): number {
+  /** Records the view unless the viewer is inside its dedup window (then null, and nothing is written). */
+  private count(input: RecordInput, now: number, viewer: string): number | null {
     const hour = hourBucket(now);
     const increment = this.incrementFor(input);
-    const hash = hashViewer(input.viewerId);
-    const hourSketch = this.hourSketch(hour);
-    const event: ViewAnalyticsEvent = {
-      type: 'view',
-      videoId: input.videoId,
-      viewer,
-      shard: input.shardIndex,
-      increment,
-      watchDuration: input.watchDuration,
-      at: now,
-    };
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec(
-        'INSERT OR REPLACE INTO dedup (viewer, expires_at) VALUES (?, ?)',
+    return this.ctx.storage.transactionSync(() => {
+      // The duplicate check and the dedup record in one statement: the upsert writes only when the viewer has no
+      // live entry (new, or expired and not yet swept).
+      const dedup = this.sql.exec(
+        `INSERT INTO dedup (viewer, expires_at) VALUES (?1, ?2)
+         ON CONFLICT (viewer) DO UPDATE SET expires_at = excluded.expires_at WHERE dedup.expires_at <= ?3`,
         input.viewerId,
         now + this.config.views.dedupWindowMs,
+        now,
       );
+      if (dedup.rowsWritten === 0) return null;
       this.sql.exec(
         'INSERT INTO pending (hour, views) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET views = views + excluded.views',
         hour,
         increment,
       );
+      const hash = hashViewer(input.viewerId);
       for (const [scope, sketch] of [
         [ALL_TIME, this.allTime],
-        [hour, hourSketch],
+        [hour, this.hourSketch(hour)],
       ] as const) {
         const raised = sketch.add(hash);
         if (raised) this.sql.exec('INSERT OR REPLACE INTO hll (scope, idx, val) VALUES (?, ?, ?)', scope, raised.index, raised.value);
       }
+      const event: ViewAnalyticsEvent = {
+        type: 'view',
+        videoId: input.videoId,
+        viewer,
+        shard: input.shardIndex,
+        increment,
+        watchDuration: input.watchDuration,
+        at: now,
+      };
       this.sql.exec('INSERT INTO outbox (body, created_at) VALUES (?, ?)', JSON.stringify(event), now);
+      this.outboxSize++;
+      return increment;
     });
-    return increment;
   }
 
   private async afterCount(input: RecordInput, now: number): Promise<void> {
     const v = this.config.views;
-    const outboxSize = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
-    if (outboxSize >= v.analyticsBatchSize) void this.drainOutbox();
+    if (this.outboxSize >= v.analyticsBatchSize) void this.drainOutbox();
     await this.ensureAlarm(Math.min(now + v.analyticsMaxDelayMs, this.flushDueAt() ?? Infinity));
 
     if (!this.registered) {
@@ -271,10 +343,14 @@ export class ViewCounter extends DurableObject<Env> {
     this.minute.accepted++;
     if (!this.promoted && input.shardCount < v.hotVideoShards && this.minute.accepted >= v.hotShardViewsPerMinute) {
       this.promoted = true;
-      await promoteVideo(openDb(this.env.DB), this.config, input.videoId, now).catch((err) => {
+      try {
+        const plan = await promoteVideo(openDb(this.env.DB), this.config, input.videoId, now);
+        // The promoter forwards stale-routed events at once instead of waiting for the first pull.
+        if (plan.promotedAt !== null) this.markPromoted(plan.shardCount, plan.promotedAt);
+      } catch (err) {
         this.promoted = false;
         console.error('promoting hot video failed', err);
-      });
+      }
     }
   }
 
@@ -375,6 +451,7 @@ export class ViewCounter extends DurableObject<Env> {
       if (excess > 0) {
         console.warn(`analytics outbox over ${OUTBOX_MAX}; dropping the ${excess} oldest events`);
         this.sql.exec('DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)', excess);
+        this.outboxSize -= excess;
       }
       for (;;) {
         const rows = this.sql.exec<{ id: number; body: string }>('SELECT id, body FROM outbox ORDER BY id LIMIT ?', size).toArray();
@@ -383,6 +460,7 @@ export class ViewCounter extends DurableObject<Env> {
           rows.map((r) => ({ body: JSON.parse(r.body) as ViewAnalyticsEvent, contentType: 'json' as const })),
         );
         this.sql.exec('DELETE FROM outbox WHERE id <= ?', rows[rows.length - 1]!.id);
+        this.outboxSize = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
         if (rows.length < size) break;
       }
     } catch (err) {

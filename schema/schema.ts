@@ -127,7 +127,9 @@ export const viewAggregates = sqliteTable(
     viewCount: integer('view_count').notNull().default(0),
     uniqueViewers: integer('unique_viewers').notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.videoId, t.hourBucket] })],
+  // The trending query (workers/views/trending.ts) filters on a range of hour buckets across all videos; the primary
+  // key leads with video_id and cannot serve it.
+  (t) => [primaryKey({ columns: [t.videoId, t.hourBucket] }), index('view_aggregates_hour_idx').on(t.hourBucket)],
 );
 
 /**

@@ -1,12 +1,12 @@
 /**
- * Media helpers for transcoding tests and the benchmark: generated sources (ffmpeg lavfi), putting an original
- * into the local stack, reading outputs back from R2, and ffprobe of segments.
+ * Media helpers for transcoding tests and the benchmark: generated sources (ffmpeg lavfi), uploading an original
+ * through the chunk API, reading outputs back from R2, and ffprobe of segments.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { ROOT, STACK_SECRETS, type Stack } from './local-stack';
+import { STACK_SECRETS, type Stack } from './local-stack';
 
 const execFileP = promisify(execFile);
 
@@ -58,17 +58,32 @@ export async function createVideo(stack: Stack, title: string): Promise<string> 
 }
 
 /**
- * Puts `file` in as the video's original and starts processing — what upload completion does.
- * (Uploads are built in parallel; once merged, this becomes one call to the real upload API.)
+ * Uploads `file` as the video's original through the real chunk API, as a client would: initiate with the size and
+ * SHA-256, PUT every chunk (in parallel, at most `inFlight` at a time), complete. Completion verifies the hash and
+ * hands the video to transcoding (`startProcessing`), so this covers upload → queue → transcoder.
  */
-export async function uploadOriginal(stack: Stack, title: string, file: string): Promise<string> {
+export async function uploadOriginal(stack: Stack, title: string, file: string, inFlight = 4): Promise<string> {
   const id = await createVideo(stack, title);
-  await execFileP(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['r2', 'object', 'put', `edge-video-media/originals/${id}/original`, '--local', '--persist-to', stack.stateDir, '--file', file], {
-    cwd: ROOT,
-    env: { ...process.env, CI: '1' },
+  const bytes = readFileSync(file);
+  const auth = { Authorization: `Bearer ${stack.token}` };
+  const base = `${stack.origin}/v1/videos/${id}/upload`;
+  const init = await fetch(base, {
+    method: 'POST',
+    headers: { ...auth, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ fileSize: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }),
   });
-  const res = await fetch(`${stack.origin}/internal/transcoding/videos/${id}/start`, { method: 'POST', headers: internalHeaders() });
-  if (res.status !== 202) throw new Error(`start processing: ${res.status} ${await res.text()}`);
+  if (init.status !== 201) throw new Error(`initiate upload: ${init.status} ${await init.text()}`);
+  const { chunkSize, totalChunks } = (await init.json()) as { chunkSize: number; totalChunks: number };
+  let next = 0;
+  const worker = async () => {
+    for (let n = next++; n < totalChunks; n = next++) {
+      const res = await fetch(`${base}/chunks/${n}`, { method: 'PUT', headers: auth, body: bytes.subarray(n * chunkSize, (n + 1) * chunkSize) });
+      if (res.status !== 201) throw new Error(`chunk ${n}: ${res.status} ${await res.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, totalChunks) }, worker));
+  const done = await fetch(`${base}/complete`, { method: 'POST', headers: auth });
+  if (!done.ok) throw new Error(`complete upload: ${done.status} ${await done.text()}`);
   return id;
 }
 

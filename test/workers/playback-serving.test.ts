@@ -45,7 +45,7 @@ describe('manifests', () => {
       [
         '#EXTM3U',
         '#EXT-X-VERSION:3',
-        '#EXT-X-TARGETDURATION:7',
+        '#EXT-X-TARGETDURATION:6',
         '#EXT-X-MEDIA-SEQUENCE:0',
         '#EXT-X-PLAYLIST-TYPE:VOD',
         '#EXT-X-INDEPENDENT-SEGMENTS',

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { LADDER } from '../../workers/shared/config';
 import { keys } from '../../workers/shared/storage-keys';
 import { planLadder } from '../../workers/transcoding/ladder';
-import { buildMasterPlaylist, buildMediaPlaylist } from '../../workers/transcoding/playlists';
+import { buildMasterPlaylist, buildMediaPlaylist } from '../../workers/playback/manifest';
 import { serveStorage } from '../../workers/transcoding/storage-gateway';
 import { api } from './helpers';
 
@@ -83,12 +83,12 @@ describe('ladder', () => {
 
 describe('playlists', () => {
   it('media playlists use real durations and a target duration ≥ every rounded EXTINF', () => {
-    const text = buildMediaPlaylist([6.006, 6.006, 0.5]);
+    const text = buildMediaPlaylist({ segmentDurations: [6.006, 6.006, 0.5] });
     expect(text).toContain('#EXT-X-TARGETDURATION:6\n');
-    expect(text).toContain('#EXTINF:6.006000,\nsegment_0000.ts');
+    expect(text).toContain('#EXTINF:6.006,\nsegment_0000.ts');
     expect(text).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
     expect(text.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
-    expect(buildMediaPlaylist([10.5, 3])).toContain('#EXT-X-TARGETDURATION:11\n');
+    expect(buildMediaPlaylist({ segmentDurations: [10.5, 3] })).toContain('#EXT-X-TARGETDURATION:11\n');
   });
 
   it('master lists measured bandwidth, resolution, frame rate and codecs, lowest first', () => {

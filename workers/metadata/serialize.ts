@@ -13,14 +13,35 @@ export interface VideoRecord {
   jobs: JobRow[];
 }
 
-export interface RenditionView {
-  name: string;
-  width: number;
-  height: number;
-  bandwidth: number;
-  averageBandwidth: number;
-  codecs: string;
-  frameRate: number | null;
+/** One rung's measured stream facts as the transcoder recorded them: what the API shows and the master lists. */
+export type RenditionFacts = Pick<RenditionRow, 'name' | 'width' | 'height' | 'bandwidth' | 'averageBandwidth' | 'codecs' | 'frameRate'>;
+
+export const renditionFacts = ({ name, width, height, bandwidth, averageBandwidth, codecs, frameRate }: RenditionFacts): RenditionFacts => ({
+  name,
+  width,
+  height,
+  bandwidth,
+  averageBandwidth,
+  codecs,
+  frameRate,
+});
+
+/**
+ * The one reader of the `segmentDurations` column. Business rule: a rung is playable only when it is a non-empty
+ * JSON array of positive finite seconds; anything else (a corrupt or half-written row) is `null`, never a throw.
+ */
+export function parseSegmentDurations(json: string): number[] | null {
+  let durations: unknown;
+  try {
+    durations = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(durations) || durations.length === 0) return null;
+  return durations.every((d): d is number => typeof d === 'number' && Number.isFinite(d) && d > 0) ? durations : null;
+}
+
+export interface RenditionView extends RenditionFacts {
   segmentCount: number;
   duration: number;
 }
@@ -49,18 +70,8 @@ export interface VideoView {
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function renditionView(r: RenditionRow): RenditionView {
-  const durations = JSON.parse(r.segmentDurations) as number[];
-  return {
-    name: r.name,
-    width: r.width,
-    height: r.height,
-    bandwidth: r.bandwidth,
-    averageBandwidth: r.averageBandwidth,
-    codecs: r.codecs,
-    frameRate: r.frameRate,
-    segmentCount: r.segmentCount,
-    duration: Math.round(durations.reduce((a, b) => a + b, 0) * 1000) / 1000,
-  };
+  const durations = parseSegmentDurations(r.segmentDurations) ?? [];
+  return { ...renditionFacts(r), segmentCount: r.segmentCount, duration: Math.round(durations.reduce((a, b) => a + b, 0) * 1000) / 1000 };
 }
 
 export function videoView(record: VideoRecord): VideoView {

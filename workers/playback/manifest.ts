@@ -1,22 +1,16 @@
 /**
  * The one place HLS playlists are written, from the `renditions` rows the transcoder records (never from files):
  * a rung appears only once its row exists, i.e. once it is completely encoded and uploaded, so a player never
- * sees a half-written rung while the video is still processing.
+ * sees a half-written rung while the video is still processing. Playback serves these bytes; transcoding writes the
+ * same bytes to R2 as a convenience copy (workers/transcoding/outputs.ts), so the two can never disagree.
  *
  * URIs are relative (`360p/playlist.m3u8`, `segment_0000.ts`): resolved against the signed path they carry the
  * token, and the playlist bytes are identical for every viewer, so one cached copy serves all of them.
  */
 import { segmentFileName } from '../shared/storage-keys';
-import type { RenditionRow } from '../metadata/serialize';
+import { parseSegmentDurations, renditionFacts, type RenditionFacts, type RenditionRow } from '../metadata/serialize';
 
-export interface PlayableRendition {
-  name: string;
-  width: number;
-  height: number;
-  bandwidth: number;
-  averageBandwidth: number;
-  codecs: string;
-  frameRate: number | null;
+export interface PlayableRendition extends RenditionFacts {
   segmentDurations: number[];
 }
 
@@ -24,30 +18,14 @@ export const HLS_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
 
 /** A row is playable when its segment list is a non-empty array of positive finite durations. */
 export function toPlayable(row: RenditionRow): PlayableRendition | null {
-  let durations: unknown;
-  try {
-    durations = JSON.parse(row.segmentDurations);
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(durations) || durations.length === 0) return null;
-  if (!durations.every((d): d is number => typeof d === 'number' && Number.isFinite(d) && d > 0)) return null;
-  return {
-    name: row.name,
-    width: row.width,
-    height: row.height,
-    bandwidth: row.bandwidth,
-    averageBandwidth: row.averageBandwidth,
-    codecs: row.codecs,
-    frameRate: row.frameRate,
-    segmentDurations: durations,
-  };
+  const segmentDurations = parseSegmentDurations(row.segmentDurations);
+  return segmentDurations ? { ...renditionFacts(row), segmentDurations } : null;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Lowest bandwidth first: the order hls.js and Safari expect, and the first entry is the cheapest start. */
-export function buildMasterPlaylist(renditions: readonly PlayableRendition[]): string {
+export function buildMasterPlaylist(renditions: readonly RenditionFacts[]): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
   for (const r of [...renditions].sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height)) {
     const attrs = [
@@ -63,12 +41,13 @@ export function buildMasterPlaylist(renditions: readonly PlayableRendition[]): s
 }
 
 /**
- * VOD media playlist. TARGETDURATION is the ceiling of the longest segment as written (3 decimals), which is what
- * RFC 8216 §4.3.3.1 requires (every EXTINF rounded to an integer must not exceed it).
+ * VOD media playlist with the real segment durations. Business rule (RFC 8216 §4.3.3.1): TARGETDURATION is the
+ * largest EXTINF as written (3 decimals) rounded to the nearest integer — the smallest value the RFC allows, and what
+ * ffmpeg's HLS muxer writes — so 6.006 s segments (29.97 fps) keep the authored target of 6, not 7.
  */
-export function buildMediaPlaylist(rendition: PlayableRendition): string {
+export function buildMediaPlaylist(rendition: Pick<PlayableRendition, 'segmentDurations'>): string {
   const durations = rendition.segmentDurations.map(round3);
-  const target = Math.max(1, Math.ceil(Math.max(...durations)));
+  const target = Math.max(1, ...durations.map((d) => Math.round(d)));
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD', '#EXT-X-INDEPENDENT-SEGMENTS'];
   durations.forEach((d, i) => lines.push(`#EXTINF:${d.toFixed(3)},`, segmentFileName(i)));
   lines.push('#EXT-X-ENDLIST');

@@ -10,15 +10,10 @@
  * - Rate control is the seed's: -b:v target, -maxrate 1.5×, -bufsize 2×.
  */
 import type { Rung } from '../shared/config';
+import type { RungSpec } from '../../containers/transcoder/src/protocol';
 
-export interface PlannedRung {
-  name: string;
-  width: number;
-  height: number;
-  bitrate: number;
-  maxrate: number;
-  bufsize: number;
-}
+/** A rung as planned here; the consumer adds its storage prefix to make the transcoder's `RungSpec` (types only). */
+export type PlannedRung = Omit<RungSpec, 'outputPrefix'>;
 
 const even = (n: number): number => Math.max(2, Math.round(n / 2) * 2);
 const evenFloor = (n: number): number => Math.max(2, Math.floor(n / 2) * 2);

@@ -10,13 +10,14 @@
 import { and, eq } from 'drizzle-orm';
 import { onVideoReady } from '../lifecycle';
 import { invalidateVideo } from '../metadata/cache';
+import { renditionFacts } from '../metadata/serialize';
+import { buildMasterPlaylist, buildMediaPlaylist, HLS_CONTENT_TYPE, toPlayable } from '../playback/manifest';
 import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import { keys, parseSegmentFileName } from '../shared/storage-keys';
 import type { RenditionResult } from '../../containers/transcoder/src/protocol';
 import { planLadder } from './ladder';
-import { buildMasterPlaylist, buildMediaPlaylist } from './playlists';
 
 /** Deletes `segment_N.ts` objects with N ≥ count under a rendition's prefix. */
 export async function deleteStaleSegments(bucket: R2Bucket, videoId: string, rendition: string, count: number): Promise<number> {
@@ -36,33 +37,30 @@ export async function deleteStaleSegments(bucket: R2Bucket, videoId: string, ren
 }
 
 export async function recordRendition(env: Env, db: Db, videoId: string, r: RenditionResult): Promise<void> {
-  await env.MEDIA.put(keys.mediaPlaylist(videoId, r.name), buildMediaPlaylist(r.segmentDurations), {
-    httpMetadata: { contentType: 'application/vnd.apple.mpegurl' },
-  });
+  await env.MEDIA.put(keys.mediaPlaylist(videoId, r.name), buildMediaPlaylist(r), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
   await deleteStaleSegments(env.MEDIA, videoId, r.name, r.segmentDurations.length);
   const row = {
-    width: r.width,
-    height: r.height,
-    bandwidth: r.bandwidth,
-    averageBandwidth: r.averageBandwidth,
-    codecs: r.codecs,
-    frameRate: r.frameRate,
+    ...renditionFacts(r),
     segmentCount: r.segmentDurations.length,
     segmentDurations: JSON.stringify(r.segmentDurations),
     totalBytes: r.totalBytes,
   };
   await db
     .insert(schema.renditions)
-    .values({ videoId, name: r.name, createdAt: runtime().now(), ...row })
+    .values({ videoId, createdAt: runtime().now(), ...row })
     .onConflictDoUpdate({ target: [schema.renditions.videoId, schema.renditions.name], set: row });
   await invalidateVideo(videoId);
 }
 
-/** Rewrites `videos/{id}/master.m3u8` from the current rows (a convenience copy; D1 rows are the contract). */
+/**
+ * Rewrites `videos/{id}/master.m3u8` from the current rows with playback's manifest module: a convenience copy,
+ * byte-identical to what playback serves (D1 rows are the contract; playback never reads this object).
+ */
 export async function writeMasterCopy(env: Env, db: Db, videoId: string): Promise<void> {
   const rows = await db.select().from(schema.renditions).where(eq(schema.renditions.videoId, videoId)).all();
-  if (rows.length === 0) return;
-  await env.MEDIA.put(keys.masterPlaylist(videoId), buildMasterPlaylist(rows), { httpMetadata: { contentType: 'application/vnd.apple.mpegurl' } });
+  const playable = rows.map(toPlayable).filter((r) => r !== null);
+  if (playable.length === 0) return;
+  await env.MEDIA.put(keys.masterPlaylist(videoId), buildMasterPlaylist(playable), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
 }
 
 /** Names of the rungs this video must have to be READY, from its analysed size and the configured ladder. */

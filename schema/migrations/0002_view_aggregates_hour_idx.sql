@@ -1,0 +1,1 @@
+CREATE INDEX `view_aggregates_hour_idx` ON `view_aggregates` (`hour_bucket`);

@@ -181,6 +181,16 @@ describe('persisted estimate (returning viewer)', () => {
     expect(cold.chooseLevel({ bufferSec: 0, lastLevel: -1, segmentIndex: 0, segmentsLeft: 50 })).toBe(0);
   });
 
+  it('the stored estimate only stands in until the first measurement, which replaces it', () => {
+    // Yesterday's slow network, today's fast one: the stale prior must not drag the harmonic mean for 5 segments
+    // (it did, and a 10 s clip played entirely on the lowest rungs in the browser).
+    const platform = createPlatformController(stream, { persisted: { bandwidthBps: 0.6 * MBPS, savedAtMs: 1000 }, nowMs: 2000 });
+    expect(platform.bandwidthEstimate()).toBeCloseTo(0.4 * MBPS, -3);
+    feed(platform, 50, 0, 1);
+    expect(platform.bandwidthEstimate()).toBeCloseTo(50 * MBPS, -5);
+    expect(platform.chooseLevel({ bufferSec: 6, lastLevel: 0, segmentIndex: 1, segmentsLeft: 4 })).toBeGreaterThan(2);
+  });
+
   it('ignores an estimate older than a day, or a nonsensical one', () => {
     const stale = createPlatformController(stream, { persisted: { bandwidthBps: 60 * MBPS, savedAtMs: 0 }, nowMs: 25 * 3600 * 1000 });
     expect(stale.chooseLevel({ bufferSec: 0, lastLevel: -1, segmentIndex: 0 })).toBe(0);

@@ -132,18 +132,69 @@ describe('PlatformHlsAbr (hls.js abrController)', () => {
     frag.stats.loading.start = performance.now() - 4000; // 4 s in, 100 kB of 4.5 MB
     hls.mainForwardBufferInfo = { len: 3 };
     hls.trigger(Hls.Events.FRAG_LOADING, { frag });
+    const aborted: number[] = [];
+    hls.on(Hls.Events.FRAG_LOAD_EMERGENCY_ABORTED, (_e, d) => aborted.push((d as { frag: { sn: number } }).frag.sn), null);
     abr.checkProgress();
     expect(frag.abortCalls).toBe(1);
     expect(hls.nextLoadLevel).toBeLessThan(4);
     expect(abr.forcedAutoLevel).toBe(hls.nextLoadLevel);
+    // The stream controller leaves FRAG_LOADING only on this event; without it the player hung on the aborted request.
+    expect(aborted).toEqual([5]);
     abr.destroy();
   });
 
-  it('resetEstimator (hls.bandwidthEstimate = x) sets a prior; destroy unregisters every listener', () => {
+  it('resetEstimator (hls.js at manifest load: the first variant bitrate) is a default, not a measurement', () => {
     const { hls, abr } = setup();
-    abr.resetEstimator(9e6);
-    expect(abr.bwEstimator.getEstimate()).toBeCloseTo(6e6, -3);
+    // hls.js's level controller does this when the first listed variant is above its 0.5 Mbit/s default.
+    abr.resetEstimator(600_000);
+    expect(abr.bwEstimator.getEstimate()).toBe(600_000);
+    expect(abr.firstAutoLevel).toBe(0);
+    // One fast download: the estimate is the link's, not dragged down by the 0.6 Mbit/s default (it used to sit in
+    // the 5-sample harmonic mean: ~1.2 Mbit/s here, and the next four segments stayed low).
+    download(hls, 0, 0, 50);
+    expect(abr.bwEstimator.getEstimate()).toBeGreaterThan(20e6);
+    hls.mainForwardBufferInfo = { len: 6 };
+    expect(abr.nextAutoLevel).toBeGreaterThan(2);
+    // Called again mid-session (an app setting hls.bandwidthEstimate): what was measured is dropped, as in hls.js.
+    abr.resetEstimator(2e6);
+    expect(abr.bwEstimator.getEstimate()).toBe(2e6);
     abr.destroy();
     expect([...hls.listeners.values()].every((l) => l.length === 0)).toBe(true);
+  });
+
+  it("the stream controller's write-back of our own answer is not a force", () => {
+    const { hls, abr } = setup();
+    download(hls, 0, 0, 2);
+    hls.mainForwardBufferInfo = { len: 6 };
+    const first = abr.nextAutoLevel;
+    // hls.js: stream controller `hls.nextLoadLevel = level` → level controller `hls.nextAutoLevel = level`, every tick.
+    abr.nextAutoLevel = first;
+    expect(abr.forcedAutoLevel).toBe(-1);
+    // New, much faster samples move the decision at once (a force would have held `first` until it loaded).
+    for (let sn = 1; sn < 4; sn++) download(hls, sn, first, 80);
+    hls.mainForwardBufferInfo = { len: 24 };
+    expect(abr.nextAutoLevel).toBeGreaterThan(first);
+    abr.destroy();
+  });
+
+  it('a manual level (quality menu) clears a force', () => {
+    const { hls, abr } = setup();
+    for (let sn = 0; sn < 3; sn++) download(hls, sn, 4, 60);
+    abr.nextAutoLevel = 1;
+    expect(abr.forcedAutoLevel).toBe(1);
+    hls.autoLevelEnabled = false;
+    hls.trigger(Hls.Events.LEVEL_SWITCHING, { level: 0 });
+    expect(abr.forcedAutoLevel).toBe(-1);
+    abr.destroy();
+  });
+
+  it('segment duration and buffer cap follow the loaded playlist and hls.js config', () => {
+    const { hls, abr } = setup();
+    // 2 s segments: a fast first download of a 2 s 240p segment is not mistaken for a third of a 6 s one.
+    hls.trigger(Hls.Events.LEVEL_LOADED, { details: { targetduration: 2, totalduration: 10, fragments: [1, 2, 3, 4, 5], live: false, endSN: 4 } });
+    const internals = abr as unknown as { stream: { segmentDurationSec: number; maxBufferSec: number } };
+    expect(internals.stream.segmentDurationSec).toBe(2);
+    expect(internals.stream.maxBufferSec).toBe(30);
+    abr.destroy();
   });
 });

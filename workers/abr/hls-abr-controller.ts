@@ -16,19 +16,30 @@
  *   the current buffer (`hls.mainForwardBufferInfo.len`), clamped to [minAutoLevel, maxAutoLevel], so
  *   `autoLevelCapping` and capLevelToPlayerSize keep working (hls.js folds both into maxAutoLevel).
  * - `nextAutoLevel` (set) / `forcedAutoLevel`: hls.js's error controller forces a level after load errors; we obey it
- *   until a fragment of that level has loaded, as hls.js's own controller does.
+ *   until a fragment of that level has loaded, as hls.js's own controller does. The stream controller also writes back
+ *   every level it has just read (`hls.nextLoadLevel = level` → level controller → `hls.nextAutoLevel = level`, on
+ *   every tick, including the idle ticks while the buffer is full); that echo of our own answer is not a force, and
+ *   treating it as one froze the decision until a fragment of that level loaded (stale levels after a full buffer,
+ *   after a manual pick, after new samples). A manual level (quality menu) clears any force.
  * - `firstAutoLevel`: the start level; uses the persisted estimate of a returning viewer, else the lowest rung.
  * - `bwEstimator` (`getEstimate`, `getEstimateTTFB`, `defaultEstimate`): read by `hls.bandwidthEstimate` and
  *   `hls.ttfbEstimate`; we expose the controller's estimate.
- * - `resetEstimator(bps)`: `hls.bandwidthEstimate = bps` (and hls.js's level controller at manifest load); taken as a
- *   prior estimate, trusted like a persisted one.
+ * - `resetEstimator(bps)`: `hls.bandwidthEstimate = bps`, and hls.js's level controller at every manifest load (it
+ *   sets the first listed variant's bitrate when the estimate is still the default). As in hls.js, this is a default
+ *   to report before the first measurement, not a measurement: it is never mixed into the estimate. (It used to be fed
+ *   in as a persisted sample; a 0.6 Mbit/s variant bitrate then sat in the 5-sample harmonic mean and held a 50
+ *   Mbit/s link's estimate under 1.5 Mbit/s for five segments: a 10 s clip played entirely on the lowest rungs.)
  * - `destroy()`.
  * Fragment samples come from hls events: FRAG_LOADING starts a 100 ms progress check (the emergency abandon hook),
- * FRAG_BUFFERED feeds the completed download (bytes, request → parsed time, TTFB) and saves the estimate to
- * localStorage (when available) for the viewer's next session.
+ * FRAG_LOADED feeds the completed download (bytes, request → last byte, TTFB: network time only, as the simulator
+ * models it; transmuxing and appending are not the link's doing) and saves the estimate to localStorage (when
+ * available) for the viewer's next session. FRAG_LOADED also covers hls.js's bitrate-test fragment (`startLevel: -1`
+ * with `testBandwidth`), which is never buffered.
+ * The stream description follows the real stream: segment duration from each loaded media playlist, and the buffer
+ * cap from hls.js's own rule (`maxBufferLength` stretched up to `maxBufferSize` bytes, at most `maxMaxBufferLength`).
  */
 import type Hls from 'hls.js';
-import type { AbrComponentAPI, EwmaBandWidthEstimator, HlsConfig, FragBufferedData, FragLoadedData, FragLoadingData, Fragment } from 'hls.js';
+import type { AbrComponentAPI, EwmaBandWidthEstimator, HlsConfig, FragLoadedData, FragLoadingData, Fragment, LevelDetails } from 'hls.js';
 import { createPlatformController } from './platform';
 import type { AbrController, AbrStream, PersistedAbrState } from './types';
 
@@ -81,6 +92,10 @@ export class PlatformHlsAbr implements AbrComponentAPI {
   private rankToLevel: number[] = [];
   private levelToRank: number[] = [];
   private forced = -1;
+  /** The last level our getters answered, so the stream controller's write-back of it is not taken for a force. */
+  private lastAnswer = -1;
+  /** hls.bandwidthEstimate before the first measurement (hls.js's default, or what resetEstimator was given). */
+  private defaultEstimate: number;
   private lastLoadedLevel = -1;
   private samples = 0;
   private cache: { key: string; level: number } | null = null;
@@ -94,11 +109,12 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     this.events = (hls.constructor as typeof Hls).Events;
     this.storage = PlatformHlsAbr.storage();
     this.stream = { bitrates: [], segmentDurationSec: DEFAULT_SEGMENT_SEC, maxBufferSec: hls.config.maxBufferLength };
+    this.defaultEstimate = hls.config.abrEwmaDefaultEstimate;
     this.controller = this.createController(readPersisted(this.storage));
     // hls.js types bwEstimator as its own EwmaBandWidthEstimator class (nominal: private fields); callers only use
     // these three members (src/hls.ts bandwidthEstimate / abrEwmaDefaultEstimate / ttfbEstimate).
     const view = {
-      getEstimate: (): number => this.controller.bandwidthEstimate() ?? hls.config.abrEwmaDefaultEstimate,
+      getEstimate: (): number => this.controller.bandwidthEstimate() ?? this.defaultEstimate,
       getEstimateTTFB: (): number => 100,
       get defaultEstimate(): number {
         return hls.config.abrEwmaDefaultEstimate;
@@ -111,9 +127,10 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     hls.on(E.MANIFEST_LOADING, this.onManifestLoading, this);
     hls.on(E.LEVELS_UPDATED, this.onLevelsUpdated, this);
     hls.on(E.MANIFEST_PARSED, this.onLevelsUpdated, this);
+    hls.on(E.LEVEL_LOADED, this.onLevelLoaded, this);
+    hls.on(E.LEVEL_SWITCHING, this.onLevelSwitching, this);
     hls.on(E.FRAG_LOADING, this.onFragLoading, this);
     hls.on(E.FRAG_LOADED, this.onFragLoaded, this);
-    hls.on(E.FRAG_BUFFERED, this.onFragBuffered, this);
   }
 
   private createController(persisted: PersistedAbrState | null): AbrController {
@@ -135,9 +152,39 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     const bitrates = this.rankToLevel.map((i) => levels[i]?.bitrate ?? 0);
     // Keep what was learnt: the stream description is read by reference, so only its ladder changes.
     this.stream.bitrates = bitrates;
-    const target = levels.find((l) => l.details)?.details?.targetduration;
-    if (target && target > 0) this.stream.segmentDurationSec = target;
+    const details = levels.find((l) => l.details)?.details;
+    if (details) this.onLevelLoaded('', { details });
+    this.stream.maxBufferSec = this.maxBufferSec();
     this.cache = null;
+  }
+
+  /**
+   * The forward buffer hls.js keeps (base-stream-controller getMaxBufferLength): `maxBufferLength` seconds, or more
+   * when `maxBufferSize` bytes hold more at the level's bitrate, never above `maxMaxBufferLength`. Computed for the
+   * top rung, the smallest of the per-level caps. With the defaults (30 s, 60 MB, 600 s) that is minutes of buffer for
+   * our ladder, not 30 s: the planner must not assume the player stops fetching earlier than it does.
+   */
+  private maxBufferSec(): number {
+    const config = this.hls?.config;
+    if (!config) return this.stream.maxBufferSec;
+    const top = this.stream.bitrates[this.stream.bitrates.length - 1] ?? 0;
+    const bySize = top > 0 && config.maxBufferSize > 0 ? (8 * config.maxBufferSize) / top : 0;
+    const cap = Math.min(Math.max(bySize, config.maxBufferLength), config.maxMaxBufferLength > 0 ? config.maxMaxBufferLength : Infinity);
+    return Number.isFinite(cap) && cap > 0 ? cap : this.stream.maxBufferSec;
+  }
+
+  /** Segment duration from a loaded media playlist: its mean fragment duration (the target duration rounds up). */
+  private onLevelLoaded(_event: string, data: { details: LevelDetails }): void {
+    const { details } = data;
+    const count = Array.isArray(details.fragments) ? details.fragments.length : 0;
+    const mean = count > 0 && details.totalduration > 0 ? details.totalduration / count : details.targetduration;
+    if (mean > 0 && Number.isFinite(mean)) this.stream.segmentDurationSec = mean;
+    this.cache = null;
+  }
+
+  /** A manual level (quality menu, `hls.currentLevel = n`) supersedes any forced auto level. */
+  private onLevelSwitching(): void {
+    if (this.hls && !this.hls.autoLevelEnabled) this.forced = -1;
   }
 
   private onFragLoading(_event: string, data: FragLoadingData): void {
@@ -148,20 +195,17 @@ export class PlatformHlsAbr implements AbrComponentAPI {
   }
 
   private onFragLoaded(_event: string, data: FragLoadedData): void {
-    if (!isMain(data.frag)) return;
-    this.clearTimer();
-    this.lastLoadedLevel = data.frag.level;
-    if (data.frag.level === this.forced) this.forced = -1;
-  }
-
-  private onFragBuffered(_event: string, data: FragBufferedData): void {
     const { frag } = data;
+    if (!isMain(frag)) return;
+    this.clearTimer();
+    this.lastLoadedLevel = frag.level;
+    if (frag.level === this.forced) this.forced = -1;
+    this.cache = null;
     const stats = frag.stats;
-    if (!isMain(frag) || stats.aborted || stats.loaded <= 0) return;
-    const end = stats.parsing.end > 0 ? stats.parsing.end : stats.loading.end;
-    const durationSec = (end - stats.loading.start) / 1000;
+    if (stats.aborted || stats.loaded <= 0) return;
+    const durationSec = (stats.loading.end - stats.loading.start) / 1000;
     const ttfbSec = Math.max(0, (stats.loading.first - stats.loading.start) / 1000);
-    if (!(durationSec > 0)) return;
+    if (!(durationSec > 0) || !Number.isFinite(durationSec)) return;
     const rank = this.levelToRank[frag.level];
     if (rank === undefined) return;
     this.controller.onDownloaded({ level: rank, bits: stats.loaded * 8, durationSec, ttfbSec: Math.min(ttfbSec, durationSec) });
@@ -202,11 +246,13 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     this.clearTimer();
     this.current = null;
     this.cache = null;
-    // As hls.js's own abandon rule: force the lower level, then drop the request; the stream controller re-requests
-    // the same fragment at hls.nextLoadLevel.
+    // As hls.js's own abandon rule: force the lower level, drop the request, and announce it. The stream controller
+    // only leaves FRAG_LOADING on FRAG_LOAD_EMERGENCY_ABORTED (an aborted loader calls nothing back): without the
+    // event the player sat on the aborted request forever. It then re-requests the same fragment at nextLoadLevel.
     this.forced = level;
     hls.nextLoadLevel = level;
     frag.abortRequests();
+    hls.trigger(this.events.FRAG_LOAD_EMERGENCY_ABORTED, { frag, part: null, stats });
   }
 
   get nextAutoLevel(): number {
@@ -228,10 +274,13 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     });
     const level = this.clampLevel(this.rankToLevel[rank] ?? hls.minAutoLevel);
     this.cache = { key, level };
+    this.lastAnswer = level;
     return level;
   }
 
   set nextAutoLevel(level: number) {
+    // The stream controller writes back what it just read from us: not a force (see the header).
+    if (this.forced < 0 && level === this.lastAnswer) return;
     this.forced = level < 0 ? -1 : this.clampLevel(level);
     this.cache = null;
   }
@@ -249,13 +298,24 @@ export class PlatformHlsAbr implements AbrComponentAPI {
       segmentIndex: 0,
       maxLevel: this.levelToRank[hls.maxAutoLevel],
     });
-    return this.clampLevel(this.rankToLevel[rank] ?? hls.minAutoLevel);
+    const level = this.clampLevel(this.rankToLevel[rank] ?? hls.minAutoLevel);
+    this.lastAnswer = level;
+    return level;
   }
 
+  /**
+   * hls.js semantics (its AbrController.resetEstimator): start a fresh estimator whose *default* is `bps`. What was
+   * measured in this session is dropped; the default is only reported until the first sample and never drives a
+   * decision (a first-time viewer starts on the lowest rung; a returning viewer's stored estimate is kept, since
+   * hls.js only resets an estimate that is still its default).
+   */
   resetEstimator(abrEwmaDefaultEstimate?: number): void {
-    if (!abrEwmaDefaultEstimate || !(abrEwmaDefaultEstimate > 0)) return;
-    this.controller = this.createController({ bandwidthBps: abrEwmaDefaultEstimate, savedAtMs: PlatformHlsAbr.now() });
-    this.samples = 0;
+    if (!abrEwmaDefaultEstimate || !(abrEwmaDefaultEstimate > 0) || !Number.isFinite(abrEwmaDefaultEstimate)) return;
+    this.defaultEstimate = abrEwmaDefaultEstimate;
+    if (this.samples > 0) {
+      this.controller = this.createController(null);
+      this.samples = 0;
+    }
     this.cache = null;
   }
 
@@ -267,9 +327,10 @@ export class PlatformHlsAbr implements AbrComponentAPI {
       hls.off(E.MANIFEST_LOADING, this.onManifestLoading, this);
       hls.off(E.LEVELS_UPDATED, this.onLevelsUpdated, this);
       hls.off(E.MANIFEST_PARSED, this.onLevelsUpdated, this);
+      hls.off(E.LEVEL_LOADED, this.onLevelLoaded, this);
+      hls.off(E.LEVEL_SWITCHING, this.onLevelSwitching, this);
       hls.off(E.FRAG_LOADING, this.onFragLoading, this);
       hls.off(E.FRAG_LOADED, this.onFragLoaded, this);
-      hls.off(E.FRAG_BUFFERED, this.onFragBuffered, this);
     }
     this.hls = null;
     this.current = null;

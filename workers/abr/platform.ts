@@ -21,7 +21,9 @@ import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type Abr
  * - rebuffer penalty 4.3 and switch penalty 1 per Mbps: QoE_lin's own weights (Pensieve / MPC);
  * - PERSISTED_PRIOR_ERROR 0.5: a stored estimate from an earlier session is trusted like an estimate that was
  *   recently 50 % off (first pick uses 2/3 of it), and is ignored after PERSISTED_MAX_AGE_MS (a day: the viewer has
- *   likely changed network);
+ *   likely changed network). It only stands in until this session's first measurement, which replaces it: kept in
+ *   the 5-sample harmonic mean, a stale low prior (yesterday's slow network) held a fast link's estimate down for
+ *   five segments, the whole of a short clip;
  * - emergency abandon, checked from ABANDON_MIN_ELAPSED_SEC into a download: if, at the rate it is achieving, the
  *   segment will finish after the buffer runs dry, re-request it at the highest lower rung that would arrive in
  *   time (or the lowest, if that still beats finishing), and record the observed rate so the next plans see the drop.
@@ -56,15 +58,14 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
   let lastPrediction: number | null = null;
 
   const persisted = options.persisted;
-  if (
+  /** The returning viewer's stored estimate, already discounted; null once a download has been measured. */
+  let prior: number | null =
     persisted &&
     persisted.bandwidthBps > 0 &&
     Number.isFinite(persisted.bandwidthBps) &&
     (options.nowMs ?? persisted.savedAtMs) - persisted.savedAtMs <= p.persistedMaxAgeMs
-  ) {
-    rates.push(persisted.bandwidthBps);
-    errors.push(p.persistedPriorError);
-  }
+      ? persisted.bandwidthBps / (1 + p.persistedPriorError)
+      : null;
 
   const pushError = (error: number): void => {
     errors.push(error);
@@ -72,10 +73,11 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
   };
   const robustEstimate = (): number | null => {
     const mean = rates.mean();
-    if (mean === null) return null;
+    if (mean === null) return prior;
     return mean / (1 + Math.max(0, ...errors));
   };
   const recordRate = (bps: number): void => {
+    prior = null;
     const before = rates.mean();
     if (before !== null) pushError(Math.abs(before - bps) / bps);
     rates.push(bps);

@@ -17,9 +17,16 @@ import type { VideoRecord } from './serialize';
 const CACHE_NAME = 'video-meta';
 const cacheUrl = (videoId: string) => `https://video-meta.internal/v1/${encodeURIComponent(videoId)}`;
 
-const inFlight = new Map<string, Promise<VideoRecord | null>>();
-/** Bumped by every invalidation, so a load that started before an edit never writes its stale result back. */
-const generations = new Map<string, number>();
+/**
+ * Loads in flight, one per video. An invalidation marks the video's current load stale (and forgets it), so a load
+ * that started before an edit never writes its result back. Entries live only while their load runs: nothing here
+ * grows with the number of videos an isolate has seen.
+ */
+interface Flight {
+  promise: Promise<VideoRecord | null>;
+  stale: boolean;
+}
+const inFlight = new Map<string, Flight>();
 
 export type Loader = (videoId: string) => Promise<VideoRecord | null>;
 
@@ -69,26 +76,29 @@ export async function getVideoRecord(videoId: string, load: Loader, config: Conf
   if (cached) return cached;
 
   const pending = inFlight.get(videoId);
-  if (pending) return pending;
+  if (pending) return pending.promise;
 
-  const generation = generations.get(videoId) ?? 0;
-  const flight = (async () => {
+  const flight: Flight = { promise: Promise.resolve(null), stale: false };
+  flight.promise = (async () => {
     // Double-check: another request may have filled the cache while this one was reading it.
     const again = await readCached(videoId);
     if (again) return again;
     const record = await load(videoId);
-    if (record && (generations.get(videoId) ?? 0) === generation) {
+    if (record && !flight.stale) {
       const { ttlSec, jitterFraction } = config.metadataCache;
       await writeCached(videoId, record, jitteredTtl(ttlSec, jitterFraction));
     }
     return record;
-  })().finally(() => inFlight.delete(videoId));
+  })().finally(() => {
+    if (inFlight.get(videoId) === flight) inFlight.delete(videoId);
+  });
   inFlight.set(videoId, flight);
-  return flight;
+  return flight.promise;
 }
 
 export async function invalidateVideo(videoId: string): Promise<void> {
-  generations.set(videoId, (generations.get(videoId) ?? 0) + 1);
+  const flight = inFlight.get(videoId);
+  if (flight) flight.stale = true;
   inFlight.delete(videoId);
   const cache = await openCache();
   try {

@@ -40,8 +40,7 @@ export const originStats = { reads: 0 };
 
 function edgeCache(): Cache | null {
   try {
-    // The DOM lib's CacheStorage type lacks workerd's `default` cache.
-    return (caches as unknown as { default: Cache }).default;
+    return caches.default;
   } catch {
     return null;
   }
@@ -96,7 +95,7 @@ function unsatisfiable(size: number, cacheStatus: CacheStatus): Response {
 interface Stored {
   status: number;
   headers: Headers;
-  body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null;
+  body: ReadableStream<Uint8Array> | Uint8Array | null;
 }
 
 const fromResponse = (res: Response): Stored => ({ status: res.status, headers: new Headers(res.headers), body: res.body });
@@ -255,7 +254,9 @@ function promote(req: Request, key: string, hit: Response, range: RangeRequest |
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }
 
 async function read(produce: () => Promise<OriginObject>): Promise<OriginObject> {

@@ -11,7 +11,7 @@
  * `ttlMs` here. Purges in this isolate delete at once.
  */
 export interface HotEntry {
-  body: Uint8Array<ArrayBuffer>;
+  body: Uint8Array;
   headers: [string, string][];
   expiresAt: number;
 }
@@ -50,7 +50,7 @@ function maxAgeMs(headers: Headers): number {
   return m ? Number(m[1]) * 1000 : 0;
 }
 
-export function hotPut(key: string, body: Uint8Array<ArrayBuffer>, headers: Headers, now: number, limits: HotLimits): void {
+export function hotPut(key: string, body: Uint8Array, headers: Headers, now: number, limits: HotLimits): void {
   const lifetime = Math.min(limits.ttlMs, maxAgeMs(headers));
   if (body.byteLength > limits.maxEntryBytes || lifetime <= 0) return;
   drop(key);

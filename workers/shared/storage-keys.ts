@@ -21,10 +21,6 @@ export function isSafeId(value: string): boolean {
   return SAFE_ID.test(value);
 }
 
-export function isSafeFileName(value: string): boolean {
-  return SAFE_FILE.test(value);
-}
-
 function assertSafe(value: string, what: string, pattern = SAFE_ID): string {
   if (!pattern.test(value)) throw new Error(`unsafe ${what}: ${JSON.stringify(value)}`);
   return value;

@@ -76,7 +76,7 @@ export function parseUploadMetadata(header: string | undefined): Map<string, str
     const raw = parts[1] ?? '';
     let text: string;
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(decodeBase64(raw, `Upload-Metadata value of ${key}`));
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(decodeBase64(raw, `Upload-Metadata value of ${key}`));
     } catch (err) {
       if (err instanceof ApiError) throw err;
       throw badRequest(`Upload-Metadata value of ${key} is not UTF-8`);

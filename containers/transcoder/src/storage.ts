@@ -57,7 +57,7 @@ export class HttpStorage implements Storage {
         const res = await fetch(this.url(key), {
           method: 'PUT',
           headers: { ...this.headers(), 'Content-Type': contentType, 'Content-Length': String(size) },
-          body: Readable.toWeb(createReadStream(file)) as unknown as BodyInit,
+          body: Readable.toWeb(createReadStream(file)) as unknown as RequestInit['body'],
           duplex: 'half',
           signal,
         } as RequestInit);

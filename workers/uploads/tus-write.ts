@@ -50,6 +50,7 @@ export async function writeTusBytes(c: Context<AppEnv>, session: SessionView, re
     if (!session.lengthDeferred && req.declaredLength !== session.fileSize) {
       throw badRequest(`Upload-Length is already ${session.fileSize}; it cannot change`);
     }
+    if (req.declaredLength < req.offset) throw badRequest(`Upload-Length ${req.declaredLength} is below Upload-Offset ${req.offset}`);
     if (req.declaredLength > session.fileSize) throw payloadTooLarge(`Upload-Length ${req.declaredLength} exceeds the maximum of ${session.fileSize} bytes`);
   }
   const limit = req.declaredLength ?? session.fileSize;

@@ -99,6 +99,22 @@ describe('tus concatenation', () => {
     expect(await original(id)).toBe(await sha256(file));
   });
 
+  it('checks the SHA-256 hashed during the copy against a declared one: a mismatch is 422 and nothing is kept', async () => {
+    const { token } = await newCreator();
+    const file = bytes(3 * MiB, 34);
+    const a = await partial(token, MiB, { data: file.slice(0, MiB) });
+    const b = await partial(token, 2 * MiB, { data: file.slice(MiB) });
+    const wrong = await final(token, [a.url, b.url], { title: 'declared', sha256: await sha256(bytes(10)) });
+    expect(wrong.status).toBe(422);
+    expect((await wrong.json<{ error: { code: string } }>()).error.code).toBe('verification_failed');
+    const c = await partial(token, MiB, { data: file.slice(0, MiB) });
+    const d = await partial(token, 2 * MiB, { data: file.slice(MiB) });
+    const right = await final(token, [c.url, d.url], { title: 'declared', sha256: await sha256(file) });
+    expect(right.status).toBe(201);
+    const videoId = right.headers.get('X-Video-Id')!;
+    expect(await original(videoId)).toBe(await sha256(file));
+  });
+
   it('refuses PATCH on a final upload with 403', async () => {
     const { token } = await newCreator();
     const a = await partial(token, 100, { data: bytes(100) });

@@ -42,7 +42,20 @@ export function missingError(m: Missing, what = 'upload'): ApiError {
   return notFound(`no ${what} in progress for this video`);
 }
 
-export async function completeUpload(env: Env, db: Db, videoId: string, stub: SessionStub, uploadId: string | null): Promise<Completed> {
+/**
+ * `streamedSha256`: the SHA-256 of the bytes as they were streamed into the parts, when the caller hashed them
+ * (a final upload's copy from offset 0). The read-back is then skipped: R2 assembles parts in part-number order,
+ * each part's size was checked at commit, and the object's size is checked here; reading 256 MB again to hash
+ * what was just hashed would double the cost of a concatenation.
+ */
+export async function completeUpload(
+  env: Env,
+  db: Db,
+  videoId: string,
+  stub: SessionStub,
+  uploadId: string | null,
+  streamedSha256: string | null = null,
+): Promise<Completed> {
   const timing = new ServerTiming();
   const begun = await stub.beginComplete(uploadId);
   timing.mark('session');
@@ -87,12 +100,21 @@ export async function completeUpload(env: Env, db: Db, videoId: string, stub: Se
       await stub.finishComplete(begun.lease, { size: begun.fileSize, sha256: '' });
       return { size: begun.fileSize, sha256: '', firstTime: true, timing };
     }
-    const object = await env.MEDIA.get(begun.objectKey);
-    if (!object) throw new Error(`assembled object ${begun.objectKey} is missing`);
-    const digest = digestStream('SHA-256');
-    await object.body.pipeTo(digest);
-    const sha256 = toHex(await digest.digest);
-    const size = object.size;
+    let size: number;
+    let sha256: string;
+    if (streamedSha256 !== null) {
+      const head = await env.MEDIA.head(begun.objectKey);
+      if (!head) throw new Error(`assembled object ${begun.objectKey} is missing`);
+      size = head.size;
+      sha256 = streamedSha256;
+    } else {
+      const object = await env.MEDIA.get(begun.objectKey);
+      if (!object) throw new Error(`assembled object ${begun.objectKey} is missing`);
+      const digest = digestStream('SHA-256');
+      await object.body.pipeTo(digest);
+      sha256 = toHex(await digest.digest);
+      size = object.size;
+    }
     timing.mark('verify');
     if (size !== begun.fileSize || (begun.sha256 !== null && begun.sha256 !== sha256)) {
       // The bytes are not what the client declared: drop them rather than transcode the wrong file.

@@ -197,8 +197,16 @@ export class PartialUnavailable extends Error {
   }
 }
 
-/** The partials' objects as one body, in order, from byte `from` of their concatenation. */
-export function concatenatedBody(env: Env, parts: ConcatPart[], from: number): ReadableStream<Uint8Array> {
+/**
+ * The partials' objects as one body, in order, from byte `from` of their concatenation. `observe` sees every
+ * byte once, in order (the final upload hashes the original while copying it).
+ */
+export function concatenatedBody(
+  env: Env,
+  parts: ConcatPart[],
+  from: number,
+  observe?: (chunk: Uint8Array) => Promise<void>,
+): ReadableStream<Uint8Array> {
   let index = 0;
   let start = 0;
   let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
@@ -222,6 +230,7 @@ export function concatenatedBody(env: Env, parts: ConcatPart[], from: number): R
           continue;
         }
         if (next.value.byteLength === 0) continue;
+        if (observe) await observe(next.value);
         ctl.enqueue(next.value);
         return;
       }

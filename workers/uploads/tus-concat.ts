@@ -20,6 +20,8 @@ import type { Context } from 'hono';
 import { ApiError, badRequest, conflict, forbidden, gone } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
+import { toHex } from '../shared/runtime';
+import { digestStream } from './byte-source';
 import { missingError } from './complete';
 import { concatenatedBody, PartialUnavailable, withLease, writeTusPatch } from './part-writer';
 import type { ConcatPart, SessionView } from './session-types';
@@ -78,18 +80,22 @@ export async function createFinalUpload(c: Context<AppEnv>, input: FinalUploadIn
 export async function concatenate(c: Context<AppEnv>, session: SessionView): Promise<SessionView> {
   const parts = session.concat ?? [];
   const stub = sessionStub(c.env, session.videoId);
+  let streamedSha256: string | null = null;
   if (session.state === 'uploading' && session.offset < session.fileSize) {
     const begun = await stub.beginPatch(session.uploadId, session.offset);
     if (begun.status === 'not_found' || begun.status === 'gone') throw missingError(begun);
     if (begun.status === 'busy' || begun.status === 'offset_mismatch') return current(c, session);
     if (begun.status === 'ok') {
+      // Hash while copying (from the start only), so completion need not read the original back.
+      const digest = begun.offset === 0 ? digestStream('SHA-256') : null;
+      const digestWriter = digest?.getWriter();
       let outcome;
       try {
         outcome = await withLease(stub, begun.lease, c.var.config.uploads.writeLeaseMs, () =>
           writeTusPatch(c.env, {
             target: begun,
             videoId: session.videoId,
-            body: concatenatedBody(c.env, parts, begun.offset),
+            body: concatenatedBody(c.env, parts, begun.offset, digestWriter ? (chunk) => digestWriter.write(chunk) : undefined),
             length: session.fileSize - begun.offset,
             commit: (input) => stub.commit(session.uploadId, input),
           }),
@@ -102,9 +108,13 @@ export async function concatenate(c: Context<AppEnv>, session: SessionView): Pro
       if (outcome.status === 'ended') throw missingError({ status: 'gone', reason: 'terminated' });
       if (outcome.status !== 'ok') throw new ApiError(503, 'concatenation_interrupted', 'copying the partial uploads was interrupted; HEAD the upload to resume');
       session = { ...session, offset: outcome.offset };
+      if (digest && digestWriter) {
+        await digestWriter.close();
+        streamedSha256 = toHex(await digest.digest);
+      }
     }
   }
-  await completeIfFull(c, session, session.fileSize);
+  await completeIfFull(c, session, session.fileSize, streamedSha256);
   // The original is complete: the partials have served their purpose.
   await Promise.all(
     parts.map((p) =>

@@ -38,9 +38,10 @@ export async function completeIfFull(
   c: Context<AppEnv>,
   session: { uploadId: string; videoId: string; fileSize: number; lengthDeferred: boolean },
   offset: number,
+  streamedSha256: string | null = null,
 ): Promise<void> {
   if (session.lengthDeferred || offset !== session.fileSize) return;
-  await completeUpload(c.env, c.var.db, session.videoId, sessionStub(c.env, session.videoId), session.uploadId);
+  await completeUpload(c.env, c.var.db, session.videoId, sessionStub(c.env, session.videoId), session.uploadId, streamedSha256);
 }
 
 /** Writes one request's bytes at `req.offset`; returns the upload's offset afterwards. */

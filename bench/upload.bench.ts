@@ -14,13 +14,25 @@
  * - Memory: the Worker's own V8 heap (DevTools `Runtime.getHeapUsage` on the Worker isolate, sampled every
  *   100 ms) and the RSS of each workerd process (the user runtime also hosts the R2/D1 simulators; the other
  *   is wrangler's proxy), idle and peak during a 64 MB and a 256 MB upload.
+ * - tus over a far-away link: the same 256 MB through the unmodified tus-js-client (uploadDataDuringCreation)
+ *   with `parallelUploads` 1 and 4, through a delaying TCP proxy on 127.0.0.1 (bench/delay-proxy.ts: 50 ms each
+ *   way = 100 ms RTT, and a per-connection window, so one connection is latency-bound as on a long, lossy path).
+ *   MB/s from start to the final response (4 = partials in parallel, then the server-side concatenation), and
+ *   the original's SHA-256 read back. Target: 4 parallel ≥ 2× one upload.
+ *   `npm run bench -- upload --only=tus` runs this part alone; UPLOAD_BENCH_RTT_MS / UPLOAD_BENCH_WINDOW_KIB
+ *   change the link.
+ * Bounded: every request has a timeout (AbortSignal.timeout; tus-js-client's requests through a timing HTTP
+ * stack), idempotent ones are retried, and every phase has a deadline and prints progress, so the bench always
+ * finishes and reports (a phase that ran out of time is reported as such).
  * Numbers depend on the machine (and on whatever else runs on it); compare ratios within one run.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import * as tus from 'tus-js-client';
 import { readFileSync, readdirSync } from 'node:fs';
 // undici (a dependency of miniflare, so always installed) has the WebSocket client Node 20 lacks by default.
 import { WebSocket } from 'undici';
 import type { BenchResult } from './run';
+import { startDelayProxy } from './delay-proxy';
 import { STACK_SECRETS, startStack, type Stack } from '../test/helpers/local-stack';
 import { parseServerTiming } from '../workers/uploads/server-timing';
 
@@ -30,6 +42,44 @@ const CHUNK = 10 * MiB;
 const CONCURRENCIES = [2, 4];
 /** The concurrency the memory runs and the headline ratio use (the bench's default client). */
 const HEADLINE = 4;
+/** No single request may take longer (a 10 MiB chunk takes well under a second locally). */
+const REQUEST_TIMEOUT_MS = 120_000;
+const ONLY_TUS = process.argv.includes('--only=tus');
+const RTT_MS = Number(process.env.UPLOAD_BENCH_RTT_MS ?? 100);
+const WINDOW_KIB = Number(process.env.UPLOAD_BENCH_WINDOW_KIB ?? 512);
+const TUS_PARALLEL = [1, 4];
+
+const log = (line: string) => console.log(`[upload bench ${((performance.now() - benchStarted) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+class PhaseTimeout extends Error {}
+
+/** Runs one phase with a deadline and progress lines; null (reported as timed out) when it overran. */
+async function phase<T>(name: string, budgetMs: number, fn: () => Promise<T>, timedOut: string[]): Promise<T | null> {
+  const started = performance.now();
+  log(`${name}: start (budget ${Math.round(budgetMs / 1000)} s)`);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const result = await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new PhaseTimeout(name)), budgetMs);
+      }),
+    ]);
+    log(`${name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return result;
+  } catch (err) {
+    timedOut.push(err instanceof PhaseTimeout ? `${name}: over its ${Math.round(budgetMs / 1000)} s budget` : `${name}: ${String(err)}`);
+    log(`${name}: FAILED (${err instanceof PhaseTimeout ? 'over budget' : String(err)}); going on`);
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** fetch with a timeout; the caller decides about retries. */
+function timedFetch(url: string, init: RequestInit = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
+  return fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+}
 
 // ---- process memory -----------------------------------------------------------------------------------------
 
@@ -174,13 +224,25 @@ async function inParallel(concurrency: number, count: number, task: (i: number) 
 
 /** Every 503 "worker restarted mid-request" from wrangler's dev proxy, with what was going on. */
 const restarts: { method: string; path: string; msSinceLastComplete: number | null; atSec: number }[] = [];
+/** Requests that hit REQUEST_TIMEOUT_MS (then retried when idempotent). */
+const requestTimeouts: { method: string; path: string; atSec: number }[] = [];
 const benchStarted = performance.now();
 let lastCompleteAt: number | null = null;
 
 async function send(url: string, method: string, token: string, body: Buffer, timings?: Record<string, number>[]): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(url, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' }, body: body as unknown as BodyInit });
-    const text = await res.text();
+    let res: Response;
+    let text: string;
+    try {
+      res = await timedFetch(url, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' }, body: body as unknown as BodyInit });
+      text = await res.text();
+    } catch (err) {
+      // A request stuck in wrangler's dev proxy: abort it and retry (chunk PUTs and the bench routes are idempotent).
+      if (!(err instanceof Error && err.name === 'TimeoutError') || attempt >= 2) throw err;
+      requestTimeouts.push({ method, path: new URL(url).pathname.replace(/vid_[\w-]+/, ':id'), atSec: Math.round((performance.now() - benchStarted) / 100) / 10 });
+      log(`${method} ${new URL(url).pathname}: no answer in ${REQUEST_TIMEOUT_MS / 1000} s, retrying`);
+      continue;
+    }
     if (res.ok) {
       timings?.push(parseServerTiming(res.headers.get('Server-Timing')));
       return;
@@ -218,17 +280,19 @@ interface UploadRun {
 
 async function uploadThroughChunkApi(stack: Stack, file: Buffer, concurrency: number): Promise<UploadRun> {
   const auth = { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' };
-  const video = (await (await fetch(`${stack.origin}/v1/videos`, { method: 'POST', headers: auth, body: JSON.stringify({ title: 'bench' }) })).json()) as { id: string };
-  const init = await fetch(`${stack.origin}/v1/videos/${video.id}/upload`, { method: 'POST', headers: auth, body: JSON.stringify({ fileSize: file.byteLength }) });
+  const video = (await (await timedFetch(`${stack.origin}/v1/videos`, { method: 'POST', headers: auth, body: JSON.stringify({ title: 'bench' }) })).json()) as { id: string };
+  const init = await timedFetch(`${stack.origin}/v1/videos/${video.id}/upload`, { method: 'POST', headers: auth, body: JSON.stringify({ fileSize: file.byteLength }) });
   const { totalChunks, chunkSize } = (await init.json()) as { totalChunks: number; chunkSize: number };
   const timings: Record<string, number>[] = [];
   const started = performance.now();
-  await inParallel(concurrency, totalChunks, (n) =>
-    send(`${stack.origin}/v1/videos/${video.id}/upload/chunks/${n}`, 'PUT', stack.token, file.subarray(n * chunkSize, (n + 1) * chunkSize), timings),
-  );
+  let sent = 0;
+  await inParallel(concurrency, totalChunks, async (n) => {
+    await send(`${stack.origin}/v1/videos/${video.id}/upload/chunks/${n}`, 'PUT', stack.token, file.subarray(n * chunkSize, (n + 1) * chunkSize), timings);
+    if (++sent % 8 === 0 || sent === totalChunks) log(`  chunk API ×${concurrency}: ${sent}/${totalChunks} chunks`);
+  });
   const uploadSec = (performance.now() - started) / 1000;
   const completeStarted = performance.now();
-  const done = await fetch(`${stack.origin}/v1/videos/${video.id}/upload/complete`, { method: 'POST', headers: auth });
+  const done = await timedFetch(`${stack.origin}/v1/videos/${video.id}/upload/complete`, { method: 'POST', headers: auth });
   const completeBody = await done.text();
   lastCompleteAt = performance.now();
   if (done.status !== 200) throw new Error(`complete failed: ${done.status} ${completeBody}`);
@@ -251,18 +315,112 @@ async function throughInternal(stack: Stack, route: 'discard' | 'r2-put', file: 
 }
 
 /** null when the read failed: wrangler's proxy parks a failed GET for a retry that only a later request triggers. */
-async function readBack(stack: Stack, videoId: string, hash: boolean): Promise<number | null> {
+async function readBack(stack: Stack, videoId: string, hash: boolean): Promise<{ sec: number; sha256: string | null } | null> {
   try {
-    const res = await fetch(`${stack.origin}/internal/bench/r2-read/${videoId}${hash ? '?hash=sha256' : ''}`, {
+    const res = await timedFetch(`${stack.origin}/internal/bench/r2-read/${videoId}${hash ? '?hash=sha256' : ''}`, {
       headers: { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` },
-      signal: AbortSignal.timeout(120_000),
     });
     if (!res.ok) throw new Error(`r2-read: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { ms: number }).ms / 1000;
+    const body = (await res.json()) as { ms: number; sha256: string | null };
+    return { sec: body.ms / 1000, sha256: body.sha256 };
   } catch (err) {
     console.warn('read-back measurement failed', err);
     return null;
   }
+}
+
+// ---- tus over a delayed link ----------------------------------------------------------------------------------
+
+/** tus-js-client's own Node HTTP stack, with a timeout on every request (it has none); a timed-out one is retried. */
+class TimedHttpStack implements tus.HttpStack {
+  private readonly inner = new tus.DefaultHttpStack({});
+  constructor(private readonly timeoutMs: number) {}
+  createRequest(method: string, url: string): tus.HttpRequest {
+    const req = this.inner.createRequest(method, url);
+    const send = req.send.bind(req);
+    req.send = async (body: unknown) => {
+      const timer = setTimeout(() => {
+        requestTimeouts.push({ method, path: new URL(url).pathname, atSec: Math.round((performance.now() - benchStarted) / 100) / 10 });
+        log(`tus ${method} ${new URL(url).pathname}: no answer in ${this.timeoutMs / 1000} s, aborting (tus-js-client resumes)`);
+        void req.abort();
+      }, this.timeoutMs);
+      try {
+        return await send(body);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    return req;
+  }
+  getName(): string {
+    return 'timed-node';
+  }
+}
+
+interface TusRun {
+  parallel: number;
+  sec: number;
+  MBps: number;
+  /** The final POST (parallel > 1): the server's concatenation, copy + hash of the whole file. */
+  finalPostSec: number | null;
+  uploadUrl: string;
+  sameOrigin: boolean;
+  sha256Match: boolean | null;
+}
+
+async function tusThroughProxy(stack: Stack, proxyOrigin: string, file: Buffer, fileSha256: string, parallel: number): Promise<TusRun> {
+  const started = performance.now();
+  let finalStarted: number | null = null;
+  let finalPostSec: number | null = null;
+  let lastLogged = 0;
+  const upload = await new Promise<tus.Upload>((resolve, reject) => {
+    const u: tus.Upload = new tus.Upload(file, {
+      endpoint: `${proxyOrigin}/v1/uploads`,
+      headers: { Authorization: `Bearer ${stack.token}` },
+      metadata: { title: `bench tus x${parallel}`, filetype: 'application/octet-stream' },
+      parallelUploads: parallel,
+      uploadDataDuringCreation: true,
+      // Requests of at most 64 MiB, so each is bounded in time too; a timed-out one is resumed.
+      chunkSize: 64 * MiB,
+      retryDelays: [1000, 3000, 5000],
+      httpStack: new TimedHttpStack(REQUEST_TIMEOUT_MS),
+      onBeforeRequest: (req) => {
+        if (req.getMethod() === 'POST' && req.getHeader('Upload-Concat')?.startsWith('final;')) {
+          finalStarted = performance.now();
+          log(`  tus x${parallel}: partials done in ${((finalStarted - started) / 1000).toFixed(1)} s; final POST (server-side concatenation)`);
+        }
+      },
+      onAfterResponse: (req) => {
+        if (finalStarted !== null && req.getMethod() === 'POST' && req.getHeader('Upload-Concat')?.startsWith('final;')) {
+          finalPostSec = (performance.now() - finalStarted) / 1000;
+        }
+      },
+      onProgress: (sentBytes, total) => {
+        const pct = Math.floor((sentBytes / total) * 10);
+        if (pct > lastLogged) {
+          lastLogged = pct;
+          log(`  tus x${parallel}: ${pct * 10}% sent`);
+        }
+      },
+      onSuccess: () => resolve(u),
+      onError: reject,
+    });
+    u.start();
+  });
+  const sec = (performance.now() - started) / 1000;
+  const uploadUrl = upload.url ?? '';
+  const videoId = /\/v1\/uploads\/(vid_[0-9a-z]{16})-up_/.exec(uploadUrl)?.[1];
+  const read = videoId ? await readBack(stack, videoId, true) : null;
+  return {
+    parallel,
+    sec,
+    MBps: file.byteLength / MB / sec,
+    finalPostSec,
+    uploadUrl,
+    // The absolute Location is built from the request's origin: it must point back through the proxy.
+    sameOrigin: uploadUrl.startsWith(proxyOrigin),
+    sha256Match: read?.sha256 ? read.sha256 === fileSha256 : null,
+  };
 }
 
 // ---- the run ------------------------------------------------------------------------------------------------
@@ -270,97 +428,159 @@ async function readBack(stack: Stack, videoId: string, hash: boolean): Promise<n
 export async function run(): Promise<BenchResult> {
   const stack = await startStack();
   let heap: HeapProbe | null = null;
+  const failures: string[] = [];
   try {
     const pids = workerdPids(stack.wrangler.pid!);
     const big = randomBytes(256 * MB);
+    const bigSha256 = createHash('sha256').update(big).digest('hex');
     const small = big.subarray(0, 64 * MB);
     const mbps = (sec: number) => big.byteLength / MB / sec;
     // Warm-up so first-request costs (module load, D1 open, simulator objects) are not measured.
-    await uploadThroughChunkApi(stack, randomBytes(CHUNK + 1), 2);
-    await throughInternal(stack, 'discard', big.subarray(0, 2 * CHUNK), 2);
-    await throughInternal(stack, 'r2-put', big.subarray(0, 2 * CHUNK), 2);
+    await phase('warm-up', 180_000, async () => {
+      await uploadThroughChunkApi(stack, randomBytes(CHUNK + 1), 2);
+      await throughInternal(stack, 'discard', big.subarray(0, 2 * CHUNK), 2);
+      await throughInternal(stack, 'r2-put', big.subarray(0, 2 * CHUNK), 2);
+    }, failures);
 
-    // Memory first, on a quiet runtime: idle, then a 64 MB and a 256 MB upload (each including its complete).
-    // The DevTools probe is opt-in (UPLOAD_BENCH_HEAP=1) and connected only here: on this shared machine runs with
-    // it attached saw more dropped proxy connections, so it must not touch the throughput runs.
-    heap = process.env.UPLOAD_BENCH_HEAP === '1' ? await HeapProbe.connect(stack.inspectorPort) : null;
-    await heap?.gc();
-    const idle: MemoryPeak = { workerHeapBytes: (await heap?.used()) ?? null, rssBytes: Object.fromEntries(pids.map((p) => [p.role, rssOf(p.pid)])) };
-    let sampler = sampleMemory(pids, heap);
-    const smallRun = await uploadThroughChunkApi(stack, small, HEADLINE);
-    const peakSmall = await sampler.stop();
-    await heap?.gc();
-    sampler = sampleMemory(pids, heap);
-    const bigRun = await uploadThroughChunkApi(stack, big, HEADLINE);
-    const peakBig = await sampler.stop();
-    heap?.close();
-    heap = null;
-    const readPlainSec = await readBack(stack, bigRun.videoId, false);
-    const readHashSec = await readBack(stack, bigRun.videoId, true);
-
-    // Throughput: discard / r2-put / chunk API at each concurrency, interleaved.
+    type Memory = { idle: MemoryPeak; smallRun: UploadRun; peakSmall: MemoryPeak; bigRun: UploadRun; peakBig: MemoryPeak };
+    let memory: Memory | null = null;
+    let readPlain: { sec: number } | null = null;
+    let readHash: { sec: number } | null = null;
     const byConcurrency: Record<string, { discardMBps: number; r2PutMBps: number; chunkApiMBps: number; ratioVsDiscard: number; ratioVsR2Put: number; chunkTimingsMs: Record<string, number>; completeSec: number; completeTimingsMs: Record<string, number> }> = {};
-    for (const concurrency of CONCURRENCIES) {
-      const discardSec = await throughInternal(stack, 'discard', big, concurrency);
-      const r2PutSec = await throughInternal(stack, 'r2-put', big, concurrency);
-      const upload = concurrency === HEADLINE ? bigRun : await uploadThroughChunkApi(stack, big, concurrency);
-      // The HEADLINE chunk run above happened earlier; measure it again here so all three share the moment.
-      const fresh = concurrency === HEADLINE ? await uploadThroughChunkApi(stack, big, concurrency) : upload;
-      byConcurrency[concurrency] = {
-        discardMBps: mbps(discardSec),
-        r2PutMBps: mbps(r2PutSec),
-        chunkApiMBps: mbps(fresh.uploadSec),
-        ratioVsDiscard: discardSec / fresh.uploadSec,
-        ratioVsR2Put: r2PutSec / fresh.uploadSec,
-        chunkTimingsMs: fresh.chunkTimings,
-        completeSec: fresh.completeSec,
-        completeTimingsMs: fresh.completeTimings,
-      };
+    if (!ONLY_TUS) {
+      // Memory first, on a quiet runtime: idle, then a 64 MB and a 256 MB upload (each including its complete).
+      // The DevTools probe is opt-in (UPLOAD_BENCH_HEAP=1) and connected only here: on this shared machine runs
+      // with it attached saw more dropped proxy connections, so it must not touch the throughput runs.
+      memory = await phase('memory (64 MB and 256 MB through the chunk API)', 900_000, async () => {
+        heap = process.env.UPLOAD_BENCH_HEAP === '1' ? await HeapProbe.connect(stack.inspectorPort) : null;
+        await heap?.gc();
+        const idle: MemoryPeak = { workerHeapBytes: (await heap?.used()) ?? null, rssBytes: Object.fromEntries(pids.map((p) => [p.role, rssOf(p.pid)])) };
+        let sampler = sampleMemory(pids, heap);
+        const smallRun = await uploadThroughChunkApi(stack, small, HEADLINE);
+        const peakSmall = await sampler.stop();
+        await heap?.gc();
+        sampler = sampleMemory(pids, heap);
+        const bigRun = await uploadThroughChunkApi(stack, big, HEADLINE);
+        const peakBig = await sampler.stop();
+        heap?.close();
+        heap = null;
+        return { idle, smallRun, peakSmall, bigRun, peakBig };
+      }, failures);
+      if (memory) {
+        const videoId = memory.bigRun.videoId;
+        readPlain = await phase('bare read-back', REQUEST_TIMEOUT_MS + 10_000, () => readBack(stack, videoId, false), failures);
+        readHash = await phase('read-back with SHA-256', REQUEST_TIMEOUT_MS + 10_000, () => readBack(stack, videoId, true), failures);
+      }
+      // Throughput: discard / r2-put / chunk API at each concurrency, interleaved.
+      for (const concurrency of CONCURRENCIES) {
+        const r = await phase(`throughput at ${concurrency} in flight (discard, bare R2 put, chunk API)`, 900_000, async () => {
+          const discardSec = await throughInternal(stack, 'discard', big, concurrency);
+          const r2PutSec = await throughInternal(stack, 'r2-put', big, concurrency);
+          const fresh = await uploadThroughChunkApi(stack, big, concurrency);
+          return {
+            discardMBps: mbps(discardSec),
+            r2PutMBps: mbps(r2PutSec),
+            chunkApiMBps: mbps(fresh.uploadSec),
+            ratioVsDiscard: discardSec / fresh.uploadSec,
+            ratioVsR2Put: r2PutSec / fresh.uploadSec,
+            chunkTimingsMs: fresh.chunkTimings,
+            completeSec: fresh.completeSec,
+            completeTimingsMs: fresh.completeTimings,
+          };
+        }, failures);
+        if (r) byConcurrency[concurrency] = r;
+      }
     }
-    const head = byConcurrency[HEADLINE]!;
+
+    // tus-js-client over a far-away link.
+    const proxy = await startDelayProxy({ targetPort: Number(new URL(stack.origin).port), oneWayMs: RTT_MS / 2, windowBytes: WINDOW_KIB * 1024 });
+    const proxyOrigin = `http://127.0.0.1:${proxy.port}`;
+    const tusRuns: Record<string, TusRun> = {};
+    try {
+      for (const parallel of TUS_PARALLEL) {
+        const r = await phase(`tus-js-client parallelUploads ${parallel}, 256 MB over ${RTT_MS} ms RTT`, 900_000, () => tusThroughProxy(stack, proxyOrigin, big, bigSha256, parallel), failures);
+        if (r) tusRuns[parallel] = r;
+      }
+    } finally {
+      await proxy.close();
+    }
+    const tus1 = tusRuns[1];
+    const tus4 = tusRuns[4];
+    const tusSpeedup = tus1 && tus4 ? tus1.sec / tus4.sec : null;
+
+    const head = byConcurrency[HEADLINE];
     const fmt = (b: number | null | undefined) => (b == null ? 'n/a' : `${(b / MiB).toFixed(0)} MiB`);
     const role = 'worker+simulators';
-    const heapGrowth = peakBig.workerHeapBytes !== null && peakSmall.workerHeapBytes !== null ? peakBig.workerHeapBytes - peakSmall.workerHeapBytes : null;
+    const peakSmall = memory?.peakSmall;
+    const peakBig = memory?.peakBig;
+    const idle = memory?.idle;
+    const heapGrowth = peakBig?.workerHeapBytes != null && peakSmall?.workerHeapBytes != null ? peakBig.workerHeapBytes - peakSmall.workerHeapBytes : null;
     const timingLine = (t: Record<string, number>) => Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+    const tusLine = (r: TusRun | undefined, parallel: number) =>
+      r
+        ? `tus parallelUploads ${parallel}: ${r.MBps.toFixed(1)} MB/s (${r.sec.toFixed(1)} s${r.finalPostSec !== null ? `, of which the final POST's concatenation ${r.finalPostSec.toFixed(1)} s` : ''}); original SHA-256 ${r.sha256Match === null ? 'not read back' : r.sha256Match ? 'identical' : 'DIFFERENT'}; Location via the proxy: ${r.sameOrigin ? 'yes' : 'NO'}`
+        : `tus parallelUploads ${parallel}: did not finish (see failures)`;
+    const load = (await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ');
     return {
       summary: [
-        ...CONCURRENCIES.map((cc) => {
-          const r = byConcurrency[cc]!;
-          return `${cc} in flight: discard ${r.discardMBps.toFixed(1)} MB/s | bare R2 put ${r.r2PutMBps.toFixed(1)} MB/s | chunk API ${r.chunkApiMBps.toFixed(1)} MB/s → ${r.ratioVsDiscard.toFixed(2)}× discard, ${r.ratioVsR2Put.toFixed(2)}× bare R2 put`;
-        }),
-        ...CONCURRENCIES.map((cc) => `  chunk PUT Server-Timing at ${cc} in flight, mean ms/chunk: ${timingLine(byConcurrency[cc]!.chunkTimingsMs)}`),
-        `headline (${HEADLINE} in flight): chunk API ${head.ratioVsDiscard.toFixed(2)}× the discard baseline (target ≥ 0.5); ${head.ratioVsR2Put.toFixed(2)}× a bare R2 put of the same bytes`,
-        `complete 256 MB: ${head.completeSec.toFixed(2)} s (${timingLine(head.completeTimingsMs)} ms); bare read-back of the object ${readPlainSec?.toFixed(2) ?? 'n/a'} s, with SHA-256 ${readHashSec?.toFixed(2) ?? 'n/a'} s`,
-        `Worker isolate memory (V8 heap + ArrayBuffers): idle ${fmt(idle.workerHeapBytes)}, peak during 64 MB upload ${fmt(peakSmall.workerHeapBytes)}, during 256 MB ${fmt(peakBig.workerHeapBytes)} (growth ${heapGrowth === null ? 'n/a' : fmt(heapGrowth)} for 4× the file)${heap === null && idle.workerHeapBytes === null ? ' — set UPLOAD_BENCH_HEAP=1 to sample it' : ''}`,
-        `workerd RSS (${role}: Worker + Miniflare R2/D1 simulators): idle ${fmt(idle.rssBytes[role])}, peak 64 MB ${fmt(peakSmall.rssBytes[role])}, 256 MB ${fmt(peakBig.rssBytes[role])}; proxy: ${fmt(idle.rssBytes.proxy)} → ${fmt(peakBig.rssBytes.proxy)}`,
-        `wrangler dev proxy 503s ("restarted mid-request", retried): ${restarts.length}${restarts.length ? ' ' + JSON.stringify(restarts) : ''}`,
-        `numbers are machine-dependent (shared 2-core machine here); compare ratios within one run`,
+        ...(ONLY_TUS
+          ? []
+          : [
+              ...CONCURRENCIES.map((cc) => {
+                const r = byConcurrency[cc];
+                return r
+                  ? `${cc} in flight: discard ${r.discardMBps.toFixed(1)} MB/s | bare R2 put ${r.r2PutMBps.toFixed(1)} MB/s | chunk API ${r.chunkApiMBps.toFixed(1)} MB/s → ${r.ratioVsDiscard.toFixed(2)}× discard, ${r.ratioVsR2Put.toFixed(2)}× bare R2 put`
+                  : `${cc} in flight: did not finish`;
+              }),
+              ...CONCURRENCIES.filter((cc) => byConcurrency[cc]).map((cc) => `  chunk PUT Server-Timing at ${cc} in flight, mean ms/chunk: ${timingLine(byConcurrency[cc]!.chunkTimingsMs)}`),
+              head
+                ? `headline (${HEADLINE} in flight): chunk API ${head.ratioVsDiscard.toFixed(2)}× the discard baseline (target ≥ 0.5); ${head.ratioVsR2Put.toFixed(2)}× a bare R2 put of the same bytes`
+                : `headline (${HEADLINE} in flight): n/a`,
+              head
+                ? `complete 256 MB: ${head.completeSec.toFixed(2)} s (${timingLine(head.completeTimingsMs)} ms); bare read-back of the object ${readPlain?.sec.toFixed(2) ?? 'n/a'} s, with SHA-256 ${readHash?.sec.toFixed(2) ?? 'n/a'} s`
+                : 'complete 256 MB: n/a',
+              `Worker isolate memory (V8 heap + ArrayBuffers): idle ${fmt(idle?.workerHeapBytes)}, peak during 64 MB upload ${fmt(peakSmall?.workerHeapBytes)}, during 256 MB ${fmt(peakBig?.workerHeapBytes)} (growth ${heapGrowth === null ? 'n/a' : fmt(heapGrowth)} for 4× the file)${idle?.workerHeapBytes == null ? ' — set UPLOAD_BENCH_HEAP=1 to sample it' : ''}`,
+              `workerd RSS (${role}: Worker + Miniflare R2/D1 simulators): idle ${fmt(idle?.rssBytes[role])}, peak 64 MB ${fmt(peakSmall?.rssBytes[role])}, 256 MB ${fmt(peakBig?.rssBytes[role])}; proxy: ${fmt(idle?.rssBytes.proxy)} → ${fmt(peakBig?.rssBytes.proxy)}`,
+            ]),
+        `link for tus: ${RTT_MS} ms RTT, ${WINDOW_KIB} KiB window per connection (≤ ${((WINDOW_KIB * 1024) / MB / (RTT_MS / 1000)).toFixed(1)} MB/s per connection)`,
+        tusLine(tus1, 1),
+        tusLine(tus4, 4),
+        `tus: parallelUploads 4 is ${tusSpeedup === null ? 'n/a' : `${tusSpeedup.toFixed(2)}×`} parallelUploads 1 (target ≥ 2×)`,
+        `wrangler dev proxy 503s ("restarted mid-request", retried): ${restarts.length}${restarts.length ? ' ' + JSON.stringify(restarts) : ''}; requests that timed out (${REQUEST_TIMEOUT_MS / 1000} s, retried): ${requestTimeouts.length}${requestTimeouts.length ? ' ' + JSON.stringify(requestTimeouts) : ''}`,
+        `phases that failed or ran out of time: ${failures.length ? failures.join('; ') : 'none'}`,
+        `numbers are machine-dependent (shared 2-core machine, load average ${load} at the end); compare ratios within one run`,
       ],
       data: {
         fileBytes: big.byteLength,
         chunkBytes: CHUNK,
         headlineConcurrency: HEADLINE,
-        ratio: head.ratioVsDiscard,
-        ratioVsBareR2Put: head.ratioVsR2Put,
-        uploadMBps: head.chunkApiMBps,
-        discardMBps: head.discardMBps,
-        bareR2PutMBps: head.r2PutMBps,
+        ratio: head?.ratioVsDiscard ?? null,
+        ratioVsBareR2Put: head?.ratioVsR2Put ?? null,
+        uploadMBps: head?.chunkApiMBps ?? null,
+        discardMBps: head?.discardMBps ?? null,
+        bareR2PutMBps: head?.r2PutMBps ?? null,
         byConcurrency,
-        complete: { sec: head.completeSec, timingsMs: head.completeTimingsMs, bareReadSec: readPlainSec, bareReadSha256Sec: readHashSec },
-        smallUpload: { bytes: small.byteLength, sec: smallRun.uploadSec, MBps: small.byteLength / MB / smallRun.uploadSec },
-        memory: {
-          note: 'workerHeap = the Worker isolate V8 heap used + ArrayBuffer backing stores (DevTools Runtime.getHeapUsage); rss[worker+simulators] also holds Miniflare R2/D1 simulators',
-          idle,
-          peak64MB: peakSmall,
-          peak256MB: peakBig,
-          workerHeapGrowthBytes: heapGrowth,
-        },
+        complete: head ? { sec: head.completeSec, timingsMs: head.completeTimingsMs, bareReadSec: readPlain?.sec ?? null, bareReadSha256Sec: readHash?.sec ?? null } : null,
+        smallUpload: memory ? { bytes: small.byteLength, sec: memory.smallRun.uploadSec, MBps: small.byteLength / MB / memory.smallRun.uploadSec } : null,
+        memory: memory
+          ? {
+              note: 'workerHeap = the Worker isolate V8 heap used + ArrayBuffer backing stores (DevTools Runtime.getHeapUsage); rss[worker+simulators] also holds Miniflare R2/D1 simulators',
+              idle,
+              peak64MB: peakSmall,
+              peak256MB: peakBig,
+              workerHeapGrowthBytes: heapGrowth,
+            }
+          : null,
+        tus: { rttMs: RTT_MS, windowKiB: WINDOW_KIB, runs: tusRuns, speedup4vs1: tusSpeedup },
         proxyRestarts: restarts,
+        requestTimeouts,
+        failures,
+        loadAverage: load,
       },
-      targetMet: head.ratioVsDiscard >= 0.5,
+      targetMet: (ONLY_TUS || (head?.ratioVsDiscard ?? 0) >= 0.5) && (tusSpeedup ?? 0) >= 2,
     };
   } finally {
-    heap?.close();
+    (heap as HeapProbe | null)?.close();
     await stack.stop();
   }
 }

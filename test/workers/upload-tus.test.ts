@@ -6,8 +6,10 @@ import { MiB, PART, TUS, b64, bytes, sha1Base64, sha256, tusCreate, tusHead, tus
 async function created(token: string, length: number, metadata: Record<string, string> = { title: 'tus clip' }) {
   const res = await tusCreate(token, length, metadata);
   expect(res.status).toBe(201);
-  const location = res.headers.get('Location')!;
-  expect(location).toMatch(/^\/v1\/uploads\/vid_[0-9a-z]{16}-up_[0-9a-z]{16}$/);
+  // Absolute, from the request's own origin; the tests go on with its path.
+  const absolute = res.headers.get('Location')!;
+  expect(absolute).toMatch(/^http:\/\/example\.com\/v1\/uploads\/vid_[0-9a-z]{16}-up_[0-9a-z]{16}$/);
+  const location = new URL(absolute).pathname;
   return { location, videoId: res.headers.get('X-Video-Id')!, res };
 }
 
@@ -23,11 +25,13 @@ async function original(videoId: string): Promise<string | null> {
 }
 
 describe('tus discovery and protocol headers', () => {
-  it('OPTIONS advertises version, extensions, max size and checksum algorithms, without a token', async () => {
+  it('OPTIONS answers 200 with version, extensions, max size and checksum algorithms, without a token', async () => {
     const res = await api('/v1/uploads', { method: 'OPTIONS' });
-    expect(res.status).toBe(204);
+    expect(res.status).toBe(200);
     expect(res.headers.get('Tus-Version')).toBe('1.0.0');
-    expect(res.headers.get('Tus-Extension')).toBe('creation,expiration,checksum,termination');
+    expect(res.headers.get('Tus-Extension')).toBe(
+      'creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation',
+    );
     expect(res.headers.get('Tus-Max-Size')).toBe(String(20 * 1024 * MiB));
     expect(res.headers.get('Tus-Checksum-Algorithm')).toBe('sha1');
   });
@@ -37,7 +41,7 @@ describe('tus discovery and protocol headers', () => {
       method: 'OPTIONS',
       headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'PATCH', 'Access-Control-Request-Headers': 'upload-offset' },
     });
-    expect(res.status).toBe(204);
+    expect(res.status).toBe(200);
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe('https://app.example');
     expect(res.headers.get('Access-Control-Allow-Methods')).toContain('PATCH');
     expect(res.headers.get('Access-Control-Allow-Headers')).toContain('Upload-Offset');
@@ -84,12 +88,13 @@ describe('tus creation', () => {
   it.each([
     ['no Upload-Length', { 'Upload-Metadata': `title ${b64('t')}` }],
     ['a non-numeric Upload-Length', { 'Upload-Length': 'ten', 'Upload-Metadata': `title ${b64('t')}` }],
-    ['a zero Upload-Length', { 'Upload-Length': '0', 'Upload-Metadata': `title ${b64('t')}` }],
     ['malformed metadata base64', { 'Upload-Length': '10', 'Upload-Metadata': 'title ***' }],
     ['a metadata pair with three fields', { 'Upload-Length': '10', 'Upload-Metadata': `title ${b64('t')} extra` }],
     ['a duplicated metadata key', { 'Upload-Length': '10', 'Upload-Metadata': `title ${b64('a')},title ${b64('b')}` }],
     ['neither videoId nor title', { 'Upload-Length': '10', 'Upload-Metadata': `filetype ${b64('video/mp4')}` }],
-    ['Upload-Defer-Length', { 'Upload-Defer-Length': '1', 'Upload-Metadata': `title ${b64('t')}` }],
+    ['Upload-Defer-Length other than 1', { 'Upload-Defer-Length': '2', 'Upload-Metadata': `title ${b64('t')}` }],
+    ['both Upload-Length and Upload-Defer-Length', { 'Upload-Length': '10', 'Upload-Defer-Length': '1', 'Upload-Metadata': `title ${b64('t')}` }],
+    ['a malformed Upload-Concat', { 'Upload-Length': '10', 'Upload-Concat': 'whole', 'Upload-Metadata': `title ${b64('t')}` }],
   ])('rejects %s with 400', async (_what, headers) => {
     const { token } = await newCreator();
     const res = await api('/v1/uploads', { method: 'POST', token, headers: { ...TUS, ...headers } });

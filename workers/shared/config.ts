@@ -36,6 +36,8 @@ export const defaults = {
     maxFileSize: 20 * 1024 * MiB,
     /** R2 allows at most 10,000 parts per multipart upload. */
     maxParts: 10_000,
+    /** tus concatenation: most partial uploads one final upload may name (tus-js-client uses `parallelUploads`). */
+    maxConcatPartials: 64,
     /**
      * A writer (one chunk PUT, one tus PATCH, one completion) holds a lease in the UploadSession; it renews it
      * every third of this while streaming, so a crashed writer's lease lapses within this and the client can retry.

@@ -8,6 +8,7 @@
  *   videos/{videoId}/{rendition}/segment_{nnnn}.ts
  *   videos/{videoId}/thumbnails/{file}
  *   uploads/{videoId}/{uploadNonce}/tail-{endOffset}   (tus bytes staged until they fill an R2 part; temporary)
+ *   uploads/{partialId}/{uploadNonce}/data             (a tus partial upload's bytes until concatenated; temporary)
  *   analytics/view-events/dt={yyyy-mm-dd}/hour={hh}/{batchId}.ndjson
  *   bench/{name}                                      (internal benchmark scratch objects; deleted right after)
  * Public (cache-key) paths mirror the seed: /v/{videoId}/{rendition}/segment_{nnnn}.ts
@@ -54,6 +55,11 @@ export const keys = {
   /** A staged partial part ending at `endOffset` of the file: a new key per write, so a failed write never clobbers the committed one. */
   uploadStagedTail: (videoId: string, uploadNonce: string, endOffset: number) =>
     `uploads/${assertSafe(videoId, 'video id')}/${assertSafe(uploadNonce, 'upload nonce')}/tail-${Math.trunc(endOffset)}`,
+  uploadStagedTailPrefix: (videoId: string, uploadNonce: string) =>
+    `uploads/${assertSafe(videoId, 'video id')}/${assertSafe(uploadNonce, 'upload nonce')}/tail-`,
+  /** A tus partial upload's assembled bytes (owner `pt_…`, see UploadKind); under its staging prefix, so expiry takes it. */
+  uploadPartialData: (partialOwnerId: string, uploadNonce: string) =>
+    `uploads/${assertSafe(partialOwnerId, 'partial owner id')}/${assertSafe(uploadNonce, 'upload nonce')}/data`,
   analyticsViewEventsPrefix: 'analytics/view-events/',
   /** One NDJSON object per consumer batch and event hour. */
   analyticsViewEvents: (date: string, hour: string, batchId: string) =>

@@ -15,6 +15,7 @@ import { requireCreator } from '../shared/auth';
 import type { Config } from '../shared/config';
 import { ApiError, badRequest, conflict, payloadTooLarge, readJsonObject } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
+import { keys } from '../shared/storage-keys';
 import { requireOwnedVideo } from '../metadata/videos';
 import { completeUpload, missingError } from './complete';
 import { uploadChunkPart, withLease } from './part-writer';
@@ -90,6 +91,7 @@ export const chunkRoutes = new Hono<AppEnv>()
       videoId,
       creatorId: video.creatorId,
       protocol: 'chunked',
+      objectKey: keys.original(videoId),
       fileSize,
       partSize,
       sha256: typeof sha256 === 'string' ? sha256.toLowerCase() : null,

@@ -7,10 +7,19 @@
  * answered from the session's recorded result, and `startProcessing` is a compare-and-set, so nothing is ever
  * enqueued twice. If a Worker dies after R2 assembled the object but before the session recorded it, the retry's
  * `complete` fails in R2 and the object's `uploadId` custom metadata proves it is this upload's, so it carries on.
+ *
+ * Two variations:
+ * - A tus partial upload (concatenation) is assembled into its own object and only its size is checked: its
+ *   bytes are read (and hashed) once more when a final upload copies them into the original.
+ * - An empty upload (tus `Upload-Length: 0`, allowed by the protocol) has nothing to assemble. An empty partial
+ *   becomes an empty object; an empty original can never be a video, so the video fails at once with a clear
+ *   reason instead of queueing an analysis that can only fail.
  */
-import type { Db } from '../shared/db';
+import { and, eq } from 'drizzle-orm';
+import { schema, type Db } from '../shared/db';
+import { invalidateVideo } from '../metadata/cache';
 import { ApiError, conflict, gone, notFound } from '../shared/errors';
-import { toHex } from '../shared/runtime';
+import { runtime, toHex } from '../shared/runtime';
 import { digestStream } from './byte-source';
 import { startProcessing } from '../transcoding/start';
 import type { Missing } from './session-types';
@@ -33,7 +42,20 @@ export function missingError(m: Missing, what = 'upload'): ApiError {
   return notFound(`no ${what} in progress for this video`);
 }
 
-export async function completeUpload(env: Env, db: Db, videoId: string, stub: SessionStub, uploadId: string | null): Promise<Completed> {
+/**
+ * `streamedSha256`: the SHA-256 of the bytes as they were streamed into the parts, when the caller hashed them
+ * (a final upload's copy from offset 0). The read-back is then skipped: R2 assembles parts in part-number order,
+ * each part's size was checked at commit, and the object's size is checked here; reading 256 MB again to hash
+ * what was just hashed would double the cost of a concatenation.
+ */
+export async function completeUpload(
+  env: Env,
+  db: Db,
+  videoId: string,
+  stub: SessionStub,
+  uploadId: string | null,
+  streamedSha256: string | null = null,
+): Promise<Completed> {
   const timing = new ServerTiming();
   const begun = await stub.beginComplete(uploadId);
   timing.mark('session');
@@ -51,6 +73,14 @@ export async function completeUpload(env: Env, db: Db, videoId: string, stub: Se
       break;
   }
   try {
+    if (begun.fileSize === 0) {
+      await env.MEDIA.resumeMultipartUpload(begun.objectKey, begun.r2UploadId).abort().catch(() => undefined);
+      if (begun.kind === 'partial') await env.MEDIA.put(begun.objectKey, new Uint8Array(0));
+      else await failEmptyVideo(db, videoId);
+      await stub.finishComplete(begun.lease, { size: 0, sha256: EMPTY_SHA256 });
+      timing.mark('process');
+      return { size: 0, sha256: EMPTY_SHA256, firstTime: true, timing };
+    }
     try {
       await env.MEDIA.resumeMultipartUpload(begun.objectKey, begun.r2UploadId).complete(
         begun.parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
@@ -60,12 +90,31 @@ export async function completeUpload(env: Env, db: Db, videoId: string, stub: Se
       if (head?.customMetadata?.uploadId !== begun.uploadId) throw err;
     }
     timing.mark('assemble');
-    const object = await env.MEDIA.get(begun.objectKey);
-    if (!object) throw new Error(`assembled object ${begun.objectKey} is missing`);
-    const digest = digestStream('SHA-256');
-    await object.body.pipeTo(digest);
-    const sha256 = toHex(await digest.digest);
-    const size = object.size;
+    if (begun.kind === 'partial') {
+      const head = await env.MEDIA.head(begun.objectKey);
+      if (head?.size !== begun.fileSize) {
+        await env.MEDIA.delete(begun.objectKey);
+        await stub.failComplete(begun.lease);
+        throw new ApiError(422, 'verification_failed', `assembled size ${head?.size ?? 0} differs from the declared ${begun.fileSize}; start again`);
+      }
+      await stub.finishComplete(begun.lease, { size: begun.fileSize, sha256: '' });
+      return { size: begun.fileSize, sha256: '', firstTime: true, timing };
+    }
+    let size: number;
+    let sha256: string;
+    if (streamedSha256 !== null) {
+      const head = await env.MEDIA.head(begun.objectKey);
+      if (!head) throw new Error(`assembled object ${begun.objectKey} is missing`);
+      size = head.size;
+      sha256 = streamedSha256;
+    } else {
+      const object = await env.MEDIA.get(begun.objectKey);
+      if (!object) throw new Error(`assembled object ${begun.objectKey} is missing`);
+      const digest = digestStream('SHA-256');
+      await object.body.pipeTo(digest);
+      sha256 = toHex(await digest.digest);
+      size = object.size;
+    }
     timing.mark('verify');
     if (size !== begun.fileSize || (begun.sha256 !== null && begun.sha256 !== sha256)) {
       // The bytes are not what the client declared: drop them rather than transcode the wrong file.
@@ -87,4 +136,16 @@ export async function completeUpload(env: Env, db: Db, videoId: string, stub: Se
   } finally {
     await stub.release(begun.lease).catch(() => undefined);
   }
+}
+
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** An empty original: the video fails now, with the reason (a compare-and-set on UPLOADING, like startProcessing). */
+async function failEmptyVideo(db: Db, videoId: string): Promise<void> {
+  const now = runtime().now();
+  await db
+    .update(schema.videos)
+    .set({ status: 'FAILED', sourceSize: 0, error: 'the upload was empty (0 bytes): there is no video to process', updatedAt: now })
+    .where(and(eq(schema.videos.id, videoId), eq(schema.videos.status, 'UPLOADING')));
+  await invalidateVideo(videoId);
 }

@@ -19,10 +19,17 @@
  *
  *   One PATCH at a time: the session hands out a single write lease per upload, so a concurrent PATCH gets 409
  *   and the bytes of the winner are intact. Commits are also checked against the offset they started from.
+ *
+ *   With a deferred length (creation-defer-length) the file size is an upper bound until a PATCH declares it, so
+ *   every part is full; a length declared mid-part turns the staged tail into the last part.
+ *
+ * A final upload (concatenation) is written the same way: its "body" is the partials' objects read in order
+ * (`concatenatedBody`), so the original's parts keep R2's sizes whatever the partials' sizes are, and a copy cut
+ * short resumes from the offset it had committed.
  */
 import { keys } from '../shared/storage-keys';
 import { BodyEndedEarly, ByteSource, digestStream, pipeAll } from './byte-source';
-import type { CommitInput, CommitResult, StagedTail, StoredPart, WriteTarget } from './session-types';
+import type { CommitInput, CommitResult, ConcatPart, StagedTail, StoredPart, WriteTarget } from './session-types';
 import type { UploadSession } from './upload-session';
 
 export type SessionStub = DurableObjectStub<UploadSession>;
@@ -112,8 +119,10 @@ export async function writeTusPatch(env: Env, w: TusWrite): Promise<TusWriteOutc
     return { status: 'ended' };
   };
 
+  // A deferred length declared at the current offset, mid-part: the staged tail becomes the last part.
+  const tailIsLastPart = () => pos === target.fileSize && committedTail !== null && pos % partSize !== 0;
   try {
-    while (pos < end) {
+    while (pos < end || tailIsLastPart()) {
       const partIndex = Math.floor(pos / partSize);
       const partStart = partIndex * partSize;
       const partEnd = Math.min(partStart + partSize, target.fileSize);
@@ -179,4 +188,55 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
+}
+
+/** A partial upload's bytes are gone (expired or terminated) while a final upload needed them. */
+export class PartialUnavailable extends Error {
+  constructor(readonly uploadId: string) {
+    super(`partial upload ${uploadId} is no longer available`);
+  }
+}
+
+/**
+ * The partials' objects as one body, in order, from byte `from` of their concatenation. `observe` sees every
+ * byte once, in order (the final upload hashes the original while copying it).
+ */
+export function concatenatedBody(
+  env: Env,
+  parts: ConcatPart[],
+  from: number,
+  observe?: (chunk: Uint8Array) => Promise<void>,
+): ReadableStream<Uint8Array> {
+  let index = 0;
+  let start = 0;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      for (;;) {
+        if (!reader) {
+          while (index < parts.length && start + parts[index]!.size <= from) start += parts[index++]!.size;
+          const part = parts[index];
+          if (!part) return ctl.close();
+          const skip = from - start;
+          const object = await env.MEDIA.get(part.objectKey, skip > 0 ? { range: { offset: skip } } : undefined);
+          if (!object || object.size !== part.size) throw new PartialUnavailable(part.uploadId);
+          reader = object.body.getReader();
+        }
+        const next = await reader.read();
+        if (next.done) {
+          reader = null;
+          start += parts[index++]!.size;
+          from = start;
+          continue;
+        }
+        if (next.value.byteLength === 0) continue;
+        if (observe) await observe(next.value);
+        ctl.enqueue(next.value);
+        return;
+      }
+    },
+    async cancel(reason) {
+      await reader?.cancel(reason);
+    },
+  });
 }

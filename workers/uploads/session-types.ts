@@ -5,21 +5,51 @@
 
 export type UploadProtocol = 'chunked' | 'tus';
 
+/**
+ * What a tus upload is for (the chunk API's are always `upload`):
+ * - `upload`: the bytes of a video's original, in the video's own UploadSession object.
+ * - `partial`: tus concatenation, `Upload-Concat: partial`. Its bytes become a temporary R2 object of their own,
+ *   in an UploadSession object of its own (named by the partial's owner id `pt_…`, as partials are created before
+ *   the client says which video they are for). It is bound to a video by its metadata `videoId` or by the first
+ *   final upload that uses it, and can then only serve that video.
+ * - `final`: `Upload-Concat: final;…`, in the video's UploadSession object: the server copies the partials, in
+ *   order, into the video's original; clients never PATCH it.
+ */
+export type UploadKind = 'upload' | 'partial' | 'final';
+
+/** One partial of a final upload, as recorded when the final upload was created. */
+export interface ConcatPart {
+  uploadId: string;
+  objectKey: string;
+  size: number;
+}
+
 /** Why a session no longer exists; kept as a tombstone so a late request gets 410 rather than 404. */
-export type EndReason = 'expired' | 'terminated' | 'video_deleted' | 'verification_failed' | 'replaced' | 'purged';
+export type EndReason = 'expired' | 'terminated' | 'video_deleted' | 'verification_failed' | 'replaced' | 'purged' | 'concatenated';
 
 export interface StartInput {
   uploadId: string;
   videoId: string;
   creatorId: string;
   protocol: UploadProtocol;
+  /** Default `upload`. */
+  kind?: UploadKind;
+  /** Where the bytes are assembled: the video's original, or (partial) the partial's own object. */
+  objectKey: string;
+  /** With `lengthDeferred`, an upper bound (the largest file accepted) until the length is declared. */
   fileSize: number;
+  /** tus creation-defer-length: the length is declared once by a later PATCH. */
+  lengthDeferred?: boolean;
   partSize: number;
   sha256: string | null;
   /** tus `Upload-Metadata`, echoed on HEAD. */
   metadata: string | null;
   contentType: string | null;
   ttlMs: number;
+  /** final: the partials, in order. */
+  concat?: ConcatPart[];
+  /** partial: the video it may serve (null until a final upload uses it). */
+  boundVideoId?: string | null;
 }
 
 export interface SessionView {
@@ -27,8 +57,14 @@ export interface SessionView {
   videoId: string;
   creatorId: string;
   protocol: UploadProtocol;
+  kind: UploadKind;
   state: 'uploading' | 'completed';
+  objectKey: string;
+  /** The upload's length; while `lengthDeferred`, the largest length still acceptable. */
   fileSize: number;
+  lengthDeferred: boolean;
+  concat: ConcatPart[] | null;
+  boundVideoId: string | null;
   partSize: number;
   totalParts: number;
   sha256: string | null;
@@ -73,6 +109,8 @@ export type BeginChunkResult =
 export type BeginPatchResult =
   | ({ status: 'ok'; offset: number; tail: StagedTail | null } & WriteTarget)
   | { status: 'offset_mismatch'; offset: number }
+  /** A PATCH's Upload-Length differs from the length already set (it is immutable once set). */
+  | { status: 'length_mismatch'; length: number }
   | { status: 'busy' }
   | { status: 'wrong_protocol'; protocol: UploadProtocol }
   | { status: 'completed' }
@@ -106,10 +144,26 @@ export type CommitResult =
   | Missing;
 
 export type BeginCompleteResult =
-  | { status: 'ready'; lease: string; uploadId: string; objectKey: string; r2UploadId: string; parts: StoredPart[]; fileSize: number; sha256: string | null }
+  | {
+      status: 'ready';
+      lease: string;
+      uploadId: string;
+      kind: UploadKind;
+      objectKey: string;
+      r2UploadId: string;
+      parts: StoredPart[];
+      fileSize: number;
+      sha256: string | null;
+    }
   | { status: 'missing_parts'; missing: number[] }
   | { status: 'busy' }
   | { status: 'completed'; result: { size: number; sha256: string } }
   | Missing;
 
 export type SimpleResult = { status: 'ok' } | { status: 'lease_lost' } | Missing;
+
+export type BindResult =
+  | { status: 'ok'; session: SessionView }
+  /** Already bound to another video (or not a partial upload). */
+  | { status: 'refused'; reason: string }
+  | Missing;

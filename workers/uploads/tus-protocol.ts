@@ -5,7 +5,12 @@
 import { ApiError, badRequest } from '../shared/errors';
 
 export const TUS_VERSION = '1.0.0';
-export const TUS_EXTENSIONS = 'creation,expiration,checksum,termination';
+/**
+ * Advertised only when complete. Not offered: `concatenation-unfinished` (a final upload needs finished partials:
+ * the copy into the original runs when the final upload is created) and `checksum-trailer` (workerd gives a
+ * Worker no access to HTTP request trailers; see docs/uploads.md).
+ */
+export const TUS_EXTENSIONS = 'creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation';
 export const TUS_CHECKSUM_ALGORITHMS = 'sha1';
 export const OFFSET_CONTENT_TYPE = 'application/offset+octet-stream';
 
@@ -29,6 +34,8 @@ export const CORS_EXPOSE_HEADERS = [
   'Upload-Length',
   'Upload-Metadata',
   'Upload-Expires',
+  'Upload-Defer-Length',
+  'Upload-Concat',
   'Tus-Resumable',
   'Tus-Version',
   'Tus-Extension',
@@ -43,8 +50,11 @@ export const preconditionFailed = () =>
   new ApiError(412, 'unsupported_tus_version', `this server speaks tus ${TUS_VERSION}; send Tus-Resumable: ${TUS_VERSION}`, undefined, {
     'Tus-Version': TUS_VERSION,
   });
-export const unsupportedMediaType = () =>
-  new ApiError(415, 'unsupported_media_type', `PATCH bodies must have Content-Type: ${OFFSET_CONTENT_TYPE}`);
+export const unsupportedMediaType = (what = 'PATCH bodies') =>
+  new ApiError(415, 'unsupported_media_type', `${what} must have Content-Type: ${OFFSET_CONTENT_TYPE}`);
+
+/** The media type of a request, lower-cased without parameters ('' when absent). */
+export const mediaTypeOf = (header: string | undefined) => (header ?? '').split(';')[0]!.trim().toLowerCase();
 /** A non-negative integer header (Upload-Length, Upload-Offset); malformed is a 400. */
 export function parseByteCount(value: string | undefined, name: string): number | null {
   if (value === undefined) return null;
@@ -86,15 +96,50 @@ export function parseUploadMetadata(header: string | undefined): Map<string, str
   return out;
 }
 
-/** `Upload-Checksum: sha1 <base64 digest>`; other algorithms are a 400 (we advertise sha1 only). */
-export function parseUploadChecksum(header: string | undefined): Uint8Array | null {
+export type UploadChecksum = { status: 'digest'; sha1: Uint8Array } | { status: 'never_matches'; bytes: number };
+
+/**
+ * `Upload-Checksum: sha1 <base64 digest>`. A malformed header or another algorithm is a 400 (the spec's answer to
+ * an unsupported algorithm); a well-formed digest of the wrong length can never match the body, so it is a
+ * checksum mismatch (460), not a malformed request.
+ */
+export function parseUploadChecksum(header: string | undefined): UploadChecksum | null {
   if (header === undefined) return null;
   const m = /^\s*([A-Za-z0-9-]+) +(\S+)\s*$/.exec(header);
   if (!m) throw badRequest('Upload-Checksum must be "<algorithm> <base64 digest>"');
   if (m[1]!.toLowerCase() !== 'sha1') throw badRequest(`checksum algorithm ${m[1]} is not supported; use sha1`);
   const digest = decodeBase64(m[2]!, 'Upload-Checksum digest');
-  if (digest.byteLength !== 20) throw badRequest('a sha1 Upload-Checksum digest is 20 bytes');
-  return digest;
+  if (digest.byteLength !== 20) return { status: 'never_matches', bytes: digest.byteLength };
+  return { status: 'digest', sha1: digest };
+}
+
+export type UploadConcat = { type: 'partial' } | { type: 'final'; uploadIds: string[] };
+
+/**
+ * `Upload-Concat: partial`, or `final;<url> <url> …` (absolute URLs or paths, in order). The upload id is the last
+ * path segment of each URL; whether it names a real partial upload is for the caller to check.
+ */
+export function parseUploadConcat(header: string | undefined, maxPartials: number): UploadConcat | null {
+  if (header === undefined) return null;
+  const value = header.trim();
+  if (value === 'partial') return { type: 'partial' };
+  if (!value.startsWith('final;')) throw badRequest('Upload-Concat must be "partial" or "final;<url> <url> …"');
+  const urls = value.slice('final;'.length).trim().split(/\s+/).filter((u) => u !== '');
+  if (urls.length === 0) throw badRequest('Upload-Concat: final needs at least one partial upload URL');
+  if (urls.length > maxPartials) throw badRequest(`Upload-Concat: final may name at most ${maxPartials} partial uploads`);
+  const uploadIds = urls.map((url) => {
+    let path: string;
+    try {
+      path = new URL(url, 'http://relative.invalid').pathname;
+    } catch {
+      throw badRequest(`Upload-Concat: ${JSON.stringify(url)} is not a URL`);
+    }
+    const id = path.replace(/\/+$/, '').split('/').pop() ?? '';
+    if (id === '') throw badRequest(`Upload-Concat: ${JSON.stringify(url)} names no upload`);
+    return id;
+  });
+  if (new Set(uploadIds).size !== uploadIds.length) throw badRequest('Upload-Concat: final names the same partial upload twice');
+  return { type: 'final', uploadIds };
 }
 
 export const httpDate = (ms: number) => new Date(ms).toUTCString();

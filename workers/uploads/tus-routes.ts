@@ -1,33 +1,36 @@
 /**
- * tus 1.0.0 at `/v1/uploads`: core (HEAD, PATCH, OPTIONS), creation, expiration, checksum (sha1), termination.
+ * tus 1.0.0 at `/v1/uploads`: core (HEAD, PATCH, OPTIONS) and the extensions creation, creation-with-upload,
+ * creation-defer-length, expiration, checksum (sha1), termination and concatenation.
  *
- *   POST    /v1/uploads            Upload-Length, Upload-Metadata (videoId of an existing video of this creator,
- *                                  or title / name / filename to create one; optional filetype, sha256)
- *                                  → 201 Location: /v1/uploads/{uploadId}, Upload-Expires
- *   HEAD    /v1/uploads/:uploadId  → Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires
+ *   POST    /v1/uploads            Upload-Length (or Upload-Defer-Length: 1), Upload-Metadata (videoId of an
+ *                                  existing video of this creator, or title / name / filename to create one;
+ *                                  optional filetype, sha256), optionally the first bytes (Content-Type:
+ *                                  application/offset+octet-stream) → 201 Location (absolute), Upload-Offset,
+ *                                  Upload-Expires. With Upload-Concat: partial, a partial upload (no video yet);
+ *                                  with Upload-Concat: final;<urls>, the video's original copied from them.
+ *   HEAD    /v1/uploads/:uploadId  → Upload-Offset, Upload-Length (or Upload-Defer-Length), Upload-Metadata,
+ *                                  Upload-Expires, Upload-Concat
  *   PATCH   /v1/uploads/:uploadId  Upload-Offset, Content-Type: application/offset+octet-stream, optional
- *                                  Upload-Checksum → 204 Upload-Offset; the PATCH that reaches Upload-Length
- *                                  also completes the upload (assemble, verify, hand to transcoding)
+ *                                  Upload-Checksum, Upload-Length (declares a deferred length) → 204 Upload-Offset;
+ *                                  the PATCH that reaches the length also completes the upload (assemble, verify,
+ *                                  hand to transcoding). A final upload takes no PATCH (403).
  *   DELETE  /v1/uploads/:uploadId  → 204, the upload is abandoned and its parts aborted
- *   OPTIONS /v1/uploads[/:id]      → Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm (+ CORS)
+ *   OPTIONS /v1/uploads[/:id]      → 200 Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm (+ CORS)
  *
- * Every request needs the creator token (`Authorization: Bearer …`, via tus-js-client's `headers` option) except
- * OPTIONS, which browsers send without credentials. How PATCH bodies of any size map onto R2 parts, and why one
- * PATCH at a time, is explained in part-writer.ts.
+ * Every request needs an uploader (`resolveUploader`: the creator token, `Authorization: Bearer …`, via
+ * tus-js-client's `headers` option) except OPTIONS, which browsers send without credentials. How request bodies
+ * of any size map onto R2 parts is explained in part-writer.ts, concatenation in tus-concat.ts.
  */
-import { Hono, type Context } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { eq } from 'drizzle-orm';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { requireCreator } from '../shared/auth';
-import { schema } from '../shared/db';
-import { ApiError, badRequest, conflict, forbidden, notFound, payloadTooLarge } from '../shared/errors';
+import { ApiError, badRequest, forbidden, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
-import { newId, runtime } from '../shared/runtime';
-import { requireOwnedVideo } from '../metadata/videos';
+import { keys } from '../shared/storage-keys';
+import { newId } from '../shared/runtime';
 import { checkFileSize, partSizeOf } from './chunk-routes';
-import { completeUpload, missingError } from './complete';
-import { withLease, writeTusPatch } from './part-writer';
-import type { SessionView } from './session-types';
+import { missingError } from './complete';
+import type { SessionView, UploadKind } from './session-types';
+import { concatenate, createFinalUpload } from './tus-concat';
 import {
   CORS_ALLOW_HEADERS,
   CORS_ALLOW_METHODS,
@@ -37,16 +40,31 @@ import {
   TUS_EXTENSIONS,
   TUS_VERSION,
   httpDate,
+  mediaTypeOf,
   parseByteCount,
   parseUploadChecksum,
+  parseUploadConcat,
   parseUploadMetadata,
   preconditionFailed,
   unsupportedMediaType,
 } from './tus-protocol';
-import { newUploadId, parseUploadId, sessionStub } from './upload-ids';
+import { checkTitle, uploadableVideo, videoFromMetadata, type UploadVideo } from './tus-video';
+import { completeIfFull, writeTusBytes } from './tus-write';
+import { newUploadId, parseUploadId, sessionStub, uploadNonce } from './upload-ids';
 
-const MAX_TITLE = 200;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+const FILETYPE = /^[\w.+-]+\/[\w.+-]+$/;
+
+/**
+ * The one place a tus request's uploader is resolved: it sets `creatorId` or answers 401. Today that is the
+ * creator token; another credential (a capability token in the URL for direct creator uploads) plugs in here.
+ */
+const resolveUploader: MiddlewareHandler<AppEnv> = requireCreator;
+
+/** The absolute URL of an upload, from the request's own origin (some clients and proxies need it absolute). */
+export function uploadUrl(c: Context<AppEnv>, uploadId: string): string {
+  return new URL(`/v1/uploads/${uploadId}`, c.req.url).href;
+}
 
 function discoveryHeaders(c: Context<AppEnv>): Record<string, string> {
   return {
@@ -67,36 +85,17 @@ async function ownedSession(c: Context<AppEnv>, uploadId: string): Promise<Sessi
   return info.session;
 }
 
-/** Completes an upload whose bytes are all stored (idempotent); errors are the API's (e.g. 422 verification). */
-async function completeIfFull(c: Context<AppEnv>, session: { uploadId: string; videoId: string; fileSize: number; state: string }, offset: number) {
-  if (offset !== session.fileSize || session.state === 'completed') return;
-  await completeUpload(c.env, c.var.db, session.videoId, sessionStub(c.env, session.videoId), session.uploadId);
-}
-
-async function videoForCreation(c: Context<AppEnv>, metadata: Map<string, string>): Promise<{ id: string; creatorId: string }> {
-  const videoId = metadata.get('videoId');
-  if (videoId !== undefined) {
-    const { video } = await requireOwnedVideo(c, videoId);
-    if (video.status !== 'UPLOADING') throw conflict(`video is ${video.status}; uploads are accepted only while UPLOADING`);
-    return { id: video.id, creatorId: video.creatorId };
-  }
-  // Uppy and other clients send the file name as `name` / `filename`; it serves as the title when none is given.
-  const title = (metadata.get('title') ?? metadata.get('name') ?? metadata.get('filename') ?? '').trim();
-  if (title === '') throw badRequest('Upload-Metadata must carry videoId (an existing video) or title (to create one)');
-  if (title.length > MAX_TITLE) throw badRequest(`title must be at most ${MAX_TITLE} characters`);
-  const now = runtime().now();
-  const id = newId('vid');
-  await c.var.db.insert(schema.videos).values({
-    id,
-    creatorId: c.var.creatorId!,
-    title,
-    description: metadata.get('description') ?? '',
-    visibility: 'public',
-    status: 'UPLOADING',
-    createdAt: now,
-    updatedAt: now,
-  });
-  return { id, creatorId: c.var.creatorId! };
+/** The headers that describe an upload (HEAD, and the creation response). */
+function uploadHeaders(c: Context<AppEnv>, session: SessionView): Record<string, string> {
+  const headers: Record<string, string> = { 'Upload-Offset': String(session.offset), 'Cache-Control': 'no-store' };
+  if (session.lengthDeferred) headers['Upload-Defer-Length'] = '1';
+  else headers['Upload-Length'] = String(session.fileSize);
+  if (session.metadata) headers['Upload-Metadata'] = session.metadata;
+  if (session.state === 'uploading') headers['Upload-Expires'] = httpDate(session.expiresAt);
+  if (session.kind === 'partial') headers['Upload-Concat'] = 'partial';
+  if (session.kind === 'final') headers['Upload-Concat'] = `final;${(session.concat ?? []).map((p) => uploadUrl(c, p.uploadId)).join(' ')}`;
+  if (session.kind !== 'partial') headers['X-Video-Id'] = session.videoId;
+  return headers;
 }
 
 /** Mounted at `/v1/uploads` (see app.ts), so its middleware applies to tus requests only. */
@@ -112,12 +111,14 @@ tusRoutes.use('*', async (c, next) => {
   headers.set('Access-Control-Expose-Headers', CORS_EXPOSE_HEADERS);
 });
 
-/** Every request but OPTIONS must speak tus 1.0.0 (412 otherwise, with the versions we speak). */
+/** Every request but OPTIONS must speak tus 1.0.0 (412 otherwise, with the versions we speak), then have an uploader. */
 tusRoutes.use('*', async (c, next) => {
-  if (c.req.method !== 'OPTIONS' && c.req.header('Tus-Resumable') !== TUS_VERSION) throw preconditionFailed();
-  await next();
+  if (c.req.method === 'OPTIONS') return next();
+  if (c.req.header('Tus-Resumable') !== TUS_VERSION) throw preconditionFailed();
+  return resolveUploader(c, next);
 });
 
+/** Discovery: 200 (strict clients and tusd use 200; 204 is legal too) with every tus header. */
 const options = (c: Context<AppEnv>) => {
   const headers: Record<string, string> = { ...discoveryHeaders(c) };
   if (c.req.header('Access-Control-Request-Method')) {
@@ -125,128 +126,139 @@ const options = (c: Context<AppEnv>) => {
     headers['Access-Control-Allow-Headers'] = CORS_ALLOW_HEADERS;
     headers['Access-Control-Max-Age'] = '86400';
   }
-  return c.body(null, 204, headers);
+  return c.body(null, 200, headers);
 };
 tusRoutes.options('/', options);
 tusRoutes.options('/:uploadId', options);
 
-tusRoutes.post('/', requireCreator, async (c) => {
-  if (c.req.header('Upload-Defer-Length') !== undefined) throw badRequest('Upload-Defer-Length is not supported: send Upload-Length');
-  if (c.req.header('Upload-Concat') !== undefined) throw badRequest('the concatenation extension is not supported');
-  const length = parseByteCount(c.req.header('Upload-Length'), 'Upload-Length');
-  if (length === null) throw badRequest('Upload-Length is required');
-  if (length < 1) throw badRequest('Upload-Length must be at least 1 byte');
-  const metadataHeader = c.req.header('Upload-Metadata');
-  const metadata = parseUploadMetadata(metadataHeader);
-  const sha256 = metadata.get('sha256');
-  if (sha256 !== undefined && !SHA256_HEX.test(sha256)) throw badRequest('Upload-Metadata sha256 must be 64 hexadecimal characters');
+/** The body a creation POST carries (creation-with-upload), checked before anything is created. */
+function creationBody(c: Context<AppEnv>): { length: number; body: ReadableStream<Uint8Array> | null } {
+  const type = mediaTypeOf(c.req.header('Content-Type'));
+  const length = parseByteCount(c.req.header('Content-Length'), 'Content-Length');
+  const hasBody = (length ?? 0) > 0 || (length === null && c.req.header('Transfer-Encoding') !== undefined);
+  if ((type !== '' || hasBody) && type !== OFFSET_CONTENT_TYPE) throw unsupportedMediaType('a creation request with data');
+  if (hasBody && length === null) throw new ApiError(411, 'length_required', 'a creation request with data needs a Content-Length');
+  return { length: length ?? 0, body: hasBody ? c.req.raw.body : null };
+}
+
+tusRoutes.post('/', async (c) => {
   const config = c.var.config;
   const partSize = partSizeOf(config);
-  checkFileSize(length, config, partSize);
-  const video = await videoForCreation(c, metadata);
+  const concat = parseUploadConcat(c.req.header('Upload-Concat'), config.uploads.maxConcatPartials);
+  const data = creationBody(c);
+  const metadataHeader = c.req.header('Upload-Metadata')?.trim() || null;
+  const metadata = parseUploadMetadata(metadataHeader ?? undefined);
+  const sha256 = metadata.get('sha256');
+  if (sha256 !== undefined && !SHA256_HEX.test(sha256)) throw badRequest('Upload-Metadata sha256 must be 64 hexadecimal characters');
   const filetype = metadata.get('filetype') ?? metadata.get('type');
-  const started = await sessionStub(c.env, video.id).start({
-    uploadId: newUploadId(video.id),
-    videoId: video.id,
-    creatorId: video.creatorId,
+  const contentType = filetype && FILETYPE.test(filetype) ? filetype : null;
+  const checksum = parseUploadChecksum(c.req.header('Upload-Checksum'));
+  checkTitle(metadata);
+
+  if (concat?.type === 'final') {
+    if (c.req.header('Upload-Length') !== undefined || c.req.header('Upload-Defer-Length') !== undefined) {
+      throw badRequest('a final upload takes no Upload-Length: its length is the sum of its partial uploads');
+    }
+    if (data.length > 0) throw badRequest('a final upload carries no data: it is assembled from its partial uploads');
+    const session = await createFinalUpload(c, {
+      partialIds: concat.uploadIds,
+      metadata,
+      metadataHeader,
+      sha256: sha256?.toLowerCase() ?? null,
+      contentType,
+      partSize,
+      videoFromMetadata: () => videoFromMetadata(c, metadata),
+    });
+    return c.body(null, 201, { ...uploadHeaders(c, session), Location: uploadUrl(c, session.uploadId) });
+  }
+
+  const deferHeader = c.req.header('Upload-Defer-Length');
+  const declared = parseByteCount(c.req.header('Upload-Length'), 'Upload-Length');
+  if (deferHeader !== undefined && deferHeader.trim() !== '1') throw badRequest('Upload-Defer-Length must be 1');
+  if (deferHeader !== undefined && declared !== null) throw badRequest('send either Upload-Length or Upload-Defer-Length, not both');
+  if (deferHeader === undefined && declared === null) throw badRequest('Upload-Length (or Upload-Defer-Length: 1) is required');
+  const lengthDeferred = deferHeader !== undefined;
+  const fileSize = declared ?? config.uploads.maxFileSize;
+  checkFileSize(fileSize, config, partSize);
+  if (data.length > fileSize) throw badRequest(`the request carries ${data.length} bytes, more than Upload-Length ${fileSize}`);
+
+  // A partial upload has no video yet unless its metadata names one; a plain upload fills or creates a video.
+  const kind: UploadKind = concat?.type === 'partial' ? 'partial' : 'upload';
+  let owner: UploadVideo & { ownerId: string; boundVideoId: string | null };
+  if (kind === 'partial') {
+    const videoId = metadata.get('videoId');
+    const video = videoId === undefined ? null : await uploadableVideo(c, videoId);
+    owner = { id: video?.id ?? '', creatorId: c.var.creatorId!, ownerId: newId('pt'), boundVideoId: video?.id ?? null };
+  } else {
+    const video = await videoFromMetadata(c, metadata);
+    if (!video) throw badRequest('Upload-Metadata must carry videoId (an existing video) or title (to create one)');
+    owner = { ...video, ownerId: video.id, boundVideoId: null };
+  }
+  const uploadId = newUploadId(owner.ownerId);
+  const started = await sessionStub(c.env, owner.ownerId).start({
+    uploadId,
+    videoId: owner.ownerId,
+    creatorId: owner.creatorId,
     protocol: 'tus',
-    fileSize: length,
+    kind,
+    objectKey: kind === 'partial' ? keys.uploadPartialData(owner.ownerId, uploadNonce(uploadId)) : keys.original(owner.ownerId),
+    fileSize,
+    lengthDeferred,
     partSize,
-    sha256: sha256?.toLowerCase() ?? null,
-    metadata: metadataHeader?.trim() || null,
-    contentType: filetype && /^[\w.+-]+\/[\w.+-]+$/.test(filetype) ? filetype : null,
+    sha256: kind === 'partial' ? null : (sha256?.toLowerCase() ?? null),
+    metadata: metadataHeader,
+    contentType: kind === 'partial' ? null : contentType,
     ttlMs: config.uploads.sessionTtlMs,
+    boundVideoId: owner.boundVideoId,
   });
   if (started.status === 'failed') throw new ApiError(503, 'storage_unavailable', started.message);
-  return c.body(null, 201, {
-    Location: `/v1/uploads/${started.session.uploadId}`,
-    'Upload-Expires': httpDate(started.session.expiresAt),
-    'X-Video-Id': video.id,
-  });
+  let session = started.session;
+  const location = uploadUrl(c, session.uploadId);
+  try {
+    if (data.body) {
+      await writeTusBytes(c, session, { offset: 0, length: data.length, body: data.body, checksum, declaredLength: null });
+    } else {
+      // Upload-Length: 0 is complete as created (an empty partial, or a video that fails: nothing to process).
+      await completeIfFull(c, session, 0);
+    }
+  } catch (err) {
+    // The upload exists: whatever went wrong with its first bytes, tell the client where to resume.
+    if (err instanceof ApiError) throw new ApiError(err.status, err.code, err.message, err.details, { ...err.headers, Location: location });
+    throw err;
+  }
+  session = await ownedSession(c, session.uploadId);
+  return c.body(null, 201, { ...uploadHeaders(c, session), Location: location });
 });
 
 /** HEAD (Hono answers HEAD with the GET handler, minus the body). */
-tusRoutes.get('/:uploadId', requireCreator, async (c) => {
+tusRoutes.get('/:uploadId', async (c) => {
   let session = await ownedSession(c, c.req.param('uploadId'));
-  // All bytes stored but not completed (a crash after the last PATCH): finish now, as tus clients stop asking.
-  if (session.state === 'uploading' && session.offset === session.fileSize) {
+  // Finish what a crash left: a final upload whose copy was cut short, or all bytes stored but not completed
+  // (tus clients stop asking once they have sent every byte).
+  if (session.state === 'uploading' && session.kind === 'final') {
+    session = await concatenate(c, session);
+  } else if (session.state === 'uploading' && !session.lengthDeferred && session.offset === session.fileSize) {
     await completeIfFull(c, session, session.offset);
     session = await ownedSession(c, session.uploadId);
   }
-  const headers: Record<string, string> = {
-    'Upload-Offset': String(session.offset),
-    'Upload-Length': String(session.fileSize),
-    'Cache-Control': 'no-store',
-  };
-  if (session.metadata) headers['Upload-Metadata'] = session.metadata;
-  if (session.state === 'uploading') headers['Upload-Expires'] = httpDate(session.expiresAt);
-  return c.json({ uploadId: session.uploadId, videoId: session.videoId, state: session.state, offset: session.offset, length: session.fileSize }, 200, headers);
+  const body = { uploadId: session.uploadId, videoId: session.kind === 'partial' ? null : session.videoId, state: session.state, offset: session.offset, length: session.lengthDeferred ? null : session.fileSize };
+  return c.json(body, 200, uploadHeaders(c, session));
 });
 
-tusRoutes.patch('/:uploadId', requireCreator, async (c) => {
-  const contentType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
-  if (contentType !== OFFSET_CONTENT_TYPE) throw unsupportedMediaType();
+tusRoutes.patch('/:uploadId', async (c) => {
+  if (mediaTypeOf(c.req.header('Content-Type')) !== OFFSET_CONTENT_TYPE) throw unsupportedMediaType();
   const offset = parseByteCount(c.req.header('Upload-Offset'), 'Upload-Offset');
   if (offset === null) throw badRequest('Upload-Offset is required');
   const length = parseByteCount(c.req.header('Content-Length'), 'Content-Length');
   if (length === null) throw new ApiError(411, 'length_required', 'PATCH requests need a Content-Length');
-  const sha1 = parseUploadChecksum(c.req.header('Upload-Checksum'));
-  const uploadId = c.req.param('uploadId');
-  const session = await ownedSession(c, uploadId);
-  if (offset + length > session.fileSize) {
-    throw payloadTooLarge(`this PATCH would end at ${offset + length}, past Upload-Length ${session.fileSize}`);
-  }
-  const stub = sessionStub(c.env, session.videoId);
-  const begun = await stub.beginPatch(uploadId, offset);
-  const conflictAt = (message: string, at: number) => new ApiError(409, 'conflict', message, { offset: at }, { 'Upload-Offset': String(at) });
-  switch (begun.status) {
-    case 'not_found':
-    case 'gone':
-      throw missingError(begun);
-    case 'wrong_protocol':
-      throw conflict(`this upload uses the ${begun.protocol} API`);
-    case 'completed':
-      if (offset === session.fileSize && length === 0) return c.body(null, 204, { 'Upload-Offset': String(offset) });
-      throw conflictAt('this upload is already complete', session.fileSize);
-    case 'offset_mismatch':
-      throw conflictAt(`Upload-Offset ${offset} does not match the stored offset ${begun.offset}`, begun.offset);
-    case 'busy':
-      throw conflictAt('another PATCH to this upload is in progress', session.offset);
-    case 'ok':
-      break;
-  }
-  const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
-  const outcome = await withLease(stub, begun.lease, c.var.config.uploads.writeLeaseMs, () =>
-    writeTusPatch(c.env, {
-      target: begun,
-      videoId: session.videoId,
-      body,
-      length,
-      sha1: sha1 ?? undefined,
-      commit: (input) => stub.commit(uploadId, input),
-    }),
-  );
-  switch (outcome.status) {
-    case 'checksum_mismatch':
-      throw new ApiError(460 as ContentfulStatusCode, 'checksum_mismatch', 'Upload-Checksum does not match the body; nothing of this PATCH was stored', undefined, {
-        'Upload-Offset': String(outcome.offset),
-      });
-    case 'conflict':
-      throw conflictAt('the upload moved while this PATCH was written', outcome.offset);
-    case 'ended':
-      throw missingError({ status: 'gone', reason: 'terminated' });
-    case 'interrupted':
-      throw new ApiError(400, 'incomplete_body', 'the body ended before Content-Length bytes; resume from Upload-Offset', { offset: outcome.offset }, {
-        'Upload-Offset': String(outcome.offset),
-      });
-    case 'ok':
-      break;
-  }
-  await completeIfFull(c, session, outcome.offset);
-  return c.body(null, 204, { 'Upload-Offset': String(outcome.offset), 'Upload-Expires': httpDate(session.expiresAt) });
+  const checksum = parseUploadChecksum(c.req.header('Upload-Checksum'));
+  const declaredLength = parseByteCount(c.req.header('Upload-Length'), 'Upload-Length');
+  const session = await ownedSession(c, c.req.param('uploadId'));
+  const reached = await writeTusBytes(c, session, { offset, length, body: c.req.raw.body, checksum, declaredLength });
+  return c.body(null, 204, { 'Upload-Offset': String(reached), 'Upload-Expires': httpDate(session.expiresAt) });
 });
 
-tusRoutes.delete('/:uploadId', requireCreator, async (c) => {
+tusRoutes.delete('/:uploadId', async (c) => {
   const uploadId = c.req.param('uploadId');
   const session = await ownedSession(c, uploadId);
   const ended = await sessionStub(c.env, session.videoId).terminate(uploadId, 'terminated');

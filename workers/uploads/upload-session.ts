@@ -18,12 +18,23 @@
  *   Durable state (parts, offset, tail) is only changed by a commit, and a commit is checked against that state
  *   (tus: the offset it started from), not the lease, so even a writer whose lease lapsed cannot corrupt it.
  * - Idempotency: a chunk that is already stored is not written again; its first ETag is kept.
+ * - tus concatenation: a partial upload lives in an object of its own (see `UploadKind`); it is bound to one
+ *   video, at most, and expires like any upload, its assembled bytes with it. A final upload records its partials
+ *   (key and size) when it is created, so copying them needs no other object.
+ * - Deferred length (tus creation-defer-length): until declared, `file_size` holds the largest length accepted,
+ *   so every part is a full part; the first PATCH that declares it sets it, once.
+ *
+ * Schema: the `session` table gained columns after it first shipped; `migrate()` adds missing ones to objects
+ * created by older code, and `meta.schema_version` records how far an object has been migrated.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../shared/config';
 import { newId, runtime } from '../shared/runtime';
 import { keys } from '../shared/storage-keys';
 import type {
+  BindResult,
+  ConcatPart,
+  UploadKind,
   BeginChunkResult,
   BeginCompleteResult,
   BeginPatchResult,
@@ -49,6 +60,11 @@ interface SessionRow extends Record<string, SqlStorageValue> {
   state: 'uploading' | 'completed';
   object_key: string;
   r2_upload_id: string;
+  kind: UploadKind;
+  length_deferred: number;
+  /** final: JSON `ConcatPart[]`. */
+  concat: string | null;
+  bound_video_id: string | null;
   file_size: number;
   part_size: number;
   sha256: string | null;
@@ -73,6 +89,14 @@ interface Lease {
 }
 
 const TOMBSTONE_KEEP_MS = 30 * 24 * 3600_000;
+const SCHEMA_VERSION = 2;
+/** Columns added by schema version 2 (tus concatenation and deferred length). */
+const V2_COLUMNS: Array<[string, string]> = [
+  ['kind', "TEXT NOT NULL DEFAULT 'upload'"],
+  ['length_deferred', 'INTEGER NOT NULL DEFAULT 0'],
+  ['concat', 'TEXT'],
+  ['bound_video_id', 'TEXT'],
+];
 
 export class UploadSession extends DurableObject<Env> {
   private readonly leases = new Map<string, Lease>();
@@ -90,6 +114,17 @@ export class UploadSession extends DurableObject<Env> {
       part_number INTEGER PRIMARY KEY, size INTEGER NOT NULL, etag TEXT NOT NULL)`);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS ended (
       upload_id TEXT PRIMARY KEY, reason TEXT NOT NULL, ended_at INTEGER NOT NULL)`);
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const sql = this.ctx.storage.sql;
+    sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+    const version = sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0]?.value ?? 1;
+    if (version >= SCHEMA_VERSION) return;
+    const have = new Set(sql.exec<{ name: string }>('PRAGMA table_info(session)').toArray().map((c) => c.name));
+    for (const [name, type] of V2_COLUMNS) if (!have.has(name)) sql.exec(`ALTER TABLE session ADD COLUMN ${name} ${type}`);
+    sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", SCHEMA_VERSION);
   }
 
   // ---- reads -------------------------------------------------------------------------------------------------
@@ -122,7 +157,7 @@ export class UploadSession extends DurableObject<Env> {
       await this.end(current, live ? 'replaced' : current.state === 'completed' ? 'purged' : 'expired');
     }
     let r2UploadId: string;
-    const objectKey = keys.original(input.videoId);
+    const objectKey = input.objectKey;
     try {
       const multipart = await this.env.MEDIA.createMultipartUpload(objectKey, {
         customMetadata: { uploadId: input.uploadId },
@@ -136,16 +171,18 @@ export class UploadSession extends DurableObject<Env> {
     const expiresAt = now + input.ttlMs;
     this.ctx.storage.sql.exec(
       `INSERT INTO session (upload_id, video_id, creator_id, protocol, state, object_key, r2_upload_id, file_size,
-         part_size, sha256, metadata, created_at, expires_at) VALUES (?, ?, ?, ?, 'uploading', ?, ?, ?, ?, ?, ?, ?, ?)`,
+         part_size, sha256, metadata, created_at, expires_at, kind, length_deferred, concat, bound_video_id)
+         VALUES (?, ?, ?, ?, 'uploading', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       input.uploadId, input.videoId, input.creatorId, input.protocol, objectKey, r2UploadId, input.fileSize,
-      input.partSize, input.sha256, input.metadata, now, expiresAt,
+      input.partSize, input.sha256, input.metadata, now, expiresAt, input.kind ?? 'upload', input.lengthDeferred ? 1 : 0,
+      input.concat ? JSON.stringify(input.concat) : null, input.boundVideoId ?? null,
     );
     await this.ctx.storage.setAlarm(expiresAt);
     return { status: 'created', session: this.view(this.row()!) };
   }
 
   /** tus termination, `DELETE /v1/videos/:id/upload`, and the video-deleted hook (uploadId null: whatever is current). */
-  async terminate(uploadId: string | null, reason: 'terminated' | 'video_deleted'): Promise<SimpleResult> {
+  async terminate(uploadId: string | null, reason: 'terminated' | 'video_deleted' | 'concatenated'): Promise<SimpleResult> {
     const found = this.lookup(uploadId);
     if (isMissing(found)) return found;
     await this.end(found, reason);
@@ -177,18 +214,47 @@ export class UploadSession extends DurableObject<Env> {
     return { status: 'ok', ...this.target(found, lease) };
   }
 
-  async beginPatch(uploadId: string, offset: number): Promise<BeginPatchResult> {
-    const found = this.lookup(uploadId);
+  /**
+   * A tus write at `offset` (a PATCH, or the copy of a final upload's partials). `declaredLength`: the PATCH's
+   * Upload-Length, which sets a deferred length (once) and must otherwise equal the length already set.
+   */
+  async beginPatch(uploadId: string, offset: number, declaredLength: number | null = null): Promise<BeginPatchResult> {
+    let found = this.lookup(uploadId);
     if (isMissing(found)) return found;
     if (found.protocol !== 'tus') return { status: 'wrong_protocol', protocol: found.protocol };
     if (found.state === 'completed') return { status: 'completed' };
     if (this.held('complete')) return { status: 'busy' };
     const current = this.offsetOf(found);
     if (offset !== current) return { status: 'offset_mismatch', offset: current };
+    if (declaredLength !== null) {
+      if (!found.length_deferred && declaredLength !== found.file_size) return { status: 'length_mismatch', length: found.file_size };
+      if (found.length_deferred && (declaredLength < current || declaredLength > found.file_size)) {
+        return { status: 'length_mismatch', length: found.file_size };
+      }
+    }
     const lease = this.acquire('patch');
     if (!lease) return { status: 'busy' };
+    if (declaredLength !== null && found.length_deferred) {
+      this.ctx.storage.sql.exec('UPDATE session SET file_size = ?, length_deferred = 0 WHERE upload_id = ?', declaredLength, found.upload_id);
+      found = this.row()!;
+    }
     const tail = found.tail_key ? { key: found.tail_key, size: found.tail_size } : null;
     return { status: 'ok', offset: current, tail, ...this.target(found, lease) };
+  }
+
+  /**
+   * Binds a partial upload to the video of a final upload (or checks it is already bound to it). A partial serves
+   * one video only, and only its own creator (checked by the caller, which knows who asks).
+   */
+  async bind(uploadId: string, videoId: string): Promise<BindResult> {
+    const found = this.lookup(uploadId);
+    if (isMissing(found)) return found;
+    if (found.kind !== 'partial') return { status: 'refused', reason: 'not a partial upload (Upload-Concat: partial)' };
+    if (found.bound_video_id !== null && found.bound_video_id !== videoId) {
+      return { status: 'refused', reason: 'it belongs to another video' };
+    }
+    if (found.bound_video_id === null) this.ctx.storage.sql.exec('UPDATE session SET bound_video_id = ? WHERE upload_id = ?', videoId, found.upload_id);
+    return { status: 'ok', session: this.view(this.row()!) };
   }
 
   async renewLease(lease: string): Promise<SimpleResult> {
@@ -265,6 +331,7 @@ export class UploadSession extends DurableObject<Env> {
       status: 'ready',
       lease,
       uploadId: found.upload_id,
+      kind: found.kind,
       objectKey: found.object_key,
       r2UploadId: found.r2_upload_id,
       parts,
@@ -287,7 +354,9 @@ export class UploadSession extends DurableObject<Env> {
       this.ctx.storage.sql.exec('DELETE FROM parts');
     });
     this.leases.delete('complete');
-    await this.deleteStaged(found);
+    // Staged tails only: a completed partial's assembled object stays (under the same prefix) until it is
+    // concatenated or expires.
+    await this.deleteStaged(found, keys.uploadStagedTailPrefix(found.video_id, uploadNonce(found.upload_id)));
     return { status: 'ok' };
   }
 
@@ -359,8 +428,13 @@ export class UploadSession extends DurableObject<Env> {
       videoId: row.video_id,
       creatorId: row.creator_id,
       protocol: row.protocol,
+      kind: row.kind,
       state: row.state,
+      objectKey: row.object_key,
       fileSize: row.file_size,
+      lengthDeferred: row.length_deferred === 1,
+      concat: row.concat ? (JSON.parse(row.concat) as ConcatPart[]) : null,
+      boundVideoId: row.bound_video_id,
       partSize: row.part_size,
       totalParts,
       sha256: row.sha256,
@@ -401,8 +475,7 @@ export class UploadSession extends DurableObject<Env> {
     return token;
   }
 
-  private async deleteStaged(row: SessionRow): Promise<void> {
-    const prefix = keys.uploadStagingPrefix(row.video_id, uploadNonce(row.upload_id));
+  private async deleteStaged(row: SessionRow, prefix = keys.uploadStagingPrefix(row.video_id, uploadNonce(row.upload_id))): Promise<void> {
     let cursor: string | undefined;
     do {
       const page = await this.env.MEDIA.list({ prefix, cursor });

@@ -1,0 +1,58 @@
+/**
+ * Which video a tus upload fills: an existing video of the caller named by `videoId` in Upload-Metadata, or a new
+ * one created from `title` (or `name` / `filename`, which Uppy and other clients send).
+ */
+import type { Context } from 'hono';
+import { schema } from '../shared/db';
+import { badRequest, conflict } from '../shared/errors';
+import type { AppEnv } from '../shared/hono-env';
+import { newId, runtime } from '../shared/runtime';
+import { requireOwnedVideo } from '../metadata/videos';
+
+const MAX_TITLE = 200;
+
+export interface UploadVideo {
+  id: string;
+  creatorId: string;
+}
+
+/** A video of the caller that still takes an upload (403 / 404 / 409 otherwise). */
+export async function uploadableVideo(c: Context<AppEnv>, videoId: string): Promise<UploadVideo> {
+  const { video } = await requireOwnedVideo(c, videoId);
+  if (video.status !== 'UPLOADING') throw conflict(`video is ${video.status}; uploads are accepted only while UPLOADING`);
+  return { id: video.id, creatorId: video.creatorId };
+}
+
+/** The title an upload's metadata gives a new video, or null when it names none; 400 when it is too long. */
+function titleOf(metadata: Map<string, string>): string | null {
+  const title = (metadata.get('title') ?? metadata.get('name') ?? metadata.get('filename') ?? '').trim();
+  if (title === '') return null;
+  if (title.length > MAX_TITLE) throw badRequest(`title must be at most ${MAX_TITLE} characters`);
+  return title;
+}
+
+/** The video named by metadata `videoId`, a new one from its title, or null when the metadata names neither. */
+export async function videoFromMetadata(c: Context<AppEnv>, metadata: Map<string, string>): Promise<UploadVideo | null> {
+  const videoId = metadata.get('videoId');
+  if (videoId !== undefined) return uploadableVideo(c, videoId);
+  const title = titleOf(metadata);
+  if (title === null) return null;
+  const now = runtime().now();
+  const id = newId('vid');
+  await c.var.db.insert(schema.videos).values({
+    id,
+    creatorId: c.var.creatorId!,
+    title,
+    description: metadata.get('description') ?? '',
+    visibility: 'public',
+    status: 'UPLOADING',
+    createdAt: now,
+    updatedAt: now,
+  });
+  return { id, creatorId: c.var.creatorId! };
+}
+
+/** Checks a title without creating anything (so a request refused later leaves no video behind). */
+export function checkTitle(metadata: Map<string, string>): void {
+  titleOf(metadata);
+}

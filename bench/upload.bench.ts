@@ -44,6 +44,8 @@ const CONCURRENCIES = [2, 4];
 const HEADLINE = 4;
 /** No single request may take longer (a 10 MiB chunk takes well under a second locally). */
 const REQUEST_TIMEOUT_MS = 120_000;
+/** Reading 256 MB back and hashing it inside the Worker took over 120 s at load average 20. */
+const READ_BACK_TIMEOUT_MS = 300_000;
 const ONLY_TUS = process.argv.includes('--only=tus');
 const RTT_MS = Number(process.env.UPLOAD_BENCH_RTT_MS ?? 100);
 const WINDOW_KIB = Number(process.env.UPLOAD_BENCH_WINDOW_KIB ?? 512);
@@ -317,9 +319,11 @@ async function throughInternal(stack: Stack, route: 'discard' | 'r2-put', file: 
 /** null when the read failed: wrangler's proxy parks a failed GET for a retry that only a later request triggers. */
 async function readBack(stack: Stack, videoId: string, hash: boolean): Promise<{ sec: number; sha256: string | null } | null> {
   try {
-    const res = await timedFetch(`${stack.origin}/internal/bench/r2-read/${videoId}${hash ? '?hash=sha256' : ''}`, {
-      headers: { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` },
-    });
+    const res = await timedFetch(
+      `${stack.origin}/internal/bench/r2-read/${videoId}${hash ? '?hash=sha256' : ''}`,
+      { headers: { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` } },
+      READ_BACK_TIMEOUT_MS,
+    );
     if (!res.ok) throw new Error(`r2-read: ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { ms: number; sha256: string | null };
     return { sec: body.ms / 1000, sha256: body.sha256 };
@@ -468,8 +472,8 @@ export async function run(): Promise<BenchResult> {
       }, failures);
       if (memory) {
         const videoId = memory.bigRun.videoId;
-        readPlain = await phase('bare read-back', REQUEST_TIMEOUT_MS + 10_000, () => readBack(stack, videoId, false), failures);
-        readHash = await phase('read-back with SHA-256', REQUEST_TIMEOUT_MS + 10_000, () => readBack(stack, videoId, true), failures);
+        readPlain = await phase('bare read-back', READ_BACK_TIMEOUT_MS + 10_000, () => readBack(stack, videoId, false), failures);
+        readHash = await phase('read-back with SHA-256', READ_BACK_TIMEOUT_MS + 10_000, () => readBack(stack, videoId, true), failures);
       }
       // Throughput: discard / r2-put / chunk API at each concurrency, interleaved.
       for (const concurrency of CONCURRENCIES) {

@@ -115,6 +115,23 @@ describe('tus concatenation', () => {
     expect(await original(videoId)).toBe(await sha256(file));
   });
 
+  it('a retried final POST (its answer lost) answers with the same upload: no second video, no 409', async () => {
+    const { token } = await newCreator();
+    const file = bytes(2 * MiB + 5, 35);
+    const a = await partial(token, MiB, { data: file.slice(0, MiB) });
+    const b = await partial(token, MiB + 5, { data: file.slice(MiB) });
+    const first = await final(token, [a.url, b.url], { title: 'retried' });
+    expect(first.status).toBe(201);
+    const again = await final(token, [a.url, b.url], { title: 'retried' });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('Location')).toBe(first.headers.get('Location'));
+    expect(again.headers.get('Upload-Offset')).toBe(String(file.byteLength));
+    expect(await videoCount(token)).toBe(1);
+    // The consumed partials cannot make another upload.
+    const c = await partial(token, 10, { data: bytes(10) });
+    expect((await final(token, [a.url, c.url], { title: 'other' })).status).toBe(410);
+  });
+
   it('refuses PATCH on a final upload with 403', async () => {
     const { token } = await newCreator();
     const a = await partial(token, 100, { data: bytes(100) });

@@ -79,7 +79,8 @@ export interface SessionView {
   result: { size: number; sha256: string } | null;
 }
 
-export type Missing = { status: 'not_found' } | { status: 'gone'; reason: EndReason };
+/** `consumedBy`: a partial upload ended by concatenation names the final upload that consumed it. */
+export type Missing = { status: 'not_found' } | { status: 'gone'; reason: EndReason; consumedBy?: string | null };
 
 export type StartResult =
   | { status: 'created'; session: SessionView }

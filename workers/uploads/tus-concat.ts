@@ -40,11 +40,39 @@ export interface FinalUploadInput {
   videoFromMetadata: () => Promise<{ id: string; creatorId: string } | null>;
 }
 
-/** Checks the partials, binds them to the video, creates the final upload and runs the copy. */
+/**
+ * Checks the partials, binds them to the video, creates the final upload and runs the copy. Idempotent, as a
+ * client retries a final POST whose answer it lost: partials already consumed by one final upload answer with
+ * that upload, and partials bound to a video whose current upload is a final over them answer with that one.
+ */
 export async function createFinalUpload(c: Context<AppEnv>, input: FinalUploadInput): Promise<SessionView> {
-  const partials = await Promise.all(input.partialIds.map((id) => finishedPartial(c, id)));
+  const looked = await Promise.all(input.partialIds.map((id) => finishedPartial(c, id)));
+  const consumers = new Set(looked.map((l) => ('consumedBy' in l ? l.consumedBy : null)));
+  if (!consumers.has(null)) {
+    const finalId = [...consumers][0]!;
+    const existing = consumers.size === 1 ? await ownedFinal(c, finalId) : null;
+    if (existing && sameIds(existing, input.partialIds)) return existing;
+  }
+  const consumed = looked.findIndex((l) => 'consumedBy' in l);
+  if (consumed >= 0) throw gone(`partial upload ${input.partialIds[consumed]} was already concatenated into another upload`);
+  const partials = looked.map((l) => ('partial' in l ? l.partial : null)).filter((p): p is SessionView => p !== null);
   const bound = new Set(partials.map((p) => p.boundVideoId).filter((v): v is string => v !== null));
-  const video = (await input.videoFromMetadata()) ?? (bound.size === 1 ? await uploadableVideo(c, [...bound][0]!) : null);
+  if (bound.size > 1) throw conflict('the partial uploads belong to different videos');
+  let video;
+  const boundId = [...bound][0];
+  if (boundId !== undefined) {
+    const named = input.metadata.get('videoId');
+    if (named !== undefined && named !== boundId) throw conflict(`the partial uploads belong to another video (${boundId})`);
+    // A retried final POST whose first attempt is still copying (or has completed): answer with that upload.
+    const current = await sessionStub(c.env, boundId).info(null);
+    if (current.status === 'ok' && current.session.kind === 'final' && sameIds(current.session, input.partialIds)) {
+      if (current.session.creatorId !== c.var.creatorId) throw forbidden('this upload belongs to another creator');
+      return concatenate(c, current.session);
+    }
+    video = await uploadableVideo(c, boundId);
+  } else {
+    video = await input.videoFromMetadata();
+  }
   if (!video) throw badRequest('Upload-Metadata of a final upload must carry videoId or title (or its partials a videoId)');
   const bindings = await Promise.all(partials.map((p) => sessionStub(c.env, ownerOf(p.uploadId)).bind(p.uploadId, video.id)));
   bindings.forEach((b, i) => {
@@ -119,7 +147,7 @@ export async function concatenate(c: Context<AppEnv>, session: SessionView): Pro
   await Promise.all(
     parts.map((p) =>
       sessionStub(c.env, ownerOf(p.uploadId))
-        .terminate(p.uploadId, 'concatenated')
+        .terminate(p.uploadId, 'concatenated', session.uploadId)
         .catch((err: unknown) => console.warn(`ending partial ${p.uploadId} failed`, err)),
     ),
   );
@@ -137,10 +165,25 @@ function ownerOf(uploadId: string): string {
   return parseUploadId(uploadId)!.videoId;
 }
 
-async function finishedPartial(c: Context<AppEnv>, uploadId: string): Promise<SessionView> {
+const sameIds = (final: SessionView, ids: string[]) =>
+  final.concat !== null && final.concat.length === ids.length && final.concat.every((p, i) => p.uploadId === ids[i]);
+
+/** A final upload of the caller (for a retried final POST). */
+async function ownedFinal(c: Context<AppEnv>, uploadId: string): Promise<SessionView | null> {
+  const parsed = parseUploadId(uploadId);
+  if (!parsed) return null;
+  const info = await sessionStub(c.env, parsed.videoId).info(uploadId);
+  if (info.status !== 'ok') return null;
+  if (info.session.creatorId !== c.var.creatorId) throw forbidden('this upload belongs to another creator');
+  return info.session;
+}
+
+/** A finished partial upload of the caller, or the final upload that already consumed it. */
+async function finishedPartial(c: Context<AppEnv>, uploadId: string): Promise<{ partial: SessionView } | { consumedBy: string }> {
   const parsed = parseUploadId(uploadId);
   if (!parsed) throw badRequest(`Upload-Concat names ${JSON.stringify(uploadId)}, which is not an upload of this server`);
   const info = await sessionStub(c.env, parsed.videoId).info(uploadId);
+  if (info.status === 'gone' && info.reason === 'concatenated' && info.consumedBy) return { consumedBy: info.consumedBy };
   if (info.status !== 'ok') throw missingError(info, `partial upload ${uploadId}`);
   const partial = info.session;
   if (partial.creatorId !== c.var.creatorId) throw forbidden(`partial upload ${uploadId} belongs to another creator`);
@@ -150,5 +193,5 @@ async function finishedPartial(c: Context<AppEnv>, uploadId: string): Promise<Se
       `partial upload ${uploadId} is not finished (${partial.offset} of ${partial.lengthDeferred ? 'an undeclared length' : partial.fileSize} bytes); finish it before the final upload`,
     );
   }
-  return partial;
+  return { partial };
 }

@@ -89,7 +89,7 @@ interface Lease {
 }
 
 const TOMBSTONE_KEEP_MS = 30 * 24 * 3600_000;
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 /** Columns added by schema version 2 (tus concatenation and deferred length). */
 const V2_COLUMNS: Array<[string, string]> = [
   ['kind', "TEXT NOT NULL DEFAULT 'upload'"],
@@ -124,6 +124,9 @@ export class UploadSession extends DurableObject<Env> {
     if (version >= SCHEMA_VERSION) return;
     const have = new Set(sql.exec<{ name: string }>('PRAGMA table_info(session)').toArray().map((c) => c.name));
     for (const [name, type] of V2_COLUMNS) if (!have.has(name)) sql.exec(`ALTER TABLE session ADD COLUMN ${name} ${type}`);
+    // Version 3: a tombstone of a concatenated partial names the final upload that consumed it.
+    const endedHave = new Set(sql.exec<{ name: string }>('PRAGMA table_info(ended)').toArray().map((c) => c.name));
+    if (!endedHave.has('consumed_by')) sql.exec('ALTER TABLE ended ADD COLUMN consumed_by TEXT');
     sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", SCHEMA_VERSION);
   }
 
@@ -182,10 +185,10 @@ export class UploadSession extends DurableObject<Env> {
   }
 
   /** tus termination, `DELETE /v1/videos/:id/upload`, and the video-deleted hook (uploadId null: whatever is current). */
-  async terminate(uploadId: string | null, reason: 'terminated' | 'video_deleted' | 'concatenated'): Promise<SimpleResult> {
+  async terminate(uploadId: string | null, reason: 'terminated' | 'video_deleted' | 'concatenated', consumedBy: string | null = null): Promise<SimpleResult> {
     const found = this.lookup(uploadId);
     if (isMissing(found)) return found;
-    await this.end(found, reason);
+    await this.end(found, reason, consumedBy);
     return { status: 'ok' };
   }
 
@@ -384,9 +387,9 @@ export class UploadSession extends DurableObject<Env> {
     }
     if (uploadId !== null) {
       const ended = this.ctx.storage.sql
-        .exec<{ reason: string }>('SELECT reason FROM ended WHERE upload_id = ?', uploadId)
+        .exec<{ reason: string; consumed_by: string | null }>('SELECT reason, consumed_by FROM ended WHERE upload_id = ?', uploadId)
         .toArray()[0];
-      if (ended) return { status: 'gone', reason: ended.reason as EndReason };
+      if (ended) return { status: 'gone', reason: ended.reason as EndReason, consumedBy: ended.consumed_by };
     } else {
       const last = this.ctx.storage.sql
         .exec<{ reason: string }>('SELECT reason FROM ended ORDER BY ended_at DESC LIMIT 1')
@@ -485,7 +488,7 @@ export class UploadSession extends DurableObject<Env> {
   }
 
   /** Ends the session: aborts the multipart upload (unless completed), deletes staged bytes, leaves a tombstone. */
-  private async end(row: SessionRow, reason: EndReason): Promise<void> {
+  private async end(row: SessionRow, reason: EndReason, consumedBy: string | null = null): Promise<void> {
     if (row.state === 'uploading') {
       try {
         await this.env.MEDIA.resumeMultipartUpload(row.object_key, row.r2_upload_id).abort();
@@ -499,7 +502,10 @@ export class UploadSession extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec('DELETE FROM parts');
       this.ctx.storage.sql.exec('DELETE FROM session');
-      this.ctx.storage.sql.exec('INSERT OR REPLACE INTO ended (upload_id, reason, ended_at) VALUES (?, ?, ?)', row.upload_id, reason, now);
+      this.ctx.storage.sql.exec(
+        'INSERT OR REPLACE INTO ended (upload_id, reason, ended_at, consumed_by) VALUES (?, ?, ?, ?)',
+        row.upload_id, reason, now, consumedBy,
+      );
       this.ctx.storage.sql.exec('DELETE FROM ended WHERE ended_at < ?', now - TOMBSTONE_KEEP_MS);
     });
     this.leases.clear();

@@ -201,6 +201,8 @@ export const directUploads = sqliteTable(
     maxDurationSeconds: real('max_duration_seconds'),
     /** JSON array of origins (`https://app.example`), or null for any origin. */
     allowedOrigins: text('allowed_origins'),
+    /** The integrator's own JSON object (e.g. `{"courseId": "c1"}`), echoed in webhook events of the video. */
+    metadata: text('metadata'),
     expiresAt: integer('expires_at').notNull(),
     /** Set while a tus creation on this URL is being made (released if it fails), then its upload id. */
     claimedAt: integer('claimed_at'),

@@ -6,6 +6,7 @@ CREATE TABLE `direct_uploads` (
 	`max_size_bytes` integer,
 	`max_duration_seconds` real,
 	`allowed_origins` text,
+	`metadata` text,
 	`expires_at` integer NOT NULL,
 	`claimed_at` integer,
 	`upload_id` text,

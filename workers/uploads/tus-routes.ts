@@ -12,13 +12,14 @@
  *   OPTIONS /v1/uploads[/:id]      → Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm (+ CORS)
  *
  * Every request needs the creator token (`Authorization: Bearer …`, via tus-js-client's `headers` option) except
- * OPTIONS, which browsers send without credentials. How PATCH bodies of any size map onto R2 parts, and why one
+ * OPTIONS, which browsers send without credentials, and except under a direct upload URL
+ * (`/v1/direct_uploads/{token}/tus`, see direct-uploads/routes.ts), whose token is the credential. How PATCH bodies of any size map onto R2 parts, and why one
  * PATCH at a time, is explained in part-writer.ts.
  */
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { eq } from 'drizzle-orm';
-import { requireCreator } from '../shared/auth';
+import { tusAuth } from '../direct-uploads/tus-auth';
 import { schema } from '../shared/db';
 import { ApiError, badRequest, conflict, forbidden, notFound, payloadTooLarge } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
@@ -74,7 +75,8 @@ async function completeIfFull(c: Context<AppEnv>, session: { uploadId: string; v
 }
 
 async function videoForCreation(c: Context<AppEnv>, metadata: Map<string, string>): Promise<{ id: string; creatorId: string }> {
-  const videoId = metadata.get('videoId');
+  // A direct upload URL creates its upload for its own video, whatever the metadata says.
+  const videoId = c.var.directUpload?.videoId ?? metadata.get('videoId');
   if (videoId !== undefined) {
     const { video } = await requireOwnedVideo(c, videoId);
     if (video.status !== 'UPLOADING') throw conflict(`video is ${video.status}; uploads are accepted only while UPLOADING`);
@@ -130,7 +132,7 @@ const options = (c: Context<AppEnv>) => {
 tusRoutes.options('/', options);
 tusRoutes.options('/:uploadId', options);
 
-tusRoutes.post('/', requireCreator, async (c) => {
+tusRoutes.post('/', tusAuth, async (c) => {
   if (c.req.header('Upload-Defer-Length') !== undefined) throw badRequest('Upload-Defer-Length is not supported: send Upload-Length');
   if (c.req.header('Upload-Concat') !== undefined) throw badRequest('the concatenation extension is not supported');
   const length = parseByteCount(c.req.header('Upload-Length'), 'Upload-Length');
@@ -166,7 +168,7 @@ tusRoutes.post('/', requireCreator, async (c) => {
 });
 
 /** HEAD (Hono answers HEAD with the GET handler, minus the body). */
-tusRoutes.get('/:uploadId', requireCreator, async (c) => {
+tusRoutes.get('/:uploadId', tusAuth, async (c) => {
   let session = await ownedSession(c, c.req.param('uploadId'));
   // All bytes stored but not completed (a crash after the last PATCH): finish now, as tus clients stop asking.
   if (session.state === 'uploading' && session.offset === session.fileSize) {
@@ -183,7 +185,7 @@ tusRoutes.get('/:uploadId', requireCreator, async (c) => {
   return c.json({ uploadId: session.uploadId, videoId: session.videoId, state: session.state, offset: session.offset, length: session.fileSize }, 200, headers);
 });
 
-tusRoutes.patch('/:uploadId', requireCreator, async (c) => {
+tusRoutes.patch('/:uploadId', tusAuth, async (c) => {
   const contentType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType !== OFFSET_CONTENT_TYPE) throw unsupportedMediaType();
   const offset = parseByteCount(c.req.header('Upload-Offset'), 'Upload-Offset');
@@ -246,7 +248,7 @@ tusRoutes.patch('/:uploadId', requireCreator, async (c) => {
   return c.body(null, 204, { 'Upload-Offset': String(outcome.offset), 'Upload-Expires': httpDate(session.expiresAt) });
 });
 
-tusRoutes.delete('/:uploadId', requireCreator, async (c) => {
+tusRoutes.delete('/:uploadId', tusAuth, async (c) => {
   const uploadId = c.req.param('uploadId');
   const session = await ownedSession(c, uploadId);
   const ended = await sessionStub(c.env, session.videoId).terminate(uploadId, 'terminated');

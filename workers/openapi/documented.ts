@@ -149,6 +149,8 @@ export function registerDocumentedRoutes(registry: OpenAPIRegistry): void {
     responses: { 200: noContent('video/mp2t'), 206: noContent('Partial content'), ...errors(403, 404) },
   });
 
+  registry.registerPath({ method: 'options', path: '/v/{videoId}/t/{token}/{rendition}/{segment}', tags: playbackTags, summary: 'CORS preflight of playback objects (any origin)', request: { params: rendition.extend({ segment: z.string().openapi({ param: { name: 'segment', in: 'path' } }) }) }, responses: { 204: noContent('CORS headers') } });
+
   const viewTags = ['views'];
   registry.registerPath({
     method: 'post',

@@ -142,7 +142,7 @@ describe('events and deliveries', () => {
     await emitVideoEvent(env, 'video.ready', videoId);
     const [pending] = await deliveries(token, 'wh_down');
     const result = await runConsumer([{ deliveryId: pending!.id, round: 0 }]);
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['m0']);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0']);
     const [after] = await deliveries(token, 'wh_down');
     expect(after).toMatchObject({ status: 'pending', attempts: 1, lastError: expect.stringMatching(/request failed|answered/) });
     const row = await env.DB.prepare('SELECT last_attempt_at, next_attempt_at FROM webhook_deliveries WHERE id = ?').bind(pending!.id).first<{ last_attempt_at: number; next_attempt_at: number }>();

@@ -205,7 +205,7 @@ describe('direct creator uploads and webhooks on the local stack', () => {
   });
 
   it('serves an OpenAPI document that a validator accepts', async () => {
-    const doc = (await (await fetch(`${stack.origin}/openapi.json`)).json()) as object;
+    const doc = (await (await fetch(`${stack.origin}/openapi.json`)).json()) as Parameters<Validator['validate']>[0];
     const result = await new Validator().validate(doc);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);

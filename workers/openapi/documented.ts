@@ -6,6 +6,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 
 type OpenAPIRegistry = OpenAPIHono['openAPIRegistry'];
+import { CreateCreatorSchema } from '../admin/routes';
+import { InitiateUploadSchema } from '../uploads/schemas';
 import { bearerAuth, errors, ErrorSchema, jsonContent, z } from '../shared/openapi';
 
 const VideoId = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
@@ -83,7 +85,7 @@ export function registerDocumentedRoutes(registry: OpenAPIRegistry): void {
     tags: ['operations'],
     security: bearerAuth,
     summary: 'Create a creator and its first API token (ADMIN_TOKEN)',
-    request: { body: { required: true, content: { 'application/json': { schema: z.object({ name: z.string().min(1).max(100) }) } } } },
+    request: { body: { required: true, content: { 'application/json': { schema: CreateCreatorSchema } } } },
     responses: { 201: jsonContent(z.object({ creatorId: z.string(), token: z.string() }), 'The creator and its token (shown once)'), ...errors(400, 401) },
   });
 
@@ -95,7 +97,7 @@ export function registerDocumentedRoutes(registry: OpenAPIRegistry): void {
     tags: chunkTags,
     security: bearerAuth,
     summary: 'Start a chunked upload',
-    request: { params: VideoId, body: { required: true, content: { 'application/json': { schema: z.object({ fileSize: z.number().int().positive(), sha256: z.string().optional() }) } } } },
+    request: { params: VideoId, body: { required: true, content: { 'application/json': { schema: InitiateUploadSchema } } } },
     responses: { 201: jsonContent(z.object({ uploadId: z.string(), chunkSize: z.number().int(), totalChunks: z.number().int() }).loose(), 'The session'), ...errors(400, 401, 403, 404, 409, 413, 503) },
   });
   registry.registerPath({ method: 'get', path: '/v1/videos/{id}/upload', tags: chunkTags, security: bearerAuth, summary: 'Resume information of a chunked upload', request: { params: VideoId }, responses: { 200: jsonContent(z.object({}).loose(), 'Received chunks and what is missing'), ...errors(401, 403, 404, 410) } });

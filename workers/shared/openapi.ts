@@ -5,7 +5,7 @@
  */
 import { OpenAPIHono, z, type Hook } from '@hono/zod-openapi';
 import { createMiddleware } from 'hono/factory';
-import { badRequest } from './errors';
+import { badRequest, readJsonObject } from './errors';
 import type { AppEnv } from './hono-env';
 
 export { z };
@@ -18,13 +18,25 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${path}: ${issue.message}`;
 }
 
+function invalid(issues: z.core.$ZodIssue[]) {
+  return badRequest(describeIssue(issues[0]!), issues.length > 1 ? { problems: issues.map(describeIssue) } : undefined);
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Hook's generic parameters are the library's
 export const validationHook: Hook<any, AppEnv, any, any> = (result) => {
-  if (!result.success) {
-    const issues = result.error.issues;
-    throw badRequest(describeIssue(issues[0]!), issues.length > 1 ? { problems: issues.map(describeIssue) } : undefined);
-  }
+  if (!result.success) throw invalid(result.error.issues);
 };
+
+/**
+ * For routes that keep their own handler order (e.g. ownership checked before the body is read) instead of an
+ * `openapi()` declaration: the same schema validation and error shape; the route is described in
+ * openapi/documented.ts with the same schema.
+ */
+export async function validJson<T extends z.ZodType>(req: Request, schema: T): Promise<z.output<T>> {
+  const result = schema.safeParse(await readJsonObject(req));
+  if (!result.success) throw invalid(result.error.issues);
+  return result.data;
+}
 
 /** A sub-app whose `openapi()` routes validate with the API's error shape and join the OpenAPI document. */
 export function apiRoutes(): OpenAPIHono<AppEnv> {

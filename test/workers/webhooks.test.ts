@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../workers/shared/config';
 import { openDb, schema } from '../../workers/shared/db';
 import { handleWebhookBatch, webhookMaxAttempts, webhookRetryDelaySec } from '../../workers/webhooks/delivery';
+import { sweepLostDeliveries } from '../../workers/webhooks/sweeper';
 import { emitVideoEvent } from '../../workers/webhooks/events';
 import { webhookHeaders } from '../../workers/webhooks/signing';
 import { checkWebhookUrl } from '../../workers/webhooks/url-policy';
@@ -191,5 +192,21 @@ describe('events and deliveries', () => {
     expect((await deliveries(token, 'wh_redo'))[0]).toMatchObject({ status: 'pending', attempts: 0 });
     expect((await api(`/v1/webhooks/wh_redo/deliveries/msg_nope/redeliver`, { method: 'POST', token })).status).toBe(404);
     expect((await api(`/v1/webhooks/wh_redo/deliveries?limit=0`, { token })).status).toBe(400);
+  });
+});
+
+describe('sweepLostDeliveries (cron)', () => {
+  it('sends a delivery again whose message was lost, once per sweep, and leaves recent ones alone', async () => {
+    const { token, creatorId } = await newCreator();
+    const db = openDb(env.DB);
+    const config = loadConfig(env as unknown as Record<string, unknown>);
+    await db.insert(schema.webhookEndpoints).values({ id: 'wh_lost', creatorId, url: 'https://hooks.example.com/lost', events: '["video.deleted"]', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', createdAt: Date.now() });
+    const { id: videoId } = await newVideo(token);
+    await emitVideoEvent(env, 'video.deleted', videoId);
+    const now = Date.now();
+    expect(await sweepLostDeliveries(env, db, config, now)).toBe(0);
+    await env.DB.prepare("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE endpoint_id = 'wh_lost'").bind(now - 3600_000).run();
+    expect(await sweepLostDeliveries(env, db, config, now)).toBe(1);
+    expect(await sweepLostDeliveries(env, db, config, now)).toBe(0);
   });
 });

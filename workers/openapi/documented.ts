@@ -151,6 +151,14 @@ export function registerDocumentedRoutes(registry: OpenAPIRegistry): void {
     responses: { 200: noContent('video/mp2t'), 206: noContent('Partial content'), ...errors(403, 404) },
   });
 
+  registry.registerPath({
+    method: 'get',
+    path: '/v/{videoId}/t/{token}/thumbnails/{file}',
+    tags: playbackTags,
+    summary: 'Poster, storyboard sprites and storyboard.vtt',
+    request: { params: signed.extend({ file: z.string().openapi({ param: { name: 'file', in: 'path' }, example: 'poster.jpg' }) }) },
+    responses: { 200: noContent('image/jpeg or text/vtt'), ...errors(403, 404) },
+  });
   registry.registerPath({ method: 'options', path: '/v/{videoId}/t/{token}/{rendition}/{segment}', tags: playbackTags, summary: 'CORS preflight of playback objects (any origin)', request: { params: rendition.extend({ segment: z.string().openapi({ param: { name: 'segment', in: 'path' } }) }) }, responses: { 204: noContent('CORS headers') } });
 
   const viewTags = ['views'];

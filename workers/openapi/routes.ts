@@ -14,7 +14,18 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as 
 
 type Doc = ReturnType<OpenAPIHono<AppEnv>['getOpenAPI31Document']>;
 
+const cached = new Map<string, Doc>();
+
+/** Generated once per isolate and origin (the routes do not change while it runs). */
 export function openApiDocument(app: OpenAPIHono<AppEnv>, origin: string): Doc {
+  const hit = cached.get(origin);
+  if (hit) return hit;
+  const doc = generate(app, origin);
+  if (cached.size < 8) cached.set(origin, doc);
+  return doc;
+}
+
+function generate(app: OpenAPIHono<AppEnv>, origin: string): Doc {
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {

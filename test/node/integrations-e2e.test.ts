@@ -89,7 +89,7 @@ describe('direct creator uploads and webhooks on the local stack', () => {
         WEBHOOK_TIMEOUT_MS: '1500',
       },
     });
-    for (const [name, events] of Object.entries({ good: ['upload.completed', 'video.ready'], flaky: ['upload.completed'], hang: ['upload.completed'], redirect: ['upload.completed'] })) {
+    for (const [name, events] of Object.entries({ good: ['upload.completed', 'video.ready'], flaky: ['upload.completed'], hang: ['upload.completed'], redirect: ['upload.completed'], ends: ['video.failed', 'video.deleted'] })) {
       const res = await api('/v1/webhooks', { method: 'POST', body: JSON.stringify({ url: `${receiverOrigin}/${name}`, events }) });
       expect(res.status).toBe(201);
       const created = (await res.json()) as { id: string; secret: string };
@@ -202,6 +202,19 @@ describe('direct creator uploads and webhooks on the local stack', () => {
     const video = (await waitForStatus(stack, videoId, ['READY', 'FAILED'])) as { status: string; error?: string };
     expect(video.status).toBe('FAILED');
     expect(video.error).toMatch(/longer than the 1 s this direct upload allows \(maxDurationSeconds\)/);
+
+    // video.failed carries the reason; deleting the video sends video.deleted.
+    expect((await api(`/v1/videos/${videoId}`, { method: 'DELETE' })).status).toBe(204);
+    const ends = await until('video.failed and video.deleted', async () => {
+      const got = received.filter((r) => r.path === '/ends');
+      return got.length >= 2 ? got : null;
+    });
+    const events = ends.map((r) => {
+      expect(new Webhook(secrets.ends!).verify(r.body, r.headers)).toBeTruthy();
+      return JSON.parse(r.body) as { type: string; data: { videoId: string; error?: string } };
+    });
+    expect(events.map((e) => e.type).sort()).toEqual(['video.deleted', 'video.failed']);
+    expect(events.find((e) => e.type === 'video.failed')!.data).toMatchObject({ videoId, error: expect.stringMatching(/maxDurationSeconds/) });
   });
 
   it('serves an OpenAPI document that a validator accepts', async () => {

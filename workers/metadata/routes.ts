@@ -32,29 +32,30 @@ export const metadataRoutes = apiRoutes()
       },
     }),
     async (c) => {
-    const fields = c.req.valid('json');
-    const now = runtime().now();
-    const id = newId('vid');
-    await c.var.db.insert(schema.videos).values({
-      id,
-      creatorId: c.var.creatorId!,
-      title: fields.title,
-      description: fields.description ?? '',
-      visibility: fields.visibility ?? 'public',
-      status: 'UPLOADING',
-      createdAt: now,
-      updatedAt: now,
-    });
-    const record = { video: (await c.var.db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!, renditions: [], jobs: [] };
-    return c.json(
-      {
-        ...videoView(record),
-        upload: { chunked: `/v1/videos/${id}/upload`, tus: '/v1/uploads' },
-      },
-      201,
-      { Location: `/v1/videos/${id}` },
-    );
-  })
+      const fields = c.req.valid('json');
+      const now = runtime().now();
+      const id = newId('vid');
+      await c.var.db.insert(schema.videos).values({
+        id,
+        creatorId: c.var.creatorId!,
+        title: fields.title,
+        description: fields.description ?? '',
+        visibility: fields.visibility ?? 'public',
+        status: 'UPLOADING',
+        createdAt: now,
+        updatedAt: now,
+      });
+      const record = { video: (await c.var.db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!, renditions: [], jobs: [] };
+      return c.json(
+        {
+          ...videoView(record),
+          upload: { chunked: `/v1/videos/${id}/upload`, tus: '/v1/uploads' },
+        },
+        201,
+        { Location: `/v1/videos/${id}` },
+      );
+    },
+  )
   .openapi(
     createRoute({
       method: 'get',
@@ -70,19 +71,23 @@ export const metadataRoutes = apiRoutes()
       },
     }),
     async (c) => {
-    const limit = c.req.valid('query').limit ?? 20;
-    let page;
-    try {
-      page = await listCreatorVideos(c.var.db, c.var.creatorId!, limit, c.req.query('cursor') ?? null);
-    } catch (err) {
-      if (err instanceof CursorError) throw badRequest('invalid cursor');
-      throw err;
-    }
-    return c.json({
-      videos: page.videos.map((video) => videoView({ video, renditions: [], jobs: [] })),
-      nextCursor: page.nextCursor,
-    }, 200);
-  })
+      const limit = c.req.valid('query').limit ?? 20;
+      let page;
+      try {
+        page = await listCreatorVideos(c.var.db, c.var.creatorId!, limit, c.req.query('cursor') ?? null);
+      } catch (err) {
+        if (err instanceof CursorError) throw badRequest('invalid cursor');
+        throw err;
+      }
+      return c.json(
+        {
+          videos: page.videos.map((video) => videoView({ video, renditions: [], jobs: [] })),
+          nextCursor: page.nextCursor,
+        },
+        200,
+      );
+    },
+  )
   .openapi(
     createRoute({
       method: 'get',
@@ -95,10 +100,11 @@ export const metadataRoutes = apiRoutes()
       responses: { 200: jsonContent(VideoSchema, 'The video'), ...errors(401, 404) },
     }),
     async (c) => {
-    const record = await requireVideo(c, c.req.valid('param').id);
-    if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
-    return c.json(videoView(record), 200);
-  })
+      const record = await requireVideo(c, c.req.valid('param').id);
+      if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
+      return c.json(videoView(record), 200);
+    },
+  )
   .openapi(
     createRoute({
       method: 'patch',
@@ -111,16 +117,17 @@ export const metadataRoutes = apiRoutes()
       responses: { 200: jsonContent(VideoSchema, 'The edited video'), ...errors(400, 401, 403, 404) },
     }),
     async (c) => {
-    const id = c.req.valid('param').id;
-    await requireOwnedVideo(c, id);
-    const fields = c.req.valid('json');
-    await c.var.db
-      .update(schema.videos)
-      .set({ ...fields, updatedAt: runtime().now() })
-      .where(eq(schema.videos.id, id));
-    await invalidateVideo(id);
-    return c.json(videoView((await requireVideo(c, id))), 200);
-  })
+      const id = c.req.valid('param').id;
+      await requireOwnedVideo(c, id);
+      const fields = c.req.valid('json');
+      await c.var.db
+        .update(schema.videos)
+        .set({ ...fields, updatedAt: runtime().now() })
+        .where(eq(schema.videos.id, id));
+      await invalidateVideo(id);
+      return c.json(videoView((await requireVideo(c, id))), 200);
+    },
+  )
   .openapi(
     createRoute({
       method: 'delete',
@@ -133,8 +140,9 @@ export const metadataRoutes = apiRoutes()
       responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404) },
     }),
     async (c) => {
-    const id = c.req.valid('param').id;
-    await requireOwnedVideo(c, id);
-    await deleteVideoEverywhere(c.env, c.var.db, id);
-    return c.body(null, 204);
-  });
+      const id = c.req.valid('param').id;
+      await requireOwnedVideo(c, id);
+      await deleteVideoEverywhere(c.env, c.var.db, id);
+      return c.body(null, 204);
+    },
+  );

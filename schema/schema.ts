@@ -184,3 +184,81 @@ export const viewAggregateShards = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.videoId, t.hourBucket, t.shardIndex] })],
 );
+
+/**
+ * Direct creator uploads: a creator mints a single-use tus URL for one video and hands it to an end user's browser.
+ * The token in the URL is stored only as its SHA-256. `upload_id` is claimed (compare-and-set) by the one tus
+ * creation the URL allows; `completed_at` is set when that upload completes, after which the URL is spent.
+ */
+export const directUploads = sqliteTable(
+  'direct_uploads',
+  {
+    id: text('id').primaryKey(),
+    tokenHash: text('token_hash').notNull(),
+    creatorId: text('creator_id').notNull().references(() => creators.id),
+    videoId: text('video_id').notNull().references(() => videos.id),
+    maxSizeBytes: integer('max_size_bytes'),
+    maxDurationSeconds: real('max_duration_seconds'),
+    /** JSON array of origins (`https://app.example`), or null for any origin. */
+    allowedOrigins: text('allowed_origins'),
+    /** The integrator's own JSON object (e.g. `{"courseId": "c1"}`), echoed in webhook events of the video. */
+    metadata: text('metadata'),
+    expiresAt: integer('expires_at').notNull(),
+    /** Set while a tus creation on this URL is being made (released if it fails), then its upload id. */
+    claimedAt: integer('claimed_at'),
+    uploadId: text('upload_id'),
+    completedAt: integer('completed_at'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('direct_uploads_token_hash_uq').on(t.tokenHash), index('direct_uploads_video_idx').on(t.videoId)],
+);
+
+export const WEBHOOK_EVENTS = ['video.ready', 'video.failed', 'upload.completed', 'video.deleted'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/** A creator's webhook endpoint; `secret` (`whsec_…`) signs every delivery (Standard Webhooks). */
+export const webhookEndpoints = sqliteTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    creatorId: text('creator_id').notNull().references(() => creators.id),
+    url: text('url').notNull(),
+    /** JSON array of WebhookEvent. */
+    events: text('events').notNull(),
+    secret: text('secret').notNull(),
+    createdAt: integer('created_at').notNull(),
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [index('webhook_endpoints_creator_idx').on(t.creatorId)],
+);
+
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
+ * One row per (event, endpoint): the message. Its id is the `webhook-id` header, derived from the event and the
+ * endpoint, so a repeated emission of the same event is the same row and every retry carries the same id.
+ * `round` grows on each redeliver call so queue messages of an earlier round are dropped.
+ */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    endpointId: text('endpoint_id').notNull().references(() => webhookEndpoints.id),
+    eventType: text('event_type').$type<WebhookEvent>().notNull(),
+    videoId: text('video_id').notNull(),
+    /** The exact JSON body sent (signed as is). */
+    payload: text('payload').notNull(),
+    status: text('status').$type<DeliveryStatus>().notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    round: integer('round').notNull().default(0),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    lastAttemptAt: integer('last_attempt_at'),
+    nextAttemptAt: integer('next_attempt_at'),
+    deliveredAt: integer('delivered_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt), index('webhook_deliveries_status_idx').on(t.status, t.nextAttemptAt)],
+);

@@ -49,6 +49,8 @@ run(
   [
     'dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', STATE_DIR, '--show-interactive-dev-session=false',
     '--var', `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`, '--var', `PUBLIC_ORIGIN:${origin}`,
+    // Local development: webhook receivers on this machine (127.0.0.1) are allowed; production refuses them (SSRF).
+    '--var', 'WEBHOOKS_ALLOW_PRIVATE_URLS:true',
   ],
   {},
 );

@@ -2,7 +2,7 @@
  * The HTTP surface: one Hono app composed of one sub-app per area. Every error leaves through `renderError`
  * as `{ "error": { "code", "message" } }`.
  */
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { adminRoutes } from './admin/routes';
 import { metadataRoutes } from './metadata/routes';
 import { viewRoutes } from './views/routes';
@@ -14,24 +14,35 @@ import { errorJson, renderError } from './shared/errors';
 import type { AppEnv } from './shared/hono-env';
 import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
 import { webRoutes } from './web/routes';
+import { DIRECT_TUS_MOUNT, directTusRoutes, directUploadRoutes } from './direct-uploads/routes';
+import { webhookRoutes } from './webhooks/routes';
+import { openApiRoutes, registerDocumentedRoutes } from './openapi/routes';
+import { validationHook } from './shared/openapi';
+import { beaconCors } from './views/beacon-cors';
 
 export function createApp() {
-  const app = new Hono<AppEnv>();
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use(async (c, next) => {
     c.set('config', loadConfig(c.env as unknown as Record<string, unknown>));
     c.set('db', openDb(c.env.DB));
     await next();
   });
   app.get('/healthz', (c) => c.json({ ok: true }));
+  app.use('/v1/videos/:id/views', beaconCors);
   app.route('/', adminRoutes);
   app.route('/', metadataRoutes);
   app.route('/', chunkRoutes);
   app.route('/v1/uploads', tusRoutes);
   app.route('/', discardRoutes);
+  app.route('/', directUploadRoutes);
+  app.route(DIRECT_TUS_MOUNT, directTusRoutes);
+  app.route('/', webhookRoutes);
   app.route('/', viewRoutes);
   app.route('/', playbackRoutes);
   app.route('/', transcodingRoutes);
   app.route('/', webRoutes);
+  registerDocumentedRoutes(app.openAPIRegistry);
+  app.route('/', openApiRoutes(app));
   app.notFound((c) => c.json(errorJson('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError(renderError);
   return app;

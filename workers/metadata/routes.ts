@@ -1,113 +1,148 @@
 /** Video metadata API: create, read, edit, delete, list. */
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { optionalCreator, requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
-import { badRequest, notFound, readJsonObject } from '../shared/errors';
+import { badRequest, notFound } from '../shared/errors';
+import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody, z } from '../shared/openapi';
 import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
-import { VISIBILITIES, type Visibility } from '../../schema/schema';
+import { CreateVideoSchema, ListVideosQuery, UpdateVideoSchema, VideoIdParams, VideoSchema } from './schemas';
 import { invalidateVideo } from './cache';
 import { CursorError, listCreatorVideos } from './repo';
 import { videoView } from './serialize';
 import { canRead, requireOwnedVideo, requireVideo } from './videos';
 import { deleteVideoEverywhere } from './delete';
 
-const MAX_TITLE = 200;
-const MAX_DESCRIPTION = 5000;
+const tags = ['videos'];
 
-interface VideoFields {
-  title?: string;
-  description?: string;
-  visibility?: Visibility;
-}
-
-function parseFields(body: Record<string, unknown>, requireTitle: boolean): VideoFields {
-  const fields: VideoFields = {};
-  const allowed = new Set(['title', 'description', 'visibility']);
-  const unknown = Object.keys(body).filter((k) => !allowed.has(k));
-  if (unknown.length) throw badRequest(`unknown field(s): ${unknown.join(', ')}`);
-  if ('title' in body || requireTitle) {
-    const title = body.title;
-    if (typeof title !== 'string' || title.trim() === '') throw badRequest('title is required and must be a non-empty string');
-    if (title.length > MAX_TITLE) throw badRequest(`title must be at most ${MAX_TITLE} characters`);
-    fields.title = title.trim();
-  }
-  if ('description' in body) {
-    if (typeof body.description !== 'string') throw badRequest('description must be a string');
-    if (body.description.length > MAX_DESCRIPTION) throw badRequest(`description must be at most ${MAX_DESCRIPTION} characters`);
-    fields.description = body.description;
-  }
-  if ('visibility' in body) {
-    if (typeof body.visibility !== 'string' || !VISIBILITIES.includes(body.visibility as Visibility)) {
-      throw badRequest(`visibility must be one of ${VISIBILITIES.join(', ')}`);
-    }
-    fields.visibility = body.visibility as Visibility;
-  }
-  return fields;
-}
-
-export const metadataRoutes = new Hono<AppEnv>()
-  .post('/v1/videos', requireCreator, async (c) => {
-    const fields = parseFields(await readJsonObject(c.req.raw), true);
-    const now = runtime().now();
-    const id = newId('vid');
-    await c.var.db.insert(schema.videos).values({
-      id,
-      creatorId: c.var.creatorId!,
-      title: fields.title!,
-      description: fields.description ?? '',
-      visibility: fields.visibility ?? 'public',
-      status: 'UPLOADING',
-      createdAt: now,
-      updatedAt: now,
-    });
-    const record = { video: (await c.var.db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!, renditions: [], jobs: [] };
-    return c.json(
-      {
-        ...videoView(record),
-        upload: { chunked: `/v1/videos/${id}/upload`, tus: '/v1/uploads' },
+export const metadataRoutes = apiRoutes()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/videos',
+      tags,
+      summary: 'Create a video (then upload its file with the chunk API or tus)',
+      security: bearerAuth,
+      middleware: [requireCreator, jsonObjectBody],
+      request: { body: jsonBody(CreateVideoSchema) },
+      responses: {
+        201: jsonContent(VideoSchema.extend({ upload: z.object({ chunked: z.string(), tus: z.string() }) }), 'The new video, UPLOADING'),
+        ...errors(400, 401),
       },
-      201,
-      { Location: `/v1/videos/${id}` },
-    );
-  })
-  .get('/v1/videos', requireCreator, async (c) => {
-    const limitRaw = c.req.query('limit') ?? '20';
-    const limit = Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest('limit must be an integer from 1 to 100');
-    let page;
-    try {
-      page = await listCreatorVideos(c.var.db, c.var.creatorId!, limit, c.req.query('cursor') ?? null);
-    } catch (err) {
-      if (err instanceof CursorError) throw badRequest('invalid cursor');
-      throw err;
-    }
-    return c.json({
-      videos: page.videos.map((video) => videoView({ video, renditions: [], jobs: [] })),
-      nextCursor: page.nextCursor,
-    });
-  })
-  .get('/v1/videos/:id', optionalCreator, async (c) => {
-    const record = await requireVideo(c, c.req.param('id'));
-    if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
-    return c.json(videoView(record));
-  })
-  .patch('/v1/videos/:id', requireCreator, async (c) => {
-    const id = c.req.param('id');
-    await requireOwnedVideo(c, id);
-    const fields = parseFields(await readJsonObject(c.req.raw), false);
-    if (Object.keys(fields).length === 0) throw badRequest('nothing to update: send title, description or visibility');
-    await c.var.db
-      .update(schema.videos)
-      .set({ ...fields, updatedAt: runtime().now() })
-      .where(eq(schema.videos.id, id));
-    await invalidateVideo(id);
-    return c.json(videoView((await requireVideo(c, id))));
-  })
-  .delete('/v1/videos/:id', requireCreator, async (c) => {
-    const id = c.req.param('id');
-    await requireOwnedVideo(c, id);
-    await deleteVideoEverywhere(c.env, c.var.db, id);
-    return c.body(null, 204);
-  });
+    }),
+    async (c) => {
+      const fields = c.req.valid('json');
+      const now = runtime().now();
+      const id = newId('vid');
+      await c.var.db.insert(schema.videos).values({
+        id,
+        creatorId: c.var.creatorId!,
+        title: fields.title,
+        description: fields.description ?? '',
+        visibility: fields.visibility ?? 'public',
+        status: 'UPLOADING',
+        createdAt: now,
+        updatedAt: now,
+      });
+      const record = { video: (await c.var.db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!, renditions: [], jobs: [] };
+      return c.json(
+        {
+          ...videoView(record),
+          upload: { chunked: `/v1/videos/${id}/upload`, tus: '/v1/uploads' },
+        },
+        201,
+        { Location: `/v1/videos/${id}` },
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/videos',
+      tags,
+      summary: "List the creator's videos, newest first",
+      security: bearerAuth,
+      middleware: [requireCreator],
+      request: { query: ListVideosQuery },
+      responses: {
+        200: jsonContent(z.object({ videos: z.array(VideoSchema), nextCursor: z.string().nullable() }), 'A page of videos'),
+        ...errors(400, 401),
+      },
+    }),
+    async (c) => {
+      const limit = c.req.valid('query').limit ?? 20;
+      let page;
+      try {
+        page = await listCreatorVideos(c.var.db, c.var.creatorId!, limit, c.req.query('cursor') ?? null);
+      } catch (err) {
+        if (err instanceof CursorError) throw badRequest('invalid cursor');
+        throw err;
+      }
+      return c.json(
+        {
+          videos: page.videos.map((video) => videoView({ video, renditions: [], jobs: [] })),
+          nextCursor: page.nextCursor,
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/videos/{id}',
+      tags,
+      summary: 'Read a video (status, source facts, renditions, processing progress)',
+      description: 'Public and unlisted videos need no token; a private one only for its creator.',
+      middleware: [optionalCreator],
+      request: { params: VideoIdParams },
+      responses: { 200: jsonContent(VideoSchema, 'The video'), ...errors(401, 404) },
+    }),
+    async (c) => {
+      const record = await requireVideo(c, c.req.valid('param').id);
+      if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
+      return c.json(videoView(record), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/v1/videos/{id}',
+      tags,
+      summary: 'Edit title, description or visibility',
+      security: bearerAuth,
+      middleware: [requireCreator, jsonObjectBody],
+      request: { params: VideoIdParams, body: jsonBody(UpdateVideoSchema) },
+      responses: { 200: jsonContent(VideoSchema, 'The edited video'), ...errors(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const id = c.req.valid('param').id;
+      await requireOwnedVideo(c, id);
+      const fields = c.req.valid('json');
+      await c.var.db
+        .update(schema.videos)
+        .set({ ...fields, updatedAt: runtime().now() })
+        .where(eq(schema.videos.id, id));
+      await invalidateVideo(id);
+      return c.json(videoView((await requireVideo(c, id))), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/videos/{id}',
+      tags,
+      summary: 'Delete a video and everything stored for it',
+      security: bearerAuth,
+      middleware: [requireCreator],
+      request: { params: VideoIdParams },
+      responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404) },
+    }),
+    async (c) => {
+      const id = c.req.valid('param').id;
+      await requireOwnedVideo(c, id);
+      await deleteVideoEverywhere(c.env, c.var.db, id);
+      return c.body(null, 204);
+    },
+  );

@@ -152,6 +152,25 @@ export const defaults = {
     ttlSec: 3600,
     jitterFraction: 0.1,
   },
+  directUploads: {
+    /** How long a direct upload URL may be used to start its upload (an upload started in time runs its session TTL). */
+    defaultTtlSec: 3600,
+    minTtlSec: 60,
+    maxTtlSec: 7 * 24 * 3600,
+    maxAllowedOrigins: 20,
+  },
+  webhooks: {
+    /** A receiver gets this long to answer one delivery; then it counts as a failed attempt and is retried. */
+    timeoutMs: 10_000,
+    /** Retries back off `base · 2^(n-1)` capped at `maxDelay` (Queues allow at most 12 h), for at least `window`. */
+    retryBaseDelaySec: 30,
+    retryMaxDelaySec: 6 * 3600,
+    retryWindowSec: 24 * 3600,
+    maxUrlLength: 2048,
+    maxEndpointsPerCreator: 20,
+    /** Local development only: receivers on loopback / private addresses (refused in production: SSRF). */
+    allowPrivateUrls: false as boolean,
+  },
 } as const;
 
 export type Config = typeof defaults;
@@ -182,6 +201,14 @@ export function loadConfig(env: Partial<Record<string, unknown>>): Config {
       samplingRate: Math.min(1, num('VIEWS_SAMPLING_RATE', defaults.views.samplingRate)),
       hotShardViewsPerMinute: num('VIEWS_HOT_SHARD_PER_MINUTE', defaults.views.hotShardViewsPerMinute),
       viewerEventsPerMinute: num('VIEWS_VIEWER_EVENTS_PER_MINUTE', defaults.views.viewerEventsPerMinute),
+    },
+    webhooks: {
+      ...defaults.webhooks,
+      timeoutMs: num('WEBHOOK_TIMEOUT_MS', defaults.webhooks.timeoutMs),
+      retryBaseDelaySec: num('WEBHOOK_RETRY_BASE_DELAY_SEC', defaults.webhooks.retryBaseDelaySec),
+      retryMaxDelaySec: num('WEBHOOK_RETRY_MAX_DELAY_SEC', defaults.webhooks.retryMaxDelaySec),
+      retryWindowSec: num('WEBHOOK_RETRY_WINDOW_SEC', defaults.webhooks.retryWindowSec),
+      allowPrivateUrls: env.WEBHOOKS_ALLOW_PRIVATE_URLS === 'true' || env.WEBHOOKS_ALLOW_PRIVATE_URLS === '1',
     },
     transcoding: {
       ...defaults.transcoding,

@@ -17,6 +17,7 @@ import { openDb, schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import { keys } from '../shared/storage-keys';
 import { invalidateVideo } from '../metadata/cache';
+import { checkAnalysed, onVideoFailed } from '../lifecycle';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { claimJob, completeJob, ensureJob, failJob, failVideo, getJob, releaseJob, reportProgress } from './jobs';
 import { encodeGroups, planLadder } from './ladder';
@@ -66,7 +67,7 @@ async function settle<R>(ctx: Ctx, outcome: JobOutcome<R>, onResult: (result: R)
   }
   if (outcome.permanent) {
     await failJob(ctx.db, ctx.video.id, ctx.job.unit, outcome.message);
-    await failVideo(ctx.db, ctx.video.id, outcome.message);
+    if (await failVideo(ctx.db, ctx.video.id, outcome.message)) await onVideoFailed(ctx.env, ctx.video.id);
     return { status: 'ack', note: `permanent failure: ${outcome.message}` };
   }
   await releaseJob(ctx.db, ctx.job, outcome.message);
@@ -92,6 +93,13 @@ const handlers: { [K in TranscodeMessage['type']]: (ctx: Ctx, message: Extract<T
           updatedAt: now,
         })
         .where(eq(schema.videos.id, message.videoId));
+      // A registered check (e.g. a direct upload's maxDurationSeconds) may refuse the analysed source.
+      const refusal = await checkAnalysed(ctx.env, message.videoId, { duration: facts.duration });
+      if (refusal) {
+        await failJob(ctx.db, message.videoId, ctx.job.unit, refusal);
+        if (await failVideo(ctx.db, message.videoId, refusal)) await onVideoFailed(ctx.env, message.videoId);
+        return;
+      }
       // Job rows first, then messages, then the analyze job completes: a crash anywhere in between redoes the
       // analysis, and the upserts and the claim compare-and-set make the repeated sends harmless.
       const plan = planLadder(ctx.config.transcoding.ladder, facts.width, facts.height, ctx.config.transcoding);
@@ -237,7 +245,7 @@ export async function handleDeadLetterBatch(batch: MessageBatch<unknown>, env: E
     const last = job?.error ?? 'no error recorded';
     const reason = `Processing failed after ${job?.attempts ?? 0} attempt(s) (${unit}): ${last}`;
     await failJob(db, message.videoId, unit, last);
-    await failVideo(db, message.videoId, reason);
+    if (await failVideo(db, message.videoId, reason)) await onVideoFailed(env, message.videoId);
     await invalidateVideo(message.videoId);
     msg.ack();
   }

@@ -13,7 +13,7 @@
 import { Hono, type Context } from 'hono';
 import { requireCreator } from '../shared/auth';
 import type { Config } from '../shared/config';
-import { ApiError, badRequest, conflict, payloadTooLarge, readJsonObject } from '../shared/errors';
+import { ApiError, badRequest, conflict, payloadTooLarge } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
 import { requireOwnedVideo } from '../metadata/videos';
@@ -22,8 +22,9 @@ import { uploadChunkPart, withLease } from './part-writer';
 import type { SessionView } from './session-types';
 import { ServerTiming } from './server-timing';
 import { newUploadId, sessionStub } from './upload-ids';
+import { validJson } from '../shared/openapi';
+import { InitiateUploadSchema } from './schemas';
 
-const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
 /** R2 rejects parts under 5 MiB at completion, so a misconfigured smaller chunk size is raised to the minimum. */
 export function partSizeOf(config: Config): number {
@@ -69,19 +70,7 @@ export const chunkRoutes = new Hono<AppEnv>()
   .post('/v1/videos/:id/upload', requireCreator, async (c) => {
     const videoId = c.req.param('id');
     const video = await ownedUploadingVideo(c, videoId);
-    const body = await readJsonObject(c.req.raw);
-    const unknown = Object.keys(body).filter((k) => k !== 'fileSize' && k !== 'sha256' && k !== 'contentType');
-    if (unknown.length) throw badRequest(`unknown field(s): ${unknown.join(', ')}`);
-    const { fileSize, sha256, contentType } = body;
-    if (typeof fileSize !== 'number' || !Number.isSafeInteger(fileSize) || fileSize < 1) {
-      throw badRequest('fileSize must be a positive integer (bytes)');
-    }
-    if (sha256 !== undefined && (typeof sha256 !== 'string' || !SHA256_HEX.test(sha256))) {
-      throw badRequest('sha256 must be 64 hexadecimal characters');
-    }
-    if (contentType !== undefined && (typeof contentType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(contentType))) {
-      throw badRequest('contentType must be a MIME type like video/mp4');
-    }
+    const { fileSize, sha256, contentType } = await validJson(c.req.raw, InitiateUploadSchema);
     const config = c.var.config;
     const partSize = partSizeOf(config);
     checkFileSize(fileSize, config, partSize);
@@ -94,9 +83,9 @@ export const chunkRoutes = new Hono<AppEnv>()
       objectKey: keys.original(videoId),
       fileSize,
       partSize,
-      sha256: typeof sha256 === 'string' ? sha256.toLowerCase() : null,
+      sha256: sha256?.toLowerCase() ?? null,
       metadata: null,
-      contentType: typeof contentType === 'string' ? contentType : null,
+      contentType: contentType ?? null,
       ttlMs: config.uploads.sessionTtlMs,
     });
     if (started.status === 'failed') throw new ApiError(503, 'storage_unavailable', started.message);

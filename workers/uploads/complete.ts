@@ -22,6 +22,7 @@ import { ApiError, conflict, gone, notFound } from '../shared/errors';
 import { runtime, toHex } from '../shared/runtime';
 import { digestStream } from './byte-source';
 import { startProcessing } from '../transcoding/start';
+import { onUploadCompleted } from '../lifecycle';
 import type { Missing } from './session-types';
 import type { SessionStub } from './part-writer';
 import { ServerTiming } from './server-timing';
@@ -129,7 +130,7 @@ export async function completeUpload(
         { size, sha256 },
       );
     }
-    await startProcessing(env, db, videoId, { sourceSize: size, sourceSha256: sha256 });
+    if (await startProcessing(env, db, videoId, { sourceSize: size, sourceSha256: sha256 })) await onUploadCompleted(env, videoId);
     await stub.finishComplete(begun.lease, { size, sha256 });
     timing.mark('process');
     return { size, sha256, firstTime: true, timing };

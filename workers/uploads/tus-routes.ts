@@ -18,11 +18,12 @@
  *   OPTIONS /v1/uploads[/:id]      → 200 Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm (+ CORS)
  *
  * Every request needs an uploader (`resolveUploader`: the creator token, `Authorization: Bearer …`, via
- * tus-js-client's `headers` option) except OPTIONS, which browsers send without credentials. How request bodies
+ * tus-js-client's `headers` option, or under a direct upload URL `/v1/direct_uploads/{token}/tus` the URL's own
+ * capability, see direct-uploads/) except OPTIONS, which browsers send without credentials. How request bodies
  * of any size map onto R2 parts is explained in part-writer.ts, concatenation in tus-concat.ts.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { requireCreator } from '../shared/auth';
+import { tusAuth } from '../direct-uploads/tus-auth';
 import { ApiError, badRequest, forbidden, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
@@ -59,7 +60,7 @@ const FILETYPE = /^[\w.+-]+\/[\w.+-]+$/;
  * The one place a tus request's uploader is resolved: it sets `creatorId` or answers 401. Today that is the
  * creator token; another credential (a capability token in the URL for direct creator uploads) plugs in here.
  */
-const resolveUploader: MiddlewareHandler<AppEnv> = requireCreator;
+const resolveUploader: MiddlewareHandler<AppEnv> = tusAuth;
 
 /** The absolute URL of an upload, from the request's own origin (some clients and proxies need it absolute). */
 export function uploadUrl(c: Context<AppEnv>, uploadId: string): string {

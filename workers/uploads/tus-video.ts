@@ -33,7 +33,8 @@ function titleOf(metadata: Map<string, string>): string | null {
 
 /** The video named by metadata `videoId`, a new one from its title, or null when the metadata names neither. */
 export async function videoFromMetadata(c: Context<AppEnv>, metadata: Map<string, string>): Promise<UploadVideo | null> {
-  const videoId = metadata.get('videoId');
+  // A direct upload URL creates its upload for its own video, whatever the metadata says.
+  const videoId = c.var.directUpload?.videoId ?? metadata.get('videoId');
   if (videoId !== undefined) return uploadableVideo(c, videoId);
   const title = titleOf(metadata);
   if (title === null) return null;

@@ -1,0 +1,59 @@
+/** Schemas of the video metadata API (validation and OpenAPI); messages kept from the hand-written parser. */
+import { z } from '../shared/openapi';
+import { VIDEO_STATUSES, VISIBILITIES } from '../../schema/schema';
+
+const MAX_TITLE = 200;
+const MAX_DESCRIPTION = 5000;
+
+const title = z
+  .string({ error: 'title is required and must be a non-empty string' })
+  .max(MAX_TITLE, `title must be at most ${MAX_TITLE} characters`)
+  .trim()
+  .min(1, 'title is required and must be a non-empty string');
+const description = z
+  .string({ error: 'description must be a string' })
+  .max(MAX_DESCRIPTION, `description must be at most ${MAX_DESCRIPTION} characters`);
+const visibility = z.enum(VISIBILITIES, { error: `visibility must be one of ${VISIBILITIES.join(', ')}` });
+
+export const CreateVideoSchema = z
+  .strictObject({ title, description: description.optional(), visibility: visibility.optional() })
+  .openapi('CreateVideo');
+
+export const UpdateVideoSchema = z
+  .strictObject({ title: title.optional(), description: description.optional(), visibility: visibility.optional() })
+  .refine((v) => Object.keys(v).length > 0, 'nothing to update: send title, description or visibility')
+  .openapi('UpdateVideo');
+
+export const VideoSchema = z
+  .object({
+    id: z.string().openapi({ example: 'vid_0k5x8m2q9r3t7v1w' }),
+    creatorId: z.string(),
+    status: z.enum(VIDEO_STATUSES),
+    title: z.string(),
+    description: z.string(),
+    visibility: z.enum(VISIBILITIES),
+    duration: z.number().nullable(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    renditions: z.array(z.object({ name: z.string(), width: z.number(), height: z.number() }).loose()),
+    error: z.string().optional().openapi({ description: 'Why processing failed (status FAILED)' }),
+    viewCount: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    readyAt: z.string().nullable(),
+  })
+  .loose()
+  .openapi('Video');
+
+export const VideoIdParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'vid_0k5x8m2q9r3t7v1w' }) });
+
+export const ListVideosQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'limit must be an integer from 1 to 100')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 100, 'limit must be an integer from 1 to 100')
+    .optional()
+    .openapi({ param: { name: 'limit', in: 'query' }, type: 'string', example: '20' }),
+  cursor: z.string().optional().openapi({ param: { name: 'cursor', in: 'query' } }),
+});

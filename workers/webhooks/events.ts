@@ -1,0 +1,80 @@
+/**
+ * Turning lifecycle events into webhook messages. For each endpoint of the video's creator subscribed to the event,
+ * one `webhook_deliveries` row (the message) and one queue message. The message id is derived from (endpoint,
+ * event, video): every event here happens at most once per video, so an event emitted twice (hooks are at least
+ * once) is the same row, inserted once and enqueued once, and a receiver that sees it twice sees the same id.
+ */
+import { and, eq, isNull } from 'drizzle-orm';
+import { registerUploadCompletedHook, registerVideoDeletedHook, registerVideoFailedHook, registerVideoReadyHook } from '../lifecycle';
+import { openDb, schema, type Db } from '../shared/db';
+import { runtime, sha256Hex } from '../shared/runtime';
+import type { WebhookEvent } from '../../schema/schema';
+import { directUploadOfVideo } from '../direct-uploads/capability';
+
+export interface DeliveryMessage {
+  deliveryId: string;
+  round: number;
+}
+
+export function parseDeliveryMessage(body: unknown): DeliveryMessage | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const { deliveryId, round } = body as Record<string, unknown>;
+  return typeof deliveryId === 'string' && typeof round === 'number' ? { deliveryId, round } : null;
+}
+
+export async function messageId(endpointId: string, type: WebhookEvent, videoId: string): Promise<string> {
+  return `msg_${(await sha256Hex(`${endpointId}:${type}:${videoId}`)).slice(0, 32)}`;
+}
+
+export function subscribedEvents(row: { events: string }): WebhookEvent[] {
+  const parsed: unknown = JSON.parse(row.events);
+  return Array.isArray(parsed) ? (parsed as WebhookEvent[]) : [];
+}
+
+async function payloadFor(db: Db, type: WebhookEvent, video: typeof schema.videos.$inferSelect): Promise<string> {
+  const direct = await directUploadOfVideo(db, video.id);
+  const data: Record<string, unknown> = {
+    videoId: video.id,
+    status: video.status,
+    title: video.title,
+    duration: video.duration,
+    width: video.width,
+    height: video.height,
+  };
+  if (video.status === 'FAILED') data.error = video.error ?? 'processing failed';
+  if (direct) data.directUpload = { id: direct.id, metadata: direct.metadata ? (JSON.parse(direct.metadata) as unknown) : null };
+  return JSON.stringify({ type, timestamp: new Date(runtime().now()).toISOString(), data });
+}
+
+export async function emitVideoEvent(env: Env, type: WebhookEvent, videoId: string): Promise<number> {
+  const db = openDb(env.DB);
+  const video = await db.select().from(schema.videos).where(eq(schema.videos.id, videoId)).get();
+  if (!video) return 0;
+  const endpoints = (
+    await db
+      .select()
+      .from(schema.webhookEndpoints)
+      .where(and(eq(schema.webhookEndpoints.creatorId, video.creatorId), isNull(schema.webhookEndpoints.deletedAt)))
+      .all()
+  ).filter((e) => subscribedEvents(e).includes(type));
+  if (endpoints.length === 0) return 0;
+  const payload = await payloadFor(db, type, video);
+  const now = runtime().now();
+  const messages: DeliveryMessage[] = [];
+  for (const endpoint of endpoints) {
+    const id = await messageId(endpoint.id, type, videoId);
+    const inserted = await db
+      .insert(schema.webhookDeliveries)
+      .values({ id, endpointId: endpoint.id, eventType: type, videoId, payload, status: 'pending', nextAttemptAt: now, createdAt: now, updatedAt: now })
+      .onConflictDoNothing()
+      .returning({ id: schema.webhookDeliveries.id });
+    if (inserted.length) messages.push({ deliveryId: id, round: 0 });
+  }
+  if (messages.length) await env.WEBHOOK_QUEUE.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
+  return messages.length;
+}
+
+registerUploadCompletedHook((env, videoId) => emitVideoEvent(env, 'upload.completed', videoId).then(() => undefined));
+registerVideoReadyHook((env, videoId) => emitVideoEvent(env, 'video.ready', videoId).then(() => undefined));
+registerVideoFailedHook((env, videoId) => emitVideoEvent(env, 'video.failed', videoId).then(() => undefined));
+registerVideoDeletedHook((env, videoId) => emitVideoEvent(env, 'video.deleted', videoId).then(() => undefined));

@@ -106,7 +106,7 @@ async function authorize(c: Context<AppEnv>, next: Next, row: DirectUploadRow, t
       throw payloadTooLarge(`Upload-Length ${length} exceeds this upload URL's maxSizeBytes (${row.maxSizeBytes})`);
     }
     if (!(await claimCreation(c.var.db, row.id))) {
-      const location = row.uploadId ? { Location: `${directTusBase(token)}/${row.uploadId}` } : undefined;
+      const location = row.uploadId ? { Location: new URL(`${directTusBase(token)}/${row.uploadId}`, c.req.url).href } : undefined;
       throw new ApiError(409, 'conflict', 'this direct upload URL already created its upload; resume that one', undefined, location);
     }
     try {

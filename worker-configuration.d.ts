@@ -11,6 +11,7 @@ declare namespace Cloudflare {
 		TRANSCODE_QUEUE: Queue;
 		TRANSCODE_DLQ: Queue;
 		ANALYTICS_QUEUE: Queue;
+		MEDIA_QUEUE: Queue;
 		TRANSCODER_URL: string;
 		PUBLIC_ORIGIN: string;
 		SIGNING_KEYS: string;

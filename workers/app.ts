@@ -14,6 +14,9 @@ import { errorJson, renderError } from './shared/errors';
 import type { AppEnv } from './shared/hono-env';
 import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
 import { webRoutes } from './web/routes';
+import { captionRoutes } from './captions/routes';
+import { clipRoutes } from './clips/routes';
+import { downloadRoutes } from './downloads/routes';
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -31,6 +34,9 @@ export function createApp() {
   app.route('/', viewRoutes);
   app.route('/', playbackRoutes);
   app.route('/', transcodingRoutes);
+  app.route('/', captionRoutes);
+  app.route('/', clipRoutes);
+  app.route('/', downloadRoutes);
   app.route('/', webRoutes);
   app.notFound((c) => c.json(errorJson('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError(renderError);

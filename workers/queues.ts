@@ -1,5 +1,6 @@
 import { consumeViewEvents } from './views/analytics';
 import { handleDeadLetterBatch, handleTranscodeBatch } from './transcoding/consumer';
+import { handleMediaJobBatch } from './downloads/consumer';
 
 /** Routes each queue batch to its area's consumer by queue name. */
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
@@ -10,6 +11,8 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
       return handleTranscodeBatch(batch, env);
     case 'transcode-jobs-dlq':
       return handleDeadLetterBatch(batch, env);
+    case 'media-jobs':
+      return handleMediaJobBatch(batch, env);
     default:
       console.error(`no consumer for queue ${batch.queue}; retrying ${batch.messages.length} message(s)`);
       batch.retryAll();

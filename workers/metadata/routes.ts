@@ -12,6 +12,7 @@ import { CursorError, listCreatorVideos } from './repo';
 import { videoView } from './serialize';
 import { canRead, requireOwnedVideo, requireVideo } from './videos';
 import { deleteVideoEverywhere } from './delete';
+import { assertPosterTime, purgePoster } from '../frames/poster';
 
 const MAX_TITLE = 200;
 const MAX_DESCRIPTION = 5000;
@@ -20,11 +21,13 @@ interface VideoFields {
   title?: string;
   description?: string;
   visibility?: Visibility;
+  /** Poster frame time in seconds (workers/frames); null restores the transcoder's poster. PATCH only. */
+  posterTime?: number | null;
 }
 
 function parseFields(body: Record<string, unknown>, requireTitle: boolean): VideoFields {
   const fields: VideoFields = {};
-  const allowed = new Set(['title', 'description', 'visibility']);
+  const allowed = new Set(requireTitle ? ['title', 'description', 'visibility'] : ['title', 'description', 'visibility', 'posterTime']);
   const unknown = Object.keys(body).filter((k) => !allowed.has(k));
   if (unknown.length) throw badRequest(`unknown field(s): ${unknown.join(', ')}`);
   if ('title' in body || requireTitle) {
@@ -43,6 +46,11 @@ function parseFields(body: Record<string, unknown>, requireTitle: boolean): Vide
       throw badRequest(`visibility must be one of ${VISIBILITIES.join(', ')}`);
     }
     fields.visibility = body.visibility as Visibility;
+  }
+  if ('posterTime' in body) {
+    const t = body.posterTime;
+    if (t !== null && (typeof t !== 'number' || !Number.isFinite(t) || t < 0)) throw badRequest('posterTime must be a number of seconds ≥ 0, or null');
+    fields.posterTime = t;
   }
   return fields;
 }
@@ -95,14 +103,16 @@ export const metadataRoutes = new Hono<AppEnv>()
   })
   .patch('/v1/videos/:id', requireCreator, async (c) => {
     const id = c.req.param('id');
-    await requireOwnedVideo(c, id);
+    const before = await requireOwnedVideo(c, id);
     const fields = parseFields(await readJsonObject(c.req.raw), false);
-    if (Object.keys(fields).length === 0) throw badRequest('nothing to update: send title, description or visibility');
+    if (Object.keys(fields).length === 0) throw badRequest('nothing to update: send title, description, visibility or posterTime');
+    if (typeof fields.posterTime === 'number') assertPosterTime(before.video, fields.posterTime);
     await c.var.db
       .update(schema.videos)
       .set({ ...fields, updatedAt: runtime().now() })
       .where(eq(schema.videos.id, id));
     await invalidateVideo(id);
+    if ('posterTime' in fields) await purgePoster(id);
     return c.json(videoView((await requireVideo(c, id))));
   })
   .delete('/v1/videos/:id', requireCreator, async (c) => {

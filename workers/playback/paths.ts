@@ -28,7 +28,9 @@ export type PlaybackObject =
 export type ParsedPath =
   | { status: 'signed'; token: string; object: PlaybackObject }
   | { status: 'unsigned'; object: PlaybackObject }
-  | { status: 'invalid'; reason: string };
+  | { status: 'invalid'; reason: string }
+  /** A real path with an unusable query (`at.jpg` only): 400, not 404. */
+  | { status: 'bad_request'; reason: string };
 
 const TOKEN_SEGMENT = /^[A-Za-z0-9_.-]{1,160}$/;
 const THUMBNAIL = /^(poster\.jpg|storyboard\.vtt|sprite_(0|[1-9]\d{0,3})\.jpg)$/;
@@ -39,15 +41,19 @@ const DOWNLOAD_FILE = /^([A-Za-z0-9_-]{1,16})\.mp4$/;
 const QUERY_TIME = /^\d{1,6}(\.\d{1,6})?$/;
 const QUERY_WIDTH = /^[1-9]\d{0,4}$/;
 
-function parseFrameQuery(videoId: string, query: URLSearchParams | undefined): PlaybackObject | string {
+class BadQuery {
+  constructor(readonly reason: string) {}
+}
+
+function parseFrameQuery(videoId: string, query: URLSearchParams | undefined): PlaybackObject | BadQuery {
   const times = query?.getAll('time') ?? [];
   const widths = query?.getAll('width') ?? [];
-  if (times.length !== 1 || !QUERY_TIME.test(times[0]!)) return 'at.jpg needs exactly one time=<seconds> (e.g. time=12.5)';
-  if (widths.length > 1 || (widths.length === 1 && !QUERY_WIDTH.test(widths[0]!))) return 'width must be given at most once, as a positive integer';
+  if (times.length !== 1 || !QUERY_TIME.test(times[0]!)) return new BadQuery('at.jpg needs exactly one time=<seconds> (e.g. time=12.5)');
+  if (widths.length > 1 || (widths.length === 1 && !QUERY_WIDTH.test(widths[0]!))) return new BadQuery('width must be given at most once, as a positive integer');
   return { kind: 'frame', videoId, time: Number(times[0]), width: widths.length ? Number(widths[0]) : null };
 }
 
-function parseObject(videoId: string, rest: string[], renditionNames: readonly string[], query?: URLSearchParams): PlaybackObject | string {
+function parseObject(videoId: string, rest: string[], renditionNames: readonly string[], query?: URLSearchParams): PlaybackObject | BadQuery | string {
   if (rest.length === 1 && rest[0] === 'master.m3u8') return { kind: 'master', videoId };
   if (rest.length !== 2) return 'no such playback path';
   const [dir, file] = rest as [string, string];
@@ -84,9 +90,11 @@ export function parsePlaybackPath(pathname: string, renditionNames: readonly str
     const token = parts[4] ?? '';
     if (!TOKEN_SEGMENT.test(token)) return { status: 'invalid', reason: 'no such playback path' };
     const object = parseObject(videoId, parts.slice(5), renditionNames, query);
+    if (object instanceof BadQuery) return { status: 'bad_request', reason: object.reason };
     return typeof object === 'string' ? { status: 'invalid', reason: object } : { status: 'signed', token, object };
   }
   const object = parseObject(videoId, parts.slice(3), renditionNames, query);
+  if (object instanceof BadQuery) return { status: 'bad_request', reason: object.reason };
   return typeof object === 'string' ? { status: 'invalid', reason: object } : { status: 'unsigned', object };
 }
 

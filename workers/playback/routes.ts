@@ -87,6 +87,7 @@ export const playbackRoutes = new Hono<AppEnv>()
       const url = new URL(c.req.url);
       const parsed = parsePlaybackPath(url.pathname, config.transcoding.ladder.map((r) => r.name), url.searchParams);
       if (parsed.status === 'invalid') throw notFound(parsed.reason);
+      if (parsed.status === 'bad_request') throw badRequest(parsed.reason);
       if (parsed.status === 'unsigned') {
         throw new ApiError(403, 'signature_required', 'playback URLs must be signed: get one from GET /v1/videos/{id}/playback');
       }

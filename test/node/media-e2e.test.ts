@@ -161,7 +161,7 @@ describe('captions, MP4 downloads, frames at any time and instant clips (local s
     const subsPlaylist = parseM3u8(await (await fetch(base + 'captions/en-US.m3u8')).text());
     expect(subsPlaylist.endList).toBe(true);
     expect(subsPlaylist.segments.reduce((a, s) => a + s.duration, 0)).toBeCloseTo(12, 1);
-    const segment = await (await fetch(base + subsPlaylist.segments[0]!.uri)).text();
+    const segment = await (await fetch(base + 'captions/' + subsPlaylist.segments[0]!.uri)).text();
     expect(segment).toMatch(/^WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:\d+,LOCAL:00:00:00.000\n/);
     const download = await fetch(base + 'captions/en-US.vtt');
     expect(download.headers.get('content-type')).toContain('text/vtt');

@@ -13,16 +13,18 @@ import type { DownloadEncodeFallback, DownloadRequest, DownloadResult, FrameRequ
 import type { Storage } from './storage';
 
 /**
- * The frame at `offset` seconds into a segment, as JPEG bytes of exactly width×height. `-ss` as an input option on
- * a segment (which opens on a keyframe) decodes from that keyframe and drops frames until the asked time: exact.
+ * The frame at `offset` seconds into a segment, as JPEG bytes of exactly width×height. `-ss` as an *output* option:
+ * the segment (which opens on a keyframe) is decoded from its start and frames are dropped until the asked time —
+ * exact, and never a demuxer seek into the middle of a GOP (MPEG-TS has no index; such a seek lands on a
+ * non-keyframe). A segment is a few seconds, so decoding it whole is cheap.
  */
 export async function cutFrame(storage: Storage, req: FrameRequest, signal: AbortSignal): Promise<Buffer> {
   // prettier-ignore
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
     '-headers', storage.ffmpegHeaders(),
-    '-ss', req.offset.toFixed(3), '-i', storage.url(req.segmentKey),
-    '-map', '0:v:0', '-frames:v', '1', '-an',
+    '-i', storage.url(req.segmentKey),
+    '-ss', req.offset.toFixed(3), '-map', '0:v:0', '-frames:v', '1', '-an',
     '-vf', `scale=${req.width}:${req.height}:flags=bicubic,setsar=1`,
     '-q:v', '3', '-f', 'mjpeg', 'pipe:1',
   ];

@@ -95,9 +95,10 @@ export async function produceObject(env: Env, config: Config, state: PlaybackSta
       const r = rendition(playable, object.rendition);
       const first = r.firstSegment ?? 0;
       const count = r.segmentDurations.length;
-      if (object.index < first || object.index >= first + count) {
-        throw notFound(`${segmentFileName(object.index)} is outside ${object.rendition} (segments ${first} to ${first + count - 1})`);
+      if (object.index >= first + count) {
+        throw notFound(`${segmentFileName(object.index)} is past the end of ${object.rendition} (${first + count} segments)`);
       }
+      if (object.index < first) throw notFound(`${segmentFileName(object.index)} is before this clip's first segment (${segmentFileName(first)})`);
       // A clip's segments are its source's objects (same numbers).
       const key = keys.segment(playable.segmentsOf, object.rendition, object.index);
       return r2Object(env.MEDIA, key, 'video/mp2t', config.playback.segmentCacheControl, 'segment');

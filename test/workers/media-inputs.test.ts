@@ -149,6 +149,20 @@ describe('POST /v1/videos/:id/clips', () => {
     expect(await nested.json()).toMatchObject({ clip: { sourceId: id, start: 0, end: 2 } });
   });
 
+  it('keeps playing when the source is re-transcoded: the window is re-derived from the new segments', async () => {
+    const { id, token } = await readyVideo([2, 2, 2, 2]);
+    const clip = await (await api(`/v1/videos/${id}/clips`, { method: 'POST', token, json: { start: 4.5, end: 5.5 } })).json<{ id: string; clip: { start: number; end: number } }>();
+    expect(clip.clip).toMatchObject({ start: 4, end: 6 });
+    // A re-transcode with 3 s segments: [0,3) [3,6) [6,8).
+    await openDb(env.DB).update(schema.renditions).set({ segmentDurations: JSON.stringify([3, 3, 2]), segmentCount: 3 }).where(eq(schema.renditions.videoId, id));
+    await new Promise((r) => setTimeout(r, 2100)); // the playback state memo (stateTtlMs)
+    const base = signedBase(await signedMasterPath(clip.id));
+    const media = await api(`${base}240p/playlist.m3u8`);
+    expect(media.headers.get('Cache-Control')).toBe('public, max-age=60');
+    expect(await media.text()).toContain('#EXTINF:3.000,\nsegment_0001.ts\n#EXT-X-ENDLIST');
+    expect((await api(`${base}240p/segment_0001.ts`)).status).toBe(200);
+  });
+
   it('deleting the source deletes its clips', async () => {
     const { id, token } = await readyVideo();
     const clip = await (await api(`/v1/videos/${id}/clips`, { method: 'POST', token, json: { start: 0, end: 1 } })).json<{ id: string }>();

@@ -142,7 +142,11 @@ describe('POST /v1/videos/:id/clips', () => {
     expect(media).toContain('#EXTINF:2.000,\nsegment_0001.ts\n#EXT-X-ENDLIST');
     const segment = await api(`${base}360p/segment_0001.ts`);
     expect(new Uint8Array(await segment.arrayBuffer())).toEqual(segmentBytes(id, '360p', 1));
+    // Outside the window is refused even when the source's copy of that segment is in the edge cache.
+    const sourceBase = signedBase(await signedMasterPath(id));
+    expect((await api(`${sourceBase}360p/segment_0002.ts`)).status).toBe(200);
     expect((await api(`${base}360p/segment_0002.ts`)).status).toBe(404);
+    expect((await api(`${base}360p/segment_0000.ts`)).status).toBe(404);
 
     const nested = await api(`/v1/videos/${clip.id}/clips`, { method: 'POST', token, json: { start: 0.5, end: 1 } });
     expect(nested.status).toBe(201);

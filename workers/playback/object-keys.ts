@@ -6,6 +6,7 @@
  *   source and all its clips). Clip ids are recognisable by prefix, so ordinary segments never pay for this.
  */
 import type { Config } from '../shared/config';
+import { notFound } from '../shared/errors';
 import { publicPaths } from '../shared/storage-keys';
 import { isClipId } from '../clips/resolve';
 import { frameCacheKeyPath, frameSpec } from '../frames/frame';
@@ -20,6 +21,12 @@ export async function cacheKeyPath(object: PlaybackObject, loadState: () => Prom
   }
   if (object.kind === 'segment' && isClipId(object.videoId)) {
     const state = assertPlayable(await loadState());
+    // The window is checked before the key exists: a cached source segment outside the clip must not be a HIT.
+    const rung = state.renditions.get(object.rendition);
+    const first = rung?.firstSegment ?? 0;
+    if (!rung || object.index < first || object.index >= first + rung.segmentDurations.length) {
+      throw notFound(`${object.rendition}/segment ${object.index} is not part of this clip`);
+    }
     return publicPaths.segment(state.segmentsOf, object.rendition, object.index);
   }
   return canonicalPath(object);

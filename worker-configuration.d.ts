@@ -12,6 +12,7 @@ declare namespace Cloudflare {
 		TRANSCODE_DLQ: Queue;
 		ANALYTICS_QUEUE: Queue;
 		WEBHOOK_QUEUE: Queue;
+		MEDIA_QUEUE: Queue;
 		TRANSCODER_URL: string;
 		PUBLIC_ORIGIN: string;
 		WEBHOOKS_ALLOW_PRIVATE_URLS: string;

@@ -59,10 +59,20 @@ export const videos = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
     readyAt: integer('ready_at'),
     deletedAt: integer('deleted_at'),
+    /** Creator-chosen poster frame, seconds from the start (null: the transcoder's poster). */
+    posterTime: real('poster_time'),
+    /**
+     * Instant clips (workers/clips): the source video whose segments this video plays, and the range of the
+     * source it covers, already rounded outward to segment boundaries. Null for ordinary videos.
+     */
+    clipOf: text('clip_of'),
+    clipStart: real('clip_start'),
+    clipEnd: real('clip_end'),
   },
   (t) => [
     index('videos_creator_created_idx').on(t.creatorId, t.createdAt),
     index('videos_status_idx').on(t.status),
+    index('videos_clip_of_idx').on(t.clipOf),
   ],
 );
 
@@ -261,4 +271,52 @@ export const webhookDeliveries = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
   },
   (t) => [index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt), index('webhook_deliveries_status_idx').on(t.status, t.nextAttemptAt)],
+);
+
+/**
+ * Caption tracks (workers/captions): one WebVTT file per (video, language) in R2, listed here with its label.
+ * At most one track per video has `is_default` set.
+ */
+export const captions = sqliteTable(
+  'captions',
+  {
+    videoId: text('video_id').notNull().references(() => videos.id),
+    /** Canonical BCP 47 tag, e.g. `en`, `pt-BR`, `zh-Hant`. */
+    lang: text('lang').notNull(),
+    label: text('label').notNull(),
+    isDefault: integer('is_default', { mode: 'boolean' }).notNull().default(false),
+    cueCount: integer('cue_count').notNull(),
+    bytes: integer('bytes').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.lang] })],
+);
+
+export const DOWNLOAD_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
+export type DownloadStatus = (typeof DOWNLOAD_STATUSES)[number];
+
+/**
+ * Progressive MP4 downloads (workers/downloads): one row per (video, rung), worked on by the `media-jobs` queue
+ * with the same lease/attempts discipline as `transcode_jobs`.
+ */
+export const mediaDownloads = sqliteTable(
+  'media_downloads',
+  {
+    videoId: text('video_id').notNull().references(() => videos.id),
+    rendition: text('rendition').notNull(),
+    status: text('status').$type<DownloadStatus>().notNull(),
+    progress: real('progress').notNull().default(0),
+    attempts: integer('attempts').notNull().default(0),
+    error: text('error'),
+    leaseUntil: integer('lease_until'),
+    /** `remux` (segments copied into MP4) or `encode` (re-encoded from the original). */
+    method: text('method'),
+    size: integer('size'),
+    duration: real('duration'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    completedAt: integer('completed_at'),
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.rendition] })],
 );

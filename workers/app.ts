@@ -19,6 +19,9 @@ import { webhookRoutes } from './webhooks/routes';
 import { openApiRoutes, registerDocumentedRoutes } from './openapi/routes';
 import { validationHook } from './shared/openapi';
 import { beaconCors } from './views/beacon-cors';
+import { captionRoutes } from './captions/routes';
+import { clipRoutes } from './clips/routes';
+import { downloadRoutes } from './downloads/routes';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -40,6 +43,9 @@ export function createApp() {
   app.route('/', viewRoutes);
   app.route('/', playbackRoutes);
   app.route('/', transcodingRoutes);
+  app.route('/', captionRoutes);
+  app.route('/', clipRoutes);
+  app.route('/', downloadRoutes);
   app.route('/', webRoutes);
   registerDocumentedRoutes(app.openAPIRegistry);
   app.route('/', openApiRoutes(app));

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, type Stack } from './local-stack';
+import { ROOT, STACK_SECRETS, type Stack } from './local-stack';
 
 export interface LadderRungSpec {
   name: string;
@@ -93,9 +93,30 @@ function runWrangler(stack: Stack, args: string[]): void {
 
 const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/** Puts `ladder` into the stack as the finished transcode of `videoId` (which must exist) and marks it READY. */
-export function loadLadderIntoStack(stack: Stack, videoId: string, ladder: LadderRung[], workDir: string): void {
+/**
+ * Puts `ladder` into the stack as the finished transcode of `videoId` (which must exist) and marks it READY.
+ * `viaStorageRoute`: segments go through the Worker's internal storage route (one HTTP PUT each, as the transcoder
+ * writes them) instead of one `wrangler r2 object put` process per segment — much faster on a loaded machine.
+ */
+export async function loadLadderIntoStackFast(stack: Stack, videoId: string, ladder: LadderRung[], workDir: string): Promise<void> {
   for (const rung of ladder) {
+    for (const [i, file] of rung.segmentFiles.entries()) {
+      const key = `videos/${videoId}/${rung.name}/segment_${String(i).padStart(4, '0')}.ts`;
+      const body = readFileSync(file);
+      const res = await fetch(`${stack.origin}/internal/storage/${key}`, {
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}`, 'Content-Type': 'video/mp2t', 'Content-Length': String(body.length) },
+        body,
+      });
+      if (res.status !== 201) throw new Error(`PUT ${key}: ${res.status} ${await res.text()}`);
+    }
+  }
+  loadLadderIntoStack(stack, videoId, ladder, workDir, { segmentsLoaded: true });
+}
+
+/** Puts `ladder` into the stack as the finished transcode of `videoId` (which must exist) and marks it READY. */
+export function loadLadderIntoStack(stack: Stack, videoId: string, ladder: LadderRung[], workDir: string, options: { segmentsLoaded?: boolean } = {}): void {
+  for (const rung of options.segmentsLoaded ? [] : ladder) {
     rung.segmentFiles.forEach((file, i) => {
       const key = `videos/${videoId}/${rung.name}/segment_${String(i).padStart(4, '0')}.ts`;
       runWrangler(stack, ['r2', 'object', 'put', `${BUCKET}/${key}`, '--file', file, '--content-type', 'video/mp2t']);

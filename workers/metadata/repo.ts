@@ -4,14 +4,15 @@ import { schema, type Db } from '../shared/db';
 import type { VideoRecord, VideoRow } from './serialize';
 
 export async function loadVideoRecord(db: Db, videoId: string): Promise<VideoRecord | null> {
-  const [videoRows, renditions, jobs] = await db.batch([
+  const [videoRows, renditions, jobs, downloads] = await db.batch([
     db.select().from(schema.videos).where(eq(schema.videos.id, videoId)),
     db.select().from(schema.renditions).where(eq(schema.renditions.videoId, videoId)),
     db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.videoId, videoId)),
+    db.select().from(schema.mediaDownloads).where(eq(schema.mediaDownloads.videoId, videoId)),
   ]);
   const video = videoRows[0];
   if (!video) return null;
-  return { video, renditions, jobs };
+  return { video, renditions, jobs, downloads };
 }
 
 export interface VideoPage {

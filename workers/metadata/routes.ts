@@ -13,6 +13,7 @@ import { CursorError, listCreatorVideos } from './repo';
 import { videoView } from './serialize';
 import { canRead, requireOwnedVideo, requireVideo } from './videos';
 import { deleteVideoEverywhere } from './delete';
+import { assertPosterTime, purgePoster } from '../frames/poster';
 
 const tags = ['videos'];
 
@@ -110,7 +111,7 @@ export const metadataRoutes = apiRoutes()
       method: 'patch',
       path: '/v1/videos/{id}',
       tags,
-      summary: 'Edit title, description or visibility',
+      summary: 'Edit title, description, visibility or the poster frame (posterTime)',
       security: bearerAuth,
       middleware: [requireCreator, jsonObjectBody],
       request: { params: VideoIdParams, body: jsonBody(UpdateVideoSchema) },
@@ -118,13 +119,15 @@ export const metadataRoutes = apiRoutes()
     }),
     async (c) => {
       const id = c.req.valid('param').id;
-      await requireOwnedVideo(c, id);
+      const before = await requireOwnedVideo(c, id);
       const fields = c.req.valid('json');
+      if (typeof fields.posterTime === 'number') assertPosterTime(before.video, fields.posterTime);
       await c.var.db
         .update(schema.videos)
         .set({ ...fields, updatedAt: runtime().now() })
         .where(eq(schema.videos.id, id));
       await invalidateVideo(id);
+      if ('posterTime' in fields) await purgePoster(id);
       return c.json(videoView((await requireVideo(c, id))), 200);
     },
   )

@@ -19,9 +19,16 @@ export const CreateVideoSchema = z
   .strictObject({ title, description: description.optional(), visibility: visibility.optional() })
   .openapi('CreateVideo');
 
+/** Poster frame time in seconds (workers/frames); null restores the transcoder's poster. PATCH only. */
+const posterTime = z
+  .number({ error: 'posterTime must be a number of seconds ≥ 0, or null' })
+  .finite('posterTime must be a number of seconds ≥ 0, or null')
+  .min(0, 'posterTime must be a number of seconds ≥ 0, or null')
+  .nullable();
+
 export const UpdateVideoSchema = z
-  .strictObject({ title: title.optional(), description: description.optional(), visibility: visibility.optional() })
-  .refine((v) => Object.keys(v).length > 0, 'nothing to update: send title, description or visibility')
+  .strictObject({ title: title.optional(), description: description.optional(), visibility: visibility.optional(), posterTime: posterTime.optional() })
+  .refine((v) => Object.keys(v).length > 0, 'nothing to update: send title, description, visibility or posterTime')
   .openapi('UpdateVideo');
 
 export const VideoSchema = z

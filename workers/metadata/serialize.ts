@@ -5,12 +5,15 @@ import type { schema } from '../shared/db';
 export type VideoRow = InferSelectModel<typeof schema.videos>;
 export type RenditionRow = InferSelectModel<typeof schema.renditions>;
 export type JobRow = InferSelectModel<typeof schema.transcodeJobs>;
+export type DownloadRow = InferSelectModel<typeof schema.mediaDownloads>;
 
 /** Everything the API shows about one video; this is what the metadata cache stores. */
 export interface VideoRecord {
   video: VideoRow;
   renditions: RenditionRow[];
   jobs: JobRow[];
+  /** MP4 downloads (workers/downloads); absent where a listing does not load them. */
+  downloads?: DownloadRow[];
 }
 
 /** One rung's measured stream facts as the transcoder recorded them: what the API shows and the master lists. */
@@ -61,6 +64,12 @@ export interface VideoView {
   /** Per unit of transcoding work: status and 0..1 progress. */
   processing: { unit: string; status: string; progress: number; attempts: number; error: string | null }[];
   error?: string;
+  /** Creator-chosen poster frame (seconds), or null. */
+  posterTime: number | null;
+  /** For an instant clip: its source and the range of the source it plays (segment boundaries). */
+  clip?: { sourceId: string; start: number; end: number };
+  /** MP4 downloads: status and 0..1 progress per rung (the file itself: GET /v1/videos/:id/downloads). */
+  downloads: { rendition: string; status: string; progress: number; method: string | null; size: number | null; error: string | null }[];
   viewCount: number;
   createdAt: string;
   updatedAt: string;
@@ -95,11 +104,14 @@ export function videoView(record: VideoRecord): VideoView {
       attempts: j.attempts,
       error: j.error,
     })),
+    posterTime: video.posterTime ?? null,
+    downloads: (record.downloads ?? []).map((d) => ({ rendition: d.rendition, status: d.status, progress: d.progress, method: d.method, size: d.size, error: d.error })),
     viewCount: video.viewCount,
     createdAt: iso(video.createdAt) ?? '',
     updatedAt: iso(video.updatedAt) ?? '',
     readyAt: iso(video.readyAt),
   };
   if (video.status === 'FAILED') view.error = video.error ?? 'processing failed';
+  if (video.clipOf && video.clipStart !== null && video.clipEnd !== null) view.clip = { sourceId: video.clipOf, start: video.clipStart, end: video.clipEnd };
   return view;
 }

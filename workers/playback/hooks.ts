@@ -11,3 +11,4 @@ registerVideoReadyHook(async (env, videoId) => {
 registerVideoDeletedHook(async (env, videoId) => {
   await purgeVideo(env, videoId);
 });
+import './media-purge';

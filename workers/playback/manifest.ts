@@ -12,7 +12,24 @@ import { parseSegmentDurations, renditionFacts, type RenditionFacts, type Rendit
 
 export interface PlayableRendition extends RenditionFacts {
   segmentDurations: number[];
+  /**
+   * Number of the first listed segment (0 for a video's own rungs). A clip lists a window of its source's segments
+   * under their own numbers (workers/clips), so `segment_0007.ts` is the same object for both.
+   */
+  firstSegment?: number;
 }
+
+/** One `EXT-X-MEDIA:TYPE=SUBTITLES` rendition (workers/captions/hls.ts builds them from caption tracks). */
+export interface SubtitlesRendition {
+  name: string;
+  language: string;
+  isDefault: boolean;
+  uri: string;
+}
+
+export const SUBTITLES_GROUP = 'subs';
+
+const quoted = (value: string) => `"${value.replace(/["\r\n]/g, ' ')}"`;
 
 export const HLS_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
 
@@ -25,8 +42,14 @@ export function toPlayable(row: RenditionRow): PlayableRendition | null {
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Lowest bandwidth first: the order hls.js and Safari expect, and the first entry is the cheapest start. */
-export function buildMasterPlaylist(renditions: readonly RenditionFacts[]): string {
+export function buildMasterPlaylist(renditions: readonly RenditionFacts[], subtitles: readonly SubtitlesRendition[] = []): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  for (const s of subtitles) {
+    lines.push(
+      `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLES_GROUP}",NAME=${quoted(s.name)},LANGUAGE=${quoted(s.language)},` +
+        `DEFAULT=${s.isDefault ? 'YES' : 'NO'},AUTOSELECT=YES,FORCED=NO,URI=${quoted(s.uri)}`,
+    );
+  }
   for (const r of [...renditions].sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height)) {
     const attrs = [
       `BANDWIDTH=${Math.round(r.bandwidth)}`,
@@ -35,6 +58,7 @@ export function buildMasterPlaylist(renditions: readonly RenditionFacts[]): stri
     ];
     if (r.frameRate && r.frameRate > 0) attrs.push(`FRAME-RATE=${r.frameRate.toFixed(3)}`);
     attrs.push(`CODECS="${r.codecs}"`);
+    if (subtitles.length) attrs.push(`SUBTITLES="${SUBTITLES_GROUP}"`);
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, `${r.name}/playlist.m3u8`);
   }
   return lines.join('\n') + '\n';
@@ -45,11 +69,12 @@ export function buildMasterPlaylist(renditions: readonly RenditionFacts[]): stri
  * largest EXTINF as written (3 decimals) rounded to the nearest integer — the smallest value the RFC allows, and what
  * ffmpeg's HLS muxer writes — so 6.006 s segments (29.97 fps) keep the authored target of 6, not 7.
  */
-export function buildMediaPlaylist(rendition: Pick<PlayableRendition, 'segmentDurations'>): string {
+export function buildMediaPlaylist(rendition: Pick<PlayableRendition, 'segmentDurations' | 'firstSegment'>): string {
+  const first = rendition.firstSegment ?? 0;
   const durations = rendition.segmentDurations.map(round3);
   const target = Math.max(1, ...durations.map((d) => Math.round(d)));
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD', '#EXT-X-INDEPENDENT-SEGMENTS'];
-  durations.forEach((d, i) => lines.push(`#EXTINF:${d.toFixed(3)},`, segmentFileName(i)));
+  durations.forEach((d, i) => lines.push(`#EXTINF:${d.toFixed(3)},`, segmentFileName(first + i)));
   lines.push('#EXT-X-ENDLIST');
   return lines.join('\n') + '\n';
 }

@@ -11,9 +11,13 @@ import type { Config } from '../shared/config';
 import { keys, segmentFileName } from '../shared/storage-keys';
 import { toHex } from '../shared/runtime';
 import { buildMasterPlaylist, buildMediaPlaylist, HLS_CONTENT_TYPE } from './manifest';
+import { produceCaption } from '../captions/objects';
+import { produceDownload } from '../downloads/objects';
+import { frameSpec, posterSpec, produceFrame } from '../frames/frame';
 import type { OriginObject } from './edge-cache';
 import type { PlaybackObject } from './paths';
 import type { PlaybackState } from './state';
+import { subtitlesRenditions } from '../captions/hls';
 
 /** The state gate for signed requests: which videos can be played at all, with the reason when not. */
 export function assertPlayable(state: PlaybackState | null): PlaybackState {
@@ -32,6 +36,11 @@ export function assertPlayable(state: PlaybackState | null): PlaybackState {
 
 function lifetime(state: PlaybackState, config: Config): string {
   return state.video.status === 'READY' ? config.playback.segmentCacheControl : config.playback.processingCacheControl;
+}
+
+/** Playlists: a clip's follow its source's current rungs (workers/clips/resolve.ts), so they are never immutable. */
+function playlistLifetime(state: PlaybackState, config: Config): string {
+  return state.video.clipOf ? config.clips.playlistCacheControl : lifetime(state, config);
 }
 
 async function textObject(body: string, contentType: string, cacheControl: string): Promise<OriginObject> {
@@ -79,23 +88,35 @@ export async function produceObject(env: Env, config: Config, state: PlaybackSta
   const playable = assertPlayable(state);
   switch (object.kind) {
     case 'master':
-      return textObject(buildMasterPlaylist([...playable.renditions.values()]), HLS_CONTENT_TYPE, lifetime(playable, config));
+      return textObject(buildMasterPlaylist([...playable.renditions.values()], subtitlesRenditions(playable)), HLS_CONTENT_TYPE, playlistLifetime(playable, config));
     case 'media':
-      return textObject(buildMediaPlaylist(rendition(playable, object.rendition)), HLS_CONTENT_TYPE, lifetime(playable, config));
+      return textObject(buildMediaPlaylist(rendition(playable, object.rendition)), HLS_CONTENT_TYPE, playlistLifetime(playable, config));
     case 'segment': {
       const r = rendition(playable, object.rendition);
+      const first = r.firstSegment ?? 0;
       const count = r.segmentDurations.length;
-      if (object.index >= count) {
-        throw notFound(`${segmentFileName(object.index)} is past the end of ${object.rendition} (${count} segments)`);
+      if (object.index >= first + count) {
+        throw notFound(`${segmentFileName(object.index)} is past the end of ${object.rendition} (${first + count} segments)`);
       }
-      const key = keys.segment(object.videoId, object.rendition, object.index);
+      if (object.index < first) throw notFound(`${segmentFileName(object.index)} is before this clip's first segment (${segmentFileName(first)})`);
+      // A clip's segments are its source's objects (same numbers).
+      const key = keys.segment(playable.segmentsOf, object.rendition, object.index);
       return r2Object(env.MEDIA, key, 'video/mp2t', config.playback.segmentCacheControl, 'segment');
     }
     case 'thumbnail': {
+      const poster = object.file === 'poster.jpg' ? posterSpec(playable, config) : null;
+      if (poster) return produceFrame(env, object.videoId, poster, config.frames.posterCacheControl);
+      if (playable.video.clipOf) throw notFound('clips have no storyboard: use thumbnails/at.jpg');
       const ext = object.file.slice(object.file.lastIndexOf('.') + 1);
       const type = THUMBNAIL_TYPES[ext];
       if (!type) throw new ApiError(404, 'not_found', 'no such thumbnail');
       return r2Object(env.MEDIA, keys.thumbnail(object.videoId, object.file), type, lifetime(playable, config), 'thumbnail');
     }
+    case 'frame':
+      return produceFrame(env, object.videoId, frameSpec(playable, object.time, object.width, config), lifetime(playable, config));
+    case 'caption':
+      return produceCaption(env, config, playable, object);
+    case 'download':
+      return produceDownload(env, config, playable, object);
   }
 }

@@ -7,6 +7,9 @@
  *   /v/{id}/t/{token}/{rendition}/playlist.m3u8
  *   /v/{id}/t/{token}/{rendition}/segment_{nnnn}.ts
  *   /v/{id}/t/{token}/thumbnails/{poster.jpg | sprite_{n}.jpg | storyboard.vtt}
+ *   /v/{id}/t/{token}/thumbnails/at.jpg?time={seconds}&width={px}     (a frame at any time; see workers/frames)
+ *   /v/{id}/t/{token}/captions/{lang}.m3u8 | {lang}_hls.vtt | {lang}.vtt   (see workers/captions)
+ *   /v/{id}/t/{token}/downloads/{rendition}.mp4                         (see workers/downloads)
  *
  * The same shapes without `t/{token}/` are the canonical (cache-key) paths; requested directly they are `unsigned`.
  */
@@ -16,20 +19,55 @@ export type PlaybackObject =
   | { kind: 'master'; videoId: string }
   | { kind: 'media'; videoId: string; rendition: string }
   | { kind: 'segment'; videoId: string; rendition: string; index: number }
-  | { kind: 'thumbnail'; videoId: string; file: string };
+  | { kind: 'thumbnail'; videoId: string; file: string }
+  /** `time` and `width` as asked; the canonical frame and size need the video's frame rate (workers/frames). */
+  | { kind: 'frame'; videoId: string; time: number; width: number | null }
+  | { kind: 'caption'; videoId: string; lang: string; file: 'playlist' | 'segment' | 'download' }
+  | { kind: 'download'; videoId: string; rendition: string };
 
 export type ParsedPath =
   | { status: 'signed'; token: string; object: PlaybackObject }
   | { status: 'unsigned'; object: PlaybackObject }
-  | { status: 'invalid'; reason: string };
+  | { status: 'invalid'; reason: string }
+  /** A real path with an unusable query (`at.jpg` only): 400, not 404. */
+  | { status: 'bad_request'; reason: string };
 
 const TOKEN_SEGMENT = /^[A-Za-z0-9_.-]{1,160}$/;
 const THUMBNAIL = /^(poster\.jpg|storyboard\.vtt|sprite_(0|[1-9]\d{0,3})\.jpg)$/;
 
-function parseObject(videoId: string, rest: string[], renditionNames: readonly string[]): PlaybackObject | string {
+const CAPTION_FILE = /^([A-Za-z0-9-]{2,35}?)(\.m3u8|_hls\.vtt|\.vtt)$/;
+const DOWNLOAD_FILE = /^([A-Za-z0-9_-]{1,16})\.mp4$/;
+/** Seconds as a plain decimal (no exponent, no sign games); width as a plain integer. */
+const QUERY_TIME = /^\d{1,6}(\.\d{1,6})?$/;
+const QUERY_WIDTH = /^[1-9]\d{0,4}$/;
+
+class BadQuery {
+  constructor(readonly reason: string) {}
+}
+
+function parseFrameQuery(videoId: string, query: URLSearchParams | undefined): PlaybackObject | BadQuery {
+  const times = query?.getAll('time') ?? [];
+  const widths = query?.getAll('width') ?? [];
+  if (times.length !== 1 || !QUERY_TIME.test(times[0]!)) return new BadQuery('at.jpg needs exactly one time=<seconds> (e.g. time=12.5)');
+  if (widths.length > 1 || (widths.length === 1 && !QUERY_WIDTH.test(widths[0]!))) return new BadQuery('width must be given at most once, as a positive integer');
+  return { kind: 'frame', videoId, time: Number(times[0]), width: widths.length ? Number(widths[0]) : null };
+}
+
+function parseObject(videoId: string, rest: string[], renditionNames: readonly string[], query?: URLSearchParams): PlaybackObject | BadQuery | string {
   if (rest.length === 1 && rest[0] === 'master.m3u8') return { kind: 'master', videoId };
   if (rest.length !== 2) return 'no such playback path';
   const [dir, file] = rest as [string, string];
+  if (dir === 'thumbnails' && file === 'at.jpg') return parseFrameQuery(videoId, query);
+  if (dir === 'captions') {
+    const m = CAPTION_FILE.exec(file);
+    if (!m) return `no such caption file ${JSON.stringify(file)}`;
+    return { kind: 'caption', videoId, lang: m[1]!, file: m[2] === '.m3u8' ? 'playlist' : m[2] === '_hls.vtt' ? 'segment' : 'download' };
+  }
+  if (dir === 'downloads') {
+    const m = DOWNLOAD_FILE.exec(file);
+    if (!m || !renditionNames.includes(m[1]!)) return `no such download ${JSON.stringify(file)}`;
+    return { kind: 'download', videoId, rendition: m[1]! };
+  }
   if (dir === 'thumbnails') {
     return THUMBNAIL.test(file) ? { kind: 'thumbnail', videoId, file } : `no such thumbnail file ${JSON.stringify(file)}`;
   }
@@ -41,7 +79,8 @@ function parseObject(videoId: string, rest: string[], renditionNames: readonly s
   return { kind: 'segment', videoId, rendition: dir, index };
 }
 
-export function parsePlaybackPath(pathname: string, renditionNames: readonly string[]): ParsedPath {
+/** `query` is read only for `thumbnails/at.jpg`; every other path ignores it. */
+export function parsePlaybackPath(pathname: string, renditionNames: readonly string[], query?: URLSearchParams): ParsedPath {
   const parts = pathname.split('/');
   // ['', 'v', id, ...]
   if (parts[0] !== '' || parts[1] !== 'v' || parts.length < 4) return { status: 'invalid', reason: 'no such playback path' };
@@ -50,10 +89,12 @@ export function parsePlaybackPath(pathname: string, renditionNames: readonly str
   if (parts[3] === 't') {
     const token = parts[4] ?? '';
     if (!TOKEN_SEGMENT.test(token)) return { status: 'invalid', reason: 'no such playback path' };
-    const object = parseObject(videoId, parts.slice(5), renditionNames);
+    const object = parseObject(videoId, parts.slice(5), renditionNames, query);
+    if (object instanceof BadQuery) return { status: 'bad_request', reason: object.reason };
     return typeof object === 'string' ? { status: 'invalid', reason: object } : { status: 'signed', token, object };
   }
-  const object = parseObject(videoId, parts.slice(3), renditionNames);
+  const object = parseObject(videoId, parts.slice(3), renditionNames, query);
+  if (object instanceof BadQuery) return { status: 'bad_request', reason: object.reason };
   return typeof object === 'string' ? { status: 'invalid', reason: object } : { status: 'unsigned', object };
 }
 
@@ -68,5 +109,13 @@ export function canonicalPath(object: PlaybackObject): string {
       return publicPaths.segment(object.videoId, object.rendition, object.index);
     case 'thumbnail':
       return publicPaths.thumbnail(object.videoId, object.file);
+    case 'caption':
+      if (object.file === 'playlist') return publicPaths.captionPlaylist(object.videoId, object.lang);
+      return object.file === 'segment' ? publicPaths.captionSegment(object.videoId, object.lang) : publicPaths.captionFile(object.videoId, object.lang);
+    case 'download':
+      return publicPaths.download(object.videoId, object.rendition);
+    case 'frame':
+      // Rounded to a frame of the video (frames/frame.ts needs its frame rate): never the raw asked time.
+      throw new Error('frame objects are keyed by frames/frame.ts, not canonicalPath');
   }
 }

@@ -10,7 +10,8 @@
  * hls.js, Safari and any other standard player, while the playlists stay byte-identical for all viewers: they are
  * built once, cached once, and served from the cache without a per-request rewrite (which would cost a body copy
  * per request and make playlists uncacheable as bytes). Query parameters are ignored entirely, so duplicated or
- * reordered ones change nothing and cannot create extra cache entries.
+ * reordered ones change nothing and cannot create extra cache entries — except on `thumbnails/at.jpg`, whose
+ * `time` and `width` are parsed strictly and canonicalised (workers/frames) before they form a key.
  */
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
@@ -22,7 +23,8 @@ import { runtime } from '../shared/runtime';
 import { isSafeId, publicPaths } from '../shared/storage-keys';
 import { CORS_HEADERS, cacheUrl, serveThroughCache } from './edge-cache';
 import { assertPlayable, produceObject } from './objects';
-import { canonicalPath, parsePlaybackPath } from './paths';
+import { parsePlaybackPath } from './paths';
+import { cacheKeyPath } from './object-keys';
 import { failureMessages, keyring, signToken, verifyToken } from './signing';
 import { getPlaybackState, loadPlaybackState } from './state';
 import { benchRoutes } from './bench-routes';
@@ -82,8 +84,10 @@ export const playbackRoutes = new Hono<AppEnv>()
   .get('/v/*', async (c) => {
     try {
       const config = c.var.config;
-      const parsed = parsePlaybackPath(new URL(c.req.url).pathname, config.transcoding.ladder.map((r) => r.name));
+      const url = new URL(c.req.url);
+      const parsed = parsePlaybackPath(url.pathname, config.transcoding.ladder.map((r) => r.name), url.searchParams);
       if (parsed.status === 'invalid') throw notFound(parsed.reason);
+      if (parsed.status === 'bad_request') throw badRequest(parsed.reason);
       if (parsed.status === 'unsigned') {
         throw new ApiError(403, 'signature_required', 'playback URLs must be signed: get one from GET /v1/videos/{id}/playback');
       }
@@ -91,10 +95,11 @@ export const playbackRoutes = new Hono<AppEnv>()
       // The signature is checked before any storage is touched, so unsigned traffic cannot probe or load it.
       const verdict = await verifyToken(keyring(c.env), parsed.token, object.videoId, runtime().now() / 1000, config.playback.clockSkewSec);
       if (!verdict.ok) throw new ApiError(403, `signature_${verdict.reason}`, failureMessages[verdict.reason]);
+      const loadState = () => getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs);
       return await serveThroughCache(
         c.req.raw,
-        cacheUrl(canonicalPath(object)),
-        async () => produceObject(c.env, config, await getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs), object),
+        cacheUrl(await cacheKeyPath(object, loadState, config)),
+        async () => produceObject(c.env, config, await loadState(), object),
         { waitUntil: (p) => c.executionCtx.waitUntil(p), followerWaitMs: config.playback.singleFlightWaitMs, hot: config.playback.hotCache },
       );
     } catch (err) {

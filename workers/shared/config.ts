@@ -148,6 +148,38 @@ export const defaults = {
     statsDefaultHours: 48,
     statsMaxHours: 31 * 24,
   },
+  /** Thumbnails at any time (workers/frames): canonical widths, the width without `width=`, the poster's width. */
+  frames: {
+    widths: [160, 320, 480, 640, 960, 1280, 1920],
+    defaultWidth: 640,
+    posterWidth: 1280,
+    /** A chosen poster (posterTime) can change, so it is not cached as immutable; a change purges it locally. */
+    posterCacheControl: 'public, max-age=300',
+  },
+  /** Caption tracks (workers/captions). */
+  captions: {
+    maxBytes: 2 * MiB,
+    maxTracks: 20,
+    maxLabel: 100,
+    /** Caption objects can be replaced, so they are cached briefly (a change is also purged at once locally). */
+    cacheControl: 'public, max-age=60',
+  },
+  /** Instant clips (workers/clips): their playlists follow the source's current rungs, so they are not immutable. */
+  clips: {
+    playlistCacheControl: 'public, max-age=60',
+    maxTitle: 200,
+  },
+  /** MP4 downloads (workers/downloads), run from the `media-jobs` queue. */
+  downloads: {
+    jobLeaseMs: 10 * MINUTE,
+    maxAttempts: 4,
+    retryBaseDelaySec: 5,
+    retryMaxDelaySec: 300,
+    /** A remux must match the rung's duration to within this, else the download is re-encoded from the original. */
+    durationToleranceSec: 0.5,
+    /** A download can be re-made (after a source re-transcode): cached for a day, not as immutable. */
+    cacheControl: 'public, max-age=86400',
+  },
   metadataCache: {
     ttlSec: 3600,
     jitterFraction: 0.1,

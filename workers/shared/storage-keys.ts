@@ -7,6 +7,9 @@
  *   videos/{videoId}/{rendition}/playlist.m3u8
  *   videos/{videoId}/{rendition}/segment_{nnnn}.ts
  *   videos/{videoId}/thumbnails/{file}
+ *   videos/{videoId}/captions/{lang}.vtt                (normalised WebVTT, one per caption track)
+ *   videos/{videoId}/frames/f{frame}_w{width}.jpg       (thumbnails at any time, cut on first request)
+ *   videos/{videoId}/downloads/{rendition}.mp4          (progressive MP4 downloads)
  *   uploads/{videoId}/{uploadNonce}/tail-{endOffset}   (tus bytes staged until they fill an R2 part; temporary)
  *   uploads/{partialId}/{uploadNonce}/data             (a tus partial upload's bytes until concatenated; temporary)
  *   analytics/view-events/dt={yyyy-mm-dd}/hour={hh}/{batchId}.ndjson
@@ -16,6 +19,7 @@
 
 /** Ids and rendition names are restricted so they can never escape their prefix (no `/`, `..`, `%`). */
 const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const LANG_TAG = /^[A-Za-z0-9-]{2,35}$/;
 const SAFE_FILE = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9]{1,8})?$/;
 
 export function isSafeId(value: string): boolean {
@@ -49,6 +53,13 @@ export const keys = {
   thumbnailsPrefix: (videoId: string) => `videos/${assertSafe(videoId, 'video id')}/thumbnails/`,
   thumbnail: (videoId: string, file: string) =>
     `videos/${assertSafe(videoId, 'video id')}/thumbnails/${assertSafe(file, 'thumbnail file', SAFE_FILE)}`,
+  caption: (videoId: string, lang: string) =>
+    `videos/${assertSafe(videoId, 'video id')}/captions/${assertSafe(lang, 'language tag', LANG_TAG)}.vtt`,
+  framesPrefix: (videoId: string) => `videos/${assertSafe(videoId, 'video id')}/frames/`,
+  frame: (videoId: string, frame: number, width: number) =>
+    `videos/${assertSafe(videoId, 'video id')}/frames/f${Math.trunc(frame)}_w${Math.trunc(width)}.jpg`,
+  download: (videoId: string, rendition: string) =>
+    `videos/${assertSafe(videoId, 'video id')}/downloads/${assertSafe(rendition, 'rendition')}.mp4`,
   /** Everything an in-progress tus upload staged; deleted on completion, expiry, termination or video deletion. */
   uploadStagingPrefix: (videoId: string, uploadNonce: string) =>
     `uploads/${assertSafe(videoId, 'video id')}/${assertSafe(uploadNonce, 'upload nonce')}/`,
@@ -74,6 +85,13 @@ export const publicPaths = {
   mediaPlaylist: (videoId: string, rendition: string) => `/v/${videoId}/${rendition}/playlist.m3u8`,
   segment: (videoId: string, rendition: string, n: number) => `/v/${videoId}/${rendition}/${segmentFileName(n)}`,
   thumbnail: (videoId: string, file: string) => `/v/${videoId}/thumbnails/${file}`,
+  /** A frame at any time: the canonical key of `thumbnails/at.jpg?time=…&width=…` (time as a frame number). */
+  frame: (videoId: string, frame: number, width: number) => `/v/${videoId}/thumbnails/at_f${frame}_w${width}.jpg`,
+  captionPlaylist: (videoId: string, lang: string) => `/v/${videoId}/captions/${lang}.m3u8`,
+  /** The subtitles rendition's one segment: the track with the HLS `X-TIMESTAMP-MAP` header. */
+  captionSegment: (videoId: string, lang: string) => `/v/${videoId}/captions/${lang}_hls.vtt`,
+  captionFile: (videoId: string, lang: string) => `/v/${videoId}/captions/${lang}.vtt`,
+  download: (videoId: string, rendition: string) => `/v/${videoId}/downloads/${rendition}.mp4`,
   /**
    * Signed master URL path: the token sits in the path (`/v/{id}/t/{token}/…`) so every relative URI in the
    * playlists and the storyboard resolves under it. Stripping `t/{token}/` gives the canonical path above.

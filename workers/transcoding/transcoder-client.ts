@@ -9,7 +9,8 @@
 import { getContainer } from '@cloudflare/containers';
 import type { JobEvent } from '../../containers/transcoder/src/protocol';
 
-export type TranscoderPath = '/v1/analyze' | '/v1/encode' | '/v1/thumbnails';
+/** `/v1/frame` answers a JPEG directly; `/v1/download` streams events like the encode jobs (workers/frames, workers/downloads). */
+export type TranscoderPath = '/v1/analyze' | '/v1/encode' | '/v1/thumbnails' | '/v1/frame' | '/v1/download';
 
 export interface Transcoder {
   /** POSTs a job; `instance` names the container that runs it (ignored by a local process). */

@@ -147,6 +147,12 @@ export function WatchPage(props: { config: unknown }) {
               <option value="-1">Auto</option>
             </select>
           </label>
+          <label class="quality captions" hidden>
+            <span>Captions</span>
+            <select id="captions" disabled>
+              <option value="-1">Off</option>
+            </select>
+          </label>
           <button id="nerd-toggle" type="button" aria-expanded="false" aria-controls="nerd-panel">
             Details
           </button>

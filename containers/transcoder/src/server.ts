@@ -7,6 +7,8 @@
  *   POST /v1/analyze       AnalyzeRequest    → AnalyzeResult
  *   POST /v1/encode        EncodeRequest     → EncodeResult   (segments uploaded to storage as they are written)
  *   POST /v1/thumbnails    ThumbnailsRequest → ThumbnailsResult
+ *   POST /v1/download      DownloadRequest   → DownloadResult (an MP4 of one rung; media-jobs.ts)
+ *   POST /v1/frame         FrameRequest      → image/jpeg directly, not an event stream (media-jobs.ts)
  *
  * Environment: PORT, HOST, STORAGE_URL (internal storage origin), INTERNAL_TOKEN (required on requests when set,
  * and sent to storage). The server holds no state between jobs: a killed server loses only the job in flight,
@@ -23,6 +25,8 @@ import { killAllChildren, runningChildren } from './process';
 import type { AnalyzeRequest, EncodeRequest, JobEvent, ThumbnailsRequest } from './protocol';
 import { HttpStorage, type Storage } from './storage';
 import { makeThumbnails } from './thumbnails';
+import { cutFrame, makeDownload } from './media-jobs';
+import type { DownloadRequest, FrameRequest } from './media-protocol';
 
 const PORT = Number(process.env.PORT ?? 8080);
 const HOST = process.env.HOST ?? '0.0.0.0';
@@ -114,7 +118,34 @@ const jobs: Record<string, (body: Record<string, unknown>, emit: Emit, signal: A
       return { poster: 'poster.jpg', sprites: files.sprites.map((f) => path.basename(f)), storyboard: 'storyboard.vtt', count: files.count };
     });
   },
+
+  async download(body, emit, signal) {
+    const req = body as unknown as DownloadRequest;
+    if (!Array.isArray(req.segmentKeys) || req.segmentKeys.length === 0) throw new InputError('invalid job request: segmentKeys must be a non-empty array');
+    req.segmentKeys.forEach((k) => requireKey(k, 'segmentKeys[]'));
+    requireKey(req.outputKey, 'outputKey');
+    if (req.encodeFallback) requireKey(req.encodeFallback.sourceKey, 'encodeFallback.sourceKey');
+    return withWorkDir((dir) => makeDownload(storage, req, dir, signal, throttledProgress(emit)));
+  },
 };
+
+/** `POST /v1/frame`: small and synchronous, so the JPEG is the response body (errors are JSON with a status). */
+async function handleFrame(body: Record<string, unknown>, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  const req = body as unknown as FrameRequest;
+  const sizeOk = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 2 && n <= 4096;
+  try {
+    requireKey(req.segmentKey, 'segmentKey');
+    if (typeof req.offset !== 'number' || !Number.isFinite(req.offset) || req.offset < 0 || !sizeOk(req.width) || !sizeOk(req.height)) {
+      throw new InputError('invalid frame request: offset ≥ 0 and integer width/height (2–4096) required');
+    }
+    const jpeg = await cutFrame(storage, req, signal);
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': String(jpeg.length) }).end(jpeg);
+  } catch (err) {
+    const permanent = err instanceof InputError;
+    const message = err instanceof Error ? err.message : String(err);
+    res.writeHead(permanent ? 422 : 500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: permanent ? 'bad_input' : 'internal', message } }));
+  }
+}
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://transcoder');
@@ -122,9 +153,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren() }));
     return;
   }
-  const m = /^\/v1\/(analyze|encode|thumbnails)$/.exec(url.pathname);
+  const m = /^\/v1\/(analyze|encode|thumbnails|download|frame)$/.exec(url.pathname);
   const job = m ? jobs[m[1]!] : undefined;
-  if (req.method !== 'POST' || !job) {
+  if (req.method !== 'POST' || (!job && m?.[1] !== 'frame')) {
     res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such endpoint' } }));
     return;
   }
@@ -146,6 +177,11 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   res.on('close', () => {
     if (!finished) abort.abort();
   });
+  if (!job) {
+    await handleFrame(body, res, abort.signal);
+    finished = true;
+    return;
+  }
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
   const emit: Emit = (event) => {
     if (!res.writableEnded) res.write(JSON.stringify(event) + '\n');

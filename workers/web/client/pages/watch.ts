@@ -6,6 +6,7 @@
  */
 import Hls, { ErrorTypes, Events, type ErrorData, type HlsConfig } from 'hls.js';
 import { PlatformAbrController } from '../../../abr/hls-abr-controller';
+import { wireCaptionsMenu } from '../lib/captions-menu';
 import { api, ApiFailure, viewerId, type Video } from '../lib/api';
 import { initChrome } from '../lib/chrome';
 import { byId, h, pageConfig } from '../lib/dom';
@@ -96,6 +97,7 @@ function startPlayer(url: string): void {
   if (Hls.isSupported()) {
     hls = new Hls({ ...(ABR_CONTROLLER ? { abrController: ABR_CONTROLLER } : {}) });
     hls.on(Events.MANIFEST_PARSED, () => fillQualityMenu());
+    wireCaptionsMenu(hls, byId<HTMLSelectElement>('captions'));
     hls.on(Events.FRAG_CHANGED, (_event, data) => onPlayingLevel(data.frag.level));
     hls.on(Events.ERROR, (_event, data) => void onHlsError(data));
     hls.loadSource(url);

@@ -1,0 +1,150 @@
+/**
+ * Media jobs beyond the ladder: a frame at any time (cut from one segment) and a progressive MP4 download
+ * (remuxed from the segments, or encoded when the remux does not check out).
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { InputError, looksLikeInputProblem, stderrTail } from './errors';
+import { run } from './process';
+import type { DownloadEncodeFallback, DownloadRequest, DownloadResult, FrameRequest } from './media-protocol';
+import type { Storage } from './storage';
+
+/**
+ * The frame at `offset` seconds into a segment, as JPEG bytes of exactly width×height. `-ss` as an *output* option:
+ * the segment (which opens on a keyframe) is decoded from its start and frames are dropped until the asked time —
+ * exact, and never a demuxer seek into the middle of a GOP (MPEG-TS has no index; such a seek lands on a
+ * non-keyframe). A segment is a few seconds, so decoding it whole is cheap.
+ */
+export async function cutFrame(storage: Storage, req: FrameRequest, signal: AbortSignal): Promise<Buffer> {
+  // prettier-ignore
+  const args = [
+    '-hide_banner', '-loglevel', 'error', '-nostdin',
+    '-headers', storage.ffmpegHeaders(),
+    '-i', storage.url(req.segmentKey),
+    '-ss', req.offset.toFixed(3), '-map', '0:v:0', '-frames:v', '1', '-an',
+    '-vf', `scale=${req.width}:${req.height}:flags=bicubic,setsar=1`,
+    '-q:v', '3', '-f', 'mjpeg', 'pipe:1',
+  ];
+  const result = await runBinary('ffmpeg', args, signal);
+  if (result.code !== 0 || result.stdout.length === 0) {
+    const tail = stderrTail(result.stderr);
+    if (looksLikeInputProblem(result.stderr) || result.code === 0) throw new InputError(`no frame at that time: ${tail || 'empty output'}`);
+    throw new Error(`ffmpeg frame failed (${result.code ?? result.signal}): ${tail}`);
+  }
+  return result.stdout;
+}
+
+/** `run` collects stdout as text; a JPEG needs the bytes. Not tracked by process.ts: a frame takes well under a second. */
+function runBinary(cmd: string, args: string[], signal: AbortSignal): Promise<{ code: number | null; signal: string | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    const abort = () => child.kill('SIGKILL');
+    signal.addEventListener('abort', abort, { once: true });
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString()).slice(-16_000);
+    });
+    child.on('error', reject);
+    child.on('close', (code, sig) => {
+      signal.removeEventListener('abort', abort);
+      resolve({ code, signal: sig, stdout: Buffer.concat(out), stderr });
+    });
+  });
+}
+
+interface Probe {
+  duration: number;
+  videoCodec: string | null;
+  audioCodec: string | null;
+}
+
+async function probe(file: string, signal: AbortSignal): Promise<Probe | null> {
+  const r = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type,codec_name', '-of', 'json', file], { signal });
+  if (r.code !== 0) return null;
+  try {
+    const j = JSON.parse(r.stdout) as { format?: { duration?: string }; streams?: { codec_type?: string; codec_name?: string }[] };
+    const streams = j.streams ?? [];
+    return {
+      duration: Number(j.format?.duration ?? NaN),
+      videoCodec: streams.find((s) => s.codec_type === 'video')?.codec_name ?? null,
+      audioCodec: streams.find((s) => s.codec_type === 'audio')?.codec_name ?? null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** A remux is trusted only when it is H.264 (+ AAC if audio), and lasts what the playlist says. */
+function checksOut(p: Probe | null, req: DownloadRequest): boolean {
+  return (
+    p !== null &&
+    p.videoCodec === 'h264' &&
+    (p.audioCodec === null || p.audioCodec === 'aac') &&
+    Number.isFinite(p.duration) &&
+    Math.abs(p.duration - req.expectedDuration) <= req.durationToleranceSec
+  );
+}
+
+async function remux(joined: string, out: string, signal: AbortSignal): Promise<boolean> {
+  // prettier-ignore
+  const r = await run('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', joined,
+    '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-bsf:a', 'aac_adtstoasc',
+    '-movflags', '+faststart', '-f', 'mp4', out,
+  ], { signal });
+  return r.code === 0;
+}
+
+async function encode(storage: Storage, f: DownloadEncodeFallback, out: string, signal: AbortSignal): Promise<void> {
+  // prettier-ignore
+  const r = await run('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+    '-headers', storage.ffmpegHeaders(), '-ss', f.start.toFixed(3), '-t', f.duration.toFixed(3), '-i', storage.url(f.sourceKey),
+    '-map', '0:v:0', '-map', '0:a:0?',
+    '-vf', `scale=${f.width}:${f.height}`, '-c:v', 'libx264', '-preset', f.x264Preset, '-pix_fmt', 'yuv420p',
+    '-b:v', String(f.bitrate), '-maxrate', String(f.maxrate), '-bufsize', String(f.bufsize),
+    '-c:a', 'aac', '-b:a', String(f.audioBitrate), '-ac', '2',
+    '-movflags', '+faststart', '-f', 'mp4', out,
+  ], { signal });
+  if (r.code !== 0) {
+    const tail = stderrTail(r.stderr);
+    if (looksLikeInputProblem(r.stderr)) throw new InputError(`the video could not be encoded into an MP4: ${tail}`);
+    throw new Error(`ffmpeg encode failed (${r.code ?? r.signal}): ${tail}`);
+  }
+}
+
+export async function makeDownload(storage: Storage, req: DownloadRequest, dir: string, signal: AbortSignal, onProgress: (f: number) => void): Promise<DownloadResult> {
+  const joined = path.join(dir, 'joined.ts');
+  const out = path.join(dir, 'download.mp4');
+  // MPEG-TS segments of one rung concatenate byte for byte into one valid stream (continuous timestamps).
+  const sink = createWriteStream(joined);
+  for (let i = 0; i < req.segmentKeys.length; i++) {
+    const file = path.join(dir, `segment_${i}.ts`);
+    await storage.download(req.segmentKeys[i]!, file, signal);
+    await pipeline(createReadStream(file), sink, { end: false, signal });
+    onProgress((0.7 * (i + 1)) / req.segmentKeys.length);
+  }
+  await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
+
+  let method: DownloadResult['method'] = 'remux';
+  let facts = (await remux(joined, out, signal)) ? await probe(out, signal) : null;
+  if (!checksOut(facts, req)) {
+    if (!req.encodeFallback) {
+      throw new InputError(`the segments do not remux into a valid MP4 (${facts ? `${facts.duration} s, ${facts.videoCodec}` : 'ffmpeg failed'}) and there is no original to encode from`);
+    }
+    method = 'encode';
+    await encode(storage, req.encodeFallback, out, signal);
+    facts = await probe(out, signal);
+  }
+  if (!facts) throw new Error('the MP4 could not be probed');
+  onProgress(0.9);
+  await storage.upload(req.outputKey, out, 'video/mp4', signal);
+  onProgress(1);
+  const { size } = await stat(out);
+  return { method, size, duration: Math.round(facts.duration * 1000) / 1000 };
+}

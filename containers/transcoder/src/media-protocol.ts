@@ -1,0 +1,46 @@
+/**
+ * Wire contract of the transcoder's media jobs beyond the ladder (workers/frames, workers/downloads). Types only.
+ *
+ *   POST /v1/frame     FrameRequest    → 200 image/jpeg (the bytes themselves; small and synchronous)
+ *   POST /v1/download  DownloadRequest → NDJSON JobEvents ending in DownloadResult (like /v1/encode)
+ */
+
+export interface FrameRequest {
+  /** The one segment holding the frame (read through storage). */
+  segmentKey: string;
+  /** Seconds from the segment's first frame. */
+  offset: number;
+  width: number;
+  height: number;
+}
+
+export interface DownloadEncodeFallback {
+  sourceKey: string;
+  /** Range of the source to encode (a clip's window), seconds. */
+  start: number;
+  duration: number;
+  width: number;
+  height: number;
+  bitrate: number;
+  maxrate: number;
+  bufsize: number;
+  audioBitrate: number;
+  x264Preset: string;
+}
+
+export interface DownloadRequest {
+  /** The rung's segments in order; remuxed (copied) into one MP4 when that gives a valid file. */
+  segmentKeys: string[];
+  outputKey: string;
+  /** What the rung's playlist says it lasts; a remux off by more than the tolerance is not trusted. */
+  expectedDuration: number;
+  durationToleranceSec: number;
+  /** Used when the remux fails or does not check out; null when there is no original to encode from. */
+  encodeFallback: DownloadEncodeFallback | null;
+}
+
+export interface DownloadResult {
+  method: 'remux' | 'encode';
+  size: number;
+  duration: number;
+}

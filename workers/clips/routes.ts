@@ -1,0 +1,96 @@
+/**
+ * Instant clips:
+ *   POST /v1/videos/:id/clips {start, end, title?} → 201, a new READY video playing [start, end) of the source
+ *
+ * No encoding: the clip's playlists list the source's segments (workers/clips/resolve.ts). Boundaries are rounded
+ * outward to the source's segment boundaries (its top rung's), so the clip covers at least the asked range and
+ * starts on a keyframe; the answer reports both the asked and the rounded range. A clip of a clip is a clip of the
+ * original source (offsets added). A clip is its own video: own id, title, views, stats, captions, downloads.
+ * Deleting the source deletes its clips (hooks.ts).
+ */
+import { Hono } from 'hono';
+import { eq } from 'drizzle-orm';
+import { requireCreator } from '../shared/auth';
+import { schema } from '../shared/db';
+import { badRequest, conflict, readJsonObject } from '../shared/errors';
+import type { AppEnv } from '../shared/hono-env';
+import { newId, runtime } from '../shared/runtime';
+import { requireOwnedVideo } from '../metadata/videos';
+import { videoView } from '../metadata/serialize';
+import { toPlayable } from '../playback/manifest';
+import { CLIP_ID_PREFIX, roundOutward } from './resolve';
+import './hooks';
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+export const clipRoutes = new Hono<AppEnv>().post('/v1/videos/:id/clips', requireCreator, async (c) => {
+  const { db, config } = c.var;
+  const source = (await requireOwnedVideo(c, c.req.param('id'))).video;
+  const body = await readJsonObject(c.req.raw);
+  const unknown = Object.keys(body).filter((k) => !['start', 'end', 'title'].includes(k));
+  if (unknown.length) throw badRequest(`unknown field(s): ${unknown.join(', ')}`);
+  const { start, end } = body;
+  if (typeof start !== 'number' || !Number.isFinite(start) || start < 0) throw badRequest('start must be a number of seconds ≥ 0');
+  if (typeof end !== 'number' || !Number.isFinite(end) || end <= start) throw badRequest('end must be a number of seconds after start');
+  let title = `${source.title} (clip)`.slice(0, config.clips.maxTitle);
+  if ('title' in body) {
+    if (typeof body.title !== 'string' || body.title.trim() === '' || body.title.length > config.clips.maxTitle) {
+      throw badRequest(`title must be a non-empty string of at most ${config.clips.maxTitle} characters`);
+    }
+    title = body.title.trim();
+  }
+  if (source.status !== 'READY') throw conflict(`only READY videos can be clipped (this one is ${source.status})`);
+  const length = source.clipOf ? source.clipEnd! - source.clipStart! : (source.duration ?? 0);
+  if (end > length + 0.001) throw badRequest(`end (${end}) is past the end of the video (${round3(length)} s)`);
+
+  // Clips always point at the original: a clip of a clip is re-based onto its source's timeline.
+  const rootId = source.clipOf ?? source.id;
+  const offset = source.clipOf ? source.clipStart! : 0;
+  const rows = await db.select().from(schema.renditions).where(eq(schema.renditions.videoId, rootId));
+  const rungs = rows.map(toPlayable).filter((r) => r !== null);
+  const top = rungs.sort((a, b) => b.height - a.height)[0];
+  if (!top) throw conflict('the source has no playable rendition');
+  const window = roundOutward(top.segmentDurations, offset + start, offset + Math.min(end, length));
+  if (!window) throw badRequest('the range covers no segment of the video');
+
+  const now = runtime().now();
+  const id = newId(CLIP_ID_PREFIX);
+  await db.insert(schema.videos).values({
+    id,
+    creatorId: source.creatorId,
+    title,
+    description: '',
+    visibility: source.visibility,
+    status: 'READY',
+    duration: round3(window.end - window.start),
+    width: source.width,
+    height: source.height,
+    frameRate: source.frameRate,
+    rotation: source.rotation,
+    videoCodec: source.videoCodec,
+    audioCodec: source.audioCodec,
+    hasAudio: source.hasAudio,
+    clipOf: rootId,
+    clipStart: round3(window.start),
+    clipEnd: round3(window.end),
+    createdAt: now,
+    updatedAt: now,
+    readyAt: now,
+  });
+  const video = (await db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!;
+  return c.json(
+    {
+      ...videoView({ video, renditions: [], jobs: [] }),
+      clip: {
+        sourceId: rootId,
+        requested: { start, end },
+        // On the clipped video's timeline (the source's, for a clip of a clip: the asked video's).
+        start: round3(window.start - offset),
+        end: round3(window.end - offset),
+        segments: window.count,
+      },
+    },
+    201,
+    { Location: `/v1/videos/${id}` },
+  );
+});

@@ -1,0 +1,112 @@
+/**
+ * Consumer of `media-jobs`: makes one rung's MP4 per message through the transcoder (`POST /v1/download`).
+ *
+ * - The request lists the rung's segments (a clip's: its window of the source's), to be remuxed into a
+ *   `+faststart` MP4; the transcoder checks the result (H.264/AAC, duration within tolerance of the playlist) and
+ *   otherwise encodes from the original (the clip's range of it) when there is one.
+ * - Acks: done, already done, video gone (the row is failed). Transient failures go back to PENDING and retry
+ *   with backoff; after `downloads.maxAttempts` deliveries, or on a permanent failure, the row is FAILED with the
+ *   reason (shown in the video object; a new POST tries again).
+ */
+import { loadConfig, type Config } from '../shared/config';
+import { openDb, type Db } from '../shared/db';
+import { runtime } from '../shared/runtime';
+import { keys, publicPaths } from '../shared/storage-keys';
+import type { DownloadRequest, DownloadResult } from '../../containers/transcoder/src/media-protocol';
+import { cacheUrl, purge } from '../playback/edge-cache';
+import { loadPlaybackState } from '../playback/state';
+import { runTranscoderJob, transcoderFor, type Transcoder } from '../transcoding/transcoder-client';
+import { parseMediaJobMessage, type MediaJobMessage } from './messages';
+import { claimDownload, completeDownload, failDownload, releaseDownload, reportDownloadProgress, type DownloadRow } from './repo';
+
+type Outcome = { status: 'ack' } | { status: 'retry'; reason: string; delaySeconds?: number };
+
+async function buildRequest(db: Db, config: Config, message: MediaJobMessage): Promise<DownloadRequest | string> {
+  const state = await loadPlaybackState(db, message.videoId);
+  if (!state || state.video.status === 'DELETED') return 'the video was deleted';
+  const rung = state.renditions.get(message.rendition);
+  if (!rung) return `the video has no ${message.rendition} rendition`;
+  const first = rung.firstSegment ?? 0;
+  const spec = config.transcoding.ladder.find((r) => r.name === rung.name);
+  const clipStart = state.video.clipOf ? (state.video.clipStart ?? 0) : 0;
+  const expectedDuration = rung.segmentDurations.reduce((a, b) => a + b, 0);
+  const bitrate = spec?.bitrate ?? Math.round(rung.averageBandwidth * 0.9);
+  return {
+    segmentKeys: rung.segmentDurations.map((_, i) => keys.segment(state.segmentsOf, rung.name, first + i)),
+    outputKey: keys.download(message.videoId, rung.name),
+    expectedDuration,
+    durationToleranceSec: config.downloads.durationToleranceSec,
+    encodeFallback: {
+      sourceKey: keys.original(state.segmentsOf),
+      start: clipStart,
+      duration: expectedDuration,
+      width: rung.width,
+      height: rung.height,
+      bitrate,
+      maxrate: Math.round(bitrate * config.transcoding.maxrateFactor),
+      bufsize: Math.round(bitrate * config.transcoding.bufsizeFactor),
+      audioBitrate: config.transcoding.audioBitrate,
+      x264Preset: config.transcoding.x264Preset,
+    },
+  };
+}
+
+function backoff(attempts: number, config: Config): number {
+  return Math.min(config.downloads.retryMaxDelaySec, Math.round(config.downloads.retryBaseDelaySec * 2 ** Math.max(0, attempts - 1)));
+}
+
+async function processDownload(env: Env, db: Db, config: Config, transcoder: Transcoder, message: MediaJobMessage): Promise<Outcome> {
+  const claim = await claimDownload(db, message.videoId, message.rendition, config.downloads.jobLeaseMs);
+  if (claim.status === 'done') return { status: 'ack' };
+  if (claim.status === 'busy') return { status: 'retry', reason: 'held by another worker', delaySeconds: Math.ceil(claim.leaseRemainingMs / 1000) + 1 };
+  const row: DownloadRow = claim.row;
+  const request = await buildRequest(db, config, message);
+  if (typeof request === 'string') {
+    await failDownload(db, message.videoId, message.rendition, request);
+    return { status: 'ack' };
+  }
+  let last = 0;
+  const outcome = await runTranscoderJob<DownloadResult>(transcoder, '/v1/download', request, `download:${message.videoId}:${message.rendition}`, async (fraction) => {
+    const now = runtime().now();
+    if (now - last < 2000) return;
+    last = now;
+    await reportDownloadProgress(db, row, fraction, config.downloads.jobLeaseMs);
+  });
+  if (outcome.status === 'ok') {
+    await completeDownload(db, row, outcome.result);
+    // A re-made file replaces the old one under the same URL: drop this location's cached copy.
+    await purge([cacheUrl(publicPaths.download(message.videoId, message.rendition))]);
+    return { status: 'ack' };
+  }
+  if (outcome.permanent || row.attempts >= config.downloads.maxAttempts) {
+    await failDownload(db, message.videoId, message.rendition, outcome.message);
+    return { status: 'ack' };
+  }
+  await releaseDownload(db, row, outcome.message);
+  return { status: 'retry', reason: outcome.message, delaySeconds: backoff(row.attempts, config) };
+}
+
+export async function handleMediaJobBatch(batch: MessageBatch<unknown>, env: Env, transcoder: Transcoder = transcoderFor(env)): Promise<void> {
+  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const db = openDb(env.DB);
+  for (const msg of batch.messages) {
+    const message = parseMediaJobMessage(msg.body);
+    if (!message) {
+      console.error(`poison message ${msg.id} on ${batch.queue}: ${JSON.stringify(msg.body).slice(0, 300)}`);
+      msg.ack();
+      continue;
+    }
+    let outcome: Outcome;
+    try {
+      outcome = await processDownload(env, db, config, transcoder, message);
+    } catch (err) {
+      outcome = { status: 'retry', reason: err instanceof Error ? err.message : String(err) };
+    }
+    if (outcome.status === 'ack') msg.ack();
+    else if (msg.attempts >= config.downloads.maxAttempts * 2) {
+      // Bounded: a message that keeps bouncing (e.g. D1 unavailable) stops; the row stays PENDING for a new POST.
+      console.error(`download ${message.videoId}/${message.rendition} gave up: ${outcome.reason}`);
+      msg.ack();
+    } else msg.retry({ delaySeconds: outcome.delaySeconds ?? backoff(msg.attempts, config) });
+  }
+}

@@ -1,0 +1,28 @@
+/** The signed MP4 download: `/v/{id}/t/{token}/downloads/{rung}.mp4`, through the edge cache (Range included). */
+import { conflict, notFound } from '../shared/errors';
+import type { Config } from '../shared/config';
+import { openDb } from '../shared/db';
+import { keys } from '../shared/storage-keys';
+import type { OriginObject } from '../playback/edge-cache';
+import type { PlaybackObject } from '../playback/paths';
+import type { PlaybackState } from '../playback/state';
+import { getDownload } from './repo';
+
+export async function produceDownload(env: Env, config: Config, state: PlaybackState, object: Extract<PlaybackObject, { kind: 'download' }>): Promise<OriginObject> {
+  const row = await getDownload(openDb(env.DB), object.videoId, object.rendition);
+  if (!row) throw notFound(`no ${object.rendition} download for this video: create it with POST /v1/videos/{id}/downloads`);
+  if (row.status !== 'COMPLETED') throw conflict(`the ${object.rendition} download is ${row.status.toLowerCase()}`);
+  const stored = await env.MEDIA.get(keys.download(object.videoId, object.rendition));
+  if (!stored) throw notFound('download file not found');
+  return {
+    body: stored.body,
+    headers: new Headers({
+      'Content-Type': 'video/mp4',
+      'Content-Length': String(stored.size),
+      'Cache-Control': config.downloads.cacheControl,
+      'Content-Disposition': `attachment; filename="${state.video.id}-${object.rendition}.mp4"`,
+      ETag: stored.httpEtag,
+      'Last-Modified': stored.uploaded.toUTCString(),
+    }),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * MP4 downloads:
+ *   POST /v1/videos/:id/downloads {rendition?}  (creator) → 202 with the download's state (200 when already made)
+ *   GET  /v1/videos/:id/downloads                         → { downloads: [{…, url, expiresAt}] }
+ *
+ * Without `rendition` the highest rung is made. The job runs on the `media-jobs` queue (consumer.ts); its status and
+ * progress show in the video object (`downloads`) and here. Completed downloads get a signed URL,
+ * `/v/{id}/t/{token}/downloads/{rung}.mp4`, served through the edge cache with Range and
+ * `Content-Disposition: attachment`. The MP4 lives under the video's R2 prefix, so it goes with the video.
+ */
+import { Hono } from 'hono';
+import { optionalCreator, requireCreator } from '../shared/auth';
+import { ApiError, badRequest, conflict, notFound, readJsonObject } from '../shared/errors';
+import type { AppEnv } from '../shared/hono-env';
+import { runtime } from '../shared/runtime';
+import { canRead, requireOwnedVideo, requireVideo } from '../metadata/videos';
+import { loadPlaybackState } from '../playback/state';
+import { keyring, signToken } from '../playback/signing';
+import { listDownloads, requestDownload, type DownloadRow } from './repo';
+import type { MediaJobMessage } from './messages';
+
+function downloadView(row: DownloadRow, url: string | null, expiresAt: string | null) {
+  return {
+    rendition: row.rendition,
+    status: row.status,
+    progress: row.progress,
+    method: row.method,
+    size: row.size,
+    duration: row.duration,
+    error: row.error,
+    url,
+    expiresAt,
+  };
+}
+
+async function signedBase(c: { env: Env; req: { url: string } }, videoId: string, ttlSec: number): Promise<{ base: string; expiresAt: string } | null> {
+  const signed = await signToken(keyring(c.env), videoId, runtime().now() / 1000, ttlSec);
+  if (!signed) return null;
+  const origin = (c.env.PUBLIC_ORIGIN || new URL(c.req.url).origin).replace(/\/$/, '');
+  return { base: `${origin}/v/${videoId}/t/${signed.token}/`, expiresAt: new Date(signed.exp * 1000).toISOString() };
+}
+
+export const downloadRoutes = new Hono<AppEnv>()
+  .post('/v1/videos/:id/downloads', requireCreator, async (c) => {
+    const record = await requireOwnedVideo(c, c.req.param('id'));
+    const videoId = record.video.id;
+    const body = c.req.header('Content-Length') === '0' ? {} : await readJsonObject(c.req.raw);
+    const unknown = Object.keys(body).filter((k) => k !== 'rendition');
+    if (unknown.length) throw badRequest(`unknown field(s): ${unknown.join(', ')}`);
+    if ('rendition' in body && typeof body.rendition !== 'string') throw badRequest('rendition must be a rendition name, e.g. "720p"');
+    if (record.video.status !== 'READY') throw conflict(`downloads can be made of READY videos (this one is ${record.video.status})`);
+    const state = await loadPlaybackState(c.var.db, videoId);
+    const rungs = [...(state?.renditions.values() ?? [])].sort((a, b) => b.height - a.height);
+    if (rungs.length === 0) throw conflict('the video has no playable rendition');
+    const asked = body.rendition as string | undefined;
+    const rung = asked === undefined ? rungs[0]! : rungs.find((r) => r.name === asked);
+    if (!rung) throw badRequest(`rendition ${JSON.stringify(asked)} does not exist for this video (available: ${rungs.map((r) => r.name).join(', ')})`);
+    const row = await requestDownload(c.var.db, videoId, rung.name);
+    if (row.status === 'PENDING') {
+      const message: MediaJobMessage = { type: 'download', videoId, rendition: rung.name };
+      await c.env.MEDIA_QUEUE.send(message, { contentType: 'json' });
+    }
+    let url: string | null = null;
+    let expiresAt: string | null = null;
+    if (row.status === 'COMPLETED') {
+      const signed = await signedBase(c, videoId, c.var.config.playback.signedUrlTtlSec);
+      if (signed) ({ expiresAt } = signed), (url = `${signed.base}downloads/${row.rendition}.mp4`);
+    }
+    return c.json(downloadView(row, url, expiresAt), row.status === 'COMPLETED' ? 200 : 202);
+  })
+  .get('/v1/videos/:id/downloads', optionalCreator, async (c) => {
+    const record = await requireVideo(c, c.req.param('id'));
+    if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
+    const rows = await listDownloads(c.var.db, record.video.id);
+    const signed = rows.some((r) => r.status === 'COMPLETED') ? await signedBase(c, record.video.id, c.var.config.playback.signedUrlTtlSec) : null;
+    if (rows.some((r) => r.status === 'COMPLETED') && !signed) throw new ApiError(503, 'unavailable', 'playback signing keys are not configured');
+    return c.json({
+      downloads: rows.map((r) =>
+        r.status === 'COMPLETED' && signed ? downloadView(r, `${signed.base}downloads/${r.rendition}.mp4`, signed.expiresAt) : downloadView(r, null, null),
+      ),
+    });
+  });

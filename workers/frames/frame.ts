@@ -1,0 +1,115 @@
+/**
+ * Thumbnails at any time: `/v/{id}/t/{token}/thumbnails/at.jpg?time=12.5&width=640`.
+ *
+ * - Canonical form: the time is rounded to the nearest frame of the video (frame = round(time · fps)) and the width
+ *   to the nearest of `frames.widths` (capped at the top rung's width; the height keeps the aspect, even). The edge
+ *   cache key is `/v/{id}/thumbnails/at_f{frame}_w{width}.jpg`, so `time=12.5` and `time=12.51` at 30 fps share
+ *   one entry, and no query can create more than (frames × widths) entries.
+ * - Origin: on a miss the frame is first looked up in R2 (`videos/{id}/frames/…`, written by an earlier cut, in any
+ *   location), else cut by the transcoder (`POST /v1/frame`): it reads the one segment holding that time, from the
+ *   smallest rung at least as wide as asked, through the storage gateway, and decodes from the segment's opening
+ *   keyframe to the frame (`-ss` after the segment start: exact, not the nearest keyframe). The JPEG is written to R2
+ *   and served; R2 copies live under the video's prefix, so they go with the video.
+ * - A time past the end is a 400 (the last frame is `duration − 1/fps`); clips use their own timeline.
+ * - The poster: when the creator set `posterTime` (PATCH /v1/videos/:id), or for a clip, `thumbnails/poster.jpg` is
+ *   this frame at that time instead of the transcoder's poster.
+ */
+import { ApiError, badRequest } from '../shared/errors';
+import type { Config } from '../shared/config';
+import { keys, publicPaths } from '../shared/storage-keys';
+import type { OriginObject } from '../playback/edge-cache';
+import type { PlayableRendition } from '../playback/manifest';
+import type { PlaybackState } from '../playback/state';
+import { transcoderFor } from '../transcoding/transcoder-client';
+
+export interface FrameSpec {
+  frame: number;
+  /** The frame's time on the video's timeline, seconds. */
+  time: number;
+  width: number;
+  height: number;
+  rendition: PlayableRendition;
+  segmentKey: string;
+  /** Seconds from the segment's start to the frame. */
+  offset: number;
+}
+
+const even = (x: number) => Math.max(2, Math.round(x / 2) * 2);
+
+function topRung(state: PlaybackState): PlayableRendition {
+  const rungs = [...state.renditions.values()].sort((a, b) => a.width - b.width);
+  const top = rungs[rungs.length - 1];
+  if (!top) throw new ApiError(409, 'conflict', 'video has no finished rendition to cut a frame from');
+  return top;
+}
+
+/** The canonical width for `asked` (or the default), capped at what the video has. */
+export function canonicalWidth(asked: number | null, topWidth: number, config: Config): number {
+  const widths: readonly number[] = config.frames.widths;
+  const target = asked ?? config.frames.defaultWidth;
+  let best = widths[0]!;
+  for (const w of widths) if (Math.abs(w - target) < Math.abs(best - target) || (Math.abs(w - target) === Math.abs(best - target) && w > best)) best = w;
+  if (best <= topWidth) return best;
+  const fitting = widths.filter((w) => w <= topWidth);
+  return fitting.length ? fitting[fitting.length - 1]! : even(topWidth);
+}
+
+export function frameSpec(state: PlaybackState, time: number, askedWidth: number | null, config: Config): FrameSpec {
+  const top = topRung(state);
+  const fps = top.frameRate && top.frameRate > 0 ? top.frameRate : (state.video.frameRate ?? 30);
+  const duration = top.segmentDurations.reduce((a, b) => a + b, 0);
+  if (!Number.isFinite(time) || time < 0) throw badRequest('time must be a non-negative number of seconds');
+  if (time > duration) throw badRequest(`time ${time} is past the end of the video (${Math.round(duration * 1000) / 1000} s)`);
+  // One frame of margin before the very last: written durations are rounded to the millisecond.
+  const lastFrame = Math.max(0, Math.ceil(duration * fps - 1e-6) - 2);
+  const frame = Math.min(Math.round(time * fps), lastFrame);
+  const at = frame / fps;
+  const width = canonicalWidth(askedWidth, top.width, config);
+  // The smallest rung at least as wide as the frame: least to read and decode, no upscaling.
+  const rendition = [...state.renditions.values()].sort((a, b) => a.width - b.width).find((r) => r.width >= width) ?? top;
+  const height = even((width * rendition.height) / rendition.width);
+  let start = 0;
+  let index = 0;
+  while (index < rendition.segmentDurations.length - 1 && start + rendition.segmentDurations[index]! <= at) start += rendition.segmentDurations[index++]!;
+  const segmentKey = keys.segment(state.segmentsOf, rendition.name, (rendition.firstSegment ?? 0) + index);
+  return { frame, time: at, width, height, rendition, segmentKey, offset: Math.max(0, at - start) };
+}
+
+export const frameCacheKeyPath = (videoId: string, spec: FrameSpec) => publicPaths.frame(videoId, spec.frame, spec.width);
+
+/** Poster frame: the creator's `posterTime` (clips: their first frame unless set), at the poster width. */
+export function posterSpec(state: PlaybackState, config: Config): FrameSpec | null {
+  const time = state.video.posterTime ?? (state.video.clipOf ? 0 : null);
+  if (time === null) return null;
+  const duration = topRung(state).segmentDurations.reduce((a, b) => a + b, 0);
+  return frameSpec(state, Math.min(time, duration), config.frames.posterWidth, config);
+}
+
+function jpeg(body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>, size: number, cacheControl: string, etag: string): OriginObject {
+  const stream = body instanceof Uint8Array ? new Response(body).body! : body;
+  return {
+    body: stream,
+    headers: new Headers({ 'Content-Type': 'image/jpeg', 'Content-Length': String(size), 'Cache-Control': cacheControl, ETag: etag }),
+  };
+}
+
+/** The frame's JPEG: from R2 when an earlier request cut it, else cut now by the transcoder and stored. */
+export async function produceFrame(env: Env, videoId: string, spec: FrameSpec, cacheControl: string): Promise<OriginObject> {
+  const key = keys.frame(videoId, spec.frame, spec.width);
+  const stored = await env.MEDIA.get(key);
+  if (stored) return jpeg(stored.body, stored.size, cacheControl, stored.httpEtag);
+  const body = { segmentKey: spec.segmentKey, offset: Math.round(spec.offset * 1000) / 1000, width: spec.width, height: spec.height };
+  let res: Response;
+  try {
+    res = await transcoderFor(env).post('/v1/frame', body, `frame:${videoId}`);
+  } catch (err) {
+    throw new ApiError(503, 'unavailable', `frame extraction is unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (res.status !== 200 || res.headers.get('Content-Type') !== 'image/jpeg') {
+    const text = (await res.text().catch(() => '')).slice(0, 200);
+    throw new ApiError(502, 'frame_failed', `the transcoder could not cut the frame (${res.status}): ${text}`);
+  }
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const written = await env.MEDIA.put(key, bytes, { httpMetadata: { contentType: 'image/jpeg' } });
+  return jpeg(bytes, bytes.byteLength, cacheControl, written?.httpEtag ?? `"f${spec.frame}w${spec.width}"`);
+}

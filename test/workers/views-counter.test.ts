@@ -10,6 +10,9 @@ import {
 } from 'cloudflare:test';
 import { api } from './helpers';
 import { fakeClock, playableVideo, viewCount, viewJson } from './views-helpers';
+
+/** A direct shard call's session: a fresh id, valid for the day. */
+const oneSession = () => ({ sessionId: crypto.randomUUID(), sessionExpiresAt: Date.now() + 86_400_000 });
 import { forgetShardPlan, shardIndexFor, shardStub } from '../../workers/views/routing';
 import { hashViewer, ViewerSketch } from '../../workers/views/hll';
 import { consumeViewEvents, type ViewAnalyticsEvent } from '../../workers/views/analytics';
@@ -175,12 +178,12 @@ describe('ViewCounter shards', () => {
     clock.set(t0 + 20 * 60_000);
     await runDurableObjectAlarm(stub);
     expect(await dedupRows()).toBe(1); // still inside the window
-    expect((await viewJson(id, { viewerId: 'again', watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
+    expect((await viewJson(id, { viewerId: 'again', watchDuration: 40, ...oneSession() })).body).toEqual({ counted: false, reason: 'duplicate' });
 
     clock.set(t0 + 31 * 60_000);
     await runDurableObjectAlarm(stub);
     expect(await dedupRows()).toBe(0);
-    expect((await viewJson(id, { viewerId: 'again', watchDuration: 40 })).body).toEqual({ counted: true });
+    expect((await viewJson(id, { viewerId: 'again', watchDuration: 40, ...oneSession() })).body).toEqual({ counted: true });
     expect((await stats(id)).views).toBe(2);
     expect((await stats(id)).uniqueViewers).toBe(1);
   });
@@ -199,7 +202,7 @@ describe('ViewCounter shards', () => {
     await promote(id, t0 + 1000);
     clock.set(t0 + 5 * 60_000);
     // Seen before the promotion on their old shard: still duplicates on their new shard.
-    for (const v of before) expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
+    for (const v of before) expect((await viewJson(id, { viewerId: v, watchDuration: 40, ...oneSession() })).body).toEqual({ counted: false, reason: 'duplicate' });
     const newShard = shardStub(env, id, target);
     const handedOver = () => runInDurableObject(newShard, (_i, state) => state.storage.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'handover_done'").toArray()[0]?.value ?? 0);
     expect(await handedOver()).toBe(1);
@@ -214,19 +217,19 @@ describe('ViewCounter shards', () => {
     const oldPending = (await oldShard.snapshot()).pendingViews;
     for (const v of fresh) {
       const oldIndex = shardIndexFor(v, SHARDS);
-      const staleRoute = await shardStub(env, id, oldIndex).record({ videoId: id, shardIndex: oldIndex, shardCount: SHARDS, promotedAt: null, viewerId: v, watchDuration: 40 });
+      const staleRoute = await shardStub(env, id, oldIndex).record({ videoId: id, shardIndex: oldIndex, shardCount: SHARDS, promotedAt: null, viewerId: v, watchDuration: 40, ...oneSession() });
       expect(staleRoute).toEqual({ status: 'duplicate' });
     }
     // A viewer first seen through a stale route after the handover is counted by its new shard, once.
     const late = Array.from({ length: 400 }, (_, i) => `late-${i}`).find((v) => shardIndexFor(v, HOT) === target)!;
     const lateOld = shardIndexFor(late, SHARDS);
-    const viaStale = await shardStub(env, id, lateOld).record({ videoId: id, shardIndex: lateOld, shardCount: SHARDS, promotedAt: null, viewerId: late, watchDuration: 40 });
+    const viaStale = await shardStub(env, id, lateOld).record({ videoId: id, shardIndex: lateOld, shardCount: SHARDS, promotedAt: null, viewerId: late, watchDuration: 40, ...oneSession() });
     expect(viaStale).toEqual({ status: 'counted', increment: 1 });
-    expect((await viewJson(id, { viewerId: late, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
+    expect((await viewJson(id, { viewerId: late, watchDuration: 40, ...oneSession() })).body).toEqual({ counted: false, reason: 'duplicate' });
     expect((await oldShard.snapshot()).pendingViews).toBe(oldPending);
     expect((await newShard.snapshot()).pendingViews).toBe(fresh.length + 1);
     // The other movers seen before the promotion are still duplicates on their own new shards.
-    for (const v of stale) expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
+    for (const v of stale) expect((await viewJson(id, { viewerId: v, watchDuration: 40, ...oneSession() })).body).toEqual({ counted: false, reason: 'duplicate' });
 
     const s = await stats(id);
     expect(s.views).toBe(before.length + stale.length + fresh.length + 1);
@@ -243,8 +246,8 @@ describe('ViewCounter shards', () => {
     // Past the dedup window plus the routing TTL: the old entry has expired, so the view counts again on the
     // new shard without any pull.
     clock.set(t0 + 1000 + defaults.views.dedupWindowMs + defaults.views.shardConfigCacheMs + 1);
-    expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: true });
-    expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
+    expect((await viewJson(id, { viewerId: v, watchDuration: 40, ...oneSession() })).body).toEqual({ counted: true });
+    expect((await viewJson(id, { viewerId: v, watchDuration: 40, ...oneSession() })).body).toEqual({ counted: false, reason: 'duplicate' });
     const newShard = shardStub(env, id, shardIndexFor(v, HOT));
     expect(await runInDurableObject(newShard, (_i, state) => state.storage.sql.exec("SELECT 1 FROM meta WHERE key = 'handover_done'").toArray().length)).toBe(0);
     expect((await stats(id)).views).toBe(2);
@@ -255,14 +258,14 @@ describe('ViewCounter shards', () => {
     const stub = shardStub(env, id, 0);
     const n = defaults.views.hotShardViewsPerMinute;
     for (let i = 0; i < n; i++) {
-      const r = await stub.record({ videoId: id, shardIndex: 0, shardCount: SHARDS, promotedAt: null, viewerId: `hot-${i}`, watchDuration: 40 });
+      const r = await stub.record({ videoId: id, shardIndex: 0, shardCount: SHARDS, promotedAt: null, viewerId: `hot-${i}`, watchDuration: 40, ...oneSession() });
       expect(r.status).toBe('counted');
     }
     const row = await env.DB.prepare('SELECT shard_count FROM view_shard_configs WHERE video_id = ?').bind(id).first<{ shard_count: number }>();
     expect(row?.shard_count).toBe(HOT);
     // The promoter knows at once: an event still routed by the old count for a viewer that moved is forwarded.
     const mover = Array.from({ length: 400 }, (_, i) => `after-${i}`).find((v) => shardIndexFor(v, HOT) !== 0)!;
-    expect(await stub.record({ videoId: id, shardIndex: 0, shardCount: SHARDS, promotedAt: null, viewerId: mover, watchDuration: 40 })).toEqual({ status: 'counted', increment: 1 });
+    expect(await stub.record({ videoId: id, shardIndex: 0, shardCount: SHARDS, promotedAt: null, viewerId: mover, watchDuration: 40, ...oneSession() })).toEqual({ status: 'counted', increment: 1 });
     expect((await stub.snapshot()).pendingViews).toBe(n);
     expect((await shardStub(env, id, shardIndexFor(mover, HOT)).snapshot()).pendingViews).toBe(1);
     expect((await stats(id)).views).toBe(n + 1);

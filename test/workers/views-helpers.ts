@@ -2,7 +2,26 @@
 import { env } from 'cloudflare:workers';
 import { api, newCreator, newVideo } from './helpers';
 import { invalidateVideo } from '../../workers/metadata/cache';
-import { setRuntime } from '../../workers/shared/runtime';
+import { runtime, setRuntime } from '../../workers/shared/runtime';
+import { keyring } from '../../workers/playback/signing';
+import { issueSession } from '../../workers/views/playback-session';
+
+/**
+ * A playback session for `videoId`, signed with the test keyring as `GET /v1/videos/:id/playback` would sign it,
+ * started `agoMs` before the runtime clock (an hour by default: long enough for any watch the tests claim).
+ */
+export async function sessionFor(videoId: string, agoMs = 3_600_000): Promise<string> {
+  const issued = await issueSession(keyring(env), videoId, runtime().now() - agoMs);
+  if (!issued) throw new Error('test signing keys are not configured');
+  return issued.token;
+}
+
+let nextAddress = 0;
+/** A distinct client address per call (10.x.y.z), as distinct real viewers have. */
+export const freshAddress = (): string => {
+  const n = ++nextAddress;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+};
 
 export async function playableVideo(duration: number | null = 120, token?: string): Promise<{ id: string; token: string; creatorId: string }> {
   const creator = token ? { token, creatorId: '' } : await newCreator();
@@ -12,8 +31,17 @@ export async function playableVideo(duration: number | null = 120, token?: strin
   return { id, ...creator };
 }
 
-export function view(videoId: string, body: unknown, init: { token?: string; headers?: Record<string, string> } = {}): Promise<Response> {
-  return api(`/v1/videos/${videoId}/views`, { method: 'POST', json: body, ...init });
+/**
+ * Sends a view beacon. Like a real player, it carries a fresh playback session (unless the body names its own
+ * `session`, even null) and comes from its own client address (unless a `CF-Connecting-IP` header is given).
+ */
+export async function view(videoId: string, body: unknown, init: { token?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  const withSession =
+    body !== null && typeof body === 'object' && !Array.isArray(body) && !('session' in body)
+      ? { ...(body as Record<string, unknown>), session: await sessionFor(videoId) }
+      : body;
+  const headers = { 'CF-Connecting-IP': freshAddress(), ...init.headers };
+  return api(`/v1/videos/${videoId}/views`, { method: 'POST', json: withSession, ...init, headers });
 }
 
 export async function viewJson(videoId: string, body: unknown, init: { token?: string; headers?: Record<string, string> } = {}) {

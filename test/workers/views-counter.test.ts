@@ -31,10 +31,15 @@ afterEach(() => {
 
 const shards = (videoId: string, n: number = SHARDS) => Array.from({ length: n }, (_, i) => shardStub(env, videoId, i));
 
+/** Counts each (distinct) viewer once, 8 beacons in flight at a time (a loaded machine makes one at a time slow). */
 async function countViews(videoId: string, viewers: string[], watch = 40): Promise<void> {
-  for (const viewerId of viewers) {
-    const res = await viewJson(videoId, { viewerId, watchDuration: watch });
-    expect(res.body, viewerId).toEqual({ counted: true });
+  for (let i = 0; i < viewers.length; i += 8) {
+    await Promise.all(
+      viewers.slice(i, i + 8).map(async (viewerId) => {
+        const res = await viewJson(videoId, { viewerId, watchDuration: watch });
+        expect(res.body, viewerId).toEqual({ counted: true });
+      }),
+    );
   }
 }
 
@@ -81,7 +86,7 @@ describe('ViewCounter shards', () => {
     const s = await stats(id);
     expect(s.views).toBe(320);
     expect(Math.abs(s.uniqueViewers - 320) / 320).toBeLessThan(0.02);
-  });
+  }, 180_000); // 320 beacons and 32 new shards: slow on a loaded 2-core machine
 
   it('flushes at the end of the hour into videos.view_count and view_aggregates, exactly once', async () => {
     const t0 = Date.UTC(2026, 0, 6, 9, 15);
@@ -141,7 +146,7 @@ describe('ViewCounter shards', () => {
     expect(await runDurableObjectAlarm(victim)).toBe(true);
     // D1 has the victim's views, and the victim still holds its batch (as after a real crash).
     expect(await viewCount(id)).toBe(victimViews);
-    expect((await victim.snapshot()).inflight).toEqual({ seq: 1, views: victimViews });
+    expect((await victim.snapshot()).inflight).toMatchObject({ seq: 1, views: victimViews });
     // Stats see the batch as applied (view_flushes has seq 1) and do not add it again.
     expect((await stats(id)).views).toBe(viewers.length);
 
@@ -178,12 +183,12 @@ describe('ViewCounter shards', () => {
     clock.set(t0 + 20 * 60_000);
     await runDurableObjectAlarm(stub);
     expect(await dedupRows()).toBe(1); // still inside the window
-    expect((await viewJson(id, { viewerId: 'again', watchDuration: 40, ...oneSession() })).body).toEqual({ counted: false, reason: 'duplicate' });
+    expect((await viewJson(id, { viewerId: 'again', watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
 
     clock.set(t0 + 31 * 60_000);
     await runDurableObjectAlarm(stub);
     expect(await dedupRows()).toBe(0);
-    expect((await viewJson(id, { viewerId: 'again', watchDuration: 40, ...oneSession() })).body).toEqual({ counted: true });
+    expect((await viewJson(id, { viewerId: 'again', watchDuration: 40 })).body).toEqual({ counted: true });
     expect((await stats(id)).views).toBe(2);
     expect((await stats(id)).uniqueViewers).toBe(1);
   });
@@ -202,7 +207,7 @@ describe('ViewCounter shards', () => {
     await promote(id, t0 + 1000);
     clock.set(t0 + 5 * 60_000);
     // Seen before the promotion on their old shard: still duplicates on their new shard.
-    for (const v of before) expect((await viewJson(id, { viewerId: v, watchDuration: 40, ...oneSession() })).body).toEqual({ counted: false, reason: 'duplicate' });
+    for (const v of before) expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
     const newShard = shardStub(env, id, target);
     const handedOver = () => runInDurableObject(newShard, (_i, state) => state.storage.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'handover_done'").toArray()[0]?.value ?? 0);
     expect(await handedOver()).toBe(1);
@@ -225,11 +230,11 @@ describe('ViewCounter shards', () => {
     const lateOld = shardIndexFor(late, SHARDS);
     const viaStale = await shardStub(env, id, lateOld).record({ videoId: id, shardIndex: lateOld, shardCount: SHARDS, promotedAt: null, viewerId: late, watchDuration: 40, ...oneSession() });
     expect(viaStale).toEqual({ status: 'counted', increment: 1 });
-    expect((await viewJson(id, { viewerId: late, watchDuration: 40, ...oneSession() })).body).toEqual({ counted: false, reason: 'duplicate' });
+    expect((await viewJson(id, { viewerId: late, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
     expect((await oldShard.snapshot()).pendingViews).toBe(oldPending);
     expect((await newShard.snapshot()).pendingViews).toBe(fresh.length + 1);
     // The other movers seen before the promotion are still duplicates on their own new shards.
-    for (const v of stale) expect((await viewJson(id, { viewerId: v, watchDuration: 40, ...oneSession() })).body).toEqual({ counted: false, reason: 'duplicate' });
+    for (const v of stale) expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
 
     const s = await stats(id);
     expect(s.views).toBe(before.length + stale.length + fresh.length + 1);
@@ -246,8 +251,8 @@ describe('ViewCounter shards', () => {
     // Past the dedup window plus the routing TTL: the old entry has expired, so the view counts again on the
     // new shard without any pull.
     clock.set(t0 + 1000 + defaults.views.dedupWindowMs + defaults.views.shardConfigCacheMs + 1);
-    expect((await viewJson(id, { viewerId: v, watchDuration: 40, ...oneSession() })).body).toEqual({ counted: true });
-    expect((await viewJson(id, { viewerId: v, watchDuration: 40, ...oneSession() })).body).toEqual({ counted: false, reason: 'duplicate' });
+    expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: true });
+    expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
     const newShard = shardStub(env, id, shardIndexFor(v, HOT));
     expect(await runInDurableObject(newShard, (_i, state) => state.storage.sql.exec("SELECT 1 FROM meta WHERE key = 'handover_done'").toArray().length)).toBe(0);
     expect((await stats(id)).views).toBe(2);

@@ -67,7 +67,9 @@ export interface ShardSnapshot {
   /** Views not yet in any flush batch. */
   pendingViews: number;
   /** The batch being applied to D1, if a flush is under way or crashed before clearing it. */
-  inflight: { seq: number; views: number } | null;
+  inflight: { seq: number; views: number; hours: { hour: number; views: number }[] } | null;
+  /** Unflushed views per hour (the current hour's figures before its flush), with the hour's unique viewers. */
+  hours: { hour: number; views: number; uniques: number }[];
   /** All-time viewer registers, or null when the shard has never counted anyone. */
   registers: Uint8Array | null;
 }
@@ -194,13 +196,17 @@ export class ViewCounter extends DurableObject<Env> {
 
   /** Live state for stats: unflushed views and the all-time viewer registers. */
   snapshot(): ShardSnapshot {
-    const pending = this.sql.exec<{ v: number }>('SELECT COALESCE(SUM(views), 0) AS v FROM pending').one().v;
+    const pendingRows = this.sql.exec<{ hour: number; views: number }>('SELECT hour, views FROM pending ORDER BY hour').toArray();
     const inflight = this.sql
       .exec<{ seq: number; views: number }>('SELECT seq, SUM(views) AS views FROM flush_batch GROUP BY seq ORDER BY seq LIMIT 1')
       .toArray()[0];
+    const inflightHours = inflight
+      ? this.sql.exec<{ hour: number; views: number }>('SELECT hour, views FROM flush_batch WHERE seq = ? ORDER BY hour', inflight.seq).toArray()
+      : [];
     return {
-      pendingViews: pending,
-      inflight: inflight ? { seq: inflight.seq, views: inflight.views } : null,
+      pendingViews: pendingRows.reduce((sum, r) => sum + r.views, 0),
+      inflight: inflight ? { seq: inflight.seq, views: inflight.views, hours: inflightHours } : null,
+      hours: pendingRows.map((r) => ({ hour: r.hour, views: r.views, uniques: this.hourSketch(r.hour).count() })),
       registers: this.allTime.isEmpty() ? null : this.allTime.registers(),
     };
   }

@@ -5,6 +5,7 @@ import { openDb } from './shared/db';
 import { runtime } from './shared/runtime';
 import { sweepTranscodeJobs } from './transcoding/sweeper';
 import { flushOverdueShards } from './views/flush';
+import { sweepDeletedVideos } from './metadata/delete';
 
 export const CRON_EVERY_5_MIN = '*/5 * * * *';
 export const CRON_HOURLY = '0 * * * *';
@@ -15,6 +16,8 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
     case CRON_EVERY_5_MIN:
       // Stuck transcode jobs (lost queue sends, expired leases) are re-sent; trending videos are warmed.
       ctx.waitUntil(sweepTranscodeJobs(env, openDb(env.DB), config));
+      // Objects a job raced in after its video was deleted (see workers/metadata/delete.ts).
+      ctx.waitUntil(sweepDeletedVideos(env, openDb(env.DB), config, runtime().now()));
       await warmTrending(env, config, runtime().now());
       break;
     case CRON_HOURLY:

@@ -162,6 +162,10 @@ export const defaults = {
       viewWindowSec: 3600,
     },
   },
+  deletion: {
+    /** The cron sweeps R2 prefixes of videos deleted this recently (longer than a job can outlive its video). */
+    sweepWindowMs: 6 * HOUR,
+  },
   metadataCache: {
     ttlSec: 3600,
     jitterFraction: 0.1,

@@ -251,5 +251,6 @@ tusRoutes.delete('/:uploadId', requireCreator, async (c) => {
   const session = await ownedSession(c, uploadId);
   const ended = await sessionStub(c.env, session.videoId).terminate(uploadId, 'terminated');
   if (ended.status === 'not_found' || ended.status === 'gone') throw missingError(ended);
+  if (ended.status === 'completed') throw conflict('this upload is complete and cannot be terminated; delete the video to remove it');
   return c.body(null, 204);
 });

@@ -160,6 +160,8 @@ export const defaults = {
       sessionWindowSec: 600,
       viewsPerVideoPerWindow: 50,
       viewWindowSec: 3600,
+      /** Limiter objects the addresses are spread over (each decides its addresses alone, so limits stay exact). */
+      limiterShards: 64,
     },
   },
   deletion: {
@@ -208,6 +210,7 @@ export function loadConfig(env: Partial<Record<string, unknown>>): Config {
         sessionWindowSec: num('VIEWS_SESSION_WINDOW_SEC', defaults.views.allowances.sessionWindowSec),
         viewsPerVideoPerWindow: num('VIEWS_PER_ADDRESS_PER_VIDEO', defaults.views.allowances.viewsPerVideoPerWindow),
         viewWindowSec: num('VIEWS_ADDRESS_WINDOW_SEC', defaults.views.allowances.viewWindowSec),
+        limiterShards: defaults.views.allowances.limiterShards,
       },
     },
     transcoding: {

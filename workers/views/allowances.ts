@@ -9,6 +9,7 @@
 import type { Config } from '../shared/config';
 import { ApiError } from '../shared/errors';
 import type { ClientLimiter, TakeResult } from './client-limiter';
+import { routingHash } from './routing';
 
 export function clientKey(req: Request): string {
   const raw = (req.headers.get('CF-Connecting-IP') ?? '').trim().toLowerCase();
@@ -30,8 +31,15 @@ function ipv6Prefix64(addr: string): string {
     .join(':');
 }
 
-function limiter(env: Env, client: string): DurableObjectStub<ClientLimiter> {
-  return env.CLIENT_LIMITER.get(env.CLIENT_LIMITER.idFromName(client)) as DurableObjectStub<ClientLimiter>;
+/**
+ * The limiter object holding `client`'s counters: one of `limiterShards`, by a hash of the address. A fixed pool of
+ * warm objects rather than one per address: a first-time viewer does not pay for creating an object, and the number
+ * of objects stays bounded however many addresses show up. Each object decides its addresses alone, so the
+ * allowance is still exact.
+ */
+function limiter(env: Env, config: Config, client: string): DurableObjectStub<ClientLimiter> {
+  const shard = routingHash(client) % config.views.allowances.limiterShards;
+  return env.CLIENT_LIMITER.get(env.CLIENT_LIMITER.idFromName(`limiter#${shard}`)) as DurableObjectStub<ClientLimiter>;
 }
 
 function tooMany(result: Extract<TakeResult, { status: 'limited' }>, what: string): ApiError {
@@ -43,7 +51,7 @@ function tooMany(result: Extract<TakeResult, { status: 'limited' }>, what: strin
 /** One new playback session for this client, or a 429 with Retry-After. */
 export async function takeSessionAllowance(env: Env, config: Config, client: string): Promise<void> {
   const a = config.views.allowances;
-  const result = await limiter(env, client).take('sessions', a.sessionsPerWindow, a.sessionWindowSec);
+  const result = await limiter(env, config, client).take(`${client}|sessions`, a.sessionsPerWindow, a.sessionWindowSec);
   if (result.status === 'limited') throw tooMany(result, 'playback sessions');
   if (result.status === 'failed') throw new ApiError(503, 'unavailable', 'rate limiter unavailable; retry', undefined, { 'Retry-After': '1' });
 }
@@ -55,8 +63,8 @@ export interface ViewSlot {
 /** One counted view of `videoId` for this client, or a 429 with Retry-After. `refund` when it did not count. */
 export async function takeViewAllowance(env: Env, config: Config, client: string, videoId: string): Promise<ViewSlot> {
   const a = config.views.allowances;
-  const stub = limiter(env, client);
-  const name = `views:${videoId}`;
+  const stub = limiter(env, config, client);
+  const name = `${client}|views:${videoId}`;
   const result = await stub.take(name, a.viewsPerVideoPerWindow, a.viewWindowSec);
   if (result.status === 'limited') throw tooMany(result, `views of this video`);
   if (result.status === 'failed') throw new ApiError(503, 'unavailable', 'rate limiter unavailable; retry', undefined, { 'Retry-After': '1' });

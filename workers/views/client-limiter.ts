@@ -1,5 +1,6 @@
 /**
- * Per-client allowances (SQLite-backed Durable Object, one per client address, named by `clientKey`).
+ * Per-client allowances (SQLite-backed Durable Object; a fixed pool of them, each holding the counters of the
+ * client addresses that hash to it, see allowances.ts).
  *
  * Business rule (views cannot be bought with a loop): one address may open at most `sessionsPerWindow` playback
  * sessions per `sessionWindowSec`, and count at most `viewsPerVideoPerWindow` views of one video per
@@ -10,7 +11,7 @@
  * Miniflare do support): the binding's period is 10 or 60 seconds only and its limit is fixed in wrangler.toml, not
  * in vars; and in production it is counted per Cloudflare location and eventually consistent, so it is a flood
  * brake, not a bound. An allowance of views per video per hour that must hold exactly ("at most N") needs one
- * place that decides, which is what an object per address is. Its cost is one RPC on events that would count
+ * place that decides per address, which is what the object holding that address's counters is. Its cost is one RPC on events that would count
  * (too-short and invalid beacons are refused before it) and one per playback session.
  *
  * Fixed windows aligned to the window length; a bucket is `(name, window start)` and holds its count. A take that

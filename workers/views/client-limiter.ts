@@ -14,8 +14,8 @@
  * place that decides per address, which is what the object holding that address's counters is. Its cost is one RPC on events that would count
  * (too-short and invalid beacons are refused before it) and one per playback session.
  *
- * Fixed windows aligned to the window length; a bucket is `(name, window start)` and holds its count. A take that
- * would exceed the allowance writes nothing. A `refund` gives a slot back (a view the shard then found duplicate).
+ * Fixed windows per counter, starting at the counter's first take (not aligned to the clock, so a burst is not
+ * split across a global boundary and granted twice); a take that would exceed the allowance writes nothing. A `refund` gives a slot back (a view the shard then found duplicate).
  * Rows of past windows are swept by alarm, and an object with nothing live deletes its storage.
  */
 import { DurableObject } from 'cloudflare:workers';
@@ -34,8 +34,8 @@ export class ClientLimiter extends DurableObject<Env> {
   }
 
   private createSchema(): void {
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS buckets (name TEXT NOT NULL, window_start INTEGER NOT NULL,
-      window_end INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (name, window_start)) WITHOUT ROWID`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS windows (name TEXT PRIMARY KEY, window_start INTEGER NOT NULL,
+      window_end INTEGER NOT NULL, count INTEGER NOT NULL) WITHOUT ROWID`);
   }
 
   /** Takes one slot of `name` (at most `limit` per `windowSec`), or says how long until the next window. */
@@ -43,20 +43,24 @@ export class ClientLimiter extends DurableObject<Env> {
     try {
       const now = runtime().now();
       const windowMs = windowSec * 1000;
-      const windowStart = Math.floor(now / windowMs) * windowMs;
-      const windowEnd = windowStart + windowMs;
-      // The check and the increment are one statement: no await between deciding and writing.
+      // The check and the increment are one statement: no await between deciding and writing. A window that has
+      // ended starts afresh at this take (SET expressions all read the old row).
       const written = this.sql.exec(
-        `INSERT INTO buckets (name, window_start, window_end, count) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (name, window_start) DO UPDATE SET count = count + 1 WHERE count < ?4`,
+        `INSERT INTO windows (name, window_start, window_end, count) VALUES (?1, ?2, ?2 + ?3, 1)
+         ON CONFLICT (name) DO UPDATE SET
+           window_start = CASE WHEN window_end <= ?2 THEN ?2 ELSE window_start END,
+           window_end = CASE WHEN window_end <= ?2 THEN ?2 + ?3 ELSE window_end END,
+           count = CASE WHEN window_end <= ?2 THEN 1 ELSE count + 1 END
+         WHERE window_end <= ?2 OR count < ?4`,
         name,
-        windowStart,
-        windowEnd,
+        now,
+        windowMs,
         limit,
       ).rowsWritten;
-      if (written === 0) return { status: 'limited', retryAfterSec: Math.max(1, Math.ceil((windowEnd - now) / 1000)) };
-      await this.ensureAlarm(windowEnd);
-      return { status: 'ok', windowStart };
+      const row = this.sql.exec<{ window_start: number; window_end: number }>('SELECT window_start, window_end FROM windows WHERE name = ?', name).one();
+      if (written === 0) return { status: 'limited', retryAfterSec: Math.max(1, Math.ceil((row.window_end - now) / 1000)) };
+      await this.ensureAlarm(row.window_end);
+      return { status: 'ok', windowStart: row.window_start };
     } catch (err) {
       return { status: 'failed', error: err instanceof Error ? err.message : String(err) };
     }
@@ -64,14 +68,14 @@ export class ClientLimiter extends DurableObject<Env> {
 
   /** Gives back a slot taken in the window starting at `windowStart` (no-op once that window is gone). */
   refund(name: string, windowStart: number): void {
-    this.sql.exec('UPDATE buckets SET count = count - 1 WHERE name = ? AND window_start = ? AND count > 0', name, windowStart);
+    this.sql.exec('UPDATE windows SET count = count - 1 WHERE name = ? AND window_start = ? AND count > 0', name, windowStart);
   }
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     const now = runtime().now();
-    this.sql.exec('DELETE FROM buckets WHERE window_end <= ?', now);
-    const next = this.sql.exec<{ t: number | null }>('SELECT MIN(window_end) AS t FROM buckets').one().t;
+    this.sql.exec('DELETE FROM windows WHERE window_end <= ?', now);
+    const next = this.sql.exec<{ t: number | null }>('SELECT MIN(window_end) AS t FROM windows').one().t;
     if (next === null) {
       await this.ctx.storage.deleteAll();
       this.createSchema();

@@ -3,7 +3,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./workers/index");
-		durableNamespaces: "UploadSession" | "ViewCounter" | "TranscoderContainer";
+		durableNamespaces: "UploadSession" | "ViewCounter" | "TranscoderContainer" | "ClientLimiter";
 	}
 	interface Env {
 		MEDIA: R2Bucket;
@@ -16,6 +16,11 @@ declare namespace Cloudflare {
 		TRANSCODER_URL: string;
 		PUBLIC_ORIGIN: string;
 		WEBHOOKS_ALLOW_PRIVATE_URLS: string;
+		VIEWS_SESSIONS_PER_ADDRESS: string;
+		VIEWS_SESSION_WINDOW_SEC: string;
+		VIEWS_PER_ADDRESS_PER_VIDEO: string;
+		VIEWS_ADDRESS_WINDOW_SEC: string;
+		VIEWS_SESSION_SKEW_SEC: string;
 		SIGNING_KEYS: string;
 		SIGNING_KEY_ID: string;
 		INTERNAL_TOKEN: string;
@@ -23,6 +28,7 @@ declare namespace Cloudflare {
 		UPLOAD_SESSION: DurableObjectNamespace<import("./workers/index").UploadSession>;
 		VIEW_COUNTER: DurableObjectNamespace<import("./workers/index").ViewCounter>;
 		TRANSCODER: DurableObjectNamespace<import("./workers/index").TranscoderContainer>;
+		CLIENT_LIMITER: DurableObjectNamespace<import("./workers/index").ClientLimiter>;
 	}
 }
 interface Env extends Cloudflare.Env {}

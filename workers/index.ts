@@ -5,6 +5,7 @@ import { handleScheduled } from './scheduled';
 
 export { UploadSession } from './uploads/upload-session';
 export { ViewCounter } from './views/view-counter';
+export { ClientLimiter } from './views/client-limiter';
 export { TranscoderContainer } from './transcoding/transcoder-container';
 
 export default {

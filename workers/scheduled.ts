@@ -6,6 +6,7 @@ import { runtime } from './shared/runtime';
 import { sweepTranscodeJobs } from './transcoding/sweeper';
 import { flushOverdueShards } from './views/flush';
 import { sweepLostDeliveries } from './webhooks/sweeper';
+import { sweepDeletedVideos } from './metadata/delete';
 
 export const CRON_EVERY_5_MIN = '*/5 * * * *';
 export const CRON_HOURLY = '0 * * * *';
@@ -18,6 +19,8 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
       ctx.waitUntil(sweepTranscodeJobs(env, openDb(env.DB), config));
       // Webhook deliveries whose queue message was lost are sent again.
       ctx.waitUntil(sweepLostDeliveries(env, openDb(env.DB), config, runtime().now()));
+      // Objects a job raced in after its video was deleted (see workers/metadata/delete.ts).
+      ctx.waitUntil(sweepDeletedVideos(env, openDb(env.DB), config, runtime().now()));
       await warmTrending(env, config, runtime().now());
       break;
     case CRON_HOURLY:

@@ -1,6 +1,6 @@
 /** The web app's pure browser modules: formatting, upload speed/ETA, the view rule, storyboard parsing, the chart. */
 import { describe, expect, it } from 'vitest';
-import { hourlyChartSvg, last48Hours, niceMax } from '../../workers/web/client/lib/chart';
+import { axisLabels, hourlyChartSvg, last48Hours, niceMax } from '../../workers/web/client/lib/chart';
 import { formatBitrate, formatBytes, formatClock, formatEta } from '../../workers/web/client/lib/format';
 import { ProgressMeter } from '../../workers/web/client/lib/progress-meter';
 import { parseStoryboard, tileAt } from '../../workers/web/client/lib/storyboard';
@@ -161,5 +161,19 @@ describe('hourly chart', () => {
     expect(svg).toContain('4 in total');
     expect(svg).not.toContain('<15h>');
     expect(svg).toContain('&#60;15h&#62;');
+  });
+  it('spaces x-axis labels by their length so none overlap, and always labels the current hour', () => {
+    const plot = { left: 40, right: 712, slot: 672 / 48 };
+    for (const sample of ['14', '14:00', '02:00 PM', 'Sun 29 Nov, 14:00']) {
+      const labels = axisLabels(Array.from({ length: 48 }, () => sample), plot);
+      expect(labels.at(-1)).toMatchObject({ index: 47, anchor: 'end', x: 712 });
+      expect(labels.length).toBeGreaterThan(1);
+      for (let i = 1; i < labels.length; i++) expect(labels[i]!.left, sample).toBeGreaterThanOrEqual(labels[i - 1]!.right + 10);
+      for (const l of labels) expect(l.right).toBeLessThanOrEqual(712);
+    }
+    // The SVG carries exactly those labels.
+    const now = Date.UTC(2026, 3, 12, 15, 30);
+    const svg = hourlyChartSvg(last48Hours([], now), () => '02:00 PM');
+    expect(svg.match(/class="axis">02:00 PM</g)).toHaveLength(axisLabels(Array(48).fill('02:00 PM'), plot).length);
   });
 });

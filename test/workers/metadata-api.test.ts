@@ -81,6 +81,26 @@ describe('GET/PATCH/DELETE /v1/videos/:id', () => {
     expect((await api(`/v1/videos/${id}`, { method: 'DELETE', token: other.token })).status).toBe(403);
   });
 
+  it("answers 404, like GET, to another creator's PATCH or DELETE of a private video (never confirms it exists)", async () => {
+    const owner = await newCreator('owner');
+    const other = await newCreator('other');
+    const res = await api('/v1/videos', { method: 'POST', token: owner.token, json: { title: 'secret', visibility: 'private' } });
+    const { id } = await res.json<{ id: string }>();
+    const unknown = 'vid_doesnotexist0000';
+    for (const target of [id, unknown]) {
+      const get = await api(`/v1/videos/${target}`, { token: other.token });
+      const patch = await api(`/v1/videos/${target}`, { method: 'PATCH', token: other.token, json: { title: 'x' } });
+      const del = await api(`/v1/videos/${target}`, { method: 'DELETE', token: other.token });
+      const upload = await api(`/v1/videos/${target}/upload`, { method: 'POST', token: other.token, json: { fileSize: 10 } });
+      for (const r of [get, patch, del, upload]) {
+        expect(r.status, target).toBe(404);
+        expect(await r.json()).toEqual({ error: { code: 'not_found', message: 'video not found' } });
+      }
+    }
+    // Untouched, and still the owner's.
+    expect(await (await api(`/v1/videos/${id}`, { token: owner.token })).json()).toMatchObject({ title: 'secret', status: 'UPLOADING' });
+  });
+
   it('hides private videos from everyone but their creator', async () => {
     const owner = await newCreator('owner');
     const res = await api('/v1/videos', { method: 'POST', token: owner.token, json: { title: 'p', visibility: 'private' } });

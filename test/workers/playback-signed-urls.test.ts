@@ -160,6 +160,19 @@ describe('signed playback URLs', () => {
     await expect403(`/v/${id}/t/${earlierStart}/master.m3u8`, 'signature_bad_signature');
   });
 
+  it('accepts exactly one spelling of a token: zero-padded nbf or exp is malformed', async () => {
+    const { id } = await playableVideo();
+    const token = await tokenFor(id);
+    const [kid, nbf, exp, sig] = token.split('.') as [string, string, string, string];
+    expect((await api(`/v/${id}/t/${token}/master.m3u8`)).status).toBe(200);
+    for (const respelled of [`${kid}.0${nbf}.${exp}.${sig}`, `${kid}.${nbf}.0${exp}.${sig}`, `${kid}.00${nbf}.00${exp}.${sig}`]) {
+      await expect403(`/v/${id}/t/${respelled}/master.m3u8`, 'signature_malformed');
+    }
+    // In-process too, before any MAC is computed.
+    const ring = keyring(env);
+    expect(await verifyToken(ring, `${kid}.0${nbf}.${exp}.${sig}`, id, Number(nbf), 30)).toEqual({ ok: false, reason: 'malformed' });
+  });
+
   it('rejects expired tokens, tolerating the configured clock skew', async () => {
     const { id } = await playableVideo();
     const issued = nowSec() - 1000;

@@ -6,7 +6,11 @@ import { keys } from '../../workers/shared/storage-keys';
 import { planLadder } from '../../workers/transcoding/ladder';
 import { buildMasterPlaylist, buildMediaPlaylist } from '../../workers/playback/manifest';
 import { serveStorage } from '../../workers/transcoding/storage-gateway';
-import { api } from './helpers';
+import { api, newCreator, newVideo } from './helpers';
+import { defaults } from '../../workers/shared/config';
+import { openDb } from '../../workers/shared/db';
+import { sweepDeletedVideos } from '../../workers/metadata/delete';
+import { recordRendition } from '../../workers/transcoding/outputs';
 
 const auth = { Authorization: `Bearer ${env.INTERNAL_TOKEN}` };
 
@@ -36,23 +40,57 @@ describe('/internal/storage', () => {
   });
 
   it('lets the transcoder write outputs but never originals, and rejects keys outside the layout', async () => {
-    const put = await api('/internal/storage/videos/vid_w/240p/segment_0000.ts', { method: 'PUT', headers: { ...auth, 'Content-Type': 'video/mp2t' }, body: 'segment' });
+    // Outputs are written only for a video that exists and is not deleted (see the deleted-video test below).
+    const { token } = await newCreator();
+    const { id: vid_w } = await newVideo(token);
+    const put = await api(`/internal/storage/videos/${vid_w}/240p/segment_0000.ts`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'video/mp2t' }, body: 'segment' });
     expect(put.status).toBe(201);
-    const stored = await env.MEDIA.get(keys.segment('vid_w', '240p', 0));
+    const stored = await env.MEDIA.get(keys.segment(vid_w, '240p', 0));
     expect(await stored!.text()).toBe('segment');
     expect(stored!.httpMetadata?.contentType).toBe('video/mp2t');
-    expect((await api('/internal/storage/originals/vid_w/original', { method: 'PUT', headers: auth, body: 'evil' })).status).toBe(403);
+    expect((await api(`/internal/storage/originals/${vid_w}/original`, { method: 'PUT', headers: auth, body: 'evil' })).status).toBe(403);
     expect((await api('/internal/storage/uploads/vid_w/x', { headers: auth })).status).toBe(400);
     expect((await api('/internal/storage/videos/vid_w/..%2F..%2Fx/y', { headers: auth })).status).toBe(404);
-    const listed = await api('/internal/storage?prefix=videos/vid_w/', { headers: auth });
-    expect(await listed.json()).toEqual({ objects: [{ key: 'videos/vid_w/240p/segment_0000.ts', size: 7 }] });
+    const listed = await api(`/internal/storage?prefix=videos/${vid_w}/`, { headers: auth });
+    expect(await listed.json()).toEqual({ objects: [{ key: `videos/${vid_w}/240p/segment_0000.ts`, size: 7 }] });
+  });
+
+  it('refuses every write for a deleted or unknown video (410), and the sweep removes what a racing job wrote', async () => {
+    const { token } = await newCreator();
+    const { id } = await newVideo(token);
+    await env.DB.prepare("UPDATE videos SET status = 'PROCESSING' WHERE id = ?").bind(id).run();
+    const write = (videoId: string, file: string) =>
+      api(`/internal/storage/videos/${videoId}/thumbnails/${file}`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'image/jpeg' }, body: 'jpeg' });
+    expect((await write(id, 'poster.jpg')).status).toBe(201);
+    // Deleted while transcoding: 204, then the job's thumbnail writes are refused and leave nothing behind.
+    expect((await api(`/v1/videos/${id}`, { method: 'DELETE', token })).status).toBe(204);
+    for (const file of ['poster.jpg', 'sprite_0.jpg', 'storyboard.vtt']) {
+      const res = await write(id, file);
+      expect(res.status).toBe(410);
+      expect(await res.json()).toMatchObject({ error: { code: 'gone' } });
+    }
+    expect((await write('vid_neverexisted000', 'poster.jpg')).status).toBe(410);
+    expect((await env.MEDIA.list({ prefix: `videos/${id}/` })).objects).toHaveLength(0);
+
+    // The Worker-side writers refuse too: a rendition finished after the deletion records nothing.
+    await recordRendition(env, openDb(env.DB), id, {
+      name: '240p', width: 426, height: 240, bandwidth: 1, averageBandwidth: 1, codecs: 'avc1.42c015', frameRate: 30,
+      segmentDurations: [4], segmentSizes: [10], totalBytes: 10,
+    });
+    expect((await env.MEDIA.list({ prefix: `videos/${id}/` })).objects).toHaveLength(0);
+    expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM renditions WHERE video_id = ?').bind(id).first<{ n: number }>())?.n).toBe(0);
+
+    // A write that raced the deletion (here put straight into R2) is removed by the sweep of recent deletions.
+    await env.MEDIA.put(`videos/${id}/thumbnails/sprite_0.jpg`, 'late');
+    expect(await sweepDeletedVideos(env, openDb(env.DB), defaults, Date.now())).toBe(1);
+    expect((await env.MEDIA.list({ prefix: `videos/${id}/` })).objects).toHaveLength(0);
   });
 
   it('is the same handler the container’s outbound interception uses (token required there too)', async () => {
     await env.MEDIA.put(keys.original('vid_c'), 'abc');
-    const denied = await serveStorage(env.MEDIA, new Request('http://storage.internal/originals/vid_c/original'), 'originals/vid_c/original', env.INTERNAL_TOKEN);
+    const denied = await serveStorage(env.MEDIA, new Request('http://storage.internal/originals/vid_c/original'), 'originals/vid_c/original', env.INTERNAL_TOKEN, env.DB);
     expect(denied.status).toBe(401);
-    const ok = await serveStorage(env.MEDIA, new Request('http://storage.internal/originals/vid_c/original', { headers: auth }), 'originals/vid_c/original', env.INTERNAL_TOKEN);
+    const ok = await serveStorage(env.MEDIA, new Request('http://storage.internal/originals/vid_c/original', { headers: auth }), 'originals/vid_c/original', env.INTERNAL_TOKEN, env.DB);
     expect(await ok.text()).toBe('abc');
   });
 });

@@ -125,6 +125,26 @@ describe('PUT chunks, resume info, complete', () => {
     expect(await jobsFor(id)).toHaveLength(1);
   });
 
+  it('DELETE after a completed upload is 409 and keeps the record: a retried complete stays 200 and reports the current status', async () => {
+    const { token, id, file } = await setup();
+    for (let n = 0; n < 3; n++) expect((await putChunk(id, n, chunkOf(file, n), token)).status).toBe(201);
+    expect((await api(`/v1/videos/${id}/upload/complete`, { method: 'POST', token })).status).toBe(200);
+
+    const cancel = await api(`/v1/videos/${id}/upload`, { method: 'DELETE', token });
+    expect(cancel.status).toBe(409);
+    expect(await cancel.json()).toMatchObject({ error: { code: 'conflict', message: expect.stringContaining('complete') } });
+    // The original is still there, and the retried completion is the documented idempotent 200.
+    expect((await env.MEDIA.head(`originals/${id}/original`))?.size).toBe(file.byteLength);
+    const retry = await api(`/v1/videos/${id}/upload/complete`, { method: 'POST', token });
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toMatchObject({ status: 'PROCESSING', alreadyCompleted: true, sha256: await sha256(file) });
+
+    // Once the video is READY, the idempotent answer says so instead of a stale PROCESSING.
+    await env.DB.prepare("UPDATE videos SET status = 'READY' WHERE id = ?").bind(id).run();
+    const later = await api(`/v1/videos/${id}/upload/complete`, { method: 'POST', token });
+    expect(await later.json()).toMatchObject({ status: 'READY', alreadyCompleted: true });
+  });
+
   it('a chunk sent twice is idempotent: 200 with the first ETag kept', async () => {
     const { token, id, file } = await setup();
     const first = await putChunk(id, 1, chunkOf(file, 1), token);

@@ -38,10 +38,12 @@ describe('POST /v1/videos/:id/views — what counts', () => {
     expect((await viewJson(id, { viewerId: 'c', watchDuration: 16 })).body).toEqual({ counted: false, reason: 'too_short' });
   });
 
-  it("uses the client's duration only when the video has none stored", async () => {
+  // Behaviour changed deliberately (issue 14): without a stored duration nothing has been analysed, so nothing can
+  // have been played; the client's videoDuration alone no longer makes a view count.
+  it('does not count a video without a stored duration, whatever videoDuration the client claims', async () => {
     const { id } = await playableVideo(null);
-    expect((await viewJson(id, { viewerId: 'd', watchDuration: 6, videoDuration: 10 })).body).toEqual({ counted: true });
-    expect((await viewJson(id, { viewerId: 'e', watchDuration: 20 })).body).toEqual({ counted: false, reason: 'too_short' });
+    expect((await viewJson(id, { viewerId: 'd', watchDuration: 6, videoDuration: 10 })).body).toEqual({ counted: false, reason: 'not_playable' });
+    expect((await viewJson(id, { viewerId: 'e', watchDuration: 0.1, videoDuration: 0.1 })).body).toEqual({ counted: false, reason: 'not_playable' });
   });
 
   it("does not count the creator's own views", async () => {

@@ -2,7 +2,33 @@
 import { env } from 'cloudflare:workers';
 import { api, newCreator, newVideo } from './helpers';
 import { invalidateVideo } from '../../workers/metadata/cache';
-import { setRuntime } from '../../workers/shared/runtime';
+import { runtime, setRuntime } from '../../workers/shared/runtime';
+import { keyring } from '../../workers/playback/signing';
+import { issueSession } from '../../workers/views/playback-session';
+
+/**
+ * A playback session for `videoId`, signed with the test keyring as `GET /v1/videos/:id/playback` would sign it,
+ * started `agoMs` before the runtime clock (an hour by default: long enough for any watch the tests claim).
+ */
+export async function sessionFor(videoId: string, agoMs = 3_600_000): Promise<string> {
+  const issued = await issueSession(keyring(env), videoId, runtime().now() - agoMs);
+  if (!issued) throw new Error('test signing keys are not configured');
+  return issued.token;
+}
+
+let nextAddress = 0;
+/** A client address never used before in this file (10.x.y.z). */
+export const freshAddress = (): string => {
+  const n = ++nextAddress;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+};
+
+/**
+ * The address of a beacon that does not name one: one of 16 (192.0.2.0/28, in turn), so tests that count hundreds of
+ * views of one video stay far inside the per-address allowance without creating an allowance object per beacon.
+ */
+let nextPooled = 0;
+const pooledAddress = (): string => `192.0.2.${nextPooled++ % 16}`;
 
 export async function playableVideo(duration: number | null = 120, token?: string): Promise<{ id: string; token: string; creatorId: string }> {
   const creator = token ? { token, creatorId: '' } : await newCreator();
@@ -12,8 +38,17 @@ export async function playableVideo(duration: number | null = 120, token?: strin
   return { id, ...creator };
 }
 
-export function view(videoId: string, body: unknown, init: { token?: string; headers?: Record<string, string> } = {}): Promise<Response> {
-  return api(`/v1/videos/${videoId}/views`, { method: 'POST', json: body, ...init });
+/**
+ * Sends a view beacon. Like a real player, it carries a fresh playback session (unless the body names its own
+ * `session`, even null) and comes from one of a pool of client addresses (unless a `CF-Connecting-IP` header is given).
+ */
+export async function view(videoId: string, body: unknown, init: { token?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  const withSession =
+    body !== null && typeof body === 'object' && !Array.isArray(body) && !('session' in body)
+      ? { ...(body as Record<string, unknown>), session: await sessionFor(videoId) }
+      : body;
+  const headers = { 'CF-Connecting-IP': pooledAddress(), ...init.headers };
+  return api(`/v1/videos/${videoId}/views`, { method: 'POST', json: withSession, ...init, headers });
 }
 
 export async function viewJson(videoId: string, body: unknown, init: { token?: string; headers?: Record<string, string> } = {}) {

@@ -16,9 +16,14 @@ export async function requireVideo(c: Context<AppEnv>, videoId: string): Promise
   return record;
 }
 
-/** The video, which must belong to the authenticated creator (401 without a token, 403 for another creator's). */
+/**
+ * The video, which must belong to the authenticated creator (401 without a token). Another creator's video is 404
+ * when it is private (its existence must not be confirmable: GET answers 404 too) and 403 otherwise (a public or
+ * unlisted video's existence is no secret).
+ */
 export async function requireOwnedVideo(c: Context<AppEnv>, videoId: string): Promise<VideoRecord> {
   const record = await requireVideo(c, videoId);
+  if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
   assertOwner(c.var.creatorId, record.video.creatorId);
   return record;
 }

@@ -1,6 +1,7 @@
 /**
  * Playback HTTP surface:
- *   GET /v1/videos/:id/playback          → { url, expiresAt }: a signed master-playlist URL
+ *   GET /v1/videos/:id/playback          → { url, expiresAt, session }: a signed master-playlist URL and a fresh
+ *                                          playback session for view beacons (workers/views/playback-session.ts)
  *   GET|HEAD /v/{id}/t/{token}/…          → manifests, segments, thumbnails through the edge cache
  *   OPTIONS /v/…                          → CORS preflight (players on other origins send `Range`)
  *
@@ -28,6 +29,8 @@ import { cacheKeyPath } from './object-keys';
 import { failureMessages, keyring, signToken, verifyToken } from './signing';
 import { getPlaybackState, loadPlaybackState } from './state';
 import { benchRoutes } from './bench-routes';
+import { clientKey, takeSessionAllowance } from '../views/allowances';
+import { issueSession } from '../views/playback-session';
 import './hooks';
 
 /** `?ttl=` in seconds: a positive integer, given at most once; anything above the maximum is capped to it. */
@@ -56,13 +59,19 @@ export const playbackRoutes = new Hono<AppEnv>()
     if (!state || state.video.status === 'DELETED') throw notFound('video not found');
     if (state.video.visibility === 'private' && state.video.creatorId !== c.var.creatorId) throw notFound('video not found');
     const playable = assertPlayable(state);
-    const signed = await signToken(keyring(c.env), videoId, runtime().now() / 1000, ttl);
-    if (!signed) throw new ApiError(503, 'unavailable', 'playback signing keys are not configured');
+    // Every call opens a playback session, so sessions are what an address's allowance bounds (429 past it).
+    await takeSessionAllowance(c.env, config, clientKey(c.req.raw));
+    const ring = keyring(c.env);
+    const now = runtime().now();
+    const signed = await signToken(ring, videoId, now / 1000, ttl);
+    const session = await issueSession(ring, videoId, now);
+    if (!signed || !session) throw new ApiError(503, 'unavailable', 'playback signing keys are not configured');
     const origin = c.env.PUBLIC_ORIGIN || new URL(c.req.url).origin;
     return c.json(
       {
         url: `${origin.replace(/\/$/, '')}${publicPaths.signedMaster(videoId, signed.token)}`,
         expiresAt: new Date(signed.exp * 1000).toISOString(),
+        session: session.token,
         status: playable.video.status,
         renditions: [...playable.renditions.values()].sort((a, b) => a.height - b.height).map((r) => r.name),
       },

@@ -33,7 +33,12 @@ export interface SigningKeyring {
   verified: Map<string, true>;
 }
 
-const TOKEN = /^([A-Za-z0-9_-]{1,32})\.(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
+/**
+ * Times are canonical decimals (no leading zero, no sign), so one grant has exactly one spelling: `k1.0NBF.0EXP.sig`
+ * would otherwise verify too, since the MAC is over the parsed numbers.
+ */
+export const CANONICAL_INT = '(?:0|[1-9]\\d{0,11})';
+const TOKEN = new RegExp(`^([A-Za-z0-9_-]{1,32})\\.(${CANONICAL_INT})\\.(${CANONICAL_INT})\\.([A-Za-z0-9_-]{43})$`);
 const MIN_KEY_BYTES = 16;
 const VERIFIED_LIMIT = 10_000;
 const encoder = new TextEncoder();

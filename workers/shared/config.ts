@@ -147,6 +147,28 @@ export const defaults = {
     /** Stats: default and largest hourly range. */
     statsDefaultHours: 48,
     statsMaxHours: 31 * 24,
+    /**
+     * Playback sessions (workers/views/playback-session.ts): how long one is accepted on a beacon (a long film with
+     * pauses), and the slack on "watched ≤ time since the session started" for clocks and request latency.
+     */
+    sessionTtlSec: 12 * 3600,
+    sessionSkewSec: 5,
+    /**
+     * Per-address allowances (workers/views/client-limiter.ts), sized for a shared address: an office of a few
+     * hundred people opening a few videos each, or fifty of them counting the same video within an hour.
+     */
+    allowances: {
+      sessionsPerWindow: 600,
+      sessionWindowSec: 600,
+      viewsPerVideoPerWindow: 50,
+      viewWindowSec: 3600,
+      /** Limiter objects the addresses are spread over (each decides its addresses alone, so limits stay exact). */
+      limiterShards: 64,
+    },
+  },
+  deletion: {
+    /** The cron sweeps R2 prefixes of videos deleted this recently (longer than a job can outlive its video). */
+    sweepWindowMs: 6 * HOUR,
   },
   /** Thumbnails at any time (workers/frames): canonical widths, the width without `width=`, the poster's width. */
   frames: {
@@ -233,6 +255,16 @@ export function loadConfig(env: Partial<Record<string, unknown>>): Config {
       samplingRate: Math.min(1, num('VIEWS_SAMPLING_RATE', defaults.views.samplingRate)),
       hotShardViewsPerMinute: num('VIEWS_HOT_SHARD_PER_MINUTE', defaults.views.hotShardViewsPerMinute),
       viewerEventsPerMinute: num('VIEWS_VIEWER_EVENTS_PER_MINUTE', defaults.views.viewerEventsPerMinute),
+      minWatchSeconds: num('VIEWS_MIN_WATCH_SECONDS', defaults.views.minWatchSeconds),
+      sessionTtlSec: num('VIEWS_SESSION_TTL_SEC', defaults.views.sessionTtlSec),
+      sessionSkewSec: num('VIEWS_SESSION_SKEW_SEC', defaults.views.sessionSkewSec),
+      allowances: {
+        sessionsPerWindow: num('VIEWS_SESSIONS_PER_ADDRESS', defaults.views.allowances.sessionsPerWindow),
+        sessionWindowSec: num('VIEWS_SESSION_WINDOW_SEC', defaults.views.allowances.sessionWindowSec),
+        viewsPerVideoPerWindow: num('VIEWS_PER_ADDRESS_PER_VIDEO', defaults.views.allowances.viewsPerVideoPerWindow),
+        viewWindowSec: num('VIEWS_ADDRESS_WINDOW_SEC', defaults.views.allowances.viewWindowSec),
+        limiterShards: defaults.views.allowances.limiterShards,
+      },
     },
     webhooks: {
       ...defaults.webhooks,

@@ -10,6 +10,7 @@
 import { and, eq } from 'drizzle-orm';
 import { onVideoReady } from '../lifecycle';
 import { invalidateVideo } from '../metadata/cache';
+import { acceptsOutputs } from '../metadata/delete';
 import { renditionFacts } from '../metadata/serialize';
 import { buildMasterPlaylist, buildMediaPlaylist, HLS_CONTENT_TYPE, toPlayable } from '../playback/manifest';
 import type { Config } from '../shared/config';
@@ -37,6 +38,7 @@ export async function deleteStaleSegments(bucket: R2Bucket, videoId: string, ren
 }
 
 export async function recordRendition(env: Env, db: Db, videoId: string, r: RenditionResult): Promise<void> {
+  if (!(await acceptsOutputs(env.DB, videoId))) return; // deleted while it was encoding: write nothing
   await env.MEDIA.put(keys.mediaPlaylist(videoId, r.name), buildMediaPlaylist(r), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
   await deleteStaleSegments(env.MEDIA, videoId, r.name, r.segmentDurations.length);
   const row = {
@@ -57,6 +59,7 @@ export async function recordRendition(env: Env, db: Db, videoId: string, r: Rend
  * byte-identical to what playback serves (D1 rows are the contract; playback never reads this object).
  */
 export async function writeMasterCopy(env: Env, db: Db, videoId: string): Promise<void> {
+  if (!(await acceptsOutputs(env.DB, videoId))) return;
   const rows = await db.select().from(schema.renditions).where(eq(schema.renditions.videoId, videoId)).all();
   const playable = rows.map(toPlayable).filter((r) => r !== null);
   if (playable.length === 0) return;

@@ -103,5 +103,5 @@ export const transcodingRoutes = new Hono<AppEnv>()
   .all('/internal/storage/*', async (c) => {
     const key = storageKeyFromPath(new URL(c.req.url).pathname, STORAGE_PREFIX);
     if (!key) throw notFound('no such storage key');
-    return serveStorage(c.env.MEDIA, c.req.raw, key, c.env.INTERNAL_TOKEN);
+    return serveStorage(c.env.MEDIA, c.req.raw, key, c.env.INTERNAL_TOKEN, c.env.DB);
   });

@@ -5,9 +5,15 @@
  *   container reaches R2 without S3 credentials and without internet access.
  * Both require `Authorization: Bearer INTERNAL_TOKEN`, and both only allow what transcoding needs: read originals
  * and outputs (GET/HEAD with Range, which ffprobe uses to seek), write and delete under `videos/`.
+ *
+ * Business rule (a deleted video stays deleted): nothing may be written for a DELETED (or unknown) video. A job
+ * still running when its video is deleted gets 410 on every write. A write that raced the deletion (checked before
+ * the video was marked DELETED, finished after) is removed again by the write itself, which re-checks once its
+ * bytes are in; and the cron sweep of recently deleted videos (workers/metadata/delete.ts) catches anything else.
  */
 import { timingSafeEqual, bearerToken } from '../shared/auth';
 import { errorJson } from '../shared/errors';
+import { acceptsOutputs } from '../metadata/delete';
 
 const READABLE = /^(originals|videos)\/[A-Za-z0-9_-]{1,64}\/([A-Za-z0-9_-]{1,64}\/)?[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9]{1,8})?$/;
 const WRITABLE = /^videos\//;
@@ -36,7 +42,7 @@ function objectHeaders(object: R2Object): Headers {
   return headers;
 }
 
-export async function serveStorage(bucket: R2Bucket, request: Request, key: string, expectedToken: string | undefined): Promise<Response> {
+export async function serveStorage(bucket: R2Bucket, request: Request, key: string, expectedToken: string | undefined, videos: D1Database): Promise<Response> {
   const token = bearerToken(request.headers.get('Authorization'));
   if (!expectedToken || !token || !timingSafeEqual(token, expectedToken)) return json(401, 'unauthorized', 'internal token required');
   if (!READABLE.test(key)) return json(400, 'bad_request', 'not a transcoding storage key');
@@ -83,7 +89,13 @@ export async function serveStorage(bucket: R2Bucket, request: Request, key: stri
       const contentType = request.headers.get('Content-Type') ?? 'application/octet-stream';
       const length = Number(request.headers.get('Content-Length') ?? NaN);
       if (!Number.isFinite(length)) return json(411, 'length_required', 'Content-Length required');
+      const videoId = key.split('/')[1]!;
+      if (!(await acceptsOutputs(videos, videoId))) return json(410, 'gone', 'the video was deleted; nothing may be written for it');
       const written = await bucket.put(key, request.body, { httpMetadata: { contentType } });
+      if (!(await acceptsOutputs(videos, videoId))) {
+        await bucket.delete(key);
+        return json(410, 'gone', 'the video was deleted while this was written; it was removed');
+      }
       return new Response(JSON.stringify({ key, size: written?.size ?? length }), { status: 201, headers: { 'Content-Type': 'application/json' } });
     }
     case 'DELETE': {

@@ -14,7 +14,7 @@ export const STORAGE_HOST = 'storage.internal';
 const storageHandler: OutboundHandler = (request, env) => {
   const key = storageKeyFromPath(new URL(request.url).pathname, '/');
   if (!key) return new Response('bad storage path', { status: 400 });
-  return serveStorage(env.MEDIA, request, key, env.INTERNAL_TOKEN);
+  return serveStorage(env.MEDIA, request, key, env.INTERNAL_TOKEN, env.DB);
 };
 
 export class TranscoderContainer extends Container<Env> {

@@ -11,6 +11,8 @@
  * written again (idempotent retry: 200 with the ETag stored first).
  */
 import { Hono, type Context } from 'hono';
+import { eq } from 'drizzle-orm';
+import { schema } from '../shared/db';
 import { requireCreator } from '../shared/auth';
 import type { Config } from '../shared/config';
 import { ApiError, badRequest, conflict, payloadTooLarge } from '../shared/errors';
@@ -174,12 +176,16 @@ export const chunkRoutes = new Hono<AppEnv>()
     await ownedUploadingVideo(c, videoId);
     const done = await completeUpload(c.env, c.var.db, videoId, sessionStub(c.env, videoId), null);
     c.header('Server-Timing', done.timing.header());
-    return c.json({ videoId, status: 'PROCESSING', size: done.size, sha256: done.sha256, alreadyCompleted: !done.firstTime }, 200);
+    // The video's status now (from D1, not the cache): a retried complete of a video that finished since says READY.
+    const current = await c.var.db.select({ status: schema.videos.status }).from(schema.videos).where(eq(schema.videos.id, videoId)).get();
+    const status = current?.status ?? 'PROCESSING';
+    return c.json({ videoId, status, size: done.size, sha256: done.sha256, alreadyCompleted: !done.firstTime }, 200);
   })
   .delete('/v1/videos/:id/upload', requireCreator, async (c) => {
     const videoId = c.req.param('id');
     await ownedUploadingVideo(c, videoId);
     const ended = await sessionStub(c.env, videoId).terminate(null, 'terminated');
     if (ended.status === 'not_found' || ended.status === 'gone') throw missingError(ended);
+    if (ended.status === 'completed') throw conflict('this upload is complete and cannot be cancelled; delete the video to remove it');
     return c.body(null, 204);
   });

@@ -24,7 +24,7 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { tusAuth } from '../direct-uploads/tus-auth';
-import { ApiError, badRequest, forbidden, notFound } from '../shared/errors';
+import { ApiError, badRequest, conflict, forbidden, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
 import { newId } from '../shared/runtime';
@@ -264,5 +264,6 @@ tusRoutes.delete('/:uploadId', async (c) => {
   const session = await ownedSession(c, uploadId);
   const ended = await sessionStub(c.env, session.videoId).terminate(uploadId, 'terminated');
   if (ended.status === 'not_found' || ended.status === 'gone') throw missingError(ended);
+  if (ended.status === 'completed') throw conflict('this upload is complete and cannot be terminated; delete the video to remove it');
   return c.body(null, 204);
 });

@@ -185,9 +185,17 @@ export class UploadSession extends DurableObject<Env> {
   }
 
   /** tus termination, `DELETE /v1/videos/:id/upload`, and the video-deleted hook (uploadId null: whatever is current). */
-  async terminate(uploadId: string | null, reason: 'terminated' | 'video_deleted' | 'concatenated', consumedBy: string | null = null): Promise<SimpleResult> {
+  async terminate(
+    uploadId: string | null,
+    reason: 'terminated' | 'video_deleted' | 'concatenated',
+    consumedBy: string | null = null,
+  ): Promise<SimpleResult | { status: 'completed' }> {
     const found = this.lookup(uploadId);
     if (isMissing(found)) return found;
+    // A client's termination of a completed upload would wipe the record a retried `complete` answers from (its
+    // documented idempotent 200): the upload is over, the bytes belong to the video now. Only deleting the video
+    // (reason `video_deleted`) or consuming a finished partial (`concatenated`) ends a completed session.
+    if (reason === 'terminated' && found.state === 'completed') return { status: 'completed' };
     await this.end(found, reason, consumedBy);
     return { status: 'ok' };
   }

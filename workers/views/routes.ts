@@ -6,7 +6,10 @@ import { ApiError, badRequest, notFound, payloadTooLarge, unauthorized } from '.
 import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { canRead, requireVideo } from '../metadata/videos';
-import { effectiveDuration, isValidViewerId, judgeView, parseViewEvent } from './rules';
+import { keyring } from '../playback/signing';
+import { clientKey, takeViewAllowance } from './allowances';
+import { checkSession, type SessionFailure } from './playback-session';
+import { effectiveDuration, hasPlayable, isValidViewerId, judgeView, parseViewEvent, watchFitsSession } from './rules';
 import { shardIndexFor, shardPlan, shardStub } from './routing';
 import { videoStats } from './stats';
 
@@ -16,7 +19,7 @@ const VIEWER_COOKIE_MAX_AGE = 365 * 24 * 3600;
 
 export type ViewResponse =
   | { counted: true }
-  | { counted: false; reason: 'too_short' | 'duplicate' | 'creator' | 'not_playable' };
+  | { counted: false; reason: 'too_short' | 'duplicate' | 'creator' | 'not_playable' | SessionFailure | 'session_used' | 'watch_exceeds_session' };
 
 /** Reads at most `max` bytes (413 above, whatever Content-Length claims) and parses a JSON object (400 otherwise). */
 export async function readSmallJson(req: Request, max: number): Promise<Record<string, unknown>> {
@@ -93,16 +96,23 @@ export const viewRoutes = new Hono<AppEnv>()
     if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
     const video = record.video;
 
-    const duration = effectiveDuration(event, video.duration ?? null, config);
-    const verdict = judgeView(event, duration, config);
     // Business rule: a creator watching their own video (authenticated as the owner) does not add views.
     if (c.var.creatorId === video.creatorId) return c.json<ViewResponse>({ counted: false, reason: 'creator' });
-    // Only a playable video (PROCESSING with renditions coming, or READY) can have been watched.
-    if (video.status !== 'READY' && video.status !== 'PROCESSING') {
-      return c.json<ViewResponse>({ counted: false, reason: 'not_playable' });
-    }
-    if (!verdict.valid) return c.json<ViewResponse>({ counted: false, reason: verdict.reason });
+    // Only a video with something playable and an analysed duration can have been watched (see rules.ts).
+    const stored = video.duration ?? null;
+    if (!hasPlayable(video.status, record.renditions.length, stored)) return c.json<ViewResponse>({ counted: false, reason: 'not_playable' });
+    const verdict = judgeView(event, effectiveDuration(event, stored, config), config);
 
+    const now = runtime().now();
+    const check = await checkSession(keyring(c.env), event.session, video.id, now, { ttlSec: config.views.sessionTtlSec, skewSec: config.views.sessionSkewSec });
+    if (!check.ok) return c.json<ViewResponse>({ counted: false, reason: check.reason });
+    if (!verdict.valid) return c.json<ViewResponse>({ counted: false, reason: verdict.reason });
+    if (!watchFitsSession(event.watchDuration, check.session.startMs, now, config.views.sessionSkewSec)) {
+      return c.json<ViewResponse>({ counted: false, reason: 'watch_exceeds_session' });
+    }
+
+    // Only an event that would count spends the address's allowance; one that then does not count gives it back.
+    const slot = await takeViewAllowance(c.env, config, clientKey(c.req.raw), video.id);
     const plan = await shardPlan(c.var.db, config, video.id);
     const shardIndex = shardIndexFor(viewerId, plan.shardCount);
     const result = await shardStub(c.env, video.id, shardIndex).record({
@@ -111,12 +121,17 @@ export const viewRoutes = new Hono<AppEnv>()
       ...plan,
       viewerId,
       watchDuration: event.watchDuration,
+      sessionId: check.session.sessionId,
+      sessionExpiresAt: check.session.startMs + (config.views.sessionTtlSec + config.views.sessionSkewSec) * 1000,
     });
+    if (result.status !== 'counted') await slot.refund().catch((err: unknown) => console.error('allowance refund failed', err));
     switch (result.status) {
       case 'counted':
         return c.json<ViewResponse>({ counted: true });
       case 'duplicate':
         return c.json<ViewResponse>({ counted: false, reason: 'duplicate' });
+      case 'session_used':
+        return c.json<ViewResponse>({ counted: false, reason: 'session_used' });
       case 'rate_limited':
         throw new ApiError(429, 'rate_limited', 'too many view events from this viewer; slow down', undefined, {
           'Retry-After': String(result.retryAfterSec),

@@ -1,6 +1,13 @@
 /**
  * What counts as a view. Pure functions: the route parses and validates, the shard deduplicates.
  *
+ * Business rule (views are evidence of playback): a beacon counts only with a valid playback session for this
+ * video (playback-session.ts), a claimed watch no longer than the time since that session started (plus
+ * `sessionSkewSec`: nobody watches 30 s in 2 s), a video that has something playable (READY or PROCESSING with a
+ * finished rendition) and a stored duration, and a session that has not counted a view yet (the shard enforces
+ * that, next to the per-viewer 30-minute dedup). Without a stored duration nothing has been analysed, so nothing
+ * can have been played: the client's `videoDuration` alone is never trusted.
+ *
  * Business rule (the seed's `isValidView`): a view counts when the viewer watched at least 30 s, or at least 50% of
  * a video shorter than 60 s. For a video of 60 s or more, 50% is already ≥ 30 s, so the threshold is
  * min(30 s, 50% of the duration). The duration used is the one ffprobe stored for the video when known: the client's
@@ -16,12 +23,14 @@ export interface ViewEvent {
   viewerId: string | null;
   watchDuration: number;
   videoDuration: number | null;
+  /** The playback session token from `GET /v1/videos/:id/playback`; null when the beacon has none. */
+  session: string | null;
 }
 
 export type ViewVerdict = { valid: true; duration: number | null } | { valid: false; reason: 'too_short' };
 
 const VIEWER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
-const FIELDS = new Set(['viewerId', 'watchDuration', 'videoDuration']);
+const FIELDS = new Set(['viewerId', 'watchDuration', 'videoDuration', 'session']);
 
 export const isValidViewerId = (value: string): boolean => VIEWER_ID.test(value);
 
@@ -48,12 +57,27 @@ export function parseViewEvent(body: Record<string, unknown>): ViewEvent {
     }
     videoDuration = d;
   }
-  return { viewerId, watchDuration: watch, videoDuration };
+  let session: string | null = null;
+  if (body.session !== undefined && body.session !== null) {
+    if (typeof body.session !== 'string' || body.session.length > 256) throw badRequest('session must be the session token from GET /v1/videos/{id}/playback');
+    session = body.session;
+  }
+  return { viewerId, watchDuration: watch, videoDuration, session };
 }
 
-/** The duration to judge against: stored beats client; a client value far from the stored one is a 400. */
-export function effectiveDuration(event: ViewEvent, storedDuration: number | null, config: Config): number | null {
-  if (storedDuration === null || !(storedDuration > 0)) return event.videoDuration;
+/** Something is playable: READY, or PROCESSING with at least one finished rendition, and a stored duration. */
+export function hasPlayable(status: string, renditionCount: number, storedDuration: number | null): storedDuration is number {
+  if (storedDuration === null || !(storedDuration > 0)) return false;
+  return status === 'READY' || (status === 'PROCESSING' && renditionCount > 0);
+}
+
+/** A claim of more watching than the session has existed for (plus skew) is not a real watch. */
+export function watchFitsSession(watchDuration: number, sessionStartMs: number, nowMs: number, skewSec: number): boolean {
+  return watchDuration <= (nowMs - sessionStartMs) / 1000 + skewSec;
+}
+
+/** The duration to judge against: the stored one; a client value far from it is a 400. */
+export function effectiveDuration(event: ViewEvent, storedDuration: number, config: Config): number {
   if (event.videoDuration !== null) {
     const tolerance = Math.max(config.views.durationToleranceSeconds, storedDuration * config.views.durationToleranceFraction);
     if (Math.abs(event.videoDuration - storedDuration) > tolerance) {

@@ -10,6 +10,11 @@
  * - `hll`: HyperLogLog registers (only the non-zero ones) of all-time viewers (scope 0) and of each unflushed hour
  *   (scope = hour start); all-time registers survive flushes, so unique viewers are never lost.
  * - `outbox`: analytics events waiting to be sent to the queue in a batch.
+ * - `sessions`: playback sessions that already counted a view → when they expire. Business rule: one view per
+ *   playback session, on top of the per-viewer window, so one session cannot count under many made-up viewer ids.
+ *   Checked in the same transaction as the viewer dedup; swept with it. (A session is decided by the shard of the
+ *   viewer it is used with: on a promoted video, one session used under ids that land on different shards could
+ *   count once per shard; the per-address view allowance bounds that too.)
  * A per-viewer rate limit lives in memory: a flood from one viewer is refused (429) before it touches storage.
  * A counted view is one local transaction: the dedup upsert (which is also the duplicate check), the pending count,
  * the HLL registers the viewer raised (usually none once a sketch fills) and the outbox row.
@@ -40,11 +45,15 @@ export interface ShardIdentity {
 export interface RecordInput extends ShardIdentity, ShardPlan {
   viewerId: string;
   watchDuration: number;
+  /** The beacon's playback session and when it stops being accepted (ms). */
+  sessionId: string;
+  sessionExpiresAt: number;
 }
 
 export type RecordResult =
   | { status: 'counted'; increment: number }
   | { status: 'duplicate' }
+  | { status: 'session_used' }
   | { status: 'rate_limited'; retryAfterSec: number }
   | { status: 'failed'; error: string };
 
@@ -58,7 +67,9 @@ export interface ShardSnapshot {
   /** Views not yet in any flush batch. */
   pendingViews: number;
   /** The batch being applied to D1, if a flush is under way or crashed before clearing it. */
-  inflight: { seq: number; views: number } | null;
+  inflight: { seq: number; views: number; hours: { hour: number; views: number }[] } | null;
+  /** Unflushed views per hour (the current hour's figures before its flush), with the hour's unique viewers. */
+  hours: { hour: number; views: number; uniques: number }[];
   /** All-time viewer registers, or null when the shard has never counted anyone. */
   registers: Uint8Array | null;
 }
@@ -108,6 +119,8 @@ export class ViewCounter extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS flush_batch (seq INTEGER NOT NULL, hour INTEGER NOT NULL, views INTEGER NOT NULL,
         uniques INTEGER NOT NULL, generation INTEGER NOT NULL, PRIMARY KEY (seq, hour));
       CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS sessions (session TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
     `);
     const videoId = this.meta('video_id');
     const shardIndex = this.meta('shard_index');
@@ -152,10 +165,10 @@ export class ViewCounter extends DurableObject<Env> {
       }
 
       // From here to the commit there is no await: the duplicate check and the count are one local transaction.
-      const increment = this.count(input, now, viewer);
-      if (increment === null) return { status: 'duplicate' };
+      const outcome = this.count(input, now, viewer);
+      if (outcome.status !== 'counted') return outcome;
       await this.afterCount(input, now);
-      return { status: 'counted', increment };
+      return outcome;
     } catch (err) {
       console.error('ViewCounter.record failed', err);
       return { status: 'failed', error: err instanceof Error ? err.message : String(err) };
@@ -183,13 +196,17 @@ export class ViewCounter extends DurableObject<Env> {
 
   /** Live state for stats: unflushed views and the all-time viewer registers. */
   snapshot(): ShardSnapshot {
-    const pending = this.sql.exec<{ v: number }>('SELECT COALESCE(SUM(views), 0) AS v FROM pending').one().v;
+    const pendingRows = this.sql.exec<{ hour: number; views: number }>('SELECT hour, views FROM pending ORDER BY hour').toArray();
     const inflight = this.sql
       .exec<{ seq: number; views: number }>('SELECT seq, SUM(views) AS views FROM flush_batch GROUP BY seq ORDER BY seq LIMIT 1')
       .toArray()[0];
+    const inflightHours = inflight
+      ? this.sql.exec<{ hour: number; views: number }>('SELECT hour, views FROM flush_batch WHERE seq = ? ORDER BY hour', inflight.seq).toArray()
+      : [];
     return {
-      pendingViews: pending,
-      inflight: inflight ? { seq: inflight.seq, views: inflight.views } : null,
+      pendingViews: pendingRows.reduce((sum, r) => sum + r.views, 0),
+      inflight: inflight ? { seq: inflight.seq, views: inflight.views, hours: inflightHours } : null,
+      hours: pendingRows.map((r) => ({ hour: r.hour, views: r.views, uniques: this.hourSketch(r.hour).count() })),
       registers: this.allTime.isEmpty() ? null : this.allTime.registers(),
     };
   }
@@ -211,6 +228,7 @@ export class ViewCounter extends DurableObject<Env> {
     try {
       if (now - this.lastSweep >= this.config.views.dedupSweepIntervalMs) {
         this.sql.exec('DELETE FROM dedup WHERE expires_at <= ?', now);
+        this.sql.exec('DELETE FROM sessions WHERE expires_at <= ?', now);
         this.lastSweep = now;
       }
       await this.drainOutbox();
@@ -279,11 +297,13 @@ export class ViewCounter extends DurableObject<Env> {
     return runtime().random() < v.samplingRate ? Math.round(1 / v.samplingRate) : 0;
   }
 
-  /** Records the view unless the viewer is inside its dedup window (then null, and nothing is written). */
-  private count(input: RecordInput, now: number, viewer: string): number | null {
+  /** Records the view unless its session already counted one or the viewer is inside its dedup window. */
+  private count(input: RecordInput, now: number, viewer: string): Extract<RecordResult, { status: 'counted' | 'duplicate' | 'session_used' }> {
     const hour = hourBucket(now);
     const increment = this.incrementFor(input);
     return this.ctx.storage.transactionSync(() => {
+      const used = this.sql.exec('SELECT 1 FROM sessions WHERE session = ? AND expires_at > ?', input.sessionId, now).toArray().length > 0;
+      if (used) return { status: 'session_used' as const };
       // The duplicate check and the dedup record in one statement: the upsert writes only when the viewer has no
       // live entry (new, or expired and not yet swept).
       const dedup = this.sql.exec(
@@ -293,7 +313,8 @@ export class ViewCounter extends DurableObject<Env> {
         now + this.config.views.dedupWindowMs,
         now,
       );
-      if (dedup.rowsWritten === 0) return null;
+      if (dedup.rowsWritten === 0) return { status: 'duplicate' as const };
+      this.sql.exec('INSERT OR REPLACE INTO sessions (session, expires_at) VALUES (?, ?)', input.sessionId, input.sessionExpiresAt);
       this.sql.exec(
         'INSERT INTO pending (hour, views) VALUES (?, ?) ON CONFLICT (hour) DO UPDATE SET views = views + excluded.views',
         hour,
@@ -318,7 +339,7 @@ export class ViewCounter extends DurableObject<Env> {
       };
       this.sql.exec('INSERT INTO outbox (body, created_at) VALUES (?, ?)', JSON.stringify(event), now);
       this.outboxSize++;
-      return increment;
+      return { status: 'counted' as const, increment };
     });
   }
 
@@ -480,6 +501,8 @@ export class ViewCounter extends DurableObject<Env> {
     if (outboxOldest !== null) candidates.push(Math.max(now + 1000, outboxOldest + this.config.views.analyticsMaxDelayMs));
     const dedupNext = this.sql.exec<{ t: number | null }>('SELECT MIN(expires_at) AS t FROM dedup').one().t;
     if (dedupNext !== null) candidates.push(Math.max(dedupNext, this.lastSweep + this.config.views.dedupSweepIntervalMs));
+    const sessionNext = this.sql.exec<{ t: number | null }>('SELECT MIN(expires_at) AS t FROM sessions').one().t;
+    if (sessionNext !== null) candidates.push(Math.max(sessionNext, this.lastSweep + this.config.views.dedupSweepIntervalMs));
     if (candidates.length) await this.ensureAlarm(Math.min(...candidates));
   }
 

@@ -135,4 +135,6 @@ export interface VideoStats {
 export interface Playback {
   url: string;
   expiresAt?: string | number;
+  /** Playback session token for view beacons. */
+  session: string;
 }

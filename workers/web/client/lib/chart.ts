@@ -1,7 +1,7 @@
 /**
  * The stats page's chart: hourly views for the last 48 hours as an inline SVG bar chart. Built as a string here
  * (pure, unit-tested) and inserted once; every label is escaped. Hours with no views are drawn as empty slots, so
- * the x axis is always 48 hours ending at the current hour.
+ * the x axis is always 48 hours ending at the current hour, whose bar shows its live (not yet flushed) views.
  */
 export interface HourPoint {
   /** Start of the hour, ms since the epoch. */
@@ -45,6 +45,47 @@ export function niceMax(value: number): number {
   return 10 * magnitude;
 }
 
+/** Axis label font size (styles.css `.chart .axis`) and a generous average glyph width for it. */
+const AXIS_FONT_PX = 11;
+const GLYPH_EM = 0.62;
+const LABEL_GAP = 10;
+
+export interface AxisLabel {
+  index: number;
+  x: number;
+  anchor: 'middle' | 'end';
+  text: string;
+  /** Horizontal extent the label occupies (estimated from its length), in viewBox units. */
+  left: number;
+  right: number;
+}
+
+/**
+ * Which hours get an x-axis label, and where. The current hour (the last slot) is always labelled, anchored at its
+ * end so it never runs past the plot; then every `step` slots leftwards, with `step` wide enough for the longest
+ * label plus a gap, and any label that would still touch its right-hand neighbour dropped. Labels are as long as
+ * the locale makes them ("14:00", "02:00 PM"), so the spacing comes from their length, not a fixed every-6-hours.
+ */
+export function axisLabels(texts: string[], plot: { left: number; right: number; slot: number }): AxisLabel[] {
+  const widthOf = (t: string) => t.length * AXIS_FONT_PX * GLYPH_EM;
+  const widest = Math.max(0, ...texts.map(widthOf));
+  const step = Math.max(1, Math.ceil((widest + LABEL_GAP) / plot.slot));
+  const labels: AxisLabel[] = [];
+  let limit = Infinity;
+  for (let i = texts.length - 1; i >= 0; i -= step) {
+    const text = texts[i]!;
+    const w = widthOf(text);
+    const last = i === texts.length - 1;
+    const x = last ? plot.right : plot.left + i * plot.slot + plot.slot / 2;
+    const left = last ? x - w : x - w / 2;
+    const right = last ? x : x + w / 2;
+    if (right > limit || left < plot.left - plot.slot) continue;
+    labels.push({ index: i, x, anchor: last ? 'end' : 'middle', text, left, right });
+    limit = left - LABEL_GAP;
+  }
+  return labels.reverse();
+}
+
 export function hourlyChartSvg(points: HourPoint[], formatHour: (ms: number) => string): string {
   const width = 720;
   const height = 240;
@@ -73,13 +114,10 @@ export function hourlyChartSvg(points: HourPoint[], formatHour: (ms: number) => 
     parts.push(
       `<rect x="${x.toFixed(1)}" y="${(pad.top + plotH - barH).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${barH.toFixed(1)}" class="bar" data-views="${p.views}"><title>${escapeXml(label)}</title></rect>`,
     );
-    if ((i % 6 === 0 && i < points.length - 3) || i === points.length - 1) {
-      // The last label is anchored at its end so it never runs past the right edge.
-      const last = i === points.length - 1;
-      const x = last ? width - pad.right : pad.left + i * slot + slot / 2;
-      parts.push(`<text x="${x.toFixed(1)}" y="${height - 8}" text-anchor="${last ? 'end' : 'middle'}" class="axis">${escapeXml(formatHour(p.hourMs))}</text>`);
-    }
   });
+  for (const label of axisLabels(points.map((p) => formatHour(p.hourMs)), { left: pad.left, right: width - pad.right, slot })) {
+    parts.push(`<text x="${label.x.toFixed(1)}" y="${height - 8}" text-anchor="${label.anchor}" class="axis">${escapeXml(label.text)}</text>`);
+  }
   parts.push('</svg>');
   return parts.join('');
 }

@@ -29,6 +29,9 @@ interface WatchConfig {
 const config = pageConfig<WatchConfig>();
 const videoPath = `/v1/videos/${encodeURIComponent(config.videoId)}`;
 const STALL_CHECK_MS = 8000;
+/** The playback session from the page's first `GET /v1/videos/:id/playback` (see workers/views/playback-session.ts). */
+let playbackSession: string | null = null;
+
 
 const player = byId('player');
 const media = byId<HTMLVideoElement>('video');
@@ -83,7 +86,11 @@ async function main(): Promise<void> {
   }
   let url: string;
   try {
-    url = (await playbackFor(config.videoId)).url;
+    const playback = await playbackFor(config.videoId);
+    url = playback.url;
+    // The first session of this page is the one its view beacon carries: the server checks that the watch it
+    // reports is no longer than the time since this session started (a refreshed URL's session would be younger).
+    playbackSession = playback.session;
   } catch (err) {
     return fail(`Could not start playback: ${describe(err)}`, 'playback');
   }
@@ -406,7 +413,12 @@ async function reportView(): Promise<void> {
   try {
     const result = await api<{ counted?: boolean; reason?: string }>(`${videoPath}/views`, {
       method: 'POST',
-      json: { viewerId: viewerId(), watchDuration: Math.round(tracker.watchedSeconds * 1000) / 1000, videoDuration: duration() },
+      json: {
+        viewerId: viewerId(),
+        watchDuration: Math.round(tracker.watchedSeconds * 1000) / 1000,
+        videoDuration: duration(),
+        session: playbackSession,
+      },
     });
     player.dataset.view = result.counted === false ? `not-counted:${result.reason ?? ''}` : 'counted';
   } catch (err) {

@@ -1,0 +1,46 @@
+/** Stats figures (issue 14): the current hour is live before its flush; all-time uniques ≥ every hour's. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { env } from 'cloudflare:workers';
+import { api } from './helpers';
+import { fakeClock, playableVideo, viewJson } from './views-helpers';
+import { forgetShardPlan } from '../../workers/views/routing';
+
+let clock: ReturnType<typeof fakeClock> | null = null;
+afterEach(() => {
+  clock?.restore();
+  clock = null;
+  forgetShardPlan();
+});
+
+type Stats = { views: number; uniqueViewers: number; hourly: { hour: string; views: number; uniqueViewers: number }[] };
+const stats = async (id: string): Promise<Stats> => (await api(`/v1/videos/${id}/stats`)).json<Stats>();
+
+describe('GET /v1/videos/:id/stats', () => {
+  it("shows the current hour's unflushed views and viewers in the hourly series", async () => {
+    const t0 = Date.UTC(2026, 0, 9, 14, 20);
+    clock = fakeClock(t0);
+    const { id } = await playableVideo(120);
+    for (const v of ['h1', 'h2', 'h3']) expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: true });
+    const s = await stats(id);
+    expect(s.views).toBe(3);
+    const current = s.hourly.find((p) => p.hour === new Date(Date.UTC(2026, 0, 9, 14)).toISOString());
+    expect(current).toEqual({ hour: '2026-01-09T14:00:00.000Z', views: 3, uniqueViewers: 3 });
+    expect(s.hourly.reduce((sum, p) => sum + p.views, 0)).toBe(3);
+  });
+
+  it('never reports fewer all-time unique viewers than any single hour had', async () => {
+    const t0 = Date.UTC(2026, 0, 10, 10, 5);
+    clock = fakeClock(t0);
+    const { id } = await playableVideo(120);
+    expect((await viewJson(id, { viewerId: 'only', watchDuration: 40 })).body).toEqual({ counted: true });
+    // An earlier hour whose per-shard estimates summed above the all-time sketch's estimate of the union.
+    const earlier = Date.UTC(2026, 0, 10, 8) / 1000;
+    await env.DB.prepare('INSERT INTO view_aggregates (video_id, hour_bucket, view_count, unique_viewers) VALUES (?, ?, ?, ?)')
+      .bind(id, earlier, 2300, 2204)
+      .run();
+    const s = await stats(id);
+    const busiest = Math.max(...s.hourly.map((p) => p.uniqueViewers));
+    expect(busiest).toBe(2204);
+    expect(s.uniqueViewers).toBeGreaterThanOrEqual(busiest);
+  });
+});

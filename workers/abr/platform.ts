@@ -45,6 +45,12 @@ export interface PlatformControllerOptions {
   /** Wall-clock now, ms, to judge the persisted state's age. */
   nowMs?: number;
   horizon?: number;
+  /**
+   * `navigator.connection.downlink` in bits/s where the browser has the Network Information API (Chromium): its
+   * estimate of the link from the browser's recent transfers, rounded and capped at 10 Mbit/s. Used before the first
+   * download when there is no (fresh) persisted estimate, discounted like one.
+   */
+  downlinkBps?: number | null;
 }
 
 export function createPlatformController(stream: AbrStream, options: PlatformControllerOptions = {}): AbrController {
@@ -65,7 +71,9 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     Number.isFinite(persisted.bandwidthBps) &&
     (options.nowMs ?? persisted.savedAtMs) - persisted.savedAtMs <= p.persistedMaxAgeMs
       ? persisted.bandwidthBps / (1 + p.persistedPriorError)
-      : null;
+      : options.downlinkBps && options.downlinkBps > 0 && Number.isFinite(options.downlinkBps)
+        ? options.downlinkBps / (1 + p.persistedPriorError)
+        : null;
 
   const pushError = (error: number): void => {
     errors.push(error);

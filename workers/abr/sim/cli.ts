@@ -122,7 +122,7 @@ export function main(argv: string[], repoRoot: string, io: CliIo = { out: consol
         rttSec: args.rttMs / 1000,
         progressIntervalSec: 0.1,
         segmentBits: sizes?.bits,
-      }),
+      }, undefined, { progress: (line) => io.err(line) }),
       skipped,
     };
     printReport(report, traces.length, args, io);

@@ -1,4 +1,4 @@
-import { HarmonicWindow } from './estimators';
+import { HarmonicWindow, TimeWeightedWindow } from './estimators';
 import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
 
 /**
@@ -37,7 +37,23 @@ export const PLATFORM_PARAMS = {
   persistedPriorError: 0.5,
   persistedMaxAgeMs: 24 * 3600 * 1000,
   abandonMinElapsedSec: 1,
-} as const;
+  /** Discount = 1 + errorScale × the largest recent relative error (RobustMPC: 1). */
+  errorScale: 1,
+  /** Terminal cost: a plan ending with less than this much buffer pays for the shortfall as if it were stall… */
+  terminalBufferSec: 0,
+  /** …weighted by this (0 = plain RobustMPC, which is blind to stalls just past its horizon). */
+  terminalWeight: 0,
+  /** 0..1: how much of the error discount a full buffer removes (0 = RobustMPC). */
+  bufferRelax: 0,
+  /** Cap on one relative prediction error (Infinity = RobustMPC: a near-zero sample makes the discount explode). */
+  errorCap: Infinity,
+  /** 1: estimate = Σ bits / Σ seconds of the last transfers; 0: harmonic mean of their rates (RobustMPC). */
+  timeWeighted: 0,
+  /** 1: plan against each recent transfer rate as a scenario (mean QoE) instead of one robust estimate. */
+  scenarios: 0,
+};
+
+export type PlatformParams = { -readonly [K in keyof typeof PLATFORM_PARAMS]: number };
 
 export interface PlatformControllerOptions {
   /** State saved by `exportState` in an earlier session (the adapter reads it from localStorage). */
@@ -51,12 +67,16 @@ export interface PlatformControllerOptions {
    * download when there is no (fresh) persisted estimate, discounted like one.
    */
   downlinkBps?: number | null;
+  /** Overrides of PLATFORM_PARAMS (the tuning script's grid; production uses the defaults). */
+  params?: Partial<PlatformParams>;
 }
 
 export function createPlatformController(stream: AbrStream, options: PlatformControllerOptions = {}): AbrController {
-  const p = PLATFORM_PARAMS;
+  const p: PlatformParams = { ...PLATFORM_PARAMS, ...options.params };
   const horizon = options.horizon ?? p.horizon;
-  const rates = new HarmonicWindow(p.estimateWindow);
+  const harmonic = new HarmonicWindow(p.estimateWindow);
+  const timed = new TimeWeightedWindow(p.estimateWindow);
+  const rates = { mean: (): number | null => (p.timeWeighted ? timed.mean() : harmonic.mean()) };
   const errors: number[] = [];
   let ttfbSec = 0;
   let ttfbSamples = 0;
@@ -79,70 +99,98 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     errors.push(error);
     if (errors.length > p.errorWindow) errors.shift();
   };
-  const robustEstimate = (): number | null => {
+  const robustEstimate = (bufferSec = 0): number | null => {
     const mean = rates.mean();
     if (mean === null) return prior;
-    return mean / (1 + Math.max(0, ...errors));
+    // With a full buffer a wrong estimate costs a switch down, not a stall: relax the discount as the buffer fills.
+    const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
+    return mean / (1 + p.errorScale * relax * Math.max(0, ...errors));
   };
-  const recordRate = (bps: number): void => {
+  const recordRate = (bits: number, seconds: number): void => {
     prior = null;
+    const bps = bits / seconds;
     const before = rates.mean();
-    if (before !== null) pushError(Math.abs(before - bps) / bps);
-    rates.push(bps);
+    if (before !== null) pushError(Math.min(p.errorCap, Math.abs(before - bps) / bps));
+    harmonic.push(bps);
+    timed.push(bits, seconds);
     lastPrediction = rates.mean();
   };
 
-  function plan(decision: AbrDecision, bandwidth: number): number {
+  /**
+   * Best first rung over the horizon. `bandwidths` are throughput scenarios weighed equally: one (the robust
+   * estimate) for RobustMPC, or the recent transfers' own rates with `scenarios` on (every plan is scored by its mean
+   * QoE over them, so a link that recently collapsed for one segment in five is planned for as such).
+   */
+  function plan(decision: AbrDecision, bandwidths: number[]): number {
     const top = capLevel(stream, decision);
     const steps = Math.max(1, Math.min(horizon, decision.segmentsLeft ?? horizon));
     const dur = stream.segmentDurationSec;
     const mbps = stream.bitrates.map((b) => b / 1e6);
+    const k = bandwidths.length;
+    // Download time of every (step, rung, scenario), computed once: the search below only adds and compares.
+    const downloads = Array.from({ length: steps }, (_, step) =>
+      Array.from({ length: top + 1 }, (_, level) => {
+        const bits = segmentBitsOf(stream, decision, level, decision.segmentIndex + step);
+        return bandwidths.map((bw) => ttfbSec + bits / bw);
+      }),
+    );
     let bestScore = -Infinity;
     let bestFirst = 0;
-    // Depth-first over rung sequences; 7 rungs × 5 steps is 19,607 nodes, well under a millisecond of work each.
-    const visit = (step: number, buffer: number, prev: number, score: number, first: number): void => {
+    // Depth-first over rung sequences; 7 rungs × 5 steps is 19,607 nodes.
+    const visit = (step: number, buffers: number[], prev: number, score: number, first: number): void => {
       if (step === steps) {
+        let terminal = 0;
+        for (const buffer of buffers) terminal += Math.max(0, p.terminalBufferSec - buffer);
+        score -= (p.terminalWeight * p.rebufferPenalty * terminal) / k;
         if (score > bestScore) {
           bestScore = score;
           bestFirst = first;
         }
         return;
       }
+      const row = downloads[step] as number[][];
       for (let level = 0; level <= top; level++) {
-        const bits = segmentBitsOf(stream, decision, level, decision.segmentIndex + step);
-        const download = ttfbSec + bits / bandwidth;
-        const stall = Math.max(0, download - buffer);
-        const nextBuffer = Math.min(Math.max(0, buffer - download) + dur, stream.maxBufferSec);
-        const quality = mbps[level] ?? 0;
-        const change = prev < 0 ? 0 : Math.abs(quality - (mbps[prev] ?? 0));
-        const gain = quality - p.rebufferPenalty * stall - p.switchPenalty * change;
-        visit(step + 1, nextBuffer, level, score + gain, step === 0 ? level : first);
+        const times = row[level] as number[];
+        const next: number[] = new Array<number>(k);
+        let stall = 0;
+        for (let i = 0; i < k; i++) {
+          const download = times[i] as number;
+          const buffer = buffers[i] as number;
+          if (download > buffer) stall += download - buffer;
+          next[i] = Math.min((download < buffer ? buffer - download : 0) + dur, stream.maxBufferSec);
+        }
+        const quality = mbps[level] as number;
+        const change = prev < 0 ? 0 : Math.abs(quality - (mbps[prev] as number));
+        const gain = quality - (p.rebufferPenalty * stall) / k - p.switchPenalty * change;
+        visit(step + 1, next, level, score + gain, step === 0 ? level : first);
       }
     };
-    visit(0, decision.bufferSec, decision.lastLevel, 0, 0);
+    visit(0, bandwidths.map(() => decision.bufferSec), decision.lastLevel, 0, 0);
     return bestFirst;
   }
 
   return {
     name: 'platform',
     chooseLevel(decision) {
-      const bandwidth = robustEstimate();
+      const bandwidth = robustEstimate(decision.bufferSec);
       // Nothing known (first-time viewer, first segment): the lowest rung starts fastest.
       if (bandwidth === null) return 0;
-      return plan(decision, bandwidth);
+      const recent = p.scenarios ? harmonic.recent() : [];
+      return plan(decision, recent.length >= 2 ? recent : [bandwidth]);
     },
     onDownloaded(sample) {
       // Running mean of the TTFB that turns into a moving average over ~5 requests once the count saturates.
       ttfbSec = (ttfbSec * ttfbSamples + sample.ttfbSec) / (ttfbSamples + 1);
       ttfbSamples = Math.min(ttfbSamples + 1, p.estimateWindow - 1);
       const transfer = Math.max(sample.durationSec - sample.ttfbSec, 1e-3);
-      recordRate(sample.bits / transfer);
+      recordRate(sample.bits, transfer);
     },
     onProgress(progress) {
       if (progress.level <= 0 || progress.bitsLoaded >= progress.bitsTotal) return null;
       if (progress.elapsedSec < Math.max(p.abandonMinElapsedSec, 2 * ttfbSec)) return null;
       // Bytes so far over time so far: a stalled download (nothing yet) is credited one 1500-byte packet.
-      const rate = Math.max(progress.bitsLoaded, 12_000) / Math.max(progress.elapsedSec - ttfbSec, 1e-3);
+      const streamingSec = Math.max(progress.elapsedSec - ttfbSec, 1e-3);
+      const rate = Math.max(progress.bitsLoaded, 12_000) / streamingSec;
       const finishSec = (progress.bitsTotal - progress.bitsLoaded) / rate;
       if (finishSec <= progress.bufferSec) return null;
       const freshSec = (level: number): number => ttfbSec + ((stream.bitrates[level] ?? 0) * stream.segmentDurationSec) / rate;
@@ -155,7 +203,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       }
       if (target < 0 && freshSec(0) < finishSec) target = 0;
       if (target < 0) return null;
-      recordRate(rate);
+      recordRate(Math.max(progress.bitsLoaded, 12_000), streamingSec);
       return target;
     },
     bandwidthEstimate: () => robustEstimate(),

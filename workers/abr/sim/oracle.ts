@@ -136,3 +136,33 @@ export function solveOracle(trace: Pick<Trace, 'durationsSec' | 'bps'>, options:
   plan.reverse();
   return { levels: plan, value: last.value[bestCell] ?? -Infinity, states };
 }
+
+export interface GridCheckRow {
+  stepSec: number;
+  /** Σ oracle QoE over the traces. */
+  total: number;
+  /** Largest |change| of one trace's optimum against the next finer step, relative to max(|value|, 1). */
+  maxTraceChangeVsFiner: number | null;
+  totalChangeVsFiner: number | null;
+  seconds: number;
+}
+
+/**
+ * The grid check: the oracle on every trace at each buffer step (coarse to fine); each row compares its optimum with
+ * the next finer step's. The default step is fine enough when going one step finer moves the total by < 1 %.
+ */
+export function oracleGridCheck(traces: Array<Pick<Trace, 'durationsSec' | 'bps'>>, options: Omit<OracleOptions, 'bufferStepSec'>, steps: number[]): GridCheckRow[] {
+  const values = steps.map((stepSec) => {
+    const t0 = performance.now();
+    const perTrace = traces.map((trace) => solveOracle(trace, { ...options, bufferStepSec: stepSec }).value);
+    return { stepSec, perTrace, seconds: (performance.now() - t0) / 1000 };
+  });
+  return values.map((v, i) => {
+    const finer = values[i + 1];
+    const total = v.perTrace.reduce((a, b) => a + b, 0);
+    if (!finer) return { stepSec: v.stepSec, total, maxTraceChangeVsFiner: null, totalChangeVsFiner: null, seconds: v.seconds };
+    const finerTotal = finer.perTrace.reduce((a, b) => a + b, 0);
+    const maxTrace = Math.max(...v.perTrace.map((x, j) => Math.abs((finer.perTrace[j] ?? 0) - x) / Math.max(Math.abs(finer.perTrace[j] ?? 0), 1)));
+    return { stepSec: v.stepSec, total, maxTraceChangeVsFiner: maxTrace, totalChangeVsFiner: Math.abs(finerTotal - total) / Math.max(Math.abs(finerTotal), 1), seconds: v.seconds };
+  });
+}

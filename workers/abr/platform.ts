@@ -30,7 +30,7 @@ import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type Abr
  */
 export const PLATFORM_PARAMS = {
   horizon: 5,
-  estimateWindow: 5,
+  estimateWindow: 3,
   errorWindow: 5,
   rebufferPenalty: 4.3,
   switchPenalty: 1,
@@ -40,13 +40,13 @@ export const PLATFORM_PARAMS = {
   /** Discount = 1 + errorScale × the largest recent relative error (RobustMPC: 1). */
   errorScale: 1,
   /** Terminal cost: a plan ending with less than this much buffer pays for the shortfall as if it were stall… */
-  terminalBufferSec: 0,
+  terminalBufferSec: 12,
   /** …weighted by this (0 = plain RobustMPC, which is blind to stalls just past its horizon). */
-  terminalWeight: 0,
+  terminalWeight: 1,
   /** 0..1: how much of the error discount a full buffer removes (0 = RobustMPC). */
-  bufferRelax: 0,
+  bufferRelax: 1,
   /** Cap on one relative prediction error (Infinity = RobustMPC: a near-zero sample makes the discount explode). */
-  errorCap: Infinity,
+  errorCap: 1,
   /** 1: estimate = Σ bits / Σ seconds of the last transfers; 0: harmonic mean of their rates (RobustMPC). */
   timeWeighted: 0,
   /** 1: plan against each recent transfer rate as a scenario (mean QoE) instead of one robust estimate. */

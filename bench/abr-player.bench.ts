@@ -10,7 +10,7 @@
  *
  * Env: ABR_TRACES (default ../shared/traces), ABR_BENCH_TRACES (comma-separated trace names relative to it),
  * ABR_BENCH_SECONDS (video length, default 66), ABR_BENCH_PORT (proxy port, default 9700).
- * Bounded: transcode ≤ 10 min, each playback ≤ 3 × the video length + 60 s, printing progress throughout.
+ * Bounded: transcode ≤ 25 min, each playback ≤ 3 × the video length + 60 s, printing progress throughout.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -67,7 +67,7 @@ export async function run(): Promise<BenchResult> {
     stack = await startStack({ transcoder: true });
     const t0 = Date.now();
     const id = await uploadOriginal(stack, 'abr bench', source);
-    const video = await waitForStatus(stack, id, ['READY', 'FAILED'], 600_000);
+    const video = await waitForStatus(stack, id, ['READY', 'FAILED'], 1_500_000);
     if (video.status !== 'READY') throw new Error(`transcode failed: ${video.error ?? video.status}`);
     log(`READY in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${video.renditions.map((r) => r.name).join(', ')}`);
     const rungs = LADDER.filter((r) => video.renditions.some((v) => v.name === r.name));

@@ -74,9 +74,12 @@ describe('sudden drop (10 Mbps → 1 Mbps) with 8 s buffered', () => {
   });
 
   it('platform steps down to a rung the 8 s buffer can carry', () => {
-    // Harmonic mean of 10,10,10,10,10,1 (last 5): 3.57 Mbps, divided by 1 + 9 (the 1 Mbps sample was 900 % off).
+    // Harmonic mean of the last 3 samples (10, 10, 1): 2.5 Mbps, divided by 1 + 1 (the 1 Mbps sample was 900 % off;
+    // one error counts at most 100 %, so a single collapsed sample cannot freeze the estimate near zero): 1.25 Mbps.
+    // At that rate a 1.5 Mbps segment (9 Mbit) takes 7.2 s, inside the 8 s buffer; a 3 Mbps one (14.4 s) would stall.
     const level = decide(createPlatformController(stream));
-    expect(level).toBeLessThanOrEqual(1);
+    expect(level).toBeLessThanOrEqual(2);
+    expect(level).toBeGreaterThan(0);
   });
 
   it('buffer rules ignore throughput: BBA and BOLA decide from the 8 s buffer alone', () => {

@@ -103,8 +103,10 @@ export interface CliIo {
   err: (line: string) => void;
 }
 
-/** Returns the exit code. */
-export function main(argv: string[], repoRoot: string, io: CliIo = { out: console.log, err: console.error }): number {
+const CONSOLE_IO: CliIo = { out: console.log, err: console.error };
+
+/** Returns the exit code. Progress (one line per trace) goes to stderr when run from the command line. */
+export function main(argv: string[], repoRoot: string, io: CliIo = CONSOLE_IO): number {
   try {
     const args = parseArgs(argv, repoRoot);
     const { traces, skipped } = loadTraceDir(args.traces);
@@ -122,7 +124,7 @@ export function main(argv: string[], repoRoot: string, io: CliIo = { out: consol
         rttSec: args.rttMs / 1000,
         progressIntervalSec: 0.1,
         segmentBits: sizes?.bits,
-      }, undefined, { progress: (line) => io.err(line) }),
+      }, undefined, { progress: io === CONSOLE_IO ? (line) => io.err(line) : undefined }),
       skipped,
     };
     printReport(report, traces.length, args, io);

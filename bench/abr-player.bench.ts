@@ -9,17 +9,19 @@
  * whatever the browser reports and is recorded).
  *
  * Env: ABR_TRACES (default ../shared/traces), ABR_BENCH_TRACES (comma-separated trace names relative to it),
- * ABR_BENCH_SECONDS (video length, default 66), ABR_BENCH_PORT (proxy port, default 9700).
+ * ABR_BENCH_SECONDS (video length, default 62), ABR_BENCH_PORT (proxy port, default 9700).
  * Bounded: transcode ≤ 25 min, each playback ≤ 3 × the video length + 60 s, printing progress throughout.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import type { BenchResult } from './run';
 import { ROOT, startStack, type Stack } from '../test/helpers/local-stack';
-import { listObjects, makeSource, uploadOriginal, waitForStatus } from '../test/helpers/transcoding-media';
+import { listObjects, uploadOriginal, waitForStatus } from '../test/helpers/transcoding-media';
 import { LADDER, defaults } from '../workers/shared/config';
 import { CONTROLLERS } from '../workers/abr/index';
 import { simulateSession } from '../workers/abr/sim/simulator';
@@ -37,6 +39,7 @@ const DEFAULT_TRACES = [
   'lte4g/report_train_0001.json',
 ];
 const MODES = ['hlsjs', 'platform'] as const;
+const execFileP = promisify(execFile);
 type Mode = (typeof MODES)[number];
 
 const log = (line: string): void => console.log(`[abr-player ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -47,7 +50,7 @@ function median(values: number[]): number {
 }
 
 export async function run(): Promise<BenchResult> {
-  const seconds = Number(process.env.ABR_BENCH_SECONDS ?? 66);
+  const seconds = Number(process.env.ABR_BENCH_SECONDS ?? 62);
   const traceRoot = process.env.ABR_TRACES ?? path.resolve(ROOT, '../shared/traces');
   const wanted = process.env.ABR_BENCH_TRACES ? process.env.ABR_BENCH_TRACES.split(',') : DEFAULT_TRACES;
   if (!existsSync(traceRoot)) throw new Error(`traces not found at ${traceRoot} (set ABR_TRACES)`);
@@ -63,10 +66,13 @@ export async function run(): Promise<BenchResult> {
   const proxy = await startShapingProxy(Number(process.env.ABR_BENCH_PORT ?? 9700));
   try {
     log(`phase 1/4: ${seconds} s 1280x720 source, local stack with the transcoder (machine shared with other work: timings are loaded-machine timings)`);
-    const source = await makeSource(path.join(dir, 'source.mp4'), { width: 1280, height: 720, seconds });
+    // A modest-bitrate source (≈ 2.5 Mbit/s, ~20 MB for 66 s): a larger one made wrangler dev restart its worker
+    // mid-upload on this loaded machine. Uploaded one chunk at a time for the same reason.
+    const source = path.join(dir, 'source.mp4');
+    await execFileP('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '2500k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-shortest', source]);
     stack = await startStack({ transcoder: true });
     const t0 = Date.now();
-    const id = await uploadOriginal(stack, 'abr bench', source);
+    const id = await uploadOriginal(stack, 'abr bench', source, 1);
     const video = await waitForStatus(stack, id, ['READY', 'FAILED'], 1_500_000);
     if (video.status !== 'READY') throw new Error(`transcode failed: ${video.error ?? video.status}`);
     log(`READY in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${video.renditions.map((r) => r.name).join(', ')}`);

@@ -203,6 +203,15 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       }
       if (target < 0 && freshSec(0) < finishSec) target = 0;
       if (target < 0) return null;
+      // Before playback (nothing measured yet: the pick came from a persisted or NetInfo estimate) the empty buffer
+      // is not draining: every rung "finishes after the buffer runs dry". There the trade is startup seconds at the
+      // stall weight against the rung's bitrate, as the planner made it: keep the download unless the seconds saved
+      // by refetching lower outweigh the bitrate given up.
+      if (rates.mean() === null) {
+        const saved = finishSec - freshSec(target);
+        const givenUp = ((stream.bitrates[progress.level] ?? 0) - (stream.bitrates[target] ?? 0)) / 1e6;
+        if (p.rebufferPenalty * saved <= givenUp) return null;
+      }
       recordRate(Math.max(progress.bitsLoaded, 12_000), streamingSec);
       return target;
     },

@@ -201,6 +201,28 @@ describe('persisted estimate (returning viewer)', () => {
     expect(bad.bandwidthEstimate()).toBeNull();
   });
 
+  it('NetInfo downlink stands in when nothing is persisted; a fresh persisted estimate wins over it', () => {
+    const hinted = createPlatformController(stream, { downlinkBps: 60 * MBPS });
+    expect(hinted.bandwidthEstimate()).toBeCloseTo(40 * MBPS, -3);
+    expect(hinted.chooseLevel({ bufferSec: 0, lastLevel: -1, segmentIndex: 0, segmentsLeft: 50 })).toBeGreaterThan(0);
+    const both = createPlatformController(stream, { downlinkBps: 60 * MBPS, persisted: { bandwidthBps: 3 * MBPS, savedAtMs: 1000 }, nowMs: 2000 });
+    expect(both.bandwidthEstimate()).toBeCloseTo(2 * MBPS, -3);
+    for (const bad of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, null]) {
+      expect(createPlatformController(stream, { downlinkBps: bad }).bandwidthEstimate()).toBeNull();
+    }
+  });
+
+  it('before playback, a hinted first pick is kept unless the startup seconds saved outweigh the bitrate given up', () => {
+    // 4K (20 Mbit/s, 120 Mbit) picked from a hint; nothing measured yet, buffer 0 (not playing, not draining).
+    const hinted = (): AbrController => createPlatformController(stream, { downlinkBps: 60 * MBPS });
+    // 30 Mbit/s achieved: 1.2 s in, 36 Mbit are here and 84 more take 2.8 s; refetching 240p would take 0.08 s.
+    // Saving 2.7 s of startup (11.7 at 4.3 per second) is not worth 19.6 Mbit/s of first segment: keep it.
+    const fast = { level: 6, segmentIndex: 0, bitsLoaded: 36e6, bitsTotal: 120e6, elapsedSec: 1.2, bufferSec: 0 };
+    expect(hinted().onProgress?.(fast)).toBeNull();
+    // 0.5 Mbit/s achieved: finishing takes ~4 minutes, 240p ~5 s: abandon to the lowest rung.
+    expect(hinted().onProgress?.({ ...fast, bitsLoaded: 0.6e6 })).toBe(0);
+  });
+
   it('exports what it learnt', () => {
     const platform = createPlatformController(stream);
     expect(platform.exportState?.(5)).toBeNull();

@@ -12,12 +12,17 @@ import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type Abr
  * best plan, re-plan at every segment. Buffer and throughput are therefore weighed against each other by the QoE
  * itself instead of by hand-set thresholds.
  *
- * Prediction (the "robust" part): harmonic mean of the last 5 transfer rates, divided by (1 + the largest relative
- * error that estimate made over the last 5 segments). Steady networks get their full rate; jittery ones are
- * discounted by how wrong we have recently been.
+ * Prediction (the "robust" part): harmonic mean of the last 3 transfer rates, divided by (1 + the largest relative
+ * error that estimate made over the last 5 segments, each error capped at 100 %, the whole discount shrinking as the
+ * buffer fills). Steady networks get their full rate; jittery ones are discounted by how wrong we have recently
+ * been, but one near-zero sample cannot divide the estimate by 100, and a full buffer (where a wrong estimate costs a
+ * later switch, not a stall) is not planned like an empty one. Plans ending under 12 s of buffer pay for the
+ * shortfall as stall (a terminal cost: plain MPC cannot see a stall just past its horizon).
  *
- * Parameters, all from the RobustMPC paper or from the QoE definition, none fitted to our traces:
- * - horizon 5 segments, error window 5 and estimate window 5: the paper's values;
+ * Parameters: horizon 5 and error window 5 are RobustMPC's; rebuffer penalty 4.3 and switch penalty 1 per Mbps are
+ * QoE_lin's own weights. Estimate window 3, error cap 1, buffer relax 1 and terminal buffer 12 s were picked on a
+ * 32-setting grid over the shared traces as a fraction of the offline optimum, and checked by leave-one-family-out
+ * (`npm run abr:tune -- --lofo`; docs/abr.md). The others:
  * - rebuffer penalty 4.3 and switch penalty 1 per Mbps: QoE_lin's own weights (Pensieve / MPC);
  * - PERSISTED_PRIOR_ERROR 0.5: a stored estimate from an earlier session is trusted like an estimate that was
  *   recently 50 % off (first pick uses 2/3 of it), and is ignored after PERSISTED_MAX_AGE_MS (a day: the viewer has

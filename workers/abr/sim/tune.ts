@@ -5,7 +5,7 @@
  * scored on the held-out one. If the held-out scores are close to the in-sample ones, the chosen setting is not an
  * artefact of the traces it was picked on. Deterministic; prints progress on stderr.
  */
-import { createPlatformController, PLATFORM_PARAMS, type PlatformParams } from '../platform';
+import { createPlatformController, type PlatformParams } from '../platform';
 import type { AbrStream } from '../types';
 import { solveOracle } from './oracle';
 import { scriptedController } from './run';
@@ -76,4 +76,3 @@ export function tune(traces: Trace[], options: SimOptions, grid: Array<Partial<P
   return { grid: rows, families, scores, leaveOneOut };
 }
 
-export const DEFAULT_PARAMS_NOTE = PLATFORM_PARAMS;

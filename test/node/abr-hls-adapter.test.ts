@@ -77,6 +77,7 @@ function download(hls: FakeHls, sn: number, level: number, mbps: number) {
 
 afterEach(() => {
   PlatformHlsAbr.storage = () => null;
+  PlatformHlsAbr.downlink = () => null;
 });
 
 describe('PlatformHlsAbr (hls.js abrController)', () => {
@@ -100,6 +101,17 @@ describe('PlatformHlsAbr (hls.js abrController)', () => {
     const { abr } = setup(storage);
     expect(abr.firstAutoLevel).toBeGreaterThan(0);
     abr.destroy();
+  });
+
+  it("a first-time viewer in a browser with navigator.connection starts from its downlink", () => {
+    PlatformHlsAbr.downlink = () => 60e6;
+    const { abr } = setup();
+    expect(abr.firstAutoLevel).toBeGreaterThan(0);
+    abr.destroy();
+    PlatformHlsAbr.downlink = () => null;
+    const cold = setup();
+    expect(cold.abr.firstAutoLevel).toBe(0);
+    cold.abr.destroy();
   });
 
   it('corrupt stored state is ignored', () => {

@@ -180,11 +180,11 @@ describe('abr:sim CLI', () => {
       skipped: unknown[];
       sessions: unknown[];
     };
-    expect(report.overall.map((o) => o.controller)).toEqual(['seed', 'hlsjs', 'bba', 'bola', 'platform', 'platform-returning']);
+    expect(report.overall.map((o) => o.controller)).toEqual(['seed', 'hlsjs', 'bba', 'bola', 'platform', 'platform-returning', 'platform-netinfo', 'oracle']);
     expect(report.overall.every((o) => o.traces === 2 && Number.isFinite(o.meanQoeLin))).toBe(true);
     expect(Object.keys(report.byFamily)).toEqual(['lte', 'wifi']);
     expect(report.skipped).toHaveLength(1);
-    expect(report.sessions).toHaveLength(12);
+    expect(report.sessions).toHaveLength(16);
     expect(r.out.join('\n')).toMatch(/\| platform +\| +2 \|/);
   });
 

@@ -21,7 +21,8 @@
  *   every tick, including the idle ticks while the buffer is full); that echo of our own answer is not a force, and
  *   treating it as one froze the decision until a fragment of that level loaded (stale levels after a full buffer,
  *   after a manual pick, after new samples). A manual level (quality menu) clears any force.
- * - `firstAutoLevel`: the start level; uses the persisted estimate of a returning viewer, else the lowest rung.
+ * - `firstAutoLevel`: the start level; uses the persisted estimate of a returning viewer, else the browser's
+ *   `navigator.connection.downlink` where it has one (Chromium), else the lowest rung.
  * - `bwEstimator` (`getEstimate`, `getEstimateTTFB`, `defaultEstimate`): read by `hls.bandwidthEstimate` and
  *   `hls.ttfbEstimate`; we expose the controller's estimate.
  * - `resetEstimator(bps)`: `hls.bandwidthEstimate = bps`, and hls.js's level controller at every manifest load (it
@@ -63,6 +64,20 @@ function defaultStorage(): AbrStorage | null {
   }
 }
 
+/**
+ * `navigator.connection.downlink` (Network Information API, Chromium only) in bits/s, or null where there is none.
+ * The browser reports its recent throughput estimate in Mbit/s, rounded to 25 kbit/s and capped at 10 Mbit/s.
+ */
+export function readDownlinkBps(): number | null {
+  try {
+    const connection = (globalThis as { navigator?: { connection?: { downlink?: unknown } } }).navigator?.connection;
+    const mbps = connection?.downlink;
+    return typeof mbps === 'number' && mbps > 0 && Number.isFinite(mbps) ? mbps * 1e6 : null;
+  } catch {
+    return null;
+  }
+}
+
 export function readPersisted(storage: AbrStorage | null): PersistedAbrState | null {
   try {
     const raw = storage?.getItem(ABR_STORAGE_KEY);
@@ -82,6 +97,8 @@ export class PlatformHlsAbr implements AbrComponentAPI {
   /** Storage used for the persisted estimate; tests may replace it before constructing. */
   static storage: () => AbrStorage | null = defaultStorage;
   static now: () => number = () => Date.now();
+  /** The Network Information API's downlink; tests may replace it before constructing. */
+  static downlink: () => number | null = readDownlinkBps;
 
   private hls: Hls | null;
   private readonly events: (typeof Hls)['Events'];
@@ -134,7 +151,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
   }
 
   private createController(persisted: PersistedAbrState | null): AbrController {
-    return createPlatformController(this.stream, { persisted, nowMs: PlatformHlsAbr.now() });
+    return createPlatformController(this.stream, { persisted, nowMs: PlatformHlsAbr.now(), downlinkBps: PlatformHlsAbr.downlink() });
   }
 
   private onManifestLoading(): void {

@@ -1,4 +1,4 @@
-import { HarmonicWindow } from './estimators';
+import { HarmonicWindow, TimeWeightedWindow } from './estimators';
 import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
 
 /**
@@ -12,12 +12,17 @@ import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type Abr
  * best plan, re-plan at every segment. Buffer and throughput are therefore weighed against each other by the QoE
  * itself instead of by hand-set thresholds.
  *
- * Prediction (the "robust" part): harmonic mean of the last 5 transfer rates, divided by (1 + the largest relative
- * error that estimate made over the last 5 segments). Steady networks get their full rate; jittery ones are
- * discounted by how wrong we have recently been.
+ * Prediction (the "robust" part): harmonic mean of the last 3 transfer rates, divided by (1 + the largest relative
+ * error that estimate made over the last 5 segments, each error capped at 100 %, the whole discount shrinking as the
+ * buffer fills). Steady networks get their full rate; jittery ones are discounted by how wrong we have recently
+ * been, but one near-zero sample cannot divide the estimate by 100, and a full buffer (where a wrong estimate costs a
+ * later switch, not a stall) is not planned like an empty one. Plans ending under 12 s of buffer pay for the
+ * shortfall as stall (a terminal cost: plain MPC cannot see a stall just past its horizon).
  *
- * Parameters, all from the RobustMPC paper or from the QoE definition, none fitted to our traces:
- * - horizon 5 segments, error window 5 and estimate window 5: the paper's values;
+ * Parameters: horizon 5 and error window 5 are RobustMPC's; rebuffer penalty 4.3 and switch penalty 1 per Mbps are
+ * QoE_lin's own weights. Estimate window 3, error cap 1, buffer relax 1 and terminal buffer 12 s were picked on a
+ * 32-setting grid over the shared traces as a fraction of the offline optimum, and checked by leave-one-family-out
+ * (`npm run abr:tune -- --lofo`; docs/abr.md). The others:
  * - rebuffer penalty 4.3 and switch penalty 1 per Mbps: QoE_lin's own weights (Pensieve / MPC);
  * - PERSISTED_PRIOR_ERROR 0.5: a stored estimate from an earlier session is trusted like an estimate that was
  *   recently 50 % off (first pick uses 2/3 of it), and is ignored after PERSISTED_MAX_AGE_MS (a day: the viewer has
@@ -30,14 +35,30 @@ import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type Abr
  */
 export const PLATFORM_PARAMS = {
   horizon: 5,
-  estimateWindow: 5,
+  estimateWindow: 3,
   errorWindow: 5,
   rebufferPenalty: 4.3,
   switchPenalty: 1,
   persistedPriorError: 0.5,
   persistedMaxAgeMs: 24 * 3600 * 1000,
   abandonMinElapsedSec: 1,
-} as const;
+  /** Discount = 1 + errorScale × the largest recent relative error (RobustMPC: 1). */
+  errorScale: 1,
+  /** Terminal cost: a plan ending with less than this much buffer pays for the shortfall as if it were stall… */
+  terminalBufferSec: 12,
+  /** …weighted by this (0 = plain RobustMPC, which is blind to stalls just past its horizon). */
+  terminalWeight: 1,
+  /** 0..1: how much of the error discount a full buffer removes (0 = RobustMPC). */
+  bufferRelax: 1,
+  /** Cap on one relative prediction error (Infinity = RobustMPC: a near-zero sample makes the discount explode). */
+  errorCap: 1,
+  /** 1: estimate = Σ bits / Σ seconds of the last transfers; 0: harmonic mean of their rates (RobustMPC). */
+  timeWeighted: 0,
+  /** 1: plan against each recent transfer rate as a scenario (mean QoE) instead of one robust estimate. */
+  scenarios: 0,
+};
+
+export type PlatformParams = { -readonly [K in keyof typeof PLATFORM_PARAMS]: number };
 
 export interface PlatformControllerOptions {
   /** State saved by `exportState` in an earlier session (the adapter reads it from localStorage). */
@@ -45,12 +66,22 @@ export interface PlatformControllerOptions {
   /** Wall-clock now, ms, to judge the persisted state's age. */
   nowMs?: number;
   horizon?: number;
+  /**
+   * `navigator.connection.downlink` in bits/s where the browser has the Network Information API (Chromium): its
+   * estimate of the link from the browser's recent transfers, rounded and capped at 10 Mbit/s. Used before the first
+   * download when there is no (fresh) persisted estimate, discounted like one.
+   */
+  downlinkBps?: number | null;
+  /** Overrides of PLATFORM_PARAMS (the tuning script's grid; production uses the defaults). */
+  params?: Partial<PlatformParams>;
 }
 
 export function createPlatformController(stream: AbrStream, options: PlatformControllerOptions = {}): AbrController {
-  const p = PLATFORM_PARAMS;
+  const p: PlatformParams = { ...PLATFORM_PARAMS, ...options.params };
   const horizon = options.horizon ?? p.horizon;
-  const rates = new HarmonicWindow(p.estimateWindow);
+  const harmonic = new HarmonicWindow(p.estimateWindow);
+  const timed = new TimeWeightedWindow(p.estimateWindow);
+  const rates = { mean: (): number | null => (p.timeWeighted ? timed.mean() : harmonic.mean()) };
   const errors: number[] = [];
   let ttfbSec = 0;
   let ttfbSamples = 0;
@@ -65,76 +96,106 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     Number.isFinite(persisted.bandwidthBps) &&
     (options.nowMs ?? persisted.savedAtMs) - persisted.savedAtMs <= p.persistedMaxAgeMs
       ? persisted.bandwidthBps / (1 + p.persistedPriorError)
-      : null;
+      : options.downlinkBps && options.downlinkBps > 0 && Number.isFinite(options.downlinkBps)
+        ? options.downlinkBps / (1 + p.persistedPriorError)
+        : null;
 
   const pushError = (error: number): void => {
     errors.push(error);
     if (errors.length > p.errorWindow) errors.shift();
   };
-  const robustEstimate = (): number | null => {
+  const robustEstimate = (bufferSec = 0): number | null => {
     const mean = rates.mean();
     if (mean === null) return prior;
-    return mean / (1 + Math.max(0, ...errors));
+    // With a full buffer a wrong estimate costs a switch down, not a stall: relax the discount as the buffer fills.
+    const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
+    return mean / (1 + p.errorScale * relax * Math.max(0, ...errors));
   };
-  const recordRate = (bps: number): void => {
+  const recordRate = (bits: number, seconds: number): void => {
     prior = null;
+    const bps = bits / seconds;
     const before = rates.mean();
-    if (before !== null) pushError(Math.abs(before - bps) / bps);
-    rates.push(bps);
+    if (before !== null) pushError(Math.min(p.errorCap, Math.abs(before - bps) / bps));
+    harmonic.push(bps);
+    timed.push(bits, seconds);
     lastPrediction = rates.mean();
   };
 
-  function plan(decision: AbrDecision, bandwidth: number): number {
+  /**
+   * Best first rung over the horizon. `bandwidths` are throughput scenarios weighed equally: one (the robust
+   * estimate) for RobustMPC, or the recent transfers' own rates with `scenarios` on (every plan is scored by its mean
+   * QoE over them, so a link that recently collapsed for one segment in five is planned for as such).
+   */
+  function plan(decision: AbrDecision, bandwidths: number[]): number {
     const top = capLevel(stream, decision);
     const steps = Math.max(1, Math.min(horizon, decision.segmentsLeft ?? horizon));
     const dur = stream.segmentDurationSec;
     const mbps = stream.bitrates.map((b) => b / 1e6);
+    const k = bandwidths.length;
+    // Download time of every (step, rung, scenario), computed once: the search below only adds and compares.
+    const downloads = Array.from({ length: steps }, (_, step) =>
+      Array.from({ length: top + 1 }, (_, level) => {
+        const bits = segmentBitsOf(stream, decision, level, decision.segmentIndex + step);
+        return bandwidths.map((bw) => ttfbSec + bits / bw);
+      }),
+    );
     let bestScore = -Infinity;
     let bestFirst = 0;
-    // Depth-first over rung sequences; 7 rungs × 5 steps is 19,607 nodes, well under a millisecond of work each.
-    const visit = (step: number, buffer: number, prev: number, score: number, first: number): void => {
+    // Depth-first over rung sequences; 7 rungs × 5 steps is 19,607 nodes.
+    const visit = (step: number, buffers: number[], prev: number, score: number, first: number): void => {
       if (step === steps) {
+        let terminal = 0;
+        for (const buffer of buffers) terminal += Math.max(0, p.terminalBufferSec - buffer);
+        score -= (p.terminalWeight * p.rebufferPenalty * terminal) / k;
         if (score > bestScore) {
           bestScore = score;
           bestFirst = first;
         }
         return;
       }
+      const row = downloads[step] as number[][];
       for (let level = 0; level <= top; level++) {
-        const bits = segmentBitsOf(stream, decision, level, decision.segmentIndex + step);
-        const download = ttfbSec + bits / bandwidth;
-        const stall = Math.max(0, download - buffer);
-        const nextBuffer = Math.min(Math.max(0, buffer - download) + dur, stream.maxBufferSec);
-        const quality = mbps[level] ?? 0;
-        const change = prev < 0 ? 0 : Math.abs(quality - (mbps[prev] ?? 0));
-        const gain = quality - p.rebufferPenalty * stall - p.switchPenalty * change;
-        visit(step + 1, nextBuffer, level, score + gain, step === 0 ? level : first);
+        const times = row[level] as number[];
+        const next: number[] = new Array<number>(k);
+        let stall = 0;
+        for (let i = 0; i < k; i++) {
+          const download = times[i] as number;
+          const buffer = buffers[i] as number;
+          if (download > buffer) stall += download - buffer;
+          next[i] = Math.min((download < buffer ? buffer - download : 0) + dur, stream.maxBufferSec);
+        }
+        const quality = mbps[level] as number;
+        const change = prev < 0 ? 0 : Math.abs(quality - (mbps[prev] as number));
+        const gain = quality - (p.rebufferPenalty * stall) / k - p.switchPenalty * change;
+        visit(step + 1, next, level, score + gain, step === 0 ? level : first);
       }
     };
-    visit(0, decision.bufferSec, decision.lastLevel, 0, 0);
+    visit(0, bandwidths.map(() => decision.bufferSec), decision.lastLevel, 0, 0);
     return bestFirst;
   }
 
   return {
     name: 'platform',
     chooseLevel(decision) {
-      const bandwidth = robustEstimate();
+      const bandwidth = robustEstimate(decision.bufferSec);
       // Nothing known (first-time viewer, first segment): the lowest rung starts fastest.
       if (bandwidth === null) return 0;
-      return plan(decision, bandwidth);
+      const recent = p.scenarios ? harmonic.recent() : [];
+      return plan(decision, recent.length >= 2 ? recent : [bandwidth]);
     },
     onDownloaded(sample) {
       // Running mean of the TTFB that turns into a moving average over ~5 requests once the count saturates.
       ttfbSec = (ttfbSec * ttfbSamples + sample.ttfbSec) / (ttfbSamples + 1);
       ttfbSamples = Math.min(ttfbSamples + 1, p.estimateWindow - 1);
       const transfer = Math.max(sample.durationSec - sample.ttfbSec, 1e-3);
-      recordRate(sample.bits / transfer);
+      recordRate(sample.bits, transfer);
     },
     onProgress(progress) {
       if (progress.level <= 0 || progress.bitsLoaded >= progress.bitsTotal) return null;
       if (progress.elapsedSec < Math.max(p.abandonMinElapsedSec, 2 * ttfbSec)) return null;
       // Bytes so far over time so far: a stalled download (nothing yet) is credited one 1500-byte packet.
-      const rate = Math.max(progress.bitsLoaded, 12_000) / Math.max(progress.elapsedSec - ttfbSec, 1e-3);
+      const streamingSec = Math.max(progress.elapsedSec - ttfbSec, 1e-3);
+      const rate = Math.max(progress.bitsLoaded, 12_000) / streamingSec;
       const finishSec = (progress.bitsTotal - progress.bitsLoaded) / rate;
       if (finishSec <= progress.bufferSec) return null;
       const freshSec = (level: number): number => ttfbSec + ((stream.bitrates[level] ?? 0) * stream.segmentDurationSec) / rate;
@@ -147,7 +208,16 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       }
       if (target < 0 && freshSec(0) < finishSec) target = 0;
       if (target < 0) return null;
-      recordRate(rate);
+      // Before playback (nothing measured yet: the pick came from a persisted or NetInfo estimate) the empty buffer
+      // is not draining: every rung "finishes after the buffer runs dry". There the trade is startup seconds at the
+      // stall weight against the rung's bitrate, as the planner made it: keep the download unless the seconds saved
+      // by refetching lower outweigh the bitrate given up.
+      if (rates.mean() === null) {
+        const saved = finishSec - freshSec(target);
+        const givenUp = ((stream.bitrates[progress.level] ?? 0) - (stream.bitrates[target] ?? 0)) / 1e6;
+        if (p.rebufferPenalty * saved <= givenUp) return null;
+      }
+      recordRate(Math.max(progress.bitsLoaded, 12_000), streamingSec);
       return target;
     },
     bandwidthEstimate: () => robustEstimate(),

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaults, LADDER } from '../../shared/config';
 import type { AbrStream } from '../types';
-import { formatTable, runAll, type SimReport } from './run';
+import { formatTable, ORACLE, runAll, type SimReport } from './run';
 import { loadTraceDir, TraceError } from './traces';
 
 export class CliError extends Error {}
@@ -103,8 +103,10 @@ export interface CliIo {
   err: (line: string) => void;
 }
 
-/** Returns the exit code. */
-export function main(argv: string[], repoRoot: string, io: CliIo = { out: console.log, err: console.error }): number {
+const CONSOLE_IO: CliIo = { out: console.log, err: console.error };
+
+/** Returns the exit code. Progress (one line per trace) goes to stderr when run from the command line. */
+export function main(argv: string[], repoRoot: string, io: CliIo = CONSOLE_IO): number {
   try {
     const args = parseArgs(argv, repoRoot);
     const { traces, skipped } = loadTraceDir(args.traces);
@@ -122,7 +124,7 @@ export function main(argv: string[], repoRoot: string, io: CliIo = { out: consol
         rttSec: args.rttMs / 1000,
         progressIntervalSec: 0.1,
         segmentBits: sizes?.bits,
-      }),
+      }, undefined, { progress: io === CONSOLE_IO ? (line) => io.err(line) : undefined }),
       skipped,
     };
     printReport(report, traces.length, args, io);
@@ -157,12 +159,19 @@ function printReport(report: SimReport, traceCount: number, args: CliArgs, io: C
   const seed = report.overall.find((r) => r.controller === 'seed');
   const platform = report.overall.find((r) => r.controller === 'platform');
   if (seed && platform) {
-    const others = report.overall.filter((r) => !r.controller.startsWith('platform'));
-    const beatsAll = others.every((r) => platform.meanQoeLin >= r.meanQoeLin);
+    const baselines = (rows: SimReport['overall']) => rows.filter((r) => !r.controller.startsWith('platform') && r.controller !== ORACLE);
+    const beatsAll = baselines(report.overall).every((r) => platform.meanQoeLin >= r.meanQoeLin);
     const ratio = seed.meanQoeLin > 0 ? platform.meanQoeLin / seed.meanQoeLin : NaN;
     io.out(
-      `\nplatform/seed QoE_lin = ${ratio.toFixed(3)} (target ≥ 1.15); ≥ every baseline: ${beatsAll ? 'yes' : 'no'}; ` +
+      `\nplatform/seed QoE_lin = ${ratio.toFixed(3)}; ≥ every baseline overall: ${beatsAll ? 'yes' : 'no'}; ` +
         `rebuffer ${(platform.rebufferRatio * 100).toFixed(2)} % vs seed ${(seed.rebufferRatio * 100).toFixed(2)} %`,
     );
+    const fraction = (f: number | undefined): string => (f === undefined || !Number.isFinite(f) ? 'undefined (oracle mean ≤ 0)' : f.toFixed(3));
+    const families = Object.entries(report.byFamily).map(([family, rows]) => {
+      const own = rows.find((r) => r.controller === 'platform');
+      const best = baselines(rows).reduce((a, b) => (b.meanQoeLin > a.meanQoeLin ? b : a));
+      return `${family} ${fraction(own?.fractionOfOracle?.qoeLin)}${own && own.meanQoeLin >= best.meanQoeLin ? '' : ` (below ${best.controller})`}`;
+    });
+    if (platform.fractionOfOracle) io.out(`platform fraction of the oracle (QoE_lin): overall ${fraction(platform.fractionOfOracle.qoeLin)}; ${families.join('; ')} (target ≥ 0.85)`);
   }
 }

@@ -1,9 +1,13 @@
-/** Runs every controller over a set of traces and aggregates the metrics (overall and per trace family). */
+/**
+ * Runs every controller over a set of traces and aggregates the metrics (overall and per trace family), next to the
+ * offline-optimal oracle (oracle.ts) and each controller's fraction of it.
+ */
 import { CONTROLLERS } from '../index';
 import { createPlatformController } from '../platform';
-import type { AbrControllerFactory, AbrStream } from '../types';
+import type { AbrController, AbrControllerFactory, AbrStream } from '../types';
+import { solveOracle } from './oracle';
 import { simulateSession, type SessionMetrics, type SessionResult, type SimOptions } from './simulator';
-import type { Trace } from './traces';
+import { TraceClock, type Trace } from './traces';
 
 export interface ControllerSummary {
   controller: string;
@@ -15,6 +19,14 @@ export interface ControllerSummary {
   meanSwitches: number;
   meanStartupSec: number;
   meanAbandons: number;
+  meanQoeLog: number;
+  /** Mean bitrate of the first segment, Mbps. */
+  meanFirstBitrateMbps: number;
+  /**
+   * Mean QoE over mean oracle QoE on the same traces (a ratio of sums: per-trace ratios blow up where the optimum is
+   * near zero, as on the slowest FCC trace). `qoeLog` is against the QoE_log optimum (its own DP).
+   */
+  fractionOfOracle: { qoeLin: number; qoeLog: number } | null;
 }
 
 export interface SimReport {
@@ -30,15 +42,48 @@ export interface SimReport {
  * exported at the end of a first session on the same trace. It is reported, not ranked (the others start cold).
  */
 export const RETURNING = 'platform-returning';
+/**
+ * `platform-netinfo` is a first-time viewer in a browser with the Network Information API: the controller gets
+ * `navigator.connection.downlink` before the first byte. Modelled as Chrome reports it: the throughput of the
+ * network just before the session (the trace's last 10 s, which precede its start when it loops), rounded to 25
+ * kbit/s and capped at 10 Mbit/s. Reported, not ranked (Safari and Firefox have no such API).
+ */
+export const NETINFO = 'platform-netinfo';
+export const ORACLE = 'oracle';
+export const NETINFO_WINDOW_SEC = 10;
+export const NETINFO_CAP_BPS = 10e6;
 
-export function runAll(traces: Trace[], options: SimOptions, controllers = CONTROLLERS, includeReturning = true): SimReport {
+export interface RunOptions {
+  /** Add platform-returning and platform-netinfo rows. */
+  variants?: boolean;
+  /** Add the oracle row and the fractions. */
+  oracle?: boolean;
+  /** Progress line per trace (stderr in the CLI). */
+  progress?: (line: string) => void;
+}
+
+export function runAll(traces: Trace[], options: SimOptions, controllers = CONTROLLERS, run: RunOptions = {}): SimReport {
+  const variants = run.variants ?? true;
+  const withOracle = run.oracle ?? true;
   const sessions: SessionResult[] = [];
-  for (const trace of traces) {
+  traces.forEach((trace, i) => {
     for (const { create } of controllers) sessions.push(simulateSession(trace, create(options.stream), options));
-    if (includeReturning) sessions.push(simulateReturning(trace, options));
-  }
-  const names = [...controllers.map((c) => c.name), ...(includeReturning ? [RETURNING] : [])];
+    if (variants) {
+      sessions.push(simulateReturning(trace, options));
+      const downlinkBps = netinfoDownlink(trace);
+      const netinfo = simulateSession(trace, createPlatformController(options.stream, { downlinkBps }), options);
+      sessions.push({ ...netinfo, controller: NETINFO });
+    }
+    if (withOracle) sessions.push(simulateOracle(trace, options));
+    run.progress?.(`[${i + 1}/${traces.length}] ${trace.name}`);
+  });
+  const names = [...controllers.map((c) => c.name), ...(variants ? [RETURNING, NETINFO] : []), ...(withOracle ? [ORACLE] : [])];
   const families = [...new Set(traces.map((t) => t.family))].sort();
+  const rows = (filter: (s: SessionResult) => boolean): ControllerSummary[] => {
+    const picked = sessions.filter(filter);
+    const oracle = withOracle ? summarize(ORACLE, picked.filter((s) => s.controller === ORACLE), options.stream) : null;
+    return names.map((name) => withFraction(summarize(name, picked.filter((s) => s.controller === name), options.stream), oracle));
+  };
   return {
     options: {
       segmentCount: options.segmentCount,
@@ -48,10 +93,8 @@ export function runAll(traces: Trace[], options: SimOptions, controllers = CONTR
       bitratesBps: [...options.stream.bitrates],
       realSegmentSizes: Boolean(options.segmentBits),
     },
-    overall: names.map((name) => summarize(name, sessions.filter((s) => s.controller === name), options.stream)),
-    byFamily: Object.fromEntries(
-      families.map((family) => [family, names.map((name) => summarize(name, sessions.filter((s) => s.controller === name && s.family === family), options.stream))]),
-    ),
+    overall: rows(() => true),
+    byFamily: Object.fromEntries(families.map((family) => [family, rows((s) => s.family === family)])),
     sessions,
     skipped: [],
   };
@@ -64,6 +107,38 @@ function simulateReturning(trace: Trace, options: SimOptions): SessionResult {
   const returning = createPlatformController(options.stream, { persisted: first.exportState?.(nowMs) ?? null, nowMs });
   const result = simulateSession(trace, returning, options);
   return { ...result, controller: RETURNING };
+}
+
+/** Chrome's `navigator.connection.downlink` for a session starting at the trace's beginning (see NETINFO). */
+export function netinfoDownlink(trace: Pick<Trace, 'durationsSec' | 'bps'>): number {
+  const clock = new TraceClock(trace);
+  const window = Math.min(NETINFO_WINDOW_SEC, clock.periodSec);
+  const bps = clock.bitsBetween(clock.periodSec - window, clock.periodSec) / window;
+  return Math.min(NETINFO_CAP_BPS, Math.round(bps / 25_000) * 25_000);
+}
+
+/** Plays a fixed plan (the oracle's) through the simulator. */
+export function scriptedController(levels: readonly number[], name = ORACLE): AbrController {
+  return { name, chooseLevel: (d) => levels[d.segmentIndex] ?? 0, onDownloaded() {}, bandwidthEstimate: () => null };
+}
+
+/**
+ * The oracle's session: the QoE_lin-optimal plan replayed through the simulator (so every column is measured the
+ * same way as the controllers'), with qoeLog replaced by the QoE_log optimum (a separate DP on the same trace).
+ */
+function simulateOracle(trace: Trace, options: SimOptions): SessionResult {
+  const oracleOptions = { stream: options.stream, segmentCount: options.segmentCount, rttSec: options.rttSec, segmentBits: options.segmentBits };
+  const lin = solveOracle(trace, { ...oracleOptions, qoe: 'lin' });
+  const log = solveOracle(trace, { ...oracleOptions, qoe: 'log' });
+  const linSession = simulateSession(trace, scriptedController(lin.levels), options);
+  const logSession = simulateSession(trace, scriptedController(log.levels), options);
+  return { ...linSession, metrics: { ...linSession.metrics, qoeLog: logSession.metrics.qoeLog } };
+}
+
+function withFraction(row: ControllerSummary, oracle: ControllerSummary | null): ControllerSummary {
+  if (!oracle) return row;
+  const ratio = (value: number, best: number): number => (best > 0 ? value / best : NaN);
+  return { ...row, fractionOfOracle: { qoeLin: ratio(row.meanQoeLin, oracle.meanQoeLin), qoeLog: ratio(row.meanQoeLog, oracle.meanQoeLog) } };
 }
 
 export function summarize(name: string, sessions: SessionResult[], stream: AbrStream): ControllerSummary {
@@ -80,19 +155,27 @@ export function summarize(name: string, sessions: SessionResult[], stream: AbrSt
     meanSwitches: mean((m) => m.switches),
     meanStartupSec: mean((m) => m.startupSec),
     meanAbandons: mean((m) => m.abandons),
+    meanQoeLog: mean((m) => m.qoeLog),
+    meanFirstBitrateMbps: mean((m) => m.firstBitrateMbps),
+    fractionOfOracle: null,
   };
 }
 
 export function formatTable(rows: ControllerSummary[]): string {
-  const header = ['controller', 'traces', 'QoE_lin', 'bitrate Mbps', 'rebuffer %', 'switches', 'startup s', 'abandons'];
+  const header = ['controller', 'traces', 'QoE_lin', 'of oracle', 'QoE_log', 'of oracle', 'bitrate Mbps', 'rebuffer %', 'switches', 'startup s', 'first Mbps', 'abandons'];
+  const fraction = (f: number | undefined): string => (f === undefined || !Number.isFinite(f) ? '-' : f.toFixed(3));
   const body = rows.map((r) => [
     r.controller,
     String(r.traces),
     r.meanQoeLin.toFixed(1),
+    fraction(r.fractionOfOracle?.qoeLin),
+    r.meanQoeLog.toFixed(1),
+    fraction(r.fractionOfOracle?.qoeLog),
     r.meanBitrateMbps.toFixed(2),
     (r.rebufferRatio * 100).toFixed(2),
     r.meanSwitches.toFixed(1),
     r.meanStartupSec.toFixed(2),
+    r.meanFirstBitrateMbps.toFixed(2),
     r.meanAbandons.toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));

@@ -19,6 +19,10 @@
  * QoE_lin (MPC, SIGCOMM 2015; Pensieve, SIGCOMM 2017): Σ bitrate (Mbps) − 4.3 × stall seconds − 1 × Σ |bitrate
  * change| (Mbps), with nominal rung bitrates. The startup delay counts as stall time, as in Pensieve's simulator
  * (its first chunk downloads into an empty buffer) and in MPC's QoE (startup weighted like rebuffering).
+ *
+ * QoE_log (the same papers' second utility): Σ ln(R / R_min) − 2.66 × stall seconds − Σ |ln R_k − ln R_{k−1}|,
+ * Pensieve's weights (REBUF_PENALTY_LOG = 2.66). It values a step from 400 to 800 kbit/s like one from 10 to 20
+ * Mbit/s, so a controller cannot look good on it just by riding the top rungs of the LTE traces.
  */
 import type { AbrController, AbrStream } from '../types';
 import { TraceClock, type Trace } from './traces';
@@ -34,9 +38,13 @@ export interface SimOptions {
 
 export const REBUFFER_PENALTY = 4.3;
 export const SWITCH_PENALTY = 1;
+export const LOG_REBUFFER_PENALTY = 2.66;
 
 export interface SessionMetrics {
   qoeLin: number;
+  qoeLog: number;
+  /** Nominal bitrate of the first segment, Mbps. */
+  firstBitrateMbps: number;
   /** Mean nominal bitrate of the played segments, Mbps. */
   avgBitrateMbps: number;
   /** Stall seconds after startup / (stall seconds + video seconds). */
@@ -162,9 +170,15 @@ export function score(
     changeSum += change;
     if (change > 0) switches++;
   }
+  const lowest = stream.bitrates[0] ?? 1;
+  const logs = levels.map((l) => Math.log((stream.bitrates[l] ?? lowest) / lowest));
+  let logChange = 0;
+  for (let i = 1; i < logs.length; i++) logChange += Math.abs((logs[i] ?? 0) - (logs[i - 1] ?? 0));
   const videoSec = levels.length * stream.segmentDurationSec;
   return {
     qoeLin: quality - REBUFFER_PENALTY * (rebufferSec + startupSec) - SWITCH_PENALTY * changeSum,
+    qoeLog: logs.reduce((a, b) => a + b, 0) - LOG_REBUFFER_PENALTY * (rebufferSec + startupSec) - SWITCH_PENALTY * logChange,
+    firstBitrateMbps: mbps[0] ?? 0,
     avgBitrateMbps: levels.length ? quality / levels.length : 0,
     rebufferRatio: videoSec + rebufferSec > 0 ? rebufferSec / (videoSec + rebufferSec) : 0,
     rebufferSec,

@@ -1,0 +1,213 @@
+/**
+ * `npm run bench -- abr-player`: the ABR controllers in the real player. Headless Chromium plays a READY multi-rung
+ * video from the real local stack (wrangler dev + the transcoder: a generated 720p source uploaded through the chunk
+ * API and transcoded by the pipeline) through hls.js, once with hls.js's own ABR and once with the platform
+ * controller, while the downlink follows a bandwidth trace (shaping-proxy.ts: a forward proxy on 127.0.0.1 whose
+ * rate follows the trace, integrated exactly). QoE_lin comes from the player's own events (qoe.ts); next to it, the
+ * simulator's prediction for the same trace, the same segment sizes (read from R2), the measured TTFB and the same
+ * 30 s buffer. Each run is a fresh browser context (a first-time viewer; Chromium's navigator.connection.downlink is
+ * whatever the browser reports and is recorded).
+ *
+ * Env: ABR_TRACES (default ../shared/traces), ABR_BENCH_TRACES (comma-separated trace names relative to it),
+ * ABR_BENCH_SECONDS (video length, default 62), ABR_BENCH_PORT (proxy port, default 9700).
+ * Bounded: transcode ≤ 25 min, each playback ≤ 3 × the video length + 60 s, printing progress throughout.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import os from 'node:os';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { chromium, type Browser } from 'playwright-core';
+import type { BenchResult } from './run';
+import { ROOT, startStack, type Stack } from '../test/helpers/local-stack';
+import { listObjects, uploadOriginal, waitForStatus } from '../test/helpers/transcoding-media';
+import { LADDER, defaults } from '../workers/shared/config';
+import { CONTROLLERS } from '../workers/abr/index';
+import { simulateSession } from '../workers/abr/sim/simulator';
+import { loadTraceDir, type Trace } from '../workers/abr/sim/traces';
+import { PAGE_ENTRY, PAGE_HTML, type PlayerRun } from './abr-player/page';
+import { playerQoe, type PlayerQoe } from './abr-player/qoe';
+import { startShapingProxy } from './abr-player/shaping-proxy';
+
+const DEFAULT_TRACES = [
+  'fcc/trace_797466_http---www.amazon.com',
+  'hsdpa/bus.ljansbakken-oslo-report.2010-09-28_1407CEST.log',
+  'hsdpa/ferry.nesoddtangen-oslo-report.2010-09-20_1542CEST.log',
+  'oboe/oboe_trace_344.txt',
+  'puffer/traceDXkBvbKIkhCptoc4-qN3EmWsNZRJVgNl+kaTemhHt1A=_0',
+  'lte4g/report_train_0001.json',
+];
+const MODES = ['hlsjs', 'platform'] as const;
+const execFileP = promisify(execFile);
+type Mode = (typeof MODES)[number];
+
+const log = (line: string): void => console.log(`[abr-player ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2 : 0;
+}
+
+export async function run(): Promise<BenchResult> {
+  const seconds = Number(process.env.ABR_BENCH_SECONDS ?? 62);
+  const traceRoot = process.env.ABR_TRACES ?? path.resolve(ROOT, '../shared/traces');
+  const wanted = process.env.ABR_BENCH_TRACES ? process.env.ABR_BENCH_TRACES.split(',') : DEFAULT_TRACES;
+  if (!existsSync(traceRoot)) throw new Error(`traces not found at ${traceRoot} (set ABR_TRACES)`);
+  const all = loadTraceDir(traceRoot).traces;
+  const traces = wanted.map((name) => {
+    const t = all.find((x) => x.name === name);
+    if (!t) throw new Error(`trace ${name} not in ${traceRoot}`);
+    return t;
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-abr-player-'));
+  let stack: Stack | null = null;
+  let browser: Browser | null = null;
+  const proxy = await startShapingProxy(Number(process.env.ABR_BENCH_PORT ?? 9700));
+  try {
+    log(`phase 1/4: ${seconds} s 1280x720 source, local stack with the transcoder (machine shared with other work: timings are loaded-machine timings)`);
+    // A modest-bitrate source (≈ 2.5 Mbit/s, ~20 MB for 66 s): a larger one made wrangler dev restart its worker
+    // mid-upload on this loaded machine. Uploaded one chunk at a time for the same reason.
+    const source = path.join(dir, 'source.mp4');
+    await execFileP('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '2500k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-shortest', source]);
+    stack = await startStack({ transcoder: true });
+    const t0 = Date.now();
+    const id = await uploadOriginal(stack, 'abr bench', source, 1);
+    const video = await waitForStatus(stack, id, ['READY', 'FAILED'], 1_500_000);
+    if (video.status !== 'READY') throw new Error(`transcode failed: ${video.error ?? video.status}`);
+    log(`READY in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${video.renditions.map((r) => r.name).join(', ')}`);
+    const rungs = LADDER.filter((r) => video.renditions.some((v) => v.name === r.name));
+    const nominal = rungs.map((r) => r.bitrate);
+    const sizes: number[][] = [];
+    for (const r of rungs) {
+      const objects = (await listObjects(stack, `videos/${id}/${r.name}/`)).filter((o) => /segment_\d+\.ts$/.test(o.key)).sort((a, b) => a.key.localeCompare(b.key));
+      sizes.push(objects.map((o) => o.size));
+    }
+    const segmentCount = Math.min(...sizes.map((s) => s.length));
+    const measuredBps = sizes.map((s) => Math.round((s.reduce((a, b) => a + b, 0) * 8) / (s.length * defaults.transcoding.segmentDurationSec)));
+    log(`${segmentCount} segments; rungs ${rungs.map((r, i) => `${r.name} nominal ${r.bitrate / 1e6} / actual ${(measuredBps[i]! / 1e6).toFixed(2)} Mbit/s`).join(', ')}`);
+    const playback = await fetch(`${stack.origin}/v1/videos/${id}/playback`, { headers: { Authorization: `Bearer ${stack.token}` } });
+    if (!playback.ok) throw new Error(`playback: ${playback.status} ${await playback.text()}`);
+    const masterUrl = ((await playback.json()) as { url: string }).url;
+
+    log('phase 2/4: bundling hls.js + the platform controller, starting Chromium behind the shaping proxy');
+    const bundle = await build({
+      stdin: { contents: PAGE_ENTRY, resolveDir: ROOT, loader: 'ts' },
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'browser',
+      target: 'chrome100',
+      alias: { 'hls.js': 'hls.js/dist/hls.light.mjs' },
+      logLevel: 'warning',
+    });
+    const js = bundle.outputFiles[0]!.text;
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required', `--proxy-server=http://127.0.0.1:${proxy.port}`, '--proxy-bypass-list=<-loopback>'],
+    });
+
+    log(`phase 3/4: ${traces.length} traces × ${MODES.length} players, each ≤ ${3 * seconds + 60} s`);
+    const rows: Array<{
+      trace: string;
+      family: string;
+      traceMeanMbps: number;
+      player: Record<Mode, PlayerQoe & { downlinkMbps: number | null; ttfbMedianSec: number; reason: string; fatal: string[] }>;
+      sim: Record<Mode, { qoeLin: number; startupSec: number; rebufferSec: number; avgBitrateMbps: number; switches: number; levels: number[] }>;
+      playerWinner: Mode | 'tie';
+      simWinner: Mode | 'tie';
+    }> = [];
+    for (const [ti, trace] of traces.entries()) {
+      const player = {} as (typeof rows)[number]['player'];
+      for (const mode of MODES) {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        const benchUrl = new URL('/__abr_bench', stack.origin).href;
+        await page.route(benchUrl, (route) => route.fulfill({ contentType: 'text/html', body: PAGE_HTML }));
+        await page.route(new URL('/__abr_bench.js', stack.origin).href, (route) => route.fulfill({ contentType: 'text/javascript', body: js }));
+        await page.goto(benchUrl);
+        const downlinkMbps = await page.evaluate(() => (navigator as unknown as { connection?: { downlink?: number } }).connection?.downlink ?? null);
+        proxy.shape(trace);
+        const started = Date.now();
+        const timeoutMs = (3 * seconds + 60) * 1000;
+        const result = (await page.evaluate(
+          ([u, m, t]) => (window as unknown as { play: (u: string, m: string, t: number) => Promise<unknown> }).play(u, m, t),
+          [masterUrl, mode, timeoutMs] as const,
+        )) as PlayerRun;
+        proxy.shape(null);
+        await context.close();
+        const qoe = playerQoe(result, nominal, segmentCount);
+        const ttfbMedianSec = median(result.loaded.map((f) => Math.max(0, f.first - f.start)));
+        player[mode] = { ...qoe, downlinkMbps, ttfbMedianSec, reason: result.reason, fatal: result.errors.filter((e) => e.fatal).map((e) => e.details) };
+        log(
+          `[${ti + 1}/${traces.length}] ${trace.name} ${mode}: ${result.reason} in ${((Date.now() - started) / 1000).toFixed(0)} s; QoE_lin ${qoe.qoeLin.toFixed(1)}, ` +
+            `startup ${qoe.startupSec.toFixed(2)} s, stall ${qoe.rebufferSec.toFixed(2)} s, ${qoe.avgBitrateMbps.toFixed(2)} Mbit/s, rungs ${qoe.levels.join('')}, ` +
+            `TTFB ${(ttfbMedianSec * 1000).toFixed(0)} ms, downlink ${downlinkMbps ?? '-'}`,
+        );
+      }
+      const rttSec = median([player.hlsjs.ttfbMedianSec, player.platform.ttfbMedianSec]);
+      const sim = simulatePair(trace, nominal, sizes, segmentCount, rttSec);
+      const winner = (a: number, b: number): Mode | 'tie' => (Math.abs(a - b) < 1e-9 ? 'tie' : a > b ? 'platform' : 'hlsjs');
+      rows.push({
+        trace: trace.name,
+        family: trace.family,
+        traceMeanMbps: meanMbps(trace, seconds * 2),
+        player,
+        sim,
+        playerWinner: winner(player.platform.qoeLin, player.hlsjs.qoeLin),
+        simWinner: winner(sim.platform.qoeLin, sim.hlsjs.qoeLin),
+      });
+    }
+
+    log('phase 4/4: summary');
+    const mean = (pick: (r: (typeof rows)[number]) => number): number => rows.reduce((s, r) => s + pick(r), 0) / rows.length;
+    const means = {
+      player: { hlsjs: mean((r) => r.player.hlsjs.qoeLin), platform: mean((r) => r.player.platform.qoeLin) },
+      sim: { hlsjs: mean((r) => r.sim.hlsjs.qoeLin), platform: mean((r) => r.sim.platform.qoeLin) },
+    };
+    const agree = rows.filter((r) => r.playerWinner === r.simWinner).length;
+    const summary = [
+      'Machine shared with other helpers (2 cores, loaded): player timings include that load.',
+      `video: ${seconds} s, ${segmentCount} × ${defaults.transcoding.segmentDurationSec} s segments, rungs ${rungs.map((r) => r.name).join('/')}; max buffer 30 s both players`,
+      '| trace | player hls.js | player platform | sim hls.js | sim platform | player winner | sim winner |',
+      '|---|---:|---:|---:|---:|---|---|',
+      ...rows.map((r) => `| ${r.trace.slice(0, 48)} | ${r.player.hlsjs.qoeLin.toFixed(1)} | ${r.player.platform.qoeLin.toFixed(1)} | ${r.sim.hlsjs.qoeLin.toFixed(1)} | ${r.sim.platform.qoeLin.toFixed(1)} | ${r.playerWinner} | ${r.simWinner} |`),
+      `| **mean** | ${means.player.hlsjs.toFixed(1)} | ${means.player.platform.toFixed(1)} | ${means.sim.hlsjs.toFixed(1)} | ${means.sim.platform.toFixed(1)} | | |`,
+      `ranking agreement (sim vs player, platform vs hls.js): ${agree}/${rows.length} traces`,
+    ];
+    return {
+      summary,
+      data: { seconds, segmentCount, rungs: rungs.map((r, i) => ({ name: r.name, nominalBps: r.bitrate, measuredBps: measuredBps[i] })), segmentSizesBytes: sizes, means, rankingAgreement: { agree, of: rows.length }, rows },
+      targetMet: means.player.platform > means.player.hlsjs,
+    };
+  } finally {
+    await browser?.close().catch(() => {});
+    await proxy.close();
+    await stack?.stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function simulatePair(trace: Trace, nominal: number[], sizes: number[][], segmentCount: number, rttSec: number) {
+  const stream = { bitrates: nominal, segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
+  const options = { stream, segmentCount, rttSec, progressIntervalSec: 0.1, segmentBits: (level: number, index: number) => (sizes[level]?.[index] ?? 0) * 8 };
+  const out = {} as Record<Mode, { qoeLin: number; startupSec: number; rebufferSec: number; avgBitrateMbps: number; switches: number; levels: number[] }>;
+  for (const mode of MODES) {
+    const create = CONTROLLERS.find((c) => c.name === mode)!.create;
+    const r = simulateSession(trace, create(stream), options);
+    out[mode] = { qoeLin: r.metrics.qoeLin, startupSec: r.metrics.startupSec, rebufferSec: r.metrics.rebufferSec, avgBitrateMbps: r.metrics.avgBitrateMbps, switches: r.metrics.switches, levels: r.levels };
+  }
+  return out;
+}
+
+function meanMbps(trace: Trace, seconds: number): number {
+  let t = 0;
+  let bits = 0;
+  for (let i = 0; t < seconds && i < trace.durationsSec.length * 100; i++) {
+    const k = i % trace.durationsSec.length;
+    const d = Math.min(trace.durationsSec[k]!, seconds - t);
+    bits += d * trace.bps[k]!;
+    t += d;
+  }
+  return t > 0 ? bits / t / 1e6 : 0;
+}

@@ -1,0 +1,41 @@
+/**
+ * `npm run abr:tune -- [--traces DIR] [--grid-check] [--lofo]`: the two checks behind the ABR numbers in docs/abr.md.
+ * --grid-check: the oracle's total optimum over all traces at buffer steps 0.2, 0.1, 0.05, 0.025 s (is 0.05 s fine
+ * enough?). --lofo: the platform controller's tunables over a small grid, scored per family as a fraction of the
+ * oracle's headroom over always-lowest, and leave-one-family-out (see workers/abr/sim/tune.ts). Deterministic.
+ */
+import path from 'node:path';
+import { LADDER, defaults } from '../workers/shared/config';
+import { oracleGridCheck } from '../workers/abr/sim/oracle';
+import { loadTraceDir } from '../workers/abr/sim/traces';
+import { gridOf, tune } from '../workers/abr/sim/tune';
+
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(name);
+const tracesAt = argv.indexOf('--traces');
+const root = tracesAt >= 0 && argv[tracesAt + 1] ? path.resolve(argv[tracesAt + 1]!) : path.resolve(import.meta.dirname, '../../shared/traces');
+const { traces } = loadTraceDir(root);
+const stream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
+const options = { stream, segmentCount: 50, rttSec: 0.08, progressIntervalSec: 0.1 };
+
+if (flag('--grid-check')) {
+  console.log(`oracle grid check over ${traces.length} traces (QoE_lin):`);
+  for (const qoe of ['lin', 'log'] as const) {
+    for (const row of oracleGridCheck(traces, { ...options, qoe }, [0.2, 0.1, 0.05, 0.025])) {
+      console.log(
+        `  ${qoe} step ${row.stepSec} s: total ${row.total.toFixed(2)}` +
+          (row.totalChangeVsFiner === null ? '' : `; vs ${row.stepSec / 2} s: total ${(100 * row.totalChangeVsFiner).toFixed(3)} %, worst trace ${(100 * (row.maxTraceChangeVsFiner ?? 0)).toFixed(3)} %`) +
+          ` (${row.seconds.toFixed(1)} s)`,
+      );
+    }
+  }
+}
+if (flag('--lofo')) {
+  const grid = gridOf({ estimateWindow: [3, 5], errorCap: [1, 1e6], bufferRelax: [0, 1], terminalBufferSec: [0, 12], terminalWeight: [1], timeWeighted: [0, 1] });
+  const report = tune(traces, options, grid, (line) => console.error(line));
+  console.log('leave-one-family-out (headroom fraction = (QoE − always-lowest) / (oracle − always-lowest), per family):');
+  for (const r of report.leaveOneOut) {
+    console.log(`  held out ${r.heldOut}: chosen on the others ${JSON.stringify(r.chosen)} → ${r.heldOutScore.toFixed(3)} (best in grid for it ${r.bestPossibleOnHeldOut.toFixed(3)})`);
+  }
+  console.log(`chosen on all families: ${JSON.stringify(report.leaveOneOut[0]?.chosenOnAll)}`);
+}

@@ -1,0 +1,78 @@
+/**
+ * `npm run abr:tune -- [--traces DIR]`: the honest-tuning check for the platform controller's few free parameters.
+ * For a small grid of settings it scores the platform controller on every trace as a fraction of the oracle, per
+ * family, then does leave-one-family-out: for each family, the setting that is best on the *other* families is
+ * scored on the held-out one. If the held-out scores are close to the in-sample ones, the chosen setting is not an
+ * artefact of the traces it was picked on. Deterministic; prints progress on stderr.
+ */
+import { createPlatformController, type PlatformParams } from '../platform';
+import type { AbrStream } from '../types';
+import { solveOracle } from './oracle';
+import { scriptedController } from './run';
+import { simulateSession, type SimOptions } from './simulator';
+import type { Trace } from './traces';
+
+export interface TuneRow {
+  params: Partial<PlatformParams>;
+  /** Per family: Σ QoE_lin and Σ oracle QoE_lin and Σ always-lowest QoE_lin. */
+  families: Record<string, { qoe: number; oracle: number; floor: number; rebufferSec: number }>;
+}
+
+export interface TuneReport {
+  grid: TuneRow[];
+  families: string[];
+  /** Fraction of the headroom over always-lowest, per family, for each grid row (same order). */
+  scores: Array<Record<string, number>>;
+  leaveOneOut: Array<{ heldOut: string; chosen: Partial<PlatformParams>; heldOutScore: number; bestPossibleOnHeldOut: number; chosenOnAll: Partial<PlatformParams> }>;
+}
+
+/** (Σ QoE − Σ floor) / (Σ oracle − Σ floor): the share of what the best possible adds over always-lowest. */
+export const headroom = (f: { qoe: number; oracle: number; floor: number }): number => (f.oracle > f.floor ? (f.qoe - f.floor) / (f.oracle - f.floor) : 1);
+
+export function gridOf(axes: Partial<Record<keyof PlatformParams, number[]>>): Array<Partial<PlatformParams>> {
+  let rows: Array<Partial<PlatformParams>> = [{}];
+  for (const [key, values] of Object.entries(axes)) rows = rows.flatMap((row) => (values ?? []).map((v) => ({ ...row, [key]: v })));
+  return rows;
+}
+
+export function tune(traces: Trace[], options: SimOptions, grid: Array<Partial<PlatformParams>>, progress: (line: string) => void = () => {}): TuneReport {
+  const stream: AbrStream = options.stream;
+  const families = [...new Set(traces.map((t) => t.family))].sort();
+  const base = traces.map((trace) => {
+    const oracle = solveOracle(trace, { stream, segmentCount: options.segmentCount, rttSec: options.rttSec, segmentBits: options.segmentBits });
+    const oracleQoe = simulateSession(trace, scriptedController(oracle.levels), options).metrics.qoeLin;
+    const floor = simulateSession(trace, scriptedController([], 'lowest'), options).metrics.qoeLin;
+    return { trace, oracleQoe, floor };
+  });
+  const rows: TuneRow[] = grid.map((params, i) => {
+    const fam: TuneRow['families'] = Object.fromEntries(families.map((f) => [f, { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0 }]));
+    for (const { trace, oracleQoe, floor } of base) {
+      const m = simulateSession(trace, createPlatformController(stream, { params }), options).metrics;
+      const f = fam[trace.family];
+      if (!f) continue;
+      f.qoe += m.qoeLin;
+      f.oracle += oracleQoe;
+      f.floor += floor;
+      f.rebufferSec += m.rebufferSec;
+    }
+    progress(`[${i + 1}/${grid.length}] ${JSON.stringify(params)} ${families.map((f) => `${f} ${headroom(fam[f]!).toFixed(3)}`).join(' ')}`);
+    return { params, families: fam };
+  });
+  const scores = rows.map((r) => Object.fromEntries(families.map((f) => [f, headroom(r.families[f]!)])));
+  const meanOver = (score: Record<string, number>, fams: string[]): number => fams.reduce((s, f) => s + (score[f] ?? 0), 0) / fams.length;
+  const argBest = (fams: string[]): number => scores.reduce((best, s, i) => (meanOver(s, fams) > meanOver(scores[best]!, fams) ? i : best), 0);
+  const chosenOnAll = rows[argBest(families)]!.params;
+  const leaveOneOut = families.map((heldOut) => {
+    const others = families.filter((f) => f !== heldOut);
+    const i = argBest(others);
+    return {
+      heldOut,
+      chosen: rows[i]!.params,
+      heldOutScore: scores[i]![heldOut] ?? 0,
+      bestPossibleOnHeldOut: Math.max(...scores.map((s) => s[heldOut] ?? 0)),
+      chosenOnAll,
+    };
+  });
+  return { grid: rows, families, scores, leaveOneOut };
+}
+

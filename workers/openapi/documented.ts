@@ -133,7 +133,13 @@ export function registerDocumentedRoutes(registry: OpenAPIRegistry): void {
     tags: playbackTags,
     summary: 'A signed master playlist URL for players',
     request: { params: VideoId, query: z.object({ ttl: z.string().optional().openapi({ param: { name: 'ttl', in: 'query' }, description: 'seconds' }) }) },
-    responses: { 200: jsonContent(z.object({ url: z.string(), expiresAt: z.string(), status: z.string(), renditions: z.array(z.string()) }), 'Playback URL'), ...errors(400, 401, 404, 409, 503) },
+    responses: {
+      200: jsonContent(
+        z.object({ url: z.string(), expiresAt: z.string(), session: z.string().openapi({ description: 'Playback session token; send it with view beacons' }), status: z.string(), renditions: z.array(z.string()) }),
+        'Playback URL and session',
+      ),
+      ...errors(400, 401, 404, 409, 429, 503),
+    },
   });
   const signed = z.object({
     videoId: z.string().openapi({ param: { name: 'videoId', in: 'path' } }),
@@ -160,6 +166,46 @@ export function registerDocumentedRoutes(registry: OpenAPIRegistry): void {
     responses: { 200: noContent('image/jpeg or text/vtt'), ...errors(403, 404) },
   });
   registry.registerPath({ method: 'options', path: '/v/{videoId}/t/{token}/{rendition}/{segment}', tags: playbackTags, summary: 'CORS preflight of playback objects (any origin)', request: { params: rendition.extend({ segment: z.string().openapi({ param: { name: 'segment', in: 'path' } }) }) }, responses: { 204: noContent('CORS headers') } });
+
+  const mediaTags = ['captions, downloads, clips'];
+  const Lang = VideoId.extend({ lang: z.string().openapi({ param: { name: 'lang', in: 'path' }, example: 'en-US', description: 'BCP 47 language tag' }) });
+  registry.registerPath({
+    method: 'put',
+    path: '/v1/videos/{id}/captions/{lang}',
+    tags: mediaTags,
+    security: bearerAuth,
+    summary: 'Add or replace a caption track (WebVTT or SRT body; SRT is converted)',
+    request: {
+      params: Lang,
+      query: z.object({
+        label: z.string().optional().openapi({ param: { name: 'label', in: 'query' } }),
+        default: z.string().optional().openapi({ param: { name: 'default', in: 'query' }, description: '1/true to make it the default track' }),
+      }),
+      body: { required: true, content: { 'text/vtt': { schema: z.string() }, 'application/x-subrip': { schema: z.string() } } },
+    },
+    responses: { 200: jsonContent(z.object({}).loose(), 'The stored track'), 201: jsonContent(z.object({}).loose(), 'The new track'), ...errors(400, 401, 404, 409, 413) },
+  });
+  registry.registerPath({ method: 'get', path: '/v1/videos/{id}/captions', tags: mediaTags, summary: 'The caption tracks of a video', request: { params: VideoId }, responses: { 200: jsonContent(z.object({}).loose(), 'Tracks'), ...errors(401, 404) } });
+  registry.registerPath({ method: 'delete', path: '/v1/videos/{id}/captions/{lang}', tags: mediaTags, security: bearerAuth, summary: 'Remove a caption track', request: { params: Lang }, responses: { 204: noContent('Removed'), ...errors(401, 404) } });
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/videos/{id}/downloads',
+    tags: mediaTags,
+    security: bearerAuth,
+    summary: 'Make a progressive MP4 of the highest (or a named) rung',
+    request: { params: VideoId, body: { required: false, content: { 'application/json': { schema: z.object({ rendition: z.string().optional() }) } } } },
+    responses: { 202: jsonContent(z.object({}).loose(), 'Queued (or already made)'), 200: jsonContent(z.object({}).loose(), 'Already made'), ...errors(400, 401, 404, 409) },
+  });
+  registry.registerPath({ method: 'get', path: '/v1/videos/{id}/downloads', tags: mediaTags, summary: 'MP4 downloads of a video, with signed URLs for finished ones', request: { params: VideoId }, responses: { 200: jsonContent(z.object({}).loose(), 'Downloads'), ...errors(401, 404) } });
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/videos/{id}/clips',
+    tags: mediaTags,
+    security: bearerAuth,
+    summary: 'An instant clip: a new READY video over a range of the source (segment boundaries, rounded outward)',
+    request: { params: VideoId, body: { required: true, content: { 'application/json': { schema: z.object({ start: z.number(), end: z.number(), title: z.string().optional() }) } } } },
+    responses: { 201: jsonContent(z.object({}).loose(), 'The clip'), ...errors(400, 401, 404, 409) },
+  });
 
   const viewTags = ['views'];
   registry.registerPath({

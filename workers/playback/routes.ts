@@ -19,7 +19,7 @@ import { ApiError, badRequest, errorJson, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import type { Config } from '../shared/config';
 import { runtime } from '../shared/runtime';
-import { isSafeId, publicPaths } from '../shared/storage-keys';
+import { AUDIO_RENDITION, isSafeId, publicPaths } from '../shared/storage-keys';
 import { CORS_HEADERS, cacheUrl, serveThroughCache } from './edge-cache';
 import { assertPlayable, produceObject } from './objects';
 import { canonicalPath, parsePlaybackPath } from './paths';
@@ -62,7 +62,7 @@ export const playbackRoutes = new Hono<AppEnv>()
         url: `${origin.replace(/\/$/, '')}${publicPaths.signedMaster(videoId, signed.token)}`,
         expiresAt: new Date(signed.exp * 1000).toISOString(),
         status: playable.video.status,
-        renditions: [...playable.renditions.values()].sort((a, b) => a.height - b.height).map((r) => r.name),
+        renditions: [...playable.renditions.values()].filter((r) => r.kind === 'video').sort((a, b) => a.height - b.height).map((r) => r.name),
       },
       200,
       { 'Cache-Control': 'no-store' },
@@ -82,7 +82,7 @@ export const playbackRoutes = new Hono<AppEnv>()
   .get('/v/*', async (c) => {
     try {
       const config = c.var.config;
-      const parsed = parsePlaybackPath(new URL(c.req.url).pathname, config.transcoding.ladder.map((r) => r.name));
+      const parsed = parsePlaybackPath(new URL(c.req.url).pathname, [...config.transcoding.ladder.map((r) => r.name), AUDIO_RENDITION]);
       if (parsed.status === 'invalid') throw notFound(parsed.reason);
       if (parsed.status === 'unsigned') {
         throw new ApiError(403, 'signature_required', 'playback URLs must be signed: get one from GET /v1/videos/{id}/playback');

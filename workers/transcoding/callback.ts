@@ -40,9 +40,9 @@ export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<C
   const config = loadConfig(env as unknown as Record<string, unknown>);
   const job = await db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.id, body.jobId)).get();
   if (!job) return { status: 404, body: { error: { code: 'not_found', message: 'no such job' } } };
+  if (job.status === 'COMPLETED') return { status: 200, body: { status: 'duplicate' } };
   const video = await db.select().from(schema.videos).where(eq(schema.videos.id, job.videoId)).get();
   if (!video || video.status !== 'PROCESSING') return { status: 410, body: { error: { code: 'gone', message: `video is ${video?.status ?? 'gone'}` } } };
-  if (job.status === 'COMPLETED') return { status: 200, body: { status: 'duplicate' } };
   if (job.status !== 'PROCESSING' || job.startedAt !== body.claim) return { status: 409, body: { error: { code: 'stale_claim', message: 'this run no longer owns the job' } } };
 
   const { event } = body;

@@ -58,14 +58,20 @@ export type DispatchOutcome = { status: 'accepted' } | { status: 'failed'; messa
 
 /** Starts a job and returns as soon as the transcoder accepted it (202); never throws. */
 export async function dispatchTranscoderJob(transcoder: Transcoder, path: TranscoderPath, body: unknown, instance: string): Promise<DispatchOutcome> {
-  try {
-    const res = await transcoder.post(path, body, instance);
-    const text = await res.text().catch(() => '');
-    if (res.status === 202) return { status: 'accepted' };
-    return { status: 'failed', message: `transcoder answered ${res.status}: ${text.slice(0, 200)}` };
-  } catch (err) {
-    return { status: 'failed', message: `transcoder unreachable: ${err instanceof Error ? err.message : String(err)}` };
+  let last = '';
+  // One quick retry: a pooled connection the other side just closed fails before the request is read. A
+  // duplicate that does get through is harmless — it reports with the same claim, and completion counts once.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const res = await transcoder.post(path, body, instance);
+      const text = await res.text().catch(() => '');
+      if (res.status === 202) return { status: 'accepted' };
+      return { status: 'failed', message: `transcoder answered ${res.status}: ${text.slice(0, 200)}` };
+    } catch (err) {
+      last = `transcoder unreachable: ${err instanceof Error ? err.message : String(err)}`;
+    }
   }
+  return { status: 'failed', message: last };
 }
 
 export type JobOutcome<R> = { status: 'ok'; result: R } | { status: 'failed'; permanent: boolean; message: string };

@@ -236,6 +236,9 @@ const server = createServer((req, res) => {
 });
 // Long encodes stream progress; never time the connection out from this side.
 server.requestTimeout = 0;
+// Longer than any client's idle pool timeout: the Worker reuses connections, and a socket this side closes while
+// the Worker reuses it loses that request ("Network connection lost").
+server.keepAliveTimeout = 120_000;
 server.headersTimeout = 60_000;
 // A restarted server can race the previous process (its parent-death watchdog needs up to a second to release the
 // port): retry the bind for a while instead of crashing.

@@ -283,7 +283,9 @@ describe('dispatch, callbacks and readiness', () => {
   async function dispatch(deps: ReturnType<typeof scripted>, message: TranscodeMessage): Promise<Call> {
     const before = deps.calls.length;
     const result = await deliver([message], deps);
-    expect(result.explicitAcks).toHaveLength(1);
+    // Not acked: the dispatched message stays with the queue as the unit's watchdog, back after the lease.
+    expect(result.explicitAcks).toHaveLength(0);
+    expect(result.delays).toEqual([config.transcoding.jobLeaseMs / 1000 + 1]);
     expect(deps.calls.length).toBe(before + 1);
     return deps.calls.at(-1)!;
   }
@@ -298,8 +300,6 @@ describe('dispatch, callbacks and readiness', () => {
     expect(low.path).toBe('/v1/encode');
     expect(request.rungs).toEqual([{ name: '240p', width: 426, height: 240, bitrate: 400_000, maxrate: 600_000, bufsize: 800_000, outputPrefix: `videos/${id}/240p/` }]);
     expect(request).toMatchObject({ segmentDurationSec: 6, sourceDuration: 12, chunk: { index: 0, startSec: 0, endSec: null, firstSegment: 0 } });
-    // The consumer acked at dispatch; a watchdog copy waits out the lease.
-    expect(delayed).toEqual([{ body: { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }, delaySeconds: config.transcoding.jobLeaseMs / 1000 + 1 }]);
     expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'PROCESSING', attempts: 1 });
 
     // Progress extends the lease; completion before the audio track exists records nothing playable yet.
@@ -421,7 +421,7 @@ describe('dispatch, callbacks and readiness', () => {
     const restore = setRuntime({ now: () => t0 + config.transcoding.jobLeaseMs + 5000 });
     let second: Call;
     try {
-      second = await dispatch(deps, delayed[0]!.body);
+      second = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
     } finally {
       restore();
     }

@@ -1,9 +1,9 @@
 /**
  * Consumer of `transcode-jobs` (and of its dead-letter queue). No invocation waits for an encode: analysis (a
  * probe, seconds) runs inline; every other unit is claimed, dispatched to its own transcoder instance (202) and
- * acked, and its progress and completion come back through the callback route (callback.ts). A watchdog copy of
- * the message is sent delayed by the lease: if the run is lost (instance gone, callback undeliverable), the copy
- * finds the lease expired and takes the unit over; if the unit completed, the copy is acked.
+ * left with the queue as its watchdog (retried after the lease), and its progress and completion come back through
+ * the callback route (callback.ts). If the run is lost (instance gone, callback undeliverable), the redelivery finds
+ * the lease expired and takes the unit over; if the unit completed, it is acked.
  * Every message is acked or retried explicitly:
  *
  * - unparseable (poison) body → forwarded to `transcode-jobs-dlq` at once and acked (retrying cannot fix it);
@@ -35,7 +35,12 @@ export interface ConsumerDeps {
   transcoder: Transcoder;
 }
 
-type Outcome = { status: 'ack'; note?: string } | { status: 'retry'; reason: string } | { status: 'wait'; delaySeconds: number };
+type Outcome =
+  | { status: 'ack'; note?: string }
+  | { status: 'retry'; reason: string }
+  | { status: 'wait'; delaySeconds: number }
+  /** Dispatched: the message comes back after `delaySeconds` as the unit's watchdog. */
+  | { status: 'dispatched'; delaySeconds: number };
 
 interface Ctx {
   env: Env;
@@ -140,10 +145,8 @@ async function dispatchUnit(ctx: Ctx, message: DispatchedMessage): Promise<Outco
     await releaseJob(ctx.db, ctx.job, outcome.message);
     return { status: 'retry', reason: outcome.message };
   }
-  // The watchdog: this message again once the lease could have expired (see the file comment).
-  const watchAfter = Math.min(43_200, Math.ceil(ctx.config.transcoding.jobLeaseMs / 1000) + 1);
-  await ctx.env.TRANSCODE_QUEUE.send(message, { contentType: 'json', delaySeconds: watchAfter });
-  return { status: 'ack', note: 'dispatched' };
+  // The watchdog: this message comes back once the lease could have expired (see the file comment).
+  return { status: 'dispatched', delaySeconds: Math.min(43_200, Math.ceil(ctx.config.transcoding.jobLeaseMs / 1000) + 1) };
 }
 
 /** A deleted video's prefix, swept again after the uploads that were in flight at deletion have landed. */
@@ -199,6 +202,10 @@ export async function handleTranscodeBatch(batch: MessageBatch<unknown>, env: En
     const outcome = await processMessage(env, db, config, deps, message);
     if (outcome.status === 'ack') {
       msg.ack();
+    } else if (outcome.status === 'dispatched') {
+      // Redelivered as the watchdog, within the retry budget (past it, the sweeper watches the lease instead).
+      if (msg.attempts < config.transcoding.maxAttempts) msg.retry({ delaySeconds: outcome.delaySeconds });
+      else msg.ack();
     } else if (outcome.status === 'wait') {
       // Waiting (a live lease elsewhere, or admission) is not a failure: past the retry budget, a fresh copy waits.
       if (msg.attempts >= config.transcoding.maxAttempts) {

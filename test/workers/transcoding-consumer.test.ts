@@ -433,7 +433,7 @@ describe('dispatch, callbacks and readiness', () => {
     // Deleted: the next report answers 410 and a purge is scheduled.
     expect((await api(`/v1/videos/${id}`, { method: 'DELETE', token })).status).toBeLessThan(300);
     expect((await callback(second!, { type: 'progress', progress: 0.3 })).status).toBe(410);
-    expect(delayed.map((d) => d.body)).toContainEqual({ type: 'purge', videoId: id });
+    expect(sent).toContainEqual({ type: 'purge', videoId: id });
   });
 
   it('a transient error re-sends the unit with backoff; on the last attempt the job and the video fail with the reason', async () => {
@@ -444,9 +444,12 @@ describe('dispatch, callbacks and readiness', () => {
     delayed = [];
     await callback(run, { type: 'error', permanent: false, message: 'ffmpeg failed (SIGKILL)' });
     expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'PENDING', error: 'ffmpeg failed (SIGKILL)' });
-    expect(delayed).toEqual([{ body: { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }, delaySeconds: backoffSeconds(1, config) }]);
+    expect(sent).toEqual([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }]);
+    // Re-sent at once, held back by the consumer until the backoff has passed.
+    const early = await deliver([sent[0]], deps);
+    expect(early.delays).toEqual([backoffSeconds(1, config)]);
 
-    await db.update(schema.transcodeJobs).set({ attempts: config.transcoding.maxAttempts - 1 }).where(and(eq(schema.transcodeJobs.videoId, id), eq(schema.transcodeJobs.unit, 'encode:240p@0')));
+    await db.update(schema.transcodeJobs).set({ attempts: config.transcoding.maxAttempts - 1, updatedAt: 0 }).where(and(eq(schema.transcodeJobs.videoId, id), eq(schema.transcodeJobs.unit, 'encode:240p@0')));
     const last = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
     await callback(last, { type: 'error', permanent: false, message: 'ffmpeg failed (SIGKILL)' });
     expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'FAILED' });

@@ -73,8 +73,9 @@ export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<C
         await failVideo(db, job.videoId, `Processing failed after ${job.attempts} attempt(s) (${job.unit}): ${event.message}`);
         return { status: 200, body: { status: 'failed' } };
       }
-      await env.TRANSCODE_QUEUE.send(message, { contentType: 'json', delaySeconds: backoffSeconds(job.attempts, config) });
-      return { status: 200, body: { status: 'retrying' } };
+      // Sent at once; the consumer holds it back until the backoff since this error has passed (see consumer.ts).
+      await env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
+      return { status: 200, body: { status: 'retrying', afterSeconds: backoffSeconds(job.attempts, config) } };
     }
   }
 }

@@ -150,16 +150,18 @@ async function dispatchUnit(ctx: Ctx, message: DispatchedMessage): Promise<Outco
 }
 
 /** A deleted video's prefix, swept again after the uploads that were in flight at deletion have landed. */
-async function purge(env: Env, db: Db, videoId: string): Promise<Outcome> {
-  const video = await db.select({ status: schema.videos.status }).from(schema.videos).where(eq(schema.videos.id, videoId)).get();
+async function purge(env: Env, db: Db, config: Config, videoId: string): Promise<Outcome> {
+  const video = await db.select({ status: schema.videos.status, deletedAt: schema.videos.deletedAt }).from(schema.videos).where(eq(schema.videos.id, videoId)).get();
   if (video && video.status !== 'DELETED') return { status: 'ack', note: `video is ${video.status}; not purged` };
+  const wait = (video?.deletedAt ?? 0) + config.transcoding.purgeDelaySec * 1000 - runtime().now();
+  if (wait > 0) return { status: 'wait', delaySeconds: Math.ceil(wait / 1000) };
   await deleteR2Prefix(env.MEDIA, keys.videoPrefix(videoId));
   await deleteR2Prefix(env.MEDIA, keys.originalPrefix(videoId));
   return { status: 'ack', note: 'purged' };
 }
 
 async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDeps, message: TranscodeMessage): Promise<Outcome> {
-  if (message.type === 'purge') return purge(env, db, message.videoId);
+  if (message.type === 'purge') return purge(env, db, config, message.videoId);
   const video = await db.select().from(schema.videos).where(eq(schema.videos.id, message.videoId)).get();
   if (!video) return { status: 'ack', note: 'unknown video' };
   // Only PROCESSING videos are worked on: a DELETED or FAILED video's leftover messages are dropped (retrying a
@@ -169,6 +171,11 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
   if (isDispatched(message)) {
     const current = await getJob(db, video.id, unit);
     if (current?.status === 'COMPLETED' || current?.status === 'FAILED') return { status: 'ack', note: `job already ${current.status}` };
+    // Backoff after a reported transient error: the re-sent message waits (queue retry delays, not delayed sends).
+    if (current?.status === 'PENDING' && current.error && current.attempts > 0) {
+      const wait = current.updatedAt + backoffSeconds(current.attempts, config) * 1000 - runtime().now();
+      if (wait > 0) return { status: 'wait', delaySeconds: Math.ceil(wait / 1000) };
+    }
     // Admission: at most `maxRunningUnits` instances at once (the container max_instances).
     if (current?.status !== 'PROCESSING' && (await runningUnits(db)) >= config.transcoding.maxRunningUnits) {
       return { status: 'wait', delaySeconds: config.transcoding.admissionRetrySec };

@@ -4,11 +4,10 @@
  * those uploads have landed.
  */
 import { registerVideoDeletedHook } from '../lifecycle';
-import { loadConfig } from '../shared/config';
 import type { TranscodeMessage } from './messages';
 
 registerVideoDeletedHook(async (env, videoId) => {
-  const config = loadConfig(env as unknown as Record<string, unknown>);
+  // Sent at once; the consumer holds it back until `purgeDelaySec` after the deletion (see consumer.ts).
   const message: TranscodeMessage = { type: 'purge', videoId };
-  await env.TRANSCODE_QUEUE.send(message, { contentType: 'json', delaySeconds: config.transcoding.purgeDelaySec });
+  await env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
 });

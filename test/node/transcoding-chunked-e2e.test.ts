@@ -122,7 +122,7 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     }
     const [longContainer, vfr, longAudio] = await Promise.all([sources.longContainer, sources.vfr, sources.longAudio].map((f) => uploadOriginal(stack, path.basename(f), f)));
     ids = { main, longContainer: longContainer!, vfr: vfr!, longAudio: longAudio! };
-  });
+  }, 600_000);
   afterAll(async () => {
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });

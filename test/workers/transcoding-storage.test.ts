@@ -6,7 +6,7 @@ import { keys } from '../../workers/shared/storage-keys';
 import { planLadder } from '../../workers/transcoding/ladder';
 import { buildMasterPlaylist, buildMediaPlaylist } from '../../workers/playback/manifest';
 import { serveStorage } from '../../workers/transcoding/storage-gateway';
-import { api } from './helpers';
+import { api, newCreator, newVideo } from './helpers';
 
 const auth = { Authorization: `Bearer ${env.INTERNAL_TOKEN}` };
 
@@ -42,6 +42,13 @@ describe('/internal/storage', () => {
     expect(await stored!.text()).toBe('segment');
     expect(stored!.httpMetadata?.contentType).toBe('video/mp2t');
     expect((await api('/internal/storage/originals/vid_w/original', { method: 'PUT', headers: auth, body: 'evil' })).status).toBe(403);
+    // A unit still running when its video was deleted cannot write outputs back.
+    const { token } = await newCreator('storage');
+    const { id: gone } = await newVideo(token);
+    expect((await api(`/v1/videos/${gone}`, { method: 'DELETE', token })).status).toBeLessThan(300);
+    const late = await api(`/internal/storage/videos/${gone}/240p/segment_0000.ts`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'video/mp2t' }, body: 'late' });
+    expect(late.status).toBe(410);
+    expect(await env.MEDIA.get(keys.segment(gone, '240p', 0))).toBeNull();
     expect((await api('/internal/storage/uploads/vid_w/x', { headers: auth })).status).toBe(400);
     expect((await api('/internal/storage/videos/vid_w/..%2F..%2Fx/y', { headers: auth })).status).toBe(404);
     const listed = await api('/internal/storage?prefix=videos/vid_w/', { headers: auth });

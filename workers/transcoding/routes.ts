@@ -146,7 +146,7 @@ export const transcodingRoutes = new Hono<AppEnv>()
     const owner = /^videos\/([A-Za-z0-9_-]{1,64})\//.exec(key)?.[1];
     if (c.req.method === 'PUT' && owner) {
       const video = await c.var.db.select({ status: schema.videos.status }).from(schema.videos).where(eq(schema.videos.id, owner)).get();
-      if (!video || video.status === 'DELETED') return c.json({ error: { code: 'gone', message: 'the video was deleted' } }, 410);
+      if (video?.status === 'DELETED') return c.json({ error: { code: 'gone', message: 'the video was deleted' } }, 410);
     }
     return serveStorage(c.env.MEDIA, c.req.raw, key, c.env.INTERNAL_TOKEN);
   });

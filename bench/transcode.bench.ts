@@ -80,11 +80,11 @@ export async function run(): Promise<BenchResult> {
       const req: EncodeRequest = {
         sourceKey: 'bench',
         rungs: plan.filter((r) => names.includes(r.name)).map((r) => ({ ...r, outputPrefix: `bench/${r.name}/` })),
+        // The whole 30 s is one chunk at the default 60 s chunk length (bench/parallel.bench.ts measures chunking).
+        chunk: { index: 0, startSec: 0, endSec: null, firstSegment: 0 },
         segmentDurationSec: defaults.transcoding.segmentDurationSec,
-        audioBitrate: defaults.transcoding.audioBitrate,
         x264Preset: preset,
         sourceDuration: facts.value.duration,
-        sourceHasAudio: facts.value.hasAudio,
         sourceFrameRate: facts.value.frameRate,
         maxFrameRate: defaults.transcoding.maxFrameRate,
       };

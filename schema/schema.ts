@@ -100,6 +100,11 @@ export const transcodeJobs = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
     startedAt: integer('started_at'),
     completedAt: integer('completed_at'),
+    /** Encode chunks: the time range (s) of the source this unit encodes; null for whole-source units. */
+    rangeStart: real('range_start'),
+    rangeEnd: real('range_end'),
+    /** The transcoder's result (JSON) once COMPLETED: fan-in builds the playlists from these rows. */
+    result: text('result'),
   },
   (t) => [uniqueIndex('transcode_jobs_video_unit_uq').on(t.videoId, t.unit)],
 );
@@ -123,6 +128,10 @@ export const renditions = sqliteTable(
     /** JSON array of segment durations in seconds, in order. */
     segmentDurations: text('segment_durations').notNull(),
     totalBytes: integer('total_bytes').notNull().default(0),
+    /** `video` (a ladder rung, listed in the master) or `audio` (the audio rendition every rung references). */
+    kind: text('kind').$type<'video' | 'audio'>().notNull().default('video'),
+    /** False while chunks are still encoding: the playlist grows and has no ENDLIST yet. */
+    complete: integer('complete', { mode: 'boolean' }).notNull().default(true),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.videoId, t.name] })],

@@ -94,8 +94,8 @@ export interface VideoStatus {
   duration: number | null;
   width: number | null;
   height: number | null;
-  renditions: { name: string; width: number; height: number; codecs: string; bandwidth: number; averageBandwidth: number; frameRate: number | null; segmentCount: number; duration: number }[];
-  processing: { unit: string; status: string; progress: number; attempts: number; error: string | null }[];
+  renditions: { name: string; width: number; height: number; codecs: string; bandwidth: number; averageBandwidth: number; frameRate: number | null; segmentCount: number; duration: number; complete?: boolean }[];
+  processing: { unit: string; status: string; progress: number; attempts: number; error: string | null; range?: [number, number] }[];
 }
 
 export async function getVideo(stack: Stack, id: string): Promise<VideoStatus> {

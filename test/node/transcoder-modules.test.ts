@@ -3,12 +3,12 @@
  * and rejects, rotation, 10-second segments with aligned IDR frames, and the storyboard's WebVTT.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../containers/transcoder/src/errors';
-import { avcCodecFromAnnexB, encodeRungs, parseMediaPlaylist } from '../../containers/transcoder/src/pipeline';
+import { avcCodecFromAnnexB, encodeAudio, encodeRungs, parseMediaPlaylist } from '../../containers/transcoder/src/pipeline';
 import { analyze, interpretProbe } from '../../containers/transcoder/src/probe';
 import { storyboardVtt } from '../../containers/transcoder/src/thumbnails';
 import { firstVideoFrame, makeSource } from '../helpers/transcoding-media';
@@ -74,31 +74,49 @@ describe('analysis', () => {
 });
 
 describe('encoding', () => {
-  it('cuts 10 s segments at the same IDR timestamps in every rung, with the durations ffmpeg measured', async () => {
+  it('cuts 10 s segments at the same IDR timestamps in every rung, chunk by chunk, with continuous numbers and timestamps', async () => {
     const source = await makeSource(path.join(dir, 'src.mp4'), { width: 640, height: 360, seconds: 21, fps: 24 });
     const mk = (name: string, width: number, height: number, bitrate: number) => ({ name, width, height, bitrate, maxrate: bitrate * 1.5, bufsize: bitrate * 2, outputPrefix: `videos/v/${name}/` });
     const uploaded: string[] = [];
-    const work = path.join(dir, 'work');
-    const renditions = await encodeRungs(
-      source,
-      { sourceKey: 'k', rungs: [mk('240p', 426, 240, 400_000), mk('360p', 640, 360, 800_000)], segmentDurationSec: 10, audioBitrate: 128_000, x264Preset: 'ultrafast', sourceDuration: 21, sourceHasAudio: true, sourceFrameRate: 24, maxFrameRate: 60 },
-      work,
-      { upload: async (rung, _file, name) => void uploaded.push(`${rung.name}/${name}`) },
-    );
-    expect(renditions.map((r) => r.segmentDurations)).toEqual([[10, 10, 1], [10, 10, 1]]);
-    expect(uploaded.sort()).toEqual(['240p/segment_0000.ts', '240p/segment_0001.ts', '240p/segment_0002.ts', '360p/segment_0000.ts', '360p/segment_0001.ts', '360p/segment_0002.ts']);
-    for (const r of renditions) {
-      expect(r.codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
+    const base = { sourceKey: 'k', rungs: [mk('240p', 426, 240, 400_000), mk('360p', 640, 360, 800_000)], segmentDurationSec: 10, x264Preset: 'ultrafast', sourceDuration: 21, sourceFrameRate: 24, maxFrameRate: 60 };
+    const chunks = [
+      { index: 0, startSec: 0, endSec: 10, firstSegment: 0 },
+      { index: 1, startSec: 10, endSec: null, firstSegment: 1 },
+    ];
+    const results = [];
+    for (const chunk of chunks) {
+      results.push(await encodeRungs(source, { ...base, chunk }, path.join(dir, `work${chunk.index}`), { upload: async (rung, file, name) => void uploaded.push(`${rung.name}/${name}=${file}`) }));
+    }
+    expect(results.map((r) => r.renditions.map((x) => x.segmentDurations))).toEqual([[[10], [10]], [[10, 1], [10, 1]]]);
+    expect(uploaded.map((u) => u.split('=')[0]).sort()).toEqual(['240p/segment_0000.ts', '240p/segment_0001.ts', '240p/segment_0002.ts', '360p/segment_0000.ts', '360p/segment_0001.ts', '360p/segment_0002.ts']);
+    for (const r of results.flatMap((x) => x.renditions)) {
+      // Video only: the audio is its own rendition (encodeAudio).
+      expect(r.codecs).toMatch(/^avc1\.[0-9a-f]{6}$/);
       expect(r.frameRate).toBe(24);
       expect(r.bandwidth).toBeGreaterThanOrEqual(r.averageBandwidth);
     }
-    const starts = (name: string) => readdirSync(path.join(work, name)).filter((f) => f.endsWith('.ts')).sort().map((f) => firstVideoFrame(path.join(work, name, f)));
+    const starts = (name: string) => uploaded.filter((u) => u.startsWith(`${name}/`)).sort().map((u) => firstVideoFrame(u.split('=')[1]!));
     const a = starts('240p');
     const b = starts('360p');
     expect(a.every((f) => f.keyFrame && f.pictType === 'I')).toBe(true);
     expect(b.every((f) => f.keyFrame && f.pictType === 'I')).toBe(true);
     expect(a.map((f) => f.ptsTime)).toEqual(b.map((f) => f.ptsTime));
+    // Chunk 1's first segment continues chunk 0's timeline: 10 s after the first, 20 s for the third.
     expect(a[1]!.ptsTime - a[0]!.ptsTime).toBeCloseTo(10, 3);
+    expect(a[2]!.ptsTime - a[0]!.ptsTime).toBeCloseTo(20, 3);
+  });
+
+  it('encodes the audio once, padded or cut to the video, with segments of the same duration', async () => {
+    const source = await makeSource(path.join(dir, 'a.mp4'), { width: 160, height: 90, seconds: 5 });
+    const uploaded: string[] = [];
+    const audio = await encodeAudio(source, { sourceKey: 'k', outputPrefix: 'videos/v/audio/', segmentDurationSec: 2, audioBitrate: 96_000, sourceDuration: 4, sourceHasAudio: true }, path.join(dir, 'wa'), {
+      upload: async (_r, _f, name) => void uploaded.push(name),
+    });
+    expect(audio.codecs).toBe('mp4a.40.2');
+    expect(Math.abs(audio.segmentDurations.reduce((x, y) => x + y, 0) - 4)).toBeLessThan(0.05);
+    expect(uploaded[0]).toBe('segment_0000.ts');
+    const silent = await encodeAudio(source, { sourceKey: 'k', outputPrefix: 'videos/v/audio/', segmentDurationSec: 2, audioBitrate: 96_000, sourceDuration: 3, sourceHasAudio: false }, path.join(dir, 'ws'));
+    expect(Math.abs(silent.segmentDurations.reduce((x, y) => x + y, 0) - 3)).toBeLessThan(0.05);
   });
 
   it('parses playlists and SPS bytes', () => {

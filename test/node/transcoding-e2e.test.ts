@@ -81,7 +81,7 @@ describe('transcoding pipeline (local stack, real ffmpeg)', () => {
     // superfast keeps CI cheap and still encodes High profile (8x8 transforms, CABAC), so the codec strings are the
     // production ones; production uses the benchmarked default preset. Short backoff for the crash test.
     [stack, sources] = await Promise.all([
-      startStack({ transcoder: true, vars: { X264_PRESET: 'superfast', TRANSCODE_RETRY_BASE_DELAY_SEC: '1' } }),
+      startStack({ transcoder: true, vars: { X264_PRESET: 'superfast', TRANSCODE_RETRY_BASE_DELAY_SEC: '1', TRANSCODE_JOB_LEASE_MS: '20000' } }),
       makeSources(dir),
     ]);
     // Independent videos go in together through the real chunk API: the queue and the transcoder interleave them

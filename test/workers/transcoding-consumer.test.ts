@@ -1,14 +1,15 @@
 /**
  * Queue consumer logic inside workerd: explicit acks and retries with backoff, leases and takeover, permanent vs
- * transient failures, the dead-letter path, progressive availability and READY-once. The transcoder here is a
- * scripted NDJSON responder (the real one is exercised end to end in test/node/transcoding-e2e.test.ts); queues
- * are spied so no message leaves the test.
+ * transient failures, the dead-letter path, chunk planning, dispatch + callbacks, exact fan-in (duplicate and
+ * concurrent completions), growing playlists and READY-once. The transcoder is scripted: NDJSON for analysis, 202
+ * for dispatched units, whose reports the test posts to the real callback route (the real transcoder runs end to
+ * end in test/node/transcoding-*e2e.test.ts); queues are spied so no message leaves the test.
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { eq, and } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AnalyzeResult, EncodeRequest, JobEvent, RenditionResult } from '../../containers/transcoder/src/protocol';
+import type { AnalyzeResult, AudioResult, CallbackBody, EncodeRequest, EncodeResult, JobEvent, RenditionResult } from '../../containers/transcoder/src/protocol';
 import { registerVideoReadyHook } from '../../workers/lifecycle';
 import { loadConfig } from '../../workers/shared/config';
 import { openDb, schema } from '../../workers/shared/db';
@@ -25,6 +26,7 @@ const db = openDb(env.DB);
 const config = loadConfig(env as unknown as Record<string, unknown>);
 
 let sent: TranscodeMessage[] = [];
+let delayed: { body: TranscodeMessage; delaySeconds?: number }[] = [];
 let deadLettered: unknown[] = [];
 const readyCalls: string[] = [];
 registerVideoReadyHook(async (_env, videoId) => {
@@ -33,9 +35,12 @@ registerVideoReadyHook(async (_env, videoId) => {
 
 beforeEach(() => {
   sent = [];
+  delayed = [];
   deadLettered = [];
-  vi.spyOn(env.TRANSCODE_QUEUE, 'send').mockImplementation(async (body) => {
-    sent.push(body as TranscodeMessage);
+  vi.spyOn(env.TRANSCODE_QUEUE, 'send').mockImplementation(async (body, options) => {
+    // Delayed sends (watchdogs after dispatch, purges, callback retries) are kept apart from immediate ones.
+    if (options?.delaySeconds) delayed.push({ body: body as TranscodeMessage, delaySeconds: options.delaySeconds });
+    else sent.push(body as TranscodeMessage);
     return undefined as never;
   });
   vi.spyOn(env.TRANSCODE_QUEUE, 'sendBatch').mockImplementation(async (batch) => {
@@ -50,15 +55,20 @@ beforeEach(() => {
 afterEach(() => vi.restoreAllMocks());
 
 type Script = Partial<Record<TranscoderPath, (body: unknown) => JobEvent<unknown>[] | 'crash'>>;
+type Call = { path: TranscoderPath; body: Record<string, unknown> };
 
-/** A transcoder that answers each job with scripted NDJSON events ('crash' = the stream breaks mid-job). */
-function scripted(script: Script): ConsumerDeps & { calls: { path: TranscoderPath; body: unknown }[] } {
-  const calls: { path: TranscoderPath; body: unknown }[] = [];
+/**
+ * A scripted transcoder: analysis answers with NDJSON events ('crash' = the stream breaks mid-job); dispatched
+ * units (encode, audio, thumbnails) are accepted with 202 and their request (with its callback) recorded.
+ */
+function scripted(script: Script = {}): ConsumerDeps & { calls: Call[] } {
+  const calls: Call[] = [];
   return {
     calls,
     transcoder: {
       async post(path, body) {
-        calls.push({ path, body });
+        calls.push({ path, body: body as Record<string, unknown> });
+        if (path !== '/v1/analyze') return new Response(JSON.stringify({ accepted: true }), { status: 202 });
         const events = script[path]?.(body) ?? [{ type: 'error', permanent: false, message: `no script for ${path}` }];
         const enc = new TextEncoder();
         const stream = new ReadableStream<Uint8Array>({
@@ -78,18 +88,29 @@ function scripted(script: Script): ConsumerDeps & { calls: { path: TranscoderPat
   };
 }
 
+/** What the transcoder does when a dispatched unit reports: POST the event to the callback its request carried. */
+async function callback(call: Call, event: JobEvent<unknown>, token = env.INTERNAL_TOKEN): Promise<Response> {
+  const cb = call.body.callback as { url: string; jobId: string; claim: number };
+  expect(cb.url).toMatch(/\/internal\/transcoding\/callback$/);
+  const body: CallbackBody = { jobId: cb.jobId, claim: cb.claim, event };
+  return api('/internal/transcoding/callback', { method: 'POST', token, json: body });
+}
+
 const FACTS_1080: AnalyzeResult = { duration: 12, width: 1920, height: 1080, rotation: 0, frameRate: 30, hasAudio: true, videoCodec: 'h264', audioCodec: 'aac', formatName: 'mov,mp4,m4a,3gp,3g2,mj2' };
 
 function renditionFor(req: EncodeRequest, name: string, segments = [6, 6]): RenditionResult {
   const r = req.rungs.find((x) => x.name === name)!;
-  return { name, width: r.width, height: r.height, codecs: 'avc1.64001f,mp4a.40.2', frameRate: 30, segmentDurations: segments, segmentSizes: segments.map(() => 1000), bandwidth: r.bitrate * 1.2, averageBandwidth: r.bitrate, totalBytes: 2000 };
+  return { name, width: r.width, height: r.height, codecs: 'avc1.64001f', frameRate: 30, segmentDurations: segments, segmentSizes: segments.map(() => 1000), bandwidth: r.bitrate * 1.2, averageBandwidth: r.bitrate, totalBytes: 1000 * segments.length };
 }
 
-/** Encode script: every requested rung succeeds (and its segments are "uploaded" into R2). */
-const encodeOk = (segments = [6, 6]) => (body: unknown): JobEvent<unknown>[] => {
-  const req = body as EncodeRequest;
-  return [{ type: 'progress', progress: 0.5 }, { type: 'result', result: { renditions: req.rungs.map((r) => renditionFor(req, r.name, segments)) } }];
-};
+/** A chunk's result: every requested rung with these segment durations. */
+function encodeResult(body: Record<string, unknown>, segments = [6, 6]): EncodeResult {
+  const req = body as unknown as EncodeRequest;
+  return { chunk: req.chunk, renditions: req.rungs.map((r) => renditionFor(req, r.name, segments)), bytesRead: 1000 };
+}
+
+const AUDIO: AudioResult = { codecs: 'mp4a.40.2', segmentDurations: [6, 6], segmentSizes: [96_000, 96_000], bandwidth: 128_000, averageBandwidth: 128_000, totalBytes: 192_000 };
+const THUMBS = { poster: 'poster.jpg', sprites: ['sprite_0.jpg'], storyboard: 'storyboard.vtt', count: 6 };
 
 async function processingVideo(token: string): Promise<string> {
   const { id } = await newVideo(token);
@@ -129,13 +150,15 @@ describe('analyze', () => {
     expect(result.explicitAcks).toHaveLength(1);
     expect(result.retryMessages).toEqual([]);
     expect(await video(id)).toMatchObject({ status: 'PROCESSING', width: 1920, height: 1080, duration: 12, frameRate: 30, hasAudio: true, videoCodec: 'h264' });
+    // A 12 s video is one chunk: the audio track once, the lowest rung alone, the rest together, thumbnails.
     expect(sent).toEqual([
-      { type: 'encode', videoId: id, rungs: ['240p'] },
-      { type: 'encode', videoId: id, rungs: ['360p', '480p', '720p', '1080p'] },
+      { type: 'audio', videoId: id },
+      { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 },
+      { type: 'encode', videoId: id, rungs: ['360p', '480p', '720p', '1080p'], chunk: 0 },
       { type: 'thumbnails', videoId: id },
     ]);
     expect(await job(id, 'analyze')).toMatchObject({ status: 'COMPLETED', attempts: 1, progress: 1 });
-    expect(await job(id, 'encode:240p')).toMatchObject({ status: 'PENDING' });
+    expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'PENDING', rangeStart: 0, rangeEnd: null });
 
     // A redelivered analyze message after completion is acked without calling the transcoder again.
     const again = await deliver([{ type: 'analyze', videoId: id }], deps);
@@ -194,16 +217,16 @@ describe('transient failures, backoff and the dead-letter queue', () => {
 
   it('sends poison messages straight to the dead-letter queue', async () => {
     const deps = scripted({});
-    const poison = [{ type: 'explode', videoId: 'vid_x' }, 'not json object', { type: 'encode', videoId: 'vid_x', rungs: [] }, { type: 'analyze', videoId: '../etc' }];
+    const poison = [{ type: 'explode', videoId: 'vid_x' }, 'not json object', { type: 'encode', videoId: 'vid_x', rungs: [] }, { type: 'analyze', videoId: '../etc' }, { type: 'encode', videoId: 'vid_x', rungs: ['240p'], chunk: -1 }];
     const result = await deliver(poison, deps);
-    expect(result.explicitAcks).toHaveLength(4);
+    expect(result.explicitAcks).toHaveLength(5);
     expect(deadLettered).toEqual(poison);
     expect(deps.calls).toEqual([]);
     // …where they are logged and acked (nothing to mark).
     const dlqBatch = createMessageBatch('transcode-jobs-dlq', poison.map((body, i) => ({ id: `p${i}`, timestamp: new Date(), attempts: 1, body })));
     const ctx = createExecutionContext();
     await handleDeadLetterBatch(dlqBatch, env);
-    expect((await getQueueResult(dlqBatch, ctx)).explicitAcks).toHaveLength(4);
+    expect((await getQueueResult(dlqBatch, ctx)).explicitAcks).toHaveLength(5);
   });
 });
 
@@ -249,69 +272,218 @@ describe('leases', () => {
   });
 });
 
-describe('encode and readiness', () => {
-  async function analysed(token: string): Promise<string> {
+describe('dispatch, callbacks and readiness', () => {
+  async function analysed(token: string, facts: AnalyzeResult = FACTS_1080): Promise<string> {
     const id = await processingVideo(token);
-    await deliver([{ type: 'analyze', videoId: id }], scripted({ '/v1/analyze': () => [{ type: 'result', result: FACTS_1080 }] }));
+    await deliver([{ type: 'analyze', videoId: id }], scripted({ '/v1/analyze': () => [{ type: 'result', result: facts }] }));
+    sent = [];
     return id;
   }
+  /** Delivers a unit's message and returns the transcoder request it dispatched. */
+  async function dispatch(deps: ReturnType<typeof scripted>, message: TranscodeMessage): Promise<Call> {
+    const before = deps.calls.length;
+    const result = await deliver([message], deps);
+    // Not acked: the dispatched message stays with the queue as the unit's watchdog, back after the lease.
+    expect(result.explicitAcks).toHaveLength(0);
+    expect(result.delays).toEqual([config.transcoding.jobLeaseMs / 1000 + 1]);
+    expect(deps.calls.length).toBe(before + 1);
+    return deps.calls.at(-1)!;
+  }
 
-  it('records renditions as each job finishes (playable early) and marks READY exactly once', async () => {
+  it('dispatches without waiting, records renditions once audio and a chunk are in, and marks READY exactly once', async () => {
     const { token } = await newCreator();
     const id = await analysed(token);
-    const deps = scripted({ '/v1/encode': encodeOk(), '/v1/thumbnails': () => [{ type: 'result', result: { poster: 'poster.jpg', sprites: ['sprite_0.jpg'], storyboard: 'storyboard.vtt', count: 6 } }] });
+    const deps = scripted();
 
-    await deliver([{ type: 'encode', videoId: id, rungs: ['240p'] }], deps);
-    const request = deps.calls[0]!.body as EncodeRequest;
+    const low = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    const request = low.body as unknown as EncodeRequest;
+    expect(low.path).toBe('/v1/encode');
     expect(request.rungs).toEqual([{ name: '240p', width: 426, height: 240, bitrate: 400_000, maxrate: 600_000, bufsize: 800_000, outputPrefix: `videos/${id}/240p/` }]);
-    expect(request).toMatchObject({ segmentDurationSec: 6, audioBitrate: 128_000, sourceDuration: 12, sourceHasAudio: true });
-    let view = (await (await api(`/v1/videos/${id}`, { token })).json()) as { status: string; renditions: { name: string }[] };
+    expect(request).toMatchObject({ segmentDurationSec: 6, sourceDuration: 12, chunk: { index: 0, startSec: 0, endSec: null, firstSegment: 0 } });
+    expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+
+    // Progress extends the lease; completion before the audio track exists records nothing playable yet.
+    expect((await callback(low, { type: 'progress', progress: 0.5 })).status).toBe(200);
+    expect(await job(id, 'encode:240p@0')).toMatchObject({ progress: 0.5 });
+    expect((await callback(low, { type: 'result', result: encodeResult(low.body) })).status).toBe(200);
+    expect(await db.select().from(schema.renditions).where(eq(schema.renditions.videoId, id)).all()).toEqual([]);
+
+    const audio = await dispatch(deps, { type: 'audio', videoId: id });
+    expect(audio.body).toMatchObject({ outputPrefix: `videos/${id}/audio/`, sourceHasAudio: true, sourceDuration: 12, audioBitrate: 128_000 });
+    await callback(audio, { type: 'result', result: AUDIO });
+    let view = (await (await api(`/v1/videos/${id}`, { token })).json()) as { status: string; renditions: { name: string; codecs: string; bandwidth: number }[]; processing: { unit: string; range?: number[] }[] };
     expect(view.status).toBe('PROCESSING');
     expect(view.renditions.map((r) => r.name)).toEqual(['240p']);
+    // The rung's CODECS and BANDWIDTH include the audio rendition it references.
+    expect(view.renditions[0]).toMatchObject({ codecs: 'avc1.64001f,mp4a.40.2', bandwidth: Math.ceil((1000 * 8) / 6) + 128_000 });
+    expect(view.processing.find((p) => p.unit === 'encode:240p@0')?.range).toEqual([0, 12]);
     const playlist = await (await env.MEDIA.get(keys.mediaPlaylist(id, '240p')))!.text();
     expect(playlist).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
     expect(playlist).toContain('#EXT-X-TARGETDURATION:6');
     expect(playlist).toContain('#EXT-X-ENDLIST');
 
-    await deliver([{ type: 'encode', videoId: id, rungs: ['360p', '480p', '720p', '1080p'] }], deps);
+    const rest = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['360p', '480p', '720p', '1080p'], chunk: 0 });
+    await callback(rest, { type: 'result', result: encodeResult(rest.body) });
     expect((await video(id))?.status).toBe('PROCESSING'); // thumbnails still missing
-    await deliver([{ type: 'thumbnails', videoId: id }], deps);
+    const thumbs = await dispatch(deps, { type: 'thumbnails', videoId: id });
+    await callback(thumbs, { type: 'result', result: THUMBS });
     expect((await video(id))?.status).toBe('READY');
     expect(readyCalls.filter((v) => v === id)).toHaveLength(1);
 
-    // Redeliveries after completion change nothing and do not fire video.ready again.
-    await deliver([{ type: 'encode', videoId: id, rungs: ['240p'] }, { type: 'thumbnails', videoId: id }], deps);
+    // Redeliveries after completion change nothing: acked without dispatch, a repeated callback is a duplicate.
+    const calls = deps.calls.length;
+    await deliver([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }, { type: 'thumbnails', videoId: id }], deps);
+    expect(deps.calls.length).toBe(calls);
+    expect(await (await callback(low, { type: 'result', result: encodeResult(low.body) })).json()).toEqual({ status: 'duplicate' });
     expect(readyCalls.filter((v) => v === id)).toHaveLength(1);
     const rows = await db.select().from(schema.renditions).where(eq(schema.renditions.videoId, id)).all();
-    expect(rows.map((r) => r.name).sort()).toEqual(['1080p', '240p', '360p', '480p', '720p']);
+    expect(rows.map((r) => r.name).sort()).toEqual(['1080p', '240p', '360p', '480p', '720p', 'audio']);
     const master = await (await env.MEDIA.get(keys.masterPlaylist(id)))!.text();
     expect(master.match(/#EXT-X-STREAM-INF/g)).toHaveLength(5);
-    expect(master).toContain('RESOLUTION=1920x1080,FRAME-RATE=30.000,CODECS="avc1.64001f,mp4a.40.2"');
+    expect(master).toContain('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Default",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/playlist.m3u8"');
+    expect(master).toContain('RESOLUTION=1920x1080,FRAME-RATE=30.000,CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"');
   });
 
-  it('a redone job overwrites its rendition and deletes stale segments beyond the new count', async () => {
+  it('cuts a long video into chunks, grows the playlist chunk by chunk and finalises once when the last two finish together', async () => {
+    const { token } = await newCreator();
+    // 130 s at 60 s chunks of 6 s segments: [0,60) [60,120) [120,end).
+    const id = await analysed(token, { ...FACTS_1080, duration: 130, width: 640, height: 360 });
+    const deps = scripted();
+    const chunks = [0, 1, 2].map((chunk) => ({ type: 'encode' as const, videoId: id, rungs: ['240p'], chunk }));
+    const calls: Call[] = [];
+    for (const m of chunks) calls.push(await dispatch(deps, m));
+    expect(calls.map((c) => (c.body as unknown as EncodeRequest).chunk)).toEqual([
+      { index: 0, startSec: 0, endSec: 60, firstSegment: 0 },
+      { index: 1, startSec: 60, endSec: 120, firstSegment: 10 },
+      { index: 2, startSec: 120, endSec: null, firstSegment: 20 },
+    ]);
+    const audio = await dispatch(deps, { type: 'audio', videoId: id });
+    await callback(audio, { type: 'result', result: { ...AUDIO, segmentDurations: [...Array(21).fill(6), 4], segmentSizes: Array(22).fill(1000) } });
+    const ten = Array(10).fill(6);
+
+    // Chunk 2 first: nothing playable yet (the playlist is a contiguous prefix).
+    await callback(calls[2]!, { type: 'result', result: encodeResult(calls[2]!.body, [6, 4]) });
+    expect(await env.MEDIA.get(keys.mediaPlaylist(id, '240p'))).toBeNull();
+    // Chunk 0: a growing EVENT playlist of its 10 segments, no ENDLIST; playable while PROCESSING.
+    await callback(calls[0]!, { type: 'result', result: encodeResult(calls[0]!.body, ten) });
+    const growing = await (await env.MEDIA.get(keys.mediaPlaylist(id, '240p')))!.text();
+    expect(growing).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
+    expect(growing).not.toContain('#EXT-X-ENDLIST');
+    expect(growing.match(/#EXTINF/g)).toHaveLength(10);
+    const playback = await api(`/v1/videos/${id}/playback`, { token });
+    expect(playback.status).toBe(200);
+    expect(((await playback.json()) as { status: string }).status).toBe('PROCESSING');
+
+    // Chunk 1, delivered twice at once (a callback retried while the first is in flight): counted once, final once.
+    const [a, b] = await Promise.all([
+      callback(calls[1]!, { type: 'result', result: encodeResult(calls[1]!.body, ten) }),
+      callback(calls[1]!, { type: 'result', result: encodeResult(calls[1]!.body, ten) }),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect([await a.json(), await b.json()].map((x) => (x as { status: string }).status).sort()).toEqual(['completed', 'duplicate']);
+    const final = await (await env.MEDIA.get(keys.mediaPlaylist(id, '240p')))!.text();
+    expect(final).toContain('#EXT-X-ENDLIST');
+    expect(final.match(/#EXTINF/g)).toHaveLength(22);
+    const row = await db.select().from(schema.renditions).where(and(eq(schema.renditions.videoId, id), eq(schema.renditions.name, '240p'))).get();
+    expect(row).toMatchObject({ complete: true, segmentCount: 22 });
+  });
+
+  it('finalises exactly once when the last two chunks of a rung complete concurrently', async () => {
+    const { token } = await newCreator();
+    const id = await analysed(token, { ...FACTS_1080, duration: 130, width: 426, height: 240 });
+    const deps = scripted();
+    const calls: Call[] = [];
+    for (const chunk of [0, 1, 2]) calls.push(await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk }));
+    const audio = await dispatch(deps, { type: 'audio', videoId: id });
+    await callback(audio, { type: 'result', result: AUDIO });
+    const thumbs = await dispatch(deps, { type: 'thumbnails', videoId: id });
+    await callback(thumbs, { type: 'result', result: THUMBS });
+    await callback(calls[0]!, { type: 'result', result: encodeResult(calls[0]!.body, Array(10).fill(6)) });
+    await Promise.all([
+      callback(calls[1]!, { type: 'result', result: encodeResult(calls[1]!.body, Array(10).fill(6)) }),
+      callback(calls[2]!, { type: 'result', result: encodeResult(calls[2]!.body, [6, 4]) }),
+    ]);
+    expect((await video(id))?.status).toBe('READY');
+    expect(readyCalls.filter((v) => v === id)).toHaveLength(1);
+    const row = await db.select().from(schema.renditions).where(and(eq(schema.renditions.videoId, id), eq(schema.renditions.name, '240p'))).get();
+    expect(row).toMatchObject({ complete: true, segmentCount: 22 });
+  });
+
+  it('refuses unauthenticated, stale and deleted-video callbacks; a lost run is taken over once its lease expires', async () => {
+    const { token } = await newCreator();
+    const id = await analysed(token);
+    const deps = scripted();
+    const first = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    expect((await callback(first, { type: 'progress', progress: 0.1 }, 'wrong')).status).toBe(401);
+
+    // The run goes silent; the watchdog copy arrives after the lease: the unit is claimed again and re-dispatched.
+    const t0 = Date.now();
+    const restore = setRuntime({ now: () => t0 + config.transcoding.jobLeaseMs + 5000 });
+    let second: Call;
+    try {
+      second = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    } finally {
+      restore();
+    }
+    expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'PROCESSING', attempts: 2 });
+    // The old run's reports are refused (409: it stops); the new claim's are accepted.
+    expect((await callback(first, { type: 'result', result: encodeResult(first.body) })).status).toBe(409);
+    expect((await callback(second!, { type: 'progress', progress: 0.2 })).status).toBe(200);
+
+    // Deleted: the next report answers 410 and a purge is scheduled.
+    expect((await api(`/v1/videos/${id}`, { method: 'DELETE', token })).status).toBeLessThan(300);
+    expect((await callback(second!, { type: 'progress', progress: 0.3 })).status).toBe(410);
+    expect(sent).toContainEqual({ type: 'purge', videoId: id });
+  });
+
+  it('a transient error re-sends the unit with backoff; on the last attempt the job and the video fail with the reason', async () => {
+    const { token } = await newCreator();
+    const id = await analysed(token);
+    const deps = scripted();
+    const run = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    delayed = [];
+    await callback(run, { type: 'error', permanent: false, message: 'ffmpeg failed (SIGKILL)' });
+    expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'PENDING', error: 'ffmpeg failed (SIGKILL)' });
+    expect(sent).toEqual([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }]);
+    // Re-sent at once, held back by the consumer until the backoff has passed.
+    const early = await deliver([sent[0]], deps);
+    expect(early.delays).toEqual([backoffSeconds(1, config)]);
+
+    await db.update(schema.transcodeJobs).set({ attempts: config.transcoding.maxAttempts - 1, updatedAt: 0 }).where(and(eq(schema.transcodeJobs.videoId, id), eq(schema.transcodeJobs.unit, 'encode:240p@0')));
+    const last = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    await callback(last, { type: 'error', permanent: false, message: 'ffmpeg failed (SIGKILL)' });
+    expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'FAILED' });
+    expect((await video(id))?.error).toMatch(/Processing failed after 5 attempt\(s\) \(encode:240p@0\): ffmpeg failed/);
+  });
+
+  it('a redone rung deletes stale segments beyond the new count when it is finalised', async () => {
     const { token } = await newCreator();
     const id = await analysed(token);
     for (let n = 0; n < 4; n++) await env.MEDIA.put(keys.segment(id, '240p', n), 'old');
-    await deliver([{ type: 'encode', videoId: id, rungs: ['240p'] }], scripted({ '/v1/encode': encodeOk([6, 6]) }));
+    const deps = scripted();
+    const audio = await dispatch(deps, { type: 'audio', videoId: id });
+    await callback(audio, { type: 'result', result: AUDIO });
+    const run = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    await callback(run, { type: 'result', result: encodeResult(run.body, [6, 6]) });
     const listed = await env.MEDIA.list({ prefix: keys.renditionPrefix(id, '240p') });
     expect(listed.objects.map((o) => o.key.split('/').pop()).sort()).toEqual(['playlist.m3u8', 'segment_0000.ts', 'segment_0001.ts']);
-    const rows = await db.select().from(schema.renditions).where(eq(schema.renditions.videoId, id)).all();
+    const rows = await db.select().from(schema.renditions).where(and(eq(schema.renditions.videoId, id), eq(schema.renditions.name, '240p'))).all();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ segmentCount: 2, segmentDurations: '[6,6]' });
+    expect(rows[0]).toMatchObject({ segmentCount: 2, segmentDurations: '[6,6]', complete: true });
   });
 
-  it('retry API re-runs one failed rendition of a FAILED video', async () => {
+  it('retry API re-runs one failed rendition of a FAILED video, chunk by chunk', async () => {
     const { token } = await newCreator();
     const other = await newCreator('other');
     const id = await analysed(token);
-    const deps = scripted({ '/v1/encode': encodeOk() });
-    await deliver([{ type: 'encode', videoId: id, rungs: ['240p'] }], deps);
-    // The big job fails for good (e.g. dead-lettered): video FAILED.
-    const failing = scripted({ '/v1/encode': () => [{ type: 'error', permanent: false, message: 'ffmpeg failed (SIGKILL)' }] });
-    await deliver([{ type: 'encode', videoId: id, rungs: ['360p', '480p', '720p', '1080p'] }], failing, config.transcoding.maxAttempts);
-    const dlq = createMessageBatch('transcode-jobs-dlq', [{ id: 'x', timestamp: new Date(), attempts: 1, body: deadLettered[0] }]);
-    await handleDeadLetterBatch(dlq, env);
+    const deps = scripted();
+    const audio = await dispatch(deps, { type: 'audio', videoId: id });
+    await callback(audio, { type: 'result', result: AUDIO });
+    const low = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    await callback(low, { type: 'result', result: encodeResult(low.body) });
+    // The big unit fails for good (a permanent error): video FAILED.
+    const big = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['360p', '480p', '720p', '1080p'], chunk: 0 });
+    await callback(big, { type: 'error', permanent: true, message: 'The video could not be decoded (x).' });
     expect((await video(id))?.status).toBe('FAILED');
 
     expect((await api(`/v1/videos/${id}/renditions/720p/retry`, { method: 'POST' })).status).toBe(401);
@@ -322,14 +494,15 @@ describe('encode and readiness', () => {
     sent = [];
     const res = await api(`/v1/videos/${id}/renditions/720p/retry`, { method: 'POST', token });
     expect(res.status).toBe(202);
-    expect(sent).toEqual([{ type: 'encode', videoId: id, rungs: ['720p'] }]);
+    expect(sent).toEqual([{ type: 'encode', videoId: id, rungs: ['720p'], chunk: 0 }]);
     expect((await video(id))?.status).toBe('PROCESSING');
-    expect(await job(id, 'encode:720p')).toMatchObject({ status: 'PENDING', attempts: 0 });
+    expect(await job(id, 'encode:720p@0')).toMatchObject({ status: 'PENDING', attempts: 0 });
     expect((await api(`/v1/videos/${id}/renditions/720p/retry`, { method: 'POST', token })).status).toBe(409);
 
-    await deliver([{ type: 'encode', videoId: id, rungs: ['720p'] }], deps);
-    expect(await job(id, 'encode:720p')).toMatchObject({ status: 'COMPLETED' });
+    const retry = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['720p'], chunk: 0 });
+    await callback(retry, { type: 'result', result: encodeResult(retry.body) });
+    expect(await job(id, 'encode:720p@0')).toMatchObject({ status: 'COMPLETED' });
     const names = (await db.select().from(schema.renditions).where(eq(schema.renditions.videoId, id)).all()).map((r) => r.name).sort();
-    expect(names).toEqual(['240p', '720p']);
+    expect(names).toEqual(['240p', '720p', 'audio']);
   });
 });

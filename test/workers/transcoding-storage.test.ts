@@ -10,7 +10,7 @@ import { api, newCreator, newVideo } from './helpers';
 import { defaults } from '../../workers/shared/config';
 import { openDb } from '../../workers/shared/db';
 import { sweepDeletedVideos } from '../../workers/metadata/delete';
-import { recordRendition } from '../../workers/transcoding/outputs';
+import { refreshRenditions, writeMasterCopy } from '../../workers/transcoding/outputs';
 
 const auth = { Authorization: `Bearer ${env.INTERNAL_TOKEN}` };
 
@@ -72,11 +72,9 @@ describe('/internal/storage', () => {
     expect((await write('vid_neverexisted000', 'poster.jpg')).status).toBe(410);
     expect((await env.MEDIA.list({ prefix: `videos/${id}/` })).objects).toHaveLength(0);
 
-    // The Worker-side writers refuse too: a rendition finished after the deletion records nothing.
-    await recordRendition(env, openDb(env.DB), id, {
-      name: '240p', width: 426, height: 240, bandwidth: 1, averageBandwidth: 1, codecs: 'avc1.42c015', frameRate: 30,
-      segmentDurations: [4], segmentSizes: [10], totalBytes: 10,
-    });
+    // The Worker-side writers refuse too: a fan-in after the deletion records nothing.
+    expect(await refreshRenditions(env, openDb(env.DB), defaults, id)).toEqual({ status: 'ok', finalised: [] });
+    await writeMasterCopy(env, openDb(env.DB), id);
     expect((await env.MEDIA.list({ prefix: `videos/${id}/` })).objects).toHaveLength(0);
     expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM renditions WHERE video_id = ?').bind(id).first<{ n: number }>())?.n).toBe(0);
 

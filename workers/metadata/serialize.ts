@@ -47,6 +47,8 @@ export function parseSegmentDurations(json: string): number[] | null {
 export interface RenditionView extends RenditionFacts {
   segmentCount: number;
   duration: number;
+  /** False while later chunks are still encoding (the playable prefix grows). */
+  complete: boolean;
 }
 
 export interface VideoView {
@@ -61,8 +63,8 @@ export interface VideoView {
   height: number | null;
   frameRate: number | null;
   renditions: RenditionView[];
-  /** Per unit of transcoding work: status and 0..1 progress. */
-  processing: { unit: string; status: string; progress: number; attempts: number; error: string | null }[];
+  /** Per unit of transcoding work: status and 0..1 progress; encode chunks show their time range in seconds. */
+  processing: { unit: string; status: string; progress: number; attempts: number; error: string | null; range?: [number, number] }[];
   error?: string;
   /** Creator-chosen poster frame (seconds), or null. */
   posterTime: number | null;
@@ -80,7 +82,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 
 export function renditionView(r: RenditionRow): RenditionView {
   const durations = parseSegmentDurations(r.segmentDurations) ?? [];
-  return { ...renditionFacts(r), segmentCount: r.segmentCount, duration: Math.round(durations.reduce((a, b) => a + b, 0) * 1000) / 1000 };
+  return { ...renditionFacts(r), segmentCount: r.segmentCount, duration: Math.round(durations.reduce((a, b) => a + b, 0) * 1000) / 1000, complete: r.complete };
 }
 
 export function videoView(record: VideoRecord): VideoView {
@@ -96,13 +98,15 @@ export function videoView(record: VideoRecord): VideoView {
     width: video.width,
     height: video.height,
     frameRate: video.frameRate,
-    renditions: [...record.renditions].sort((a, b) => a.height - b.height).map(renditionView),
+    // The audio rendition is part of every rung (its CODECS and BANDWIDTH include it), not a rung of its own.
+    renditions: [...record.renditions].filter((r) => r.kind === 'video').sort((a, b) => a.height - b.height).map(renditionView),
     processing: record.jobs.map((j) => ({
       unit: j.unit,
       status: j.status,
       progress: j.progress,
       attempts: j.attempts,
       error: j.error,
+      ...(j.rangeStart !== null ? { range: [j.rangeStart, j.rangeEnd ?? video.duration ?? j.rangeStart] as [number, number] } : {}),
     })),
     posterTime: video.posterTime ?? null,
     downloads: (record.downloads ?? []).map((d) => ({ rendition: d.rendition, status: d.status, progress: d.progress, method: d.method, size: d.size, error: d.error })),

@@ -17,6 +17,9 @@ export interface PlayableRendition extends RenditionFacts {
    * under their own numbers (workers/clips), so `segment_0007.ts` is the same object for both.
    */
   firstSegment?: number;
+  kind: 'video' | 'audio';
+  /** False while chunks are still encoding: the media playlist grows and has no ENDLIST yet. */
+  complete: boolean;
 }
 
 /** One `EXT-X-MEDIA:TYPE=SUBTITLES` rendition (workers/captions/hls.ts builds them from caption tracks). */
@@ -32,25 +35,37 @@ export const SUBTITLES_GROUP = 'subs';
 const quoted = (value: string) => `"${value.replace(/["\r\n]/g, ' ')}"`;
 
 export const HLS_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
+const AUDIO_GROUP = 'audio';
 
 /** A row is playable when its segment list is a non-empty array of positive finite durations. */
 export function toPlayable(row: RenditionRow): PlayableRendition | null {
   const segmentDurations = parseSegmentDurations(row.segmentDurations);
-  return segmentDurations ? { ...renditionFacts(row), segmentDurations } : null;
+  return segmentDurations ? { ...renditionFacts(row), segmentDurations, kind: row.kind, complete: row.complete } : null;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-/** Lowest bandwidth first: the order hls.js and Safari expect, and the first entry is the cheapest start. */
-export function buildMasterPlaylist(renditions: readonly RenditionFacts[], subtitles: readonly SubtitlesRendition[] = []): string {
+/**
+ * Lowest bandwidth first: the order hls.js and Safari expect, and the first entry is the cheapest start.
+ * With an audio rendition (chunked encoding: audio is encoded once for the whole source), it is one
+ * `EXT-X-MEDIA` audio group that every variant references; its BANDWIDTH and CODECS already include the audio.
+ * Caption tracks are one `EXT-X-MEDIA` subtitles group, also referenced by every variant.
+ */
+export function buildMasterPlaylist(
+  renditions: readonly (RenditionFacts & { kind?: 'video' | 'audio' })[],
+  subtitles: readonly SubtitlesRendition[] = [],
+): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const audio = renditions.find((r) => r.kind === 'audio');
+  if (audio) lines.push(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${AUDIO_GROUP}",NAME="Default",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="${audio.name}/playlist.m3u8"`);
   for (const s of subtitles) {
     lines.push(
       `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLES_GROUP}",NAME=${quoted(s.name)},LANGUAGE=${quoted(s.language)},` +
         `DEFAULT=${s.isDefault ? 'YES' : 'NO'},AUTOSELECT=YES,FORCED=NO,URI=${quoted(s.uri)}`,
     );
   }
-  for (const r of [...renditions].sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height)) {
+  const videos = renditions.filter((r) => r.kind !== 'audio');
+  for (const r of [...videos].sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height)) {
     const attrs = [
       `BANDWIDTH=${Math.round(r.bandwidth)}`,
       `AVERAGE-BANDWIDTH=${Math.round(r.averageBandwidth)}`,
@@ -58,6 +73,7 @@ export function buildMasterPlaylist(renditions: readonly RenditionFacts[], subti
     ];
     if (r.frameRate && r.frameRate > 0) attrs.push(`FRAME-RATE=${r.frameRate.toFixed(3)}`);
     attrs.push(`CODECS="${r.codecs}"`);
+    if (audio) attrs.push(`AUDIO="${AUDIO_GROUP}"`);
     if (subtitles.length) attrs.push(`SUBTITLES="${SUBTITLES_GROUP}"`);
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, `${r.name}/playlist.m3u8`);
   }
@@ -65,17 +81,20 @@ export function buildMasterPlaylist(renditions: readonly RenditionFacts[], subti
 }
 
 /**
- * VOD media playlist with the real segment durations. Business rule (RFC 8216 §4.3.3.1): TARGETDURATION is the
+ * Media playlist with the real segment durations. Business rule (RFC 8216 §4.3.3.1): TARGETDURATION is the
  * largest EXTINF as written (3 decimals) rounded to the nearest integer — the smallest value the RFC allows, and what
  * ffmpeg's HLS muxer writes — so 6.006 s segments (29.97 fps) keep the authored target of 6, not 7.
+ * A rendition still encoding is an EVENT playlist (segments are only appended; players poll it) without
+ * `EXT-X-ENDLIST`; once complete it is VOD with `EXT-X-ENDLIST`.
  */
-export function buildMediaPlaylist(rendition: Pick<PlayableRendition, 'segmentDurations' | 'firstSegment'>): string {
+export function buildMediaPlaylist(rendition: Pick<PlayableRendition, 'segmentDurations' | 'firstSegment'> & { complete?: boolean }): string {
+  const complete = rendition.complete !== false;
   const first = rendition.firstSegment ?? 0;
   const durations = rendition.segmentDurations.map(round3);
   const target = Math.max(1, ...durations.map((d) => Math.round(d)));
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:VOD', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', `#EXT-X-PLAYLIST-TYPE:${complete ? 'VOD' : 'EVENT'}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
   durations.forEach((d, i) => lines.push(`#EXTINF:${d.toFixed(3)},`, segmentFileName(first + i)));
-  lines.push('#EXT-X-ENDLIST');
+  if (complete) lines.push('#EXT-X-ENDLIST');
   return lines.join('\n') + '\n';
 }
 

@@ -21,7 +21,7 @@ import { ApiError, badRequest, errorJson, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import type { Config } from '../shared/config';
 import { runtime } from '../shared/runtime';
-import { isSafeId, publicPaths } from '../shared/storage-keys';
+import { AUDIO_RENDITION, isSafeId, publicPaths } from '../shared/storage-keys';
 import { CORS_HEADERS, cacheUrl, serveThroughCache } from './edge-cache';
 import { assertPlayable, produceObject } from './objects';
 import { parsePlaybackPath } from './paths';
@@ -73,7 +73,7 @@ export const playbackRoutes = new Hono<AppEnv>()
         expiresAt: new Date(signed.exp * 1000).toISOString(),
         session: session.token,
         status: playable.video.status,
-        renditions: [...playable.renditions.values()].sort((a, b) => a.height - b.height).map((r) => r.name),
+        renditions: [...playable.renditions.values()].filter((r) => r.kind === 'video').sort((a, b) => a.height - b.height).map((r) => r.name),
       },
       200,
       { 'Cache-Control': 'no-store' },
@@ -94,7 +94,7 @@ export const playbackRoutes = new Hono<AppEnv>()
     try {
       const config = c.var.config;
       const url = new URL(c.req.url);
-      const parsed = parsePlaybackPath(url.pathname, config.transcoding.ladder.map((r) => r.name), url.searchParams);
+      const parsed = parsePlaybackPath(url.pathname, [...config.transcoding.ladder.map((r) => r.name), AUDIO_RENDITION], url.searchParams);
       if (parsed.status === 'invalid') throw notFound(parsed.reason);
       if (parsed.status === 'bad_request') throw badRequest(parsed.reason);
       if (parsed.status === 'unsigned') {

@@ -68,6 +68,21 @@ export const defaults = {
     maxFrameRate: 60,
     /** The lowest rung is encoded by its own job so the video is playable long before the full ladder is done. */
     firstRungSeparately: true,
+    /**
+     * Chunked encoding: the timeline is cut into chunks of this many seconds (rounded to a multiple of the segment
+     * duration), each chunk × rung group one unit of work on its own container instance. 60 s keeps one unit well
+     * under a minute of CPU for the big rungs at 1080p while the per-unit overhead (instance start, seek, probe)
+     * stays a few percent. Videos shorter than one chunk are one chunk.
+     */
+    chunkSec: 60,
+    /**
+     * Dispatched units running at once across the platform (the container `max_instances`): the consumer leaves a
+     * unit queued (retry after `admissionRetrySec`) rather than start an instance past this.
+     */
+    maxRunningUnits: 10,
+    admissionRetrySec: 15,
+    /** After a delete, the video's prefix is swept again this much later (uploads that were in flight land first). */
+    purgeDelaySec: 20,
     /** A PENDING job untouched this long lost its queue message (e.g. the send failed); the sweeper re-sends it. */
     stalePendingMs: 2 * MINUTE,
     thumbnails: {
@@ -281,6 +296,9 @@ export function loadConfig(env: Partial<Record<string, unknown>>): Config {
       jobLeaseMs: num('TRANSCODE_JOB_LEASE_MS', defaults.transcoding.jobLeaseMs),
       maxAttempts: num('TRANSCODE_MAX_ATTEMPTS', defaults.transcoding.maxAttempts),
       retryBaseDelaySec: num('TRANSCODE_RETRY_BASE_DELAY_SEC', defaults.transcoding.retryBaseDelaySec),
+      chunkSec: num('TRANSCODE_CHUNK_SEC', defaults.transcoding.chunkSec),
+      maxRunningUnits: num('TRANSCODE_MAX_RUNNING_UNITS', defaults.transcoding.maxRunningUnits),
+      purgeDelaySec: num('TRANSCODE_PURGE_DELAY_SEC', defaults.transcoding.purgeDelaySec),
     },
   } as Config;
 }

@@ -5,7 +5,7 @@
  *   originals/{videoId}/original
  *   videos/{videoId}/master.m3u8
  *   videos/{videoId}/{rendition}/playlist.m3u8
- *   videos/{videoId}/{rendition}/segment_{nnnn}.ts
+ *   videos/{videoId}/{rendition}/segment_{nnnn}.ts      ({rendition}: a ladder rung, or `audio`)
  *   videos/{videoId}/thumbnails/{file}
  *   videos/{videoId}/captions/{lang}.vtt                (normalised WebVTT, one per caption track)
  *   videos/{videoId}/frames/f{frame}_w{width}.jpg       (thumbnails at any time, cut on first request)
@@ -30,6 +30,9 @@ function assertSafe(value: string, what: string, pattern = SAFE_ID): string {
   if (!pattern.test(value)) throw new Error(`unsafe ${what}: ${JSON.stringify(value)}`);
   return value;
 }
+
+/** The audio rendition's directory name, beside the ladder's rungs (`videos/{id}/audio/segment_0000.ts`). */
+export const AUDIO_RENDITION = 'audio';
 
 export const segmentFileName = (n: number): string => `segment_${String(n).padStart(4, '0')}.ts`;
 

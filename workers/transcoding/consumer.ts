@@ -1,5 +1,10 @@
 /**
- * Consumer of `transcode-jobs` (and of its dead-letter queue). Every message is acked or retried explicitly:
+ * Consumer of `transcode-jobs` (and of its dead-letter queue). No invocation waits for an encode: analysis (a
+ * probe, seconds) runs inline; every other unit is claimed, dispatched to its own transcoder instance (202) and
+ * left with the queue as its watchdog (retried after the lease), and its progress and completion come back through
+ * the callback route (callback.ts). If the run is lost (instance gone, callback undeliverable), the redelivery finds
+ * the lease expired and takes the unit over; if the unit completed, it is acked.
+ * Every message is acked or retried explicitly:
  *
  * - unparseable (poison) body → forwarded to `transcode-jobs-dlq` at once and acked (retrying cannot fix it);
  * - job done now, already COMPLETED, permanently FAILED, or its video gone/failed → ack;
@@ -10,26 +15,33 @@
  *
  * The DLQ consumer marks the job and its video FAILED with the last recorded error, so nothing retries forever.
  */
-import { eq } from 'drizzle-orm';
-import type { AnalyzeResult, EncodeRequest, EncodeResult, ThumbnailsRequest, ThumbnailsResult } from '../../containers/transcoder/src/protocol';
+import { and, eq } from 'drizzle-orm';
+import type { AnalyzeResult } from '../../containers/transcoder/src/protocol';
 import { loadConfig, type Config } from '../shared/config';
 import { openDb, schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import { keys } from '../shared/storage-keys';
 import { invalidateVideo } from '../metadata/cache';
 import { checkAnalysed, onVideoFailed } from '../lifecycle';
+import { deleteR2Prefix } from '../metadata/delete';
 import type { JobRow, VideoRow } from '../metadata/serialize';
-import { claimJob, completeJob, ensureJob, failJob, failVideo, getJob, releaseJob, reportProgress } from './jobs';
+import { planChunks } from './chunks';
+import { claimJob, completeJob, ensureJob, failJob, failVideo, getJob, releaseJob, reportProgress, runningUnits } from './jobs';
 import { encodeGroups, planLadder } from './ladder';
-import { parseTranscodeMessage, unitOf, type TranscodeMessage } from './messages';
-import { maybeMarkReady, recordRendition, writeMasterCopy } from './outputs';
-import { runTranscoderJob, transcoderFor, type JobOutcome, type Transcoder } from './transcoder-client';
+import { encodeUnit, parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
+import { callbackSpec, dispatchTranscoderJob, runTranscoderJob, transcoderFor, type JobOutcome, type Transcoder } from './transcoder-client';
+import { isDispatched, unitKinds, type DispatchedMessage } from './units';
 
 export interface ConsumerDeps {
   transcoder: Transcoder;
 }
 
-type Outcome = { status: 'ack'; note?: string } | { status: 'retry'; reason: string } | { status: 'wait'; delaySeconds: number };
+type Outcome =
+  | { status: 'ack'; note?: string }
+  | { status: 'retry'; reason: string }
+  | { status: 'wait'; delaySeconds: number }
+  /** Dispatched: the message comes back after `delaySeconds` as the unit's watchdog. */
+  | { status: 'dispatched'; delaySeconds: number };
 
 interface Ctx {
   env: Env;
@@ -56,7 +68,7 @@ function progressWriter(ctx: Ctx): (fraction: number) => Promise<void> {
   };
 }
 
-function instanceName(message: TranscodeMessage): string {
+function instanceName(message: WorkMessage): string {
   return `${message.videoId}:${unitOf(message)}`;
 }
 
@@ -74,123 +86,115 @@ async function settle<R>(ctx: Ctx, outcome: JobOutcome<R>, onResult: (result: R)
   return { status: 'retry', reason: outcome.message };
 }
 
-const handlers: { [K in TranscodeMessage['type']]: (ctx: Ctx, message: Extract<TranscodeMessage, { type: K }>) => Promise<Outcome> } = {
-  async analyze(ctx, message) {
-    const outcome = await runTranscoderJob<AnalyzeResult>(ctx.deps.transcoder, '/v1/analyze', { sourceKey: keys.original(message.videoId) }, instanceName(message), progressWriter(ctx));
-    return settle(ctx, outcome, async (facts) => {
-      const now = runtime().now();
-      await ctx.db
-        .update(schema.videos)
-        .set({
-          duration: facts.duration,
-          width: facts.width,
-          height: facts.height,
-          rotation: facts.rotation,
-          frameRate: facts.frameRate,
-          hasAudio: facts.hasAudio,
-          videoCodec: facts.videoCodec,
-          audioCodec: facts.audioCodec,
-          updatedAt: now,
-        })
-        .where(eq(schema.videos.id, message.videoId));
-      // A registered check (e.g. a direct upload's maxDurationSeconds) may refuse the analysed source.
-      const refusal = await checkAnalysed(ctx.env, message.videoId, { duration: facts.duration });
-      if (refusal) {
-        await failJob(ctx.db, message.videoId, ctx.job.unit, refusal);
-        if (await failVideo(ctx.db, message.videoId, refusal)) await onVideoFailed(ctx.env, message.videoId);
-        return;
-      }
-      // Job rows first, then messages, then the analyze job completes: a crash anywhere in between redoes the
-      // analysis, and the upserts and the claim compare-and-set make the repeated sends harmless.
-      const plan = planLadder(ctx.config.transcoding.ladder, facts.width, facts.height, ctx.config.transcoding);
-      const followUps: TranscodeMessage[] = [
-        ...encodeGroups(plan, ctx.config.transcoding.firstRungSeparately).map((rungs): TranscodeMessage => ({ type: 'encode', videoId: message.videoId, rungs })),
-        { type: 'thumbnails', videoId: message.videoId },
-      ];
-      for (const m of followUps) await ensureJob(ctx.db, m.videoId, unitOf(m));
-      const pending: TranscodeMessage[] = [];
-      for (const m of followUps) if ((await getJob(ctx.db, m.videoId, unitOf(m)))?.status !== 'COMPLETED') pending.push(m);
-      if (pending.length) await ctx.env.TRANSCODE_QUEUE.sendBatch(pending.map((body) => ({ body, contentType: 'json' as const })));
-      await completeJob(ctx.db, ctx.job);
-    });
-  },
+/**
+ * Analysis, then the plan: the audio track once, every chunk × rung group (the lowest rung's chunks first, so the
+ * first chunks become playable early), and the thumbnails. Job rows (with each chunk's range) first, then
+ * messages, then the analyze job completes: a crash anywhere in between redoes the analysis, and the upserts and
+ * the claim compare-and-set make the repeated sends harmless.
+ */
+async function analyzeUnit(ctx: Ctx, message: Extract<TranscodeMessage, { type: 'analyze' }>): Promise<Outcome> {
+  const outcome = await runTranscoderJob<AnalyzeResult>(ctx.deps.transcoder, '/v1/analyze', { sourceKey: keys.original(message.videoId) }, instanceName(message), progressWriter(ctx));
+  return settle(ctx, outcome, async (facts) => {
+    const now = runtime().now();
+    await ctx.db
+      .update(schema.videos)
+      .set({
+        duration: facts.duration,
+        width: facts.width,
+        height: facts.height,
+        rotation: facts.rotation,
+        frameRate: facts.frameRate,
+        hasAudio: facts.hasAudio,
+        videoCodec: facts.videoCodec,
+        audioCodec: facts.audioCodec,
+        updatedAt: now,
+      })
+      .where(eq(schema.videos.id, message.videoId));
+    // A registered check (e.g. a direct upload's maxDurationSeconds) may refuse the analysed source.
+    const refusal = await checkAnalysed(ctx.env, message.videoId, { duration: facts.duration });
+    if (refusal) {
+      await failJob(ctx.db, message.videoId, ctx.job.unit, refusal);
+      if (await failVideo(ctx.db, message.videoId, refusal)) await onVideoFailed(ctx.env, message.videoId);
+      return;
+    }
+    const t = ctx.config.transcoding;
+    const plan = planLadder(t.ladder, facts.width, facts.height, t);
+    const chunks = planChunks(facts.duration, t.chunkSec, t.segmentDurationSec);
+    const followUps: { message: WorkMessage; range?: { start: number; end: number | null } }[] = [{ message: { type: 'audio', videoId: message.videoId } }];
+    for (const rungs of encodeGroups(plan, t.firstRungSeparately)) {
+      for (const c of chunks) followUps.push({ message: { type: 'encode', videoId: message.videoId, rungs, chunk: c.index }, range: { start: c.startSec, end: c.endSec } });
+    }
+    followUps.push({ message: { type: 'thumbnails', videoId: message.videoId } });
+    for (const f of followUps) await ensureJob(ctx.db, f.message.videoId, unitOf(f.message), false, f.range);
+    const pending: WorkMessage[] = [];
+    for (const f of followUps) if ((await getJob(ctx.db, f.message.videoId, unitOf(f.message)))?.status !== 'COMPLETED') pending.push(f.message);
+    for (let i = 0; i < pending.length; i += 100) {
+      await ctx.env.TRANSCODE_QUEUE.sendBatch(pending.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const })));
+    }
+    await completeJob(ctx.db, ctx.job);
+  });
+}
 
-  async encode(ctx, message) {
-    const { video, config } = ctx;
-    if (!video.width || !video.height || !video.duration) {
-      await releaseJob(ctx.db, ctx.job, 'waiting for analysis');
-      return { status: 'retry', reason: 'video has not been analysed yet' };
-    }
-    const plan = planLadder(config.transcoding.ladder, video.width, video.height, config.transcoding);
-    const rungs = message.rungs.map((name) => plan.find((r) => r.name === name));
-    if (rungs.some((r) => !r)) {
-      const reason = `rendition(s) ${message.rungs.join(', ')} are not in this video's ladder`;
-      await failJob(ctx.db, video.id, ctx.job.unit, reason);
-      return { status: 'ack', note: reason };
-    }
-    const request: EncodeRequest = {
-      sourceKey: keys.original(video.id),
-      rungs: rungs.map((r) => ({ ...r!, outputPrefix: keys.renditionPrefix(video.id, r!.name) })),
-      segmentDurationSec: config.transcoding.segmentDurationSec,
-      audioBitrate: config.transcoding.audioBitrate,
-      x264Preset: config.transcoding.x264Preset,
-      sourceDuration: video.duration,
-      sourceHasAudio: video.hasAudio ?? false,
-      sourceFrameRate: video.frameRate ?? 30,
-      maxFrameRate: config.transcoding.maxFrameRate,
-    };
-    const outcome = await runTranscoderJob<EncodeResult>(ctx.deps.transcoder, '/v1/encode', request, instanceName(message), progressWriter(ctx));
-    return settle(ctx, outcome, async (result) => {
-      for (const r of result.renditions) await recordRendition(ctx.env, ctx.db, video.id, r);
-      await completeJob(ctx.db, ctx.job);
-      await writeMasterCopy(ctx.env, ctx.db, video.id);
-      await maybeMarkReady(ctx.env, ctx.db, config, video.id);
-    });
-  },
+/** Claimed unit → its transcoder instance; returns once the instance accepted it. */
+async function dispatchUnit(ctx: Ctx, message: DispatchedMessage): Promise<Outcome> {
+  const kind = unitKinds[message.type] as (typeof unitKinds)['audio'];
+  const prepared = kind.prepare(ctx, message as never);
+  if (prepared.status === 'not-yet') {
+    await releaseJob(ctx.db, ctx.job, prepared.reason);
+    return { status: 'retry', reason: prepared.reason };
+  }
+  if (prepared.status === 'invalid') {
+    await failJob(ctx.db, ctx.video.id, ctx.job.unit, prepared.reason);
+    return { status: 'ack', note: prepared.reason };
+  }
+  const body = { ...prepared.body, callback: callbackSpec(ctx.env, ctx.job.id, ctx.job.startedAt!) };
+  const outcome = await dispatchTranscoderJob(ctx.deps.transcoder, prepared.path, body, instanceName(message));
+  if (outcome.status === 'failed') {
+    await releaseJob(ctx.db, ctx.job, outcome.message);
+    return { status: 'retry', reason: outcome.message };
+  }
+  // The watchdog: this message comes back once the lease could have expired (see the file comment).
+  return { status: 'dispatched', delaySeconds: Math.min(43_200, Math.ceil(ctx.config.transcoding.jobLeaseMs / 1000) + 1) };
+}
 
-  async thumbnails(ctx, message) {
-    const { video, config } = ctx;
-    if (!video.width || !video.height || !video.duration) {
-      await releaseJob(ctx.db, ctx.job, 'waiting for analysis');
-      return { status: 'retry', reason: 'video has not been analysed yet' };
-    }
-    const t = config.transcoding.thumbnails;
-    const intervalSec = Math.max(t.intervalSec, Math.ceil(video.duration / t.maxTiles));
-    const tileHeight = Math.max(2, Math.round((t.tileWidth * video.height) / video.width / 2) * 2);
-    const request: ThumbnailsRequest = {
-      sourceKey: keys.original(video.id),
-      outputPrefix: keys.thumbnailsPrefix(video.id),
-      sourceDuration: video.duration,
-      intervalSec,
-      tileWidth: t.tileWidth,
-      tileHeight,
-      columns: t.columns,
-      rows: t.rows,
-      posterMaxHeight: t.posterMaxHeight,
-    };
-    const outcome = await runTranscoderJob<ThumbnailsResult>(ctx.deps.transcoder, '/v1/thumbnails', request, instanceName(message), progressWriter(ctx));
-    return settle(ctx, outcome, async () => {
-      await completeJob(ctx.db, ctx.job);
-      await maybeMarkReady(ctx.env, ctx.db, config, video.id);
-    });
-  },
-};
+/** A deleted video's prefix, swept again after the uploads that were in flight at deletion have landed. */
+async function purge(env: Env, db: Db, config: Config, videoId: string): Promise<Outcome> {
+  const video = await db.select({ status: schema.videos.status, deletedAt: schema.videos.deletedAt }).from(schema.videos).where(eq(schema.videos.id, videoId)).get();
+  if (video && video.status !== 'DELETED') return { status: 'ack', note: `video is ${video.status}; not purged` };
+  const wait = (video?.deletedAt ?? 0) + config.transcoding.purgeDelaySec * 1000 - runtime().now();
+  if (wait > 0) return { status: 'wait', delaySeconds: Math.ceil(wait / 1000) };
+  await deleteR2Prefix(env.MEDIA, keys.videoPrefix(videoId));
+  await deleteR2Prefix(env.MEDIA, keys.originalPrefix(videoId));
+  return { status: 'ack', note: 'purged' };
+}
 
 async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDeps, message: TranscodeMessage): Promise<Outcome> {
+  if (message.type === 'purge') return purge(env, db, config, message.videoId);
   const video = await db.select().from(schema.videos).where(eq(schema.videos.id, message.videoId)).get();
   if (!video) return { status: 'ack', note: 'unknown video' };
   // Only PROCESSING videos are worked on: a DELETED or FAILED video's leftover messages are dropped (retrying a
   // rendition moves the video back to PROCESSING first).
   if (video.status !== 'PROCESSING') return { status: 'ack', note: `video is ${video.status}` };
   const unit = unitOf(message);
+  if (isDispatched(message)) {
+    const current = await getJob(db, video.id, unit);
+    if (current?.status === 'COMPLETED' || current?.status === 'FAILED') return { status: 'ack', note: `job already ${current.status}` };
+    // Backoff after a reported transient error: the re-sent message waits (queue retry delays, not delayed sends).
+    if (current?.status === 'PENDING' && current.error && current.attempts > 0) {
+      const wait = current.updatedAt + backoffSeconds(current.attempts, config) * 1000 - runtime().now();
+      if (wait > 0) return { status: 'wait', delaySeconds: Math.ceil(wait / 1000) };
+    }
+    // Admission: at most `maxRunningUnits` instances at once (the container max_instances).
+    if (current?.status !== 'PROCESSING' && (await runningUnits(db)) >= config.transcoding.maxRunningUnits) {
+      return { status: 'wait', delaySeconds: config.transcoding.admissionRetrySec };
+    }
+  }
   const claim = await claimJob(db, video.id, unit, config.transcoding.jobLeaseMs);
   if (claim.status === 'completed' || claim.status === 'failed') return { status: 'ack', note: `job already ${claim.status}` };
   if (claim.status === 'busy') return { status: 'wait', delaySeconds: Math.ceil(claim.leaseRemainingMs / 1000) + 1 };
   const ctx: Ctx = { env, db, config, deps, video, job: claim.job };
   try {
-    // The map is exhaustive over `type`; the cast only re-links each message to its own handler.
-    const handler = handlers[message.type] as (ctx: Ctx, m: TranscodeMessage) => Promise<Outcome>;
-    return await handler(ctx, message);
+    return message.type === 'analyze' ? await analyzeUnit(ctx, message) : await dispatchUnit(ctx, message);
   } catch (err) {
     const reason = `internal error: ${err instanceof Error ? err.message : String(err)}`;
     console.error(`transcode ${unit} for ${video.id} threw`, err);
@@ -213,10 +217,17 @@ export async function handleTranscodeBatch(batch: MessageBatch<unknown>, env: En
     const outcome = await processMessage(env, db, config, deps, message);
     if (outcome.status === 'ack') {
       msg.ack();
+    } else if (outcome.status === 'dispatched') {
+      // Redelivered as the watchdog, within the retry budget (past it, the sweeper watches the lease instead).
+      if (msg.attempts < config.transcoding.maxAttempts) msg.retry({ delaySeconds: outcome.delaySeconds });
+      else msg.ack();
     } else if (outcome.status === 'wait') {
-      if (msg.attempts >= config.transcoding.maxAttempts) msg.ack(); // the sweeper takes over if that lease expires
-      else msg.retry({ delaySeconds: outcome.delaySeconds });
-    } else if (msg.attempts >= config.transcoding.maxAttempts) {
+      // Waiting (a live lease elsewhere, or admission) is not a failure: past the retry budget, a fresh copy waits.
+      if (msg.attempts >= config.transcoding.maxAttempts) {
+        await env.TRANSCODE_QUEUE.send(message, { contentType: 'json', delaySeconds: outcome.delaySeconds });
+        msg.ack();
+      } else msg.retry({ delaySeconds: outcome.delaySeconds });
+    } else if (msg.attempts >= config.transcoding.maxAttempts && message.type !== 'purge') {
       console.error(`${unitOf(message)} for ${message.videoId} failed ${msg.attempts} times: dead-lettering (${outcome.reason})`);
       await env.TRANSCODE_DLQ.send(message, { contentType: 'json' });
       msg.ack();
@@ -233,6 +244,10 @@ export async function handleDeadLetterBatch(batch: MessageBatch<unknown>, env: E
     const message = parseTranscodeMessage(msg.body);
     if (!message) {
       console.error(`dead-lettered poison message ${msg.id}: ${JSON.stringify(msg.body).slice(0, 500)}`);
+      msg.ack();
+      continue;
+    }
+    if (message.type === 'purge') {
       msg.ack();
       continue;
     }

@@ -12,7 +12,7 @@
  *   retried with backoff.
  * Every transition invalidates the metadata cache so the status API shows it at once.
  */
-import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
 import { invalidateVideo } from '../metadata/cache';
 import type { JobRow } from '../metadata/serialize';
 import { schema, type Db } from '../shared/db';
@@ -22,10 +22,15 @@ const jobs = schema.transcodeJobs;
 
 const byUnit = (videoId: string, unit: string) => and(eq(jobs.videoId, videoId), eq(jobs.unit, unit));
 
-/** Creates the row if missing; an existing row is left alone unless `reset` (then back to PENDING, unless COMPLETED). */
-export async function ensureJob(db: Db, videoId: string, unit: string, reset = false): Promise<void> {
+/**
+ * Creates the row if missing; an existing row is left alone unless `reset` (then back to PENDING, unless COMPLETED).
+ * `range`: an encode chunk's time range (end null: to the end of the stream).
+ */
+export async function ensureJob(db: Db, videoId: string, unit: string, reset = false, range?: { start: number; end: number | null }): Promise<void> {
   const now = runtime().now();
-  const insert = db.insert(jobs).values({ id: newId('job'), videoId, unit, status: 'PENDING', createdAt: now, updatedAt: now });
+  const insert = db
+    .insert(jobs)
+    .values({ id: newId('job'), videoId, unit, status: 'PENDING', createdAt: now, updatedAt: now, rangeStart: range?.start ?? null, rangeEnd: range?.end ?? null });
   if (!reset) {
     await insert.onConflictDoNothing();
     return;
@@ -61,13 +66,40 @@ export async function claimJob(db: Db, videoId: string, unit: string, leaseMs: n
 }
 
 /** Records progress and extends the lease — only while this claim still owns the row (same `startedAt`). */
-export async function reportProgress(db: Db, job: JobRow, progress: number, leaseMs: number): Promise<void> {
+export async function reportProgress(db: Db, job: JobRow, progress: number, leaseMs: number): Promise<boolean> {
   const now = runtime().now();
-  await db
+  const updated = await db
     .update(jobs)
     .set({ progress: Math.max(0, Math.min(1, progress)), leaseUntil: now + leaseMs, updatedAt: now })
-    .where(and(eq(jobs.id, job.id), eq(jobs.status, 'PROCESSING'), eq(jobs.startedAt, job.startedAt!)));
+    .where(and(eq(jobs.id, job.id), eq(jobs.status, 'PROCESSING'), eq(jobs.startedAt, job.startedAt!)))
+    .returning({ id: jobs.id });
   await invalidateVideo(job.videoId);
+  return updated.length > 0;
+}
+
+/**
+ * PROCESSING → COMPLETED for this claim only, storing the transcoder's result: a compare-and-set, so a completion
+ * delivered twice (callback retries, a taken-over run finishing late) counts once. True if this call completed it.
+ */
+export async function completeClaim(db: Db, job: JobRow, result: unknown): Promise<boolean> {
+  const now = runtime().now();
+  const done = await db
+    .update(jobs)
+    .set({ status: 'COMPLETED', progress: 1, error: null, leaseUntil: null, completedAt: now, updatedAt: now, result: JSON.stringify(result) })
+    .where(and(eq(jobs.id, job.id), eq(jobs.status, 'PROCESSING'), eq(jobs.startedAt, job.startedAt!)))
+    .returning({ id: jobs.id });
+  await invalidateVideo(job.videoId);
+  return done.length > 0;
+}
+
+/** Dispatched units whose lease is live: instances running (or about to) across the platform. */
+export async function runningUnits(db: Db): Promise<number> {
+  const row = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(jobs)
+    .where(and(eq(jobs.status, 'PROCESSING'), gt(jobs.leaseUntil, runtime().now())))
+    .get();
+  return row?.n ?? 0;
 }
 
 export async function completeJob(db: Db, job: JobRow): Promise<void> {

@@ -2,31 +2,48 @@
  * Messages on the `transcode-jobs` queue: a discriminated union on `type`, dispatched by the consumer through an
  * exhaustive handler map. Every message names its video; handlers are idempotent (a redelivery upserts).
  *
- * Each message corresponds to exactly one `transcode_jobs` row (its unit), and the row is the source of truth:
- * the sweeper can rebuild the message from the row alone (`messageForUnit`).
+ * Each work message corresponds to exactly one `transcode_jobs` row (its unit), and the row is the source of
+ * truth: the sweeper can rebuild the message from the row alone (`messageForUnit`). `purge` is housekeeping (a
+ * second sweep of a deleted video's prefix) and has no row.
  */
 export type TranscodeMessage =
   | { type: 'analyze'; videoId: string }
-  /** Encode these rungs (ladder names) in one ffmpeg process: one decode feeding every rung. */
-  | { type: 'encode'; videoId: string; rungs: string[] }
-  | { type: 'thumbnails'; videoId: string };
+  /** Encode chunk `chunk` of the timeline into these rungs (ladder names) in one ffmpeg process (one decode). */
+  | { type: 'encode'; videoId: string; rungs: string[]; chunk: number }
+  /** The whole source's audio, once: the HLS audio rendition every rung references. */
+  | { type: 'audio'; videoId: string }
+  | { type: 'thumbnails'; videoId: string }
+  | { type: 'purge'; videoId: string };
 
 export type TranscodeMessageType = TranscodeMessage['type'];
+export type WorkMessage = Exclude<TranscodeMessage, { type: 'purge' }>;
 
 const RUNG_NAME = /^[A-Za-z0-9_-]{1,16}$/;
 const VIDEO_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_CHUNKS = 100_000;
 
-/** The job unit a message works on: `analyze`, `thumbnails`, `encode:240p`, `encode:360p+480p+720p`. */
-export function unitOf(message: TranscodeMessage): string {
-  return message.type === 'encode' ? `encode:${message.rungs.join('+')}` : message.type;
+const isChunk = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < MAX_CHUNKS;
+
+/** The job unit a message works on: `analyze`, `audio`, `thumbnails`, `encode:240p@0`, `encode:360p+480p@3`. */
+export function unitOf(message: WorkMessage): string {
+  return message.type === 'encode' ? encodeUnit(message.rungs, message.chunk) : message.type;
 }
 
-export function messageForUnit(videoId: string, unit: string): TranscodeMessage | null {
-  if (unit === 'analyze' || unit === 'thumbnails') return { type: unit, videoId };
-  const m = /^encode:(.+)$/.exec(unit);
+export const encodeUnit = (rungs: readonly string[], chunk: number): string => `encode:${rungs.join('+')}@${chunk}`;
+
+/** `encode:360p+480p@3` → its rungs and chunk; null for any other unit. */
+export function parseEncodeUnit(unit: string): { rungs: string[]; chunk: number } | null {
+  const m = /^encode:([^@]+)@(\d{1,6})$/.exec(unit);
   if (!m) return null;
   const rungs = m[1]!.split('+');
-  return rungs.every((r) => RUNG_NAME.test(r)) ? { type: 'encode', videoId, rungs } : null;
+  const chunk = Number(m[2]);
+  return rungs.every((r) => RUNG_NAME.test(r)) && isChunk(chunk) ? { rungs, chunk } : null;
+}
+
+export function messageForUnit(videoId: string, unit: string): WorkMessage | null {
+  if (unit === 'analyze' || unit === 'thumbnails' || unit === 'audio') return { type: unit, videoId };
+  const encode = parseEncodeUnit(unit);
+  return encode ? { type: 'encode', videoId, ...encode } : null;
 }
 
 /** Narrows an untrusted queue body; null means a poison message (it goes straight to the dead-letter queue). */
@@ -36,12 +53,17 @@ export function parseTranscodeMessage(body: unknown): TranscodeMessage | null {
   if (typeof b.videoId !== 'string' || !VIDEO_ID.test(b.videoId)) return null;
   switch (b.type) {
     case 'analyze':
+    case 'audio':
     case 'thumbnails':
+    case 'purge':
       return { type: b.type, videoId: b.videoId };
     case 'encode': {
       const rungs = b.rungs;
       if (!Array.isArray(rungs) || rungs.length === 0 || !rungs.every((r) => typeof r === 'string' && RUNG_NAME.test(r))) return null;
-      return { type: 'encode', videoId: b.videoId, rungs: rungs as string[] };
+      // Messages from before chunking had no `chunk`: the whole timeline was chunk 0.
+      const chunk = b.chunk === undefined ? 0 : b.chunk;
+      if (!isChunk(chunk)) return null;
+      return { type: 'encode', videoId: b.videoId, rungs: rungs as string[], chunk };
     }
     default:
       return null;

@@ -1,13 +1,13 @@
 /**
- * What a finished job leaves behind, and when a video is READY.
+ * What finished jobs leave behind, and when a video is READY.
  *
- * A rendition is recorded after all its segments are in R2: its media playlist is (over)written, segments beyond
- * the new count (from an earlier, longer run) are deleted, and its `renditions` row is upserted on
- * (video_id, name) — so a redone job overwrites the same keys and leaves no duplicates or stale segments.
- * The first row makes the video playable (progressive availability); READY needs every planned rung and the
+ * A rendition row is upserted on (video_id, name) from the finished chunks (fan-in, `refreshRenditions`); when
+ * its last chunk is in, segments beyond the final count (from an earlier, longer run) are deleted — so a redone
+ * chunk overwrites the same keys and leaves no duplicates or stale segments. The first row makes the video
+ * playable (progressive availability); READY needs every planned rung finalised, the audio rendition and the
  * thumbnails. The PROCESSING → READY move is a compare-and-set, so `onVideoReady` runs once per readiness.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { onVideoReady } from '../lifecycle';
 import { invalidateVideo } from '../metadata/cache';
 import { acceptsOutputs } from '../metadata/delete';
@@ -16,9 +16,11 @@ import { buildMasterPlaylist, buildMediaPlaylist, HLS_CONTENT_TYPE, toPlayable }
 import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
-import { keys, parseSegmentFileName } from '../shared/storage-keys';
-import type { RenditionResult } from '../../containers/transcoder/src/protocol';
+import { AUDIO_RENDITION, keys, parseSegmentFileName } from '../shared/storage-keys';
+import type { AudioResult, EncodeResult, RenditionResult } from '../../containers/transcoder/src/protocol';
+import { failVideo } from './jobs';
 import { planLadder } from './ladder';
+import { parseEncodeUnit } from './messages';
 
 /** Deletes `segment_N.ts` objects with N ≥ count under a rendition's prefix. */
 export async function deleteStaleSegments(bucket: R2Bucket, videoId: string, rendition: string, count: number): Promise<number> {
@@ -37,21 +39,132 @@ export async function deleteStaleSegments(bucket: R2Bucket, videoId: string, ren
   return stale.length;
 }
 
-export async function recordRendition(env: Env, db: Db, videoId: string, r: RenditionResult): Promise<void> {
-  if (!(await acceptsOutputs(env.DB, videoId))) return; // deleted while it was encoding: write nothing
-  await env.MEDIA.put(keys.mediaPlaylist(videoId, r.name), buildMediaPlaylist(r), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
-  await deleteStaleSegments(env.MEDIA, videoId, r.name, r.segmentDurations.length);
-  const row = {
-    ...renditionFacts(r),
-    segmentCount: r.segmentDurations.length,
-    segmentDurations: JSON.stringify(r.segmentDurations),
-    totalBytes: r.totalBytes,
-  };
+type RenditionInsert = typeof schema.renditions.$inferInsert;
+
+/**
+ * Upserts a rendition row, never shrinking it: a refresh that read fewer finished chunks than one already applied
+ * (two completions racing) cannot take segments away from the playlist.
+ */
+async function upsertRendition(db: Db, row: Omit<RenditionInsert, 'createdAt' | 'complete'>): Promise<void> {
+  const { videoId: _v, name: _n, ...set } = row;
   await db
     .insert(schema.renditions)
-    .values({ videoId, createdAt: runtime().now(), ...row })
-    .onConflictDoUpdate({ target: [schema.renditions.videoId, schema.renditions.name], set: row });
+    .values({ ...row, complete: false, createdAt: runtime().now() })
+    .onConflictDoUpdate({ target: [schema.renditions.videoId, schema.renditions.name], set, setWhere: sql`excluded.segment_count >= ${schema.renditions.segmentCount}` });
+}
+
+/** complete false → true, once: the caller that wins writes the final (ENDLIST) playlist and drops stale segments. */
+async function finalise(db: Db, videoId: string, name: string): Promise<boolean> {
+  const moved = await db
+    .update(schema.renditions)
+    .set({ complete: true })
+    .where(and(eq(schema.renditions.videoId, videoId), eq(schema.renditions.name, name), eq(schema.renditions.complete, false)))
+    .returning({ name: schema.renditions.name });
+  return moved.length > 0;
+}
+
+async function writePlaylistCopy(env: Env, videoId: string, name: string, durations: number[], complete: boolean): Promise<void> {
+  await env.MEDIA.put(keys.mediaPlaylist(videoId, name), buildMediaPlaylist({ segmentDurations: durations, complete }), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const peak = (sizes: number[], durations: number[]) => Math.max(0, ...sizes.map((s, k) => Math.ceil((s * 8) / Math.max(durations[k]!, 0.001))));
+
+function parseResult<T>(json: string | null): T | null {
+  if (!json) return null;
+  try {
+    return JSON.parse(json) as T;
+  } catch {
+    return null;
+  }
+}
+
+export type RefreshOutcome = { status: 'ok'; finalised: string[] } | { status: 'failed'; reason: string };
+
+/**
+ * Fan-in. Rebuilds every rung's rendition row and playlist from the COMPLETED chunk jobs (their stored results),
+ * so it is idempotent and order-free: any completion, repeated or concurrent, may call it.
+ * - A rung's playlist is the contiguous prefix of finished chunks (a growing EVENT playlist: the first chunks play
+ *   while the rest encode); when every chunk is in, it is finalised exactly once (VOD, ENDLIST).
+ * - Rows appear only once the audio rendition is complete, since every variant references it.
+ * - Segment numbers must continue across chunks (`firstSegment` of each chunk = segments before it); a chunk past
+ *   the end of the streams contributes none.
+ * - A finished rung much shorter than the analysed duration means the file is truncated: the video fails.
+ */
+export async function refreshRenditions(env: Env, db: Db, config: Config, videoId: string): Promise<RefreshOutcome> {
+  const video = await db.select().from(schema.videos).where(eq(schema.videos.id, videoId)).get();
+  if (!video || video.status !== 'PROCESSING' || !video.width || !video.height) return { status: 'ok', finalised: [] };
+  const jobs = await db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.videoId, videoId)).all();
+  const audioJob = jobs.find((j) => j.unit === 'audio' && j.status === 'COMPLETED');
+  const audio = parseResult<AudioResult>(audioJob?.result ?? null);
+  if (!audio) return { status: 'ok', finalised: [] };
+  const finalised: string[] = [];
+
+  await upsertRendition(db, {
+    videoId, name: AUDIO_RENDITION, kind: 'audio', width: 0, height: 0, bandwidth: audio.bandwidth, averageBandwidth: audio.averageBandwidth,
+    codecs: audio.codecs, frameRate: null, segmentCount: audio.segmentDurations.length, segmentDurations: JSON.stringify(audio.segmentDurations), totalBytes: audio.totalBytes,
+  });
+  if (await finalise(db, videoId, AUDIO_RENDITION)) {
+    await writePlaylistCopy(env, videoId, AUDIO_RENDITION, audio.segmentDurations, true);
+    await deleteStaleSegments(env.MEDIA, videoId, AUDIO_RENDITION, audio.segmentDurations.length);
+    finalised.push(AUDIO_RENDITION);
+  }
+
+  const encodes = jobs.map((j) => ({ job: j, unit: parseEncodeUnit(j.unit) })).filter((e) => e.unit !== null);
+  const chunkCount = Math.max(0, ...encodes.map((e) => e.unit!.chunk + 1));
+  for (const rung of planLadder(config.transcoding.ladder, video.width, video.height)) {
+    const byChunk = new Map<number, { r: RenditionResult; firstSegment: number }>();
+    for (const { job, unit } of encodes) {
+      if (job.status !== 'COMPLETED' || !unit!.rungs.includes(rung.name)) continue;
+      const result = parseResult<EncodeResult>(job.result);
+      const r = result?.renditions.find((x) => x.name === rung.name);
+      if (result && r) byChunk.set(unit!.chunk, { r, firstSegment: result.chunk.firstSegment });
+    }
+    const durations: number[] = [];
+    const sizes: number[] = [];
+    let first: RenditionResult | null = null;
+    let done = 0;
+    for (; done < chunkCount; done++) {
+      const c = byChunk.get(done);
+      if (!c) break;
+      if (c.r.segmentDurations.length === 0) continue;
+      if (c.firstSegment !== durations.length) {
+        return fail(db, videoId, `The video has a gap in ${rung.name} at chunk ${done}: expected segment ${durations.length}, got ${c.firstSegment}.`);
+      }
+      first ??= c.r;
+      durations.push(...c.r.segmentDurations);
+      sizes.push(...c.r.segmentSizes);
+    }
+    if (!first || durations.length === 0) continue;
+    const complete = done === chunkCount;
+    const total = sum(durations);
+    if (complete && video.duration && total < video.duration * 0.9 - 0.5) {
+      return fail(db, videoId, `Only ${total.toFixed(1)} s of the ${video.duration.toFixed(1)} s video could be decoded; the file looks truncated or corrupt.`);
+    }
+    const totalBytes = sum(sizes);
+    await upsertRendition(db, {
+      videoId, name: rung.name, kind: 'video', width: first.width, height: first.height,
+      bandwidth: peak(sizes, durations) + audio.bandwidth,
+      averageBandwidth: Math.ceil((totalBytes * 8) / Math.max(total, 0.001)) + audio.averageBandwidth,
+      codecs: `${first.codecs.split(',')[0]},${audio.codecs}`, frameRate: first.frameRate,
+      segmentCount: durations.length, segmentDurations: JSON.stringify(durations), totalBytes,
+    });
+    if (complete && (await finalise(db, videoId, rung.name))) {
+      await writePlaylistCopy(env, videoId, rung.name, durations, true);
+      await deleteStaleSegments(env.MEDIA, videoId, rung.name, durations.length);
+      finalised.push(rung.name);
+    } else if (!complete) {
+      await writePlaylistCopy(env, videoId, rung.name, durations, false);
+    }
+  }
   await invalidateVideo(videoId);
+  await writeMasterCopy(env, db, videoId);
+  return { status: 'ok', finalised };
+}
+
+async function fail(db: Db, videoId: string, reason: string): Promise<RefreshOutcome> {
+  await failVideo(db, videoId, reason);
+  return { status: 'failed', reason };
 }
 
 /**
@@ -62,7 +175,7 @@ export async function writeMasterCopy(env: Env, db: Db, videoId: string): Promis
   if (!(await acceptsOutputs(env.DB, videoId))) return;
   const rows = await db.select().from(schema.renditions).where(eq(schema.renditions.videoId, videoId)).all();
   const playable = rows.map(toPlayable).filter((r) => r !== null);
-  if (playable.length === 0) return;
+  if (!playable.some((r) => r.kind === 'video')) return;
   await env.MEDIA.put(keys.masterPlaylist(videoId), buildMasterPlaylist(playable), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
 }
 
@@ -78,10 +191,10 @@ export async function maybeMarkReady(env: Env, db: Db, config: Config, videoId: 
   if (!video || video.status !== 'PROCESSING') return false;
   const planned = plannedRungNames(config, video.width, video.height);
   if (planned.length === 0) return false;
-  const have = new Set(
-    (await db.select({ name: schema.renditions.name }).from(schema.renditions).where(eq(schema.renditions.videoId, videoId)).all()).map((r) => r.name),
-  );
-  if (!planned.every((name) => have.has(name))) return false;
+  const rows = await db.select({ name: schema.renditions.name, complete: schema.renditions.complete }).from(schema.renditions).where(eq(schema.renditions.videoId, videoId)).all();
+  const have = new Set(rows.filter((r) => r.complete).map((r) => r.name));
+  // Every rung finalised, and the audio rendition they reference.
+  if (!planned.every((name) => have.has(name)) || !have.has(AUDIO_RENDITION)) return false;
   const thumbs = await db
     .select({ status: schema.transcodeJobs.status })
     .from(schema.transcodeJobs)

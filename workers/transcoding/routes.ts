@@ -5,9 +5,12 @@
  *   409 when the rendition exists or a job covering it is still queued or running.
  * - `/internal/storage/{key}`: the local transcoder's storage (see storage-gateway.ts), INTERNAL_TOKEN-protected,
  *   plus a prefix listing and `/internal/transcoding/videos/:id/start` for operators and tests.
+ * - `POST /internal/transcoding/callback`: progress and completion of dispatched units (callback.ts), bearer
+ *   INTERNAL_TOKEN.
  */
 import { and, eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
 import { bearerToken, requireCreator, timingSafeEqual } from '../shared/auth';
 import { schema } from '../shared/db';
 import { badRequest, conflict, notFound, unauthorized } from '../shared/errors';
@@ -17,8 +20,11 @@ import type { AppEnv } from '../shared/hono-env';
 import { runtime } from '../shared/runtime';
 import { invalidateVideo } from '../metadata/cache';
 import { requireOwnedVideo } from '../metadata/videos';
+import { handleTranscodeCallback } from './callback';
 import { ensureJob } from './jobs';
-import { messageForUnit, unitOf } from './messages';
+import { messageForUnit, parseEncodeUnit, unitOf, type WorkMessage } from './messages';
+import { CALLBACK_PATH } from './transcoder-client';
+import './hooks';
 import { plannedRungNames } from './outputs';
 import { serveStorage, storageKeyFromPath } from './storage-gateway';
 
@@ -42,36 +48,56 @@ export const transcodingRoutes = new Hono<AppEnv>()
       throw notFound(`no rendition ${name} for this video; its ladder is ${planned.join(', ')}`);
     }
     const jobs = await db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.videoId, id)).all();
-    const covers = (unit: string) => (name === 'thumbnails' ? unit === 'thumbnails' : unit.startsWith('encode:') && unit.slice(7).split('+').includes(name));
+    const covers = (unit: string) => (name === 'thumbnails' ? unit === 'thumbnails' : (parseEncodeUnit(unit)?.rungs.includes(name) ?? false));
     const active = jobs.find((j) => covers(j.unit) && (j.status === 'PENDING' || j.status === 'PROCESSING'));
     if (active) throw conflict(`${name} is already being processed (${active.unit} is ${active.status})`);
     if (name === 'thumbnails') {
       if (jobs.some((j) => j.unit === 'thumbnails' && j.status === 'COMPLETED')) throw conflict('thumbnails are already complete');
     } else {
       const existing = await db
-        .select({ name: schema.renditions.name })
+        .select({ name: schema.renditions.name, complete: schema.renditions.complete })
         .from(schema.renditions)
         .where(and(eq(schema.renditions.videoId, id), eq(schema.renditions.name, name)))
         .get();
-      if (existing) throw conflict(`rendition ${name} is already complete`);
+      if (existing?.complete) throw conflict(`rendition ${name} is already complete`);
     }
 
-    const message = name === 'thumbnails' ? messageForUnit(id, 'thumbnails')! : messageForUnit(id, `encode:${name}`)!;
-    const unit = unitOf(message);
+    // Thumbnails: one unit. A rung: one unit per chunk of the video's plan (the ranges its encode rows carry)
+    // that has no completed job covering the rung yet — finished chunks are kept.
+    const retries: { message: WorkMessage; range?: { start: number; end: number | null } }[] = [];
+    if (name === 'thumbnails') retries.push({ message: messageForUnit(id, 'thumbnails')! });
+    else {
+      const chunks = new Map<number, { start: number; end: number | null; done: boolean }>();
+      for (const j of jobs) {
+        const e = parseEncodeUnit(j.unit);
+        if (!e) continue;
+        const c = chunks.get(e.chunk) ?? { start: j.rangeStart ?? 0, end: j.rangeStart === null ? null : j.rangeEnd, done: false };
+        if (e.rungs.includes(name) && j.status === 'COMPLETED') c.done = true;
+        chunks.set(e.chunk, c);
+      }
+      if (chunks.size === 0) chunks.set(0, { start: 0, end: null, done: false });
+      for (const [chunk, c] of [...chunks].sort((a, b) => a[0] - b[0])) {
+        if (!c.done) retries.push({ message: { type: 'encode', videoId: id, rungs: [name], chunk }, range: { start: c.start, end: c.end } });
+      }
+    }
     const now = runtime().now();
-    await ensureJob(db, id, unit);
-    // A fresh start: attempts and error reset, so the retry gets the full retry budget.
-    await db
-      .update(schema.transcodeJobs)
-      .set({ status: 'PENDING', attempts: 0, error: null, progress: 0, leaseUntil: null, updatedAt: now })
-      .where(and(eq(schema.transcodeJobs.videoId, id), eq(schema.transcodeJobs.unit, unit)));
+    for (const r of retries) {
+      const u = unitOf(r.message);
+      await ensureJob(db, id, u, false, r.range);
+      // A fresh start: attempts and error reset, so the retry gets the full retry budget.
+      await db
+        .update(schema.transcodeJobs)
+        .set({ status: 'PENDING', attempts: 0, error: null, progress: 0, leaseUntil: null, updatedAt: now })
+        .where(and(eq(schema.transcodeJobs.videoId, id), eq(schema.transcodeJobs.unit, u)));
+    }
     await db
       .update(schema.videos)
       .set({ status: 'PROCESSING', error: null, updatedAt: now })
       .where(and(eq(schema.videos.id, id), inArray(schema.videos.status, ['FAILED', 'PROCESSING', 'READY'])));
     await invalidateVideo(id);
-    await c.env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
-    return c.json({ videoId: id, rendition: name, unit, status: 'PENDING' }, 202);
+    if (retries.length) await c.env.TRANSCODE_QUEUE.sendBatch(retries.map((r) => ({ body: r.message, contentType: 'json' as const })));
+    const units = retries.map((r) => unitOf(r.message));
+    return c.json({ videoId: id, rendition: name, unit: units[0] ?? null, units, status: 'PENDING' }, 202);
   })
   /**
    * Operator/test hook: hand an original that is already in R2 (`originals/{id}/original`) to the pipeline, exactly
@@ -86,6 +112,19 @@ export const transcodingRoutes = new Hono<AppEnv>()
     const started = await startProcessing(c.env, c.var.db, id, { sourceSize: head.size });
     return c.json({ videoId: id, started }, started ? 202 : 200);
   })
+  .post(
+    CALLBACK_PATH,
+    bearerAuth({
+      verifyToken: (token, c) => {
+        const expected = (c.env as Env | undefined)?.INTERNAL_TOKEN;
+        return Boolean(expected) && timingSafeEqual(token, expected!);
+      },
+    }),
+    async (c) => {
+      const answer = await handleTranscodeCallback(c.env, await c.req.json().catch(() => null));
+      return c.json(answer.body, answer.status);
+    },
+  )
   /** `GET /internal/storage?prefix=videos/{id}/`: object keys and sizes (tests, debugging). */
   .get('/internal/storage', async (c) => {
     requireInternal(c.req.header('Authorization'), c.env.INTERNAL_TOKEN);

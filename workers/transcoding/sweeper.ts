@@ -10,11 +10,11 @@ import { and, eq, inArray, lt, or } from 'drizzle-orm';
 import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
-import { messageForUnit, type TranscodeMessage } from './messages';
+import { messageForUnit, type WorkMessage } from './messages';
 
 const jobs = schema.transcodeJobs;
 
-export async function sweepTranscodeJobs(env: Env, db: Db, config: Config, limit = 100): Promise<TranscodeMessage[]> {
+export async function sweepTranscodeJobs(env: Env, db: Db, config: Config, limit = 100): Promise<WorkMessage[]> {
   const now = runtime().now();
   const stale = await db
     .select({ id: jobs.id, videoId: jobs.videoId, unit: jobs.unit })
@@ -31,7 +31,7 @@ export async function sweepTranscodeJobs(env: Env, db: Db, config: Config, limit
     )
     .limit(limit)
     .all();
-  const messages = stale.map((j) => messageForUnit(j.videoId, j.unit)).filter((m): m is TranscodeMessage => m !== null);
+  const messages = stale.map((j) => messageForUnit(j.videoId, j.unit)).filter((m): m is WorkMessage => m !== null);
   if (messages.length === 0) return [];
   await env.TRANSCODE_QUEUE.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
   // Touch the rows so the next sweep does not re-send them before the consumer had a chance.

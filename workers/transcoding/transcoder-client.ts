@@ -1,32 +1,78 @@
 /**
- * How the Worker reaches the transcoder — the one interface that hides local-vs-container:
- * - `TRANSCODER_URL=http://…` (local dev, tests): the Node process started by `npm start` / the test stack;
+ * How the Worker reaches the transcoder, and how the transcoder reaches back — the one interface that hides
+ * local-vs-container:
+ * - `TRANSCODER_URL=http://…` (local dev, tests): the Node process started by `npm start` / the test stack; a
+ *   comma-separated list spreads dispatched jobs over several local processes round-robin (the benchmark's
+ *   "two workers"). Callbacks go to `${PUBLIC_ORIGIN}/internal/transcoding/callback`.
  * - `TRANSCODER_URL=container` or empty (production): a TranscoderContainer instance per job unit
- *   (`getContainer(env.TRANSCODER, name)`), so parallel jobs run in parallel containers.
- * Jobs answer with an NDJSON event stream (containers/transcoder/src/protocol.ts); `runTranscoderJob` reads it
- * into a result union. A stream that breaks or ends without a result is a transient failure (crashed transcoder).
+ *   (`getContainer(env.TRANSCODER, name)`), so parallel units run in parallel containers. Callbacks go to the
+ *   `callback.internal` virtual host, which the container's outbound interception hands to the Worker.
+ * Analysis answers with an NDJSON event stream (containers/transcoder/src/protocol.ts) that `runTranscoderJob`
+ * reads into a result union; every other job is dispatched (`dispatchTranscoderJob`: 202, then callbacks).
  */
 import { getContainer } from '@cloudflare/containers';
-import type { JobEvent } from '../../containers/transcoder/src/protocol';
+import type { CallbackSpec, JobEvent } from '../../containers/transcoder/src/protocol';
 
 /** `/v1/frame` answers a JPEG directly; `/v1/download` streams events like the encode jobs (workers/frames, workers/downloads). */
-export type TranscoderPath = '/v1/analyze' | '/v1/encode' | '/v1/thumbnails' | '/v1/frame' | '/v1/download';
+export type TranscoderPath = '/v1/analyze' | '/v1/encode' | '/v1/audio' | '/v1/thumbnails' | '/v1/frame' | '/v1/download';
+
+/** The virtual host the container's callbacks use (handled in transcoder-container.ts). */
+export const CALLBACK_HOST = 'callback.internal';
+export const CALLBACK_PATH = '/internal/transcoding/callback';
 
 export interface Transcoder {
   /** POSTs a job; `instance` names the container that runs it (ignored by a local process). */
   post(path: TranscoderPath, body: unknown, instance: string): Promise<Response>;
 }
 
-export function transcoderFor(env: Env): Transcoder {
+const isLocal = (env: Env): boolean => {
   const base = (env.TRANSCODER_URL ?? '').trim();
+  return base !== '' && base !== 'container';
+};
+
+let roundRobin = 0;
+
+export function transcoderFor(env: Env): Transcoder {
   const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${env.INTERNAL_TOKEN ?? ''}` };
-  if (base && base !== 'container') {
-    return { post: (path, body) => fetch(`${base.replace(/\/$/, '')}${path}`, { method: 'POST', headers, body: JSON.stringify(body) }) };
+  if (isLocal(env)) {
+    const bases = env.TRANSCODER_URL.split(',').map((b) => b.trim().replace(/\/$/, '')).filter(Boolean);
+    return {
+      post: (path, body) => {
+        const base = path === '/v1/analyze' ? bases[0]! : bases[roundRobin++ % bases.length]!;
+        return fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+      },
+    };
   }
   return {
     post: (path, body, instance) =>
       getContainer(env.TRANSCODER, instance).fetch(new Request(`http://transcoder${path}`, { method: 'POST', headers, body: JSON.stringify(body) })),
   };
+}
+
+/** Where a dispatched job reports back. */
+export function callbackSpec(env: Env, jobId: string, claim: number): CallbackSpec {
+  const origin = isLocal(env) ? (env.PUBLIC_ORIGIN || 'http://127.0.0.1:8787').replace(/\/$/, '') : `http://${CALLBACK_HOST}`;
+  return { url: `${origin}${CALLBACK_PATH}`, jobId, claim };
+}
+
+export type DispatchOutcome = { status: 'accepted' } | { status: 'failed'; message: string };
+
+/** Starts a job and returns as soon as the transcoder accepted it (202); never throws. */
+export async function dispatchTranscoderJob(transcoder: Transcoder, path: TranscoderPath, body: unknown, instance: string): Promise<DispatchOutcome> {
+  let last = '';
+  // One quick retry: a pooled connection the other side just closed fails before the request is read. A
+  // duplicate that does get through is harmless — it reports with the same claim, and completion counts once.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const res = await transcoder.post(path, body, instance);
+      const text = await res.text().catch(() => '');
+      if (res.status === 202) return { status: 'accepted' };
+      return { status: 'failed', message: `transcoder answered ${res.status}: ${text.slice(0, 200)}` };
+    } catch (err) {
+      last = `transcoder unreachable: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  return { status: 'failed', message: last };
 }
 
 export type JobOutcome<R> = { status: 'ok'; result: R } | { status: 'failed'; permanent: boolean; message: string };

@@ -8,6 +8,8 @@
  */
 import { Container, type OutboundHandler } from '@cloudflare/containers';
 import { serveStorage, storageKeyFromPath } from './storage-gateway';
+import { callbackHandler } from './callback-host';
+import { CALLBACK_HOST } from './transcoder-client';
 
 export const STORAGE_HOST = 'storage.internal';
 
@@ -22,11 +24,11 @@ export class TranscoderContainer extends Container<Env> {
   override sleepAfter = '10m';
   override enableInternet = false;
 
-  static override outboundByHost = { [STORAGE_HOST]: storageHandler };
+  static override outboundByHost = { [STORAGE_HOST]: storageHandler, [CALLBACK_HOST]: callbackHandler };
   // Field initialisers run after the Durable Object constructor has set `this.env`.
   override envVars = { STORAGE_URL: `http://${STORAGE_HOST}`, INTERNAL_TOKEN: this.env.INTERNAL_TOKEN ?? '', PORT: '8080', HOST: '0.0.0.0' };
 }
 
 // Assigned (not declared as a `static` field): the base class's static setter registers the handlers by class
 // name, and a class-field definition would shadow that setter instead of calling it.
-TranscoderContainer.outboundByHost = { [STORAGE_HOST]: storageHandler };
+TranscoderContainer.outboundByHost = { [STORAGE_HOST]: storageHandler, [CALLBACK_HOST]: callbackHandler };

@@ -1,14 +1,19 @@
 /**
- * The encoding pipeline: one ffmpeg process decodes the source once and feeds every requested rung through a
- * `split` filter (decoding a 1080p source five times was most of the seed's cost), each rung an H.264 + AAC HLS
- * rendition written by ffmpeg's HLS muxer straight into MPEG-TS segments (no intermediate MP4, no second pass).
+ * The encoding pipeline, one chunk of the timeline at a time: one ffmpeg process decodes the chunk once and feeds
+ * every requested rung through a `split` filter, each rung an H.264 HLS rendition written by ffmpeg's HLS muxer
+ * straight into MPEG-TS segments. Audio is not here: it is encoded once for the whole source (`encodeAudio`) and
+ * played as an HLS audio rendition, so chunk edges never cut an AAC stream (no priming gaps, no clicks).
  *
- * Segment alignment across renditions (players switch rungs at segment boundaries without glitches):
- * - timestamps are rebased to 0 (`setpts=PTS-STARTPTS`) so every job, however the source starts, cuts at the same t;
- * - `-force_key_frames expr:gte(t,n_forced*D)` puts an IDR (`-forced-idr 1`, closed GOPs) at every multiple of D;
- * - `-sc_threshold 0` and a GOP of 2·D disable x264's own keyframes, so nothing else starts a segment;
- * - the muxer cuts at the first keyframe at or after each multiple of D: the forced ones.
- * The same rules in a separate process (the fast first-rung job) give the same boundaries.
+ * Seamless chunks — the stitched playlists are indistinguishable from one pass:
+ * - every timestamp is on the source's video timeline: `-copyts` keeps the demuxer's, `setpts=PTS-start` makes the
+ *   first video frame 0 (as the single pass's `PTS-STARTPTS` did), whatever input seek the chunk used;
+ * - the input is seeked a little before the chunk (`-ss`, fast over HTTP range reads), and `trim=start:end` cuts
+ *   exactly: a frame at t belongs to the chunk with start ≤ t < end, so adjacent chunks neither share nor lose one;
+ * - IDR frames are forced at the absolute times start, start+D, … (`-force_key_frames` with a list: a list is
+ *   compared with the frame's timestamp, while `expr:` counts from the chunk's first frame), `-sc_threshold 0` and
+ *   a long GOP keep x264 from adding its own, so every rung and every chunk cuts at the same global boundaries;
+ * - the HLS muxer numbers the chunk's segments from 0 and they are uploaded as `firstSegment + n`;
+ * - the MPEG-TS muxer adds the same constant delay in every process, so PTS continue across chunk edges.
  *
  * Segments are uploaded while ffmpeg is still encoding: the muxer writes `segment_N.ts.tmp` and renames it when the
  * segment is complete (`-hls_flags temp_file`); a poller uploads each renamed file once.
@@ -18,51 +23,105 @@ import path from 'node:path';
 import { InputError, looksLikeInputProblem, stderrTail } from './errors';
 import { parseRate } from './probe';
 import { run } from './process';
-import type { EncodeRequest, RenditionResult, RungSpec } from './protocol';
+import type { AudioRequest, AudioResult, EncodeRequest, RenditionResult, RungSpec } from './protocol';
 
 export interface PipelineHooks {
   onProgress?: (fraction: number) => void;
   /** Called once per finished file, in order per rung; the pipeline awaits all uploads before returning. */
   upload?: (rung: RungSpec, file: string, fileName: string) => Promise<void>;
   signal?: AbortSignal;
+  /** ffmpeg input options placed before `-i` (the storage token header for HTTP sources). */
+  inputOptions?: string[];
 }
 
 const SEGMENT_FILE = /^segment_(\d{4,6})\.ts$/;
+/** How far before a chunk the input seek lands; the `trim` filter then cuts exactly. */
+const SEEK_MARGIN_SEC = 2;
 
-/** The ffmpeg argument list for one multi-rung encode (exported for the benchmark and tests). */
-export function encodeArgs(source: string, req: EncodeRequest, outDirs: string[]): string[] {
+const secs = (x: number): string => String(Math.round(x * 1e6) / 1e6);
+
+/** Absolute IDR times of a chunk: its start, then every segment duration until its end (or the source's). */
+export function keyframeTimes(req: Pick<EncodeRequest, 'chunk' | 'segmentDurationSec' | 'sourceDuration'>): number[] {
+  const { startSec, endSec } = req.chunk;
+  const d = req.segmentDurationSec;
+  const until = endSec ?? Math.max(startSec, req.sourceDuration) + 2 * d;
+  const times: number[] = [];
+  for (let n = 0; startSec + n * d < until - 1e-9; n++) times.push(startSec + n * d);
+  return times;
+}
+
+/** The ffmpeg argument list for one chunk of a multi-rung encode (exported for the benchmark and tests). */
+export function encodeArgs(source: string, req: EncodeRequest, outDirs: string[], videoStartSec = 0, inputOptions: string[] = []): string[] {
   const sourceFrameRate = req.sourceFrameRate;
   const n = req.rungs.length;
   const d = req.segmentDurationSec;
+  const { startSec, endSec } = req.chunk;
   const outFps = sourceFrameRate > req.maxFrameRate ? req.maxFrameRate : sourceFrameRate;
   const gop = Math.max(1, Math.round(outFps * d * 2));
   const fpsFilter = sourceFrameRate > req.maxFrameRate ? `fps=${req.maxFrameRate},` : '';
-  const audioIn = req.sourceHasAudio ? '[0:a:0]' : '[1:a]';
+  const trim = `trim=start=${secs(startSec)}${endSec === null ? '' : `:end=${secs(endSec)}`}`;
   const graph = [
-    `[0:v:0]setpts=PTS-STARTPTS,${fpsFilter}format=yuv420p,split=${n}${req.rungs.map((_, i) => `[v${i}]`).join('')}`,
+    `[0:v:0]setpts=PTS-${secs(videoStartSec)}/TB,${fpsFilter}${trim},format=yuv420p,split=${n}${req.rungs.map((_, i) => `[v${i}]`).join('')}`,
     ...req.rungs.map((r, i) => `[v${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1[o${i}]`),
-    `${audioIn}asetpts=PTS-STARTPTS,aresample=48000,asplit=${n}${req.rungs.map((_, i) => `[a${i}]`).join('')}`,
   ].join(';');
-  const args = ['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1', '-i', source];
-  // Sources without audio get a silent AAC track: every rendition then has the same codec set (`avc1…,mp4a.40.2`),
-  // which keeps master playlists uniform and avoids players that stall waiting for an audio track.
-  if (!req.sourceHasAudio) args.push('-f', 'lavfi', '-t', String(req.sourceDuration), '-i', 'anullsrc=r=48000:cl=stereo');
-  args.push('-filter_complex', graph);
+  const seek = Math.max(0, startSec - SEEK_MARGIN_SEC);
+  const args = ['-hide_banner', '-nostdin', '-y', '-nostats', '-v', 'verbose', '-progress', 'pipe:1', '-copyts', ...inputOptions];
+  if (seek > 0) args.push('-ss', secs(seek));
+  args.push('-i', source, '-filter_complex', graph);
+  const keyframes = keyframeTimes(req).map(secs).join(',');
   req.rungs.forEach((r, i) => {
     args.push(
-      '-map', `[o${i}]`, '-map', `[a${i}]`,
+      '-map', `[o${i}]`, '-an',
       '-c:v', 'libx264', '-preset', req.x264Preset, '-profile:v', 'high',
       '-b:v', String(r.bitrate), '-maxrate', String(r.maxrate), '-bufsize', String(r.bufsize),
       '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
-      '-force_key_frames', `expr:gte(t,n_forced*${d})`, '-forced-idr', '1',
-      '-c:a', 'aac', '-b:a', String(req.audioBitrate), '-ac', '2',
+      '-force_key_frames', keyframes, '-forced-idr', '1',
       '-f', 'hls', '-hls_time', String(d), '-hls_playlist_type', 'vod', '-hls_list_size', '0',
-      '-hls_segment_type', 'mpegts', '-hls_flags', 'temp_file',
+      '-hls_segment_type', 'mpegts', '-hls_flags', 'temp_file', '-start_number', '0',
       '-hls_segment_filename', path.join(outDirs[i]!, 'segment_%04d.ts'),
       path.join(outDirs[i]!, 'index.m3u8'),
     );
   });
   return args;
+}
+
+/** The audio track of the whole source, on the video timeline, padded or cut to the video's duration. */
+export function audioArgs(source: string, req: AudioRequest, outDir: string, videoStartSec = 0, inputOptions: string[] = []): string[] {
+  const dur = secs(req.sourceDuration);
+  const args = ['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1'];
+  let chain: string;
+  if (req.sourceHasAudio) {
+    args.push('-copyts', ...inputOptions, '-vn', '-i', source);
+    // `aresample=async=1:first_pts=0` fills a late start and any gap with silence: the track is continuous from 0.
+    chain = `[0:a:0]asetpts=PTS-${secs(videoStartSec)}/TB,aresample=48000:async=1:first_pts=0,apad=whole_dur=${dur},atrim=end=${dur}[a]`;
+  } else {
+    args.push('-f', 'lavfi', '-t', dur, '-i', 'anullsrc=r=48000:cl=stereo');
+    chain = `[0:a]atrim=end=${dur}[a]`;
+  }
+  args.push(
+    '-filter_complex', chain, '-map', '[a]',
+    '-c:a', 'aac', '-b:a', String(req.audioBitrate), '-ac', '2', '-ar', '48000',
+    '-f', 'hls', '-hls_time', String(req.segmentDurationSec), '-hls_playlist_type', 'vod', '-hls_list_size', '0',
+    '-hls_segment_type', 'mpegts', '-hls_flags', 'temp_file', '-start_number', '0',
+    '-hls_segment_filename', path.join(outDir, 'segment_%04d.ts'),
+    path.join(outDir, 'index.m3u8'),
+  );
+  return args;
+}
+
+/** The first video frame's timestamp (the 0 of the video timeline), from a quick probe of the container. */
+export async function videoStartTime(source: string, inputOptions: string[] = [], signal?: AbortSignal): Promise<number> {
+  const r = await run('ffprobe', ['-v', 'error', ...inputOptions, '-select_streams', 'v:0', '-show_entries', 'stream=start_time', '-of', 'csv=p=0', source], { signal });
+  if (r.code !== 0) throw new Error(`ffprobe of the original failed: ${stderrTail(r.stderr)}`);
+  const t = Number(r.stdout.trim().split('\n')[0]);
+  return Number.isFinite(t) ? t : 0;
+}
+
+/** Bytes ffmpeg read from its input, from the `Statistics: N bytes read` line it logs at verbose level. */
+export function bytesReadFromLog(stderr: string): number | null {
+  let best: number | null = null;
+  for (const m of stderr.matchAll(/Statistics: (\d+) bytes read/g)) best = Math.max(best ?? 0, Number(m[1]));
+  return best;
 }
 
 /** EXTINF durations and segment file names, in order, from ffmpeg's own media playlist. */
@@ -116,7 +175,7 @@ export async function measureSegment(file: string, workDir: string): Promise<{ c
   return { codecs, frameRate, width: video.width ?? 0, height: video.height ?? 0 };
 }
 
-/** Uploads each completed segment once, in order, while ffmpeg keeps writing. */
+/** Uploads each completed segment once, in order, while ffmpeg keeps writing; local `n` is uploaded as `offset + n`. */
 class SegmentShipper {
   private readonly shipped = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
@@ -126,6 +185,7 @@ class SegmentShipper {
     private readonly rung: RungSpec,
     private readonly dir: string,
     private readonly upload: NonNullable<PipelineHooks['upload']>,
+    private readonly offset = 0,
   ) {}
 
   async scan(): Promise<void> {
@@ -133,10 +193,12 @@ class SegmentShipper {
     for (const name of names) {
       if (this.shipped.has(name)) continue;
       this.shipped.add(name);
+      const n = Number(SEGMENT_FILE.exec(name)![1]) + this.offset;
+      const remote = `segment_${String(n).padStart(4, '0')}.ts`;
       this.chain = this.chain.then(async () => {
         if (this.failure) return;
         try {
-          await this.upload(this.rung, path.join(this.dir, name), name);
+          await this.upload(this.rung, path.join(this.dir, name), remote);
         } catch (err) {
           this.failure = err;
         }
@@ -155,54 +217,85 @@ class SegmentShipper {
   }
 }
 
-export async function encodeRungs(source: string, req: EncodeRequest, workDir: string, hooks: PipelineHooks = {}): Promise<RenditionResult[]> {
-  const dirs = req.rungs.map((r) => path.join(workDir, r.name));
-  for (const dir of dirs) await mkdir(dir, { recursive: true });
-  const shippers = hooks.upload ? req.rungs.map((r, i) => new SegmentShipper(r, dirs[i]!, hooks.upload!)) : [];
+interface FfmpegRun {
+  args: string[];
+  dirs: string[];
+  shippers: SegmentShipper[];
+  /** Converts ffmpeg's `out_time_us` into a 0..1 fraction. */
+  progress: (outTimeSec: number) => number;
+}
+
+/** Runs one ffmpeg with a segment poller; returns its stderr (for statistics) or throws a classified error. */
+async function runSegmenting(job: FfmpegRun, hooks: PipelineHooks): Promise<string> {
   const abort = new AbortController();
   hooks.signal?.addEventListener('abort', () => abort.abort(), { once: true });
   const poll = setInterval(() => {
-    for (const s of shippers) {
+    for (const s of job.shippers) {
       if (s.error) abort.abort();
       else void s.scan().catch(() => undefined);
     }
   }, 500);
   let result;
   try {
-    result = await run('ffmpeg', encodeArgs(source, req, dirs), {
+    result = await run('ffmpeg', job.args, {
       signal: abort.signal,
+      stderrLimit: 16_000,
       onStdoutLine: (line) => {
         const m = /^out_time_us=(\d+)/.exec(line);
-        if (m && hooks.onProgress && req.sourceDuration > 0) hooks.onProgress(Math.min(1, Number(m[1]) / 1e6 / req.sourceDuration));
+        if (m && hooks.onProgress) hooks.onProgress(Math.max(0, Math.min(1, job.progress(Number(m[1]) / 1e6))));
       },
     });
   } finally {
     clearInterval(poll);
   }
-  for (const s of shippers) if (s.error) throw s.error;
+  for (const s of job.shippers) if (s.error) throw s.error;
   if (hooks.signal?.aborted) throw new Error('encode aborted');
   if (result.code !== 0) {
-    const tail = stderrTail(result.stderr);
+    const tail = stderrTail(result.stderr.split('\n').filter((l) => !/^\[(AVIOContext|hls|mpegts|h264|aac|tcp|http)/.test(l)).join('\n'));
     if (looksLikeInputProblem(result.stderr)) throw new InputError(`The video could not be decoded (${tail}).`);
     throw new Error(`ffmpeg failed (${result.signal ?? result.code}): ${tail}`);
   }
-  await Promise.all(shippers.map((s) => s.drain()));
+  await Promise.all(job.shippers.map((s) => s.drain()));
+  return result.stderr;
+}
+
+async function segmentsOf(dir: string): Promise<{ durations: number[]; sizes: number[]; files: string[] }> {
+  let text = '';
+  try {
+    text = await readFile(path.join(dir, 'index.m3u8'), 'utf8');
+  } catch {
+    // A chunk past the end of the streams writes no playlist at all.
+  }
+  const entries = parseMediaPlaylist(text);
+  const sizes: number[] = [];
+  for (const e of entries) sizes.push((await stat(path.join(dir, e.file))).size);
+  return { durations: entries.map((e) => e.duration), sizes, files: entries.map((e) => path.join(dir, e.file)) };
+}
+
+const peakBitrate = (sizes: number[], durations: number[]): number => Math.max(0, ...sizes.map((s, k) => Math.ceil((s * 8) / Math.max(durations[k]!, 0.001))));
+
+/**
+ * Encodes one chunk into every requested rung. A chunk past the end of the streams (a container that claims more
+ * than its streams hold) yields no segments, which is not an error — except for the first chunk: a video whose
+ * first chunk has no frame at all is not decodable.
+ */
+export async function encodeRungs(source: string, req: EncodeRequest, workDir: string, hooks: PipelineHooks = {}): Promise<{ renditions: RenditionResult[]; bytesRead: number | null }> {
+  const dirs = req.rungs.map((r) => path.join(workDir, r.name));
+  for (const dir of dirs) await mkdir(dir, { recursive: true });
+  const inputOptions = hooks.inputOptions ?? [];
+  const videoStart = await videoStartTime(source, inputOptions, hooks.signal);
+  const shippers = hooks.upload ? req.rungs.map((r, i) => new SegmentShipper(r, dirs[i]!, hooks.upload!, req.chunk.firstSegment)) : [];
+  const { startSec, endSec } = req.chunk;
+  const span = Math.max(0.001, (endSec ?? req.sourceDuration) - startSec);
+  const stderr = await runSegmenting({ args: encodeArgs(source, req, dirs, videoStart, inputOptions), dirs, shippers, progress: (t) => (t - startSec) / span }, hooks);
 
   const renditions: RenditionResult[] = [];
   for (const [i, rung] of req.rungs.entries()) {
-    const entries = parseMediaPlaylist(await readFile(path.join(dirs[i]!, 'index.m3u8'), 'utf8'));
-    if (entries.length === 0) throw new InputError('The video produced no frames; the file may be corrupt.');
-    const durations = entries.map((e) => e.duration);
+    const { durations, sizes, files } = await segmentsOf(dirs[i]!);
+    if (files.length === 0 && req.chunk.index === 0) throw new InputError('The video produced no frames; the file may be corrupt.');
     const total = durations.reduce((a, b) => a + b, 0);
-    // ffmpeg stops quietly at the end of what it can decode: a faststart MP4 cut short probes fine but ends early.
-    if (total < req.sourceDuration * 0.9 - 0.5) {
-      throw new InputError(`Only ${total.toFixed(1)} s of the ${req.sourceDuration.toFixed(1)} s video could be decoded; the file looks truncated or corrupt.`);
-    }
-    const sizes: number[] = [];
-    for (const e of entries) sizes.push((await stat(path.join(dirs[i]!, e.file))).size);
     const totalBytes = sizes.reduce((a, b) => a + b, 0);
-    const bandwidth = Math.max(...sizes.map((s, k) => Math.ceil((s * 8) / Math.max(durations[k]!, 0.001))));
-    const measured = await measureSegment(path.join(dirs[i]!, entries[0]!.file), workDir);
+    const measured = files.length ? await measureSegment(files[0]!, workDir) : { codecs: '', frameRate: 0, width: rung.width, height: rung.height };
     renditions.push({
       name: rung.name,
       width: measured.width || rung.width,
@@ -211,10 +304,37 @@ export async function encodeRungs(source: string, req: EncodeRequest, workDir: s
       frameRate: measured.frameRate,
       segmentDurations: durations,
       segmentSizes: sizes,
-      bandwidth,
-      averageBandwidth: Math.ceil((totalBytes * 8) / total),
+      bandwidth: peakBitrate(sizes, durations),
+      averageBandwidth: total > 0 ? Math.ceil((totalBytes * 8) / total) : 0,
       totalBytes,
     });
   }
-  return renditions;
+  return { renditions, bytesRead: bytesReadFromLog(stderr) };
+}
+
+/** The whole source's audio as one HLS audio rendition (segments of the same duration as the video's). */
+export async function encodeAudio(source: string, req: AudioRequest, workDir: string, hooks: PipelineHooks = {}): Promise<AudioResult> {
+  const dir = path.join(workDir, 'audio');
+  await mkdir(dir, { recursive: true });
+  const inputOptions = hooks.inputOptions ?? [];
+  const videoStart = req.sourceHasAudio ? await videoStartTime(source, inputOptions, hooks.signal) : 0;
+  const rung: RungSpec = { name: 'audio', width: 0, height: 0, bitrate: req.audioBitrate, maxrate: req.audioBitrate, bufsize: req.audioBitrate, outputPrefix: req.outputPrefix };
+  const shippers = hooks.upload ? [new SegmentShipper(rung, dir, hooks.upload)] : [];
+  await runSegmenting({ args: audioArgs(source, req, dir, videoStart, inputOptions), dirs: [dir], shippers, progress: (t) => t / Math.max(0.001, req.sourceDuration) }, hooks);
+  const { durations, sizes, files } = await segmentsOf(dir);
+  if (files.length === 0) throw new Error('the audio encode produced no segments');
+  const probe = await run('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=profile', '-of', 'csv=p=0', files[0]!]);
+  const profile = probe.stdout.trim();
+  // AAC object type: LC = 2, HE-AAC = 5, HE-AACv2 = 29 (RFC 6381 `mp4a.40.N`).
+  const aot = profile === 'HE-AACv2' ? 29 : profile === 'HE-AAC' ? 5 : 2;
+  const total = durations.reduce((a, b) => a + b, 0);
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  return {
+    codecs: `mp4a.40.${aot}`,
+    segmentDurations: durations,
+    segmentSizes: sizes,
+    bandwidth: peakBitrate(sizes, durations),
+    averageBandwidth: total > 0 ? Math.ceil((totalBytes * 8) / total) : 0,
+    totalBytes,
+  };
 }

@@ -62,7 +62,10 @@ export function interpretProbe(probe: ProbeOutput): AnalyzeResult {
   }
   const codec = video.codec_name ?? 'unknown';
   if (TEXT_ART_CODECS.has(codec) || formatName === 'tty') throw new InputError('The file is a text file, not a video.');
-  const duration = Number(probe.format?.duration ?? video.duration ?? NaN);
+  // The video stream's own duration when the container states one: a container may claim more than its streams
+  // hold (a wrong mvhd, audio longer than video), and the renditions are as long as the video.
+  const streamDuration = Number(video.duration ?? NaN);
+  const duration = streamDuration > 0 ? streamDuration : Number(probe.format?.duration ?? NaN);
   const frames = Number(video.nb_frames ?? NaN);
   if (formatName === 'image2' || formatName.endsWith('_pipe') || (IMAGE_CODECS.has(codec) && !(duration > 0.5)) || frames === 1) {
     throw new InputError('The file is a still image, not a video.');

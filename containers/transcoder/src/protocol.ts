@@ -2,8 +2,13 @@
  * The wire contract between the Worker (queue consumer) and the transcoder server. The Worker imports these types
  * (`import type`), so both sides agree at compile time; nothing here has runtime code.
  *
- * Every job endpoint answers 200 with an NDJSON stream of `JobEvent`s: progress lines while working, then exactly
- * one `result` or `error` line. A stream that ends without either means the transcoder died mid-job (transient).
+ * Two ways to run a job:
+ * - streamed (no `callback` in the request; analysis, which is short): 200 with an NDJSON stream of `JobEvent`s,
+ *   progress lines while working, then exactly one `result` or `error` line. A stream that ends without either
+ *   means the transcoder died mid-job (transient).
+ * - dispatched (`callback` set; every encode, the audio track, thumbnails): 202 at once, and the same events are
+ *   POSTed as `CallbackBody` to `callback.url` with `Authorization: Bearer INTERNAL_TOKEN`. Nobody waits for the
+ *   job: progress posts extend the job's lease, a lost transcoder is noticed when the lease expires.
  */
 
 /** One rung as the Worker planned it: exact output size (even dims, aspect kept) and the seed's rate control. */
@@ -23,22 +28,74 @@ export interface AnalyzeRequest {
   sourceKey: string;
 }
 
+/** Where and for which claim a dispatched job reports (see `CallbackBody`). */
+export interface CallbackSpec {
+  url: string;
+  jobId: string;
+  /** The claim (job `startedAt`) this run belongs to: reports of an older, taken-over run are refused. */
+  claim: number;
+}
+
+/** What a dispatched job POSTs to its callback URL. Answers: 200 accepted, 409 stale claim, 410 video gone. */
+export interface CallbackBody {
+  jobId: string;
+  claim: number;
+  event: JobEvent<unknown>;
+}
+
+/**
+ * One chunk of the timeline (seconds on the source's video timeline, 0 = its first frame). `endSec` null: to the
+ * end of the stream (the last chunk). `startSec` is a multiple of the segment duration, so its first segment is
+ * number `startSec / segmentDurationSec` of the whole rendition.
+ */
+export interface ChunkSpec {
+  index: number;
+  startSec: number;
+  endSec: number | null;
+  firstSegment: number;
+}
+
 export interface EncodeRequest {
   sourceKey: string;
   rungs: RungSpec[];
+  chunk: ChunkSpec;
+  callback?: CallbackSpec;
   segmentDurationSec: number;
-  audioBitrate: number;
   x264Preset: string;
   /** From analysis: used for progress and to detect truncated inputs. */
   sourceDuration: number;
-  sourceHasAudio: boolean;
   sourceFrameRate: number;
   /** Frame-rate cap: sources above it are resampled down to it. */
   maxFrameRate: number;
 }
 
+/** The whole source's audio, encoded once (an HLS audio rendition every video rung references). */
+export interface AudioRequest {
+  sourceKey: string;
+  /** Storage prefix of the audio rendition (ends with `/`). */
+  outputPrefix: string;
+  segmentDurationSec: number;
+  audioBitrate: number;
+  /** The video's duration: audio is padded with silence or cut to exactly this. */
+  sourceDuration: number;
+  /** No audio in the source: a silent track, so every video has the same codec set. */
+  sourceHasAudio: boolean;
+  callback?: CallbackSpec;
+}
+
+export interface AudioResult {
+  /** RFC 6381, e.g. `mp4a.40.2`. */
+  codecs: string;
+  segmentDurations: number[];
+  segmentSizes: number[];
+  bandwidth: number;
+  averageBandwidth: number;
+  totalBytes: number;
+}
+
 export interface ThumbnailsRequest {
   sourceKey: string;
+  callback?: CallbackSpec;
   outputPrefix: string;
   sourceDuration: number;
   /** Seconds between storyboard thumbnails. */
@@ -78,8 +135,12 @@ export interface RenditionResult {
   totalBytes: number;
 }
 
+/** One chunk's output per rung: segments `firstSegment …` of the rendition (video only; audio is its own track). */
 export interface EncodeResult {
+  chunk: ChunkSpec;
   renditions: RenditionResult[];
+  /** Bytes ffmpeg read from the original (HTTP range reads), for the benchmark's disk/bandwidth report. */
+  bytesRead: number | null;
 }
 
 export interface ThumbnailsResult {

@@ -5,24 +5,31 @@
  *
  *   GET  /healthz          liveness
  *   POST /v1/analyze       AnalyzeRequest    → AnalyzeResult
- *   POST /v1/encode        EncodeRequest     → EncodeResult   (segments uploaded to storage as they are written)
+ *   POST /v1/encode        EncodeRequest     → EncodeResult   (one chunk; segments uploaded as they are written)
+ *   POST /v1/audio         AudioRequest      → AudioResult    (the whole source's audio, once)
  *   POST /v1/thumbnails    ThumbnailsRequest → ThumbnailsResult
  *   POST /v1/download      DownloadRequest   → DownloadResult (an MP4 of one rung; media-jobs.ts)
  *   POST /v1/frame         FrameRequest      → image/jpeg directly, not an event stream (media-jobs.ts)
  *
+ * A request with `callback` is dispatched (202 at once, events POSTed to the callback; see dispatch.ts); without it
+ * the events stream back as NDJSON. Sources are read over HTTP with range requests (ffmpeg seeks), never
+ * downloaded whole: a chunk's disk use is its own segments.
+ *
  * Environment: PORT, HOST, STORAGE_URL (internal storage origin), INTERNAL_TOKEN (required on requests when set,
- * and sent to storage). The server holds no state between jobs: a killed server loses only the job in flight,
- * which the consumer sees as a broken stream and retries.
+ * and sent to storage and callbacks), TRANSCODER_CONCURRENCY (dispatched jobs run at once; default: CPU count),
+ * CALLBACK_INTERVAL_MS (progress heartbeat, default 2000). The server holds no state between jobs: a killed server
+ * loses only its jobs in flight, which the Worker redoes when their leases expire.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { CallbackReporter, isCallbackSpec, Slots } from './dispatch';
 import { InputError } from './errors';
-import { encodeRungs } from './pipeline';
+import { encodeAudio, encodeRungs } from './pipeline';
 import { analyze } from './probe';
 import { killAllChildren, runningChildren } from './process';
-import type { AnalyzeRequest, EncodeRequest, JobEvent, ThumbnailsRequest } from './protocol';
+import type { AnalyzeRequest, AudioRequest, CallbackSpec, EncodeRequest, JobEvent, ThumbnailsRequest } from './protocol';
 import { HttpStorage, type Storage } from './storage';
 import { makeThumbnails } from './thumbnails';
 import { cutFrame, makeDownload } from './media-jobs';
@@ -32,6 +39,8 @@ const PORT = Number(process.env.PORT ?? 8080);
 const HOST = process.env.HOST ?? '0.0.0.0';
 const TOKEN = process.env.INTERNAL_TOKEN ?? '';
 const storage: Storage = new HttpStorage(process.env.STORAGE_URL ?? 'http://storage.internal', TOKEN);
+const slots = new Slots(Math.max(1, Number(process.env.TRANSCODER_CONCURRENCY) || os.cpus().length));
+const CALLBACK_INTERVAL_MS = Math.max(200, Number(process.env.CALLBACK_INTERVAL_MS) || 2000);
 
 const SAFE_KEY = /^(originals|videos)\/[A-Za-z0-9_-]+\/([A-Za-z0-9_-]+\/)*[A-Za-z0-9_.-]*$/;
 
@@ -59,6 +68,12 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 type Emit = (event: JobEvent<unknown>) => void;
 
+/** ffmpeg input options for storage URLs: the token header (sources are read with HTTP range requests). */
+function ffmpegInput(): string[] {
+  const headers = storage.ffmpegHeaders();
+  return headers ? ['-headers', headers] : [];
+}
+
 /** Progress at most twice a second: the consumer writes each one to D1. */
 function throttledProgress(emit: Emit): (fraction: number) => void {
   let last = 0;
@@ -79,7 +94,9 @@ async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-const jobs: Record<string, (body: Record<string, unknown>, emit: Emit, signal: AbortSignal) => Promise<unknown>> = {
+type Job = (body: Record<string, unknown>, emit: Emit, signal: AbortSignal) => Promise<unknown>;
+
+const jobs: Record<string, Job> = {
   async analyze(body, _emit, signal) {
     const req = body as unknown as AnalyzeRequest;
     return analyze(storage.url(requireKey(req.sourceKey, 'sourceKey')), storage.ffmpegHeaders(), signal);
@@ -89,18 +106,32 @@ const jobs: Record<string, (body: Record<string, unknown>, emit: Emit, signal: A
     const req = body as unknown as EncodeRequest;
     requireKey(req.sourceKey, 'sourceKey');
     if (!Array.isArray(req.rungs) || req.rungs.length === 0) throw new InputError('invalid job request: rungs must be a non-empty array');
+    const c = req.chunk;
+    if (!c || !(c.startSec >= 0) || !(c.firstSegment >= 0) || !(c.endSec === null || c.endSec > c.startSec)) throw new InputError('invalid job request: chunk must be a time range');
     for (const r of req.rungs) requireKey(`${r.outputPrefix}x`, 'outputPrefix');
     return withWorkDir(async (dir) => {
-      const source = path.join(dir, 'source');
-      await storage.download(req.sourceKey, source, signal);
-      const onProgress = throttledProgress(emit);
-      const renditions = await encodeRungs(source, req, dir, {
+      const { renditions, bytesRead } = await encodeRungs(storage.url(req.sourceKey), req, dir, {
         signal,
-        onProgress,
+        onProgress: throttledProgress(emit),
+        inputOptions: ffmpegInput(),
         upload: (rung, file, name) => storage.upload(`${rung.outputPrefix}${name}`, file, 'video/mp2t', signal),
       });
-      return { renditions };
+      return { chunk: req.chunk, renditions, bytesRead };
     });
+  },
+
+  async audio(body, emit, signal) {
+    const req = body as unknown as AudioRequest;
+    requireKey(req.sourceKey, 'sourceKey');
+    requireKey(`${req.outputPrefix}x`, 'outputPrefix');
+    return withWorkDir((dir) =>
+      encodeAudio(storage.url(req.sourceKey), req, dir, {
+        signal,
+        onProgress: throttledProgress(emit),
+        inputOptions: ffmpegInput(),
+        upload: (_rung, file, name) => storage.upload(`${req.outputPrefix}${name}`, file, 'video/mp2t', signal),
+      }),
+    );
   },
 
   async thumbnails(body, _emit, signal) {
@@ -108,9 +139,7 @@ const jobs: Record<string, (body: Record<string, unknown>, emit: Emit, signal: A
     requireKey(req.sourceKey, 'sourceKey');
     requireKey(`${req.outputPrefix}x`, 'outputPrefix');
     return withWorkDir(async (dir) => {
-      const source = path.join(dir, 'source');
-      await storage.download(req.sourceKey, source, signal);
-      const files = await makeThumbnails(source, req, dir, signal);
+      const files = await makeThumbnails(storage.url(req.sourceKey), req, dir, signal, ffmpegInput());
       const upload = (file: string, type: string) => storage.upload(`${req.outputPrefix}${path.basename(file)}`, file, type, signal);
       await upload(files.poster, 'image/jpeg');
       for (const sprite of files.sprites) await upload(sprite, 'image/jpeg');
@@ -147,13 +176,39 @@ async function handleFrame(body: Record<string, unknown>, res: ServerResponse, s
   }
 }
 
+/** Runs a job in the background (after a free slot), reporting through its callback. */
+function dispatch(name: string, job: Job, body: Record<string, unknown>, callback: CallbackSpec): void {
+  const abort = new AbortController();
+  const reporter = new CallbackReporter(callback, TOKEN, abort, CALLBACK_INTERVAL_MS);
+  reporter.start();
+  void (async () => {
+    const started = Date.now();
+    let acquired = false;
+    try {
+      await slots.acquire(abort.signal);
+      acquired = true;
+      const result = await job(body, (e) => (e.type === 'progress' ? reporter.progress(e.progress) : undefined), abort.signal);
+      console.log(`${name} ${callback.jobId} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      await reporter.finish({ type: 'result', result });
+    } catch (err) {
+      const permanent = err instanceof InputError;
+      const message = err instanceof Error ? err.message : String(err);
+      console.error(`${name} ${callback.jobId} failed (${permanent ? 'permanent' : 'transient'}): ${message}`);
+      if (!abort.signal.aborted) await reporter.finish({ type: 'error', permanent, message });
+      else await reporter.finish({ type: 'error', permanent: false, message: 'job stopped: its claim was taken over or the video is gone' });
+    } finally {
+      if (acquired) slots.release();
+    }
+  })();
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://transcoder');
   if (req.method === 'GET' && url.pathname === '/healthz') {
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren() }));
     return;
   }
-  const m = /^\/v1\/(analyze|encode|thumbnails|download|frame)$/.exec(url.pathname);
+  const m = /^\/v1\/(analyze|encode|audio|thumbnails|download|frame)$/.exec(url.pathname);
   const job = m ? jobs[m[1]!] : undefined;
   if (req.method !== 'POST' || (!job && m?.[1] !== 'frame')) {
     res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such endpoint' } }));
@@ -168,6 +223,12 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     body = await readJson(req);
   } catch (err) {
     res.writeHead(400, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'bad_request', message: String(err) } }));
+    return;
+  }
+
+  if (job && isCallbackSpec(body.callback)) {
+    dispatch(url.pathname, job, body, body.callback);
+    res.writeHead(202, { 'Content-Type': 'application/json' }).end(JSON.stringify({ accepted: true, running: slots.busy, queued: slots.queued }));
     return;
   }
 
@@ -211,6 +272,9 @@ const server = createServer((req, res) => {
 });
 // Long encodes stream progress; never time the connection out from this side.
 server.requestTimeout = 0;
+// Longer than any client's idle pool timeout: the Worker reuses connections, and a socket this side closes while
+// the Worker reuses it loses that request ("Network connection lost").
+server.keepAliveTimeout = 120_000;
 server.headersTimeout = 60_000;
 // A restarted server can race the previous process (its parent-death watchdog needs up to a second to release the
 // port): retry the bind for a while instead of crashing.

@@ -48,7 +48,8 @@ async function ffmpeg(args: string[], what: string, signal?: AbortSignal): Promi
   }
 }
 
-export async function makeThumbnails(source: string, req: ThumbnailsRequest, workDir: string, signal?: AbortSignal): Promise<ThumbnailFiles> {
+/** `source` is a path or the storage URL (read by HTTP range requests; `inputOptions` carry the token header). */
+export async function makeThumbnails(source: string, req: ThumbnailsRequest, workDir: string, signal?: AbortSignal, inputOptions: string[] = []): Promise<ThumbnailFiles> {
   const frames = path.join(workDir, 'frames');
   const out = path.join(workDir, 'thumbs');
   await mkdir(frames, { recursive: true });
@@ -57,10 +58,10 @@ export async function makeThumbnails(source: string, req: ThumbnailsRequest, wor
   // Poster: a frame 10% in (capped at 10 s), past fade-ins and title cards; input seeking keeps it cheap.
   const posterAt = Math.min(req.sourceDuration * 0.1, 10);
   const poster = path.join(out, 'poster.jpg');
-  await ffmpeg(['-ss', posterAt.toFixed(3), '-i', source, '-map', '0:v:0', '-frames:v', '1', '-vf', `scale=-2:'min(${req.posterMaxHeight},ih)'`, '-q:v', '3', poster], 'poster', signal);
+  await ffmpeg([...inputOptions, '-ss', posterAt.toFixed(3), '-i', source, '-map', '0:v:0', '-frames:v', '1', '-vf', `scale=-2:'min(${req.posterMaxHeight},ih)'`, '-q:v', '3', poster], 'poster', signal);
 
   await ffmpeg(
-    ['-i', source, '-map', '0:v:0', '-vf', `setpts=PTS-STARTPTS,fps=1/${req.intervalSec},scale=${req.tileWidth}:${req.tileHeight},setsar=1`, '-q:v', '5', '-start_number', '0', path.join(frames, 'f_%06d.jpg')],
+    [...inputOptions, '-i', source, '-map', '0:v:0', '-vf', `setpts=PTS-STARTPTS,fps=1/${req.intervalSec},scale=${req.tileWidth}:${req.tileHeight},setsar=1`, '-q:v', '5', '-start_number', '0', path.join(frames, 'f_%06d.jpg')],
     'storyboard frames',
     signal,
   );

@@ -1,0 +1,274 @@
+/**
+ * `npm run bench -- parallel`: chunked (segment-parallel) transcoding through the real local stack (wrangler dev,
+ * queue, callbacks) with transcoder processes pinned to single cores (`taskset`), on a generated 3-minute 720p
+ * source with motion and noise:
+ *   (1) whole file as one job (TRANSCODE_CHUNK_SEC larger than the video): one worker, one core;
+ *   (2) chunked (60 s chunks): one worker, one core;
+ *   (3) chunked: two workers, one core each.
+ * Reports wall and CPU seconds, time to first playable and to READY, SSIM per rung of (3) against (1) and the
+ * minimum per-frame SSIM within 1 s of each chunk edge, audio duration and PTS continuity, bytes read per chunk,
+ * then a labelled projection for 1…64 instances on a 20-minute 1080p source, and time to first playable of a
+ * 1-minute vs a 10-minute source (640×360, stopped as soon as the first rung plays).
+ *
+ * Every phase is bounded (BENCH_PHASE_SEC, default 1500 s) and prints progress. The preset is `superfast` unless
+ * BENCH_PRESET says otherwise (the machine is shared; this keeps the run near 20 minutes). Numbers depend on the
+ * machine's load: the JSON records the load average next to them.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { BenchResult } from './run';
+import { ROOT, STACK_SECRETS, startStack, waitFor, type Stack } from '../test/helpers/local-stack';
+import { getObject, getVideo, makeSource, uploadOriginal } from '../test/helpers/transcoding-media';
+
+const execFileP = promisify(execFile);
+const PHASE_MS = Number(process.env.BENCH_PHASE_SEC ?? 1500) * 1000;
+const PRESET = process.env.BENCH_PRESET ?? 'superfast';
+const PORT_BASE = 9100;
+const CHUNK_SEC = 60;
+let nextPort = PORT_BASE;
+const log = (msg: string) => console.log(`[parallel ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const f1 = (n: number) => n.toFixed(1);
+
+interface Worker {
+  child: ChildProcess;
+  url: string;
+}
+
+/** A transcoder server pinned to one core; its pid is the server itself (node with the tsx loader, no wrapper). */
+async function startWorker(core: number, port: number, origin: string): Promise<Worker> {
+  const entry = path.join(ROOT, 'containers', 'transcoder', 'src', 'server.ts');
+  const child = spawn('taskset', ['-c', String(core), process.execPath, '--import', 'tsx', entry], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', STORAGE_URL: `${origin}/internal/storage`, INTERNAL_TOKEN: STACK_SECRETS.INTERNAL_TOKEN, TRANSCODER_CONCURRENCY: '1' },
+  });
+  child.stderr?.on('data', () => undefined);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/healthz`, 60_000, child);
+  return { child, url };
+}
+
+/** user+system CPU seconds of a process and its reaped children (ffmpeg). */
+function cpuOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const x = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14])) / 100;
+}
+
+interface RunOutcome {
+  label: string;
+  wallSec: number;
+  cpuSec: number;
+  firstPlayableSec: number | null;
+  readySec: number | null;
+  status: string;
+  units: { unit: string; startedAt: number; completedAt: number; result: string | null }[];
+  dir: string;
+  rungs: string[];
+}
+
+async function d1Jobs(stack: Stack, id: string): Promise<RunOutcome['units']> {
+  const out = execFileSync(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', stack.stateDir, '--json', '--command', `SELECT unit, started_at AS startedAt, completed_at AS completedAt, result FROM transcode_jobs WHERE video_id = '${id}'`], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, CI: '1' } });
+  return (JSON.parse(out) as { results: RunOutcome['units'] }[])[0]!.results;
+}
+
+/** Downloads every rung's (and the audio's) segments, concatenated per rendition, for the quality checks. */
+async function downloadRenditions(stack: Stack, id: string, names: string[], dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  for (const name of names) {
+    const text = new TextDecoder().decode(await getObject(stack, `videos/${id}/${name}/playlist.m3u8`));
+    const parts: Uint8Array[] = [];
+    for (const line of text.split('\n')) if (line.startsWith('segment_')) parts.push(await getObject(stack, `videos/${id}/${name}/${line.trim()}`));
+    writeFileSync(path.join(dir, `${name}.ts`), Buffer.concat(parts));
+  }
+}
+
+async function runConfig(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false): Promise<RunOutcome> {
+  log(`${label}: starting the stack and ${cores.length} worker(s) on core(s) ${cores.join(',')}`);
+  const ports = cores.map(() => nextPort++);
+  const stack = await startStack({
+    transcoder: false,
+    vars: { TRANSCODER_URL: ports.map((p) => `http://127.0.0.1:${p}`).join(','), X264_PRESET: PRESET, TRANSCODE_CHUNK_SEC: String(chunkSec), TRANSCODE_RETRY_BASE_DELAY_SEC: '1' },
+  });
+  const workers: Worker[] = [];
+  try {
+    for (const [i, core] of cores.entries()) workers.push(await startWorker(core, ports[i]!, stack.origin));
+    const cpu0 = workers.reduce((a, w) => a + cpuOf(w.child.pid!), 0);
+    const id = await uploadOriginal(stack, label, source);
+    const t0 = performance.now();
+    let firstPlayable: number | null = null;
+    let video = await getVideo(stack, id);
+    let lastLog = 0;
+    while (video.status === 'PROCESSING' || video.status === 'UPLOADING') {
+      const now = (performance.now() - t0) / 1000;
+      if (firstPlayable === null && video.renditions.length > 0) {
+        firstPlayable = now;
+        log(`${label}: first playable after ${f1(now)} s (${video.renditions.map((r) => r.name).join(', ')})`);
+        if (stopAtFirstPlayable) break;
+      }
+      if (now - lastLog > 30) {
+        lastLog = now;
+        const done = video.processing.filter((p) => p.status === 'COMPLETED').length;
+        log(`${label}: ${f1(now)} s, ${done}/${video.processing.length} units done`);
+      }
+      if (now * 1000 > PHASE_MS) {
+        log(`${label}: phase bound of ${PHASE_MS / 1000} s reached; stopping`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      video = await getVideo(stack, id);
+    }
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = workers.reduce((a, w) => a + cpuOf(w.child.pid!), 0) - cpu0;
+    const ready = video.status === 'READY' ? wall : null;
+    log(`${label}: ${video.status} after ${f1(wall)} s wall, ${f1(cpu)} s transcoder CPU`);
+    const rungs = video.renditions.map((r) => r.name);
+    if (ready !== null) await downloadRenditions(stack, id, [...rungs, 'audio'], dir);
+    const units = stopAtFirstPlayable ? [] : await d1Jobs(stack, id);
+    if (stopAtFirstPlayable) await fetch(`${stack.origin}/v1/videos/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${stack.token}` } });
+    return { label, wallSec: wall, cpuSec: cpu, firstPlayableSec: firstPlayable, readySec: ready, status: video.status, units, dir, rungs };
+  } finally {
+    for (const w of workers) w.child.kill('SIGTERM');
+    await stack.stop();
+  }
+}
+
+/** Mean and per-frame SSIM of an encoded rendition against the source scaled to its size. */
+async function ssimFrames(encoded: string, source: string, width: number, height: number, statsFile: string): Promise<{ mean: number; frames: number[] }> {
+  const graph = `[0:v]setpts=PTS-STARTPTS[x];[1:v]setpts=PTS-STARTPTS,scale=${width}:${height}:flags=bicubic[y];[x][y]ssim=stats_file=${statsFile}`;
+  const { stderr } = await execFileP('ffmpeg', ['-hide_banner', '-nostdin', '-i', encoded, '-i', source, '-lavfi', graph, '-f', 'null', '-'], { maxBuffer: 64 << 20 });
+  const m = /SSIM .*All:([\d.]+)/.exec(stderr);
+  const frames = readFileSync(statsFile, 'utf8').split('\n').map((l) => /All:([\d.]+)/.exec(l)?.[1]).filter((x): x is string => Boolean(x)).map(Number);
+  return { mean: m ? Number(m[1]) : NaN, frames };
+}
+
+function frameSize(file: string): [number, number] {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  const [w, h] = out.trim().split(',').map(Number);
+  return [w!, h!];
+}
+
+function audioContinuity(file: string): { durationSec: number; maxStepSec: number; minStepSec: number; packets: number } {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const rows = out.trim().split('\n').map((l) => l.split(',').map(Number) as [number, number]).sort((x, y) => x[0] - y[0]);
+  const steps = rows.slice(1).map((r, i) => r[0] - rows[i]![0]);
+  return { durationSec: rows.at(-1)![0] + rows.at(-1)![1] - rows[0]![0], maxStepSec: Math.max(...steps), minStepSec: Math.min(...steps), packets: rows.length };
+}
+
+/** Run time of each unit on a one-worker run (units run one after another): the gap to the previous completion. */
+function unitTimes(run: RunOutcome): { unit: string; sec: number }[] {
+  const done = run.units.filter((u) => u.completedAt && u.unit !== 'analyze').sort((a, b) => a.completedAt - b.completedAt);
+  const firstStart = Math.min(...done.map((u) => u.startedAt));
+  return done.map((u, i) => ({ unit: u.unit, sec: (u.completedAt - (i === 0 ? firstStart : done[i - 1]!.completedAt)) / 1000 }));
+}
+
+/** Longest-processing-time-first schedule of `units` on `n` instances: the makespan. */
+function makespan(units: number[], n: number): number {
+  const load = Array(n).fill(0) as number[];
+  for (const u of [...units].sort((a, b) => b - a)) { const i = load.indexOf(Math.min(...load)); load[i] = load[i]! + u; }
+  return Math.max(...load);
+}
+
+export async function run(): Promise<BenchResult> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-parallel-'));
+  const loadAtStart = os.loadavg();
+  try {
+    log(`generating a 180 s 1280x720 source with motion and noise (cores: ${os.cpus().length}, load ${loadAtStart.map(f1).join(' ')})`);
+    const source = await makeSource(path.join(dir, 'source.mp4'), { width: 1280, height: 720, seconds: 180, noisy: true });
+    const sourceBytes = statSync(source).size;
+
+    const whole = await runConfig('(1) whole file, 1 worker', source, [0], 100_000, path.join(dir, 'r1'));
+    const chunked1 = await runConfig('(2) chunked, 1 worker', source, [0], CHUNK_SEC, path.join(dir, 'r2'));
+    const chunked2 = await runConfig('(3) chunked, 2 workers', source, [0, 1], CHUNK_SEC, path.join(dir, 'r3'));
+
+    log('quality: SSIM of (3) against (1) per rung, and per frame within 1 s of each chunk edge');
+    const quality: { rung: string; whole: number; chunked: number; delta: number; minEdgeChunked: number; minEdgeDelta: number }[] = [];
+    if (whole.readySec !== null && chunked2.readySec !== null) {
+      for (const rung of whole.rungs) {
+        const a = path.join(whole.dir, `${rung}.ts`);
+        const [w, h] = frameSize(a);
+        const s1 = await ssimFrames(a, source, w, h, path.join(dir, `ssim1-${rung}.log`));
+        const s3 = await ssimFrames(path.join(chunked2.dir, `${rung}.ts`), source, w, h, path.join(dir, `ssim3-${rung}.log`));
+        const edges = [CHUNK_SEC, 2 * CHUNK_SEC];
+        const near = s3.frames.map((_, i) => i).filter((i) => edges.some((e) => Math.abs(i / 30 - e) <= 1));
+        const q = {
+          rung,
+          whole: s1.mean,
+          chunked: s3.mean,
+          delta: s3.mean - s1.mean,
+          minEdgeChunked: Math.min(...near.map((i) => s3.frames[i]!)),
+          minEdgeDelta: Math.min(...near.map((i) => s3.frames[i]! - (s1.frames[i] ?? 0))),
+        };
+        quality.push(q);
+        log(`  ${rung}: SSIM vs source (1) ${q.whole.toFixed(4)} (3) ${q.chunked.toFixed(4)}; within 1 s of edges min ${q.minEdgeChunked.toFixed(4)}, min Δ vs (1) ${q.minEdgeDelta.toFixed(4)}`);
+      }
+    }
+    const audio = chunked2.readySec !== null ? audioContinuity(path.join(chunked2.dir, 'audio.ts')) : null;
+    const bytesRead = chunked2.units
+      .filter((u) => u.unit.startsWith('encode:') && u.result)
+      .map((u) => ({ unit: u.unit, bytesRead: (JSON.parse(u.result!) as { bytesRead: number | null }).bytesRead, ofOriginal: sourceBytes }));
+
+    // Projection (a model, not a measurement): unit times from run (2), scaled from this 720p ladder to the 1080p
+    // ladder by pixels per second, for a 20-minute source in 60 s chunks; plus the measured fixed overheads.
+    const times = unitTimes(chunked1);
+    const low = times.filter((t) => /^encode:240p@/.test(t.unit)).map((t) => t.sec);
+    const high = times.filter((t) => /^encode:.*\+/.test(t.unit)).map((t) => t.sec);
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+    const px = (rungs: [number, number][]) => rungs.reduce((a, [w, h]) => a + w * h, 0);
+    const scaleHigh = px([[640, 360], [854, 480], [1280, 720], [1920, 1080]]) / px([[640, 360], [854, 480], [1280, 720]]);
+    const chunks20 = 20;
+    const unitsModel = [...Array(chunks20).fill(mean(low)), ...Array(chunks20).fill(mean(high) * scaleHigh)];
+    const audioSec = (times.find((t) => t.unit === 'audio')?.sec ?? 0) * (1200 / 180);
+    const fixed = Math.max(0, (chunked1.readySec ?? 0) - times.reduce((a, t) => a + t.sec, 0));
+    const projection = [1, 2, 4, 8, 16, 32, 64].map((n) => ({ instances: n, readySec: Math.round(fixed + makespan([...unitsModel, audioSec], n)) }));
+
+    log('first playable: 1-minute vs 10-minute source (640x360, two workers, stopped at first playable)');
+    const short = await makeSource(path.join(dir, 'short.mp4'), { width: 640, height: 360, seconds: 60 });
+    const long = await makeSource(path.join(dir, 'long.mp4'), { width: 640, height: 360, seconds: 600 });
+    const fpShort = await runConfig('first playable, 1 min', short, [0, 1], CHUNK_SEC, path.join(dir, 'fs'), true);
+    const fpLong = await runConfig('first playable, 10 min', long, [0, 1], CHUNK_SEC, path.join(dir, 'fl'), true);
+
+    const r21 = chunked1.wallSec / whole.wallSec;
+    const r31 = chunked2.wallSec / whole.wallSec;
+    const fpRatio = fpShort.firstPlayableSec && fpLong.firstPlayableSec ? fpLong.firstPlayableSec / fpShort.firstPlayableSec : null;
+    const qualityOk = quality.length > 0 && quality.every((q) => Math.abs(q.delta) <= 0.002);
+    const loadAtEnd = os.loadavg();
+    const row = (r: RunOutcome) => `wall ${f1(r.wallSec)} s, cpu ${f1(r.cpuSec)} s, first playable ${r.firstPlayableSec === null ? '-' : f1(r.firstPlayableSec)} s, ready ${r.readySec === null ? r.status : `${f1(r.readySec)} s`}`;
+    return {
+      targetMet: r21 <= 1.1 && r31 <= 0.55 && qualityOk && fpRatio !== null && fpRatio <= 1.5,
+      summary: [
+        `source: 1280x720 180 s, motion + noise (${(sourceBytes / 1e6).toFixed(1)} MB); preset ${PRESET}; ${os.cpus().length} cores SHARED with other work: load average ${loadAtStart.map(f1).join(' ')} at start, ${loadAtEnd.map(f1).join(' ')} at end`,
+        `(1) whole file, 1 worker, 1 core:   ${row(whole)}`,
+        `(2) chunked 60 s, 1 worker, 1 core: ${row(chunked1)}`,
+        `(3) chunked 60 s, 2 workers:        ${row(chunked2)}`,
+        `ratios: (2)/(1) wall ${r21.toFixed(2)} (target ≤ 1.10), (3)/(1) wall ${r31.toFixed(2)} (target ≤ 0.55)`,
+        `SSIM vs source, (1) → (3): ${quality.map((q) => `${q.rung} ${q.whole.toFixed(4)}→${q.chunked.toFixed(4)} (Δ ${q.delta.toFixed(4)}; ±1 s of chunk edges: min ${q.minEdgeChunked.toFixed(4)}, min Δ ${q.minEdgeDelta.toFixed(4)})`).join(', ') || 'n/a'} (target |Δ| ≤ 0.002)`,
+        `audio of (3): ${audio ? `${audio.durationSec.toFixed(3)} s in ${audio.packets} packets, PTS steps ${audio.minStepSec.toFixed(5)}–${audio.maxStepSec.toFixed(5)} s (1024/48000 = 0.02133)` : 'n/a'}`,
+        `bytes read per chunk (of ${(sourceBytes / 1e6).toFixed(1)} MB): ${bytesRead.map((b) => `${b.unit} ${b.bytesRead === null ? '?' : (b.bytesRead / 1e6).toFixed(1)} MB`).join(', ')}`,
+        `PROJECTION (model from run (2)'s unit times, 720p→1080p ladder by pixels, 20-min source, 60 s chunks): ${projection.map((p) => `${p.instances}: ${Math.round(p.readySec / 60)} min`).join(', ')} — vs the 15-min queue-consumer limit the old single job ran into`,
+        `first playable: 1-min source ${fpShort.firstPlayableSec === null ? '-' : f1(fpShort.firstPlayableSec)} s, 10-min source ${fpLong.firstPlayableSec === null ? '-' : f1(fpLong.firstPlayableSec)} s (ratio ${fpRatio === null ? '-' : fpRatio.toFixed(2)}, target ≤ 1.5; 640x360 sources)`,
+      ],
+      data: {
+        machineDependent: true,
+        cores: os.cpus().length,
+        loadAverage: { start: loadAtStart, end: loadAtEnd },
+        preset: PRESET,
+        chunkSec: CHUNK_SEC,
+        sourceBytes,
+        runs: [whole, chunked1, chunked2].map(({ dir: _d, units, ...r }) => ({ ...r, units: units.map(({ result: _r, ...u }) => u) })),
+        ratios: { chunkedOneWorker: r21, chunkedTwoWorkers: r31 },
+        ssim: quality,
+        audio,
+        bytesRead,
+        unitTimesRun2: times,
+        projection: { label: 'PROJECTION, not measured', model: 'LPT schedule of 20 low-rung + 20 ladder units (1080p-scaled) + audio, plus run (2) fixed overhead', fixedOverheadSec: fixed, perInstances: projection },
+        firstPlayable: { oneMinuteSec: fpShort.firstPlayableSec, tenMinuteSec: fpLong.firstPlayableSec, ratio: fpRatio, resolution: '640x360' },
+      },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * Chunked (segment-parallel) transcoding end to end on the real local stack: 12 s chunks of 6 s segments, so a
+ * 40 s source is 4 chunks × 2 rung groups + the audio track + thumbnails, dispatched to the transcoder and
+ * reported back through the authenticated callback route. Checks the seams with ffprobe (keyframes at the same
+ * global times in every rung, continuous video and audio timestamps across chunk edges, no frame lost or doubled),
+ * the playlists with a real HLS parser, and the faults: one chunk's encoder killed, a container that claims more
+ * than its streams hold, a variable-frame-rate source, audio longer than video, and a delete mid-processing.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../helpers/local-stack';
+import { firstVideoFrame, getObject, getVideo, listObjects, makeSource, uploadOriginal, waitForStatus, type VideoStatus } from '../helpers/transcoding-media';
+
+const execFileP = promisify(execFile);
+const { Parser } = createRequire(import.meta.url)('m3u8-parser') as {
+  Parser: new () => { push(text: string): void; end(): void; manifest: { endList?: boolean; playlistType?: string; discontinuityStarts?: number[]; segments: { duration: number; uri: string; discontinuity?: boolean }[]; mediaGroups?: { AUDIO?: Record<string, Record<string, { uri?: string }>> }; playlists?: { uri: string; attributes: { AUDIO?: string; CODECS?: string } }[] } };
+};
+const parse = (text: string) => {
+  const p = new Parser();
+  p.push(text);
+  p.end();
+  return p.manifest;
+};
+const decoder = new TextDecoder();
+
+interface Sources {
+  main: string;
+  longContainer: string;
+  vfr: string;
+  longAudio: string;
+  doomed: string;
+}
+
+/** Doubles the movie header's duration: ffprobe's format duration then claims twice what the streams hold. */
+function inflateMvhd(from: string, to: string): string {
+  const b = Buffer.from(readFileSync(from));
+  const i = b.indexOf('mvhd');
+  if (i < 0 || b[i + 4] !== 0) throw new Error('expected a version-0 mvhd box');
+  const off = i + 4 + 4 + 8 + 4;
+  b.writeUInt32BE(b.readUInt32BE(off) * 2, off);
+  writeFileSync(to, b);
+  return to;
+}
+
+async function makeSources(dir: string): Promise<Sources> {
+  const at = (n: string) => path.join(dir, n);
+  const [main, base, doomed] = await Promise.all([
+    makeSource(at('main.mp4'), { width: 640, height: 360, seconds: 40 }),
+    makeSource(at('base.mp4'), { width: 320, height: 180, seconds: 14 }),
+    makeSource(at('doomed.mp4'), { width: 640, height: 360, seconds: 40 }),
+    // Variable frame rate: runs of frames with gaps (select keeps the original timestamps).
+    execFileP('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=500:sample_rate=48000',
+      '-vf', "select='lt(mod(n\\,10)\\,6)+eq(mod(n\\,20)\\,9)'", '-fps_mode', 'vfr', '-t', '14', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', at('vfr.mp4')]),
+    // Audio 18 s, video 14 s.
+    execFileP('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=14', '-f', 'lavfi', '-i', 'sine=frequency=600:sample_rate=48000:duration=18',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', at('longaudio.mp4')]),
+  ]);
+  return { main, longContainer: inflateMvhd(base, at('longcontainer.mp4')), vfr: at('vfr.mp4'), longAudio: at('longaudio.mp4'), doomed };
+}
+
+/** Concatenated segments of one rendition, as a player would play them, in one file. */
+async function concatRendition(stack: Stack, id: string, name: string, dir: string): Promise<{ file: string; durations: number[]; text: string }> {
+  const text = decoder.decode(await getObject(stack, `videos/${id}/${name}/playlist.m3u8`));
+  const media = parse(text);
+  const parts: Uint8Array[] = [];
+  for (const s of media.segments) parts.push(await getObject(stack, `videos/${id}/${name}/${s.uri}`));
+  const file = path.join(dir, `${id}-${name}.ts`);
+  writeFileSync(file, Buffer.concat(parts));
+  return { file, durations: media.segments.map((s) => s.duration), text };
+}
+
+function packetTimes(file: string, stream: 'v' | 'a'): { pts: number; duration: number; key: boolean }[] {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', `${stream}:0`, '-show_entries', 'packet=pts_time,duration_time,flags', '-of', 'json', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return (JSON.parse(out) as { packets: { pts_time: string; duration_time?: string; flags: string }[] }).packets
+    .map((p) => ({ pts: Number(p.pts_time), duration: Number(p.duration_time ?? 0), key: p.flags.includes('K') }))
+    .sort((a, b) => a.pts - b.pts);
+}
+
+/** Finds the transcoder's ffmpeg encoding `videoId`'s chunk starting at `startSec` (a process this test's stack started). */
+function findChunkEncoder(videoId: string, startSec: number): number | null {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.includes(`originals/${videoId}/`)) && cmd.some((a) => a.includes(`trim=start=${startSec}:`))) return Number(pid);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return null;
+}
+
+describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () => {
+  let stack: Stack;
+  let dir: string;
+  let sources: Sources;
+  let ids: { main: string; longContainer: string; vfr: string; longAudio: string };
+  let killed: { pid: number; at: number } | null = null;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'chunked-e2e-'));
+    [stack, sources] = await Promise.all([
+      startStack({
+        transcoder: true,
+        vars: { X264_PRESET: 'superfast', TRANSCODE_CHUNK_SEC: '12', SEGMENT_DURATION_SEC: '6', TRANSCODE_RETRY_BASE_DELAY_SEC: '1', TRANSCODE_JOB_LEASE_MS: '20000', TRANSCODE_PURGE_DELAY_SEC: '5' },
+      }),
+      makeSources(mkdtempSync(path.join(os.tmpdir(), 'chunked-src-'))),
+    ]);
+    const main = await uploadOriginal(stack, 'chunked main', sources.main);
+    // Kill the encoder of chunk 1 (12–24 s) of the main video as soon as it runs: that chunk alone is redone.
+    const deadline = Date.now() + 180_000;
+    while (!killed && Date.now() < deadline) {
+      const pid = findChunkEncoder(main, 12);
+      if (pid) {
+        process.kill(pid, 'SIGKILL');
+        killed = { pid, at: Date.now() };
+      } else await new Promise((r) => setTimeout(r, 40));
+    }
+    const [longContainer, vfr, longAudio] = await Promise.all([sources.longContainer, sources.vfr, sources.longAudio].map((f) => uploadOriginal(stack, path.basename(f), f)));
+    ids = { main, longContainer: longContainer!, vfr: vfr!, longAudio: longAudio! };
+  }, 600_000);
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('encodes 4 chunks per rung group into seamless, keyframe-aligned renditions with one continuous audio track', async () => {
+    const video = await waitForStatus(stack, ids.main, ['READY', 'FAILED'], 400_000);
+    if (video.status !== 'READY') process.stderr.write(stack.logs.slice(-80).join(''));
+    expect(video.status).toBe('READY');
+    const encodes = video.processing.filter((p) => p.unit.startsWith('encode:'));
+    expect(encodes.map((p) => p.unit).sort()).toEqual(['encode:240p@0', 'encode:240p@1', 'encode:240p@2', 'encode:240p@3', 'encode:360p@0', 'encode:360p@1', 'encode:360p@2', 'encode:360p@3']);
+    expect(encodes.find((p) => p.unit === 'encode:360p@1')!.range).toEqual([12, 24]);
+    expect(encodes.find((p) => p.unit === 'encode:240p@3')!.range![0]).toBe(36);
+    expect(video.processing.find((p) => p.unit === 'audio')).toMatchObject({ status: 'COMPLETED' });
+
+    // The killed chunk was redone; every other chunk ran once.
+    expect(killed).not.toBeNull();
+    const redone = encodes.filter((p) => p.attempts > 1).map((p) => p.unit);
+    expect(redone).toEqual([expect.stringMatching(/@1$/)]);
+
+    const master = parse(decoder.decode(await getObject(stack, `videos/${ids.main}/master.m3u8`)));
+    expect(master.mediaGroups?.AUDIO?.audio?.Default?.uri).toBe('audio/playlist.m3u8');
+    for (const p of master.playlists!) {
+      expect(p.attributes.AUDIO).toBe('audio');
+      expect(p.attributes.CODECS).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
+    }
+
+    const starts: number[][] = [];
+    for (const name of ['240p', '360p']) {
+      const { file, durations, text } = await concatRendition(stack, ids.main, name, dir);
+      const media = parse(text);
+      expect(media.endList).toBe(true);
+      expect(media.playlistType).toBe('VOD');
+      expect(text).not.toContain('DISCONTINUITY');
+      expect(durations).toHaveLength(7); // 40 s of 6 s segments
+      expect(Math.abs(durations.reduce((a, b) => a + b, 0) - 40)).toBeLessThanOrEqual(1 / 30 + 1e-6);
+      const frames = packetTimes(file, 'v');
+      // Every frame exactly once: 1200 frames 1/30 s apart, across every chunk edge.
+      expect(frames).toHaveLength(1200);
+      const gaps = frames.slice(1).map((f, i) => f.pts - frames[i]!.pts);
+      expect(Math.max(...gaps)).toBeLessThan(1 / 30 + 0.002);
+      expect(Math.min(...gaps)).toBeGreaterThan(1 / 30 - 0.002);
+      // Each segment starts with an IDR at the same global time in every rung.
+      const segStarts: number[] = [];
+      for (let n = 0; n < durations.length; n++) {
+        const seg = path.join(dir, `${name}-${n}.ts`);
+        writeFileSync(seg, await getObject(stack, `videos/${ids.main}/${name}/segment_${String(n).padStart(4, '0')}.ts`));
+        const f = firstVideoFrame(seg);
+        expect(f.keyFrame && f.pictType === 'I', `${name} segment ${n}`).toBe(true);
+        segStarts.push(f.ptsTime);
+      }
+      segStarts.forEach((t, n) => expect(t - segStarts[0]!).toBeCloseTo(6 * n, 3));
+      starts.push(segStarts);
+    }
+    starts[1]!.forEach((t, n) => expect(t).toBeCloseTo(starts[0]![n]!, 3));
+
+    // Audio: one encode, continuous packets across every segment (and so every chunk) edge, as long as the video.
+    const audio = await concatRendition(stack, ids.main, 'audio', dir);
+    expect(parse(audio.text).endList).toBe(true);
+    const packets = packetTimes(audio.file, 'a');
+    const steps = packets.slice(1).map((p, i) => p.pts - packets[i]!.pts);
+    expect(Math.max(...steps)).toBeLessThan(1024 / 48000 + 0.001);
+    expect(Math.min(...steps)).toBeGreaterThan(1024 / 48000 - 0.001);
+    const audioSpan = packets.at(-1)!.pts + packets.at(-1)!.duration - packets[0]!.pts;
+    expect(Math.abs(audioSpan - 40)).toBeLessThan(0.05);
+    // In sync: audio starts with the video (same TS timeline).
+    expect(Math.abs(packets[0]!.pts - starts[0]![0]!)).toBeLessThan(0.05);
+
+    const objects = await listObjects(stack, `videos/${ids.main}/`);
+    expect(objects.filter((o) => o.key.includes('/240p/segment_')).length).toBe(7);
+  });
+
+  it('ends the playlists of a source whose container claims more than its streams hold', async () => {
+    const v = await waitForStatus(stack, ids.longContainer, ['READY', 'FAILED'], 300_000);
+    expect(v.status).toBe('READY');
+    expect(v.duration).toBeCloseTo(14, 0);
+    const media = parse(decoder.decode(await getObject(stack, `videos/${ids.longContainer}/240p/playlist.m3u8`)));
+    expect(media.endList).toBe(true);
+    expect(media.segments.reduce((a, s) => a + s.duration, 0)).toBeCloseTo(14, 0);
+  });
+
+  it('encodes a variable-frame-rate source and one whose audio outlasts the video', async () => {
+    const checks: [string, number][] = [[ids.vfr, 14], [ids.longAudio, 14]];
+    for (const [id, seconds] of checks) {
+      const v: VideoStatus = await waitForStatus(stack, id, ['READY', 'FAILED'], 300_000);
+      expect(v.status, id).toBe('READY');
+      const media = parse(decoder.decode(await getObject(stack, `videos/${id}/240p/playlist.m3u8`)));
+      expect(media.endList).toBe(true);
+      expect(media.segments.map((s) => Math.round(s.duration))).toEqual([6, 6, 2]);
+      const audio = parse(decoder.decode(await getObject(stack, `videos/${id}/audio/playlist.m3u8`)));
+      // The audio track is cut to the video: a player reaches the end of both together.
+      expect(Math.abs(audio.segments.reduce((a, s) => a + s.duration, 0) - seconds)).toBeLessThan(0.1);
+    }
+  });
+
+  it('stops a video deleted mid-processing and leaves no objects under videos/{id}/ within a minute', async () => {
+    await waitForStatus(stack, ids.main, ['READY', 'FAILED'], 400_000);
+    const id = await uploadOriginal(stack, 'doomed', sources.doomed);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const v = await getVideo(stack, id);
+      if (v.processing.some((p) => p.unit.startsWith('encode:') && p.status === 'PROCESSING')) break;
+      if (Date.now() > deadline) throw new Error('no chunk started');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const res = await fetch(`${stack.origin}/v1/videos/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${stack.token}` } });
+    expect(res.status).toBeLessThan(300);
+    const until = Date.now() + 60_000;
+    let left = await listObjects(stack, `videos/${id}/`);
+    while (left.length > 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 1000));
+      left = await listObjects(stack, `videos/${id}/`);
+    }
+    expect(left).toEqual([]);
+    // …and it stays empty: nothing still running writes there.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await listObjects(stack, `videos/${id}/`)).toEqual([]);
+    expect(await listObjects(stack, `originals/${id}/`)).toEqual([]);
+  });
+});

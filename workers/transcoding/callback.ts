@@ -1,0 +1,81 @@
+/**
+ * Completion and progress of dispatched units, reported by the transcoder (`CallbackBody`): locally it POSTs to
+ * `/internal/transcoding/callback`, from a container to the `callback.internal` host that outbound interception
+ * hands to `handleTranscodeCallback` — the same code either way, behind the INTERNAL_TOKEN bearer.
+ *
+ * Exactly-once under at-least-once delivery:
+ * - only the current claim (job id + `startedAt`) may report; an older, taken-over run gets 409 and stops;
+ * - `result` completes the row with a compare-and-set: a repeated completion finds it COMPLETED and is a no-op
+ *   (200, `duplicate`), so fan-in runs once per chunk, and fan-in itself is idempotent (outputs.ts);
+ * - a video that is no longer PROCESSING (deleted, failed) answers 410: the transcoder aborts the job;
+ * - a transient `error` releases the job and re-sends its message with backoff, until the attempts run out
+ *   (then the job and the video fail with the reason); a permanent one fails them at once.
+ */
+import { eq } from 'drizzle-orm';
+import type { CallbackBody } from '../../containers/transcoder/src/protocol';
+import { loadConfig } from '../shared/config';
+import { openDb, schema } from '../shared/db';
+import { completeClaim, failJob, failVideo, releaseJob, reportProgress } from './jobs';
+import { messageForUnit } from './messages';
+import { backoffSeconds } from './consumer';
+import { isDispatched, unitKinds } from './units';
+
+export type CallbackAnswer = { status: 200 | 400 | 404 | 409 | 410; body: Record<string, unknown> };
+
+function parseBody(body: unknown): CallbackBody | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const b = body as Record<string, unknown>;
+  const e = b.event as Record<string, unknown> | undefined;
+  if (typeof b.jobId !== 'string' || typeof b.claim !== 'number' || typeof e !== 'object' || e === null) return null;
+  if (e.type === 'progress' && typeof e.progress === 'number') return b as unknown as CallbackBody;
+  if (e.type === 'result' && 'result' in e) return b as unknown as CallbackBody;
+  if (e.type === 'error' && typeof e.message === 'string' && typeof e.permanent === 'boolean') return b as unknown as CallbackBody;
+  return null;
+}
+
+export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<CallbackAnswer> {
+  const body = parseBody(raw);
+  if (!body) return { status: 400, body: { error: { code: 'bad_request', message: 'not a transcoder callback' } } };
+  const db = openDb(env.DB);
+  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const job = await db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.id, body.jobId)).get();
+  if (!job) return { status: 404, body: { error: { code: 'not_found', message: 'no such job' } } };
+  if (job.status === 'COMPLETED') return { status: 200, body: { status: 'duplicate' } };
+  const video = await db.select().from(schema.videos).where(eq(schema.videos.id, job.videoId)).get();
+  if (!video || video.status !== 'PROCESSING') return { status: 410, body: { error: { code: 'gone', message: `video is ${video?.status ?? 'gone'}` } } };
+  if (job.status !== 'PROCESSING' || job.startedAt !== body.claim) return { status: 409, body: { error: { code: 'stale_claim', message: 'this run no longer owns the job' } } };
+
+  const { event } = body;
+  switch (event.type) {
+    case 'progress': {
+      const owned = await reportProgress(db, job, event.progress, config.transcoding.jobLeaseMs);
+      return owned ? { status: 200, body: { status: 'ok' } } : { status: 409, body: { error: { code: 'stale_claim', message: 'this run no longer owns the job' } } };
+    }
+    case 'result': {
+      if (!(await completeClaim(db, job, event.result))) return { status: 200, body: { status: 'duplicate' } };
+      const message = messageForUnit(job.videoId, job.unit);
+      if (message && isDispatched(message)) {
+        const kind = unitKinds[message.type] as (typeof unitKinds)['audio'];
+        await kind.completed({ env, db, config, video, job });
+      }
+      return { status: 200, body: { status: 'completed' } };
+    }
+    case 'error': {
+      if (event.permanent) {
+        await failJob(db, job.videoId, job.unit, event.message);
+        await failVideo(db, job.videoId, event.message);
+        return { status: 200, body: { status: 'failed' } };
+      }
+      await releaseJob(db, job, event.message);
+      const message = messageForUnit(job.videoId, job.unit);
+      if (!message || job.attempts >= config.transcoding.maxAttempts) {
+        await failJob(db, job.videoId, job.unit, event.message);
+        await failVideo(db, job.videoId, `Processing failed after ${job.attempts} attempt(s) (${job.unit}): ${event.message}`);
+        return { status: 200, body: { status: 'failed' } };
+      }
+      // Sent at once; the consumer holds it back until the backoff since this error has passed (see consumer.ts).
+      await env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
+      return { status: 200, body: { status: 'retrying', afterSeconds: backoffSeconds(job.attempts, config) } };
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The dispatched unit kinds (encode chunk, audio, thumbnails): how each one's transcoder request is built from
+ * its job row and the video's facts, and what its result does once it comes back through the callback.
+ * A new kind of work (e.g. an MP4 download) is one more entry here plus its message type: the consumer, the
+ * callback route, leases, retries and the sweeper handle every kind the same way.
+ */
+import type { AudioRequest, EncodeRequest, ThumbnailsRequest } from '../../containers/transcoder/src/protocol';
+import type { Config } from '../shared/config';
+import type { Db } from '../shared/db';
+import { AUDIO_RENDITION, keys } from '../shared/storage-keys';
+import type { JobRow, VideoRow } from '../metadata/serialize';
+import { chunkFromRange } from './chunks';
+import { planLadder } from './ladder';
+import type { WorkMessage } from './messages';
+import { maybeMarkReady, refreshRenditions } from './outputs';
+import type { TranscoderPath } from './transcoder-client';
+
+export interface UnitCtx {
+  env: Env;
+  db: Db;
+  config: Config;
+  video: VideoRow;
+  job: JobRow;
+}
+
+export type Prepared =
+  | { status: 'ready'; path: TranscoderPath; body: Record<string, unknown> }
+  /** The video is not analysed yet: retry later. */
+  | { status: 'not-yet'; reason: string }
+  /** The unit cannot be done for this video (e.g. a rung outside its ladder): the job fails, nothing retries. */
+  | { status: 'invalid'; reason: string };
+
+export type DispatchedMessage = Exclude<WorkMessage, { type: 'analyze' }>;
+
+interface UnitKind<M extends DispatchedMessage> {
+  prepare(ctx: UnitCtx, message: M): Prepared;
+  /** Runs after the job row moved to COMPLETED (once per completion). */
+  completed(ctx: UnitCtx): Promise<void>;
+}
+
+const analysed = (video: VideoRow): video is VideoRow & { width: number; height: number; duration: number } =>
+  Boolean(video.width && video.height && video.duration);
+
+async function fanIn(ctx: UnitCtx): Promise<void> {
+  const outcome = await refreshRenditions(ctx.env, ctx.db, ctx.config, ctx.video.id);
+  if (outcome.status === 'ok') await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
+}
+
+export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<DispatchedMessage, { type: K }>> } = {
+  encode: {
+    prepare({ video, config, job }, message) {
+      if (!analysed(video)) return { status: 'not-yet', reason: 'video has not been analysed yet' };
+      const plan = planLadder(config.transcoding.ladder, video.width, video.height, config.transcoding);
+      const rungs = message.rungs.map((name) => plan.find((r) => r.name === name));
+      if (rungs.some((r) => !r)) return { status: 'invalid', reason: `rendition(s) ${message.rungs.join(', ')} are not in this video's ladder` };
+      const d = config.transcoding.segmentDurationSec;
+      // The row's range is the plan; a row from before chunking (no range) is the whole timeline.
+      const chunk = chunkFromRange(message.chunk, job.rangeStart ?? 0, job.rangeStart === null ? null : job.rangeEnd, d);
+      const body: EncodeRequest = {
+        sourceKey: keys.original(video.id),
+        rungs: rungs.map((r) => ({ ...r!, outputPrefix: keys.renditionPrefix(video.id, r!.name) })),
+        chunk,
+        segmentDurationSec: d,
+        x264Preset: config.transcoding.x264Preset,
+        sourceDuration: video.duration,
+        sourceFrameRate: video.frameRate ?? 30,
+        maxFrameRate: config.transcoding.maxFrameRate,
+      };
+      return { status: 'ready', path: '/v1/encode', body: { ...body } };
+    },
+    completed: fanIn,
+  },
+
+  audio: {
+    prepare({ video, config }) {
+      if (!analysed(video)) return { status: 'not-yet', reason: 'video has not been analysed yet' };
+      const body: AudioRequest = {
+        sourceKey: keys.original(video.id),
+        outputPrefix: keys.renditionPrefix(video.id, AUDIO_RENDITION),
+        segmentDurationSec: config.transcoding.segmentDurationSec,
+        audioBitrate: config.transcoding.audioBitrate,
+        sourceDuration: video.duration,
+        sourceHasAudio: video.hasAudio ?? false,
+      };
+      return { status: 'ready', path: '/v1/audio', body: { ...body } };
+    },
+    completed: fanIn,
+  },
+
+  thumbnails: {
+    prepare({ video, config }) {
+      if (!analysed(video)) return { status: 'not-yet', reason: 'video has not been analysed yet' };
+      const t = config.transcoding.thumbnails;
+      const intervalSec = Math.max(t.intervalSec, Math.ceil(video.duration / t.maxTiles));
+      const tileHeight = Math.max(2, Math.round((t.tileWidth * video.height) / video.width / 2) * 2);
+      const body: ThumbnailsRequest = {
+        sourceKey: keys.original(video.id),
+        outputPrefix: keys.thumbnailsPrefix(video.id),
+        sourceDuration: video.duration,
+        intervalSec,
+        tileWidth: t.tileWidth,
+        tileHeight,
+        columns: t.columns,
+        rows: t.rows,
+        posterMaxHeight: t.posterMaxHeight,
+      };
+      return { status: 'ready', path: '/v1/thumbnails', body: { ...body } };
+    },
+    async completed(ctx) {
+      await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
+    },
+  },
+};
+
+export function isDispatched(message: WorkMessage): message is DispatchedMessage {
+  return message.type !== 'analyze';
+}

@@ -1,6 +1,7 @@
 /**
  * The HTTP surface: one Hono app composed of one sub-app per area. Every error leaves through `renderError`
- * as `{ "error": { "code", "message" } }`.
+ * as `{ "error": { "code", "message" } }`. Every request gets a request id (`X-Request-Id`) and one structured log
+ * line (shared/log.ts); the internal routes are guarded in one place (shared/internal.ts).
  */
 import { Hono } from 'hono';
 import { adminRoutes } from './admin/routes';
@@ -11,18 +12,29 @@ import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { transcodingRoutes } from './transcoding/routes';
 import { errorJson, renderError } from './shared/errors';
+import { healthRoutes } from './shared/health';
 import type { AppEnv } from './shared/hono-env';
+import { installInternalGuards } from './shared/internal';
+import { logEvent, requestIdFor, withRequestId } from './shared/log';
 import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
 import { webRoutes } from './web/routes';
 
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.use(async (c, next) => {
-    c.set('config', loadConfig(c.env as unknown as Record<string, unknown>));
-    c.set('db', openDb(c.env.DB));
-    await next();
+    const requestId = requestIdFor(c.req.raw);
+    const started = Date.now();
+    await withRequestId(requestId, async () => {
+      c.set('config', loadConfig(c.env as unknown as Record<string, unknown>));
+      c.set('db', openDb(c.env.DB));
+      await next();
+      const status = c.res.status;
+      logEvent(status >= 500 ? 'error' : 'info', 'http.request', { method: c.req.method, path: c.req.path, status, ms: Date.now() - started });
+    });
+    c.res.headers.set('X-Request-Id', requestId);
   });
-  app.get('/healthz', (c) => c.json({ ok: true }));
+  installInternalGuards(app);
+  app.route('/', healthRoutes);
   app.route('/', adminRoutes);
   app.route('/', metadataRoutes);
   app.route('/', chunkRoutes);

@@ -6,6 +6,7 @@ import { keys } from '../../workers/shared/storage-keys';
 import { planLadder } from '../../workers/transcoding/ladder';
 import { buildMasterPlaylist, buildMediaPlaylist } from '../../workers/playback/manifest';
 import { serveStorage } from '../../workers/transcoding/storage-gateway';
+import { storageHandler } from '../../workers/transcoding/transcoder-container';
 import { api } from './helpers';
 
 const auth = { Authorization: `Bearer ${env.INTERNAL_TOKEN}` };
@@ -50,10 +51,13 @@ describe('/internal/storage', () => {
 
   it('is the same handler the container’s outbound interception uses (token required there too)', async () => {
     await env.MEDIA.put(keys.original('vid_c'), 'abc');
-    const denied = await serveStorage(env.MEDIA, new Request('http://storage.internal/originals/vid_c/original'), 'originals/vid_c/original', env.INTERNAL_TOKEN);
+    const ctx = { containerId: 'c1', className: 'TranscoderContainer' };
+    const denied = await storageHandler(new Request('http://storage.internal/originals/vid_c/original'), env, ctx);
     expect(denied.status).toBe(401);
-    const ok = await serveStorage(env.MEDIA, new Request('http://storage.internal/originals/vid_c/original', { headers: auth }), 'originals/vid_c/original', env.INTERNAL_TOKEN);
+    const ok = await storageHandler(new Request('http://storage.internal/originals/vid_c/original', { headers: auth }), env, ctx);
     expect(await ok.text()).toBe('abc');
+    // The route and the handler share serveStorage: same answers for the same key.
+    expect(await (await serveStorage(env.MEDIA, new Request('http://storage.internal/originals/vid_c/original'), 'originals/vid_c/original')).text()).toBe('abc');
   });
 });
 

@@ -3,10 +3,10 @@
  * - locally: the Worker route `/internal/storage/{key}` (the transcoder is a separate Node process);
  * - in production: the `storage.internal` virtual host the TranscoderContainer intercepts (outboundByHost), so the
  *   container reaches R2 without S3 credentials and without internet access.
- * Both require `Authorization: Bearer INTERNAL_TOKEN`, and both only allow what transcoding needs: read originals
- * and outputs (GET/HEAD with Range, which ffprobe uses to seek), write and delete under `videos/`.
+ * Both require `Authorization: Bearer INTERNAL_TOKEN` (checked by the route's bearer-auth middleware and by the
+ * container's outbound handler), and both only allow what transcoding needs: read originals and outputs (GET/HEAD
+ * with Range, which ffprobe uses to seek), write and delete under `videos/`.
  */
-import { timingSafeEqual, bearerToken } from '../shared/auth';
 import { errorJson } from '../shared/errors';
 
 const READABLE = /^(originals|videos)\/[A-Za-z0-9_-]{1,64}\/([A-Za-z0-9_-]{1,64}\/)?[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9]{1,8})?$/;
@@ -36,9 +36,10 @@ function objectHeaders(object: R2Object): Headers {
   return headers;
 }
 
-export async function serveStorage(bucket: R2Bucket, request: Request, key: string, expectedToken: string | undefined): Promise<Response> {
-  const token = bearerToken(request.headers.get('Authorization'));
-  if (!expectedToken || !token || !timingSafeEqual(token, expectedToken)) return json(401, 'unauthorized', 'internal token required');
+/** The 401 both doors answer without a valid INTERNAL_TOKEN. */
+export const storageUnauthorized = () => json(401, 'unauthorized', 'internal token required');
+
+export async function serveStorage(bucket: R2Bucket, request: Request, key: string): Promise<Response> {
   if (!READABLE.test(key)) return json(400, 'bad_request', 'not a transcoding storage key');
 
   switch (request.method) {

@@ -5,28 +5,61 @@
  * at the virtual host `storage.internal`; `outboundByHost` intercepts those requests inside the Worker runtime and
  * serves them with the R2 binding through the same `serveStorage` handler as the local `/internal/storage` route,
  * so the transcoder's code is identical in both places.
+ *
+ * Lifecycle: a job is one streamed request to the container. When the container stops (crash, OOM kill, sleep)
+ * the stream breaks and the queue consumer records a transient failure, so the job is retried with backoff
+ * (transcoder-client.ts) rather than waiting. `onStop`/`onError` log the cause as structured JSON.
+ * Cost: an instance is billed while it runs; `sleepAfter` stops an idle one, `max_instances` (wrangler.toml) caps
+ * how many run at once (see docs/deploy.md "Containers and cost").
  */
-import { Container, type OutboundHandler } from '@cloudflare/containers';
-import { serveStorage, storageKeyFromPath } from './storage-gateway';
+import { Container, type OutboundHandler, type StopParams } from '@cloudflare/containers';
+import { bearerToken } from '../shared/auth';
+import { isInternalToken } from '../shared/internal';
+import { logEvent } from '../shared/log';
+import { serveStorage, storageKeyFromPath, storageUnauthorized } from './storage-gateway';
 
 export const STORAGE_HOST = 'storage.internal';
 
-const storageHandler: OutboundHandler = (request, env) => {
+export const storageHandler: OutboundHandler = (request, env) => {
+  if (!isInternalToken(bearerToken(request.headers.get('Authorization')), env)) return storageUnauthorized();
   const key = storageKeyFromPath(new URL(request.url).pathname, '/');
   if (!key) return new Response('bad storage path', { status: 400 });
-  return serveStorage(env.MEDIA, request, key, env.INTERNAL_TOKEN);
+  return serveStorage(env.MEDIA, request, key);
 };
+
+/** Exit codes that mean the kernel or the runtime killed the process (137 = SIGKILL, the OOM killer's signal). */
+function stopCause(params: StopParams): string {
+  if (params.exitCode === 0) return 'clean exit';
+  if (params.exitCode === 137) return 'killed (SIGKILL: out of memory or forced stop)';
+  if (params.reason === 'runtime_signal') return `stopped by the runtime (exit ${params.exitCode})`;
+  return `crashed (exit ${params.exitCode})`;
+}
 
 export class TranscoderContainer extends Container<Env> {
   override defaultPort = 8080;
+  /** An idle instance stops after this; a job keeps it busy while its response streams. */
   override sleepAfter = '10m';
   override enableInternet = false;
-
-  static override outboundByHost = { [STORAGE_HOST]: storageHandler };
   // Field initialisers run after the Durable Object constructor has set `this.env`.
   override envVars = { STORAGE_URL: `http://${STORAGE_HOST}`, INTERNAL_TOKEN: this.env.INTERNAL_TOKEN ?? '', PORT: '8080', HOST: '0.0.0.0' };
+
+  override onStart(): void {
+    logEvent('info', 'container.start', { container: this.ctx.id.toString() });
+  }
+
+  override onStop(params: StopParams): void {
+    const level = params.exitCode === 0 ? 'info' : 'error';
+    logEvent(level, 'container.stop', { container: this.ctx.id.toString(), exitCode: params.exitCode, reason: params.reason, cause: stopCause(params) });
+  }
+
+  override onError(error: unknown): never {
+    logEvent('error', 'container.error', { container: this.ctx.id.toString(), error: error instanceof Error ? error.message : String(error) });
+    // Rethrown: the caller (a queue consumer's job request) sees the failure and retries the job.
+    throw error;
+  }
 }
 
-// Assigned (not declared as a `static` field): the base class's static setter registers the handlers by class
-// name, and a class-field definition would shadow that setter instead of calling it.
+// Assigned, not declared as a `static` class field: the base class's static setter registers the handlers in the
+// library's registry under the class name (the registry ContainerProxy reads). A class field would define an own
+// property on the subclass and shadow that setter, and nothing would be registered.
 TranscoderContainer.outboundByHost = { [STORAGE_HOST]: storageHandler };

@@ -27,6 +27,12 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,
+                // Local values, as `npm start` passes them (wrangler.toml [vars] holds the production ones): a local
+                // transcoder process (so the /internal/storage door exists), a fixed public origin, bench routes on.
+                TRANSCODER_URL: 'http://127.0.0.1:8788',
+                PUBLIC_ORIGIN: 'http://127.0.0.1:8787',
+                BENCH_ROUTES: '1',
+                LOG_LEVEL: 'warn',
                 // Uploads: R2's minimum part size (Miniflare enforces it), so tests move 5 MiB parts, not 10 MiB.
                 UPLOAD_CHUNK_SIZE: String(5 * 1024 * 1024),
                 TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'schema/migrations')),

@@ -15,7 +15,7 @@ import { errorJson, renderError } from './shared/errors';
 import { healthRoutes } from './shared/health';
 import type { AppEnv } from './shared/hono-env';
 import { installInternalGuards } from './shared/internal';
-import { logEvent, requestIdFor, withRequestId } from './shared/log';
+import { logEvent, logLevelOf, requestIdFor, withRequestId } from './shared/log';
 import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
 import { webRoutes } from './web/routes';
 
@@ -24,7 +24,7 @@ export function createApp() {
   app.use(async (c, next) => {
     const requestId = requestIdFor(c.req.raw);
     const started = Date.now();
-    await withRequestId(requestId, async () => {
+    await withRequestId(requestId, logLevelOf(c.env), async () => {
       c.set('config', loadConfig(c.env as unknown as Record<string, unknown>));
       c.set('db', openDb(c.env.DB));
       await next();

@@ -1,4 +1,4 @@
-import { logEvent, withRequestId } from './shared/log';
+import { logEvent, logLevelOf, withRequestId } from './shared/log';
 import { consumeViewEvents } from './views/analytics';
 import { handleDeadLetterBatch, handleTranscodeBatch } from './transcoding/consumer';
 
@@ -9,7 +9,7 @@ import { handleDeadLetterBatch, handleTranscodeBatch } from './transcoding/consu
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
   const first = batch.messages[0];
   const requestId = batch.messages.length === 1 && first ? first.id : `batch-${first?.id ?? 'empty'}`;
-  return withRequestId(requestId, async () => {
+  return withRequestId(requestId, logLevelOf(env), async () => {
     for (const m of batch.messages) logEvent('info', 'queue.message', { queue: batch.queue, messageId: m.id, attempts: m.attempts });
     const started = Date.now();
     await dispatch(batch, env, ctx);

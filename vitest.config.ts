@@ -58,6 +58,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The production transcoding path under Docker: `npm run test:container` (not part of `npm test`, which needs
+        // no Docker engine); .ci/run runs both.
+        test: {
+          name: 'container',
+          include: ['test/container/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -36,9 +36,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# workerd (wrangler dev's container client) reads the default bridge's gateway from the engine's IPAM config, which
+# Debian's engine only fills in when the bridge address is given explicitly: hence --bip.
+BRIDGE_IP="${EDGE_VIDEO_DOCKER_BIP:-172.17.0.1/16}"
+bridge_gateway() { "$DOCKER" network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null; }
+if "$DOCKER" info >/dev/null 2>&1 && [ -z "$(bridge_gateway)" ]; then
+  if [ -f "$CACHE/dockerd.pid" ] && kill -0 "$(cat "$CACHE/dockerd.pid")" 2>/dev/null; then
+    log "restarting the dockerd started here, with --bip $BRIDGE_IP"
+    kill "$(cat "$CACHE/dockerd.pid")"
+    for _ in $(seq 1 40); do "$DOCKER" info >/dev/null 2>&1 || break; sleep 0.5; done
+  else
+    log "the running Docker engine's default bridge has no gateway in its IPAM config; restart it with --bip $BRIDGE_IP"
+    exit 1
+  fi
+fi
 if ! "$DOCKER" info >/dev/null 2>&1; then
   log "starting dockerd (log: $CACHE/dockerd.log)"
-  nohup /usr/sbin/dockerd >"$CACHE/dockerd.log" 2>&1 &
+  nohup /usr/sbin/dockerd --bip "$BRIDGE_IP" >"$CACHE/dockerd.log" 2>&1 &
   echo $! >"$CACHE/dockerd.pid"
   for _ in $(seq 1 60); do
     "$DOCKER" info >/dev/null 2>&1 && break

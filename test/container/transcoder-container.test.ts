@@ -70,6 +70,9 @@ describe('transcoder container (wrangler dev --enable-containers, real image, pr
   afterAll(async () => {
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
+    // workerd keeps a container's networking sidecar warm for the next start; this run's are not needed again.
+    const leftovers = docker(['ps', '-a', '--format', '{{.Names}}', '--filter', 'name=workerd-edge-video-TranscoderContainer']).split('\n').filter(Boolean);
+    if (leftovers.length) docker(['rm', '-f', ...leftovers]);
   });
 
   it('runs with the production configuration: no storage door, no bench routes', async () => {

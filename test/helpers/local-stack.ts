@@ -80,6 +80,8 @@ export interface StackOptions {
   verbose?: boolean;
   /** The production path: the transcoder image in Docker through the TranscoderContainer binding. */
   containers?: boolean;
+  /** `wrangler dev --test-scheduled`, as `npm start` runs it: crons fired through `/__scheduled` (scripts/local-cron.ts). */
+  testScheduled?: boolean;
 }
 
 /** The environment `wrangler dev --enable-containers` needs on a machine with Debian's engine and no Docker Hub. */
@@ -141,6 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort), '--persist-to', stateDir, '--show-interactive-dev-session=false', '--log-level', containers ? 'log' : 'warn'];
     for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
     if (containers) args.push('--enable-containers');
+    if (options.testScheduled) args.push('--test-scheduled');
     const env = { ...process.env, CI: '1', ...(containers ? containerEnv() : {}) };
     const child = spawn(path.join(BIN, 'wrangler'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
     capture(child, logs, 'wrangler', verbose);

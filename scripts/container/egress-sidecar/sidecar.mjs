@@ -61,6 +61,8 @@ function firewall() {
   iptables(['-t', 'nat', '-A', 'OUTPUT', '-p', 'udp', '--dport', '53', '-j', 'REDIRECT', '--to-ports', '15053']);
   iptables(['-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '--dport', '53', '-j', 'REDIRECT', '--to-ports', '15053']);
   iptables(['-A', 'OUTPUT', '-o', 'lo', '-j', 'ACCEPT']);
+  // Redirected DNS keeps the interface of its first route (eth0) in this chain: accept by destination too.
+  iptables(['-A', 'OUTPUT', '-d', '127.0.0.0/8', '-j', 'ACCEPT']);
   iptables(['-A', 'OUTPUT', '-m', 'state', '--state', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
   iptables(['-A', 'OUTPUT', '-p', 'tcp', '-d', gateway, '-j', 'ACCEPT']);
   iptables(['-A', 'OUTPUT', '-j', 'REJECT']);

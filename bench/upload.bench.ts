@@ -268,7 +268,7 @@ async function readBack(stack: Stack, videoId: string, hash: boolean): Promise<n
 // ---- the run ------------------------------------------------------------------------------------------------
 
 export async function run(): Promise<BenchResult> {
-  const stack = await startStack();
+  const stack = await startStack({ vars: { BENCH_ROUTES: '1' } });
   let heap: HeapProbe | null = null;
   try {
     const pids = workerdPids(stack.wrangler.pid!);

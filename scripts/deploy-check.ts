@@ -9,7 +9,7 @@
  * Exits non-zero when any step fails; prints one line per step.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -42,12 +42,29 @@ function files(dir: string): string[] {
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
-// 1. Bundle.
+function dockerEngine(): boolean {
+  try {
+    execFileSync(DOCKER, ['info'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const engine = dockerEngine();
+
+// 1. Bundle. The dry run also builds the container image, so it needs a Docker engine; without one it runs on a
+// copy of wrangler.toml without the [[containers]] table (step 4 then says it was skipped).
 {
   const outdir = mkdtempSync(path.join(os.tmpdir(), 'edge-video-deploy-'));
+  const noContainers = path.join(ROOT, '.deploy-check.wrangler.toml');
   try {
-    // No Docker needed for the dry run: the image is built (and checked) by step 4.
-    const res = run(path.join(BIN, 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], { WRANGLER_DOCKER_BIN: '/bin/false' });
+    const args = ['deploy', '--dry-run', '--outdir', outdir];
+    if (!engine) {
+      const toml = readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
+      writeFileSync(noContainers, toml.replace(/^\[\[containers\]\][\s\S]*?(?=^\[)/m, ''));
+      args.push('--config', noContainers);
+    }
+    const res = run(path.join(BIN, 'wrangler'), args, { WRANGLER_DOCKER_BIN: DOCKER });
     if (!res.ok) {
       steps.push({ name: 'wrangler deploy --dry-run', ok: false, detail: res.out.split('\n').slice(-15).join('\n') });
     } else {
@@ -63,6 +80,7 @@ const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
     }
   } finally {
     rmSync(outdir, { recursive: true, force: true });
+    rmSync(noContainers, { force: true });
   }
   const toml = readFileSync(path.join(ROOT, 'wrangler.toml'), 'utf8');
   const vars = toml.split(/^\[vars\]$/m)[1]?.split(/^\[/m)[0] ?? '';
@@ -84,13 +102,6 @@ const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 // 4. Image.
 {
-  let engine = false;
-  try {
-    execFileSync(DOCKER, ['info'], { stdio: 'ignore' });
-    engine = true;
-  } catch {
-    engine = false;
-  }
   if (!engine) {
     steps.push({ name: 'transcoder image', ok: true, detail: 'skipped: no Docker engine answers (scripts/container/setup-docker.sh starts one)' });
   } else {

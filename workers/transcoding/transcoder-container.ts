@@ -7,8 +7,9 @@
  * so the transcoder's code is identical in both places.
  *
  * Lifecycle: a job is one streamed request to the container. When the container stops (crash, OOM kill, sleep)
- * the stream breaks and the queue consumer records a transient failure, so the job is retried with backoff
- * (transcoder-client.ts) rather than waiting. `onStop`/`onError` log the cause as structured JSON.
+ * while jobs stream, `onStop` errors their response streams, so the queue consumer records a transient failure and
+ * the job is retried with backoff (transcoder-client.ts) rather than waiting: the connection to a dead container
+ * is not guaranteed to end by itself (under `wrangler dev` it stays open). `onStop`/`onError` log the cause.
  * Cost: an instance is billed while it runs; `sleepAfter` stops an idle one, `max_instances` (wrangler.toml) caps
  * how many run at once (see docs/deploy.md "Containers and cost").
  */
@@ -35,6 +36,32 @@ function stopCause(params: StopParams): string {
   return `crashed (exit ${params.exitCode})`;
 }
 
+/** Copies `body`, erroring the copy as soon as `stopped` rejects (the container died mid-stream). */
+function abortableBody(body: ReadableStream<Uint8Array>, stopped: Promise<never>, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await Promise.race([reader.read(), stopped]);
+        if (next.done) {
+          done();
+          controller.close();
+        } else {
+          controller.enqueue(next.value);
+        }
+      } catch (err) {
+        done();
+        controller.error(err);
+        reader.cancel(err).catch(() => {});
+      }
+    },
+    cancel(reason) {
+      done();
+      return reader.cancel(reason);
+    },
+  });
+}
+
 export class TranscoderContainer extends Container<Env> {
   override defaultPort = 8080;
   /** An idle instance stops after this; a job keeps it busy while its response streams. */
@@ -43,13 +70,30 @@ export class TranscoderContainer extends Container<Env> {
   // Field initialisers run after the Durable Object constructor has set `this.env`.
   override envVars = { STORAGE_URL: `http://${STORAGE_HOST}`, INTERNAL_TOKEN: this.env.INTERNAL_TOKEN ?? '', PORT: '8080', HOST: '0.0.0.0' };
 
+  /** Streams in flight to this container: each one's abort, called when the container stops. */
+  private readonly streaming = new Set<(reason: Error) => void>();
+
+  override async fetch(request: Request): Promise<Response> {
+    const res = await super.fetch(request);
+    if (!res.body) return res;
+    let abort!: (reason: Error) => void;
+    const stopped = new Promise<never>((_, reject) => (abort = reject));
+    stopped.catch(() => {});
+    this.streaming.add(abort);
+    const body = abortableBody(res.body, stopped, () => this.streaming.delete(abort));
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  }
+
   override onStart(): void {
     logEvent('info', 'container.start', { container: this.ctx.id.toString() });
   }
 
   override onStop(params: StopParams): void {
     const level = params.exitCode === 0 ? 'info' : 'error';
-    logEvent(level, 'container.stop', { container: this.ctx.id.toString(), exitCode: params.exitCode, reason: params.reason, cause: stopCause(params) });
+    logEvent(level, 'container.stop', { container: this.ctx.id.toString(), exitCode: params.exitCode, reason: params.reason, cause: stopCause(params), streams: this.streaming.size });
+    const reason = new Error(`transcoder container stopped mid-job: ${stopCause(params)}`);
+    for (const abort of this.streaming) abort(reason);
+    this.streaming.clear();
   }
 
   override onError(error: unknown): never {

@@ -37,7 +37,9 @@ describe('local cron triggers (npm start)', () => {
 
   it('flushes a view-counter shard whose end-of-hour alarm never ran', async () => {
     const id = await createVideo(stack, 'cron flush');
+    // Playable without a transcode: written straight to the local D1 file, then the Worker restarted on it.
     d1(stack, `UPDATE videos SET status = 'READY', duration = 120 WHERE id = '${id}'`);
+    await stack.restartWorker();
     const view = await fetch(`${stack.origin}/v1/videos/${id}/views`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -48,6 +50,7 @@ describe('local cron triggers (npm start)', () => {
     // The shard registered its pending delta; pretend its hour ended long ago and its alarm kept failing.
     expect(d1(stack, `SELECT COUNT(*) AS n FROM view_pending_shards WHERE video_id = '${id}'`)[0]).toEqual({ n: 1 });
     d1(stack, `UPDATE view_pending_shards SET pending_since = 0 WHERE video_id = '${id}'`);
+    await stack.restartWorker();
 
     await fireCron(stack.origin, '0 * * * *');
     expect(d1(stack, `SELECT view_count FROM videos WHERE id = '${id}'`)[0]).toEqual({ view_count: 1 });

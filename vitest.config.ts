@@ -27,6 +27,12 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,
+                // Local values, as `npm start` passes them (wrangler.toml [vars] holds the production ones): a local
+                // transcoder process (so the /internal/storage door exists), a fixed public origin, bench routes on.
+                TRANSCODER_URL: 'http://127.0.0.1:8788',
+                PUBLIC_ORIGIN: 'http://127.0.0.1:8787',
+                BENCH_ROUTES: '1',
+                LOG_LEVEL: 'warn',
                 // Uploads: R2's minimum part size (Miniflare enforces it), so tests move 5 MiB parts, not 10 MiB.
                 UPLOAD_CHUNK_SIZE: String(5 * 1024 * 1024),
                 TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'schema/migrations')),
@@ -49,6 +55,18 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 300_000,
           // End-to-end suites start servers on free ports; run files one at a time on this 2-core machine.
+          fileParallelism: false,
+        },
+      },
+      {
+        // The production transcoding path under Docker: `npm run test:container` (not part of `npm test`, which needs
+        // no Docker engine); .ci/run runs both.
+        test: {
+          name: 'container',
+          include: ['test/container/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
           fileParallelism: false,
         },
       },

@@ -430,7 +430,7 @@ async function tusThroughProxy(stack: Stack, proxyOrigin: string, file: Buffer, 
 // ---- the run ------------------------------------------------------------------------------------------------
 
 export async function run(): Promise<BenchResult> {
-  const stack = await startStack();
+  const stack = await startStack({ vars: { BENCH_ROUTES: '1' } });
   let heap: HeapProbe | null = null;
   const failures: string[] = [];
   try {

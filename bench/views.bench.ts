@@ -301,7 +301,7 @@ export async function run(): Promise<BenchResult> {
         : `; Redis column skipped: ${redis.skipped}`),
   );
 
-  const stack = await startStack();
+  const stack = await startStack({ vars: { BENCH_ROUTES: '1' } });
   try {
     const ids = await createVideos(stack, cold + 1);
     const [hot, ...colds] = ids as [string, ...string[]];

@@ -31,7 +31,7 @@ export async function buildWeb(options: { quiet?: boolean } = {}): Promise<{ byt
     platform: 'browser',
     target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
     minify: true,
-    sourcemap: 'linked',
+    sourcemap: 'external',
     chunkNames: 'chunk-[hash]',
     alias: { 'hls.js': 'hls.js/dist/hls.light.mjs' },
     metafile: true,

@@ -5,6 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { waitFor } from '../test/helpers/local-stack';
+import { CRONS, fireCron, startCronTicker } from './local-cron';
 import { ROOT, STATE_DIR, applyLocalMigrations, ensureDevToken, ensureDevVars } from './local-env';
 
 const port = Number(process.env.PORT ?? 8787);
@@ -47,7 +49,7 @@ run(
   'wrangler dev',
   path.join(ROOT, 'node_modules', '.bin', 'wrangler'),
   [
-    'dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', STATE_DIR, '--show-interactive-dev-session=false',
+    'dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', STATE_DIR, '--show-interactive-dev-session=false', '--test-scheduled',
     '--var', `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`, '--var', `PUBLIC_ORIGIN:${origin}`,
     // Local development: webhook receivers on this machine (127.0.0.1) are allowed; production refuses them (SSRF).
     '--var', 'WEBHOOKS_ALLOW_PRIVATE_URLS:true',
@@ -58,27 +60,20 @@ run(
 console.log(`\n[start] platform: ${origin}\n[start] creator token: ${token}\n[start] transcoder: http://127.0.0.1:${transcoderPort}\n`);
 
 /**
- * `wrangler dev` does not fire cron triggers by itself. Fire them on the same schedule as wrangler.toml
- * (`*\/5 * * * *`: transcode-job sweeper and trending cache warming; `0 * * * *`: view-counter flush backstop) through
- * its local scheduled-handler endpoint, so the local platform behaves like the deployed one.
+ * Cron triggers: wrangler dev does not fire them, so they are fired on wrangler.toml's schedule through its
+ * `--test-scheduled` route (scripts/local-cron.ts): the transcode-job sweeper and trending warm-up every 5 minutes,
+ * the view-counter flush backstop hourly. Both run once as soon as the Worker answers; if that fails, `npm start`
+ * stops with the error rather than run a platform whose crons silently do nothing.
  */
-const CRONS: { expr: string; due: (d: Date) => boolean }[] = [
-  { expr: '*/5 * * * *', due: (d) => d.getUTCMinutes() % 5 === 0 },
-  { expr: '0 * * * *', due: (d) => d.getUTCMinutes() === 0 },
-];
-function scheduleCronTick(): void {
-  const now = Date.now();
-  setTimeout(async () => {
-    const at = new Date();
-    for (const cron of CRONS) {
-      if (!cron.due(at)) continue;
-      try {
-        await fetch(`${origin}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron.expr)}`);
-      } catch (err) {
-        console.warn(`[start] cron ${cron.expr} could not be fired: ${String(err)}`);
-      }
-    }
-    scheduleCronTick();
-  }, 60_000 - (now % 60_000) + 50).unref();
-}
-scheduleCronTick();
+void (async () => {
+  try {
+    await waitFor(`${origin}/healthz`, 180_000);
+    for (const cron of CRONS) await fireCron(origin, cron.expr);
+    console.log(`[start] crons ran (${CRONS.map((c) => c.expr).join(', ')}); next on their schedule`);
+  } catch (err) {
+    console.error(`[start] ERROR: ${err instanceof Error ? err.message : String(err)}; stopping`);
+    shutdown(1);
+    return;
+  }
+  startCronTicker(origin, (err) => console.error(`[start] ERROR: ${err.message}`));
+})();

@@ -1,6 +1,7 @@
 /**
  * The HTTP surface: one Hono app composed of one sub-app per area. Every error leaves through `renderError`
- * as `{ "error": { "code", "message" } }`.
+ * as `{ "error": { "code", "message" } }`. Every request gets a request id (`X-Request-Id`) and one structured log
+ * line (shared/log.ts); the internal routes are guarded in one place (shared/internal.ts).
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { adminRoutes } from './admin/routes';
@@ -11,7 +12,10 @@ import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { transcodingRoutes } from './transcoding/routes';
 import { errorJson, renderError } from './shared/errors';
+import { healthRoutes } from './shared/health';
 import type { AppEnv } from './shared/hono-env';
+import { installInternalGuards } from './shared/internal';
+import { logEvent, logLevelOf, requestIdFor, withRequestId } from './shared/log';
 import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
 import { webRoutes } from './web/routes';
 import { DIRECT_TUS_MOUNT, directTusRoutes, directUploadRoutes } from './direct-uploads/routes';
@@ -26,11 +30,19 @@ import { downloadRoutes } from './downloads/routes';
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use(async (c, next) => {
-    c.set('config', loadConfig(c.env as unknown as Record<string, unknown>));
-    c.set('db', openDb(c.env.DB));
-    await next();
+    const requestId = requestIdFor(c.req.raw);
+    const started = Date.now();
+    await withRequestId(requestId, logLevelOf(c.env), async () => {
+      c.set('config', loadConfig(c.env as unknown as Record<string, unknown>));
+      c.set('db', openDb(c.env.DB));
+      await next();
+      const status = c.res.status;
+      logEvent(status >= 500 ? 'error' : 'info', 'http.request', { method: c.req.method, path: c.req.path, status, ms: Date.now() - started });
+    });
+    c.res.headers.set('X-Request-Id', requestId);
   });
-  app.get('/healthz', (c) => c.json({ ok: true }));
+  installInternalGuards(app);
+  app.route('/', healthRoutes);
   app.use('/v1/videos/:id/views', beaconCors);
   app.route('/', adminRoutes);
   app.route('/', metadataRoutes);

@@ -7,6 +7,9 @@ export { UploadSession } from './uploads/upload-session';
 export { ViewCounter } from './views/view-counter';
 export { ClientLimiter } from './views/client-limiter';
 export { TranscoderContainer } from './transcoding/transcoder-container';
+// The Container library's outbound interception runs through this entrypoint (ctx.exports.ContainerProxy): without
+// it, TranscoderContainer's `outboundByHost` handlers (its only way to reach R2) are never installed.
+export { ContainerProxy } from '@cloudflare/containers';
 
 export default {
   fetch: app.fetch,

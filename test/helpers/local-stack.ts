@@ -1,6 +1,9 @@
 /**
  * Starts the real local platform for end-to-end tests and benchmarks: `wrangler dev` (Miniflare) on a free
  * port with its own state directory, and optionally the transcoder Node process. Everything listens on 127.0.0.1.
+ * With `containers`, it runs the production path instead: wrangler.toml's own [vars] (the TRANSCODER container
+ * binding, the request's origin) and `wrangler dev --enable-containers` building and running the real image under
+ * the local Docker engine (scripts/container/setup-docker.sh must have run).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -75,6 +78,19 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** Show child output (default: only on failure, kept in `logs`). */
   verbose?: boolean;
+  /** The production path: the transcoder image in Docker through the TranscoderContainer binding. */
+  containers?: boolean;
+  /** `wrangler dev --test-scheduled`, as `npm start` runs it: crons fired through `/__scheduled` (scripts/local-cron.ts). */
+  testScheduled?: boolean;
+}
+
+/** The environment `wrangler dev --enable-containers` needs on a machine with Debian's engine and no Docker Hub. */
+export function containerEnv(): Record<string, string> {
+  return {
+    WRANGLER_DOCKER_BIN: path.join(ROOT, 'scripts', 'container', 'docker.sh'),
+    WRANGLER_DOCKER_HOST: process.env.WRANGLER_DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+    MINIFLARE_CONTAINER_EGRESS_IMAGE: process.env.MINIFLARE_CONTAINER_EGRESS_IMAGE ?? 'edge-video/egress-sidecar:local',
+  };
 }
 
 function capture(child: ChildProcess, logs: string[], name: string, verbose: boolean): void {
@@ -103,7 +119,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const transcoderEntry = path.join(ROOT, 'containers', 'transcoder', 'src', 'server.ts');
-  const wantTranscoder = options.transcoder === true && existsSync(transcoderEntry);
+  const containers = options.containers === true;
+  const wantTranscoder = !containers && options.transcoder === true && existsSync(transcoderEntry);
   const transcoderPort = wantTranscoder ? await freePort() : 0;
   const transcoderUrl = wantTranscoder ? `http://127.0.0.1:${transcoderPort}` : null;
   const logs: string[] = [];
@@ -116,19 +133,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const vars: Record<string, string> = {
     ...STACK_SECRETS,
-    PUBLIC_ORIGIN: origin,
-    TRANSCODER_URL: transcoderUrl ?? 'http://127.0.0.1:9',
+    ...(containers ? {} : { PUBLIC_ORIGIN: origin, TRANSCODER_URL: transcoderUrl ?? 'http://127.0.0.1:9' }),
     ...options.vars,
   };
 
   let inspectorPort = 0;
   const startWrangler = async (): Promise<ChildProcess> => {
     inspectorPort = await freePort();
-    const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort), '--persist-to', stateDir, '--show-interactive-dev-session=false', '--log-level', 'warn'];
+    const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort), '--persist-to', stateDir, '--show-interactive-dev-session=false', '--log-level', containers ? 'log' : 'warn'];
     for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
-    const child = spawn(path.join(BIN, 'wrangler'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+    if (containers) args.push('--enable-containers');
+    if (options.testScheduled) args.push('--test-scheduled');
+    const env = { ...process.env, CI: '1', ...(containers ? containerEnv() : {}) };
+    const child = spawn(path.join(BIN, 'wrangler'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
     capture(child, logs, 'wrangler', verbose);
-    await waitFor(`${origin}/healthz`, 90_000, child);
+    // With containers, wrangler builds the image before serving (cached layers: seconds; a cold build: minutes).
+    await waitFor(`${origin}/healthz`, containers ? 600_000 : 90_000, child);
     return child;
   };
 

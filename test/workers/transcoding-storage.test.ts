@@ -11,6 +11,7 @@ import { defaults } from '../../workers/shared/config';
 import { openDb } from '../../workers/shared/db';
 import { sweepDeletedVideos } from '../../workers/metadata/delete';
 import { refreshRenditions, writeMasterCopy } from '../../workers/transcoding/outputs';
+import { storageHandler } from '../../workers/transcoding/transcoder-container';
 
 const auth = { Authorization: `Bearer ${env.INTERNAL_TOKEN}` };
 
@@ -86,10 +87,13 @@ describe('/internal/storage', () => {
 
   it('is the same handler the container’s outbound interception uses (token required there too)', async () => {
     await env.MEDIA.put(keys.original('vid_c'), 'abc');
-    const denied = await serveStorage(env.MEDIA, new Request('http://storage.internal/originals/vid_c/original'), 'originals/vid_c/original', env.INTERNAL_TOKEN, env.DB);
+    const ctx = { containerId: 'c1', className: 'TranscoderContainer' };
+    const denied = await storageHandler(new Request('http://storage.internal/originals/vid_c/original'), env, ctx);
     expect(denied.status).toBe(401);
-    const ok = await serveStorage(env.MEDIA, new Request('http://storage.internal/originals/vid_c/original', { headers: auth }), 'originals/vid_c/original', env.INTERNAL_TOKEN, env.DB);
+    const ok = await storageHandler(new Request('http://storage.internal/originals/vid_c/original', { headers: auth }), env, ctx);
     expect(await ok.text()).toBe('abc');
+    // The route and the handler share serveStorage: same answers for the same key.
+    expect(await (await serveStorage(env.MEDIA, new Request('http://storage.internal/originals/vid_c/original'), 'originals/vid_c/original', env.DB)).text()).toBe('abc');
   });
 });
 

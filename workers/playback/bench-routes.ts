@@ -1,10 +1,10 @@
 /**
  * No-op routes for `npm run bench -- edge`: the same middleware and response shape as playback, with the body
  * from memory, so the benchmark can compare signed/cached serving against the cost of the Worker itself.
- * They exist only when the `BENCH_ROUTES` var is "1" (set by the benchmark's local stack); otherwise 404.
+ * They exist only when the `BENCH_ROUTES` var is "1" (set by the benchmark's local stack); otherwise 404
+ * (benchRoutesOnly in shared/internal.ts).
  */
 import { Hono } from 'hono';
-import { notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { CORS_HEADERS } from './edge-cache';
 
@@ -24,20 +24,14 @@ export function benchBody(size = MiB): Uint8Array<ArrayBuffer> {
 }
 const texts = new Map<number, string>();
 
-function enabled(env: Env): boolean {
-  return (env as unknown as Record<string, unknown>).BENCH_ROUTES === '1';
-}
-
 export const benchRoutes = new Hono<AppEnv>()
-  .get('/__bench/noop-1mb', (c) => {
-    if (!enabled(c.env)) throw notFound();
+  .get('/__bench/noop-1mb', () => {
     megabyte ??= benchBody();
     return new Response(megabyte, {
       headers: { 'Content-Type': 'video/mp2t', 'Content-Length': String(MiB), 'Cache-Control': 'no-store', ...CORS_HEADERS },
     });
   })
   .get('/__bench/noop-text', (c) => {
-    if (!enabled(c.env)) throw notFound();
     const bytes = Math.min(MAX_TEXT, Math.max(1, Number(c.req.query('bytes')) || 1024));
     let text = texts.get(bytes);
     if (!text) texts.set(bytes, (text = '#'.repeat(bytes)));

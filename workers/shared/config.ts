@@ -302,3 +302,18 @@ export function loadConfig(env: Partial<Record<string, unknown>>): Config {
     },
   } as Config;
 }
+
+/**
+ * The local transcoder process's URL when TRANSCODER_URL names one (`npm start`, the tests); null when jobs go to
+ * the TRANSCODER container binding (TRANSCODER_URL "container" or empty: production).
+ */
+export function localTranscoderUrl(env: object): string | null {
+  const raw = (env as Partial<Record<string, unknown>>).TRANSCODER_URL;
+  const base = typeof raw === 'string' ? raw.trim() : '';
+  return /^https?:\/\//.test(base) ? base.replace(/\/$/, '') : null;
+}
+
+/** Benchmark-only routes exist only when BENCH_ROUTES is "1" (the benchmarks' local stacks set it). */
+export function benchRoutesEnabled(env: object): boolean {
+  return (env as Partial<Record<string, unknown>>).BENCH_ROUTES === '1';
+}

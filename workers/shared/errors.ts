@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { logEvent } from './log';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -41,10 +42,12 @@ export function renderError(err: unknown, c: Context): Response {
     return c.json(errorJson(err.code, err.message, err.details), err.status, err.headers);
   }
   if (err instanceof HTTPException) {
+    // Middleware that builds its own response (hono's bearer-auth: the error shape, WWW-Authenticate) keeps it.
+    if (err.res) return err.getResponse();
     const code = err.status === 404 ? 'not_found' : err.status === 413 ? 'payload_too_large' : 'http_error';
     return c.json(errorJson(code, err.message || 'request failed'), err.status);
   }
-  console.error('unhandled error', err);
+  logEvent('error', 'http.unhandled', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return c.json(errorJson('internal', 'internal error'), 500);
 }
 

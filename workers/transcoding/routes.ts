@@ -3,17 +3,17 @@
  * - `POST /v1/videos/:id/renditions/:name/retry` (creator only): re-runs one failed or missing rendition — or
  *   `thumbnails` — of an analysed video. A FAILED video goes back to PROCESSING; rungs already produced are kept.
  *   409 when the rendition exists or a job covering it is still queued or running.
- * - `/internal/storage/{key}`: the local transcoder's storage (see storage-gateway.ts), INTERNAL_TOKEN-protected,
- *   plus a prefix listing and `/internal/transcoding/videos/:id/start` for operators and tests.
- * - `POST /internal/transcoding/callback`: progress and completion of dispatched units (callback.ts), bearer
- *   INTERNAL_TOKEN.
+ * - `/internal/storage/{key}`: the local transcoder's storage (see storage-gateway.ts), plus a prefix listing, and
+ *   `/internal/transcoding/videos/:id/start` for operators and tests. The internal guards (shared/internal.ts) put
+ *   them behind INTERNAL_TOKEN, and the storage routes exist only with a local transcoder process.
+ * - `POST /internal/transcoding/callback`: progress and completion of dispatched units (callback.ts), behind the
+ *   same INTERNAL_TOKEN guard.
  */
 import { and, eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
-import { bearerToken, requireCreator, timingSafeEqual } from '../shared/auth';
+import { requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
-import { badRequest, conflict, notFound, unauthorized } from '../shared/errors';
+import { badRequest, conflict, notFound } from '../shared/errors';
 import { isSafeId, keys } from '../shared/storage-keys';
 import { startProcessing } from './start';
 import type { AppEnv } from '../shared/hono-env';
@@ -29,11 +29,6 @@ import { plannedRungNames } from './outputs';
 import { serveStorage, storageKeyFromPath } from './storage-gateway';
 
 const STORAGE_PREFIX = '/internal/storage/';
-
-function requireInternal(header: string | undefined, expected: string | undefined): void {
-  const token = bearerToken(header);
-  if (!expected || !token || !timingSafeEqual(token, expected)) throw unauthorized('internal token required');
-}
 
 export const transcodingRoutes = new Hono<AppEnv>()
   .post('/v1/videos/:id/renditions/:name/retry', requireCreator, async (c) => {
@@ -104,7 +99,6 @@ export const transcodingRoutes = new Hono<AppEnv>()
    * as upload completion does. INTERNAL_TOKEN only.
    */
   .post('/internal/transcoding/videos/:id/start', async (c) => {
-    requireInternal(c.req.header('Authorization'), c.env.INTERNAL_TOKEN);
     const id = c.req.param('id');
     if (!isSafeId(id)) throw notFound('video not found');
     const head = await c.env.MEDIA.head(keys.original(id));
@@ -112,22 +106,13 @@ export const transcodingRoutes = new Hono<AppEnv>()
     const started = await startProcessing(c.env, c.var.db, id, { sourceSize: head.size });
     return c.json({ videoId: id, started }, started ? 202 : 200);
   })
-  .post(
-    CALLBACK_PATH,
-    bearerAuth({
-      verifyToken: (token, c) => {
-        const expected = (c.env as Env | undefined)?.INTERNAL_TOKEN;
-        return Boolean(expected) && timingSafeEqual(token, expected!);
-      },
-    }),
-    async (c) => {
-      const answer = await handleTranscodeCallback(c.env, await c.req.json().catch(() => null));
-      return c.json(answer.body, answer.status);
-    },
-  )
+  /** Behind the internal guard (shared/internal.ts): hono's bearer-auth with INTERNAL_TOKEN, as every /internal route. */
+  .post(CALLBACK_PATH, async (c) => {
+    const answer = await handleTranscodeCallback(c.env, await c.req.json().catch(() => null));
+    return c.json(answer.body, answer.status);
+  })
   /** `GET /internal/storage?prefix=videos/{id}/`: object keys and sizes (tests, debugging). */
   .get('/internal/storage', async (c) => {
-    requireInternal(c.req.header('Authorization'), c.env.INTERNAL_TOKEN);
     const prefix = c.req.query('prefix') ?? '';
     if (!/^(videos|originals)\/[A-Za-z0-9_-]{1,64}\//.test(prefix)) throw badRequest('prefix must be videos/{id}/ or originals/{id}/');
     const objects: { key: string; size: number }[] = [];
@@ -142,5 +127,5 @@ export const transcodingRoutes = new Hono<AppEnv>()
   .all('/internal/storage/*', async (c) => {
     const key = storageKeyFromPath(new URL(c.req.url).pathname, STORAGE_PREFIX);
     if (!key) throw notFound('no such storage key');
-    return serveStorage(c.env.MEDIA, c.req.raw, key, c.env.INTERNAL_TOKEN, c.env.DB);
+    return serveStorage(c.env.MEDIA, c.req.raw, key, c.env.DB);
   });

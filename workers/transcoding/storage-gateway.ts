@@ -3,15 +3,15 @@
  * - locally: the Worker route `/internal/storage/{key}` (the transcoder is a separate Node process);
  * - in production: the `storage.internal` virtual host the TranscoderContainer intercepts (outboundByHost), so the
  *   container reaches R2 without S3 credentials and without internet access.
- * Both require `Authorization: Bearer INTERNAL_TOKEN`, and both only allow what transcoding needs: read originals
- * and outputs (GET/HEAD with Range, which ffprobe uses to seek), write and delete under `videos/`.
+ * Both require `Authorization: Bearer INTERNAL_TOKEN` (checked by the route's bearer-auth middleware and by the
+ * container's outbound handler), and both only allow what transcoding needs: read originals and outputs (GET/HEAD
+ * with Range, which ffprobe uses to seek), write and delete under `videos/`.
  *
  * Business rule (a deleted video stays deleted): nothing may be written for a DELETED (or unknown) video. A job
  * still running when its video is deleted gets 410 on every write. A write that raced the deletion (checked before
  * the video was marked DELETED, finished after) is removed again by the write itself, which re-checks once its
  * bytes are in; and the cron sweep of recently deleted videos (workers/metadata/delete.ts) catches anything else.
  */
-import { timingSafeEqual, bearerToken } from '../shared/auth';
 import { errorJson } from '../shared/errors';
 import { acceptsOutputs } from '../metadata/delete';
 
@@ -42,9 +42,10 @@ function objectHeaders(object: R2Object): Headers {
   return headers;
 }
 
-export async function serveStorage(bucket: R2Bucket, request: Request, key: string, expectedToken: string | undefined, videos: D1Database): Promise<Response> {
-  const token = bearerToken(request.headers.get('Authorization'));
-  if (!expectedToken || !token || !timingSafeEqual(token, expectedToken)) return json(401, 'unauthorized', 'internal token required');
+/** The 401 both doors answer without a valid INTERNAL_TOKEN. */
+export const storageUnauthorized = () => json(401, 'unauthorized', 'internal token required');
+
+export async function serveStorage(bucket: R2Bucket, request: Request, key: string, videos: D1Database): Promise<Response> {
   if (!READABLE.test(key)) return json(400, 'bad_request', 'not a transcoding storage key');
 
   switch (request.method) {

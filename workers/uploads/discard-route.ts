@@ -1,5 +1,5 @@
 /**
- * Internal benchmark routes (all require `Authorization: Bearer $INTERNAL_TOKEN`). `bench/upload.bench.ts` sends
+ * Internal benchmark routes (only with BENCH_ROUTES=1, and `Authorization: Bearer $INTERNAL_TOKEN`: shared/internal.ts). `bench/upload.bench.ts` sends
  * the same bytes through these and through the chunk API in one run, to split an upload's cost into hops:
  *
  *   POST /internal/bench/discard           reads the body and drops it: the bare cost of moving bytes into this
@@ -11,19 +11,12 @@
  *   GET  /internal/bench/r2-read/:videoId  streams a video's assembled original, `?hash=sha256` through the same
  *                                          DigestStream as completion or plain (drop), to split the read-back cost.
  */
-import { Hono, type Context } from 'hono';
-import { bearerToken, timingSafeEqual } from '../shared/auth';
-import { ApiError, badRequest, notFound, unauthorized } from '../shared/errors';
+import { Hono } from 'hono';
+import { ApiError, badRequest, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { newId, toHex } from '../shared/runtime';
 import { isSafeId, keys } from '../shared/storage-keys';
 import { digestStream } from './byte-source';
-
-function requireInternal(c: Context<AppEnv>): void {
-  const token = bearerToken(c.req.header('Authorization'));
-  const expected = c.env.INTERNAL_TOKEN;
-  if (!token || !expected || !timingSafeEqual(token, expected)) throw unauthorized('internal token required');
-}
 
 async function drain(body: ReadableStream<Uint8Array> | null): Promise<number> {
   let bytes = 0;
@@ -38,11 +31,9 @@ async function drain(body: ReadableStream<Uint8Array> | null): Promise<number> {
 
 export const discardRoutes = new Hono<AppEnv>()
   .post('/internal/bench/discard', async (c) => {
-    requireInternal(c);
     return c.json({ bytes: await drain(c.req.raw.body) });
   })
   .post('/internal/bench/r2-put', async (c) => {
-    requireInternal(c);
     const length = c.req.header('Content-Length');
     if (length === undefined || !/^\d+$/.test(length)) throw new ApiError(411, 'length_required', 'Content-Length is required');
     const body = c.req.raw.body;
@@ -53,7 +44,6 @@ export const discardRoutes = new Hono<AppEnv>()
     return c.json({ bytes: put?.size ?? 0, etag: put?.etag ?? null });
   })
   .get('/internal/bench/r2-read/:videoId', async (c) => {
-    requireInternal(c);
     const videoId = c.req.param('videoId');
     if (!isSafeId(videoId)) throw badRequest('bad video id');
     const started = performance.now();

@@ -1,0 +1,186 @@
+/**
+ * The production transcoding path, for real: `wrangler dev --enable-containers` with wrangler.toml's own [vars]
+ * (TRANSCODER_URL "container", no PUBLIC_ORIGIN), the transcoder image built from containers/transcoder/Dockerfile
+ * and run by the local Docker engine through the TranscoderContainer Durable Object. An upload goes through the
+ * queue to the container, which has no route to R2 but the Worker's outbound handler for `storage.internal` (the
+ * /internal/storage door does not exist in this configuration). The outputs are checked as in
+ * test/node/transcoding-e2e.test.ts, read back the way a player reads them: through the signed playback URL.
+ * A container killed mid-job is retried, not waited on.
+ *
+ * Needs the engine and images of scripts/container/setup-docker.sh: run as `npm run test:container`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerEnv, startStack, type Stack } from '../helpers/local-stack';
+import { firstVideoFrame, getVideo, internalHeaders, makeSource, uploadOriginal, videoStreamDuration, waitForStatus } from '../helpers/transcoding-media';
+
+interface ParsedManifest {
+  endList?: boolean;
+  playlistType?: string;
+  targetDuration?: number;
+  segments: { duration: number; uri: string }[];
+  playlists?: { uri: string; attributes: { BANDWIDTH: number; 'AVERAGE-BANDWIDTH'?: string | number; CODECS?: string; RESOLUTION?: { width: number; height: number } } }[];
+}
+const { Parser } = createRequire(import.meta.url)('m3u8-parser') as { Parser: new () => { push(text: string): void; end(): void; manifest: ParsedManifest } };
+function parseM3u8(text: string): ParsedManifest {
+  const parser = new Parser();
+  parser.push(text);
+  parser.end();
+  return parser.manifest;
+}
+
+const docker = (args: string[]) => execFileSync(containerEnv().WRANGLER_DOCKER_BIN!, args, { encoding: 'utf8' }).trim();
+
+/** Transcoder containers of this run (the egress sidecars are named `…-proxy`). */
+function transcoderContainers(): string[] {
+  const names = docker(['ps', '--format', '{{.Names}}', '--filter', 'ancestor=' + imageOfRun()]).split('\n').filter(Boolean);
+  return names.filter((n) => !n.endsWith('-proxy'));
+}
+let imageTag = '';
+function imageOfRun(): string {
+  if (!imageTag) imageTag = docker(['images', '--format', '{{.Repository}}:{{.Tag}}', 'cloudflare-dev/transcodercontainer']).split('\n')[0] ?? '';
+  return imageTag;
+}
+
+async function fetchOk(url: URL | string): Promise<Response> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return res;
+}
+
+describe('transcoder container (wrangler dev --enable-containers, real image, production vars)', () => {
+  let stack: Stack;
+  let dir: string;
+  let source: string;
+  let crashSource: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'container-e2e-'));
+    [source, crashSource] = await Promise.all([
+      makeSource(path.join(dir, '480p.mp4'), { width: 854, height: 480, seconds: 8 }),
+      // One upload chunk (about 6 MB), long enough to be killed mid-encode.
+      makeSource(path.join(dir, 'crash.mp4'), { width: 640, height: 360, seconds: 24 }),
+    ]);
+    stack = await startStack({ containers: true });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    // workerd keeps a container's networking sidecar warm for the next start; this run's are not needed again.
+    const leftovers = docker(['ps', '-a', '--format', '{{.Names}}', '--filter', 'name=workerd-edge-video-TranscoderContainer']).split('\n').filter(Boolean);
+    if (leftovers.length) docker(['rm', '-f', ...leftovers]);
+  });
+
+  it('runs with the production configuration: no storage door, no bench routes', async () => {
+    const storage = await fetch(`${stack.origin}/internal/storage?prefix=videos/vid_x/`, { headers: internalHeaders() });
+    expect(storage.status).toBe(404);
+    expect((await fetch(`${stack.origin}/internal/bench/discard`, { method: 'POST', headers: internalHeaders(), body: 'x' })).status).toBe(404);
+    expect((await fetch(`${stack.origin}/__bench/noop-text`)).status).toBe(404);
+  });
+
+  it('transcodes an upload in the container into keyframe-aligned HLS renditions and thumbnails, served by signed URL', async () => {
+    const id = await uploadOriginal(stack, 'container e2e', source);
+    const video = await waitForStatus(stack, id, ['READY', 'FAILED'], 540_000).catch((err) => {
+      process.stderr.write(stack.logs.slice(-120).join(''));
+      throw err;
+    });
+    if (video.status !== 'READY') process.stderr.write(stack.logs.slice(-120).join(''));
+    expect(video.status, JSON.stringify({ error: video.error, processing: video.processing })).toBe('READY');
+    expect(video).toMatchObject({ width: 854, height: 480 });
+    expect(video.duration).toBeCloseTo(8, 1);
+    expect(video.renditions.map((r) => r.name)).toEqual(['240p', '360p', '480p']);
+    // 854×480 is not exactly 16:9: the 240p rung keeps the source's aspect ratio at an even width.
+    expect(video.renditions.map((r) => [r.width, r.height])).toEqual([[428, 240], [640, 360], [854, 480]]);
+
+    // The signed URL is built from the request's own origin (PUBLIC_ORIGIN is empty in production).
+    const res = await fetch(`${stack.origin}/v1/videos/${id}/playback`, { headers: { Authorization: `Bearer ${stack.token}` } });
+    expect(res.status).toBe(200);
+    const masterUrl = new URL(((await res.json()) as { url: string }).url);
+    expect(masterUrl.origin).toBe(stack.origin);
+
+    const master = parseM3u8(await (await fetchOk(masterUrl)).text());
+    expect(master.playlists!.map((p) => p.uri)).toEqual(['240p/playlist.m3u8', '360p/playlist.m3u8', '480p/playlist.m3u8']);
+    for (const p of master.playlists!) {
+      const r = video.renditions.find((x) => `${x.name}/playlist.m3u8` === p.uri)!;
+      expect(p.attributes.CODECS).toMatch(/^avc1\.(64|4d|42)[0-9a-f]{4},mp4a\.40\.2$/);
+      expect(p.attributes.CODECS).toBe(r.codecs);
+      expect(p.attributes.BANDWIDTH).toBe(r.bandwidth);
+      expect(p.attributes.BANDWIDTH).toBeGreaterThan(100_000);
+      expect(Number(p.attributes['AVERAGE-BANDWIDTH'])).toBeLessThanOrEqual(p.attributes.BANDWIDTH);
+      expect(p.attributes.RESOLUTION).toEqual({ width: r.width, height: r.height });
+    }
+
+    const sourceDuration = videoStreamDuration(source);
+    const boundaries: number[][] = [];
+    for (const p of master.playlists!) {
+      const mediaUrl = new URL(p.uri, masterUrl);
+      const media = parseM3u8(await (await fetchOk(mediaUrl)).text());
+      expect(media.endList).toBe(true);
+      expect(media.playlistType).toBe('VOD');
+      expect(media.segments.length).toBe(2); // 8 s at 6 s segments
+      const total = media.segments.reduce((a, s) => a + s.duration, 0);
+      expect(Math.abs(total - sourceDuration)).toBeLessThanOrEqual(1 / 30 + 1e-6);
+      const starts: number[] = [];
+      for (const seg of media.segments) {
+        const segRes = await fetchOk(new URL(seg.uri, mediaUrl));
+        expect(segRes.headers.get('Content-Type')).toBe('video/mp2t');
+        const file = path.join(dir, `${p.uri.split('/')[0]}-${seg.uri}`);
+        writeFileSync(file, Buffer.from(await segRes.arrayBuffer()));
+        const frame = firstVideoFrame(file);
+        expect(frame.keyFrame, `${p.uri} ${seg.uri} starts with a keyframe`).toBe(true);
+        expect(frame.pictType).toBe('I');
+        starts.push(frame.ptsTime);
+      }
+      boundaries.push(starts);
+    }
+    for (const starts of boundaries.slice(1)) starts.forEach((t, i) => expect(Math.abs(t - boundaries[0]![i]!)).toBeLessThan(0.001));
+
+    const vttUrl = new URL('thumbnails/storyboard.vtt', masterUrl);
+    const vtt = await (await fetchOk(vttUrl)).text();
+    expect(vtt.startsWith('WEBVTT')).toBe(true);
+    expect((vtt.match(/#xywh=/g) ?? []).length).toBe(4); // one tile every 2 s of 8 s
+    const sprites = [...new Set([...vtt.matchAll(/^(\S+\.jpg)#xywh=/gm)].map((m) => m[1]!))];
+    for (const sprite of sprites) {
+      const jpeg = new Uint8Array(await (await fetchOk(new URL(sprite, vttUrl))).arrayBuffer());
+      expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8]);
+    }
+
+    // It really ran in Docker: the image wrangler built, joined to its egress sidecar's network namespace.
+    const running = transcoderContainers();
+    expect(running.length).toBeGreaterThan(0);
+    const mode = docker(['inspect', '-f', '{{.HostConfig.NetworkMode}}', running[0]!]);
+    expect(mode).toMatch(/^container:/);
+    expect(docker(['inspect', '-f', '{{.Name}}', mode.slice('container:'.length)])).toMatch(/-proxy$/);
+    expect(stack.logs.join('')).toMatch(/"event":"container\.start"/);
+  });
+
+  it('retries a job whose container was killed mid-encode (SIGKILL, as the OOM killer does) instead of hanging', async () => {
+    const id = await uploadOriginal(stack, 'container crash', crashSource);
+    // Wait until an encode job is running in a container, then kill every transcoder container.
+    const deadline = Date.now() + 300_000;
+    let killed = false;
+    while (!killed && Date.now() < deadline) {
+      const v = await getVideo(stack, id);
+      const encoding = v.processing.find((p) => p.unit.startsWith('encode') && p.status === 'PROCESSING' && p.progress > 0 && p.progress < 0.6);
+      if (encoding) {
+        for (const name of transcoderContainers()) docker(['kill', '--signal', 'KILL', name]);
+        killed = true;
+      } else {
+        expect(v.status).toBe('PROCESSING');
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+    expect(killed).toBe(true);
+    const video = await waitForStatus(stack, id, ['READY', 'FAILED'], 540_000);
+    if (video.status !== 'READY') process.stderr.write(stack.logs.slice(-120).join(''));
+    expect(video.status).toBe('READY');
+    expect(video.renditions.map((r) => r.name)).toEqual(['240p', '360p']);
+    expect(video.processing.some((p) => p.attempts > 1)).toBe(true);
+    expect(stack.logs.join('')).toMatch(/"event":"container\.(stop|error)"/);
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * The internal routes under the production configuration (wrangler.toml [vars] as deployed) and the local one
+ * (the test bindings, as `npm start` passes them): one bearer-auth guard, bench and storage routes only where enabled.
+ * Also the request id and /healthz every request path shares.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import wranglerToml from '../../wrangler.toml?raw';
+import { app } from '../../workers/app';
+import { keys } from '../../workers/shared/storage-keys';
+import { api, BASE } from './helpers';
+
+/** The [vars] table of wrangler.toml: `NAME = "value"` lines up to the next table. */
+function productionVars(): Record<string, string> {
+  const section = wranglerToml.split(/^\[vars\]$/m)[1]!.split(/^\[/m)[0]!;
+  return Object.fromEntries([...section.matchAll(/^([A-Z0-9_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+const internal = { Authorization: `Bearer ${env.INTERNAL_TOKEN}` };
+const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+
+function asDeployed(path: string, init: RequestInit = {}): Promise<Response> {
+  return Promise.resolve(app.fetch(new Request(`${BASE}${path}`, init), { ...env, ...productionVars() }, ctx));
+}
+
+describe('production configuration (wrangler.toml [vars])', () => {
+  it('defaults to the container binding and the request origin, with bench routes off and no loopback address', () => {
+    const vars = productionVars();
+    expect(vars).toEqual({ TRANSCODER_URL: 'container', PUBLIC_ORIGIN: '', BENCH_ROUTES: '0', LOG_LEVEL: 'info' });
+    expect(Object.values(vars).join(' ')).not.toMatch(/127\.0\.0\.1|localhost/);
+  });
+
+  it('has no storage door and no benchmark routes, even with the internal token', async () => {
+    await env.MEDIA.put(keys.original('vid_prod'), 'secret original');
+    for (const [path, method] of [
+      ['/internal/storage/originals/vid_prod/original', 'GET'],
+      ['/internal/storage?prefix=originals/vid_prod/', 'GET'],
+      ['/internal/bench/discard', 'POST'],
+      ['/internal/bench/r2-read/vid_prod', 'GET'],
+      ['/internal/views/noop', 'POST'],
+      ['/__bench/noop-1mb', 'GET'],
+      ['/__bench/noop-text', 'GET'],
+    ] as const) {
+      const res = await asDeployed(path, { method, headers: internal, body: method === 'POST' ? '{}' : undefined });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    }
+  });
+
+  it('still guards the operator routes with the internal token', async () => {
+    const anonymous = await asDeployed('/internal/transcoding/videos/vid_nothing/start', { method: 'POST' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('WWW-Authenticate')).toMatch(/^Bearer/);
+    expect(await anonymous.json()).toEqual({ error: { code: 'unauthorized', message: 'internal token required' } });
+    const wrong = await asDeployed('/internal/transcoding/videos/vid_nothing/start', { method: 'POST', headers: { Authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+    const allowed = await asDeployed('/internal/transcoding/videos/vid_nothing/start', { method: 'POST', headers: internal });
+    expect(allowed.status).toBe(409); // past the guard: no original for this video
+  });
+});
+
+describe('local configuration (npm start, tests)', () => {
+  it('guards every internal route with the one bearer-token middleware', async () => {
+    for (const [path, method] of [
+      ['/internal/storage/originals/vid_prod/original', 'GET'],
+      ['/internal/storage?prefix=originals/vid_prod/', 'GET'],
+      ['/internal/bench/discard', 'POST'],
+      ['/internal/views/noop', 'POST'],
+      ['/internal/transcoding/videos/vid_prod/start', 'POST'],
+    ] as const) {
+      const res = await api(path, { method, headers: { Authorization: 'Bearer wrong' } });
+      expect(res.status, `${method} ${path}`).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+    }
+    const discard = await api('/internal/bench/discard', { method: 'POST', headers: internal, body: 'abc' });
+    expect(await discard.json()).toEqual({ bytes: 3 });
+    expect((await api('/__bench/noop-text?bytes=4')).status).toBe(200);
+  });
+});
+
+describe('request ids and health', () => {
+  it('answers every request with a request id, keeping a sane one the client sent', async () => {
+    const fresh = await api('/v1/videos/vid_missing');
+    expect(fresh.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+    const given = await api('/v1/videos/vid_missing', { headers: { 'X-Request-Id': 'client-chosen-id-42' } });
+    expect(given.headers.get('X-Request-Id')).toBe('client-chosen-id-42');
+    const junk = await api('/v1/videos/vid_missing', { headers: { 'X-Request-Id': 'bad id with spaces' } });
+    expect(junk.headers.get('X-Request-Id')).not.toBe('bad id with spaces');
+  });
+
+  it('reports D1 and R2 in /healthz, and 503 when one fails', async () => {
+    const ok = await api('/healthz');
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ ok: true, checks: { d1: 'ok', r2: 'ok' } });
+    const brokenDb = { prepare: () => ({ first: () => Promise.reject(new Error('D1 unavailable')) }) } as unknown as D1Database;
+    const down = await app.fetch(new Request(`${BASE}/healthz`), { ...env, DB: brokenDb }, ctx);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ ok: false, checks: { d1: 'D1 unavailable', r2: 'ok' } });
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * TranscoderContainer's wiring to R2, as the Containers library uses it in production: the library keeps outbound
+ * handlers in a registry keyed by class name (its static `outboundByHost` setter writes it), and ContainerProxy,
+ * the entrypoint every intercepted request from the container goes through, reads that registry by class name.
+ */
+import { Container } from '@cloudflare/containers';
+import { env, exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { keys } from '../../workers/shared/storage-keys';
+import { STORAGE_HOST, TranscoderContainer } from '../../workers/transcoding/transcoder-container';
+
+const auth = { Authorization: `Bearer ${env.INTERNAL_TOKEN}` };
+const props = { className: 'TranscoderContainer', containerId: 'test-container', enableInternet: false, interceptAll: false };
+
+describe('TranscoderContainer outbound interception', () => {
+  it('registers the storage handler in the library registry under the class name', () => {
+    // An own `outboundByHost` property would shadow the base class's accessor: the registry would stay empty.
+    expect(Object.hasOwn(TranscoderContainer, 'outboundByHost')).toBe(false);
+    const readRegistry = Object.getOwnPropertyDescriptor(Container, 'outboundByHost')!.get!;
+    // The base getter reads the registry by `this.name`, exactly as ContainerProxy does with props.className.
+    const registered = readRegistry.call({ name: 'TranscoderContainer' }) as Record<string, unknown> | undefined;
+    expect(Object.keys(registered ?? {})).toEqual([STORAGE_HOST]);
+  });
+
+  it('serves storage.internal from R2 through the ContainerProxy the Worker exports, and nothing else', async () => {
+    await env.MEDIA.put(keys.original('vid_proxy'), 'original bytes');
+    const proxy = (exports as unknown as { ContainerProxy(o: { props: typeof props }): Fetcher }).ContainerProxy({ props });
+    const read = await proxy.fetch(`http://${STORAGE_HOST}/originals/vid_proxy/original`, { headers: auth });
+    expect(read.status).toBe(200);
+    expect(await read.text()).toBe('original bytes');
+    expect((await proxy.fetch(`http://${STORAGE_HOST}/originals/vid_proxy/original`)).status).toBe(401);
+    const write = await proxy.fetch(`http://${STORAGE_HOST}/videos/vid_proxy/240p/playlist.m3u8`, { method: 'PUT', headers: auth, body: '#EXTM3U\n' });
+    expect(write.status).toBe(201);
+    expect(await (await env.MEDIA.get(keys.mediaPlaylist('vid_proxy', '240p')))!.text()).toBe('#EXTM3U\n');
+    // No internet: any other host is refused by the library before reaching a handler.
+    const other = await proxy.fetch('http://example.com/', { headers: auth });
+    expect(other.status).toBe(520);
+  });
+});

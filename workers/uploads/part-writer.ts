@@ -180,7 +180,8 @@ export async function writeTusPatch(env: Env, w: TusWrite): Promise<TusWriteOutc
 }
 
 function isStreamError(err: unknown): boolean {
-  return err instanceof Error && /disconnect|aborted|canceled|cancelled|stream|closed/i.test(err.message);
+  // "Network connection lost.": workerd's error when the client goes away mid-body.
+  return err instanceof Error && /disconnect|aborted|canceled|cancelled|stream|closed|connection lost/i.test(err.message);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -14,7 +14,8 @@ import { Hono } from 'hono';
 import { and, eq, ne } from 'drizzle-orm';
 import { optionalCreator, requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
-import { badRequest, conflict, notFound, payloadTooLarge } from '../shared/errors';
+import { badRequest, conflict, notFound } from '../shared/errors';
+import { readCappedBody } from '../shared/body';
 import type { AppEnv } from '../shared/hono-env';
 import { runtime } from '../shared/runtime';
 import { keys } from '../shared/storage-keys';
@@ -70,29 +71,8 @@ function parseDefault(raw: string | undefined): boolean | null {
 
 /** Reads at most `max` bytes of the body; more is a 413 without reading the rest. */
 async function readCapped(req: Request, max: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get('Content-Length') ?? NaN);
-  if (Number.isFinite(declared) && declared > max) throw payloadTooLarge(`caption files are limited to ${max} bytes`);
   if (!req.body) throw badRequest('send the caption file (WebVTT or SRT) as the request body');
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw payloadTooLarge(`caption files are limited to ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return readCappedBody(req, max, `caption files are limited to ${max} bytes`);
 }
 
 export const captionRoutes = new Hono<AppEnv>()

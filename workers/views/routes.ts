@@ -2,7 +2,8 @@
 import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { optionalCreator } from '../shared/auth';
-import { ApiError, badRequest, notFound, payloadTooLarge } from '../shared/errors';
+import { ApiError, badRequest, notFound } from '../shared/errors';
+import { readCappedBody } from '../shared/body';
 import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { canRead, requireVideo } from '../metadata/videos';
@@ -23,29 +24,7 @@ export type ViewResponse =
 
 /** Reads at most `max` bytes (413 above, whatever Content-Length claims) and parses a JSON object (400 otherwise). */
 export async function readSmallJson(req: Request, max: number): Promise<Record<string, unknown>> {
-  const declared = Number(req.headers.get('Content-Length') ?? '0');
-  if (declared > max) throw payloadTooLarge(`view events are at most ${max} bytes`);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (req.body) {
-    const reader = req.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > max) {
-        await reader.cancel();
-        throw payloadTooLarge(`view events are at most ${max} bytes`);
-      }
-      chunks.push(value);
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    bytes.set(c, offset);
-    offset += c.byteLength;
-  }
+  const bytes = await readCappedBody(req, max, `view events are at most ${max} bytes`);
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder().decode(bytes));

@@ -70,7 +70,6 @@ export class TranscoderContainer extends Container<Env> {
   override sleepAfter = '10m';
   override enableInternet = false;
 
-  static override outboundByHost = { [STORAGE_HOST]: storageHandler, [CALLBACK_HOST]: callbackHandler };
   // Field initialisers run after the Durable Object constructor has set `this.env`.
   override envVars = { STORAGE_URL: `http://${STORAGE_HOST}`, INTERNAL_TOKEN: this.env.INTERNAL_TOKEN ?? '', PORT: '8080', HOST: '0.0.0.0' };
 

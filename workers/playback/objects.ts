@@ -29,7 +29,7 @@ export function assertPlayable(state: PlaybackState | null): PlaybackState {
       throw conflict('video processing failed; it cannot be played');
     case 'PROCESSING':
     case 'READY':
-      if (![...state.renditions.values()].some((r) => r.kind === 'video')) throw conflict('video is processing; no rendition is playable yet');
+      if (![...state.renditions.values()].some((r) => r.kind === 'video')) throw conflict('video is processing; no rendition is finished yet');
       return state;
   }
 }

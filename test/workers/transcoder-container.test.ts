@@ -8,6 +8,8 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { keys } from '../../workers/shared/storage-keys';
 import { STORAGE_HOST, TranscoderContainer } from '../../workers/transcoding/transcoder-container';
+import { CALLBACK_HOST } from '../../workers/transcoding/transcoder-client';
+import { newCreator, newVideo } from './helpers';
 
 const auth = { Authorization: `Bearer ${env.INTERNAL_TOKEN}` };
 const props = { className: 'TranscoderContainer', containerId: 'test-container', enableInternet: false, interceptAll: false };
@@ -19,7 +21,7 @@ describe('TranscoderContainer outbound interception', () => {
     const readRegistry = Object.getOwnPropertyDescriptor(Container, 'outboundByHost')!.get!;
     // The base getter reads the registry by `this.name`, exactly as ContainerProxy does with props.className.
     const registered = readRegistry.call({ name: 'TranscoderContainer' }) as Record<string, unknown> | undefined;
-    expect(Object.keys(registered ?? {})).toEqual([STORAGE_HOST]);
+    expect(Object.keys(registered ?? {})).toEqual([STORAGE_HOST, CALLBACK_HOST]);
   });
 
   it('serves storage.internal from R2 through the ContainerProxy the Worker exports, and nothing else', async () => {
@@ -29,9 +31,14 @@ describe('TranscoderContainer outbound interception', () => {
     expect(read.status).toBe(200);
     expect(await read.text()).toBe('original bytes');
     expect((await proxy.fetch(`http://${STORAGE_HOST}/originals/vid_proxy/original`)).status).toBe(401);
-    const write = await proxy.fetch(`http://${STORAGE_HOST}/videos/vid_proxy/240p/playlist.m3u8`, { method: 'PUT', headers: auth, body: '#EXTM3U\n' });
+    // Outputs are written only for a video that exists and is not deleted (storage-gateway.ts).
+    const { token } = await newCreator();
+    const { id } = await newVideo(token);
+    const write = await proxy.fetch(`http://${STORAGE_HOST}/videos/${id}/240p/playlist.m3u8`, { method: 'PUT', headers: auth, body: '#EXTM3U\n' });
     expect(write.status).toBe(201);
-    expect(await (await env.MEDIA.get(keys.mediaPlaylist('vid_proxy', '240p')))!.text()).toBe('#EXTM3U\n');
+    expect(await (await env.MEDIA.get(keys.mediaPlaylist(id, '240p')))!.text()).toBe('#EXTM3U\n');
+    const unknown = await proxy.fetch(`http://${STORAGE_HOST}/videos/vid_proxy/240p/playlist.m3u8`, { method: 'PUT', headers: auth, body: '#EXTM3U\n' });
+    expect(unknown.status).toBe(410);
     // No internet: any other host is refused by the library before reaching a handler.
     const other = await proxy.fetch('http://example.com/', { headers: auth });
     expect(other.status).toBe(520);

@@ -65,7 +65,9 @@ describe('transcoder container (wrangler dev --enable-containers, real image, pr
       // One upload chunk (about 6 MB), long enough to be killed mid-encode.
       makeSource(path.join(dir, 'crash.mp4'), { width: 640, height: 360, seconds: 24 }),
     ]);
-    stack = await startStack({ containers: true });
+    // wrangler.toml's [vars] as deployed; only the job lease is shortened, so the killed container's unit is taken
+    // over (lease expiry: the heartbeats stop) within the test's patience.
+    stack = await startStack({ containers: true, vars: { TRANSCODE_JOB_LEASE_MS: '30000' } });
   });
 
   afterAll(async () => {

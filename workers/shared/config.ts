@@ -55,8 +55,12 @@ export const defaults = {
      * and the numbers in README "Transcoding"), well inside the 0.005 budget: that is the default.
      */
     x264Preset: 'veryfast',
-    /** A PROCESSING job whose lease expired is considered abandoned by a crashed worker. */
-    jobLeaseMs: 10 * MINUTE,
+    /**
+     * A PROCESSING job whose lease expired is considered abandoned by a crashed worker. The transcoder's progress
+     * heartbeat (every 2 s, also while a unit waits for a free slot) renews it, so it only has to outlast a few
+     * missed heartbeats: a killed container's unit is taken over within about this long.
+     */
+    jobLeaseMs: 2 * MINUTE,
     maxAttempts: 5,
     retryBaseDelaySec: 5,
     /** Backoff ceiling for `message.retry({ delaySeconds })`. */

@@ -93,6 +93,18 @@ async function downloadRenditions(stack: Stack, id: string, names: string[], dir
   }
 }
 
+/** wrangler dev sometimes restarts its worker mid-request (a 503 that is not retried for PUTs): one more upload. */
+async function uploadOnce(stack: Stack, label: string, source: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await uploadOriginal(stack, label, source);
+    } catch (err) {
+      if (attempt >= 3 || !/restarted mid-request/.test(String(err))) throw err;
+      log(`${label}: upload attempt ${attempt} hit a wrangler dev restart; uploading again`);
+    }
+  }
+}
+
 async function runConfig(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false): Promise<RunOutcome> {
   log(`${label}: starting the stack and ${cores.length} worker(s) on core(s) ${cores.join(',')}`);
   const ports = cores.map(() => nextPort++);
@@ -104,7 +116,7 @@ async function runConfig(label: string, source: string, cores: number[], chunkSe
   try {
     for (const [i, core] of cores.entries()) workers.push(await startWorker(core, ports[i]!, stack.origin));
     const cpu0 = workers.reduce((a, w) => a + cpuOf(w.child.pid!), 0);
-    const id = await uploadOriginal(stack, label, source);
+    const id = await uploadOnce(stack, label, source);
     const t0 = performance.now();
     let firstPlayable: number | null = null;
     let video = await getVideo(stack, id);

@@ -10,6 +10,9 @@
  * then a labelled projection for 1…64 instances on a 20-minute 1080p source, and time to first playable of a
  * 1-minute vs a 10-minute source (640×360, stopped as soon as the first rung plays).
  *
+ * Sizes: BENCH_SOURCE_SEC (default 180, the issue's minimum), BENCH_CHUNK_SEC (default 60) and BENCH_FP_LONG_SEC
+ * (the long first-playable source, default 600); smaller values only when the machine cannot fit the full run.
+ *
  * Every phase is bounded (BENCH_PHASE_SEC, default 1500 s) and prints progress. The preset is `superfast` unless
  * BENCH_PRESET says otherwise (the machine is shared; this keeps the run near 20 minutes). Numbers depend on the
  * machine's load: the JSON records the load average next to them.
@@ -27,7 +30,11 @@ const execFileP = promisify(execFile);
 const PHASE_MS = Number(process.env.BENCH_PHASE_SEC ?? 1500) * 1000;
 const PRESET = process.env.BENCH_PRESET ?? 'superfast';
 const PORT_BASE = 9100;
-const CHUNK_SEC = 60;
+/** Sizes (the issue's minimum is a 3-minute 720p source; smaller values are for a loaded machine, and say so). */
+const SOURCE_SEC = Number(process.env.BENCH_SOURCE_SEC ?? 180);
+const CHUNK_SEC = Number(process.env.BENCH_CHUNK_SEC ?? 60);
+const FP_LONG_SEC = Number(process.env.BENCH_FP_LONG_SEC ?? 600);
+const SOURCE_FPS = 30;
 let nextPort = PORT_BASE;
 const log = (msg: string) => console.log(`[parallel ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const f1 = (n: number) => n.toFixed(1);
@@ -86,6 +93,18 @@ async function downloadRenditions(stack: Stack, id: string, names: string[], dir
   }
 }
 
+/** wrangler dev sometimes restarts its worker mid-request (a 503 that is not retried for PUTs): one more upload. */
+async function uploadOnce(stack: Stack, label: string, source: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await uploadOriginal(stack, label, source);
+    } catch (err) {
+      if (attempt >= 3 || !/restarted mid-request/.test(String(err))) throw err;
+      log(`${label}: upload attempt ${attempt} hit a wrangler dev restart; uploading again`);
+    }
+  }
+}
+
 async function runConfig(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false): Promise<RunOutcome> {
   log(`${label}: starting the stack and ${cores.length} worker(s) on core(s) ${cores.join(',')}`);
   const ports = cores.map(() => nextPort++);
@@ -97,7 +116,7 @@ async function runConfig(label: string, source: string, cores: number[], chunkSe
   try {
     for (const [i, core] of cores.entries()) workers.push(await startWorker(core, ports[i]!, stack.origin));
     const cpu0 = workers.reduce((a, w) => a + cpuOf(w.child.pid!), 0);
-    const id = await uploadOriginal(stack, label, source);
+    const id = await uploadOnce(stack, label, source);
     const t0 = performance.now();
     let firstPlayable: number | null = null;
     let video = await getVideo(stack, id);
@@ -176,8 +195,8 @@ export async function run(): Promise<BenchResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-parallel-'));
   const loadAtStart = os.loadavg();
   try {
-    log(`generating a 180 s 1280x720 source with motion and noise (cores: ${os.cpus().length}, load ${loadAtStart.map(f1).join(' ')})`);
-    const source = await makeSource(path.join(dir, 'source.mp4'), { width: 1280, height: 720, seconds: 180, noisy: true });
+    log(`generating a ${SOURCE_SEC} s 1280x720 source with motion and noise (cores: ${os.cpus().length}, load ${loadAtStart.map(f1).join(' ')})`);
+    const source = await makeSource(path.join(dir, 'source.mp4'), { width: 1280, height: 720, seconds: SOURCE_SEC, noisy: true });
     const sourceBytes = statSync(source).size;
 
     const whole = await runConfig('(1) whole file, 1 worker', source, [0], 100_000, path.join(dir, 'r1'));
@@ -192,8 +211,8 @@ export async function run(): Promise<BenchResult> {
         const [w, h] = frameSize(a);
         const s1 = await ssimFrames(a, source, w, h, path.join(dir, `ssim1-${rung}.log`));
         const s3 = await ssimFrames(path.join(chunked2.dir, `${rung}.ts`), source, w, h, path.join(dir, `ssim3-${rung}.log`));
-        const edges = [CHUNK_SEC, 2 * CHUNK_SEC];
-        const near = s3.frames.map((_, i) => i).filter((i) => edges.some((e) => Math.abs(i / 30 - e) <= 1));
+        const edges = Array.from({ length: Math.ceil(SOURCE_SEC / CHUNK_SEC) - 1 }, (_, k) => (k + 1) * CHUNK_SEC);
+        const near = s3.frames.map((_, i) => i).filter((i) => edges.some((e) => Math.abs(i / SOURCE_FPS - e) <= 1));
         const q = {
           rung,
           whole: s1.mean,
@@ -212,22 +231,22 @@ export async function run(): Promise<BenchResult> {
       .map((u) => ({ unit: u.unit, bytesRead: (JSON.parse(u.result!) as { bytesRead: number | null }).bytesRead, ofOriginal: sourceBytes }));
 
     // Projection (a model, not a measurement): unit times from run (2), scaled from this 720p ladder to the 1080p
-    // ladder by pixels per second, for a 20-minute source in 60 s chunks; plus the measured fixed overheads.
+    // ladder by pixels per second, for a 20-minute source in CHUNK_SEC chunks; plus the measured fixed overheads.
     const times = unitTimes(chunked1);
     const low = times.filter((t) => /^encode:240p@/.test(t.unit)).map((t) => t.sec);
     const high = times.filter((t) => /^encode:.*\+/.test(t.unit)).map((t) => t.sec);
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
     const px = (rungs: [number, number][]) => rungs.reduce((a, [w, h]) => a + w * h, 0);
     const scaleHigh = px([[640, 360], [854, 480], [1280, 720], [1920, 1080]]) / px([[640, 360], [854, 480], [1280, 720]]);
-    const chunks20 = 20;
+    const chunks20 = Math.ceil(1200 / CHUNK_SEC);
     const unitsModel = [...Array(chunks20).fill(mean(low)), ...Array(chunks20).fill(mean(high) * scaleHigh)];
-    const audioSec = (times.find((t) => t.unit === 'audio')?.sec ?? 0) * (1200 / 180);
+    const audioSec = (times.find((t) => t.unit === 'audio')?.sec ?? 0) * (1200 / SOURCE_SEC);
     const fixed = Math.max(0, (chunked1.readySec ?? 0) - times.reduce((a, t) => a + t.sec, 0));
     const projection = [1, 2, 4, 8, 16, 32, 64].map((n) => ({ instances: n, readySec: Math.round(fixed + makespan([...unitsModel, audioSec], n)) }));
 
-    log('first playable: 1-minute vs 10-minute source (640x360, two workers, stopped at first playable)');
+    log(`first playable: 60 s vs ${FP_LONG_SEC} s source (640x360, two workers, stopped at first playable)`);
     const short = await makeSource(path.join(dir, 'short.mp4'), { width: 640, height: 360, seconds: 60 });
-    const long = await makeSource(path.join(dir, 'long.mp4'), { width: 640, height: 360, seconds: 600 });
+    const long = await makeSource(path.join(dir, 'long.mp4'), { width: 640, height: 360, seconds: FP_LONG_SEC });
     const fpShort = await runConfig('first playable, 1 min', short, [0, 1], CHUNK_SEC, path.join(dir, 'fs'), true);
     const fpLong = await runConfig('first playable, 10 min', long, [0, 1], CHUNK_SEC, path.join(dir, 'fl'), true);
 
@@ -240,16 +259,16 @@ export async function run(): Promise<BenchResult> {
     return {
       targetMet: r21 <= 1.1 && r31 <= 0.55 && qualityOk && fpRatio !== null && fpRatio <= 1.5,
       summary: [
-        `source: 1280x720 180 s, motion + noise (${(sourceBytes / 1e6).toFixed(1)} MB); preset ${PRESET}; ${os.cpus().length} cores SHARED with other work: load average ${loadAtStart.map(f1).join(' ')} at start, ${loadAtEnd.map(f1).join(' ')} at end`,
+        `source: 1280x720 ${SOURCE_SEC} s, motion + noise (${(sourceBytes / 1e6).toFixed(1)} MB); preset ${PRESET}; ${os.cpus().length} cores SHARED with other work: load average ${loadAtStart.map(f1).join(' ')} at start, ${loadAtEnd.map(f1).join(' ')} at end`,
         `(1) whole file, 1 worker, 1 core:   ${row(whole)}`,
-        `(2) chunked 60 s, 1 worker, 1 core: ${row(chunked1)}`,
-        `(3) chunked 60 s, 2 workers:        ${row(chunked2)}`,
+        `(2) chunked ${CHUNK_SEC} s, 1 worker, 1 core: ${row(chunked1)}`,
+        `(3) chunked ${CHUNK_SEC} s, 2 workers:        ${row(chunked2)}`,
         `ratios: (2)/(1) wall ${r21.toFixed(2)} (target ≤ 1.10), (3)/(1) wall ${r31.toFixed(2)} (target ≤ 0.55)`,
         `SSIM vs source, (1) → (3): ${quality.map((q) => `${q.rung} ${q.whole.toFixed(4)}→${q.chunked.toFixed(4)} (Δ ${q.delta.toFixed(4)}; ±1 s of chunk edges: min ${q.minEdgeChunked.toFixed(4)}, min Δ ${q.minEdgeDelta.toFixed(4)})`).join(', ') || 'n/a'} (target |Δ| ≤ 0.002)`,
         `audio of (3): ${audio ? `${audio.durationSec.toFixed(3)} s in ${audio.packets} packets, PTS steps ${audio.minStepSec.toFixed(5)}–${audio.maxStepSec.toFixed(5)} s (1024/48000 = 0.02133)` : 'n/a'}`,
         `bytes read per chunk (of ${(sourceBytes / 1e6).toFixed(1)} MB): ${bytesRead.map((b) => `${b.unit} ${b.bytesRead === null ? '?' : (b.bytesRead / 1e6).toFixed(1)} MB`).join(', ')}`,
-        `PROJECTION (model from run (2)'s unit times, 720p→1080p ladder by pixels, 20-min source, 60 s chunks): ${projection.map((p) => `${p.instances}: ${Math.round(p.readySec / 60)} min`).join(', ')} — vs the 15-min queue-consumer limit the old single job ran into`,
-        `first playable: 1-min source ${fpShort.firstPlayableSec === null ? '-' : f1(fpShort.firstPlayableSec)} s, 10-min source ${fpLong.firstPlayableSec === null ? '-' : f1(fpLong.firstPlayableSec)} s (ratio ${fpRatio === null ? '-' : fpRatio.toFixed(2)}, target ≤ 1.5; 640x360 sources)`,
+        `PROJECTION (model from run (2)'s unit times, 720p→1080p ladder by pixels, 20-min source, ${CHUNK_SEC} s chunks): ${projection.map((p) => `${p.instances}: ${Math.round(p.readySec / 60)} min`).join(', ')} — vs the 15-min queue-consumer limit the old single job ran into`,
+        `first playable: 60 s source ${fpShort.firstPlayableSec === null ? '-' : f1(fpShort.firstPlayableSec)} s, ${FP_LONG_SEC} s source ${fpLong.firstPlayableSec === null ? '-' : f1(fpLong.firstPlayableSec)} s (ratio ${fpRatio === null ? '-' : fpRatio.toFixed(2)}, target ≤ 1.5; 640x360 sources)`,
       ],
       data: {
         machineDependent: true,
@@ -257,6 +276,7 @@ export async function run(): Promise<BenchResult> {
         loadAverage: { start: loadAtStart, end: loadAtEnd },
         preset: PRESET,
         chunkSec: CHUNK_SEC,
+        sourceSec: SOURCE_SEC,
         sourceBytes,
         runs: [whole, chunked1, chunked2].map(({ dir: _d, units, ...r }) => ({ ...r, units: units.map(({ result: _r, ...u }) => u) })),
         ratios: { chunkedOneWorker: r21, chunkedTwoWorkers: r31 },
@@ -265,7 +285,7 @@ export async function run(): Promise<BenchResult> {
         bytesRead,
         unitTimesRun2: times,
         projection: { label: 'PROJECTION, not measured', model: 'LPT schedule of 20 low-rung + 20 ladder units (1080p-scaled) + audio, plus run (2) fixed overhead', fixedOverheadSec: fixed, perInstances: projection },
-        firstPlayable: { oneMinuteSec: fpShort.firstPlayableSec, tenMinuteSec: fpLong.firstPlayableSec, ratio: fpRatio, resolution: '640x360' },
+        firstPlayable: { oneMinuteSec: fpShort.firstPlayableSec, longSec: fpLong.firstPlayableSec, longSourceSec: FP_LONG_SEC, ratio: fpRatio, resolution: '640x360' },
       },
     };
   } finally {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../containers/transcoder/src/errors';
-import { avcCodecFromAnnexB, encodeAudio, encodeRungs, parseMediaPlaylist } from '../../containers/transcoder/src/pipeline';
+import { avcCodecFromAnnexB, encodeAudio, encodeRungs, parseMediaPlaylist, spanChunk } from '../../containers/transcoder/src/pipeline';
 import { analyze, interpretProbe } from '../../containers/transcoder/src/probe';
 import { storyboardVtt } from '../../containers/transcoder/src/thumbnails';
 import { firstVideoFrame, makeSource } from '../helpers/transcoding-media';
@@ -78,7 +78,8 @@ describe('encoding', () => {
     const source = await makeSource(path.join(dir, 'src.mp4'), { width: 640, height: 360, seconds: 21, fps: 24 });
     const mk = (name: string, width: number, height: number, bitrate: number) => ({ name, width, height, bitrate, maxrate: bitrate * 1.5, bufsize: bitrate * 2, outputPrefix: `videos/v/${name}/` });
     const uploaded: string[] = [];
-    const base = { sourceKey: 'k', rungs: [mk('240p', 426, 240, 400_000), mk('360p', 640, 360, 800_000)], segmentDurationSec: 10, x264Preset: 'ultrafast', sourceDuration: 21, sourceFrameRate: 24, maxFrameRate: 60 };
+    // superfast, not ultrafast: B-frames (a negative first DTS) are what once shifted the first chunk alone.
+    const base = { sourceKey: 'k', rungs: [mk('240p', 426, 240, 400_000), mk('360p', 640, 360, 800_000)], segmentDurationSec: 10, x264Preset: 'superfast', sourceDuration: 21, sourceFrameRate: 24, maxFrameRate: 60 };
     const chunks = [
       { index: 0, startSec: 0, endSec: 10, firstSegment: 0 },
       { index: 1, startSec: 10, endSec: null, firstSegment: 1 },
@@ -104,6 +105,15 @@ describe('encoding', () => {
     // Chunk 1's first segment continues chunk 0's timeline: 10 s after the first, 20 s for the third.
     expect(a[1]!.ptsTime - a[0]!.ptsTime).toBeCloseTo(10, 3);
     expect(a[2]!.ptsTime - a[0]!.ptsTime).toBeCloseTo(20, 3);
+    // Every frame exactly once across the chunk edge: 504 frames 1/24 s apart.
+    const joined = path.join(dir, 'joined-240p.ts');
+    writeFileSync(joined, Buffer.concat(uploaded.filter((u) => u.startsWith('240p/')).sort().map((u) => readFileSync(u.split('=')[1]!))));
+    const pts = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', joined], { encoding: 'utf8' })
+      .split('\n').map((l) => l.replace(/,/g, '').trim()).filter(Boolean).map(Number).sort((x, y) => x - y);
+    expect(pts).toHaveLength(21 * 24);
+    const steps = pts.slice(1).map((t, i) => t - pts[i]!);
+    expect(Math.min(...steps)).toBeGreaterThan(1 / 24 - 0.002);
+    expect(Math.max(...steps)).toBeLessThan(1 / 24 + 0.002);
   });
 
   it('encodes the audio once, padded or cut to the video, with segments of the same duration', async () => {
@@ -126,6 +136,16 @@ describe('encoding', () => {
     ]);
     expect(avcCodecFromAnnexB(new Uint8Array([0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x67, 0x64, 0x00, 0x28, 0xac]))).toBe('avc1.640028');
     expect(avcCodecFromAnnexB(new Uint8Array([0, 0, 1, 0x65, 1, 2, 3]))).toBeNull();
+    // A chunk's last segment reaches the chunk's end (a VFR gap before it), never past; the last chunk is as measured.
+    const stretched = [6, 5.866667];
+    spanChunk(stretched, 0, 12);
+    expect(stretched).toEqual([6, 6]);
+    const exact = [6, 6];
+    spanChunk(exact, 12, 24);
+    expect(exact).toEqual([6, 6]);
+    const lastChunk = [1.866667];
+    spanChunk(lastChunk, 12, null);
+    expect(lastChunk).toEqual([1.866667]);
   });
 });
 

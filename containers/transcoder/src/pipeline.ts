@@ -13,6 +13,10 @@
  *   compared with the frame's timestamp, while `expr:` counts from the chunk's first frame), `-sc_threshold 0` and
  *   a long GOP keep x264 from adding its own, so every rung and every chunk cuts at the same global boundaries;
  * - the HLS muxer numbers the chunk's segments from 0 and they are uploaded as `firstSegment + n`;
+ * - every output is shifted by the same `-output_ts_offset` (`TS_OFFSET_SEC`), so no chunk ever hands the muxer a
+ *   negative timestamp: x264's B-frame reorder delay makes the first chunk's first DTS negative, and the muxer's
+ *   default `avoid_negative_ts` then shifted that chunk alone by two frames (PTS jumped back at its end: frames with
+ *   the same PTS on both sides of the edge), while later chunks (DTS > 0) were not shifted;
  * - the MPEG-TS muxer adds the same constant delay in every process, so PTS continue across chunk edges.
  *
  * Segments are uploaded while ffmpeg is still encoding: the muxer writes `segment_N.ts.tmp` and renames it when the
@@ -37,6 +41,12 @@ export interface PipelineHooks {
 const SEGMENT_FILE = /^segment_(\d{4,6})\.ts$/;
 /** How far before a chunk the input seek lands; the `trim` filter then cuts exactly. */
 const SEEK_MARGIN_SEC = 2;
+/**
+ * Added to every output timestamp, video and audio alike (so they stay in sync): larger than x264's reorder delay
+ * (at most 2 frames with B-pyramid, i.e. up to 10 s for sources down to 0.2 fps) and the AAC encoder's priming
+ * (1024 samples), so no DTS is ever negative and the muxer never shifts one process's timeline on its own.
+ */
+export const TS_OFFSET_SEC = 10;
 
 const secs = (x: number): string => String(Math.round(x * 1e6) / 1e6);
 
@@ -76,6 +86,7 @@ export function encodeArgs(source: string, req: EncodeRequest, outDirs: string[]
       '-b:v', String(r.bitrate), '-maxrate', String(r.maxrate), '-bufsize', String(r.bufsize),
       '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
       '-force_key_frames', keyframes, '-forced-idr', '1',
+      '-output_ts_offset', String(TS_OFFSET_SEC),
       '-f', 'hls', '-hls_time', String(d), '-hls_playlist_type', 'vod', '-hls_list_size', '0',
       '-hls_segment_type', 'mpegts', '-hls_flags', 'temp_file', '-start_number', '0',
       '-hls_segment_filename', path.join(outDirs[i]!, 'segment_%04d.ts'),
@@ -101,6 +112,7 @@ export function audioArgs(source: string, req: AudioRequest, outDir: string, vid
   args.push(
     '-filter_complex', chain, '-map', '[a]',
     '-c:a', 'aac', '-b:a', String(req.audioBitrate), '-ac', '2', '-ar', '48000',
+    '-output_ts_offset', String(TS_OFFSET_SEC),
     '-f', 'hls', '-hls_time', String(req.segmentDurationSec), '-hls_playlist_type', 'vod', '-hls_list_size', '0',
     '-hls_segment_type', 'mpegts', '-hls_flags', 'temp_file', '-start_number', '0',
     '-hls_segment_filename', path.join(outDir, 'segment_%04d.ts'),
@@ -272,6 +284,19 @@ async function segmentsOf(dir: string): Promise<{ durations: number[]; sizes: nu
   return { durations: entries.map((e) => e.duration), sizes, files: entries.map((e) => path.join(dir, e.file)) };
 }
 
+/**
+ * A chunk that is not the last covers exactly [start, end): the next chunk's first segment starts at `end`. ffmpeg
+ * measures its last segment up to the end of the last frame, which in a variable-frame-rate source can be before
+ * `end` (a gap in the frames); that gap then belonged to no segment and the playlist ran short of the timestamps.
+ * The last segment is stretched to the chunk's end (never shortened: `trim` ends the chunk at `end`).
+ */
+export function spanChunk(durations: number[], startSec: number, endSec: number | null): void {
+  if (endSec === null || durations.length === 0) return;
+  const before = durations.slice(0, -1).reduce((a, b) => a + b, 0);
+  const last = Math.round((endSec - startSec - before) * 1e6) / 1e6;
+  if (last > durations.at(-1)!) durations[durations.length - 1] = last;
+}
+
 const peakBitrate = (sizes: number[], durations: number[]): number => Math.max(0, ...sizes.map((s, k) => Math.ceil((s * 8) / Math.max(durations[k]!, 0.001))));
 
 /**
@@ -292,6 +317,7 @@ export async function encodeRungs(source: string, req: EncodeRequest, workDir: s
   const renditions: RenditionResult[] = [];
   for (const [i, rung] of req.rungs.entries()) {
     const { durations, sizes, files } = await segmentsOf(dirs[i]!);
+    spanChunk(durations, startSec, endSec);
     if (files.length === 0 && req.chunk.index === 0) throw new InputError('The video produced no frames; the file may be corrupt.');
     const total = durations.reduce((a, b) => a + b, 0);
     const totalBytes = sizes.reduce((a, b) => a + b, 0);

@@ -34,7 +34,7 @@ function registerTus(registry: OpenAPIRegistry, base: string, params: z.ZodObjec
   const security = direct ? [] : bearerAuth;
   const merge = (extra: z.ZodObject) => (params ? params.extend(extra.shape) : extra);
   const authErrors = direct ? [401, 403, 410] : [401, 403];
-  registry.registerPath({ method: 'options', path: base, tags, summary: 'tus discovery and CORS preflight', request: params ? { params } : undefined, responses: { 204: noContent('Tus-Version, Tus-Extension, Tus-Max-Size'), ...(direct ? errors(401, 403) : {}) } });
+  registry.registerPath({ method: 'options', path: base, tags, summary: 'tus discovery and CORS preflight', request: params ? { params } : undefined, responses: { 200: noContent('Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm'), ...(direct ? errors(401, 403) : {}) } });
   registry.registerPath({
     method: 'post',
     path: base,

@@ -10,10 +10,18 @@
  * Analysis answers with an NDJSON event stream (containers/transcoder/src/protocol.ts) that `runTranscoderJob`
  * reads into a result union; every other job is dispatched (`dispatchTranscoderJob`: 202, then callbacks).
  */
-import { getContainer } from '@cloudflare/containers';
 import type { CallbackSpec, JobEvent } from '../../containers/transcoder/src/protocol';
 
 /** `/v1/frame` answers a JPEG directly; `/v1/download` streams events like the encode jobs (workers/frames, workers/downloads). */
+/**
+ * The TranscoderContainer instance named `instance` (what `getContainer` of @cloudflare/containers does: one Durable
+ * Object per name). Written against the binding so this module, which routes and consumers import, does not load
+ * the Containers runtime library (it needs `cloudflare:workers`, so Node-side tests could not import the app).
+ */
+function containerFor(env: Env, instance: string): DurableObjectStub {
+  return env.TRANSCODER.get(env.TRANSCODER.idFromName(instance));
+}
+
 export type TranscoderPath = '/v1/analyze' | '/v1/encode' | '/v1/audio' | '/v1/thumbnails' | '/v1/frame' | '/v1/download';
 
 /** The virtual host the container's callbacks use (handled in transcoder-container.ts). */
@@ -45,7 +53,7 @@ export function transcoderFor(env: Env): Transcoder {
   }
   return {
     post: (path, body, instance) =>
-      getContainer(env.TRANSCODER, instance).fetch(new Request(`http://transcoder${path}`, { method: 'POST', headers, body: JSON.stringify(body) })),
+      containerFor(env, instance).fetch(new Request(`http://transcoder${path}`, { method: 'POST', headers, body: JSON.stringify(body) })),
   };
 }
 

@@ -98,10 +98,23 @@ export interface VideoStatus {
   processing: { unit: string; status: string; progress: number; attempts: number; error: string | null; range?: [number, number] }[];
 }
 
+/**
+ * Polls read a video again after a dropped connection: wrangler dev's proxy closes idle keep-alive sockets (and
+ * restarts its worker when a container dies), and fetch's pool then fails the next request on such a socket with
+ * "other side closed". A read is safe to repeat; three tries, a second apart.
+ */
 export async function getVideo(stack: Stack, id: string): Promise<VideoStatus> {
-  const res = await fetch(`${stack.origin}/v1/videos/${id}`, { headers: { Authorization: `Bearer ${stack.token}` } });
-  if (!res.ok) throw new Error(`get video: ${res.status}`);
-  return (await res.json()) as VideoStatus;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${stack.origin}/v1/videos/${id}`, { headers: { Authorization: `Bearer ${stack.token}` } });
+      if (!res.ok) throw new Error(`get video: ${res.status}`);
+      return (await res.json()) as VideoStatus;
+    } catch (err) {
+      const dropped = err instanceof TypeError && /fetch failed/.test(err.message);
+      if (!dropped || attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 export async function waitForStatus(stack: Stack, id: string, statuses: string[], timeoutMs = 240_000): Promise<VideoStatus> {

@@ -23,7 +23,8 @@ function d1(stack: Stack, sql: string): Record<string, unknown>[] {
 describe('local cron triggers (npm start)', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ testScheduled: true });
+    // A view needs a playback session and at least this much watching (docs/views.md); 1 s keeps the test short.
+    stack = await startStack({ testScheduled: true, vars: { VIEWS_MIN_WATCH_SECONDS: '1' } });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -38,12 +39,21 @@ describe('local cron triggers (npm start)', () => {
   it('flushes a view-counter shard whose end-of-hour alarm never ran', async () => {
     const id = await createVideo(stack, 'cron flush');
     // Playable without a transcode: written straight to the local D1 file, then the Worker restarted on it.
-    d1(stack, `UPDATE videos SET status = 'READY', duration = 120 WHERE id = '${id}'`);
+    d1(
+      stack,
+      `INSERT INTO renditions (video_id, name, width, height, bandwidth, average_bandwidth, codecs, frame_rate, segment_count, segment_durations, total_bytes, created_at) ` +
+        `VALUES ('${id}', '240p', 426, 240, 400000, 350000, 'avc1.42c015', 30, 30, '${JSON.stringify(Array(30).fill(4))}', 1000, 0); ` +
+        `UPDATE videos SET status = 'READY', duration = 120 WHERE id = '${id}'`,
+    );
     await stack.restartWorker();
+    const playback = await fetch(`${stack.origin}/v1/videos/${id}/playback`);
+    expect(playback.status).toBe(200);
+    const { session } = (await playback.json()) as { session: string };
+    await new Promise((r) => setTimeout(r, 1500)); // watched 1.5 s of the session's life: a view at the 1 s rule
     const view = await fetch(`${stack.origin}/v1/videos/${id}/views`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ viewerId: 'viewer-cron-1', watchDuration: 45, videoDuration: 120 }),
+      body: JSON.stringify({ viewerId: 'viewer-cron-1', watchDuration: 1.5, videoDuration: 120, session }),
     });
     expect(await view.json()).toMatchObject({ counted: true });
     expect(d1(stack, `SELECT view_count FROM videos WHERE id = '${id}'`)[0]).toEqual({ view_count: 0 });

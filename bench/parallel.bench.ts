@@ -93,11 +93,14 @@ async function downloadRenditions(stack: Stack, id: string, names: string[], dir
   }
 }
 
-/** wrangler dev sometimes restarts its worker mid-request (a 503 that is not retried for PUTs): one more upload. */
+/**
+ * wrangler dev sometimes restarts its worker mid-request while large chunks arrive in parallel (a 503 that is not
+ * retried for PUTs; seen with the 170–280 MB sources here): upload again, one chunk at a time.
+ */
 async function uploadOnce(stack: Stack, label: string, source: string): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await uploadOriginal(stack, label, source);
+      return await uploadOriginal(stack, label, source, attempt === 1 ? 4 : 1);
     } catch (err) {
       if (attempt >= 3 || !/restarted mid-request/.test(String(err))) throw err;
       log(`${label}: upload attempt ${attempt} hit a wrangler dev restart; uploading again`);

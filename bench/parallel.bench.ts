@@ -108,7 +108,17 @@ async function uploadOnce(stack: Stack, label: string, source: string): Promise<
   }
 }
 
+/** A run that fails (the stack, the upload) is reported as such: the benchmark still finishes and reports. */
 async function runConfig(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false): Promise<RunOutcome> {
+  try {
+    return await runConfigOnce(label, source, cores, chunkSec, dir, stopAtFirstPlayable);
+  } catch (err) {
+    log(`${label}: FAILED: ${String(err).slice(0, 200)}`);
+    return { label, wallSec: NaN, cpuSec: NaN, firstPlayableSec: null, readySec: null, status: `ERROR: ${String(err).slice(0, 200)}`, units: [], dir, rungs: [] };
+  }
+}
+
+async function runConfigOnce(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false): Promise<RunOutcome> {
   log(`${label}: starting the stack and ${cores.length} worker(s) on core(s) ${cores.join(',')}`);
   const ports = cores.map(() => nextPort++);
   const stack = await startStack({

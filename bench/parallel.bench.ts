@@ -93,11 +93,14 @@ async function downloadRenditions(stack: Stack, id: string, names: string[], dir
   }
 }
 
-/** wrangler dev sometimes restarts its worker mid-request (a 503 that is not retried for PUTs): one more upload. */
+/**
+ * wrangler dev sometimes restarts its worker mid-request while large chunks arrive in parallel (a 503 that is not
+ * retried for PUTs; seen with the 170–280 MB sources here): upload again, one chunk at a time.
+ */
 async function uploadOnce(stack: Stack, label: string, source: string): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await uploadOriginal(stack, label, source);
+      return await uploadOriginal(stack, label, source, attempt === 1 ? 4 : 1);
     } catch (err) {
       if (attempt >= 3 || !/restarted mid-request/.test(String(err))) throw err;
       log(`${label}: upload attempt ${attempt} hit a wrangler dev restart; uploading again`);
@@ -105,7 +108,17 @@ async function uploadOnce(stack: Stack, label: string, source: string): Promise<
   }
 }
 
+/** A run that fails (the stack, the upload) is reported as such: the benchmark still finishes and reports. */
 async function runConfig(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false): Promise<RunOutcome> {
+  try {
+    return await runConfigOnce(label, source, cores, chunkSec, dir, stopAtFirstPlayable);
+  } catch (err) {
+    log(`${label}: FAILED: ${String(err).slice(0, 200)}`);
+    return { label, wallSec: NaN, cpuSec: NaN, firstPlayableSec: null, readySec: null, status: `ERROR: ${String(err).slice(0, 200)}`, units: [], dir, rungs: [] };
+  }
+}
+
+async function runConfigOnce(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false): Promise<RunOutcome> {
   log(`${label}: starting the stack and ${cores.length} worker(s) on core(s) ${cores.join(',')}`);
   const ports = cores.map(() => nextPort++);
   const stack = await startStack({

@@ -11,10 +11,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseM3u8 as parseM3u8As } from '../helpers/m3u8';
 import { containerEnv, startStack, type Stack } from '../helpers/local-stack';
 import { firstVideoFrame, getVideo, internalHeaders, makeSource, uploadOriginal, videoStreamDuration, waitForStatus } from '../helpers/transcoding-media';
 
@@ -25,13 +25,7 @@ interface ParsedManifest {
   segments: { duration: number; uri: string }[];
   playlists?: { uri: string; attributes: { BANDWIDTH: number; 'AVERAGE-BANDWIDTH'?: string | number; CODECS?: string; RESOLUTION?: { width: number; height: number } } }[];
 }
-const { Parser } = createRequire(import.meta.url)('m3u8-parser') as { Parser: new () => { push(text: string): void; end(): void; manifest: ParsedManifest } };
-function parseM3u8(text: string): ParsedManifest {
-  const parser = new Parser();
-  parser.push(text);
-  parser.end();
-  return parser.manifest;
-}
+const parseM3u8 = (text: string) => parseM3u8As<ParsedManifest>(text);
 
 const docker = (args: string[]) => execFileSync(containerEnv().WRANGLER_DOCKER_BIN!, args, { encoding: 'utf8' }).trim();
 

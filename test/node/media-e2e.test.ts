@@ -13,11 +13,11 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseM3u8 as parseM3u8As } from '../helpers/m3u8';
 import { ROOT, startStack, type Stack } from '../helpers/local-stack';
 import { loadLadderIntoStackFast, makeHlsLadder } from '../helpers/hls-ladder';
 
@@ -27,14 +27,7 @@ interface ParsedManifest {
   playlists?: { uri: string; attributes: Record<string, unknown> }[];
   mediaGroups?: { SUBTITLES?: Record<string, Record<string, { uri: string; language: string; default: boolean; autoselect: boolean }>> };
 }
-const { Parser } = createRequire(import.meta.url)('m3u8-parser') as { Parser: new () => { push(text: string): void; end(): void; manifest: ParsedManifest } };
-
-function parseM3u8(text: string): ParsedManifest {
-  const parser = new Parser();
-  parser.push(text);
-  parser.end();
-  return parser.manifest;
-}
+const parseM3u8 = (text: string) => parseM3u8As<ParsedManifest>(text);
 
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video>
 <script src="/hls.min.js"></script>

@@ -5,11 +5,11 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseM3u8 as parseM3u8As } from '../helpers/m3u8';
 import { startStack, type Stack } from '../helpers/local-stack';
 import { downloadObject, firstVideoFrame, getObject, getVideo, listObjects, makeSource, uploadOriginal, videoStreamDuration, waitForStatus } from '../helpers/transcoding-media';
 
@@ -22,14 +22,7 @@ interface ParsedManifest {
   segments: { duration: number; uri: string }[];
   playlists?: { uri: string; attributes: { BANDWIDTH: number; 'AVERAGE-BANDWIDTH'?: string | number; CODECS?: string; RESOLUTION?: { width: number; height: number }; 'FRAME-RATE'?: number } }[];
 }
-const { Parser } = createRequire(import.meta.url)('m3u8-parser') as { Parser: new () => { push(text: string): void; end(): void; manifest: ParsedManifest } };
-
-function parseM3u8(text: string): ParsedManifest {
-  const parser = new Parser();
-  parser.push(text);
-  parser.end();
-  return parser.manifest;
-}
+const parseM3u8 = (text: string) => parseM3u8As<ParsedManifest>(text);
 
 const decoder = new TextDecoder();
 

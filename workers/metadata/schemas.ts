@@ -1,5 +1,5 @@
 /** Schemas of the video metadata API (validation and OpenAPI); messages kept from the hand-written parser. */
-import { z } from '../shared/openapi';
+import { limitQuery, z } from '../shared/openapi';
 import { VIDEO_STATUSES, VISIBILITIES } from '../../schema/schema';
 
 const MAX_TITLE = 200;
@@ -55,12 +55,6 @@ export const VideoSchema = z
 export const VideoIdParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'vid_0k5x8m2q9r3t7v1w' }) });
 
 export const ListVideosQuery = z.object({
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'limit must be an integer from 1 to 100')
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 100, 'limit must be an integer from 1 to 100')
-    .optional()
-    .openapi({ param: { name: 'limit', in: 'query' }, type: 'string', example: '20' }),
+  limit: limitQuery('20'),
   cursor: z.string().optional().openapi({ param: { name: 'cursor', in: 'query' } }),
 });

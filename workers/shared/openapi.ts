@@ -111,3 +111,13 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   required: true,
   content: { 'application/json': { schema } },
 });
+
+/** `?limit=` of a paged list: an integer from 1 to 100 given as a query string (one message for every list). */
+export const limitQuery = (example: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'limit must be an integer from 1 to 100')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 100, 'limit must be an integer from 1 to 100')
+    .optional()
+    .openapi({ param: { name: 'limit', in: 'query' }, type: 'string', example });

@@ -1,5 +1,5 @@
 /** Request and response schemas of the webhook API (validation and OpenAPI). */
-import { z } from '../shared/openapi';
+import { limitQuery, z } from '../shared/openapi';
 import { DELIVERY_STATUSES, WEBHOOK_EVENTS } from '../../schema/schema';
 
 export const CreateWebhookSchema = z
@@ -46,11 +46,5 @@ export const DeliverySchema = z
 export const WebhookIdParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
 export const DeliveryParams = WebhookIdParams.extend({ deliveryId: z.string().openapi({ param: { name: 'deliveryId', in: 'path' } }) });
 export const DeliveriesQuery = z.object({
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'limit must be an integer from 1 to 100')
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 100, 'limit must be an integer from 1 to 100')
-    .optional()
-    .openapi({ param: { name: 'limit', in: 'query' }, type: 'string', example: '50' }),
+  limit: limitQuery('50'),
 });

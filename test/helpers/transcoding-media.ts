@@ -62,6 +62,30 @@ export async function createVideo(stack: Stack, title: string): Promise<string> 
  * SHA-256, PUT every chunk (in parallel, at most `inFlight` at a time), complete. Completion verifies the hash and
  * hands the video to transcoding (`startProcessing`), so this covers upload → queue → transcoder.
  */
+/**
+ * A chunk PUT or the complete POST, sent again (both are idempotent: that is what makes the API resumable) when
+ * wrangler dev's proxy answers "503 Your worker restarted mid-request" or drops the connection. That 503 is how
+ * wrangler's dev proxy reports any failed hop to the Worker, not only restarts: with four 10 MiB bodies in flight,
+ * workerd's loopback hop regularly breaks one (`splice(...): Broken pipe` in its log) as the other three finish.
+ * Real clients retry such failures the same way (tus-js-client does). Three tries.
+ */
+async function sendIdempotent(what: string, url: string, init: RequestInit, ok: (status: number) => boolean): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    let failure: string;
+    try {
+      const res = await fetch(url, init);
+      if (ok(res.status)) return res;
+      failure = `${res.status} ${await res.text()}`;
+      if (!(res.status === 503 && /restarted mid-request/.test(failure))) throw new Error(`${what}: ${failure}`);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      failure = `${err.message} (${String(err.cause)})`;
+    }
+    if (attempt >= 3) throw new Error(`${what}: ${failure} after ${attempt} tries`);
+    await new Promise((r) => setTimeout(r, 500 * attempt));
+  }
+}
+
 export async function uploadOriginal(stack: Stack, title: string, file: string, inFlight = 4): Promise<string> {
   const id = await createVideo(stack, title);
   const bytes = readFileSync(file);
@@ -77,13 +101,11 @@ export async function uploadOriginal(stack: Stack, title: string, file: string, 
   let next = 0;
   const worker = async () => {
     for (let n = next++; n < totalChunks; n = next++) {
-      const res = await fetch(`${base}/chunks/${n}`, { method: 'PUT', headers: auth, body: bytes.subarray(n * chunkSize, (n + 1) * chunkSize) });
-      if (res.status !== 201) throw new Error(`chunk ${n}: ${res.status} ${await res.text()}`);
+      await sendIdempotent(`chunk ${n}`, `${base}/chunks/${n}`, { method: 'PUT', headers: auth, body: bytes.subarray(n * chunkSize, (n + 1) * chunkSize) }, (s) => s === 201);
     }
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, totalChunks) }, worker));
-  const done = await fetch(`${base}/complete`, { method: 'POST', headers: auth });
-  if (!done.ok) throw new Error(`complete upload: ${done.status} ${await done.text()}`);
+  await sendIdempotent('complete upload', `${base}/complete`, { method: 'POST', headers: auth }, (s) => s >= 200 && s < 300);
   return id;
 }
 

@@ -96,7 +96,8 @@ function findChunkEncoder(videoId: string, startSec: number, alone = false): num
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const graph = cmd.find((a) => a.includes(`trim=start=${startSec}:`));
+      // `trim=start=S:end=E` for a chunk, `trim=start=S,` for the last one (open-ended).
+      const graph = cmd.find((a) => a.includes(`trim=start=${startSec}:`) || a.includes(`trim=start=${startSec},`));
       if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.includes(`originals/${videoId}/`)) && graph && (!alone || graph.includes('split=1['))) return Number(pid);
     } catch {
       // the process ended while we looked
@@ -165,7 +166,7 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     const browser = await launchChromium();
     try {
       // Playable once the audio track and the first 240p chunk are in; the last 240p chunk is held, so not complete.
-      const deadline = Date.now() + 240_000;
+      const deadline = Date.now() + 400_000;
       let v = await getVideo(stack, ids.main);
       while (!v.renditions.some((r) => r.name === '240p') && v.status === 'PROCESSING' && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 500));

@@ -77,8 +77,15 @@ export async function uploadOriginal(stack: Stack, title: string, file: string, 
   let next = 0;
   const worker = async () => {
     for (let n = next++; n < totalChunks; n = next++) {
-      const res = await fetch(`${base}/chunks/${n}`, { method: 'PUT', headers: auth, body: bytes.subarray(n * chunkSize, (n + 1) * chunkSize) });
-      if (res.status !== 201) throw new Error(`chunk ${n}: ${res.status} ${await res.text()}`);
+      // wrangler dev's proxy answers 503 "restarted mid-request" for any failed non-GET fetch to the Worker (seen on a
+      // loaded machine); a chunk PUT is idempotent, so it is sent again (three tries).
+      for (let attempt = 1; ; attempt++) {
+        const res = await fetch(`${base}/chunks/${n}`, { method: 'PUT', headers: auth, body: bytes.subarray(n * chunkSize, (n + 1) * chunkSize) });
+        if (res.status === 201) break;
+        const text = await res.text();
+        if (res.status !== 503 || !/restarted mid-request/.test(text) || attempt >= 3) throw new Error(`chunk ${n}: ${res.status} ${text}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(inFlight, totalChunks) }, worker));

@@ -4,7 +4,10 @@
  * reported back through the authenticated callback route. Checks the seams with ffprobe (keyframes at the same
  * global times in every rung, continuous video and audio timestamps across chunk edges, no frame lost or doubled),
  * the playlists with a real HLS parser, and the faults: one chunk's encoder killed, a container that claims more
- * than its streams hold, a variable-frame-rate source, audio longer than video, and a delete mid-processing.
+ * than its streams hold, a variable-frame-rate source, audio longer than video, no audio, and a delete
+ * mid-processing. In Chromium: the watch page plays the video while it is still PROCESSING (its last 240p chunk is
+ * held with SIGSTOP, so the growing playlist stays growing), and hls.js plays the READY video across the edges of
+ * the chunk that was killed and redone without a stall, a hole or a skipped frame.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/chromium';
+import { playAcrossEdges } from '../helpers/hls-edge-player';
 import { startStack, type Stack } from '../helpers/local-stack';
 import { firstVideoFrame, getObject, getVideo, listObjects, makeSource, uploadOriginal, waitForStatus, type VideoStatus } from '../helpers/transcoding-media';
 
@@ -33,6 +38,7 @@ interface Sources {
   longContainer: string;
   vfr: string;
   longAudio: string;
+  noAudio: string;
   doomed: string;
 }
 
@@ -49,10 +55,11 @@ function inflateMvhd(from: string, to: string): string {
 
 async function makeSources(dir: string): Promise<Sources> {
   const at = (n: string) => path.join(dir, n);
-  const [main, base, doomed] = await Promise.all([
+  const [main, base, doomed, noAudio] = await Promise.all([
     makeSource(at('main.mp4'), { width: 640, height: 360, seconds: 40 }),
     makeSource(at('base.mp4'), { width: 320, height: 180, seconds: 14 }),
     makeSource(at('doomed.mp4'), { width: 640, height: 360, seconds: 40 }),
+    makeSource(at('noaudio.mp4'), { width: 320, height: 180, seconds: 14, audio: false }),
     // Variable frame rate: runs of frames with gaps (select keeps the original timestamps).
     execFileP('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=500:sample_rate=48000',
       '-vf', "select='lt(mod(n\\,10)\\,6)+eq(mod(n\\,20)\\,9)'", '-fps_mode', 'vfr', '-t', '14', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', at('vfr.mp4')]),
@@ -60,7 +67,7 @@ async function makeSources(dir: string): Promise<Sources> {
     execFileP('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=14', '-f', 'lavfi', '-i', 'sine=frequency=600:sample_rate=48000:duration=18',
       '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', at('longaudio.mp4')]),
   ]);
-  return { main, longContainer: inflateMvhd(base, at('longcontainer.mp4')), vfr: at('vfr.mp4'), longAudio: at('longaudio.mp4'), doomed };
+  return { main, longContainer: inflateMvhd(base, at('longcontainer.mp4')), vfr: at('vfr.mp4'), longAudio: at('longaudio.mp4'), noAudio, doomed };
 }
 
 /** Concatenated segments of one rendition, as a player would play them, in one file. */
@@ -81,12 +88,17 @@ function packetTimes(file: string, stream: 'v' | 'a'): { pts: number; duration: 
     .sort((a, b) => a.pts - b.pts);
 }
 
-/** Finds the transcoder's ffmpeg encoding `videoId`'s chunk starting at `startSec` (a process this test's stack started). */
-function findChunkEncoder(videoId: string, startSec: number): number | null {
+/**
+ * Finds the transcoder's ffmpeg encoding `videoId`'s chunk starting at `startSec` (a process this test's stack
+ * started); with `alone`, only the unit that encodes the lowest rung by itself (`split=1`).
+ */
+function findChunkEncoder(videoId: string, startSec: number, alone = false): number | null {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.includes(`originals/${videoId}/`)) && cmd.some((a) => a.includes(`trim=start=${startSec}:`))) return Number(pid);
+      // `trim=start=S:end=E` for a chunk, `trim=start=S,` for the last one (open-ended).
+      const graph = cmd.find((a) => a.includes(`trim=start=${startSec}:`) || a.includes(`trim=start=${startSec},`));
+      if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.includes(`originals/${videoId}/`)) && graph && (!alone || graph.includes('split=1['))) return Number(pid);
     } catch {
       // the process ended while we looked
     }
@@ -98,8 +110,20 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
   let stack: Stack;
   let dir: string;
   let sources: Sources;
-  let ids: { main: string; longContainer: string; vfr: string; longAudio: string };
+  let ids: { main: string; longContainer: string; vfr: string; longAudio: string; noAudio: string };
   let killed: { pid: number; at: number } | null = null;
+  /** The main video's last 240p chunk (36–40 s), stopped (SIGSTOP) until the growing-playlist test resumes it. */
+  let held: { pid: number; resumed: boolean } | null = null;
+  const resume = () => {
+    if (held && !held.resumed) {
+      held.resumed = true;
+      try {
+        process.kill(held.pid, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    }
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'chunked-e2e-'));
@@ -111,21 +135,78 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
       makeSources(mkdtempSync(path.join(os.tmpdir(), 'chunked-src-'))),
     ]);
     const main = await uploadOriginal(stack, 'chunked main', sources.main);
-    // Kill the encoder of chunk 1 (12–24 s) of the main video as soon as it runs: that chunk alone is redone.
+    // Kill the encoder of chunk 1 (12–24 s) of the main video as soon as it runs: that chunk alone is redone. Stop
+    // (SIGSTOP) the 240p encoder of its last chunk (36–40 s): the 240p playlist stays a growing one until the
+    // watch-page test resumes it (the transcoder's heartbeat keeps the unit's lease meanwhile).
     const deadline = Date.now() + 180_000;
-    while (!killed && Date.now() < deadline) {
-      const pid = findChunkEncoder(main, 12);
-      if (pid) {
-        process.kill(pid, 'SIGKILL');
-        killed = { pid, at: Date.now() };
-      } else await new Promise((r) => setTimeout(r, 40));
+    while ((!killed || !held) && Date.now() < deadline) {
+      const victim = killed ? null : findChunkEncoder(main, 12);
+      if (victim) {
+        process.kill(victim, 'SIGKILL');
+        killed = { pid: victim, at: Date.now() };
+      }
+      const last = held ? null : findChunkEncoder(main, 36, true);
+      if (last) {
+        process.kill(last, 'SIGSTOP');
+        held = { pid: last, resumed: false };
+      }
+      if (!victim && !last) await new Promise((r) => setTimeout(r, 40));
     }
-    const [longContainer, vfr, longAudio] = await Promise.all([sources.longContainer, sources.vfr, sources.longAudio].map((f) => uploadOriginal(stack, path.basename(f), f)));
-    ids = { main, longContainer: longContainer!, vfr: vfr!, longAudio: longAudio! };
+    const [longContainer, vfr, longAudio, noAudio] = await Promise.all([sources.longContainer, sources.vfr, sources.longAudio, sources.noAudio].map((f) => uploadOriginal(stack, path.basename(f), f)));
+    ids = { main, longContainer: longContainer!, vfr: vfr!, longAudio: longAudio!, noAudio: noAudio! };
   }, 600_000);
   afterAll(async () => {
+    resume();
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the watch page plays the video while it is still PROCESSING, from its growing 240p playlist', async () => {
+    expect(held, 'the 240p encoder of the last chunk was found and held').not.toBeNull();
+    const browser = await launchChromium();
+    try {
+      // Playable once the audio track and the first 240p chunk are in; the last 240p chunk is held, so not complete.
+      const deadline = Date.now() + 400_000;
+      let v = await getVideo(stack, ids.main);
+      while (!v.renditions.some((r) => r.name === '240p') && v.status === 'PROCESSING' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        v = await getVideo(stack, ids.main);
+      }
+      expect(v.status).toBe('PROCESSING');
+      expect(v.renditions.find((r) => r.name === '240p')).toMatchObject({ complete: false });
+
+      const page = await browser.newPage();
+      const playlists: Promise<string>[] = [];
+      const segments: string[] = [];
+      page.on('response', (res) => {
+        if (new URL(res.url()).pathname.endsWith('/240p/playlist.m3u8')) playlists.push(res.text());
+      });
+      page.on('request', (req) => {
+        if (req.url().endsWith('.ts')) segments.push(new URL(req.url()).pathname);
+      });
+      await page.goto(`${stack.origin}/watch/${ids.main}`);
+      await page.waitForSelector('#player[data-levels]', { timeout: 60_000 });
+      const low = await page.locator('#quality option', { hasText: /^240p/ }).getAttribute('value');
+      await page.selectOption('#quality', low!);
+      await page.click('#big-play');
+      await page.waitForSelector('#player[data-state=playing]', { timeout: 60_000 });
+      const media = page.locator('#video');
+      const t0 = await media.evaluate((el) => (el as HTMLVideoElement).currentTime);
+      await page.waitForFunction((t) => (document.getElementById('video') as HTMLVideoElement).currentTime > t + 2, t0, { timeout: 60_000 });
+      expect(await page.getAttribute('#player', 'data-state')).not.toBe('error');
+      // What played was the growing playlist: an EVENT playlist without an end, extended as chunks land.
+      const texts = await Promise.all(playlists);
+      expect(texts.length).toBeGreaterThan(0);
+      for (const text of texts) {
+        expect(text).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
+        expect(text).not.toContain('#EXT-X-ENDLIST');
+      }
+      expect(segments.some((p) => /\/240p\/segment_\d{4}\.ts$/.test(p))).toBe(true);
+      expect((await getVideo(stack, ids.main)).status).toBe('PROCESSING');
+    } finally {
+      resume();
+      await browser.close();
+    }
   });
 
   it('encodes 4 chunks per rung group into seamless, keyframe-aligned renditions with one continuous audio track', async () => {
@@ -195,6 +276,48 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     expect(objects.filter((o) => o.key.includes('/240p/segment_')).length).toBe(7);
   });
 
+  it('hls.js plays across both edges of the redone chunk without a stall, a hole or a skipped frame', async () => {
+    const video = await waitForStatus(stack, ids.main, ['READY', 'FAILED'], 400_000);
+    expect(video.status).toBe('READY');
+    // The rung whose chunk 1 (12–24 s) was killed and redone: its edges at 12 s and 24 s are the ones played.
+    const redone = video.processing.find((p) => p.unit.startsWith('encode:') && p.attempts > 1)!.unit;
+    const rung = /^encode:(\d+)p/.exec(redone)![1]!;
+    const res = await fetch(`${stack.origin}/v1/videos/${ids.main}/playback`);
+    expect(res.status).toBe(200);
+    const { url } = (await res.json()) as { url: string };
+    const heights = video.renditions.map((r) => r.height).sort((a, b) => a - b);
+    const level = heights.indexOf(Number(rung));
+    expect(level).toBeGreaterThanOrEqual(0);
+
+    const played = await playAcrossEdges(url, level, [12, 24]);
+    console.log(`[chunked-e2e] edges played on ${rung}p (${redone} redone): ${played.windows.map((w) => `${w.edge}s: ${w.frames.length} frames shown, ${w.decodedFrames} decoded, ${w.droppedFrames} dropped, stalls ${JSON.stringify(w.stallsMs.map(Math.round))}`).join('; ')}`);
+    expect(played.levels.map((l) => l.height)).toEqual(heights);
+    expect(played.errors).toEqual([]);
+    // Every fragment came from the pinned rung, among them the two on each side of both edges.
+    expect(new Set(played.frags.map((f) => f.level))).toEqual(new Set([level]));
+    expect(played.frags.map((f) => f.sn)).toEqual(expect.arrayContaining([1, 2, 3, 4]));
+    const frameTime = 1 / 30;
+    for (const w of played.windows) {
+      const at = `edge ${w.edge}s`;
+      expect(w.reachedEnd, at).toBe(true);
+      expect(w.currentTime, at).toBeGreaterThanOrEqual(w.edge + 2.9);
+      // One buffered range across the edge: no hole between the chunks' segments.
+      expect(w.buffered.some(([a, b]) => a <= w.from + 0.05 && b >= w.to), `${at}: ${JSON.stringify(w.buffered)}`).toBe(true);
+      // No stall once playback started (the window was buffered before play: only a seam could stall it).
+      expect(Math.max(0, ...w.stallsMs), at).toBeLessThan(250);
+      // Frames kept coming across the edge: in the second around it, media time moves forward by at most two
+      // frame durations from one presented frame to the next (a missing frame or a timestamp jump would show here).
+      const near = w.frames.filter((f) => Math.abs(f.mediaTime - w.edge) <= 0.5);
+      expect(near.length, at).toBeGreaterThanOrEqual(15);
+      expect(near.some((f) => f.mediaTime < w.edge) && near.some((f) => f.mediaTime >= w.edge), at).toBe(true);
+      const steps = near.slice(1).map((f, i) => f.mediaTime - near[i]!.mediaTime);
+      expect(Math.min(...steps), at).toBeGreaterThan(0);
+      expect(Math.max(...steps), at).toBeLessThanOrEqual(2 * frameTime + 0.002);
+      // The decoder produced the window's frames (6 s at 30 fps), not a frozen picture.
+      expect(w.decodedFrames, at).toBeGreaterThanOrEqual(0.9 * (w.to - w.from) * 30);
+    }
+  });
+
   it('ends the playlists of a source whose container claims more than its streams hold', async () => {
     const v = await waitForStatus(stack, ids.longContainer, ['READY', 'FAILED'], 300_000);
     expect(v.status).toBe('READY');
@@ -204,8 +327,8 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     expect(media.segments.reduce((a, s) => a + s.duration, 0)).toBeCloseTo(14, 0);
   });
 
-  it('encodes a variable-frame-rate source and one whose audio outlasts the video', async () => {
-    const checks: [string, number][] = [[ids.vfr, 14], [ids.longAudio, 14]];
+  it('encodes a variable-frame-rate source, one whose audio outlasts the video and one with no audio', async () => {
+    const checks: [string, number][] = [[ids.vfr, 14], [ids.longAudio, 14], [ids.noAudio, 14]];
     for (const [id, seconds] of checks) {
       const v: VideoStatus = await waitForStatus(stack, id, ['READY', 'FAILED'], 300_000);
       expect(v.status, id).toBe('READY');
@@ -225,7 +348,18 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
       const over = audio.segments.reduce((a, s) => a + s.duration, 0) - videoTotal;
       expect(over, id).toBeGreaterThan(-1e-3);
       expect(over, id).toBeLessThan(2 * aacFrame + 1e-3);
+      // Two chunks each (12 s chunks of a 14 s source).
+      const ranges = v.processing.filter((p) => p.unit.startsWith('encode:240p@')).map((p) => p.range!).sort((x, y) => x[0] - y[0]);
+      expect(ranges, id).toEqual([[0, 12], [12, v.duration]]);
     }
+    // No audio in the source: every variant still references one continuous (silent) AAC track as long as the video.
+    const master = parse(decoder.decode(await getObject(stack, `videos/${ids.noAudio}/master.m3u8`)));
+    expect(master.mediaGroups?.AUDIO?.audio?.Default?.uri).toBe('audio/playlist.m3u8');
+    for (const p of master.playlists!) expect(p.attributes.CODECS).toMatch(/,mp4a\.40\.2$/);
+    const silent = packetTimes((await concatRendition(stack, ids.noAudio, 'audio', dir)).file, 'a');
+    const steps = silent.slice(1).map((p, i) => p.pts - silent[i]!.pts);
+    expect(Math.max(...steps)).toBeLessThan(1024 / 48000 + 0.001);
+    expect(silent.at(-1)!.pts + silent.at(-1)!.duration - silent[0]!.pts).toBeCloseTo(14, 1);
   });
 
   it('stops a video deleted mid-processing and leaves no objects under videos/{id}/ within a minute', async () => {

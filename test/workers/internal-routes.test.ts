@@ -7,8 +7,19 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import wranglerToml from '../../wrangler.toml?raw';
 import { app } from '../../workers/app';
+import { loadConfig } from '../../workers/shared/config';
 import { keys } from '../../workers/shared/storage-keys';
 import { api, BASE } from './helpers';
+
+/** The `key = value` lines of the array-of-tables entry `[[name]]` whose `match` key has `value`. */
+function tomlEntry(name: string, match: string, value: string): Record<string, string> {
+  for (const block of wranglerToml.split(`[[${name}]]`).slice(1)) {
+    const body = block.split(/^\[/m)[0]!;
+    const entries = Object.fromEntries([...body.matchAll(/^([a-z_]+)\s*=\s*"?([^"\n]*)"?\s*$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+    if (entries[match] === value) return entries;
+  }
+  throw new Error(`no [[${name}]] with ${match} = ${value} in wrangler.toml`);
+}
 
 /** The [vars] table of wrangler.toml: `NAME = "value"` lines up to the next table. */
 function productionVars(): Record<string, string> {
@@ -29,6 +40,19 @@ describe('production configuration (wrangler.toml [vars])', () => {
     // The production values of the deployment switches; the other vars are tunables (docs/…), none a local address.
     expect(vars).toMatchObject({ TRANSCODER_URL: 'container', PUBLIC_ORIGIN: '', BENCH_ROUTES: '0', LOG_LEVEL: 'info', WEBHOOKS_ALLOW_PRIVATE_URLS: 'false' });
     expect(Object.values(vars).join(' ')).not.toMatch(/127\.0\.0\.1|localhost/);
+  });
+
+  it('runs one transcode unit per container instance, admits no more units than max_instances, on a sized instance type', () => {
+    const container = tomlEntry('containers', 'class_name', 'TranscoderContainer');
+    const consumer = tomlEntry('queues.consumers', 'queue', 'transcode-jobs');
+    const transcoding = loadConfig({ ...env, ...productionVars() } as unknown as Record<string, unknown>).transcoding;
+    // docs/parallel-transcoding.md "Production settings": these numbers are the ones documented there.
+    expect(container).toMatchObject({ instance_type: 'standard-2', max_instances: '50' });
+    expect(transcoding.maxRunningUnits).toBe(Number(container.max_instances));
+    expect(transcoding.chunkSec).toBe(60);
+    // The consumer only dispatches: one message per invocation, fewer consumers than instances.
+    expect(consumer).toMatchObject({ max_batch_size: '1', max_concurrency: '10', dead_letter_queue: 'transcode-jobs-dlq' });
+    expect(Number(consumer.max_concurrency)).toBeLessThanOrEqual(Number(container.max_instances));
   });
 
   it('has no storage door and no benchmark routes, even with the internal token', async () => {

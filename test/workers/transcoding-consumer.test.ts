@@ -409,6 +409,47 @@ describe('dispatch, callbacks and readiness', () => {
     expect(row).toMatchObject({ complete: true, segmentCount: 22 });
   });
 
+  it('a duplicate delivery of a chunk message changes nothing: copies at once, while the chunk runs, after it is done', async () => {
+    const { token } = await newCreator();
+    const id = await analysed(token, { ...FACTS_1080, duration: 130, width: 426, height: 240 });
+    const deps = scripted();
+    const message: TranscodeMessage = { type: 'encode', videoId: id, rungs: ['240p'], chunk: 1 };
+    const watchdog = config.transcoding.jobLeaseMs / 1000 + 1;
+
+    // Copies delivered at the same time, in one batch and in two concurrent batches: one claim, one dispatch.
+    const [first, second] = await Promise.all([deliver([message, message], deps), deliver([message], deps)]);
+    expect(deps.calls).toHaveLength(1);
+    expect([...first.explicitAcks, ...second.explicitAcks]).toEqual([]);
+    const delays = [...first.delays, ...second.delays];
+    expect(delays).toHaveLength(3);
+    // Each copy comes back after the lease (the dispatched one as the watchdog, the others to wait it out).
+    for (const d of delays) expect(d).toBeGreaterThan(0);
+    for (const d of delays) expect(d).toBeLessThanOrEqual(watchdog);
+    const claimed = (await job(id, 'encode:240p@1'))!;
+    expect(claimed).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+
+    // A copy while the chunk runs: it waits out the live lease; no second dispatch, the claim is untouched.
+    const during = await deliver([message], deps);
+    expect(during.explicitAcks).toEqual([]);
+    expect(during.delays[0]).toBeGreaterThan(0);
+    expect(during.delays[0]).toBeLessThanOrEqual(watchdog);
+    expect(deps.calls).toHaveLength(1);
+    expect(await job(id, 'encode:240p@1')).toMatchObject({ status: 'PROCESSING', attempts: 1, startedAt: claimed.startedAt });
+
+    // The one run reports and completes; a copy afterwards is acked without work and changes no row.
+    const run = deps.calls[0]!;
+    expect((run.body as unknown as EncodeRequest).chunk).toEqual({ index: 1, startSec: 60, endSec: 120, firstSegment: 10 });
+    expect((await callback(run, { type: 'result', result: encodeResult(run.body, Array(10).fill(6)) })).status).toBe(200);
+    const done = (await job(id, 'encode:240p@1'))!;
+    const after = await deliver([message, message], deps);
+    expect(after.explicitAcks).toHaveLength(2);
+    expect(after.retryMessages).toEqual([]);
+    expect(deps.calls).toHaveLength(1);
+    expect(await job(id, 'encode:240p@1')).toEqual(done);
+    expect(done).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    expect(sent).toEqual([]);
+  });
+
   it('refuses unauthenticated, stale and deleted-video callbacks; a lost run is taken over once its lease expires', async () => {
     const { token } = await newCreator();
     const id = await analysed(token);

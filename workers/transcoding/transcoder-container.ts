@@ -70,8 +70,10 @@ export class TranscoderContainer extends Container<Env> {
   override sleepAfter = '10m';
   override enableInternet = false;
 
-  // Field initialisers run after the Durable Object constructor has set `this.env`.
-  override envVars = { STORAGE_URL: `http://${STORAGE_HOST}`, INTERNAL_TOKEN: this.env.INTERNAL_TOKEN ?? '', PORT: '8080', HOST: '0.0.0.0' };
+  // Field initialisers run after the Durable Object constructor has set `this.env`. One unit per instance: every unit
+  // is sent to its own instance (named `{videoId}:{unit}`), and the server runs one job at a time whatever CPU count
+  // the container reports (docs/parallel-transcoding.md, "Production settings").
+  override envVars = { STORAGE_URL: `http://${STORAGE_HOST}`, INTERNAL_TOKEN: this.env.INTERNAL_TOKEN ?? '', PORT: '8080', HOST: '0.0.0.0', TRANSCODER_CONCURRENCY: '1' };
 
   /** Streams in flight to this container: each one's abort, called when the container stops. */
   private readonly streaming = new Set<(reason: Error) => void>();

@@ -2,13 +2,13 @@
  * `npm run abr:tune -- [--traces DIR] [--grid-check] [--lofo]`: the two checks behind the ABR numbers in docs/abr.md.
  * --grid-check: the oracle's total optimum over all traces at buffer steps 0.2, 0.1, 0.05, 0.025 s (is 0.05 s fine
  * enough?). --lofo: the platform controller's tunables over a small grid, scored per family as a fraction of the
- * oracle's headroom over always-lowest, and leave-one-family-out (see workers/abr/sim/tune.ts). Deterministic.
+ * oracle's headroom over always-lowest, and leave-one-family-out (see abr/sim/tune.ts). Deterministic.
  */
 import path from 'node:path';
 import { LADDER, defaults } from '../workers/shared/config';
-import { oracleGridCheck } from '../workers/abr/sim/oracle';
-import { loadTraceDir } from '../workers/abr/sim/traces';
-import { gridOf, tune } from '../workers/abr/sim/tune';
+import { oracleGridCheck } from '../abr/sim/oracle';
+import { loadTraceDir } from '../abr/sim/traces';
+import { gridOf, tune } from '../abr/sim/tune';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(name);

@@ -6,12 +6,12 @@ import {
   createBolaController,
   createHlsjsThroughputController,
   createPlatformController,
-  createSeedController,
+  createHarmonicMeanController,
   type AbrController,
   type AbrStream,
-} from '../../workers/abr/index';
-import { bbaParams } from '../../workers/abr/bba';
-import { bolaParams } from '../../workers/abr/bola';
+} from '../../abr/index';
+import { bbaParams } from '../../abr/bba';
+import { bolaParams } from '../../abr/bola';
 import { LADDER } from '../../workers/shared/config';
 
 const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
@@ -32,18 +32,18 @@ describe('empty buffer, nothing known', () => {
   });
 });
 
-describe('seed controller', () => {
+describe('reference controller (harmonic mean)', () => {
   it('takes the harmonic mean of the last 5 samples with safety 0.8, or 0.5 under 10 s of buffer', () => {
-    const seed = createSeedController(stream);
+    const reference = createHarmonicMeanController(stream);
     // Samples 2, 8, 2, 8, 2 Mbps (whole-request time): harmonic mean = 5 / (1/2 + 1/8 + 1/2 + 1/8 + 1/2) = 2.857 Mbps.
-    for (const mbps of [2, 8, 2, 8, 2]) seed.onDownloaded({ level: 2, bits: 6 * MBPS, durationSec: 6 / mbps, ttfbSec: 0 });
-    expect(seed.bandwidthEstimate()).toBeCloseTo(2.857e6, -3);
+    for (const mbps of [2, 8, 2, 8, 2]) reference.onDownloaded({ level: 2, bits: 6 * MBPS, durationSec: 6 / mbps, ttfbSec: 0 });
+    expect(reference.bandwidthEstimate()).toBeCloseTo(2.857e6, -3);
     // 0.8 × 2.857 = 2.29 Mbps → 1.5 Mbps rung; 0.5 × 2.857 = 1.43 Mbps → 0.8 Mbps rung.
-    expect(seed.chooseLevel({ bufferSec: 20, lastLevel: 2, segmentIndex: 5 })).toBe(2);
-    expect(seed.chooseLevel({ bufferSec: 9.9, lastLevel: 2, segmentIndex: 5 })).toBe(1);
+    expect(reference.chooseLevel({ bufferSec: 20, lastLevel: 2, segmentIndex: 5 })).toBe(2);
+    expect(reference.chooseLevel({ bufferSec: 9.9, lastLevel: 2, segmentIndex: 5 })).toBe(1);
     // Only the last 5 count: five 100 Mbps samples erase the history → 80 Mbps → top rung.
-    for (let i = 0; i < 5; i++) seed.onDownloaded({ level: 2, bits: 6 * MBPS, durationSec: 0.06, ttfbSec: 0 });
-    expect(seed.chooseLevel({ bufferSec: 20, lastLevel: 2, segmentIndex: 10 })).toBe(TOP);
+    for (let i = 0; i < 5; i++) reference.onDownloaded({ level: 2, bits: 6 * MBPS, durationSec: 0.06, ttfbSec: 0 });
+    expect(reference.chooseLevel({ bufferSec: 20, lastLevel: 2, segmentIndex: 10 })).toBe(TOP);
   });
 });
 
@@ -69,7 +69,7 @@ describe('sudden drop (10 Mbps → 1 Mbps) with 8 s buffered', () => {
   };
 
   it('throughput controllers step down below the old rate', () => {
-    expect(decide(createSeedController(stream))).toBeLessThan(4);
+    expect(decide(createHarmonicMeanController(stream))).toBeLessThan(4);
     expect(decide(createHlsjsThroughputController(stream))).toBeLessThan(4);
   });
 

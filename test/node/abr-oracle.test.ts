@@ -1,5 +1,5 @@
 /**
- * The offline-optimal oracle (workers/abr/sim/oracle.ts): a tiny case whose optimum is worked out by hand, an outage
+ * The offline-optimal oracle (abr/sim/oracle.ts): a tiny case whose optimum is worked out by hand, an outage
  * case where the optimum must hold back, agreement with brute force over every plan on small seeded traces, and the
  * simulator's CLI reporting it as a row with every controller's fraction of it.
  */
@@ -7,12 +7,12 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AbrStream } from '../../workers/abr/types';
-import { main } from '../../workers/abr/sim/cli';
-import { solveOracle } from '../../workers/abr/sim/oracle';
-import { scriptedController } from '../../workers/abr/sim/run';
-import { simulateSession } from '../../workers/abr/sim/simulator';
-import { parseTrace, type Trace } from '../../workers/abr/sim/traces';
+import type { AbrStream } from '../../abr/types';
+import { main } from '../../abr/sim/cli';
+import { solveOracle } from '../../abr/sim/oracle';
+import { scriptedController } from '../../abr/sim/run';
+import { simulateSession } from '../../abr/sim/simulator';
+import { parseTrace, type Trace } from '../../abr/sim/traces';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 

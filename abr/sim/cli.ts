@@ -9,7 +9,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaults, LADDER } from '../../shared/config';
+import { defaults, LADDER } from '../../workers/shared/config';
 import type { AbrStream } from '../types';
 import { formatTable, ORACLE, runAll, type SimReport } from './run';
 import { loadTraceDir, TraceError } from './traces';
@@ -156,15 +156,15 @@ function printReport(report: SimReport, traceCount: number, args: CliArgs, io: C
     io.out(`\n${family}/ (${rows[0]?.traces ?? 0} traces):`);
     io.out(formatTable(rows));
   }
-  const seed = report.overall.find((r) => r.controller === 'seed');
+  const reference = report.overall.find((r) => r.controller === 'reference');
   const platform = report.overall.find((r) => r.controller === 'platform');
-  if (seed && platform) {
+  if (reference && platform) {
     const baselines = (rows: SimReport['overall']) => rows.filter((r) => !r.controller.startsWith('platform') && r.controller !== ORACLE);
     const beatsAll = baselines(report.overall).every((r) => platform.meanQoeLin >= r.meanQoeLin);
-    const ratio = seed.meanQoeLin > 0 ? platform.meanQoeLin / seed.meanQoeLin : NaN;
+    const ratio = reference.meanQoeLin > 0 ? platform.meanQoeLin / reference.meanQoeLin : NaN;
     io.out(
-      `\nplatform/seed QoE_lin = ${ratio.toFixed(3)}; ≥ every baseline overall: ${beatsAll ? 'yes' : 'no'}; ` +
-        `rebuffer ${(platform.rebufferRatio * 100).toFixed(2)} % vs seed ${(seed.rebufferRatio * 100).toFixed(2)} %`,
+      `\nplatform/reference QoE_lin = ${ratio.toFixed(3)}; ≥ every baseline overall: ${beatsAll ? 'yes' : 'no'}; ` +
+        `rebuffer ${(platform.rebufferRatio * 100).toFixed(2)} % vs reference ${(reference.rebufferRatio * 100).toFixed(2)} %`,
     );
     const fraction = (f: number | undefined): string => (f === undefined || !Number.isFinite(f) ? 'undefined (oracle mean ≤ 0)' : f.toFixed(3));
     const families = Object.entries(report.byFamily).map(([family, rows]) => {

@@ -184,7 +184,7 @@ describe('abr:sim CLI', () => {
     expect(report.overall.every((o) => o.traces === 2 && Number.isFinite(o.meanQoeLin))).toBe(true);
     expect(Object.keys(report.byFamily)).toEqual(['lte', 'wifi']);
     expect(report.skipped).toHaveLength(1);
-    expect(report.sessions).toHaveLength(16);
+    expect(report.sessions).toHaveLength(18); // 2 traces × (5 controllers + 2 platform variants + oracle + the always-lowest floor)
     expect(r.out.join('\n')).toMatch(/\| platform +\| +2 \|/);
   });
 

@@ -8,12 +8,19 @@
  * 30 s buffer. Each run is a fresh browser context (a first-time viewer; Chromium's navigator.connection.downlink is
  * whatever the browser reports and is recorded).
  *
+ * The two players of a trace play at the same time, each in its own Chromium behind its own shaping proxy (its own
+ * bottleneck link following the same trace from the same instant): the same machine conditions for both, and half
+ * the wall time, so the playback phase fits in the bench lock's 15 minutes.
+ *
  * Env: ABR_TRACES (default ../shared/traces), ABR_BENCH_TRACES (comma-separated trace names relative to it),
- * ABR_BENCH_SECONDS (video length, default 62), ABR_BENCH_PORT (proxy port, default 9700).
+ * ABR_BENCH_SECONDS (video length, default 62), ABR_BENCH_PORT (first of the two proxy ports, default 9700).
+ * ABR_BENCH_STATE=DIR keeps the local stack's state there and reuses the READY video from an earlier run (recorded in
+ * DIR/abr-bench-video.json), so the transcode (minutes on a loaded machine, not timing-sensitive) can be done ahead,
+ * outside the bench lock, with ABR_BENCH_PREPARE_ONLY=1; the timed run then only plays.
  * Bounded: transcode ≤ 25 min, each playback ≤ 3 × the video length + 60 s, printing progress throughout.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,11 +28,11 @@ import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import type { BenchResult } from './run';
 import { ROOT, startStack, type Stack } from '../test/helpers/local-stack';
-import { listObjects, uploadOriginal, waitForStatus } from '../test/helpers/transcoding-media';
+import { getVideo, listObjects, uploadOriginal, type VideoStatus } from '../test/helpers/transcoding-media';
 import { LADDER, defaults } from '../workers/shared/config';
-import { CONTROLLERS } from '../workers/abr/index';
-import { simulateSession } from '../workers/abr/sim/simulator';
-import { loadTraceDir, type Trace } from '../workers/abr/sim/traces';
+import { CONTROLLERS, createPlatformController } from '../abr/index';
+import { simulateSession } from '../abr/sim/simulator';
+import { loadTraceDir, type Trace } from '../abr/sim/traces';
 import { PAGE_ENTRY, PAGE_HTML, type PlayerRun } from './abr-player/page';
 import { playerQoe, type PlayerQoe } from './abr-player/qoe';
 import { startShapingProxy } from './abr-player/shaping-proxy';
@@ -61,21 +68,36 @@ export async function run(): Promise<BenchResult> {
     return t;
   });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-abr-player-'));
+  const stateDir = process.env.ABR_BENCH_STATE ? path.resolve(process.env.ABR_BENCH_STATE) : undefined;
+  const prepareOnly = process.env.ABR_BENCH_PREPARE_ONLY === '1';
+  const cacheFile = stateDir ? path.join(stateDir, 'abr-bench-video.json') : null;
   let stack: Stack | null = null;
-  let browser: Browser | null = null;
-  const proxy = await startShapingProxy(Number(process.env.ABR_BENCH_PORT ?? 9700));
+  const browsers: Browser[] = [];
+  const port = Number(process.env.ABR_BENCH_PORT ?? 9700);
+  const proxies = prepareOnly ? [] : [await startShapingProxy(port), await startShapingProxy(port + 1)];
   try {
     log(`phase 1/4: ${seconds} s 1280x720 source, local stack with the transcoder (machine shared with other work: timings are loaded-machine timings)`);
-    // A modest-bitrate source (≈ 2.5 Mbit/s, ~20 MB for 66 s): a larger one made wrangler dev restart its worker
-    // mid-upload on this loaded machine. Uploaded one chunk at a time for the same reason.
-    const source = path.join(dir, 'source.mp4');
-    await execFileP('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '2500k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-shortest', source]);
-    stack = await startStack({ transcoder: true });
+    stack = await startStack({ transcoder: true, stateDir });
+    const cached = cacheFile && existsSync(cacheFile) ? (JSON.parse(readFileSync(cacheFile, 'utf8')) as { id: string; token: string; seconds: number }) : null;
+    let id: string;
+    if (cached && cached.seconds === seconds) {
+      // The video's owner: a creator made by the earlier run (this stack's own new creator owns nothing).
+      stack.token = cached.token;
+      id = cached.id;
+      log(`reusing video ${id} from ${cacheFile}`);
+    } else {
+      // A modest-bitrate source (≈ 2.5 Mbit/s, ~20 MB for 66 s): a larger one made wrangler dev restart its worker
+      // mid-upload on this loaded machine. Uploaded one chunk at a time for the same reason.
+      const source = path.join(dir, 'source.mp4');
+      await execFileP('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '2500k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-shortest', source]);
+      id = await uploadOriginal(stack, 'abr bench', source, 1);
+    }
     const t0 = Date.now();
-    const id = await uploadOriginal(stack, 'abr bench', source, 1);
-    const video = await waitForStatus(stack, id, ['READY', 'FAILED'], 1_500_000);
+    const video = await waitWithTranscoder(stack, id, 1_500_000);
     if (video.status !== 'READY') throw new Error(`transcode failed: ${video.error ?? video.status}`);
-    log(`READY in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${video.renditions.map((r) => r.name).join(', ')}`);
+    log(`READY${cached ? '' : ` in ${((Date.now() - t0) / 1000).toFixed(0)} s`}: ${video.renditions.map((r) => r.name).join(', ')}`);
+    if (cacheFile) writeFileSync(cacheFile, JSON.stringify({ id, token: stack.token, seconds }) + '\n');
+    if (prepareOnly) return { summary: [`prepared video ${id} in ${stateDir ?? '(temporary state)'}; run again without ABR_BENCH_PREPARE_ONLY to play`], data: { prepared: id } };
     const rungs = LADDER.filter((r) => video.renditions.some((v) => v.name === r.name));
     const nominal = rungs.map((r) => r.bitrate);
     const sizes: number[][] = [];
@@ -102,12 +124,16 @@ export async function run(): Promise<BenchResult> {
       logLevel: 'warning',
     });
     const js = bundle.outputFiles[0]!.text;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required', `--proxy-server=http://127.0.0.1:${proxy.port}`, '--proxy-bypass-list=<-loopback>'],
-    });
+    for (const proxy of proxies) {
+      browsers.push(
+        await chromium.launch({
+          executablePath: '/usr/bin/chromium',
+          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required', `--proxy-server=http://127.0.0.1:${proxy.port}`, '--proxy-bypass-list=<-loopback>'],
+        }),
+      );
+    }
 
-    log(`phase 3/4: ${traces.length} traces × ${MODES.length} players, each ≤ ${3 * seconds + 60} s`);
+    log(`phase 3/4: ${traces.length} traces × ${MODES.length} players (side by side, one link each), each ≤ ${3 * seconds + 60} s`);
     const rows: Array<{
       trace: string;
       family: string;
@@ -117,36 +143,43 @@ export async function run(): Promise<BenchResult> {
       playerWinner: Mode | 'tie';
       simWinner: Mode | 'tie';
     }> = [];
+    const playOnce = async (trace: Trace, mode: Mode, slot: number) => {
+      const browser = browsers[slot]!;
+      const proxy = proxies[slot]!;
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const benchUrl = new URL('/__abr_bench', stack!.origin).href;
+      await page.route(benchUrl, (route) => route.fulfill({ contentType: 'text/html', body: PAGE_HTML }));
+      await page.route(new URL('/__abr_bench.js', stack!.origin).href, (route) => route.fulfill({ contentType: 'text/javascript', body: js }));
+      await page.goto(benchUrl);
+      const downlinkMbps = await page.evaluate(() => (navigator as unknown as { connection?: { downlink?: number } }).connection?.downlink ?? null);
+      proxy.shape(trace);
+      const started = Date.now();
+      const timeoutMs = (3 * seconds + 60) * 1000;
+      const result = (await page.evaluate(
+        ([u, m, t]) => (window as unknown as { play: (u: string, m: string, t: number) => Promise<unknown> }).play(u, m, t),
+        [masterUrl, mode, timeoutMs] as const,
+      )) as PlayerRun;
+      proxy.shape(null);
+      await context.close();
+      return { result, downlinkMbps, wallSec: (Date.now() - started) / 1000 };
+    };
     for (const [ti, trace] of traces.entries()) {
       const player = {} as (typeof rows)[number]['player'];
-      for (const mode of MODES) {
-        const context = await browser.newContext();
-        const page = await context.newPage();
-        const benchUrl = new URL('/__abr_bench', stack.origin).href;
-        await page.route(benchUrl, (route) => route.fulfill({ contentType: 'text/html', body: PAGE_HTML }));
-        await page.route(new URL('/__abr_bench.js', stack.origin).href, (route) => route.fulfill({ contentType: 'text/javascript', body: js }));
-        await page.goto(benchUrl);
-        const downlinkMbps = await page.evaluate(() => (navigator as unknown as { connection?: { downlink?: number } }).connection?.downlink ?? null);
-        proxy.shape(trace);
-        const started = Date.now();
-        const timeoutMs = (3 * seconds + 60) * 1000;
-        const result = (await page.evaluate(
-          ([u, m, t]) => (window as unknown as { play: (u: string, m: string, t: number) => Promise<unknown> }).play(u, m, t),
-          [masterUrl, mode, timeoutMs] as const,
-        )) as PlayerRun;
-        proxy.shape(null);
-        await context.close();
+      const runs = await Promise.all(MODES.map((mode, slot) => playOnce(trace, mode, slot)));
+      for (const [slot, mode] of MODES.entries()) {
+        const { result, downlinkMbps, wallSec } = runs[slot]!;
         const qoe = playerQoe(result, nominal, segmentCount);
         const ttfbMedianSec = median(result.loaded.map((f) => Math.max(0, f.first - f.start)));
         player[mode] = { ...qoe, downlinkMbps, ttfbMedianSec, reason: result.reason, fatal: result.errors.filter((e) => e.fatal).map((e) => e.details) };
         log(
-          `[${ti + 1}/${traces.length}] ${trace.name} ${mode}: ${result.reason} in ${((Date.now() - started) / 1000).toFixed(0)} s; QoE_lin ${qoe.qoeLin.toFixed(1)}, ` +
+          `[${ti + 1}/${traces.length}] ${trace.name} ${mode}: ${result.reason} in ${wallSec.toFixed(0)} s; QoE_lin ${qoe.qoeLin.toFixed(1)}, ` +
             `startup ${qoe.startupSec.toFixed(2)} s, stall ${qoe.rebufferSec.toFixed(2)} s, ${qoe.avgBitrateMbps.toFixed(2)} Mbit/s, rungs ${qoe.levels.join('')}, ` +
             `TTFB ${(ttfbMedianSec * 1000).toFixed(0)} ms, downlink ${downlinkMbps ?? '-'}`,
         );
       }
       const rttSec = median([player.hlsjs.ttfbMedianSec, player.platform.ttfbMedianSec]);
-      const sim = simulatePair(trace, nominal, sizes, segmentCount, rttSec);
+      const sim = simulatePair(trace, nominal, sizes, segmentCount, rttSec, player.platform.downlinkMbps);
       const winner = (a: number, b: number): Mode | 'tie' => (Math.abs(a - b) < 1e-9 ? 'tie' : a > b ? 'platform' : 'hlsjs');
       rows.push({
         trace: trace.name,
@@ -181,23 +214,49 @@ export async function run(): Promise<BenchResult> {
       targetMet: means.player.platform > means.player.hlsjs,
     };
   } finally {
-    await browser?.close().catch(() => {});
-    await proxy.close();
+    for (const browser of browsers) await browser.close().catch(() => {});
+    for (const proxy of proxies) await proxy.close();
     await stack?.stop().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function simulatePair(trace: Trace, nominal: number[], sizes: number[][], segmentCount: number, rttSec: number) {
+/**
+ * The simulator's prediction for both players on the same trace, video and RTT. The platform controller is given the
+ * `navigator.connection.downlink` its player saw (what it knows before the first byte in Chromium), as the player's
+ * adapter passes it; hls.js's rule does not read it.
+ */
+function simulatePair(trace: Trace, nominal: number[], sizes: number[][], segmentCount: number, rttSec: number, downlinkMbps: number | null) {
   const stream = { bitrates: nominal, segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
   const options = { stream, segmentCount, rttSec, progressIntervalSec: 0.1, segmentBits: (level: number, index: number) => (sizes[level]?.[index] ?? 0) * 8 };
   const out = {} as Record<Mode, { qoeLin: number; startupSec: number; rebufferSec: number; avgBitrateMbps: number; switches: number; levels: number[] }>;
   for (const mode of MODES) {
-    const create = CONTROLLERS.find((c) => c.name === mode)!.create;
-    const r = simulateSession(trace, create(stream), options);
+    const controller = mode === 'platform' ? createPlatformController(stream, { downlinkBps: downlinkMbps ? downlinkMbps * 1e6 : null }) : CONTROLLERS.find((c) => c.name === mode)!.create(stream);
+    const r = simulateSession(trace, controller, options);
     out[mode] = { qoeLin: r.metrics.qoeLin, startupSec: r.metrics.startupSec, rebufferSec: r.metrics.rebufferSec, avgBitrateMbps: r.metrics.avgBitrateMbps, switches: r.metrics.switches, levels: r.levels };
   }
   return out;
+}
+
+/**
+ * Waits for READY or FAILED, restarting the local transcoder process if it has exited: on this loaded machine wrangler
+ * dev sometimes drops a connection mid-callback and the transcoder process dies on the unhandled rejection (seen
+ * twice on 2026-11-30). The job it held is retried by the pipeline once its lease lapses.
+ */
+async function waitWithTranscoder(stack: Stack, id: string, timeoutMs: number): Promise<VideoStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: VideoStatus | null = null;
+  while (Date.now() < deadline) {
+    const child = stack.transcoder;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      log(`transcoder exited (${child.exitCode ?? child.signalCode}); restarting it, the job is retried when its lease lapses`);
+      await stack.restartTranscoder();
+    }
+    last = await getVideo(stack, id);
+    if (last.status === 'READY' || last.status === 'FAILED') return last;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new Error(`video ${id} not READY after ${timeoutMs / 1000} s: ${JSON.stringify(last)}`);
 }
 
 function meanMbps(trace: Trace, seconds: number): number {

@@ -1,14 +1,16 @@
 /**
- * `npm run abr:tune -- [--traces DIR] [--grid-check] [--lofo]`: the two checks behind the ABR numbers in docs/abr.md.
+ * `npm run abr:tune -- [--traces DIR] [--grid-check] [--lofo] [--split]`: the checks behind the ABR numbers in
+ * docs/abr.md. --split: the grid scored on the even-position traces of every family (train), the setting with the best
+ * mean headroom fraction over families reported on the odd ones (held out), next to the shipped defaults.
  * --grid-check: the oracle's total optimum over all traces at buffer steps 0.2, 0.1, 0.05, 0.025 s (is 0.05 s fine
  * enough?). --lofo: the platform controller's tunables over a small grid, scored per family as a fraction of the
- * oracle's headroom over always-lowest, and leave-one-family-out (see workers/abr/sim/tune.ts). Deterministic.
+ * oracle's headroom over always-lowest, and leave-one-family-out (see abr/sim/tune.ts). Deterministic.
  */
 import path from 'node:path';
 import { LADDER, defaults } from '../workers/shared/config';
-import { oracleGridCheck } from '../workers/abr/sim/oracle';
-import { loadTraceDir } from '../workers/abr/sim/traces';
-import { gridOf, tune } from '../workers/abr/sim/tune';
+import { oracleGridCheck } from '../abr/sim/oracle';
+import { loadTraceDir } from '../abr/sim/traces';
+import { gridOf, scoreRow, splitTraces, tune } from '../abr/sim/tune';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(name);
@@ -17,6 +19,8 @@ const root = tracesAt >= 0 && argv[tracesAt + 1] ? path.resolve(argv[tracesAt + 
 const { traces } = loadTraceDir(root);
 const stream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
 const options = { stream, segmentCount: 50, rttSec: 0.08, progressIntervalSec: 0.1 };
+/** The two rules added for #17's held-out check: a cold-start error prior, and the abandon rule's recent-rate window. */
+const SPLIT_GRID = { coldStartError: [0, 0.5, 1], abandonRateWindowSec: [0, 2] };
 
 if (flag('--grid-check')) {
   console.log(`oracle grid check over ${traces.length} traces (QoE_lin):`);
@@ -28,6 +32,21 @@ if (flag('--grid-check')) {
           ` (${row.seconds.toFixed(1)} s)`,
       );
     }
+  }
+}
+if (flag('--split')) {
+  const { train, test } = splitTraces(traces);
+  const grid = gridOf(SPLIT_GRID);
+  console.log(`train/test split: ${train.length} training traces, ${test.length} held out (odd positions in each family)`);
+  const trained = tune(train, options, grid, (line) => console.error(`train ${line}`));
+  const mean = (score: Record<string, number>): number => trained.families.reduce((s, f) => s + (score[f] ?? 0), 0) / trained.families.length;
+  const best = trained.scores.reduce((b, s, i) => (mean(s) > mean(trained.scores[b]!) ? i : b), 0);
+  const chosen = grid[best]!;
+  console.log(`chosen on the training half: ${JSON.stringify(chosen)} (mean headroom over families ${mean(trained.scores[best]!).toFixed(3)})`);
+  const held = tune(test, options, [{}, chosen], (line) => console.error(`test ${line}`));
+  for (const [i, label] of ['shipped defaults', 'chosen on train'].entries()) {
+    const score = scoreRow(held.grid[i]!);
+    console.log(`  held out, ${label}: ${Object.entries(score).map(([f, v]) => `${f} ${Number.isFinite(v.ratio) ? v.ratio.toFixed(3) : '-'} / headroom ${v.headroom.toFixed(3)}`).join('; ')}`);
   }
 }
 if (flag('--lofo')) {

@@ -6,7 +6,7 @@
  */
 export const PAGE_ENTRY = `
 import Hls from 'hls.js';
-import { PlatformAbrController } from './workers/abr/hls-abr-controller';
+import { PlatformAbrController } from './abr/hls-abr-controller';
 
 window.play = (url, mode, timeoutMs) => new Promise((resolve) => {
   const video = document.getElementById('v');

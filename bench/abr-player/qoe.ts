@@ -1,5 +1,5 @@
 /** QoE_lin of one real playback, computed from the player's own events (page.ts), with the simulator's weights. */
-import { REBUFFER_PENALTY, SWITCH_PENALTY } from '../../workers/abr/sim/simulator';
+import { REBUFFER_PENALTY, SWITCH_PENALTY } from '../../abr/sim/simulator';
 import type { PlayerRun } from './page';
 
 export interface PlayerQoe {

@@ -6,7 +6,7 @@
  * the local Docker engine (scripts/container/setup-docker.sh must have run).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,6 +82,11 @@ export interface StackOptions {
   containers?: boolean;
   /** `wrangler dev --test-scheduled`, as `npm start` runs it: crons fired through `/__scheduled` (scripts/local-cron.ts). */
   testScheduled?: boolean;
+  /**
+   * Use this state directory (created if missing) and keep it on stop, instead of a fresh temporary one that is
+   * deleted: a benchmark reuses a video it transcoded in an earlier run (bench/abr-player, ABR_BENCH_STATE).
+   */
+  stateDir?: string;
 }
 
 /** The environment `wrangler dev --enable-containers` needs on a machine with Debian's engine and no Docker Hub. */
@@ -115,7 +120,9 @@ async function stopChild(child: ChildProcess | null): Promise<void> {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const verbose = options.verbose ?? process.env.STACK_VERBOSE === '1';
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'edge-video-state-'));
+  const keepState = options.stateDir !== undefined;
+  const stateDir = options.stateDir ?? mkdtempSync(path.join(os.tmpdir(), 'edge-video-state-'));
+  if (keepState) mkdirSync(stateDir, { recursive: true });
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const transcoderEntry = path.join(ROOT, 'containers', 'transcoder', 'src', 'server.ts');
@@ -197,7 +204,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async stop() {
       await stopChild(stack.transcoder);
       await stopChild(stack.wrangler);
-      rmSync(stateDir, { recursive: true, force: true });
+      if (!keepState) rmSync(stateDir, { recursive: true, force: true });
     },
   };
   try {

@@ -6,12 +6,12 @@ import {
   createBolaController,
   createHlsjsThroughputController,
   createPlatformController,
-  createSeedController,
+  createHarmonicMeanController,
   type AbrController,
   type AbrStream,
-} from '../../workers/abr/index';
-import { bbaParams } from '../../workers/abr/bba';
-import { bolaParams } from '../../workers/abr/bola';
+} from '../../abr/index';
+import { bbaParams } from '../../abr/bba';
+import { bolaParams } from '../../abr/bola';
 import { LADDER } from '../../workers/shared/config';
 
 const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
@@ -32,18 +32,18 @@ describe('empty buffer, nothing known', () => {
   });
 });
 
-describe('seed controller', () => {
+describe('reference controller (harmonic mean)', () => {
   it('takes the harmonic mean of the last 5 samples with safety 0.8, or 0.5 under 10 s of buffer', () => {
-    const seed = createSeedController(stream);
+    const reference = createHarmonicMeanController(stream);
     // Samples 2, 8, 2, 8, 2 Mbps (whole-request time): harmonic mean = 5 / (1/2 + 1/8 + 1/2 + 1/8 + 1/2) = 2.857 Mbps.
-    for (const mbps of [2, 8, 2, 8, 2]) seed.onDownloaded({ level: 2, bits: 6 * MBPS, durationSec: 6 / mbps, ttfbSec: 0 });
-    expect(seed.bandwidthEstimate()).toBeCloseTo(2.857e6, -3);
+    for (const mbps of [2, 8, 2, 8, 2]) reference.onDownloaded({ level: 2, bits: 6 * MBPS, durationSec: 6 / mbps, ttfbSec: 0 });
+    expect(reference.bandwidthEstimate()).toBeCloseTo(2.857e6, -3);
     // 0.8 × 2.857 = 2.29 Mbps → 1.5 Mbps rung; 0.5 × 2.857 = 1.43 Mbps → 0.8 Mbps rung.
-    expect(seed.chooseLevel({ bufferSec: 20, lastLevel: 2, segmentIndex: 5 })).toBe(2);
-    expect(seed.chooseLevel({ bufferSec: 9.9, lastLevel: 2, segmentIndex: 5 })).toBe(1);
+    expect(reference.chooseLevel({ bufferSec: 20, lastLevel: 2, segmentIndex: 5 })).toBe(2);
+    expect(reference.chooseLevel({ bufferSec: 9.9, lastLevel: 2, segmentIndex: 5 })).toBe(1);
     // Only the last 5 count: five 100 Mbps samples erase the history → 80 Mbps → top rung.
-    for (let i = 0; i < 5; i++) seed.onDownloaded({ level: 2, bits: 6 * MBPS, durationSec: 0.06, ttfbSec: 0 });
-    expect(seed.chooseLevel({ bufferSec: 20, lastLevel: 2, segmentIndex: 10 })).toBe(TOP);
+    for (let i = 0; i < 5; i++) reference.onDownloaded({ level: 2, bits: 6 * MBPS, durationSec: 0.06, ttfbSec: 0 });
+    expect(reference.chooseLevel({ bufferSec: 20, lastLevel: 2, segmentIndex: 10 })).toBe(TOP);
   });
 });
 
@@ -69,7 +69,7 @@ describe('sudden drop (10 Mbps → 1 Mbps) with 8 s buffered', () => {
   };
 
   it('throughput controllers step down below the old rate', () => {
-    expect(decide(createSeedController(stream))).toBeLessThan(4);
+    expect(decide(createHarmonicMeanController(stream))).toBeLessThan(4);
     expect(decide(createHlsjsThroughputController(stream))).toBeLessThan(4);
   });
 
@@ -110,6 +110,27 @@ describe('emergency abandon (stalled download)', () => {
     expect(platform.onProgress?.({ ...stalled, bitsLoaded: 30_000_000, bufferSec: 20 })).toBeNull();
     // Too early to judge (under 1 s).
     expect(platform.onProgress?.({ ...stalled, elapsedSec: 0.5 })).toBeNull();
+  });
+
+  it('with a rate window, a download that collapses midway is judged by its recent rate, not its average', () => {
+    // 1080p (36 Mbit): 24 Mbit in the first 8 s (3 Mbps), then 0.05 Mbps for 2 s; 12 s of buffer left.
+    const progress = (elapsedSec: number, bitsLoaded: number) => ({ level: 4, segmentIndex: 7, bitsLoaded, bitsTotal: 36_000_000, elapsedSec, bufferSec: 12 });
+    const run = (abandonRateWindowSec: number): Array<number | null> => {
+      const platform = createPlatformController(stream, { params: { abandonRateWindowSec } });
+      feed(platform, 4, 3, 5);
+      const answers: Array<number | null> = [];
+      for (let t = 1; t <= 8; t += 0.5) answers.push(platform.onProgress?.(progress(t, 3e6 * t)) ?? null);
+      for (let t = 8.5; t <= 10; t += 0.5) answers.push(platform.onProgress?.(progress(t, 24e6 + 0.05e6 * (t - 8))) ?? null);
+      return answers;
+    };
+    // Average since the request: 24.1 Mbit / ~9.9 s ≈ 2.4 Mbps, 12 Mbit left ≈ 5 s < 12 s: keeps going.
+    expect(run(0).every((a) => a === null)).toBe(true);
+    // The last 2 s: at t = 9.5 they hold 0.5 s at 3 Mbps and 1.5 s at 0.05 Mbps, 0.79 Mbps: the 11.9 Mbit left take
+    // 15 s > 12 s of buffer → abandoned for 480p (9 Mbit in 11.4 s at that rate, inside the buffer).
+    const windowed = run(2);
+    expect(windowed.slice(0, 15).every((a) => a === null)).toBe(true);
+    expect(windowed.findIndex((a) => a !== null)).toBe(17); // t = 9.5 s
+    expect(windowed[17]).toBe(2);
   });
 
   it('hls.js rule abandons only after half a segment duration', () => {
@@ -170,6 +191,25 @@ describe('buffer-based baselines', () => {
     const mid = bola.chooseLevel({ bufferSec: 17, lastLevel: 3, segmentIndex: 1 });
     expect(mid).toBeGreaterThan(0);
     expect(mid).toBeLessThan(TOP);
+  });
+});
+
+describe('cold start', () => {
+  it('with a cold-start error prior, the first sample is discounted like a doubtful estimate', () => {
+    // One 0.4 Mbps segment fetched at 4 Mbps; 6 s buffered. Trusted fully, the planner climbs higher than when the
+    // lone sample may be 100 % off (estimate halved at an empty buffer, relaxed by 6/30 here).
+    const pick = (coldStartError: number): number => {
+      const platform = createPlatformController(stream, { params: { coldStartError } });
+      feed(platform, 4, 0, 1);
+      return platform.chooseLevel({ bufferSec: 6, lastLevel: 0, segmentIndex: 1, segmentsLeft: 40 });
+    };
+    expect(pick(1)).toBeLessThan(pick(0));
+    // Once two errors are known the prior no longer applies: a steady link gets its full rate back.
+    const steady = createPlatformController(stream, { params: { coldStartError: 1 } });
+    feed(steady, 4, 0, 4);
+    const trusted = createPlatformController(stream, { params: { coldStartError: 0 } });
+    feed(trusted, 4, 0, 4);
+    expect(steady.bandwidthEstimate()).toBeCloseTo(trusted.bandwidthEstimate()!, 0);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import Hls, { type HlsConfig } from 'hls.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ABR_STORAGE_KEY, PlatformAbrController, PlatformHlsAbr, type AbrStorage } from '../../workers/abr/hls-abr-controller';
+import { ABR_STORAGE_KEY, PlatformAbrController, PlatformHlsAbr, type AbrStorage } from '../../abr/hls-abr-controller';
 import { LADDER } from '../../workers/shared/config';
 
 // Compile-time check: the export is accepted by hls.js's config type as the watch page will use it.

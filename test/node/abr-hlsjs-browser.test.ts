@@ -18,7 +18,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/local-stack';
 import { makeHlsLadder, type LadderRung, type LadderRungSpec } from '../helpers/hls-ladder';
-import { ABR_STORAGE_KEY } from '../../workers/abr/hls-abr-controller';
+import { ABR_STORAGE_KEY } from '../../abr/hls-abr-controller';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'];
 
@@ -39,7 +39,7 @@ const SLOW_BPS = 650_000;
 /** The page: hls.js with `abrController: PlatformAbrController`, recording what happened for the test to read. */
 const ENTRY = `
 import Hls from 'hls.js';
-import { PlatformHlsAbr, PlatformAbrController } from './workers/abr/hls-abr-controller';
+import { PlatformHlsAbr, PlatformAbrController } from './abr/hls-abr-controller';
 
 // Count hls.js's reads of nextAutoLevel (the stream controller asks it before every fragment).
 let reads = 0;

@@ -1,5 +1,5 @@
 /**
- * The offline-optimal oracle (workers/abr/sim/oracle.ts): a tiny case whose optimum is worked out by hand, an outage
+ * The offline-optimal oracle (abr/sim/oracle.ts): a tiny case whose optimum is worked out by hand, an outage
  * case where the optimum must hold back, agreement with brute force over every plan on small seeded traces, and the
  * simulator's CLI reporting it as a row with every controller's fraction of it.
  */
@@ -7,12 +7,12 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AbrStream } from '../../workers/abr/types';
-import { main } from '../../workers/abr/sim/cli';
-import { solveOracle } from '../../workers/abr/sim/oracle';
-import { scriptedController } from '../../workers/abr/sim/run';
-import { simulateSession } from '../../workers/abr/sim/simulator';
-import { parseTrace, type Trace } from '../../workers/abr/sim/traces';
+import type { AbrStream } from '../../abr/types';
+import { main } from '../../abr/sim/cli';
+import { solveOracle } from '../../abr/sim/oracle';
+import { fractions, scriptedController, type OracleFractions } from '../../abr/sim/run';
+import { simulateSession, type SessionResult } from '../../abr/sim/simulator';
+import { parseTrace, type Trace } from '../../abr/sim/traces';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -85,13 +85,41 @@ describe('offline-optimal oracle', () => {
     const out = path.join(dir, 'out.json');
     const lines: string[] = [];
     expect(main(['--traces', dir, '--json', out, '--segments', '8'], repoRoot, { out: (l) => void lines.push(l), err: () => {} })).toBe(0);
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { overall: Array<{ controller: string; meanQoeLin: number; meanQoeLog: number; fractionOfOracle: { qoeLin: number; qoeLog: number } }> };
+    const report = JSON.parse(readFileSync(out, 'utf8')) as {
+      overall: Array<{ controller: string; meanQoeLin: number; meanQoeLog: number; fractionOfOracle: OracleFractions }>;
+      sessions: Array<{ controller: string; metrics: { qoeLin: number } }>;
+    };
     const oracle = report.overall.find((r) => r.controller === 'oracle')!;
-    expect(oracle.fractionOfOracle).toEqual({ qoeLin: 1, qoeLog: 1 });
+    expect(oracle.fractionOfOracle).toEqual({ qoeLin: 1, qoeLog: 1, headroomLin: 1, headroomLog: 1, perTraceLin: 1, perTraceLog: 1, perTraceCount: { lin: 1, log: 1 } });
+    // The always-lowest floor is in the sessions (one trace here), not a row.
+    const floor = report.sessions.filter((s) => s.controller === 'lowest');
+    expect(floor).toHaveLength(1);
+    expect(report.overall.map((r) => r.controller)).not.toContain('lowest');
     for (const row of report.overall) {
       expect(row.meanQoeLin).toBeLessThanOrEqual(oracle.meanQoeLin + 1e-9);
       expect(row.fractionOfOracle.qoeLin).toBeCloseTo(row.meanQoeLin / oracle.meanQoeLin, 9);
+      const f = floor[0]!.metrics.qoeLin;
+      expect(row.fractionOfOracle.headroomLin).toBeCloseTo((row.meanQoeLin - f) / (oracle.meanQoeLin - f), 9);
     }
     expect(lines.join('\n')).toMatch(/\| oracle +\| +1 \|/);
+  });
+
+  it('fractions: the plain ratio is undefined where the optimum is ≤ 0; headroom and per-trace ratios stay defined', () => {
+    const session = (trace: string, controller: string, qoe: number): SessionResult =>
+      ({ trace, family: 'x', controller, levels: [], metrics: { qoeLin: qoe, qoeLog: qoe / 2 } }) as unknown as SessionResult;
+    // Trace a: optimum 10, floor 2, controller 6. Trace b (an outage): optimum −15, floor −20, controller −17.
+    const oracle = [session('a', 'oracle', 10), session('b', 'oracle', -15)];
+    const floors = new Map([['a', session('a', 'lowest', 2).metrics], ['b', session('b', 'lowest', -20).metrics]]);
+    const own = [session('a', 'c', 6), session('b', 'c', -17)];
+    const f = fractions(own, oracle, floors);
+    expect(f.qoeLin).toBeNaN(); // Σ oracle = −5: no meaningful ratio
+    expect(f.headroomLin).toBeCloseTo((-11 - -18) / (-5 - -18), 12); // 7 / 13
+    expect(f.perTraceLin).toBeCloseTo(0.6, 12); // only trace a counts
+    expect(f.perTraceCount).toEqual({ lin: 1, log: 1 });
+    // Every number in the JSON: NaN is written as null.
+    expect(JSON.parse(JSON.stringify(f)).qoeLin).toBeNull();
+    // Trace a alone: all three agree on the plain case's meaning (ratio 0.6, headroom (6−2)/(10−2) = 0.5).
+    const a = fractions(own.slice(0, 1), oracle, floors);
+    expect([a.qoeLin, a.headroomLin, a.perTraceLin]).toEqual([0.6, 0.5, 0.6]);
   });
 });

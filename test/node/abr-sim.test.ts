@@ -3,10 +3,10 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AbrController, AbrStream } from '../../workers/abr/types';
-import { main } from '../../workers/abr/sim/cli';
-import { simulateSession } from '../../workers/abr/sim/simulator';
-import { loadTraceDir, parsePensieveText, parseSabreJson, parseTrace, TraceClock, TraceError } from '../../workers/abr/sim/traces';
+import type { AbrController, AbrStream } from '../../abr/types';
+import { main } from '../../abr/sim/cli';
+import { simulateSession } from '../../abr/sim/simulator';
+import { loadTraceDir, parsePensieveText, parseSabreJson, parseTrace, TraceClock, TraceError } from '../../abr/sim/traces';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -180,11 +180,11 @@ describe('abr:sim CLI', () => {
       skipped: unknown[];
       sessions: unknown[];
     };
-    expect(report.overall.map((o) => o.controller)).toEqual(['seed', 'hlsjs', 'bba', 'bola', 'platform', 'platform-returning', 'platform-netinfo', 'oracle']);
+    expect(report.overall.map((o) => o.controller)).toEqual(['reference', 'hlsjs', 'bba', 'bola', 'platform', 'platform-returning', 'platform-netinfo', 'oracle']);
     expect(report.overall.every((o) => o.traces === 2 && Number.isFinite(o.meanQoeLin))).toBe(true);
     expect(Object.keys(report.byFamily)).toEqual(['lte', 'wifi']);
     expect(report.skipped).toHaveLength(1);
-    expect(report.sessions).toHaveLength(16);
+    expect(report.sessions).toHaveLength(18); // 2 traces × (5 controllers + 2 platform variants + oracle + the always-lowest floor)
     expect(r.out.join('\n')).toMatch(/\| platform +\| +2 \|/);
   });
 

@@ -5,7 +5,7 @@
  * deleted while it is watched, an expired signed URL (refreshed transparently), a stalled network.
  */
 import Hls, { ErrorTypes, Events, type ErrorData, type HlsConfig } from 'hls.js';
-import { PlatformAbrController } from '../../../abr/hls-abr-controller';
+import { PlatformAbrController } from '../../../../abr/hls-abr-controller';
 import { wireCaptionsMenu } from '../lib/captions-menu';
 import { api, ApiFailure, viewerId, type Video } from '../lib/api';
 import { initChrome } from '../lib/chrome';
@@ -16,7 +16,7 @@ import { parseStoryboard, tileAt, type StoryboardTile } from '../lib/storyboard'
 import { ViewTracker, type ViewRule } from '../lib/view-tracker';
 
 /**
- * The ABR controller plugged into hls.js: the platform's own (workers/abr, see README "Adaptive bitrate").
+ * The ABR controller plugged into hls.js: the platform's own (abr/, see README "Adaptive bitrate").
  * Set to `undefined` to fall back to hls.js's default controller.
  */
 const ABR_CONTROLLER: HlsConfig['abrController'] | undefined = PlatformAbrController;

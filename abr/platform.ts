@@ -56,6 +56,17 @@ export const PLATFORM_PARAMS = {
   timeWeighted: 0,
   /** 1: plan against each recent transfer rate as a scenario (mean QoE) instead of one robust estimate. */
   scenarios: 0,
+  /**
+   * Relative error assumed while fewer than two prediction errors have been measured (RobustMPC: 0, i.e. the first
+   * samples are trusted as if they had never been wrong, which is when a cold start is most likely to overshoot).
+   */
+  coldStartError: 0,
+  /**
+   * The emergency rule judges a download by its rate over this many recent seconds (0: since the request began). A
+   * link that collapses mid-download shows at once in the recent rate, while the whole-download average lags it: on
+   * hsdpa/bus…2011 the average noticed a fade 12 s late, with 4.6 s of buffer left, and the session stalled.
+   */
+  abandonRateWindowSec: 0,
 };
 
 export type PlatformParams = { -readonly [K in keyof typeof PLATFORM_PARAMS]: number };
@@ -100,6 +111,10 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
         ? options.downlinkBps / (1 + p.persistedPriorError)
         : null;
 
+  /** (elapsed s, bits loaded) of the download in flight, for its recent rate; reset when a new download starts. */
+  let progressLog: Array<{ at: number; bits: number }> = [];
+  let progressKey = '';
+
   const pushError = (error: number): void => {
     errors.push(error);
     if (errors.length > p.errorWindow) errors.shift();
@@ -109,7 +124,9 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     if (mean === null) return prior;
     // With a full buffer a wrong estimate costs a switch down, not a stall: relax the discount as the buffer fills.
     const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
-    return mean / (1 + p.errorScale * relax * Math.max(0, ...errors));
+    // Until two prediction errors are known the estimate rests on one or two samples: assume it may be this far off.
+    const cold = errors.length < 2 ? p.coldStartError : 0;
+    return mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
   };
   const recordRate = (bits: number, seconds: number): void => {
     prior = null;
@@ -195,7 +212,19 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       if (progress.elapsedSec < Math.max(p.abandonMinElapsedSec, 2 * ttfbSec)) return null;
       // Bytes so far over time so far: a stalled download (nothing yet) is credited one 1500-byte packet.
       const streamingSec = Math.max(progress.elapsedSec - ttfbSec, 1e-3);
-      const rate = Math.max(progress.bitsLoaded, 12_000) / streamingSec;
+      // …or, with a rate window, the bytes of the last `abandonRateWindowSec` over that time, once that much is seen.
+      const key = `${progress.segmentIndex}:${progress.level}`;
+      if (key !== progressKey || progressLog.some((e) => e.at > progress.elapsedSec)) progressLog = [];
+      progressKey = key;
+      progressLog.push({ at: progress.elapsedSec, bits: progress.bitsLoaded });
+      const window = p.abandonRateWindowSec;
+      while (progressLog.length > 2 && (progressLog[1] as { at: number }).at <= progress.elapsedSec - window) progressLog.shift();
+      const oldest = progressLog[0] as { at: number; bits: number };
+      const span = progress.elapsedSec - oldest.at;
+      const recent = window > 0 && span >= window * 0.9;
+      const sampleBits = recent ? Math.max(progress.bitsLoaded - oldest.bits, 12_000) : Math.max(progress.bitsLoaded, 12_000);
+      const sampleSec = recent ? span : streamingSec;
+      const rate = sampleBits / sampleSec;
       const finishSec = (progress.bitsTotal - progress.bitsLoaded) / rate;
       if (finishSec <= progress.bufferSec) return null;
       const freshSec = (level: number): number => ttfbSec + ((stream.bitrates[level] ?? 0) * stream.segmentDurationSec) / rate;
@@ -217,7 +246,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
         const givenUp = ((stream.bitrates[progress.level] ?? 0) - (stream.bitrates[target] ?? 0)) / 1e6;
         if (p.rebufferPenalty * saved <= givenUp) return null;
       }
-      recordRate(Math.max(progress.bitsLoaded, 12_000), streamingSec);
+      recordRate(sampleBits, sampleSec);
       return target;
     },
     bandwidthEstimate: () => robustEstimate(),

@@ -9,7 +9,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaults, LADDER } from '../../shared/config';
+import { defaults, LADDER } from '../../workers/shared/config';
 import type { AbrStream } from '../types';
 import { formatTable, ORACLE, runAll, type SimReport } from './run';
 import { loadTraceDir, TraceError } from './traces';
@@ -156,22 +156,30 @@ function printReport(report: SimReport, traceCount: number, args: CliArgs, io: C
     io.out(`\n${family}/ (${rows[0]?.traces ?? 0} traces):`);
     io.out(formatTable(rows));
   }
-  const seed = report.overall.find((r) => r.controller === 'seed');
+  const reference = report.overall.find((r) => r.controller === 'reference');
   const platform = report.overall.find((r) => r.controller === 'platform');
-  if (seed && platform) {
+  if (reference && platform) {
     const baselines = (rows: SimReport['overall']) => rows.filter((r) => !r.controller.startsWith('platform') && r.controller !== ORACLE);
     const beatsAll = baselines(report.overall).every((r) => platform.meanQoeLin >= r.meanQoeLin);
-    const ratio = seed.meanQoeLin > 0 ? platform.meanQoeLin / seed.meanQoeLin : NaN;
+    const ratio = reference.meanQoeLin > 0 ? platform.meanQoeLin / reference.meanQoeLin : NaN;
     io.out(
-      `\nplatform/seed QoE_lin = ${ratio.toFixed(3)}; ≥ every baseline overall: ${beatsAll ? 'yes' : 'no'}; ` +
-        `rebuffer ${(platform.rebufferRatio * 100).toFixed(2)} % vs seed ${(seed.rebufferRatio * 100).toFixed(2)} %`,
+      `\nplatform/reference QoE_lin = ${ratio.toFixed(3)}; ≥ every baseline overall: ${beatsAll ? 'yes' : 'no'}; ` +
+        `rebuffer ${(platform.rebufferRatio * 100).toFixed(2)} % vs reference ${(reference.rebufferRatio * 100).toFixed(2)} %`,
     );
-    const fraction = (f: number | undefined): string => (f === undefined || !Number.isFinite(f) ? 'undefined (oracle mean ≤ 0)' : f.toFixed(3));
+    const fraction = (f: number | undefined): string => (f === undefined || !Number.isFinite(f) ? 'undefined' : f.toFixed(3));
+    const three = (row: SimReport['overall'][number] | undefined): string => {
+      const f = row?.fractionOfOracle;
+      return f ? `${fraction(f.qoeLin)} (headroom ${fraction(f.headroomLin)}, per trace ${fraction(f.perTraceLin)})` : '-';
+    };
     const families = Object.entries(report.byFamily).map(([family, rows]) => {
       const own = rows.find((r) => r.controller === 'platform');
       const best = baselines(rows).reduce((a, b) => (b.meanQoeLin > a.meanQoeLin ? b : a));
-      return `${family} ${fraction(own?.fractionOfOracle?.qoeLin)}${own && own.meanQoeLin >= best.meanQoeLin ? '' : ` (below ${best.controller})`}`;
+      return `${family} ${three(own)}${own && own.meanQoeLin >= best.meanQoeLin ? '' : ` (below ${best.controller})`}`;
     });
-    if (platform.fractionOfOracle) io.out(`platform fraction of the oracle (QoE_lin): overall ${fraction(platform.fractionOfOracle.qoeLin)}; ${families.join('; ')} (target ≥ 0.85)`);
+    if (platform.fractionOfOracle) {
+      io.out(`platform fraction of the oracle, QoE_lin: ratio of means (headroom over always-lowest, mean per-trace ratio where the optimum > 0); target ≥ 0.85:`);
+      io.out(`  overall ${three(platform)}`);
+      for (const line of families) io.out(`  ${line}`);
+    }
   }
 }

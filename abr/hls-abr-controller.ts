@@ -3,13 +3,14 @@
  *
  * Usage (watch page):
  *   import Hls from 'hls.js';
- *   import { PlatformAbrController } from '<repo>/workers/abr/hls-abr-controller';
+ *   import { PlatformAbrController } from '<repo>/abr/hls-abr-controller';
  *   const hls = new Hls({ abrController: PlatformAbrController });
  * (`PlatformAbrController` is the class `PlatformHlsAbr`, typed for hls.js's config; see the end of this file.)
  *
- * Import surface: this file and its runtime imports (./platform, ./estimators, ./types) are pure TypeScript with no
- * DOM or Node dependency. hls.js is imported for types only; the `Events` enum is read from the Hls instance's
- * constructor at runtime (`Hls.Events`), so bundling this never pulls in a second copy of hls.js.
+ * Import surface: this file and its runtime imports (./platform, ./estimators, ./types, and the platform's config
+ * module for the segment duration) are pure TypeScript with no DOM or Node dependency. hls.js is imported for types
+ * only; the `Events` enum is read from the Hls instance's constructor at runtime (`Hls.Events`), so bundling this
+ * never pulls in a second copy of hls.js.
  *
  * What hls.js calls on an `abrController` (src/hls.ts, stream/level/error controllers, v1.7):
  * - `nextAutoLevel` (get): the level of the next fragment in auto mode. We answer with the pure controller's pick for
@@ -41,13 +42,17 @@
  */
 import type Hls from 'hls.js';
 import type { AbrComponentAPI, EwmaBandWidthEstimator, HlsConfig, FragLoadedData, FragLoadingData, Fragment, LevelDetails } from 'hls.js';
+import { defaults } from '../workers/shared/config';
 import { createPlatformController } from './platform';
 import type { AbrController, AbrStream, PersistedAbrState } from './types';
 
 export const ABR_STORAGE_KEY = 'edge-video:abr-estimate';
 const PROGRESS_CHECK_MS = 100;
-/** Used until the first playlist says otherwise; the platform's segment duration. */
-const DEFAULT_SEGMENT_SEC = 6;
+/**
+ * Used until the first media playlist says otherwise: the duration the platform's transcoder cuts segments to (the one
+ * place it is set; config.ts is plain data with no imports, so the browser bundle can take it).
+ */
+const DEFAULT_SEGMENT_SEC = defaults.transcoding.segmentDurationSec;
 
 /** Minimal Storage surface, so tests can pass their own. */
 export interface AbrStorage {

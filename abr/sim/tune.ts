@@ -76,3 +76,36 @@ export function tune(traces: Trace[], options: SimOptions, grid: Array<Partial<P
   return { grid: rows, families, scores, leaveOneOut };
 }
 
+
+/**
+ * A fixed train/test split across every family: within each family (traces sorted by name) the even positions train,
+ * the odd ones are held out. Every family is in both halves, so a setting is picked on all kinds of network and
+ * judged on traces it has not seen (leave-one-family-out, above, asks the harder question of an unseen kind).
+ */
+export function splitTraces(traces: Trace[]): { train: Trace[]; test: Trace[] } {
+  const train: Trace[] = [];
+  const test: Trace[] = [];
+  const families = [...new Set(traces.map((t) => t.family))].sort();
+  for (const family of families) {
+    traces
+      .filter((t) => t.family === family)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .forEach((t, i) => (i % 2 === 0 ? train : test).push(t));
+  }
+  return { train, test };
+}
+
+/** Per family and overall: plain ratio Σ QoE / Σ oracle (NaN when Σ oracle ≤ 0) and the headroom fraction. */
+export function scoreRow(row: TuneRow): Record<string, { ratio: number; headroom: number; rebufferSec: number }> {
+  const out: Record<string, { ratio: number; headroom: number; rebufferSec: number }> = {};
+  const total = { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0 };
+  for (const [family, f] of Object.entries(row.families)) {
+    out[family] = { ratio: f.oracle > 0 ? f.qoe / f.oracle : NaN, headroom: headroom(f), rebufferSec: f.rebufferSec };
+    total.qoe += f.qoe;
+    total.oracle += f.oracle;
+    total.floor += f.floor;
+    total.rebufferSec += f.rebufferSec;
+  }
+  out.overall = { ratio: total.oracle > 0 ? total.qoe / total.oracle : NaN, headroom: headroom(total), rebufferSec: total.rebufferSec };
+  return out;
+}

@@ -22,11 +22,33 @@ export interface ControllerSummary {
   meanQoeLog: number;
   /** Mean bitrate of the first segment, Mbps. */
   meanFirstBitrateMbps: number;
-  /**
-   * Mean QoE over mean oracle QoE on the same traces (a ratio of sums: per-trace ratios blow up where the optimum is
-   * near zero, as on the slowest FCC trace). `qoeLog` is against the QoE_log optimum (its own DP).
-   */
-  fractionOfOracle: { qoeLin: number; qoeLog: number } | null;
+  /** How close to the best possible, three ways (see OracleFractions); null without the oracle. */
+  fractionOfOracle: OracleFractions | null;
+}
+
+/**
+ * A controller's QoE as a fraction of the oracle's on the same traces. The plain ratio is the headline but is only
+ * meaningful where the optimum is clearly positive: a family whose best possible session mostly pays for startup and
+ * an outage (fcc/'s trace_32551, puffer/'s idle stretches) has an optimum near or below zero, where the ratio is
+ * undefined or flips sign. So two normalisations from the ABR literature are reported next to it, never instead of it:
+ * - `headroom*` = (QoE − always-lowest) / (oracle − always-lowest): the share of what the best possible adds over the
+ *   lowest rung throughout (the "normalised QoE" of Oboe, SIGCOMM 2018, and of Pensieve's per-trace comparisons
+ *   against a floor). Defined whenever the oracle beats the lowest rung, whatever the signs; 1 = optimal, 0 = no
+ *   better than never adapting, negative = worse than that.
+ * - `perTrace*` = the mean of per-trace ratios QoE / oracle over the traces whose optimum is positive (their number in
+ *   `perTraceCount`): each trace weighs the same, instead of the high-QoE traces dominating a ratio of sums.
+ */
+export interface OracleFractions {
+  /** Σ QoE / Σ oracle QoE (ratio of means); NaN (null in JSON) when the oracle's mean is ≤ 0. */
+  qoeLin: number;
+  /** Same for QoE_log, against the QoE_log optimum (its own DP). */
+  qoeLog: number;
+  headroomLin: number;
+  headroomLog: number;
+  perTraceLin: number;
+  perTraceLog: number;
+  /** Traces with a positive QoE_lin optimum (perTraceLin) and a positive QoE_log optimum (perTraceLog). */
+  perTraceCount: { lin: number; log: number };
 }
 
 export interface SimReport {
@@ -50,6 +72,8 @@ export const RETURNING = 'platform-returning';
  */
 export const NETINFO = 'platform-netinfo';
 export const ORACLE = 'oracle';
+/** Always the lowest rung: the floor of the headroom fractions. Its sessions are in the JSON; it is not a row. */
+export const LOWEST = 'lowest';
 export const NETINFO_WINDOW_SEC = 10;
 export const NETINFO_CAP_BPS = 10e6;
 
@@ -66,7 +90,14 @@ export function runAll(traces: Trace[], options: SimOptions, controllers = CONTR
   const variants = run.variants ?? true;
   const withOracle = run.oracle ?? true;
   const sessions: SessionResult[] = [];
+  /** Always the lowest rung, per trace: the floor of the headroom fractions (not a reported controller). */
+  const floors = new Map<string, SessionMetrics>();
   traces.forEach((trace, i) => {
+    if (withOracle) {
+      const lowest = simulateSession(trace, scriptedController([], LOWEST), options);
+      floors.set(trace.name, lowest.metrics);
+      sessions.push(lowest);
+    }
     for (const { create } of controllers) sessions.push(simulateSession(trace, create(options.stream), options));
     if (variants) {
       sessions.push(simulateReturning(trace, options));
@@ -81,8 +112,12 @@ export function runAll(traces: Trace[], options: SimOptions, controllers = CONTR
   const families = [...new Set(traces.map((t) => t.family))].sort();
   const rows = (filter: (s: SessionResult) => boolean): ControllerSummary[] => {
     const picked = sessions.filter(filter);
-    const oracle = withOracle ? summarize(ORACLE, picked.filter((s) => s.controller === ORACLE), options.stream) : null;
-    return names.map((name) => withFraction(summarize(name, picked.filter((s) => s.controller === name), options.stream), oracle));
+    const oracleSessions = picked.filter((s) => s.controller === ORACLE);
+    return names.map((name) => {
+      const own = picked.filter((s) => s.controller === name);
+      const row = summarize(name, own, options.stream);
+      return withOracle ? { ...row, fractionOfOracle: fractions(own, oracleSessions, floors) } : row;
+    });
   };
   return {
     options: {
@@ -135,10 +170,34 @@ function simulateOracle(trace: Trace, options: SimOptions): SessionResult {
   return { ...linSession, metrics: { ...linSession.metrics, qoeLog: logSession.metrics.qoeLog } };
 }
 
-function withFraction(row: ControllerSummary, oracle: ControllerSummary | null): ControllerSummary {
-  if (!oracle) return row;
-  const ratio = (value: number, best: number): number => (best > 0 ? value / best : NaN);
-  return { ...row, fractionOfOracle: { qoeLin: ratio(row.meanQoeLin, oracle.meanQoeLin), qoeLog: ratio(row.meanQoeLog, oracle.meanQoeLog) } };
+/** The three fractions of OracleFractions for one controller's sessions against the oracle's on the same traces. */
+export function fractions(own: SessionResult[], oracle: SessionResult[], floors: ReadonlyMap<string, SessionMetrics>): OracleFractions {
+  const best = new Map(oracle.map((s) => [s.trace, s.metrics]));
+  const paired = own.filter((s) => best.has(s.trace) && floors.has(s.trace));
+  const sum = (pick: (s: SessionResult) => number): number => paired.reduce((total, s) => total + pick(s), 0);
+  const of = (key: 'qoeLin' | 'qoeLog') => {
+    const q = sum((s) => s.metrics[key]);
+    const o = sum((s) => best.get(s.trace)![key]);
+    const f = sum((s) => floors.get(s.trace)![key]);
+    const positive = paired.filter((s) => best.get(s.trace)![key] > 0);
+    return {
+      ratio: o > 0 ? q / o : NaN,
+      headroom: o > f ? (q - f) / (o - f) : NaN,
+      perTrace: positive.length ? positive.reduce((total, s) => total + s.metrics[key] / best.get(s.trace)![key], 0) / positive.length : NaN,
+      count: positive.length,
+    };
+  };
+  const lin = of('qoeLin');
+  const log = of('qoeLog');
+  return {
+    qoeLin: lin.ratio,
+    qoeLog: log.ratio,
+    headroomLin: lin.headroom,
+    headroomLog: log.headroom,
+    perTraceLin: lin.perTrace,
+    perTraceLog: log.perTrace,
+    perTraceCount: { lin: lin.count, log: log.count },
+  };
 }
 
 export function summarize(name: string, sessions: SessionResult[], stream: AbrStream): ControllerSummary {
@@ -162,13 +221,15 @@ export function summarize(name: string, sessions: SessionResult[], stream: AbrSt
 }
 
 export function formatTable(rows: ControllerSummary[]): string {
-  const header = ['controller', 'traces', 'QoE_lin', 'of oracle', 'QoE_log', 'of oracle', 'bitrate Mbps', 'rebuffer %', 'switches', 'startup s', 'first Mbps', 'abandons'];
+  const header = ['controller', 'traces', 'QoE_lin', 'of oracle', 'headroom', 'per trace', 'QoE_log', 'of oracle', 'bitrate Mbps', 'rebuffer %', 'switches', 'startup s', 'first Mbps', 'abandons'];
   const fraction = (f: number | undefined): string => (f === undefined || !Number.isFinite(f) ? '-' : f.toFixed(3));
   const body = rows.map((r) => [
     r.controller,
     String(r.traces),
     r.meanQoeLin.toFixed(1),
     fraction(r.fractionOfOracle?.qoeLin),
+    fraction(r.fractionOfOracle?.headroomLin),
+    fraction(r.fractionOfOracle?.perTraceLin),
     r.meanQoeLog.toFixed(1),
     fraction(r.fractionOfOracle?.qoeLog),
     r.meanBitrateMbps.toFixed(2),

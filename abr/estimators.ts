@@ -1,6 +1,6 @@
 /** Bandwidth estimators shared by the controllers. */
 
-/** Harmonic mean of the last `size` samples: one slow download weighs as much as it should (the seed's choice). */
+/** Harmonic mean of the last `size` samples: one slow download weighs as much as it should (the reference rule's choice). */
 export class HarmonicWindow {
   private readonly samples: number[] = [];
   constructor(private readonly size: number) {}

@@ -15,7 +15,8 @@
  *   back to the initial window after an idle period longer than the retransmission timeout (Linux's
  *   `tcp_slow_start_after_idle`, on by default): a connection that waited for a response starts slowly again.
  *   The steady state, windowBytes / RTT, is the per-connection ceiling a lossy long path allows (Mathis et al.:
- *   rate ≈ MSS / RTT × 1.22 / √loss; 512 KiB per 100 ms ≈ 0.01 % loss), which is why parallel connections help.
+ *   rate ≈ MSS / RTT × 1.22 / √loss; 512 KiB per 100 ms ≈ 0.001 % loss for Reno), which is why parallel connections
+ *   help.
  * Bytes the proxy has read but may not send yet wait in a bounded queue (the sender's socket buffer); when it is
  * full the proxy stops reading, and the client's writes back up as they would.
  * Without the window, a userspace proxy acknowledges bytes at once (loopback windows are huge) and latency would

@@ -16,11 +16,13 @@
  *   is wrangler's proxy), idle and peak during a 64 MB and a 256 MB upload.
  * - tus over a far-away link: the same 256 MB through the unmodified tus-js-client (uploadDataDuringCreation)
  *   with `parallelUploads` 1 and 4, through a delaying TCP proxy on 127.0.0.1 (bench/delay-proxy.ts: 50 ms each
- *   way = 100 ms RTT, and a per-connection window, so one connection is latency-bound as on a long, lossy path).
- *   MB/s from start to the final response (4 = partials in parallel, then the server-side concatenation), and
- *   the original's SHA-256 read back. Target: 4 parallel ≥ 2× one upload.
- *   `npm run bench -- upload --only=tus` runs this part alone; UPLOAD_BENCH_RTT_MS / UPLOAD_BENCH_WINDOW_KIB
- *   change the link.
+ *   way = 100 ms RTT, a 2-RTT connection set-up, and per connection a congestion window that starts small (slow
+ *   start, again after idling) and is capped at 512 KiB, so one connection is latency-bound as on a long, lossy
+ *   path). MB/s from start to the final response (4 = partials in parallel, then the server-side concatenation);
+ *   the server checks the declared sha256 at completion, and the concatenated original is also read back.
+ *   Target: 4 parallel ≥ 2× one upload. `npm run bench -- upload --only=tus` runs this part alone (bounded so it
+ *   holds the bench lock ≤ 15 min); UPLOAD_BENCH_RTT_MS / UPLOAD_BENCH_WINDOW_KIB change the link,
+ *   UPLOAD_BENCH_TUS_MB the file (256).
  * Bounded: every request has a timeout (AbortSignal.timeout; tus-js-client's requests through a timing HTTP
  * stack), idempotent ones are retried, and every phase has a deadline and prints progress, so the bench always
  * finishes and reports (a phase that ran out of time is reported as such).
@@ -29,6 +31,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as tus from 'tus-js-client';
 import { readFileSync, readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 // undici (a dependency of miniflare, so always installed) has the WebSocket client Node 20 lacks by default.
 import { WebSocket } from 'undici';
 import type { BenchResult } from './run';
@@ -50,21 +53,36 @@ const ONLY_TUS = process.argv.includes('--only=tus');
 const RTT_MS = Number(process.env.UPLOAD_BENCH_RTT_MS ?? 100);
 const WINDOW_KIB = Number(process.env.UPLOAD_BENCH_WINDOW_KIB ?? 512);
 const TUS_PARALLEL = [1, 4];
+/** The tus file's size (MB); smaller only for a quick check of the bench itself. */
+const TUS_MB = Number(process.env.UPLOAD_BENCH_TUS_MB ?? 256);
+/**
+ * Budgets of the tus part, so `--only=tus` holds the bench lock ≤ 15 min even when every phase runs out of time
+ * (stack start ≤ 90 s, warm-up 120 s, two uploads 300 s each, including a read-back of at most 120 s).
+ */
+const TUS_PHASE_MS = 300_000;
+const TUS_READ_BACK_MS = 120_000;
 
 const log = (line: string) => console.log(`[upload bench ${((performance.now() - benchStarted) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
 class PhaseTimeout extends Error {}
 
-/** Runs one phase with a deadline and progress lines; null (reported as timed out) when it overran. */
-async function phase<T>(name: string, budgetMs: number, fn: () => Promise<T>, timedOut: string[]): Promise<T | null> {
+/**
+ * Runs one phase with a deadline and progress lines; null (reported as timed out) when it overran. `signal` is
+ * aborted at the deadline, so the phase's own work (an upload, a read) stops instead of running on under the next.
+ */
+async function phase<T>(name: string, budgetMs: number, fn: (signal: AbortSignal) => Promise<T>, timedOut: string[]): Promise<T | null> {
   const started = performance.now();
   log(`${name}: start (budget ${Math.round(budgetMs / 1000)} s)`);
   let timer: NodeJS.Timeout | undefined;
+  const abort = new AbortController();
   try {
     const result = await Promise.race([
-      fn(),
+      fn(abort.signal),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new PhaseTimeout(name)), budgetMs);
+        timer = setTimeout(() => {
+          abort.abort(new PhaseTimeout(name));
+          reject(new PhaseTimeout(name));
+        }, budgetMs);
       }),
     ]);
     log(`${name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -80,7 +98,8 @@ async function phase<T>(name: string, budgetMs: number, fn: () => Promise<T>, ti
 
 /** fetch with a timeout; the caller decides about retries. */
 function timedFetch(url: string, init: RequestInit = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
-  return fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  // Not cleared when the headers arrive: the deadline covers reading the body too.
+  return fetch(url, { ...init, signal: deadlineSignal(timeoutMs).signal });
 }
 
 // ---- process memory -----------------------------------------------------------------------------------------
@@ -317,20 +336,83 @@ async function throughInternal(stack: Stack, route: 'discard' | 'r2-put', file: 
 }
 
 /** null when the read failed: wrangler's proxy parks a failed GET for a retry that only a later request triggers. */
-async function readBack(stack: Stack, videoId: string, hash: boolean): Promise<{ sec: number; sha256: string | null } | null> {
+async function readBack(
+  stack: Stack,
+  videoId: string,
+  hash: boolean,
+  parent?: AbortSignal,
+  timeoutMs = READ_BACK_TIMEOUT_MS,
+): Promise<{ sec: number; sha256: string | null } | null> {
+  const stopTicker = ticker(`read-back of ${videoId}${hash ? ' with SHA-256' : ''}`);
+  const deadline = deadlineSignal(timeoutMs, parent);
+  // A GET that wrangler dev's proxy parked after a failed attempt is retried only when another request arrives:
+  // give it one every 10 s while we wait.
+  const nudge = setInterval(() => {
+    fetch(`${stack.origin}/healthz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.body?.cancel(), () => undefined);
+  }, 10_000);
   try {
-    const res = await timedFetch(
-      `${stack.origin}/internal/bench/r2-read/${videoId}${hash ? '?hash=sha256' : ''}`,
-      { headers: { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` } },
-      READ_BACK_TIMEOUT_MS,
-    );
+    const res = await fetch(`${stack.origin}/internal/bench/r2-read/${videoId}${hash ? '?hash=sha256' : ''}`, {
+      headers: { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` },
+      signal: deadline.signal,
+    });
     if (!res.ok) throw new Error(`r2-read: ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { ms: number; sha256: string | null };
     return { sec: body.ms / 1000, sha256: body.sha256 };
   } catch (err) {
     console.warn('read-back measurement failed', err);
     return null;
+  } finally {
+    clearInterval(nudge);
+    deadline.clear();
+    stopTicker();
   }
+}
+
+/**
+ * An AbortSignal that fires after `ms` or when `parent` does. A plain timer on purpose: Node 20's
+ * `AbortSignal.any([…, AbortSignal.timeout(ms)])` can lose the timeout signal to garbage collection and never fire.
+ */
+function deadlineSignal(ms: number, parent?: AbortSignal): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer in ${ms / 1000} s`)), ms);
+  timer.unref();
+  const onParent = () => controller.abort(parent?.reason);
+  if (parent?.aborted) onParent();
+  else parent?.addEventListener('abort', onParent, { once: true });
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParent);
+    },
+  };
+}
+
+/** Prints "<label>: still running (N s)" every 15 s until stopped: no phase is silent for long. */
+function ticker(label: string): () => void {
+  const started = performance.now();
+  const timer = setInterval(() => log(`  ${label}: still running (${((performance.now() - started) / 1000).toFixed(0)} s)`), 15_000);
+  return () => clearInterval(timer);
+}
+
+/** Samples the 1-minute load average every 5 s until stopped. */
+function loadSampler(): { stop: () => LoadAverage } {
+  const samples = [loadavg()[0]!];
+  const timer = setInterval(() => samples.push(loadavg()[0]!), 5000);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      samples.push(loadavg()[0]!);
+      const round = (n: number) => Math.round(n * 10) / 10;
+      return { min: round(Math.min(...samples)), mean: round(samples.reduce((a, b) => a + b, 0) / samples.length), max: round(Math.max(...samples)) };
+    },
+  };
+}
+
+interface LoadAverage {
+  min: number;
+  mean: number;
+  max: number;
 }
 
 // ---- tus over a delayed link ----------------------------------------------------------------------------------
@@ -365,23 +447,47 @@ interface TusRun {
   parallel: number;
   sec: number;
   MBps: number;
+  /** Until the final POST was sent (parallel > 1): the partial uploads. */
+  partialsSec: number | null;
   /** The final POST (parallel > 1): the server's concatenation, copy + hash of the whole file. */
   finalPostSec: number | null;
+  /** The last request's duration (parallel 1): its last bytes, then completion (assemble, read-back SHA-256). */
+  lastRequestSec: number | null;
+  /** TCP connections the client opened through the proxy (each pays the handshake and slow start). */
+  connections: number;
+  /** 1-minute load average while the upload ran (sampled every 5 s). */
+  loadAverage: LoadAverage;
   uploadUrl: string;
   sameOrigin: boolean;
   sha256Match: boolean | null;
 }
 
-async function tusThroughProxy(stack: Stack, proxyOrigin: string, file: Buffer, fileSha256: string, parallel: number): Promise<TusRun> {
+async function tusThroughProxy(
+  stack: Stack,
+  proxy: { origin: string; connections: () => number },
+  file: Buffer,
+  fileSha256: string,
+  parallel: number,
+  signal: AbortSignal,
+  /** Read the original back and compare its SHA-256 (the server also checks the declared `sha256` either way). */
+  readBackOriginal: boolean,
+): Promise<TusRun> {
+  const proxyOrigin = proxy.origin;
+  const connectionsBefore = proxy.connections();
+  const load = loadSampler();
   const started = performance.now();
   let finalStarted: number | null = null;
   let finalPostSec: number | null = null;
+  let stopFinalTicker: (() => void) | null = null;
+  let lastRequestStarted = started;
+  let lastRequestSec: number | null = null;
   let lastLogged = 0;
   const upload = await new Promise<tus.Upload>((resolve, reject) => {
     const u: tus.Upload = new tus.Upload(file, {
       endpoint: `${proxyOrigin}/v1/uploads`,
       headers: { Authorization: `Bearer ${stack.token}` },
-      metadata: { title: `bench tus x${parallel}`, filetype: 'application/octet-stream' },
+      // sha256: the server checks the assembled original against it at completion (422 if it differs).
+      metadata: { title: `bench tus x${parallel}`, filetype: 'application/octet-stream', sha256: fileSha256 },
       parallelUploads: parallel,
       uploadDataDuringCreation: true,
       // Requests of at most 64 MiB, so each is bounded in time too; a timed-out one is resumed.
@@ -389,14 +495,19 @@ async function tusThroughProxy(stack: Stack, proxyOrigin: string, file: Buffer, 
       retryDelays: [1000, 3000, 5000],
       httpStack: new TimedHttpStack(REQUEST_TIMEOUT_MS),
       onBeforeRequest: (req) => {
+        if (req.getMethod() !== 'HEAD') lastRequestStarted = performance.now();
         if (req.getMethod() === 'POST' && req.getHeader('Upload-Concat')?.startsWith('final;')) {
           finalStarted = performance.now();
           log(`  tus x${parallel}: partials done in ${((finalStarted - started) / 1000).toFixed(1)} s; final POST (server-side concatenation)`);
+          stopFinalTicker?.();
+          stopFinalTicker = ticker(`tus x${parallel} final POST`);
         }
       },
       onAfterResponse: (req) => {
+        if (req.getMethod() !== 'HEAD') lastRequestSec = (performance.now() - lastRequestStarted) / 1000;
         if (finalStarted !== null && req.getMethod() === 'POST' && req.getHeader('Upload-Concat')?.startsWith('final;')) {
           finalPostSec = (performance.now() - finalStarted) / 1000;
+          stopFinalTicker?.();
         }
       },
       onProgress: (sentBytes, total) => {
@@ -409,17 +520,27 @@ async function tusThroughProxy(stack: Stack, proxyOrigin: string, file: Buffer, 
       onSuccess: () => resolve(u),
       onError: reject,
     });
+    // Over budget: stop the upload, so it does not run on under the next phase.
+    signal.addEventListener('abort', () => {
+      void u.abort(false);
+      reject(new Error(`tus x${parallel} aborted: over its budget`));
+    }, { once: true });
     u.start();
-  });
+  }).finally(() => stopFinalTicker?.());
   const sec = (performance.now() - started) / 1000;
+  const loadAverage = load.stop();
   const uploadUrl = upload.url ?? '';
   const videoId = /\/v1\/uploads\/(vid_[0-9a-z]{16})-up_/.exec(uploadUrl)?.[1];
-  const read = videoId ? await readBack(stack, videoId, true) : null;
+  const read = videoId && readBackOriginal ? await readBack(stack, videoId, true, signal, TUS_READ_BACK_MS) : null;
   return {
     parallel,
     sec,
     MBps: file.byteLength / MB / sec,
+    partialsSec: finalStarted === null ? null : (finalStarted - started) / 1000,
     finalPostSec,
+    lastRequestSec: finalStarted === null ? lastRequestSec : null,
+    connections: proxy.connections() - connectionsBefore,
+    loadAverage,
     uploadUrl,
     // The absolute Location is built from the request's origin: it must point back through the proxy.
     sameOrigin: uploadUrl.startsWith(proxyOrigin),
@@ -440,10 +561,25 @@ export async function run(): Promise<BenchResult> {
     const small = big.subarray(0, 64 * MB);
     const mbps = (sec: number) => big.byteLength / MB / sec;
     // Warm-up so first-request costs (module load, D1 open, simulator objects) are not measured.
-    await phase('warm-up', 180_000, async () => {
-      await uploadThroughChunkApi(stack, randomBytes(CHUNK + 1), 2);
+    await phase('warm-up', ONLY_TUS ? 120_000 : 180_000, async (signal) => {
+      // The first request after start-up sometimes fails ("fetch failed": wrangler dev closes the connection
+      // the readiness probe left open); try the warm-up again rather than skip it.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await uploadThroughChunkApi(stack, randomBytes(CHUNK + 1), 2);
+          break;
+        } catch (err) {
+          if (attempt >= 3 || signal.aborted) throw err;
+          log(`  warm-up attempt ${attempt} failed (${String(err)}); again`);
+        }
+      }
       await throughInternal(stack, 'discard', big.subarray(0, 2 * CHUNK), 2);
       await throughInternal(stack, 'r2-put', big.subarray(0, 2 * CHUNK), 2);
+      // The tus paths too (creation with data, PATCH, partials and a final upload), straight to the server.
+      const warm = randomBytes(3 * CHUNK);
+      for (const parallel of TUS_PARALLEL) {
+        await tusThroughProxy(stack, { origin: stack.origin, connections: () => 0 }, warm, createHash('sha256').update(warm).digest('hex'), parallel, signal, false);
+      }
     }, failures);
 
     type Memory = { idle: MemoryPeak; smallRun: UploadRun; peakSmall: MemoryPeak; bigRun: UploadRun; peakBig: MemoryPeak };
@@ -498,11 +634,13 @@ export async function run(): Promise<BenchResult> {
 
     // tus-js-client over a far-away link.
     const proxy = await startDelayProxy({ targetPort: Number(new URL(stack.origin).port), oneWayMs: RTT_MS / 2, windowBytes: WINDOW_KIB * 1024 });
-    const proxyOrigin = `http://127.0.0.1:${proxy.port}`;
+    const tusFile = big.subarray(0, TUS_MB * MB);
+    const tusSha256 = TUS_MB * MB === big.byteLength ? bigSha256 : createHash('sha256').update(tusFile).digest('hex');
+    const link = { origin: `http://127.0.0.1:${proxy.port}`, connections: proxy.connections };
     const tusRuns: Record<string, TusRun> = {};
     try {
       for (const parallel of TUS_PARALLEL) {
-        const r = await phase(`tus-js-client parallelUploads ${parallel}, 256 MB over ${RTT_MS} ms RTT`, 900_000, () => tusThroughProxy(stack, proxyOrigin, big, bigSha256, parallel), failures);
+        const r = await phase(`tus-js-client parallelUploads ${parallel}, ${TUS_MB} MB over ${RTT_MS} ms RTT`, TUS_PHASE_MS, (signal) => tusThroughProxy(stack, link, tusFile, tusSha256, parallel, signal, parallel > 1), failures);
         if (r) tusRuns[parallel] = r;
       }
     } finally {
@@ -522,7 +660,7 @@ export async function run(): Promise<BenchResult> {
     const timingLine = (t: Record<string, number>) => Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
     const tusLine = (r: TusRun | undefined, parallel: number) =>
       r
-        ? `tus parallelUploads ${parallel}: ${r.MBps.toFixed(1)} MB/s (${r.sec.toFixed(1)} s${r.finalPostSec !== null ? `, of which the final POST's concatenation ${r.finalPostSec.toFixed(1)} s` : ''}); original SHA-256 ${r.sha256Match === null ? 'not read back' : r.sha256Match ? 'identical' : 'DIFFERENT'}; Location via the proxy: ${r.sameOrigin ? 'yes' : 'NO'}`
+        ? `tus parallelUploads ${parallel}: ${r.MBps.toFixed(1)} MB/s (${r.sec.toFixed(1)} s${r.finalPostSec !== null ? `: partials ${r.partialsSec?.toFixed(1)} s, then the final POST's concatenation ${r.finalPostSec.toFixed(1)} s` : r.lastRequestSec !== null ? `; the last request, with completion, ${r.lastRequestSec.toFixed(1)} s` : ''}; ${r.connections} connection(s); load average ${r.loadAverage.min}–${r.loadAverage.max}, mean ${r.loadAverage.mean}); original SHA-256 ${r.sha256Match === null ? 'checked by the server only (declared sha256)' : r.sha256Match ? 'read back: identical' : 'read back: DIFFERENT'}; Location via the proxy: ${r.sameOrigin ? 'yes' : 'NO'}`
         : `tus parallelUploads ${parallel}: did not finish (see failures)`;
     const load = (await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ');
     return {
@@ -546,7 +684,7 @@ export async function run(): Promise<BenchResult> {
               `Worker isolate memory (V8 heap + ArrayBuffers): idle ${fmt(idle?.workerHeapBytes)}, peak during 64 MB upload ${fmt(peakSmall?.workerHeapBytes)}, during 256 MB ${fmt(peakBig?.workerHeapBytes)} (growth ${heapGrowth === null ? 'n/a' : fmt(heapGrowth)} for 4× the file)${idle?.workerHeapBytes == null ? ' — set UPLOAD_BENCH_HEAP=1 to sample it' : ''}`,
               `workerd RSS (${role}: Worker + Miniflare R2/D1 simulators): idle ${fmt(idle?.rssBytes[role])}, peak 64 MB ${fmt(peakSmall?.rssBytes[role])}, 256 MB ${fmt(peakBig?.rssBytes[role])}; proxy: ${fmt(idle?.rssBytes.proxy)} → ${fmt(peakBig?.rssBytes.proxy)}`,
             ]),
-        `link for tus: ${RTT_MS} ms RTT, ${WINDOW_KIB} KiB window per connection (≤ ${((WINDOW_KIB * 1024) / MB / (RTT_MS / 1000)).toFixed(1)} MB/s per connection)`,
+        `link for tus: ${RTT_MS} ms RTT, congestion window ≤ ${WINDOW_KIB} KiB per connection (≤ ${((WINDOW_KIB * 1024) / MB / (RTT_MS / 1000)).toFixed(1)} MB/s per connection), 2-RTT connection set-up, slow start from 10 segments and after idling`,
         tusLine(tus1, 1),
         tusLine(tus4, 4),
         `tus: parallelUploads 4 is ${tusSpeedup === null ? 'n/a' : `${tusSpeedup.toFixed(2)}×`} parallelUploads 1 (target ≥ 2×)`,
@@ -575,7 +713,14 @@ export async function run(): Promise<BenchResult> {
               workerHeapGrowthBytes: heapGrowth,
             }
           : null,
-        tus: { rttMs: RTT_MS, windowKiB: WINDOW_KIB, runs: tusRuns, speedup4vs1: tusSpeedup },
+        tus: {
+          fileBytes: TUS_MB * MB,
+          rttMs: RTT_MS,
+          windowKiB: WINDOW_KIB,
+          link: 'per connection and direction: one-way delay RTT/2, 2-RTT set-up, congestion window from 10 segments (slow start, restarted after idling > RTT + 200 ms) up to windowKiB, ACKs paced by the receiver',
+          runs: tusRuns,
+          speedup4vs1: tusSpeedup,
+        },
         proxyRestarts: restarts,
         requestTimeouts,
         failures,

@@ -28,7 +28,7 @@
  * short resumes from the offset it had committed.
  */
 import { keys } from '../shared/storage-keys';
-import { BodyEndedEarly, ByteSource, digestStream, pipeAll } from './byte-source';
+import { BodyEndedEarly, ByteSource, chunkReader, digestStream, pipeAll, type ChunkReader } from './byte-source';
 import type { CommitInput, CommitResult, ConcatPart, StagedTail, StoredPart, WriteTarget } from './session-types';
 import type { UploadSession } from './upload-session';
 
@@ -199,29 +199,32 @@ export class PartialUnavailable extends Error {
 }
 
 /**
- * The partials' objects as one body, in order, from byte `from` of their concatenation. `observe` sees every
- * byte once, in order (the final upload hashes the original while copying it).
+ * The partials' objects as one body, in order, bytes [from, to) of their concatenation (to: the end by default).
+ * `observe` sees every byte once, in order (the final upload hashes the original while copying it).
  */
 export function concatenatedBody(
   env: Env,
   parts: ConcatPart[],
   from: number,
   observe?: (chunk: Uint8Array) => Promise<void>,
+  to: number = parts.reduce((sum, p) => sum + p.size, 0),
 ): ReadableStream<Uint8Array> {
   let index = 0;
   let start = 0;
-  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  let reader: ChunkReader | null = null;
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
       for (;;) {
         if (!reader) {
           while (index < parts.length && start + parts[index]!.size <= from) start += parts[index++]!.size;
           const part = parts[index];
-          if (!part) return ctl.close();
+          if (!part || from >= to) return ctl.close();
           const skip = from - start;
-          const object = await env.MEDIA.get(part.objectKey, skip > 0 ? { range: { offset: skip } } : undefined);
+          const length = Math.min(part.size, to - start) - skip;
+          const whole = skip === 0 && length === part.size;
+          const object = await env.MEDIA.get(part.objectKey, whole ? undefined : { range: { offset: skip, length } });
           if (!object || object.size !== part.size) throw new PartialUnavailable(part.uploadId);
-          reader = object.body.getReader();
+          reader = chunkReader(object.body);
         }
         const next = await reader.read();
         if (next.done) {

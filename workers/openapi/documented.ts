@@ -11,8 +11,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 
 type OpenAPIRegistry = OpenAPIHono['openAPIRegistry'];
-import { CreateCreatorSchema } from '../admin/routes';
-import { InitiateUploadSchema } from '../uploads/schemas';
 import { bearerAuth, errors, ErrorSchema, jsonContent, z } from '../shared/openapi';
 
 const VideoId = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
@@ -83,53 +81,8 @@ export function registerDocumentedRoutes(registry: OpenAPIRegistry): void {
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'Creator API token (evt_…)' });
   registry.register('Error', ErrorSchema);
 
-  registry.registerPath({ method: 'get', path: '/healthz', tags: ['operations'], summary: 'Liveness', responses: { 200: jsonContent(z.object({ ok: z.boolean() }), 'Up') } });
-  registry.registerPath({
-    method: 'post',
-    path: '/v1/admin/creators',
-    tags: ['operations'],
-    security: bearerAuth,
-    summary: 'Create a creator and its first API token (ADMIN_TOKEN)',
-    request: { body: { required: true, content: { 'application/json': { schema: CreateCreatorSchema } } } },
-    responses: { 201: jsonContent(z.object({ creatorId: z.string(), token: z.string() }), 'The creator and its token (shown once)'), ...errors(400, 401) },
-  });
-
-  // Chunk upload API (the seed's).
-  const chunkTags = ['uploads'];
-  registry.registerPath({
-    method: 'post',
-    path: '/v1/videos/{id}/upload',
-    tags: chunkTags,
-    security: bearerAuth,
-    summary: 'Start a chunked upload',
-    request: { params: VideoId, body: { required: true, content: { 'application/json': { schema: InitiateUploadSchema } } } },
-    responses: { 201: jsonContent(z.object({ uploadId: z.string(), chunkSize: z.number().int(), totalChunks: z.number().int() }).loose(), 'The session'), ...errors(400, 401, 403, 404, 409, 413, 503) },
-  });
-  registry.registerPath({ method: 'get', path: '/v1/videos/{id}/upload', tags: chunkTags, security: bearerAuth, summary: 'Resume information of a chunked upload', request: { params: VideoId }, responses: { 200: jsonContent(z.object({}).loose(), 'Received chunks and what is missing'), ...errors(401, 403, 404, 410) } });
-  registry.registerPath({ method: 'delete', path: '/v1/videos/{id}/upload', tags: chunkTags, security: bearerAuth, summary: 'Abandon a chunked upload', request: { params: VideoId }, responses: { 204: noContent('Abandoned'), ...errors(401, 403, 404, 410) } });
-  registry.registerPath({
-    method: 'put',
-    path: '/v1/videos/{id}/upload/chunks/{n}',
-    tags: chunkTags,
-    security: bearerAuth,
-    summary: 'Upload chunk n (0-based)',
-    request: { params: VideoId.extend({ n: z.string().openapi({ param: { name: 'n', in: 'path' } }) }), body: { required: true, content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } } },
-    responses: { 200: jsonContent(z.object({}).loose(), 'Stored'), ...errors(400, 401, 403, 404, 409, 410, 413) },
-  });
-  registry.registerPath({ method: 'post', path: '/v1/videos/{id}/upload/complete', tags: chunkTags, security: bearerAuth, summary: 'Complete a chunked upload (assemble, verify, start processing)', request: { params: VideoId }, responses: { 200: jsonContent(z.object({}).loose(), 'Completed; the video is PROCESSING'), ...errors(401, 403, 404, 409, 410, 422) } });
-
   registerTus(registry, '/v1/uploads', undefined, false);
   registerTus(registry, '/v1/direct_uploads/{token}/tus', DirectToken, true);
-
-  registry.registerPath({
-    method: 'post',
-    path: '/v1/videos/{id}/renditions/{name}/retry',
-    tags: ['videos'],
-    security: bearerAuth,
-    summary: 'Encode one rendition again',
-    request: { params: VideoId.extend({ name: z.string().openapi({ param: { name: 'name', in: 'path' } }) }) },
-    responses: { 202: jsonContent(z.object({}).loose(), 'Queued'), ...errors(401, 403, 404, 409) },
-  });
 
   const playbackTags = ['playback'];
   const signed = z.object({

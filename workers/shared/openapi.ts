@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { readCappedBody } from './body';
 import type { Config } from './config';
-import { badRequest, readJsonObject } from './errors';
+import { badRequest } from './errors';
 import type { AppEnv } from './hono-env';
 
 export { z };
@@ -29,17 +29,6 @@ function invalid(issues: z.core.$ZodIssue[]) {
 export const validationHook: Hook<any, AppEnv, any, any> = (result) => {
   if (!result.success) throw invalid(result.error.issues);
 };
-
-/**
- * For routes that keep their own handler order (e.g. ownership checked before the body is read) instead of an
- * `openapi()` declaration: the same schema validation and error shape; the route is described in
- * openapi/documented.ts with the same schema.
- */
-export async function validJson<T extends z.ZodType>(req: Request, schema: T): Promise<z.output<T>> {
-  const result = schema.safeParse(await readJsonObject(req));
-  if (!result.success) throw invalid(result.error.issues);
-  return result.data;
-}
 
 /** A sub-app whose `openapi()` routes validate with the API's error shape and join the OpenAPI document. */
 export function apiRoutes(): OpenAPIHono<AppEnv> {

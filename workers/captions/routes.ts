@@ -1,5 +1,5 @@
 /**
- * Caption tracks API:
+ * Caption tracks API (schemas.ts):
  *   PUT    /v1/videos/:id/captions/:lang?label=English&default=true   body: WebVTT or SRT (≤ 2 MiB)  → 201 | 200
  *   GET    /v1/videos/:id/captions                                                                  → { captions }
  *   DELETE /v1/videos/:id/captions/:lang                                                            → 204
@@ -10,18 +10,20 @@
  * so a listed track always has its file. Playback objects that list tracks (the master) or are tracks are purged
  * from this location's cache at once (other locations: see docs/media.md).
  */
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { and, eq, ne } from 'drizzle-orm';
 import { optionalCreator, requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
 import { badRequest, conflict, notFound } from '../shared/errors';
 import { readCappedBody } from '../shared/body';
-import type { AppEnv } from '../shared/hono-env';
+import { apiRoutes, bearerAuth, errors, jsonContent, z } from '../shared/openapi';
 import { runtime } from '../shared/runtime';
 import { keys } from '../shared/storage-keys';
 import { canRead, requireOwnedVideo, requireVideo } from '../metadata/videos';
 import { purgeCaptionObjects } from './purge';
 import { canonicalLanguageTag, clipCues, decodeText, parseCaptions, serializeVtt } from './webvtt';
+import { VideoIdParams } from '../metadata/schemas';
+import { CaptionFileBody, CaptionQuery, CaptionSchema, LangParams } from './schemas';
 import type { InferSelectModel } from 'drizzle-orm';
 
 type CaptionRow = InferSelectModel<typeof schema.captions>;
@@ -38,11 +40,8 @@ const captionView = (videoId: string, r: CaptionRow) => ({
   videoId,
 });
 
-function languageParam(raw: string): string {
-  const lang = canonicalLanguageTag(raw);
-  if (!lang) throw badRequest(`${JSON.stringify(raw.slice(0, 40))} is not a BCP 47 language tag (e.g. en, pt-BR, zh-Hant)`);
-  return lang;
-}
+/** The validated tag, canonicalised (`pt-br` → `pt-BR`). */
+const languageOf = (raw: string): string => canonicalLanguageTag(raw)!;
 
 function defaultLabel(lang: string): string {
   try {
@@ -52,88 +51,116 @@ function defaultLabel(lang: string): string {
   }
 }
 
-function parseLabel(raw: string | undefined, lang: string, max: number): string {
-  if (raw === undefined) return defaultLabel(lang);
-  const label = raw.trim();
-  // eslint-disable-next-line no-control-regex
-  if (label === '' || label.length > max || /[\u0000-\u001f\u007f"]/.test(label)) {
-    throw badRequest(`label must be 1 to ${max} characters, without control characters or double quotes`);
-  }
-  return label;
-}
-
-function parseDefault(raw: string | undefined): boolean | null {
-  if (raw === undefined) return null;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw badRequest('default must be true or false');
-}
-
 /** Reads at most `max` bytes of the body; more is a 413 without reading the rest. */
 async function readCapped(req: Request, max: number): Promise<Uint8Array> {
   if (!req.body) throw badRequest('send the caption file (WebVTT or SRT) as the request body');
   return readCappedBody(req, max, `caption files are limited to ${max} bytes`);
 }
 
-export const captionRoutes = new Hono<AppEnv>()
-  .put('/v1/videos/:id/captions/:lang', requireCreator, async (c) => {
-    const { config, db } = c.var;
-    const record = await requireOwnedVideo(c, c.req.param('id'));
-    const videoId = record.video.id;
-    const lang = languageParam(c.req.param('lang'));
-    const label = parseLabel(c.req.query('label'), lang, config.captions.maxLabel);
-    const makeDefault = parseDefault(c.req.query('default'));
-    const bytes = await readCapped(c.req.raw, config.captions.maxBytes);
-    if (bytes.byteLength === 0) throw badRequest('the caption file is empty');
-    const text = decodeText(bytes);
-    if (text === null) throw badRequest('the caption file is not UTF-8 text (WebVTT or SRT expected)');
-    const parsed = parseCaptions(text.replace(/^\uFEFF/, ''));
-    if (!parsed.ok) throw badRequest(`invalid caption file: ${parsed.message}`);
-    const duration = record.video.duration;
-    const { cues, clipped, dropped } = duration ? clipCues(parsed.cues, duration) : { cues: parsed.cues, clipped: 0, dropped: 0 };
-    if (cues.length === 0) throw badRequest(`every cue starts after the end of the video (${duration} s)`);
+const tags = ['captions'];
+const PutCaptionSchema = CaptionSchema.extend({ clippedCues: z.number().int(), droppedCues: z.number().int() }).openapi('StoredCaption');
 
-    const existing = await db.select().from(schema.captions).where(eq(schema.captions.videoId, videoId));
-    const replacing = existing.find((r) => r.lang === lang);
-    if (!replacing && existing.length >= config.captions.maxTracks) throw conflict(`a video has at most ${config.captions.maxTracks} caption tracks`);
+export const captionRoutes = apiRoutes()
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/v1/videos/{id}/captions/{lang}',
+      tags,
+      security: bearerAuth,
+      summary: 'Add or replace the caption track of a language (cues past the end of the video are clipped or dropped)',
+      middleware: [requireCreator],
+      request: { params: LangParams, query: CaptionQuery, body: CaptionFileBody },
+      responses: {
+        200: jsonContent(PutCaptionSchema, 'The replaced track'),
+        201: jsonContent(PutCaptionSchema, 'The new track'),
+        ...errors(400, 401, 403, 404, 409, 413),
+      },
+    }),
+    async (c) => {
+      const { config, db } = c.var;
+      const params = c.req.valid('param');
+      const query = c.req.valid('query');
+      const record = await requireOwnedVideo(c, params.id);
+      const videoId = record.video.id;
+      const lang = languageOf(params.lang);
+      const label = query.label ?? defaultLabel(lang);
+      const makeDefault = query.default === undefined ? null : query.default === 'true' || query.default === '1';
+      const bytes = await readCapped(c.req.raw, config.captions.maxBytes);
+      if (bytes.byteLength === 0) throw badRequest('the caption file is empty');
+      const text = decodeText(bytes);
+      if (text === null) throw badRequest('the caption file is not UTF-8 text (WebVTT or SRT expected)');
+      const parsed = parseCaptions(text.replace(/^\uFEFF/, ''));
+      if (!parsed.ok) throw badRequest(`invalid caption file: ${parsed.message}`);
+      const duration = record.video.duration;
+      const { cues, clipped, dropped } = duration ? clipCues(parsed.cues, duration) : { cues: parsed.cues, clipped: 0, dropped: 0 };
+      if (cues.length === 0) throw badRequest(`every cue starts after the end of the video (${duration} s)`);
 
-    const vtt = serializeVtt(cues);
-    const size = new TextEncoder().encode(vtt).byteLength;
-    await c.env.MEDIA.put(keys.caption(videoId, lang), vtt, { httpMetadata: { contentType: 'text/vtt; charset=utf-8' } });
-    const now = runtime().now();
-    const isDefault = makeDefault ?? replacing?.isDefault ?? false;
-    const upsert = db
-      .insert(schema.captions)
-      .values({ videoId, lang, label, isDefault, cueCount: cues.length, bytes: size, createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({ target: [schema.captions.videoId, schema.captions.lang], set: { label, isDefault, cueCount: cues.length, bytes: size, updatedAt: now } });
-    if (isDefault) {
-      // One default per video: the others lose the flag in the same batch.
-      await db.batch([upsert, db.update(schema.captions).set({ isDefault: false, updatedAt: now }).where(and(eq(schema.captions.videoId, videoId), ne(schema.captions.lang, lang)))]);
-    } else {
-      await upsert;
-    }
-    await purgeCaptionObjects(videoId, [lang]);
-    const row = (await db.select().from(schema.captions).where(and(eq(schema.captions.videoId, videoId), eq(schema.captions.lang, lang))).get())!;
-    return c.json({ ...captionView(videoId, row), clippedCues: clipped, droppedCues: dropped }, replacing ? 200 : 201, {
-      Location: `/v1/videos/${videoId}/captions/${lang}`,
-    });
-  })
-  .get('/v1/videos/:id/captions', optionalCreator, async (c) => {
-    const record = await requireVideo(c, c.req.param('id'));
-    if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
-    const rows = await c.var.db.select().from(schema.captions).where(eq(schema.captions.videoId, record.video.id)).orderBy(schema.captions.lang);
-    return c.json({ captions: rows.map((r) => captionView(record.video.id, r)) });
-  })
-  .delete('/v1/videos/:id/captions/:lang', requireCreator, async (c) => {
-    const record = await requireOwnedVideo(c, c.req.param('id'));
-    const videoId = record.video.id;
-    const lang = languageParam(c.req.param('lang'));
-    const deleted = await c.var.db
-      .delete(schema.captions)
-      .where(and(eq(schema.captions.videoId, videoId), eq(schema.captions.lang, lang)))
-      .returning({ lang: schema.captions.lang });
-    if (deleted.length === 0) throw notFound(`no caption track ${lang} for this video`);
-    await c.env.MEDIA.delete(keys.caption(videoId, lang));
-    await purgeCaptionObjects(videoId, [lang]);
-    return c.body(null, 204);
-  });
+      const existing = await db.select().from(schema.captions).where(eq(schema.captions.videoId, videoId));
+      const replacing = existing.find((r) => r.lang === lang);
+      if (!replacing && existing.length >= config.captions.maxTracks) throw conflict(`a video has at most ${config.captions.maxTracks} caption tracks`);
+
+      const vtt = serializeVtt(cues);
+      const size = new TextEncoder().encode(vtt).byteLength;
+      await c.env.MEDIA.put(keys.caption(videoId, lang), vtt, { httpMetadata: { contentType: 'text/vtt; charset=utf-8' } });
+      const now = runtime().now();
+      const isDefault = makeDefault ?? replacing?.isDefault ?? false;
+      const upsert = db
+        .insert(schema.captions)
+        .values({ videoId, lang, label, isDefault, cueCount: cues.length, bytes: size, createdAt: now, updatedAt: now })
+        .onConflictDoUpdate({ target: [schema.captions.videoId, schema.captions.lang], set: { label, isDefault, cueCount: cues.length, bytes: size, updatedAt: now } });
+      if (isDefault) {
+        // One default per video: the others lose the flag in the same batch.
+        await db.batch([upsert, db.update(schema.captions).set({ isDefault: false, updatedAt: now }).where(and(eq(schema.captions.videoId, videoId), ne(schema.captions.lang, lang)))]);
+      } else {
+        await upsert;
+      }
+      await purgeCaptionObjects(videoId, [lang]);
+      const row = (await db.select().from(schema.captions).where(and(eq(schema.captions.videoId, videoId), eq(schema.captions.lang, lang))).get())!;
+      return c.json({ ...captionView(videoId, row), clippedCues: clipped, droppedCues: dropped }, replacing ? 200 : 201, {
+        Location: `/v1/videos/${videoId}/captions/${lang}`,
+      });
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/videos/{id}/captions',
+      tags,
+      summary: 'The caption tracks of a video',
+      middleware: [optionalCreator],
+      request: { params: VideoIdParams },
+      responses: { 200: jsonContent(z.object({ captions: z.array(CaptionSchema) }), 'Tracks, by language'), ...errors(404) },
+    }),
+    async (c) => {
+      const record = await requireVideo(c, c.req.valid('param').id);
+      if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
+      const rows = await c.var.db.select().from(schema.captions).where(eq(schema.captions.videoId, record.video.id)).orderBy(schema.captions.lang);
+      return c.json({ captions: rows.map((r) => captionView(record.video.id, r)) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/videos/{id}/captions/{lang}',
+      tags,
+      security: bearerAuth,
+      summary: 'Remove the caption track of a language',
+      middleware: [requireCreator],
+      request: { params: LangParams },
+      responses: { 204: { description: 'Removed' }, ...errors(400, 401, 403, 404) },
+    }),
+    async (c) => {
+      const params = c.req.valid('param');
+      const record = await requireOwnedVideo(c, params.id);
+      const videoId = record.video.id;
+      const lang = languageOf(params.lang);
+      const deleted = await c.var.db
+        .delete(schema.captions)
+        .where(and(eq(schema.captions.videoId, videoId), eq(schema.captions.lang, lang)))
+        .returning({ lang: schema.captions.lang });
+      if (deleted.length === 0) throw notFound(`no caption track ${lang} for this video`);
+      await c.env.MEDIA.delete(keys.caption(videoId, lang));
+      await purgeCaptionObjects(videoId, [lang]);
+      return c.body(null, 204);
+    },
+  );

@@ -8,37 +8,39 @@
  * original source (offsets added). A clip is its own video: own id, title, views, stats, captions, downloads.
  * Deleting the source deletes its clips (hooks.ts).
  */
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
-import { badRequest, conflict, readJsonObject } from '../shared/errors';
-import type { AppEnv } from '../shared/hono-env';
+import { badRequest, conflict } from '../shared/errors';
+import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody } from '../shared/openapi';
 import { newId, runtime } from '../shared/runtime';
 import { requireOwnedVideo } from '../metadata/videos';
 import { videoView } from '../metadata/serialize';
 import { toPlayable } from '../playback/manifest';
 import { CLIP_ID_PREFIX, roundOutward } from './resolve';
+import { VideoIdParams } from '../metadata/schemas';
+import { ClipSchema, CreateClipSchema } from './schemas';
 import './hooks';
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-export const clipRoutes = new Hono<AppEnv>().post('/v1/videos/:id/clips', requireCreator, async (c) => {
+const createClip = createRoute({
+  method: 'post',
+  path: '/v1/videos/{id}/clips',
+  tags: ['clips'],
+  security: bearerAuth,
+  summary: 'An instant clip: a new READY video over a range of the source (segment boundaries, rounded outward)',
+  middleware: [requireCreator, jsonObjectBody],
+  request: { params: VideoIdParams, body: jsonBody(CreateClipSchema) },
+  responses: { 201: jsonContent(ClipSchema, 'The clip'), ...errors(400, 401, 403, 404, 409) },
+});
+
+export const clipRoutes = apiRoutes().openapi(createClip, async (c) => {
   const { db, config } = c.var;
-  const source = (await requireOwnedVideo(c, c.req.param('id'))).video;
-  const body = await readJsonObject(c.req.raw);
-  const unknown = Object.keys(body).filter((k) => !['start', 'end', 'title'].includes(k));
-  if (unknown.length) throw badRequest(`unknown field(s): ${unknown.join(', ')}`);
-  const { start, end } = body;
-  if (typeof start !== 'number' || !Number.isFinite(start) || start < 0) throw badRequest('start must be a number of seconds ≥ 0');
-  if (typeof end !== 'number' || !Number.isFinite(end) || end <= start) throw badRequest('end must be a number of seconds after start');
-  let title = `${source.title} (clip)`.slice(0, config.clips.maxTitle);
-  if ('title' in body) {
-    if (typeof body.title !== 'string' || body.title.trim() === '' || body.title.length > config.clips.maxTitle) {
-      throw badRequest(`title must be a non-empty string of at most ${config.clips.maxTitle} characters`);
-    }
-    title = body.title.trim();
-  }
+  const { start, end, ...body } = c.req.valid('json');
+  const source = (await requireOwnedVideo(c, c.req.valid('param').id)).video;
+  const title = body.title ?? `${source.title} (clip)`.slice(0, config.clips.maxTitle);
   if (source.status !== 'READY') throw conflict(`only READY videos can be clipped (this one is ${source.status})`);
   const length = source.clipOf ? source.clipEnd! - source.clipStart! : (source.duration ?? 0);
   if (end > length + 0.001) throw badRequest(`end (${end}) is past the end of the video (${round3(length)} s)`);

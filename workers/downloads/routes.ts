@@ -8,16 +8,18 @@
  * `/v/{id}/t/{token}/downloads/{rung}.mp4`, served through the edge cache with Range and
  * `Content-Disposition: attachment`. The MP4 lives under the video's R2 prefix, so it goes with the video.
  */
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { optionalCreator, requireCreator } from '../shared/auth';
-import { ApiError, badRequest, conflict, notFound, readJsonObject } from '../shared/errors';
-import type { AppEnv } from '../shared/hono-env';
+import { ApiError, badRequest, conflict, notFound } from '../shared/errors';
+import { apiRoutes, bearerAuth, errors, jsonContent, optionalJsonObjectBody, z } from '../shared/openapi';
 import { runtime } from '../shared/runtime';
 import { canRead, requireOwnedVideo, requireVideo } from '../metadata/videos';
 import { loadPlaybackState } from '../playback/state';
 import { keyring, signToken } from '../playback/signing';
 import { listDownloads, requestDownload, type DownloadRow } from './repo';
 import type { MediaJobMessage } from './messages';
+import { VideoIdParams } from '../metadata/schemas';
+import { DownloadSchema, RequestDownloadSchema } from './schemas';
 
 function downloadView(row: DownloadRow, url: string | null, expiresAt: string | null) {
   return {
@@ -40,19 +42,39 @@ async function signedBase(c: { env: Env; req: { url: string } }, videoId: string
   return { base: `${origin}/v/${videoId}/t/${signed.token}/`, expiresAt: new Date(signed.exp * 1000).toISOString() };
 }
 
-export const downloadRoutes = new Hono<AppEnv>()
-  .post('/v1/videos/:id/downloads', requireCreator, async (c) => {
-    const record = await requireOwnedVideo(c, c.req.param('id'));
+const tags = ['downloads'];
+
+const requestRoute = createRoute({
+  method: 'post',
+  path: '/v1/videos/{id}/downloads',
+  tags,
+  security: bearerAuth,
+  summary: 'Make a progressive MP4 of the highest (or a named) rung; the body may be left out',
+  middleware: [requireCreator, optionalJsonObjectBody],
+  request: { params: VideoIdParams, body: { required: false, content: { 'application/json': { schema: RequestDownloadSchema } } } },
+  responses: { 200: jsonContent(DownloadSchema, 'Already made (with its signed URL)'), 202: jsonContent(DownloadSchema, 'Queued or being made'), ...errors(400, 401, 403, 404, 409) },
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/videos/{id}/downloads',
+  tags,
+  summary: 'MP4 downloads of a video, with signed URLs for finished ones',
+  middleware: [optionalCreator],
+  request: { params: VideoIdParams },
+  responses: { 200: jsonContent(z.object({ downloads: z.array(DownloadSchema) }), 'Downloads'), ...errors(404, 503) },
+});
+
+export const downloadRoutes = apiRoutes()
+  .openapi(requestRoute, async (c) => {
+    const body = c.req.valid('json');
+    const record = await requireOwnedVideo(c, c.req.valid('param').id);
     const videoId = record.video.id;
-    const body = c.req.header('Content-Length') === '0' ? {} : await readJsonObject(c.req.raw);
-    const unknown = Object.keys(body).filter((k) => k !== 'rendition');
-    if (unknown.length) throw badRequest(`unknown field(s): ${unknown.join(', ')}`);
-    if ('rendition' in body && typeof body.rendition !== 'string') throw badRequest('rendition must be a rendition name, e.g. "720p"');
     if (record.video.status !== 'READY') throw conflict(`downloads can be made of READY videos (this one is ${record.video.status})`);
     const state = await loadPlaybackState(c.var.db, videoId);
     const rungs = [...(state?.renditions.values() ?? [])].sort((a, b) => b.height - a.height);
     if (rungs.length === 0) throw conflict('the video has no playable rendition');
-    const asked = body.rendition as string | undefined;
+    const asked = body.rendition;
     const rung = asked === undefined ? rungs[0]! : rungs.find((r) => r.name === asked);
     if (!rung) throw badRequest(`rendition ${JSON.stringify(asked)} does not exist for this video (available: ${rungs.map((r) => r.name).join(', ')})`);
     const row = await requestDownload(c.var.db, videoId, rung.name);
@@ -68,8 +90,8 @@ export const downloadRoutes = new Hono<AppEnv>()
     }
     return c.json(downloadView(row, url, expiresAt), row.status === 'COMPLETED' ? 200 : 202);
   })
-  .get('/v1/videos/:id/downloads', optionalCreator, async (c) => {
-    const record = await requireVideo(c, c.req.param('id'));
+  .openapi(listRoute, async (c) => {
+    const record = await requireVideo(c, c.req.valid('param').id);
     if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
     const rows = await listDownloads(c.var.db, record.video.id);
     const signed = rows.some((r) => r.status === 'COMPLETED') ? await signedBase(c, record.video.id, c.var.config.playback.signedUrlTtlSec) : null;
@@ -78,5 +100,5 @@ export const downloadRoutes = new Hono<AppEnv>()
       downloads: rows.map((r) =>
         r.status === 'COMPLETED' && signed ? downloadView(r, `${signed.base}downloads/${r.rendition}.mp4`, signed.expiresAt) : downloadView(r, null, null),
       ),
-    });
+    }, 200);
   });

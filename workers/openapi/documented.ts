@@ -1,13 +1,16 @@
 /**
- * Routes whose input is not a JSON body (tus headers, byte chunks, signed playback paths) or that other areas own
- * and validate themselves: described here so the OpenAPI document covers the whole public surface. Routes written
- * with `openapi()` (metadata, direct uploads, webhooks) describe themselves.
+ * The routes that are not written with `openapi()` (which describes and validates a route from one definition, as
+ * metadata, direct uploads, webhooks, views, playback URLs, captions, clips and downloads are), described here so
+ * the OpenAPI document covers the whole public surface. Why each stays outside:
+ * - tus (`/v1/uploads`, `/v1/direct_uploads/{token}/tus`): the protocol's input is headers whose failures have
+ *   their own statuses (412 without Tus-Resumable, 415 for a wrong body type, 409 for a wrong offset), which a
+ *   schema validator's 400 would break for tus clients; the bodies are raw byte streams.
+ * - signed playback objects (`/v/{videoId}/t/{token}/…`): one wildcard handler on the hot path parses the signed
+ *   path itself (playback/paths.ts) and answers errors with CORS headers, for the edge cache.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 
 type OpenAPIRegistry = OpenAPIHono['openAPIRegistry'];
-import { CreateCreatorSchema } from '../admin/routes';
-import { InitiateUploadSchema } from '../uploads/schemas';
 import { bearerAuth, errors, ErrorSchema, jsonContent, z } from '../shared/openapi';
 
 const VideoId = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
@@ -78,69 +81,10 @@ export function registerDocumentedRoutes(registry: OpenAPIRegistry): void {
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', description: 'Creator API token (evt_…)' });
   registry.register('Error', ErrorSchema);
 
-  registry.registerPath({ method: 'get', path: '/healthz', tags: ['operations'], summary: 'Liveness', responses: { 200: jsonContent(z.object({ ok: z.boolean() }), 'Up') } });
-  registry.registerPath({
-    method: 'post',
-    path: '/v1/admin/creators',
-    tags: ['operations'],
-    security: bearerAuth,
-    summary: 'Create a creator and its first API token (ADMIN_TOKEN)',
-    request: { body: { required: true, content: { 'application/json': { schema: CreateCreatorSchema } } } },
-    responses: { 201: jsonContent(z.object({ creatorId: z.string(), token: z.string() }), 'The creator and its token (shown once)'), ...errors(400, 401) },
-  });
-
-  // Chunk upload API (the seed's).
-  const chunkTags = ['uploads'];
-  registry.registerPath({
-    method: 'post',
-    path: '/v1/videos/{id}/upload',
-    tags: chunkTags,
-    security: bearerAuth,
-    summary: 'Start a chunked upload',
-    request: { params: VideoId, body: { required: true, content: { 'application/json': { schema: InitiateUploadSchema } } } },
-    responses: { 201: jsonContent(z.object({ uploadId: z.string(), chunkSize: z.number().int(), totalChunks: z.number().int() }).loose(), 'The session'), ...errors(400, 401, 403, 404, 409, 413, 503) },
-  });
-  registry.registerPath({ method: 'get', path: '/v1/videos/{id}/upload', tags: chunkTags, security: bearerAuth, summary: 'Resume information of a chunked upload', request: { params: VideoId }, responses: { 200: jsonContent(z.object({}).loose(), 'Received chunks and what is missing'), ...errors(401, 403, 404, 410) } });
-  registry.registerPath({ method: 'delete', path: '/v1/videos/{id}/upload', tags: chunkTags, security: bearerAuth, summary: 'Abandon a chunked upload', request: { params: VideoId }, responses: { 204: noContent('Abandoned'), ...errors(401, 403, 404, 410) } });
-  registry.registerPath({
-    method: 'put',
-    path: '/v1/videos/{id}/upload/chunks/{n}',
-    tags: chunkTags,
-    security: bearerAuth,
-    summary: 'Upload chunk n (0-based)',
-    request: { params: VideoId.extend({ n: z.string().openapi({ param: { name: 'n', in: 'path' } }) }), body: { required: true, content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } } },
-    responses: { 200: jsonContent(z.object({}).loose(), 'Stored'), ...errors(400, 401, 403, 404, 409, 410, 413) },
-  });
-  registry.registerPath({ method: 'post', path: '/v1/videos/{id}/upload/complete', tags: chunkTags, security: bearerAuth, summary: 'Complete a chunked upload (assemble, verify, start processing)', request: { params: VideoId }, responses: { 200: jsonContent(z.object({}).loose(), 'Completed; the video is PROCESSING'), ...errors(401, 403, 404, 409, 410, 422) } });
-
   registerTus(registry, '/v1/uploads', undefined, false);
   registerTus(registry, '/v1/direct_uploads/{token}/tus', DirectToken, true);
 
-  registry.registerPath({
-    method: 'post',
-    path: '/v1/videos/{id}/renditions/{name}/retry',
-    tags: ['videos'],
-    security: bearerAuth,
-    summary: 'Encode one rendition again',
-    request: { params: VideoId.extend({ name: z.string().openapi({ param: { name: 'name', in: 'path' } }) }) },
-    responses: { 202: jsonContent(z.object({}).loose(), 'Queued'), ...errors(401, 403, 404, 409) },
-  });
-
   const playbackTags = ['playback'];
-  registry.registerPath({
-    method: 'get',
-    path: '/v1/videos/{id}/playback',
-    tags: playbackTags,
-    summary: 'A signed master playlist URL for players',
-    request: { params: VideoId, query: z.object({ ttl: z.string().optional().openapi({ param: { name: 'ttl', in: 'query' }, description: 'seconds' }) }) },
-    responses: {
-      200: jsonContent(
-        z.object({ url: z.string(), expiresAt: z.string(), session: z.string().openapi({ description: 'Playback session token; send it with view beacons' }), status: z.string(), renditions: z.array(z.string()) }),
-        'Playback URL and session',
-      ),
-      ...errors(400, 401, 404, 409, 429, 503),
-    },
-  });
   const signed = z.object({
     videoId: z.string().openapi({ param: { name: 'videoId', in: 'path' } }),
     token: z.string().openapi({ param: { name: 'token', in: 'path' } }),
@@ -166,68 +110,6 @@ export function registerDocumentedRoutes(registry: OpenAPIRegistry): void {
     responses: { 200: noContent('image/jpeg or text/vtt'), ...errors(403, 404) },
   });
   registry.registerPath({ method: 'options', path: '/v/{videoId}/t/{token}/{rendition}/{segment}', tags: playbackTags, summary: 'CORS preflight of playback objects (any origin)', request: { params: rendition.extend({ segment: z.string().openapi({ param: { name: 'segment', in: 'path' } }) }) }, responses: { 204: noContent('CORS headers') } });
-
-  const mediaTags = ['captions, downloads, clips'];
-  const Lang = VideoId.extend({ lang: z.string().openapi({ param: { name: 'lang', in: 'path' }, example: 'en-US', description: 'BCP 47 language tag' }) });
-  registry.registerPath({
-    method: 'put',
-    path: '/v1/videos/{id}/captions/{lang}',
-    tags: mediaTags,
-    security: bearerAuth,
-    summary: 'Add or replace a caption track (WebVTT or SRT body; SRT is converted)',
-    request: {
-      params: Lang,
-      query: z.object({
-        label: z.string().optional().openapi({ param: { name: 'label', in: 'query' } }),
-        default: z.string().optional().openapi({ param: { name: 'default', in: 'query' }, description: '1/true to make it the default track' }),
-      }),
-      body: { required: true, content: { 'text/vtt': { schema: z.string() }, 'application/x-subrip': { schema: z.string() } } },
-    },
-    responses: { 200: jsonContent(z.object({}).loose(), 'The stored track'), 201: jsonContent(z.object({}).loose(), 'The new track'), ...errors(400, 401, 404, 409, 413) },
-  });
-  registry.registerPath({ method: 'get', path: '/v1/videos/{id}/captions', tags: mediaTags, summary: 'The caption tracks of a video', request: { params: VideoId }, responses: { 200: jsonContent(z.object({}).loose(), 'Tracks'), ...errors(401, 404) } });
-  registry.registerPath({ method: 'delete', path: '/v1/videos/{id}/captions/{lang}', tags: mediaTags, security: bearerAuth, summary: 'Remove a caption track', request: { params: Lang }, responses: { 204: noContent('Removed'), ...errors(401, 404) } });
-  registry.registerPath({
-    method: 'post',
-    path: '/v1/videos/{id}/downloads',
-    tags: mediaTags,
-    security: bearerAuth,
-    summary: 'Make a progressive MP4 of the highest (or a named) rung',
-    request: { params: VideoId, body: { required: false, content: { 'application/json': { schema: z.object({ rendition: z.string().optional() }) } } } },
-    responses: { 202: jsonContent(z.object({}).loose(), 'Queued (or already made)'), 200: jsonContent(z.object({}).loose(), 'Already made'), ...errors(400, 401, 404, 409) },
-  });
-  registry.registerPath({ method: 'get', path: '/v1/videos/{id}/downloads', tags: mediaTags, summary: 'MP4 downloads of a video, with signed URLs for finished ones', request: { params: VideoId }, responses: { 200: jsonContent(z.object({}).loose(), 'Downloads'), ...errors(401, 404) } });
-  registry.registerPath({
-    method: 'post',
-    path: '/v1/videos/{id}/clips',
-    tags: mediaTags,
-    security: bearerAuth,
-    summary: 'An instant clip: a new READY video over a range of the source (segment boundaries, rounded outward)',
-    request: { params: VideoId, body: { required: true, content: { 'application/json': { schema: z.object({ start: z.number(), end: z.number(), title: z.string().optional() }) } } } },
-    responses: { 201: jsonContent(z.object({}).loose(), 'The clip'), ...errors(400, 401, 404, 409) },
-  });
-
-  const viewTags = ['views'];
-  registry.registerPath({
-    method: 'post',
-    path: '/v1/videos/{id}/views',
-    tags: viewTags,
-    summary: 'View beacon from a player (CORS: any origin)',
-    request: {
-      params: VideoId,
-      body: { required: true, content: { 'application/json': { schema: z.object({ viewerId: z.string().optional(), watchDuration: z.number(), videoDuration: z.number().optional(), session: z.string().optional() }).loose() } } },
-    },
-    responses: { 200: jsonContent(z.object({ counted: z.boolean(), reason: z.string().optional() }), 'Whether the view counted'), ...errors(400, 401, 404, 413, 429) },
-  });
-  registry.registerPath({ method: 'options', path: '/v1/videos/{id}/views', tags: viewTags, summary: 'CORS preflight of the view beacon', request: { params: VideoId }, responses: { 204: noContent('CORS headers') } });
-  registry.registerPath({
-    method: 'get',
-    path: '/v1/videos/{id}/stats',
-    tags: viewTags,
-    summary: 'Views, unique viewers and hourly counts',
-    request: { params: VideoId, query: z.object({ from: z.string().optional().openapi({ param: { name: 'from', in: 'query' } }), to: z.string().optional().openapi({ param: { name: 'to', in: 'query' } }) }) },
-    responses: { 200: jsonContent(z.object({ views: z.number(), uniqueViewers: z.number(), hourly: z.array(z.object({}).loose()) }).loose(), 'Stats'), ...errors(400, 401, 404) },
-  });
 
   registry.registerPath({ method: 'get', path: '/openapi.json', tags: ['operations'], summary: 'This document (OpenAPI 3.1)', responses: { 200: noContent('application/json') } });
   registry.registerPath({ method: 'get', path: '/reference', tags: ['operations'], summary: 'A readable reference page of this document', responses: { 200: noContent('text/html') } });

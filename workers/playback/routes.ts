@@ -14,12 +14,12 @@
  * reordered ones change nothing and cannot create extra cache entries — except on `thumbnails/at.jpg`, whose
  * `time` and `width` are parsed strictly and canonicalised (workers/frames) before they form a key.
  */
-import { Hono } from 'hono';
+import { $, createRoute } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
 import { optionalCreator } from '../shared/auth';
 import { ApiError, badRequest, errorJson, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
-import type { Config } from '../shared/config';
+import { apiRoutes, errors, jsonContent } from '../shared/openapi';
 import { runtime } from '../shared/runtime';
 import { AUDIO_RENDITION, isSafeId, publicPaths } from '../shared/storage-keys';
 import { CORS_HEADERS, cacheUrl, serveThroughCache } from './edge-cache';
@@ -31,28 +31,33 @@ import { getPlaybackState, loadPlaybackState } from './state';
 import { benchRoutes } from './bench-routes';
 import { clientKey, takeSessionAllowance } from '../views/allowances';
 import { issueSession } from '../views/playback-session';
+import { VideoIdParams } from '../metadata/schemas';
+import { PlaybackQuery, PlaybackSchema } from './schemas';
 import './hooks';
-
-/** `?ttl=` in seconds: a positive integer, given at most once; anything above the maximum is capped to it. */
-function parseTtl(values: string[] | undefined, config: Config): number {
-  if (!values || values.length === 0) return config.playback.signedUrlTtlSec;
-  if (values.length > 1) throw badRequest('ttl given more than once');
-  const raw = values[0]!;
-  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) throw badRequest('ttl must be a positive integer number of seconds');
-  return Math.min(Number(raw), config.playback.maxSignedUrlTtlSec);
-}
 
 function playbackError(err: ApiError): Response {
   const headers = new Headers({ 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...CORS_HEADERS });
   return new Response(JSON.stringify(errorJson(err.code, err.message, err.details)), { status: err.status, headers });
 }
 
-export const playbackRoutes = new Hono<AppEnv>()
-  .use('/v1/videos/:id/playback', cors({ origin: '*', allowMethods: ['GET', 'OPTIONS'], allowHeaders: ['Authorization'], maxAge: 86400 }))
-  .get('/v1/videos/:id/playback', optionalCreator, async (c) => {
+const playbackUrl = createRoute({
+  method: 'get',
+  path: '/v1/videos/{id}/playback',
+  tags: ['playback'],
+  summary: 'A signed master playlist URL for players, and a playback session for view beacons (CORS: any origin)',
+  middleware: [optionalCreator],
+  request: { params: VideoIdParams, query: PlaybackQuery },
+  responses: { 200: jsonContent(PlaybackSchema, 'Playback URL and session'), ...errors(400, 404, 409, 429, 503) },
+});
+
+export const playbackRoutes = $(
+  apiRoutes().use('/v1/videos/:id/playback', cors({ origin: '*', allowMethods: ['GET', 'OPTIONS'], allowHeaders: ['Authorization'], maxAge: 86400 })),
+)
+  .openapi(playbackUrl, async (c) => {
     const config = c.var.config;
-    const videoId = c.req.param('id');
-    const ttl = parseTtl(c.req.queries('ttl'), config);
+    const videoId = c.req.valid('param').id;
+    const asked = c.req.valid('query').ttl;
+    const ttl = asked === undefined ? config.playback.signedUrlTtlSec : Math.min(Number(asked), config.playback.maxSignedUrlTtlSec);
     if (!isSafeId(videoId)) throw notFound('video not found');
     // Read from D1, not a cache: a video that just became READY or DELETED must be seen as such at once.
     const state = await loadPlaybackState(c.var.db, videoId);

@@ -50,17 +50,3 @@ export function renderError(err: unknown, c: Context): Response {
   logEvent('error', 'http.unhandled', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return c.json(errorJson('internal', 'internal error'), 500);
 }
-
-/** Parses a JSON body, turning malformed JSON or a non-object into a 400. */
-export async function readJsonObject(req: Request): Promise<Record<string, unknown>> {
-  let body: unknown;
-  try {
-    body = await req.json();
-  } catch {
-    throw badRequest('request body must be valid JSON');
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw badRequest('request body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
-}

@@ -2,8 +2,8 @@
  * `GET /healthz`: 200 when D1 answers a query and R2 answers a HEAD, 503 naming what failed. Uptime checks and the
  * local stack's readiness wait use it; it reads nothing of value and writes nothing.
  */
-import { Hono } from 'hono';
-import type { AppEnv } from './hono-env';
+import { createRoute } from '@hono/zod-openapi';
+import { apiRoutes, jsonContent, z } from './openapi';
 import { logEvent } from './log';
 
 type Check = 'ok' | string;
@@ -17,7 +17,17 @@ async function check(fn: () => Promise<unknown>): Promise<Check> {
   }
 }
 
-export const healthRoutes = new Hono<AppEnv>().get('/healthz', async (c) => {
+const Health = z.object({ ok: z.boolean(), checks: z.object({ d1: z.string(), r2: z.string() }).openapi({ description: '"ok", or what failed' }) });
+
+const healthz = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['operations'],
+  summary: 'Health: D1 and R2 answer',
+  responses: { 200: jsonContent(Health, 'Healthy'), 503: jsonContent(Health, 'A dependency failed') },
+});
+
+export const healthRoutes = apiRoutes().openapi(healthz, async (c) => {
   const [d1, r2] = await Promise.all([
     check(() => c.env.DB.prepare('SELECT 1').first()),
     check(() => c.env.MEDIA.head('healthz')),

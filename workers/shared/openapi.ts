@@ -4,8 +4,11 @@
  * the first problem spelled out (a field's own message when the schema gives one).
  */
 import { OpenAPIHono, z, type Hook } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { badRequest, readJsonObject } from './errors';
+import { readCappedBody } from './body';
+import type { Config } from './config';
+import { badRequest } from './errors';
 import type { AppEnv } from './hono-env';
 
 export { z };
@@ -27,17 +30,6 @@ export const validationHook: Hook<any, AppEnv, any, any> = (result) => {
   if (!result.success) throw invalid(result.error.issues);
 };
 
-/**
- * For routes that keep their own handler order (e.g. ownership checked before the body is read) instead of an
- * `openapi()` declaration: the same schema validation and error shape; the route is described in
- * openapi/documented.ts with the same schema.
- */
-export async function validJson<T extends z.ZodType>(req: Request, schema: T): Promise<z.output<T>> {
-  const result = schema.safeParse(await readJsonObject(req));
-  if (!result.success) throw invalid(result.error.issues);
-  return result.data;
-}
-
 /** A sub-app whose `openapi()` routes validate with the API's error shape and join the OpenAPI document. */
 export function apiRoutes(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -45,12 +37,7 @@ export function apiRoutes(): OpenAPIHono<AppEnv> {
 
 const isJsonType = (value: string | undefined) => /^application\/([\w.+-]*\+)?json\s*(;|$)/i.test(value ?? '');
 
-/**
- * Before a JSON body's schema runs: malformed JSON and non-objects get the API's long-standing messages, and a body
- * sent without `Content-Type: application/json` (curl -d, fetch with a string) is still read as JSON, as before.
- */
-export const jsonObjectBody = createMiddleware<AppEnv>(async (c, next) => {
-  const text = await c.req.text();
+function assertJsonObject(text: string): void {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -58,13 +45,47 @@ export const jsonObjectBody = createMiddleware<AppEnv>(async (c, next) => {
     throw badRequest('request body must be valid JSON');
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('request body must be a JSON object');
-  if (!isJsonType(c.req.header('Content-Type'))) {
-    const headers = new Headers(c.req.raw.headers);
-    headers.set('Content-Type', 'application/json');
-    c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers, body: text });
-  }
+}
+
+/** Hands `text` on as the request's JSON body (the schema validator reads it from here). */
+function replaceBody(c: Context<AppEnv>, text: string): void {
+  const headers = new Headers(c.req.raw.headers);
+  headers.set('Content-Type', 'application/json');
+  headers.delete('Content-Length');
+  c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers, body: text });
+}
+
+/**
+ * Before a JSON body's schema runs: malformed JSON and non-objects get the API's long-standing messages, and a body
+ * sent without `Content-Type: application/json` (curl -d, fetch with a string) is still read as JSON, as before.
+ */
+export const jsonObjectBody = createMiddleware<AppEnv>(async (c, next) => {
+  const text = await c.req.text();
+  assertJsonObject(text);
+  if (!isJsonType(c.req.header('Content-Type'))) replaceBody(c, text);
   await next();
 });
+
+/** As `jsonObjectBody` for a body that may be left out: no body (or only whitespace) is `{}`. */
+export const optionalJsonObjectBody = createMiddleware<AppEnv>(async (c, next) => {
+  const text = (await c.req.raw.text()).trim() || '{}';
+  assertJsonObject(text);
+  replaceBody(c, text);
+  await next();
+});
+
+/**
+ * As `jsonObjectBody` for small bodies from anyone (view beacons): at most `max(config)` bytes are read, more is a
+ * 413 whatever Content-Length claims; `navigator.sendBeacon`'s text/plain is read as JSON.
+ */
+export const cappedJsonObjectBody = (max: (config: Config) => number, what: string) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const limit = max(c.var.config);
+    const text = new TextDecoder().decode(await readCappedBody(c.req.raw, limit, `${what} are at most ${limit} bytes`));
+    assertJsonObject(text);
+    replaceBody(c, text);
+    await next();
+  });
 
 /** The error body, as documented for every error response. */
 export const ErrorSchema = z

@@ -10,13 +10,12 @@
  *   same INTERNAL_TOKEN guard.
  */
 import { and, eq, inArray } from 'drizzle-orm';
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
 import { badRequest, conflict, notFound } from '../shared/errors';
 import { isSafeId, keys } from '../shared/storage-keys';
 import { startProcessing } from './start';
-import type { AppEnv } from '../shared/hono-env';
 import { runtime } from '../shared/runtime';
 import { invalidateVideo } from '../metadata/cache';
 import { requireOwnedVideo } from '../metadata/videos';
@@ -26,13 +25,28 @@ import { messageForUnit, parseEncodeUnit, unitOf, type WorkMessage } from './mes
 import { CALLBACK_PATH } from './transcoder-client';
 import './hooks';
 import { plannedRungNames } from './outputs';
+import { apiRoutes, bearerAuth, errors, jsonContent, z } from '../shared/openapi';
+import { VideoIdParams } from '../metadata/schemas';
 import { serveStorage, storageKeyFromPath } from './storage-gateway';
 
 const STORAGE_PREFIX = '/internal/storage/';
 
-export const transcodingRoutes = new Hono<AppEnv>()
-  .post('/v1/videos/:id/renditions/:name/retry', requireCreator, async (c) => {
-    const { id, name } = c.req.param();
+const retryRoute = createRoute({
+  method: 'post',
+  path: '/v1/videos/{id}/renditions/{name}/retry',
+  tags: ['videos'],
+  security: bearerAuth,
+  summary: 'Encode one rendition (or the thumbnails) again; finished chunks are kept',
+  middleware: [requireCreator],
+  request: {
+    params: VideoIdParams.extend({ name: z.string().openapi({ param: { name: 'name', in: 'path' }, example: '720p', description: 'A rung of the ladder, or thumbnails' }) }),
+  },
+  responses: { 202: jsonContent(z.object({}).loose(), 'Queued'), ...errors(401, 403, 404, 409) },
+});
+
+export const transcodingRoutes = apiRoutes()
+  .openapi(retryRoute, async (c) => {
+    const { id, name } = c.req.valid('param');
     await requireOwnedVideo(c, id);
     const db = c.var.db;
     const video = (await db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!;

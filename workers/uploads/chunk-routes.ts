@@ -10,10 +10,9 @@
  * for multipart parts, so each chunk is one part and no byte is copied or buffered. A chunk already stored is not
  * written again (idempotent retry: 200 with the ETag stored first).
  */
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
 import { eq } from 'drizzle-orm';
 import { schema } from '../shared/db';
-import { requireCreator } from '../shared/auth';
 import type { Config } from '../shared/config';
 import { ApiError, badRequest, conflict, payloadTooLarge } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
@@ -24,8 +23,8 @@ import { uploadChunkPart, withLease } from './part-writer';
 import type { SessionView } from './session-types';
 import { ServerTiming } from './server-timing';
 import { newUploadId, sessionStub } from './upload-ids';
-import { validJson } from '../shared/openapi';
-import { InitiateUploadSchema } from './schemas';
+import { apiRoutes } from '../shared/openapi';
+import { abandonRoute, chunkRoute, completeRoute, initiateRoute, resumeRoute } from './chunk-specs';
 
 
 /** R2 rejects parts under 5 MiB at completion, so a misconfigured smaller chunk size is raised to the minimum. */
@@ -68,11 +67,11 @@ async function ownedUploadingVideo(c: Context<AppEnv>, videoId: string) {
   return record.video;
 }
 
-export const chunkRoutes = new Hono<AppEnv>()
-  .post('/v1/videos/:id/upload', requireCreator, async (c) => {
+export const chunkRoutes = apiRoutes()
+  .openapi(initiateRoute, async (c) => {
     const videoId = c.req.param('id');
     const video = await ownedUploadingVideo(c, videoId);
-    const { fileSize, sha256, contentType } = await validJson(c.req.raw, InitiateUploadSchema);
+    const { fileSize, sha256, contentType } = c.req.valid('json');
     const config = c.var.config;
     const partSize = partSizeOf(config);
     checkFileSize(fileSize, config, partSize);
@@ -93,14 +92,14 @@ export const chunkRoutes = new Hono<AppEnv>()
     if (started.status === 'failed') throw new ApiError(503, 'storage_unavailable', started.message);
     return c.json(chunkedView(started.session), started.status === 'created' ? 201 : 200);
   })
-  .get('/v1/videos/:id/upload', requireCreator, async (c) => {
+  .openapi(resumeRoute, async (c) => {
     const videoId = c.req.param('id');
     await ownedUploadingVideo(c, videoId);
     const info = await sessionStub(c.env, videoId).info(null);
     if (info.status !== 'ok') throw missingError(info);
-    return c.json(chunkedView(info.session));
+    return c.json(chunkedView(info.session), 200);
   })
-  .put('/v1/videos/:id/upload/chunks/:n', requireCreator, async (c) => {
+  .openapi(chunkRoute, async (c) => {
     const timing = new ServerTiming();
     const videoId = c.req.param('id');
     await ownedUploadingVideo(c, videoId);
@@ -171,7 +170,7 @@ export const chunkRoutes = new Hono<AppEnv>()
       201,
     );
   })
-  .post('/v1/videos/:id/upload/complete', requireCreator, async (c) => {
+  .openapi(completeRoute, async (c) => {
     const videoId = c.req.param('id');
     await ownedUploadingVideo(c, videoId);
     const done = await completeUpload(c.env, c.var.db, videoId, sessionStub(c.env, videoId), null);
@@ -181,7 +180,7 @@ export const chunkRoutes = new Hono<AppEnv>()
     const status = current?.status ?? 'PROCESSING';
     return c.json({ videoId, status, size: done.size, sha256: done.sha256, alreadyCompleted: !done.firstTime }, 200);
   })
-  .delete('/v1/videos/:id/upload', requireCreator, async (c) => {
+  .openapi(abandonRoute, async (c) => {
     const videoId = c.req.param('id');
     await ownedUploadingVideo(c, videoId);
     const ended = await sessionStub(c.env, videoId).terminate(null, 'terminated');

@@ -1,16 +1,18 @@
 /** Views API: `POST /v1/videos/:id/views` (one view beacon) and `GET /v1/videos/:id/stats`. */
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { getCookie } from 'hono/cookie';
 import { optionalCreator } from '../shared/auth';
 import { ApiError, badRequest, notFound } from '../shared/errors';
-import { readCappedBody } from '../shared/body';
+import { apiRoutes, cappedJsonObjectBody, errors, jsonBody, jsonContent } from '../shared/openapi';
 import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { canRead, requireVideo } from '../metadata/videos';
 import { keyring } from '../playback/signing';
 import { clientKey, takeViewAllowance } from './allowances';
 import { checkSession, type SessionFailure } from './playback-session';
-import { effectiveDuration, hasPlayable, isValidViewerId, judgeView, parseViewEvent, watchFitsSession } from './rules';
+import { effectiveDuration, hasPlayable, isValidViewerId, judgeView, watchFitsSession } from './rules';
+import { StatsQuery, StatsSchema, ViewEventSchema, ViewResultSchema, instantMs, toViewEvent } from './schemas';
+import { VideoIdParams } from '../metadata/schemas';
 import { shardIndexFor, shardPlan, shardStub } from './routing';
 import { videoStats } from './stats';
 
@@ -22,43 +24,39 @@ export type ViewResponse =
   | { counted: true }
   | { counted: false; reason: 'too_short' | 'duplicate' | 'creator' | 'not_playable' | SessionFailure | 'session_used' | 'watch_exceeds_session' };
 
-/** Reads at most `max` bytes (413 above, whatever Content-Length claims) and parses a JSON object (400 otherwise). */
-export async function readSmallJson(req: Request, max: number): Promise<Record<string, unknown>> {
-  const bytes = await readCappedBody(req, max, `view events are at most ${max} bytes`);
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw badRequest('request body must be valid JSON');
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('request body must be a JSON object');
-  return body as Record<string, unknown>;
-}
-
 function viewerCookie(id: string, secure: boolean): string {
   return `${VIEWER_COOKIE}=${id}; Path=/; Max-Age=${VIEWER_COOKIE_MAX_AGE}; SameSite=Lax; HttpOnly${secure ? '; Secure' : ''}`;
 }
 
-/** `from`/`to`: ISO 8601 or epoch milliseconds. */
-function parseInstant(raw: string | undefined, name: string): number | null {
-  if (raw === undefined || raw === '') return null;
-  const ms = /^\d{1,15}$/.test(raw) ? Number(raw) : Date.parse(raw);
-  if (!Number.isFinite(ms)) throw badRequest(`${name} must be an ISO 8601 time or epoch milliseconds`);
-  return ms;
-}
+const tags = ['views'];
+const beaconBody = cappedJsonObjectBody((config) => config.views.maxBodyBytes, 'view events');
 
-export const viewRoutes = new Hono<AppEnv>()
+const beacon = createRoute({
+  method: 'post',
+  path: '/v1/videos/{id}/views',
+  tags,
+  summary: 'View beacon from a player (CORS: any origin; text/plain bodies from navigator.sendBeacon are read as JSON)',
+  description: 'Body at most 4096 bytes (413 above). Without `viewerId` the first-party `evv` cookie is used; with neither, 400 and a cookie to use.',
+  middleware: [optionalCreator, beaconBody],
+  request: { params: VideoIdParams, body: jsonBody(ViewEventSchema) },
+  responses: { 200: jsonContent(ViewResultSchema, 'Whether the view counted'), ...errors(400, 404, 413, 429, 503) },
+});
+
+export const viewRoutes = apiRoutes()
   /**
-   * Benchmark baseline (bench/views.bench.ts): the same body read and JSON parse as a view beacon, then nothing.
+   * Benchmark baseline (bench/views.bench.ts): the same body read and validation as a view beacon, then nothing.
    * Only with BENCH_ROUTES=1 and the internal token (shared/internal.ts): not an endpoint in production.
    */
-  .post('/internal/views/noop', async (c) => {
-    parseViewEvent(await readSmallJson(c.req.raw, c.var.config.views.maxBodyBytes));
-    return c.json({ counted: false, reason: 'noop' });
-  })
-  .post('/v1/videos/:id/views', optionalCreator, async (c) => {
+  .openapi(
+    createRoute({ method: 'post', path: '/internal/views/noop', hide: true, middleware: [beaconBody], request: { body: jsonBody(ViewEventSchema) }, responses: { 200: jsonContent(ViewResultSchema, 'Never counted') } }),
+    (c) => {
+      toViewEvent(c.req.valid('json'));
+      return c.json({ counted: false, reason: 'noop' }, 200);
+    },
+  )
+  .openapi(beacon, async (c) => {
     const config = c.var.config;
-    const event = parseViewEvent(await readSmallJson(c.req.raw, config.views.maxBodyBytes));
+    const event = toViewEvent(c.req.valid('json'));
     const secure = new URL(c.req.url).protocol === 'https:';
     const cookieId = getCookie(c, VIEWER_COOKIE);
     const viewerId = event.viewerId ?? (cookieId && isValidViewerId(cookieId) ? cookieId : null);
@@ -69,23 +67,23 @@ export const viewRoutes = new Hono<AppEnv>()
         'Set-Cookie': viewerCookie(newId('vw'), secure),
       });
     }
-    const record = await requireVideo(c, c.req.param('id'));
+    const record = await requireVideo(c, c.req.valid('param').id);
     if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
     const video = record.video;
 
     // Business rule: a creator watching their own video (authenticated as the owner) does not add views.
-    if (c.var.creatorId === video.creatorId) return c.json<ViewResponse>({ counted: false, reason: 'creator' });
+    if (c.var.creatorId === video.creatorId) return c.json({ counted: false, reason: 'creator' } satisfies ViewResponse, 200);
     // Only a video with something playable and an analysed duration can have been watched (see rules.ts).
     const stored = video.duration ?? null;
-    if (!hasPlayable(video.status, record.renditions.length, stored)) return c.json<ViewResponse>({ counted: false, reason: 'not_playable' });
+    if (!hasPlayable(video.status, record.renditions.length, stored)) return c.json({ counted: false, reason: 'not_playable' } satisfies ViewResponse, 200);
     const verdict = judgeView(event, effectiveDuration(event, stored, config), config);
 
     const now = runtime().now();
     const check = await checkSession(keyring(c.env), event.session, video.id, now, { ttlSec: config.views.sessionTtlSec, skewSec: config.views.sessionSkewSec });
-    if (!check.ok) return c.json<ViewResponse>({ counted: false, reason: check.reason });
-    if (!verdict.valid) return c.json<ViewResponse>({ counted: false, reason: verdict.reason });
+    if (!check.ok) return c.json({ counted: false, reason: check.reason } satisfies ViewResponse, 200);
+    if (!verdict.valid) return c.json({ counted: false, reason: verdict.reason } satisfies ViewResponse, 200);
     if (!watchFitsSession(event.watchDuration, check.session.startMs, now, config.views.sessionSkewSec)) {
-      return c.json<ViewResponse>({ counted: false, reason: 'watch_exceeds_session' });
+      return c.json({ counted: false, reason: 'watch_exceeds_session' } satisfies ViewResponse, 200);
     }
 
     // Only an event that would count spends the address's allowance; one that then does not count gives it back.
@@ -104,11 +102,11 @@ export const viewRoutes = new Hono<AppEnv>()
     if (result.status !== 'counted') await slot.refund().catch((err: unknown) => console.error('allowance refund failed', err));
     switch (result.status) {
       case 'counted':
-        return c.json<ViewResponse>({ counted: true });
+        return c.json({ counted: true } satisfies ViewResponse, 200);
       case 'duplicate':
-        return c.json<ViewResponse>({ counted: false, reason: 'duplicate' });
+        return c.json({ counted: false, reason: 'duplicate' } satisfies ViewResponse, 200);
       case 'session_used':
-        return c.json<ViewResponse>({ counted: false, reason: 'session_used' });
+        return c.json({ counted: false, reason: 'session_used' } satisfies ViewResponse, 200);
       case 'rate_limited':
         throw new ApiError(429, 'rate_limited', 'too many view events from this viewer; slow down', undefined, {
           'Retry-After': String(result.retryAfterSec),
@@ -117,16 +115,38 @@ export const viewRoutes = new Hono<AppEnv>()
         throw new ApiError(503, 'unavailable', 'view counter unavailable; retry the event', undefined, { 'Retry-After': '1' });
     }
   })
-  .get('/v1/videos/:id/stats', optionalCreator, async (c) => {
-    const config = c.var.config;
-    const record = await requireVideo(c, c.req.param('id'));
-    if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
-    const now = runtime().now();
-    const to = parseInstant(c.req.query('to'), 'to') ?? now;
-    const from = parseInstant(c.req.query('from'), 'from') ?? to - config.views.statsDefaultHours * 3_600_000;
-    if (from >= to) throw badRequest('from must be before to');
-    if (to - from > config.views.statsMaxHours * 3_600_000) {
-      throw badRequest(`the range may span at most ${config.views.statsMaxHours} hours`);
-    }
-    return c.json(await videoStats(c.env, c.var.db, config, record.video.id, from, to));
-  });
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/videos/{id}/stats',
+      tags,
+      summary: 'Views, unique viewers and hourly counts over a range (at most 31 days; default the last 48 hours)',
+      middleware: [optionalCreator],
+      request: { params: VideoIdParams, query: StatsQuery },
+      responses: { 200: jsonContent(StatsSchema, 'Stats'), ...errors(400, 404) },
+    }),
+    async (c) => {
+      const config = c.var.config;
+      const query = c.req.valid('query');
+      const record = await requireVideo(c, c.req.valid('param').id);
+      if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
+      const now = runtime().now();
+      const to = instantMs(query.to) ?? now;
+      const from = instantMs(query.from) ?? to - config.views.statsDefaultHours * 3_600_000;
+      if (from >= to) throw badRequest('from must be before to');
+      if (to - from > config.views.statsMaxHours * 3_600_000) {
+        throw badRequest(`the range may span at most ${config.views.statsMaxHours} hours`);
+      }
+      return c.json(await videoStats(c.env, c.var.db, config, record.video.id, from, to), 200);
+    },
+  );
+
+/** The preflight is answered by beacon-cors.ts (mounted in app.ts before every route); described here. */
+viewRoutes.openAPIRegistry.registerPath({
+  method: 'options',
+  path: '/v1/videos/{id}/views',
+  tags,
+  summary: 'CORS preflight of the view beacon (any origin; POST; Content-Type, Authorization)',
+  request: { params: VideoIdParams },
+  responses: { 204: { description: 'CORS headers' } },
+});

@@ -1,5 +1,5 @@
 /**
- * What counts as a view. Pure functions: the route parses and validates, the shard deduplicates.
+ * What counts as a view. Pure functions: the route validates the body (schemas.ts), the shard deduplicates.
  *
  * Business rule (views are evidence of playback): a beacon counts only with a valid playback session for this
  * video (playback-session.ts), a claimed watch no longer than the time since that session started (plus
@@ -17,6 +17,7 @@
  */
 import type { Config } from '../shared/config';
 import { badRequest } from '../shared/errors';
+import { VIEWER_ID } from './schemas';
 
 export interface ViewEvent {
   /** From the body, or the first-party `evv` cookie; null when neither was given. */
@@ -29,41 +30,7 @@ export interface ViewEvent {
 
 export type ViewVerdict = { valid: true; duration: number | null } | { valid: false; reason: 'too_short' };
 
-const VIEWER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
-const FIELDS = new Set(['viewerId', 'watchDuration', 'videoDuration', 'session']);
-
 export const isValidViewerId = (value: string): boolean => VIEWER_ID.test(value);
-
-/** Validates the shape of a view event body; 400 with the reason otherwise. */
-export function parseViewEvent(body: Record<string, unknown>): ViewEvent {
-  const extra = Object.keys(body).filter((k) => !FIELDS.has(k));
-  if (extra.length) throw badRequest(`unknown field(s): ${extra.join(', ')}`);
-  let viewerId: string | null = null;
-  if (body.viewerId !== undefined && body.viewerId !== null) {
-    if (typeof body.viewerId !== 'string' || !isValidViewerId(body.viewerId)) {
-      throw badRequest('viewerId must be 1-128 characters of letters, digits and _ . : @ -');
-    }
-    viewerId = body.viewerId;
-  }
-  const watch = body.watchDuration;
-  if (typeof watch !== 'number' || !Number.isFinite(watch) || watch < 0) {
-    throw badRequest('watchDuration must be a finite number of seconds ≥ 0');
-  }
-  let videoDuration: number | null = null;
-  if (body.videoDuration !== undefined && body.videoDuration !== null) {
-    const d = body.videoDuration;
-    if (typeof d !== 'number' || !Number.isFinite(d) || d <= 0) {
-      throw badRequest('videoDuration must be a finite number of seconds > 0');
-    }
-    videoDuration = d;
-  }
-  let session: string | null = null;
-  if (body.session !== undefined && body.session !== null) {
-    if (typeof body.session !== 'string' || body.session.length > 256) throw badRequest('session must be the session token from GET /v1/videos/{id}/playback');
-    session = body.session;
-  }
-  return { viewerId, watchDuration: watch, videoDuration, session };
-}
 
 /** Something is playable: READY, or PROCESSING with at least one finished rendition, and a stored duration. */
 export function hasPlayable(status: string, renditionCount: number, storedDuration: number | null): storedDuration is number {

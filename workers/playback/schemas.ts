@@ -1,0 +1,30 @@
+/** Schemas of `GET /v1/videos/:id/playback` (validation and OpenAPI). */
+import { z } from '../shared/openapi';
+import { defaults } from '../shared/config';
+
+const ttlRule = 'ttl must be a positive integer number of seconds';
+
+/** `?ttl=` in seconds: a positive integer, given at most once; the route caps it at the configured maximum. */
+export const PlaybackQuery = z.object({
+  ttl: z
+    .string({ error: (issue) => (Array.isArray(issue.input) ? 'ttl given more than once' : ttlRule) })
+    .regex(/^\d{1,9}$/, ttlRule)
+    .refine((raw) => Number(raw) >= 1, ttlRule)
+    .optional()
+    .openapi({
+      param: { name: 'ttl', in: 'query' },
+      type: 'string',
+      example: '3600',
+      description: `Lifetime of the signed URL in seconds (default ${defaults.playback.signedUrlTtlSec}; larger values are capped at ${defaults.playback.maxSignedUrlTtlSec})`,
+    }),
+});
+
+export const PlaybackSchema = z
+  .object({
+    url: z.string().openapi({ description: 'Signed master playlist URL' }),
+    expiresAt: z.string(),
+    session: z.string().openapi({ description: 'Playback session token; send it with view beacons' }),
+    status: z.string(),
+    renditions: z.array(z.string()),
+  })
+  .openapi('Playback');

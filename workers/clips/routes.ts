@@ -17,9 +17,9 @@ import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { requireOwnedVideo } from '../metadata/videos';
 import { videoView } from '../metadata/serialize';
+import { insertReadyClip } from '../metadata/video-state';
 import { toPlayable } from '../playback/manifest';
 import { CLIP_ID_PREFIX, roundOutward } from './resolve';
-import './hooks';
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -55,13 +55,12 @@ export const clipRoutes = new Hono<AppEnv>().post('/v1/videos/:id/clips', requir
 
   const now = runtime().now();
   const id = newId(CLIP_ID_PREFIX);
-  await db.insert(schema.videos).values({
+  await insertReadyClip(db, {
     id,
     creatorId: source.creatorId,
     title,
     description: '',
     visibility: source.visibility,
-    status: 'READY',
     duration: round3(window.end - window.start),
     width: source.width,
     height: source.height,
@@ -74,8 +73,6 @@ export const clipRoutes = new Hono<AppEnv>().post('/v1/videos/:id/clips', requir
     clipStart: round3(window.start),
     clipEnd: round3(window.end),
     createdAt: now,
-    updatedAt: now,
-    readyAt: now,
   });
   const video = (await db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!;
   return c.json(

@@ -31,7 +31,6 @@ import { getPlaybackState, loadPlaybackState } from './state';
 import { benchRoutes } from './bench-routes';
 import { clientKey, takeSessionAllowance } from '../views/allowances';
 import { issueSession } from '../views/playback-session';
-import './hooks';
 
 /** `?ttl=` in seconds: a positive integer, given at most once; anything above the maximum is capped to it. */
 function parseTtl(values: string[] | undefined, config: Config): number {

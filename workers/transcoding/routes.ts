@@ -9,7 +9,7 @@
  * - `POST /internal/transcoding/callback`: progress and completion of dispatched units (callback.ts), behind the
  *   same INTERNAL_TOKEN guard.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
@@ -18,13 +18,12 @@ import { isSafeId, keys } from '../shared/storage-keys';
 import { startProcessing } from './start';
 import type { AppEnv } from '../shared/hono-env';
 import { runtime } from '../shared/runtime';
-import { invalidateVideo } from '../metadata/cache';
+import { reprocessVideo } from '../metadata/video-state';
 import { requireOwnedVideo } from '../metadata/videos';
 import { handleTranscodeCallback } from './callback';
 import { ensureJob } from './jobs';
 import { messageForUnit, parseEncodeUnit, unitOf, type WorkMessage } from './messages';
 import { CALLBACK_PATH } from './transcoder-client';
-import './hooks';
 import { plannedRungNames } from './outputs';
 import { serveStorage, storageKeyFromPath } from './storage-gateway';
 
@@ -85,11 +84,7 @@ export const transcodingRoutes = new Hono<AppEnv>()
         .set({ status: 'PENDING', attempts: 0, error: null, progress: 0, leaseUntil: null, updatedAt: now })
         .where(and(eq(schema.transcodeJobs.videoId, id), eq(schema.transcodeJobs.unit, u)));
     }
-    await db
-      .update(schema.videos)
-      .set({ status: 'PROCESSING', error: null, updatedAt: now })
-      .where(and(eq(schema.videos.id, id), inArray(schema.videos.status, ['FAILED', 'PROCESSING', 'READY'])));
-    await invalidateVideo(id);
+    await reprocessVideo(c.env, db, id);
     if (retries.length) await c.env.TRANSCODE_QUEUE.sendBatch(retries.map((r) => ({ body: r.message, contentType: 'json' as const })));
     const units = retries.map((r) => unitOf(r.message));
     return c.json({ videoId: id, rendition: name, unit: units[0] ?? null, units, status: 'PENDING' }, 202);

@@ -1,13 +1,15 @@
 /**
- * Cross-area lifecycle steps. Each area registers what it must do when a video becomes ready or is deleted
- * (cache warming, upload-session cleanup, cache purge); the areas that cause these events call them.
+ * Cross-area lifecycle events. The state machine (metadata/video-state.ts) emits an event once per status move it
+ * wins; the hooks that react (cache warming, upload abort, cache purges, clips, webhooks) are listed in one place,
+ * `lifecycle-hooks.ts`, which this module imports: whatever entry point moves a video (HTTP, a queue consumer, a
+ * cron) runs every hook, and no area registers anything as an import side effect.
  */
+import { lifecycleHooks } from './lifecycle-hooks';
+
 export type VideoHook = (env: Env, videoId: string) => Promise<void>;
 
-const readyHooks: VideoHook[] = [];
-const deletedHooks: VideoHook[] = [];
-const failedHooks: VideoHook[] = [];
-const uploadCompletedHooks: VideoHook[] = [];
+/** The events, named like the webhook events they also become. */
+export type LifecycleEvent = 'upload.completed' | 'video.ready' | 'video.failed' | 'video.deleted';
 
 /** Facts from analysis that a check may refuse (e.g. a direct upload's maxDurationSeconds). */
 export interface AnalysedFacts {
@@ -15,49 +17,48 @@ export interface AnalysedFacts {
 }
 /** Returns a reason to fail the video, or null to let transcoding go on. */
 export type AnalysisCheck = (env: Env, videoId: string, facts: AnalysedFacts) => Promise<string | null>;
-const analysisChecks: AnalysisCheck[] = [];
 
-export function registerVideoFailedHook(hook: VideoHook): void {
-  failedHooks.push(hook);
+/** Hooks by event, each under a name that says whose it is (the name appears in the log when a hook fails). */
+export interface LifecycleHooks {
+  readonly events: { readonly [E in LifecycleEvent]: Readonly<Record<string, VideoHook>> };
+  /** Run in order after analysis, before any encode; the first refusal wins. */
+  readonly analysisChecks: Readonly<Record<string, AnalysisCheck>>;
 }
 
-export function registerUploadCompletedHook(hook: VideoHook): void {
-  uploadCompletedHooks.push(hook);
+/** Runs every hook of `event` concurrently; a hook that throws is logged and does not stop the others. Hooks must be idempotent. */
+export async function emitLifecycleEvent(env: Env, event: LifecycleEvent, videoId: string): Promise<void> {
+  const hooks = Object.entries(lifecycleHooks().events[event]);
+  const results = await Promise.allSettled(hooks.map(([, hook]) => hook(env, videoId)));
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') console.error(`${event} hook ${hooks[i]![0]} failed for ${videoId}`, r.reason);
+  });
 }
 
-export function registerAnalysisCheck(check: AnalysisCheck): void {
-  analysisChecks.push(check);
+/** `video.ready`: all rungs are complete. */
+export function onVideoReady(env: Env, videoId: string): Promise<void> {
+  return emitLifecycleEvent(env, 'video.ready', videoId);
 }
-
-export function registerVideoReadyHook(hook: VideoHook): void {
-  readyHooks.push(hook);
+/** `video.deleted`: the row turned DELETED (its objects are removed after the hooks ran). */
+export function onVideoDeleted(env: Env, videoId: string): Promise<void> {
+  return emitLifecycleEvent(env, 'video.deleted', videoId);
 }
-
-export function registerVideoDeletedHook(hook: VideoHook): void {
-  deletedHooks.push(hook);
+/** `video.failed`: the video moved to FAILED (once per move). */
+export function onVideoFailed(env: Env, videoId: string): Promise<void> {
+  return emitLifecycleEvent(env, 'video.failed', videoId);
 }
-
-async function runAll(hooks: VideoHook[], env: Env, videoId: string, what: string): Promise<void> {
-  const results = await Promise.allSettled(hooks.map((hook) => hook(env, videoId)));
-  for (const r of results) if (r.status === 'rejected') console.error(`${what} hook failed for ${videoId}`, r.reason);
-}
-
-/** `video.ready`: called once all rungs are complete. Hooks must be idempotent. */
-export const onVideoReady = (env: Env, videoId: string) => runAll(readyHooks, env, videoId, 'video.ready');
-export const onVideoDeleted = (env: Env, videoId: string) => runAll(deletedHooks, env, videoId, 'video.deleted');
-/** `video.failed`: called by whoever moved the video to FAILED (once per move). */
-export const onVideoFailed = (env: Env, videoId: string) => runAll(failedHooks, env, videoId, 'video.failed');
 /** `upload.completed`: the original is stored and verified and the video moved to PROCESSING (once per video). */
-export const onUploadCompleted = (env: Env, videoId: string) => runAll(uploadCompletedHooks, env, videoId, 'upload.completed');
+export function onUploadCompleted(env: Env, videoId: string): Promise<void> {
+  return emitLifecycleEvent(env, 'upload.completed', videoId);
+}
 
 /** After analysis, before any encode: the first refusal wins. A check that throws refuses nothing (logged). */
 export async function checkAnalysed(env: Env, videoId: string, facts: AnalysedFacts): Promise<string | null> {
-  for (const check of analysisChecks) {
+  for (const [name, check] of Object.entries(lifecycleHooks().analysisChecks)) {
     try {
       const reason = await check(env, videoId, facts);
       if (reason) return reason;
     } catch (err) {
-      console.error(`analysis check failed for ${videoId}`, err);
+      console.error(`analysis check ${name} failed for ${videoId}`, err);
     }
   }
   return null;

@@ -3,7 +3,6 @@ import { env } from 'cloudflare:workers';
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { api } from './helpers';
 import { addRendition, playableVideo, setStatus, signedBase, signedMasterPath } from './playback-fixtures';
-import '../../workers/app';
 import { onVideoReady } from '../../workers/lifecycle';
 import { handleScheduled, CRON_EVERY_5_MIN } from '../../workers/scheduled';
 import { cacheUrl } from '../../workers/playback/edge-cache';

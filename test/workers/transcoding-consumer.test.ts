@@ -8,9 +8,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { eq, and } from 'drizzle-orm';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import type { AnalyzeResult, AudioResult, CallbackBody, EncodeRequest, EncodeResult, JobEvent, RenditionResult } from '../../containers/transcoder/src/protocol';
-import { registerVideoReadyHook } from '../../workers/lifecycle';
+import type { VideoHook } from '../../workers/lifecycle';
+import { lifecycleHooks } from '../../workers/lifecycle-hooks';
 import { loadConfig } from '../../workers/shared/config';
 import { openDb, schema } from '../../workers/shared/db';
 import { setRuntime } from '../../workers/shared/runtime';
@@ -28,12 +29,14 @@ const config = loadConfig(env as unknown as Record<string, unknown>);
 let sent: TranscodeMessage[] = [];
 let delayed: { body: TranscodeMessage; delaySeconds?: number }[] = [];
 let deadLettered: unknown[] = [];
-const readyCalls: string[] = [];
-registerVideoReadyHook(async (_env, videoId) => {
-  readyCalls.push(videoId);
-});
+// The composed hooks are observed in place: each event's webhook hook is spied (and still runs).
+let readyHook: MockInstance<VideoHook>;
+let failedHook: MockInstance<VideoHook>;
+const emitted = (hook: MockInstance<VideoHook>, videoId: string) => hook.mock.calls.filter(([, v]) => v === videoId).length;
 
 beforeEach(() => {
+  readyHook = vi.spyOn(lifecycleHooks().events['video.ready'], 'webhook');
+  failedHook = vi.spyOn(lifecycleHooks().events['video.failed'], 'webhook');
   sent = [];
   delayed = [];
   deadLettered = [];
@@ -328,14 +331,14 @@ describe('dispatch, callbacks and readiness', () => {
     const thumbs = await dispatch(deps, { type: 'thumbnails', videoId: id });
     await callback(thumbs, { type: 'result', result: THUMBS });
     expect((await video(id))?.status).toBe('READY');
-    expect(readyCalls.filter((v) => v === id)).toHaveLength(1);
+    expect(emitted(readyHook, id)).toBe(1);
 
     // Redeliveries after completion change nothing: acked without dispatch, a repeated callback is a duplicate.
     const calls = deps.calls.length;
     await deliver([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }, { type: 'thumbnails', videoId: id }], deps);
     expect(deps.calls.length).toBe(calls);
     expect(await (await callback(low, { type: 'result', result: encodeResult(low.body) })).json()).toEqual({ status: 'duplicate' });
-    expect(readyCalls.filter((v) => v === id)).toHaveLength(1);
+    expect(emitted(readyHook, id)).toBe(1);
     const rows = await db.select().from(schema.renditions).where(eq(schema.renditions.videoId, id)).all();
     expect(rows.map((r) => r.name).sort()).toEqual(['1080p', '240p', '360p', '480p', '720p', 'audio']);
     const master = await (await env.MEDIA.get(keys.masterPlaylist(id)))!.text();
@@ -404,7 +407,7 @@ describe('dispatch, callbacks and readiness', () => {
       callback(calls[2]!, { type: 'result', result: encodeResult(calls[2]!.body, [6, 4]) }),
     ]);
     expect((await video(id))?.status).toBe('READY');
-    expect(readyCalls.filter((v) => v === id)).toHaveLength(1);
+    expect(emitted(readyHook, id)).toBe(1);
     const row = await db.select().from(schema.renditions).where(and(eq(schema.renditions.videoId, id), eq(schema.renditions.name, '240p'))).get();
     expect(row).toMatchObject({ complete: true, segmentCount: 22 });
   });
@@ -495,6 +498,43 @@ describe('dispatch, callbacks and readiness', () => {
     await callback(last, { type: 'error', permanent: false, message: 'ffmpeg failed (SIGKILL)' });
     expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'FAILED' });
     expect((await video(id))?.error).toMatch(/Processing failed after 5 attempt\(s\) \(encode:240p@0\): ffmpeg failed/);
+  });
+
+  // Regression: failures reported through the callback (callback.ts) and found at fan-in (outputs.ts) moved the
+  // video to FAILED without emitting video.failed, so no webhook went out; the state machine emits it now.
+  it('a permanent error reported through the callback emits video.failed once: the webhook delivery is queued', async () => {
+    const { token } = await newCreator();
+    expect((await api('/v1/webhooks', { method: 'POST', token, json: { url: 'https://hooks.example.com/video', events: ['video.failed'] } })).status).toBe(201);
+    const queued: unknown[] = [];
+    vi.spyOn(env.WEBHOOK_QUEUE, 'sendBatch').mockImplementation(async (batch) => {
+      for (const m of batch) queued.push(m.body);
+      return undefined as never;
+    });
+    const id = await analysed(token);
+    const deps = scripted();
+    const run = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    const reason = 'The video could not be decoded (x).';
+    expect(await (await callback(run, { type: 'error', permanent: true, message: reason })).json()).toEqual({ status: 'failed' });
+    // The same report again finds the video FAILED (410): nothing moves, nothing is emitted twice.
+    expect((await callback(run, { type: 'error', permanent: true, message: reason })).status).toBe(410);
+    expect(await video(id)).toMatchObject({ status: 'FAILED', error: reason });
+    expect(emitted(failedHook, id)).toBe(1);
+    const rows = await db.select().from(schema.webhookDeliveries).where(and(eq(schema.webhookDeliveries.videoId, id), eq(schema.webhookDeliveries.eventType, 'video.failed'))).all();
+    expect(rows).toHaveLength(1);
+    expect(JSON.parse(rows[0]!.payload)).toMatchObject({ type: 'video.failed', data: { videoId: id, status: 'FAILED', error: reason } });
+    expect(queued).toEqual([{ deliveryId: rows[0]!.id, round: 0 }]);
+  });
+
+  it('a rung much shorter than the analysed duration fails the video at fan-in and emits video.failed', async () => {
+    const { token } = await newCreator();
+    const id = await analysed(token);
+    const deps = scripted();
+    const audio = await dispatch(deps, { type: 'audio', videoId: id });
+    await callback(audio, { type: 'result', result: AUDIO });
+    const run = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    await callback(run, { type: 'result', result: encodeResult(run.body, [2]) });
+    expect(await video(id)).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/looks truncated/) });
+    expect(emitted(failedHook, id)).toBe(1);
   });
 
   it('a redone rung deletes stale segments beyond the new count when it is finalised', async () => {

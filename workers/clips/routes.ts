@@ -17,11 +17,11 @@ import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody } 
 import { newId, runtime } from '../shared/runtime';
 import { requireOwnedVideo } from '../metadata/videos';
 import { videoView } from '../metadata/serialize';
+import { insertReadyClip } from '../metadata/video-state';
 import { toPlayable } from '../playback/manifest';
 import { CLIP_ID_PREFIX, roundOutward } from './resolve';
 import { VideoIdParams } from '../metadata/schemas';
 import { ClipSchema, CreateClipSchema } from './schemas';
-import './hooks';
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -57,13 +57,12 @@ export const clipRoutes = apiRoutes().openapi(createClip, async (c) => {
 
   const now = runtime().now();
   const id = newId(CLIP_ID_PREFIX);
-  await db.insert(schema.videos).values({
+  await insertReadyClip(db, {
     id,
     creatorId: source.creatorId,
     title,
     description: '',
     visibility: source.visibility,
-    status: 'READY',
     duration: round3(window.end - window.start),
     width: source.width,
     height: source.height,
@@ -76,8 +75,6 @@ export const clipRoutes = apiRoutes().openapi(createClip, async (c) => {
     clipStart: round3(window.start),
     clipEnd: round3(window.end),
     createdAt: now,
-    updatedAt: now,
-    readyAt: now,
   });
   const video = (await db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!;
   return c.json(

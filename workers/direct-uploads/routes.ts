@@ -27,7 +27,7 @@ import { tusRoutes } from '../uploads/tus-routes';
 import { parseByteCount } from '../uploads/tus-protocol';
 import { allowedOriginsOf, claimCreation, findByToken, newDirectUploadToken, hashToken, recordCreation, releaseClaim, type DirectUploadRow } from './capability';
 import { CreateDirectUploadSchema, DirectUploadSchema } from './schemas';
-import './hooks';
+import { insertUploadingVideo } from '../metadata/video-state';
 
 export const DIRECT_TUS_MOUNT = '/v1/direct_uploads/:token/tus';
 const directTusBase = (token: string) => `/v1/direct_uploads/${token}/tus`;
@@ -56,15 +56,13 @@ export const directUploadRoutes = apiRoutes().openapi(
     const token = newDirectUploadToken();
     const expiresAt = now + (input.expiresInSeconds ?? config.directUploads.defaultTtlSec) * 1000;
     await c.var.db.batch([
-      c.var.db.insert(schema.videos).values({
+      insertUploadingVideo(c.var.db, {
         id: videoId,
         creatorId: c.var.creatorId!,
         title: input.title ?? 'Direct upload',
         description: '',
         visibility: 'public',
-        status: 'UPLOADING',
         createdAt: now,
-        updatedAt: now,
       }),
       c.var.db.insert(schema.directUploads).values({
         id,

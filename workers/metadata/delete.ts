@@ -1,6 +1,6 @@
 /**
  * Deleting a video: the row is kept as DELETED (so stats and ids stay consistent), every R2 object under its
- * prefixes is removed, and the caches are purged. Safe to repeat.
+ * prefixes is removed, and the caches are purged (the `video.deleted` hooks, once). Safe to repeat.
  *
  * Business rule (nothing is written for a deleted video): the row turns DELETED before any object is removed, and
  * every writer of outputs asks `acceptsOutputs` first (the transcoder's storage gateway, the rendition and master
@@ -10,10 +10,8 @@
 import { and, eq, gte } from 'drizzle-orm';
 import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';
-import { runtime } from '../shared/runtime';
 import { keys } from '../shared/storage-keys';
-import { invalidateVideo } from './cache';
-import { onVideoDeleted } from '../lifecycle';
+import { markDeleted } from './video-state';
 
 export async function deleteR2Prefix(bucket: R2Bucket, prefix: string): Promise<number> {
   let deleted = 0;
@@ -31,13 +29,8 @@ export async function deleteR2Prefix(bucket: R2Bucket, prefix: string): Promise<
 }
 
 export async function deleteVideoEverywhere(env: Env, db: Db, videoId: string): Promise<void> {
-  const now = runtime().now();
-  await db
-    .update(schema.videos)
-    .set({ status: 'DELETED', deletedAt: now, updatedAt: now })
-    .where(eq(schema.videos.id, videoId));
-  await invalidateVideo(videoId);
-  await onVideoDeleted(env, videoId);
+  // The hooks (`video.deleted`) run once, for the call that moved the row; the objects are swept on every call.
+  await markDeleted(env, db, videoId);
   await deleteR2Prefix(env.MEDIA, keys.originalPrefix(videoId));
   await deleteR2Prefix(env.MEDIA, keys.videoPrefix(videoId));
 }

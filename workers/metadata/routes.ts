@@ -13,6 +13,7 @@ import { CursorError, listCreatorVideos } from './repo';
 import { videoView } from './serialize';
 import { canRead, requireOwnedVideo, requireVideo } from './videos';
 import { deleteVideoEverywhere } from './delete';
+import { insertUploadingVideo } from './video-state';
 import { assertPosterTime, purgePoster } from '../frames/poster';
 
 const tags = ['videos'];
@@ -36,15 +37,13 @@ export const metadataRoutes = apiRoutes()
       const fields = c.req.valid('json');
       const now = runtime().now();
       const id = newId('vid');
-      await c.var.db.insert(schema.videos).values({
+      await insertUploadingVideo(c.var.db, {
         id,
         creatorId: c.var.creatorId!,
         title: fields.title,
         description: fields.description ?? '',
         visibility: fields.visibility ?? 'public',
-        status: 'UPLOADING',
         createdAt: now,
-        updatedAt: now,
       });
       const record = { video: (await c.var.db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!, renditions: [], jobs: [] };
       return c.json(

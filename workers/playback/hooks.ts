@@ -1,14 +1,12 @@
-/** Playback's lifecycle hooks; imported by the playback routes, so registering happens when the app loads. */
-import { registerVideoDeletedHook, registerVideoReadyHook } from '../lifecycle';
+/** Playback's lifecycle hooks, wired in workers/lifecycle-hooks.ts: warm on `video.ready`, purge on `video.deleted`. */
 import { loadConfig } from '../shared/config';
 import { purgeVideo, warmVideo } from './warming';
 
-registerVideoReadyHook(async (env, videoId) => {
+export async function warmPlaybackCaches(env: Env, videoId: string): Promise<void> {
   const report = await warmVideo(env, loadConfig(env as unknown as Record<string, unknown>), videoId);
   if (report.failed) console.warn(`video.ready warm for ${videoId}: ${report.failed} object(s) failed`);
-});
+}
 
-registerVideoDeletedHook(async (env, videoId) => {
+export async function purgePlaybackCaches(env: Env, videoId: string): Promise<void> {
   await purgeVideo(env, videoId);
-});
-import './media-purge';
+}

@@ -1,9 +1,8 @@
 /**
  * On deletion, this location's cached copies of a video's media objects beyond the ladder: caption tracks, MP4
  * downloads and every cut frame (listed from R2 before the prefix is deleted). purgeVideo (warming.ts) covers the
- * ladder, master and thumbnails.
+ * ladder, master and thumbnails. A `video.deleted` hook, wired in workers/lifecycle-hooks.ts.
  */
-import { registerVideoDeletedHook } from '../lifecycle';
 import { loadConfig } from '../shared/config';
 import { openDb, schema } from '../shared/db';
 import { keys, publicPaths } from '../shared/storage-keys';
@@ -12,7 +11,7 @@ import { cacheUrl, purge } from './edge-cache';
 
 const FRAME_FILE = /^f(\d+)_w(\d+)\.jpg$/;
 
-registerVideoDeletedHook(async (env, videoId) => {
+export async function purgeMediaObjects(env: Env, videoId: string): Promise<void> {
   const db = openDb(env.DB);
   const config = loadConfig(env as unknown as Record<string, unknown>);
   const paths: string[] = [];
@@ -30,4 +29,4 @@ registerVideoDeletedHook(async (env, videoId) => {
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   await purge(paths.map(cacheUrl));
-});
+}

@@ -33,7 +33,6 @@ import { clientKey, takeSessionAllowance } from '../views/allowances';
 import { issueSession } from '../views/playback-session';
 import { VideoIdParams } from '../metadata/schemas';
 import { PlaybackQuery, PlaybackSchema } from './schemas';
-import './hooks';
 
 function playbackError(err: ApiError): Response {
   const headers = new Headers({ 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...CORS_HEADERS });

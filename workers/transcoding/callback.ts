@@ -15,7 +15,8 @@ import { eq } from 'drizzle-orm';
 import type { CallbackBody } from '../../containers/transcoder/src/protocol';
 import { loadConfig } from '../shared/config';
 import { openDb, schema } from '../shared/db';
-import { completeClaim, failJob, failVideo, releaseJob, reportProgress } from './jobs';
+import { failVideo } from '../metadata/video-state';
+import { completeClaim, failJob, releaseJob, reportProgress } from './jobs';
 import { messageForUnit } from './messages';
 import { backoffSeconds } from './consumer';
 import { isDispatched, unitKinds } from './units';
@@ -63,14 +64,14 @@ export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<C
     case 'error': {
       if (event.permanent) {
         await failJob(db, job.videoId, job.unit, event.message);
-        await failVideo(db, job.videoId, event.message);
+        await failVideo(env, db, job.videoId, event.message);
         return { status: 200, body: { status: 'failed' } };
       }
       await releaseJob(db, job, event.message);
       const message = messageForUnit(job.videoId, job.unit);
       if (!message || job.attempts >= config.transcoding.maxAttempts) {
         await failJob(db, job.videoId, job.unit, event.message);
-        await failVideo(db, job.videoId, `Processing failed after ${job.attempts} attempt(s) (${job.unit}): ${event.message}`);
+        await failVideo(env, db, job.videoId, `Processing failed after ${job.attempts} attempt(s) (${job.unit}): ${event.message}`);
         return { status: 200, body: { status: 'failed' } };
       }
       // Sent at once; the consumer holds it back until the backoff since this error has passed (see consumer.ts).

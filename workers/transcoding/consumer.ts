@@ -21,12 +21,12 @@ import { loadConfig, type Config } from '../shared/config';
 import { openDb, schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import { keys } from '../shared/storage-keys';
-import { invalidateVideo } from '../metadata/cache';
-import { checkAnalysed, onVideoFailed } from '../lifecycle';
+import { checkAnalysed } from '../lifecycle';
+import { failVideo } from '../metadata/video-state';
 import { deleteR2Prefix } from '../metadata/delete';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { planChunks } from './chunks';
-import { claimJob, completeJob, ensureJob, failJob, failVideo, getJob, releaseJob, reportProgress, runningUnits } from './jobs';
+import { claimJob, completeJob, ensureJob, failJob, getJob, releaseJob, reportProgress, runningUnits } from './jobs';
 import { encodeGroups, planLadder } from './ladder';
 import { encodeUnit, parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
 import { callbackSpec, dispatchTranscoderJob, runTranscoderJob, transcoderFor, type JobOutcome, type Transcoder } from './transcoder-client';
@@ -79,7 +79,7 @@ async function settle<R>(ctx: Ctx, outcome: JobOutcome<R>, onResult: (result: R)
   }
   if (outcome.permanent) {
     await failJob(ctx.db, ctx.video.id, ctx.job.unit, outcome.message);
-    if (await failVideo(ctx.db, ctx.video.id, outcome.message)) await onVideoFailed(ctx.env, ctx.video.id);
+    await failVideo(ctx.env, ctx.db, ctx.video.id, outcome.message);
     return { status: 'ack', note: `permanent failure: ${outcome.message}` };
   }
   await releaseJob(ctx.db, ctx.job, outcome.message);
@@ -114,7 +114,7 @@ async function analyzeUnit(ctx: Ctx, message: Extract<TranscodeMessage, { type: 
     const refusal = await checkAnalysed(ctx.env, message.videoId, { duration: facts.duration });
     if (refusal) {
       await failJob(ctx.db, message.videoId, ctx.job.unit, refusal);
-      if (await failVideo(ctx.db, message.videoId, refusal)) await onVideoFailed(ctx.env, message.videoId);
+      await failVideo(ctx.env, ctx.db, message.videoId, refusal);
       return;
     }
     const t = ctx.config.transcoding;
@@ -260,8 +260,7 @@ export async function handleDeadLetterBatch(batch: MessageBatch<unknown>, env: E
     const last = job?.error ?? 'no error recorded';
     const reason = `Processing failed after ${job?.attempts ?? 0} attempt(s) (${unit}): ${last}`;
     await failJob(db, message.videoId, unit, last);
-    if (await failVideo(db, message.videoId, reason)) await onVideoFailed(env, message.videoId);
-    await invalidateVideo(message.videoId);
+    await failVideo(env, db, message.videoId, reason);
     msg.ack();
   }
 }

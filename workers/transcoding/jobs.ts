@@ -10,7 +10,8 @@
  * - The lease is extended by every progress report, so a long encode keeps its lease while it makes progress.
  * - `release` (a transient failure) puts the row back to PENDING with the error kept for display; the message is
  *   retried with backoff.
- * Every transition invalidates the metadata cache so the status API shows it at once.
+ * Every transition invalidates the metadata cache so the status API shows it at once. A job that fails for good
+ * fails its video through the video state machine (metadata/video-state.ts `failVideo`).
  */
 import { and, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
 import { invalidateVideo } from '../metadata/cache';
@@ -132,19 +133,4 @@ export async function failJob(db: Db, videoId: string, unit: string, error: stri
 
 export async function getJob(db: Db, videoId: string, unit: string): Promise<JobRow | undefined> {
   return db.select().from(jobs).where(byUnit(videoId, unit)).get();
-}
-
-/**
- * A video fails when any of its jobs fails for good. Only a PROCESSING video moves (a READY video keeps playing,
- * a DELETED one stays deleted), so repeating this is harmless.
- */
-export async function failVideo(db: Db, videoId: string, reason: string): Promise<boolean> {
-  const now = runtime().now();
-  const moved = await db
-    .update(schema.videos)
-    .set({ status: 'FAILED', error: reason.slice(0, 1000), updatedAt: now })
-    .where(and(eq(schema.videos.id, videoId), eq(schema.videos.status, 'PROCESSING')))
-    .returning({ id: schema.videos.id });
-  await invalidateVideo(videoId);
-  return moved.length > 0;
 }

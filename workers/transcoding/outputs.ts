@@ -5,12 +5,13 @@
  * its last chunk is in, segments beyond the final count (from an earlier, longer run) are deleted — so a redone
  * chunk overwrites the same keys and leaves no duplicates or stale segments. The first row makes the video
  * playable (progressive availability); READY needs every planned rung finalised, the audio rendition and the
- * thumbnails. The PROCESSING → READY move is a compare-and-set, so `onVideoReady` runs once per readiness.
+ * thumbnails. The PROCESSING → READY move is the state machine's compare-and-set (metadata/video-state.ts), so
+ * `video.ready` is emitted once per readiness.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { onVideoReady } from '../lifecycle';
 import { invalidateVideo } from '../metadata/cache';
 import { acceptsOutputs } from '../metadata/delete';
+import { failVideo, markReady } from '../metadata/video-state';
 import { renditionFacts } from '../metadata/serialize';
 import { buildMasterPlaylist, buildMediaPlaylist, HLS_CONTENT_TYPE, toPlayable } from '../playback/manifest';
 import type { Config } from '../shared/config';
@@ -18,7 +19,6 @@ import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import { AUDIO_RENDITION, keys, parseSegmentFileName } from '../shared/storage-keys';
 import type { AudioResult, EncodeResult, RenditionResult } from '../../containers/transcoder/src/protocol';
-import { failVideo } from './jobs';
 import { planLadder } from './ladder';
 import { parseEncodeUnit } from './messages';
 
@@ -129,7 +129,7 @@ export async function refreshRenditions(env: Env, db: Db, config: Config, videoI
       if (!c) break;
       if (c.r.segmentDurations.length === 0) continue;
       if (c.firstSegment !== durations.length) {
-        return fail(db, videoId, `The video has a gap in ${rung.name} at chunk ${done}: expected segment ${durations.length}, got ${c.firstSegment}.`);
+        return fail(env, db, videoId, `The video has a gap in ${rung.name} at chunk ${done}: expected segment ${durations.length}, got ${c.firstSegment}.`);
       }
       first ??= c.r;
       durations.push(...c.r.segmentDurations);
@@ -139,7 +139,7 @@ export async function refreshRenditions(env: Env, db: Db, config: Config, videoI
     const complete = done === chunkCount;
     const total = sum(durations);
     if (complete && video.duration && total < video.duration * 0.9 - 0.5) {
-      return fail(db, videoId, `Only ${total.toFixed(1)} s of the ${video.duration.toFixed(1)} s video could be decoded; the file looks truncated or corrupt.`);
+      return fail(env, db, videoId, `Only ${total.toFixed(1)} s of the ${video.duration.toFixed(1)} s video could be decoded; the file looks truncated or corrupt.`);
     }
     const totalBytes = sum(sizes);
     await upsertRendition(db, {
@@ -162,8 +162,8 @@ export async function refreshRenditions(env: Env, db: Db, config: Config, videoI
   return { status: 'ok', finalised };
 }
 
-async function fail(db: Db, videoId: string, reason: string): Promise<RefreshOutcome> {
-  await failVideo(db, videoId, reason);
+async function fail(env: Env, db: Db, videoId: string, reason: string): Promise<RefreshOutcome> {
+  await failVideo(env, db, videoId, reason);
   return { status: 'failed', reason };
 }
 
@@ -201,14 +201,5 @@ export async function maybeMarkReady(env: Env, db: Db, config: Config, videoId: 
     .where(and(eq(schema.transcodeJobs.videoId, videoId), eq(schema.transcodeJobs.unit, 'thumbnails')))
     .get();
   if (thumbs?.status !== 'COMPLETED') return false;
-  const now = runtime().now();
-  const moved = await db
-    .update(schema.videos)
-    .set({ status: 'READY', readyAt: now, error: null, updatedAt: now })
-    .where(and(eq(schema.videos.id, videoId), eq(schema.videos.status, 'PROCESSING')))
-    .returning({ id: schema.videos.id });
-  await invalidateVideo(videoId);
-  if (moved.length === 0) return false;
-  await onVideoReady(env, videoId);
-  return true;
+  return markReady(env, db, videoId);
 }

@@ -17,13 +17,12 @@ import { badRequest, conflict, notFound } from '../shared/errors';
 import { isSafeId, keys } from '../shared/storage-keys';
 import { startProcessing } from './start';
 import { runtime } from '../shared/runtime';
-import { invalidateVideo } from '../metadata/cache';
+import { reprocessVideo } from '../metadata/video-state';
 import { requireOwnedVideo } from '../metadata/videos';
 import { handleTranscodeCallback } from './callback';
 import { ensureJob } from './jobs';
 import { messageForUnit, parseEncodeUnit, unitOf, type WorkMessage } from './messages';
 import { CALLBACK_PATH } from './transcoder-client';
-import './hooks';
 import { plannedRungNames } from './outputs';
 import { apiRoutes, bearerAuth, errors, jsonContent, z } from '../shared/openapi';
 import { VideoIdParams } from '../metadata/schemas';
@@ -99,11 +98,7 @@ export const transcodingRoutes = apiRoutes()
         .set({ status: 'PENDING', attempts: 0, error: null, progress: 0, leaseUntil: null, updatedAt: now })
         .where(and(eq(schema.transcodeJobs.videoId, id), eq(schema.transcodeJobs.unit, u)));
     }
-    await db
-      .update(schema.videos)
-      .set({ status: 'PROCESSING', error: null, updatedAt: now })
-      .where(and(eq(schema.videos.id, id), inArray(schema.videos.status, ['FAILED', 'PROCESSING', 'READY'])));
-    await invalidateVideo(id);
+    await reprocessVideo(c.env, db, id);
     if (retries.length) await c.env.TRANSCODE_QUEUE.sendBatch(retries.map((r) => ({ body: r.message, contentType: 'json' as const })));
     const units = retries.map((r) => unitOf(r.message));
     return c.json({ videoId: id, rendition: name, unit: units[0] ?? null, units, status: 'PENDING' }, 202);

@@ -15,14 +15,12 @@
  *   becomes an empty object; an empty original can never be a video, so the video fails at once with a clear
  *   reason instead of queueing an analysis that can only fail.
  */
-import { and, eq } from 'drizzle-orm';
-import { schema, type Db } from '../shared/db';
-import { invalidateVideo } from '../metadata/cache';
+import type { Db } from '../shared/db';
+import { markUploadEmpty } from '../metadata/video-state';
 import { ApiError, conflict, gone, notFound } from '../shared/errors';
-import { runtime, toHex } from '../shared/runtime';
+import { toHex } from '../shared/runtime';
 import { digestStream } from './byte-source';
 import { startProcessing } from '../transcoding/start';
-import { onUploadCompleted } from '../lifecycle';
 import type { Missing } from './session-types';
 import type { SessionStub } from './part-writer';
 import { ServerTiming } from './server-timing';
@@ -77,7 +75,7 @@ export async function completeUpload(
     if (begun.fileSize === 0) {
       await env.MEDIA.resumeMultipartUpload(begun.objectKey, begun.r2UploadId).abort().catch(() => undefined);
       if (begun.kind === 'partial') await env.MEDIA.put(begun.objectKey, new Uint8Array(0));
-      else await failEmptyVideo(db, videoId);
+      else await markUploadEmpty(env, db, videoId);
       await stub.finishComplete(begun.lease, { size: 0, sha256: EMPTY_SHA256 });
       timing.mark('process');
       return { size: 0, sha256: EMPTY_SHA256, firstTime: true, timing };
@@ -130,7 +128,8 @@ export async function completeUpload(
         { size, sha256 },
       );
     }
-    if (await startProcessing(env, db, videoId, { sourceSize: size, sourceSha256: sha256 })) await onUploadCompleted(env, videoId);
+    // Emits `upload.completed` when this call moved the video (see metadata/video-state.ts).
+    await startProcessing(env, db, videoId, { sourceSize: size, sourceSha256: sha256 });
     await stub.finishComplete(begun.lease, { size, sha256 });
     timing.mark('process');
     return { size, sha256, firstTime: true, timing };
@@ -140,13 +139,3 @@ export async function completeUpload(
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-/** An empty original: the video fails now, with the reason (a compare-and-set on UPLOADING, like startProcessing). */
-async function failEmptyVideo(db: Db, videoId: string): Promise<void> {
-  const now = runtime().now();
-  await db
-    .update(schema.videos)
-    .set({ status: 'FAILED', sourceSize: 0, error: 'the upload was empty (0 bytes): there is no video to process', updatedAt: now })
-    .where(and(eq(schema.videos.id, videoId), eq(schema.videos.status, 'UPLOADING')));
-  await invalidateVideo(videoId);
-}

@@ -3,11 +3,11 @@
  * one created from `title` (or `name` / `filename`, which Uppy and other clients send).
  */
 import type { Context } from 'hono';
-import { schema } from '../shared/db';
 import { badRequest, conflict } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { requireOwnedVideo } from '../metadata/videos';
+import { insertUploadingVideo } from '../metadata/video-state';
 
 const MAX_TITLE = 200;
 
@@ -40,15 +40,13 @@ export async function videoFromMetadata(c: Context<AppEnv>, metadata: Map<string
   if (title === null) return null;
   const now = runtime().now();
   const id = newId('vid');
-  await c.var.db.insert(schema.videos).values({
+  await insertUploadingVideo(c.var.db, {
     id,
     creatorId: c.var.creatorId!,
     title,
     description: metadata.get('description') ?? '',
     visibility: 'public',
-    status: 'UPLOADING',
     createdAt: now,
-    updatedAt: now,
   });
   return { id, creatorId: c.var.creatorId! };
 }

@@ -5,7 +5,7 @@
  * once) is the same row, inserted once and enqueued once, and a receiver that sees it twice sees the same id.
  */
 import { and, eq, isNull } from 'drizzle-orm';
-import { registerUploadCompletedHook, registerVideoDeletedHook, registerVideoFailedHook, registerVideoReadyHook } from '../lifecycle';
+import type { VideoHook } from '../lifecycle';
 import { openDb, schema, type Db } from '../shared/db';
 import { runtime, sha256Hex } from '../shared/runtime';
 import type { WebhookEvent } from '../../schema/schema';
@@ -74,7 +74,9 @@ export async function emitVideoEvent(env: Env, type: WebhookEvent, videoId: stri
   return messages.length;
 }
 
-registerUploadCompletedHook((env, videoId) => emitVideoEvent(env, 'upload.completed', videoId).then(() => undefined));
-registerVideoReadyHook((env, videoId) => emitVideoEvent(env, 'video.ready', videoId).then(() => undefined));
-registerVideoFailedHook((env, videoId) => emitVideoEvent(env, 'video.failed', videoId).then(() => undefined));
-registerVideoDeletedHook((env, videoId) => emitVideoEvent(env, 'video.deleted', videoId).then(() => undefined));
+/** The lifecycle hook that turns `type` into webhook messages (wired in workers/lifecycle-hooks.ts). */
+export function webhookHook(type: WebhookEvent): VideoHook {
+  return async (env, videoId) => {
+    await emitVideoEvent(env, type, videoId);
+  };
+}

@@ -20,7 +20,6 @@ import { subscribedEvents, type DeliveryMessage } from './events';
 import { CreatedWebhookSchema, CreateWebhookSchema, DeliveriesQuery, DeliveryParams, DeliverySchema, WebhookIdParams, WebhookSchema } from './schemas';
 import { newWebhookSecret } from './signing';
 import { checkWebhookUrl } from './url-policy';
-import './events';
 
 type EndpointRow = typeof schema.webhookEndpoints.$inferSelect;
 type DeliveryRow = typeof schema.webhookDeliveries.$inferSelect;

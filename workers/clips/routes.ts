@@ -11,6 +11,7 @@
 import { Hono } from 'hono';
 import { eq } from 'drizzle-orm';
 import { requireCreator } from '../shared/auth';
+import { VIDEO_TEXT } from '../shared/config';
 import { schema } from '../shared/db';
 import { badRequest, conflict, readJsonObject } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
@@ -32,10 +33,10 @@ export const clipRoutes = new Hono<AppEnv>().post('/v1/videos/:id/clips', requir
   const { start, end } = body;
   if (typeof start !== 'number' || !Number.isFinite(start) || start < 0) throw badRequest('start must be a number of seconds ≥ 0');
   if (typeof end !== 'number' || !Number.isFinite(end) || end <= start) throw badRequest('end must be a number of seconds after start');
-  let title = `${source.title} (clip)`.slice(0, config.clips.maxTitle);
+  let title = `${source.title} (clip)`.slice(0, VIDEO_TEXT.maxTitle);
   if ('title' in body) {
-    if (typeof body.title !== 'string' || body.title.trim() === '' || body.title.length > config.clips.maxTitle) {
-      throw badRequest(`title must be a non-empty string of at most ${config.clips.maxTitle} characters`);
+    if (typeof body.title !== 'string' || body.title.trim() === '' || body.title.length > VIDEO_TEXT.maxTitle) {
+      throw badRequest(`title must be a non-empty string of at most ${VIDEO_TEXT.maxTitle} characters`);
     }
     title = body.title.trim();
   }

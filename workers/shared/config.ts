@@ -21,6 +21,8 @@ export const LADDER: readonly Rung[] = [
   { name: '4k', width: 3840, height: 2160, bitrate: 20_000_000 },
 ];
 
+export { VIDEO_TEXT } from './video-text';
+
 const MiB = 1024 * 1024;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -208,7 +210,6 @@ export const defaults = {
   /** Instant clips (workers/clips): their playlists follow the source's current rungs, so they are not immutable. */
   clips: {
     playlistCacheControl: 'public, max-age=60',
-    maxTitle: 200,
   },
   /** MP4 downloads (workers/downloads), run from the `media-jobs` queue. */
   downloads: {

@@ -87,7 +87,7 @@ async function processDownload(env: Env, db: Db, config: Config, transcoder: Tra
 }
 
 export async function handleMediaJobBatch(batch: MessageBatch<unknown>, env: Env, transcoder: Transcoder = transcoderFor(env)): Promise<void> {
-  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const config = loadConfig(env);
   const db = openDb(env.DB);
   for (const msg of batch.messages) {
     const message = parseMediaJobMessage(msg.body);

@@ -204,7 +204,7 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
 }
 
 export async function handleTranscodeBatch(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps = { transcoder: transcoderFor(env) }): Promise<void> {
-  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const config = loadConfig(env);
   const db = openDb(env.DB);
   for (const msg of batch.messages) {
     const message = parseTranscodeMessage(msg.body);

@@ -118,7 +118,7 @@ export async function attemptDelivery(env: Env, db: Db, config: Config, message:
 }
 
 export async function handleWebhookBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const config = loadConfig(env);
   const db = openDb(env.DB);
   await Promise.all(
     batch.messages.map(async (msg) => {

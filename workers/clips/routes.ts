@@ -25,7 +25,7 @@ import './hooks';
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 export const clipRoutes = new Hono<AppEnv>().post('/v1/videos/:id/clips', requireCreator, async (c) => {
-  const { db, config } = c.var;
+  const { db } = c.var;
   const source = (await requireOwnedVideo(c, c.req.param('id'))).video;
   const body = await readJsonObject(c.req.raw);
   const unknown = Object.keys(body).filter((k) => !['start', 'end', 'title'].includes(k));

@@ -33,7 +33,7 @@ export function createApp() {
     const requestId = requestIdFor(c.req.raw);
     const started = Date.now();
     await withRequestId(requestId, logLevelOf(c.env), async () => {
-      c.set('config', loadConfig(c.env as unknown as Record<string, unknown>));
+      c.set('config', loadConfig(c.env));
       c.set('db', openDb(c.env.DB));
       await next();
       const status = c.res.status;

@@ -17,7 +17,7 @@ export const CRON_EVERY_5_MIN = '*/5 * * * *';
 export const CRON_HOURLY = '0 * * * *';
 
 export async function handleScheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
-  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const config = loadConfig(env);
   await withRequestId(`cron-${controller.cron}-${controller.scheduledTime}`, logLevelOf(env), async () => {
     switch (controller.cron) {
       case CRON_EVERY_5_MIN: {

@@ -10,6 +10,7 @@ import { api, newCreator } from './helpers';
 import { playableVideo, segmentBytes, signedBase, signedMasterPath } from './playback-fixtures';
 import { openDb, schema } from '../../workers/shared/db';
 import { keys } from '../../workers/shared/storage-keys';
+import { VIDEO_TEXT } from '../../workers/shared/config';
 import { canonicalLanguageTag, parseCaptions } from '../../workers/captions/webvtt';
 import { firstPts } from '../../workers/captions/hls';
 
@@ -122,7 +123,7 @@ describe('caption tracks in playback', () => {
 describe('POST /v1/videos/:id/clips', () => {
   it('refuses bad ranges, unknown fields and unready sources, creating nothing', async () => {
     const { id, token } = await readyVideo();
-    for (const body of [{ start: -1, end: 2 }, { start: 3, end: 3 }, { start: 1, end: 99 }, { start: '1', end: 2 }, { start: 1, end: 2, color: 'red' }, { start: 1, end: 2, title: '' }]) {
+    for (const body of [{ start: -1, end: 2 }, { start: 3, end: 3 }, { start: 1, end: 99 }, { start: '1', end: 2 }, { start: 1, end: 2, color: 'red' }, { start: 1, end: 2, title: '' }, { start: 1, end: 2, title: 't'.repeat(VIDEO_TEXT.maxTitle + 1) }]) {
       expect((await api(`/v1/videos/${id}/clips`, { method: 'POST', token, json: body })).status).toBe(400);
     }
     const processing = await playableVideo({ status: 'PROCESSING' });

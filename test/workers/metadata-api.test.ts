@@ -4,7 +4,7 @@ import { api, newCreator, newVideo } from './helpers';
 import { getVideoRecord, invalidateVideo, jitteredTtl } from '../../workers/metadata/cache';
 import { loadVideoRecord } from '../../workers/metadata/repo';
 import { openDb } from '../../workers/shared/db';
-import { defaults } from '../../workers/shared/config';
+import { defaults, VIDEO_TEXT } from '../../workers/shared/config';
 
 describe('auth', () => {
   it('rejects a missing token with 401 and the error shape', async () => {
@@ -210,5 +210,52 @@ describe('metadata cache', () => {
     expect(jitteredTtl(3600, 0.1, () => 0)).toBe(3240);
     expect(jitteredTtl(3600, 0.1, () => 0.5)).toBe(3600);
     expect(jitteredTtl(3600, 0.1, () => 0.999999)).toBe(3960);
+  });
+});
+
+describe('title and description limits (VIDEO_TEXT, one constant for every door)', () => {
+  const { maxTitle, maxDescription } = VIDEO_TEXT;
+  const tusTitle = (title: string) => ({ 'Tus-Resumable': '1.0.0', 'Upload-Length': '10', 'Upload-Metadata': `title ${btoa(title)}` });
+
+  it('accepts a title of exactly the limit and refuses one character more with 400, at every door', async () => {
+    const { token } = await newCreator();
+    const longest = 't'.repeat(maxTitle);
+    const tooLong = 't'.repeat(maxTitle + 1);
+    const message = `title must be at most ${maxTitle} characters`;
+
+    expect((await api('/v1/videos', { method: 'POST', token, json: { title: longest } })).status).toBe(201);
+    const created = await api('/v1/videos', { method: 'POST', token, json: { title: tooLong } });
+    expect(created.status).toBe(400);
+    expect((await created.json<{ error: { message: string } }>()).error.message).toContain(message);
+
+    const { id } = await newVideo(token, 'short');
+    expect((await api(`/v1/videos/${id}`, { method: 'PATCH', token, json: { title: longest } })).status).toBe(200);
+    const patched = await api(`/v1/videos/${id}`, { method: 'PATCH', token, json: { title: tooLong } });
+    expect(patched.status).toBe(400);
+    expect((await patched.json<{ error: { message: string } }>()).error.message).toContain(message);
+    expect((await (await api(`/v1/videos/${id}`, { token })).json<{ title: string }>()).title).toBe(longest);
+
+    expect((await api('/v1/direct_uploads', { method: 'POST', token, json: { title: longest } })).status).toBe(201);
+    const direct = await api('/v1/direct_uploads', { method: 'POST', token, json: { title: tooLong } });
+    expect(direct.status).toBe(400);
+    expect((await direct.json<{ error: { message: string } }>()).error.message).toContain(message);
+
+    expect((await api('/v1/uploads', { method: 'POST', token, headers: tusTitle(longest) })).status).toBe(201);
+    const tus = await api('/v1/uploads', { method: 'POST', token, headers: tusTitle(tooLong) });
+    expect(tus.status).toBe(400);
+    expect(await tus.text()).toContain(message);
+
+    // Nothing was created by a refused request: the three 201s above, plus newVideo's.
+    const list = await (await api('/v1/videos', { token })).json<{ videos: { title: string }[] }>();
+    expect(list.videos.map((v) => v.title).filter((t) => t.length > maxTitle)).toEqual([]);
+    expect(list.videos).toHaveLength(4);
+  });
+
+  it('accepts a description of exactly the limit and refuses one character more with 400', async () => {
+    const { token } = await newCreator();
+    expect((await api('/v1/videos', { method: 'POST', token, json: { title: 't', description: 'd'.repeat(maxDescription) } })).status).toBe(201);
+    const res = await api('/v1/videos', { method: 'POST', token, json: { title: 't', description: 'd'.repeat(maxDescription + 1) } });
+    expect(res.status).toBe(400);
+    expect((await res.json<{ error: { message: string } }>()).error.message).toContain(`description must be at most ${maxDescription} characters`);
   });
 });

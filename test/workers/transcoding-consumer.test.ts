@@ -24,7 +24,7 @@ import type { TranscoderPath } from '../../workers/transcoding/transcoder-client
 import { api, newCreator, newVideo } from './helpers';
 
 const db = openDb(env.DB);
-const config = loadConfig(env as unknown as Record<string, unknown>);
+const config = loadConfig(env);
 
 let sent: TranscodeMessage[] = [];
 let delayed: { body: TranscodeMessage; delaySeconds?: number }[] = [];

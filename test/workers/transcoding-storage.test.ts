@@ -36,8 +36,32 @@ describe('/internal/storage', () => {
     expect(await tail.text()).toBe('789');
     const open = await api('/internal/storage/originals/vid_r/original', { headers: { ...auth, Range: 'bytes=7-' } });
     expect(await open.text()).toBe('789');
-    expect((await api('/internal/storage/originals/vid_r/original', { headers: { ...auth, Range: 'bytes=20-' } })).status).toBe(416);
     expect((await api('/internal/storage/originals/vid_r/missing', { headers: auth })).status).toBe(404);
+  });
+
+  it.each([
+    ['a start past the end', 'bytes=20-'],
+    ['a start at the end', 'bytes=10-'],
+    ['an empty suffix', 'bytes=-0'],
+  ])('answers %s with 416 and the object size (the playback policy)', async (_what, range) => {
+    await env.MEDIA.put(keys.original('vid_u'), '0123456789');
+    const res = await api('/internal/storage/originals/vid_u/original', { headers: { ...auth, Range: range } });
+    expect(res.status).toBe(416);
+    expect(res.headers.get('Content-Range')).toBe('bytes */10');
+  });
+
+  it.each([
+    ['garbage', 'lots-of-bytes-please'],
+    ['another unit', 'items=0-3'],
+    ['reversed bounds', 'bytes=5-2'],
+    ['several ranges', 'bytes=0-1,5-9'],
+    ['an empty range', 'bytes=-'],
+  ])('ignores %s in Range and serves the whole object with 200 (the playback policy)', async (_what, range) => {
+    await env.MEDIA.put(keys.original('vid_m'), '0123456789');
+    const res = await api('/internal/storage/originals/vid_m/original', { headers: { ...auth, Range: range } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Range')).toBeNull();
+    expect(await res.text()).toBe('0123456789');
   });
 
   it('lets the transcoder write outputs but never originals, and rejects keys outside the layout', async () => {

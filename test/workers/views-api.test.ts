@@ -4,7 +4,6 @@ import { api } from './helpers';
 import { fakeClock, playableVideo, view, viewJson } from './views-helpers';
 import { forgetShardPlan } from '../../workers/views/routing';
 
-const HOUR = 3_600_000;
 let clock: ReturnType<typeof fakeClock> | null = null;
 afterEach(() => {
   clock?.restore();

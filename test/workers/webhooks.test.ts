@@ -135,7 +135,7 @@ describe('events and deliveries', () => {
 
   it('retries an unreachable receiver with backoff and records the attempt; covers at least a day before failing', async () => {
     const { token, creatorId } = await newCreator();
-    const config = loadConfig(env as unknown as Record<string, unknown>);
+    const config = loadConfig(env);
     const db = openDb(env.DB);
     // An unresolvable public name: the attempt fails like a receiver that is down.
     await db.insert(schema.webhookEndpoints).values({ id: 'wh_down', creatorId, url: 'https://receiver.invalid/hook', events: '["video.ready"]', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', createdAt: Date.now() });
@@ -199,7 +199,7 @@ describe('sweepLostDeliveries (cron)', () => {
   it('sends a delivery again whose message was lost, once per sweep, and leaves recent ones alone', async () => {
     const { token, creatorId } = await newCreator();
     const db = openDb(env.DB);
-    const config = loadConfig(env as unknown as Record<string, unknown>);
+    const config = loadConfig(env);
     await db.insert(schema.webhookEndpoints).values({ id: 'wh_lost', creatorId, url: 'https://hooks.example.com/lost', events: '["video.deleted"]', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', createdAt: Date.now() });
     const { id: videoId } = await newVideo(token);
     await emitVideoEvent(env, 'video.deleted', videoId);

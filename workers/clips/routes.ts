@@ -11,6 +11,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { requireCreator } from '../shared/auth';
+import { VIDEO_TEXT } from '../shared/config';
 import { schema } from '../shared/db';
 import { badRequest, conflict } from '../shared/errors';
 import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody } from '../shared/openapi';
@@ -37,10 +38,10 @@ const createClip = createRoute({
 });
 
 export const clipRoutes = apiRoutes().openapi(createClip, async (c) => {
-  const { db, config } = c.var;
+  const { db } = c.var;
   const { start, end, ...body } = c.req.valid('json');
   const source = (await requireOwnedVideo(c, c.req.valid('param').id)).video;
-  const title = body.title ?? `${source.title} (clip)`.slice(0, config.clips.maxTitle);
+  const title = body.title ?? `${source.title} (clip)`.slice(0, VIDEO_TEXT.maxTitle);
   if (source.status !== 'READY') throw conflict(`only READY videos can be clipped (this one is ${source.status})`);
   const length = source.clipOf ? source.clipEnd! - source.clipStart! : (source.duration ?? 0);
   if (end > length + 0.001) throw badRequest(`end (${end}) is past the end of the video (${round3(length)} s)`);

@@ -1,9 +1,9 @@
 /** Schemas of `POST /v1/videos/:id/clips` (validation and OpenAPI); messages kept from the hand-written parser. */
 import { z } from '../shared/openapi';
-import { defaults } from '../shared/config';
+import { VIDEO_TEXT } from '../shared/config';
 import { VideoSchema } from '../metadata/schemas';
 
-const MAX_TITLE = defaults.clips.maxTitle;
+const MAX_TITLE = VIDEO_TEXT.maxTitle;
 const startRule = 'start must be a number of seconds ≥ 0';
 const endRule = 'end must be a number of seconds after start';
 const titleRule = `title must be a non-empty string of at most ${MAX_TITLE} characters`;

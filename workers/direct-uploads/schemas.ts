@@ -1,8 +1,8 @@
 /** Request and response schemas of `POST /v1/direct_uploads` (validation and OpenAPI). */
 import { z } from '../shared/openapi';
-import { defaults } from '../shared/config';
+import { defaults, VIDEO_TEXT } from '../shared/config';
 
-const MAX_TITLE = 200;
+const MAX_TITLE = VIDEO_TEXT.maxTitle;
 const MAX_METADATA_BYTES = 4096;
 
 /** An origin as browsers send it: scheme, host, optional port; nothing else. */

@@ -55,7 +55,7 @@ function backoff(attempts: number, config: Config): number {
   return Math.min(config.downloads.retryMaxDelaySec, Math.round(config.downloads.retryBaseDelaySec * 2 ** Math.max(0, attempts - 1)));
 }
 
-async function processDownload(env: Env, db: Db, config: Config, transcoder: Transcoder, message: MediaJobMessage): Promise<Outcome> {
+async function processDownload(db: Db, config: Config, transcoder: Transcoder, message: MediaJobMessage): Promise<Outcome> {
   const claim = await claimDownload(db, message.videoId, message.rendition, config.downloads.jobLeaseMs);
   if (claim.status === 'done') return { status: 'ack' };
   if (claim.status === 'busy') return { status: 'retry', reason: 'held by another worker', delaySeconds: Math.ceil(claim.leaseRemainingMs / 1000) + 1 };
@@ -87,7 +87,7 @@ async function processDownload(env: Env, db: Db, config: Config, transcoder: Tra
 }
 
 export async function handleMediaJobBatch(batch: MessageBatch<unknown>, env: Env, transcoder: Transcoder = transcoderFor(env)): Promise<void> {
-  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const config = loadConfig(env);
   const db = openDb(env.DB);
   for (const msg of batch.messages) {
     const message = parseMediaJobMessage(msg.body);
@@ -98,7 +98,7 @@ export async function handleMediaJobBatch(batch: MessageBatch<unknown>, env: Env
     }
     let outcome: Outcome;
     try {
-      outcome = await processDownload(env, db, config, transcoder, message);
+      outcome = await processDownload(db, config, transcoder, message);
     } catch (err) {
       outcome = { status: 'retry', reason: err instanceof Error ? err.message : String(err) };
     }

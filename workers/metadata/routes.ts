@@ -5,7 +5,6 @@ import { optionalCreator, requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
 import { badRequest, notFound } from '../shared/errors';
 import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody, z } from '../shared/openapi';
-import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { CreateVideoSchema, ListVideosQuery, UpdateVideoSchema, VideoIdParams, VideoSchema } from './schemas';
 import { invalidateVideo } from './cache';

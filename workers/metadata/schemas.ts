@@ -1,9 +1,9 @@
 /** Schemas of the video metadata API (validation and OpenAPI); messages kept from the hand-written parser. */
 import { limitQuery, z } from '../shared/openapi';
 import { VIDEO_STATUSES, VISIBILITIES } from '../../schema/schema';
+import { VIDEO_TEXT } from '../shared/config';
 
-const MAX_TITLE = 200;
-const MAX_DESCRIPTION = 5000;
+const { maxTitle: MAX_TITLE, maxDescription: MAX_DESCRIPTION } = VIDEO_TEXT;
 
 const title = z
   .string({ error: 'title is required and must be a non-empty string' })

@@ -11,9 +11,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 
 type OpenAPIRegistry = OpenAPIHono['openAPIRegistry'];
-import { bearerAuth, errors, ErrorSchema, jsonContent, z } from '../shared/openapi';
+import { bearerAuth, errors, ErrorSchema, z } from '../shared/openapi';
 
-const VideoId = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
 const UploadId = z.object({ uploadId: z.string().openapi({ param: { name: 'uploadId', in: 'path' } }) });
 const DirectToken = z.object({ token: z.string().openapi({ param: { name: 'token', in: 'path' }, description: 'The capability token of the direct upload URL' }) });
 const tusHeader = (name: string, description: string, required = true) =>

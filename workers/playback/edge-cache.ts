@@ -7,14 +7,16 @@
  *   request (leader) tees the body: one branch streams to its client, the other into `cache.put`. Followers wait
  *   for the put and are then served from the cache; if the put fails they fall back to their own origin read.
  *   Followers never touch the leader's stream: I/O objects cannot cross request contexts in workerd.
- * - Range: the cache holds the full object; a range request is matched with a normalised single-range header
- *   (the Cache API answers 206 from a stored 200). If a cache implementation ignores the range, the body is sliced.
+ * - Range (workers/shared/range.ts): the cache holds the full object; a range request is matched with a normalised
+ *   single-range header (the Cache API answers 206 from a stored 200). If a cache implementation ignores the range,
+ *   the body is sliced. A malformed Range header is ignored (the whole object, 200), as the RFC allows: players
+ *   only send one well-formed range, and ignoring is the answer every client handles.
  * - Conditional: `If-None-Match` is evaluated here against the stored ETag, before any range (RFC 9110 §13.2.2).
  * - In front of it all, the per-isolate memory cache (hot-cache.ts) for the hottest objects.
  */
 import { runtime } from '../shared/runtime';
 import { hotDelete, hotGet, hotPut, type HotLimits } from './hot-cache';
-import { parseRange, resolveRange, type RangeRequest } from './range';
+import { contentRange, parseRange, resolveRange, UNSATISFIABLE, type ByteRange } from '../shared/range';
 
 export const CACHE_ORIGIN = 'https://playback.internal';
 export const cacheUrl = (canonicalPath: string) => `${CACHE_ORIGIN}${canonicalPath}`;
@@ -46,7 +48,7 @@ function edgeCache(): Cache | null {
   }
 }
 
-function rangeHeader(range: RangeRequest): string {
+function rangeHeader(range: ByteRange): string {
   return 'suffix' in range ? `bytes=-${range.suffix}` : `bytes=${range.start}-${range.end ?? ''}`;
 }
 
@@ -86,7 +88,7 @@ function respond(body: BodyInit | null, status: number, headers: Headers, cacheS
 }
 
 function unsatisfiable(size: number, cacheStatus: CacheStatus): Response {
-  const headers = new Headers({ 'Content-Type': 'application/json', 'Content-Range': `bytes */${size}` });
+  const headers = new Headers({ 'Content-Type': 'application/json', 'Content-Range': contentRange(UNSATISFIABLE, size) });
   const body = JSON.stringify({ error: { code: 'range_not_satisfiable', message: `range is outside the object (${size} bytes)` } });
   return respond(body, 416, headers, cacheStatus);
 }
@@ -108,7 +110,7 @@ function discard(body: Stored['body']): void {
  * Turns a stored full object into the answer for this request: 304, 206, 416, or 200; HEAD drops the body.
  * `stored` may already be a 206 when the cache applied the range itself.
  */
-function answer(req: Request, stored: Stored, range: RangeRequest | null, cacheStatus: CacheStatus): Response {
+function answer(req: Request, stored: Stored, range: ByteRange | null, cacheStatus: CacheStatus): Response {
   const { headers, body } = stored;
   headers.set('Accept-Ranges', 'bytes');
   if (etagMatches(req.headers.get('If-None-Match'), headers.get('ETag'))) {
@@ -129,11 +131,11 @@ function answer(req: Request, stored: Stored, range: RangeRequest | null, cacheS
   const size = Number(headers.get('Content-Length'));
   if (range && body && Number.isFinite(size)) {
     const resolved = resolveRange(range, size);
-    if (resolved === 'unsatisfiable') {
+    if (resolved.kind === 'unsatisfiable') {
       discard(body);
       return unsatisfiable(size, cacheStatus);
     }
-    headers.set('Content-Range', `bytes ${resolved.start}-${resolved.end}/${size}`);
+    headers.set('Content-Range', contentRange(resolved, size));
     headers.set('Content-Length', String(resolved.end - resolved.start + 1));
     const part = body instanceof ReadableStream ? sliceStream(body, resolved.start, resolved.end) : body.subarray(resolved.start, resolved.end + 1);
     return respond(part, 206, headers, cacheStatus);
@@ -141,7 +143,7 @@ function answer(req: Request, stored: Stored, range: RangeRequest | null, cacheS
   return respond(body, stored.status, headers, cacheStatus);
 }
 
-async function match(cache: Cache, key: string, range: RangeRequest | null): Promise<Response | undefined> {
+async function match(cache: Cache, key: string, range: ByteRange | null): Promise<Response | undefined> {
   const headers = range ? { Range: rangeHeader(range) } : undefined;
   return cache.match(new Request(key, { headers }));
 }
@@ -170,7 +172,9 @@ export interface ServeOptions {
  */
 export async function serveThroughCache(req: Request, key: string, produce: () => Promise<OriginObject>, options: ServeOptions): Promise<Response> {
   const { waitUntil, followerWaitMs } = options;
-  const range = req.method === 'HEAD' ? null : parseRange(req.headers.get('Range'));
+  const parsed = req.method === 'HEAD' ? null : parseRange(req.headers.get('Range'));
+  // Malformed: ignored, the whole object is sent (RFC 9110 §14.2). Unsatisfiable: 416, once the size is known.
+  const range = parsed?.kind === 'range' ? parsed.range : null;
   const hot = hotGet(key, runtime().now());
   if (hot) return answer(req, { status: 200, headers: new Headers(hot.headers), body: hot.body }, range, 'HIT');
 
@@ -238,7 +242,7 @@ export async function serveThroughCache(req: Request, key: string, produce: () =
 }
 
 /** A second request for an object (a Cache API hit) copies it into the memory cache while it streams out. */
-function promote(req: Request, key: string, hit: Response, range: RangeRequest | null, options: ServeOptions): Response {
+function promote(req: Request, key: string, hit: Response, range: ByteRange | null, options: ServeOptions): Response {
   const size = Number(hit.headers.get('Content-Length'));
   if (range || req.method !== 'GET' || hit.status !== 200 || !hit.body || !(size > 0) || size > options.hot.maxEntryBytes) return hit;
   const [toClient, toMemory] = hit.body.tee();

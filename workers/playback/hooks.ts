@@ -3,7 +3,7 @@ import { loadConfig } from '../shared/config';
 import { purgeVideo, warmVideo } from './warming';
 
 export async function warmPlaybackCaches(env: Env, videoId: string): Promise<void> {
-  const report = await warmVideo(env, loadConfig(env as unknown as Record<string, unknown>), videoId);
+  const report = await warmVideo(env, loadConfig(env), videoId);
   if (report.failed) console.warn(`video.ready warm for ${videoId}: ${report.failed} object(s) failed`);
 }
 

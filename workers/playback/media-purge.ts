@@ -13,7 +13,7 @@ const FRAME_FILE = /^f(\d+)_w(\d+)\.jpg$/;
 
 export async function purgeMediaObjects(env: Env, videoId: string): Promise<void> {
   const db = openDb(env.DB);
-  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const config = loadConfig(env);
   const paths: string[] = [];
   const captions = await db.select({ lang: schema.captions.lang }).from(schema.captions).where(eq(schema.captions.videoId, videoId));
   for (const { lang } of captions) paths.push(publicPaths.captionPlaylist(videoId, lang), publicPaths.captionSegment(videoId, lang), publicPaths.captionFile(videoId, lang));

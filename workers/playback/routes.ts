@@ -18,7 +18,6 @@ import { $, createRoute } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
 import { optionalCreator } from '../shared/auth';
 import { ApiError, badRequest, errorJson, notFound } from '../shared/errors';
-import type { AppEnv } from '../shared/hono-env';
 import { apiRoutes, errors, jsonContent } from '../shared/openapi';
 import { runtime } from '../shared/runtime';
 import { AUDIO_RENDITION, isSafeId, publicPaths } from '../shared/storage-keys';

@@ -21,6 +21,8 @@ export const LADDER: readonly Rung[] = [
   { name: '4k', width: 3840, height: 2160, bitrate: 20_000_000 },
 ];
 
+export { VIDEO_TEXT } from './video-text';
+
 const MiB = 1024 * 1024;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -208,7 +210,6 @@ export const defaults = {
   /** Instant clips (workers/clips): their playlists follow the source's current rungs, so they are not immutable. */
   clips: {
     playlistCacheControl: 'public, max-age=60',
-    maxTitle: 200,
   },
   /** MP4 downloads (workers/downloads), run from the `media-jobs` queue. */
   downloads: {
@@ -248,15 +249,54 @@ export const defaults = {
 
 export type Config = typeof defaults;
 
-/** Numeric overrides from the environment; anything absent keeps its default. */
-export function loadConfig(env: Partial<Record<string, unknown>>): Config {
-  const num = (name: string, fallback: number): number => {
+/**
+ * The environment variables that override a default, each read by `loadConfig` below. wrangler.toml `[vars]`
+ * sets the ones production changes (so they are in the generated `Env`); the rest are overridden only by the
+ * tests and local stacks (vitest bindings, `wrangler dev --var`), and absent means the default. Declaring them
+ * here, rather than as empty `[vars]`, keeps the defaults in one place; every `Env` is a `ConfigVars`, so callers
+ * pass their `env` as it is.
+ */
+const TUNABLE_VARS = [
+  'UPLOAD_CHUNK_SIZE',
+  'UPLOAD_MAX_FILE_SIZE',
+  'UPLOAD_SESSION_TTL_MS',
+  'VIEWS_SAMPLING_ENABLED',
+  'VIEWS_SAMPLING_RATE',
+  'VIEWS_HOT_SHARD_PER_MINUTE',
+  'VIEWS_VIEWER_EVENTS_PER_MINUTE',
+  'VIEWS_MIN_WATCH_SECONDS',
+  'VIEWS_SESSION_TTL_SEC',
+  'VIEWS_SESSION_SKEW_SEC',
+  'VIEWS_SESSIONS_PER_ADDRESS',
+  'VIEWS_SESSION_WINDOW_SEC',
+  'VIEWS_PER_ADDRESS_PER_VIDEO',
+  'VIEWS_ADDRESS_WINDOW_SEC',
+  'WEBHOOK_TIMEOUT_MS',
+  'WEBHOOK_RETRY_BASE_DELAY_SEC',
+  'WEBHOOK_RETRY_MAX_DELAY_SEC',
+  'WEBHOOK_RETRY_WINDOW_SEC',
+  'WEBHOOKS_ALLOW_PRIVATE_URLS',
+  'SEGMENT_DURATION_SEC',
+  'X264_PRESET',
+  'TRANSCODE_JOB_LEASE_MS',
+  'TRANSCODE_MAX_ATTEMPTS',
+  'TRANSCODE_RETRY_BASE_DELAY_SEC',
+  'TRANSCODE_CHUNK_SEC',
+  'TRANSCODE_MAX_RUNNING_UNITS',
+  'TRANSCODE_PURGE_DELAY_SEC',
+] as const;
+
+export type ConfigVars = Partial<Record<(typeof TUNABLE_VARS)[number], string>>;
+
+/** Overrides from the environment; anything absent or unparsable keeps its default. */
+export function loadConfig(env: ConfigVars): Config {
+  const num = (name: keyof ConfigVars, fallback: number): number => {
     const raw = env[name];
     if (typeof raw !== 'string' || raw.trim() === '') return fallback;
     const value = Number(raw);
     return Number.isFinite(value) && value > 0 ? value : fallback;
   };
-  const str = (name: string, fallback: string): string => {
+  const str = (name: keyof ConfigVars, fallback: string): string => {
     const raw = env[name];
     return typeof raw === 'string' && /^[a-z0-9_-]{1,32}$/i.test(raw.trim()) ? raw.trim() : fallback;
   };
@@ -311,13 +351,13 @@ export function loadConfig(env: Partial<Record<string, unknown>>): Config {
  * The local transcoder process's URL when TRANSCODER_URL names one (`npm start`, the tests); null when jobs go to
  * the TRANSCODER container binding (TRANSCODER_URL "container" or empty: production).
  */
-export function localTranscoderUrl(env: object): string | null {
-  const raw = (env as Partial<Record<string, unknown>>).TRANSCODER_URL;
+export function localTranscoderUrl(env: { TRANSCODER_URL?: string }): string | null {
+  const raw = env.TRANSCODER_URL;
   const base = typeof raw === 'string' ? raw.trim() : '';
   return /^https?:\/\//.test(base) ? base.replace(/\/$/, '') : null;
 }
 
 /** Benchmark-only routes exist only when BENCH_ROUTES is "1" (the benchmarks' local stacks set it). */
-export function benchRoutesEnabled(env: object): boolean {
-  return (env as Partial<Record<string, unknown>>).BENCH_ROUTES === '1';
+export function benchRoutesEnabled(env: { BENCH_ROUTES?: string }): boolean {
+  return env.BENCH_ROUTES === '1';
 }

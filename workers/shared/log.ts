@@ -16,8 +16,8 @@ interface LogContext {
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 const context = new AsyncLocalStorage<LogContext>();
 
-export function logLevelOf(env: Partial<Record<string, unknown>> | Env): LogLevel {
-  const raw = (env as Partial<Record<string, unknown>>).LOG_LEVEL;
+export function logLevelOf(env: Partial<Pick<Env, 'LOG_LEVEL'>>): LogLevel {
+  const raw = env.LOG_LEVEL;
   return typeof raw === 'string' && raw in RANK ? (raw as LogLevel) : 'info';
 }
 

@@ -38,7 +38,7 @@ export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<C
   const body = parseBody(raw);
   if (!body) return { status: 400, body: { error: { code: 'bad_request', message: 'not a transcoder callback' } } };
   const db = openDb(env.DB);
-  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const config = loadConfig(env);
   const job = await db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.id, body.jobId)).get();
   if (!job) return { status: 404, body: { error: { code: 'not_found', message: 'no such job' } } };
   if (job.status === 'COMPLETED') return { status: 200, body: { status: 'duplicate' } };

@@ -15,7 +15,7 @@
  *
  * The DLQ consumer marks the job and its video FAILED with the last recorded error, so nothing retries forever.
  */
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { AnalyzeResult } from '../../containers/transcoder/src/protocol';
 import { loadConfig, type Config } from '../shared/config';
 import { openDb, schema, type Db } from '../shared/db';
@@ -28,7 +28,7 @@ import type { JobRow, VideoRow } from '../metadata/serialize';
 import { planChunks } from './chunks';
 import { claimJob, completeJob, ensureJob, failJob, getJob, releaseJob, reportProgress, runningUnits } from './jobs';
 import { encodeGroups, planLadder } from './ladder';
-import { encodeUnit, parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
+import { parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
 import { callbackSpec, dispatchTranscoderJob, runTranscoderJob, transcoderFor, type JobOutcome, type Transcoder } from './transcoder-client';
 import { isDispatched, unitKinds, type DispatchedMessage } from './units';
 
@@ -204,7 +204,7 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
 }
 
 export async function handleTranscodeBatch(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps = { transcoder: transcoderFor(env) }): Promise<void> {
-  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const config = loadConfig(env);
   const db = openDb(env.DB);
   for (const msg of batch.messages) {
     const message = parseTranscodeMessage(msg.body);

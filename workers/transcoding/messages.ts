@@ -15,7 +15,6 @@ export type TranscodeMessage =
   | { type: 'thumbnails'; videoId: string }
   | { type: 'purge'; videoId: string };
 
-export type TranscodeMessageType = TranscodeMessage['type'];
 export type WorkMessage = Exclude<TranscodeMessage, { type: 'purge' }>;
 
 const RUNG_NAME = /^[A-Za-z0-9_-]{1,16}$/;

@@ -12,7 +12,6 @@ import { and, eq, sql } from 'drizzle-orm';
 import { invalidateVideo } from '../metadata/cache';
 import { acceptsOutputs } from '../metadata/delete';
 import { failVideo, markReady } from '../metadata/video-state';
-import { renditionFacts } from '../metadata/serialize';
 import { buildMasterPlaylist, buildMediaPlaylist, HLS_CONTENT_TYPE, toPlayable } from '../playback/manifest';
 import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';

@@ -9,7 +9,7 @@
  * - `POST /internal/transcoding/callback`: progress and completion of dispatched units (callback.ts), behind the
  *   same INTERNAL_TOKEN guard.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { createRoute } from '@hono/zod-openapi';
 import { requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';

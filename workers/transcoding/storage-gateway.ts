@@ -14,6 +14,7 @@
  */
 import { errorJson } from '../shared/errors';
 import { acceptsOutputs } from '../metadata/delete';
+import { contentRange, parseRange, resolveRange, UNSATISFIABLE, type ByteRange } from '../shared/range';
 
 const READABLE = /^(originals|videos)\/[A-Za-z0-9_-]{1,64}\/([A-Za-z0-9_-]{1,64}\/)?[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9]{1,8})?$/;
 const WRITABLE = /^videos\//;
@@ -21,17 +22,10 @@ const WRITABLE = /^videos\//;
 const json = (status: number, code: string, message: string) =>
   new Response(JSON.stringify(errorJson(code, message)), { status, headers: { 'Content-Type': 'application/json' } });
 
-/** `bytes=a-b`, `bytes=a-`, `bytes=-n` → an R2 range; null for absent; 'invalid' for anything else. */
-export function parseRange(header: string | null): R2Range | null | 'invalid' {
-  if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return 'invalid';
-  if (m[1] === '') return { suffix: Number(m[2]) };
-  const offset = Number(m[1]);
-  if (m[2] === '') return { offset };
-  const end = Number(m[2]);
-  if (end < offset) return 'invalid';
-  return { offset, length: end - offset + 1 };
+/** The R2 read for one byte range (R2 clamps the end to the object, as RFC 9110 does). */
+function r2Range(range: ByteRange): R2Range {
+  if ('suffix' in range) return { suffix: range.suffix };
+  return range.end === null ? { offset: range.start } : { offset: range.start, length: range.end - range.start + 1 };
 }
 
 function objectHeaders(object: R2Object): Headers {
@@ -42,6 +36,8 @@ function objectHeaders(object: R2Object): Headers {
   return headers;
 }
 
+const unsatisfiable = (size: number) => new Response(null, { status: 416, headers: { 'Content-Range': contentRange(UNSATISFIABLE, size) } });
+
 /** The 401 both doors answer without a valid INTERNAL_TOKEN. */
 export const storageUnauthorized = () => json(401, 'unauthorized', 'internal token required');
 
@@ -51,8 +47,10 @@ export async function serveStorage(bucket: R2Bucket, request: Request, key: stri
   switch (request.method) {
     case 'GET':
     case 'HEAD': {
-      const range = parseRange(request.headers.get('Range'));
-      if (range === 'invalid') return json(416, 'range_not_satisfiable', 'unsupported Range header');
+      // The playback policy (workers/shared/range.ts): a malformed Range is ignored (RFC 9110 §14.2) and the whole
+      // object is sent. ffmpeg and ffprobe only send one well-formed range; GET alone takes a range (RFC 9110 §14.2).
+      const parsed = request.method === 'GET' ? parseRange(request.headers.get('Range')) : null;
+      const range = parsed?.kind === 'range' ? parsed.range : null;
       if (request.method === 'HEAD') {
         const head = await bucket.head(key);
         if (!head) return json(404, 'not_found', 'no such object');
@@ -62,12 +60,12 @@ export async function serveStorage(bucket: R2Bucket, request: Request, key: stri
       }
       let object: R2ObjectBody | null;
       try {
-        object = await bucket.get(key, range ? { range } : undefined);
+        object = await bucket.get(key, range ? { range: r2Range(range) } : undefined);
       } catch (err) {
         // R2 rejects a range that starts past the end instead of returning the object.
         const head = range ? await bucket.head(key) : null;
         if (!head) throw err;
-        return new Response(null, { status: 416, headers: { 'Content-Range': `bytes */${head.size}` } });
+        return unsatisfiable(head.size);
       }
       if (!object) return json(404, 'not_found', 'no such object');
       const headers = objectHeaders(object);
@@ -75,13 +73,13 @@ export async function serveStorage(bucket: R2Bucket, request: Request, key: stri
         headers.set('Content-Length', String(object.size));
         return new Response(object.body, { headers });
       }
-      const start = 'suffix' in range ? Math.max(0, object.size - range.suffix) : (range.offset ?? 0);
-      if (start >= object.size) {
-        return new Response(null, { status: 416, headers: { 'Content-Range': `bytes */${object.size}` } });
+      const resolved = resolveRange(range, object.size);
+      if (resolved.kind === 'unsatisfiable') {
+        await object.body.cancel();
+        return unsatisfiable(object.size);
       }
-      const end = 'length' in range && range.length !== undefined ? Math.min(object.size, start + range.length) - 1 : object.size - 1;
-      headers.set('Content-Range', `bytes ${start}-${end}/${object.size}`);
-      headers.set('Content-Length', String(end - start + 1));
+      headers.set('Content-Range', contentRange(resolved, object.size));
+      headers.set('Content-Length', String(resolved.end - resolved.start + 1));
       return new Response(object.body, { status: 206, headers });
     }
     case 'PUT': {

@@ -3,13 +3,14 @@
  * one created from `title` (or `name` / `filename`, which Uppy and other clients send).
  */
 import type { Context } from 'hono';
+import { VIDEO_TEXT } from '../shared/config';
 import { badRequest, conflict } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { requireOwnedVideo } from '../metadata/videos';
 import { insertUploadingVideo } from '../metadata/video-state';
 
-const MAX_TITLE = 200;
+const MAX_TITLE = VIDEO_TEXT.maxTitle;
 
 export interface UploadVideo {
   id: string;

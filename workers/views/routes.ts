@@ -4,7 +4,6 @@ import { getCookie } from 'hono/cookie';
 import { optionalCreator } from '../shared/auth';
 import { ApiError, badRequest, notFound } from '../shared/errors';
 import { apiRoutes, cappedJsonObjectBody, errors, jsonBody, jsonContent } from '../shared/openapi';
-import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { canRead, requireVideo } from '../metadata/videos';
 import { keyring } from '../playback/signing';

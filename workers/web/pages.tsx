@@ -1,5 +1,6 @@
 /** Server-rendered markup of each page; the page scripts in client/pages fill in the data. */
 import { Layout } from './layout';
+import { VIDEO_TEXT } from '../shared/config';
 
 export function SignInPage() {
   return (
@@ -39,9 +40,9 @@ export function UploadPage(props: { config: unknown }) {
           <p id="file-info" class="help" hidden></p>
         </div>
         <label for="title">Title</label>
-        <input id="title" name="title" type="text" maxlength={200} required />
+        <input id="title" name="title" type="text" maxlength={VIDEO_TEXT.maxTitle} required />
         <label for="description">Description</label>
-        <textarea id="description" name="description" rows={3} maxlength={5000}></textarea>
+        <textarea id="description" name="description" rows={3} maxlength={VIDEO_TEXT.maxDescription}></textarea>
         <p id="resume-note" class="notice" hidden></p>
         <div class="actions">
           <button id="start" type="submit" class="primary">

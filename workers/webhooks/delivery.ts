@@ -56,7 +56,7 @@ async function post(url: string, headers: Record<string, string>, body: string, 
   }
 }
 
-export async function attemptDelivery(env: Env, db: Db, config: Config, message: DeliveryMessage): Promise<Attempt> {
+export async function attemptDelivery(db: Db, config: Config, message: DeliveryMessage): Promise<Attempt> {
   const found = await db
     .select({ delivery: schema.webhookDeliveries, endpoint: schema.webhookEndpoints })
     .from(schema.webhookDeliveries)
@@ -118,7 +118,7 @@ export async function attemptDelivery(env: Env, db: Db, config: Config, message:
 }
 
 export async function handleWebhookBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const config = loadConfig(env as unknown as Record<string, unknown>);
+  const config = loadConfig(env);
   const db = openDb(env.DB);
   await Promise.all(
     batch.messages.map(async (msg) => {
@@ -129,7 +129,7 @@ export async function handleWebhookBatch(batch: MessageBatch<unknown>, env: Env)
         return;
       }
       try {
-        const outcome = await attemptDelivery(env, db, config, message);
+        const outcome = await attemptDelivery(db, config, message);
         if (outcome.status === 'retry') msg.retry({ delaySeconds: outcome.delaySeconds });
         else msg.ack();
       } catch (err) {

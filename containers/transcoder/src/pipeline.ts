@@ -60,8 +60,8 @@ export function keyframeTimes(req: Pick<EncodeRequest, 'chunk' | 'segmentDuratio
   return times;
 }
 
-/** The ffmpeg argument list for one chunk of a multi-rung encode (exported for the benchmark and tests). */
-export function encodeArgs(source: string, req: EncodeRequest, outDirs: string[], videoStartSec = 0, inputOptions: string[] = []): string[] {
+/** The ffmpeg argument list for one chunk of a multi-rung encode (encodeRungs runs it). */
+function encodeArgs(source: string, req: EncodeRequest, outDirs: string[], videoStartSec = 0, inputOptions: string[] = []): string[] {
   const sourceFrameRate = req.sourceFrameRate;
   const n = req.rungs.length;
   const d = req.segmentDurationSec;

@@ -9,6 +9,7 @@ import { announce, byId, h } from '../lib/dom';
 import { formatClock, formatCount } from '../lib/format';
 import { playbackFor, thumbnailUrl } from '../lib/playback';
 import { processingList, statusSentence } from '../lib/processing';
+import { VIDEO_TEXT } from '../../../shared/video-text';
 
 const list = byId<HTMLUListElement>('videos');
 const status = byId('library-status');
@@ -128,8 +129,8 @@ function editForm(card: HTMLLIElement, video: Video): void {
   const titleId = `edit-title-${video.id}`;
   const descId = `edit-desc-${video.id}`;
   const message = h('p', { class: 'status', role: 'status', hidden: true });
-  const titleInput = h('input', { id: titleId, type: 'text', value: video.title, maxlength: 200, required: true });
-  const descInput = h('textarea', { id: descId, rows: 3, maxlength: 5000 });
+  const titleInput = h('input', { id: titleId, type: 'text', value: video.title, maxlength: VIDEO_TEXT.maxTitle, required: true });
+  const descInput = h('textarea', { id: descId, rows: 3, maxlength: VIDEO_TEXT.maxDescription });
   descInput.value = video.description;
   const close = () => {
     form.remove();

@@ -1,12 +1,12 @@
 /**
- * `npm run bench -- transcode`: the seed's transcoding pipeline against this platform's, on the same generated
+ * `npm run bench -- transcode`: the reference pipeline (the production design's, docs/transcoding.md) against this platform's, on the same generated
  * 1080p 30 s source with motion and noise. Numbers are machine-dependent (2 shared cores here): compare the ratios.
  *
- * Seed (docs: production design §1): per rung, `ffmpeg -i src -c:v libx264 -preset medium -b:v B -maxrate 1.5B
+ * Reference pipeline (the production design, §1): per rung, `ffmpeg -i src -c:v libx264 -preset medium -b:v B -maxrate 1.5B
  * -bufsize 2B -vf scale=-2:H -c:a aac -b:a 128k -movflags +faststart out.mp4`, then `-c copy -f segment
  * -segment_time 10` — five decodes, ten ffmpeg runs, nothing playable until everything is done.
  * Platform: analysis, then the lowest rung alone (playable from here), then every other rung from one decode
- * (split filter), straight to HLS; thumbnails reported separately (the seed had none to compare).
+ * (split filter), straight to HLS; thumbnails reported separately (the production design had none to compare).
  * Quality: SSIM of every rung against the source scaled to the rung's size (same method for both).
  */
 import { execFile } from 'node:child_process';
@@ -57,15 +57,15 @@ export async function run(): Promise<BenchResult> {
     const plan = planLadder(defaults.transcoding.ladder, 1920, 1080, defaults.transcoding);
     const preset = process.env.X264_PRESET ?? defaults.transcoding.x264Preset;
 
-    // 1. The seed's pipeline.
-    const seedDir = path.join(dir, 'seed');
-    mkdirSync(seedDir);
-    const seed = await measure(async () => {
+    // 1. The reference pipeline.
+    const referenceDir = path.join(dir, 'reference');
+    mkdirSync(referenceDir);
+    const reference = await measure(async () => {
       for (const r of plan) {
-        const mp4 = path.join(seedDir, `${r.name}.mp4`);
+        const mp4 = path.join(referenceDir, `${r.name}.mp4`);
         await ffmpeg(['-i', source, '-c:v', 'libx264', '-preset', 'medium', '-b:v', String(r.bitrate), '-maxrate', String(Math.round(r.bitrate * 1.5)), '-bufsize', String(r.bitrate * 2), '-vf', `scale=-2:${r.height}`, '-c:a', 'aac', '-b:a', '128k', '-movflags', '+faststart', mp4]);
-        mkdirSync(path.join(seedDir, r.name));
-        await ffmpeg(['-i', mp4, '-c', 'copy', '-f', 'segment', '-segment_time', '10', '-segment_format', 'mpegts', '-segment_list', path.join(seedDir, r.name, 'playlist.m3u8'), path.join(seedDir, r.name, 'segment_%04d.ts')]);
+        mkdirSync(path.join(referenceDir, r.name));
+        await ffmpeg(['-i', mp4, '-c', 'copy', '-f', 'segment', '-segment_time', '10', '-segment_format', 'mpegts', '-segment_list', path.join(referenceDir, r.name, 'playlist.m3u8'), path.join(referenceDir, r.name, 'segment_%04d.ts')]);
       }
     });
 
@@ -100,16 +100,16 @@ export async function run(): Promise<BenchResult> {
     const firstPlayable = jobs[0]!.readyAt;
 
     // 3. Quality.
-    const quality: { rung: string; seed: number; platform: number; delta: number }[] = [];
+    const quality: { rung: string; reference: number; platform: number; delta: number }[] = [];
     for (const r of plan) {
       const jobIndex = groups.findIndex((g) => g.includes(r.name));
-      const seedSsim = await ssim(path.join(seedDir, `${r.name}.mp4`), source, r.width, r.height);
+      const referenceSsim = await ssim(path.join(referenceDir, `${r.name}.mp4`), source, r.width, r.height);
       const ourSsim = await ssim(path.join(ourDir, `job${jobIndex}`, r.name, 'index.m3u8'), source, r.width, r.height);
-      quality.push({ rung: r.name, seed: seedSsim, platform: ourSsim, delta: Math.round((ourSsim - seedSsim) * 10000) / 10000 });
+      quality.push({ rung: r.name, reference: referenceSsim, platform: ourSsim, delta: Math.round((ourSsim - referenceSsim) * 10000) / 10000 });
     }
 
-    const wallRatio = encodeWall / seed.wall;
-    const firstRatio = firstPlayable / seed.wall;
+    const wallRatio = encodeWall / reference.wall;
+    const firstRatio = firstPlayable / reference.wall;
     const qualityOk = quality.every((q) => q.delta >= -0.005);
     const targetMet = wallRatio <= 0.5 && firstRatio <= 0.2 && qualityOk;
     const f = (n: number) => n.toFixed(1);
@@ -117,17 +117,17 @@ export async function run(): Promise<BenchResult> {
       targetMet,
       summary: [
         `source: 1920x1080 30 s, motion + noise; ladder ${plan.map((r) => r.name).join(', ')}; platform preset ${preset}; ${os.cpus().length} cores (machine-dependent numbers; compare ratios)`,
-        `seed pipeline:     wall ${f(seed.wall)} s, cpu ${f(seed.cpu)} s, first playable ${f(seed.wall)} s (nothing before all rungs)`,
+        `reference pipeline:   wall ${f(reference.wall)} s, cpu ${f(reference.cpu)} s, first playable ${f(reference.wall)} s (nothing before all rungs)`,
         `platform pipeline: wall ${f(encodeWall)} s, cpu ${f(encodeCpu)} s, first playable ${f(firstPlayable)} s (${jobs.map((j) => `[${j.rungs.join('+')}] ${f(j.wall)} s`).join(', ')}, analysis ${f(facts.wall)} s)`,
-        `  + thumbnails:    wall ${f(thumbs.wall)} s, cpu ${f(thumbs.cpu)} s (not in the seed)`,
-        `ratios: wall ${wallRatio.toFixed(2)}× (target ≤ 0.5), first playable ${firstRatio.toFixed(2)}× of seed total (target ≤ 0.2)`,
-        `SSIM vs source (seed → platform): ${quality.map((q) => `${q.rung} ${q.seed.toFixed(4)}→${q.platform.toFixed(4)}`).join(', ')} (target: ≥ seed − 0.005: ${qualityOk ? 'met' : 'NOT met'})`,
+        `  + thumbnails:    wall ${f(thumbs.wall)} s, cpu ${f(thumbs.cpu)} s (not in the reference)`,
+        `ratios: wall ${wallRatio.toFixed(2)}× (target ≤ 0.5), first playable ${firstRatio.toFixed(2)}× of the reference's total (target ≤ 0.2)`,
+        `SSIM vs source (reference → platform): ${quality.map((q) => `${q.rung} ${q.reference.toFixed(4)}→${q.platform.toFixed(4)}`).join(', ')} (target: ≥ reference − 0.005: ${qualityOk ? 'met' : 'NOT met'})`,
       ],
       data: {
         machineDependent: true,
         cores: os.cpus().length,
         preset,
-        seed: { wallSec: seed.wall, cpuSec: seed.cpu, firstPlayableSec: seed.wall },
+        reference: { wallSec: reference.wall, cpuSec: reference.cpu, firstPlayableSec: reference.wall },
         platform: { wallSec: encodeWall, cpuSec: encodeCpu, firstPlayableSec: firstPlayable, analysisSec: facts.wall, jobs, thumbnails: { wallSec: thumbs.wall, cpuSec: thumbs.cpu } },
         ratios: { wall: wallRatio, firstPlayable: firstRatio },
         ssim: quality,

@@ -140,7 +140,7 @@ describe('ladder', () => {
     expect(shape(201, 357)).toEqual(['240p:200x356']);
   });
 
-  it('uses the seed rate control', () => {
+  it('uses the production design\'s rate control', () => {
     expect(planLadder(LADDER, 1280, 720)[3]).toMatchObject({ bitrate: 3_000_000, maxrate: 4_500_000, bufsize: 6_000_000 });
   });
 });

@@ -1,11 +1,11 @@
 /**
- * Cache-aside metadata cache (the seed's `video:meta:{id}`), on the Workers Cache API.
+ * Cache-aside metadata cache (the production design's `video:meta:{id}`), on the Workers Cache API.
  *
  * - TTL: 1 h ± 10% jitter, so entries written together do not expire together.
  * - Stampede protection: concurrent misses for the same video in this isolate share one D1 load (single-flight);
  *   the loser of a race never queries D1 itself.
  * - Invalidation: every write to a video, its renditions or its jobs calls `invalidateVideo`.
- * - Degradation: if the cache throws, reads fall through to D1 (the seed's circuit-breaker fallback).
+ * - Degradation: if the cache throws, reads fall through to D1 (the production design's circuit-breaker fallback).
  *
  * The Cache API is per data centre: an edit invalidates the local copy at once, other locations within the TTL.
  * Status changes that players depend on (READY, DELETED) are read from D1 by playback routes, not from here.

@@ -4,7 +4,7 @@
  * - `video.ready`: the master, every media playlist and the first `warmFirstSeconds` (30 s) of every rung, so the
  *   first viewers start from the cache. READY playlists replace the short-lived copies cached while processing.
  * - Trending (cron, every 5 min): the top `trendingCount` (100) videos by views over the last 24 h, at the
- *   `trendingRenditions` (720p, 1080p) they have, for the first half of their segments (the seed: most viewers do
+ *   `trendingRenditions` (720p, 1080p) they have, for the first half of their segments (the production design: most viewers do
  *   not finish). Objects already cached cost one cache lookup, no R2 read. A run touches at most
  *   `warmBudgetPerRun` objects, which keeps it inside the Workers subrequest limit.
  * - Deletion: the Cache API has no prefix purge, so every key the video could have is deleted explicitly, from

@@ -10,7 +10,7 @@ export interface Rung {
   bitrate: number;
 }
 
-/** The seed's 7-rung H.264 ladder. Never upscaled: rungs above the source height are skipped. */
+/** The production design's 7-rung H.264 ladder. Never upscaled: rungs above the source height are skipped. */
 export const LADDER: readonly Rung[] = [
   { name: '240p', width: 426, height: 240, bitrate: 400_000 },
   { name: '360p', width: 640, height: 360, bitrate: 800_000 },
@@ -29,10 +29,10 @@ const HOUR = 60 * MINUTE;
 
 export const defaults = {
   uploads: {
-    /** Seed: 10 MB chunks. R2 needs equal-size parts ≥ 5 MiB except the last. */
+    /** Production design: 10 MB chunks. R2 needs equal-size parts ≥ 5 MiB except the last. */
     chunkSize: 10 * MiB,
     minChunkSize: 5 * MiB,
-    /** Seed: 24 h upload sessions. */
+    /** Production design: 24 h upload sessions. */
     sessionTtlMs: 24 * HOUR,
     /** Largest original accepted at initiate (413 above). */
     maxFileSize: 20 * 1024 * MiB,
@@ -48,11 +48,11 @@ export const defaults = {
   },
   transcoding: {
     ladder: LADDER,
-    /** Apple's HLS authoring spec recommends 6 s; the seed used 10 s. */
+    /** Apple's HLS authoring spec recommends 6 s; the production design used 10 s. */
     segmentDurationSec: 6,
     audioBitrate: 128_000,
     /**
-     * The seed encoded at `medium`. At the ladder's constrained bitrates (same -b:v/-maxrate/-bufsize) `veryfast`
+     * The production design encoded at `medium`. At the ladder's constrained bitrates (same -b:v/-maxrate/-bufsize) `veryfast`
      * measured about half of medium's x264 CPU with SSIM within 0.001 of it on every rung tested (bench/transcode
      * and the numbers in README "Transcoding"), well inside the 0.005 budget: that is the default.
      */
@@ -67,7 +67,7 @@ export const defaults = {
     retryBaseDelaySec: 5,
     /** Backoff ceiling for `message.retry({ delaySeconds })`. */
     retryMaxDelaySec: 600,
-    /** The seed's rate control: -maxrate 1.5× and -bufsize 2× the target bitrate. */
+    /** The production design's rate control: -maxrate 1.5× and -bufsize 2× the target bitrate. */
     maxrateFactor: 1.5,
     bufsizeFactor: 2,
     /** Sources above this frame rate are resampled down to it. */
@@ -111,7 +111,7 @@ export const defaults = {
     warmFirstSeconds: 30,
     trendingCount: 100,
     trendingRenditions: ['720p', '1080p'],
-    /** Seed: trending videos are warmed for the first half of their segments (most viewers do not finish). */
+    /** Production design: trending videos are warmed for the first half of their segments (most viewers do not finish). */
     trendingWarmFraction: 0.5,
     /** Trending window: views in `view_aggregates` over the last 24 h. */
     trendingWindowHours: 24,

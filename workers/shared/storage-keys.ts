@@ -14,7 +14,7 @@
  *   uploads/{partialId}/{uploadNonce}/data             (a tus partial upload's bytes until concatenated; temporary)
  *   analytics/view-events/dt={yyyy-mm-dd}/hour={hh}/{batchId}.ndjson
  *   bench/{name}                                      (internal benchmark scratch objects; deleted right after)
- * Public (cache-key) paths mirror the seed: /v/{videoId}/{rendition}/segment_{nnnn}.ts
+ * Public (cache-key) paths mirror the production design's: /v/{videoId}/{rendition}/segment_{nnnn}.ts
  */
 
 /** Ids and rendition names are restricted so they can never escape their prefix (no `/`, `..`, `%`). */

@@ -7,7 +7,7 @@
  * - A source smaller than the lowest rung (e.g. 200p) still gets one playable rung: the lowest rung's name and
  *   bitrate at the source's own size.
  * - Aspect ratio is kept; both dimensions are even (H.264 4:2:0 needs even sizes).
- * - Rate control is the seed's: -b:v target, -maxrate 1.5×, -bufsize 2×.
+ * - Rate control is the production design's: -b:v target, -maxrate 1.5×, -bufsize 2×.
  */
 import type { Rung } from '../shared/config';
 import type { RungSpec } from '../../containers/transcoder/src/protocol';

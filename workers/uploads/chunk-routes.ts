@@ -1,5 +1,5 @@
 /**
- * The seed's chunk API over the UploadSession:
+ * The production design's chunk API over the UploadSession:
  *   POST   /v1/videos/:id/upload               {fileSize, sha256?} → {uploadId, chunkSize, totalChunks, expiresAt}
  *   PUT    /v1/videos/:id/upload/chunks/:n     chunk n (0-based), any order, in parallel; exactly its size
  *   GET    /v1/videos/:id/upload               resume info: stored and missing chunks

@@ -1,5 +1,5 @@
 /**
- * Analytics events (the seed's Kafka topic `view-events`): every counted view is published to the `view-events`
+ * Analytics events (the production design's Kafka topic `view-events`): every counted view is published to the `view-events`
  * queue for downstream consumers. Shards buffer events in their own storage (an outbox, so a crash loses none)
  * and send them with `sendBatch`. The consumer appends each batch to R2 as NDJSON under `analytics/`, partitioned
  * by event hour, for batch analytics (one object per consumer batch and hour; a redelivered batch rewrites the

@@ -8,7 +8,7 @@
  * that, next to the per-viewer 30-minute dedup). Without a stored duration nothing has been analysed, so nothing
  * can have been played: the client's `videoDuration` alone is never trusted.
  *
- * Business rule (the seed's `isValidView`): a view counts when the viewer watched at least 30 s, or at least 50% of
+ * The view rule (the production design's `isValidView`): a view counts when the viewer watched at least 30 s, or at least 50% of
  * a video shorter than 60 s. For a video of 60 s or more, 50% is already ≥ 30 s, so the threshold is
  * min(30 s, 50% of the duration). The duration used is the one ffprobe stored for the video when known: the client's
  * `videoDuration` is only trusted for videos not yet analysed, and a client duration that disagrees with the stored
@@ -54,7 +54,7 @@ export function effectiveDuration(event: ViewEvent, storedDuration: number, conf
   return storedDuration;
 }
 
-/** Refuses watch durations that cannot be real (400); otherwise judges the view by the seed's rule. */
+/** Refuses watch durations that cannot be real (400); otherwise judges the view by the view rule. */
 export function judgeView(event: ViewEvent, duration: number | null, config: Config): ViewVerdict {
   const v = config.views;
   const maxWatch =

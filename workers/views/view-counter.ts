@@ -2,7 +2,7 @@
  * One shard of a video's view counter (SQLite-backed Durable Object, named `{videoId}#{index}`).
  *
  * A shard owns a disjoint slice of the video's viewers (see routing.ts) and keeps, in its own storage:
- * - `dedup`: viewer → window expiry. Business rule: one view per (viewer, video) per 30 minutes, the seed's window,
+ * - `dedup`: viewer → window expiry. Business rule: one view per (viewer, video) per 30 minutes, the production design's window,
  *   long enough to absorb reloads and replays, short enough that a real rewatch later in the day counts. Entries are
  *   swept by alarm, so storage is bounded by the viewers of the last 30 minutes (lookups also check the expiry, so
  *   correctness never depends on the sweep having run).
@@ -289,7 +289,7 @@ export class ViewCounter extends DurableObject<Env> {
 
   /**
    * Business rule (sampling, off by default): when `views.samplingEnabled` is on and the video is hot, a counted view
-   * adds 1/rate with probability `rate` (the seed's "1% sampling, scale up"). Dedup and unique viewers stay exact.
+   * adds 1/rate with probability `rate` (the production design's "1% sampling, scale up"). Dedup and unique viewers stay exact.
    */
   private incrementFor(input: RecordInput): number {
     const v = this.config.views;

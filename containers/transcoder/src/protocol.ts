@@ -11,7 +11,7 @@
  *   job: progress posts extend the job's lease, a lost transcoder is noticed when the lease expires.
  */
 
-/** One rung as the Worker planned it: exact output size (even dims, aspect kept) and the seed's rate control. */
+/** One rung as the Worker planned it: exact output size (even dims, aspect kept) and the production design's rate control. */
 export interface RungSpec {
   name: string;
   width: number;

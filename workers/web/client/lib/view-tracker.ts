@@ -1,5 +1,5 @@
 /**
- * When a view is reported. The platform's rule (workers/shared/config.ts `views`, the seed's): a view counts once the
+ * When a view is reported. The platform's rule (workers/shared/config.ts `views`, from the production design): a view counts once the
  * viewer has WATCHED at least 30 s, or at least 50% of a video shorter than 60 s. "Watched" means playback time
  * actually elapsed at normal progress, not the playhead position: seeking to the end watches nothing, and replaying
  * a part counts again (it was watched twice). The server re-checks the rule; this only decides when to ask.

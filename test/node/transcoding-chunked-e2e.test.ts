@@ -307,12 +307,15 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
       expect(Math.max(0, ...w.stallsMs), at).toBeLessThan(250);
       // Frames kept coming across the edge: in the second around it, media time moves forward by at most two
       // frame durations from one presented frame to the next (a missing frame or a timestamp jump would show here).
+      // A frame the renderer dropped because the machine was busy (counted by getVideoPlaybackQuality) also makes a
+      // longer step without any hole in the media, so each dropped frame of the window widens the bound by one frame;
+      // a hole in the stream itself shows in the decoded-frame count below and in the ffprobe checks of the first test.
       const near = w.frames.filter((f) => Math.abs(f.mediaTime - w.edge) <= 0.5);
       expect(near.length, at).toBeGreaterThanOrEqual(15);
       expect(near.some((f) => f.mediaTime < w.edge) && near.some((f) => f.mediaTime >= w.edge), at).toBe(true);
       const steps = near.slice(1).map((f, i) => f.mediaTime - near[i]!.mediaTime);
       expect(Math.min(...steps), at).toBeGreaterThan(0);
-      expect(Math.max(...steps), at).toBeLessThanOrEqual(2 * frameTime + 0.002);
+      expect(Math.max(...steps), `${at}: ${w.droppedFrames} frame(s) dropped`).toBeLessThanOrEqual((2 + w.droppedFrames) * frameTime + 0.002);
       // The decoder produced the window's frames (6 s at 30 fps), not a frozen picture.
       expect(w.decodedFrames, at).toBeGreaterThanOrEqual(0.9 * (w.to - w.from) * 30);
     }

@@ -96,12 +96,14 @@ describe('Outbox', () => {
       await outbox.onAlarm();
       expect(sent).toEqual([event(0), event(1), event(2)]);
       expect(outbox.nextDue(clock.t)).toBeNull();
-      // A restarted object picks its row count up from storage (a batch of 2 is ready once 2 rows wait).
-      const pairs: CounterHost = { ...host, config: { ...defaults, views: { ...defaults.views, analyticsBatchSize: 2 } } };
-      host.transaction(() => outbox.append(event(3), clock.t));
-      expect(new Outbox(pairs, sink).batchReady).toBe(false);
-      host.transaction(() => outbox.append(event(4), clock.t));
-      expect(new Outbox(pairs, sink).batchReady).toBe(true);
+      // A restarted object picks its row count up from storage: a batch is ready once `analyticsBatchSize` rows wait.
+      const batch = defaults.views.analyticsBatchSize;
+      host.transaction(() => {
+        for (let i = 0; i < batch - 1; i++) outbox.append(event(i), clock.t);
+      });
+      expect(new Outbox(host, sink).batchReady).toBe(false);
+      host.transaction(() => outbox.append(event(batch), clock.t));
+      expect(new Outbox(host, sink).batchReady).toBe(true);
     }));
 });
 

@@ -22,7 +22,7 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest(async () => ({
-            main: './workers/index.ts',
+            main: './test/workers/test-entry.ts',
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {

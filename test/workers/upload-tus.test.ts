@@ -199,6 +199,52 @@ describe('tus PATCH', () => {
     expect(await original(videoId)).toBe(await sha256(file));
   });
 
+  it('a PATCH whose client vanishes mid-body keeps its whole parts and frees the upload: HEAD + PATCH from the offset resume it', async () => {
+    const { token } = await newCreator();
+    const file = bytes(3 * PART, 13);
+    const { location, videoId } = await created(token, file.byteLength);
+    // The whole file in one PATCH (tus-js-client's default); the body breaks 1 MiB into part 2, once part 1 is stored.
+    let sent = 0;
+    let partStored!: () => void;
+    const stored = new Promise<void>((r) => (partStored = r));
+    const breaking = new ReadableStream<Uint8Array>({
+      async pull(ctl) {
+        if (sent >= PART + MiB) {
+          await stored;
+          return ctl.error(new Error('client went away'));
+        }
+        const next = file.subarray(sent, sent + 256 * 1024);
+        sent += next.byteLength;
+        ctl.enqueue(next);
+      },
+    });
+    const interrupted = api(location, {
+      method: 'PATCH',
+      token,
+      body: breaking,
+      duplex: 'half',
+      headers: { ...TUS, 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '0', 'Content-Length': String(file.byteLength) },
+    } as RequestInit).catch((err: unknown) => err);
+    let offset = 0;
+    for (let i = 0; i < 200 && offset < PART; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      offset = await offsetOf(location, token);
+    }
+    expect(offset).toBe(PART);
+    partStored();
+    const answer = await interrupted;
+    if (answer instanceof Response) expect(answer.status).toBe(400);
+    // What the server acknowledged is durable; the part in flight is not counted.
+    expect(await offsetOf(location, token)).toBe(PART);
+    // The interrupted PATCH released its lease: a new client resumes at once (not 409 until the lease lapses).
+    const resumed = await tusPatch(location, token, PART, file.slice(PART));
+    expect(resumed.status).toBe(204);
+    expect(Number(resumed.headers.get('Upload-Offset'))).toBe(file.byteLength);
+    expect(await original(videoId)).toBe(await sha256(file));
+    const video = await (await api(`/v1/videos/${videoId}`, { token })).json<{ status: string }>();
+    expect(video.status).toBe('PROCESSING');
+  });
+
   it('DELETE terminates: later requests get 410, the multipart upload and staged bytes are gone', async () => {
     const { token } = await newCreator();
     const file = bytes(PART + 100);

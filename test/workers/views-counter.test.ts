@@ -18,6 +18,7 @@ import { hashViewer, ViewerSketch } from '../../workers/views/hll';
 import { consumeViewEvents, type ViewAnalyticsEvent } from '../../workers/views/analytics';
 import { handleScheduled, CRON_HOURLY } from '../../workers/scheduled';
 import { defaults } from '../../workers/shared/config';
+import { faultsOf } from './test-objects';
 
 const HOUR = 3_600_000;
 const SHARDS = defaults.views.shards;
@@ -138,7 +139,7 @@ describe('ViewCounter shards', () => {
     const victimViews = viewers.length;
 
     await runInDurableObject(victim, (instance) => {
-      instance.faults.afterD1Write = () => {
+      faultsOf(instance).afterD1Write = () => {
         throw new Error('injected crash after D1 write');
       };
     });
@@ -156,7 +157,7 @@ describe('ViewCounter shards', () => {
     await countViews(id, [lateViewer]);
 
     await runInDurableObject(victim, (instance) => {
-      instance.faults.afterD1Write = undefined;
+      faultsOf(instance).afterD1Write = undefined;
     });
     clock.advance(60_000); // past the retry backoff
     expect(await runDurableObjectAlarm(victim)).toBe(true); // the retry replays seq 1: a no-op in D1

@@ -1,7 +1,8 @@
 /**
  * Unique-viewer sketches: `hyperloglog-lite` (2^p one-byte registers, Murmur-based 4×32-bit hash).
  *
- * Precision 14 gives 16,384 registers and a standard error of 1.04/√16384 = 0.81%, the same as Redis.
+ * Precision `views.hllPrecision` (15) gives 32,768 registers (32 KiB per all-time sketch) and a standard error of
+ * 1.04/√32768 ≈ 0.57% (Redis uses 14: 16,384 registers, 0.81%).
  * Registers are the serialised form: a shard persists only the register an `add` raised (at most one per add),
  * and merging sketches is the register-wise max, which the library's `merge` does for equal precisions.
  */

@@ -1,0 +1,8 @@
+/**
+ * The Worker as the workerd tests run it (vitest.config.ts `main`): the production entry point, with the Durable
+ * Object classes that need fault injection replaced by test subclasses. Production code has no test hooks; a
+ * subclass wraps a dependency the object takes through its host interface.
+ */
+export * from '../../workers/index';
+export { default } from '../../workers/index';
+export { TestViewCounter as ViewCounter } from './test-objects';

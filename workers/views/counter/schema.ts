@@ -1,0 +1,28 @@
+/**
+ * ViewCounter's SQLite schema, by version (see shared/do-schema.ts). Version 1 is the layout the object had before
+ * it recorded a version: an object whose `meta` table exists but has no `_schema` row is at version 1.
+ */
+import { tableExists, type SchemaPlan } from '../../shared/do-schema';
+
+export const counterSchema: SchemaPlan = {
+  legacyVersion: (sql) => (tableExists(sql, 'meta') ? 1 : 0),
+  migrations: [
+    {
+      name: 'dedup, pending, hll, flush_batch, outbox, sessions',
+      up: (sql) =>
+        sql.exec(`
+          CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+          CREATE TABLE IF NOT EXISTS dedup (viewer TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+          CREATE INDEX IF NOT EXISTS dedup_expiry ON dedup (expires_at);
+          CREATE TABLE IF NOT EXISTS pending (hour INTEGER PRIMARY KEY, views INTEGER NOT NULL);
+          CREATE TABLE IF NOT EXISTS hll (scope INTEGER NOT NULL, idx INTEGER NOT NULL, val INTEGER NOT NULL,
+            PRIMARY KEY (scope, idx)) WITHOUT ROWID;
+          CREATE TABLE IF NOT EXISTS flush_batch (seq INTEGER NOT NULL, hour INTEGER NOT NULL, views INTEGER NOT NULL,
+            uniques INTEGER NOT NULL, generation INTEGER NOT NULL, PRIMARY KEY (seq, hour));
+          CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, created_at INTEGER NOT NULL);
+          CREATE TABLE IF NOT EXISTS sessions (session TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+          CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
+        `),
+    },
+  ],
+};

@@ -1,0 +1,41 @@
+/** The ViewCounter's RPC types (result unions: an RPC never throws to its caller). */
+import type { ShardPlan } from '../routing';
+
+export interface ShardIdentity {
+  videoId: string;
+  shardIndex: number;
+}
+
+export interface RecordInput extends ShardIdentity, ShardPlan {
+  viewerId: string;
+  watchDuration: number;
+  /** The beacon's playback session and when it stops being accepted (ms). */
+  sessionId: string;
+  sessionExpiresAt: number;
+}
+
+export type RecordResult =
+  | { status: 'counted'; increment: number }
+  | { status: 'duplicate' }
+  | { status: 'session_used' }
+  | { status: 'rate_limited'; retryAfterSec: number }
+  | { status: 'failed'; error: string };
+
+export type HandoverResult =
+  | { status: 'ok'; entries: { viewer: string; expiresAt: number }[] }
+  | { status: 'failed'; error: string };
+
+export type FlushResult = { status: 'ok'; seq: number | null; views: number } | { status: 'failed'; error: string };
+
+export interface ShardSnapshot {
+  /** Views not yet in any flush batch. */
+  pendingViews: number;
+  /** The batch being applied to D1, if a flush is under way or crashed before clearing it. */
+  inflight: { seq: number; views: number; hours: { hour: number; views: number }[] } | null;
+  /** Unflushed views per hour (the current hour's figures before its flush), with the hour's unique viewers. */
+  hours: { hour: number; views: number; uniques: number }[];
+  /** All-time viewer registers, or null when the shard has never counted anyone. */
+  registers: Uint8Array | null;
+}
+
+export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -145,6 +145,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   let inspectorPort = 0;
+  let nudger: ReturnType<typeof setInterval> | undefined;
   const startWrangler = async (): Promise<ChildProcess> => {
     inspectorPort = await freePort();
     const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort), '--persist-to', stateDir, '--show-interactive-dev-session=false', '--log-level', containers ? 'log' : 'warn'];
@@ -202,6 +203,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       stack.transcoder = await startTranscoder();
     },
     async stop() {
+      clearInterval(nudger);
       await stopChild(stack.transcoder);
       await stopChild(stack.wrangler);
       if (!keepState) rmSync(stateDir, { recursive: true, force: true });
@@ -217,5 +219,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stack.stop();
     throw err;
   }
+  // wrangler dev's proxy (4.86, ProxyWorker.ts) puts a GET/HEAD whose forward to the Worker failed (a pooled
+  // connection that went stale during a long request) in a retry queue that it drains only when the NEXT request
+  // arrives; a test or bench waiting on that lone GET then hangs for minutes. One request every 2 s bounds the
+  // hold to 2 s. It is a tiny, bounded loop for the stack's lifetime (stopped by stop()), on loopback only.
+  nudger = setInterval(() => void fetch(`${origin}/healthz`).then((r) => r.body?.cancel()).catch(() => undefined), 2000);
+  nudger.unref();
   return stack;
 }

@@ -179,7 +179,8 @@ async function ssimFrames(encoded: string, source: string, width: number, height
 
 function frameSize(file: string): [number, number] {
   const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', file], { encoding: 'utf8' });
-  const [w, h] = out.trim().split(',').map(Number);
+  // MPEG-TS lists its stream once per program: take the first line only.
+  const [w, h] = out.trim().split('\n')[0]!.split(',').map(Number);
   return [w!, h!];
 }
 

@@ -76,7 +76,7 @@ export async function completeUpload(
       await env.MEDIA.resumeMultipartUpload(begun.objectKey, begun.r2UploadId).abort().catch(() => undefined);
       if (begun.kind === 'partial') await env.MEDIA.put(begun.objectKey, new Uint8Array(0));
       else await markUploadEmpty(env, db, videoId);
-      await stub.finishComplete(begun.lease, { size: 0, sha256: EMPTY_SHA256 });
+      await stub.finishComplete({ size: 0, sha256: EMPTY_SHA256 });
       timing.mark('process');
       return { size: 0, sha256: EMPTY_SHA256, firstTime: true, timing };
     }
@@ -96,7 +96,7 @@ export async function completeUpload(
         await stub.failComplete(begun.lease);
         throw new ApiError(422, 'verification_failed', `assembled size ${head?.size ?? 0} differs from the declared ${begun.fileSize}; start again`);
       }
-      await stub.finishComplete(begun.lease, { size: begun.fileSize, sha256: '' });
+      await stub.finishComplete({ size: begun.fileSize, sha256: '' });
       return { size: begun.fileSize, sha256: '', firstTime: true, timing };
     }
     let size: number;
@@ -130,7 +130,7 @@ export async function completeUpload(
     }
     // Emits `upload.completed` when this call moved the video (see metadata/video-state.ts).
     await startProcessing(env, db, videoId, { sourceSize: size, sourceSha256: sha256 });
-    await stub.finishComplete(begun.lease, { size, sha256 });
+    await stub.finishComplete({ size, sha256 });
     timing.mark('process');
     return { size, sha256, firstTime: true, timing };
   } finally {

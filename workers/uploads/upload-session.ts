@@ -130,8 +130,8 @@ export class UploadSession extends DurableObject<Env> {
     return this.completion.begin(uploadId);
   }
 
-  /** Records the verified result. The lease is not checked (see completion.ts), hence unused here. */
-  async finishComplete(_lease: string, result: { size: number; sha256: string }): Promise<SimpleResult> {
+  /** Records the verified result (the completion lease is not needed here: see completion.ts). */
+  async finishComplete(result: { size: number; sha256: string }): Promise<SimpleResult> {
     return this.completion.finish(result);
   }
 

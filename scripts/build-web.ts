@@ -54,25 +54,15 @@ export async function buildWeb(options: { quiet?: boolean } = {}): Promise<{ byt
 /** Writes the files whose contents differ and removes files the build no longer produces. */
 function syncOutputs(files: { path: string; contents: Uint8Array }[]): void {
   mkdirSync(ASSETS_OUT, { recursive: true });
-  const wanted = new Set(files.map((f) => path.relative(ASSETS_OUT, f.path)));
-  for (const name of readdirSync(ASSETS_OUT, { recursive: true, encoding: 'utf8' })) {
-    const full = path.join(ASSETS_OUT, name);
-    if (!wanted.has(name) && !readdirSafe(full)) rmSync(full, { force: true });
+  const wanted = new Set(files.map((f) => f.path));
+  for (const entry of readdirSync(ASSETS_OUT, { recursive: true, withFileTypes: true })) {
+    const full = path.join(entry.parentPath, entry.name);
+    if (entry.isFile() && !wanted.has(full)) rmSync(full, { force: true });
   }
   for (const f of files) {
     if (existsSync(f.path) && Buffer.compare(readFileSync(f.path), f.contents) === 0) continue;
     mkdirSync(path.dirname(f.path), { recursive: true });
     writeFileSync(f.path, f.contents);
-  }
-}
-
-/** True for a directory (kept; the build writes no nested folders today). */
-function readdirSafe(p: string): boolean {
-  try {
-    readdirSync(p);
-    return true;
-  } catch {
-    return false;
   }
 }
 

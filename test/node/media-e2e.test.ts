@@ -11,14 +11,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseM3u8 as parseM3u8As } from '../helpers/m3u8';
-import { ROOT, startStack, type Stack } from '../helpers/local-stack';
+import { startStack, type Stack } from '../helpers/local-stack';
+import { launchChromium, serveHlsPage } from '../helpers/chromium';
 import { loadLadderIntoStackFast, makeHlsLadder } from '../helpers/hls-ladder';
 
 interface ParsedManifest {
@@ -78,7 +78,7 @@ describe('captions, MP4 downloads, frames at any time and instant clips (local s
   let workDir: string;
   let videoId: string;
   let browser: Browser;
-  let pageServer: Server;
+  let pageServer: Awaited<ReturnType<typeof serveHlsPage>> | undefined;
   let pageOrigin: string;
   const auth = () => ({ Authorization: `Bearer ${stack.token}` });
 
@@ -94,23 +94,14 @@ describe('captions, MP4 downloads, frames at any time and instant clips (local s
     videoId = ((await created.json()) as { id: string }).id;
     await loadLadderIntoStackFast(stack, videoId, ladder, workDir);
 
-    const hlsJs = readFileSync(path.join(ROOT, 'node_modules', 'hls.js', 'dist', 'hls.min.js'));
-    pageServer = createServer((req, res) => {
-      if (req.url === '/hls.min.js') res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(hlsJs);
-      else res.writeHead(200, { 'Content-Type': 'text/html' }).end(PAGE);
-    });
-    await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
-    const address = pageServer.address();
-    pageOrigin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-    });
+    pageServer = await serveHlsPage(PAGE);
+    pageOrigin = pageServer.origin;
+    browser = await launchChromium();
   }, 400_000);
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => pageServer?.close(resolve));
+    await pageServer?.close();
     await stack?.stop();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });

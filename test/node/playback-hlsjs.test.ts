@@ -4,13 +4,13 @@
  * loads the master, is forced from one rendition to the other with `hls.currentLevel`, and plays to the end; a
  * second viewer (fresh browser context, its own signed URL) is then served every playlist and segment from cache.
  */
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startStack, type Stack } from '../helpers/local-stack';
+import { startStack, type Stack } from '../helpers/local-stack';
+import { launchChromium, serveHlsPage } from '../helpers/chromium';
 import { loadLadderIntoStack, makeHlsLadder } from '../helpers/hls-ladder';
 
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video>
@@ -58,7 +58,7 @@ interface PlayResult {
 
 describe('hls.js plays a signed READY video end to end', () => {
   let stack: Stack;
-  let pageServer: Server;
+  let pageServer: Awaited<ReturnType<typeof serveHlsPage>> | undefined;
   let pageOrigin: string;
   let browser: Browser;
   let workDir: string;
@@ -76,23 +76,14 @@ describe('hls.js plays a signed READY video end to end', () => {
     videoId = ((await created.json()) as { id: string }).id;
     loadLadderIntoStack(stack, videoId, ladder, workDir);
 
-    const hlsJs = readFileSync(path.join(ROOT, 'node_modules', 'hls.js', 'dist', 'hls.min.js'));
-    pageServer = createServer((req, res) => {
-      if (req.url === '/hls.min.js') res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(hlsJs);
-      else res.writeHead(200, { 'Content-Type': 'text/html' }).end(PAGE);
-    });
-    await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
-    const address = pageServer.address();
-    pageOrigin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-    });
+    pageServer = await serveHlsPage(PAGE);
+    pageOrigin = pageServer.origin;
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => pageServer?.close(resolve));
+    await pageServer?.close();
     await stack?.stop();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });

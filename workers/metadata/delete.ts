@@ -10,28 +10,17 @@
 import { and, eq, gte } from 'drizzle-orm';
 import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';
+import { deleteOriginal, deletePrefix } from '../shared/original';
 import { keys } from '../shared/storage-keys';
 import { markDeleted } from './video-state';
 
-export async function deleteR2Prefix(bucket: R2Bucket, prefix: string): Promise<number> {
-  let deleted = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix, cursor, limit: 1000 });
-    const names = page.objects.map((o) => o.key);
-    if (names.length) {
-      await bucket.delete(names);
-      deleted += names.length;
-    }
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return deleted;
-}
+/** Deletes every object under `prefix` (shared/original.ts owns the loop); returns how many. */
+export const deleteR2Prefix = deletePrefix;
 
 export async function deleteVideoEverywhere(env: Env, db: Db, videoId: string): Promise<void> {
   // The hooks (`video.deleted`) run once, for the call that moved the row; the objects are swept on every call.
   await markDeleted(env, db, videoId);
-  await deleteR2Prefix(env.MEDIA, keys.originalPrefix(videoId));
+  await deleteOriginal(env.MEDIA, videoId);
   await deleteR2Prefix(env.MEDIA, keys.videoPrefix(videoId));
 }
 
@@ -52,7 +41,7 @@ export async function sweepDeletedVideos(env: Env, db: Db, config: Config, now: 
   let removed = 0;
   for (const { id } of recent) {
     removed += await deleteR2Prefix(env.MEDIA, keys.videoPrefix(id));
-    removed += await deleteR2Prefix(env.MEDIA, keys.originalPrefix(id));
+    removed += await deleteOriginal(env.MEDIA, id);
   }
   if (removed > 0) console.warn(`swept ${removed} object(s) written for deleted videos`);
   return removed;

@@ -3,6 +3,7 @@
  *
  * R2 layout:
  *   originals/{videoId}/original
+ *   originals/{videoId}/composite.json                 (instead of `original`: a tus concatenation's parts, see shared/original.ts)
  *   videos/{videoId}/master.m3u8
  *   videos/{videoId}/{rendition}/playlist.m3u8
  *   videos/{videoId}/{rendition}/segment_{nnnn}.ts      ({rendition}: a ladder rung, or `audio`)
@@ -11,7 +12,8 @@
  *   videos/{videoId}/frames/f{frame}_w{width}.jpg       (thumbnails at any time, cut on first request)
  *   videos/{videoId}/downloads/{rendition}.mp4          (progressive MP4 downloads)
  *   uploads/{videoId}/{uploadNonce}/tail-{endOffset}   (tus bytes staged until they fill an R2 part; temporary)
- *   uploads/{partialId}/{uploadNonce}/data             (a tus partial upload's bytes until concatenated; temporary)
+ *   uploads/{partialId}/{uploadNonce}/data             (a tus partial upload's bytes; temporary until a final upload
+ *                                                      makes it a part of a composite original, then the video's)
  *   analytics/view-events/dt={yyyy-mm-dd}/hour={hh}/{batchId}.ndjson
  *   bench/{name}                                      (internal benchmark scratch objects; deleted right after)
  * Public (cache-key) paths mirror the production design's: /v/{videoId}/{rendition}/segment_{nnnn}.ts
@@ -46,6 +48,8 @@ export const keys = {
   original: (videoId: string) => `originals/${assertSafe(videoId, 'video id')}/original`,
   videoPrefix: (videoId: string) => `videos/${assertSafe(videoId, 'video id')}/`,
   originalPrefix: (videoId: string) => `originals/${assertSafe(videoId, 'video id')}/`,
+  /** A composite original's manifest: the ordered R2 objects (tus partial uploads) whose bytes are the original. */
+  originalManifest: (videoId: string) => `originals/${assertSafe(videoId, 'video id')}/composite.json`,
   masterPlaylist: (videoId: string) => `videos/${assertSafe(videoId, 'video id')}/master.m3u8`,
   renditionPrefix: (videoId: string, rendition: string) =>
     `videos/${assertSafe(videoId, 'video id')}/${assertSafe(rendition, 'rendition')}/`,
@@ -81,6 +85,19 @@ export const keys = {
   /** Scratch object of the internal upload benchmark route (bare R2 put of a body); deleted right after. */
   benchScratch: (name: string) => `bench/${assertSafe(name, 'bench object name')}`,
 } as const;
+
+const ORIGINAL_KEY = /^originals\/([A-Za-z0-9_-]{1,64})\/original$/;
+const PARTIAL_DATA_KEY = /^(uploads\/[A-Za-z0-9_-]{1,64}\/[A-Za-z0-9_-]{1,64}\/)data$/;
+
+/** The video whose original `key` is (`originals/{id}/original`), or null for any other key. */
+export function videoIdOfOriginalKey(key: string): string | null {
+  return ORIGINAL_KEY.exec(key)?.[1] ?? null;
+}
+
+/** The staging prefix of a partial upload's data key (`uploads/{partialId}/{nonce}/`), or null for any other key. */
+export function partialPrefixOfDataKey(key: string): string | null {
+  return PARTIAL_DATA_KEY.exec(key)?.[1] ?? null;
+}
 
 /** Canonical public paths: the Cache API key for playback objects (no signature, no query). */
 export const publicPaths = {

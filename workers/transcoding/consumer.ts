@@ -24,6 +24,7 @@ import { keys } from '../shared/storage-keys';
 import { checkAnalysed } from '../lifecycle';
 import { failVideo } from '../metadata/video-state';
 import { deleteR2Prefix } from '../metadata/delete';
+import { deleteOriginal } from '../shared/original';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { planChunks } from './chunks';
 import { claimJob, completeJob, ensureJob, failJob, getJob, releaseJob, reportProgress, runningUnits } from './jobs';
@@ -164,7 +165,7 @@ async function purge(env: Env, db: Db, config: Config, videoId: string): Promise
   const wait = (video?.deletedAt ?? 0) + config.transcoding.purgeDelaySec * 1000 - runtime().now();
   if (wait > 0) return { status: 'wait', delaySeconds: Math.ceil(wait / 1000) };
   await deleteR2Prefix(env.MEDIA, keys.videoPrefix(videoId));
-  await deleteR2Prefix(env.MEDIA, keys.originalPrefix(videoId));
+  await deleteOriginal(env.MEDIA, videoId);
   return { status: 'ack', note: 'purged' };
 }
 

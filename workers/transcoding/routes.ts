@@ -14,7 +14,8 @@ import { createRoute } from '@hono/zod-openapi';
 import { requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
 import { badRequest, conflict, notFound } from '../shared/errors';
-import { isSafeId, keys } from '../shared/storage-keys';
+import { isSafeId } from '../shared/storage-keys';
+import { headOriginal } from '../shared/original';
 import { startProcessing } from './start';
 import { runtime } from '../shared/runtime';
 import { reprocessVideo } from '../metadata/video-state';
@@ -110,7 +111,7 @@ export const transcodingRoutes = apiRoutes()
   .post('/internal/transcoding/videos/:id/start', async (c) => {
     const id = c.req.param('id');
     if (!isSafeId(id)) throw notFound('video not found');
-    const head = await c.env.MEDIA.head(keys.original(id));
+    const head = await headOriginal(c.env.MEDIA, id);
     if (!head) throw conflict('no original in storage for this video');
     const started = await startProcessing(c.env, c.var.db, id, { sourceSize: head.size });
     return c.json({ videoId: id, started }, started ? 202 : 200);

@@ -14,7 +14,9 @@
  */
 import { errorJson } from '../shared/errors';
 import { acceptsOutputs } from '../metadata/delete';
-import { contentRange, parseRange, resolveRange, UNSATISFIABLE, type ByteRange } from '../shared/range';
+import { headObject, headOriginal, readObject, readOriginal, type OriginalHead } from '../shared/original';
+import { contentRange, parseRange, UNSATISFIABLE } from '../shared/range';
+import { videoIdOfOriginalKey } from '../shared/storage-keys';
 
 const READABLE = /^(originals|videos)\/[A-Za-z0-9_-]{1,64}\/([A-Za-z0-9_-]{1,64}\/)?[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9]{1,8})?$/;
 const WRITABLE = /^videos\//;
@@ -22,16 +24,10 @@ const WRITABLE = /^videos\//;
 const json = (status: number, code: string, message: string) =>
   new Response(JSON.stringify(errorJson(code, message)), { status, headers: { 'Content-Type': 'application/json' } });
 
-/** The R2 read for one byte range (R2 clamps the end to the object, as RFC 9110 does). */
-function r2Range(range: ByteRange): R2Range {
-  if ('suffix' in range) return { suffix: range.suffix };
-  return range.end === null ? { offset: range.start } : { offset: range.start, length: range.end - range.start + 1 };
-}
-
-function objectHeaders(object: R2Object): Headers {
+function objectHeaders(head: OriginalHead): Headers {
   const headers = new Headers();
-  object.writeHttpMetadata(headers);
-  headers.set('ETag', object.httpEtag);
+  head.writeHttpMetadata(headers);
+  headers.set('ETag', head.httpEtag);
   headers.set('Accept-Ranges', 'bytes');
   return headers;
 }
@@ -51,36 +47,27 @@ export async function serveStorage(bucket: R2Bucket, request: Request, key: stri
       // object is sent. ffmpeg and ffprobe only send one well-formed range; GET alone takes a range (RFC 9110 §14.2).
       const parsed = request.method === 'GET' ? parseRange(request.headers.get('Range')) : null;
       const range = parsed?.kind === 'range' ? parsed.range : null;
+      // An original may be a composite (a tus concatenation): shared/original.ts reads both shapes alike.
+      const originalOf = videoIdOfOriginalKey(key);
       if (request.method === 'HEAD') {
-        const head = await bucket.head(key);
+        const head = originalOf ? await headOriginal(bucket, originalOf) : await headObject(bucket, key);
         if (!head) return json(404, 'not_found', 'no such object');
         const headers = objectHeaders(head);
         headers.set('Content-Length', String(head.size));
         return new Response(null, { headers });
       }
-      let object: R2ObjectBody | null;
-      try {
-        object = await bucket.get(key, range ? { range: r2Range(range) } : undefined);
-      } catch (err) {
-        // R2 rejects a range that starts past the end instead of returning the object.
-        const head = range ? await bucket.head(key) : null;
-        if (!head) throw err;
-        return unsatisfiable(head.size);
+      const read = originalOf ? await readOriginal(bucket, originalOf, range) : await readObject(bucket, key, range);
+      if (read.status === 'not_found') return json(404, 'not_found', 'no such object');
+      if (read.status === 'unsatisfiable') return unsatisfiable(read.size);
+      const headers = objectHeaders(read.head);
+      if (!read.range) {
+        headers.set('Content-Length', String(read.head.size));
+        return new Response(read.body, { headers });
       }
-      if (!object) return json(404, 'not_found', 'no such object');
-      const headers = objectHeaders(object);
-      if (!range) {
-        headers.set('Content-Length', String(object.size));
-        return new Response(object.body, { headers });
-      }
-      const resolved = resolveRange(range, object.size);
-      if (resolved.kind === 'unsatisfiable') {
-        await object.body.cancel();
-        return unsatisfiable(object.size);
-      }
-      headers.set('Content-Range', contentRange(resolved, object.size));
+      const resolved = { kind: 'satisfiable' as const, ...read.range };
+      headers.set('Content-Range', contentRange(resolved, read.head.size));
       headers.set('Content-Length', String(resolved.end - resolved.start + 1));
-      return new Response(object.body, { status: 206, headers });
+      return new Response(read.body, { status: 206, headers });
     }
     case 'PUT': {
       if (!WRITABLE.test(key)) return json(403, 'forbidden', 'the transcoder may only write outputs');

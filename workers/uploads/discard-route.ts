@@ -16,6 +16,7 @@ import { ApiError, badRequest, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { newId, toHex } from '../shared/runtime';
 import { isSafeId, keys } from '../shared/storage-keys';
+import { readOriginal } from '../shared/original';
 import { digestStream } from './byte-source';
 
 async function drain(body: ReadableStream<Uint8Array> | null): Promise<number> {
@@ -47,8 +48,8 @@ export const discardRoutes = new Hono<AppEnv>()
     const videoId = c.req.param('videoId');
     if (!isSafeId(videoId)) throw badRequest('bad video id');
     const started = performance.now();
-    const object = await c.env.MEDIA.get(keys.original(videoId));
-    if (!object) throw notFound('no original for this video');
+    const object = await readOriginal(c.env.MEDIA, videoId);
+    if (object.status !== 'ok') throw notFound('no original for this video');
     let sha256: string | null = null;
     if (c.req.query('hash') === 'sha256') {
       const digest = digestStream('SHA-256');
@@ -57,5 +58,5 @@ export const discardRoutes = new Hono<AppEnv>()
     } else {
       await drain(object.body);
     }
-    return c.json({ bytes: object.size, sha256, ms: performance.now() - started });
+    return c.json({ bytes: object.head.size, sha256, ms: performance.now() - started });
   });

@@ -23,13 +23,12 @@
  *   With a deferred length (creation-defer-length) the file size is an upper bound until a PATCH declares it, so
  *   every part is full; a length declared mid-part turns the staged tail into the last part.
  *
- * A final upload (concatenation) is written the same way: its "body" is the partials' objects read in order
- * (`concatenatedBody`), so the original's parts keep R2's sizes whatever the partials' sizes are, and a copy cut
- * short resumes from the offset it had committed.
+ * A final upload (concatenation) writes nothing here: its original is a composite of the partials' objects
+ * (shared/original.ts).
  */
 import { keys } from '../shared/storage-keys';
-import { BodyEndedEarly, ByteSource, chunkReader, digestStream, pipeAll, type ChunkReader } from './byte-source';
-import type { CommitInput, CommitResult, ConcatPart, StagedTail, StoredPart, WriteTarget } from './session-types';
+import { BodyEndedEarly, ByteSource, digestStream, pipeAll } from './byte-source';
+import type { CommitInput, CommitResult, StagedTail, StoredPart, WriteTarget } from './session-types';
 import type { UploadSession } from './upload-session';
 
 export type SessionStub = DurableObjectStub<UploadSession>;
@@ -192,55 +191,3 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** A partial upload's bytes are gone (expired or terminated) while a final upload needed them. */
-export class PartialUnavailable extends Error {
-  constructor(readonly uploadId: string) {
-    super(`partial upload ${uploadId} is no longer available`);
-  }
-}
-
-/**
- * The partials' objects as one body, in order, bytes [from, to) of their concatenation (to: the end by default).
- * `observe` sees every byte once, in order (the final upload hashes the original while copying it).
- */
-export function concatenatedBody(
-  env: Env,
-  parts: ConcatPart[],
-  from: number,
-  observe?: (chunk: Uint8Array) => Promise<void>,
-  to: number = parts.reduce((sum, p) => sum + p.size, 0),
-): ReadableStream<Uint8Array> {
-  let index = 0;
-  let start = 0;
-  let reader: ChunkReader | null = null;
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      for (;;) {
-        if (!reader) {
-          while (index < parts.length && start + parts[index]!.size <= from) start += parts[index++]!.size;
-          const part = parts[index];
-          if (!part || from >= to) return ctl.close();
-          const skip = from - start;
-          const length = Math.min(part.size, to - start) - skip;
-          const whole = skip === 0 && length === part.size;
-          const object = await env.MEDIA.get(part.objectKey, whole ? undefined : { range: { offset: skip, length } });
-          if (!object || object.size !== part.size) throw new PartialUnavailable(part.uploadId);
-          reader = chunkReader(object.body);
-        }
-        const next = await reader.read();
-        if (next.done) {
-          reader = null;
-          start += parts[index++]!.size;
-          from = start;
-          continue;
-        }
-        if (next.value.byteLength === 0) continue;
-        if (observe) await observe(next.value);
-        ctl.enqueue(next.value);
-        return;
-      }
-    },
-    async cancel(reason) {
-      await reader?.cancel(reason);
-    },
-  });
-}

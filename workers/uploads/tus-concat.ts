@@ -2,31 +2,35 @@
  * tus concatenation: `Upload-Concat: final;<partial> <partial> …` makes one video's original out of partial
  * uploads sent in parallel (tus-js-client `parallelUploads`).
  *
- * Why a copy: R2 multipart parts must all have one size (but the last), and a client cuts its file wherever it
- * likes (tus-js-client: into N equal slices), so the partials cannot be the original's parts. Each partial is
- * assembled into an object of its own; the final upload then streams them, in order, through the same part
- * writer as a PATCH into the original's multipart upload, so every part keeps R2's size rule. The copy commits
- * part by part: if it is cut short, a HEAD on the final upload resumes it from the committed offset.
+ * No copy: each partial is assembled into an object of its own, and the final upload makes the video's original
+ * a composite of those objects, in order (a manifest; shared/original.ts reads it as one object, by byte range).
+ * Completing a final upload therefore costs one read of the bytes (the SHA-256) and one small write, whatever
+ * the size. If it is cut short, a HEAD on the final upload (or the retried final POST) completes it.
  *
  * Rules:
  * - Every partial must be finished (no concatenation-unfinished), belong to the caller, and serve this video: a
  *   partial is bound to a video by its own metadata `videoId` or by the first final upload that names it.
  * - The final upload's video comes from its metadata (`videoId`, or a title to create one); with neither, the
  *   video the partials are bound to.
- * - Once the original is complete, the partials are ended (410 afterwards) and their objects deleted; unused
- *   partials expire after `sessionTtlMs` (24 h) like any upload.
+ * - Completing claims the partials: they end (410 afterwards) and their objects become the original's parts,
+ *   deleted with the video. Unused partials expire after `sessionTtlMs` (24 h) like any upload; a final upload
+ *   that ends unfinished deletes the partials it names.
  */
 import type { Context } from 'hono';
 import { ApiError, badRequest, conflict, forbidden, gone } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
+import { markUploadEmpty } from '../metadata/video-state';
+import { deleteParts, partsBody, writeCompositeOriginal } from '../shared/original';
 import { keys } from '../shared/storage-keys';
 import { toHex } from '../shared/runtime';
+import { startProcessing } from '../transcoding/start';
 import { digestStream } from './byte-source';
 import { missingError } from './complete';
-import { concatenatedBody, PartialUnavailable, withLease, writeTusPatch } from './part-writer';
+import { withLease } from './part-writer';
+import { ServerTiming } from './server-timing';
 import type { ConcatPart, SessionView } from './session-types';
+import { contentTypeOfMetadata, parseUploadMetadata } from './tus-protocol';
 import { uploadableVideo } from './tus-video';
-import { completeIfFull } from './tus-write';
 import { newUploadId, parseUploadId, sessionStub } from './upload-ids';
 
 export interface FinalUploadInput {
@@ -101,57 +105,66 @@ export async function createFinalUpload(c: Context<AppEnv>, input: FinalUploadIn
 }
 
 /**
- * Copies the partials of a final upload into the original from its committed offset, completes it (assemble,
- * verify, transcode) and ends the partials. Returns the session as it is afterwards. When another request is
- * already copying, returns at once: that request finishes the job.
+ * Completes a final upload without copying a byte: claims its partials (each partial's session ends as
+ * `concatenated`, handing its object to the video and cancelling its expiry), checks their sizes, hashes the
+ * concatenation once (the SHA-256 stored in D1 and checked against a declared one, as for any upload), records
+ * the composite original (shared/original.ts) and hands the video to transcoding. Idempotent: a retry finds the
+ * partials already claimed by this upload, or the upload completed. Returns the session as it is afterwards;
+ * when another request is completing it, returns at once (that request finishes the job).
  */
 export async function concatenate(c: Context<AppEnv>, session: SessionView): Promise<SessionView> {
-  const parts = session.concat ?? [];
+  if (session.state === 'completed') return session;
   const stub = sessionStub(c.env, session.videoId);
-  let streamedSha256: string | null = null;
-  if (session.state === 'uploading' && session.offset < session.fileSize) {
-    const begun = await stub.beginPatch(session.uploadId, session.offset);
-    if (begun.status === 'not_found' || begun.status === 'gone') throw missingError(begun);
-    if (begun.status === 'busy' || begun.status === 'offset_mismatch') return current(c, session);
-    if (begun.status === 'ok') {
-      // Hash while copying (from the start only), so completion need not read the original back.
-      const digest = begun.offset === 0 ? digestStream('SHA-256') : null;
-      const digestWriter = digest?.getWriter();
-      let outcome;
-      try {
-        outcome = await withLease(stub, begun.lease, c.var.config.uploads.writeLeaseMs, () =>
-          writeTusPatch(c.env, {
-            target: begun,
-            videoId: session.videoId,
-            body: concatenatedBody(c.env, parts, begun.offset, digestWriter ? (chunk) => digestWriter.write(chunk) : undefined),
-            length: session.fileSize - begun.offset,
-            commit: (input) => stub.commit(session.uploadId, input),
-          }),
-        );
-      } catch (err) {
-        if (!(err instanceof PartialUnavailable)) throw err;
-        await stub.terminate(session.uploadId, 'terminated');
-        throw gone(`partial upload ${err.uploadId} expired or was terminated before it was copied; upload the file again`);
+  const begun = await stub.beginComplete(session.uploadId);
+  if (begun.status === 'not_found' || begun.status === 'gone') throw missingError(begun);
+  if (begun.status !== 'ready') return current(c, session);
+  const parts = session.concat ?? [];
+  const media = c.env.MEDIA;
+  const timing = new ServerTiming();
+  try {
+    await withLease(stub, begun.lease, c.var.config.uploads.writeLeaseMs, async () => {
+      const claims = await Promise.all(parts.map((p) => sessionStub(c.env, ownerOf(p.uploadId)).terminate(p.uploadId, 'concatenated', session.uploadId)));
+      const lost = claims.findIndex((r) => r.status !== 'ok' && r.status !== 'completed' && !(r.status === 'gone' && r.consumedBy === session.uploadId));
+      const heads = lost < 0 ? await Promise.all(parts.map((p) => media.head(p.objectKey))) : [];
+      const changed = heads.findIndex((h, i) => h?.size !== parts[i]!.size);
+      timing.mark('claim');
+      if (lost >= 0 || changed >= 0) {
+        await stub.failComplete(begun.lease);
+        throw gone(`partial upload ${parts[lost >= 0 ? lost : changed]!.uploadId} expired or was terminated before the final upload completed; upload the file again`);
       }
-      if (outcome.status === 'ended') throw missingError({ status: 'gone', reason: 'terminated' });
-      if (outcome.status !== 'ok') throw new ApiError(503, 'concatenation_interrupted', 'copying the partial uploads was interrupted; HEAD the upload to resume');
-      session = { ...session, offset: outcome.offset };
-      if (digest && digestWriter) {
-        await digestWriter.close();
-        streamedSha256 = toHex(await digest.digest);
+      const digest = digestStream('SHA-256');
+      await partsBody(media, parts.map((p) => ({ key: p.objectKey, size: p.size })), 0).pipeTo(digest);
+      const sha256 = toHex(await digest.digest);
+      timing.mark('verify');
+      if (begun.sha256 !== null && begun.sha256 !== sha256) {
+        // Not the bytes the client declared: drop them (ending the final upload deletes its claimed partials).
+        await stub.failComplete(begun.lease);
+        throw new ApiError(422, 'verification_failed', `SHA-256 of the upload (${sha256}) differs from the declared one; the upload was discarded, start again`, {
+          size: session.fileSize,
+          sha256,
+        });
       }
-    }
+      const manifest = { version: 1 as const, uploadId: session.uploadId, size: session.fileSize, contentType: contentTypeOf(session), parts: parts.map((p) => ({ key: p.objectKey, size: p.size })) };
+      if (session.fileSize === 0) {
+        // Nothing to keep: an empty original can never be a video (see complete.ts).
+        await deleteParts(media, manifest.parts);
+        await markUploadEmpty(c.env, c.var.db, session.videoId);
+      } else {
+        await writeCompositeOriginal(media, session.videoId, manifest);
+        await startProcessing(c.env, c.var.db, session.videoId, { sourceSize: session.fileSize, sourceSha256: sha256 });
+      }
+      await stub.finishComplete({ size: session.fileSize, sha256 });
+      timing.mark('process');
+    });
+  } finally {
+    c.header('Server-Timing', timing.header(), { append: true });
   }
-  await completeIfFull(c, session, session.fileSize, streamedSha256);
-  // The original is complete: the partials have served their purpose.
-  await Promise.all(
-    parts.map((p) =>
-      sessionStub(c.env, ownerOf(p.uploadId))
-        .terminate(p.uploadId, 'concatenated', session.uploadId)
-        .catch((err: unknown) => console.warn(`ending partial ${p.uploadId} failed`, err)),
-    ),
-  );
   return current(c, session);
+}
+
+/** The content type the final upload declared (metadata `filetype`), echoed by the original's reads. */
+function contentTypeOf(session: SessionView): string | null {
+  return contentTypeOfMetadata(parseUploadMetadata(session.metadata ?? undefined));
 }
 
 async function current(c: Context<AppEnv>, session: SessionView): Promise<SessionView> {

@@ -103,6 +103,14 @@ export type UploadChecksum = { status: 'digest'; sha1: Uint8Array } | { status: 
  * an unsupported algorithm); a well-formed digest of the wrong length can never match the body, so it is a
  * checksum mismatch (460), not a malformed request.
  */
+const FILETYPE = /^[\w.+-]+\/[\w.+-]+$/;
+
+/** The media type a client declared in `Upload-Metadata` (`filetype`, or `type`), if it is one. */
+export function contentTypeOfMetadata(metadata: Map<string, string>): string | null {
+  const filetype = metadata.get('filetype') ?? metadata.get('type');
+  return filetype && FILETYPE.test(filetype) ? filetype : null;
+}
+
 export function parseUploadChecksum(header: string | undefined): UploadChecksum | null {
   if (header === undefined) return null;
   const m = /^\s*([A-Za-z0-9-]+) +(\S+)\s*$/.exec(header);

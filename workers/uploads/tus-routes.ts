@@ -48,13 +48,13 @@ import {
   parseUploadMetadata,
   preconditionFailed,
   unsupportedMediaType,
+  contentTypeOfMetadata,
 } from './tus-protocol';
 import { checkTitle, uploadableVideo, videoFromMetadata, type UploadVideo } from './tus-video';
 import { completeIfFull, writeTusBytes } from './tus-write';
 import { newUploadId, parseUploadId, sessionStub, uploadNonce } from './upload-ids';
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
-const FILETYPE = /^[\w.+-]+\/[\w.+-]+$/;
 
 /**
  * The one place a tus request's uploader is resolved: it sets `creatorId` or answers 401. Today that is the
@@ -151,8 +151,7 @@ tusRoutes.post('/', async (c) => {
   const metadata = parseUploadMetadata(metadataHeader ?? undefined);
   const sha256 = metadata.get('sha256');
   if (sha256 !== undefined && !SHA256_HEX.test(sha256)) throw badRequest('Upload-Metadata sha256 must be 64 hexadecimal characters');
-  const filetype = metadata.get('filetype') ?? metadata.get('type');
-  const contentType = filetype && FILETYPE.test(filetype) ? filetype : null;
+  const contentType = contentTypeOfMetadata(metadata);
   const checksum = parseUploadChecksum(c.req.header('Upload-Checksum'));
   checkTitle(metadata);
 

@@ -29,7 +29,8 @@ export class Completion {
     const parts = this.store.parts();
     const have = new Set(parts.map((p) => p.partNumber));
     const missing: number[] = [];
-    for (let n = 1; n <= totalParts(found); n++) if (!have.has(n)) missing.push(n - 1);
+    // A final upload has no parts of its own: its bytes are its partials' (a composite original).
+    if (found.kind !== 'final') for (let n = 1; n <= totalParts(found); n++) if (!have.has(n)) missing.push(n - 1);
     if (missing.length) return { status: 'missing_parts', missing };
     if (this.leases.anyLive()) return { status: 'busy' };
     const lease = this.leases.acquire('complete')!;

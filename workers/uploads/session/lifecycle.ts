@@ -10,7 +10,8 @@
  *   purged the same way. Nothing in R2 is left behind by an abandoned upload.
  */
 import { keys } from '../../shared/storage-keys';
-import type { EndReason, SimpleResult, StartInput, StartResult } from '../session-types';
+import { deleteParts } from '../../shared/original';
+import type { ConcatPart, EndReason, SimpleResult, StartInput, StartResult } from '../session-types';
 import { uploadNonce } from '../upload-ids';
 import type { SessionHost } from './host';
 import type { Leases } from './leases';
@@ -40,16 +41,19 @@ export class Lifecycle {
       }
       await this.end(current, live ? 'replaced' : current.state === 'completed' ? 'purged' : 'expired');
     }
-    let r2UploadId: string;
-    try {
-      const multipart = await this.host.media.createMultipartUpload(input.objectKey, {
-        customMetadata: { uploadId: input.uploadId },
-        httpMetadata: input.contentType ? { contentType: input.contentType } : undefined,
-      });
-      r2UploadId = multipart.uploadId;
-    } catch (err) {
-      console.error('createMultipartUpload failed', err);
-      return { status: 'failed', message: 'storage is unavailable, retry later' };
+    // A final upload (tus concatenation) writes no bytes: its original is a composite of its partials' objects.
+    let r2UploadId = '';
+    if (input.kind !== 'final') {
+      try {
+        const multipart = await this.host.media.createMultipartUpload(input.objectKey, {
+          customMetadata: { uploadId: input.uploadId },
+          httpMetadata: input.contentType ? { contentType: input.contentType } : undefined,
+        });
+        r2UploadId = multipart.uploadId;
+      } catch (err) {
+        console.error('createMultipartUpload failed', err);
+        return { status: 'failed', message: 'storage is unavailable, retry later' };
+      }
     }
     const expiresAt = now + input.ttlMs;
     this.store.insert(input, r2UploadId, now, expiresAt);
@@ -84,9 +88,20 @@ export class Lifecycle {
     await this.end(row, row.state === 'completed' ? 'purged' : 'expired');
   }
 
-  /** Ends the session: aborts the multipart upload (unless completed), deletes staged bytes, leaves a tombstone. */
+  /**
+   * Ends the session: aborts the multipart upload (unless completed), deletes staged bytes, leaves a tombstone.
+   * Concatenation changes what the staged bytes are:
+   * - a partial ended as `concatenated` was claimed by a final upload: its data object is now a part of that
+   *   video's composite original (shared/original.ts), so it stays, and with the tombstone its expiry is gone;
+   * - a final upload that ends unfinished (expired, terminated, replaced, failed verification) takes the
+   *   partials' objects it may have claimed with it; a completed one leaves them to its original.
+   */
   async end(row: SessionRow, reason: EndReason, consumedBy: string | null = null): Promise<void> {
-    if (row.state === 'uploading') {
+    if (row.kind === 'final' && row.state === 'uploading' && row.concat) {
+      await deleteParts(this.host.media, (JSON.parse(row.concat) as ConcatPart[]).map((p) => ({ key: p.objectKey, size: p.size })));
+    }
+    // (A final upload has no multipart upload: its r2_upload_id is empty.)
+    if (row.state === 'uploading' && row.r2_upload_id !== '') {
       try {
         await this.host.media.resumeMultipartUpload(row.object_key, row.r2_upload_id).abort();
       } catch (err) {
@@ -94,7 +109,9 @@ export class Lifecycle {
         console.warn(`abort of ${row.upload_id} failed`, err);
       }
     }
-    await this.deleteStaged(keys.uploadStagingPrefix(row.video_id, uploadNonce(row.upload_id)));
+    if (!(row.kind === 'partial' && reason === 'concatenated')) {
+      await this.deleteStaged(keys.uploadStagingPrefix(row.video_id, uploadNonce(row.upload_id)));
+    }
     const now = this.host.now();
     this.host.transaction(() => this.store.tombstone(row.upload_id, reason, consumedBy, now));
     this.leases.clear();

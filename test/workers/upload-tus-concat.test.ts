@@ -1,10 +1,10 @@
-/** tus concatenation: partial uploads in parallel, a final upload that copies them in order into the original. */
+/** tus concatenation: partial uploads in parallel, a final upload that makes them, in order, the video's (composite) original. */
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { api, newCreator, newVideo } from './helpers';
 import { MiB, PART, TUS, b64, bytes, sha256, tusHead, tusPatch } from './upload-helpers';
-import { concatenatedBody, writeTusPatch } from '../../workers/uploads/part-writer';
+import { readOriginal } from '../../workers/shared/original';
 import type { UploadSession } from '../../workers/uploads/upload-session';
 
 const OFFSET_TYPE = { 'Content-Type': 'application/offset+octet-stream' };
@@ -28,10 +28,14 @@ function final(token: string, urls: string[], metadata: Record<string, string> =
   return api('/v1/uploads', { method: 'POST', token, headers });
 }
 
+/** The original's SHA-256, read as every reader reads it (one object or a composite). */
 async function original(videoId: string): Promise<string | null> {
-  const object = await env.MEDIA.get(`originals/${videoId}/original`);
-  return object ? sha256(new Uint8Array(await object.arrayBuffer())) : null;
+  const read = await readOriginal(env.MEDIA, videoId);
+  return read.status === 'ok' ? sha256(new Uint8Array(await new Response(read.body).arrayBuffer())) : null;
 }
+
+/** Every R2 key under a prefix. */
+const listed = async (prefix: string) => (await env.MEDIA.list({ prefix })).objects.map((o) => o.key);
 
 async function videoCount(token: string): Promise<number> {
   return (await (await api('/v1/videos', { token })).json<{ videos: unknown[] }>()).videos.length;
@@ -57,7 +61,7 @@ async function uploadedPartials(token: string, file: Uint8Array<ArrayBuffer>, cu
 }
 
 describe('tus concatenation', () => {
-  it('concatenates partial uploads, in the final order, into a byte-identical original; the partials are then gone', async () => {
+  it('concatenates partial uploads, in the final order, into a byte-identical composite original; deleting the video deletes every part', async () => {
     const { token } = await newCreator();
     const file = bytes(11 * MiB + 12345, 31);
     const cuts = [0, 3 * MiB + 1, 7 * MiB + 7, file.byteLength];
@@ -80,11 +84,37 @@ describe('tus concatenation', () => {
     expect(finalHead.headers.get('Upload-Length')).toBe(String(file.byteLength));
     expect(finalHead.headers.get('Upload-Offset')).toBe(String(file.byteLength));
 
+    // No copy: the original is a manifest over the partials' objects, which the video now owns.
+    expect(await listed(`originals/${videoId}/`)).toEqual([`originals/${videoId}/composite.json`]);
     for (const p of parts) {
       expect((await tusHead(p.location, token)).status).toBe(410);
-      expect((await env.MEDIA.list({ prefix: `uploads/${ownerOf(p.location)}/` })).objects).toHaveLength(0);
+      expect(await listed(`uploads/${ownerOf(p.location)}/`)).toEqual([expect.stringMatching(/\/data$/)]);
     }
-    expect((await env.MEDIA.list({ prefix: `uploads/${videoId}/` })).objects).toHaveLength(0);
+    expect(await listed(`uploads/${videoId}/`)).toHaveLength(0);
+
+    expect((await api(`/v1/videos/${videoId}`, { method: 'DELETE', token })).status).toBe(204);
+    expect(await listed(`originals/${videoId}/`)).toHaveLength(0);
+    for (const p of parts) expect(await listed(`uploads/${ownerOf(p.location)}/`)).toHaveLength(0);
+  });
+
+  it('the 24 h expiry keeps partials a completed final upload owns (and the original stays readable)', async () => {
+    const { token } = await newCreator();
+    const file = bytes(MiB + 17, 36);
+    const a = await partial(token, 1000, { data: file.slice(0, 1000) });
+    const b = await partial(token, file.byteLength - 1000, { data: file.slice(1000) });
+    const res = await final(token, [a.url, b.url], { title: 'owned' });
+    expect(res.status).toBe(201);
+    const videoId = res.headers.get('X-Video-Id')!;
+    for (const p of [a, b]) {
+      // Past any deadline: whatever alarm a consumed partial could still have finds nothing of its own to expire.
+      await runInDurableObject(stubFor(ownerOf(p.location)), async (_i: UploadSession, state) => {
+        state.storage.sql.exec('UPDATE session SET expires_at = ?', Date.now() - 1);
+        await state.storage.setAlarm(Date.now());
+      });
+      await runDurableObjectAlarm(stubFor(ownerOf(p.location)));
+      expect(await listed(`uploads/${ownerOf(p.location)}/`)).toHaveLength(1);
+    }
+    expect(await original(videoId)).toBe(await sha256(file));
   });
 
   it('accepts relative partial URLs, and takes the video the partials name in their metadata', async () => {
@@ -99,7 +129,7 @@ describe('tus concatenation', () => {
     expect(await original(id)).toBe(await sha256(file));
   });
 
-  it('checks the SHA-256 hashed during the copy against a declared one: a mismatch is 422 and nothing is kept', async () => {
+  it('checks the SHA-256 of the concatenation against a declared one: a mismatch is 422 and nothing is kept', async () => {
     const { token } = await newCreator();
     const file = bytes(3 * MiB, 34);
     const a = await partial(token, MiB, { data: file.slice(0, MiB) });
@@ -107,6 +137,8 @@ describe('tus concatenation', () => {
     const wrong = await final(token, [a.url, b.url], { title: 'declared', sha256: await sha256(bytes(10)) });
     expect(wrong.status).toBe(422);
     expect((await wrong.json<{ error: { code: string } }>()).error.code).toBe('verification_failed');
+    for (const p of [a, b]) expect(await listed(`uploads/${ownerOf(p.location)}/`)).toHaveLength(0);
+    expect(await listed(`originals/${wrong.headers.get('X-Video-Id') ?? 'none'}/`)).toHaveLength(0);
     const c = await partial(token, MiB, { data: file.slice(0, MiB) });
     const d = await partial(token, 2 * MiB, { data: file.slice(MiB) });
     const right = await final(token, [c.url, d.url], { title: 'declared', sha256: await sha256(file) });
@@ -211,7 +243,7 @@ describe('tus concatenation', () => {
     expect(await videoCount(token)).toBe(0);
   });
 
-  it('a final upload whose copy was cut short (after its first part) is resumed by HEAD', async () => {
+  it('a final upload cut short after claiming its partials (before its manifest) is completed by HEAD, byte-identical', async () => {
     const { token, creatorId } = await newCreator();
     const { id: videoId } = await newVideo(token);
     const file = bytes(PART + 3 * MiB + 10, 33);
@@ -226,7 +258,7 @@ describe('tus concatenation', () => {
         return { uploadId, objectKey: info.session.objectKey, size: info.session.fileSize };
       }),
     );
-    // What a final POST does before its Worker dies: the final session, then the copy of part 1 only.
+    // What a final POST does before its Worker dies: the final session, then the partials claimed.
     const stub = stubFor(videoId);
     const uploadId = `${videoId}-up_0000000000000001`;
     const started = await stub.start({
@@ -234,22 +266,33 @@ describe('tus concatenation', () => {
       fileSize: file.byteLength, partSize: PART, sha256: null, metadata: null, contentType: null, ttlMs: 3600_000, concat,
     });
     expect(started.status).toBe('created');
-    const begun = await stub.beginPatch(uploadId, 0);
-    if (begun.status !== 'ok') throw new Error(`beginPatch: ${begun.status}`);
-    const outcome = await writeTusPatch(env, {
-      target: begun,
-      videoId,
-      body: concatenatedBody(env, concat, 0),
-      length: PART,
-      commit: (input) => stub.commit(uploadId, input),
-    });
-    expect(outcome).toEqual({ status: 'ok', offset: PART });
-    await stub.release(begun.lease);
+    for (const p of concat) expect((await stubFor(ownerOf(`/${p.uploadId}`)).terminate(p.uploadId, 'concatenated', uploadId)).status).toBe('ok');
+    expect(await original(videoId)).toBeNull();
 
     const head = await tusHead(`/v1/uploads/${uploadId}`, token);
     expect(head.status).toBe(200);
     expect(head.headers.get('Upload-Offset')).toBe(String(file.byteLength));
     expect(await original(videoId)).toBe(await sha256(file));
     expect((await tusHead(a.location, token)).status).toBe(410);
+  });
+
+  it('a final upload that ends unfinished (terminated) takes the partials it claimed with it', async () => {
+    const { token, creatorId } = await newCreator();
+    const { id: videoId } = await newVideo(token);
+    const a = await partial(token, 100, { data: bytes(100) });
+    const uploadId = a.location.split('/').pop()!;
+    const info = await stubFor(ownerOf(a.location)).info(uploadId);
+    if (info.status !== 'ok') throw new Error('partial missing');
+    const finalId = `${videoId}-up_0000000000000002`;
+    const stub = stubFor(videoId);
+    await stub.start({
+      uploadId: finalId, videoId, creatorId, protocol: 'tus', kind: 'final', objectKey: `originals/${videoId}/original`, fileSize: 100,
+      partSize: PART, sha256: null, metadata: null, contentType: null, ttlMs: 3600_000, concat: [{ uploadId, objectKey: info.session.objectKey, size: 100 }],
+    });
+    await stubFor(ownerOf(a.location)).terminate(uploadId, 'concatenated', finalId);
+    expect(await listed(`uploads/${ownerOf(a.location)}/`)).toHaveLength(1);
+    expect((await api(`/v1/uploads/${finalId}`, { method: 'DELETE', token, headers: TUS })).status).toBe(204);
+    expect(await listed(`uploads/${ownerOf(a.location)}/`)).toHaveLength(0);
+    expect(await listed(`originals/${videoId}/`)).toHaveLength(0);
   });
 });

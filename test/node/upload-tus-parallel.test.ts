@@ -2,8 +2,9 @@
  * End to end against the real local stack (wrangler dev, the queue consumer, the transcoder process, ffmpeg) with
  * the unmodified tus-js-client for Node: `parallelUploads: 4` (tus concatenation) together with
  * `uploadDataDuringCreation` (each partial's bytes travel in its creation POST). The original read back is
- * byte-identical to the file and the video reaches READY. The file is small (a few MB) to keep CI time low; 5 MiB
- * parts make the final copy span two R2 parts.
+ * byte-identical to the file and the video reaches READY. The file is small (a few MB) to keep CI time low. The
+ * original is a composite of the four partials' objects (no copy); it is read back, and the transcoder reads it,
+ * through the storage gateway, exactly as a single-object original.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -72,7 +73,7 @@ describe('tus-js-client parallelUploads + uploadDataDuringCreation against the l
     const original = await getObject(stack, `originals/${videoId}/original`);
     expect(original.byteLength).toBe(source.byteLength);
     expect(sha256(original)).toBe(sha256(source));
-    // The partials have ended once concatenated (their temporary objects are deleted with them).
+    // The partials have ended once concatenated (their objects now belong to the video's composite original).
     expect(partials).toHaveLength(4);
     for (const url of partials) {
       const res = await fetch(url, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${stack.token}` } });

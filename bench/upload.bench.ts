@@ -449,10 +449,12 @@ interface TusRun {
   MBps: number;
   /** Until the final POST was sent (parallel > 1): the partial uploads. */
   partialsSec: number | null;
-  /** The final POST (parallel > 1): the server's concatenation, copy + hash of the whole file. */
+  /** The final POST (parallel > 1): the server's concatenation (claim the partials, SHA-256 of the whole file, manifest). */
   finalPostSec: number | null;
   /** The last request's duration (parallel 1): its last bytes, then completion (assemble, read-back SHA-256). */
   lastRequestSec: number | null;
+  /** `Server-Timing` of the completing request (the final POST, or the last PATCH/POST): ms per step. */
+  completionTimingsMs: Record<string, number> | null;
   /** TCP connections the client opened through the proxy (each pays the handshake and slow start). */
   connections: number;
   /** 1-minute load average while the upload ran (sampled every 5 s). */
@@ -481,6 +483,7 @@ async function tusThroughProxy(
   let stopFinalTicker: (() => void) | null = null;
   let lastRequestStarted = started;
   let lastRequestSec: number | null = null;
+  let completionTimingsMs: Record<string, number> | null = null;
   let lastLogged = 0;
   const upload = await new Promise<tus.Upload>((resolve, reject) => {
     const u: tus.Upload = new tus.Upload(file, {
@@ -503,8 +506,10 @@ async function tusThroughProxy(
           stopFinalTicker = ticker(`tus x${parallel} final POST`);
         }
       },
-      onAfterResponse: (req) => {
+      onAfterResponse: (req, res) => {
         if (req.getMethod() !== 'HEAD') lastRequestSec = (performance.now() - lastRequestStarted) / 1000;
+        const timing = res.getHeader('Server-Timing');
+        if (req.getMethod() !== 'HEAD' && timing && /verify/.test(timing)) completionTimingsMs = parseServerTiming(timing);
         if (finalStarted !== null && req.getMethod() === 'POST' && req.getHeader('Upload-Concat')?.startsWith('final;')) {
           finalPostSec = (performance.now() - finalStarted) / 1000;
           stopFinalTicker?.();
@@ -539,6 +544,7 @@ async function tusThroughProxy(
     partialsSec: finalStarted === null ? null : (finalStarted - started) / 1000,
     finalPostSec,
     lastRequestSec: finalStarted === null ? lastRequestSec : null,
+    completionTimingsMs,
     connections: proxy.connections() - connectionsBefore,
     loadAverage,
     uploadUrl,
@@ -660,7 +666,7 @@ export async function run(): Promise<BenchResult> {
     const timingLine = (t: Record<string, number>) => Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
     const tusLine = (r: TusRun | undefined, parallel: number) =>
       r
-        ? `tus parallelUploads ${parallel}: ${r.MBps.toFixed(1)} MB/s (${r.sec.toFixed(1)} s${r.finalPostSec !== null ? `: partials ${r.partialsSec?.toFixed(1)} s, then the final POST's concatenation ${r.finalPostSec.toFixed(1)} s` : r.lastRequestSec !== null ? `; the last request, with completion, ${r.lastRequestSec.toFixed(1)} s` : ''}; ${r.connections} connection(s); load average ${r.loadAverage.min}–${r.loadAverage.max}, mean ${r.loadAverage.mean}); original SHA-256 ${r.sha256Match === null ? 'checked by the server only (declared sha256)' : r.sha256Match ? 'read back: identical' : 'read back: DIFFERENT'}; Location via the proxy: ${r.sameOrigin ? 'yes' : 'NO'}`
+        ? `tus parallelUploads ${parallel}: ${r.MBps.toFixed(1)} MB/s (${r.sec.toFixed(1)} s${r.finalPostSec !== null ? `: partials ${r.partialsSec?.toFixed(1)} s, then the final POST's concatenation ${r.finalPostSec.toFixed(1)} s` : r.lastRequestSec !== null ? `; the last request, with completion, ${r.lastRequestSec.toFixed(1)} s` : ''}${r.completionTimingsMs ? `; completion Server-Timing ms: ${Object.entries(r.completionTimingsMs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}` : ''}; ${r.connections} connection(s); load average ${r.loadAverage.min}–${r.loadAverage.max}, mean ${r.loadAverage.mean}); original SHA-256 ${r.sha256Match === null ? 'checked by the server only (declared sha256)' : r.sha256Match ? 'read back: identical' : 'read back: DIFFERENT'}; Location via the proxy: ${r.sameOrigin ? 'yes' : 'NO'}`
         : `tus parallelUploads ${parallel}: did not finish (see failures)`;
     const load = (await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ');
     return {

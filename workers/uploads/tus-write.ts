@@ -41,7 +41,9 @@ export async function completeIfFull(
   streamedSha256: string | null = null,
 ): Promise<void> {
   if (session.lengthDeferred || offset !== session.fileSize) return;
-  await completeUpload(c.env, c.var.db, session.videoId, sessionStub(c.env, session.videoId), session.uploadId, streamedSha256);
+  const done = await completeUpload(c.env, c.var.db, session.videoId, sessionStub(c.env, session.videoId), session.uploadId, streamedSha256);
+  // Where completion's time went (assemble, verify = read-back + SHA-256, process), as the chunk API reports it.
+  c.header('Server-Timing', done.timing.header(), { append: true });
 }
 
 /** Writes one request's bytes at `req.offset`; returns the upload's offset afterwards. */

@@ -10,7 +10,7 @@
  *
  * Two variations:
  * - A tus partial upload (concatenation) is assembled into its own object and only its size is checked: its
- *   bytes are read (and hashed) once more when a final upload copies them into the original.
+ *   bytes are hashed when a final upload makes them part of a composite original (tus-concat.ts).
  * - An empty upload (tus `Upload-Length: 0`, allowed by the protocol) has nothing to assemble. An empty partial
  *   becomes an empty object; an empty original can never be a video, so the video fails at once with a clear
  *   reason instead of queueing an analysis that can only fail.
@@ -19,6 +19,7 @@ import type { Db } from '../shared/db';
 import { markUploadEmpty } from '../metadata/video-state';
 import { ApiError, conflict, gone, notFound } from '../shared/errors';
 import { toHex } from '../shared/runtime';
+import { readOriginal } from '../shared/original';
 import { digestStream } from './byte-source';
 import { startProcessing } from '../transcoding/start';
 import type { Missing } from './session-types';
@@ -41,19 +42,12 @@ export function missingError(m: Missing, what = 'upload'): ApiError {
   return notFound(`no ${what} in progress for this video`);
 }
 
-/**
- * `streamedSha256`: the SHA-256 of the bytes as they were streamed into the parts, when the caller hashed them
- * (a final upload's copy from offset 0). The read-back is then skipped: R2 assembles parts in part-number order,
- * each part's size was checked at commit, and the object's size is checked here; reading 256 MB again to hash
- * what was just hashed would double the cost of a concatenation.
- */
 export async function completeUpload(
   env: Env,
   db: Db,
   videoId: string,
   stub: SessionStub,
   uploadId: string | null,
-  streamedSha256: string | null = null,
 ): Promise<Completed> {
   const timing = new ServerTiming();
   const begun = await stub.beginComplete(uploadId);
@@ -99,21 +93,13 @@ export async function completeUpload(
       await stub.finishComplete({ size: begun.fileSize, sha256: '' });
       return { size: begun.fileSize, sha256: '', firstTime: true, timing };
     }
-    let size: number;
-    let sha256: string;
-    if (streamedSha256 !== null) {
-      const head = await env.MEDIA.head(begun.objectKey);
-      if (!head) throw new Error(`assembled object ${begun.objectKey} is missing`);
-      size = head.size;
-      sha256 = streamedSha256;
-    } else {
-      const object = await env.MEDIA.get(begun.objectKey);
-      if (!object) throw new Error(`assembled object ${begun.objectKey} is missing`);
-      const digest = digestStream('SHA-256');
-      await object.body.pipeTo(digest);
-      sha256 = toHex(await digest.digest);
-      size = object.size;
-    }
+    // The read-back, through the one reader of originals (shared/original.ts).
+    const read = await readOriginal(env.MEDIA, videoId);
+    if (read.status !== 'ok') throw new Error(`assembled object ${begun.objectKey} is missing`);
+    const digest = digestStream('SHA-256');
+    await read.body.pipeTo(digest);
+    const sha256 = toHex(await digest.digest);
+    const size = read.head.size;
     timing.mark('verify');
     if (size !== begun.fileSize || (begun.sha256 !== null && begun.sha256 !== sha256)) {
       // The bytes are not what the client declared: drop them rather than transcode the wrong file.

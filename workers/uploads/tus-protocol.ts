@@ -7,7 +7,7 @@ import { ApiError, badRequest } from '../shared/errors';
 export const TUS_VERSION = '1.0.0';
 /**
  * Advertised only when complete. Not offered: `concatenation-unfinished` (a final upload needs finished partials:
- * the copy into the original runs when the final upload is created) and `checksum-trailer` (workerd gives a
+ * it is completed, into a composite original, when it is created) and `checksum-trailer` (workerd gives a
  * Worker no access to HTTP request trailers; see docs/uploads.md).
  */
 export const TUS_EXTENSIONS = 'creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation';

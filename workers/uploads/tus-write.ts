@@ -38,10 +38,9 @@ export async function completeIfFull(
   c: Context<AppEnv>,
   session: { uploadId: string; videoId: string; fileSize: number; lengthDeferred: boolean },
   offset: number,
-  streamedSha256: string | null = null,
 ): Promise<void> {
   if (session.lengthDeferred || offset !== session.fileSize) return;
-  const done = await completeUpload(c.env, c.var.db, session.videoId, sessionStub(c.env, session.videoId), session.uploadId, streamedSha256);
+  const done = await completeUpload(c.env, c.var.db, session.videoId, sessionStub(c.env, session.videoId), session.uploadId);
   // Where completion's time went (assemble, verify = read-back + SHA-256, process), as the chunk API reports it.
   c.header('Server-Timing', done.timing.header(), { append: true });
 }

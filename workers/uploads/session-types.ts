@@ -12,8 +12,9 @@ export type UploadProtocol = 'chunked' | 'tus';
  *   in an UploadSession object of its own (named by the partial's owner id `pt_…`, as partials are created before
  *   the client says which video they are for). It is bound to a video by its metadata `videoId` or by the first
  *   final upload that uses it, and can then only serve that video.
- * - `final`: `Upload-Concat: final;…`, in the video's UploadSession object: the server copies the partials, in
- *   order, into the video's original; clients never PATCH it.
+ * - `final`: `Upload-Concat: final;…`, in the video's UploadSession object: its partials' objects, in order,
+ *   become the video's composite original (shared/original.ts; no copy, no multipart upload); clients never
+ *   PATCH it.
  */
 export type UploadKind = 'upload' | 'partial' | 'final';
 

@@ -45,7 +45,7 @@ export interface FinalUploadInput {
 }
 
 /**
- * Checks the partials, binds them to the video, creates the final upload and runs the copy. Idempotent, as a
+ * Checks the partials, binds them to the video, creates the final upload and completes it. Idempotent, as a
  * client retries a final POST whose answer it lost: partials already consumed by one final upload answer with
  * that upload, and partials bound to a video whose current upload is a final over them answer with that one.
  */
@@ -67,7 +67,7 @@ export async function createFinalUpload(c: Context<AppEnv>, input: FinalUploadIn
   if (boundId !== undefined) {
     const named = input.metadata.get('videoId');
     if (named !== undefined && named !== boundId) throw conflict(`the partial uploads belong to another video (${boundId})`);
-    // A retried final POST whose first attempt is still copying (or has completed): answer with that upload.
+    // A retried final POST whose first attempt is still completing (or has completed): answer with that upload.
     const current = await sessionStub(c.env, boundId).info(null);
     if (current.status === 'ok' && current.session.kind === 'final' && sameIds(current.session, input.partialIds)) {
       if (current.session.creatorId !== c.var.creatorId) throw forbidden('this upload belongs to another creator');

@@ -7,7 +7,7 @@
  *                                  optional filetype, sha256), optionally the first bytes (Content-Type:
  *                                  application/offset+octet-stream) → 201 Location (absolute), Upload-Offset,
  *                                  Upload-Expires. With Upload-Concat: partial, a partial upload (no video yet);
- *                                  with Upload-Concat: final;<urls>, the video's original copied from them.
+ *                                  with Upload-Concat: final;<urls>, the video's original made of them (a composite).
  *   HEAD    /v1/uploads/:uploadId  → Upload-Offset, Upload-Length (or Upload-Defer-Length), Upload-Metadata,
  *                                  Upload-Expires, Upload-Concat
  *   PATCH   /v1/uploads/:uploadId  Upload-Offset, Content-Type: application/offset+octet-stream, optional
@@ -233,8 +233,8 @@ tusRoutes.post('/', async (c) => {
 /** HEAD (Hono answers HEAD with the GET handler, minus the body). */
 tusRoutes.get('/:uploadId', async (c) => {
   let session = await ownedSession(c, c.req.param('uploadId'));
-  // Finish what a crash left: a final upload whose copy was cut short, or all bytes stored but not completed
-  // (tus clients stop asking once they have sent every byte).
+  // Finish what a crash left: a final upload not completed (e.g. its partials claimed, no manifest yet), or all
+  // bytes stored but not completed (tus clients stop asking once they have sent every byte).
   if (session.state === 'uploading' && session.kind === 'final') {
     session = await concatenate(c, session);
   } else if (session.state === 'uploading' && !session.lengthDeferred && session.offset === session.fileSize) {

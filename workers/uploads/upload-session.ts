@@ -100,7 +100,7 @@ export class UploadSession extends DurableObject<Env> {
   }
 
   /**
-   * A tus write at `offset` (a PATCH, or the copy of a final upload's partials). `declaredLength`: the PATCH's
+   * A tus write at `offset` (a PATCH or a creation POST's data). `declaredLength`: the PATCH's
    * Upload-Length, which sets a deferred length (once) and must otherwise equal the length already set.
    */
   async beginPatch(uploadId: string, offset: number, declaredLength: number | null = null): Promise<BeginPatchResult> {

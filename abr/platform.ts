@@ -17,7 +17,9 @@ import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type Abr
  * buffer fills). Steady networks get their full rate; jittery ones are discounted by how wrong we have recently
  * been, but one near-zero sample cannot divide the estimate by 100, and a full buffer (where a wrong estimate costs a
  * later switch, not a stall) is not planned like an empty one. Plans ending under 12 s of buffer pay for the
- * shortfall as stall (a terminal cost: plain MPC cannot see a stall just past its horizon).
+ * shortfall as stall (a terminal cost: plain MPC cannot see a stall just past its horizon). With buffer in hand the
+ * estimate never drops below the last 10 transfers' throughput × the buffer's fill fraction (a long-run floor: one
+ * slow transfer or abandon no longer sends a full buffer down to the lowest rung; #17 round three, docs/abr.md).
  *
  * Parameters: horizon 5 and error window 5 are RobustMPC's; rebuffer penalty 4.3 and switch penalty 1 per Mbps are
  * QoE_lin's own weights. Estimate window 3, error cap 1, buffer relax 1 and terminal buffer 12 s were picked on a
@@ -67,6 +69,13 @@ export const PLATFORM_PARAMS = {
    * hsdpa/bus…2011 the average noticed a fade 12 s late, with 4.6 s of buffer left, and the session stalled.
    */
   abandonRateWindowSec: 0,
+  /**
+   * Long-run floor: the estimate is at least Σ bits / Σ seconds of the last `longWindow` transfers × the buffer's fill
+   * fraction (0: off, RobustMPC). The 3-sample harmonic mean collapses after one slow transfer or abandon (to 0.02
+   * Mbit/s on puffer/traceO00C54 with 24 s buffered, which then fetched 240p for five segments); with the buffer full
+   * the longer view is the better bet, and with it empty the floor vanishes and the short robust estimate rules.
+   */
+  longWindow: 10,
 };
 
 export type PlatformParams = { -readonly [K in keyof typeof PLATFORM_PARAMS]: number };
@@ -92,6 +101,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
   const horizon = options.horizon ?? p.horizon;
   const harmonic = new HarmonicWindow(p.estimateWindow);
   const timed = new TimeWeightedWindow(p.estimateWindow);
+  const long = new TimeWeightedWindow(Math.max(1, p.longWindow));
   const rates = { mean: (): number | null => (p.timeWeighted ? timed.mean() : harmonic.mean()) };
   const errors: number[] = [];
   let ttfbSec = 0;
@@ -126,7 +136,10 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
     // Until two prediction errors are known the estimate rests on one or two samples: assume it may be this far off.
     const cold = errors.length < 2 ? p.coldStartError : 0;
-    return mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
+    const robust = mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
+    const longMean = p.longWindow > 0 ? long.mean() : null;
+    if (longMean === null) return robust;
+    return Math.max(robust, longMean * Math.min(1, bufferSec / stream.maxBufferSec));
   };
   const recordRate = (bits: number, seconds: number): void => {
     prior = null;
@@ -135,6 +148,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     if (before !== null) pushError(Math.min(p.errorCap, Math.abs(before - bps) / bps));
     harmonic.push(bps);
     timed.push(bits, seconds);
+    long.push(bits, seconds);
     lastPrediction = rates.mean();
   };
 

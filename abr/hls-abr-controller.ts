@@ -130,7 +130,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     this.hls = hls;
     this.events = (hls.constructor as typeof Hls).Events;
     this.storage = PlatformHlsAbr.storage();
-    this.stream = { bitrates: [], segmentDurationSec: DEFAULT_SEGMENT_SEC, maxBufferSec: hls.config.maxBufferLength };
+    this.stream = { bitrates: [], segmentDurationSec: DEFAULT_SEGMENT_SEC, maxBufferSec: hls.config.maxBufferLength + DEFAULT_SEGMENT_SEC };
     this.defaultEstimate = hls.config.abrEwmaDefaultEstimate;
     this.controller = this.createController(readPersisted(this.storage));
     // hls.js types bwEstimator as its own EwmaBandWidthEstimator class (nominal: private fields); callers only use
@@ -181,10 +181,13 @@ export class PlatformHlsAbr implements AbrComponentAPI {
   }
 
   /**
-   * The forward buffer hls.js keeps (base-stream-controller getMaxBufferLength): `maxBufferLength` seconds, or more
-   * when `maxBufferSize` bytes hold more at the level's bitrate, never above `maxMaxBufferLength`. Computed for the
-   * top rung, the smallest of the per-level caps. With the defaults (30 s, 60 MB, 600 s) that is minutes of buffer for
-   * our ladder, not 30 s: the planner must not assume the player stops fetching earlier than it does.
+   * The most media hls.js holds ahead. Its stream controller requests the next fragment whenever the forward buffer is
+   * under its cap (base-stream-controller getMaxBufferLength: `maxBufferLength` seconds, or more when `maxBufferSize`
+   * bytes hold more at the level's bitrate, never above `maxMaxBufferLength`; computed for the top rung, the smallest
+   * of the per-level caps), so the buffer peaks one segment above the cap: the controller's `maxBufferSec` (the level
+   * the buffer can reach, as in the simulator, which requests only while buffer + segment ≤ maxBufferSec). With the
+   * defaults (30 s, 60 MB, 600 s) that is minutes of buffer for our ladder, not 30 s: the planner must not assume the
+   * player stops fetching earlier than it does.
    */
   private maxBufferSec(): number {
     const config = this.hls?.config;
@@ -192,7 +195,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     const top = this.stream.bitrates[this.stream.bitrates.length - 1] ?? 0;
     const bySize = top > 0 && config.maxBufferSize > 0 ? (8 * config.maxBufferSize) / top : 0;
     const cap = Math.min(Math.max(bySize, config.maxBufferLength), config.maxMaxBufferLength > 0 ? config.maxMaxBufferLength : Infinity);
-    return Number.isFinite(cap) && cap > 0 ? cap : this.stream.maxBufferSec;
+    return Number.isFinite(cap) && cap > 0 ? cap + this.stream.segmentDurationSec : this.stream.maxBufferSec;
   }
 
   /** Segment duration from a loaded media playlist: its mean fragment duration (the target duration rounds up). */
@@ -201,6 +204,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     const count = Array.isArray(details.fragments) ? details.fragments.length : 0;
     const mean = count > 0 && details.totalduration > 0 ? details.totalduration / count : details.targetduration;
     if (mean > 0 && Number.isFinite(mean)) this.stream.segmentDurationSec = mean;
+    this.stream.maxBufferSec = this.maxBufferSec();
     this.cache = null;
   }
 

@@ -200,6 +200,24 @@ describe('PlatformHlsAbr (hls.js abrController)', () => {
     abr.destroy();
   });
 
+  it('plans with the real segment sizes it has seen, not the master playlist BANDWIDTH (a peak)', () => {
+    const { hls, abr } = setup();
+    const internals = abr as unknown as { segmentBits: (rank: number, index: number) => number };
+    // Nothing loaded: the playlist's bitrate × segment duration.
+    expect(internals.segmentBits(2, 0)).toBeCloseTo(LADDER[2]!.bitrate * 6, 0);
+    // Rung 0 fragments come out at 70 % of what the playlist declares.
+    for (let sn = 0; sn < 2; sn++) {
+      const bytes = (LADDER[0]!.bitrate * 6 * 0.7) / 8;
+      const frag = fragment(sn, 0, bytes, 1000);
+      hls.trigger(Hls.Events.FRAG_LOADING, { frag });
+      hls.trigger(Hls.Events.FRAG_LOADED, { frag });
+    }
+    expect(internals.segmentBits(0, 2)).toBeCloseTo(LADDER[0]!.bitrate * 6 * 0.7, 0);
+    // A rung not loaded yet is scaled by the same ratio.
+    expect(internals.segmentBits(2, 2)).toBeCloseTo(LADDER[2]!.bitrate * 6 * 0.7, 0);
+    abr.destroy();
+  });
+
   it('segment duration and buffer cap follow the loaded playlist and hls.js config', () => {
     const { hls, abr } = setup();
     // 2 s segments: a fast first download of a 2 s 240p segment is not mistaken for a third of a 6 s one.

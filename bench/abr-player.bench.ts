@@ -119,12 +119,13 @@ export async function run(): Promise<BenchResult> {
       browsers.push(await launchChromium([`--proxy-server=http://127.0.0.1:${proxy.port}`, '--proxy-bypass-list=<-loopback>']));
     }
 
-    log(`phase 3/4: ${traces.length} traces × ${MODES.length} players (side by side, one link each), each ≤ ${3 * seconds + 60} s`);
+    const loadBefore = os.loadavg();
+    log(`phase 3/4: ${traces.length} traces × ${MODES.length} players (side by side, one link each), each ≤ ${3 * seconds + 60} s; load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`);
     const rows: Array<{
       trace: string;
       family: string;
       traceMeanMbps: number;
-      player: Record<Mode, PlayerQoe & { downlinkMbps: number | null; ttfbMedianSec: number; firstRequestSec: number; reason: string; fatal: string[]; events: PlayerEvents }>;
+      player: Record<Mode, PlayerQoe & { downlinkMbps: number | null; ttfbMedianSec: number; firstRequestSec: number; refetches: number; refetchSec: number; reason: string; fatal: string[]; events: PlayerEvents }>;
       sim: Record<Mode, SimRow>;
       playerWinner: Mode | 'tie';
       simWinner: Mode | 'tie';
@@ -158,12 +159,14 @@ export async function run(): Promise<BenchResult> {
         const qoe = playerQoe(result, nominal, segmentCount);
         const ttfbMedianSec = median(result.loaded.map((f) => Math.max(0, f.first - f.start)));
         const firstRequestSec = result.loading[0]?.t ?? result.loaded[0]?.start ?? 0;
+        const refetch = refetches(result);
         const events: PlayerEvents = { loading: result.loading, loaded: result.loaded, aborts: result.aborts, other: result.other, media: result.media, errors: result.errors, bitrates: result.bitrates, averageBitrates: result.averageBitrates };
-        player[mode] = { ...qoe, downlinkMbps, ttfbMedianSec, firstRequestSec, reason: result.reason, fatal: result.errors.filter((e) => e.fatal).map((e) => e.details), events };
+        player[mode] = { ...qoe, downlinkMbps, ttfbMedianSec, firstRequestSec, refetches: refetch.count, refetchSec: refetch.sec, reason: result.reason, fatal: result.errors.filter((e) => e.fatal).map((e) => e.details), events };
         log(
           `[${ti + 1}/${traces.length}] ${trace.name} ${mode}: ${result.reason} in ${wallSec.toFixed(0)} s; QoE_lin ${qoe.qoeLin.toFixed(1)}, ` +
             `startup ${qoe.startupSec.toFixed(2)} s, stall ${qoe.rebufferSec.toFixed(2)} s, ${qoe.avgBitrateMbps.toFixed(2)} Mbit/s, rungs ${qoe.levels.join('')}, ` +
-            `TTFB ${(ttfbMedianSec * 1000).toFixed(0)} ms, first request at ${firstRequestSec.toFixed(2)} s, aborts ${result.aborts.length}, downlink ${downlinkMbps ?? '-'}`,
+            `TTFB ${(ttfbMedianSec * 1000).toFixed(0)} ms, first request at ${firstRequestSec.toFixed(2)} s, aborts ${result.aborts.length}, ` +
+            `re-fetches of a buffered segment ${refetch.count} (${refetch.sec.toFixed(1)} s), downlink ${downlinkMbps ?? '-'}`,
         );
       }
       const rttSec = median([player.hlsjs.ttfbMedianSec, player.platform.ttfbMedianSec]);
@@ -182,7 +185,8 @@ export async function run(): Promise<BenchResult> {
       });
     }
 
-    log('phase 4/4: summary');
+    const loadAfter = os.loadavg();
+    log(`phase 4/4: summary; load average ${loadAfter.map((l) => l.toFixed(1)).join(' ')}`);
     const mean = (pick: (r: (typeof rows)[number]) => number): number => rows.reduce((s, r) => s + pick(r), 0) / rows.length;
     const means = {
       player: { hlsjs: mean((r) => r.player.hlsjs.qoeLin), platform: mean((r) => r.player.platform.qoeLin) },
@@ -190,17 +194,22 @@ export async function run(): Promise<BenchResult> {
     };
     const agree = rows.filter((r) => r.playerWinner === r.simWinner).length;
     const summary = [
-      'Machine shared with other helpers (2 cores, loaded): player timings include that load.',
+      `Machine shared with other helpers (2 cores): load average (1/5/15 min) ${loadBefore.map((l) => l.toFixed(1)).join('/')} before playback, ${loadAfter.map((l) => l.toFixed(1)).join('/')} after; player timings include that load.`,
       `video: ${seconds} s, ${segmentCount} × ${defaults.transcoding.segmentDurationSec} s segments, rungs ${rungs.map((r) => r.name).join('/')}; max buffer 30 s both players`,
-      '| trace | player hls.js | player platform | sim hls.js | sim platform | player winner | sim winner |',
-      '|---|---:|---:|---:|---:|---|---|',
-      ...rows.map((r) => `| ${r.trace.slice(0, 48)} | ${r.player.hlsjs.qoeLin.toFixed(1)} | ${r.player.platform.qoeLin.toFixed(1)} | ${r.sim.hlsjs.qoeLin.toFixed(1)} | ${r.sim.platform.qoeLin.toFixed(1)} | ${r.playerWinner} | ${r.simWinner} |`),
-      `| **mean** | ${means.player.hlsjs.toFixed(1)} | ${means.player.platform.toFixed(1)} | ${means.sim.hlsjs.toFixed(1)} | ${means.sim.platform.toFixed(1)} | | |`,
+      'Player cells: QoE_lin (startup s / stall s / rung of each played segment / re-fetches of a buffered segment). Sim cells: QoE_lin (startup s / stall s / rungs).',
+      '| trace | Mbit/s (first 124 s) | player hls.js | player platform | sim hls.js | sim platform | player winner | sim winner |',
+      '|---|---:|---|---|---|---|---|---|',
+      ...rows.map((r) => {
+        const p = (q: (typeof r.player)['hlsjs']): string => `${q.qoeLin.toFixed(1)} (${q.startupSec.toFixed(2)} / ${q.rebufferSec.toFixed(2)} / ${q.levels.join('')} / ${q.refetches})`;
+        const m = (q: SimRow): string => `${q.qoeLin.toFixed(1)} (${q.startupSec.toFixed(2)} / ${q.rebufferSec.toFixed(2)} / ${q.levels.join('')})`;
+        return `| ${r.trace.slice(0, 40)} | ${r.traceMeanMbps.toFixed(2)} | ${p(r.player.hlsjs)} | ${p(r.player.platform)} | ${m(r.sim.hlsjs)} | ${m(r.sim.platform)} | ${r.playerWinner} | ${r.simWinner} |`;
+      }),
+      `| **mean** | | **${means.player.hlsjs.toFixed(1)}** | **${means.player.platform.toFixed(1)}** | ${means.sim.hlsjs.toFixed(1)} | ${means.sim.platform.toFixed(1)} | | |`,
       `ranking agreement (sim vs player, platform vs hls.js): ${agree}/${rows.length} traces`,
     ];
     return {
       summary,
-      data: { seconds, segmentCount, rungs: rungs.map((r, i) => ({ name: r.name, nominalBps: r.bitrate, measuredBps: measuredBps[i] })), segmentSizesBytes: sizes, means, rankingAgreement: { agree, of: rows.length }, rows },
+      data: { loadAverage: { before: loadBefore, after: loadAfter }, seconds, segmentCount, rungs: rungs.map((r, i) => ({ name: r.name, nominalBps: r.bitrate, measuredBps: measuredBps[i] })), segmentSizesBytes: sizes, means, rankingAgreement: { agree, of: rows.length }, rows },
       targetMet: means.player.platform > means.player.hlsjs,
     };
   } finally {
@@ -308,6 +317,27 @@ async function waitWithTranscoder(stack: Stack, id: string, timeoutMs: number): 
     await new Promise((r) => setTimeout(r, 2000));
   }
   throw new Error(`video ${id} not READY after ${timeoutMs / 1000} s: ${JSON.stringify(last)}`);
+}
+
+/**
+ * hls.js 1.7 requests a segment it has already buffered again, at the new level, when it switches to a level whose
+ * playlist timing was updated by an earlier parse: the media's buffered end (Chromium reports microseconds; with
+ * B-frames the fragment's end DTS is below its end PTS, so findFragmentByPTS's rounding fix does not apply) lies a
+ * hair inside that level's copy of the segment just buffered, and the lookup matches it. Counted here: requests for a
+ * sequence number that had already loaded completely and that no emergency abort preceded; and their download time.
+ */
+function refetches(run: PlayerRun): { count: number; sec: number } {
+  const done = new Set<number>();
+  let count = 0;
+  let sec = 0;
+  for (const f of run.loaded) {
+    if (done.has(f.sn)) {
+      count++;
+      sec += f.end - f.start;
+    }
+    done.add(f.sn);
+  }
+  return { count, sec };
 }
 
 function meanMbps(trace: Trace, seconds: number): number {

@@ -67,6 +67,13 @@ export const PLATFORM_PARAMS = {
    * hsdpa/bus…2011 the average noticed a fade 12 s late, with 4.6 s of buffer left, and the session stalled.
    */
   abandonRateWindowSec: 0,
+  /**
+   * Long-run floor: the estimate is at least Σ bits / Σ seconds of the last `longWindow` transfers × the buffer's fill
+   * fraction (0: off, RobustMPC). The 3-sample harmonic mean collapses after one slow transfer or abandon (to 0.02
+   * Mbit/s on puffer/traceO00C54 with 24 s buffered, which then fetched 240p for five segments); with the buffer full
+   * the longer view is the better bet, and with it empty the floor vanishes and the short robust estimate rules.
+   */
+  longWindow: 10,
 };
 
 export type PlatformParams = { -readonly [K in keyof typeof PLATFORM_PARAMS]: number };
@@ -92,6 +99,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
   const horizon = options.horizon ?? p.horizon;
   const harmonic = new HarmonicWindow(p.estimateWindow);
   const timed = new TimeWeightedWindow(p.estimateWindow);
+  const long = new TimeWeightedWindow(Math.max(1, p.longWindow));
   const rates = { mean: (): number | null => (p.timeWeighted ? timed.mean() : harmonic.mean()) };
   const errors: number[] = [];
   let ttfbSec = 0;
@@ -126,7 +134,10 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
     // Until two prediction errors are known the estimate rests on one or two samples: assume it may be this far off.
     const cold = errors.length < 2 ? p.coldStartError : 0;
-    return mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
+    const robust = mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
+    const longMean = p.longWindow > 0 ? long.mean() : null;
+    if (longMean === null) return robust;
+    return Math.max(robust, longMean * Math.min(1, bufferSec / stream.maxBufferSec));
   };
   const recordRate = (bits: number, seconds: number): void => {
     prior = null;
@@ -135,6 +146,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     if (before !== null) pushError(Math.min(p.errorCap, Math.abs(before - bps) / bps));
     harmonic.push(bps);
     timed.push(bits, seconds);
+    long.push(bits, seconds);
     lastPrediction = rates.mean();
   };
 

@@ -19,8 +19,11 @@ const root = tracesAt >= 0 && argv[tracesAt + 1] ? path.resolve(argv[tracesAt + 
 const { traces } = loadTraceDir(root);
 const stream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
 const options = { stream, segmentCount: 50, rttSec: 0.08, progressIntervalSec: 0.1 };
-/** The two rules added for #17's held-out check: a cold-start error prior, and the abandon rule's recent-rate window. */
-const SPLIT_GRID = { coldStartError: [0, 0.5, 1], abandonRateWindowSec: [0, 2] };
+/**
+ * #17 round three: the long-run estimate floor (longWindow), the cold-start error prior and the time-weighted short
+ * estimate. (Round two's grid was { coldStartError: [0, 0.5, 1], abandonRateWindowSec: [0, 2] }; docs/abr.md.)
+ */
+const SPLIT_GRID = { longWindow: [0, 10], coldStartError: [0, 0.3, 0.5], timeWeighted: [0, 1] };
 
 if (flag('--grid-check')) {
   console.log(`oracle grid check over ${traces.length} traces (QoE_lin):`);

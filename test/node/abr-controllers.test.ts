@@ -213,6 +213,28 @@ describe('cold start', () => {
   });
 });
 
+describe('long-run floor', () => {
+  it('a full buffer plans with the last ten transfers, not the three slow ones; an empty buffer does not', () => {
+    // Seven 720p segments at 3 Mbps, then three at 0.5 Mbps (a slow stretch): the 3-sample harmonic mean says 0.5.
+    const make = (longWindow: number): AbrController => {
+      const platform = createPlatformController(stream, { params: { longWindow } });
+      feed(platform, 3, 3, 7);
+      feed(platform, 0.5, 3, 3);
+      return platform;
+    };
+    const floored = make(10);
+    const plain = make(0);
+    const full = { bufferSec: 18, lastLevel: 0, segmentIndex: 10, segmentsLeft: 40 };
+    // Σ bits / Σ s over the ten transfers = 1.2 Mbps, × 18/30 of buffer = 0.72: above the short robust estimate (0.5
+    // discounted by its 100 % recent error, relaxed by the buffer: 0.36), so it climbs where the plain estimate stays.
+    expect(floored.chooseLevel(full)).toBeGreaterThan(plain.chooseLevel(full));
+    // Empty buffer: the floor is 0 × the long-run rate, so both plan on the short robust estimate alike.
+    const empty = { bufferSec: 0, lastLevel: 0, segmentIndex: 10, segmentsLeft: 40 };
+    expect(floored.chooseLevel(empty)).toBe(plain.chooseLevel(empty));
+    expect(floored.bandwidthEstimate()).toBeCloseTo(plain.bandwidthEstimate()!, 0);
+  });
+});
+
 describe('persisted estimate (returning viewer)', () => {
   it('starts above the lowest rung from a fresh persisted estimate, discounted by a third', () => {
     // QoE_lin charges startup seconds like stalls, so the first rung is only as high as pays for its extra startup

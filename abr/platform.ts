@@ -17,7 +17,9 @@ import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type Abr
  * buffer fills). Steady networks get their full rate; jittery ones are discounted by how wrong we have recently
  * been, but one near-zero sample cannot divide the estimate by 100, and a full buffer (where a wrong estimate costs a
  * later switch, not a stall) is not planned like an empty one. Plans ending under 12 s of buffer pay for the
- * shortfall as stall (a terminal cost: plain MPC cannot see a stall just past its horizon).
+ * shortfall as stall (a terminal cost: plain MPC cannot see a stall just past its horizon). With buffer in hand the
+ * estimate never drops below the last 10 transfers' throughput × the buffer's fill fraction (a long-run floor: one
+ * slow transfer or abandon no longer sends a full buffer down to the lowest rung; #17 round three, docs/abr.md).
  *
  * Parameters: horizon 5 and error window 5 are RobustMPC's; rebuffer penalty 4.3 and switch penalty 1 per Mbps are
  * QoE_lin's own weights. Estimate window 3, error cap 1, buffer relax 1 and terminal buffer 12 s were picked on a

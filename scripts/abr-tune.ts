@@ -4,13 +4,17 @@
  * mean headroom fraction over families reported on the odd ones (held out), next to the shipped defaults.
  * --grid-check: the oracle's total optimum over all traces at buffer steps 0.2, 0.1, 0.05, 0.025 s (is 0.05 s fine
  * enough?). --lofo: the platform controller's tunables over a small grid, scored per family as a fraction of the
- * oracle's headroom over always-lowest, and leave-one-family-out (see abr/sim/tune.ts). Deterministic.
+ * oracle's headroom over always-lowest, and leave-one-family-out (see abr/sim/tune.ts).
+ * --eval '[{...}, …]' [--half train|test] [--rotations N]: the given platform settings (PLATFORM_PARAMS overrides; {} =
+ * the defaults), per family ratio / headroom / Σ stall s, on all traces or one half of the split, optionally with
+ * every trace also rotated to start at k/N of its length. Deterministic.
  */
 import path from 'node:path';
 import { LADDER, defaults } from '../workers/shared/config';
 import { oracleGridCheck } from '../abr/sim/oracle';
 import { loadTraceDir } from '../abr/sim/traces';
-import { gridOf, scoreRow, splitTraces, tune } from '../abr/sim/tune';
+import type { PlatformParams } from '../abr/platform';
+import { gridOf, rotateTraces, scoreRow, splitTraces, tune } from '../abr/sim/tune';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(name);
@@ -60,4 +64,24 @@ if (flag('--lofo')) {
     console.log(`  held out ${r.heldOut}: chosen on the others ${JSON.stringify(r.chosen)} → ${r.heldOutScore.toFixed(3)} (best in grid for it ${r.bestPossibleOnHeldOut.toFixed(3)})`);
   }
   console.log(`chosen on all families: ${JSON.stringify(report.leaveOneOut[0]?.chosenOnAll)}`);
+}
+
+const evalAt = argv.indexOf('--eval');
+if (evalAt >= 0) {
+  const settings = JSON.parse(argv[evalAt + 1] ?? '[{}]') as Array<Partial<PlatformParams>>;
+  const halfAt = argv.indexOf('--half');
+  const half = halfAt >= 0 ? argv[halfAt + 1] : undefined;
+  if (half !== undefined && half !== 'train' && half !== 'test') throw new Error(`--half must be train or test, not ${half}`);
+  const rotationsAt = argv.indexOf('--rotations');
+  const rotations = rotationsAt >= 0 ? Number(argv[rotationsAt + 1]) : 1;
+  if (!Number.isInteger(rotations) || rotations < 1) throw new Error(`--rotations must be a positive integer, not ${argv[rotationsAt + 1]}`);
+  const picked = rotateTraces(half ? splitTraces(traces)[half] : traces, rotations);
+  console.log(`eval on ${picked.length} sessions (${half ?? 'all traces'}, ${rotations} rotation(s)): ratio / headroom / Σ stall s`);
+  const report = tune(picked, options, settings, (line) => console.error(line));
+  for (const row of report.grid) {
+    const score = scoreRow(row);
+    const cell = (v: { ratio: number; headroom: number; rebufferSec: number }): string =>
+      `${Number.isFinite(v.ratio) ? v.ratio.toFixed(3) : '-'} / ${v.headroom.toFixed(3)} / ${v.rebufferSec.toFixed(0)}`;
+    console.log(`  ${JSON.stringify(row.params)}: ${Object.entries(score).map(([f, v]) => `${f} ${cell(v)}`).join('; ')}`);
+  }
 }

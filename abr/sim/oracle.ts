@@ -30,6 +30,11 @@ export interface OracleOptions {
   /** Buffer grid, seconds. */
   bufferStepSec?: number;
   qoe?: QoeKind;
+  /**
+   * Weight of the startup delay per second (default: the stall weight, as QoE_lin and QoE_log count it). 0 gives the
+   * optimum of the startup-apart QoE (`qoeLinExStartup`), where startup is reported on its own and not charged.
+   */
+  startupPenalty?: number;
 }
 
 /** 50 ms: halving it (25 ms) moves the total optimum over the shared traces by far less than 1 % (docs/abr.md). */
@@ -63,6 +68,7 @@ export function solveOracle(trace: Pick<Trace, 'durationsSec' | 'bps'>, options:
   const bitsOf = options.segmentBits ?? ((level: number) => (stream.bitrates[level] ?? 0) * dur);
   const util = utilities(stream, qoe);
   const stallPenalty = rebufferPenalty(qoe);
+  const startupPenalty = options.startupPenalty ?? stallPenalty;
   const buckets = Math.floor(stream.maxBufferSec / step) + 2;
   const cells = buckets * levels;
 
@@ -93,7 +99,7 @@ export function solveOracle(trace: Pick<Trace, 'durationsSec' | 'bps'>, options:
   const first = newLayer();
   for (let level = 0; level < levels; level++) {
     const done = clock.timeToDeliver(rttSec, bitsOf(level, 0));
-    relax(first, level, (util[level] ?? 0) - stallPenalty * done, done, dur, -1);
+    relax(first, level, (util[level] ?? 0) - startupPenalty * done, done, dur, -1);
   }
   layers.push(first);
 

@@ -20,6 +20,8 @@ export interface ControllerSummary {
   meanStartupSec: number;
   meanAbandons: number;
   meanQoeLog: number;
+  /** QoE_lin with startup apart (SessionMetrics.qoeLinExStartup). */
+  meanQoeLinExStartup: number;
   /** Mean bitrate of the first segment, Mbps. */
   meanFirstBitrateMbps: number;
   /** How close to the best possible, three ways (see OracleFractions); null without the oracle. */
@@ -47,6 +49,9 @@ export interface OracleFractions {
   headroomLog: number;
   perTraceLin: number;
   perTraceLog: number;
+  /** Σ QoE_lin ex-startup / Σ its own optimum (NaN when that is ≤ 0), and its headroom over always-lowest. */
+  qoeLinExStartup: number;
+  headroomLinExStartup: number;
   /** Traces with a positive QoE_lin optimum (perTraceLin) and a positive QoE_log optimum (perTraceLog). */
   perTraceCount: { lin: number; log: number };
 }
@@ -159,15 +164,21 @@ export function scriptedController(levels: readonly number[], name = ORACLE): Ab
 
 /**
  * The oracle's session: the QoE_lin-optimal plan replayed through the simulator (so every column is measured the
- * same way as the controllers'), with qoeLog replaced by the QoE_log optimum (a separate DP on the same trace).
+ * same way as the controllers'), with qoeLog replaced by the QoE_log optimum and qoeLinExStartup by the optimum of
+ * QoE_lin with startup apart (separate DPs on the same trace: startup weighted 0 may pick a bigger first segment).
  */
 function simulateOracle(trace: Trace, options: SimOptions): SessionResult {
   const oracleOptions = { stream: options.stream, segmentCount: options.segmentCount, rttSec: options.rttSec, segmentBits: options.segmentBits };
   const lin = solveOracle(trace, { ...oracleOptions, qoe: 'lin' });
   const log = solveOracle(trace, { ...oracleOptions, qoe: 'log' });
+  const exStartup = solveOracle(trace, { ...oracleOptions, qoe: 'lin', startupPenalty: 0 });
   const linSession = simulateSession(trace, scriptedController(lin.levels), options);
   const logSession = simulateSession(trace, scriptedController(log.levels), options);
-  return { ...linSession, metrics: { ...linSession.metrics, qoeLog: logSession.metrics.qoeLog } };
+  const exStartupSession = simulateSession(trace, scriptedController(exStartup.levels), options);
+  return {
+    ...linSession,
+    metrics: { ...linSession.metrics, qoeLog: logSession.metrics.qoeLog, qoeLinExStartup: exStartupSession.metrics.qoeLinExStartup },
+  };
 }
 
 /** The three fractions of OracleFractions for one controller's sessions against the oracle's on the same traces. */
@@ -175,7 +186,7 @@ export function fractions(own: SessionResult[], oracle: SessionResult[], floors:
   const best = new Map(oracle.map((s) => [s.trace, s.metrics]));
   const paired = own.filter((s) => best.has(s.trace) && floors.has(s.trace));
   const sum = (pick: (s: SessionResult) => number): number => paired.reduce((total, s) => total + pick(s), 0);
-  const of = (key: 'qoeLin' | 'qoeLog') => {
+  const of = (key: 'qoeLin' | 'qoeLog' | 'qoeLinExStartup') => {
     const q = sum((s) => s.metrics[key]);
     const o = sum((s) => best.get(s.trace)![key]);
     const f = sum((s) => floors.get(s.trace)![key]);
@@ -189,6 +200,7 @@ export function fractions(own: SessionResult[], oracle: SessionResult[], floors:
   };
   const lin = of('qoeLin');
   const log = of('qoeLog');
+  const exStartup = of('qoeLinExStartup');
   return {
     qoeLin: lin.ratio,
     qoeLog: log.ratio,
@@ -197,6 +209,8 @@ export function fractions(own: SessionResult[], oracle: SessionResult[], floors:
     perTraceLin: lin.perTrace,
     perTraceLog: log.perTrace,
     perTraceCount: { lin: lin.count, log: log.count },
+    qoeLinExStartup: exStartup.ratio,
+    headroomLinExStartup: exStartup.headroom,
   };
 }
 
@@ -215,13 +229,14 @@ export function summarize(name: string, sessions: SessionResult[], stream: AbrSt
     meanStartupSec: mean((m) => m.startupSec),
     meanAbandons: mean((m) => m.abandons),
     meanQoeLog: mean((m) => m.qoeLog),
+    meanQoeLinExStartup: mean((m) => m.qoeLinExStartup),
     meanFirstBitrateMbps: mean((m) => m.firstBitrateMbps),
     fractionOfOracle: null,
   };
 }
 
 export function formatTable(rows: ControllerSummary[]): string {
-  const header = ['controller', 'traces', 'QoE_lin', 'of oracle', 'headroom', 'per trace', 'QoE_log', 'of oracle', 'bitrate Mbps', 'rebuffer %', 'switches', 'startup s', 'first Mbps', 'abandons'];
+  const header = ['controller', 'traces', 'QoE_lin', 'of oracle', 'headroom', 'per trace', 'QoE_log', 'of oracle', 'QoE_lin ex-startup', 'of oracle', 'bitrate Mbps', 'rebuffer %', 'switches', 'startup s', 'first Mbps', 'abandons'];
   const fraction = (f: number | undefined): string => (f === undefined || !Number.isFinite(f) ? '-' : f.toFixed(3));
   const body = rows.map((r) => [
     r.controller,
@@ -232,6 +247,8 @@ export function formatTable(rows: ControllerSummary[]): string {
     fraction(r.fractionOfOracle?.perTraceLin),
     r.meanQoeLog.toFixed(1),
     fraction(r.fractionOfOracle?.qoeLog),
+    r.meanQoeLinExStartup.toFixed(1),
+    fraction(r.fractionOfOracle?.qoeLinExStartup),
     r.meanBitrateMbps.toFixed(2),
     (r.rebufferRatio * 100).toFixed(2),
     r.meanSwitches.toFixed(1),

@@ -23,6 +23,9 @@
  * QoE_log (the same papers' second utility): Σ ln(R / R_min) − 2.66 × stall seconds − Σ |ln R_k − ln R_{k−1}|,
  * Pensieve's weights (REBUF_PENALTY_LOG = 2.66). It values a step from 400 to 800 kbit/s like one from 10 to 20
  * Mbit/s, so a controller cannot look good on it just by riding the top rungs of the LTE traces.
+ *
+ * QoE_lin ex-startup (reported next to the two, never instead): QoE_lin without the startup term, the startup delay
+ * being reported on its own; the oracle solves it separately (startup weight 0).
  */
 import type { AbrController, AbrStream } from '../types';
 import { TraceClock, type Trace } from './traces';
@@ -42,6 +45,12 @@ export const LOG_REBUFFER_PENALTY = 2.66;
 
 export interface SessionMetrics {
   qoeLin: number;
+  /**
+   * QoE_lin with startup apart: Σ Mbps − 4.3 × stall s after startup − Σ |ΔMbps|. Startup delay is reported on its own
+   * (`startupSec`) and not charged, as in the papers that count it separately (e.g. Oboe, Fugu); QoE_lin stays the
+   * headline.
+   */
+  qoeLinExStartup: number;
   qoeLog: number;
   /** Nominal bitrate of the first segment, Mbps. */
   firstBitrateMbps: number;
@@ -177,6 +186,7 @@ export function score(
   const videoSec = levels.length * stream.segmentDurationSec;
   return {
     qoeLin: quality - REBUFFER_PENALTY * (rebufferSec + startupSec) - SWITCH_PENALTY * changeSum,
+    qoeLinExStartup: quality - REBUFFER_PENALTY * rebufferSec - SWITCH_PENALTY * changeSum,
     qoeLog: logs.reduce((a, b) => a + b, 0) - LOG_REBUFFER_PENALTY * (rebufferSec + startupSec) - SWITCH_PENALTY * logChange,
     firstBitrateMbps: mbps[0] ?? 0,
     avgBitrateMbps: levels.length ? quality / levels.length : 0,

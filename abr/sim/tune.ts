@@ -109,3 +109,17 @@ export function scoreRow(row: TuneRow): Record<string, { ratio: number; headroom
   out.overall = { ratio: total.oracle > 0 ? total.qoe / total.oracle : NaN, headroom: headroom(total), rebufferSec: total.rebufferSec };
   return out;
 }
+
+/**
+ * Every trace also started at 1/n, 2/n, … of its slots (n sessions per trace, named `name@k`): a larger sample that is
+ * less sensitive to where one early decision lands against a trace's on/off pattern. Each rotation is a trace of its
+ * own, with its own oracle.
+ */
+export function rotateTraces(traces: Trace[], n: number): Trace[] {
+  return traces.flatMap((t) =>
+    Array.from({ length: Math.max(1, n) }, (_, r) => {
+      const k = Math.floor((r * t.bps.length) / Math.max(1, n));
+      return { ...t, name: `${t.name}@${r}`, durationsSec: [...t.durationsSec.slice(k), ...t.durationsSec.slice(0, k)], bps: [...t.bps.slice(k), ...t.bps.slice(0, k)] };
+    }),
+  );
+}

@@ -36,6 +36,18 @@ describe('offline-optimal oracle', () => {
     expect(qoeOf(trace, oracle.levels, stream, 0)).toBeCloseTo(-0.3, 9);
   });
 
+  it('with startup apart (weight 0) the same tiny case starts on the top rung', () => {
+    // As above, startup not charged: [1,1,1] = 2 + 2 + 2 = 6 with no stall and no switch; [0,1,1] = 5 − 1 = 4.
+    const stream: AbrStream = { bitrates: [1e6, 2e6], segmentDurationSec: 2, maxBufferSec: 4 };
+    const trace = parseTrace('constant', '0 2\n10 2\n');
+    const oracle = solveOracle(trace, { stream, segmentCount: 3, rttSec: 0, startupPenalty: 0 });
+    expect(oracle.levels).toEqual([1, 1, 1]);
+    expect(oracle.value).toBeCloseTo(6, 9);
+    const metrics = simulateSession(trace, scriptedController(oracle.levels), { stream, segmentCount: 3, rttSec: 0, progressIntervalSec: 0.1 }).metrics;
+    expect(metrics.qoeLinExStartup).toBeCloseTo(6, 9);
+    expect(metrics.qoeLin).toBeCloseTo(6 - 4.3 * 2, 9); // the same session under QoE_lin pays 2 s of startup
+  });
+
   it('an outage ahead: the optimum buffers low rungs first instead of stalling in it', () => {
     // 4 Mbit/s for 4 s, then nothing for 6 s, then 4 Mbit/s; rungs 1 and 4 Mbit/s, 2 s segments, 10 s buffer.
     const stream: AbrStream = { bitrates: [1e6, 4e6], segmentDurationSec: 2, maxBufferSec: 10 };
@@ -90,7 +102,7 @@ describe('offline-optimal oracle', () => {
       sessions: Array<{ controller: string; metrics: { qoeLin: number } }>;
     };
     const oracle = report.overall.find((r) => r.controller === 'oracle')!;
-    expect(oracle.fractionOfOracle).toEqual({ qoeLin: 1, qoeLog: 1, headroomLin: 1, headroomLog: 1, perTraceLin: 1, perTraceLog: 1, perTraceCount: { lin: 1, log: 1 } });
+    expect(oracle.fractionOfOracle).toEqual({ qoeLin: 1, qoeLog: 1, headroomLin: 1, headroomLog: 1, perTraceLin: 1, perTraceLog: 1, perTraceCount: { lin: 1, log: 1 }, qoeLinExStartup: 1, headroomLinExStartup: 1 });
     // The always-lowest floor is in the sessions (one trace here), not a row.
     const floor = report.sessions.filter((s) => s.controller === 'lowest');
     expect(floor).toHaveLength(1);

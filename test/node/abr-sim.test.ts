@@ -7,6 +7,7 @@ import type { AbrController, AbrStream } from '../../abr/types';
 import { main } from '../../abr/sim/cli';
 import { simulateSession } from '../../abr/sim/simulator';
 import { loadTraceDir, parsePensieveText, parseSabreJson, parseTrace, TraceClock, TraceError } from '../../abr/sim/traces';
+import { rotateTraces } from '../../abr/sim/tune';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -87,6 +88,16 @@ describe('trace integration', () => {
     expect(clock.timeToDeliver(0, 41e6)).toBeCloseTo(21, 9);
   });
 
+  it('rotated copies (abr:tune --rotations) start k/n of the way into the slots and keep the period', () => {
+    const trace = parseTrace('fam/t', '1 1\n2 2\n3 3\n4 4\n', 'fam');
+    const rotated = rotateTraces([trace], 2);
+    expect(rotated.map((t) => t.name)).toEqual(['fam/t@0', 'fam/t@1']);
+    expect(rotated[0]!.bps).toEqual(trace.bps);
+    expect(rotated[1]!.bps).toEqual([...trace.bps.slice(2), ...trace.bps.slice(0, 2)]);
+    expect(new TraceClock(rotated[1]!).periodSec).toBeCloseTo(new TraceClock(trace).periodSec, 9);
+    expect(rotated.every((t) => t.family === 'fam')).toBe(true);
+  });
+
   it('skips over zero-bandwidth stretches', () => {
     const clock = new TraceClock(parsePensieveText('0 0\n2 2\n4 0\n'));
     // [0,2) at 2 Mbps, [2,4) at 0: 6 Mbit need 2 s, then 2 idle seconds, then 1 more second.
@@ -111,6 +122,7 @@ describe('simulator accounting on a hand-computed session', () => {
     expect(m.startupSec).toBeCloseTo(2.5, 9);
     expect(m.rebufferSec).toBeCloseTo(0.5, 9);
     expect(m.qoeLin).toBeCloseTo(-9.9, 9);
+    expect(m.qoeLinExStartup).toBeCloseTo(5 - 4.3 * 0.5 - 2, 9); // the same session with startup apart
     expect(m.avgBitrateMbps).toBeCloseTo(5 / 3, 9);
     expect(m.rebufferRatio).toBeCloseTo(0.5 / 6.5, 9); // stall / (6 s of video + stall)
     expect(m.switches).toBe(2);

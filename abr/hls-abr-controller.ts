@@ -121,6 +121,12 @@ export class PlatformHlsAbr implements AbrComponentAPI {
   private lastLoadedLevel = -1;
   private samples = 0;
   private cache: { key: string; level: number } | null = null;
+  /**
+   * For the decision being made: the segment index it is for, and per rank the extra bits a switch to that rank costs
+   * because hls.js will first fetch again, at that rank, a segment already buffered (see `refetchBits`).
+   */
+  private decisionSn = -1;
+  private refetch: number[] = [];
   /** Per rank: bits and media seconds of the fragments loaded at that rank (the real size of its segments). */
   private measured: Array<{ bits: number; sec: number }> = [];
   private current: Fragment | null = null;
@@ -296,7 +302,34 @@ export class PlatformHlsAbr implements AbrComponentAPI {
    * segments came out 5–30 % smaller than the master said (bench abr-player): planning with it made every rung look
    * slower to fetch than it is, which the simulator (given the real sizes) never saw.
    */
-  private readonly segmentBits = (rank: number): number => {
+  private readonly segmentBits = (rank: number, index: number): number => {
+    const extra = index === this.decisionSn ? (this.refetch[rank] ?? 0) : 0;
+    return this.expectedBits(rank) + extra;
+  };
+
+  /**
+   * hls.js 1.7 re-fetches a buffered segment when it switches to a level whose playlist timing was updated by an
+   * earlier parse: it looks the next fragment up in the new level's playlist at the buffered end, which the browser
+   * reports in whole microseconds, a hair before that level's end of the segment just buffered; the lookup matches
+   * that segment, and hls.js loads it again at the new level before moving on (bench abr-player: 1–4 such re-fetches
+   * per session on traces that make the platform switch, up to 27 s of link time). The adapter does not choose
+   * fragments, but it can tell the planner what a switch costs: for each rank whose playlist would match a segment
+   * before `nextSn` at `bufferEnd` (the same test hls.js applies), the first planned download also carries that
+   * segment's bits.
+   */
+  private refetchBits(nextSn: number, bufferEnd: number | undefined): number[] {
+    const hls = this.hls;
+    if (!hls || bufferEnd === undefined || !(bufferEnd > 0)) return [];
+    const current = this.levelToRank[this.lastLoadedLevel];
+    return this.rankToLevel.map((level, rank) => {
+      if (rank === current) return 0;
+      const fragments = hls.levels[level]?.details?.fragments ?? [];
+      const hit = fragments.find((f) => f.start <= bufferEnd && f.start + f.duration > bufferEnd);
+      return hit && typeof hit.sn === 'number' && hit.sn < nextSn ? this.expectedBits(rank) : 0;
+    });
+  }
+
+  private expectedBits(rank: number): number {
     const dur = this.stream.segmentDurationSec;
     const own = this.measured[rank];
     if (own && own.sec > 0) return (own.bits / own.sec) * dur;
@@ -318,10 +351,12 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     if (this.forced > -1) return this.forced;
     if (this.lastLoadedLevel < 0 || this.stream.bitrates.length === 0) return this.firstAutoLevel;
     const bufferSec = hls.mainForwardBufferInfo?.len ?? 0;
-    const key = `${this.samples}:${this.lastLoadedLevel}:${bufferSec.toFixed(1)}:${hls.minAutoLevel}:${hls.maxAutoLevel}`;
+    const key = `${this.samples}:${this.lastLoadedLevel}:${String(this.current?.sn)}:${bufferSec.toFixed(1)}:${hls.minAutoLevel}:${hls.maxAutoLevel}`;
     if (this.cache?.key === key) return this.cache.level;
     const details = hls.levels[this.lastLoadedLevel]?.details;
     const nextSn = this.current && typeof this.current.sn === 'number' ? this.current.sn + 1 : 0;
+    this.decisionSn = nextSn;
+    this.refetch = this.refetchBits(nextSn, hls.mainForwardBufferInfo?.end);
     const rank = this.controller.chooseLevel({
       bufferSec,
       lastLevel: this.levelToRank[this.lastLoadedLevel] ?? -1,

@@ -299,7 +299,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
    * Expected size of a segment at `rank`, for the planner's download times: the real bits per media second of the
    * fragments already loaded at that rank; for a rank not loaded yet, its playlist BANDWIDTH scaled by how far the
    * loaded ranks' real sizes were from theirs. The master's BANDWIDTH is a peak, and on the platform's own ladder the
-   * segments came out 5–30 % smaller than the master said (bench abr-player): planning with it made every rung look
+   * segments came out 6–35 % smaller than the master said (bench abr-player): planning with it made every rung look
    * slower to fetch than it is, which the simulator (given the real sizes) never saw.
    */
   private readonly segmentBits = (rank: number, index: number): number => {

@@ -4,9 +4,11 @@
  * API and transcoded by the pipeline) through hls.js, once with hls.js's own ABR and once with the platform
  * controller, while the downlink follows a bandwidth trace (shaping-proxy.ts: a forward proxy on 127.0.0.1 whose
  * rate follows the trace, integrated exactly). QoE_lin comes from the player's own events (qoe.ts); next to it, the
- * simulator's prediction for the same trace, the same segment sizes (read from R2), the measured TTFB and the same
- * 30 s buffer. Each run is a fresh browser context (a first-time viewer; Chromium's navigator.connection.downlink is
- * whatever the browser reports and is recorded).
+ * simulator's prediction for the same trace (simulateRun: the real segment sizes from R2 for the downloads, the
+ * measured TTFB, the same 30 s buffer, started at the player's first fragment request). Each run is a fresh browser
+ * context (a first-time viewer; Chromium's navigator.connection.downlink is whatever the browser reports and is
+ * recorded). The JSON keeps each run's raw events (requests with buffer and estimate, loads, aborts, media events),
+ * the re-fetches of buffered segments (see `refetches`) and the load average before and after playback.
  *
  * The two players of a trace play at the same time, each in its own Chromium behind its own shaping proxy (its own
  * bottleneck link following the same trace from the same instant): the same machine conditions for both, and half
@@ -15,8 +17,8 @@
  * Env: ABR_TRACES (default ../shared/traces), ABR_BENCH_TRACES (comma-separated trace names relative to it),
  * ABR_BENCH_SECONDS (video length, default 62), ABR_BENCH_PORT (first of the two proxy ports, default 9700).
  * ABR_BENCH_STATE=DIR keeps the local stack's state there and reuses the READY video from an earlier run (recorded in
- * DIR/abr-bench-video.json), so the transcode (minutes on a loaded machine, not timing-sensitive) can be done ahead,
- * outside the bench lock, with ABR_BENCH_PREPARE_ONLY=1; the timed run then only plays.
+ * DIR/abr-bench-video.json), so the transcode (minutes on a loaded machine) can be done ahead, in its own bench-lock
+ * hold, with ABR_BENCH_PREPARE_ONLY=1; the timed run then only plays.
  * Bounded: transcode ≤ 25 min, each playback ≤ 3 × the video length + 60 s, printing progress throughout.
  */
 import { execFile } from 'node:child_process';

@@ -121,6 +121,14 @@ export class PlatformHlsAbr implements AbrComponentAPI {
   private lastLoadedLevel = -1;
   private samples = 0;
   private cache: { key: string; level: number } | null = null;
+  /**
+   * For the decision being made: the segment index it is for, and per rank the extra bits a switch to that rank costs
+   * because hls.js will first fetch again, at that rank, a segment already buffered (see `refetchBits`).
+   */
+  private decisionSn = -1;
+  private refetch: number[] = [];
+  /** Per rank: bits and media seconds of the fragments loaded at that rank (the real size of its segments). */
+  private measured: Array<{ bits: number; sec: number }> = [];
   private current: Fragment | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
 
@@ -130,7 +138,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     this.hls = hls;
     this.events = (hls.constructor as typeof Hls).Events;
     this.storage = PlatformHlsAbr.storage();
-    this.stream = { bitrates: [], segmentDurationSec: DEFAULT_SEGMENT_SEC, maxBufferSec: hls.config.maxBufferLength };
+    this.stream = { bitrates: [], segmentDurationSec: DEFAULT_SEGMENT_SEC, maxBufferSec: hls.config.maxBufferLength + DEFAULT_SEGMENT_SEC };
     this.defaultEstimate = hls.config.abrEwmaDefaultEstimate;
     this.controller = this.createController(readPersisted(this.storage));
     // hls.js types bwEstimator as its own EwmaBandWidthEstimator class (nominal: private fields); callers only use
@@ -172,6 +180,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     this.levelToRank = [];
     this.rankToLevel.forEach((level, rank) => (this.levelToRank[level] = rank));
     const bitrates = this.rankToLevel.map((i) => levels[i]?.bitrate ?? 0);
+    if (bitrates.length !== this.stream.bitrates.length || bitrates.some((b, i) => b !== this.stream.bitrates[i])) this.measured = [];
     // Keep what was learnt: the stream description is read by reference, so only its ladder changes.
     this.stream.bitrates = bitrates;
     const details = levels.find((l) => l.details)?.details;
@@ -181,10 +190,13 @@ export class PlatformHlsAbr implements AbrComponentAPI {
   }
 
   /**
-   * The forward buffer hls.js keeps (base-stream-controller getMaxBufferLength): `maxBufferLength` seconds, or more
-   * when `maxBufferSize` bytes hold more at the level's bitrate, never above `maxMaxBufferLength`. Computed for the
-   * top rung, the smallest of the per-level caps. With the defaults (30 s, 60 MB, 600 s) that is minutes of buffer for
-   * our ladder, not 30 s: the planner must not assume the player stops fetching earlier than it does.
+   * The most media hls.js holds ahead. Its stream controller requests the next fragment whenever the forward buffer is
+   * under its cap (base-stream-controller getMaxBufferLength: `maxBufferLength` seconds, or more when `maxBufferSize`
+   * bytes hold more at the level's bitrate, never above `maxMaxBufferLength`; computed for the top rung, the smallest
+   * of the per-level caps), so the buffer peaks one segment above the cap: the controller's `maxBufferSec` (the level
+   * the buffer can reach, as in the simulator, which requests only while buffer + segment ≤ maxBufferSec). With the
+   * defaults (30 s, 60 MB, 600 s) that is minutes of buffer for our ladder, not 30 s: the planner must not assume the
+   * player stops fetching earlier than it does.
    */
   private maxBufferSec(): number {
     const config = this.hls?.config;
@@ -192,7 +204,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     const top = this.stream.bitrates[this.stream.bitrates.length - 1] ?? 0;
     const bySize = top > 0 && config.maxBufferSize > 0 ? (8 * config.maxBufferSize) / top : 0;
     const cap = Math.min(Math.max(bySize, config.maxBufferLength), config.maxMaxBufferLength > 0 ? config.maxMaxBufferLength : Infinity);
-    return Number.isFinite(cap) && cap > 0 ? cap : this.stream.maxBufferSec;
+    return Number.isFinite(cap) && cap > 0 ? cap + this.stream.segmentDurationSec : this.stream.maxBufferSec;
   }
 
   /** Segment duration from a loaded media playlist: its mean fragment duration (the target duration rounds up). */
@@ -201,6 +213,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     const count = Array.isArray(details.fragments) ? details.fragments.length : 0;
     const mean = count > 0 && details.totalduration > 0 ? details.totalduration / count : details.targetduration;
     if (mean > 0 && Number.isFinite(mean)) this.stream.segmentDurationSec = mean;
+    this.stream.maxBufferSec = this.maxBufferSec();
     this.cache = null;
   }
 
@@ -230,6 +243,11 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     if (!(durationSec > 0) || !Number.isFinite(durationSec)) return;
     const rank = this.levelToRank[frag.level];
     if (rank === undefined) return;
+    if (frag.duration > 0 && Number.isFinite(frag.duration)) {
+      const m = (this.measured[rank] ??= { bits: 0, sec: 0 });
+      m.bits += stats.loaded * 8;
+      m.sec += frag.duration;
+    }
     this.controller.onDownloaded({ level: rank, bits: stats.loaded * 8, durationSec, ttfbSec: Math.min(ttfbSec, durationSec) });
     this.samples++;
     this.cache = null;
@@ -277,21 +295,74 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     hls.trigger(this.events.FRAG_LOAD_EMERGENCY_ABORTED, { frag, part: null, stats });
   }
 
+  /**
+   * Expected size of a segment at `rank`, for the planner's download times: the real bits per media second of the
+   * fragments already loaded at that rank; for a rank not loaded yet, its playlist BANDWIDTH scaled by how far the
+   * loaded ranks' real sizes were from theirs. The master's BANDWIDTH is a peak, and on the platform's own ladder the
+   * segments came out 6–35 % smaller than the master said (bench abr-player): planning with it made every rung look
+   * slower to fetch than it is, which the simulator (given the real sizes) never saw.
+   */
+  private readonly segmentBits = (rank: number, index: number): number => {
+    const extra = index === this.decisionSn ? (this.refetch[rank] ?? 0) : 0;
+    return this.expectedBits(rank) + extra;
+  };
+
+  /**
+   * hls.js 1.7 re-fetches a buffered segment when it switches to a level whose playlist timing was updated by an
+   * earlier parse: it looks the next fragment up in the new level's playlist at the buffered end, which the browser
+   * reports in whole microseconds, a hair before that level's end of the segment just buffered; the lookup matches
+   * that segment, and hls.js loads it again at the new level before moving on (bench abr-player: 1–4 such re-fetches
+   * per session on traces that make the platform switch, up to 27 s of link time). The adapter does not choose
+   * fragments, but it can tell the planner what a switch costs: for each rank whose playlist would match a segment
+   * before `nextSn` at `bufferEnd` (the same test hls.js applies), the first planned download also carries that
+   * segment's bits.
+   */
+  private refetchBits(nextSn: number, bufferEnd: number | undefined): number[] {
+    const hls = this.hls;
+    if (!hls || bufferEnd === undefined || !(bufferEnd > 0)) return [];
+    const current = this.levelToRank[this.lastLoadedLevel];
+    return this.rankToLevel.map((level, rank) => {
+      if (rank === current) return 0;
+      const fragments = hls.levels[level]?.details?.fragments ?? [];
+      const hit = fragments.find((f) => f.start <= bufferEnd && f.start + f.duration > bufferEnd);
+      return hit && typeof hit.sn === 'number' && hit.sn < nextSn ? this.expectedBits(rank) : 0;
+    });
+  }
+
+  private expectedBits(rank: number): number {
+    const dur = this.stream.segmentDurationSec;
+    const own = this.measured[rank];
+    if (own && own.sec > 0) return (own.bits / own.sec) * dur;
+    let real = 0;
+    let declared = 0;
+    this.measured.forEach((m, r) => {
+      if (m && m.sec > 0 && (this.stream.bitrates[r] ?? 0) > 0) {
+        real += m.bits;
+        declared += (this.stream.bitrates[r] ?? 0) * m.sec;
+      }
+    });
+    const ratio = declared > 0 ? Math.min(1.5, Math.max(0.5, real / declared)) : 1;
+    return (this.stream.bitrates[rank] ?? 0) * ratio * dur;
+  };
+
   get nextAutoLevel(): number {
     const hls = this.hls;
     if (!hls) return -1;
     if (this.forced > -1) return this.forced;
     if (this.lastLoadedLevel < 0 || this.stream.bitrates.length === 0) return this.firstAutoLevel;
     const bufferSec = hls.mainForwardBufferInfo?.len ?? 0;
-    const key = `${this.samples}:${this.lastLoadedLevel}:${bufferSec.toFixed(1)}:${hls.minAutoLevel}:${hls.maxAutoLevel}`;
+    const key = `${this.samples}:${this.lastLoadedLevel}:${String(this.current?.sn)}:${bufferSec.toFixed(1)}:${hls.minAutoLevel}:${hls.maxAutoLevel}`;
     if (this.cache?.key === key) return this.cache.level;
     const details = hls.levels[this.lastLoadedLevel]?.details;
     const nextSn = this.current && typeof this.current.sn === 'number' ? this.current.sn + 1 : 0;
+    this.decisionSn = nextSn;
+    this.refetch = this.refetchBits(nextSn, hls.mainForwardBufferInfo?.end);
     const rank = this.controller.chooseLevel({
       bufferSec,
       lastLevel: this.levelToRank[this.lastLoadedLevel] ?? -1,
       segmentIndex: nextSn,
       segmentsLeft: details && !details.live ? Math.max(1, details.endSN - nextSn + 1) : undefined,
+      segmentBits: this.segmentBits,
       maxLevel: this.levelToRank[hls.maxAutoLevel],
     });
     const level = this.clampLevel(this.rankToLevel[rank] ?? hls.minAutoLevel);

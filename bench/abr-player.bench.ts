@@ -4,9 +4,11 @@
  * API and transcoded by the pipeline) through hls.js, once with hls.js's own ABR and once with the platform
  * controller, while the downlink follows a bandwidth trace (shaping-proxy.ts: a forward proxy on 127.0.0.1 whose
  * rate follows the trace, integrated exactly). QoE_lin comes from the player's own events (qoe.ts); next to it, the
- * simulator's prediction for the same trace, the same segment sizes (read from R2), the measured TTFB and the same
- * 30 s buffer. Each run is a fresh browser context (a first-time viewer; Chromium's navigator.connection.downlink is
- * whatever the browser reports and is recorded).
+ * simulator's prediction for the same trace (simulateRun: the real segment sizes from R2 for the downloads, the
+ * measured TTFB, the same 30 s buffer, started at the player's first fragment request). Each run is a fresh browser
+ * context (a first-time viewer; Chromium's navigator.connection.downlink is whatever the browser reports and is
+ * recorded). The JSON keeps each run's raw events (requests with buffer and estimate, loads, aborts, media events),
+ * the re-fetches of buffered segments (see `refetches`) and the load average before and after playback.
  *
  * The two players of a trace play at the same time, each in its own Chromium behind its own shaping proxy (its own
  * bottleneck link following the same trace from the same instant): the same machine conditions for both, and half
@@ -15,8 +17,8 @@
  * Env: ABR_TRACES (default ../shared/traces), ABR_BENCH_TRACES (comma-separated trace names relative to it),
  * ABR_BENCH_SECONDS (video length, default 62), ABR_BENCH_PORT (first of the two proxy ports, default 9700).
  * ABR_BENCH_STATE=DIR keeps the local stack's state there and reuses the READY video from an earlier run (recorded in
- * DIR/abr-bench-video.json), so the transcode (minutes on a loaded machine, not timing-sensitive) can be done ahead,
- * outside the bench lock, with ABR_BENCH_PREPARE_ONLY=1; the timed run then only plays.
+ * DIR/abr-bench-video.json), so the transcode (minutes on a loaded machine) can be done ahead, in its own bench-lock
+ * hold, with ABR_BENCH_PREPARE_ONLY=1; the timed run then only plays.
  * Bounded: transcode ≤ 25 min, each playback ≤ 3 × the video length + 60 s, printing progress throughout.
  */
 import { execFile } from 'node:child_process';
@@ -24,14 +26,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { BenchResult } from './run';
+import { bundlePageScript, launchChromium } from '../test/helpers/chromium';
 import { ROOT, startStack, type Stack } from '../test/helpers/local-stack';
 import { getVideo, listObjects, uploadOriginal, type VideoStatus } from '../test/helpers/transcoding-media';
 import { LADDER, defaults } from '../workers/shared/config';
 import { CONTROLLERS, createPlatformController } from '../abr/index';
-import { simulateSession } from '../abr/sim/simulator';
+import type { AbrController } from '../abr/types';
+import { REBUFFER_PENALTY, simulateSession } from '../abr/sim/simulator';
 import { loadTraceDir, type Trace } from '../abr/sim/traces';
 import { PAGE_ENTRY, PAGE_HTML, type PlayerRun } from './abr-player/page';
 import { playerQoe, type PlayerQoe } from './abr-player/qoe';
@@ -113,33 +116,19 @@ export async function run(): Promise<BenchResult> {
     const masterUrl = ((await playback.json()) as { url: string }).url;
 
     log('phase 2/4: bundling hls.js + the platform controller, starting Chromium behind the shaping proxy');
-    const bundle = await build({
-      stdin: { contents: PAGE_ENTRY, resolveDir: ROOT, loader: 'ts' },
-      bundle: true,
-      write: false,
-      format: 'iife',
-      platform: 'browser',
-      target: 'chrome100',
-      alias: { 'hls.js': 'hls.js/dist/hls.light.mjs' },
-      logLevel: 'warning',
-    });
-    const js = bundle.outputFiles[0]!.text;
+    const js = await bundlePageScript(PAGE_ENTRY);
     for (const proxy of proxies) {
-      browsers.push(
-        await chromium.launch({
-          executablePath: '/usr/bin/chromium',
-          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required', `--proxy-server=http://127.0.0.1:${proxy.port}`, '--proxy-bypass-list=<-loopback>'],
-        }),
-      );
+      browsers.push(await launchChromium([`--proxy-server=http://127.0.0.1:${proxy.port}`, '--proxy-bypass-list=<-loopback>']));
     }
 
-    log(`phase 3/4: ${traces.length} traces × ${MODES.length} players (side by side, one link each), each ≤ ${3 * seconds + 60} s`);
+    const loadBefore = os.loadavg();
+    log(`phase 3/4: ${traces.length} traces × ${MODES.length} players (side by side, one link each), each ≤ ${3 * seconds + 60} s; load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`);
     const rows: Array<{
       trace: string;
       family: string;
       traceMeanMbps: number;
-      player: Record<Mode, PlayerQoe & { downlinkMbps: number | null; ttfbMedianSec: number; reason: string; fatal: string[] }>;
-      sim: Record<Mode, { qoeLin: number; startupSec: number; rebufferSec: number; avgBitrateMbps: number; switches: number; levels: number[] }>;
+      player: Record<Mode, PlayerQoe & { downlinkMbps: number | null; ttfbMedianSec: number; firstRequestSec: number; refetches: number; refetchSec: number; reason: string; fatal: string[]; events: PlayerEvents }>;
+      sim: Record<Mode, SimRow>;
       playerWinner: Mode | 'tie';
       simWinner: Mode | 'tie';
     }> = [];
@@ -171,15 +160,21 @@ export async function run(): Promise<BenchResult> {
         const { result, downlinkMbps, wallSec } = runs[slot]!;
         const qoe = playerQoe(result, nominal, segmentCount);
         const ttfbMedianSec = median(result.loaded.map((f) => Math.max(0, f.first - f.start)));
-        player[mode] = { ...qoe, downlinkMbps, ttfbMedianSec, reason: result.reason, fatal: result.errors.filter((e) => e.fatal).map((e) => e.details) };
+        const firstRequestSec = result.loading[0]?.t ?? result.loaded[0]?.start ?? 0;
+        const refetch = refetches(result);
+        const events: PlayerEvents = { loading: result.loading, loaded: result.loaded, aborts: result.aborts, other: result.other, media: result.media, errors: result.errors, bitrates: result.bitrates, averageBitrates: result.averageBitrates };
+        player[mode] = { ...qoe, downlinkMbps, ttfbMedianSec, firstRequestSec, refetches: refetch.count, refetchSec: refetch.sec, reason: result.reason, fatal: result.errors.filter((e) => e.fatal).map((e) => e.details), events };
         log(
           `[${ti + 1}/${traces.length}] ${trace.name} ${mode}: ${result.reason} in ${wallSec.toFixed(0)} s; QoE_lin ${qoe.qoeLin.toFixed(1)}, ` +
             `startup ${qoe.startupSec.toFixed(2)} s, stall ${qoe.rebufferSec.toFixed(2)} s, ${qoe.avgBitrateMbps.toFixed(2)} Mbit/s, rungs ${qoe.levels.join('')}, ` +
-            `TTFB ${(ttfbMedianSec * 1000).toFixed(0)} ms, downlink ${downlinkMbps ?? '-'}`,
+            `TTFB ${(ttfbMedianSec * 1000).toFixed(0)} ms, first request at ${firstRequestSec.toFixed(2)} s, aborts ${result.aborts.length}, ` +
+            `re-fetches of a buffered segment ${refetch.count} (${refetch.sec.toFixed(1)} s), downlink ${downlinkMbps ?? '-'}`,
         );
       }
       const rttSec = median([player.hlsjs.ttfbMedianSec, player.platform.ttfbMedianSec]);
-      const sim = simulatePair(trace, nominal, sizes, segmentCount, rttSec, player.platform.downlinkMbps);
+      const sim = {} as Record<Mode, SimRow>;
+      for (const mode of MODES) sim[mode] = simulateRun(mode, trace, nominal, sizes, segmentCount, rttSec, player[mode].firstRequestSec, player.platform.downlinkMbps);
+      log(`[${ti + 1}/${traces.length}] sim: hlsjs ${sim.hlsjs.qoeLin.toFixed(1)} rungs ${sim.hlsjs.levels.join('')}, platform ${sim.platform.qoeLin.toFixed(1)} rungs ${sim.platform.levels.join('')}`);
       const winner = (a: number, b: number): Mode | 'tie' => (Math.abs(a - b) < 1e-9 ? 'tie' : a > b ? 'platform' : 'hlsjs');
       rows.push({
         trace: trace.name,
@@ -192,7 +187,8 @@ export async function run(): Promise<BenchResult> {
       });
     }
 
-    log('phase 4/4: summary');
+    const loadAfter = os.loadavg();
+    log(`phase 4/4: summary; load average ${loadAfter.map((l) => l.toFixed(1)).join(' ')}`);
     const mean = (pick: (r: (typeof rows)[number]) => number): number => rows.reduce((s, r) => s + pick(r), 0) / rows.length;
     const means = {
       player: { hlsjs: mean((r) => r.player.hlsjs.qoeLin), platform: mean((r) => r.player.platform.qoeLin) },
@@ -200,17 +196,22 @@ export async function run(): Promise<BenchResult> {
     };
     const agree = rows.filter((r) => r.playerWinner === r.simWinner).length;
     const summary = [
-      'Machine shared with other helpers (2 cores, loaded): player timings include that load.',
+      `Machine shared with other helpers (2 cores): load average (1/5/15 min) ${loadBefore.map((l) => l.toFixed(1)).join('/')} before playback, ${loadAfter.map((l) => l.toFixed(1)).join('/')} after; player timings include that load.`,
       `video: ${seconds} s, ${segmentCount} × ${defaults.transcoding.segmentDurationSec} s segments, rungs ${rungs.map((r) => r.name).join('/')}; max buffer 30 s both players`,
-      '| trace | player hls.js | player platform | sim hls.js | sim platform | player winner | sim winner |',
-      '|---|---:|---:|---:|---:|---|---|',
-      ...rows.map((r) => `| ${r.trace.slice(0, 48)} | ${r.player.hlsjs.qoeLin.toFixed(1)} | ${r.player.platform.qoeLin.toFixed(1)} | ${r.sim.hlsjs.qoeLin.toFixed(1)} | ${r.sim.platform.qoeLin.toFixed(1)} | ${r.playerWinner} | ${r.simWinner} |`),
-      `| **mean** | ${means.player.hlsjs.toFixed(1)} | ${means.player.platform.toFixed(1)} | ${means.sim.hlsjs.toFixed(1)} | ${means.sim.platform.toFixed(1)} | | |`,
+      'Player cells: QoE_lin (startup s / stall s / rung of each played segment / re-fetches of a buffered segment). Sim cells: QoE_lin (startup s / stall s / rungs).',
+      '| trace | Mbit/s (first 124 s) | player hls.js | player platform | sim hls.js | sim platform | player winner | sim winner |',
+      '|---|---:|---|---|---|---|---|---|',
+      ...rows.map((r) => {
+        const p = (q: (typeof r.player)['hlsjs']): string => `${q.qoeLin.toFixed(1)} (${q.startupSec.toFixed(2)} / ${q.rebufferSec.toFixed(2)} / ${q.levels.join('')} / ${q.refetches})`;
+        const m = (q: SimRow): string => `${q.qoeLin.toFixed(1)} (${q.startupSec.toFixed(2)} / ${q.rebufferSec.toFixed(2)} / ${q.levels.join('')})`;
+        return `| ${r.trace.slice(0, 40)} | ${r.traceMeanMbps.toFixed(2)} | ${p(r.player.hlsjs)} | ${p(r.player.platform)} | ${m(r.sim.hlsjs)} | ${m(r.sim.platform)} | ${r.playerWinner} | ${r.simWinner} |`;
+      }),
+      `| **mean** | | **${means.player.hlsjs.toFixed(1)}** | **${means.player.platform.toFixed(1)}** | ${means.sim.hlsjs.toFixed(1)} | ${means.sim.platform.toFixed(1)} | | |`,
       `ranking agreement (sim vs player, platform vs hls.js): ${agree}/${rows.length} traces`,
     ];
     return {
       summary,
-      data: { seconds, segmentCount, rungs: rungs.map((r, i) => ({ name: r.name, nominalBps: r.bitrate, measuredBps: measuredBps[i] })), segmentSizesBytes: sizes, means, rankingAgreement: { agree, of: rows.length }, rows },
+      data: { loadAverage: { before: loadBefore, after: loadAfter }, seconds, segmentCount, rungs: rungs.map((r, i) => ({ name: r.name, nominalBps: r.bitrate, measuredBps: measuredBps[i] })), segmentSizesBytes: sizes, means, rankingAgreement: { agree, of: rows.length }, rows },
       targetMet: means.player.platform > means.player.hlsjs,
     };
   } finally {
@@ -221,21 +222,82 @@ export async function run(): Promise<BenchResult> {
   }
 }
 
+interface SimRow {
+  qoeLin: number;
+  startupSec: number;
+  rebufferSec: number;
+  avgBitrateMbps: number;
+  switches: number;
+  levels: number[];
+  /** Trace time at which the simulated session starts: the player's first fragment request. */
+  offsetSec: number;
+}
+
+type PlayerEvents = Pick<PlayerRun, 'loading' | 'loaded' | 'aborts' | 'other' | 'media' | 'errors' | 'bitrates' | 'averageBitrates'>;
+
 /**
- * The simulator's prediction for both players on the same trace, video and RTT. The platform controller is given the
- * `navigator.connection.downlink` its player saw (what it knows before the first byte in Chromium), as the player's
- * adapter passes it; hls.js's rule does not read it.
+ * The simulator's prediction for one player on the same trace, video and RTT, made to know what that player knew:
+ * - it starts at the trace time of the player's first fragment request (the link follows the trace from the moment
+ *   the page calls play, and the master and media playlists come first: 0.1–0.5 s, in which a trace like Puffer's
+ *   swings from 0.06 to 8 Mbit/s), and that time is added to its startup (and so to its QoE's stall term);
+ * - the controller is not told the real segment sizes (the simulator can pass them; hls.js cannot, so the adapter
+ *   never does): its plans use bitrate × duration, while the downloads take the real sizes;
+ * - the platform controller is given the `navigator.connection.downlink` its player saw (what it knows before the
+ *   first byte in Chromium), as the adapter passes it; hls.js's rule does not read it.
  */
-function simulatePair(trace: Trace, nominal: number[], sizes: number[][], segmentCount: number, rttSec: number, downlinkMbps: number | null) {
+function simulateRun(mode: Mode, trace: Trace, nominal: number[], sizes: number[][], segmentCount: number, rttSec: number, offsetSec: number, downlinkMbps: number | null): SimRow {
   const stream = { bitrates: nominal, segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
   const options = { stream, segmentCount, rttSec, progressIntervalSec: 0.1, segmentBits: (level: number, index: number) => (sizes[level]?.[index] ?? 0) * 8 };
-  const out = {} as Record<Mode, { qoeLin: number; startupSec: number; rebufferSec: number; avgBitrateMbps: number; switches: number; levels: number[] }>;
-  for (const mode of MODES) {
-    const controller = mode === 'platform' ? createPlatformController(stream, { downlinkBps: downlinkMbps ? downlinkMbps * 1e6 : null }) : CONTROLLERS.find((c) => c.name === mode)!.create(stream);
-    const r = simulateSession(trace, controller, options);
-    out[mode] = { qoeLin: r.metrics.qoeLin, startupSec: r.metrics.startupSec, rebufferSec: r.metrics.rebufferSec, avgBitrateMbps: r.metrics.avgBitrateMbps, switches: r.metrics.switches, levels: r.levels };
+  const inner = mode === 'platform' ? createPlatformController(stream, { downlinkBps: downlinkMbps ? downlinkMbps * 1e6 : null }) : CONTROLLERS.find((c) => c.name === mode)!.create(stream);
+  const controller: AbrController = {
+    name: inner.name,
+    chooseLevel: (decision) => inner.chooseLevel({ ...decision, segmentBits: undefined }),
+    onDownloaded: (sample) => inner.onDownloaded(sample),
+    onProgress: inner.onProgress ? (progress) => inner.onProgress!(progress) : undefined,
+    bandwidthEstimate: () => inner.bandwidthEstimate(),
+  };
+  const r = simulateSession(shiftTrace(trace, offsetSec), controller, options);
+  const startupSec = r.metrics.startupSec + offsetSec;
+  return {
+    qoeLin: r.metrics.qoeLin - REBUFFER_PENALTY * offsetSec,
+    startupSec,
+    rebufferSec: r.metrics.rebufferSec,
+    avgBitrateMbps: r.metrics.avgBitrateMbps,
+    switches: r.metrics.switches,
+    levels: r.levels,
+    offsetSec,
+  };
+}
+
+/** The trace as seen from `offsetSec` on (it loops, so the cut-off head is appended at the end). */
+function shiftTrace(trace: Trace, offsetSec: number): Trace {
+  if (!(offsetSec > 0)) return trace;
+  const total = trace.durationsSec.reduce((a, b) => a + b, 0);
+  let skip = offsetSec % total;
+  const durationsSec: number[] = [];
+  const bps: number[] = [];
+  const head: Array<[number, number]> = [];
+  for (let i = 0; i < trace.durationsSec.length; i++) {
+    const d = trace.durationsSec[i]!;
+    const b = trace.bps[i]!;
+    if (skip >= d) {
+      head.push([d, b]);
+      skip -= d;
+    } else if (skip > 0) {
+      head.push([skip, b]);
+      durationsSec.push(d - skip);
+      bps.push(b);
+      skip = 0;
+    } else {
+      durationsSec.push(d);
+      bps.push(b);
+    }
   }
-  return out;
+  for (const [d, b] of head) {
+    durationsSec.push(d);
+    bps.push(b);
+  }
+  return { ...trace, durationsSec, bps };
 }
 
 /**
@@ -257,6 +319,27 @@ async function waitWithTranscoder(stack: Stack, id: string, timeoutMs: number): 
     await new Promise((r) => setTimeout(r, 2000));
   }
   throw new Error(`video ${id} not READY after ${timeoutMs / 1000} s: ${JSON.stringify(last)}`);
+}
+
+/**
+ * hls.js 1.7 requests a segment it has already buffered again, at the new level, when it switches to a level whose
+ * playlist timing was updated by an earlier parse: the media's buffered end (Chromium reports microseconds; with
+ * B-frames the fragment's end DTS is below its end PTS, so findFragmentByPTS's rounding fix does not apply) lies a
+ * hair inside that level's copy of the segment just buffered, and the lookup matches it. Counted here: requests for a
+ * sequence number that had already loaded completely and that no emergency abort preceded; and their download time.
+ */
+function refetches(run: PlayerRun): { count: number; sec: number } {
+  const done = new Set<number>();
+  let count = 0;
+  let sec = 0;
+  for (const f of run.loaded) {
+    if (done.has(f.sn)) {
+      count++;
+      sec += f.end - f.start;
+    }
+    done.add(f.sn);
+  }
+  return { count, sec };
 }
 
 function meanMbps(trace: Trace, seconds: number): number {

@@ -10,9 +10,10 @@ import { PlatformAbrController } from './abr/hls-abr-controller';
 
 window.play = (url, mode, timeoutMs) => new Promise((resolve) => {
   const video = document.getElementById('v');
-  // Both players hold at most 30 s ahead, the simulator's maxBufferSec (hls.js would otherwise stretch its buffer
-  // to maxBufferSize bytes: minutes at these bitrates).
-  const config = { maxBufferLength: 30, maxMaxBufferLength: 30 };
+  // Both players hold at most 30 s ahead, the simulator's maxBufferSec: hls.js requests the next fragment while the
+  // buffer is under maxBufferLength, so 24 s + one 6 s segment, as the simulator requests while buffer + 6 ≤ 30 (hls.js
+  // would otherwise stretch its buffer to maxBufferSize bytes: minutes at these bitrates).
+  const config = { maxBufferLength: 24, maxMaxBufferLength: 24 };
   if (mode === 'platform') config.abrController = PlatformAbrController;
   const hls = new Hls(config);
   const t0 = performance.now();
@@ -21,19 +22,30 @@ window.play = (url, mode, timeoutMs) => new Promise((resolve) => {
   const played = [];
   const media = [];
   const errors = [];
+  // Diagnostics: every main fragment request with the buffer and estimate at that moment, emergency aborts, and
+  // every fragment of another type (an audio rendition shares the link).
+  const loading = [];
+  const aborts = [];
+  const other = [];
   let finished = false;
   const done = (reason) => {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
-    const result = { reason, loaded, played, media, errors, heights: hls.levels.map((l) => l.height),
-      bitrates: hls.levels.map((l) => l.bitrate), duration: video.duration, end: at() };
+    const result = { reason, loaded, played, media, errors, loading, aborts, other, heights: hls.levels.map((l) => l.height),
+      bitrates: hls.levels.map((l) => l.bitrate), averageBitrates: hls.levels.map((l) => l.averageBitrate), duration: video.duration, end: at() };
     hls.destroy();
     resolve(result);
   };
   const timer = setTimeout(() => done('timeout'), timeoutMs);
   hls.on(Hls.Events.ERROR, (_e, d) => { errors.push({ t: at(), details: d.details, fatal: d.fatal }); if (d.fatal) done('fatal ' + d.details); });
+  hls.on(Hls.Events.FRAG_LOADING, (_e, d) => {
+    if (d.frag.type !== 'main' || d.frag.sn === 'initSegment') return;
+    loading.push({ sn: d.frag.sn, level: d.frag.level, t: at(), buffer: hls.mainForwardBufferInfo?.len ?? 0, estimate: hls.bandwidthEstimate });
+  });
+  hls.on(Hls.Events.FRAG_LOAD_EMERGENCY_ABORTED, (_e, d) => aborts.push({ sn: d.frag.sn, level: d.frag.level, t: at(), loaded: d.frag.stats.loaded }));
   hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+    if (d.frag.type !== 'main') other.push({ type: d.frag.type, sn: d.frag.sn, bytes: d.frag.stats.loaded, t: at() });
     if (d.frag.type !== 'main' || d.frag.sn === 'initSegment') return;
     const s = d.frag.stats;
     loaded.push({ sn: d.frag.sn, level: d.frag.level, bytes: s.loaded, start: (s.loading.start - t0) / 1000,
@@ -58,6 +70,10 @@ export interface PlayerRun {
   played: Array<{ sn: number; level: number; t: number }>;
   media: Array<{ type: string; t: number; pos: number }>;
   errors: Array<{ t: number; details: string; fatal: boolean }>;
+  loading: Array<{ sn: number; level: number; t: number; buffer: number; estimate: number }>;
+  aborts: Array<{ sn: number; level: number; t: number; loaded: number }>;
+  other: Array<{ type: string; sn: number | string; bytes: number; t: number }>;
+  averageBitrates: number[];
   heights: number[];
   bitrates: number[];
   duration: number;

@@ -6,13 +6,36 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { ROOT } from './local-stack';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'];
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+/** `extraArgs` are appended to CHROMIUM_ARGS (e.g. `--proxy-server=…` for the ABR bench's shaping proxy). */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
+
+/**
+ * Bundles a test page's script: `entry` is TypeScript source resolved from the repo root (so it can import
+ * `./abr/...`), bundled into one classic script with hls.js aliased to the light build, as the watch page bundles it
+ * (scripts/build-web.ts). Used by the ABR browser test and the abr-player bench.
+ */
+export async function bundlePageScript(entry: string): Promise<string> {
+  const result = await build({
+    stdin: { contents: entry, resolveDir: ROOT, loader: 'ts' },
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'chrome100',
+    alias: { 'hls.js': 'hls.js/dist/hls.light.mjs' },
+    logLevel: 'warning',
+  });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error('esbuild produced no output for the page script');
+  return file.text;
 }
 
 /** Serves `html` at `/` and hls.js at `/hls.min.js` on a free port of 127.0.0.1. */

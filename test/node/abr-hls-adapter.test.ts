@@ -200,13 +200,53 @@ describe('PlatformHlsAbr (hls.js abrController)', () => {
     abr.destroy();
   });
 
+  it('plans with the real segment sizes it has seen, not the master playlist BANDWIDTH (a peak)', () => {
+    const { hls, abr } = setup();
+    const internals = abr as unknown as { segmentBits: (rank: number, index: number) => number };
+    // Nothing loaded: the playlist's bitrate × segment duration.
+    expect(internals.segmentBits(2, 0)).toBeCloseTo(LADDER[2]!.bitrate * 6, 0);
+    // Rung 0 fragments come out at 70 % of what the playlist declares.
+    for (let sn = 0; sn < 2; sn++) {
+      const bytes = (LADDER[0]!.bitrate * 6 * 0.7) / 8;
+      const frag = fragment(sn, 0, bytes, 1000);
+      hls.trigger(Hls.Events.FRAG_LOADING, { frag });
+      hls.trigger(Hls.Events.FRAG_LOADED, { frag });
+    }
+    expect(internals.segmentBits(0, 2)).toBeCloseTo(LADDER[0]!.bitrate * 6 * 0.7, 0);
+    // A rung not loaded yet is scaled by the same ratio.
+    expect(internals.segmentBits(2, 2)).toBeCloseTo(LADDER[2]!.bitrate * 6 * 0.7, 0);
+    abr.destroy();
+  });
+
+  it("a switch that makes hls.js fetch a buffered segment again costs that segment's bits in the plan", () => {
+    const { hls, abr } = setup();
+    for (let sn = 0; sn < 3; sn++) download(hls, sn, 1, 5);
+    // The media starts at PTS 1/15 s, and the browser reports the buffered end of sn 2 in whole microseconds
+    // (18.066666). Rung 0's playlist timing came from an earlier parse (sn 2 ends at 18.0666666…67, after the buffered
+    // end), so hls.js would look up sn 2 there: a re-fetch. Rung 2's playlist was never parsed (segments on whole
+    // seconds): its lookup at 18.066666 finds sn 3, no re-fetch.
+    const frags = (offset: number) => Array.from({ length: 50 }, (_, sn) => ({ sn, start: sn * 6 + offset, duration: 6 }));
+    hls.levels[0]!.details = { ...hls.levels[0]!.details, fragments: frags(1 / 15) } as never;
+    hls.levels[2]!.details = { ...hls.levels[2]!.details, fragments: frags(0) } as never;
+    hls.mainForwardBufferInfo = { len: 10, end: 18.066666 } as never;
+    void abr.nextAutoLevel;
+    const internals = abr as unknown as { segmentBits: (rank: number, index: number) => number; expectedBits: (rank: number) => number };
+    expect(internals.segmentBits(0, 3)).toBeCloseTo(2 * internals.expectedBits(0), 0);
+    expect(internals.segmentBits(0, 4)).toBeCloseTo(internals.expectedBits(0), 0);
+    expect(internals.segmentBits(2, 3)).toBeCloseTo(internals.expectedBits(2), 0);
+    // Staying on the current rung never re-fetches.
+    expect(internals.segmentBits(1, 3)).toBeCloseTo(internals.expectedBits(1), 0);
+    abr.destroy();
+  });
+
   it('segment duration and buffer cap follow the loaded playlist and hls.js config', () => {
     const { hls, abr } = setup();
     // 2 s segments: a fast first download of a 2 s 240p segment is not mistaken for a third of a 6 s one.
     hls.trigger(Hls.Events.LEVEL_LOADED, { details: { targetduration: 2, totalduration: 10, fragments: [1, 2, 3, 4, 5], live: false, endSN: 4 } });
     const internals = abr as unknown as { stream: { segmentDurationSec: number; maxBufferSec: number } };
     expect(internals.stream.segmentDurationSec).toBe(2);
-    expect(internals.stream.maxBufferSec).toBe(30);
+    // hls.js requests while the buffer is under maxBufferLength (30 s), so it holds up to one segment more.
+    expect(internals.stream.maxBufferSec).toBe(32);
     abr.destroy();
   });
 });

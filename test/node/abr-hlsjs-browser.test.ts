@@ -13,14 +13,11 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/local-stack';
+import { bundlePageScript, launchChromium } from '../helpers/chromium';
 import { makeHlsLadder, type LadderRung, type LadderRungSpec } from '../helpers/hls-ladder';
 import { ABR_STORAGE_KEY } from '../../abr/hls-abr-controller';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'];
 
 /**
  * The platform ladder's first three rungs (config LADDER video bitrates; + 96 kbit/s audio). The master lists 240p
@@ -159,17 +156,7 @@ describe('PlatformAbrController in hls.js in Chromium', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'abr-browser-'));
     const ladder = makeHlsLadder(dir, { seconds: 20, segmentSeconds: 2, rungs: RUNGS });
     writeFileSync(path.join(dir, 'master.m3u8'), masterPlaylist(ladder));
-    const bundle = await build({
-      stdin: { contents: ENTRY, resolveDir: ROOT, loader: 'ts' },
-      bundle: true,
-      write: false,
-      format: 'iife',
-      platform: 'browser',
-      target: 'chrome100',
-      alias: { 'hls.js': 'hls.js/dist/hls.light.mjs' },
-      logLevel: 'warning',
-    });
-    const js = bundle.outputFiles[0]!.contents;
+    const js = await bundlePageScript(ENTRY);
     const page = '<!doctype html><html><body><video id="v" muted playsinline></video><script src="/bundle.js"></script></body></html>';
     server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -194,7 +181,7 @@ describe('PlatformAbrController in hls.js in Chromium', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

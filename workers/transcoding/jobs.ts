@@ -93,6 +93,27 @@ export async function completeClaim(db: Db, job: JobRow, result: unknown): Promi
   return done.length > 0;
 }
 
+/**
+ * A running unit's partial result (the audio track: the leading segments already uploaded), stored on its row for
+ * this claim only and only when it lists more segments than the one stored, so concurrent or late posts never
+ * shrink it. The final result (completeClaim) replaces it. True if stored: fan-in has something new to publish.
+ */
+export async function recordPartial(db: Db, job: JobRow, partial: { segmentDurations: number[] }): Promise<boolean> {
+  const stored = await db
+    .update(jobs)
+    .set({ result: JSON.stringify(partial), updatedAt: runtime().now() })
+    .where(
+      and(
+        eq(jobs.id, job.id),
+        eq(jobs.status, 'PROCESSING'),
+        eq(jobs.startedAt, job.startedAt!),
+        sql`(${jobs.result} IS NULL OR coalesce(json_array_length(${jobs.result}, '$.segmentDurations'), 0) < ${partial.segmentDurations.length})`,
+      ),
+    )
+    .returning({ id: jobs.id });
+  return stored.length > 0;
+}
+
 /** Dispatched units whose lease is live: instances running (or about to) across the platform. */
 export async function runningUnits(db: Db): Promise<number> {
   const row = await db

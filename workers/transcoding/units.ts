@@ -100,6 +100,7 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
         audioBitrate: config.transcoding.audioBitrate,
         sourceDuration: video.duration,
         sourceHasAudio: video.hasAudio ?? false,
+        readRate: config.transcoding.audioReadRate,
       };
       return { status: 'ready', path: '/v1/audio', body: { ...body } };
     },

@@ -110,7 +110,10 @@ export function audioArgs(source: string, req: AudioRequest, outDir: string, vid
   const args = ['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1'];
   let chain: string;
   if (req.sourceHasAudio) {
-    args.push('-copyts', ...inputOptions, '-vn', '-i', source);
+    // The track is published as it grows, so it only has to stay ahead of playback: a read rate keeps a long
+    // source's audio from competing with the first chunks for storage reads and CPU.
+    const rate = req.readRate && req.readRate > 0 ? ['-readrate', String(req.readRate)] : [];
+    args.push('-copyts', ...inputOptions, ...rate, '-vn', '-i', source);
     // `aresample=async=1:first_pts=0` fills a late start and any gap with silence: the track is continuous from 0.
     chain = `[0:a:0]asetpts=PTS-${secs(videoStartSec)}/TB,aresample=48000:async=1:first_pts=0,apad=whole_dur=${dur},atrim=end=${dur}[a]`;
   } else {

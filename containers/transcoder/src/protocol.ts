@@ -80,6 +80,8 @@ export interface AudioRequest {
   sourceDuration: number;
   /** No audio in the source: a silent track, so every video has the same codec set. */
   sourceHasAudio: boolean;
+  /** Read the source at most this many times real time (ffmpeg `-readrate`); absent or 0: as fast as it can. */
+  readRate?: number;
   callback?: CallbackSpec;
 }
 

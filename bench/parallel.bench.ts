@@ -15,7 +15,9 @@
  *
  * BENCH_ONLY=first-playable runs only the first-playable phase (BENCH_FP_SHORT_SEC, default 60, vs
  * BENCH_FP_LONG_SEC) and keeps the other numbers of bench/results/parallel.json as they were; each run's unit
- * timeline (relative to upload completion) is recorded. BENCH_PORT_BASE moves the workers' ports (default 9100).
+ * timeline (relative to upload completion) is recorded. The first-playable runs cap running units at the workers'
+ * slots (BENCH_FP_MAX_RUNNING_UNITS, default 2; 0 keeps wrangler.toml's 50), as production caps them at the
+ * container max_instances. BENCH_PORT_BASE moves the workers' ports (default 9100).
  *
  * Every phase is bounded (BENCH_PHASE_SEC, default 1500 s) and prints progress. The preset is `superfast` unless
  * BENCH_PRESET says otherwise (the machine is shared; this keeps the run near 20 minutes). Numbers depend on the
@@ -36,6 +38,8 @@ const PRESET = process.env.BENCH_PRESET ?? 'superfast';
 const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? 9100);
 const ONLY = process.env.BENCH_ONLY ?? '';
 const FP_SHORT_SEC = Number(process.env.BENCH_FP_SHORT_SEC ?? 60);
+/** TRANSCODE_MAX_RUNNING_UNITS of the first-playable runs (default 2: the two single-slot workers; 0: wrangler.toml's). */
+const FP_ADMISSION = Number(process.env.BENCH_FP_MAX_RUNNING_UNITS ?? 2);
 /** Sizes (the issue's minimum is a 3-minute 720p source; smaller values are for a loaded machine, and say so). */
 const SOURCE_SEC = Number(process.env.BENCH_SOURCE_SEC ?? 180);
 const CHUNK_SEC = Number(process.env.BENCH_CHUNK_SEC ?? 60);
@@ -117,21 +121,21 @@ async function uploadOnce(stack: Stack, label: string, source: string): Promise<
 }
 
 /** A run that fails (the stack, the upload) is reported as such: the benchmark still finishes and reports. */
-async function runConfig(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false): Promise<RunOutcome> {
+async function runConfig(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false, vars: Record<string, string> = {}): Promise<RunOutcome> {
   try {
-    return await runConfigOnce(label, source, cores, chunkSec, dir, stopAtFirstPlayable);
+    return await runConfigOnce(label, source, cores, chunkSec, dir, stopAtFirstPlayable, vars);
   } catch (err) {
     log(`${label}: FAILED: ${String(err).slice(0, 200)}`);
     return { label, wallSec: NaN, cpuSec: NaN, firstPlayableSec: null, readySec: null, status: `ERROR: ${String(err).slice(0, 200)}`, units: [], dir, rungs: [] };
   }
 }
 
-async function runConfigOnce(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false): Promise<RunOutcome> {
+async function runConfigOnce(label: string, source: string, cores: number[], chunkSec: number, dir: string, stopAtFirstPlayable = false, extraVars: Record<string, string> = {}): Promise<RunOutcome> {
   log(`${label}: starting the stack and ${cores.length} worker(s) on core(s) ${cores.join(',')}`);
   const ports = cores.map(() => nextPort++);
   const stack = await startStack({
     transcoder: false,
-    vars: { TRANSCODER_URL: ports.map((p) => `http://127.0.0.1:${p}`).join(','), X264_PRESET: PRESET, TRANSCODE_CHUNK_SEC: String(chunkSec), TRANSCODE_RETRY_BASE_DELAY_SEC: '1' },
+    vars: { TRANSCODER_URL: ports.map((p) => `http://127.0.0.1:${p}`).join(','), X264_PRESET: PRESET, TRANSCODE_CHUNK_SEC: String(chunkSec), TRANSCODE_RETRY_BASE_DELAY_SEC: '1', ...extraVars },
   });
   const workers: Worker[] = [];
   try {
@@ -237,9 +241,13 @@ async function firstPlayablePhase(dir: string) {
   const shortSrc = await makeSource(path.join(dir, 'short.mp4'), { width: 640, height: 360, seconds: FP_SHORT_SEC });
   const longSrc = await makeSource(path.join(dir, 'long.mp4'), { width: 640, height: 360, seconds: FP_LONG_SEC });
   const load = [os.loadavg()];
-  const short = await runConfig(`first playable, ${FP_SHORT_SEC} s`, shortSrc, [0, 1], CHUNK_SEC, path.join(dir, 'fs'), true);
+  // As in production, where TRANSCODE_MAX_RUNNING_UNITS = the container max_instances: here the instances are the
+  // two single-slot workers. With the default (50) the consumer dispatches every unit of a long video at once, and
+  // their claims, dispatch requests and queued heartbeats load the one local workerd that also serves chunk 0.
+  const vars: Record<string, string> = FP_ADMISSION > 0 ? { TRANSCODE_MAX_RUNNING_UNITS: String(FP_ADMISSION) } : {};
+  const short = await runConfig(`first playable, ${FP_SHORT_SEC} s`, shortSrc, [0, 1], CHUNK_SEC, path.join(dir, 'fs'), true, vars);
   load.push(os.loadavg());
-  const long = await runConfig(`first playable, ${FP_LONG_SEC} s`, longSrc, [0, 1], CHUNK_SEC, path.join(dir, 'fl'), true);
+  const long = await runConfig(`first playable, ${FP_LONG_SEC} s`, longSrc, [0, 1], CHUNK_SEC, path.join(dir, 'fl'), true, vars);
   load.push(os.loadavg());
   const ratio = short.firstPlayableSec && long.firstPlayableSec ? long.firstPlayableSec / short.firstPlayableSec : null;
   for (const r of [short, long]) log(`${r.label}: units ${timeline(r).map((u) => `${u.unit} ${u.startSec ?? '-'}→${u.endSec ?? '-'}`).join(', ')}`);
@@ -252,6 +260,7 @@ async function firstPlayablePhase(dir: string) {
     ratio,
     resolution: '640x360',
     chunkSec: CHUNK_SEC,
+    maxRunningUnits: FP_ADMISSION > 0 ? FP_ADMISSION : 'default (wrangler.toml)',
     loadAverage: load,
     timelines: { short: timeline(short), long: timeline(long) },
   };

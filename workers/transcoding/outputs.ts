@@ -92,7 +92,8 @@ export type RefreshOutcome = { status: 'ok'; finalised: string[] } | { status: '
  * - The audio rendition grows the same way: while its unit runs, the row holds the partial result it reported (the
  *   segments already uploaded) as an EVENT playlist; its completion finalises it once.
  * - Every variant references the audio, so a rung's row appears only once the audio covers the rung's first chunk
- *   (or is complete): the first chunk plays with its sound, and the audio encode (about 30× real time) stays ahead.
+ *   (or is complete): the first chunk plays with its sound, and the audio encode (up to TRANSCODE_AUDIO_READ_RATE× real
+ *   time) stays ahead.
  * - Segment numbers must continue across chunks (`firstSegment` of each chunk = segments before it); a chunk past
  *   the end of the streams contributes none.
  * - A finished rung much shorter than the analysed duration means the file is truncated: the video fails.

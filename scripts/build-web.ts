@@ -37,7 +37,10 @@ export async function buildWeb(options: { quiet?: boolean } = {}): Promise<{ byt
     minify: true,
     sourcemap: 'external',
     chunkNames: 'chunk-[hash]',
-    alias: { 'hls.js': 'hls.js/dist/hls.light.mjs' },
+    // The full build, not `hls.light`: the light build has no alternate-audio support, and every video's audio is
+    // its own HLS rendition (`EXT-X-MEDIA:TYPE=AUDIO`, encoded once for the whole source), so the watch page
+    // played chunked videos without sound.
+    alias: { 'hls.js': 'hls.js/dist/hls.mjs' },
     metafile: true,
     logLevel: options.quiet ? 'warning' : 'info',
     legalComments: 'linked',

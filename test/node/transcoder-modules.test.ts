@@ -129,6 +129,29 @@ describe('encoding', () => {
     expect(Math.abs(silent.segmentDurations.reduce((x, y) => x + y, 0) - 3)).toBeLessThan(0.05);
   });
 
+  it('reports the audio track as it grows: each partial is a prefix of uploaded segments, and the final result extends it', async () => {
+    const source = await makeSource(path.join(dir, 'p.mp4'), { width: 160, height: 90, seconds: 12 });
+    const uploaded: string[] = [];
+    const partials: { durations: number[]; uploadedThen: string[]; codecs: string }[] = [];
+    const audio = await encodeAudio(source, { sourceKey: 'k', outputPrefix: 'videos/v/audio/', segmentDurationSec: 2, audioBitrate: 96_000, sourceDuration: 12, sourceHasAudio: true }, path.join(dir, 'wp'), {
+      // A slow store: segments land one by one, so the prefix visibly grows.
+      upload: async (_r, _f, name) => {
+        await new Promise((r) => setTimeout(r, 60));
+        uploaded.push(name);
+      },
+      onPartial: (p) => partials.push({ durations: p.segmentDurations, uploadedThen: [...uploaded], codecs: p.codecs }),
+    });
+    expect(audio.segmentDurations).toHaveLength(7); // 6 × 2 s and the priming frame's 21 ms
+    expect(partials.length).toBeGreaterThanOrEqual(2);
+    partials.forEach((p, i) => {
+      expect(p.codecs).toBe(audio.codecs);
+      expect(p.durations).toEqual(audio.segmentDurations.slice(0, p.durations.length));
+      // Only segments already in storage are reported.
+      expect(p.uploadedThen.slice(0, p.durations.length)).toEqual(p.durations.map((_, n) => `segment_${String(n).padStart(4, '0')}.ts`));
+      if (i > 0) expect(p.durations.length).toBeGreaterThan(partials[i - 1]!.durations.length);
+    });
+  });
+
   it('parses playlists and SPS bytes', () => {
     expect(parseMediaPlaylist('#EXTM3U\n#EXTINF:6.006,\nsegment_0000.ts\n#EXTINF:2.5,\nsegment_0001.ts\n#EXT-X-ENDLIST\n')).toEqual([
       { file: 'segment_0000.ts', duration: 6.006 },

@@ -6,8 +6,9 @@
  * the playlists with a real HLS parser, and the faults: one chunk's encoder killed, a container that claims more
  * than its streams hold, a variable-frame-rate source, audio longer than video, no audio, and a delete
  * mid-processing. In Chromium: the watch page plays the video while it is still PROCESSING (its last 240p chunk is
- * held with SIGSTOP, so the growing playlist stays growing), and hls.js plays the READY video across the edges of
- * the chunk that was killed and redone without a stall, a hole or a skipped frame.
+ * held with SIGSTOP, so the growing playlist stays growing, and so is the audio encode once its first segments are
+ * out, so the audio track is a growing one too), and hls.js plays the READY video across the edges of the chunk
+ * that was killed and redone without a stall, a hole or a skipped frame.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,12 +94,23 @@ function packetTimes(file: string, stream: 'v' | 'a'): { pts: number; duration: 
  * started); with `alone`, only the unit that encodes the lowest rung by itself (`split=1`).
  */
 function findChunkEncoder(videoId: string, startSec: number, alone = false): number | null {
+  return findFfmpeg(videoId, (cmd) => {
+    // `trim=start=S:end=E` for a chunk, `trim=start=S,` for the last one (open-ended).
+    const graph = cmd.find((a) => a.includes(`trim=start=${startSec}:`) || a.includes(`trim=start=${startSec},`));
+    return Boolean(graph && (!alone || graph.includes('split=1[')));
+  });
+}
+
+/** The transcoder's ffmpeg encoding `videoId`'s audio track (its graph starts with `asetpts`). */
+function findAudioEncoder(videoId: string): number | null {
+  return findFfmpeg(videoId, (cmd) => cmd.some((a) => a.startsWith('[0:a:0]asetpts')));
+}
+
+function findFfmpeg(videoId: string, match: (cmd: string[]) => boolean): number | null {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      // `trim=start=S:end=E` for a chunk, `trim=start=S,` for the last one (open-ended).
-      const graph = cmd.find((a) => a.includes(`trim=start=${startSec}:`) || a.includes(`trim=start=${startSec},`));
-      if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.includes(`originals/${videoId}/`)) && graph && (!alone || graph.includes('split=1['))) return Number(pid);
+      if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.includes(`originals/${videoId}/`)) && match(cmd)) return Number(pid);
     } catch {
       // the process ended while we looked
     }
@@ -114,13 +126,17 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
   let killed: { pid: number; at: number } | null = null;
   /** The main video's last 240p chunk (36–40 s), stopped (SIGSTOP) until the growing-playlist test resumes it. */
   let held: { pid: number; resumed: boolean } | null = null;
+  /** The main video's audio encoder, stopped (SIGSTOP) as soon as it runs; the watch-page test lets it run in steps. */
+  let audioHeld: { pid: number; resumed: boolean } | null = null;
   const resume = () => {
-    if (held && !held.resumed) {
-      held.resumed = true;
-      try {
-        process.kill(held.pid, 'SIGCONT');
-      } catch {
-        // already gone
+    for (const h of [held, audioHeld]) {
+      if (h && !h.resumed) {
+        h.resumed = true;
+        try {
+          process.kill(h.pid, 'SIGCONT');
+        } catch {
+          // already gone
+        }
       }
     }
   };
@@ -137,9 +153,15 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     const main = await uploadOriginal(stack, 'chunked main', sources.main);
     // Kill the encoder of chunk 1 (12–24 s) of the main video as soon as it runs: that chunk alone is redone. Stop
     // (SIGSTOP) the 240p encoder of its last chunk (36–40 s): the 240p playlist stays a growing one until the
-    // watch-page test resumes it (the transcoder's heartbeat keeps the unit's lease meanwhile).
+    // watch-page test resumes it (the transcoder's heartbeat keeps the unit's lease meanwhile). Stop the audio
+    // encoder too, at once: the watch-page test lets it run in steps until the audio covers the first chunk.
     const deadline = Date.now() + 180_000;
     while ((!killed || !held) && Date.now() < deadline) {
+      const audio = audioHeld ? null : findAudioEncoder(main);
+      if (audio) {
+        process.kill(audio, 'SIGSTOP');
+        audioHeld = { pid: audio, resumed: false };
+      }
       const victim = killed ? null : findChunkEncoder(main, 12);
       if (victim) {
         process.kill(victim, 'SIGKILL');
@@ -161,25 +183,46 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the watch page plays the video while it is still PROCESSING, from its growing 240p playlist', async () => {
+  it('the watch page plays the video while it is still PROCESSING, from its growing 240p and audio playlists', async () => {
     expect(held, 'the 240p encoder of the last chunk was found and held').not.toBeNull();
+    expect(audioHeld, 'the audio encoder was found and held').not.toBeNull();
     const browser = await launchChromium();
     try {
-      // Playable once the audio track and the first 240p chunk are in; the last 240p chunk is held, so not complete.
+      // Playable once the first 240p chunk is in and the audio covers it, long before the audio is done: the audio
+      // encoder runs in short steps (SIGCONT, 60 ms, SIGSTOP; each is a few seconds of audio at most, then time for
+      // its report to land) until the rung is listed, then stays stopped.
       const deadline = Date.now() + 400_000;
       let v = await getVideo(stack, ids.main);
+      let steps = 0;
       while (!v.renditions.some((r) => r.name === '240p') && v.status === 'PROCESSING' && Date.now() < deadline) {
+        if (v.processing.some((p) => p.unit === 'encode:240p@0' && p.status === 'COMPLETED') && steps < 200) {
+          steps++;
+          process.kill(audioHeld!.pid, 'SIGCONT');
+          await new Promise((r) => setTimeout(r, 60));
+          process.kill(audioHeld!.pid, 'SIGSTOP');
+          await new Promise((r) => setTimeout(r, 1000));
+        }
         await new Promise((r) => setTimeout(r, 500));
         v = await getVideo(stack, ids.main);
       }
       expect(v.status).toBe('PROCESSING');
       expect(v.renditions.find((r) => r.name === '240p')).toMatchObject({ complete: false });
+      // The audio unit is still running: what the rung references is the audio's growing prefix.
+      expect(v.processing.find((p) => p.unit === 'audio')).toMatchObject({ status: 'PROCESSING' });
+      const audioNow = parse(decoder.decode(await getObject(stack, `videos/${ids.main}/audio/playlist.m3u8`)));
+      expect(audioNow.endList).toBeFalsy();
+      const covered = audioNow.segments.reduce((a, s) => a + s.duration, 0);
+      expect(covered).toBeGreaterThanOrEqual(12 - 0.1);
+      expect(covered).toBeLessThan(40);
 
       const page = await browser.newPage();
       const playlists: Promise<string>[] = [];
+      const audioPlaylists: Promise<string>[] = [];
       const segments: string[] = [];
       page.on('response', (res) => {
-        if (new URL(res.url()).pathname.endsWith('/240p/playlist.m3u8')) playlists.push(res.text());
+        const p = new URL(res.url()).pathname;
+        if (p.endsWith('/240p/playlist.m3u8')) playlists.push(res.text());
+        if (p.endsWith('/audio/playlist.m3u8')) audioPlaylists.push(res.text());
       });
       page.on('request', (req) => {
         if (req.url().endsWith('.ts')) segments.push(new URL(req.url()).pathname);
@@ -201,7 +244,15 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
         expect(text).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
         expect(text).not.toContain('#EXT-X-ENDLIST');
       }
+      // …and so was the audio: its growing playlist, its segments played with the video's.
+      const audioTexts = await Promise.all(audioPlaylists);
+      expect(audioTexts.length).toBeGreaterThan(0);
+      for (const text of audioTexts) {
+        expect(text).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
+        expect(text).not.toContain('#EXT-X-ENDLIST');
+      }
       expect(segments.some((p) => /\/240p\/segment_\d{4}\.ts$/.test(p))).toBe(true);
+      expect(segments.some((p) => /\/audio\/segment_\d{4}\.ts$/.test(p))).toBe(true);
       expect((await getVideo(stack, ids.main)).status).toBe('PROCESSING');
     } finally {
       resume();

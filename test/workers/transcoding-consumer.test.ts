@@ -391,6 +391,58 @@ describe('dispatch, callbacks and readiness', () => {
     expect(row).toMatchObject({ complete: true, segmentCount: 22 });
   });
 
+  it('publishes the audio track as it grows, so the first chunk plays before the whole source’s audio is encoded', async () => {
+    const { token } = await newCreator();
+    // 130 s at 60 s chunks of 6 s segments: the 240p rung's first chunk is 60 s.
+    const id = await analysed(token, { ...FACTS_1080, duration: 130, width: 426, height: 240 });
+    const deps = scripted();
+    const low = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    const audio = await dispatch(deps, { type: 'audio', videoId: id });
+    await callback(low, { type: 'result', result: encodeResult(low.body, Array(10).fill(6)) });
+    const partial = (n: number): AudioResult => ({ ...AUDIO, segmentDurations: Array(n).fill(6), segmentSizes: Array(n).fill(96_000), totalBytes: 96_000 * n });
+    const rows = () => db.select().from(schema.renditions).where(eq(schema.renditions.videoId, id)).all();
+    const view = async () => (await (await api(`/v1/videos/${id}`, { token })).json()) as { status: string; renditions: { name: string; complete: boolean }[] };
+
+    // 30 s of audio: a growing audio playlist, but the 60 s chunk is not published yet (it would play silent).
+    expect((await callback(audio, { type: 'progress', progress: 0.2, partial: partial(5) })).status).toBe(200);
+    expect(await rows()).toMatchObject([{ name: 'audio', kind: 'audio', complete: false, segmentCount: 5 }]);
+    const growing = await (await env.MEDIA.get(keys.mediaPlaylist(id, 'audio')))!.text();
+    expect(growing).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
+    expect(growing).not.toContain('#EXT-X-ENDLIST');
+    expect((await view()).renditions).toEqual([]);
+    expect((await api(`/v1/videos/${id}/playback`, { token })).status).toBe(409);
+
+    // 60 s of audio covers the first chunk: 240p is playable while the audio still encodes.
+    await callback(audio, { type: 'progress', progress: 0.5, partial: partial(10) });
+    expect((await view()).renditions.map((r) => r.name)).toEqual(['240p']);
+    expect((await job(id, 'audio'))?.status).toBe('PROCESSING');
+    const playback = await api(`/v1/videos/${id}/playback`, { token });
+    expect(playback.status).toBe(200);
+    const master = await (await env.MEDIA.get(keys.masterPlaylist(id)))!.text();
+    expect(master).toContain('URI="audio/playlist.m3u8"');
+    expect(master).toContain('CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"');
+    expect((await rows()).find((r) => r.name === 'audio')).toMatchObject({ complete: false, segmentCount: 10 });
+
+    // A late, shorter partial (an older post, or a redo's first ones) never shrinks the track; a malformed one and
+    // one from a claim that no longer owns the unit are not stored.
+    await callback(audio, { type: 'progress', progress: 0.6, partial: partial(7) });
+    await callback(audio, { type: 'progress', progress: 0.6, partial: { ...partial(12), segmentDurations: [6, -1, ...Array(10).fill(6)] } });
+    await callback(audio, { type: 'progress', progress: 0.6, partial: { codecs: 'mp4a.40.2' } });
+    expect((await rows()).find((r) => r.name === 'audio')).toMatchObject({ segmentCount: 10 });
+    const stale = { ...audio, body: { ...audio.body, callback: { ...(audio.body.callback as object), claim: 1 } } };
+    expect((await callback(stale, { type: 'progress', progress: 0.7, partial: partial(12) })).status).toBe(409);
+    expect((await rows()).find((r) => r.name === 'audio')).toMatchObject({ segmentCount: 10 });
+    expect(await (await env.MEDIA.get(keys.mediaPlaylist(id, 'audio')))!.text()).toContain('segment_0009.ts');
+
+    // The final result finalises the track once: VOD with ENDLIST.
+    await callback(audio, { type: 'result', result: { ...AUDIO, segmentDurations: [...Array(21).fill(6), 4], segmentSizes: Array(22).fill(1000) } });
+    expect((await rows()).find((r) => r.name === 'audio')).toMatchObject({ complete: true, segmentCount: 22 });
+    const final = await (await env.MEDIA.get(keys.mediaPlaylist(id, 'audio')))!.text();
+    expect(final).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
+    expect(final).toContain('#EXT-X-ENDLIST');
+    expect((await view()).renditions).toMatchObject([{ name: '240p', complete: false }]);
+  });
+
   it('finalises exactly once when the last two chunks of a rung complete concurrently', async () => {
     const { token } = await newCreator();
     const id = await analysed(token, { ...FACTS_1080, duration: 130, width: 426, height: 240 });

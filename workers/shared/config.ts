@@ -82,6 +82,14 @@ export const defaults = {
      */
     chunkSec: 60,
     /**
+     * The audio unit reads the source at most this many times real time (ffmpeg `-readrate`; 0: unlimited). Its
+     * track only has to stay ahead of playback (it is published as it grows), while reading a long source at full
+     * speed competes with the first chunks for the storage path (and, locally, for the same cores): at 10× a 60 s
+     * first chunk has its audio within ~6 s, and a 20-minute source's audio takes 2 minutes, still well inside the
+     * time its chunks take.
+     */
+    audioReadRate: 10,
+    /**
      * Dispatched units running at once across the platform (the container `max_instances`): the consumer leaves a
      * unit queued (retry after `admissionRetrySec`) rather than start an instance past this.
      */
@@ -282,6 +290,7 @@ const TUNABLE_VARS = [
   'TRANSCODE_MAX_ATTEMPTS',
   'TRANSCODE_RETRY_BASE_DELAY_SEC',
   'TRANSCODE_CHUNK_SEC',
+  'TRANSCODE_AUDIO_READ_RATE',
   'TRANSCODE_MAX_RUNNING_UNITS',
   'TRANSCODE_PURGE_DELAY_SEC',
 ] as const;
@@ -341,6 +350,7 @@ export function loadConfig(env: ConfigVars): Config {
       maxAttempts: num('TRANSCODE_MAX_ATTEMPTS', defaults.transcoding.maxAttempts),
       retryBaseDelaySec: num('TRANSCODE_RETRY_BASE_DELAY_SEC', defaults.transcoding.retryBaseDelaySec),
       chunkSec: num('TRANSCODE_CHUNK_SEC', defaults.transcoding.chunkSec),
+      audioReadRate: num('TRANSCODE_AUDIO_READ_RATE', defaults.transcoding.audioReadRate),
       maxRunningUnits: num('TRANSCODE_MAX_RUNNING_UNITS', defaults.transcoding.maxRunningUnits),
       purgeDelaySec: num('TRANSCODE_PURGE_DELAY_SEC', defaults.transcoding.purgeDelaySec),
     },

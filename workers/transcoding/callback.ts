@@ -8,6 +8,8 @@
  * - `result` completes the row with a compare-and-set: a repeated completion finds it COMPLETED and is a no-op
  *   (200, `duplicate`), so fan-in runs once per chunk, and fan-in itself is idempotent (outputs.ts);
  * - a video that is no longer PROCESSING (deleted, failed) answers 410: the transcoder aborts the job;
+ * - a `progress` may carry a `partial` result (the audio track's segments uploaded so far): the unit kind stores it
+ *   (never shrinking) and fan-in publishes it, so players get the growing track;
  * - a transient `error` releases the job and re-sends its message with backoff, until the attempts run out
  *   (then the job and the video fail with the reason); a permanent one fails them at once.
  */
@@ -50,7 +52,13 @@ export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<C
   switch (event.type) {
     case 'progress': {
       const owned = await reportProgress(db, job, event.progress, config.transcoding.jobLeaseMs);
-      return owned ? { status: 200, body: { status: 'ok' } } : { status: 409, body: { error: { code: 'stale_claim', message: 'this run no longer owns the job' } } };
+      if (!owned) return { status: 409, body: { error: { code: 'stale_claim', message: 'this run no longer owns the job' } } };
+      const message = event.partial === undefined ? null : messageForUnit(job.videoId, job.unit);
+      if (message && isDispatched(message)) {
+        const kind = unitKinds[message.type] as (typeof unitKinds)['audio'];
+        await kind.partial?.({ env, db, config, video, job }, event.partial);
+      }
+      return { status: 200, body: { status: 'ok' } };
     }
     case 'result': {
       if (!(await completeClaim(db, job, event.result))) return { status: 200, body: { status: 'duplicate' } };

@@ -27,7 +27,7 @@ import { deleteR2Prefix } from '../metadata/delete';
 import { deleteOriginal } from '../shared/original';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { planChunks } from './chunks';
-import { claimJob, completeJob, ensureJob, failJob, getJob, releaseJob, reportProgress, runningUnits } from './jobs';
+import { claimJob, completedUnits, completeJob, ensureJobs, failJob, getJob, releaseJob, reportProgress, runningUnits } from './jobs';
 import { encodeGroups, planLadder } from './ladder';
 import { parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
 import { callbackSpec, dispatchTranscoderJob, runTranscoderJob, transcoderFor, type JobOutcome, type Transcoder } from './transcoder-client';
@@ -126,9 +126,9 @@ async function analyzeUnit(ctx: Ctx, message: Extract<TranscodeMessage, { type: 
       for (const c of chunks) followUps.push({ message: { type: 'encode', videoId: message.videoId, rungs, chunk: c.index }, range: { start: c.startSec, end: c.endSec } });
     }
     followUps.push({ message: { type: 'thumbnails', videoId: message.videoId } });
-    for (const f of followUps) await ensureJob(ctx.db, f.message.videoId, unitOf(f.message), false, f.range);
-    const pending: WorkMessage[] = [];
-    for (const f of followUps) if ((await getJob(ctx.db, f.message.videoId, unitOf(f.message)))?.status !== 'COMPLETED') pending.push(f.message);
+    await ensureJobs(ctx.db, message.videoId, followUps.map((f) => ({ unit: unitOf(f.message), range: f.range })));
+    const done = await completedUnits(ctx.db, message.videoId);
+    const pending = followUps.filter((f) => !done.has(unitOf(f.message))).map((f) => f.message);
     for (let i = 0; i < pending.length; i += 100) {
       await ctx.env.TRANSCODE_QUEUE.sendBatch(pending.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const })));
     }

@@ -42,6 +42,25 @@ export async function ensureJob(db: Db, videoId: string, unit: string, reset = f
   });
 }
 
+/**
+ * `ensureJob` for many units of one video at once (the plan after analysis): a few batched statements instead of a
+ * round trip per unit, so planning a long video (hundreds of chunk units) does not delay its first chunk.
+ */
+export async function ensureJobs(db: Db, videoId: string, units: { unit: string; range?: { start: number; end: number | null } }[]): Promise<void> {
+  const now = runtime().now();
+  const rows = units.map((u) => ({ id: newId('job'), videoId, unit: u.unit, status: 'PENDING' as const, createdAt: now, updatedAt: now, rangeStart: u.range?.start ?? null, rangeEnd: u.range?.end ?? null }));
+  // D1 binds at most 100 parameters per statement: 9 columns × 10 rows.
+  const statements = [];
+  for (let i = 0; i < rows.length; i += 10) statements.push(db.insert(jobs).values(rows.slice(i, i + 10)).onConflictDoNothing());
+  if (statements.length > 0) await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+}
+
+/** Units of a video whose job is COMPLETED. */
+export async function completedUnits(db: Db, videoId: string): Promise<Set<string>> {
+  const rows = await db.select({ unit: jobs.unit }).from(jobs).where(and(eq(jobs.videoId, videoId), eq(jobs.status, 'COMPLETED'))).all();
+  return new Set(rows.map((r) => r.unit));
+}
+
 export type ClaimResult =
   | { status: 'claimed'; job: JobRow }
   | { status: 'completed' }
@@ -91,6 +110,27 @@ export async function completeClaim(db: Db, job: JobRow, result: unknown): Promi
     .returning({ id: jobs.id });
   await invalidateVideo(job.videoId);
   return done.length > 0;
+}
+
+/**
+ * A running unit's partial result (the audio track: the leading segments already uploaded), stored on its row for
+ * this claim only and only when it lists more segments than the one stored, so concurrent or late posts never
+ * shrink it. The final result (completeClaim) replaces it. True if stored: fan-in has something new to publish.
+ */
+export async function recordPartial(db: Db, job: JobRow, partial: { segmentDurations: number[] }): Promise<boolean> {
+  const stored = await db
+    .update(jobs)
+    .set({ result: JSON.stringify(partial), updatedAt: runtime().now() })
+    .where(
+      and(
+        eq(jobs.id, job.id),
+        eq(jobs.status, 'PROCESSING'),
+        eq(jobs.startedAt, job.startedAt!),
+        sql`(${jobs.result} IS NULL OR coalesce(json_array_length(${jobs.result}, '$.segmentDurations'), 0) < ${partial.segmentDurations.length})`,
+      ),
+    )
+    .returning({ id: jobs.id });
+  return stored.length > 0;
 }
 
 /** Dispatched units whose lease is live: instances running (or about to) across the platform. */

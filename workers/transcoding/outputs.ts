@@ -44,12 +44,14 @@ type RenditionInsert = typeof schema.renditions.$inferInsert;
  * Upserts a rendition row, never shrinking it: a refresh that read fewer finished chunks than one already applied
  * (two completions racing) cannot take segments away from the playlist.
  */
-async function upsertRendition(db: Db, row: Omit<RenditionInsert, 'createdAt' | 'complete'>): Promise<void> {
+async function upsertRendition(db: Db, row: Omit<RenditionInsert, 'createdAt' | 'complete'>): Promise<boolean> {
   const { videoId: _v, name: _n, ...set } = row;
-  await db
+  const written = await db
     .insert(schema.renditions)
     .values({ ...row, complete: false, createdAt: runtime().now() })
-    .onConflictDoUpdate({ target: [schema.renditions.videoId, schema.renditions.name], set, setWhere: sql`excluded.segment_count >= ${schema.renditions.segmentCount}` });
+    .onConflictDoUpdate({ target: [schema.renditions.videoId, schema.renditions.name], set, setWhere: sql`excluded.segment_count >= ${schema.renditions.segmentCount}` })
+    .returning({ name: schema.renditions.name });
+  return written.length > 0;
 }
 
 /** complete false → true, once: the caller that wins writes the final (ENDLIST) playlist and drops stale segments. */
@@ -67,6 +69,8 @@ async function writePlaylistCopy(env: Env, videoId: string, name: string, durati
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+/** How far the audio's segment ends may fall short of a video boundary and still cover it (one AAC frame is 21 ms). */
+const AUDIO_COVER_SLACK_SEC = 0.1;
 const peak = (sizes: number[], durations: number[]) => Math.max(0, ...sizes.map((s, k) => Math.ceil((s * 8) / Math.max(durations[k]!, 0.001))));
 
 function parseResult<T>(json: string | null): T | null {
@@ -85,7 +89,11 @@ export type RefreshOutcome = { status: 'ok'; finalised: string[] } | { status: '
  * so it is idempotent and order-free: any completion, repeated or concurrent, may call it.
  * - A rung's playlist is the contiguous prefix of finished chunks (a growing EVENT playlist: the first chunks play
  *   while the rest encode); when every chunk is in, it is finalised exactly once (VOD, ENDLIST).
- * - Rows appear only once the audio rendition is complete, since every variant references it.
+ * - The audio rendition grows the same way: while its unit runs, the row holds the partial result it reported (the
+ *   segments already uploaded) as an EVENT playlist; its completion finalises it once.
+ * - Every variant references the audio, so a rung's row appears only once the audio covers the rung's first chunk
+ *   (or is complete): the first chunk plays with its sound, and the audio encode (up to TRANSCODE_AUDIO_READ_RATE× real
+ *   time) stays ahead.
  * - Segment numbers must continue across chunks (`firstSegment` of each chunk = segments before it); a chunk past
  *   the end of the streams contributes none.
  * - A finished rung much shorter than the analysed duration means the file is truncated: the video fails.
@@ -94,19 +102,24 @@ export async function refreshRenditions(env: Env, db: Db, config: Config, videoI
   const video = await db.select().from(schema.videos).where(eq(schema.videos.id, videoId)).get();
   if (!video || video.status !== 'PROCESSING' || !video.width || !video.height) return { status: 'ok', finalised: [] };
   const jobs = await db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.videoId, videoId)).all();
-  const audioJob = jobs.find((j) => j.unit === 'audio' && j.status === 'COMPLETED');
+  // The audio job's result: final once COMPLETED, before that the partial one it reported (segments uploaded so far).
+  const audioJob = jobs.find((j) => j.unit === 'audio' && (j.status === 'COMPLETED' || j.status === 'PROCESSING' || j.status === 'PENDING'));
   const audio = parseResult<AudioResult>(audioJob?.result ?? null);
-  if (!audio) return { status: 'ok', finalised: [] };
+  if (!audioJob || !audio || audio.segmentDurations.length === 0) return { status: 'ok', finalised: [] };
+  const audioComplete = audioJob.status === 'COMPLETED';
+  const audioSec = sum(audio.segmentDurations);
   const finalised: string[] = [];
 
-  await upsertRendition(db, {
+  const audioGrew = await upsertRendition(db, {
     videoId, name: AUDIO_RENDITION, kind: 'audio', width: 0, height: 0, bandwidth: audio.bandwidth, averageBandwidth: audio.averageBandwidth,
     codecs: audio.codecs, frameRate: null, segmentCount: audio.segmentDurations.length, segmentDurations: JSON.stringify(audio.segmentDurations), totalBytes: audio.totalBytes,
   });
-  if (await finalise(db, videoId, AUDIO_RENDITION)) {
+  if (audioComplete && (await finalise(db, videoId, AUDIO_RENDITION))) {
     await writePlaylistCopy(env, videoId, AUDIO_RENDITION, audio.segmentDurations, true);
     await deleteStaleSegments(env.MEDIA, videoId, AUDIO_RENDITION, audio.segmentDurations.length);
     finalised.push(AUDIO_RENDITION);
+  } else if (!audioComplete && audioGrew) {
+    await writePlaylistCopy(env, videoId, AUDIO_RENDITION, audio.segmentDurations, false);
   }
 
   const encodes = jobs.map((j) => ({ job: j, unit: parseEncodeUnit(j.unit) })).filter((e) => e.unit !== null);
@@ -135,13 +148,15 @@ export async function refreshRenditions(env: Env, db: Db, config: Config, videoI
       sizes.push(...c.r.segmentSizes);
     }
     if (!first || durations.length === 0) continue;
+    // Not before the audio covers the first chunk (AAC frames end within a frame of the video's boundaries).
+    if (!audioComplete && audioSec < sum(first.segmentDurations) - AUDIO_COVER_SLACK_SEC) continue;
     const complete = done === chunkCount;
     const total = sum(durations);
     if (complete && video.duration && total < video.duration * 0.9 - 0.5) {
       return fail(env, db, videoId, `Only ${total.toFixed(1)} s of the ${video.duration.toFixed(1)} s video could be decoded; the file looks truncated or corrupt.`);
     }
     const totalBytes = sum(sizes);
-    await upsertRendition(db, {
+    const grew = await upsertRendition(db, {
       videoId, name: rung.name, kind: 'video', width: first.width, height: first.height,
       bandwidth: peak(sizes, durations) + audio.bandwidth,
       averageBandwidth: Math.ceil((totalBytes * 8) / Math.max(total, 0.001)) + audio.averageBandwidth,
@@ -152,7 +167,7 @@ export async function refreshRenditions(env: Env, db: Db, config: Config, videoI
       await writePlaylistCopy(env, videoId, rung.name, durations, true);
       await deleteStaleSegments(env.MEDIA, videoId, rung.name, durations.length);
       finalised.push(rung.name);
-    } else if (!complete) {
+    } else if (!complete && grew) {
       await writePlaylistCopy(env, videoId, rung.name, durations, false);
     }
   }

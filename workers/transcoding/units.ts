@@ -4,7 +4,7 @@
  * A new kind of work (e.g. an MP4 download) is one more entry here plus its message type: the consumer, the
  * callback route, leases, retries and the sweeper handle every kind the same way.
  */
-import type { AudioRequest, EncodeRequest, ThumbnailsRequest } from '../../containers/transcoder/src/protocol';
+import type { AudioRequest, AudioResult, EncodeRequest, ThumbnailsRequest } from '../../containers/transcoder/src/protocol';
 import type { Config } from '../shared/config';
 import type { Db } from '../shared/db';
 import { AUDIO_RENDITION, keys } from '../shared/storage-keys';
@@ -12,6 +12,7 @@ import type { JobRow, VideoRow } from '../metadata/serialize';
 import { chunkFromRange } from './chunks';
 import { planLadder } from './ladder';
 import type { WorkMessage } from './messages';
+import { recordPartial } from './jobs';
 import { maybeMarkReady, refreshRenditions } from './outputs';
 import type { TranscoderPath } from './transcoder-client';
 
@@ -36,6 +37,24 @@ interface UnitKind<M extends DispatchedMessage> {
   prepare(ctx: UnitCtx, message: M): Prepared;
   /** Runs after the job row moved to COMPLETED (once per completion). */
   completed(ctx: UnitCtx): Promise<void>;
+  /** A progress report carried a partial result (only kinds whose output is usable while they run). */
+  partial?(ctx: UnitCtx, partial: unknown): Promise<void>;
+}
+
+const positive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
+
+/** The shape of an `AudioResult` (partial or final): what fan-in reads from the row. */
+export function isAudioResult(v: unknown): v is AudioResult {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  const durations = r.segmentDurations;
+  const sizes = r.segmentSizes;
+  return (
+    typeof r.codecs === 'string' && /^mp4a\.40\.\d{1,2}$/.test(r.codecs) &&
+    Array.isArray(durations) && durations.length > 0 && durations.every(positive) &&
+    Array.isArray(sizes) && sizes.length === durations.length && sizes.every(positive) &&
+    positive(r.bandwidth) && positive(r.averageBandwidth) && positive(r.totalBytes)
+  );
 }
 
 const analysed = (video: VideoRow): video is VideoRow & { width: number; height: number; duration: number } =>
@@ -81,10 +100,19 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
         audioBitrate: config.transcoding.audioBitrate,
         sourceDuration: video.duration,
         sourceHasAudio: video.hasAudio ?? false,
+        readRate: config.transcoding.audioReadRate,
       };
       return { status: 'ready', path: '/v1/audio', body: { ...body } };
     },
     completed: fanIn,
+    /**
+     * The segments uploaded so far: stored on the row and published as a growing audio playlist, so the first
+     * video chunks play before the whole source's audio is encoded (time to first playable stays flat with length).
+     */
+    async partial(ctx, partial) {
+      if (!isAudioResult(partial)) return;
+      if (await recordPartial(ctx.db, ctx.job, partial)) await refreshRenditions(ctx.env, ctx.db, ctx.config, ctx.video.id);
+    },
   },
 
   thumbnails: {

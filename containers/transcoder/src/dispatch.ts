@@ -8,6 +8,8 @@
  * - `CallbackReporter` posts the latest progress every `intervalMs` (a heartbeat: it extends the lease even while
  *   ffmpeg is seeking and reports nothing), then exactly one final `result` or `error`, retried with backoff on
  *   network errors and 5xx. A 409 (this claim was taken over) or 410 (the video is gone) aborts the job.
+ *   A job's `partial` result (what is already usable: the audio segments uploaded so far) rides on the next
+ *   progress post, sent at once unless one went out less than `PARTIAL_MIN_INTERVAL_MS` ago.
  */
 import type { CallbackBody, CallbackSpec, JobEvent } from './protocol';
 
@@ -59,8 +61,14 @@ export function isCallbackSpec(v: unknown): v is CallbackSpec {
   return typeof c.url === 'string' && /^https?:\/\//.test(c.url) && typeof c.jobId === 'string' && typeof c.claim === 'number';
 }
 
+/** Partial results are posted at most this often outside the heartbeat (each one makes the Worker rebuild playlists). */
+const PARTIAL_MIN_INTERVAL_MS = 1000;
+
 export class CallbackReporter {
   private latest = 0;
+  /** The newest partial result not yet delivered (`undefined`: none pending). */
+  private pendingPartial: unknown = undefined;
+  private lastPartialPost = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private sending = false;
 
@@ -86,7 +94,34 @@ export class CallbackReporter {
     this.latest = Math.round(Math.max(0, Math.min(1, fraction)) * 1000) / 1000;
   }
 
+  /** A new partial result: posted now, or with the next heartbeat if one went out less than a second ago. */
+  partial(value: unknown): void {
+    this.pendingPartial = value;
+    if (Date.now() - this.lastPartialPost >= PARTIAL_MIN_INTERVAL_MS) void this.post({ type: 'progress', progress: this.latest }).catch(() => undefined);
+  }
+
   private async post(event: JobEvent<unknown>): Promise<number> {
+    const partial = event.type === 'progress' ? this.pendingPartial : undefined;
+    if (partial !== undefined && event.type === 'progress') {
+      event = { ...event, partial };
+      this.pendingPartial = undefined;
+      this.lastPartialPost = Date.now();
+    }
+    // Not delivered: send it again with the next post, unless a newer one came meanwhile.
+    const undelivered = () => {
+      if (partial !== undefined && this.pendingPartial === undefined) this.pendingPartial = partial;
+    };
+    try {
+      const status = await this.deliver(event);
+      if (status >= 500) undelivered();
+      return status;
+    } catch (err) {
+      undelivered();
+      throw err;
+    }
+  }
+
+  private async deliver(event: JobEvent<unknown>): Promise<number> {
     const body: CallbackBody = { jobId: this.spec.jobId, claim: this.spec.claim, event };
     const res = await fetch(this.spec.url, {
       method: 'POST',

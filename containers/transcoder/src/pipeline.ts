@@ -38,6 +38,14 @@ export interface PipelineHooks {
   inputOptions?: string[];
 }
 
+/**
+ * The audio encode's hooks: besides the common ones, `onPartial` hears the part of the result that is already
+ * usable, i.e. the leading segments that are complete and uploaded, each time that prefix grows.
+ */
+export interface AudioHooks extends PipelineHooks {
+  onPartial?: (partial: AudioResult) => void;
+}
+
 const SEGMENT_FILE = /^segment_(\d{4,6})\.ts$/;
 /** How far before a chunk the input seek lands; the `trim` filter then cuts exactly. */
 const SEEK_MARGIN_SEC = 2;
@@ -102,7 +110,10 @@ export function audioArgs(source: string, req: AudioRequest, outDir: string, vid
   const args = ['-hide_banner', '-nostdin', '-y', '-nostats', '-progress', 'pipe:1'];
   let chain: string;
   if (req.sourceHasAudio) {
-    args.push('-copyts', ...inputOptions, '-vn', '-i', source);
+    // The track is published as it grows, so it only has to stay ahead of playback: a read rate keeps a long
+    // source's audio from competing with the first chunks for storage reads and CPU.
+    const rate = req.readRate && req.readRate > 0 ? ['-readrate', String(req.readRate)] : [];
+    args.push('-copyts', ...inputOptions, ...rate, '-vn', '-i', source);
     // `aresample=async=1:first_pts=0` fills a late start and any gap with silence: the track is continuous from 0.
     chain = `[0:a:0]asetpts=PTS-${secs(videoStartSec)}/TB,aresample=48000:async=1:first_pts=0,apad=whole_dur=${dur},atrim=end=${dur}[a]`;
   } else {
@@ -113,7 +124,9 @@ export function audioArgs(source: string, req: AudioRequest, outDir: string, vid
     '-filter_complex', chain, '-map', '[a]',
     '-c:a', 'aac', '-b:a', String(req.audioBitrate), '-ac', '2', '-ar', '48000',
     '-output_ts_offset', String(TS_OFFSET_SEC),
-    '-f', 'hls', '-hls_time', String(req.segmentDurationSec), '-hls_playlist_type', 'vod', '-hls_list_size', '0',
+    // `event`, not `vod`: the muxer then rewrites its playlist (atomically, through a temporary file) after every
+    // segment instead of once at the end, so the segments already done are known while the encode goes on.
+    '-f', 'hls', '-hls_time', String(req.segmentDurationSec), '-hls_playlist_type', 'event', '-hls_list_size', '0',
     '-hls_segment_type', 'mpegts', '-hls_flags', 'temp_file', '-start_number', '0',
     '-hls_segment_filename', path.join(outDir, 'segment_%04d.ts'),
     path.join(outDir, 'index.m3u8'),
@@ -338,29 +351,104 @@ export async function encodeRungs(source: string, req: EncodeRequest, workDir: s
   return { renditions, bytesRead: bytesReadFromLog(stderr) };
 }
 
-/** The whole source's audio as one HLS audio rendition (segments of the same duration as the video's). */
-export async function encodeAudio(source: string, req: AudioRequest, workDir: string, hooks: PipelineHooks = {}): Promise<AudioResult> {
-  const dir = path.join(workDir, 'audio');
-  await mkdir(dir, { recursive: true });
-  const inputOptions = hooks.inputOptions ?? [];
-  const videoStart = req.sourceHasAudio ? await videoStartTime(source, inputOptions, hooks.signal) : 0;
-  const rung: RungSpec = { name: 'audio', width: 0, height: 0, bitrate: req.audioBitrate, maxrate: req.audioBitrate, bufsize: req.audioBitrate, outputPrefix: req.outputPrefix };
-  const shippers = hooks.upload ? [new SegmentShipper(rung, dir, hooks.upload)] : [];
-  await runSegmenting({ args: audioArgs(source, req, dir, videoStart, inputOptions), dirs: [dir], shippers, progress: (t) => t / Math.max(0.001, req.sourceDuration) }, hooks);
-  const { durations, sizes, files } = await segmentsOf(dir);
-  if (files.length === 0) throw new Error('the audio encode produced no segments');
-  const probe = await run('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=profile', '-of', 'csv=p=0', files[0]!]);
+/** RFC 6381 codecs of an AAC segment: LC = 2, HE-AAC = 5, HE-AACv2 = 29 (`mp4a.40.N`). */
+async function aacCodecs(file: string): Promise<string> {
+  const probe = await run('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=profile', '-of', 'csv=p=0', file]);
   const profile = probe.stdout.trim();
-  // AAC object type: LC = 2, HE-AAC = 5, HE-AACv2 = 29 (RFC 6381 `mp4a.40.N`).
-  const aot = profile === 'HE-AACv2' ? 29 : profile === 'HE-AAC' ? 5 : 2;
+  return `mp4a.40.${profile === 'HE-AACv2' ? 29 : profile === 'HE-AAC' ? 5 : 2}`;
+}
+
+function audioResult(codecs: string, durations: number[], sizes: number[]): AudioResult {
   const total = durations.reduce((a, b) => a + b, 0);
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
   return {
-    codecs: `mp4a.40.${aot}`,
+    codecs,
     segmentDurations: durations,
     segmentSizes: sizes,
     bandwidth: peakBitrate(sizes, durations),
     averageBandwidth: total > 0 ? Math.ceil((totalBytes * 8) / total) : 0,
     totalBytes,
   };
+}
+
+/**
+ * The audio track as it grows: after every upload (and every second, in case the muxer listed a segment after its
+ * upload finished) the leading segments that ffmpeg's playlist lists **and** that are uploaded are reported, once
+ * per new length. A prefix is final: the muxer lists a segment only once it is closed, and never changes it.
+ */
+class AudioPartials {
+  private readonly uploaded = new Set<string>();
+  private reported = 0;
+  private codecs: string | null = null;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    private readonly onPartial: (partial: AudioResult) => void,
+  ) {}
+
+  uploadedFile(file: string): Promise<void> {
+    this.uploaded.add(path.basename(file));
+    return this.update();
+  }
+
+  /** Resolves once every report started so far is done. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Serialised, never rejects: a missed report is followed by the next one or by the final result. */
+  update(): Promise<void> {
+    this.chain = this.chain.then(() => this.report()).catch(() => undefined);
+    return this.chain;
+  }
+
+  private async report(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(path.join(this.dir, 'index.m3u8'), 'utf8');
+    } catch {
+      return; // no segment closed yet
+    }
+    const entries = parseMediaPlaylist(text);
+    let n = 0;
+    while (n < entries.length && this.uploaded.has(entries[n]!.file)) n++;
+    if (n <= this.reported) return;
+    this.codecs ??= await aacCodecs(path.join(this.dir, entries[0]!.file));
+    const sizes: number[] = [];
+    for (const e of entries.slice(0, n)) sizes.push((await stat(path.join(this.dir, e.file))).size);
+    this.reported = n;
+    this.onPartial(audioResult(this.codecs, entries.slice(0, n).map((e) => e.duration), sizes));
+  }
+}
+
+/**
+ * The whole source's audio as one HLS audio rendition (segments of the same duration as the video's). With
+ * `onPartial`, the segments already uploaded are reported while it runs, so the track can be played as it grows
+ * (see `AudioPartials`): the first video chunk need not wait for the whole source's audio.
+ */
+export async function encodeAudio(source: string, req: AudioRequest, workDir: string, hooks: AudioHooks = {}): Promise<AudioResult> {
+  const dir = path.join(workDir, 'audio');
+  await mkdir(dir, { recursive: true });
+  const inputOptions = hooks.inputOptions ?? [];
+  const videoStart = req.sourceHasAudio ? await videoStartTime(source, inputOptions, hooks.signal) : 0;
+  const rung: RungSpec = { name: 'audio', width: 0, height: 0, bitrate: req.audioBitrate, maxrate: req.audioBitrate, bufsize: req.audioBitrate, outputPrefix: req.outputPrefix };
+  const upload = hooks.upload;
+  const partials = upload && hooks.onPartial ? new AudioPartials(dir, hooks.onPartial) : null;
+  const shippers = upload
+    ? [new SegmentShipper(rung, dir, async (r, file, name) => {
+        await upload(r, file, name);
+        await partials?.uploadedFile(file);
+      })]
+    : [];
+  const tick = partials ? setInterval(() => void partials.update(), 1000) : null;
+  try {
+    await runSegmenting({ args: audioArgs(source, req, dir, videoStart, inputOptions), dirs: [dir], shippers, progress: (t) => t / Math.max(0.001, req.sourceDuration) }, hooks);
+  } finally {
+    if (tick) clearInterval(tick);
+    await partials?.idle();
+  }
+  const { durations, sizes, files } = await segmentsOf(dir);
+  if (files.length === 0) throw new Error('the audio encode produced no segments');
+  return audioResult(await aacCodecs(files[0]!), durations, sizes);
 }

@@ -80,6 +80,8 @@ export interface AudioRequest {
   sourceDuration: number;
   /** No audio in the source: a silent track, so every video has the same codec set. */
   sourceHasAudio: boolean;
+  /** Read the source at most this many times real time (ffmpeg `-readrate`); absent or 0: as fast as it can. */
+  readRate?: number;
   callback?: CallbackSpec;
 }
 
@@ -151,7 +153,12 @@ export interface ThumbnailsResult {
 }
 
 export type JobEvent<R> =
-  | { type: 'progress'; progress: number }
+  /**
+   * `partial`: the part of the result already usable while the job runs (the audio job: the leading segments that
+   * are complete and uploaded, an `AudioResult` of that prefix), sent each time it grows. Players can use it before
+   * the job ends; the final `result` supersedes it.
+   */
+  | { type: 'progress'; progress: number; partial?: R }
   | { type: 'result'; result: R }
   /** `permanent`: the input itself is the problem (retrying cannot help); `message` is user-readable. */
   | { type: 'error'; permanent: boolean; message: string };

@@ -128,6 +128,8 @@ const jobs: Record<string, Job> = {
       encodeAudio(storage.url(req.sourceKey), req, dir, {
         signal,
         onProgress: throttledProgress(emit),
+        // The segments already uploaded: the Worker publishes the growing audio track from these.
+        onPartial: (partial) => emit({ type: 'progress', progress: partial.segmentDurations.reduce((a, b) => a + b, 0) / Math.max(0.001, req.sourceDuration), partial }),
         inputOptions: ffmpegInput(),
         upload: (_rung, file, name) => storage.upload(`${req.outputPrefix}${name}`, file, 'video/mp2t', signal),
       }),
@@ -187,7 +189,11 @@ function dispatch(name: string, job: Job, body: Record<string, unknown>, callbac
     try {
       await slots.acquire(abort.signal);
       acquired = true;
-      const result = await job(body, (e) => (e.type === 'progress' ? reporter.progress(e.progress) : undefined), abort.signal);
+      const result = await job(body, (e) => {
+        if (e.type !== 'progress') return;
+        if (e.partial !== undefined) reporter.partial(e.partial);
+        else reporter.progress(e.progress);
+      }, abort.signal);
       console.log(`${name} ${callback.jobId} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       await reporter.finish({ type: 'result', result });
     } catch (err) {

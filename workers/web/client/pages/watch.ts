@@ -102,7 +102,9 @@ async function main(): Promise<void> {
 
 function startPlayer(url: string): void {
   if (Hls.isSupported()) {
-    hls = new Hls({ ...(ABR_CONTROLLER ? { abrController: ABR_CONTROLLER } : {}) });
+    // startPosition 0: a video still PROCESSING has growing (EVENT) playlists, which hls.js would otherwise treat as
+    // live and start near their end; from the start, everything already encoded is buffer ahead of the viewer.
+    hls = new Hls({ startPosition: 0, ...(ABR_CONTROLLER ? { abrController: ABR_CONTROLLER } : {}) });
     hls.on(Events.MANIFEST_PARSED, () => fillQualityMenu());
     wireCaptionsMenu(hls, byId<HTMLSelectElement>('captions'));
     hls.on(Events.FRAG_CHANGED, (_event, data) => onPlayingLevel(data.frag.level));

@@ -59,31 +59,48 @@ export function isCallbackSpec(v: unknown): v is CallbackSpec {
   return typeof c.url === 'string' && /^https?:\/\//.test(c.url) && typeof c.jobId === 'string' && typeof c.claim === 'number';
 }
 
+/** One callback POST is given up after this long (a hung connection must not hold the job's final event). */
+const POST_TIMEOUT_MS = 30_000;
+
 export class CallbackReporter {
   private latest = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private sending = false;
+  private finished = false;
 
   constructor(
     private readonly spec: CallbackSpec,
     private readonly token: string,
     private readonly abort: AbortController,
     private readonly intervalMs: number,
+    /** Backoff before retry n of the final event (0-based); a parameter so tests need not wait for it. */
+    private readonly retryDelayMs: (attempt: number) => number = (attempt) => 500 * 2 ** attempt,
+    private readonly finalAttempts = 6,
   ) {}
 
   start(): void {
-    void this.post({ type: 'progress', progress: 0 });
-    this.timer = setInterval(() => {
-      if (this.sending) return;
-      this.sending = true;
-      void this.post({ type: 'progress', progress: this.latest }).finally(() => {
-        this.sending = false;
-      });
-    }, this.intervalMs);
+    void this.heartbeat();
+    this.timer = setInterval(() => void this.heartbeat(), this.intervalMs);
   }
 
   progress(fraction: number): void {
     this.latest = Math.round(Math.max(0, Math.min(1, fraction)) * 1000) / 1000;
+  }
+
+  /**
+   * A progress heartbeat. Never rejects: a lost heartbeat is harmless (the next one, or the final event, follows),
+   * and a rejection nobody awaits ("other side closed" when the Worker restarts) would kill the whole process.
+   */
+  private async heartbeat(): Promise<void> {
+    if (this.sending || this.finished) return;
+    this.sending = true;
+    try {
+      await this.post({ type: 'progress', progress: this.latest });
+    } catch (err) {
+      console.warn(`progress callback for ${this.spec.jobId} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      this.sending = false;
+    }
   }
 
   private async post(event: JobEvent<unknown>): Promise<number> {
@@ -92,6 +109,7 @@ export class CallbackReporter {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.token}` },
       body: JSON.stringify(body),
+      signal: AbortSignal.timeout(POST_TIMEOUT_MS),
     });
     await res.arrayBuffer().catch(() => undefined);
     if (res.status === 409 || res.status === 410) {
@@ -101,17 +119,22 @@ export class CallbackReporter {
     return res.status;
   }
 
-  /** The final event, delivered at least once unless the Worker refuses it (4xx) or stays unreachable. */
+  /**
+   * The final event, delivered at least once unless the Worker refuses it (4xx) or stays unreachable for every one
+   * of `finalAttempts` tries (then the job's lease expires and the Worker redoes it). Never rejects.
+   */
   async finish(event: JobEvent<unknown>): Promise<void> {
+    this.finished = true;
     if (this.timer) clearInterval(this.timer);
-    for (let attempt = 0; attempt < 6; attempt++) {
+    for (let attempt = 0; attempt < this.finalAttempts; attempt++) {
       try {
         const status = await this.post(event);
         if (status < 500) return;
+        console.warn(`callback for ${this.spec.jobId} answered ${status}`);
       } catch (err) {
         console.warn(`callback for ${this.spec.jobId} failed: ${err instanceof Error ? err.message : String(err)}`);
       }
-      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      if (attempt + 1 < this.finalAttempts) await new Promise((r) => setTimeout(r, this.retryDelayMs(attempt)));
     }
     // Lost: the job's lease expires and the Worker redoes it.
     console.error(`callback for ${this.spec.jobId} could not be delivered; the lease will expire and the job be redone`);

@@ -294,6 +294,9 @@ function shutdown(code: number): void {
   process.exit(code);
 }
 process.on('SIGTERM', () => shutdown(0));
+// A stateless job server must not die of one stray rejection (every known source is handled where it arises; this
+// is the net under them): the jobs in flight would be lost with it.
+process.on('unhandledRejection', (err) => console.error('unhandled rejection (kept running):', err));
 process.on('SIGINT', () => shutdown(0));
 // Run under a supervisor (tsx's CLI, `npm start`): if it dies without signalling us, stop too, with our ffmpegs.
 const parentAtStart = process.ppid;

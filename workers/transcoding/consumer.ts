@@ -138,7 +138,7 @@ async function analyzeUnit(ctx: Ctx, message: Extract<TranscodeMessage, { type: 
 /** Claimed unit → its transcoder instance; returns once the instance accepted it. */
 async function dispatchUnit(ctx: Ctx, message: DispatchedMessage): Promise<Outcome> {
   const kind = unitKinds[message.type] as (typeof unitKinds)['audio'];
-  const prepared = kind.prepare(ctx, message as never);
+  const prepared = await kind.prepare(ctx, message as never);
   if (prepared.status === 'not-yet') {
     await releaseJob(ctx.db, ctx.job, prepared.reason);
     return { status: 'retry', reason: prepared.reason };
@@ -188,6 +188,9 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
     if (current?.status !== 'PROCESSING' && (await runningUnits(db)) >= config.transcoding.maxRunningUnits) {
       return { status: 'wait', delaySeconds: config.transcoding.admissionRetrySec };
     }
+    // A unit that needs another's output (the storyboard needs the lowest rung) waits for it without a claim.
+    const blocked = current?.status === 'PROCESSING' ? null : await unitKinds[message.type].blockedBy?.({ env, db, config, video });
+    if (blocked) return { status: 'wait', delaySeconds: config.transcoding.dependencyRetrySec };
   }
   const claim = await claimJob(db, video.id, unit, config.transcoding.jobLeaseMs);
   if (claim.status === 'completed' || claim.status === 'failed') return { status: 'ack', note: `job already ${claim.status}` };

@@ -5,9 +5,11 @@
  * - `Slots` bounds the jobs that run at once (`TRANSCODER_CONCURRENCY`; one per container instance in production,
  *   where each job unit has its own instance). A job waiting for a slot keeps reporting progress 0, so its lease
  *   stays alive while it queues.
- * - `CallbackReporter` posts the latest progress every `intervalMs` (a heartbeat: it extends the lease even while
- *   ffmpeg is seeking and reports nothing), then exactly one final `result` or `error`, retried with backoff on
- *   network errors and 5xx. A 409 (this claim was taken over) or 410 (the video is gone) aborts the job.
+ * - `CallbackReporter` posts the progress every `intervalMs` when it changed, and the unchanged value every
+ *   `KEEPALIVE_EVERY` intervals (a heartbeat: it extends the lease — minutes — even while ffmpeg is seeking or the
+ *   job is queued for a slot, without a D1 write every 2 s for every queued job: on a small machine the Worker's own
+ *   CPU competes with the encodes), then exactly one final `result` or `error`, retried (bounded) on network errors
+ *   and 5xx. A 409 (this claim was taken over) or 410 (the video is gone) aborts the job.
  */
 import type { CallbackBody, CallbackSpec, JobEvent } from './protocol';
 
@@ -61,9 +63,13 @@ export function isCallbackSpec(v: unknown): v is CallbackSpec {
 
 /** One callback POST is given up after this long (a hung connection must not hold the job's final event). */
 const POST_TIMEOUT_MS = 30_000;
+/** An unchanged progress is re-sent every this many intervals (10 s at the default 2 s; the lease is minutes). */
+const KEEPALIVE_EVERY = 5;
 
 export class CallbackReporter {
   private latest = 0;
+  private sent = -1;
+  private ticks = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private sending = false;
   private finished = false;
@@ -93,9 +99,13 @@ export class CallbackReporter {
    */
   private async heartbeat(): Promise<void> {
     if (this.sending || this.finished) return;
+    if (this.latest === this.sent && ++this.ticks < KEEPALIVE_EVERY) return;
     this.sending = true;
+    this.ticks = 0;
+    const progress = this.latest;
     try {
-      await this.post({ type: 'progress', progress: this.latest });
+      await this.post({ type: 'progress', progress });
+      this.sent = progress;
     } catch (err) {
       console.warn(`progress callback for ${this.spec.jobId} failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {

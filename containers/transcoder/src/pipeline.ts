@@ -40,7 +40,7 @@ export interface PipelineHooks {
 
 const SEGMENT_FILE = /^segment_(\d{4,6})\.ts$/;
 /** How far before a chunk the input seek lands; the `trim` filter then cuts exactly. */
-const SEEK_MARGIN_SEC = 2;
+const SEEK_MARGIN_SEC = 0.5;
 /**
  * Added to every output timestamp, video and audio alike (so they stay in sync): larger than x264's reorder delay
  * (at most 2 frames with B-pyramid, i.e. up to 10 s for sources down to 0.2 fps) and the AAC encoder's priming

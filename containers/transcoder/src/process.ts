@@ -4,6 +4,8 @@
  * of its own CLI process; a SIGKILL of that parent must not leave orphaned ffmpeg processes burning CPU).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 const running = new Set<ChildProcess>();
 
@@ -20,12 +22,27 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Keep at most this many characters of stderr (the tail matters for errors). */
   stderrLimit?: number;
+  /**
+   * Bytes for the child's stdin (`-i pipe:0`). If the source fails (a storage read), the child is killed and `run`
+   * rejects with that error: a cut input must never pass for a complete one.
+   */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 export function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     running.add(child);
+    let inputError: unknown = null;
+    if (options.stdin && child.stdin) {
+      const source = Readable.from(options.stdin, { objectMode: false });
+      source.on('error', (err) => {
+        inputError = err;
+        child.kill('SIGKILL');
+      });
+      // EPIPE when the child stops reading early (it failed, or needs no more): its exit status tells.
+      pipeline(source, child.stdin).catch(() => undefined);
+    }
     let stdout = '';
     let stderr = '';
     let partial = '';
@@ -54,7 +71,8 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
     child.on('close', (code, signal) => {
       running.delete(child);
       options.signal?.removeEventListener('abort', abort);
-      resolve({ code, signal, stdout, stderr });
+      if (inputError) reject(inputError instanceof Error ? inputError : new Error(String(inputError)));
+      else resolve({ code, signal, stdout, stderr });
     });
   });
 }

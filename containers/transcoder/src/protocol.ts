@@ -105,6 +105,12 @@ export interface ThumbnailsRequest {
   columns: number;
   rows: number;
   posterMaxHeight: number;
+  /**
+   * Storage keys of an encoded rendition's MPEG-TS segments, in order (the lowest rung): the storyboard frames are
+   * decoded from them instead of the source — a small fraction of the decoding, and the same frames. Without it
+   * the source is decoded whole. The poster always comes from the source (one frame, by input seeking).
+   */
+  framesFrom?: string[];
 }
 
 export interface AnalyzeResult {

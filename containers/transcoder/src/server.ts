@@ -138,8 +138,11 @@ const jobs: Record<string, Job> = {
     const req = body as unknown as ThumbnailsRequest;
     requireKey(req.sourceKey, 'sourceKey');
     requireKey(`${req.outputPrefix}x`, 'outputPrefix');
+    if (req.framesFrom !== undefined && (!Array.isArray(req.framesFrom) || req.framesFrom.length === 0)) throw new InputError('invalid job request: framesFrom must be a non-empty array of segment keys');
+    req.framesFrom?.forEach((k) => requireKey(k, 'framesFrom[]'));
     return withWorkDir(async (dir) => {
-      const files = await makeThumbnails(storage.url(req.sourceKey), req, dir, signal, ffmpegInput());
+      const frames = req.framesFrom ? storage.stream(req.framesFrom, signal) : undefined;
+      const files = await makeThumbnails(storage.url(req.sourceKey), req, dir, signal, ffmpegInput(), frames);
       const upload = (file: string, type: string) => storage.upload(`${req.outputPrefix}${path.basename(file)}`, file, type, signal);
       await upload(files.poster, 'image/jpeg');
       for (const sprite of files.sprites) await upload(sprite, 'image/jpeg');

@@ -258,11 +258,17 @@ export async function run(): Promise<BenchResult> {
     const fixed = Math.max(0, (chunked1.readySec ?? 0) - times.reduce((a, t) => a + t.sec, 0));
     const projection = [1, 2, 4, 8, 16, 32, 64].map((n) => ({ instances: n, readySec: Math.round(fixed + makespan([...unitsModel, audioSec], n)) }));
 
-    log(`first playable: 60 s vs ${FP_LONG_SEC} s source (640x360, two workers, stopped at first playable)`);
-    const short = await makeSource(path.join(dir, 'short.mp4'), { width: 640, height: 360, seconds: 60 });
-    const long = await makeSource(path.join(dir, 'long.mp4'), { width: 640, height: 360, seconds: FP_LONG_SEC });
-    const fpShort = await runConfig('first playable, 1 min', short, [0, 1], CHUNK_SEC, path.join(dir, 'fs'), true);
-    const fpLong = await runConfig('first playable, 10 min', long, [0, 1], CHUNK_SEC, path.join(dir, 'fl'), true);
+    // BENCH_FP_LONG_SEC=0 skips the first-playable phase (a run that measures encode speed only).
+    const skipped: RunOutcome = { label: 'skipped (BENCH_FP_LONG_SEC=0)', wallSec: NaN, cpuSec: NaN, firstPlayableSec: null, readySec: null, status: 'SKIPPED', units: [], dir, rungs: [] };
+    let fpShort = skipped;
+    let fpLong = skipped;
+    if (FP_LONG_SEC > 0) {
+      log(`first playable: 60 s vs ${FP_LONG_SEC} s source (640x360, two workers, stopped at first playable)`);
+      const short = await makeSource(path.join(dir, 'short.mp4'), { width: 640, height: 360, seconds: 60 });
+      const long = await makeSource(path.join(dir, 'long.mp4'), { width: 640, height: 360, seconds: FP_LONG_SEC });
+      fpShort = await runConfig('first playable, 1 min', short, [0, 1], CHUNK_SEC, path.join(dir, 'fs'), true);
+      fpLong = await runConfig('first playable, 10 min', long, [0, 1], CHUNK_SEC, path.join(dir, 'fl'), true);
+    }
 
     const r21 = chunked1.wallSec / whole.wallSec;
     const r31 = chunked2.wallSec / whole.wallSec;

@@ -49,7 +49,7 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
     const limit = options.stderrLimit ?? 64_000;
     const abort = () => child.kill('SIGKILL');
     options.signal?.addEventListener('abort', abort, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
       if (options.onStdoutLine) {
         partial += text;
@@ -60,7 +60,7 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
         stdout += text;
       }
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       if (stderr.length > limit) stderr = stderr.slice(-limit);
     });

@@ -298,7 +298,8 @@ export async function run(): Promise<BenchResult> {
         chunkSec: CHUNK_SEC,
         sourceSec: SOURCE_SEC,
         sourceBytes,
-        runs: [whole, chunked1, chunked2].map(({ dir: _d, units, ...r }) => ({ ...r, units: units.map(({ result: _r, ...u }) => u) })),
+        // Per unit: claim → completion, and (encodes) where the transcoder's time went (EncodeResult.timing).
+        runs: [whole, chunked1, chunked2].map(({ dir: _d, units, ...r }) => ({ ...r, units: units.map(({ result, ...u }) => ({ ...u, timing: result ? ((JSON.parse(result) as { timing?: unknown }).timing ?? null) : null })) })),
         ratios: { chunkedOneWorker: r21, chunkedTwoWorkers: r31 },
         ssim: quality,
         audio,

@@ -56,7 +56,8 @@ describe('callback reporter', () => {
     const reporter = new CallbackReporter({ url: open.url, jobId: 'job-1', claim: 3 }, 'token', abort, 50, () => 20);
     reporter.start();
     reporter.progress(0.5);
-    await new Promise((r) => setTimeout(r, 400));
+    // Heartbeats every 50 ms: the first four are dropped, then one gets through (bounded wait on a loaded machine).
+    for (let i = 0; i < 200 && !open.received.some((b) => b.event.type === 'progress'); i++) await new Promise((r) => setTimeout(r, 50));
     await reporter.finish({ type: 'result', result: { ok: true } });
     await new Promise((r) => setTimeout(r, 100));
     expect(open.refused).toBe(4);

@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CallbackReporter } from '../../containers/transcoder/src/dispatch';
+import { CallbackReporter, Slots } from '../../containers/transcoder/src/dispatch';
 import type { CallbackBody } from '../../containers/transcoder/src/protocol';
 
 interface Door {
@@ -95,5 +95,27 @@ describe('callback reporter', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(abort.signal.aborted).toBe(true);
     await reporter.finish({ type: 'error', permanent: false, message: 'stopped' });
+  });
+});
+
+describe('slots', () => {
+  it('serves waiting jobs by priority, then in arrival order; a cancelled waiter leaves the queue', async () => {
+    const slots = new Slots(1);
+    const order: string[] = [];
+    await slots.acquire(new AbortController().signal);
+    const cancelled = new AbortController();
+    const wait = (name: string, priority: number, signal = new AbortController().signal) =>
+      slots.acquire(signal, priority).then(() => {
+        order.push(name);
+        slots.release();
+      });
+    const jobs = [wait('encode a', 0), wait('encode b', 0), wait('gone', 1, cancelled.signal).catch(() => order.push('cancelled')), wait('thumbnails', 1)];
+    cancelled.abort();
+    expect(slots.queued).toBe(3);
+    slots.release();
+    await Promise.all(jobs);
+    expect(order.filter((x) => x !== 'cancelled')).toEqual(['thumbnails', 'encode a', 'encode b']);
+    expect(order).toContain('cancelled');
+    expect(slots.busy).toBe(0);
   });
 });

@@ -399,9 +399,12 @@ describe('dispatch, callbacks and readiness', () => {
     for (const chunk of [0, 1, 2]) calls.push(await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk }));
     const audio = await dispatch(deps, { type: 'audio', videoId: id });
     await callback(audio, { type: 'result', result: AUDIO });
-    // The storyboard is decoded from the lowest rung: until 240p is final, the thumbnails unit waits, unclaimed.
+    // The storyboard is decoded from the lowest rung: until 240p is final, a thumbnails message is dropped unclaimed
+    // (the rung's finalisation sends a new one).
+    const early = deps.calls.length;
     const waiting = await deliver([{ type: 'thumbnails', videoId: id }], deps);
-    expect(waiting.delays).toEqual([config.transcoding.dependencyRetrySec]);
+    expect(waiting.explicitAcks).toHaveLength(1);
+    expect(deps.calls.length).toBe(early);
     expect(await job(id, 'thumbnails')).toMatchObject({ status: 'PENDING', attempts: 0 });
     await callback(calls[0]!, { type: 'result', result: encodeResult(calls[0]!.body, Array(10).fill(6)) });
     await Promise.all([
@@ -411,6 +414,8 @@ describe('dispatch, callbacks and readiness', () => {
     const row = await db.select().from(schema.renditions).where(and(eq(schema.renditions.videoId, id), eq(schema.renditions.name, '240p'))).get();
     expect(row).toMatchObject({ complete: true, segmentCount: 22 });
     expect((await video(id))?.status).toBe('PROCESSING'); // thumbnails still missing
+    // Finalising the lowest rung sent the thumbnails message, once.
+    expect(sent.filter((m) => m.type === 'thumbnails' && m.videoId === id)).toHaveLength(1);
     const thumbs = await dispatch(deps, { type: 'thumbnails', videoId: id });
     expect((thumbs.body as unknown as ThumbnailsRequest).framesFrom).toEqual(Array.from({ length: 22 }, (_, n) => keys.segment(id, '240p', n)));
     await callback(thumbs, { type: 'result', result: THUMBS });

@@ -87,11 +87,6 @@ export const defaults = {
      */
     maxRunningUnits: 10,
     admissionRetrySec: 15,
-    /**
-     * A unit that needs another unit's output first (the storyboard is decoded from the lowest rung, not from the
-     * source) is looked at again this often until that output is complete; waiting costs no attempt.
-     */
-    dependencyRetrySec: 5,
     /** After a delete, the video's prefix is swept again this much later (uploads that were in flight land first). */
     purgeDelaySec: 20,
     /** A PENDING job untouched this long lost its queue message (e.g. the send failed); the sweeper re-sends it. */

@@ -188,9 +188,12 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
     if (current?.status !== 'PROCESSING' && (await runningUnits(db)) >= config.transcoding.maxRunningUnits) {
       return { status: 'wait', delaySeconds: config.transcoding.admissionRetrySec };
     }
-    // A unit that needs another's output (the storyboard needs the lowest rung) waits for it without a claim.
+    // A unit that needs another's output (the storyboard needs the lowest rung) is not claimed before it exists: the
+    // message is dropped, and the unit it waits for sends a fresh one when it completes (units.ts; the sweeper
+    // re-sends a PENDING job whose message was lost). No polling: wrangler dev's queue broker stalled under
+    // repeated delayed redeliveries.
     const blocked = current?.status === 'PROCESSING' ? null : await unitKinds[message.type].blockedBy?.({ env, db, config, video });
-    if (blocked) return { status: 'wait', delaySeconds: config.transcoding.dependencyRetrySec };
+    if (blocked) return { status: 'ack', note: blocked };
   }
   const claim = await claimJob(db, video.id, unit, config.transcoding.jobLeaseMs);
   if (claim.status === 'completed' || claim.status === 'failed') return { status: 'ack', note: `job already ${claim.status}` };

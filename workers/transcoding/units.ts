@@ -36,8 +36,8 @@ export type DispatchedMessage = Exclude<WorkMessage, { type: 'analyze' }>;
 
 interface UnitKind<M extends DispatchedMessage> {
   /**
-   * Before the claim (so waiting costs no attempt): why the unit cannot start yet — it needs another unit's output —
-   * or null when it can. The consumer looks again after `dependencyRetrySec`.
+   * Before the claim: why the unit cannot start yet — it needs another unit's output — or null when it can. The
+   * consumer then drops the message; the unit it depends on sends a fresh one when its output is complete.
    */
   blockedBy?(ctx: Omit<UnitCtx, 'job'>): Promise<string | null>;
   prepare(ctx: UnitCtx, message: M): Prepared | Promise<Prepared>;
@@ -64,7 +64,11 @@ async function lowestRung(ctx: Omit<UnitCtx, 'job'>): Promise<{ name: string; co
 
 async function fanIn(ctx: UnitCtx): Promise<void> {
   const outcome = await refreshRenditions(ctx.env, ctx.db, ctx.config, ctx.video.id);
-  if (outcome.status === 'ok') await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
+  if (outcome.status !== 'ok') return;
+  // The lowest rung just became final: the storyboard (made from it) can start now.
+  const low = await lowestRung(ctx);
+  if (low && outcome.finalised.includes(low.name)) await ctx.env.TRANSCODE_QUEUE.send({ type: 'thumbnails', videoId: ctx.video.id }, { contentType: 'json' });
+  await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
 }
 
 export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<DispatchedMessage, { type: K }>> } = {
@@ -111,7 +115,8 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
   /**
    * The storyboard frames are decoded from the lowest rung's segments (decoded anyway by nobody else, and a small
    * fraction of the source's decoding cost: a 720p camera file costs about half a CPU-second per second to decode),
-   * so the unit waits until that rung is finalised; the poster still comes from the source.
+   * so the unit starts once that rung is finalised (its message before then is dropped, and the rung's finalisation
+   * sends a new one); the poster still comes from the source.
    */
   thumbnails: {
     async blockedBy(ctx) {

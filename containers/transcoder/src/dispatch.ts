@@ -13,13 +13,17 @@
  */
 import type { CallbackBody, CallbackSpec, JobEvent } from './protocol';
 
+/**
+ * Job slots. Waiting jobs are served by priority, then in arrival order: a short job (the storyboard, seconds from
+ * the lowest rung's segments) goes before queued chunk encodes instead of ending the video's processing after them.
+ */
 export class Slots {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { grant: () => void; priority: number }[] = [];
 
   constructor(private readonly max: number) {}
 
-  async acquire(signal: AbortSignal): Promise<void> {
+  async acquire(signal: AbortSignal, priority = 0): Promise<void> {
     if (this.running < this.max) {
       this.running++;
       return;
@@ -31,11 +35,12 @@ export class Slots {
         resolve();
       };
       const cancel = () => {
-        const i = this.waiting.indexOf(grant);
+        const i = this.waiting.findIndex((w) => w.grant === grant);
         if (i >= 0) this.waiting.splice(i, 1);
         reject(new Error('job cancelled while queued'));
       };
-      this.waiting.push(grant);
+      const at = this.waiting.findIndex((w) => w.priority < priority);
+      this.waiting.splice(at < 0 ? this.waiting.length : at, 0, { grant, priority });
       signal.addEventListener('abort', cancel, { once: true });
     });
   }
@@ -43,7 +48,7 @@ export class Slots {
   release(): void {
     this.running--;
     const next = this.waiting.shift();
-    if (next) next();
+    if (next) next.grant();
   }
 
   get busy(): number {

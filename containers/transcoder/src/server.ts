@@ -202,7 +202,8 @@ function dispatch(name: string, job: Job, body: Record<string, unknown>, callbac
       slots.release();
     };
     try {
-      await slots.acquire(abort.signal);
+      // The storyboard job is short (it decodes the lowest rung, not the source): ahead of queued encodes.
+      await slots.acquire(abort.signal, name === '/v1/thumbnails' ? 1 : 0);
       held = true;
       const slot = { release, queuedSec: (Date.now() - started) / 1000 };
       const result = await job(body, (e) => (e.type === 'progress' ? reporter.progress(e.progress) : undefined), abort.signal, slot);

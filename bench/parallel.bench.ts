@@ -348,7 +348,9 @@ export async function run(): Promise<BenchResult> {
     const fixed = Math.max(0, (chunked1.readySec ?? 0) - times.reduce((a, t) => a + t.sec, 0));
     const projection = [1, 2, 4, 8, 16, 32, 64].map((n) => ({ instances: n, readySec: Math.round(fixed + makespan([...unitsModel, audioSec], n)) }));
 
-    const fp = await firstPlayablePhase(dir);
+    // BENCH_FP_LONG_SEC=0 skips the first-playable phase (a run that measures encode speed only).
+    const skipped: RunOutcome = { label: 'skipped (BENCH_FP_LONG_SEC=0)', wallSec: NaN, cpuSec: NaN, firstPlayableSec: null, readySec: null, status: 'SKIPPED', units: [], dir, rungs: [] };
+    const fp = FP_LONG_SEC > 0 ? await firstPlayablePhase(dir) : { short: skipped, long: skipped, ratio: null, data: { skipped: true } };
     const { short: fpShort, long: fpLong } = fp;
 
     const r21 = chunked1.wallSec / whole.wallSec;
@@ -379,7 +381,8 @@ export async function run(): Promise<BenchResult> {
         chunkSec: CHUNK_SEC,
         sourceSec: SOURCE_SEC,
         sourceBytes,
-        runs: [whole, chunked1, chunked2].map(({ dir: _d, units, ...r }) => ({ ...r, units: units.map(({ result: _r, ...u }) => u) })),
+        // Per unit: claim → completion, and (encodes) where the transcoder's time went (EncodeResult.timing).
+        runs: [whole, chunked1, chunked2].map(({ dir: _d, units, ...r }) => ({ ...r, units: units.map(({ result, ...u }) => ({ ...u, timing: result ? ((JSON.parse(result) as { timing?: unknown }).timing ?? null) : null })) })),
         ratios: { chunkedOneWorker: r21, chunkedTwoWorkers: r31 },
         ssim: quality,
         audio,

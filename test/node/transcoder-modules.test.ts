@@ -2,15 +2,15 @@
  * The transcoder's modules with real ffprobe/ffmpeg on small generated files (no servers): what analysis accepts
  * and rejects, rotation, 10-second segments with aligned IDR frames, and the storyboard's WebVTT.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../containers/transcoder/src/errors';
 import { avcCodecFromAnnexB, encodeAudio, encodeRungs, parseMediaPlaylist, spanChunk } from '../../containers/transcoder/src/pipeline';
 import { analyze, interpretProbe } from '../../containers/transcoder/src/probe';
-import { storyboardVtt } from '../../containers/transcoder/src/thumbnails';
+import { makeThumbnails, storyboardVtt } from '../../containers/transcoder/src/thumbnails';
 import { firstVideoFrame, makeSource } from '../helpers/transcoding-media';
 
 let dir: string;
@@ -173,6 +173,40 @@ describe('encoding', () => {
 });
 
 describe('storyboard', () => {
+  it('is made from the lowest rung\'s segments with the same tiles as from the source; a broken segment stream fails', async () => {
+    const source = await makeSource(path.join(dir, 'thumbs-src.mp4'), { width: 640, height: 360, seconds: 8, fps: 24 });
+    const segments: string[] = [];
+    const rung = { name: '240p', width: 426, height: 240, bitrate: 400_000, maxrate: 600_000, bufsize: 800_000, outputPrefix: 'videos/v/240p/' };
+    for (const chunk of [{ index: 0, startSec: 0, endSec: 4, firstSegment: 0 }, { index: 1, startSec: 4, endSec: null, firstSegment: 2 }]) {
+      await encodeRungs(source, { sourceKey: 'k', rungs: [rung], segmentDurationSec: 2, x264Preset: 'superfast', sourceDuration: 8, sourceFrameRate: 24, maxFrameRate: 60, chunk }, path.join(dir, `thumbs-work${chunk.index}`), {
+        upload: async (_r, file, name) => void segments.push(`${name}=${file}`),
+      });
+    }
+    const files = segments.sort().map((s) => s.split('=')[1]!);
+    expect(files).toHaveLength(4);
+    async function* stream(fail = false) {
+      for (const [i, f] of files.entries()) {
+        if (fail && i === 2) throw new Error('storage: GET segment_0002.ts failed with 500');
+        yield readFileSync(f);
+      }
+    }
+    const req = { sourceKey: 'k', outputPrefix: 'videos/v/thumbnails/', sourceDuration: 8, intervalSec: 2, tileWidth: 160, tileHeight: 90, columns: 2, rows: 2, posterMaxHeight: 360 };
+    const work = (name: string) => {
+      const d = path.join(dir, name);
+      mkdirSync(d, { recursive: true });
+      return d;
+    };
+    const fromSource = await makeThumbnails(source, req, work('thumbs-a'));
+    const fromRung = await makeThumbnails(source, req, work('thumbs-b'), undefined, [], stream());
+    expect(fromRung.count).toBe(4);
+    expect(fromRung.count).toBe(fromSource.count);
+    expect(fromRung.sprites).toHaveLength(fromSource.sprites.length);
+    // The same frames (testsrc2 moves every frame, so a different pick would show), only downscaled from 240p.
+    const ssim = spawnSync('ffmpeg', ['-hide_banner', '-i', fromRung.sprites[0]!, '-i', fromSource.sprites[0]!, '-lavfi', 'ssim', '-f', 'null', '-'], { encoding: 'utf8' }).stderr;
+    expect(Number(/SSIM .*All:([\d.]+)/.exec(ssim)?.[1])).toBeGreaterThan(0.9);
+    await expect(makeThumbnails(source, req, work('thumbs-c'), undefined, [], stream(true))).rejects.toThrow(/segment_0002\.ts failed/);
+  });
+
   it('maps every interval to its tile, across sprite sheets', () => {
     const vtt = storyboardVtt(5, { intervalSec: 2, tileWidth: 160, tileHeight: 90, columns: 2, rows: 2, sourceDuration: 9.5 }, (n) => `sprite_${n}.jpg`);
     expect(vtt.trim().split('\n\n')).toEqual([

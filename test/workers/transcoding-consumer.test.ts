@@ -9,7 +9,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env } from 'cloudflare:workers';
 import { eq, and } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import type { AnalyzeResult, AudioResult, CallbackBody, EncodeRequest, EncodeResult, JobEvent, RenditionResult } from '../../containers/transcoder/src/protocol';
+import type { AnalyzeResult, AudioResult, CallbackBody, EncodeRequest, EncodeResult, JobEvent, RenditionResult, ThumbnailsRequest } from '../../containers/transcoder/src/protocol';
 import type { VideoHook } from '../../workers/lifecycle';
 import { lifecycleHooks } from '../../workers/lifecycle-hooks';
 import { loadConfig } from '../../workers/shared/config';
@@ -451,17 +451,28 @@ describe('dispatch, callbacks and readiness', () => {
     for (const chunk of [0, 1, 2]) calls.push(await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk }));
     const audio = await dispatch(deps, { type: 'audio', videoId: id });
     await callback(audio, { type: 'result', result: AUDIO });
-    const thumbs = await dispatch(deps, { type: 'thumbnails', videoId: id });
-    await callback(thumbs, { type: 'result', result: THUMBS });
+    // The storyboard is decoded from the lowest rung: until 240p is final, a thumbnails message is dropped unclaimed
+    // (the rung's finalisation sends a new one).
+    const early = deps.calls.length;
+    const waiting = await deliver([{ type: 'thumbnails', videoId: id }], deps);
+    expect(waiting.explicitAcks).toHaveLength(1);
+    expect(deps.calls.length).toBe(early);
+    expect(await job(id, 'thumbnails')).toMatchObject({ status: 'PENDING', attempts: 0 });
     await callback(calls[0]!, { type: 'result', result: encodeResult(calls[0]!.body, Array(10).fill(6)) });
     await Promise.all([
       callback(calls[1]!, { type: 'result', result: encodeResult(calls[1]!.body, Array(10).fill(6)) }),
       callback(calls[2]!, { type: 'result', result: encodeResult(calls[2]!.body, [6, 4]) }),
     ]);
-    expect((await video(id))?.status).toBe('READY');
-    expect(emitted(readyHook, id)).toBe(1);
     const row = await db.select().from(schema.renditions).where(and(eq(schema.renditions.videoId, id), eq(schema.renditions.name, '240p'))).get();
     expect(row).toMatchObject({ complete: true, segmentCount: 22 });
+    expect((await video(id))?.status).toBe('PROCESSING'); // thumbnails still missing
+    // Finalising the lowest rung sent the thumbnails message, once.
+    expect(sent.filter((m) => m.type === 'thumbnails' && m.videoId === id)).toHaveLength(1);
+    const thumbs = await dispatch(deps, { type: 'thumbnails', videoId: id });
+    expect((thumbs.body as unknown as ThumbnailsRequest).framesFrom).toEqual(Array.from({ length: 22 }, (_, n) => keys.segment(id, '240p', n)));
+    await callback(thumbs, { type: 'result', result: THUMBS });
+    expect((await video(id))?.status).toBe('READY');
+    expect(emitted(readyHook, id)).toBe(1);
   });
 
   it('a duplicate delivery of a chunk message changes nothing: copies at once, while the chunk runs, after it is done', async () => {

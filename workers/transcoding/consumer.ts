@@ -139,7 +139,7 @@ async function analyzeUnit(ctx: Ctx, message: Extract<TranscodeMessage, { type: 
 /** Claimed unit → its transcoder instance; returns once the instance accepted it. */
 async function dispatchUnit(ctx: Ctx, message: DispatchedMessage): Promise<Outcome> {
   const kind = unitKinds[message.type] as (typeof unitKinds)['audio'];
-  const prepared = kind.prepare(ctx, message as never);
+  const prepared = await kind.prepare(ctx, message as never);
   if (prepared.status === 'not-yet') {
     await releaseJob(ctx.db, ctx.job, prepared.reason);
     return { status: 'retry', reason: prepared.reason };
@@ -189,6 +189,12 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
     if (current?.status !== 'PROCESSING' && (await runningUnits(db)) >= config.transcoding.maxRunningUnits) {
       return { status: 'wait', delaySeconds: config.transcoding.admissionRetrySec };
     }
+    // A unit that needs another's output (the storyboard needs the lowest rung) is not claimed before it exists: the
+    // message is dropped, and the unit it waits for sends a fresh one when it completes (units.ts; the sweeper
+    // re-sends a PENDING job whose message was lost). No polling: wrangler dev's queue broker stalled under
+    // repeated delayed redeliveries.
+    const blocked = current?.status === 'PROCESSING' ? null : await unitKinds[message.type].blockedBy?.({ env, db, config, video });
+    if (blocked) return { status: 'ack', note: blocked };
   }
   const claim = await claimJob(db, video.id, unit, config.transcoding.jobLeaseMs);
   if (claim.status === 'completed' || claim.status === 'failed') return { status: 'ack', note: `job already ${claim.status}` };

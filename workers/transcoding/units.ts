@@ -7,7 +7,9 @@
 import type { AudioRequest, AudioResult, EncodeRequest, ThumbnailsRequest } from '../../containers/transcoder/src/protocol';
 import type { Config } from '../shared/config';
 import type { Db } from '../shared/db';
+import { schema } from '../shared/db';
 import { AUDIO_RENDITION, keys } from '../shared/storage-keys';
+import { and, eq } from 'drizzle-orm';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { chunkFromRange } from './chunks';
 import { planLadder } from './ladder';
@@ -34,7 +36,12 @@ export type Prepared =
 export type DispatchedMessage = Exclude<WorkMessage, { type: 'analyze' }>;
 
 interface UnitKind<M extends DispatchedMessage> {
-  prepare(ctx: UnitCtx, message: M): Prepared;
+  /**
+   * Before the claim: why the unit cannot start yet — it needs another unit's output — or null when it can. The
+   * consumer then drops the message; the unit it depends on sends a fresh one when its output is complete.
+   */
+  blockedBy?(ctx: Omit<UnitCtx, 'job'>): Promise<string | null>;
+  prepare(ctx: UnitCtx, message: M): Prepared | Promise<Prepared>;
   /** Runs after the job row moved to COMPLETED (once per completion). */
   completed(ctx: UnitCtx): Promise<void>;
   /** A progress report carried a partial result (only kinds whose output is usable while they run). */
@@ -60,9 +67,27 @@ export function isAudioResult(v: unknown): v is AudioResult {
 const analysed = (video: VideoRow): video is VideoRow & { width: number; height: number; duration: number } =>
   Boolean(video.width && video.height && video.duration);
 
+/** The lowest rung of the video's ladder and its rendition row (null until a chunk of it is in). */
+async function lowestRung(ctx: Omit<UnitCtx, 'job'>): Promise<{ name: string; complete: boolean; segmentCount: number } | null> {
+  const { video, config, db } = ctx;
+  if (!analysed(video)) return null;
+  const low = planLadder(config.transcoding.ladder, video.width, video.height, config.transcoding)[0];
+  if (!low) return null;
+  const row = await db
+    .select({ complete: schema.renditions.complete, segmentCount: schema.renditions.segmentCount })
+    .from(schema.renditions)
+    .where(and(eq(schema.renditions.videoId, video.id), eq(schema.renditions.name, low.name)))
+    .get();
+  return { name: low.name, complete: row?.complete ?? false, segmentCount: row?.segmentCount ?? 0 };
+}
+
 async function fanIn(ctx: UnitCtx): Promise<void> {
   const outcome = await refreshRenditions(ctx.env, ctx.db, ctx.config, ctx.video.id);
-  if (outcome.status === 'ok') await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
+  if (outcome.status !== 'ok') return;
+  // The lowest rung just became final: the storyboard (made from it) can start now.
+  const low = await lowestRung(ctx);
+  if (low && outcome.finalised.includes(low.name)) await ctx.env.TRANSCODE_QUEUE.send({ type: 'thumbnails', videoId: ctx.video.id }, { contentType: 'json' });
+  await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
 }
 
 export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<DispatchedMessage, { type: K }>> } = {
@@ -115,9 +140,22 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
     },
   },
 
+  /**
+   * The storyboard frames are decoded from the lowest rung's segments (decoded anyway by nobody else, and a small
+   * fraction of the source's decoding cost: a 720p camera file costs about half a CPU-second per second to decode),
+   * so the unit starts once that rung is finalised (its message before then is dropped, and the rung's finalisation
+   * sends a new one); the poster still comes from the source.
+   */
   thumbnails: {
-    prepare({ video, config }) {
+    async blockedBy(ctx) {
+      const low = await lowestRung(ctx);
+      return low && !low.complete ? `waiting for ${low.name}: the storyboard is made from its segments` : null;
+    },
+    async prepare(ctx) {
+      const { video, config } = ctx;
       if (!analysed(video)) return { status: 'not-yet', reason: 'video has not been analysed yet' };
+      const low = await lowestRung(ctx);
+      const framesFrom = low?.complete && low.segmentCount > 0 ? Array.from({ length: low.segmentCount }, (_, n) => keys.segment(video.id, low.name, n)) : undefined;
       const t = config.transcoding.thumbnails;
       const intervalSec = Math.max(t.intervalSec, Math.ceil(video.duration / t.maxTiles));
       const tileHeight = Math.max(2, Math.round((t.tileWidth * video.height) / video.width / 2) * 2);
@@ -131,6 +169,7 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
         columns: t.columns,
         rows: t.rows,
         posterMaxHeight: t.posterMaxHeight,
+        framesFrom,
       };
       return { status: 'ready', path: '/v1/thumbnails', body: { ...body } };
     },

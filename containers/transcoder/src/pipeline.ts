@@ -26,8 +26,8 @@ import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, looksLikeInputProblem, stderrTail } from './errors';
 import { parseRate } from './probe';
-import { run } from './process';
-import type { AudioRequest, AudioResult, EncodeRequest, RenditionResult, RungSpec } from './protocol';
+import { run, type RunResult } from './process';
+import type { AudioRequest, AudioResult, EncodeRequest, EncodeTiming, RenditionResult, RungSpec } from './protocol';
 
 export interface PipelineHooks {
   onProgress?: (fraction: number) => void;
@@ -36,6 +36,11 @@ export interface PipelineHooks {
   signal?: AbortSignal;
   /** ffmpeg input options placed before `-i` (the storage token header for HTTP sources). */
   inputOptions?: string[];
+  /**
+   * Called once the encoding process has exited successfully: what is left (the last uploads, measuring a segment)
+   * is mostly waiting, so the server lets the next job start its encode meanwhile.
+   */
+  onEncoded?: (sched: RunResult['sched']) => void;
 }
 
 /**
@@ -48,7 +53,7 @@ export interface AudioHooks extends PipelineHooks {
 
 const SEGMENT_FILE = /^segment_(\d{4,6})\.ts$/;
 /** How far before a chunk the input seek lands; the `trim` filter then cuts exactly. */
-const SEEK_MARGIN_SEC = 2;
+const SEEK_MARGIN_SEC = 0.5;
 /**
  * Added to every output timestamp, video and audio alike (so they stay in sync): larger than x264's reorder delay
  * (at most 2 frames with B-pyramid, i.e. up to 10 s for sources down to 0.2 fps) and the AAC encoder's priming
@@ -280,6 +285,7 @@ async function runSegmenting(job: FfmpegRun, hooks: PipelineHooks): Promise<stri
     if (looksLikeInputProblem(result.stderr)) throw new InputError(`The video could not be decoded (${tail}).`);
     throw new Error(`ffmpeg failed (${result.signal ?? result.code}): ${tail}`);
   }
+  hooks.onEncoded?.(result.sched);
   await Promise.all(job.shippers.map((s) => s.drain()));
   return result.stderr;
 }
@@ -317,15 +323,33 @@ const peakBitrate = (sizes: number[], durations: number[]): number => Math.max(0
  * than its streams hold) yields no segments, which is not an error — except for the first chunk: a video whose
  * first chunk has no frame at all is not decodable.
  */
-export async function encodeRungs(source: string, req: EncodeRequest, workDir: string, hooks: PipelineHooks = {}): Promise<{ renditions: RenditionResult[]; bytesRead: number | null }> {
+export async function encodeRungs(source: string, req: EncodeRequest, workDir: string, hooks: PipelineHooks = {}): Promise<{ renditions: RenditionResult[]; bytesRead: number | null; timing: EncodeTiming }> {
   const dirs = req.rungs.map((r) => path.join(workDir, r.name));
   for (const dir of dirs) await mkdir(dir, { recursive: true });
   const inputOptions = hooks.inputOptions ?? [];
+  const t0 = performance.now();
+  const lap = (from: number) => Math.round(performance.now() - from) / 1000;
   const videoStart = await videoStartTime(source, inputOptions, hooks.signal);
+  const timing: EncodeTiming = { probeSec: lap(t0), ffmpegSec: 0, ffmpegCpuSec: null, ffmpegRunqueueSec: null, drainSec: 0, measureSec: 0 };
+  const t1 = performance.now();
+  let t2 = 0;
+  const onEncoded = hooks.onEncoded;
+  hooks = {
+    ...hooks,
+    onEncoded: (sched) => {
+      t2 = performance.now();
+      timing.ffmpegSec = lap(t1);
+      timing.ffmpegCpuSec = sched ? Math.round(sched.cpuSec * 1000) / 1000 : null;
+      timing.ffmpegRunqueueSec = sched ? Math.round(sched.runqueueSec * 1000) / 1000 : null;
+      onEncoded?.(sched);
+    },
+  };
   const shippers = hooks.upload ? req.rungs.map((r, i) => new SegmentShipper(r, dirs[i]!, hooks.upload!, req.chunk.firstSegment)) : [];
   const { startSec, endSec } = req.chunk;
   const span = Math.max(0.001, (endSec ?? req.sourceDuration) - startSec);
   const stderr = await runSegmenting({ args: encodeArgs(source, req, dirs, videoStart, inputOptions), dirs, shippers, progress: (t) => (t - startSec) / span }, hooks);
+  timing.drainSec = lap(t2);
+  const t3 = performance.now();
 
   const renditions: RenditionResult[] = [];
   for (const [i, rung] of req.rungs.entries()) {
@@ -348,7 +372,8 @@ export async function encodeRungs(source: string, req: EncodeRequest, workDir: s
       totalBytes,
     });
   }
-  return { renditions, bytesRead: bytesReadFromLog(stderr) };
+  timing.measureSec = lap(t3);
+  return { renditions, bytesRead: bytesReadFromLog(stderr), timing };
 }
 
 /** RFC 6381 codecs of an AAC segment: LC = 2, HE-AAC = 5, HE-AACv2 = 29 (`mp4a.40.N`). */

@@ -4,6 +4,9 @@
  * of its own CLI process; a SIGKILL of that parent must not leave orphaned ffmpeg processes burning CPU).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 const running = new Set<ChildProcess>();
 
@@ -12,6 +15,30 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /**
+   * Where the child's threads spent their time (Linux `/proc/<pid>/task/<tid>/schedstat`, last sample before it
+   * exited, so up to `SCHED_SAMPLE_MS` short): seconds on a CPU, and seconds runnable but waiting for one. The rest
+   * of its wall time it was blocked (reading its input, writing). Null where /proc is not available.
+   */
+  sched: { cpuSec: number; runqueueSec: number } | null;
+}
+
+const SCHED_SAMPLE_MS = 250;
+
+/** Sums the schedstat of every thread of `pid` (threads that already ended are lost: ffmpeg's live to the end). */
+function schedOf(pid: number): { cpuSec: number; runqueueSec: number } | null {
+  try {
+    let cpu = 0;
+    let wait = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const [onCpu, onQueue] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      cpu += onCpu ?? 0;
+      wait += onQueue ?? 0;
+    }
+    return { cpuSec: cpu / 1e9, runqueueSec: wait / 1e9 };
+  } catch {
+    return null;
+  }
 }
 
 export interface RunOptions {
@@ -20,19 +47,36 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Keep at most this many characters of stderr (the tail matters for errors). */
   stderrLimit?: number;
+  /**
+   * Bytes for the child's stdin (`-i pipe:0`). If the source fails (a storage read), the child is killed and `run`
+   * rejects with that error: a cut input must never pass for a complete one.
+   */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 export function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     running.add(child);
+    let sched: RunResult['sched'] = null;
+    const sampler = child.pid ? setInterval(() => (sched = schedOf(child.pid!) ?? sched), SCHED_SAMPLE_MS) : null;
+    let inputError: unknown = null;
+    if (options.stdin && child.stdin) {
+      const source = Readable.from(options.stdin, { objectMode: false });
+      source.on('error', (err) => {
+        inputError = err;
+        child.kill('SIGKILL');
+      });
+      // EPIPE when the child stops reading early (it failed, or needs no more): its exit status tells.
+      pipeline(source, child.stdin).catch(() => undefined);
+    }
     let stdout = '';
     let stderr = '';
     let partial = '';
     const limit = options.stderrLimit ?? 64_000;
     const abort = () => child.kill('SIGKILL');
     options.signal?.addEventListener('abort', abort, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
       if (options.onStdoutLine) {
         partial += text;
@@ -43,18 +87,24 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
         stdout += text;
       }
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       if (stderr.length > limit) stderr = stderr.slice(-limit);
     });
     child.on('error', (err) => {
+      if (sampler) clearInterval(sampler);
       running.delete(child);
       reject(err);
     });
+    child.on('exit', () => {
+      if (sampler) clearInterval(sampler);
+    });
     child.on('close', (code, signal) => {
+      if (sampler) clearInterval(sampler);
       running.delete(child);
       options.signal?.removeEventListener('abort', abort);
-      resolve({ code, signal, stdout, stderr });
+      if (inputError) reject(inputError instanceof Error ? inputError : new Error(String(inputError)));
+      else resolve({ code, signal, stdout, stderr, sched });
     });
   });
 }

@@ -107,6 +107,12 @@ export interface ThumbnailsRequest {
   columns: number;
   rows: number;
   posterMaxHeight: number;
+  /**
+   * Storage keys of an encoded rendition's MPEG-TS segments, in order (the lowest rung): the storyboard frames are
+   * decoded from them instead of the source — a small fraction of the decoding, and the same frames. Without it
+   * the source is decoded whole. The poster always comes from the source (one frame, by input seeking).
+   */
+  framesFrom?: string[];
 }
 
 export interface AnalyzeResult {
@@ -138,11 +144,27 @@ export interface RenditionResult {
 }
 
 /** One chunk's output per rung: segments `firstSegment …` of the rendition (video only; audio is its own track). */
+/**
+ * Where an encode unit's time went, in seconds (diagnostics: the parallel bench prints them per unit): the probe of
+ * the source's start time, the ffmpeg process, the uploads still pending after it exited, measuring the output.
+ */
+export interface EncodeTiming {
+  probeSec: number;
+  ffmpegSec: number;
+  /** Of `ffmpegSec`: on a CPU, and runnable but waiting for one (the rest it was blocked on I/O); null off Linux. */
+  ffmpegCpuSec: number | null;
+  ffmpegRunqueueSec: number | null;
+  drainSec: number;
+  measureSec: number;
+}
+
 export interface EncodeResult {
   chunk: ChunkSpec;
   renditions: RenditionResult[];
   /** Bytes ffmpeg read from the original (HTTP range reads), for the benchmark's disk/bandwidth report. */
   bytesRead: number | null;
+  /** Diagnostics; `queuedSec`: how long the dispatched unit waited for a free slot in its transcoder. */
+  timing?: EncodeTiming & { queuedSec?: number };
 }
 
 export interface ThumbnailsResult {

@@ -94,7 +94,15 @@ async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-type Job = (body: Record<string, unknown>, emit: Emit, signal: AbortSignal) => Promise<unknown>;
+/**
+ * A dispatched job also gets its slot: `release()` frees it early (once the CPU-heavy part is over, so the next
+ * job's encode overlaps this one's last uploads), and `queuedSec` says how long it waited for it.
+ */
+interface SlotCtx {
+  release: () => void;
+  queuedSec: number;
+}
+type Job = (body: Record<string, unknown>, emit: Emit, signal: AbortSignal, slot?: SlotCtx) => Promise<unknown>;
 
 const jobs: Record<string, Job> = {
   async analyze(body, _emit, signal) {
@@ -102,7 +110,7 @@ const jobs: Record<string, Job> = {
     return analyze(storage.url(requireKey(req.sourceKey, 'sourceKey')), storage.ffmpegHeaders(), signal);
   },
 
-  async encode(body, emit, signal) {
+  async encode(body, emit, signal, slot) {
     const req = body as unknown as EncodeRequest;
     requireKey(req.sourceKey, 'sourceKey');
     if (!Array.isArray(req.rungs) || req.rungs.length === 0) throw new InputError('invalid job request: rungs must be a non-empty array');
@@ -110,13 +118,14 @@ const jobs: Record<string, Job> = {
     if (!c || !(c.startSec >= 0) || !(c.firstSegment >= 0) || !(c.endSec === null || c.endSec > c.startSec)) throw new InputError('invalid job request: chunk must be a time range');
     for (const r of req.rungs) requireKey(`${r.outputPrefix}x`, 'outputPrefix');
     return withWorkDir(async (dir) => {
-      const { renditions, bytesRead } = await encodeRungs(storage.url(req.sourceKey), req, dir, {
+      const { renditions, bytesRead, timing } = await encodeRungs(storage.url(req.sourceKey), req, dir, {
         signal,
         onProgress: throttledProgress(emit),
         inputOptions: ffmpegInput(),
         upload: (rung, file, name) => storage.upload(`${rung.outputPrefix}${name}`, file, 'video/mp2t', signal),
+        onEncoded: () => slot?.release(),
       });
-      return { chunk: req.chunk, renditions, bytesRead };
+      return { chunk: req.chunk, renditions, bytesRead, timing: { ...timing, queuedSec: slot?.queuedSec ?? 0 } };
     });
   },
 
@@ -140,8 +149,11 @@ const jobs: Record<string, Job> = {
     const req = body as unknown as ThumbnailsRequest;
     requireKey(req.sourceKey, 'sourceKey');
     requireKey(`${req.outputPrefix}x`, 'outputPrefix');
+    if (req.framesFrom !== undefined && (!Array.isArray(req.framesFrom) || req.framesFrom.length === 0)) throw new InputError('invalid job request: framesFrom must be a non-empty array of segment keys');
+    req.framesFrom?.forEach((k) => requireKey(k, 'framesFrom[]'));
     return withWorkDir(async (dir) => {
-      const files = await makeThumbnails(storage.url(req.sourceKey), req, dir, signal, ffmpegInput());
+      const frames = req.framesFrom ? storage.stream(req.framesFrom, signal) : undefined;
+      const files = await makeThumbnails(storage.url(req.sourceKey), req, dir, signal, ffmpegInput(), frames);
       const upload = (file: string, type: string) => storage.upload(`${req.outputPrefix}${path.basename(file)}`, file, type, signal);
       await upload(files.poster, 'image/jpeg');
       for (const sprite of files.sprites) await upload(sprite, 'image/jpeg');
@@ -185,15 +197,22 @@ function dispatch(name: string, job: Job, body: Record<string, unknown>, callbac
   reporter.start();
   void (async () => {
     const started = Date.now();
-    let acquired = false;
+    let held = false;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      slots.release();
+    };
     try {
-      await slots.acquire(abort.signal);
-      acquired = true;
+      // The storyboard job is short (it decodes the lowest rung, not the source): ahead of queued encodes.
+      await slots.acquire(abort.signal, name === '/v1/thumbnails' ? 1 : 0);
+      held = true;
+      const slot = { release, queuedSec: (Date.now() - started) / 1000 };
       const result = await job(body, (e) => {
         if (e.type !== 'progress') return;
         if (e.partial !== undefined) reporter.partial(e.partial);
         else reporter.progress(e.progress);
-      }, abort.signal);
+      }, abort.signal, slot);
       console.log(`${name} ${callback.jobId} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       await reporter.finish({ type: 'result', result });
     } catch (err) {
@@ -203,7 +222,7 @@ function dispatch(name: string, job: Job, body: Record<string, unknown>, callbac
       if (!abort.signal.aborted) await reporter.finish({ type: 'error', permanent, message });
       else await reporter.finish({ type: 'error', permanent: false, message: 'job stopped: its claim was taken over or the video is gone' });
     } finally {
-      if (acquired) slots.release();
+      release();
     }
   })();
 }
@@ -300,6 +319,9 @@ function shutdown(code: number): void {
   process.exit(code);
 }
 process.on('SIGTERM', () => shutdown(0));
+// A stateless job server must not die of one stray rejection (every known source is handled where it arises; this
+// is the net under them): the jobs in flight would be lost with it.
+process.on('unhandledRejection', (err) => console.error('unhandled rejection (kept running):', err));
 process.on('SIGINT', () => shutdown(0));
 // Run under a supervisor (tsx's CLI, `npm start`): if it dies without signalling us, stop too, with our ffmpegs.
 const parentAtStart = process.ppid;

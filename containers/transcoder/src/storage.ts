@@ -15,6 +15,8 @@ export interface Storage {
   /** Extra HTTP headers for ffmpeg's `-headers` option (CRLF-terminated lines). */
   ffmpegHeaders(): string;
   download(key: string, file: string, signal?: AbortSignal): Promise<number>;
+  /** The objects' bytes one after another, streamed (each checked complete against its Content-Length). */
+  stream(keys: string[], signal?: AbortSignal): AsyncIterable<Uint8Array>;
   upload(key: string, file: string, contentType: string, signal?: AbortSignal): Promise<void>;
 }
 
@@ -46,6 +48,21 @@ export class HttpStorage implements Storage {
     // A dropped connection can end a body early without an error; a short file would look like a truncated upload.
     if (Number.isFinite(expected) && size !== expected) throw new Error(`storage: GET ${key} ended after ${size} of ${expected} bytes`);
     return size;
+  }
+
+  async *stream(keys: string[], signal?: AbortSignal): AsyncIterable<Uint8Array> {
+    for (const key of keys) {
+      const res = await fetch(this.url(key), { headers: this.headers(), signal });
+      if (res.status === 404) throw new Error(`storage: ${key} not found`);
+      if (!res.ok || !res.body) throw new Error(`storage: GET ${key} failed with ${res.status}`);
+      const expected = Number(res.headers.get('Content-Length') ?? NaN);
+      let size = 0;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        size += chunk.length;
+        yield chunk;
+      }
+      if (Number.isFinite(expected) && size !== expected) throw new Error(`storage: GET ${key} ended after ${size} of ${expected} bytes`);
+    }
   }
 
   async upload(key: string, file: string, contentType: string, signal?: AbortSignal): Promise<void> {

@@ -40,19 +40,24 @@ export function storyboardVtt(count: number, req: Pick<ThumbnailsRequest, 'inter
   return lines.join('\n');
 }
 
-async function ffmpeg(args: string[], what: string, signal?: AbortSignal): Promise<void> {
-  const r = await run('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', ...args], { signal });
+async function ffmpeg(args: string[], what: string, signal?: AbortSignal, stdin?: AsyncIterable<Uint8Array>): Promise<void> {
+  const r = await run('ffmpeg', ['-hide_banner', ...(stdin ? [] : ['-nostdin']), '-y', '-v', 'error', ...args], { signal, stdin });
   if (r.code !== 0) {
     if (looksLikeInputProblem(r.stderr)) throw new InputError(`The video could not be decoded for thumbnails (${stderrTail(r.stderr)}).`);
     throw new Error(`${what} failed: ${stderrTail(r.stderr)}`);
   }
 }
 
-/** `source` is a path or the storage URL (read by HTTP range requests; `inputOptions` carry the token header). */
-export async function makeThumbnails(source: string, req: ThumbnailsRequest, workDir: string, signal?: AbortSignal, inputOptions: string[] = []): Promise<ThumbnailFiles> {
-  const frames = path.join(workDir, 'frames');
+/**
+ * `source` is a path or the storage URL (read by HTTP range requests; `inputOptions` carry the token header).
+ * `frames`, when given, is an encoded rendition's MPEG-TS segments in order (`req.framesFrom`, streamed): the
+ * storyboard is decoded from it rather than from the source. Same timeline (`setpts=PTS-STARTPTS` takes both to 0 at
+ * the first frame) and the same frames; a 240p rendition decodes in a small fraction of a 720p/1080p original's time.
+ */
+export async function makeThumbnails(source: string, req: ThumbnailsRequest, workDir: string, signal?: AbortSignal, inputOptions: string[] = [], frames?: AsyncIterable<Uint8Array>): Promise<ThumbnailFiles> {
+  const framesDir = path.join(workDir, 'frames');
   const out = path.join(workDir, 'thumbs');
-  await mkdir(frames, { recursive: true });
+  await mkdir(framesDir, { recursive: true });
   await mkdir(out, { recursive: true });
 
   // Poster: a frame 10% in (capped at 10 s), past fade-ins and title cards; input seeking keeps it cheap.
@@ -60,15 +65,17 @@ export async function makeThumbnails(source: string, req: ThumbnailsRequest, wor
   const poster = path.join(out, 'poster.jpg');
   await ffmpeg([...inputOptions, '-ss', posterAt.toFixed(3), '-i', source, '-map', '0:v:0', '-frames:v', '1', '-vf', `scale=-2:'min(${req.posterMaxHeight},ih)'`, '-q:v', '3', poster], 'poster', signal);
 
+  const input = frames ? ['-f', 'mpegts', '-i', 'pipe:0'] : [...inputOptions, '-i', source];
   await ffmpeg(
-    [...inputOptions, '-i', source, '-map', '0:v:0', '-vf', `setpts=PTS-STARTPTS,fps=1/${req.intervalSec},scale=${req.tileWidth}:${req.tileHeight},setsar=1`, '-q:v', '5', '-start_number', '0', path.join(frames, 'f_%06d.jpg')],
+    [...input, '-map', '0:v:0', '-vf', `setpts=PTS-STARTPTS,fps=1/${req.intervalSec},scale=${req.tileWidth}:${req.tileHeight},setsar=1`, '-q:v', '5', '-start_number', '0', path.join(framesDir, 'f_%06d.jpg')],
     'storyboard frames',
     signal,
+    frames,
   );
-  const count = (await readdir(frames)).filter((f) => f.endsWith('.jpg')).length;
+  const count = (await readdir(framesDir)).filter((f) => f.endsWith('.jpg')).length;
   if (count === 0) throw new InputError('No frames could be extracted for thumbnails.');
   await ffmpeg(
-    ['-framerate', '1', '-start_number', '0', '-i', path.join(frames, 'f_%06d.jpg'), '-vf', `tile=${req.columns}x${req.rows}`, '-q:v', '5', '-start_number', '0', path.join(out, 'sprite_%d.jpg')],
+    ['-framerate', '1', '-start_number', '0', '-i', path.join(framesDir, 'f_%06d.jpg'), '-vf', `tile=${req.columns}x${req.rows}`, '-q:v', '5', '-start_number', '0', path.join(out, 'sprite_%d.jpg')],
     'sprite sheets',
     signal,
   );

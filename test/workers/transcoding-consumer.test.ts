@@ -475,6 +475,29 @@ describe('dispatch, callbacks and readiness', () => {
     expect(emitted(readyHook, id)).toBe(1);
   });
 
+  it('sends the storyboard once when an audio partial is what finalises the lowest rung (its chunks were all in)', async () => {
+    const { token } = await newCreator();
+    // 40 s: one chunk. The 240p chunk finishes before the audio covers it, so the rung waits for the audio.
+    const id = await analysed(token, { ...FACTS_1080, duration: 40, width: 426, height: 240 });
+    const deps = scripted();
+    const low = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });
+    const audio = await dispatch(deps, { type: 'audio', videoId: id });
+    const partial = (n: number): AudioResult => ({ ...AUDIO, segmentDurations: Array(n).fill(6), segmentSizes: Array(n).fill(96_000), totalBytes: 96_000 * n });
+    const storyboards = () => sent.filter((m) => m.type === 'thumbnails' && m.videoId === id).length;
+    await callback(audio, { type: 'progress', progress: 0.1, partial: partial(2) });
+    await callback(low, { type: 'result', result: encodeResult(low.body, [6, 6, 6, 6, 6, 6, 4]) });
+    expect(storyboards()).toBe(0); // the rung is not published yet: 12 s of audio for a 40 s chunk
+    await callback(audio, { type: 'progress', progress: 0.9, partial: partial(7) });
+    const row = await db.select().from(schema.renditions).where(and(eq(schema.renditions.videoId, id), eq(schema.renditions.name, '240p'))).get();
+    expect(row).toMatchObject({ complete: true, segmentCount: 7 });
+    expect(storyboards()).toBe(1);
+    await callback(audio, { type: 'result', result: { ...AUDIO, segmentDurations: [6, 6, 6, 6, 6, 6, 4], segmentSizes: Array(7).fill(1000) } });
+    expect(storyboards()).toBe(1);
+    const thumbs = await dispatch(deps, { type: 'thumbnails', videoId: id });
+    await callback(thumbs, { type: 'result', result: THUMBS });
+    expect((await video(id))?.status).toBe('READY');
+  });
+
   it('a duplicate delivery of a chunk message changes nothing: copies at once, while the chunk runs, after it is done', async () => {
     const { token } = await newCreator();
     const id = await analysed(token, { ...FACTS_1080, duration: 130, width: 426, height: 240 });

@@ -81,13 +81,22 @@ async function lowestRung(ctx: Omit<UnitCtx, 'job'>): Promise<{ name: string; co
   return { name: low.name, complete: row?.complete ?? false, segmentCount: row?.segmentCount ?? 0 };
 }
 
-async function fanIn(ctx: UnitCtx): Promise<void> {
+/**
+ * Rebuilds the renditions (fan-in) and acts on what that call finalised. Every caller goes through here: a rung may
+ * be finalised by a chunk's completion or by an audio partial that finally covers it (the rung's chunks were all in
+ * and waited for the audio), and either way the storyboard (made from the lowest rung) must be sent once.
+ */
+async function publish(ctx: UnitCtx): Promise<boolean> {
   const outcome = await refreshRenditions(ctx.env, ctx.db, ctx.config, ctx.video.id);
-  if (outcome.status !== 'ok') return;
+  if (outcome.status !== 'ok') return false;
   // The lowest rung just became final: the storyboard (made from it) can start now.
   const low = await lowestRung(ctx);
   if (low && outcome.finalised.includes(low.name)) await ctx.env.TRANSCODE_QUEUE.send({ type: 'thumbnails', videoId: ctx.video.id }, { contentType: 'json' });
-  await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
+  return true;
+}
+
+async function fanIn(ctx: UnitCtx): Promise<void> {
+  if (await publish(ctx)) await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
 }
 
 export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<DispatchedMessage, { type: K }>> } = {
@@ -136,7 +145,7 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
      */
     async partial(ctx, partial) {
       if (!isAudioResult(partial)) return;
-      if (await recordPartial(ctx.db, ctx.job, partial)) await refreshRenditions(ctx.env, ctx.db, ctx.config, ctx.video.id);
+      if (await recordPartial(ctx.db, ctx.job, partial)) await publish(ctx);
     },
   },
 

@@ -297,10 +297,12 @@ export class PlatformHlsAbr implements AbrComponentAPI {
 
   /**
    * Expected size of a segment at `rank`, for the planner's download times: the real bits per media second of the
-   * fragments already loaded at that rank; for a rank not loaded yet, its playlist BANDWIDTH scaled by how far the
-   * loaded ranks' real sizes were from theirs. The master's BANDWIDTH is a peak, and on the platform's own ladder the
-   * segments came out 6–35 % smaller than the master said (bench abr-player): planning with it made every rung look
-   * slower to fetch than it is, which the simulator (given the real sizes) never saw.
+   * fragments already loaded at that rank; for a rank not loaded yet, its playlist BANDWIDTH (a peak: planning a rung
+   * never seen at it errs on the side of the stall). The master's BANDWIDTH is a peak, and on the platform's own ladder
+   * the segments came out 6–35 % smaller than the master said (bench abr-player), so a rung already seen is planned at
+   * its real size. Unseen rungs used to be scaled by the seen rungs' real/declared ratio, but that ratio differs per
+   * rung (a 240p of static content compresses far below its BANDWIDTH, a 720p much less): on puffer it made 720p look
+   * 23 % cheaper than it was, and the adapter jumped 240p → 720p onto a 0.06 Mbit/s link (18.7 s download, a stall).
    */
   private readonly segmentBits = (rank: number, index: number): number => {
     const extra = index === this.decisionSn ? (this.refetch[rank] ?? 0) : 0;
@@ -333,17 +335,8 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     const dur = this.stream.segmentDurationSec;
     const own = this.measured[rank];
     if (own && own.sec > 0) return (own.bits / own.sec) * dur;
-    let real = 0;
-    let declared = 0;
-    this.measured.forEach((m, r) => {
-      if (m && m.sec > 0 && (this.stream.bitrates[r] ?? 0) > 0) {
-        real += m.bits;
-        declared += (this.stream.bitrates[r] ?? 0) * m.sec;
-      }
-    });
-    const ratio = declared > 0 ? Math.min(1.5, Math.max(0.5, real / declared)) : 1;
-    return (this.stream.bitrates[rank] ?? 0) * ratio * dur;
-  };
+    return (this.stream.bitrates[rank] ?? 0) * dur;
+  }
 
   get nextAutoLevel(): number {
     const hls = this.hls;

@@ -213,8 +213,29 @@ describe('PlatformHlsAbr (hls.js abrController)', () => {
       hls.trigger(Hls.Events.FRAG_LOADED, { frag });
     }
     expect(internals.segmentBits(0, 2)).toBeCloseTo(LADDER[0]!.bitrate * 6 * 0.7, 0);
-    // A rung not loaded yet is scaled by the same ratio.
-    expect(internals.segmentBits(2, 2)).toBeCloseTo(LADDER[2]!.bitrate * 6 * 0.7, 0);
+    // A rung not loaded yet is planned at its playlist bitrate (see the next test).
+    expect(internals.segmentBits(2, 2)).toBeCloseTo(LADDER[2]!.bitrate * 6, 0);
+    abr.destroy();
+  });
+
+  it("plans a rung it has not loaded at its declared bitrate, not scaled by another rung's real/declared ratio", () => {
+    // bench abr-player, puffer: 240p came out far under its BANDWIDTH, the adapter scaled 720p by that ratio, and
+    // 720p looked 23 % cheaper than it is: it was picked onto a 0.06 Mbit/s link and stalled.
+    const { hls, abr } = setup();
+    const internals = abr as unknown as { segmentBits: (rank: number, index: number) => number };
+    for (let sn = 0; sn < 2; sn++) {
+      const frag = fragment(sn, 0, (LADDER[0]!.bitrate * 6 * 0.5) / 8, 1000);
+      hls.trigger(Hls.Events.FRAG_LOADING, { frag });
+      hls.trigger(Hls.Events.FRAG_LOADED, { frag });
+    }
+    expect(internals.segmentBits(0, 2)).toBeCloseTo(LADDER[0]!.bitrate * 6 * 0.5, 0);
+    for (let rank = 1; rank < LADDER.length; rank++) expect(internals.segmentBits(rank, 2)).toBeCloseTo(LADDER[rank]!.bitrate * 6, 0);
+    // Once rung 3 has been loaded (at 90 % of its BANDWIDTH), its own real size is used, and rung 2 stays declared.
+    const frag = fragment(2, 3, (LADDER[3]!.bitrate * 6 * 0.9) / 8, 1000);
+    hls.trigger(Hls.Events.FRAG_LOADING, { frag });
+    hls.trigger(Hls.Events.FRAG_LOADED, { frag });
+    expect(internals.segmentBits(3, 3)).toBeCloseTo(LADDER[3]!.bitrate * 6 * 0.9, 0);
+    expect(internals.segmentBits(2, 3)).toBeCloseTo(LADDER[2]!.bitrate * 6, 0);
     abr.destroy();
   });
 

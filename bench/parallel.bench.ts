@@ -227,9 +227,13 @@ function makespan(units: number[], n: number): number {
 }
 
 /** Each unit's start and end in seconds after the upload completed (null: not started / not finished). */
-function timeline(run: RunOutcome): { unit: string; status?: string; startSec: number | null; endSec: number | null }[] {
+function timeline(run: RunOutcome): { unit: string; status?: string; startSec: number | null; endSec: number | null; timing: unknown }[] {
   const rel = (t: number | null | undefined) => (t && run.t0Wall ? Math.round((t - run.t0Wall) / 100) / 10 : null);
-  return [...run.units].sort((a, b) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity)).map((u) => ({ unit: u.unit, status: u.status, startSec: rel(u.startedAt), endSec: rel(u.completedAt) }));
+  // Encodes: where the transcoder's time went (EncodeResult.timing: probe, ffmpeg wall/CPU/run-queue wait, uploads).
+  const timing = (result: string | null | undefined) => (result ? ((JSON.parse(result) as { timing?: unknown }).timing ?? null) : null);
+  return [...run.units]
+    .sort((a, b) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity))
+    .map((u) => ({ unit: u.unit, status: u.status, startSec: rel(u.startedAt), endSec: rel(u.completedAt), timing: timing(u.result) }));
 }
 
 /**

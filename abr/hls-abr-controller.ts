@@ -153,14 +153,21 @@ export class PlatformHlsAbr implements AbrComponentAPI {
       destroy: (): void => {},
     };
     this.bwEstimator = view as unknown as EwmaBandWidthEstimator;
+    for (const [event, handler] of this.subscriptions()) hls.on(event, handler, this);
+  }
+
+  /** The hls.js events this controller follows (subscribed in the constructor, removed in destroy). */
+  private subscriptions() {
     const E = this.events;
-    hls.on(E.MANIFEST_LOADING, this.onManifestLoading, this);
-    hls.on(E.LEVELS_UPDATED, this.onLevelsUpdated, this);
-    hls.on(E.MANIFEST_PARSED, this.onLevelsUpdated, this);
-    hls.on(E.LEVEL_LOADED, this.onLevelLoaded, this);
-    hls.on(E.LEVEL_SWITCHING, this.onLevelSwitching, this);
-    hls.on(E.FRAG_LOADING, this.onFragLoading, this);
-    hls.on(E.FRAG_LOADED, this.onFragLoaded, this);
+    return [
+      [E.MANIFEST_LOADING, this.onManifestLoading],
+      [E.LEVELS_UPDATED, this.onLevelsUpdated],
+      [E.MANIFEST_PARSED, this.onLevelsUpdated],
+      [E.LEVEL_LOADED, this.onLevelLoaded],
+      [E.LEVEL_SWITCHING, this.onLevelSwitching],
+      [E.FRAG_LOADING, this.onFragLoading],
+      [E.FRAG_LOADED, this.onFragLoaded],
+    ] as const;
   }
 
   private createController(persisted: PersistedAbrState | null): AbrController {
@@ -408,16 +415,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
   destroy(): void {
     this.clearTimer();
     const hls = this.hls;
-    if (hls) {
-      const E = this.events;
-      hls.off(E.MANIFEST_LOADING, this.onManifestLoading, this);
-      hls.off(E.LEVELS_UPDATED, this.onLevelsUpdated, this);
-      hls.off(E.MANIFEST_PARSED, this.onLevelsUpdated, this);
-      hls.off(E.LEVEL_LOADED, this.onLevelLoaded, this);
-      hls.off(E.LEVEL_SWITCHING, this.onLevelSwitching, this);
-      hls.off(E.FRAG_LOADING, this.onFragLoading, this);
-      hls.off(E.FRAG_LOADED, this.onFragLoaded, this);
-    }
+    if (hls) for (const [event, handler] of this.subscriptions()) hls.off(event, handler, this);
     this.hls = null;
     this.current = null;
   }

@@ -162,15 +162,12 @@ function clampLevel(level: number, stream: AbrStream): number {
   return Math.max(0, Math.min(stream.bitrates.length - 1, level));
 }
 
-export function score(
-  levels: number[],
-  stream: AbrStream,
-  startupSec: number,
-  rebufferSec: number,
-  abandons = 0,
-  wastedBits = 0,
-): SessionMetrics {
-  const mbps = levels.map((l) => (stream.bitrates[l] ?? 0) / 1e6);
+/**
+ * QoE_lin's parts for the rungs played (index into `bitrates`, bits/s): Σ Mbps, Σ |Mbps change| and the number of
+ * switches. One formula for the simulator and the real-player benchmark (bench/abr-player/qoe.ts).
+ */
+export function linearQoeParts(levels: readonly number[], bitrates: readonly number[]): { mbps: number[]; quality: number; changeSum: number; switches: number } {
+  const mbps = levels.map((l) => (bitrates[l] ?? 0) / 1e6);
   const quality = mbps.reduce((a, b) => a + b, 0);
   let changeSum = 0;
   let switches = 0;
@@ -179,14 +176,30 @@ export function score(
     changeSum += change;
     if (change > 0) switches++;
   }
+  return { mbps, quality, changeSum, switches };
+}
+
+/** QoE_lin (MPC / Pensieve): Σ Mbps − 4.3 × (stall + startup) seconds − Σ |Mbps change|. */
+export const qoeLin = (quality: number, changeSum: number, startupSec: number, rebufferSec: number): number =>
+  quality - REBUFFER_PENALTY * (rebufferSec + startupSec) - SWITCH_PENALTY * changeSum;
+
+export function score(
+  levels: number[],
+  stream: AbrStream,
+  startupSec: number,
+  rebufferSec: number,
+  abandons = 0,
+  wastedBits = 0,
+): SessionMetrics {
+  const { mbps, quality, changeSum, switches } = linearQoeParts(levels, stream.bitrates);
   const lowest = stream.bitrates[0] ?? 1;
   const logs = levels.map((l) => Math.log((stream.bitrates[l] ?? lowest) / lowest));
   let logChange = 0;
   for (let i = 1; i < logs.length; i++) logChange += Math.abs((logs[i] ?? 0) - (logs[i - 1] ?? 0));
   const videoSec = levels.length * stream.segmentDurationSec;
   return {
-    qoeLin: quality - REBUFFER_PENALTY * (rebufferSec + startupSec) - SWITCH_PENALTY * changeSum,
-    qoeLinExStartup: quality - REBUFFER_PENALTY * rebufferSec - SWITCH_PENALTY * changeSum,
+    qoeLin: qoeLin(quality, changeSum, startupSec, rebufferSec),
+    qoeLinExStartup: qoeLin(quality, changeSum, 0, rebufferSec),
     qoeLog: logs.reduce((a, b) => a + b, 0) - LOG_REBUFFER_PENALTY * (rebufferSec + startupSec) - SWITCH_PENALTY * logChange,
     firstBitrateMbps: mbps[0] ?? 0,
     avgBitrateMbps: levels.length ? quality / levels.length : 0,

@@ -1,5 +1,5 @@
 /** QoE_lin of one real playback, computed from the player's own events (page.ts), with the simulator's weights. */
-import { REBUFFER_PENALTY, SWITCH_PENALTY } from '../../abr/sim/simulator';
+import { linearQoeParts, qoeLin } from '../../abr/sim/simulator';
 import type { PlayerRun } from './page';
 
 export interface PlayerQoe {
@@ -50,17 +50,9 @@ export function playerQoe(run: PlayerRun, nominalBps: readonly number[], segment
   }
   // A stall still open when the run ended (timeout) counts up to the end.
   if (waitingAt !== null && run.reason !== 'ended') rebufferSec += run.end - waitingAt;
-  const mbps = levels.map((l) => (nominalBps[l] ?? 0) / 1e6);
-  let change = 0;
-  let switches = 0;
-  for (let i = 1; i < mbps.length; i++) {
-    const d = Math.abs((mbps[i] ?? 0) - (mbps[i - 1] ?? 0));
-    change += d;
-    if (d > 0) switches++;
-  }
-  const quality = mbps.reduce((a, b) => a + b, 0);
+  const { mbps, quality, changeSum, switches } = linearQoeParts(levels, nominalBps);
   return {
-    qoeLin: quality - REBUFFER_PENALTY * (rebufferSec + startupSec) - SWITCH_PENALTY * change,
+    qoeLin: qoeLin(quality, changeSum, startupSec, rebufferSec),
     startupSec,
     rebufferSec,
     stalls,

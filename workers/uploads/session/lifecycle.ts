@@ -10,7 +10,7 @@
  *   purged the same way. Nothing in R2 is left behind by an abandoned upload.
  */
 import { keys } from '../../shared/storage-keys';
-import { deleteParts } from '../../shared/original';
+import { deleteParts, deletePrefix } from '../../shared/original';
 import type { ConcatPart, EndReason, SimpleResult, StartInput, StartResult } from '../session-types';
 import { uploadNonce } from '../upload-ids';
 import type { SessionHost } from './host';
@@ -120,11 +120,6 @@ export class Lifecycle {
 
   /** Deletes every object under `prefix` (a session's staging area, or only its staged tails). */
   async deleteStaged(prefix: string): Promise<void> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.host.media.list({ prefix, cursor });
-      if (page.objects.length) await this.host.media.delete(page.objects.map((o) => o.key));
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
+    await deletePrefix(this.host.media, prefix);
   }
 }

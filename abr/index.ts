@@ -7,7 +7,7 @@ import { createBbaController } from './bba';
 import { createBolaController } from './bola';
 import { createHarmonicMeanController } from './harmonic-mean';
 import { createHlsjsThroughputController } from './hlsjs-throughput';
-import { createPlatformController } from './platform';
+import { createPlatformController, STOCHASTIC_PARAMS } from './platform';
 import type { AbrControllerFactory } from './types';
 
 export * from './types';
@@ -20,4 +20,6 @@ export const CONTROLLERS: ReadonlyArray<{ name: string; create: AbrControllerFac
   { name: 'bba', create: createBbaController },
   { name: 'bola', create: createBolaController },
   { name: 'platform', create: (stream) => createPlatformController(stream) },
+  /** Stochastic MPC (the non-learned Fugu; abr/stochastic-mpc.ts): reported next to the platform, not shipped. */
+  { name: 'platform-stochastic', create: (stream) => createPlatformController(stream, { params: STOCHASTIC_PARAMS, name: 'platform-stochastic' }) },
 ];

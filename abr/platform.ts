@@ -1,4 +1,5 @@
 import { HarmonicWindow, TimeWeightedWindow } from './estimators';
+import { planStochastic, type ThroughputSample } from './stochastic-mpc';
 import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
 
 /**
@@ -81,6 +82,48 @@ export const PLATFORM_PARAMS = {
    * the longer view is the better bet, and with it empty the floor vanishes and the short robust estimate rules.
    */
   longWindow: 10,
+  /**
+   * 1: pick the rung by stochastic MPC (stochastic-mpc.ts, the non-learned Fugu): the expected QoE_lin over the
+   * empirical distribution of recent transfer rates, by value iteration on a buffer grid, instead of RobustMPC's
+   * tree search against one discounted estimate. The estimate, abandon rule and startup hints are the same.
+   */
+  stochastic: 0,
+  /** Stochastic: how many recent transfers form the throughput distribution. */
+  stochWindow: 16,
+  /** Stochastic: half-life of a sample's weight, in transfers (0: every sample weighs the same). */
+  stochHalfLife: 0,
+  /** Stochastic: 1 = each sample also weighs by its transfer seconds (a time average of the link); 0 = per transfer. */
+  stochTimeWeight: 0,
+  /**
+   * Stochastic: 0 = the samples are the recent rates themselves; 1 = the current short estimate × each recent
+   * transfer's actual / predicted ratio (the distribution of how wrong the estimate has been, re-centred on it now);
+   * 2 = the same around the undiscounted estimate with the long-run floor (what the platform's planner starts from).
+   */
+  stochMode: 0,
+  /** Stochastic: buffer grid of the value iteration, seconds. */
+  stochGridSec: 0.25,
+  /** Stochastic: 1 = the planner models the emergency abandon (a would-be stall is cut after abandonMinElapsedSec). */
+  stochAbandonModel: 1,
+  /** Stochastic: probability that a segment sees the previous segment's rate again (0: independent draws). */
+  stochPersist: 0,
+  /** Stochastic: 1 = the first step persists from the latest transfer's rate; 0 = it is drawn from the distribution. */
+  stochPersistFromLast: 1,
+  /** 0: no terminal cost when the horizon reaches the video's last segment (nothing after it can stall). */
+  terminalAtEnd: 1,
+};
+
+/**
+ * The stochastic planner's setting reported as the `platform-stochastic` row: chosen on the training half of the
+ * shared traces (`npm run abr:tune -- --split --grid …`, 48 settings; docs/abr.md "Fourth round"). It does not ship:
+ * held out it ties the shipped RobustMPC overall and loses hsdpa badly.
+ */
+export const STOCHASTIC_PARAMS: Partial<PlatformParams> = {
+  stochastic: 1,
+  stochWindow: 8,
+  stochHalfLife: 4,
+  stochAbandonModel: 1,
+  stochPersist: 0,
+  terminalAtEnd: 0,
 };
 
 export type PlatformParams = { -readonly [K in keyof typeof PLATFORM_PARAMS]: number };
@@ -99,6 +142,8 @@ export interface PlatformControllerOptions {
   downlinkBps?: number | null;
   /** Overrides of PLATFORM_PARAMS (the tuning script's grid; production uses the defaults). */
   params?: Partial<PlatformParams>;
+  /** Row name in the simulator's report (default `platform`). */
+  name?: string;
 }
 
 export function createPlatformController(stream: AbrStream, options: PlatformControllerOptions = {}): AbrController {
@@ -146,11 +191,25 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     if (longMean === null) return robust;
     return Math.max(robust, longMean * Math.min(1, bufferSec / stream.maxBufferSec));
   };
+  /** Recent transfers for the stochastic planner's distribution, oldest first; `ratio` = actual / predicted rate. */
+  const history: Array<{ bps: number; seconds: number; ratio: number; centerRatio: number }> = [];
+  /** The stochastic planner's centre (undiscounted estimate with the long-run floor) at the latest decision. */
+  let lastCenter: number | null = null;
+  const centerOf = (bufferSec: number): number | null => {
+    const short = rates.mean();
+    if (short === null) return prior;
+    const longMean = p.longWindow > 0 ? long.mean() : null;
+    return longMean === null ? short : Math.max(short, longMean * Math.min(1, bufferSec / stream.maxBufferSec));
+  };
   const recordRate = (bits: number, seconds: number): void => {
     prior = null;
     const bps = bits / seconds;
     const before = rates.mean();
     if (before !== null) pushError(Math.min(p.errorCap, Math.abs(before - bps) / bps));
+    if (Number.isFinite(bps) && bps > 0) {
+      history.push({ bps, seconds, ratio: before !== null && before > 0 ? bps / before : 1, centerRatio: lastCenter !== null && lastCenter > 0 ? bps / lastCenter : 1 });
+      if (history.length > Math.max(1, p.stochWindow)) history.shift();
+    }
     harmonic.push(bps);
     timed.push(bits, seconds);
     long.push(bits, seconds);
@@ -165,6 +224,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
   function plan(decision: AbrDecision, bandwidths: number[]): number {
     const top = capLevel(stream, decision);
     const steps = Math.max(1, Math.min(horizon, decision.segmentsLeft ?? horizon));
+    const terminalWeight = !p.terminalAtEnd && decision.segmentsLeft !== undefined && decision.segmentsLeft <= steps ? 0 : p.terminalWeight;
     const dur = stream.segmentDurationSec;
     const mbps = stream.bitrates.map((b) => b / 1e6);
     const k = bandwidths.length;
@@ -182,7 +242,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       if (step === steps) {
         let terminal = 0;
         for (const buffer of buffers) terminal += Math.max(0, p.terminalBufferSec - buffer);
-        score -= (p.terminalWeight * p.rebufferPenalty * terminal) / k;
+        score -= (terminalWeight * p.rebufferPenalty * terminal) / k;
         if (score > bestScore) {
           bestScore = score;
           bestFirst = first;
@@ -210,12 +270,51 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     return bestFirst;
   }
 
+  /** The stochastic planner's distribution: the recent transfers (or the estimate × their errors), weighted. */
+  function distribution(bufferSec: number): ThroughputSample[] {
+    const center = p.stochMode === 2 ? centerOf(bufferSec) : rates.mean();
+    const n = history.length;
+    return history.map((h, i) => {
+      const age = n - 1 - i;
+      const recency = p.stochHalfLife > 0 ? Math.pow(0.5, age / p.stochHalfLife) : 1;
+      const bps = center === null || !p.stochMode ? h.bps : center * (p.stochMode === 2 ? h.centerRatio : h.ratio);
+      return { bps, weight: recency * (p.stochTimeWeight ? h.seconds : 1) };
+    });
+  }
+
+  function planExpected(decision: AbrDecision, samples: ThroughputSample[]): number {
+    const steps = Math.max(1, Math.min(horizon, decision.segmentsLeft ?? horizon));
+    const atEnd = decision.segmentsLeft !== undefined && decision.segmentsLeft <= steps;
+    return planStochastic({
+      bufferSec: decision.bufferSec,
+      lastLevel: decision.lastLevel,
+      utilities: stream.bitrates.map((b) => b / 1e6),
+      maxLevel: capLevel(stream, decision),
+      segmentDurationSec: stream.segmentDurationSec,
+      maxBufferSec: stream.maxBufferSec,
+      steps,
+      bits: (step, level) => segmentBitsOf(stream, decision, level, decision.segmentIndex + step),
+      ttfbSec,
+      samples,
+      rebufferPenalty: p.rebufferPenalty,
+      switchPenalty: p.switchPenalty,
+      terminalBufferSec: p.terminalBufferSec,
+      terminalWeight: !p.terminalAtEnd && atEnd ? 0 : p.terminalWeight,
+      bufferStepSec: p.stochGridSec,
+      abandonAfterSec: p.stochAbandonModel ? p.abandonMinElapsedSec : 0,
+      persistence: p.stochPersist,
+      currentSample: p.stochPersistFromLast ? samples.length - 1 : undefined,
+    }).level;
+  }
+
   return {
-    name: 'platform',
+    name: options.name ?? 'platform',
     chooseLevel(decision) {
       const bandwidth = robustEstimate(decision.bufferSec);
       // Nothing known (first-time viewer, first segment): the lowest rung starts fastest.
       if (bandwidth === null) return 0;
+      lastCenter = centerOf(decision.bufferSec);
+      if (p.stochastic) return planExpected(decision, history.length ? distribution(decision.bufferSec) : [{ bps: bandwidth, weight: 1 }]);
       const recent = p.scenarios ? harmonic.recent() : [];
       return plan(decision, recent.length >= 2 ? recent : [bandwidth]);
     },

@@ -7,7 +7,8 @@
  * oracle's headroom over always-lowest, and leave-one-family-out (see abr/sim/tune.ts).
  * --eval '[{...}, …]' [--half train|test] [--rotations N]: the given platform settings (PLATFORM_PARAMS overrides; {} =
  * the defaults), per family ratio / headroom / Σ stall s, on all traces or one half of the split, optionally with
- * every trace also rotated to start at k/N of its length. Deterministic.
+ * every trace also rotated to start at k/N of its length. --grid '{"axis": [values], …}' replaces the grid of --split
+ * and --lofo. Deterministic.
  */
 import path from 'node:path';
 import { LADDER, defaults } from '../workers/shared/config';
@@ -28,6 +29,13 @@ const options = { stream, segmentCount: 50, rttSec: 0.08, progressIntervalSec: 0
  * estimate. (Round two's grid was { coldStartError: [0, 0.5, 1], abandonRateWindowSec: [0, 2] }; docs/abr.md.)
  */
 const SPLIT_GRID = { longWindow: [0, 10], coldStartError: [0, 0.3, 0.5], timeWeighted: [0, 1] };
+const LOFO_GRID = { estimateWindow: [3, 5], errorCap: [1, 1e6], bufferRelax: [0, 1], terminalBufferSec: [0, 12], terminalWeight: [1], timeWeighted: [0, 1] };
+/**
+ * `--grid '{"axis": [values], …}'` replaces the grid of --split and --lofo (e.g. the stochastic planner's settings,
+ * docs/abr.md "Stochastic MPC").
+ */
+const gridAt = argv.indexOf('--grid');
+const customGrid = gridAt >= 0 ? (JSON.parse(argv[gridAt + 1] ?? '{}') as Partial<Record<keyof PlatformParams, number[]>>) : null;
 
 if (flag('--grid-check')) {
   console.log(`oracle grid check over ${traces.length} traces (QoE_lin):`);
@@ -43,7 +51,7 @@ if (flag('--grid-check')) {
 }
 if (flag('--split')) {
   const { train, test } = splitTraces(traces);
-  const grid = gridOf(SPLIT_GRID);
+  const grid = gridOf(customGrid ?? SPLIT_GRID);
   console.log(`train/test split: ${train.length} training traces, ${test.length} held out (odd positions in each family)`);
   const trained = tune(train, options, grid, (line) => console.error(`train ${line}`));
   const mean = (score: Record<string, number>): number => trained.families.reduce((s, f) => s + (score[f] ?? 0), 0) / trained.families.length;
@@ -57,13 +65,17 @@ if (flag('--split')) {
   }
 }
 if (flag('--lofo')) {
-  const grid = gridOf({ estimateWindow: [3, 5], errorCap: [1, 1e6], bufferRelax: [0, 1], terminalBufferSec: [0, 12], terminalWeight: [1], timeWeighted: [0, 1] });
+  const grid = gridOf(customGrid ?? LOFO_GRID);
   const report = tune(traces, options, grid, (line) => console.error(line));
   console.log('leave-one-family-out (headroom fraction = (QoE − always-lowest) / (oracle − always-lowest), per family):');
   for (const r of report.leaveOneOut) {
     console.log(`  held out ${r.heldOut}: chosen on the others ${JSON.stringify(r.chosen)} → ${r.heldOutScore.toFixed(3)} (best in grid for it ${r.bestPossibleOnHeldOut.toFixed(3)})`);
   }
   console.log(`chosen on all families: ${JSON.stringify(report.leaveOneOut[0]?.chosenOnAll)}`);
+  if (customGrid) {
+    const shipped = tune(traces, options, [{}]).scores[0]!;
+    console.log(`shipped defaults per family (in sample): ${report.families.map((f) => `${f} ${(shipped[f] ?? 0).toFixed(3)}`).join(', ')}`);
+  }
 }
 
 const evalAt = argv.indexOf('--eval');

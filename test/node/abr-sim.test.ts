@@ -192,11 +192,11 @@ describe('abr:sim CLI', () => {
       skipped: unknown[];
       sessions: unknown[];
     };
-    expect(report.overall.map((o) => o.controller)).toEqual(['reference', 'hlsjs', 'bba', 'bola', 'platform', 'platform-returning', 'platform-netinfo', 'oracle']);
+    expect(report.overall.map((o) => o.controller)).toEqual(['reference', 'hlsjs', 'bba', 'bola', 'platform', 'platform-stochastic', 'platform-returning', 'platform-netinfo', 'oracle']);
     expect(report.overall.every((o) => o.traces === 2 && Number.isFinite(o.meanQoeLin))).toBe(true);
     expect(Object.keys(report.byFamily)).toEqual(['lte', 'wifi']);
     expect(report.skipped).toHaveLength(1);
-    expect(report.sessions).toHaveLength(18); // 2 traces × (5 controllers + 2 platform variants + oracle + the always-lowest floor)
+    expect(report.sessions).toHaveLength(20); // 2 traces × (6 controllers (platform-stochastic since #17 round four) + 2 platform variants + oracle + the always-lowest floor)
     expect(r.out.join('\n')).toMatch(/\| platform +\| +2 \|/);
   });
 

@@ -97,7 +97,8 @@ export const PLATFORM_PARAMS = {
   /**
    * Stochastic: 0 = the samples are the recent rates themselves; 1 = the current short estimate × each recent
    * transfer's actual / predicted ratio (the distribution of how wrong the estimate has been, re-centred on it now);
-   * 2 = the same around the undiscounted estimate with the long-run floor (what the platform's planner starts from).
+   * 2 = the same around the undiscounted estimate with the long-run floor (what the platform's planner starts from);
+   * 3 = one point, the platform's own robust estimate (a check: the value iteration then reproduces RobustMPC).
    */
   stochMode: 0,
   /** Stochastic: buffer grid of the value iteration, seconds. */
@@ -314,6 +315,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       // Nothing known (first-time viewer, first segment): the lowest rung starts fastest.
       if (bandwidth === null) return 0;
       lastCenter = centerOf(decision.bufferSec);
+      if (p.stochastic && p.stochMode === 3) return planExpected(decision, [{ bps: bandwidth, weight: 1 }]);
       if (p.stochastic) return planExpected(decision, history.length ? distribution(decision.bufferSec) : [{ bps: bandwidth, weight: 1 }]);
       const recent = p.scenarios ? harmonic.recent() : [];
       return plan(decision, recent.length >= 2 ? recent : [bandwidth]);

@@ -4,12 +4,13 @@
  * estimate divided by a safety factor; this planner maximises the *expected* QoE_lin over a *distribution* of
  * throughputs, by value iteration over a short horizon on a discretised buffer.
  *
- * Model: at each of the next `steps` segments the throughput is drawn independently from the weighted samples (the
- * controller builds them from its recent transfers; Fugu learns a transmit-time distribution instead). A download of
- * rung a at throughput w takes ttfb + bits / w; the buffer drains meanwhile, stalls when dry, gains one segment when
- * it lands, and is capped at the player's maximum (the player then waits for room, which costs nothing). The reward
- * of a segment is QoE_lin's own: Mbps − rebufferPenalty × stall s − switchPenalty × |Mbps change|; a plan that ends
- * with less than `terminalBufferSec` of buffer pays the shortfall as stall (the platform controller's terminal cost).
+ * Model: at each of the next `steps` segments the throughput is drawn from the weighted samples (the controller
+ * builds them from its recent transfers; Fugu learns a transmit-time distribution instead), independently, or with
+ * `persistence` ρ the previous segment's rate again with probability ρ (a Markov chain over the samples). A download
+ * of rung a at throughput w takes ttfb + bits / w; the buffer drains meanwhile, stalls when dry, gains one segment
+ * when it lands, and is capped at the player's maximum (the player then waits for room, which costs nothing). The
+ * reward of a segment is QoE_lin's own: Mbps − rebufferPenalty × stall s − switchPenalty × |Mbps change|; a plan that
+ * ends with less than `terminalBufferSec` of buffer pays the shortfall as stall (the platform's terminal cost).
  *
  * Because the expectation is taken at every step and the next rung is chosen again from the buffer reached (a
  * closed-loop policy, the Bellman recursion), a rare slow sample costs what it would really cost: one segment's
@@ -21,10 +22,11 @@
  * (or the lowest, if that beats finishing), as platform.ts's onProgress does at a constant rate. Without it a near-zero
  * sample in the distribution (a Puffer idle second) makes every rung above the lowest look like minutes of stall.
  *
- * Cost: the value of every (grid buffer, previous rung) is computed once per step: steps × grid × rungs × samples
- * interpolations plus steps × grid × rungs³ additions. With 5 steps, a 0.25 s grid over 24 s, 7 rungs and 20
- * samples that is ~0.3 M operations (well under a millisecond in a browser), and independent of the horizon's
- * branching (the tree search of RobustMPC is rungs^steps).
+ * Cost: the value of every (grid buffer, previous rung[, sample last seen when ρ > 0]) is computed once per step:
+ * steps × grid points × rungs × samples outcomes, plus rungs² × samples per grid point with persistence. The state
+ * space is bounded by the grid (0.25 s over 24 s: 98 points), not by the horizon's branching (RobustMPC's tree search
+ * is rungs^steps). Measured in node 20 on a loaded 2-core machine: 2.2 ms per decision with 8 samples, 7 ms with 16,
+ * 17–23 ms with 16–20 samples and ρ > 0 (docs/abr.md, round four).
  */
 
 export interface ThroughputSample {
@@ -191,7 +193,8 @@ export function planStochastic(input: StochasticPlanInput): StochasticPlan {
       for (let j = 0; j < k; j++) {
         const p = w[j] as number;
         mean += p * (base[a * k + j] as number);
-        playedProb[a * levels + (played[a * k + j] as number)] += p;
+        const cell = a * levels + (played[a * k + j] as number);
+        playedProb[cell] = (playedProb[cell] as number) + p;
       }
       baseMean[a] = mean;
     }

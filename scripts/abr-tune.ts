@@ -8,7 +8,9 @@
  * --eval '[{...}, …]' [--half train|test] [--rotations N]: the given platform settings (PLATFORM_PARAMS overrides; {} =
  * the defaults), per family ratio / headroom / Σ stall s, on all traces or one half of the split, optionally with
  * every trace also rotated to start at k/N of its length. --grid '{"axis": [values], …}' replaces the grid of --split
- * and --lofo. Deterministic.
+ * and --lofo. --perfect H[,H…]: per family, the oracle, a perfect-prediction MPC that knows the next H segments
+ * exactly (abr/sim/perfect-prediction.ts) and the shipped platform controller, each as Σ QoE_lin, Σ Mbps, stall,
+ * startup and switch cost, with ratio / headroom (where a controller's gap to the oracle is). Deterministic.
  */
 import path from 'node:path';
 import { LADDER, defaults } from '../workers/shared/config';
@@ -16,6 +18,11 @@ import { oracleGridCheck } from '../abr/sim/oracle';
 import { loadTraceDir } from '../abr/sim/traces';
 import type { PlatformParams } from '../abr/platform';
 import { gridOf, rotateTraces, scoreRow, splitTraces, tune } from '../abr/sim/tune';
+import { createPerfectPredictionController } from '../abr/sim/perfect-prediction';
+import { createPlatformController } from '../abr/platform';
+import { solveOracle } from '../abr/sim/oracle';
+import { scriptedController } from '../abr/sim/run';
+import { simulateSession, type SessionMetrics } from '../abr/sim/simulator';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(name);
@@ -95,5 +102,44 @@ if (evalAt >= 0) {
     const cell = (v: { ratio: number; headroom: number; rebufferSec: number }): string =>
       `${Number.isFinite(v.ratio) ? v.ratio.toFixed(3) : '-'} / ${v.headroom.toFixed(3)} / ${v.rebufferSec.toFixed(0)}`;
     console.log(`  ${JSON.stringify(row.params)}: ${Object.entries(score).map(([f, v]) => `${f} ${cell(v)}`).join('; ')}`);
+  }
+}
+
+const perfectAt = argv.indexOf('--perfect');
+if (perfectAt >= 0) {
+  const horizons = (argv[perfectAt + 1] ?? '5').split(',').map(Number);
+  if (!horizons.every((h) => Number.isInteger(h) && h >= 1)) throw new Error(`--perfect needs horizons like 5 or 1,3,5, not ${argv[perfectAt + 1]}`);
+  const families = [...new Set(traces.map((t) => t.family))].sort();
+  type Sum = { qoe: number; mbps: number; stall: number; startup: number; switchCost: number };
+  const add = (sum: Sum, m: SessionMetrics, segments: number): void => {
+    sum.qoe += m.qoeLin;
+    sum.mbps += m.avgBitrateMbps * segments;
+    sum.stall += m.rebufferSec;
+    sum.startup += m.startupSec;
+    sum.switchCost += m.avgBitrateMbps * segments - 4.3 * (m.rebufferSec + m.startupSec) - m.qoeLin;
+  };
+  console.log('perfect prediction (Σ over each family: QoE_lin, Σ Mbps, stall s, startup s, switch cost; ratio / headroom):');
+  for (const family of families) {
+    const rows = new Map<string, Sum>();
+    const row = (name: string): Sum => rows.get(name) ?? rows.set(name, { qoe: 0, mbps: 0, stall: 0, startup: 0, switchCost: 0 }).get(name)!;
+    for (const trace of traces.filter((t) => t.family === family)) {
+      const plan = solveOracle(trace, { stream, segmentCount: options.segmentCount, rttSec: options.rttSec }).levels;
+      add(row('oracle'), simulateSession(trace, scriptedController(plan), options).metrics, options.segmentCount);
+      add(row('lowest'), simulateSession(trace, scriptedController([], 'lowest'), options).metrics, options.segmentCount);
+      for (const horizon of horizons) {
+        const perfect = createPerfectPredictionController(trace, { stream, rttSec: options.rttSec, horizon });
+        add(row(`perfect-${horizon}`), simulateSession(trace, perfect, options).metrics, options.segmentCount);
+      }
+      add(row('platform'), simulateSession(trace, createPlatformController(stream), options).metrics, options.segmentCount);
+    }
+    const oracle = row('oracle');
+    const lowest = row('lowest');
+    console.log(`  ${family}:`);
+    for (const [name, r] of rows) {
+      if (name === 'lowest') continue;
+      const ratio = oracle.qoe > 0 ? (r.qoe / oracle.qoe).toFixed(3) : '-';
+      const headroom = ((r.qoe - lowest.qoe) / (oracle.qoe - lowest.qoe)).toFixed(3);
+      console.log(`    ${name.padEnd(10)} QoE_lin ${r.qoe.toFixed(1)}, Σ Mbps ${r.mbps.toFixed(1)}, stall ${r.stall.toFixed(1)} s, startup ${r.startup.toFixed(1)} s, switch cost ${r.switchCost.toFixed(1)}; ${ratio} / ${headroom}`);
+    }
   }
 }

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { AbrStream } from '../../abr/types';
 import { main } from '../../abr/sim/cli';
 import { solveOracle } from '../../abr/sim/oracle';
+import { createPerfectPredictionController } from '../../abr/sim/perfect-prediction';
 import { fractions, scriptedController, type OracleFractions } from '../../abr/sim/run';
 import { simulateSession, type SessionResult } from '../../abr/sim/simulator';
 import { parseTrace, type Trace } from '../../abr/sim/traces';
@@ -34,6 +35,24 @@ describe('offline-optimal oracle', () => {
     expect(oracle.levels).toEqual([0, 1, 1]);
     expect(oracle.value).toBeCloseTo(-0.3, 9);
     expect(qoeOf(trace, oracle.levels, stream, 0)).toBeCloseTo(-0.3, 9);
+  });
+
+  it('perfect prediction of the whole video reaches that optimum; of one segment only, it cannot see the gain', () => {
+    // The tiny case above. Knowing all 3 segments: [0, 1, 1] = −0.3, the oracle's. Knowing one segment: rung 1 next
+    // is worth 2 − 1 (switch) = 1, the same as staying on rung 0, so it never climbs: [0, 0, 0] = −1.3.
+    const stream: AbrStream = { bitrates: [1e6, 2e6], segmentDurationSec: 2, maxBufferSec: 4 };
+    const trace = parseTrace('constant', '0 2\n10 2\n');
+    const run = (horizon: number): SessionResult =>
+      simulateSession(trace, createPerfectPredictionController(trace, { stream, rttSec: 0, horizon, terminalBufferSec: 0 }), {
+        stream,
+        segmentCount: 3,
+        rttSec: 0,
+        progressIntervalSec: 0.1,
+      });
+    expect(run(3).levels).toEqual([0, 1, 1]);
+    expect(run(3).metrics.qoeLin).toBeCloseTo(-0.3, 9);
+    expect(run(1).levels).toEqual([0, 0, 0]);
+    expect(run(1).metrics.qoeLin).toBeCloseTo(-1.3, 9);
   });
 
   it('with startup apart (weight 0) the same tiny case starts on the top rung', () => {

@@ -109,7 +109,11 @@ export const PLATFORM_PARAMS = {
   stochPersist: 0,
   /** Stochastic: 1 = the first step persists from the latest transfer's rate; 0 = it is drawn from the distribution. */
   stochPersistFromLast: 1,
-  /** 0: no terminal cost when the horizon reaches the video's last segment (nothing after it can stall). */
+  /**
+   * 0: no terminal cost when the horizon reaches the video's last segment (nothing after it can stall). Better in the
+   * simulator in every view (held out 0.885 vs 0.881 headroom), but in one real-player run the controller's end-of-video
+   * climbs met hls.js's re-fetch of a buffered segment on the next down-switch; not shipped (docs/abr.md, round four).
+   */
   terminalAtEnd: 1,
 };
 

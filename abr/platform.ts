@@ -1,4 +1,4 @@
-import { HarmonicWindow, TimeWeightedWindow } from './estimators';
+import { FallingTrend, HarmonicWindow, TimeWeightedWindow } from './estimators';
 import { planStochastic, type ThroughputSample } from './stochastic-mpc';
 import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
 
@@ -115,6 +115,25 @@ export const PLATFORM_PARAMS = {
    * climbs met hls.js's re-fetch of a buffered segment on the next down-switch; not shipped (docs/abr.md, round four).
    */
   terminalAtEnd: 1,
+  /**
+   * Trend (#17 round five; 0 = off): the least-squares slope of the last `trendWindow` transfer rates against transfer
+   * time. When it is negative, the short estimate is min(harmonic mean, the line extrapolated `trendAheadSec` past the
+   * latest transfer, floored at `trendFloor` × the latest rate); a rising line is not extrapolated upward. A fading
+   * link is a trend that a window of recent rates lags (docs/abr.md "Fourth round").
+   */
+  trendWindow: 0,
+  trendAheadSec: 3,
+  trendFloor: 0.5,
+  /** 1: the long-run floor is itself capped by a falling trend's prediction (else a full buffer ignores the fade). */
+  trendCapsFloor: 0,
+  /** 1: the trend's axis is the transfer index and `trendAheadSec` counts transfers (0: seconds of transfer). */
+  trendPerTransfer: 0,
+  /** 1: the discount's errors are measured against the trend-lowered estimate; 0: against the plain recent mean (the discount keeps RobustMPC's meaning). */
+  trendErrors: 0,
+  /** Fade detector (0 = off): when the last `fadeK` transfers each came slower than the one before, the short estimate is min(harmonic mean, the latest rate). */
+  fadeK: 0,
+  /** 1: only over-predictions (estimate above the rate that came) count as errors in the discount; 0: both directions (RobustMPC). */
+  errorOverOnly: 0,
 };
 
 /**
@@ -157,7 +176,21 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
   const harmonic = new HarmonicWindow(p.estimateWindow);
   const timed = new TimeWeightedWindow(p.estimateWindow);
   const long = new TimeWeightedWindow(Math.max(1, p.longWindow));
-  const rates = { mean: (): number | null => (p.timeWeighted ? timed.mean() : harmonic.mean()) };
+  const trend = new FallingTrend(Math.max(p.trendWindow, p.fadeK, 2), p.trendFloor);
+  /** The short estimate: the recent mean, lowered by a falling trend or a fade when those options are on. */
+  const plainMean = (): number | null => (p.timeWeighted ? timed.mean() : harmonic.mean());
+  const shortMean = (): number | null => {
+    const mean = plainMean();
+    if (mean === null) return null;
+    let estimate = mean;
+    if (p.trendWindow >= 2) {
+      const falling = trend.predict(p.trendAheadSec, p.trendPerTransfer === 1);
+      if (falling !== null) estimate = Math.min(estimate, falling);
+    }
+    if (p.fadeK >= 2 && trend.falling(p.fadeK)) estimate = Math.min(estimate, trend.latest() ?? estimate);
+    return estimate;
+  };
+  const rates = { mean: shortMean };
   const errors: number[] = [];
   let ttfbSec = 0;
   let ttfbSamples = 0;
@@ -194,7 +227,8 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const robust = mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
     const longMean = p.longWindow > 0 ? long.mean() : null;
     if (longMean === null) return robust;
-    return Math.max(robust, longMean * Math.min(1, bufferSec / stream.maxBufferSec));
+    const floor = longMean * Math.min(1, bufferSec / stream.maxBufferSec);
+    return Math.max(robust, p.trendCapsFloor && p.trendWindow >= 2 ? Math.min(floor, trend.predict(p.trendAheadSec, p.trendPerTransfer === 1) ?? floor) : floor);
   };
   /** Recent transfers for the stochastic planner's distribution, oldest first; `ratio` = actual / predicted rate. */
   const history: Array<{ bps: number; seconds: number; ratio: number; centerRatio: number }> = [];
@@ -209,13 +243,14 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
   const recordRate = (bits: number, seconds: number): void => {
     prior = null;
     const bps = bits / seconds;
-    const before = rates.mean();
-    if (before !== null) pushError(Math.min(p.errorCap, Math.abs(before - bps) / bps));
+    const before = p.trendErrors ? rates.mean() : plainMean();
+    if (before !== null) pushError(p.errorOverOnly && before <= bps ? 0 : Math.min(p.errorCap, Math.abs(before - bps) / bps));
     if (Number.isFinite(bps) && bps > 0) {
       history.push({ bps, seconds, ratio: before !== null && before > 0 ? bps / before : 1, centerRatio: lastCenter !== null && lastCenter > 0 ? bps / lastCenter : 1 });
       if (history.length > Math.max(1, p.stochWindow)) history.shift();
     }
     harmonic.push(bps);
+    trend.push(bps, seconds);
     timed.push(bits, seconds);
     long.push(bits, seconds);
     lastPrediction = rates.mean();

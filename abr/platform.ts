@@ -130,6 +130,8 @@ export const PLATFORM_PARAMS = {
   trendPerTransfer: 0,
   /** 1: the discount's errors are measured against the trend-lowered estimate; 0: against the plain recent mean (the discount keeps RobustMPC's meaning). */
   trendErrors: 0,
+  /** 0..1: how much of the trend's (and fade detector's) lowering a full buffer removes, like `bufferRelax` for the discount (0: the full lowering at any buffer). */
+  trendRelax: 0,
   /** Fade detector (0 = off): when the last `fadeK` transfers each came slower than the one before, the short estimate is min(harmonic mean, the latest rate). */
   fadeK: 0,
   /** 1: only over-predictions (estimate above the rate that came) count as errors in the discount; 0: both directions (RobustMPC). */
@@ -218,8 +220,11 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     if (errors.length > p.errorWindow) errors.shift();
   };
   const robustEstimate = (bufferSec = 0): number | null => {
-    const mean = rates.mean();
-    if (mean === null) return prior;
+    const lowered = rates.mean();
+    if (lowered === null) return prior;
+    // A trend or fade lowers the short estimate; with `trendRelax`, a full buffer takes back part of the lowering.
+    const plain = plainMean() ?? lowered;
+    const mean = lowered + p.trendRelax * Math.min(1, bufferSec / stream.maxBufferSec) * (plain - lowered);
     // With a full buffer a wrong estimate costs a switch down, not a stall: relax the discount as the buffer fills.
     const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
     // Until two prediction errors are known the estimate rests on one or two samples: assume it may be this far off.

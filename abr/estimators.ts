@@ -150,3 +150,43 @@ export class FallingTrend {
     return this.samples.length ? this.samples[this.samples.length - 1]!.bps : null;
   }
 }
+
+/**
+ * Holt's linear exponential smoothing over transfer rates (per transfer): level ← α·rate + (1−α)(level + trend),
+ * trend ← β(level − previous level) + (1−β)·trend, started from the first two samples. Like FallingTrend, it only
+ * predicts when the trend is falling: level + `steps` × trend, floored at `floor` × the latest rate; else null.
+ */
+export class HoltTrend {
+  private level: number | null = null;
+  private trend = 0;
+  private count = 0;
+  private last = 0;
+  constructor(
+    private readonly alpha: number,
+    private readonly beta: number,
+    private readonly floor: number,
+  ) {}
+
+  push(bps: number): void {
+    if (!(bps > 0) || !Number.isFinite(bps)) return;
+    this.count++;
+    this.last = bps;
+    if (this.level === null) {
+      this.level = bps;
+      return;
+    }
+    if (this.count === 2) {
+      this.trend = bps - this.level;
+      this.level = bps;
+      return;
+    }
+    const previous = this.level;
+    this.level = this.alpha * bps + (1 - this.alpha) * (previous + this.trend);
+    this.trend = this.beta * (this.level - previous) + (1 - this.beta) * this.trend;
+  }
+
+  predict(steps: number): number | null {
+    if (this.level === null || this.count < 2 || this.trend >= 0) return null;
+    return Math.max(this.floor * this.last, this.level + steps * this.trend);
+  }
+}

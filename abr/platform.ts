@@ -1,4 +1,4 @@
-import { FallingTrend, HarmonicWindow, TimeWeightedWindow } from './estimators';
+import { FallingTrend, HarmonicWindow, HoltTrend, TimeWeightedWindow } from './estimators';
 import { planStochastic, type ThroughputSample } from './stochastic-mpc';
 import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
 
@@ -130,6 +130,9 @@ export const PLATFORM_PARAMS = {
   trendPerTransfer: 0,
   /** 1: the discount's errors are measured against the trend-lowered estimate; 0: against the plain recent mean (the discount keeps RobustMPC's meaning). */
   trendErrors: 0,
+  /** Holt's linear smoothing as the trend (0 = off; else its α): falling → min(harmonic mean, level + trend one transfer ahead, floored at `trendFloor` × the latest rate). */
+  holtAlpha: 0,
+  holtBeta: 0.3,
   /** 0..1: how much of the trend's (and fade detector's) lowering a full buffer removes, like `bufferRelax` for the discount (0: the full lowering at any buffer). */
   trendRelax: 0,
   /** Fade detector (0 = off): when the last `fadeK` transfers each came slower than the one before, the short estimate is min(harmonic mean, the latest rate). */
@@ -180,6 +183,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
   const long = new TimeWeightedWindow(Math.max(1, p.longWindow));
   const trend = new FallingTrend(Math.max(p.trendWindow, p.fadeK, 2), p.trendFloor);
   /** The short estimate: the recent mean, lowered by a falling trend or a fade when those options are on. */
+  const holt = new HoltTrend(p.holtAlpha, p.holtBeta, p.trendFloor);
   const plainMean = (): number | null => (p.timeWeighted ? timed.mean() : harmonic.mean());
   const shortMean = (): number | null => {
     const mean = plainMean();
@@ -187,6 +191,10 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     let estimate = mean;
     if (p.trendWindow >= 2) {
       const falling = trend.predict(p.trendAheadSec, p.trendPerTransfer === 1);
+      if (falling !== null) estimate = Math.min(estimate, falling);
+    }
+    if (p.holtAlpha > 0) {
+      const falling = holt.predict(1);
       if (falling !== null) estimate = Math.min(estimate, falling);
     }
     if (p.fadeK >= 2 && trend.falling(p.fadeK)) estimate = Math.min(estimate, trend.latest() ?? estimate);
@@ -256,6 +264,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     }
     harmonic.push(bps);
     trend.push(bps, seconds);
+    holt.push(bps);
     timed.push(bits, seconds);
     long.push(bits, seconds);
     lastPrediction = rates.mean();

@@ -1,7 +1,7 @@
 /** The platform estimator's trend options (#17 round five): a falling least-squares trend, a fade detector, over-prediction-only errors. */
 import { describe, expect, it } from 'vitest';
 import { createPlatformController, type AbrController, type AbrStream } from '../../abr/index';
-import { FallingTrend } from '../../abr/estimators';
+import { FallingTrend, HoltTrend } from '../../abr/estimators';
 import { LADDER } from '../../workers/shared/config';
 
 const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
@@ -54,6 +54,21 @@ describe('FallingTrend', () => {
   });
 });
 
+describe('HoltTrend', () => {
+  it('level and trend by hand; a falling trend predicts one transfer ahead, a rising one nothing', () => {
+    // α 0.5, β 0.5 on 4, 3, 2.5 Mbps: start level 3, trend −1; then level = 0.5 × 2.5 + 0.5 × (3 − 1) = 2.25,
+    // trend = 0.5 × (2.25 − 3) + 0.5 × (−1) = −0.875; one ahead: 2.25 − 0.875 = 1.375 (floor 0.5 × 2.5 = 1.25).
+    const holt = new HoltTrend(0.5, 0.5, 0.5);
+    for (const mbps of [4, 3, 2.5]) holt.push(mbps * MBPS);
+    expect(holt.predict(1)! / MBPS).toBeCloseTo(1.375, 9);
+    // Two ahead: 2.25 − 1.75 = 0.5, floored at 1.25.
+    expect(holt.predict(2)! / MBPS).toBeCloseTo(1.25, 9);
+    const rising = new HoltTrend(0.5, 0.5, 0.5);
+    for (const mbps of [2.5, 3, 4]) rising.push(mbps * MBPS);
+    expect(rising.predict(1)).toBeNull();
+  });
+});
+
 describe('platform estimator with the trend options', () => {
   // Errors are measured against the plain harmonic mean: 3.5 vs 4 → 0.5/3.5; 3 vs HM(4, 3.5) = 3.7333 → 0.2444.
   const maxError = (3.7333333333 - 3) / 3;
@@ -75,9 +90,22 @@ describe('platform estimator with the trend options', () => {
   it('a rising link is not extrapolated upward', () => {
     const plain = createPlatformController(stream);
     const trended = createPlatformController(stream, { params: { trendWindow: 3 } });
-    feedTwoSecond(plain, [3, 3.5, 4]);
-    feedTwoSecond(trended, [3, 3.5, 4]);
+    const holt = createPlatformController(stream, { params: { holtAlpha: 0.5 } });
+    for (const c of [plain, trended, holt]) feedTwoSecond(c, [3, 3.5, 4]);
     expect(trended.bandwidthEstimate()).toBeCloseTo(plain.bandwidthEstimate()!, 0);
+    expect(holt.bandwidthEstimate()).toBeCloseTo(plain.bandwidthEstimate()!, 0);
+  });
+
+  it('trendRelax: a full buffer takes the trend\'s lowering back, an empty one keeps it', () => {
+    // Empty buffer (bandwidthEstimate): the full lowering to the trend's 2.0 Mbps, discounted as before.
+    const relaxed = createPlatformController(stream, { params: { trendWindow: 3, trendRelax: 1, longWindow: 0 } });
+    feedTwoSecond(relaxed, [4, 3.5, 3]);
+    expect(relaxed.bandwidthEstimate()! / MBPS).toBeCloseTo(2.0 / (1 + maxError), 4);
+    // Full buffer: the lowering and the discount are both taken back, so it plans like the plain estimator.
+    const full = { bufferSec: 30, lastLevel: 2, segmentIndex: 3, segmentsLeft: 40 };
+    const plain = createPlatformController(stream, { params: { longWindow: 0 } });
+    feedTwoSecond(plain, [4, 3.5, 3]);
+    expect(relaxed.chooseLevel(full)).toBe(plain.chooseLevel(full));
   });
 
   it('fade detector: three falling transfers in a row cap the estimate at the latest rate', () => {

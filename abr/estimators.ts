@@ -110,9 +110,9 @@ export class FallingTrend {
   /**
    * The extrapolated rate `aheadSec` after the latest transfer when the fitted slope is negative, else null. With
    * `perTransfer` the axis is the transfer's index instead of its time (each transfer one unit, at its middle), and
-   * `aheadSec` counts transfers.
+   * `aheadSec` counts transfers. With `minR2` > 0 the fall must explain at least that share of the rates' variance.
    */
-  predict(aheadSec: number, perTransfer = false): number | null {
+  predict(aheadSec: number, perTransfer = false, minR2 = 0): number | null {
     const n = this.samples.length;
     if (n < 2 || this.size < 2) return null;
     let clock = 0;
@@ -126,13 +126,17 @@ export class FallingTrend {
     const meanR = points.reduce((sum, p) => sum + p.bps, 0) / n;
     let sxy = 0;
     let sxx = 0;
+    let syy = 0;
     for (const p of points) {
       sxy += (p.at - meanT) * (p.bps - meanR);
       sxx += (p.at - meanT) ** 2;
+      syy += (p.bps - meanR) ** 2;
     }
     if (!(sxx > 0)) return null;
     const slope = sxy / sxx;
     if (slope >= 0) return null;
+    // A fall that explains little of the samples' spread (r² under minR2) is noise, not a fade.
+    if (minR2 > 0 && (sxy * sxy) / (sxx * syy) < minR2) return null;
     const last = this.samples[n - 1]!.bps;
     const extrapolated = meanR + slope * (clock + aheadSec - meanT);
     return Math.max(this.floor * last, extrapolated);

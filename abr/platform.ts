@@ -124,6 +124,8 @@ export const PLATFORM_PARAMS = {
   trendWindow: 0,
   trendAheadSec: 3,
   trendFloor: 0.5,
+  /** The trend counts only when the fitted line explains at least this share of the rates' variance (r²; 0: any fall). */
+  trendMinR2: 0,
   /** 1: the long-run floor is itself capped by a falling trend's prediction (else a full buffer ignores the fade). */
   trendCapsFloor: 0,
   /** 1: the trend's axis is the transfer index and `trendAheadSec` counts transfers (0: seconds of transfer). */
@@ -190,7 +192,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     if (mean === null) return null;
     let estimate = mean;
     if (p.trendWindow >= 2) {
-      const falling = trend.predict(p.trendAheadSec, p.trendPerTransfer === 1);
+      const falling = trend.predict(p.trendAheadSec, p.trendPerTransfer === 1, p.trendMinR2);
       if (falling !== null) estimate = Math.min(estimate, falling);
     }
     if (p.holtAlpha > 0) {
@@ -241,7 +243,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const longMean = p.longWindow > 0 ? long.mean() : null;
     if (longMean === null) return robust;
     const floor = longMean * Math.min(1, bufferSec / stream.maxBufferSec);
-    return Math.max(robust, p.trendCapsFloor && p.trendWindow >= 2 ? Math.min(floor, trend.predict(p.trendAheadSec, p.trendPerTransfer === 1) ?? floor) : floor);
+    return Math.max(robust, p.trendCapsFloor && p.trendWindow >= 2 ? Math.min(floor, trend.predict(p.trendAheadSec, p.trendPerTransfer === 1, p.trendMinR2) ?? floor) : floor);
   };
   /** Recent transfers for the stochastic planner's distribution, oldest first; `ratio` = actual / predicted rate. */
   const history: Array<{ bps: number; seconds: number; ratio: number; centerRatio: number }> = [];

@@ -119,7 +119,9 @@ export const PLATFORM_PARAMS = {
    * Trend (#17 round five; 0 = off): the least-squares slope of the last `trendWindow` transfer rates against transfer
    * time. When it is negative, the short estimate is min(harmonic mean, the line extrapolated `trendAheadSec` past the
    * latest transfer, floored at `trendFloor` × the latest rate); a rising line is not extrapolated upward. A fading
-   * link is a trend that a window of recent rates lags (docs/abr.md "Fourth round").
+   * link is a trend that a window of recent rates lags (docs/abr.md "Fourth round"). These trend options are off: on
+   * the shared traces each helps hsdpa on some traces and costs the non-fading families, and none beats the shipped
+   * estimator held out (docs/abr.md "Round four, continued").
    */
   trendWindow: 0,
   trendAheadSec: 3,

@@ -68,10 +68,9 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 type Emit = (event: JobEvent<unknown>) => void;
 
-/** ffmpeg input options for storage URLs: the token header (sources are read with HTTP range requests). */
+/** ffmpeg input options for storage URLs: the token header and bounded-read handling (storage.ts). */
 function ffmpegInput(): string[] {
-  const headers = storage.ffmpegHeaders();
-  return headers ? ['-headers', headers] : [];
+  return storage.ffmpegInput();
 }
 
 /** Progress at most twice a second: the consumer writes each one to D1. */
@@ -107,7 +106,7 @@ type Job = (body: Record<string, unknown>, emit: Emit, signal: AbortSignal, slot
 const jobs: Record<string, Job> = {
   async analyze(body, _emit, signal) {
     const req = body as unknown as AnalyzeRequest;
-    return analyze(storage.url(requireKey(req.sourceKey, 'sourceKey')), storage.ffmpegHeaders(), signal);
+    return analyze(storage.url(requireKey(req.sourceKey, 'sourceKey')), storage.ffmpegInput(), signal);
   },
 
   async encode(body, emit, signal, slot) {

@@ -8,12 +8,15 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { FFMPEG_HTTP_READ } from './http-read';
 
 export interface Storage {
   /** URL ffmpeg/ffprobe can read directly (with `headers`). */
   url(key: string): string;
   /** Extra HTTP headers for ffmpeg's `-headers` option (CRLF-terminated lines). */
   ffmpegHeaders(): string;
+  /** ffmpeg/ffprobe input options for `url(key)`: the headers and bounded-read handling (`FFMPEG_HTTP_READ`, http-read.ts). */
+  ffmpegInput(): string[];
   download(key: string, file: string, signal?: AbortSignal): Promise<number>;
   /** The objects' bytes one after another, streamed (each checked complete against its Content-Length). */
   stream(keys: string[], signal?: AbortSignal): AsyncIterable<Uint8Array>;
@@ -36,6 +39,11 @@ export class HttpStorage implements Storage {
 
   ffmpegHeaders(): string {
     return this.token ? `Authorization: Bearer ${this.token}\r\n` : '';
+  }
+
+  ffmpegInput(): string[] {
+    const headers = this.ffmpegHeaders();
+    return [...(headers ? ['-headers', headers] : []), ...FFMPEG_HTTP_READ];
   }
 
   async download(key: string, file: string, signal?: AbortSignal): Promise<number> {

@@ -10,9 +10,12 @@
  *   (ii)  open-ended reads abandoned after a few MB (what ffmpeg does when it seeks), and the CPU the stack spends
  *         in the seconds after the reader has gone;
  *   (iii) bounded reads of the same bytes in pieces of 1, 4 and 16 MB;
- *   (iv)  ffprobe of the original (as analysis and every chunk do);
+ *   (iv)  ffprobe of the original (as analysis and every chunk do), straight at the gateway (as before) and through
+ *         the transcoder's bounded-read proxy (containers/transcoder/src/range-proxy.ts, as now), like (v)–(vii);
  *   (v)   ffmpeg decoding an 18 s chunk from the middle (`-ss`, `-f null`), as `encode:240p@k` reads it;
- *   (vi)  the same ffmpeg read while a second reader streams the whole original (the audio unit).
+ *   (vi)  chunk 0's read while the audio unit's read (`-readrate 10`) of the same original runs;
+ *   (vii) slow readers: the audio unit's read alone for 8 s; an open-ended range read at 2 MB/s, or not at all;
+ *   (viii) correctness: through the proxy, ffmpeg reads the same packets as from the file (framemd5).
  * Every case is bounded in time (BENCH_SR_CASE_SEC, default 120 s); BENCH_SR_CASES (a regular expression) runs only
  * the cases whose name matches. Output: bench/results/storage-read.json.
  */
@@ -25,6 +28,7 @@ import type { BenchResult } from './run';
 import { STACK_SECRETS, startStack, type Stack } from '../test/helpers/local-stack';
 import { makeSource, uploadOriginal } from '../test/helpers/transcoding-media';
 import { FFMPEG_HTTP_READ } from '../containers/transcoder/src/http-read';
+import { RangeProxy } from '../containers/transcoder/src/range-proxy';
 
 const execFileP = promisify(execFile);
 const SOURCE_SEC = Number(process.env.BENCH_SR_SOURCE_SEC ?? 600);
@@ -172,9 +176,12 @@ async function measure(stack: Stack, name: string, body: () => Promise<{ bytes: 
   if (ONLY_CASES && !ONLY_CASES.test(name)) return [];
   await new Promise((r) => setTimeout(r, 1500)); // let the previous case's tail settle
   const meter = cpuMeter(stack);
-  const out = await body();
+  const self0 = process.cpuUsage();
+  const out = await body().catch((err: unknown) => ({ bytes: 0, requests: 0, note: `FAILED: ${String(err).slice(0, 200)}` }));
   const m = meter();
-  const r: CaseResult = { name, ...m, ...out };
+  const self = process.cpuUsage(self0);
+  // This process's CPU: the bench's own reads and, in the proxy cases, the proxy (the transcoder's part).
+  const r: CaseResult = { name, ...m, ...out, note: `${out.note ?? ''}${out.note ? '; ' : ''}this process ${f2((self.user + self.system) / 1e6)} s CPU` };
   log(`${name}: ${f2(r.wallSec)} s wall, stack CPU ${f2(r.stackCpuSec)} s (${Object.entries(r.byName).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}), reader CPU ${f2(r.readerCpuSec)} s, ${(r.bytes / MB).toFixed(1)} MB in ${r.requests} request(s)${r.note ? `; ${r.note}` : ''}`);
   return [r];
 }
@@ -257,35 +264,54 @@ export async function run(): Promise<BenchResult> {
         return { bytes, requests };
       }));
     }
-    // The transcoder's own input options (token header, -reconnect for bounded reads: containers/transcoder/src/storage.ts).
-    const ffArgs = ['-headers', FFMPEG_HEADERS, ...FFMPEG_HTTP_READ];
-    cases.push(...await measure(stack, '(iv) ffprobe -show_format -show_streams', async () => {
-      const r = await runCounting('ffprobe', [...ffArgs, '-print_format', 'json', '-show_format', '-show_streams', url(stack, id)]);
-      return { bytes: 0, requests: r.requests };
-    }));
+    // ffmpeg/ffprobe as the transcoder ran them before (straight at the gateway: `bytes=N-` to the end) and as it
+    // runs them now (through its bounded-read proxy, containers/transcoder/src/range-proxy.ts, with -reconnect).
+    const proxy = new RangeProxy((key, start, end, signal) => fetch(`${stack.origin}/internal/storage/${key}`, { headers: { ...AUTH, Range: `bytes=${start}-${end}` }, signal }));
+    await proxy.start();
+    const readers = [
+      { how: 'direct', input: url(stack, id), opts: ['-headers', FFMPEG_HEADERS] },
+      { how: 'proxy', input: proxy.url(`originals/${id}/original`), opts: [...FFMPEG_HTTP_READ] },
+    ];
     const chunkAt = Math.floor(SOURCE_SEC / 2 / 18) * 18;
-    const chunkArgs = [...ffArgs, '-ss', String(chunkAt - 0.5), '-i', url(stack, id), '-t', '18.5', '-map', '0:v:0', '-f', 'null', '-'];
-    cases.push(...await measure(stack, `(v) ffmpeg -ss ${chunkAt - 0.5} -t 18.5 decode -f null`, async () => {
-      const r = await runCounting('ffmpeg', ['-nostdin', ...chunkArgs]);
-      return { bytes: ffmpegBytes(r.stderr), requests: r.requests };
-    }));
-    cases.push(...await measure(stack, '(v) ffmpeg -ss 0 -t 18 decode -f null (chunk 0)', async () => {
-      const r = await runCounting('ffmpeg', ['-nostdin', ...ffArgs, '-i', url(stack, id), '-t', '18', '-map', '0:v:0', '-f', 'null', '-']);
-      return { bytes: ffmpegBytes(r.stderr), requests: r.requests };
-    }));
-    cases.push(...await measure(stack, '(vi) chunk 0 decode while an audio-like reader streams the whole original at full speed', async () => {
-      const audio = spawn('ffmpeg', ['-nostdin', '-v', 'error', ...ffArgs, '-vn', '-i', url(stack, id), '-map', '0:a:0', '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
-      const t = performance.now();
-      const r = await runCounting('ffmpeg', ['-nostdin', ...ffArgs, '-i', url(stack, id), '-t', '18', '-map', '0:v:0', '-f', 'null', '-']);
-      const chunkSec = (performance.now() - t) / 1000;
-      if (audio.exitCode === null && audio.signalCode === null) {
+    const storageRequests = (how: string, n: number) => (how === 'proxy' ? `; ${proxy.requests - n} storage requests` : '');
+    for (const { how, input, opts } of readers) {
+      let n = proxy.requests;
+      cases.push(...await measure(stack, `(iv) ${how}: ffprobe -show_format -show_streams`, async () => {
+        const r = await runCounting('ffprobe', [...opts, '-print_format', 'json', '-show_format', '-show_streams', input]);
+        return { bytes: 0, requests: r.requests, note: storageRequests(how, n) };
+      }));
+      n = proxy.requests;
+      cases.push(...await measure(stack, `(v) ${how}: ffmpeg -ss ${chunkAt - 0.5} -t 18.5 decode -f null (a mid chunk)`, async () => {
+        const r = await runCounting('ffmpeg', ['-nostdin', ...opts, '-ss', String(chunkAt - 0.5), '-i', input, '-t', '18.5', '-map', '0:v:0', '-f', 'null', '-']);
+        return { bytes: ffmpegBytes(r.stderr), requests: r.requests, note: storageRequests(how, n) };
+      }));
+      n = proxy.requests;
+      cases.push(...await measure(stack, `(v) ${how}: ffmpeg -t 18 decode -f null (chunk 0)`, async () => {
+        const r = await runCounting('ffmpeg', ['-nostdin', ...opts, '-i', input, '-t', '18', '-map', '0:v:0', '-f', 'null', '-']);
+        return { bytes: ffmpegBytes(r.stderr), requests: r.requests, note: storageRequests(how, n) };
+      }));
+      cases.push(...await measure(stack, `(vi) ${how}: chunk 0 decode while the audio unit reads the same original (-readrate 10)`, async () => {
+        const audio = spawn('ffmpeg', ['-nostdin', '-v', 'error', ...opts, '-readrate', '10', '-vn', '-i', input, '-map', '0:a:0', '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
+        const t = performance.now();
+        const r = await runCounting('ffmpeg', ['-nostdin', ...opts, '-i', input, '-t', '18', '-map', '0:v:0', '-f', 'null', '-']);
+        const chunkSec = (performance.now() - t) / 1000;
+        if (audio.exitCode === null && audio.signalCode === null) {
+          const exited = new Promise((res) => audio.once('exit', res));
+          audio.kill('SIGKILL');
+          await exited;
+        }
+        return { bytes: ffmpegBytes(r.stderr), requests: r.requests, note: `chunk decode ${f2(chunkSec)} s` };
+      }));
+      cases.push(...await measure(stack, `(vii) ${how}: ffmpeg -readrate 10 audio copy for 8 s (the audio unit alone)`, async () => {
+        const audio = spawn('ffmpeg', ['-nostdin', '-v', 'error', ...opts, '-readrate', '10', '-vn', '-i', input, '-map', '0:a:0', '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
+        await new Promise((r) => setTimeout(r, 8000));
         const exited = new Promise((res) => audio.once('exit', res));
-        audio.kill('SIGKILL');
+        if (audio.exitCode === null) audio.kill('SIGKILL');
         await exited;
-      }
-      return { bytes: ffmpegBytes(r.stderr), requests: r.requests, note: `chunk decode ${f2(chunkSec)} s` };
-    }));
-    // Slow readers: a response drained at the pace of its reader (ffmpeg decoding, the audio unit's -readrate).
+        return { bytes: 0, requests: 1 };
+      }));
+    }
+    // Slow readers without ffmpeg: a response drained at a reader's pace, or not at all.
     cases.push(...await measure(stack, '(vii) open-ended bytes=0- read at ~2 MB/s for 5 s, then abandoned', async () => {
       const r = await read(stack, id, 0, null, { rate: 2 * MB, ms: 5000 });
       return { bytes: r.bytes, requests: r.requests };
@@ -298,23 +324,16 @@ export async function run(): Promise<BenchResult> {
       const r = await read(stack, id, 0, null, { rate: 0, ms: 5000 });
       return { bytes: r.bytes, requests: r.requests };
     }));
-    cases.push(...await measure(stack, '(vii) ffmpeg -readrate 10 audio copy for 8 s (the audio unit)', async () => {
-      const audio = spawn('ffmpeg', ['-nostdin', '-v', 'error', ...ffArgs, '-readrate', '10', '-vn', '-i', url(stack, id), '-map', '0:a:0', '-c', 'copy', '-f', 'null', '-'], { stdio: 'ignore' });
-      await new Promise((r) => setTimeout(r, 8000));
-      const exited = new Promise((res) => audio.once('exit', res));
-      if (audio.exitCode === null) audio.kill('SIGKILL');
-      await exited;
-      return { bytes: 0, requests: 1 };
-    }));
-    // Correctness of bounded reads with the real ffmpeg: the same frames through the gateway as from the file.
-    const md5 = async (input: string[], map: string[]) => (await execFileP('ffmpeg', ['-nostdin', '-v', 'error', ...input, ...map, '-f', 'framemd5', '-'], { maxBuffer: 256 << 20, timeout: CASE_MS })).stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n');
-    cases.push(...await measure(stack, '(viii) framemd5 through the gateway == from the file: a mid chunk\'s video and the whole audio track', async () => {
-      const chunk = ['-map', '0:v:0', '-t', '18.5'];
-      const videoSame = (await md5([...ffArgs, '-ss', String(chunkAt - 0.5), '-i', url(stack, id)], chunk)) === (await md5(['-ss', String(chunkAt - 0.5), '-i', source], chunk));
-      const audioSame = (await md5([...ffArgs, '-vn', '-i', url(stack, id)], ['-map', '0:a:0', '-c', 'copy'])) === (await md5(['-vn', '-i', source], ['-map', '0:a:0', '-c', 'copy']));
-      if (!videoSame || !audioSame) throw new Error(`bounded reads changed what ffmpeg read (video same: ${videoSame}, audio same: ${audioSame})`);
+    // Correctness with the real ffmpeg: the same packets through the proxy and the gateway as from the file.
+    const md5 = async (args: string[]) => (await execFileP('ffmpeg', ['-nostdin', '-v', 'error', ...args, '-f', 'framemd5', '-'], { maxBuffer: 256 << 20, timeout: CASE_MS })).stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    cases.push(...await measure(stack, '(viii) proxy: framemd5 == from the file, for a mid chunk\'s video and the whole audio track', async () => {
+      const [, p] = readers;
+      const videoSame = (await md5([...p!.opts, '-ss', String(chunkAt - 0.5), '-i', p!.input, '-map', '0:v:0', '-t', '18.5'])) === (await md5(['-ss', String(chunkAt - 0.5), '-i', source, '-map', '0:v:0', '-t', '18.5']));
+      const audioSame = (await md5([...p!.opts, '-vn', '-i', p!.input, '-map', '0:a:0', '-c', 'copy'])) === (await md5(['-vn', '-i', source, '-map', '0:a:0', '-c', 'copy']));
+      if (!videoSame || !audioSame) throw new Error(`the proxy changed what ffmpeg read (video same: ${videoSame}, audio same: ${audioSame})`);
       return { bytes: 0, requests: 0, note: 'identical' };
     }));
+    await proxy.close();
     load.push(os.loadavg());
   } finally {
     await stack.stop();

@@ -90,15 +90,6 @@ export const defaults = {
      */
     audioReadRate: 10,
     /**
-     * Most bytes the transcoder's storage gateway sends for one ranged GET (an open-ended `bytes=N-` gets a 206 of
-     * at most this many; ffmpeg/ffprobe, run with `-reconnect 1`, ask again from where it ended). Measured
-     * (bench/storage-read, docs/parallel-transcoding.md): locally, an open-ended range of a large original made the
-     * Worker read the rest of the object from the R2 simulator whether or not the reader consumed it — an open
-     * connection that ffmpeg drained slowly (decoding, the audio unit's -readrate) or not at all cost ~0.35–0.5 of a
-     * core until the object's end. Bounded, the work is the bytes read plus at most this much.
-     */
-    storageReadMaxBytes: 4 * MiB,
-    /**
      * Dispatched units running at once across the platform (the container `max_instances`): the consumer leaves a
      * unit queued (retry after `admissionRetrySec`) rather than start an instance past this.
      */

@@ -50,18 +50,6 @@ export function resolveRange(range: ByteRange, size: number): ResolvedRange {
   return { kind: 'satisfiable', start: range.start, end: range.end === null ? size - 1 : Math.min(range.end, size - 1) };
 }
 
-/**
- * At most `max` bytes of a range: `bytes=N-` (open-ended) and `bytes=N-M` longer than `max` become
- * `bytes=N-(N+max-1)` (which `resolveRange` still clamps to the object). A suffix range (`bytes=-n`) is kept: its
- * start depends on the size, and no reader this is for sends one. A server may send less than a range asked for
- * (RFC 9110 §15.3.7: the 206's Content-Range says what was sent); the storage gateway does (see storage-gateway.ts).
- */
-export function capRange(range: ByteRange, max: number): ByteRange {
-  if ('suffix' in range || !(max > 0)) return range;
-  const last = range.start + max - 1;
-  return range.end === null || range.end > last ? { start: range.start, end: last } : range;
-}
-
 /** `Content-Range` of a 206 (`bytes 0-99/1000`) or of a 416 (`bytes *\/1000`). */
 export function contentRange(resolved: ResolvedRange, size: number): string {
   return resolved.kind === 'satisfiable' ? `bytes ${resolved.start}-${resolved.end}/${size}` : `bytes */${size}`;

@@ -7,13 +7,6 @@
  * container's outbound handler), and both only allow what transcoding needs: read originals and outputs (GET/HEAD
  * with Range, which ffprobe uses to seek), write and delete under `videos/`.
  *
- * Bounded reads: a ranged GET is answered with at most `transcoding.storageReadMaxBytes` (4 MiB) from the range's
- * start — `bytes=N-` gets `206 Content-Range: bytes N-(N+4Mi-1)/size` — and the transcoder's ffmpeg/ffprobe, run
- * with `-reconnect 1`, ask again from where a response ended (containers/transcoder/src/storage.ts). So no read
- * asks R2 for more than a few MB past what the reader consumes: locally, the R2 simulator read an open-ended range
- * to the object's end whether or not the reader took it (bench/storage-read). A GET without Range (the transcoder's
- * `download`/`stream` of small outputs) is still the whole object; a suffix range (`bytes=-n`) is served whole.
- *
  * Business rule (a deleted video stays deleted): nothing may be written for a DELETED (or unknown) video. A job
  * still running when its video is deleted gets 410 on every write. A write that raced the deletion (checked before
  * the video was marked DELETED, finished after) is removed again by the write itself, which re-checks once its
@@ -22,8 +15,7 @@
 import { errorJson } from '../shared/errors';
 import { acceptsOutputs } from '../metadata/delete';
 import { headObject, headOriginal, readObject, readOriginal, type OriginalHead } from '../shared/original';
-import { defaults } from '../shared/config';
-import { capRange, contentRange, parseRange, UNSATISFIABLE } from '../shared/range';
+import { contentRange, parseRange, UNSATISFIABLE } from '../shared/range';
 import { videoIdOfOriginalKey } from '../shared/storage-keys';
 
 const READABLE = /^(originals|videos)\/[A-Za-z0-9_-]{1,64}\/([A-Za-z0-9_-]{1,64}\/)?[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9]{1,8})?$/;
@@ -45,18 +37,7 @@ const unsatisfiable = (size: number) => new Response(null, { status: 416, header
 /** The 401 both doors answer without a valid INTERNAL_TOKEN. */
 export const storageUnauthorized = () => json(401, 'unauthorized', 'internal token required');
 
-export interface StorageOptions {
-  /** Most bytes one ranged GET answers (see the header comment). */
-  maxRangeBytes: number;
-}
-
-export async function serveStorage(
-  bucket: R2Bucket,
-  request: Request,
-  key: string,
-  videos: D1Database,
-  options: StorageOptions = { maxRangeBytes: defaults.transcoding.storageReadMaxBytes },
-): Promise<Response> {
+export async function serveStorage(bucket: R2Bucket, request: Request, key: string, videos: D1Database): Promise<Response> {
   if (!READABLE.test(key)) return json(400, 'bad_request', 'not a transcoding storage key');
 
   switch (request.method) {
@@ -65,7 +46,7 @@ export async function serveStorage(
       // The playback policy (workers/shared/range.ts): a malformed Range is ignored (RFC 9110 §14.2) and the whole
       // object is sent. ffmpeg and ffprobe only send one well-formed range; GET alone takes a range (RFC 9110 §14.2).
       const parsed = request.method === 'GET' ? parseRange(request.headers.get('Range')) : null;
-      const range = parsed?.kind === 'range' ? capRange(parsed.range, options.maxRangeBytes) : null;
+      const range = parsed?.kind === 'range' ? parsed.range : null;
       // An original may be a composite (a tus concatenation): shared/original.ts reads both shapes alike.
       const originalOf = videoIdOfOriginalKey(key);
       if (request.method === 'HEAD') {

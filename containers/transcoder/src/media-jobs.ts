@@ -24,7 +24,7 @@ export async function cutFrame(storage: Storage, req: FrameRequest, signal: Abor
   const args = [
     '-hide_banner', '-loglevel', 'warning', '-nostdin',
     ...storage.ffmpegInput(),
-    '-i', storage.url(req.segmentKey),
+    '-i', await storage.ffmpegUrl(req.segmentKey),
     '-ss', req.offset.toFixed(3), '-map', '0:v:0', '-frames:v', '1', '-an',
     '-vf', `scale=${req.width}:${req.height}:flags=bicubic,setsar=1`,
     '-q:v', '3', '-f', 'mjpeg', 'pipe:1',
@@ -107,7 +107,7 @@ async function encode(storage: Storage, f: DownloadEncodeFallback, out: string, 
   // prettier-ignore
   const r = await run('ffmpeg', [
     '-hide_banner', '-loglevel', 'warning', '-nostdin', '-y',
-    ...storage.ffmpegInput(), '-ss', f.start.toFixed(3), '-t', f.duration.toFixed(3), '-i', storage.url(f.sourceKey),
+    ...storage.ffmpegInput(), '-ss', f.start.toFixed(3), '-t', f.duration.toFixed(3), '-i', await storage.ffmpegUrl(f.sourceKey),
     '-map', '0:v:0', '-map', '0:a:0?',
     '-vf', `scale=${f.width}:${f.height}`, '-c:v', 'libx264', '-preset', f.x264Preset, '-pix_fmt', 'yuv420p',
     '-b:v', String(f.bitrate), '-maxrate', String(f.maxrate), '-bufsize', String(f.bufsize),

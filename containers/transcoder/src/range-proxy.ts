@@ -131,15 +131,21 @@ export class RangeProxy {
       if (!res.headersSent) res.writeHead(502, { 'Content-Length': '0' }).end();
       return;
     }
-    // Anything but a 206 (404, 416, an error) is passed on as storage answered it.
+    // Anything but a 206 (404, 416, an error) is passed on as storage answered it, streamed (never buffered).
     if (first.status !== 206 || first.size === null || !first.body) {
       const headers: Record<string, string> = {};
-      for (const h of ['Content-Range', 'Content-Type']) {
+      for (const h of ['Content-Range', 'Content-Type', 'Content-Length']) {
         const v = first.headers.get(h);
         if (v) headers[h] = v;
       }
-      const body = first.body ? Buffer.from(await new Response(first.body).arrayBuffer()) : Buffer.alloc(0);
-      res.writeHead(first.status, { ...headers, 'Content-Length': String(body.length) }).end(body);
+      res.writeHead(first.status, headers);
+      if (first.body) {
+        for await (const chunk of first.body as unknown as AsyncIterable<Uint8Array>) {
+          if (!res.write(chunk)) await drained(res);
+          if (abort.signal.aborted) return;
+        }
+      }
+      res.end();
       return;
     }
     const size = first.size;

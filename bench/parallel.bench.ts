@@ -89,7 +89,24 @@ interface RunOutcome {
   rungs: string[];
 }
 
+/**
+ * The unit rows, read from the local D1 file. wrangler dev holds that SQLite database while it runs, and a read can
+ * meet SQLITE_BUSY (a first-playable run lost its timeline to it): a bounded retry, 5 tries 1.5 s apart.
+ */
 async function d1Jobs(stack: Stack, id: string): Promise<RunOutcome['units']> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return d1JobsOnce(stack, id);
+    } catch (err) {
+      const e = err as { stdout?: unknown; stderr?: unknown };
+      if (attempt >= 5 || !/SQLITE_BUSY|database is locked/i.test(`${String(e.stdout ?? '')}${String(e.stderr ?? '')}${String(err)}`)) throw err;
+      log(`unit timeline: D1 busy (try ${attempt}); reading again`);
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+  }
+}
+
+function d1JobsOnce(stack: Stack, id: string): RunOutcome['units'] {
   const out = execFileSync(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', stack.stateDir, '--json', '--command', `SELECT unit, status, started_at AS startedAt, completed_at AS completedAt, result FROM transcode_jobs WHERE video_id = '${id}'`], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, CI: '1' } });
   return (JSON.parse(out) as { results: RunOutcome['units'] }[])[0]!.results;
 }

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InputError, looksLikeInputProblem, stderrTail } from './errors';
+import { splitHttpReadLog, StorageReadError } from './http-read';
 import { run } from './process';
 import type { DownloadEncodeFallback, DownloadRequest, DownloadResult, FrameRequest } from './media-protocol';
 import type { Storage } from './storage';
@@ -21,17 +22,19 @@ import type { Storage } from './storage';
 export async function cutFrame(storage: Storage, req: FrameRequest, signal: AbortSignal): Promise<Buffer> {
   // prettier-ignore
   const args = [
-    '-hide_banner', '-loglevel', 'error', '-nostdin',
-    '-headers', storage.ffmpegHeaders(),
-    '-i', storage.url(req.segmentKey),
+    '-hide_banner', '-loglevel', 'warning', '-nostdin',
+    ...storage.ffmpegInput(),
+    '-i', await storage.ffmpegUrl(req.segmentKey),
     '-ss', req.offset.toFixed(3), '-map', '0:v:0', '-frames:v', '1', '-an',
     '-vf', `scale=${req.width}:${req.height}:flags=bicubic,setsar=1`,
     '-q:v', '3', '-f', 'mjpeg', 'pipe:1',
   ];
   const result = await runBinary('ffmpeg', args, signal);
+  const log = splitHttpReadLog(result.stderr);
+  if (log.failure) throw new StorageReadError(`reading the segment failed: ${stderrTail(log.failure, 1)}`);
   if (result.code !== 0 || result.stdout.length === 0) {
-    const tail = stderrTail(result.stderr);
-    if (looksLikeInputProblem(result.stderr) || result.code === 0) throw new InputError(`no frame at that time: ${tail || 'empty output'}`);
+    const tail = stderrTail(log.rest);
+    if (looksLikeInputProblem(log.rest) || result.code === 0) throw new InputError(`no frame at that time: ${tail || 'empty output'}`);
     throw new Error(`ffmpeg frame failed (${result.code ?? result.signal}): ${tail}`);
   }
   return result.stdout;
@@ -103,8 +106,8 @@ async function remux(joined: string, out: string, signal: AbortSignal): Promise<
 async function encode(storage: Storage, f: DownloadEncodeFallback, out: string, signal: AbortSignal): Promise<void> {
   // prettier-ignore
   const r = await run('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-    '-headers', storage.ffmpegHeaders(), '-ss', f.start.toFixed(3), '-t', f.duration.toFixed(3), '-i', storage.url(f.sourceKey),
+    '-hide_banner', '-loglevel', 'warning', '-nostdin', '-y',
+    ...storage.ffmpegInput(), '-ss', f.start.toFixed(3), '-t', f.duration.toFixed(3), '-i', await storage.ffmpegUrl(f.sourceKey),
     '-map', '0:v:0', '-map', '0:a:0?',
     '-vf', `scale=${f.width}:${f.height}`, '-c:v', 'libx264', '-preset', f.x264Preset, '-pix_fmt', 'yuv420p',
     '-b:v', String(f.bitrate), '-maxrate', String(f.maxrate), '-bufsize', String(f.bufsize),

@@ -141,7 +141,7 @@ export function audioArgs(source: string, req: AudioRequest, outDir: string, vid
 
 /** The first video frame's timestamp (the 0 of the video timeline), from a quick probe of the container. */
 export async function videoStartTime(source: string, inputOptions: string[] = [], signal?: AbortSignal): Promise<number> {
-  const r = await run('ffprobe', ['-v', 'error', ...inputOptions, '-select_streams', 'v:0', '-show_entries', 'stream=start_time', '-of', 'csv=p=0', source], { signal });
+  const r = await run('ffprobe', ['-v', 'warning', ...inputOptions, '-select_streams', 'v:0', '-show_entries', 'stream=start_time', '-of', 'csv=p=0', source], { signal });
   if (r.code !== 0) throw new Error(`ffprobe of the original failed: ${stderrTail(r.stderr)}`);
   const t = Number(r.stdout.trim().split('\n')[0]);
   return Number.isFinite(t) ? t : 0;

@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { stderrTail } from './errors';
+import { httpReadLine, StorageReadError } from './http-read';
 
 const running = new Set<ChildProcess>();
 
@@ -87,9 +89,25 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
         stdout += text;
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
+    // stderr by line: a failed storage read (ffmpeg may still exit 0, with a cut input) kills the child and
+    // rejects; a bounded read's normal end (see storage.ts) is left out of what callers see.
+    let errPartial = '';
+    let readFailure: string | null = null;
+    const onStderrLine = (line: string) => {
+      const kind = httpReadLine(line);
+      if (kind === 'piece-end') return;
+      if (kind === 'failure' && readFailure === null) {
+        readFailure = line;
+        child.kill('SIGKILL');
+      }
+      stderr += `${line}\n`;
       if (stderr.length > limit) stderr = stderr.slice(-limit);
+    };
+    child.stderr!.on('data', (chunk: Buffer) => {
+      errPartial += chunk.toString();
+      const lines = errPartial.split('\n');
+      errPartial = lines.pop() ?? '';
+      for (const line of lines) onStderrLine(line);
     });
     child.on('error', (err) => {
       if (sampler) clearInterval(sampler);
@@ -103,7 +121,9 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
       if (sampler) clearInterval(sampler);
       running.delete(child);
       options.signal?.removeEventListener('abort', abort);
+      if (errPartial) onStderrLine(errPartial);
       if (inputError) reject(inputError instanceof Error ? inputError : new Error(String(inputError)));
+      else if (readFailure !== null) reject(new StorageReadError(`reading storage failed: ${stderrTail(readFailure, 1)}`));
       else resolve({ code, signal, stdout, stderr, sched });
     });
   });

@@ -68,10 +68,9 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 type Emit = (event: JobEvent<unknown>) => void;
 
-/** ffmpeg input options for storage URLs: the token header (sources are read with HTTP range requests). */
+/** ffmpeg input options for storage URLs: the token header and bounded-read handling (storage.ts). */
 function ffmpegInput(): string[] {
-  const headers = storage.ffmpegHeaders();
-  return headers ? ['-headers', headers] : [];
+  return storage.ffmpegInput();
 }
 
 /** Progress at most twice a second: the consumer writes each one to D1. */
@@ -107,7 +106,7 @@ type Job = (body: Record<string, unknown>, emit: Emit, signal: AbortSignal, slot
 const jobs: Record<string, Job> = {
   async analyze(body, _emit, signal) {
     const req = body as unknown as AnalyzeRequest;
-    return analyze(storage.url(requireKey(req.sourceKey, 'sourceKey')), storage.ffmpegHeaders(), signal);
+    return analyze(await storage.ffmpegUrl(requireKey(req.sourceKey, 'sourceKey')), storage.ffmpegInput(), signal);
   },
 
   async encode(body, emit, signal, slot) {
@@ -118,7 +117,7 @@ const jobs: Record<string, Job> = {
     if (!c || !(c.startSec >= 0) || !(c.firstSegment >= 0) || !(c.endSec === null || c.endSec > c.startSec)) throw new InputError('invalid job request: chunk must be a time range');
     for (const r of req.rungs) requireKey(`${r.outputPrefix}x`, 'outputPrefix');
     return withWorkDir(async (dir) => {
-      const { renditions, bytesRead, timing } = await encodeRungs(storage.url(req.sourceKey), req, dir, {
+      const { renditions, bytesRead, timing } = await encodeRungs(await storage.ffmpegUrl(req.sourceKey), req, dir, {
         signal,
         onProgress: throttledProgress(emit),
         inputOptions: ffmpegInput(),
@@ -133,8 +132,9 @@ const jobs: Record<string, Job> = {
     const req = body as unknown as AudioRequest;
     requireKey(req.sourceKey, 'sourceKey');
     requireKey(`${req.outputPrefix}x`, 'outputPrefix');
+    const source = await storage.ffmpegUrl(req.sourceKey);
     return withWorkDir((dir) =>
-      encodeAudio(storage.url(req.sourceKey), req, dir, {
+      encodeAudio(source, req, dir, {
         signal,
         onProgress: throttledProgress(emit),
         // The segments already uploaded: the Worker publishes the growing audio track from these.
@@ -153,7 +153,7 @@ const jobs: Record<string, Job> = {
     req.framesFrom?.forEach((k) => requireKey(k, 'framesFrom[]'));
     return withWorkDir(async (dir) => {
       const frames = req.framesFrom ? storage.stream(req.framesFrom, signal) : undefined;
-      const files = await makeThumbnails(storage.url(req.sourceKey), req, dir, signal, ffmpegInput(), frames);
+      const files = await makeThumbnails(await storage.ffmpegUrl(req.sourceKey), req, dir, signal, ffmpegInput(), frames);
       const upload = (file: string, type: string) => storage.upload(`${req.outputPrefix}${path.basename(file)}`, file, type, signal);
       await upload(files.poster, 'image/jpeg');
       for (const sprite of files.sprites) await upload(sprite, 'image/jpeg');

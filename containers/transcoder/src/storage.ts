@@ -1,5 +1,6 @@
 /**
- * The transcoder's only view of storage: an HTTP origin with GET (Range) / PUT / DELETE on object keys.
+ * The transcoder's only view of storage: an HTTP origin with GET (Range) / PUT / DELETE on object keys. ffmpeg reads
+ * objects through a local proxy that asks storage for bounded pieces (range-proxy.ts).
  * Locally it is the Worker's token-protected `/internal/storage` route; in a container it is a virtual host
  * (`http://storage.internal`) that the Worker intercepts and serves from the R2 binding. Same code either way.
  */
@@ -8,12 +9,16 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { FFMPEG_HTTP_READ } from './http-read';
+import { RangeProxy } from './range-proxy';
 
 export interface Storage {
-  /** URL ffmpeg/ffprobe can read directly (with `headers`). */
+  /** The object's storage URL (Node's own requests). */
   url(key: string): string;
-  /** Extra HTTP headers for ffmpeg's `-headers` option (CRLF-terminated lines). */
-  ffmpegHeaders(): string;
+  /** The URL ffmpeg/ffprobe read `key` from: the process's bounded-read proxy (range-proxy.ts). */
+  ffmpegUrl(key: string): Promise<string>;
+  /** ffmpeg/ffprobe input options for `ffmpegUrl(key)` (`FFMPEG_HTTP_READ`, http-read.ts). */
+  ffmpegInput(): string[];
   download(key: string, file: string, signal?: AbortSignal): Promise<number>;
   /** The objects' bytes one after another, streamed (each checked complete against its Content-Length). */
   stream(keys: string[], signal?: AbortSignal): AsyncIterable<Uint8Array>;
@@ -34,8 +39,18 @@ export class HttpStorage implements Storage {
     return this.token ? { Authorization: `Bearer ${this.token}` } : {};
   }
 
-  ffmpegHeaders(): string {
-    return this.token ? `Authorization: Bearer ${this.token}\r\n` : '';
+  /** ffmpeg reads through it: storage is asked for bounded pieces (range-proxy.ts); the token stays in this process. */
+  private readonly proxy = new RangeProxy((key, start, end, signal) => fetch(this.url(key), { headers: { ...this.headers(), Range: `bytes=${start}-${end}` }, signal }));
+  private proxyStarted: Promise<void> | null = null;
+
+  async ffmpegUrl(key: string): Promise<string> {
+    this.proxyStarted ??= this.proxy.start();
+    await this.proxyStarted;
+    return this.proxy.url(key);
+  }
+
+  ffmpegInput(): string[] {
+    return [...FFMPEG_HTTP_READ];
   }
 
   async download(key: string, file: string, signal?: AbortSignal): Promise<number> {

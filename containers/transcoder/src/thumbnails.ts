@@ -41,7 +41,7 @@ export function storyboardVtt(count: number, req: Pick<ThumbnailsRequest, 'inter
 }
 
 async function ffmpeg(args: string[], what: string, signal?: AbortSignal, stdin?: AsyncIterable<Uint8Array>): Promise<void> {
-  const r = await run('ffmpeg', ['-hide_banner', ...(stdin ? [] : ['-nostdin']), '-y', '-v', 'error', ...args], { signal, stdin });
+  const r = await run('ffmpeg', ['-hide_banner', ...(stdin ? [] : ['-nostdin']), '-y', '-v', 'warning', ...args], { signal, stdin });
   if (r.code !== 0) {
     if (looksLikeInputProblem(r.stderr)) throw new InputError(`The video could not be decoded for thumbnails (${stderrTail(r.stderr)}).`);
     throw new Error(`${what} failed: ${stderrTail(r.stderr)}`);

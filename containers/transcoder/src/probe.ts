@@ -93,12 +93,11 @@ export function interpretProbe(probe: ProbeOutput): AnalyzeResult {
 
 /**
  * ffprobe + a decode of the first video frame. `input` is a URL or path; `inputOptions` are the storage URL's
- * (`Storage.ffmpegInput()`: token header, bounded-read handling). Warnings are logged so that a failed storage read
+ * (`Storage.ffmpegInput()`: reconnect on an early end, http-read.ts). Warnings are logged so that a failed storage read
  * is seen (process.ts) rather than taken for an undecodable file.
  */
 export async function analyze(input: string, inputOptions: string[] = [], signal?: AbortSignal): Promise<AnalyzeResult> {
-  const http = inputOptions;
-  const probe = await run('ffprobe', ['-v', 'warning', ...http, '-print_format', 'json', '-show_format', '-show_streams', input], { signal });
+  const probe = await run('ffprobe', ['-v', 'warning', ...inputOptions, '-print_format', 'json', '-show_format', '-show_streams', input], { signal });
   if (probe.code !== 0) {
     const why = stderrTail(probe.stderr, 1).replace(/^.*?:\s*/, '');
     if (TRANSIENT.test(probe.stderr)) {
@@ -113,7 +112,7 @@ export async function analyze(input: string, inputOptions: string[] = [], signal
     throw new Error('ffprobe printed invalid JSON');
   }
   const facts = interpretProbe(parsed);
-  const decode = await run('ffmpeg', ['-v', 'warning', '-nostdin', ...http, '-i', input, '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'], { signal });
+  const decode = await run('ffmpeg', ['-v', 'warning', '-nostdin', ...inputOptions, '-i', input, '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'], { signal });
   if (decode.code !== 0 && TRANSIENT.test(decode.stderr)) throw new Error(`ffmpeg could not read the original: ${stderrTail(decode.stderr, 1)}`);
   if (decode.code !== 0 || /error while decoding|Invalid data|no frame/i.test(decode.stderr)) {
     throw new InputError(`The video stream cannot be decoded (${stderrTail(decode.stderr, 1) || 'decoder error'}).`);

@@ -90,7 +90,7 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
       }
     });
     // stderr by line: a failed storage read (ffmpeg may still exit 0, with a cut input) kills the child and
-    // rejects; a bounded read's normal end (see storage.ts) is left out of what callers see.
+    // rejects; a recovered early end of a response (http-read.ts) is left out of what callers see.
     let errPartial = '';
     let readFailure: string | null = null;
     const onStderrLine = (line: string) => {

@@ -68,11 +68,6 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 type Emit = (event: JobEvent<unknown>) => void;
 
-/** ffmpeg input options for storage URLs: the token header and bounded-read handling (storage.ts). */
-function ffmpegInput(): string[] {
-  return storage.ffmpegInput();
-}
-
 /** Progress at most twice a second: the consumer writes each one to D1. */
 function throttledProgress(emit: Emit): (fraction: number) => void {
   let last = 0;
@@ -120,7 +115,7 @@ const jobs: Record<string, Job> = {
       const { renditions, bytesRead, timing } = await encodeRungs(await storage.ffmpegUrl(req.sourceKey), req, dir, {
         signal,
         onProgress: throttledProgress(emit),
-        inputOptions: ffmpegInput(),
+        inputOptions: storage.ffmpegInput(),
         upload: (rung, file, name) => storage.upload(`${rung.outputPrefix}${name}`, file, 'video/mp2t', signal),
         onEncoded: () => slot?.release(),
       });
@@ -139,7 +134,7 @@ const jobs: Record<string, Job> = {
         onProgress: throttledProgress(emit),
         // The segments already uploaded: the Worker publishes the growing audio track from these.
         onPartial: (partial) => emit({ type: 'progress', progress: partial.segmentDurations.reduce((a, b) => a + b, 0) / Math.max(0.001, req.sourceDuration), partial }),
-        inputOptions: ffmpegInput(),
+        inputOptions: storage.ffmpegInput(),
         upload: (_rung, file, name) => storage.upload(`${req.outputPrefix}${name}`, file, 'video/mp2t', signal),
       }),
     );
@@ -153,7 +148,7 @@ const jobs: Record<string, Job> = {
     req.framesFrom?.forEach((k) => requireKey(k, 'framesFrom[]'));
     return withWorkDir(async (dir) => {
       const frames = req.framesFrom ? storage.stream(req.framesFrom, signal) : undefined;
-      const files = await makeThumbnails(await storage.ffmpegUrl(req.sourceKey), req, dir, signal, ffmpegInput(), frames);
+      const files = await makeThumbnails(await storage.ffmpegUrl(req.sourceKey), req, dir, signal, storage.ffmpegInput(), frames);
       const upload = (file: string, type: string) => storage.upload(`${req.outputPrefix}${path.basename(file)}`, file, type, signal);
       await upload(files.poster, 'image/jpeg');
       for (const sprite of files.sprites) await upload(sprite, 'image/jpeg');

@@ -29,6 +29,7 @@ import { STACK_SECRETS, startStack, type Stack } from '../test/helpers/local-sta
 import { makeSource, uploadOriginal } from '../test/helpers/transcoding-media';
 import { FFMPEG_HTTP_READ } from '../containers/transcoder/src/http-read';
 import { RangeProxy } from '../containers/transcoder/src/range-proxy';
+import { stackProcesses, ticks } from './proc-cpu';
 
 const execFileP = promisify(execFile);
 const SOURCE_SEC = Number(process.env.BENCH_SR_SOURCE_SEC ?? 600);
@@ -39,50 +40,6 @@ const log = (msg: string) => console.log(`[storage-read ${new Date().toISOString
 const f2 = (n: number) => n.toFixed(2);
 const AUTH = { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` };
 const FFMPEG_HEADERS = `Authorization: Bearer ${STACK_SECRETS.INTERNAL_TOKEN}\r\n`;
-
-/** Clock ticks of user + system CPU of one process (0 when it is gone). */
-function ticks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const x = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(x[11]) + Number(x[12]);
-  } catch {
-    return 0;
-  }
-}
-
-/** The stack's processes: wrangler's node and everything under it (workerd), by pid and name. */
-function stackProcesses(root: number): { pid: number; name: string }[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: { pid: number; name: string }[] = [];
-  const visit = (pid: number) => {
-    let name = '?';
-    try {
-      name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    } catch {
-      return;
-    }
-    // wrangler dev runs two workerd: its proxy (the socket the stack's origin names) and the Worker's runtime.
-    if (name === 'workerd') {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      name = cmd.includes('--inspector-addr') ? 'workerd(worker)' : 'workerd(proxy)';
-    }
-    out.push({ pid, name });
-    for (const c of children.get(pid) ?? []) visit(c);
-  };
-  visit(root);
-  return out;
-}
 
 /** CPU seconds of the stack by process name (workerd, node) since `snapshot` was taken. */
 function cpuMeter(stack: Stack) {

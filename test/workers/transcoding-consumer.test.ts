@@ -673,3 +673,76 @@ describe('dispatch, callbacks and readiness', () => {
     expect(names).toEqual(['240p', '720p', 'audio']);
   });
 });
+
+describe('admission: instances at capacity, and the next unit the moment one frees up', () => {
+  const FACTS_LONG: AnalyzeResult = { ...FACTS_1080, duration: 150, width: 640, height: 360 };
+
+  /** A scripted transcoder whose local pool says whether an encode could start now. */
+  function pool(free: () => boolean) {
+    const deps = scripted({ '/v1/analyze': () => [{ type: 'result', result: FACTS_LONG }] });
+    return { ...deps, transcoder: { ...deps.transcoder, canStartEncode: async () => free() } };
+  }
+
+  it('holds encodes back while no process has a free CPU slot, without spending an attempt; light units still start', async () => {
+    const { token } = await newCreator();
+    const id = await processingVideo(token);
+    let free = false;
+    const deps = pool(() => free);
+    await deliver([{ type: 'analyze', videoId: id }], deps);
+    const encode: TranscodeMessage = { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 };
+    const held = await deliver([encode], deps);
+    expect(held.retryMessages).toHaveLength(1);
+    expect(held.delays).toEqual([config.transcoding.admissionRetrySec]);
+    expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'PENDING', attempts: 0, error: null });
+    // The audio unit waits on reads, not on a CPU slot: it is dispatched all the same.
+    const audio = await deliver([{ type: 'audio', videoId: id }], deps);
+    expect(audio.delays).toEqual([config.transcoding.jobLeaseMs / 1000 + 1]);
+    expect(deps.calls.map((c) => c.path)).toEqual(['/v1/analyze', '/v1/audio']);
+    free = true;
+    await deliver([encode], deps);
+    expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+  });
+
+  it('a unit that ends sends the oldest unit waiting for admission at once, in plan order; young, backed-off and blocked units are left alone', async () => {
+    const { token } = await newCreator();
+    const id = await processingVideo(token);
+    const deps = pool(() => true);
+    await deliver([{ type: 'analyze', videoId: id }], deps);
+    const planned = (await db.select({ unit: schema.transcodeJobs.unit }).from(schema.transcodeJobs).where(eq(schema.transcodeJobs.videoId, id)).all()).map((r) => r.unit);
+    expect(planned).toEqual(['analyze', 'audio', 'encode:240p@0', 'encode:240p@1', 'encode:240p@2', 'encode:360p@0', 'encode:360p@1', 'encode:360p@2', 'thumbnails']);
+    const first = (await deliver([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }], deps), deps.calls.at(-1)!);
+
+    // Just planned: the queue is about to deliver every unit anyway, so a completion wakes nothing.
+    sent = [];
+    const second = (await deliver([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 1 }], deps), deps.calls.at(-1)!);
+    await callback(second, { type: 'result', result: encodeResult(second.body) });
+    expect(sent).toEqual([]);
+
+    // Later (the rest held back by admission): each unit that ends sends the oldest waiting one, audio first.
+    const later = Date.now() + 60_000;
+    const restore = setRuntime({ now: () => later });
+    try {
+      // A unit released after an error waits out its backoff instead of being woken.
+      await db.update(schema.transcodeJobs).set({ attempts: 1, error: 'transcoder unreachable' }).where(and(eq(schema.transcodeJobs.videoId, id), eq(schema.transcodeJobs.unit, 'encode:240p@2')));
+      sent = [];
+      await callback(first, { type: 'result', result: encodeResult(first.body) });
+      expect(sent).toEqual([{ type: 'audio', videoId: id }]);
+      const audio = (await deliver([sent[0]], deps), deps.calls.at(-1)!);
+      sent = [];
+      await callback(audio, { type: 'error', permanent: false, message: 'storage read failed' });
+      // Released with an error: it retries after its backoff; the next waiting unit takes the freed instance.
+      expect(sent).toEqual([{ type: 'encode', videoId: id, rungs: ['360p'], chunk: 0 }, { type: 'audio', videoId: id }]);
+      // A copy that arrives after the woken one claimed the unit finds it taken: one run, no extra attempt.
+      await deliver([sent[0]], deps);
+      const calls = deps.calls.length;
+      const duplicate = await deliver([sent[0]], deps);
+      expect(duplicate.retryMessages).toHaveLength(1);
+      expect(deps.calls.length).toBe(calls);
+      expect(await job(id, 'encode:360p@0')).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+    } finally {
+      restore();
+    }
+    // The storyboard is never woken: it waits for the lowest rung, whose completion sends it.
+    expect(sent.some((m) => m.type === 'thumbnails')).toBe(false);
+  });
+});

@@ -10,6 +10,8 @@
  * - a video that is no longer PROCESSING (deleted, failed) answers 410: the transcoder aborts the job;
  * - a `progress` may carry a `partial` result (the audio track's segments uploaded so far): the unit kind stores it
  *   (never shrinking) and fan-in publishes it, so players get the growing track;
+ * - a unit that ends (completed, released or failed) frees its instance: the oldest unit waiting for admission is sent at
+ *   once (admission.ts);
  * - a transient `error` releases the job and re-sends its message with backoff, until the attempts run out
  *   (then the job and the video fail with the reason); a permanent one fails them at once.
  */
@@ -18,6 +20,7 @@ import type { CallbackBody } from '../../containers/transcoder/src/protocol';
 import { loadConfig } from '../shared/config';
 import { openDb, schema } from '../shared/db';
 import { failVideo } from '../metadata/video-state';
+import { wakeNextWaiting } from './admission';
 import { completeClaim, failJob, releaseJob, reportProgress } from './jobs';
 import { messageForUnit } from './messages';
 import { backoffSeconds } from './consumer';
@@ -67,15 +70,18 @@ export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<C
         const kind = unitKinds[message.type] as (typeof unitKinds)['audio'];
         await kind.completed({ env, db, config, video, job });
       }
+      await wakeNextWaiting(env, db);
       return { status: 200, body: { status: 'completed' } };
     }
     case 'error': {
       if (event.permanent) {
         await failJob(db, job.videoId, job.unit, event.message);
         await failVideo(env, db, job.videoId, event.message);
+        await wakeNextWaiting(env, db);
         return { status: 200, body: { status: 'failed' } };
       }
       await releaseJob(db, job, event.message);
+      await wakeNextWaiting(env, db);
       const message = messageForUnit(job.videoId, job.unit);
       if (!message || job.attempts >= config.transcoding.maxAttempts) {
         await failJob(db, job.videoId, job.unit, event.message);

@@ -27,7 +27,8 @@ import { deleteR2Prefix } from '../metadata/delete';
 import { deleteOriginal } from '../shared/original';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { planChunks } from './chunks';
-import { claimJob, completedUnits, completeJob, ensureJobs, failJob, getJob, releaseJob, reportProgress, runningUnits } from './jobs';
+import { admissionWait } from './admission';
+import { claimJob, completedUnits, completeJob, ensureJobs, failJob, getJob, releaseJob, reportProgress } from './jobs';
 import { encodeGroups, planLadder } from './ladder';
 import { parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
 import { callbackSpec, dispatchTranscoderJob, runTranscoderJob, transcoderFor, type JobOutcome, type Transcoder } from './transcoder-client';
@@ -185,8 +186,8 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
       const wait = current.updatedAt + backoffSeconds(current.attempts, config) * 1000 - runtime().now();
       if (wait > 0) return { status: 'wait', delaySeconds: Math.ceil(wait / 1000) };
     }
-    // Admission: at most `maxRunningUnits` instances at once (the container max_instances).
-    if (current?.status !== 'PROCESSING' && (await runningUnits(db)) >= config.transcoding.maxRunningUnits) {
+    // Admission: at most `maxRunningUnits` instances at once (the container max_instances); see admission.ts.
+    if (current?.status !== 'PROCESSING' && (await admissionWait(db, config, deps.transcoder, message))) {
       return { status: 'wait', delaySeconds: config.transcoding.admissionRetrySec };
     }
     // A unit that needs another's output (the storyboard needs the lowest rung) is not claimed before it exists: the

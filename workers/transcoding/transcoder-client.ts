@@ -2,15 +2,15 @@
  * How the Worker reaches the transcoder, and how the transcoder reaches back — the one interface that hides
  * local-vs-container:
  * - `TRANSCODER_URL=http://…` (local dev, tests): the Node process started by `npm start` / the test stack; a
- *   comma-separated list spreads dispatched jobs over several local processes round-robin (the benchmark's
- *   "two workers"). Callbacks go to `${PUBLIC_ORIGIN}/internal/transcoding/callback`.
+ *   comma-separated list is a pool of local processes (the benchmark's "two workers"): each dispatched job goes to
+ *   one with a free CPU slot, and encodes wait for admission while none has one (admission.ts). Callbacks go to `${PUBLIC_ORIGIN}/internal/transcoding/callback`.
  * - `TRANSCODER_URL=container` or empty (production): a TranscoderContainer instance per job unit
  *   (`getContainer(env.TRANSCODER, name)`), so parallel units run in parallel containers. Callbacks go to the
  *   `callback.internal` virtual host, which the container's outbound interception hands to the Worker.
  * Analysis answers with an NDJSON event stream (containers/transcoder/src/protocol.ts) that `runTranscoderJob`
  * reads into a result union; every other job is dispatched (`dispatchTranscoderJob`: 202, then callbacks).
  */
-import type { CallbackSpec, JobEvent } from '../../containers/transcoder/src/protocol';
+import { ONLY_IF_FREE_HEADER, type CallbackSpec, type JobEvent } from '../../containers/transcoder/src/protocol';
 
 /** `/v1/frame` answers a JPEG directly; `/v1/download` streams events like the encode jobs (workers/frames, workers/downloads). */
 /**
@@ -31,6 +31,11 @@ export const CALLBACK_PATH = '/internal/transcoding/callback';
 export interface Transcoder {
   /** POSTs a job; `instance` names the container that runs it (ignored by a local process). */
   post(path: TranscoderPath, body: unknown, instance: string): Promise<Response>;
+  /**
+   * Whether an encode dispatched now would start at once (local pools of several processes only; production gives
+   * every unit its own instance, and admission counts instances in D1 — admission.ts).
+   */
+  canStartEncode?(): Promise<boolean>;
 }
 
 const isLocal = (env: Env): boolean => {
@@ -44,10 +49,32 @@ export function transcoderFor(env: Env): Transcoder {
   const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${env.INTERNAL_TOKEN ?? ''}` };
   if (isLocal(env)) {
     const bases = env.TRANSCODER_URL.split(',').map((b) => b.trim().replace(/\/$/, '')).filter(Boolean);
+    const send = (base: string, path: TranscoderPath, body: unknown, extra: Record<string, string> = {}) =>
+      fetch(`${base}${path}`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
+    if (bases.length === 1) return { post: (path, body) => send(bases[0]!, path, body) };
     return {
-      post: (path, body) => {
-        const base = path === '/v1/analyze' ? bases[0]! : bases[roundRobin++ % bases.length]!;
-        return fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+      // A pool behaves like instances: a job goes to a process with a free CPU slot (each asked in turn, from the
+      // round-robin position, to refuse rather than queue it); when none has one, round robin (it queues there).
+      async post(path, body) {
+        if (path === '/v1/analyze') return send(bases[0]!, path, body);
+        const first = roundRobin++;
+        for (let i = 0; i < bases.length; i++) {
+          const res = await send(bases[(first + i) % bases.length]!, path, body, { [ONLY_IF_FREE_HEADER]: '1' });
+          if (res.status !== 503) return res;
+          await res.body?.cancel();
+        }
+        return send(bases[first % bases.length]!, path, body);
+      },
+      async canStartEncode() {
+        const free = await Promise.all(
+          bases.map((base) =>
+            fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) })
+              .then(async (res) => ((await res.json()) as { free?: number }).free ?? 1)
+              // An unreachable process is not "busy": the dispatch meets the failure and retries as before.
+              .catch(() => 1),
+          ),
+        );
+        return free.some((n) => n > 0);
       },
     };
   }

@@ -57,6 +57,11 @@ export class Slots {
     return this.running;
   }
 
+  /** Slots a new job would get at once (none while jobs are queued). */
+  get free(): number {
+    return this.waiting.length > 0 ? 0 : Math.max(0, this.max - this.running);
+  }
+
   get queued(): number {
     return this.waiting.length;
   }

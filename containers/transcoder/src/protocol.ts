@@ -184,3 +184,19 @@ export type JobEvent<R> =
   | { type: 'result'; result: R }
   /** `permanent`: the input itself is the problem (retrying cannot help); `message` is user-readable. */
   | { type: 'error'; permanent: boolean; message: string };
+
+/**
+ * Dispatched jobs that do not hold a CPU slot: the audio unit reads the source at `-readrate` and spends most of its
+ * time waiting for it (an AAC encode is a few seconds of CPU for an hour), and the storyboard decodes the lowest
+ * rung. In a process that runs several jobs (local pools, TRANSCODER_CONCURRENCY) they run beside the encodes
+ * instead of taking a slot an encode could use; in production every unit has its own instance anyway.
+ */
+export const LIGHT_JOB_PATHS: readonly string[] = ['/v1/audio', '/v1/thumbnails'];
+
+/**
+ * Request header of a dispatch that should only start at once: a process whose CPU slots are all taken answers
+ * 503 `{ error: { code: 'busy' } }` instead of queueing it (light jobs are always accepted). Local pools use it to
+ * send each unit to an idle process, as production gives each unit its own instance.
+ */
+export const ONLY_IF_FREE_HEADER = 'x-transcoder-only-if-free';
+

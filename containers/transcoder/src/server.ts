@@ -3,7 +3,7 @@
  * (progress, then a result or an error) back to the caller — the Worker's queue consumer, locally over
  * TRANSCODER_URL, in production through the TranscoderContainer Durable Object.
  *
- *   GET  /healthz          liveness
+ *   GET  /healthz          liveness, and `free`: CPU slots free for a dispatched encode (local pools read it)
  *   POST /v1/analyze       AnalyzeRequest    → AnalyzeResult
  *   POST /v1/encode        EncodeRequest     → EncodeResult   (one chunk; segments uploaded as they are written)
  *   POST /v1/audio         AudioRequest      → AudioResult    (the whole source's audio, once)
@@ -17,7 +17,9 @@
  *
  * Environment: PORT, HOST, STORAGE_URL (internal storage origin), INTERNAL_TOKEN (required on requests when set,
  * and sent to storage and callbacks), TRANSCODER_CONCURRENCY (dispatched jobs run at once; default: CPU count),
- * CALLBACK_INTERVAL_MS (progress heartbeat, default 2000). The server holds no state between jobs: a killed server
+ * CALLBACK_INTERVAL_MS (progress heartbeat, default 2000). Light jobs (audio, storyboard: LIGHT_JOB_PATHS) run
+ * beside the encodes in slots of their own (at most LIGHT_CONCURRENCY). A dispatch with the ONLY_IF_FREE_HEADER is
+ * refused with 503 `busy` rather than queued when every CPU slot is taken. The server holds no state between jobs: a killed server
  * loses only its jobs in flight, which the Worker redoes when their leases expire.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -29,7 +31,7 @@ import { InputError } from './errors';
 import { encodeAudio, encodeRungs } from './pipeline';
 import { analyze } from './probe';
 import { killAllChildren, runningChildren } from './process';
-import type { AnalyzeRequest, AudioRequest, CallbackSpec, EncodeRequest, JobEvent, ThumbnailsRequest } from './protocol';
+import { LIGHT_JOB_PATHS, ONLY_IF_FREE_HEADER, type AnalyzeRequest, type AudioRequest, type CallbackSpec, type EncodeRequest, type JobEvent, type ThumbnailsRequest } from './protocol';
 import { HttpStorage, type Storage } from './storage';
 import { makeThumbnails } from './thumbnails';
 import { cutFrame, makeDownload } from './media-jobs';
@@ -40,6 +42,10 @@ const HOST = process.env.HOST ?? '0.0.0.0';
 const TOKEN = process.env.INTERNAL_TOKEN ?? '';
 const storage: Storage = new HttpStorage(process.env.STORAGE_URL ?? 'http://storage.internal', TOKEN);
 const slots = new Slots(Math.max(1, Number(process.env.TRANSCODER_CONCURRENCY) || os.cpus().length));
+/** Light jobs at once (audio, storyboard): they wait on reads, not on the CPU. */
+const LIGHT_CONCURRENCY = 2;
+const lightSlots = new Slots(LIGHT_CONCURRENCY);
+const isLight = (name: string) => LIGHT_JOB_PATHS.includes(name);
 const CALLBACK_INTERVAL_MS = Math.max(200, Number(process.env.CALLBACK_INTERVAL_MS) || 2000);
 
 const SAFE_KEY = /^(originals|videos)\/[A-Za-z0-9_-]+\/([A-Za-z0-9_-]+\/)*[A-Za-z0-9_.-]*$/;
@@ -189,6 +195,7 @@ async function handleFrame(body: Record<string, unknown>, res: ServerResponse, s
 function dispatch(name: string, job: Job, body: Record<string, unknown>, callback: CallbackSpec): void {
   const abort = new AbortController();
   const reporter = new CallbackReporter(callback, TOKEN, abort, CALLBACK_INTERVAL_MS);
+  const pool = isLight(name) ? lightSlots : slots;
   reporter.start();
   void (async () => {
     const started = Date.now();
@@ -196,11 +203,10 @@ function dispatch(name: string, job: Job, body: Record<string, unknown>, callbac
     const release = () => {
       if (!held) return;
       held = false;
-      slots.release();
+      pool.release();
     };
     try {
-      // The storyboard job is short (it decodes the lowest rung, not the source): ahead of queued encodes.
-      await slots.acquire(abort.signal, name === '/v1/thumbnails' ? 1 : 0);
+      await pool.acquire(abort.signal);
       held = true;
       const slot = { release, queuedSec: (Date.now() - started) / 1000 };
       const result = await job(body, (e) => {
@@ -225,7 +231,7 @@ function dispatch(name: string, job: Job, body: Record<string, unknown>, callbac
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://transcoder');
   if (req.method === 'GET' && url.pathname === '/healthz') {
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren() }));
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren(), free: slots.free }));
     return;
   }
   const m = /^\/v1\/(analyze|encode|audio|thumbnails|download|frame)$/.exec(url.pathname);
@@ -247,6 +253,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
 
   if (job && isCallbackSpec(body.callback)) {
+    if (req.headers[ONLY_IF_FREE_HEADER] === '1' && !isLight(url.pathname) && slots.free <= 0) {
+      res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'busy', message: 'every CPU slot is taken' } }));
+      return;
+    }
     dispatch(url.pathname, job, body, body.callback);
     res.writeHead(202, { 'Content-Type': 'application/json' }).end(JSON.stringify({ accepted: true, running: slots.busy, queued: slots.queued }));
     return;

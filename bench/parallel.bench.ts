@@ -47,6 +47,12 @@ const SOURCE_SEC = Number(process.env.BENCH_SOURCE_SEC ?? 180);
 const CHUNK_SEC = Number(process.env.BENCH_CHUNK_SEC ?? 60);
 const FP_LONG_SEC = Number(process.env.BENCH_FP_LONG_SEC ?? 600);
 const SOURCE_FPS = 30;
+/**
+ * Status polls during the encode runs. Each GET of the video costs the local stack ~40 ms of CPU (measured: 100
+ * polls, 4.2 s across wrangler's node and both workerd), taken from the cores the workers encode on; every 2 s
+ * bounds READY to ±2 s. The first-playable runs poll every 0.5 s (they stop at the first playable rung).
+ */
+const POLL_MS = 2000;
 let nextPort = PORT_BASE;
 const log = (msg: string) => console.log(`[parallel ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const f1 = (n: number) => n.toFixed(1);
@@ -64,7 +70,12 @@ async function startWorker(core: number, port: number, origin: string): Promise<
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', STORAGE_URL: `${origin}/internal/storage`, INTERNAL_TOKEN: STACK_SECRETS.INTERNAL_TOKEN, TRANSCODER_CONCURRENCY: '1' },
   });
-  child.stderr?.on('data', () => undefined);
+  // The last lines of its stderr are kept, and printed if it exits while a run still needs it.
+  const tail: string[] = [];
+  child.stderr?.on('data', (d: Buffer) => tail.push(...d.toString('utf8').split('\n').filter(Boolean)) && tail.splice(0, Math.max(0, tail.length - 40)));
+  child.on('exit', (code, signal) => {
+    if (signal !== 'SIGTERM') log(`worker on core ${core} exited (code ${code}, signal ${signal}); its last stderr lines:\n${tail.join('\n')}`);
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/healthz`, 60_000, child);
   return { child, url };
@@ -83,6 +94,7 @@ interface RunOutcome {
   cpuSec: number;
   /** CPU seconds of the local stack (wrangler's node, its workerd: gateway reads, D1, queues, callbacks) over the run. */
   stackCpuSec: number;
+  stackCpuByName?: Record<string, number>;
   firstPlayableSec: number | null;
   readySec: number | null;
   status: string;
@@ -185,20 +197,20 @@ async function runConfigOnce(label: string, source: string, cores: number[], chu
         log(`${label}: phase bound of ${PHASE_MS / 1000} s reached; stopping`);
         break;
       }
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, stopAtFirstPlayable ? 500 : POLL_MS));
       video = await getVideo(stack, id);
     }
     const wall = (performance.now() - t0) / 1000;
     const cpu = workers.reduce((a, w) => a + cpuOf(w.child.pid!), 0) - cpu0;
-    const stackCpuSec = stackCpu();
+    const { total: stackCpuSec, byName: stackCpuByName } = stackCpu();
     const ready = video.status === 'READY' ? wall : null;
-    log(`${label}: ${video.status} after ${f1(wall)} s wall, ${f1(cpu)} s transcoder CPU, ${f1(stackCpuSec)} s local-stack CPU`);
+    log(`${label}: ${video.status} after ${f1(wall)} s wall, ${f1(cpu)} s transcoder CPU, ${f1(stackCpuSec)} s local-stack CPU (${Object.entries(stackCpuByName).map(([n, c]) => `${n} ${f1(c)}`).join(', ')})`);
     const rungs = video.renditions.map((r) => r.name);
     if (ready !== null) await downloadRenditions(stack, id, [...rungs, 'audio'], dir);
     // Bookkeeping after the measurement: a failure here (a busy local stack) must not lose the numbers above.
     const units = await d1Jobs(stack, id).catch((err: unknown) => (log(`${label}: unit timeline unavailable: ${String(err).slice(0, 120)}`), []));
     if (stopAtFirstPlayable) await fetch(`${stack.origin}/v1/videos/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${stack.token}` } }).catch(() => undefined);
-    return { label, wallSec: wall, cpuSec: cpu, stackCpuSec, firstPlayableSec: firstPlayable, readySec: ready, status: video.status, units, dir, rungs, t0Wall };
+    return { label, wallSec: wall, cpuSec: cpu, stackCpuSec, stackCpuByName, firstPlayableSec: firstPlayable, readySec: ready, status: video.status, units, dir, rungs, t0Wall };
   } finally {
     for (const w of workers) w.child.kill('SIGTERM');
     await stack.stop();

@@ -48,9 +48,16 @@ export function stackProcesses(root: number): { pid: number; name: string }[] {
   return out;
 }
 
-/** Starts counting the CPU of the stack's processes (as they are now); the returned function gives seconds since. */
-export function stackCpuMeter(root: number): () => number {
+/**
+ * Starts counting the CPU of the stack's processes (as they are now); the returned function gives seconds since,
+ * in all and by process name.
+ */
+export function stackCpuMeter(root: number): () => { total: number; byName: Record<string, number> } {
   const procs = stackProcesses(root);
   const before = procs.map((p) => ticks(p.pid));
-  return () => procs.reduce((sum, p, i) => sum + Math.max(0, ticks(p.pid) - before[i]!), 0) / 100;
+  return () => {
+    const byName: Record<string, number> = {};
+    procs.forEach((p, i) => (byName[p.name] = (byName[p.name] ?? 0) + Math.max(0, ticks(p.pid) - before[i]!) / 100));
+    return { total: Object.values(byName).reduce((a, b) => a + b, 0), byName };
+  };
 }

@@ -29,7 +29,7 @@ import { STACK_SECRETS, startStack, type Stack } from '../test/helpers/local-sta
 import { makeSource, uploadOriginal } from '../test/helpers/transcoding-media';
 import { FFMPEG_HTTP_READ } from '../containers/transcoder/src/http-read';
 import { RangeProxy } from '../containers/transcoder/src/range-proxy';
-import { stackProcesses, ticks } from './proc-cpu';
+import { stackCpuMeter, stackProcesses } from './proc-cpu';
 
 const execFileP = promisify(execFile);
 const SOURCE_SEC = Number(process.env.BENCH_SR_SOURCE_SEC ?? 600);
@@ -41,17 +41,14 @@ const f2 = (n: number) => n.toFixed(2);
 const AUTH = { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` };
 const FFMPEG_HEADERS = `Authorization: Bearer ${STACK_SECRETS.INTERNAL_TOKEN}\r\n`;
 
-/** CPU seconds of the stack by process name (workerd, node) since `snapshot` was taken. */
+/** CPU seconds of the stack by process name (workerd, node), and of this process's children, since this call. */
 function cpuMeter(stack: Stack) {
-  const procs = stackProcesses(stack.wrangler.pid!);
-  const hz = 100;
-  const before = procs.map((p) => ticks(p.pid));
+  const stackCpu = stackCpuMeter(stack.wrangler.pid!);
   const childCpu0 = selfChildrenTicks();
   const t0 = performance.now();
   return () => {
-    const byName: Record<string, number> = {};
-    procs.forEach((p, i) => (byName[p.name] = (byName[p.name] ?? 0) + (ticks(p.pid) - before[i]!) / hz));
-    return { wallSec: (performance.now() - t0) / 1000, stackCpuSec: Object.values(byName).reduce((a, b) => a + b, 0), byName, readerCpuSec: (selfChildrenTicks() - childCpu0) / hz };
+    const { total, byName } = stackCpu();
+    return { wallSec: (performance.now() - t0) / 1000, stackCpuSec: total, byName, readerCpuSec: (selfChildrenTicks() - childCpu0) / 100 };
   };
 }
 

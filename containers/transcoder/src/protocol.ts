@@ -93,6 +93,11 @@ export interface AudioResult {
   bandwidth: number;
   averageBandwidth: number;
   totalBytes: number;
+  /**
+   * What reading the source cost (final result only): its size, the bytes skipped as other tracks' samples and
+   * those fetched from storage (null: not known, e.g. a source that is not MP4/MOV, read whole).
+   */
+  sourceRead?: { sourceBytes: number | null; skippedBytes: number | null; fetchedBytes: number | null };
 }
 
 export interface ThumbnailsRequest {

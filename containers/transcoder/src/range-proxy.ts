@@ -21,6 +21,7 @@
  * proxy answers 502, which ffmpeg logs and `run` turns into a StorageReadError (never a cut input taken as whole).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ByteRange } from './mp4-index';
 
 /** Bytes per storage request. 4 MiB: locally, per-request overhead was lost in the noise at 4 MiB (1 MiB: +25% CPU). */
 export const PIECE_BYTES = 4 * 1024 * 1024;
@@ -54,6 +55,20 @@ const drained = (res: ServerResponse) =>
     res.on('close', done);
   });
 
+/** Written for skipped bytes (never modified, so one buffer serves every response). */
+const ZEROS = new Uint8Array(64 * 1024);
+
+/**
+ * A sparse view of an object: the bytes in `skip` (sorted, non-overlapping, inclusive) are served as zeros without
+ * being fetched. For a reader that never looks at them (ffmpeg discarding a stream's samples: mp4-index.ts).
+ */
+export interface SparseView {
+  size: number;
+  skip: ByteRange[];
+  /** Bytes fetched from storage through this view so far. */
+  fetched: number;
+}
+
 const sizeOf = (contentRange: string | null): number | null => {
   const m = /\/(\d+)$/.exec(contentRange ?? '');
   return m ? Number(m[1]) : null;
@@ -64,6 +79,8 @@ export class RangeProxy {
   private port = 0;
   /** Storage requests made (for tests and the benchmark). */
   requests = 0;
+  private readonly views = new Map<string, SparseView>();
+  private nextView = 0;
 
   constructor(
     private readonly fetchRange: RangeFetch,
@@ -86,6 +103,14 @@ export class RangeProxy {
   url(key: string): string {
     if (!this.server) throw new Error('range proxy not started');
     return `http://127.0.0.1:${this.port}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  /** The URL ffmpeg reads a sparse view of `key` from (see `SparseView`); `release()` forgets it. */
+  sparseUrl(key: string, view: SparseView): { url: string; release: () => void } {
+    const id = `~${++this.nextView}`;
+    this.views.set(id, view);
+    const plain = new URL(this.url(key));
+    return { url: `${plain.origin}/${id}${plain.pathname}`, release: () => this.views.delete(id) };
   }
 
   async close(): Promise<void> {
@@ -118,6 +143,12 @@ export class RangeProxy {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET') return void res.writeHead(405, { 'Content-Length': '0' }).end();
+    const sparse = /^\/(~\d+)\//.exec(req.url!);
+    if (sparse) {
+      const view = this.views.get(sparse[1]!);
+      if (!view) return void res.writeHead(404, { 'Content-Length': '0' }).end();
+      return this.serveSparse(req.url!.slice(sparse[0].length).split('/').map(decodeURIComponent).join('/'), view, req, res);
+    }
     const key = req.url!.slice(1).split('/').map(decodeURIComponent).join('/');
     const asked = parseRange(req.headers.range);
     const from = asked?.start ?? 0;
@@ -182,6 +213,60 @@ export class RangeProxy {
       res.end();
     } catch {
       // Storage failed mid-response: end ffmpeg's connection early; its reconnect asks again (see the header).
+      res.destroy();
+    } finally {
+      abort.abort();
+    }
+  }
+
+  /** Like `serve`, for a sparse view: skipped bytes are zeros, the others are fetched in bounded pieces. */
+  private async serveSparse(key: string, view: SparseView, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const asked = parseRange(req.headers.range);
+    const from = asked?.start ?? 0;
+    if (from >= view.size) return void res.writeHead(416, { 'Content-Range': `bytes */${view.size}`, 'Content-Length': '0' }).end();
+    const end = Math.min(asked?.end ?? view.size - 1, view.size - 1);
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    res.writeHead(asked ? 206 : 200, { 'Accept-Ranges': 'bytes', 'Content-Length': String(end - from + 1), ...(asked ? { 'Content-Range': `bytes ${from}-${end}/${view.size}` } : {}) });
+    // The first skipped range that ends at or after `from` (binary search).
+    let h = 0;
+    for (let hi = view.skip.length; h < hi; ) {
+      const mid = (h + hi) >> 1;
+      if (view.skip[mid]![1] < from) h = mid + 1;
+      else hi = mid;
+    }
+    let at = from;
+    try {
+      while (at <= end) {
+        const hole = view.skip[h];
+        if (hole && hole[0] <= at) {
+          const stop = Math.min(hole[1], end);
+          while (at <= stop) {
+            const n = Math.min(ZEROS.length, stop - at + 1);
+            if (!res.write(ZEROS.subarray(0, n))) await drained(res);
+            at += n;
+            if (abort.signal.aborted) return;
+          }
+          h++;
+          continue;
+        }
+        const stop = Math.min(end, at + this.pieceBytes - 1, hole ? hole[0] - 1 : Infinity);
+        const piece = await this.piece(key, at, stop, abort.signal);
+        if (piece.status !== 206 || !piece.body) throw new Error(`storage answered ${piece.status} for a piece`);
+        let got = 0;
+        for await (const chunk of piece.body as unknown as AsyncIterable<Uint8Array>) {
+          const take = chunk.subarray(0, Math.max(0, stop - at + 1));
+          if (take.length && !res.write(take)) await drained(res);
+          at += take.length;
+          got += take.length;
+          view.fetched += take.length;
+          if (abort.signal.aborted) return;
+          if (at > stop) break;
+        }
+        if (got === 0) throw new Error('storage sent an empty piece');
+      }
+      res.end();
+    } catch {
       res.destroy();
     } finally {
       abort.abort();

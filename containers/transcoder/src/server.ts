@@ -133,9 +133,10 @@ const jobs: Record<string, Job> = {
     const req = body as unknown as AudioRequest;
     requireKey(req.sourceKey, 'sourceKey');
     requireKey(`${req.outputPrefix}x`, 'outputPrefix');
-    const source = await storage.ffmpegUrl(req.sourceKey);
-    return withWorkDir((dir) =>
-      encodeAudio(source, req, dir, {
+    // The audio track only: an MP4/MOV is read without the video's samples (mp4-index.ts).
+    const source = await storage.ffmpegAudioSource(req.sourceKey);
+    const result = await withWorkDir((dir) =>
+      encodeAudio(source.url, req, dir, {
         signal,
         onProgress: throttledProgress(emit),
         // The segments already uploaded: the Worker publishes the growing audio track from these.
@@ -143,7 +144,9 @@ const jobs: Record<string, Job> = {
         inputOptions: storage.ffmpegInput(),
         upload: (_rung, file, name) => storage.upload(`${req.outputPrefix}${name}`, file, 'video/mp2t', signal),
       }),
-    );
+    ).finally(() => source.release());
+    const { sourceBytes, skippedBytes, fetchedBytes } = source.stats;
+    return { ...result, sourceRead: { sourceBytes, skippedBytes, fetchedBytes: fetchedBytes() } };
   },
 
   async thumbnails(body, _emit, signal) {

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { FFMPEG_HTTP_READ } from './http-read';
+import { readTrackSamples, skippableForAudio, type ByteRange } from './mp4-index';
 import { RangeProxy } from './range-proxy';
 
 export interface Storage {
@@ -17,6 +18,11 @@ export interface Storage {
   url(key: string): string;
   /** The URL ffmpeg/ffprobe read `key` from: the process's bounded-read proxy (range-proxy.ts). */
   ffmpegUrl(key: string): Promise<string>;
+  /**
+   * The URL the audio unit reads `key` from: for an MP4/MOV, a sparse view that skips the other tracks' samples
+   * (mp4-index.ts); anything else, `ffmpegUrl(key)`. `stats` counts what was fetched; `release` when done.
+   */
+  ffmpegAudioSource(key: string): Promise<AudioSource>;
   /** ffmpeg/ffprobe input options for `ffmpegUrl(key)` (`FFMPEG_HTTP_READ`, http-read.ts). */
   ffmpegInput(): string[];
   download(key: string, file: string, signal?: AbortSignal): Promise<number>;
@@ -25,10 +31,25 @@ export interface Storage {
   upload(key: string, file: string, contentType: string, signal?: AbortSignal): Promise<void>;
 }
 
+export interface AudioSource {
+  url: string;
+  /** The original's size, the bytes skipped (null: read whole), and the bytes fetched so far. */
+  stats: { sourceBytes: number | null; skippedBytes: number | null; fetchedBytes: () => number | null };
+  release(): void;
+}
+
+/**
+ * Bytes at the start of the file never skipped: ffmpeg/ffprobe decode the first packets of every stream while
+ * probing (ffmpeg's default probesize is 5 MB) before they discard the streams they do not use.
+ */
+const AUDIO_KEEP_PREFIX = 8 * 1024 * 1024;
+
 export class HttpStorage implements Storage {
   constructor(
     private readonly baseUrl: string,
     private readonly token: string,
+    /** Bytes at the start of an original the audio unit never skips (AUDIO_KEEP_PREFIX; smaller in tests). */
+    private readonly audioKeepPrefix = AUDIO_KEEP_PREFIX,
   ) {}
 
   url(key: string): string {
@@ -53,12 +74,39 @@ export class HttpStorage implements Storage {
     return [...FFMPEG_HTTP_READ];
   }
 
+  async ffmpegAudioSource(key: string): Promise<AudioSource> {
+    const plain: AudioSource = { url: await this.ffmpegUrl(key), stats: { sourceBytes: null, skippedBytes: null, fetchedBytes: () => null }, release: () => undefined };
+    let size: number | null = null;
+    const readAt = async (offset: number, length: number): Promise<Uint8Array> => {
+      const res = await fetch(this.url(key), { headers: { ...this.headers(), Range: `bytes=${offset}-${offset + length - 1}` } });
+      if (res.status !== 206) {
+        await res.body?.cancel();
+        throw new Error(`storage answered ${res.status}`);
+      }
+      size ??= Number(/\/(\d+)$/.exec(res.headers.get('Content-Range') ?? '')?.[1] ?? NaN);
+      return new Uint8Array(await res.arrayBuffer());
+    };
+    let skip: ByteRange[] | null;
+    try {
+      await readAt(0, 16);
+      if (!Number.isFinite(size)) return plain;
+      skip = skippableForAudio(await readTrackSamples(readAt, size!), this.audioKeepPrefix);
+    } catch {
+      // Not indexable (or storage hiccuped): read it whole, as ffmpeg would anyway; its own reads report failures.
+      return plain;
+    }
+    if (!skip || skip.length === 0) return plain;
+    const view = { size: size!, skip, fetched: 0 };
+    const { url, release } = this.proxy.sparseUrl(key, view);
+    return { url, release, stats: { sourceBytes: size, skippedBytes: skip.reduce((a, [s, e]) => a + e - s + 1, 0), fetchedBytes: () => view.fetched } };
+  }
+
   async download(key: string, file: string, signal?: AbortSignal): Promise<number> {
     const res = await fetch(this.url(key), { headers: this.headers(), signal });
     if (res.status === 404) throw new Error(`storage: ${key} not found`);
     if (!res.ok || !res.body) throw new Error(`storage: GET ${key} failed with ${res.status}`);
     const expected = Number(res.headers.get('Content-Length') ?? NaN);
-    await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), createWriteStream(file), { signal });
+    await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), createWriteStream(file), { signal });
     const { size } = await stat(file);
     // A dropped connection can end a body early without an error; a short file would look like a truncated upload.
     if (Number.isFinite(expected) && size !== expected) throw new Error(`storage: GET ${key} ended after ${size} of ${expected} bytes`);

@@ -60,6 +60,8 @@ const f1 = (n: number) => n.toFixed(1);
 interface Worker {
   child: ChildProcess;
   url: string;
+  /** Set when the run stops it (its exit is then expected). */
+  stopping: boolean;
 }
 
 /** A transcoder server pinned to one core; its pid is the server itself (node with the tsx loader, no wrapper). */
@@ -73,12 +75,12 @@ async function startWorker(core: number, port: number, origin: string): Promise<
   // The last lines of its stderr are kept, and printed if it exits while a run still needs it.
   const tail: string[] = [];
   child.stderr?.on('data', (d: Buffer) => tail.push(...d.toString('utf8').split('\n').filter(Boolean)) && tail.splice(0, Math.max(0, tail.length - 40)));
+  const worker: Worker = { child, url: `http://127.0.0.1:${port}`, stopping: false };
   child.on('exit', (code, signal) => {
-    if (signal !== 'SIGTERM') log(`worker on core ${core} exited (code ${code}, signal ${signal}); its last stderr lines:\n${tail.join('\n')}`);
+    if (!worker.stopping) log(`worker on core ${core} exited (code ${code}, signal ${signal}); its last stderr lines:\n${tail.join('\n')}`);
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/healthz`, 60_000, child);
-  return { child, url };
+  await waitFor(`${worker.url}/healthz`, 60_000, child);
+  return worker;
 }
 
 /** user+system CPU seconds of a process and its reaped children (ffmpeg). */
@@ -212,7 +214,10 @@ async function runConfigOnce(label: string, source: string, cores: number[], chu
     if (stopAtFirstPlayable) await fetch(`${stack.origin}/v1/videos/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${stack.token}` } }).catch(() => undefined);
     return { label, wallSec: wall, cpuSec: cpu, stackCpuSec, stackCpuByName, firstPlayableSec: firstPlayable, readySec: ready, status: video.status, units, dir, rungs, t0Wall };
   } finally {
-    for (const w of workers) w.child.kill('SIGTERM');
+    for (const w of workers) {
+      w.stopping = true;
+      w.child.kill('SIGTERM');
+    }
     await stack.stop();
   }
 }

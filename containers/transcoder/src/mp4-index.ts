@@ -159,9 +159,13 @@ export async function readTrackSamples(readAt: ReadAt, fileSize: number): Promis
 /**
  * The byte ranges a reader of the first audio track does not need: every other track's samples, except in the
  * first `keepPrefix` bytes (ffmpeg and ffprobe decode the first packets of every stream while probing the input,
- * before they discard the streams they do not use). Null when the file has no audio track or could not be indexed.
+ * before they discard the streams they do not use), and only runs of at least `minSkip` bytes: every skipped range
+ * splits the read into one more storage request, which costs more than reading a short run (files muxed by ffmpeg
+ * interleave per frame, ~100 KB of video between audio samples at 25 Mb/s: nothing is worth skipping there; camera
+ * files interleave about one second per chunk, megabytes of video between audio runs). Null when the file has no
+ * audio track or could not be indexed.
  */
-export function skippableForAudio(tracks: TrackSamples[] | null, keepPrefix: number): ByteRange[] | null {
+export function skippableForAudio(tracks: TrackSamples[] | null, keepPrefix: number, minSkip = 0): ByteRange[] | null {
   const audio = tracks?.findIndex((t) => t.handler === 'soun') ?? -1;
   if (!tracks || audio < 0) return null;
   const skip = tracks
@@ -177,7 +181,7 @@ export function skippableForAudio(tracks: TrackSamples[] | null, keepPrefix: num
     if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
     else merged.push([...r]);
   }
-  return subtract(merged, tracks[audio]!.ranges);
+  return subtract(merged, tracks[audio]!.ranges).filter(([s, e]) => e - s + 1 >= minSkip);
 }
 
 /** `ranges` minus `remove` (both sorted, non-overlapping). */

@@ -153,6 +153,18 @@ export const PLATFORM_PARAMS = {
   guardBufferSec: 0,
   /** Guard on a fade (0 = off): also cap at the reference rule's rung while the latest whole-request rate is under this fraction of the harmonic mean of the ones before it (up to 5). */
   guardFadeRatio: 0,
+  /**
+   * Rate cap (0 = off): at any buffer, the rung's bitrate is at most (`capSafety` + `capRelax` × the buffer's fill
+   * fraction) × the reference rule's estimate (harmonic mean of the last 5 whole-request rates): the margin the
+   * reference rule keeps between the rung and the link, which the planner gives up as the buffer fills.
+   */
+  capSafety: 0,
+  capRelax: 0,
+  /**
+   * Volatility reserve (0 = off): the terminal buffer target grows by this many seconds × the coefficient of variation
+   * of the last 5 whole-request rates (capped at 1), so a jittery link is planned to end its horizon with more buffer.
+   */
+  terminalCvSec: 0,
   /** Guard on variance (0 = off): also cap at the reference rule's rung while the coefficient of variation of the last 5 whole-request rates is above this. */
   guardCv: 0,
   /**
@@ -251,6 +263,13 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const second = secondPredictor();
     return second !== null && estimate > p.ensembleRatio * second ? second : estimate;
   };
+  /** Coefficient of variation of the last 5 whole-request rates (0 with fewer than 3). */
+  const recentCv = (): number => {
+    const last = wholeRates.recent().slice(-HARMONIC_MEAN_PARAMS.window);
+    if (last.length < 3) return 0;
+    const mean = last.reduce((sum, v) => sum + v, 0) / last.length;
+    return Math.sqrt(last.reduce((sum, v) => sum + (v - mean) ** 2, 0) / last.length) / mean;
+  };
   /** Is the guard on: a thin buffer, a fade of the latest whole-request rate, or a jittery link? */
   const guardActive = (bufferSec: number): boolean => {
     if (p.guardBufferSec > 0 && bufferSec < p.guardBufferSec) return true;
@@ -260,13 +279,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       const mean = before.length / before.reduce((sum, v) => sum + 1 / v, 0);
       if ((recent.at(-1) as number) < p.guardFadeRatio * mean) return true;
     }
-    if (p.guardCv > 0 && recent.length >= 3) {
-      const last = recent.slice(-HARMONIC_MEAN_PARAMS.window);
-      const mean = last.reduce((sum, v) => sum + v, 0) / last.length;
-      const sd = Math.sqrt(last.reduce((sum, v) => sum + (v - mean) ** 2, 0) / last.length);
-      if (sd / mean > p.guardCv) return true;
-    }
-    return false;
+    return p.guardCv > 0 && recentCv() > p.guardCv;
   };
   /** The reference rule's rung (abr/harmonic-mean.ts) at this decision. */
   const referenceLevel = (decision: AbrDecision): number => {
@@ -286,7 +299,12 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     ) {
       out = Math.min(out, Math.max(0, decision.lastLevel - p.deadlineStep));
     }
-    if (referenceMean() !== null && guardActive(decision.bufferSec)) out = Math.min(out, referenceLevel(decision));
+    const reference = referenceMean();
+    if (reference !== null && guardActive(decision.bufferSec)) out = Math.min(out, referenceLevel(decision));
+    if (reference !== null && p.capSafety > 0) {
+      const fill = Math.min(1, decision.bufferSec / stream.maxBufferSec);
+      out = Math.min(out, highestRungUnder(stream.bitrates, reference * (p.capSafety + p.capRelax * fill), capLevel(stream, decision)));
+    }
     return out;
   };
   const errors: number[] = [];
@@ -372,6 +390,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const dur = stream.segmentDurationSec;
     const mbps = stream.bitrates.map((b) => b / 1e6);
     const k = bandwidths.length;
+    const terminalSec = p.terminalBufferSec + (p.terminalCvSec > 0 ? p.terminalCvSec * Math.min(1, recentCv()) : 0);
     // Download time of every (step, rung, scenario), computed once: the search below only adds and compares.
     const downloads = Array.from({ length: steps }, (_, step) =>
       Array.from({ length: top + 1 }, (_, level) => {
@@ -385,7 +404,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const visit = (step: number, buffers: number[], prev: number, score: number, first: number): void => {
       if (step === steps) {
         let terminal = 0;
-        for (const buffer of buffers) terminal += Math.max(0, p.terminalBufferSec - buffer);
+        for (const buffer of buffers) terminal += Math.max(0, terminalSec - buffer);
         score -= (terminalWeight * p.rebufferPenalty * terminal) / k;
         if (score > bestScore) {
           bestScore = score;

@@ -4,8 +4,11 @@
  * download-time deadline downshift; the two-predictor ensemble; the volatility reserve of the terminal cost.
  */
 import { describe, expect, it } from 'vitest';
-import { createHarmonicMeanController, createPlatformController, type AbrController, type AbrStream } from '../../abr/index';
+import { CONTROLLERS, createHarmonicMeanController, createPlatformController, type AbrController, type AbrStream } from '../../abr/index';
 import { PLATFORM_PARAMS, type PlatformParams } from '../../abr/platform';
+import { scoreRow, tuneBaselines, type TuneRow } from '../../abr/sim/tune';
+import { parseTrace } from '../../abr/sim/traces';
+import { simulateSession } from '../../abr/sim/simulator';
 import { LADDER } from '../../workers/shared/config';
 
 const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
@@ -139,5 +142,37 @@ describe('volatility reserve', () => {
     expect(platform({}, jitter).chooseLevel(at(14, 2))).toBe(2);
     expect(platform({ terminalCvSec: 24 }, jitter).chooseLevel(at(14, 2))).toBe(1);
     expect(platform({ terminalCvSec: 24 }, jitter).chooseLevel(at(20, 2))).toBe(platform({}, jitter).chooseLevel(at(20, 2)));
+  });
+});
+
+describe('abr:tune scoring (--baselines, --pick rebuffer)', () => {
+  it('rebuffer % is Σ stall / (Σ stall + Σ video) per family and overall; mean QoE is per session', () => {
+    const row: TuneRow = {
+      params: {},
+      families: {
+        a: { qoe: 30, oracle: 60, floor: 0, rebufferSec: 3, videoSec: 597, sessions: 2 },
+        b: { qoe: 10, oracle: 20, floor: 10, rebufferSec: 0, videoSec: 300, sessions: 1 },
+      },
+    };
+    const score = scoreRow(row);
+    expect(score.a!.rebufferRatio).toBeCloseTo(3 / 600, 12);
+    expect(score.a!.meanQoe).toBe(15);
+    expect(score.b!.rebufferRatio).toBe(0);
+    expect(score.b!.headroom).toBe(0);
+    expect(score.overall!.rebufferRatio).toBeCloseTo(3 / 900, 12);
+    expect(score.overall!.ratio).toBeCloseTo(40 / 80, 12);
+    expect(score.overall!.meanQoe).toBeCloseTo(40 / 3, 12);
+  });
+
+  it('the baselines are scored like a grid row, one row each, on the same traces', () => {
+    // 2 Mbps forever, 3 segments: each row holds exactly that controller's own session on the trace.
+    const trace = parseTrace('steady/t', '0 2\n10 2\n', 'steady');
+    const options = { stream, segmentCount: 3, rttSec: 0.08, progressIntervalSec: 0.1 };
+    const rows = tuneBaselines([trace], options);
+    expect(rows.map((r) => r.controller)).toEqual(['reference', 'hlsjs', 'bba', 'bola']);
+    for (const row of rows) {
+      const own = simulateSession(trace, CONTROLLERS.find((c) => c.name === row.controller)!.create(stream), options).metrics;
+      expect(row.families.steady).toMatchObject({ sessions: 1, videoSec: 18, qoe: own.qoeLin, rebufferSec: own.rebufferSec });
+    }
   });
 });

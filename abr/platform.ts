@@ -117,7 +117,7 @@ export const PLATFORM_PARAMS = {
    */
   terminalAtEnd: 1,
   /**
-   * Trend (#17 round five; 0 = off): the least-squares slope of the last `trendWindow` transfer rates against transfer
+   * Trend (#17 round four, continued; 0 = off): the least-squares slope of the last `trendWindow` transfer rates against transfer
    * time. When it is negative, the short estimate is min(harmonic mean, the line extrapolated `trendAheadSec` past the
    * latest transfer, floored at `trendFloor` × the latest rate); a rising line is not extrapolated upward. A fading
    * link is a trend that a window of recent rates lags (docs/abr.md "Fourth round"). These trend options are off: on
@@ -148,7 +148,10 @@ export const PLATFORM_PARAMS = {
    * Safety guard (#17 round five; 0 = off): while the buffer is under `guardBufferSec`, the rung is at most the
    * reference rule's (harmonic mean of the last 5 whole-request rates × 0.8, × 0.5 under 10 s of buffer; the rule whose
    * hsdpa rebuffering the issue sets as the bar). The reference rule's own estimate is kept for this, apart from the
-   * platform's (whole requests including TTFB, completed downloads only, as that rule measures them).
+   * platform's (whole requests including TTFB, completed downloads only, as that rule measures them). This and the
+   * round-five options below (rate cap, volatility reserve, deadline, ensemble) are off: held out none brings hsdpa's
+   * rebuffering down to the reference rule's, and the one that comes closest (the volatility reserve) costs puffer and
+   * the overall fraction (docs/abr.md "Fifth round").
    */
   guardBufferSec: 0,
   /** Guard on a fade (0 = off): also cap at the reference rule's rung while the latest whole-request rate is under this fraction of the harmonic mean of the ones before it (up to 5). */
@@ -177,8 +180,8 @@ export const PLATFORM_PARAMS = {
   deadlineStep: 1,
   deadlineBufferSec: 0,
   /**
-   * Ensemble of two predictors (0 = off): when the robust estimate and a second predictor differ by more than this
-   * factor, the lower of the two is planned with. The second predictor: `ensembleWith` 0 = the latest transfer's rate,
+   * Ensemble of two predictors (0 = off): when the robust estimate is more than this factor above a second predictor,
+   * the second (the more conservative) is planned with; it never raises the estimate. The second predictor: `ensembleWith` 0 = the latest transfer's rate,
    * 1 = the reference rule's estimate (harmonic mean of the last 5 whole-request rates). `ensembleAfterFloor` 1: the
    * lower one wins after the long-run floor too (0: the floor may still lift it with buffer in hand).
    */

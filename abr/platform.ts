@@ -1,6 +1,7 @@
 import { FallingTrend, HarmonicWindow, HoltTrend, TimeWeightedWindow } from './estimators';
 import { planStochastic, type ThroughputSample } from './stochastic-mpc';
-import { capLevel, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
+import { HARMONIC_MEAN_PARAMS } from './harmonic-mean';
+import { capLevel, highestRungUnder, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
 
 /**
  * The platform's controller: model-predictive control over a short horizon (RobustMPC, Yin et al., "A
@@ -116,7 +117,7 @@ export const PLATFORM_PARAMS = {
    */
   terminalAtEnd: 1,
   /**
-   * Trend (#17 round five; 0 = off): the least-squares slope of the last `trendWindow` transfer rates against transfer
+   * Trend (#17 round four, continued; 0 = off): the least-squares slope of the last `trendWindow` transfer rates against transfer
    * time. When it is negative, the short estimate is min(harmonic mean, the line extrapolated `trendAheadSec` past the
    * latest transfer, floored at `trendFloor` × the latest rate); a rising line is not extrapolated upward. A fading
    * link is a trend that a window of recent rates lags (docs/abr.md "Fourth round"). These trend options are off: on
@@ -143,6 +144,50 @@ export const PLATFORM_PARAMS = {
   fadeK: 0,
   /** 1: only over-predictions (estimate above the rate that came) count as errors in the discount; 0: both directions (RobustMPC). */
   errorOverOnly: 0,
+  /**
+   * Safety guard (#17 round five; 0 = off): while the buffer is under `guardBufferSec`, the rung is at most the
+   * reference rule's (harmonic mean of the last 5 whole-request rates × 0.8, × 0.5 under 10 s of buffer; the rule whose
+   * hsdpa rebuffering the issue sets as the bar). The reference rule's own estimate is kept for this, apart from the
+   * platform's (whole requests including TTFB, completed downloads only, as that rule measures them). This and the
+   * round-five options below (rate cap, volatility reserve, deadline, ensemble) are off: held out none brings hsdpa's
+   * rebuffering down to the reference rule's, and the one that comes closest (the volatility reserve) costs puffer and
+   * the overall fraction (docs/abr.md "Fifth round").
+   */
+  guardBufferSec: 0,
+  /** Guard on a fade (0 = off): also cap at the reference rule's rung while the latest whole-request rate is under this fraction of the harmonic mean of the ones before it (up to 5). */
+  guardFadeRatio: 0,
+  /**
+   * Rate cap (0 = off): at any buffer, the rung's bitrate is at most (`capSafety` + `capRelax` × the buffer's fill
+   * fraction) × the reference rule's estimate (harmonic mean of the last 5 whole-request rates): the margin the
+   * reference rule keeps between the rung and the link, which the planner gives up as the buffer fills.
+   */
+  capSafety: 0,
+  capRelax: 0,
+  /**
+   * Volatility reserve (0 = off): the terminal buffer target grows by this many seconds × the coefficient of variation
+   * of the last 5 whole-request rates (capped at 1), so a jittery link is planned to end its horizon with more buffer.
+   */
+  terminalCvSec: 0,
+  /** Guard on variance (0 = off): also cap at the reference rule's rung while the coefficient of variation of the last 5 whole-request rates is above this. */
+  guardCv: 0,
+  /**
+   * Download-time deadline (0 = off): when the latest completed download (request to last byte) took longer than
+   * `deadlineFactor` × the segment duration (the buffer shrank while it ran), the next rung is at most the previous
+   * one minus `deadlineStep` — a downshift of the next request, not an abandon of the current one — while the buffer
+   * is under `deadlineBufferSec` (0: at any buffer).
+   */
+  deadlineFactor: 0,
+  deadlineStep: 1,
+  deadlineBufferSec: 0,
+  /**
+   * Ensemble of two predictors (0 = off): when the robust estimate is more than this factor above a second predictor,
+   * the second (the more conservative) is planned with; it never raises the estimate. The second predictor: `ensembleWith` 0 = the latest transfer's rate,
+   * 1 = the reference rule's estimate (harmonic mean of the last 5 whole-request rates). `ensembleAfterFloor` 1: the
+   * lower one wins after the long-run floor too (0: the floor may still lift it with buffer in hand).
+   */
+  ensembleRatio: 0,
+  ensembleWith: 0,
+  ensembleAfterFloor: 0,
 };
 
 /**
@@ -205,6 +250,66 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     return estimate;
   };
   const rates = { mean: shortMean };
+  /** The reference rule's estimator (whole requests, completed downloads), for the guard and the ensemble. */
+  const wholeRates = new HarmonicWindow(HARMONIC_MEAN_PARAMS.window + 1);
+  /** Request-to-last-byte seconds of the latest completed download, for the deadline check. */
+  let lastRequestSec: number | null = null;
+  /** Harmonic mean of the reference rule's last 5 whole-request rates (null before the first). */
+  const referenceMean = (): number | null => {
+    const recent = wholeRates.recent().slice(-HARMONIC_MEAN_PARAMS.window);
+    return recent.length ? recent.length / recent.reduce((sum, v) => sum + 1 / v, 0) : null;
+  };
+  /** The second predictor of the ensemble. */
+  const secondPredictor = (): number | null => (p.ensembleWith === 1 ? referenceMean() : (harmonic.recent().at(-1) ?? null));
+  const ensemble = (estimate: number): number => {
+    if (!(p.ensembleRatio > 0)) return estimate;
+    const second = secondPredictor();
+    return second !== null && estimate > p.ensembleRatio * second ? second : estimate;
+  };
+  /** Coefficient of variation of the last 5 whole-request rates (0 with fewer than 3). */
+  const recentCv = (): number => {
+    const last = wholeRates.recent().slice(-HARMONIC_MEAN_PARAMS.window);
+    if (last.length < 3) return 0;
+    const mean = last.reduce((sum, v) => sum + v, 0) / last.length;
+    return Math.sqrt(last.reduce((sum, v) => sum + (v - mean) ** 2, 0) / last.length) / mean;
+  };
+  /** Is the guard on: a thin buffer, a fade of the latest whole-request rate, or a jittery link? */
+  const guardActive = (bufferSec: number): boolean => {
+    if (p.guardBufferSec > 0 && bufferSec < p.guardBufferSec) return true;
+    const recent = wholeRates.recent();
+    if (p.guardFadeRatio > 0 && recent.length >= 2) {
+      const before = recent.slice(0, -1);
+      const mean = before.length / before.reduce((sum, v) => sum + 1 / v, 0);
+      if ((recent.at(-1) as number) < p.guardFadeRatio * mean) return true;
+    }
+    return p.guardCv > 0 && recentCv() > p.guardCv;
+  };
+  /** The reference rule's rung (abr/harmonic-mean.ts) at this decision. */
+  const referenceLevel = (decision: AbrDecision): number => {
+    const h = HARMONIC_MEAN_PARAMS;
+    const safety = decision.bufferSec < h.lowBufferSec ? h.lowBufferSafety : h.safety;
+    return highestRungUnder(stream.bitrates, (referenceMean() ?? 0) * safety, capLevel(stream, decision));
+  };
+  /** The round-five guards on the planner's pick: the deadline downshift and the reference rule's cap. */
+  const guarded = (decision: AbrDecision, level: number): number => {
+    let out = level;
+    if (
+      p.deadlineFactor > 0 &&
+      lastRequestSec !== null &&
+      decision.lastLevel >= 0 &&
+      lastRequestSec > p.deadlineFactor * stream.segmentDurationSec &&
+      (p.deadlineBufferSec <= 0 || decision.bufferSec < p.deadlineBufferSec)
+    ) {
+      out = Math.min(out, Math.max(0, decision.lastLevel - p.deadlineStep));
+    }
+    const reference = referenceMean();
+    if (reference !== null && guardActive(decision.bufferSec)) out = Math.min(out, referenceLevel(decision));
+    if (reference !== null && p.capSafety > 0) {
+      const fill = Math.min(1, decision.bufferSec / stream.maxBufferSec);
+      out = Math.min(out, highestRungUnder(stream.bitrates, reference * (p.capSafety + p.capRelax * fill), capLevel(stream, decision)));
+    }
+    return out;
+  };
   const errors: number[] = [];
   let ttfbSec = 0;
   let ttfbSamples = 0;
@@ -241,11 +346,13 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
     // Until two prediction errors are known the estimate rests on one or two samples: assume it may be this far off.
     const cold = errors.length < 2 ? p.coldStartError : 0;
-    const robust = mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
+    const discounted = mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
+    const robust = p.ensembleAfterFloor ? discounted : ensemble(discounted);
     const longMean = p.longWindow > 0 ? long.mean() : null;
-    if (longMean === null) return robust;
+    if (longMean === null) return p.ensembleAfterFloor ? ensemble(robust) : robust;
     const floor = longMean * Math.min(1, bufferSec / stream.maxBufferSec);
-    return Math.max(robust, p.trendCapsFloor && p.trendWindow >= 2 ? Math.min(floor, trend.predict(p.trendAheadSec, p.trendPerTransfer === 1, p.trendMinR2) ?? floor) : floor);
+    const floored = Math.max(robust, p.trendCapsFloor && p.trendWindow >= 2 ? Math.min(floor, trend.predict(p.trendAheadSec, p.trendPerTransfer === 1, p.trendMinR2) ?? floor) : floor);
+    return p.ensembleAfterFloor ? ensemble(floored) : floored;
   };
   /** Recent transfers for the stochastic planner's distribution, oldest first; `ratio` = actual / predicted rate. */
   const history: Array<{ bps: number; seconds: number; ratio: number; centerRatio: number }> = [];
@@ -286,6 +393,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const dur = stream.segmentDurationSec;
     const mbps = stream.bitrates.map((b) => b / 1e6);
     const k = bandwidths.length;
+    const terminalSec = p.terminalBufferSec + (p.terminalCvSec > 0 ? p.terminalCvSec * Math.min(1, recentCv()) : 0);
     // Download time of every (step, rung, scenario), computed once: the search below only adds and compares.
     const downloads = Array.from({ length: steps }, (_, step) =>
       Array.from({ length: top + 1 }, (_, level) => {
@@ -299,7 +407,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const visit = (step: number, buffers: number[], prev: number, score: number, first: number): void => {
       if (step === steps) {
         let terminal = 0;
-        for (const buffer of buffers) terminal += Math.max(0, p.terminalBufferSec - buffer);
+        for (const buffer of buffers) terminal += Math.max(0, terminalSec - buffer);
         score -= (terminalWeight * p.rebufferPenalty * terminal) / k;
         if (score > bestScore) {
           bestScore = score;
@@ -375,7 +483,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       if (p.stochastic && p.stochMode === 3) return planExpected(decision, [{ bps: bandwidth, weight: 1 }]);
       if (p.stochastic) return planExpected(decision, history.length ? distribution(decision.bufferSec) : [{ bps: bandwidth, weight: 1 }]);
       const recent = p.scenarios ? harmonic.recent() : [];
-      return plan(decision, recent.length >= 2 ? recent : [bandwidth]);
+      return guarded(decision, plan(decision, recent.length >= 2 ? recent : [bandwidth]));
     },
     onDownloaded(sample) {
       // Running mean of the TTFB that turns into a moving average over ~5 requests once the count saturates.
@@ -383,6 +491,10 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       ttfbSamples = Math.min(ttfbSamples + 1, p.estimateWindow - 1);
       const transfer = Math.max(sample.durationSec - sample.ttfbSec, 1e-3);
       recordRate(sample.bits, transfer);
+      if (sample.durationSec > 0) {
+        wholeRates.push(sample.bits / sample.durationSec);
+        lastRequestSec = sample.durationSec;
+      }
     },
     onProgress(progress) {
       if (progress.level <= 0 || progress.bitsLoaded >= progress.bitsTotal) return null;

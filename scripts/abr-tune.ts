@@ -10,14 +10,17 @@
  * every trace also rotated to start at k/N of its length. --grid '{"axis": [values], …}' replaces the grid of --split
  * and --lofo. --perfect H[,H…]: per family, the oracle, a perfect-prediction MPC that knows the next H segments
  * exactly (abr/sim/perfect-prediction.ts) and the shipped platform controller, each as Σ QoE_lin, Σ Mbps, stall,
- * startup and switch cost, with ratio / headroom (where a controller's gap to the oracle is). Deterministic.
+ * startup and switch cost, with ratio / headroom (where a controller's gap to the oracle is). --baselines (with --eval
+ * or --split): the baselines' rows on the same traces, and rebuffer % per cell. --pick rebuffer (with --split): pick on
+ * the training half only among settings that rebuffer no more than the reference rule there on every family
+ * (#17 round five). Deterministic.
  */
 import path from 'node:path';
 import { LADDER, defaults } from '../workers/shared/config';
 import { oracleGridCheck } from '../abr/sim/oracle';
 import { loadTraceDir } from '../abr/sim/traces';
 import type { PlatformParams } from '../abr/platform';
-import { gridOf, rotateTraces, scoreRow, splitTraces, tune } from '../abr/sim/tune';
+import { gridOf, rotateTraces, scoreRow, splitTraces, tune, tuneBaselines, type RowScore } from '../abr/sim/tune';
 import { createPerfectPredictionController } from '../abr/sim/perfect-prediction';
 import { createPlatformController } from '../abr/platform';
 import { solveOracle } from '../abr/sim/oracle';
@@ -59,16 +62,35 @@ if (flag('--grid-check')) {
 if (flag('--split')) {
   const { train, test } = splitTraces(traces);
   const grid = gridOf(customGrid ?? SPLIT_GRID);
+  const pickAt = argv.indexOf('--pick');
+  const pick = pickAt >= 0 ? argv[pickAt + 1] : 'headroom';
+  if (pick !== 'headroom' && pick !== 'rebuffer') throw new Error(`--pick must be headroom or rebuffer, not ${pick}`);
+  const trainReference = pick === 'rebuffer' ? scoreRow(tuneBaselines(train, options).find((r) => r.controller === 'reference')!) : null;
   console.log(`train/test split: ${train.length} training traces, ${test.length} held out (odd positions in each family)`);
   const trained = tune(train, options, grid, (line) => console.error(`train ${line}`));
   const mean = (score: Record<string, number>): number => trained.families.reduce((s, f) => s + (score[f] ?? 0), 0) / trained.families.length;
-  const best = trained.scores.reduce((b, s, i) => (mean(s) > mean(trained.scores[b]!) ? i : b), 0);
+  // --pick rebuffer (#17 round five): only settings whose training-half rebuffering is no worse than the reference
+  // rule's on every family compete (the issue's rebuffering target); the best mean headroom among them wins.
+  const eligible = trained.grid.map((row) => {
+    if (pick !== 'rebuffer') return true;
+    const score = scoreRow(row);
+    return trained.families.every((f) => (score[f]?.rebufferRatio ?? 0) <= (trainReference?.[f]?.rebufferRatio ?? Infinity) + 1e-12);
+  });
+  if (pick === 'rebuffer') console.log(`--pick rebuffer: ${eligible.filter(Boolean).length} of ${grid.length} settings rebuffer no more than the reference rule on every training family`);
+  const candidates = eligible.some(Boolean) ? trained.scores.map((_, i) => i).filter((i) => eligible[i]) : trained.scores.map((_, i) => i);
+  const best = candidates.reduce((b, i) => (mean(trained.scores[i]!) > mean(trained.scores[b]!) ? i : b), candidates[0]!);
   const chosen = grid[best]!;
   console.log(`chosen on the training half: ${JSON.stringify(chosen)} (mean headroom over families ${mean(trained.scores[best]!).toFixed(3)})`);
   const held = tune(test, options, [{}, chosen], (line) => console.error(`test ${line}`));
   for (const [i, label] of ['shipped defaults', 'chosen on train'].entries()) {
     const score = scoreRow(held.grid[i]!);
-    console.log(`  held out, ${label}: ${Object.entries(score).map(([f, v]) => `${f} ${Number.isFinite(v.ratio) ? v.ratio.toFixed(3) : '-'} / headroom ${v.headroom.toFixed(3)}`).join('; ')}`);
+    console.log(`  held out, ${label}: ${Object.entries(score).map(([f, v]) => `${f} ${Number.isFinite(v.ratio) ? v.ratio.toFixed(3) : '-'} / headroom ${v.headroom.toFixed(3)} / rebuffer ${(100 * v.rebufferRatio).toFixed(2)} %`).join('; ')}`);
+  }
+  if (flag('--baselines')) {
+    for (const row of tuneBaselines(test, options)) {
+      const score = scoreRow(row);
+      console.log(`  held out, ${row.controller}: ${Object.entries(score).map(([f, v]) => `${f} ${Number.isFinite(v.ratio) ? v.ratio.toFixed(3) : '-'} / headroom ${v.headroom.toFixed(3)} / rebuffer ${(100 * v.rebufferRatio).toFixed(2)} %`).join('; ')}`);
+    }
   }
 }
 if (flag('--lofo')) {
@@ -97,11 +119,15 @@ if (evalAt >= 0) {
   const picked = rotateTraces(half ? splitTraces(traces)[half] : traces, rotations);
   console.log(`eval on ${picked.length} sessions (${half ?? 'all traces'}, ${rotations} rotation(s)): ratio / headroom / Σ stall s`);
   const report = tune(picked, options, settings, (line) => console.error(line));
-  for (const row of report.grid) {
+  // With --baselines: also the baselines (reference, hls.js, BBA, BOLA) on the same sessions, and every cell with its
+  // mean QoE_lin per trace and rebuffer % (ratio / headroom / Σ stall s (rebuffer %) [mean QoE_lin]).
+  const rows = flag('--baselines') ? [...tuneBaselines(picked, options), ...report.grid] : report.grid;
+  for (const row of rows) {
     const score = scoreRow(row);
-    const cell = (v: { ratio: number; headroom: number; rebufferSec: number }): string =>
-      `${Number.isFinite(v.ratio) ? v.ratio.toFixed(3) : '-'} / ${v.headroom.toFixed(3)} / ${v.rebufferSec.toFixed(0)}`;
-    console.log(`  ${JSON.stringify(row.params)}: ${Object.entries(score).map(([f, v]) => `${f} ${cell(v)}`).join('; ')}`);
+    const cell = (v: RowScore): string =>
+      `${Number.isFinite(v.ratio) ? v.ratio.toFixed(3) : '-'} / ${v.headroom.toFixed(3)} / ${v.rebufferSec.toFixed(0)}` +
+      (flag('--baselines') ? ` (${(100 * v.rebufferRatio).toFixed(2)} %) [${v.meanQoe.toFixed(1)}]` : '');
+    console.log(`  ${row.controller ?? JSON.stringify(row.params)}: ${Object.entries(score).map(([f, v]) => `${f} ${cell(v)}`).join('; ')}`);
   }
 }
 

@@ -6,7 +6,8 @@
  * artefact of the traces it was picked on. Deterministic; prints progress on stderr.
  */
 import { createPlatformController, type PlatformParams } from '../platform';
-import type { AbrStream } from '../types';
+import { CONTROLLERS } from '../index';
+import type { AbrController, AbrStream } from '../types';
 import { solveOracle } from './oracle';
 import { scriptedController } from './run';
 import { simulateSession, type SimOptions } from './simulator';
@@ -14,8 +15,10 @@ import type { Trace } from './traces';
 
 export interface TuneRow {
   params: Partial<PlatformParams>;
-  /** Per family: Σ QoE_lin and Σ oracle QoE_lin and Σ always-lowest QoE_lin. */
-  families: Record<string, { qoe: number; oracle: number; floor: number; rebufferSec: number }>;
+  /** A baseline controller's name instead of platform settings (`tuneBaselines`). */
+  controller?: string;
+  /** Per family: Σ QoE_lin and Σ oracle QoE_lin and Σ always-lowest QoE_lin; Σ stall s and Σ video s (for rebuffer %). */
+  families: Record<string, { qoe: number; oracle: number; floor: number; rebufferSec: number; videoSec: number; sessions: number }>;
 }
 
 export interface TuneReport {
@@ -35,26 +38,57 @@ export function gridOf(axes: Partial<Record<keyof PlatformParams, number[]>>): A
   return rows;
 }
 
-export function tune(traces: Trace[], options: SimOptions, grid: Array<Partial<PlatformParams>>, progress: (line: string) => void = () => {}): TuneReport {
+interface TraceBase {
+  trace: Trace;
+  oracleQoe: number;
+  floor: number;
+}
+
+function bases(traces: Trace[], options: SimOptions): TraceBase[] {
   const stream: AbrStream = options.stream;
-  const families = [...new Set(traces.map((t) => t.family))].sort();
-  const base = traces.map((trace) => {
+  return traces.map((trace) => {
     const oracle = solveOracle(trace, { stream, segmentCount: options.segmentCount, rttSec: options.rttSec, segmentBits: options.segmentBits });
     const oracleQoe = simulateSession(trace, scriptedController(oracle.levels), options).metrics.qoeLin;
     const floor = simulateSession(trace, scriptedController([], 'lowest'), options).metrics.qoeLin;
     return { trace, oracleQoe, floor };
   });
+}
+
+/** One controller's sums per family over the traces (a fresh controller per trace). */
+function rowOf(base: TraceBase[], families: string[], options: SimOptions, create: () => AbrController): TuneRow['families'] {
+  const fam: TuneRow['families'] = Object.fromEntries(families.map((f) => [f, { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0, videoSec: 0, sessions: 0 }]));
+  for (const { trace, oracleQoe, floor } of base) {
+    const session = simulateSession(trace, create(), options);
+    const m = session.metrics;
+    const f = fam[trace.family];
+    if (!f) continue;
+    f.qoe += m.qoeLin;
+    f.oracle += oracleQoe;
+    f.floor += floor;
+    f.rebufferSec += m.rebufferSec;
+    f.videoSec += session.levels.length * options.stream.segmentDurationSec;
+    f.sessions += 1;
+  }
+  return fam;
+}
+
+/** The baselines (every controller of CONTROLLERS that is not a platform row) scored like a grid row. */
+export function tuneBaselines(traces: Trace[], options: SimOptions): TuneRow[] {
+  const families = [...new Set(traces.map((t) => t.family))].sort();
+  const base = bases(traces, options);
+  return CONTROLLERS.filter((c) => !c.name.startsWith('platform')).map((c) => ({
+    params: {},
+    controller: c.name,
+    families: rowOf(base, families, options, () => c.create(options.stream)),
+  }));
+}
+
+export function tune(traces: Trace[], options: SimOptions, grid: Array<Partial<PlatformParams>>, progress: (line: string) => void = () => {}): TuneReport {
+  const stream: AbrStream = options.stream;
+  const families = [...new Set(traces.map((t) => t.family))].sort();
+  const base = bases(traces, options);
   const rows: TuneRow[] = grid.map((params, i) => {
-    const fam: TuneRow['families'] = Object.fromEntries(families.map((f) => [f, { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0 }]));
-    for (const { trace, oracleQoe, floor } of base) {
-      const m = simulateSession(trace, createPlatformController(stream, { params }), options).metrics;
-      const f = fam[trace.family];
-      if (!f) continue;
-      f.qoe += m.qoeLin;
-      f.oracle += oracleQoe;
-      f.floor += floor;
-      f.rebufferSec += m.rebufferSec;
-    }
+    const fam = rowOf(base, families, options, () => createPlatformController(stream, { params }));
     progress(`[${i + 1}/${grid.length}] ${JSON.stringify(params)} ${families.map((f) => `${f} ${headroom(fam[f]!).toFixed(3)}`).join(' ')}`);
     return { params, families: fam };
   });
@@ -95,18 +129,37 @@ export function splitTraces(traces: Trace[]): { train: Trace[]; test: Trace[] } 
   return { train, test };
 }
 
-/** Per family and overall: plain ratio Σ QoE / Σ oracle (NaN when Σ oracle ≤ 0) and the headroom fraction. */
-export function scoreRow(row: TuneRow): Record<string, { ratio: number; headroom: number; rebufferSec: number }> {
-  const out: Record<string, { ratio: number; headroom: number; rebufferSec: number }> = {};
-  const total = { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0 };
+export interface RowScore {
+  ratio: number;
+  headroom: number;
+  rebufferSec: number;
+  /** Σ stall s / (Σ stall s + Σ video s), as the simulator's rebuffer % (startup excluded). */
+  rebufferRatio: number;
+  /** Mean QoE_lin per trace. */
+  meanQoe: number;
+}
+
+/** Per family and overall: plain ratio Σ QoE / Σ oracle (NaN when Σ oracle ≤ 0), the headroom fraction, stall. */
+export function scoreRow(row: TuneRow): Record<string, RowScore> {
+  const out: Record<string, RowScore> = {};
+  const total = { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0, videoSec: 0, sessions: 0 };
+  const score = (f: typeof total): RowScore => ({
+    ratio: f.oracle > 0 ? f.qoe / f.oracle : NaN,
+    headroom: headroom(f),
+    rebufferSec: f.rebufferSec,
+    rebufferRatio: f.videoSec + f.rebufferSec > 0 ? f.rebufferSec / (f.videoSec + f.rebufferSec) : 0,
+    meanQoe: f.sessions > 0 ? f.qoe / f.sessions : 0,
+  });
   for (const [family, f] of Object.entries(row.families)) {
-    out[family] = { ratio: f.oracle > 0 ? f.qoe / f.oracle : NaN, headroom: headroom(f), rebufferSec: f.rebufferSec };
+    out[family] = score(f);
     total.qoe += f.qoe;
     total.oracle += f.oracle;
     total.floor += f.floor;
     total.rebufferSec += f.rebufferSec;
+    total.videoSec += f.videoSec;
+    total.sessions += f.sessions;
   }
-  out.overall = { ratio: total.oracle > 0 ? total.qoe / total.oracle : NaN, headroom: headroom(total), rebufferSec: total.rebufferSec };
+  out.overall = score(total);
   return out;
 }
 

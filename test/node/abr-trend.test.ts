@@ -1,4 +1,4 @@
-/** The platform estimator's trend options (#17 round five): a falling least-squares trend, a fade detector, over-prediction-only errors. */
+/** The platform estimator's trend options (#17 round four, continued; docs/abr.md): a falling least-squares trend, a fade detector, over-prediction-only errors. */
 import { describe, expect, it } from 'vitest';
 import { createPlatformController, type AbrController, type AbrStream } from '../../abr/index';
 import { FallingTrend, HoltTrend } from '../../abr/estimators';

@@ -3,8 +3,8 @@
  * benchmark's "two workers"): two real transcoder servers with one CPU slot each, storage played by a small HTTP
  * server on 127.0.0.1 that holds every read of the original until the test opens its gate (so a job keeps its slot
  * for as long as the test needs), and a callback endpoint that records the reports.
- * - An encode goes to a process with a free CPU slot: a busy one refuses (503 `busy`) a dispatch that asks
- *   `only if free`, and the client tries the next one;
+ * - A job goes to an idle process when there is one, else to one with a free CPU slot: a busy one refuses (503
+ *   `busy`) a dispatch that asks `only if idle` / `only if free`, and the client tries the next one;
  * - light jobs (the audio unit) run beside an encode and never take its slot;
  * - `canStartEncode` says false once every slot is taken (admission then holds encodes back), and a job sent anyway
  *   queues behind the running one instead of being lost;
@@ -86,7 +86,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const free = async (base: string) => ((await (await fetch(`${base}/healthz`)).json()) as { free: number }).free;
+const health = async (base: string) => (await (await fetch(`${base}/healthz`)).json()) as { free: number; jobs: number };
+const free = async (base: string) => (await health(base)).free;
 
 function encode(jobId: string): EncodeRequest {
   return {
@@ -127,9 +128,14 @@ describe('a local pool of transcoder processes', () => {
     expect(refused.status).toBe(503);
     expect(await refused.json()).toMatchObject({ error: { code: 'busy' } });
 
-    // The audio unit is light: accepted by B without taking its CPU slot.
+    // A process running anything is not idle.
+    const notIdle = await fetch(`${bases[0]}/v1/audio`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', [ONLY_IF_FREE_HEADER]: 'idle' }, body: JSON.stringify(audio('refused-audio')) });
+    expect(notIdle.status).toBe(503);
+
+    // The audio unit is light: it goes to the idle process B and does not take B's CPU slot.
     expect((await pool.post('/v1/audio', audio('audio'), 'i2')).status).toBe(202);
-    expect(await free(bases[1]!)).toBe(1);
+    expect(await health(bases[1]!)).toMatchObject({ free: 1, jobs: 1 });
+    expect(await health(bases[0]!)).toMatchObject({ free: 0, jobs: 1 });
 
     // encode-2: round robin would pick A (busy); it goes to B, the process with a free slot.
     expect((await pool.post('/v1/encode', encode('encode-2'), 'i3')).status).toBe(202);

@@ -53,15 +53,18 @@ export function transcoderFor(env: Env): Transcoder {
       fetch(`${base}${path}`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
     if (bases.length === 1) return { post: (path, body) => send(bases[0]!, path, body) };
     return {
-      // A pool behaves like instances: a job goes to a process with a free CPU slot (each asked in turn, from the
-      // round-robin position, to refuse rather than queue it); when none has one, round robin (it queues there).
+      // A pool behaves like instances: a job goes to an idle process if there is one, else to one with a free CPU
+      // slot (each asked in turn, from the round-robin position, to refuse rather than queue it: a light job beside
+      // an encode must not leave another process idle); when none has one, round robin (it queues there).
       async post(path, body) {
         if (path === '/v1/analyze') return send(bases[0]!, path, body);
         const first = roundRobin++;
-        for (let i = 0; i < bases.length; i++) {
-          const res = await send(bases[(first + i) % bases.length]!, path, body, { [ONLY_IF_FREE_HEADER]: '1' });
-          if (res.status !== 503) return res;
-          await res.body?.cancel();
+        for (const want of ['idle', '1']) {
+          for (let i = 0; i < bases.length; i++) {
+            const res = await send(bases[(first + i) % bases.length]!, path, body, { [ONLY_IF_FREE_HEADER]: want });
+            if (res.status !== 503) return res;
+            await res.body?.cancel();
+          }
         }
         return send(bases[first % bases.length]!, path, body);
       },

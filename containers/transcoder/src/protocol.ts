@@ -199,9 +199,10 @@ export type JobEvent<R> =
 export const LIGHT_JOB_PATHS: readonly string[] = ['/v1/audio', '/v1/thumbnails'];
 
 /**
- * Request header of a dispatch that should only start at once: a process whose CPU slots are all taken answers
- * 503 `{ error: { code: 'busy' } }` instead of queueing it (light jobs are always accepted). Local pools use it to
- * send each unit to an idle process, as production gives each unit its own instance.
+ * Request header of a dispatch that should only start at once, else be refused with 503 `{ error: { code: 'busy' } }`
+ * rather than queued: `idle` — only by a process running no job at all; `1` — by one with a free CPU slot (light
+ * jobs are always accepted then). Local pools ask for `idle` first, then `1`, so each unit goes to an idle process
+ * when there is one, as production gives each unit its own instance.
  */
 export const ONLY_IF_FREE_HEADER = 'x-transcoder-only-if-free';
 

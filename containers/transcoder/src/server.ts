@@ -3,7 +3,7 @@
  * (progress, then a result or an error) back to the caller — the Worker's queue consumer, locally over
  * TRANSCODER_URL, in production through the TranscoderContainer Durable Object.
  *
- *   GET  /healthz          liveness, and `free`: CPU slots free for a dispatched encode (local pools read it)
+ *   GET  /healthz          liveness; `free`: CPU slots free for a dispatched encode (local pools read it), `jobs`
  *   POST /v1/analyze       AnalyzeRequest    → AnalyzeResult
  *   POST /v1/encode        EncodeRequest     → EncodeResult   (one chunk; segments uploaded as they are written)
  *   POST /v1/audio         AudioRequest      → AudioResult    (the whole source's audio, once)
@@ -19,7 +19,7 @@
  * and sent to storage and callbacks), TRANSCODER_CONCURRENCY (dispatched jobs run at once; default: CPU count),
  * CALLBACK_INTERVAL_MS (progress heartbeat, default 2000). Light jobs (audio, storyboard: LIGHT_JOB_PATHS) run
  * beside the encodes in slots of their own (at most LIGHT_CONCURRENCY). A dispatch with the ONLY_IF_FREE_HEADER is
- * refused with 503 `busy` rather than queued when every CPU slot is taken. The server holds no state between jobs: a killed server
+ * refused with 503 `busy` rather than queued when the process is not idle (`idle`) or every CPU slot is taken (`1`). The server holds no state between jobs: a killed server
  * loses only its jobs in flight, which the Worker redoes when their leases expire.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -234,7 +234,7 @@ function dispatch(name: string, job: Job, body: Record<string, unknown>, callbac
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://transcoder');
   if (req.method === 'GET' && url.pathname === '/healthz') {
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren(), free: slots.free }));
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren(), free: slots.free, jobs: slots.busy + slots.queued + lightSlots.busy + lightSlots.queued }));
     return;
   }
   const m = /^\/v1\/(analyze|encode|audio|thumbnails|download|frame)$/.exec(url.pathname);
@@ -256,7 +256,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
 
   if (job && isCallbackSpec(body.callback)) {
-    if (req.headers[ONLY_IF_FREE_HEADER] === '1' && !isLight(url.pathname) && slots.free <= 0) {
+    const want = req.headers[ONLY_IF_FREE_HEADER];
+    const idle = slots.busy + slots.queued + lightSlots.busy + lightSlots.queued === 0;
+    if ((want === 'idle' && !idle) || (want === '1' && !isLight(url.pathname) && slots.free <= 0)) {
       res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'busy', message: 'every CPU slot is taken' } }));
       return;
     }

@@ -704,22 +704,31 @@ describe('admission: instances at capacity, and the next unit the moment one fre
   });
 
   it('a unit that ends sends the oldest unit waiting for admission at once, in plan order; young, backed-off and blocked units are left alone', async () => {
+    // The wake-up is platform-wide (the oldest waiting unit of any video): earlier tests in this file leave
+    // PROCESSING videos with units never claimed, so those are failed first.
+    await db.update(schema.videos).set({ status: 'FAILED' }).where(eq(schema.videos.status, 'PROCESSING'));
     const { token } = await newCreator();
     const id = await processingVideo(token);
     const deps = pool(() => true);
     await deliver([{ type: 'analyze', videoId: id }], deps);
-    const planned = (await db.select({ unit: schema.transcodeJobs.unit }).from(schema.transcodeJobs).where(eq(schema.transcodeJobs.videoId, id)).all()).map((r) => r.unit);
-    expect(planned).toEqual(['analyze', 'audio', 'encode:240p@0', 'encode:240p@1', 'encode:240p@2', 'encode:360p@0', 'encode:360p@1', 'encode:360p@2', 'thumbnails']);
+    const rows = await db.select({ unit: schema.transcodeJobs.unit, updatedAt: schema.transcodeJobs.updatedAt }).from(schema.transcodeJobs).where(eq(schema.transcodeJobs.videoId, id)).all();
+    const planned = Math.max(...rows.map((r) => r.updatedAt));
+    expect(rows.map((r) => r.unit)).toEqual(['analyze', 'audio', 'encode:240p@0', 'encode:240p@1', 'encode:240p@2', 'encode:360p@0', 'encode:360p@1', 'encode:360p@2', 'thumbnails']);
     const first = (await deliver([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }], deps), deps.calls.at(-1)!);
 
-    // Just planned: the queue is about to deliver every unit anyway, so a completion wakes nothing.
+    // Just planned (a second later): the queue is about to deliver every unit anyway, so a completion wakes nothing.
     sent = [];
     const second = (await deliver([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 1 }], deps), deps.calls.at(-1)!);
-    await callback(second, { type: 'result', result: encodeResult(second.body) });
+    const soon = setRuntime({ now: () => planned + 1000 });
+    try {
+      await callback(second, { type: 'result', result: encodeResult(second.body) });
+    } finally {
+      soon();
+    }
     expect(sent).toEqual([]);
 
     // Later (the rest held back by admission): each unit that ends sends the oldest waiting one, audio first.
-    const later = Date.now() + 60_000;
+    const later = planned + 60_000;
     const restore = setRuntime({ now: () => later });
     try {
       // A unit released after an error waits out its backoff instead of being woken.

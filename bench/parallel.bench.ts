@@ -77,7 +77,10 @@ async function startWorker(core: number, port: number, origin: string): Promise<
   });
   // The last lines of its stderr are kept, and printed if it exits while a run still needs it.
   const tail: string[] = [];
-  child.stderr?.on('data', (d: Buffer) => tail.push(...d.toString('utf8').split('\n').filter(Boolean)) && tail.splice(0, Math.max(0, tail.length - 40)));
+  child.stderr?.on('data', (d: Buffer) => {
+    tail.push(...d.toString('utf8').split('\n').filter(Boolean));
+    tail.splice(0, Math.max(0, tail.length - 40));
+  });
   const worker: Worker = { child, url: `http://127.0.0.1:${port}`, stopping: false };
   child.on('exit', (code, signal) => {
     if (!worker.stopping) log(`worker on core ${core} exited (code ${code}, signal ${signal}); its last stderr lines:\n${tail.join('\n')}`);

@@ -10,7 +10,7 @@
  *   finds it taken. Waiting units are served in plan order (job rows in insertion order): the audio track and the
  *   lowest rung's chunks first, so a video becomes playable before its top rungs are done.
  */
-import { and, eq, inArray, like, lte, or, sql } from 'drizzle-orm';
+import { and, eq, like, lte, or, sql } from 'drizzle-orm';
 import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
@@ -37,8 +37,8 @@ export async function admissionWait(db: Db, config: Config, transcoder: Transcod
 
 /**
  * An instance was freed: sends the oldest dispatched unit that is waiting for admission (PENDING, never claimed,
- * for longer than QUEUED_MS: a unit released after an error waits out its backoff instead) of a PROCESSING video. The storyboard is not woken
- * here: it waits for the lowest rung, whose completion sends it. Returns the unit sent, if any.
+ * for longer than QUEUED_MS: a unit released after an error waits out its backoff instead) of a PROCESSING video.
+ * The storyboard is not woken here: it waits for the lowest rung, whose completion sends it. Returns the unit sent.
  */
 export async function wakeNextWaiting(env: Env, db: Db): Promise<string | null> {
   const next = await db
@@ -50,7 +50,7 @@ export async function wakeNextWaiting(env: Env, db: Db): Promise<string | null> 
         eq(jobs.status, 'PENDING'),
         eq(jobs.attempts, 0),
         lte(jobs.updatedAt, runtime().now() - QUEUED_MS),
-        inArray(schema.videos.status, ['PROCESSING']),
+        eq(schema.videos.status, 'PROCESSING'),
         or(eq(jobs.unit, 'audio'), like(jobs.unit, 'encode:%')),
       ),
     )

@@ -16,8 +16,8 @@
 import type { CallbackBody, CallbackSpec, JobEvent } from './protocol';
 
 /**
- * Job slots. Waiting jobs are served by priority, then in arrival order: a short job (the storyboard, seconds from
- * the lowest rung's segments) goes before queued chunk encodes instead of ending the video's processing after them.
+ * Job slots. Waiting jobs are served by priority, then in arrival order. The server gives every job priority 0:
+ * the storyboard, which used to be served ahead of queued encodes, is now a light job with slots of its own.
  */
 export class Slots {
   private running = 0;

@@ -46,6 +46,8 @@ const slots = new Slots(Math.max(1, Number(process.env.TRANSCODER_CONCURRENCY) |
 const LIGHT_CONCURRENCY = 2;
 const lightSlots = new Slots(LIGHT_CONCURRENCY);
 const isLight = (name: string) => LIGHT_JOB_PATHS.includes(name);
+/** Jobs running or waiting for a slot, light or not (0: the process is idle). */
+const jobCount = () => slots.busy + slots.queued + lightSlots.busy + lightSlots.queued;
 const CALLBACK_INTERVAL_MS = Math.max(200, Number(process.env.CALLBACK_INTERVAL_MS) || 2000);
 
 const SAFE_KEY = /^(originals|videos)\/[A-Za-z0-9_-]+\/([A-Za-z0-9_-]+\/)*[A-Za-z0-9_.-]*$/;
@@ -234,7 +236,7 @@ function dispatch(name: string, job: Job, body: Record<string, unknown>, callbac
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://transcoder');
   if (req.method === 'GET' && url.pathname === '/healthz') {
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren(), free: slots.free, jobs: slots.busy + slots.queued + lightSlots.busy + lightSlots.queued }));
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren(), free: slots.free, jobs: jobCount() }));
     return;
   }
   const m = /^\/v1\/(analyze|encode|audio|thumbnails|download|frame)$/.exec(url.pathname);
@@ -257,8 +259,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 
   if (job && isCallbackSpec(body.callback)) {
     const want = req.headers[ONLY_IF_FREE_HEADER];
-    const idle = slots.busy + slots.queued + lightSlots.busy + lightSlots.queued === 0;
-    if ((want === 'idle' && !idle) || (want === '1' && !isLight(url.pathname) && slots.free <= 0)) {
+    if ((want === 'idle' && jobCount() > 0) || (want === '1' && !isLight(url.pathname) && slots.free <= 0)) {
       res.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'busy', message: 'every CPU slot is taken' } }));
       return;
     }

@@ -91,9 +91,11 @@ export class HttpStorage implements Storage {
     };
     let skip: ByteRange[] | null;
     try {
-      await readAt(0, 16);
+      // The first box header also tells the object's size; the index walk starts from it instead of asking again.
+      const head = await readAt(0, 16);
       if (!Number.isFinite(size)) return plain;
-      skip = skippableForAudio(await readTrackSamples(readAt, size!), this.audioSkip.keepPrefix, this.audioSkip.minSkip);
+      const read: typeof readAt = (offset, length) => (offset === 0 && length === 16 ? Promise.resolve(head) : readAt(offset, length));
+      skip = skippableForAudio(await readTrackSamples(read, size!), this.audioSkip.keepPrefix, this.audioSkip.minSkip);
     } catch {
       // Not indexable (or storage hiccuped): read it whole, as ffmpeg would anyway; its own reads report failures.
       return plain;

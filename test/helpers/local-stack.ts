@@ -51,6 +51,20 @@ export async function waitFor(url: string, timeoutMs = 60_000, child?: ChildProc
   throw new Error(`timed out waiting for ${url}: ${String(lastError)}`);
 }
 
+/** Resolves once 127.0.0.1:port can be bound again (a stopped server's port, still held while it winds down). */
+export async function waitForPortFree(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export interface Stack {
   origin: string;
   /** A creator token for a fresh creator. */
@@ -109,13 +123,51 @@ function capture(child: ChildProcess, logs: string[], name: string, verbose: boo
   child.stderr?.on('data', push);
 }
 
-async function stopChild(child: ChildProcess | null): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+// wrangler and tsx are launchers: each runs the real server as a child (wrangler's node, then workerd). Each is
+// spawned as the leader of its own process group and stopped as a group, so a SIGKILL after a slow SIGTERM cannot
+// leave an orphaned workerd holding the port (which made a later restart on that port exit with "Address already
+// in use"). Groups still alive when the test process exits are killed with it.
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+});
+
+function killGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: nothing left in the group
+  }
+}
+
+function spawnGroup(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): ChildProcess {
+  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const pid = child.pid;
+  if (pid !== undefined) {
+    liveGroups.add(pid);
+    child.once('exit', () => {
+      // The launcher is gone; whatever it left behind in its group goes too.
+      killGroup(pid, 'SIGKILL');
+      liveGroups.delete(pid);
+    });
+  }
+  return child;
+}
+
+async function stopChild(child: ChildProcess | null, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const pid = child.pid;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  // SIGTERM goes to the launcher alone, which shuts its server down in order (wrangler stops its containers);
+  // a SIGKILL, or a launcher still there after 5 s, takes the whole group.
+  if (signal === 'SIGKILL') killGroup(pid, signal);
+  else child.kill(signal);
+  const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
+  // Wait (bounded) until no process of the group is left.
+  for (let i = 0; i < 50 && killGroup(pid, 0); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -146,14 +198,31 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   let inspectorPort = 0;
   let nudger: ReturnType<typeof setInterval> | undefined;
+  // A restart reuses the port the old wrangler dev just released. On a loaded machine its workerd can still hold
+  // it for a moment (or a client's ephemeral port or another test's freePort() takes it), and wrangler then exits 1
+  // with "Address already in use": wait until the port binds, and try again a few times before giving up.
   const startWrangler = async (): Promise<ChildProcess> => {
+    for (let attempt = 1; ; attempt++) {
+      await waitForPortFree(port, 20_000);
+      try {
+        return await spawnWrangler();
+      } catch (err) {
+        const early = /process exited/.test(String(err));
+        const tail = logs.slice(-8).join('').trim();
+        if (!early || attempt >= 4) throw new Error(`${String(err)}; wrangler dev's last output:\n${tail}`);
+        process.stderr.write(`[local-stack] wrangler dev exited before it was up (attempt ${attempt}), retrying: ${tail.split('\n').filter((l) => /error|in use/i.test(l)).join(' | ')}\n`);
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      }
+    }
+  };
+  const spawnWrangler = async (): Promise<ChildProcess> => {
     inspectorPort = await freePort();
     const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort), '--persist-to', stateDir, '--show-interactive-dev-session=false', '--log-level', containers ? 'log' : 'warn'];
     for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
     if (containers) args.push('--enable-containers');
     if (options.testScheduled) args.push('--test-scheduled');
     const env = { ...process.env, CI: '1', ...(containers ? containerEnv() : {}) };
-    const child = spawn(path.join(BIN, 'wrangler'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawnGroup(path.join(BIN, 'wrangler'), args, { cwd: ROOT, env });
     capture(child, logs, 'wrangler', verbose);
     // With containers, wrangler builds the image before serving (cached layers: seconds; a cold build: minutes).
     await waitFor(`${origin}/healthz`, containers ? 600_000 : 90_000, child);
@@ -162,9 +231,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const startTranscoder = async (): Promise<ChildProcess | null> => {
     if (!wantTranscoder) return null;
-    const child = spawn(path.join(BIN, 'tsx'), [transcoderEntry], {
+    const child = spawnGroup(path.join(BIN, 'tsx'), [transcoderEntry], {
       cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PORT: String(transcoderPort), HOST: '127.0.0.1', STORAGE_URL: `${origin}/internal/storage`, INTERNAL_TOKEN: STACK_SECRETS.INTERNAL_TOKEN },
     });
     capture(child, logs, 'transcoder', verbose);
@@ -198,8 +266,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       stack.wrangler = await startWrangler();
     },
     async restartTranscoder() {
-      stack.transcoder?.kill('SIGKILL');
-      await stopChild(stack.transcoder);
+      await stopChild(stack.transcoder, 'SIGKILL');
       stack.transcoder = await startTranscoder();
     },
     async stop() {

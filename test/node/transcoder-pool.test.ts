@@ -6,7 +6,7 @@
  * - A job goes to an idle process when there is one, else to one with a free CPU slot: a busy one refuses (503
  *   `busy`) a dispatch that asks `only if idle` / `only if free`, and the client tries the next one;
  * - light jobs (the audio unit) run beside an encode and never take its slot;
- * - `canStartEncode` says false once every slot is taken (admission then holds encodes back), and a job sent anyway
+ * - `freeEncodeSlots` counts the free slots (0 once every slot is taken) (admission then holds encodes back), and a job sent anyway
  *   queues behind the running one instead of being lost;
  * - every job reports its result once the gate opens.
  */
@@ -118,7 +118,7 @@ function audio(jobId: string): AudioRequest {
 describe('a local pool of transcoder processes', () => {
   it('sends each encode to a process with a free CPU slot, runs light jobs beside them, and reports when all slots are taken', async () => {
     const pool = transcoderFor({ TRANSCODER_URL: bases.join(','), INTERNAL_TOKEN: TOKEN } as unknown as Env);
-    expect(await pool.canStartEncode?.()).toBe(true);
+    expect(await pool.freeEncodeSlots?.()).toBe(2);
 
     // encode-1 takes process A's slot (its reads are held at the gate).
     expect((await pool.post('/v1/encode', encode('encode-1'), 'i1')).status).toBe(202);
@@ -140,7 +140,7 @@ describe('a local pool of transcoder processes', () => {
     // encode-2: round robin would pick A (busy); it goes to B, the process with a free slot.
     expect((await pool.post('/v1/encode', encode('encode-2'), 'i3')).status).toBe(202);
     expect([await free(bases[0]!), await free(bases[1]!)]).toEqual([0, 0]);
-    expect(await pool.canStartEncode?.()).toBe(false);
+    expect(await pool.freeEncodeSlots?.()).toBe(0);
 
     // Sent anyway (two consumers raced past admission): it queues on a process rather than being refused or lost.
     expect((await pool.post('/v1/encode', encode('encode-3'), 'i4')).status).toBe(202);
@@ -153,6 +153,6 @@ describe('a local pool of transcoder processes', () => {
     expect(finals.map((c) => c.jobId).sort()).toEqual(want);
     expect(finals.every((c) => c.event.type === 'result')).toBe(true);
     expect([await free(bases[0]!), await free(bases[1]!)]).toEqual([1, 1]);
-    expect(await pool.canStartEncode?.()).toBe(true);
+    expect(await pool.freeEncodeSlots?.()).toBe(2);
   }, 120_000);
 });

@@ -276,6 +276,12 @@ describe('leases', () => {
 });
 
 describe('dispatch, callbacks and readiness', () => {
+  // Admission and its wake-up are platform-wide (admission.ts): videos and runs left by earlier tests (whose scripted
+  // transcoder never reports) would hold places and be woken. Each test starts on an idle platform.
+  beforeEach(async () => {
+    await db.update(schema.videos).set({ status: 'FAILED' }).where(eq(schema.videos.status, 'PROCESSING'));
+    await db.update(schema.transcodeJobs).set({ leaseUntil: 0 }).where(eq(schema.transcodeJobs.status, 'PROCESSING'));
+  });
   async function analysed(token: string, facts: AnalyzeResult = FACTS_1080): Promise<string> {
     const id = await processingVideo(token);
     await deliver([{ type: 'analyze', videoId: id }], scripted({ '/v1/analyze': () => [{ type: 'result', result: facts }] }));
@@ -677,10 +683,10 @@ describe('dispatch, callbacks and readiness', () => {
 describe('admission: instances at capacity, and the next unit the moment one frees up', () => {
   const FACTS_LONG: AnalyzeResult = { ...FACTS_1080, duration: 150, width: 640, height: 360 };
 
-  /** A scripted transcoder whose local pool says whether an encode could start now. */
-  function pool(free: () => boolean) {
+  /** A scripted transcoder whose local pool says how many encodes could start now. */
+  function pool(free: () => boolean | number) {
     const deps = scripted({ '/v1/analyze': () => [{ type: 'result', result: FACTS_LONG }] });
-    return { ...deps, transcoder: { ...deps.transcoder, canStartEncode: async () => free() } };
+    return { ...deps, transcoder: { ...deps.transcoder, freeEncodeSlots: async () => Number(free()) } };
   }
 
   it('holds encodes back while no process has a free CPU slot, without spending an attempt; light units still start', async () => {
@@ -753,5 +759,64 @@ describe('admission: instances at capacity, and the next unit the moment one fre
     }
     // The storyboard is never woken: it waits for the lowest rung, whose completion sends it.
     expect(sent.some((m) => m.type === 'thumbnails')).toBe(false);
+  });
+
+  it('admits a video\'s units in plan order: a later unit gives way to the first one waiting ahead of it', async () => {
+    const { token } = await newCreator();
+    const id = await processingVideo(token);
+    let slots = 1;
+    const deps = pool(() => slots);
+    await deliver([{ type: 'analyze', videoId: id }], deps);
+    // Far enough ahead that leases left by earlier tests have expired: the running units are this test's own.
+    const restore = setRuntime({ now: () => Date.now() + 10 * config.transcoding.jobLeaseMs });
+    try {
+      // One free CPU slot, and chunk 1's message arrives first: it gives way to chunk 0 (the audio unit ahead of
+      // both takes no CPU slot), whose message is sent at once; chunk 1 is held back without spending an attempt.
+      sent = [];
+      const chunk1: TranscodeMessage = { type: 'encode', videoId: id, rungs: ['240p'], chunk: 1 };
+      const held = await deliver([chunk1], deps);
+      expect(held.delays).toEqual([config.transcoding.admissionRetrySec]);
+      expect(sent).toEqual([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }]);
+      expect(await job(id, 'encode:240p@1')).toMatchObject({ status: 'PENDING', attempts: 0 });
+      await deliver([sent[0]], deps);
+      expect(await job(id, 'encode:240p@0')).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+      expect(deps.calls.filter((c) => c.path === '/v1/encode')).toHaveLength(1);
+
+      // Two free slots and two of the lowest rung's chunks waiting: the next rung group gives way; with three it starts.
+      slots = 2;
+      sent = [];
+      const next: TranscodeMessage = { type: 'encode', videoId: id, rungs: ['360p'], chunk: 0 };
+      await deliver([next], deps);
+      expect(sent).toEqual([chunk1]);
+      expect(await job(id, 'encode:360p@0')).toMatchObject({ status: 'PENDING', attempts: 0 });
+      slots = 3;
+      sent = [];
+      await deliver([next], deps);
+      expect(sent).toEqual([]);
+      expect(await job(id, 'encode:360p@0')).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+
+      // Instances: one place left under the running-unit cap, and the audio unit still waits: it goes first.
+      const other = await processingVideo(token);
+      const now = Date.now() + 10 * config.transcoding.jobLeaseMs;
+      const fill = config.transcoding.maxRunningUnits - 1 - 2; // 240p@0 and 360p@0 of this video hold two places
+      for (let i = 0; i < fill; i++) {
+        await db.insert(schema.transcodeJobs).values({ id: `job_fill_${other}_${i}`, videoId: other, unit: `encode:fill@${i}`, status: 'PROCESSING', attempts: 1, leaseUntil: now + 3_600_000, createdAt: now, updatedAt: now });
+      }
+      slots = 10;
+      sent = [];
+      const chunk2: TranscodeMessage = { type: 'encode', videoId: id, rungs: ['240p'], chunk: 2 };
+      await deliver([chunk2], deps);
+      expect(sent).toEqual([{ type: 'audio', videoId: id }]);
+      await deliver([sent[0]], deps);
+      expect(await job(id, 'audio')).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+      // The cap is reached now: chunk 2 simply waits (nothing to give way to that could start).
+      sent = [];
+      const full = await deliver([chunk2], deps);
+      expect(full.delays).toEqual([config.transcoding.admissionRetrySec]);
+      expect(sent).toEqual([]);
+      expect(await job(id, 'encode:240p@2')).toMatchObject({ status: 'PENDING', attempts: 0 });
+    } finally {
+      restore();
+    }
   });
 });

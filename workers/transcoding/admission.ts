@@ -4,11 +4,16 @@
  * - A unit is held back (its message retried after `admissionRetrySec`) while `maxRunningUnits` units hold live
  *   leases — the container `max_instances` — or, with a local pool of transcoder processes (TRANSCODER_URL lists
  *   several), while no process has a free CPU slot for an encode (light units, audio and storyboard, need none).
+ * - Admission is a queue per video, in plan order (job rows in insertion order: the audio track, then the lowest
+ *   rung's chunks in time order, then the other rung groups). A unit is admitted only if fewer of the video's units
+ *   wait ahead of it than there are free places; otherwise it gives way: it is held back, and the message of the
+ *   first unit waiting ahead of it is sent at once to take the free place. Without this, retried messages raced each
+ *   other and, with two instances, the lowest rung's chunks 13 and 29 started before chunk 1 (a viewer of a video
+ *   still processing then reached the end of chunk 0 before chunk 1 existed).
  * - Work-conserving: when a unit completes or is released, its instance is free, so the oldest unit still waiting
- *   for admission is sent again at once (`wakeNextWaiting`) instead of idling until its retry comes round. Its
- *   delayed message stays queued; whichever copy arrives first claims the job (a compare-and-set) and the other
- *   finds it taken. Waiting units are served in plan order (job rows in insertion order): the audio track and the
- *   lowest rung's chunks first, so a video becomes playable before its top rungs are done.
+ *   for admission is sent again at once (`wakeNextWaiting`) instead of idling until its retry comes round.
+ * - Every re-send leaves the unit's delayed message queued; whichever copy arrives first claims the job (a
+ *   compare-and-set) and the other finds it taken. Each give-way sends a strictly older unit, so the chain ends.
  */
 import { and, eq, like, lte, or, sql } from 'drizzle-orm';
 import type { Config } from '../shared/config';
@@ -28,11 +33,41 @@ const jobs = schema.transcodeJobs;
  */
 const QUEUED_MS = 5000;
 
-/** Why `message` must wait for an instance now, or null when it may be dispatched. */
-export async function admissionWait(db: Db, config: Config, transcoder: Transcoder, message: DispatchedMessage): Promise<string | null> {
-  if ((await runningUnits(db)) >= config.transcoding.maxRunningUnits) return `${config.transcoding.maxRunningUnits} units are running`;
-  if (message.type === 'encode' && transcoder.canStartEncode && !(await transcoder.canStartEncode())) return 'no transcoder process has a free CPU slot';
-  return null;
+/** A unit waiting for admission: PENDING and never claimed (a unit released after an error waits out its backoff). */
+const waiting = and(eq(jobs.status, 'PENDING'), eq(jobs.attempts, 0), or(eq(jobs.unit, 'audio'), like(jobs.unit, 'encode:%')));
+
+export type Admission = { status: 'admit' } | { status: 'wait'; reason: string; giveWayTo?: string };
+
+/**
+ * Whether `message` may be dispatched now. `wait` with `giveWayTo`: places are free, but as many of the video's units
+ * wait ahead of it; the caller holds it back and sends that unit's message (`sendUnit`).
+ */
+export async function admit(db: Db, config: Config, transcoder: Transcoder, message: DispatchedMessage, unit: string): Promise<Admission> {
+  const places = config.transcoding.maxRunningUnits - (await runningUnits(db));
+  if (places <= 0) return { status: 'wait', reason: `${config.transcoding.maxRunningUnits} units are running` };
+  const slots = message.type === 'encode' && transcoder.freeEncodeSlots ? await transcoder.freeEncodeSlots() : Infinity;
+  if (slots <= 0) return { status: 'wait', reason: 'no transcoder process has a free CPU slot' };
+  // The video's units ahead of this one in plan order, as many as could matter.
+  const ahead = await db
+    .select({ unit: jobs.unit })
+    .from(jobs)
+    .where(and(eq(jobs.videoId, message.videoId), waiting, sql`${jobs}.rowid < (SELECT rowid FROM ${jobs} WHERE ${jobs.videoId} = ${message.videoId} AND ${jobs.unit} = ${unit})`))
+    .orderBy(sql`${jobs}.rowid`)
+    .limit(Math.min(places, 100))
+    .all();
+  if (ahead.length >= places) return { status: 'wait', reason: `${ahead.length} units of the video wait ahead of it`, giveWayTo: ahead[0]!.unit };
+  // The CPU slots of a local pool go to encodes only: light units ahead do not take them.
+  const encodesAhead = ahead.filter((a) => a.unit.startsWith('encode:'));
+  if (encodesAhead.length >= slots) return { status: 'wait', reason: `${encodesAhead.length} encodes of the video wait ahead of it`, giveWayTo: encodesAhead[0]!.unit };
+  return { status: 'admit' };
+}
+
+/** Sends `unit`'s message again now (its own copy stays queued; the first to arrive claims it). */
+export async function sendUnit(env: Env, videoId: string, unit: string): Promise<boolean> {
+  const message = messageForUnit(videoId, unit);
+  if (!message) return false;
+  await env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
+  return true;
 }
 
 /**
@@ -45,20 +80,10 @@ export async function wakeNextWaiting(env: Env, db: Db): Promise<string | null> 
     .select({ videoId: jobs.videoId, unit: jobs.unit })
     .from(jobs)
     .innerJoin(schema.videos, eq(schema.videos.id, jobs.videoId))
-    .where(
-      and(
-        eq(jobs.status, 'PENDING'),
-        eq(jobs.attempts, 0),
-        lte(jobs.updatedAt, runtime().now() - QUEUED_MS),
-        eq(schema.videos.status, 'PROCESSING'),
-        or(eq(jobs.unit, 'audio'), like(jobs.unit, 'encode:%')),
-      ),
-    )
+    .where(and(waiting, lte(jobs.updatedAt, runtime().now() - QUEUED_MS), eq(schema.videos.status, 'PROCESSING')))
     .orderBy(jobs.createdAt, sql`${jobs}.rowid`)
     .limit(1)
     .get();
-  const message = next ? messageForUnit(next.videoId, next.unit) : null;
-  if (!next || !message) return null;
-  await env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
+  if (!next || !(await sendUnit(env, next.videoId, next.unit))) return null;
   return next.unit;
 }

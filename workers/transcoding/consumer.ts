@@ -27,7 +27,7 @@ import { deleteR2Prefix } from '../metadata/delete';
 import { deleteOriginal } from '../shared/original';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { planChunks } from './chunks';
-import { admissionWait } from './admission';
+import { admit, sendUnit } from './admission';
 import { claimJob, completedUnits, completeJob, ensureJobs, failJob, getJob, releaseJob, reportProgress } from './jobs';
 import { encodeGroups, planLadder } from './ladder';
 import { parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
@@ -187,8 +187,12 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
       if (wait > 0) return { status: 'wait', delaySeconds: Math.ceil(wait / 1000) };
     }
     // Admission: at most `maxRunningUnits` instances at once (the container max_instances); see admission.ts.
-    if (current?.status !== 'PROCESSING' && (await admissionWait(db, config, deps.transcoder, message))) {
-      return { status: 'wait', delaySeconds: config.transcoding.admissionRetrySec };
+    if (current?.status !== 'PROCESSING') {
+      const admission = await admit(db, config, deps.transcoder, message, unit);
+      if (admission.status === 'wait') {
+        if (admission.giveWayTo) await sendUnit(env, video.id, admission.giveWayTo);
+        return { status: 'wait', delaySeconds: config.transcoding.admissionRetrySec };
+      }
     }
     // A unit that needs another's output (the storyboard needs the lowest rung) is not claimed before it exists: the
     // message is dropped, and the unit it waits for sends a fresh one when it completes (units.ts; the sweeper

@@ -32,10 +32,11 @@ export interface Transcoder {
   /** POSTs a job; `instance` names the container that runs it (ignored by a local process). */
   post(path: TranscoderPath, body: unknown, instance: string): Promise<Response>;
   /**
-   * Whether an encode dispatched now would start at once (local pools of several processes only; production gives
-   * every unit its own instance, and admission counts instances in D1 — admission.ts).
+   * How many encodes dispatched now would start at once: the free CPU slots over the pool (local pools of several
+   * processes only; production gives every unit its own instance, and admission counts instances in D1 —
+   * admission.ts).
    */
-  canStartEncode?(): Promise<boolean>;
+  freeEncodeSlots?(): Promise<number>;
 }
 
 const isLocal = (env: Env): boolean => {
@@ -68,7 +69,7 @@ export function transcoderFor(env: Env): Transcoder {
         }
         return send(bases[first % bases.length]!, path, body);
       },
-      async canStartEncode() {
+      async freeEncodeSlots() {
         const free = await Promise.all(
           bases.map((base) =>
             fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2000) })
@@ -77,7 +78,7 @@ export function transcoderFor(env: Env): Transcoder {
               .catch(() => 1),
           ),
         );
-        return free.some((n) => n > 0);
+        return free.reduce((sum, n) => sum + Math.max(0, n), 0);
       },
     };
   }

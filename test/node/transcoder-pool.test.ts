@@ -119,6 +119,11 @@ describe('a local pool of transcoder processes', () => {
   it('sends each encode to a process with a free CPU slot, runs light jobs beside them, and reports when all slots are taken', async () => {
     const pool = transcoderFor({ TRANSCODER_URL: bases.join(','), INTERNAL_TOKEN: TOKEN } as unknown as Env);
     expect(await pool.freeEncodeSlots?.()).toBe(2);
+    // A process that does not answer /healthz (nothing listens on its port) is not counted as busy: admission lets
+    // the dispatch through, and the dispatch meets the failure and retries as for a single process.
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const withDead = transcoderFor({ TRANSCODER_URL: [...bases, dead].join(','), INTERNAL_TOKEN: TOKEN } as unknown as Env);
+    expect(await withDead.freeEncodeSlots?.()).toBe(3);
 
     // encode-1 takes process A's slot (its reads are held at the gate).
     expect((await pool.post('/v1/encode', encode('encode-1'), 'i1')).status).toBe(202);

@@ -83,6 +83,13 @@ export function tuneBaselines(traces: Trace[], options: SimOptions): TuneRow[] {
   }));
 }
 
+/** Any controllers (a factory each, named) scored like grid rows on the same traces (#17 round six: the auto-tuner). */
+export function tuneControllers(traces: Trace[], options: SimOptions, controllers: ReadonlyArray<{ name: string; create: () => AbrController }>): TuneRow[] {
+  const families = [...new Set(traces.map((t) => t.family))].sort();
+  const base = bases(traces, options);
+  return controllers.map((c) => ({ params: {}, controller: c.name, families: rowOf(base, families, options, c.create) }));
+}
+
 export function tune(traces: Trace[], options: SimOptions, grid: Array<Partial<PlatformParams>>, progress: (line: string) => void = () => {}): TuneReport {
   const stream: AbrStream = options.stream;
   const families = [...new Set(traces.map((t) => t.family))].sort();

@@ -1,0 +1,71 @@
+/**
+ * `npm run abr:oboe -- [--traces DIR] --train`: learn the Oboe-style auto-tuner's table (abr/oboe-map.ts) from the
+ * training half of the shared traces (abr/sim/oboe-train.ts; even positions within each family, `splitTraces`).
+ * `npm run abr:oboe -- [--traces DIR] --eval [--half train|test] [--rotations N] [--baselines] [--oboe '{...}']`: the
+ * auto-tuned controller next to the shipped `platform` (and the baselines) on the same traces, per family ratio /
+ * headroom / Σ stall s (rebuffer %) [mean QoE_lin], and how long each candidate was active. Deterministic (#17 round
+ * six; docs/abr.md "Sixth round, Oboe-style auto-tuning").
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { LADDER, defaults } from '../workers/shared/config';
+import { loadTraceDir } from '../abr/sim/traces';
+import { createPlatformController } from '../abr/platform';
+import { createOboeController, OBOE_CANDIDATES, type OboeParams } from '../abr/oboe';
+import { mapModule, trainMap } from '../abr/sim/oboe-train';
+import { rotateTraces, scoreRow, splitTraces, tuneBaselines, tuneControllers, type RowScore } from '../abr/sim/tune';
+import { simulateSession } from '../abr/sim/simulator';
+
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(name);
+const valueOf = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const root = path.resolve(valueOf('--traces') ?? path.resolve(import.meta.dirname, '../../shared/traces'));
+const { traces } = loadTraceDir(root);
+const stream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
+const options = { stream, segmentCount: 50, rttSec: 0.08, progressIntervalSec: 0.1 };
+
+if (flag('--train')) {
+  const { train } = splitTraces(traces);
+  const started = Date.now();
+  const map = trainMap(train, options, undefined, (line) => console.error(line));
+  const out = path.resolve(import.meta.dirname, '../abr/oboe-map.ts');
+  writeFileSync(out, mapModule(map, 'npm run abr:oboe -- --train'));
+  console.log(`trained on ${train.length} training traces → ${map.entries.length} synthetic sessions in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${out}`);
+  console.log(`feature scales ${JSON.stringify(map.scales)}`);
+}
+
+if (flag('--eval')) {
+  const half = valueOf('--half');
+  if (half !== undefined && half !== 'train' && half !== 'test') throw new Error(`--half must be train or test, not ${half}`);
+  const rotations = Number(valueOf('--rotations') ?? 1);
+  if (!Number.isInteger(rotations) || rotations < 1) throw new Error(`--rotations must be a positive integer`);
+  const oboe = JSON.parse(valueOf('--oboe') ?? '{}') as Partial<OboeParams>;
+  const picked = rotateTraces(half ? splitTraces(traces)[half] : traces, rotations);
+  console.log(`eval on ${picked.length} sessions (${half ?? 'all traces'}, ${rotations} rotation(s)); oboe ${JSON.stringify(oboe)}: ratio / headroom / Σ stall s (rebuffer %) [mean QoE_lin]`);
+  const rows = [
+    ...(flag('--baselines') ? tuneBaselines(picked, options) : []),
+    ...tuneControllers(picked, options, [
+      { name: 'platform', create: () => createPlatformController(stream) },
+      { name: 'platform-oboe', create: () => createOboeController(stream, { oboe }) },
+    ]),
+  ];
+  const cell = (v: RowScore): string =>
+    `${Number.isFinite(v.ratio) ? v.ratio.toFixed(3) : '-'} / ${v.headroom.toFixed(3)} / ${v.rebufferSec.toFixed(0)} (${(100 * v.rebufferRatio).toFixed(2)} %) [${v.meanQoe.toFixed(1)}]`;
+  for (const row of rows) console.log(`  ${row.controller}: ${Object.entries(scoreRow(row)).map(([f, v]) => `${f} ${cell(v)}`).join('; ')}`);
+  // Which setting ran, per family: share of decisions made by each candidate.
+  const share = new Map<string, number[]>();
+  for (const trace of picked) {
+    const controller = createOboeController(stream, { oboe });
+    const counts = share.get(trace.family) ?? OBOE_CANDIDATES.map(() => 0);
+    const counting = { ...controller, chooseLevel: (d: Parameters<typeof controller.chooseLevel>[0]) => { counts[controller.active()]! += 1; return controller.chooseLevel(d); } };
+    simulateSession(trace, counting, options);
+    share.set(trace.family, counts);
+  }
+  for (const [family, counts] of [...share].sort()) {
+    const total = counts.reduce((a, b) => a + b, 0);
+    console.log(`  active setting, ${family}: ${OBOE_CANDIDATES.map((c, i) => `${c.name} ${((100 * (counts[i] ?? 0)) / total).toFixed(0)} %`).join(', ')}`);
+  }
+}

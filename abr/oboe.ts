@@ -46,9 +46,11 @@ export const OBOE_PARAMS = {
   /** The state's statistics use at most its latest this-many transfers. */
   maxStateSamples: 16,
   /** Nearest table entries that vote. */
-  k: 7,
+  k: 15,
   /** A candidate replaces the shipped setting only if its mean gain over the neighbours exceeds this (QoE_lin per session). */
   margin: 2,
+  /** …and at least this share of the neighbours gained with it (one lucky neighbour is not a state's verdict). */
+  minAgree: 0.5,
   /** Hysteresis: the same winner this many transfers in a row before a switch. */
   confirm: 3,
 };
@@ -138,7 +140,8 @@ export function lookup(map: OboeMap, features: readonly number[], p: OboeParams 
   let bestGain = p.margin;
   for (let c = 1; c < candidates; c++) {
     const gain = nearest.reduce((sum, { entry }) => sum + (entry.gains[c] ?? 0), 0) / nearest.length;
-    if (gain > bestGain) {
+    const agree = nearest.filter(({ entry }) => (entry.gains[c] ?? 0) > 0).length / nearest.length;
+    if (gain > bestGain && agree >= p.minAgree) {
       best = c;
       bestGain = gain;
     }
@@ -149,7 +152,7 @@ export function lookup(map: OboeMap, features: readonly number[], p: OboeParams 
 export interface OboeControllerOptions extends Omit<PlatformControllerOptions, 'params'> {
   map?: OboeMap;
   oboe?: Partial<OboeParams>;
-  /** Called at every switch (segment index of the next decision, candidate index): for traces and tests. */
+  /** Called at every switch with the new candidate's index (for traces and tests). */
   onSwitch?: (candidate: number) => void;
 }
 

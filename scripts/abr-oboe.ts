@@ -42,14 +42,18 @@ if (flag('--eval')) {
   if (half !== undefined && half !== 'train' && half !== 'test') throw new Error(`--half must be train or test, not ${half}`);
   const rotations = Number(valueOf('--rotations') ?? 1);
   if (!Number.isInteger(rotations) || rotations < 1) throw new Error(`--rotations must be a positive integer`);
-  const oboe = JSON.parse(valueOf('--oboe') ?? '{}') as Partial<OboeParams>;
+  // --oboe '{...}' or '[{...}, …]': auto-tuner settings (OBOE_PARAMS overrides), one row each; the first one's
+  // active-setting shares are printed.
+  const parsed = JSON.parse(valueOf('--oboe') ?? '{}') as Partial<OboeParams> | Array<Partial<OboeParams>>;
+  const variants = Array.isArray(parsed) ? parsed : [parsed];
+  const oboe = variants[0] ?? {};
   const picked = rotateTraces(half ? splitTraces(traces)[half] : traces, rotations);
-  console.log(`eval on ${picked.length} sessions (${half ?? 'all traces'}, ${rotations} rotation(s)); oboe ${JSON.stringify(oboe)}: ratio / headroom / Σ stall s (rebuffer %) [mean QoE_lin]`);
+  console.log(`eval on ${picked.length} sessions (${half ?? 'all traces'}, ${rotations} rotation(s)): ratio / headroom / Σ stall s (rebuffer %) [mean QoE_lin]`);
   const rows = [
     ...(flag('--baselines') ? tuneBaselines(picked, options) : []),
     ...tuneControllers(picked, options, [
       { name: 'platform', create: () => createPlatformController(stream) },
-      { name: 'platform-oboe', create: () => createOboeController(stream, { oboe }) },
+      ...variants.map((v) => ({ name: `platform-oboe ${JSON.stringify(v)}`, create: () => createOboeController(stream, { oboe: v }) })),
     ]),
   ];
   const cell = (v: RowScore): string =>

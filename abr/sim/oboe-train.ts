@@ -24,12 +24,17 @@ export interface TrainOptions {
   /** Natural-log shift of the mean rate that makes a change point (0.69: a factor of 2). */
   minShift: number;
   scales: number[];
+  /** Start offsets (fractions of the length) of the sessions on each whole trace and on each stretch. */
+  wholeRotations: number[];
+  stretchRotations: number[];
+  /** A stretch from 0 at least this long is what a session on the whole trace sees (≈ 50 × 6 s + stalls): skipped. */
+  sessionSec: number;
   /** Transfers per feature window and stride. */
   window: number;
   stride: number;
 }
 
-export const TRAIN_OPTIONS: TrainOptions = { minLenSec: 60, minShift: 0.69, scales: [0.6, 1, 1.6], window: 12, stride: 4 };
+export const TRAIN_OPTIONS: TrainOptions = { minLenSec: 60, minShift: 0.69, scales: [0.6, 1, 1.6], wholeRotations: [0, 1 / 3, 2 / 3], stretchRotations: [0, 0.5], sessionSec: 330, window: 12, stride: 4 };
 
 /** One period of the trace as 1 s bins of bits/s (the last bin may be shorter and is dropped). */
 export function resample(trace: Pick<Trace, 'durationsSec' | 'bps'>): number[] {
@@ -73,12 +78,23 @@ export function segmentTrace(bins: readonly number[], options: Pick<TrainOptions
   return out;
 }
 
-/** The synthetic traces of one training trace: each stretch (and the whole trace) at each scale. */
+/** `bins` started at `fraction` of their length (the simulator loops a trace, so this is the same trace, later). */
+function rotate(bins: readonly number[], fraction: number): number[] {
+  const k = Math.floor(fraction * bins.length);
+  return [...bins.slice(k), ...bins.slice(0, k)];
+}
+
+/**
+ * The synthetic traces of one training trace: the whole trace (at `wholeRotations`: its transitions between states,
+ * which a looped stretch does not have) and each stationary stretch (at `stretchRotations`), each at every scale.
+ */
 export function synthesise(trace: Trace, options: TrainOptions = TRAIN_OPTIONS): Trace[] {
   const bins = resample(trace);
-  const stretches = segmentTrace(bins, options);
-  const pieces: Array<{ label: string; bins: number[] }> = [{ label: 'whole', bins }];
-  if (stretches.length > 1) stretches.forEach(([a, b]) => pieces.push({ label: `${a}-${b}s`, bins: bins.slice(a, b) }));
+  const stretches = segmentTrace(bins, options).filter(([a, b]) => !(a === 0 && b - a >= options.sessionSec));
+  const pieces: Array<{ label: string; bins: number[] }> = [
+    ...options.wholeRotations.map((r) => ({ label: `whole@${r.toFixed(2)}`, bins: rotate(bins, r) })),
+    ...(stretches.length > 1 ? stretches : []).flatMap(([a, b]) => options.stretchRotations.map((r) => ({ label: `${a}-${b}s@${r.toFixed(2)}`, bins: rotate(bins.slice(a, b), r) }))),
+  ];
   return pieces.flatMap(({ label, bins: piece }) =>
     options.scales.map((scale) => ({
       name: `${trace.name}#${label}x${scale}`,

@@ -48,9 +48,11 @@ export const OBOE_PARAMS = {
   /** Nearest table entries that vote. */
   k: 15,
   /** A candidate replaces the shipped setting only if its mean gain over the neighbours exceeds this (QoE_lin per session). */
-  margin: 2,
+  margin: 5,
   /** …and at least this share of the neighbours gained with it (one lucky neighbour is not a state's verdict). */
   minAgree: 0.5,
+  /** Bit c set: candidate c may be chosen (the shipped setting, bit 0, always may). */
+  candidateMask: 0b111111,
   /** Hysteresis: the same winner this many transfers in a row before a switch. */
   confirm: 3,
 };
@@ -139,6 +141,7 @@ export function lookup(map: OboeMap, features: readonly number[], p: OboeParams 
   let best = 0;
   let bestGain = p.margin;
   for (let c = 1; c < candidates; c++) {
+    if (((p.candidateMask >> c) & 1) === 0) continue;
     const gain = nearest.reduce((sum, { entry }) => sum + (entry.gains[c] ?? 0), 0) / nearest.length;
     const agree = nearest.filter(({ entry }) => (entry.gains[c] ?? 0) > 0).length / nearest.length;
     if (gain > bestGain && agree >= p.minAgree) {

@@ -12,7 +12,9 @@ import { LADDER, defaults } from '../workers/shared/config';
 import { loadTraceDir } from '../abr/sim/traces';
 import { createPlatformController } from '../abr/platform';
 import { createOboeController, OBOE_CANDIDATES, type OboeParams } from '../abr/oboe';
-import { mapModule, trainMap } from '../abr/sim/oboe-train';
+import { mapModule, synthesise, trainMap } from '../abr/sim/oboe-train';
+import { OBOE_MAP, type OboeMap } from '../abr/oboe-map';
+import type { Trace } from '../abr/sim/traces';
 import { rotateTraces, scoreRow, splitTraces, tuneBaselines, tuneControllers, type RowScore } from '../abr/sim/tune';
 import { simulateSession } from '../abr/sim/simulator';
 
@@ -47,13 +49,30 @@ if (flag('--eval')) {
   const parsed = JSON.parse(valueOf('--oboe') ?? '{}') as Partial<OboeParams> | Array<Partial<OboeParams>>;
   const variants = Array.isArray(parsed) ? parsed : [parsed];
   const oboe = variants[0] ?? {};
+  // --loto (with --half train): leave one training trace out — each trace is played with the table minus the entries
+  // synthesised from it (trainMap writes them in training-trace order, `synthesise(trace).length` each), an honest
+  // score on the training half for choosing the auto-tuner's own settings without the held-out half.
+  const loto = flag('--loto');
+  if (loto && half !== 'train') throw new Error('--loto needs --half train');
+  const ranges = new Map<string, [number, number]>();
+  let offset = 0;
+  for (const t of splitTraces(traces).train) {
+    const count = synthesise(t).length;
+    ranges.set(t.name, [offset, offset + count]);
+    offset += count;
+  }
+  if (loto && offset !== OBOE_MAP.entries.length) throw new Error(`the table has ${OBOE_MAP.entries.length} entries, the training half synthesises ${offset}: retrain`);
+  const mapFor = (trace: Trace): OboeMap => {
+    const range = loto ? ranges.get(trace.name.replace(/@\d+$/, '')) : undefined;
+    return range ? { ...OBOE_MAP, entries: OBOE_MAP.entries.filter((_, i) => i < range[0] || i >= range[1]) } : OBOE_MAP;
+  };
   const picked = rotateTraces(half ? splitTraces(traces)[half] : traces, rotations);
   console.log(`eval on ${picked.length} sessions (${half ?? 'all traces'}, ${rotations} rotation(s)): ratio / headroom / Σ stall s (rebuffer %) [mean QoE_lin]`);
   const rows = [
     ...(flag('--baselines') ? tuneBaselines(picked, options) : []),
     ...tuneControllers(picked, options, [
       { name: 'platform', create: () => createPlatformController(stream) },
-      ...variants.map((v) => ({ name: `platform-oboe ${JSON.stringify(v)}`, create: () => createOboeController(stream, { oboe: v }) })),
+      ...variants.map((v) => ({ name: `platform-oboe ${JSON.stringify(v)}`, create: (trace: Trace) => createOboeController(stream, { oboe: v, map: mapFor(trace) }) })),
     ]),
   ];
   const cell = (v: RowScore): string =>
@@ -62,7 +81,7 @@ if (flag('--eval')) {
   // Which setting ran, per family: share of decisions made by each candidate.
   const share = new Map<string, number[]>();
   for (const trace of picked) {
-    const controller = createOboeController(stream, { oboe });
+    const controller = createOboeController(stream, { oboe, map: mapFor(trace) });
     const counts = share.get(trace.family) ?? OBOE_CANDIDATES.map(() => 0);
     const counting = { ...controller, chooseLevel: (d: Parameters<typeof controller.chooseLevel>[0]) => { counts[controller.active()]! += 1; return controller.chooseLevel(d); } };
     simulateSession(trace, counting, options);

@@ -1,5 +1,5 @@
 /**
- * `npm run abr:oboe -- [--traces DIR] --train`: learn the Oboe-style auto-tuner's table (abr/oboe-map.ts) from the
+ * `npm run abr:oboe -- [--traces DIR] --train [--train-options '{...}']`: learn the Oboe-style auto-tuner's table (abr/oboe-map.ts) from the
  * training half of the shared traces (abr/sim/oboe-train.ts; even positions within each family, `splitTraces`).
  * `npm run abr:oboe -- [--traces DIR] --eval [--half train|test] [--rotations N] [--baselines] [--oboe '{...}']`: the
  * auto-tuned controller next to the shipped `platform` (and the baselines) on the same traces, per family ratio /
@@ -12,7 +12,7 @@ import { LADDER, defaults } from '../workers/shared/config';
 import { loadTraceDir } from '../abr/sim/traces';
 import { createPlatformController } from '../abr/platform';
 import { createOboeController, OBOE_CANDIDATES, type OboeParams } from '../abr/oboe';
-import { mapModule, synthesise, trainMap } from '../abr/sim/oboe-train';
+import { mapModule, synthesise, trainMap, TRAIN_OPTIONS, type TrainOptions } from '../abr/sim/oboe-train';
 import { OBOE_MAP, type OboeMap } from '../abr/oboe-map';
 import type { Trace } from '../abr/sim/traces';
 import { rotateTraces, scoreRow, splitTraces, tuneBaselines, tuneControllers, type RowScore } from '../abr/sim/tune';
@@ -28,13 +28,15 @@ const root = path.resolve(valueOf('--traces') ?? path.resolve(import.meta.dirnam
 const { traces } = loadTraceDir(root);
 const stream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
 const options = { stream, segmentCount: 50, rttSec: 0.08, progressIntervalSec: 0.1 };
+/** `--train-options '{...}'`: TRAIN_OPTIONS overrides (augmentation: scales, rotations), for --train and --loto alike. */
+const trainOptions: TrainOptions = { ...TRAIN_OPTIONS, ...(JSON.parse(valueOf('--train-options') ?? '{}') as Partial<TrainOptions>) };
 
 if (flag('--train')) {
   const { train } = splitTraces(traces);
   const started = Date.now();
-  const map = trainMap(train, options, undefined, (line) => console.error(line));
+  const map = trainMap(train, options, trainOptions, (line) => console.error(line));
   const out = path.resolve(import.meta.dirname, '../abr/oboe-map.ts');
-  writeFileSync(out, mapModule(map, 'npm run abr:oboe -- --train'));
+  writeFileSync(out, mapModule(map, `npm run abr:oboe -- --train${valueOf('--train-options') ? ` --train-options '${valueOf('--train-options')}'` : ''}`));
   console.log(`trained on ${train.length} training traces → ${map.entries.length} synthetic sessions in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${out}`);
   console.log(`feature scales ${JSON.stringify(map.scales)}`);
 }
@@ -57,7 +59,7 @@ if (flag('--eval')) {
   const ranges = new Map<string, [number, number]>();
   let offset = 0;
   for (const t of splitTraces(traces).train) {
-    const count = synthesise(t).length;
+    const count = synthesise(t, trainOptions).length;
     ranges.set(t.name, [offset, offset + count]);
     offset += count;
   }

@@ -55,10 +55,10 @@ function bases(traces: Trace[], options: SimOptions): TraceBase[] {
 }
 
 /** One controller's sums per family over the traces (a fresh controller per trace). */
-function rowOf(base: TraceBase[], families: string[], options: SimOptions, create: () => AbrController): TuneRow['families'] {
+function rowOf(base: TraceBase[], families: string[], options: SimOptions, create: (trace: Trace) => AbrController): TuneRow['families'] {
   const fam: TuneRow['families'] = Object.fromEntries(families.map((f) => [f, { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0, videoSec: 0, sessions: 0 }]));
   for (const { trace, oracleQoe, floor } of base) {
-    const session = simulateSession(trace, create(), options);
+    const session = simulateSession(trace, create(trace), options);
     const m = session.metrics;
     const f = fam[trace.family];
     if (!f) continue;
@@ -81,6 +81,13 @@ export function tuneBaselines(traces: Trace[], options: SimOptions): TuneRow[] {
     controller: c.name,
     families: rowOf(base, families, options, () => c.create(options.stream)),
   }));
+}
+
+/** Any controllers (a factory each, named) scored like grid rows on the same traces (#17 round six: the auto-tuner). */
+export function tuneControllers(traces: Trace[], options: SimOptions, controllers: ReadonlyArray<{ name: string; create: (trace: Trace) => AbrController }>): TuneRow[] {
+  const families = [...new Set(traces.map((t) => t.family))].sort();
+  const base = bases(traces, options);
+  return controllers.map((c) => ({ params: {}, controller: c.name, families: rowOf(base, families, options, c.create) }));
 }
 
 export function tune(traces: Trace[], options: SimOptions, grid: Array<Partial<PlatformParams>>, progress: (line: string) => void = () => {}): TuneReport {

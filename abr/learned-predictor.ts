@@ -14,6 +14,10 @@
  * the shared traces only, at several start offsets; weights in learned-predictor-weights.ts. Pure and browser-safe.
  */
 import { LEARNED_WEIGHTS } from './learned-predictor-weights';
+import { LEARNED_WEIGHTS_HORIZON } from './learned-predictor-weights-horizon';
+
+/** The committed models: 0 = the next transfer's rate, 1 = the next 5 transfers' time-average rate. */
+export const learnedModel = (model: number): LearnedWeights => (model === 1 ? LEARNED_WEIGHTS_HORIZON : LEARNED_WEIGHTS);
 
 export interface LearnedWeights {
   /** Feature means and standard deviations (inputs are standardised with these). */

@@ -1,6 +1,6 @@
 import { FallingTrend, HarmonicWindow, HoltTrend, TimeWeightedWindow } from './estimators';
 import { planStochastic, type ThroughputSample } from './stochastic-mpc';
-import { featuresOf, predictDistribution, quantileZ, TransferLog } from './learned-predictor';
+import { featuresOf, learnedModel, predictDistribution, quantileZ, TransferLog } from './learned-predictor';
 import { HARMONIC_MEAN_PARAMS } from './harmonic-mean';
 import { capLevel, highestRungUnder, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
 
@@ -199,6 +199,10 @@ export const PLATFORM_PARAMS = {
   learnedDist: 0,
   learnedQuantile: 0,
   learnedQuantileFull: 0,
+  /** 1: the learned quantile only caps the shipped discounted estimate (min of the two) instead of replacing it. */
+  learnedCap: 0,
+  /** Which committed model: 0 = the next transfer's rate; 1 = the next 5 transfers' time-average rate (the horizon). */
+  learnedModel: 0,
 };
 
 /**
@@ -373,8 +377,11 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
     // Until two prediction errors are known the estimate rests on one or two samples: assume it may be this far off.
     const cold = errors.length < 2 ? p.coldStartError : 0;
-    const learned = p.learnedQuantile > 0 ? predictDistribution(transferLog, bufferSec, stream.maxBufferSec) : null;
-    const discounted = learned ? learned.ref * Math.exp(quantileZ(learned.probs, learnedQuantileAt(bufferSec))) : mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
+    const weights = learnedModel(p.learnedModel);
+    const learned = p.learnedQuantile > 0 ? predictDistribution(transferLog, bufferSec, stream.maxBufferSec, weights) : null;
+    const shipped = mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
+    const quantile = learned ? learned.ref * Math.exp(quantileZ(learned.probs, learnedQuantileAt(bufferSec), weights)) : null;
+    const discounted = quantile === null ? shipped : p.learnedCap ? Math.min(shipped, quantile) : quantile;
     const robust = p.ensembleAfterFloor ? discounted : ensemble(discounted);
     const longMean = p.longWindow > 0 ? long.mean() : null;
     if (longMean === null) return p.ensembleAfterFloor ? ensemble(robust) : robust;
@@ -512,7 +519,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       lastCenter = centerOf(decision.bufferSec);
       if (options.probe) options.probe.decision(featuresOf(transferLog, decision.bufferSec, stream.maxBufferSec), transferLog.harmonic(3), bandwidth);
       if (p.stochastic && p.learnedDist) {
-        const learned = predictDistribution(transferLog, decision.bufferSec, stream.maxBufferSec);
+        const learned = predictDistribution(transferLog, decision.bufferSec, stream.maxBufferSec, learnedModel(p.learnedModel));
         if (learned) return planExpected(decision, learned.bps.map((bps, i) => ({ bps, weight: learned.probs[i] as number })), false);
       }
       if (p.stochastic && p.stochMode === 3) return planExpected(decision, [{ bps: bandwidth, weight: 1 }]);

@@ -35,24 +35,38 @@ export const Z_MAX = 2;
 
 export const POLICIES: Array<Partial<PlatformParams>> = [{}, STOCHASTIC_PARAMS];
 
+/**
+ * What is predicted: `next` = the next transfer rate the controller records; `horizon` = the time-average rate of the
+ * next HORIZON_TRANSFERS transfers (Σ bits / Σ seconds), the rate a 5-segment plan lives on.
+ */
+export type Target = 'next' | 'horizon';
+export const HORIZON_TRANSFERS = 5;
+
 /** Samples from every trace at `rotations` start offsets under each policy. */
-export function collectSamples(traces: Trace[], options: SimOptions, rotations: number, policies = POLICIES): Sample[] {
+export function collectSamples(traces: Trace[], options: SimOptions, rotations: number, policies = POLICIES, target: Target = 'next'): Sample[] {
   const out: Sample[] = [];
+  const need = target === 'next' ? 1 : HORIZON_TRANSFERS;
   for (const trace of rotateTraces(traces, rotations)) {
     for (const params of policies) {
-      let pending: { features: number[]; ref: number; estimate: number } | null = null;
+      const open: Array<{ features: number[]; ref: number; estimate: number; recentZ: number[]; bits: number; seconds: number; count: number }> = [];
       const rates: number[] = [];
       const controller = createPlatformController(options.stream, {
         params,
         probe: {
           decision(features, ref, estimate) {
-            pending = features && ref ? { features, ref, estimate } : null;
+            // A decision with no transfer since the previous one (none yet) replaces nothing: each decision is one sample.
+            if (features && ref) open.push({ features, ref, estimate, recentZ: rates.slice(-8).map((r) => Math.log(r / ref)), bits: 0, seconds: 0, count: 0 });
           },
-          transfer(bps) {
-            if (pending) {
-              const ref = pending.ref;
-              out.push({ features: pending.features, z: Math.log(bps / ref), shippedZ: Math.log(pending.estimate / ref), recentZ: rates.slice(-8).map((r) => Math.log(r / ref)), family: trace.family });
-              pending = null;
+          transfer(bps, seconds) {
+            for (let i = 0; i < open.length; i++) {
+              const o = open[i]!;
+              o.bits += bps * seconds;
+              o.seconds += seconds;
+              o.count += 1;
+              if (o.count === need) {
+                out.push({ features: o.features, z: Math.log(o.bits / o.seconds / o.ref), shippedZ: Math.log(o.estimate / o.ref), recentZ: o.recentZ, family: trace.family });
+                open.splice(i--, 1);
+              }
             }
             rates.push(bps);
           },
@@ -275,6 +289,6 @@ export function accuracy(samples: Sample[], weights: LearnedWeights): Accuracy {
 }
 
 /** The weights as a TS module (abr/learned-predictor-weights.ts). */
-export function weightsModule(weights: LearnedWeights, header: string): string {
-  return `// ${header}\nimport type { LearnedWeights } from './learned-predictor';\n\nexport const LEARNED_WEIGHTS: LearnedWeights = ${JSON.stringify(weights)};\n`;
+export function weightsModule(weights: LearnedWeights, name: string, header: string): string {
+  return `// ${header}\nimport type { LearnedWeights } from './learned-predictor';\n\nexport const ${name}: LearnedWeights = ${JSON.stringify(weights)};\n`;
 }

@@ -201,6 +201,8 @@ export const PLATFORM_PARAMS = {
   learnedQuantileFull: 0,
   /** 1: the learned quantile only caps the shipped discounted estimate (min of the two) instead of replacing it. */
   learnedCap: 0,
+  /** Stochastic: seconds after which the modelled abandon fires (0: abandonMinElapsedSec, as the real rule's earliest check). */
+  stochAbandonSec: 0,
   /** Which committed model: 0 = the next transfer's rate; 1 = the next 5 transfers' time-average rate (the horizon). */
   learnedModel: 0,
 };
@@ -504,7 +506,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       terminalBufferSec: p.terminalBufferSec,
       terminalWeight: !p.terminalAtEnd && atEnd ? 0 : p.terminalWeight,
       bufferStepSec: p.stochGridSec,
-      abandonAfterSec: p.stochAbandonModel ? p.abandonMinElapsedSec : 0,
+      abandonAfterSec: p.stochAbandonModel ? (p.stochAbandonSec > 0 ? p.stochAbandonSec : p.abandonMinElapsedSec) : 0,
       persistence: p.stochPersist,
       currentSample: p.stochPersistFromLast && persistFromLast ? samples.length - 1 : undefined,
     }).level;

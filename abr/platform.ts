@@ -221,6 +221,23 @@ export const STOCHASTIC_PARAMS: Partial<PlatformParams> = {
   terminalAtEnd: 0,
 };
 
+/**
+ * #17 round six, picked on the training half (`npm run abr:tune -- --split --grid …`, docs/abr.md "Sixth round, a
+ * learned throughput predictor"): the stochastic planner over the learned horizon model's distribution. Not shipped:
+ * held out it gains fcc, lte4g and puffer and loses hsdpa.
+ */
+export const LEARNED_STOCHASTIC_PARAMS: Partial<PlatformParams> = {
+  stochastic: 1,
+  learnedDist: 1,
+  learnedModel: 1,
+  stochPersist: 0.8,
+  stochAbandonSec: 3,
+  terminalAtEnd: 0,
+};
+
+/** #17 round six, picked on the training half: the learned next-transfer model's 5 %–50 % quantile caps RobustMPC's estimate. Not shipped. */
+export const LEARNED_CAP_PARAMS: Partial<PlatformParams> = { learnedQuantile: 0.05, learnedQuantileFull: 0.5, learnedCap: 1 };
+
 export type PlatformParams = { -readonly [K in keyof typeof PLATFORM_PARAMS]: number };
 
 export interface PlatformControllerOptions {

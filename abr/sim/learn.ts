@@ -261,7 +261,10 @@ export function accuracy(samples: Sample[], weights: LearnedWeights): Accuracy {
     const y = binOf(s.z, weights.edges);
     nllL -= Math.log(Math.max(probs[y] as number, 1e-12));
     const counts = new Array<number>(K).fill(0.5);
-    for (const r of s.recentZ) counts[binOf(r, weights.edges)] += 1;
+    for (const r of s.recentZ) {
+      const k = binOf(r, weights.edges);
+      counts[k] = (counts[k] as number) + 1;
+    }
     nllE -= Math.log((counts[y] as number) / (s.recentZ.length + 0.5 * K));
     QUANTILES.forEach((q, i) => {
       const ql = quantileZ(probs, q, weights);

@@ -113,5 +113,9 @@ describe('learned throughput predictor', () => {
       // After a fall to an eighth of the rate with 8 s buffered, nothing above the rung that fits the new rate.
       expect(level).toBeLessThanOrEqual(1);
     }
+    // The same distribution with the planner's abandon modelled at 1 s: the slow half of the distribution "costs" one
+    // second and a step down, so the expectation takes the top rung (6.4 Mbit/s) with 8 s buffered — the optimism
+    // that cost held-out hsdpa (docs/abr.md, "Sixth round").
+    expect(pick({ ...LEARNED_STOCHASTIC_PARAMS, stochAbandonSec: 0 })).toBe(4);
   });
 });

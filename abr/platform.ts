@@ -1,5 +1,6 @@
 import { FallingTrend, HarmonicWindow, HoltTrend, TimeWeightedWindow } from './estimators';
 import { planStochastic, type ThroughputSample } from './stochastic-mpc';
+import { featuresOf, learnedModel, predictDistribution, quantileZ, TransferLog } from './learned-predictor';
 import { HARMONIC_MEAN_PARAMS } from './harmonic-mean';
 import { capLevel, highestRungUnder, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
 
@@ -188,6 +189,22 @@ export const PLATFORM_PARAMS = {
   ensembleRatio: 0,
   ensembleWith: 0,
   ensembleAfterFloor: 0,
+  /**
+   * Learned throughput predictor (#17 round six; abr/learned-predictor.ts, all off): `learnedDist` 1 = the stochastic
+   * planner (`stochastic: 1`) draws from the model's distribution of the next transfer's rate instead of the recent
+   * rates. `learnedQuantile` q > 0 = RobustMPC plans with the model's q-quantile instead of the discounted harmonic
+   * mean, moving to `learnedQuantileFull` (0: the same q) as the buffer fills; the long-run floor still applies.
+   * Neither meets the ship criterion held out (docs/abr.md "Sixth round, a learned throughput predictor").
+   */
+  learnedDist: 0,
+  learnedQuantile: 0,
+  learnedQuantileFull: 0,
+  /** 1: the learned quantile only caps the shipped discounted estimate (min of the two) instead of replacing it. */
+  learnedCap: 0,
+  /** Stochastic: seconds after which the modelled abandon fires (0: abandonMinElapsedSec, as the real rule's earliest check). */
+  stochAbandonSec: 0,
+  /** Which committed model: 0 = the next transfer's rate; 1 = the next 5 transfers' time-average rate (the horizon). */
+  learnedModel: 0,
 };
 
 /**
@@ -203,6 +220,23 @@ export const STOCHASTIC_PARAMS: Partial<PlatformParams> = {
   stochPersist: 0,
   terminalAtEnd: 0,
 };
+
+/**
+ * #17 round six, picked on the training half (`npm run abr:tune -- --split --grid …`, docs/abr.md "Sixth round, a
+ * learned throughput predictor"): the stochastic planner over the learned horizon model's distribution. Not shipped:
+ * held out it gains fcc, lte4g and puffer and loses hsdpa.
+ */
+export const LEARNED_STOCHASTIC_PARAMS: Partial<PlatformParams> = {
+  stochastic: 1,
+  learnedDist: 1,
+  learnedModel: 1,
+  stochPersist: 0.8,
+  stochAbandonSec: 3,
+  terminalAtEnd: 0,
+};
+
+/** #17 round six, picked on the training half: the learned next-transfer model's 5 %–50 % quantile caps RobustMPC's estimate. Not shipped. */
+export const LEARNED_CAP_PARAMS: Partial<PlatformParams> = { learnedQuantile: 0.05, learnedQuantileFull: 0.5, learnedCap: 1 };
 
 export type PlatformParams = { -readonly [K in keyof typeof PLATFORM_PARAMS]: number };
 
@@ -222,6 +256,15 @@ export interface PlatformControllerOptions {
   params?: Partial<PlatformParams>;
   /** Row name in the simulator's report (default `platform`). */
   name?: string;
+  /**
+   * Observer for the learned predictor's training data (abr/sim/learn.ts): the predictor's inputs at every decision
+   * (null before the first transfer) and every transfer rate the controller records (completed or abandoned).
+   */
+  probe?: {
+    /** `ref`: the 3-transfer harmonic mean the model's bins are relative to; `estimate`: the rate the shipped planner would use. */
+    decision(features: number[] | null, ref: number | null, estimate: number): void;
+    transfer(bps: number, seconds: number): void;
+  };
 }
 
 export function createPlatformController(stream: AbrStream, options: PlatformControllerOptions = {}): AbrController {
@@ -310,6 +353,13 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     }
     return out;
   };
+  /** The learned predictor's view of the transfers (every recorded rate, like the estimators'). */
+  const transferLog = new TransferLog();
+  const learnedQuantileAt = (bufferSec: number): number => {
+    const fill = Math.min(1, bufferSec / stream.maxBufferSec);
+    const full = p.learnedQuantileFull > 0 ? p.learnedQuantileFull : p.learnedQuantile;
+    return p.learnedQuantile + (full - p.learnedQuantile) * fill;
+  };
   const errors: number[] = [];
   let ttfbSec = 0;
   let ttfbSamples = 0;
@@ -346,7 +396,11 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
     // Until two prediction errors are known the estimate rests on one or two samples: assume it may be this far off.
     const cold = errors.length < 2 ? p.coldStartError : 0;
-    const discounted = mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
+    const weights = learnedModel(p.learnedModel);
+    const learned = p.learnedQuantile > 0 ? predictDistribution(transferLog, bufferSec, stream.maxBufferSec, weights) : null;
+    const shipped = mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
+    const quantile = learned ? learned.ref * Math.exp(quantileZ(learned.probs, learnedQuantileAt(bufferSec), weights)) : null;
+    const discounted = quantile === null ? shipped : p.learnedCap ? Math.min(shipped, quantile) : quantile;
     const robust = p.ensembleAfterFloor ? discounted : ensemble(discounted);
     const longMean = p.longWindow > 0 ? long.mean() : null;
     if (longMean === null) return p.ensembleAfterFloor ? ensemble(robust) : robust;
@@ -374,6 +428,8 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       if (history.length > Math.max(1, p.stochWindow)) history.shift();
     }
     harmonic.push(bps);
+    transferLog.push(bits, seconds);
+    options.probe?.transfer(bps, seconds);
     trend.push(bps, seconds);
     holt.push(bps);
     timed.push(bits, seconds);
@@ -448,7 +504,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     });
   }
 
-  function planExpected(decision: AbrDecision, samples: ThroughputSample[]): number {
+  function planExpected(decision: AbrDecision, samples: ThroughputSample[], persistFromLast = true): number {
     const steps = Math.max(1, Math.min(horizon, decision.segmentsLeft ?? horizon));
     const atEnd = decision.segmentsLeft !== undefined && decision.segmentsLeft <= steps;
     return planStochastic({
@@ -467,9 +523,9 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       terminalBufferSec: p.terminalBufferSec,
       terminalWeight: !p.terminalAtEnd && atEnd ? 0 : p.terminalWeight,
       bufferStepSec: p.stochGridSec,
-      abandonAfterSec: p.stochAbandonModel ? p.abandonMinElapsedSec : 0,
+      abandonAfterSec: p.stochAbandonModel ? (p.stochAbandonSec > 0 ? p.stochAbandonSec : p.abandonMinElapsedSec) : 0,
       persistence: p.stochPersist,
-      currentSample: p.stochPersistFromLast ? samples.length - 1 : undefined,
+      currentSample: p.stochPersistFromLast && persistFromLast ? samples.length - 1 : undefined,
     }).level;
   }
 
@@ -480,6 +536,11 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       // Nothing known (first-time viewer, first segment): the lowest rung starts fastest.
       if (bandwidth === null) return 0;
       lastCenter = centerOf(decision.bufferSec);
+      if (options.probe) options.probe.decision(featuresOf(transferLog, decision.bufferSec, stream.maxBufferSec), transferLog.harmonic(3), bandwidth);
+      if (p.stochastic && p.learnedDist) {
+        const learned = predictDistribution(transferLog, decision.bufferSec, stream.maxBufferSec, learnedModel(p.learnedModel));
+        if (learned) return planExpected(decision, learned.bps.map((bps, i) => ({ bps, weight: learned.probs[i] as number })), false);
+      }
       if (p.stochastic && p.stochMode === 3) return planExpected(decision, [{ bps: bandwidth, weight: 1 }]);
       if (p.stochastic) return planExpected(decision, history.length ? distribution(decision.bufferSec) : [{ bps: bandwidth, weight: 1 }]);
       const recent = p.scenarios ? harmonic.recent() : [];

@@ -30,6 +30,11 @@ import { TraceClock, type Trace } from './traces';
 import { rotateTraces } from './tune';
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
 
 export type Teacher = 'perfect' | 'oracle';
 
@@ -49,6 +54,12 @@ export interface ImitateOptions {
   /** Weight of the loss when z is above the interval (the planner would over-estimate: the costlier mistake). */
   overWeight: number;
   clampLog: number;
+  /**
+   * 'l2': ½·dist(z, [lo, hi])², leaves = mean residual; 'l1': dist(z, [lo, hi]) (LAD-TreeBoost, Friedman 2001: trees
+   * fitted to the residuals' signs, leaves = median residual), so a leaf moves z only where most of its states want
+   * the move: more conservative where the teacher's pick rests on a future the features cannot see.
+   */
+  loss: 'l1' | 'l2';
   seed: number;
 }
 
@@ -64,6 +75,7 @@ export const DEFAULT_IMITATE: ImitateOptions = {
   minLeaf: 100,
   overWeight: 1,
   clampLog: 1,
+  loss: 'l2',
   seed: 17,
 };
 
@@ -207,16 +219,22 @@ const residual = (p: number, lo: number, hi: number, overWeight: number): number
  * Gradient boosting of regression trees on the interval loss (see the file comment). Splits are exhaustive over every
  * distinct feature value (presorted once), level by level; leaves hold learningRate × mean residual.
  */
-export function fitModel(data: Example[], options: Pick<ImitateOptions, 'trees' | 'depth' | 'learningRate' | 'minLeaf' | 'overWeight' | 'clampLog'>, meta: Record<string, string | number> = {}): ImitationModel {
+export function fitModel(data: Example[], options: Pick<ImitateOptions, 'trees' | 'depth' | 'learningRate' | 'minLeaf' | 'overWeight' | 'clampLog'> & { loss?: 'l1' | 'l2' }, meta: Record<string, string | number> = {}): ImitationModel {
   const n = data.length;
   const d = IMITATION_FEATURES.length;
   const col = Array.from({ length: d }, (_, f) => Float64Array.from(data, (e) => e.x[f] ?? 0));
   const order = col.map((c) => Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => (c[a] as number) - (c[b] as number) || a - b));
   const pred = new Float64Array(n);
   const res = new Float64Array(n);
+  /** What the trees are fitted to: the residuals (l2) or their signs (l1). */
+  const fitTo = new Float64Array(n);
+  const l1 = options.loss === 'l1';
   const trees: ImitationTree[] = [];
   for (let t = 0; t < options.trees; t++) {
-    for (let i = 0; i < n; i++) res[i] = residual(pred[i] as number, (data[i] as Example).lo, (data[i] as Example).hi, options.overWeight);
+    for (let i = 0; i < n; i++) {
+      res[i] = residual(pred[i] as number, (data[i] as Example).lo, (data[i] as Example).hi, options.overWeight);
+      fitTo[i] = l1 ? Math.sign(res[i] as number) : (res[i] as number);
+    }
     // nodes: [feature, threshold, left, right] or leaf [-1, value, 0, 0]; nodeOf[i] = node id holding sample i.
     const nodes: Array<[number, number, number, number]> = [[-1, 0, 0, 0]];
     const nodeOf = new Int32Array(n);
@@ -226,7 +244,7 @@ export function fitModel(data: Example[], options: Pick<ImitateOptions, 'trees' 
       const count = new Map<number, number>();
       for (let i = 0; i < n; i++) {
         const k = nodeOf[i] as number;
-        sum.set(k, (sum.get(k) ?? 0) + (res[i] as number));
+        sum.set(k, (sum.get(k) ?? 0) + (fitTo[i] as number));
         count.set(k, (count.get(k) ?? 0) + 1);
       }
       const best = new Map<number, { gain: number; f: number; thr: number }>();
@@ -252,7 +270,7 @@ export function fitModel(data: Example[], options: Pick<ImitateOptions, 'trees' 
               if (!cur || gain > cur.gain + 1e-12) best.set(k, { gain, f, thr: (pv + v) / 2 });
             }
           }
-          leftSum.set(k, (leftSum.get(k) ?? 0) + (res[i] as number));
+          leftSum.set(k, (leftSum.get(k) ?? 0) + (fitTo[i] as number));
           leftCount.set(k, nl + 1);
           prev.set(k, v);
         }
@@ -272,14 +290,13 @@ export function fitModel(data: Example[], options: Pick<ImitateOptions, 'trees' 
       }
       frontier = next;
     }
-    const leafSum = new Map<number, number>();
-    const leafCount = new Map<number, number>();
+    const leafRes = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
       const k = nodeOf[i] as number;
-      leafSum.set(k, (leafSum.get(k) ?? 0) + (res[i] as number));
-      leafCount.set(k, (leafCount.get(k) ?? 0) + 1);
+      const list = leafRes.get(k) ?? leafRes.set(k, []).get(k)!;
+      list.push(res[i] as number);
     }
-    for (const [k, s] of leafSum) nodes[k] = [-1, round(options.learningRate * (s / (leafCount.get(k) as number))), 0, 0];
+    for (const [k, list] of leafRes) nodes[k] = [-1, round(options.learningRate * (l1 ? median(list) : list.reduce((a, b) => a + b, 0) / list.length)), 0, 0];
     for (const node of nodes) if (node[0] >= 0) node[1] = round(node[1]);
     trees.push(nodes);
     for (let i = 0; i < n; i++) {
@@ -345,6 +362,7 @@ export function train(traces: Trace[], sim: SimOptions, options: ImitateOptions,
     learningRate: options.learningRate,
     minLeaf: options.minLeaf,
     overWeight: options.overWeight,
+    loss: options.loss,
     seed: options.seed,
     trainingTraces: traces.length,
   };

@@ -68,6 +68,19 @@ describe('imitation model', () => {
     // Same data, same trees: deterministic.
     expect(fitModel(data, { trees: 40, depth: 2, learningRate: 0.25, minLeaf: 10, overWeight: 1, clampLog: 1 })).toEqual(fitted);
   });
+
+  it('with the L1 interval loss a leaf moves only where most of its states want the move', () => {
+    // Identical features: 40 states want z in [0.5, 0.7] (the teacher saw a burst coming), 60 want z ≤ 0 (the
+    // shipped pick or lower). L2's mean leaf settles where the pulls cancel, 40 × (0.5 − z) = 60 × z → z = 0.2 (each
+    // tree closes a quarter of the gap: 0.2 × (1 − 0.75⁴⁰)); L1's median leaf stays at 0, with the majority.
+    const data: Example[] = [];
+    for (let i = 0; i < 40; i++) data.push({ x: vec(0), lo: 0.5, hi: 0.7 });
+    for (let i = 0; i < 60; i++) data.push({ x: vec(0), lo: -Infinity, hi: 0 });
+    const base = { trees: 40, depth: 1, learningRate: 0.25, minLeaf: 10, overWeight: 1, clampLog: 1 };
+    expect(predictLog(fitModel(data, { ...base, loss: 'l1' }), vec(0))).toBe(0);
+    const l2 = predictLog(fitModel(data, { ...base, loss: 'l2' }), vec(0));
+    expect(l2).toBeCloseTo(0.2 * (1 - 0.75 ** 40), 5);
+  });
 });
 
 describe('oracle from a mid-session state (the DAgger teacher)', () => {

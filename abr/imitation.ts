@@ -50,6 +50,8 @@ export interface ImitationModel {
   trees: readonly ImitationTree[];
   /** The multiplier's log is clamped to ±this. */
   clampLog: number;
+  /** Upper clamp when tighter than clampLog (0: the model may only lower the estimate, never raise it). */
+  maxLog?: number;
   /** How it was trained (for the docs; not used at run time). */
   meta: Record<string, string | number>;
 }
@@ -69,7 +71,7 @@ export function predictLog(model: ImitationModel, x: readonly number[]): number 
       i = (x[node[0]] ?? 0) <= node[1] ? node[2] : node[3];
     }
   }
-  return Math.max(-model.clampLog, Math.min(model.clampLog, sum));
+  return Math.max(-model.clampLog, Math.min(Math.min(model.clampLog, model.maxLog ?? Infinity), sum));
 }
 
 const SLOW_BPS_FACTOR = 1;

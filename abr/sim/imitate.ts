@@ -64,18 +64,18 @@ export interface ImitateOptions {
 }
 
 export const DEFAULT_IMITATE: ImitateOptions = {
-  teacher: 'perfect',
+  teacher: 'oracle',
   horizon: 5,
   betas: [1, 0, 0],
-  rotations: 2,
+  rotations: 1,
   scales: [0.7, 1, 1.4],
   trees: 80,
   depth: 3,
   learningRate: 0.1,
   minLeaf: 100,
-  overWeight: 1,
+  overWeight: 2,
   clampLog: 1,
-  loss: 'l2',
+  loss: 'l1',
   seed: 17,
 };
 

@@ -60,6 +60,8 @@ export interface ImitateOptions {
    * the move: more conservative where the teacher's pick rests on a future the features cannot see.
    */
   loss: 'l1' | 'l2';
+  /** Features the trees may not split on (an ablation: e.g. without `segmentsLeftFrac`, is anything else learnt?). */
+  dropFeatures: string[];
   seed: number;
 }
 
@@ -76,6 +78,7 @@ export const DEFAULT_IMITATE: ImitateOptions = {
   overWeight: 2,
   clampLog: 1,
   loss: 'l1',
+  dropFeatures: [],
   seed: 17,
 };
 
@@ -219,7 +222,7 @@ const residual = (p: number, lo: number, hi: number, overWeight: number): number
  * Gradient boosting of regression trees on the interval loss (see the file comment). Splits are exhaustive over every
  * distinct feature value (presorted once), level by level; leaves hold learningRate × mean residual.
  */
-export function fitModel(data: Example[], options: Pick<ImitateOptions, 'trees' | 'depth' | 'learningRate' | 'minLeaf' | 'overWeight' | 'clampLog'> & { loss?: 'l1' | 'l2' }, meta: Record<string, string | number> = {}): ImitationModel {
+export function fitModel(data: Example[], options: Pick<ImitateOptions, 'trees' | 'depth' | 'learningRate' | 'minLeaf' | 'overWeight' | 'clampLog'> & { loss?: 'l1' | 'l2'; dropFeatures?: string[] }, meta: Record<string, string | number> = {}): ImitationModel {
   const n = data.length;
   const d = IMITATION_FEATURES.length;
   const col = Array.from({ length: d }, (_, f) => Float64Array.from(data, (e) => e.x[f] ?? 0));
@@ -249,6 +252,7 @@ export function fitModel(data: Example[], options: Pick<ImitateOptions, 'trees' 
       }
       const best = new Map<number, { gain: number; f: number; thr: number }>();
       for (let f = 0; f < d; f++) {
+        if (options.dropFeatures?.includes(IMITATION_FEATURES[f] as string)) continue;
         const c = col[f] as Float64Array;
         const leftSum = new Map<number, number>();
         const leftCount = new Map<number, number>();
@@ -363,6 +367,7 @@ export function train(traces: Trace[], sim: SimOptions, options: ImitateOptions,
     minLeaf: options.minLeaf,
     overWeight: options.overWeight,
     loss: options.loss,
+    ...(options.dropFeatures.length ? { dropFeatures: options.dropFeatures.join(',') } : {}),
     seed: options.seed,
     trainingTraces: traces.length,
   };

@@ -2,6 +2,8 @@ import { FallingTrend, HarmonicWindow, HoltTrend, TimeWeightedWindow } from './e
 import { planStochastic, type ThroughputSample } from './stochastic-mpc';
 import { featuresOf, learnedModel, predictDistribution, quantileZ, TransferLog } from './learned-predictor';
 import { HARMONIC_MEAN_PARAMS } from './harmonic-mean';
+import { createImitationPolicy } from './imitation';
+import { IMITATION_MODEL } from './imitation-model';
 import { capLevel, highestRungUnder, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
 
 /**
@@ -205,6 +207,13 @@ export const PLATFORM_PARAMS = {
   stochAbandonSec: 0,
   /** Which committed model: 0 = the next transfer's rate; 1 = the next 5 transfers' time-average rate (the horizon). */
   learnedModel: 0,
+  /**
+   * Imitation (#17 round six; 0 = off): the planner plans with its robust estimate × a multiplier predicted by a small
+   * boosted tree ensemble (abr/imitation.ts, weights in abr/imitation-model.ts) trained by DAgger to make the
+   * planner's pick match a teacher's (the perfect-prediction MPC or the offline oracle) on the training half of the
+   * shared traces (`npm run abr:imitate`; docs/abr.md "Sixth round, imitation of the oracle").
+   */
+  imitation: 0,
 };
 
 /**
@@ -265,10 +274,17 @@ export interface PlatformControllerOptions {
     decision(features: number[] | null, ref: number | null, estimate: number): void;
     transfer(bps: number, seconds: number): void;
   };
+  /**
+   * Replaces the estimate the RobustMPC planner plans with (training of the imitation model, abr/sim/imitate.ts:
+   * it sets the multiplier to find which ones make the planner pick the teacher's rung). Not for production.
+   */
+  adjustEstimate?: (estimate: number, decision: AbrDecision) => number;
 }
 
 export function createPlatformController(stream: AbrStream, options: PlatformControllerOptions = {}): AbrController {
   const p: PlatformParams = { ...PLATFORM_PARAMS, ...options.params };
+  const imitation = p.imitation ? createImitationPolicy(stream, IMITATION_MODEL) : null;
+  const adjustEstimate = options.adjustEstimate ?? (imitation ? imitation.adjust : null);
   const horizon = options.horizon ?? p.horizon;
   const harmonic = new HarmonicWindow(p.estimateWindow);
   const timed = new TimeWeightedWindow(p.estimateWindow);
@@ -544,7 +560,8 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       if (p.stochastic && p.stochMode === 3) return planExpected(decision, [{ bps: bandwidth, weight: 1 }]);
       if (p.stochastic) return planExpected(decision, history.length ? distribution(decision.bufferSec) : [{ bps: bandwidth, weight: 1 }]);
       const recent = p.scenarios ? harmonic.recent() : [];
-      return guarded(decision, plan(decision, recent.length >= 2 ? recent : [bandwidth]));
+      const planned = adjustEstimate ? adjustEstimate(bandwidth, decision) : bandwidth;
+      return guarded(decision, plan(decision, recent.length >= 2 ? recent : [planned]));
     },
     onDownloaded(sample) {
       // Running mean of the TTFB that turns into a moving average over ~5 requests once the count saturates.
@@ -552,6 +569,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       ttfbSamples = Math.min(ttfbSamples + 1, p.estimateWindow - 1);
       const transfer = Math.max(sample.durationSec - sample.ttfbSec, 1e-3);
       recordRate(sample.bits, transfer);
+      imitation?.push(sample);
       if (sample.durationSec > 0) {
         wholeRates.push(sample.bits / sample.durationSec);
         lastRequestSec = sample.durationSec;

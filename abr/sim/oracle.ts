@@ -35,6 +35,12 @@ export interface OracleOptions {
    * optimum of the startup-apart QoE (`qoeLinExStartup`), where startup is reported on its own and not charged.
    */
   startupPenalty?: number;
+  /**
+   * Solve from a mid-session state instead of the session's start (the imitation learner's teacher, abr/sim/imitate.ts):
+   * segment `index` is about to be requested at trace time `timeSec` with `bufferSec` buffered after playback began,
+   * the previous segment at `lastLevel`. The plan then covers segments index … segmentCount − 1.
+   */
+  start?: { index: number; timeSec: number; bufferSec: number; lastLevel: number };
 }
 
 /** 50 ms: halving it (25 ms) moves the total optimum over the shared traces by far less than 1 % (docs/abr.md). */
@@ -95,16 +101,29 @@ export function solveOracle(trace: Pick<Trace, 'durationsSec' | 'bps'>, options:
     }
   };
 
-  // Segment 0: the buffer is empty and playback has not started; the whole download is startup delay.
+  const start = options.start;
+  const startIndex = start?.index ?? 0;
   const first = newLayer();
-  for (let level = 0; level < levels; level++) {
-    const done = clock.timeToDeliver(rttSec, bitsOf(level, 0));
-    relax(first, level, (util[level] ?? 0) - startupPenalty * done, done, dur, -1);
+  if (start) {
+    // A playing session: the state is exact, the download drains the buffer and a dry buffer stalls.
+    for (let level = 0; level < levels; level++) {
+      const done = clock.timeToDeliver(start.timeSec + rttSec, bitsOf(level, startIndex));
+      const download = done - start.timeSec;
+      const stall = Math.max(0, download - start.bufferSec);
+      const change = start.lastLevel < 0 ? 0 : Math.abs((util[level] ?? 0) - (util[start.lastLevel] ?? 0));
+      relax(first, level, (util[level] ?? 0) - stallPenalty * stall - SWITCH_PENALTY * change, done, Math.max(0, start.bufferSec - download) + dur, -1);
+    }
+  } else {
+    // Segment 0: the buffer is empty and playback has not started; the whole download is startup delay.
+    for (let level = 0; level < levels; level++) {
+      const done = clock.timeToDeliver(rttSec, bitsOf(level, 0));
+      relax(first, level, (util[level] ?? 0) - startupPenalty * done, done, dur, -1);
+    }
   }
   layers.push(first);
 
-  for (let index = 1; index < segmentCount; index++) {
-    const prev = layers[index - 1] as Layer;
+  for (let index = startIndex + 1; index < segmentCount; index++) {
+    const prev = layers[index - startIndex - 1] as Layer;
     const next = newLayer();
     for (let cell = 0; cell < cells; cell++) {
       const base = prev.value[cell] ?? -Infinity;

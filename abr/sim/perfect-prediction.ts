@@ -28,7 +28,6 @@ export function createPerfectPredictionController(trace: Pick<Trace, 'durationsS
   const clock = new TraceClock(trace);
   const dur = stream.segmentDurationSec;
   const terminalSec = options.terminalBufferSec ?? PLATFORM_PARAMS.terminalBufferSec;
-  const mbps = stream.bitrates.map((b) => b / 1e6);
   const bitsOf = options.segmentBits ?? ((level: number) => (stream.bitrates[level] ?? 0) * dur);
   let now = 0;
   let started = false;
@@ -40,34 +39,15 @@ export function createPerfectPredictionController(trace: Pick<Trace, 'durationsS
     chooseLevel(decision) {
       if (started) now += Math.max(0, bufferAfterDownload - decision.bufferSec);
       bufferAtDecision = decision.bufferSec;
-      const top = capLevel(stream, decision);
-      const steps = Math.max(1, Math.min(options.horizon, decision.segmentsLeft ?? options.horizon));
-      let best = -Infinity;
-      let bestFirst = 0;
-      const visit = (step: number, time: number, buffer: number, prev: number, score: number, first: number, playing: boolean): void => {
-        if (step === steps) {
-          const value = score - REBUFFER_PENALTY * Math.max(0, terminalSec - buffer);
-          if (value > best) {
-            best = value;
-            bestFirst = first;
-          }
-          return;
-        }
-        if (buffer + dur > stream.maxBufferSec) {
-          time += buffer + dur - stream.maxBufferSec;
-          buffer = stream.maxBufferSec - dur;
-        }
-        for (let level = 0; level <= top; level++) {
-          const done = clock.timeToDeliver(time + rttSec, bitsOf(level, decision.segmentIndex + step));
-          const download = done - time;
-          const stall = playing ? Math.max(0, download - buffer) : download;
-          const change = prev < 0 ? 0 : Math.abs((mbps[level] as number) - (mbps[prev] as number));
-          const gain = (mbps[level] as number) - REBUFFER_PENALTY * stall - SWITCH_PENALTY * change;
-          visit(step + 1, done, (playing ? Math.max(0, buffer - download) : 0) + dur, level, score + gain, step === 0 ? level : first, true);
-        }
-      };
-      visit(0, now, decision.bufferSec, decision.lastLevel, 0, 0, started);
-      return bestFirst;
+      return perfectFirstRung(clock, {
+        nowSec: now,
+        bufferSec: decision.bufferSec,
+        lastLevel: decision.lastLevel,
+        segmentIndex: decision.segmentIndex,
+        segmentsLeft: decision.segmentsLeft,
+        playing: started,
+        maxLevel: capLevel(stream, decision),
+      }, { ...options, terminalBufferSec: terminalSec, segmentBits: bitsOf });
     },
     onDownloaded(sample) {
       now += sample.durationSec;
@@ -76,4 +56,55 @@ export function createPerfectPredictionController(trace: Pick<Trace, 'durationsS
     },
     bandwidthEstimate: () => null,
   };
+}
+
+/** A decision state as the simulator knows it (trace time included), for `perfectFirstRung`. */
+export interface PerfectState {
+  nowSec: number;
+  bufferSec: number;
+  lastLevel: number;
+  segmentIndex: number;
+  segmentsLeft?: number;
+  playing: boolean;
+  maxLevel: number;
+}
+
+/**
+ * The first rung of the best plan over the next `horizon` segments with the trace known exactly from `state.nowSec`
+ * (the perfect-prediction MPC's decision; also the imitation learner's causal-horizon teacher, abr/sim/imitate.ts).
+ */
+export function perfectFirstRung(clock: TraceClock, state: PerfectState, options: PerfectPredictionOptions): number {
+  const { stream, rttSec } = options;
+  const dur = stream.segmentDurationSec;
+  const terminalSec = options.terminalBufferSec ?? PLATFORM_PARAMS.terminalBufferSec;
+  const mbps = stream.bitrates.map((b) => b / 1e6);
+  const bitsOf = options.segmentBits ?? ((level: number) => (stream.bitrates[level] ?? 0) * dur);
+  const top = state.maxLevel;
+  const steps = Math.max(1, Math.min(options.horizon, state.segmentsLeft ?? options.horizon));
+  let best = -Infinity;
+  let bestFirst = 0;
+  const visit = (step: number, time: number, buffer: number, prev: number, score: number, first: number, playing: boolean): void => {
+    if (step === steps) {
+      const value = score - REBUFFER_PENALTY * Math.max(0, terminalSec - buffer);
+      if (value > best) {
+        best = value;
+        bestFirst = first;
+      }
+      return;
+    }
+    if (buffer + dur > stream.maxBufferSec) {
+      time += buffer + dur - stream.maxBufferSec;
+      buffer = stream.maxBufferSec - dur;
+    }
+    for (let level = 0; level <= top; level++) {
+      const done = clock.timeToDeliver(time + rttSec, bitsOf(level, state.segmentIndex + step));
+      const download = done - time;
+      const stall = playing ? Math.max(0, download - buffer) : download;
+      const change = prev < 0 ? 0 : Math.abs((mbps[level] as number) - (mbps[prev] as number));
+      const gain = (mbps[level] as number) - REBUFFER_PENALTY * stall - SWITCH_PENALTY * change;
+      visit(step + 1, done, (playing ? Math.max(0, buffer - download) : 0) + dur, level, score + gain, step === 0 ? level : first, true);
+    }
+  };
+  visit(0, state.nowSec, state.bufferSec, state.lastLevel, 0, 0, state.playing);
+  return bestFirst;
 }

@@ -37,6 +37,12 @@ export interface SimOptions {
   progressIntervalSec: number;
   /** Real segment sizes in bits, when known. */
   segmentBits?: (level: number, index: number) => number;
+  /**
+   * Called just before each `chooseLevel` with the simulator's own state (wall time since the session began, buffer,
+   * whether playback has started). Analysis only (the imitation learner's teacher needs the trace time of a decision);
+   * controllers never see it.
+   */
+  observe?: (state: { nowSec: number; bufferSec: number; playing: boolean; segmentIndex: number }) => void;
 }
 
 export const REBUFFER_PENALTY = 4.3;
@@ -100,6 +106,7 @@ export function simulateSession(trace: Trace, controller: AbrController, options
   for (let index = 0; index < segmentCount; index++) {
     // Wait for room in the buffer.
     if (buffer + dur > stream.maxBufferSec) elapse(buffer + dur - stream.maxBufferSec);
+    options.observe?.({ nowSec: now, bufferSec: buffer, playing, segmentIndex: index });
     let level = clampLevel(
       controller.chooseLevel({
         bufferSec: buffer,

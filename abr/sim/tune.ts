@@ -38,13 +38,13 @@ export function gridOf(axes: Partial<Record<keyof PlatformParams, number[]>>): A
   return rows;
 }
 
-interface TraceBase {
+export interface TraceBase {
   trace: Trace;
   oracleQoe: number;
   floor: number;
 }
 
-function bases(traces: Trace[], options: SimOptions): TraceBase[] {
+export function bases(traces: Trace[], options: SimOptions): TraceBase[] {
   const stream: AbrStream = options.stream;
   return traces.map((trace) => {
     const oracle = solveOracle(trace, { stream, segmentCount: options.segmentCount, rttSec: options.rttSec, segmentBits: options.segmentBits });
@@ -55,7 +55,7 @@ function bases(traces: Trace[], options: SimOptions): TraceBase[] {
 }
 
 /** One controller's sums per family over the traces (a fresh controller per trace). */
-function rowOf(base: TraceBase[], families: string[], options: SimOptions, create: (trace: Trace) => AbrController): TuneRow['families'] {
+export function rowOf(base: TraceBase[], families: string[], options: SimOptions, create: (trace: Trace) => AbrController): TuneRow['families'] {
   const fam: TuneRow['families'] = Object.fromEntries(families.map((f) => [f, { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0, videoSec: 0, sessions: 0 }]));
   for (const { trace, oracleQoe, floor } of base) {
     const session = simulateSession(trace, create(trace), options);

@@ -13,11 +13,11 @@
  * Trained by `npm run abr:learn` (abr/sim/learn.ts) on sessions of the shipped controller over the training half of
  * the shared traces only, at several start offsets; weights in learned-predictor-weights.ts. Pure and browser-safe.
  */
-import { LEARNED_WEIGHTS } from './learned-predictor-weights';
-import { LEARNED_WEIGHTS_HORIZON } from './learned-predictor-weights-horizon';
+import { abrModel } from './models';
 
 /** The committed models: 0 = the next transfer's rate, 1 = the next 5 transfers' time-average rate. */
-export const learnedModel = (model: number): LearnedWeights => (model === 1 ? LEARNED_WEIGHTS_HORIZON : LEARNED_WEIGHTS);
+/** The registered weights (abr/models.ts) of model 0 (the next transfer) or 1 (the next 5 transfers' time average). */
+export const learnedModel = (model: number): LearnedWeights => abrModel('learned')[model === 1 ? 1 : 0];
 
 export interface LearnedWeights {
   /** Feature means and standard deviations (inputs are standardised with these). */
@@ -121,7 +121,7 @@ export interface LearnedDistribution {
 }
 
 /** Probabilities over the bins for the given inputs. */
-export function predictProbs(features: readonly number[], weights: LearnedWeights = LEARNED_WEIGHTS): number[] {
+export function predictProbs(features: readonly number[], weights: LearnedWeights): number[] {
   const x = features.map((v, i) => (v - (weights.mean[i] as number)) / (weights.std[i] as number));
   const hidden = weights.w1.map((row, h) => Math.tanh(row.reduce((s, w, i) => s + w * (x[i] as number), weights.b1[h] as number)));
   const logits = weights.w2.map((row, k) => row.reduce((s, w, h) => s + w * (hidden[h] as number), weights.b2[k] as number));
@@ -131,7 +131,7 @@ export function predictProbs(features: readonly number[], weights: LearnedWeight
   return e.map((v) => v / total);
 }
 
-export function predictDistribution(log: TransferLog, bufferSec: number, maxBufferSec: number, weights: LearnedWeights = LEARNED_WEIGHTS): LearnedDistribution | null {
+export function predictDistribution(log: TransferLog, bufferSec: number, maxBufferSec: number, weights: LearnedWeights): LearnedDistribution | null {
   const features = featuresOf(log, bufferSec, maxBufferSec);
   const ref = log.harmonic(3);
   if (features === null || ref === null) return null;
@@ -142,7 +142,7 @@ export function predictDistribution(log: TransferLog, bufferSec: number, maxBuff
 /**
  * The q-quantile of z under the bin probabilities, linear in z inside a bin (the outer bins span zMin / zMax).
  */
-export function quantileZ(probs: readonly number[], q: number, weights: Pick<LearnedWeights, 'edges' | 'zMin' | 'zMax'> = LEARNED_WEIGHTS): number {
+export function quantileZ(probs: readonly number[], q: number, weights: Pick<LearnedWeights, 'edges' | 'zMin' | 'zMax'>): number {
   const lows = [weights.zMin, ...weights.edges];
   const highs = [...weights.edges, weights.zMax];
   let cdf = 0;

@@ -3,7 +3,7 @@ import { planStochastic, type ThroughputSample } from './stochastic-mpc';
 import { featuresOf, learnedModel, predictDistribution, quantileZ, TransferLog } from './learned-predictor';
 import { HARMONIC_MEAN_PARAMS } from './harmonic-mean';
 import { createImitationPolicy } from './imitation';
-import { IMITATION_MODEL } from './imitation-model';
+import { abrModel } from './models';
 import { capLevel, highestRungUnder, segmentBitsOf, type AbrController, type AbrDecision, type AbrStream, type PersistedAbrState } from './types';
 
 /**
@@ -283,7 +283,9 @@ export interface PlatformControllerOptions {
 
 export function createPlatformController(stream: AbrStream, options: PlatformControllerOptions = {}): AbrController {
   const p: PlatformParams = { ...PLATFORM_PARAMS, ...options.params };
-  const imitation = p.imitation ? createImitationPolicy(stream, IMITATION_MODEL) : null;
+  const imitation = p.imitation ? createImitationPolicy(stream, abrModel('imitation')) : null;
+  // The learned predictor's weights, resolved once (and only when an option uses them: see abr/models.ts).
+  const learnedWeights = p.learnedQuantile > 0 || p.learnedDist ? learnedModel(p.learnedModel) : null;
   const adjustEstimate = options.adjustEstimate ?? (imitation ? imitation.adjust : null);
   const horizon = options.horizon ?? p.horizon;
   const harmonic = new HarmonicWindow(p.estimateWindow);
@@ -412,10 +414,10 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
     // Until two prediction errors are known the estimate rests on one or two samples: assume it may be this far off.
     const cold = errors.length < 2 ? p.coldStartError : 0;
-    const weights = learnedModel(p.learnedModel);
-    const learned = p.learnedQuantile > 0 ? predictDistribution(transferLog, bufferSec, stream.maxBufferSec, weights) : null;
+    const weights = learnedWeights;
+    const learned = weights && p.learnedQuantile > 0 ? predictDistribution(transferLog, bufferSec, stream.maxBufferSec, weights) : null;
     const shipped = mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
-    const quantile = learned ? learned.ref * Math.exp(quantileZ(learned.probs, learnedQuantileAt(bufferSec), weights)) : null;
+    const quantile = learned && weights ? learned.ref * Math.exp(quantileZ(learned.probs, learnedQuantileAt(bufferSec), weights)) : null;
     const discounted = quantile === null ? shipped : p.learnedCap ? Math.min(shipped, quantile) : quantile;
     const robust = p.ensembleAfterFloor ? discounted : ensemble(discounted);
     const longMean = p.longWindow > 0 ? long.mean() : null;
@@ -554,7 +556,7 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
       lastCenter = centerOf(decision.bufferSec);
       if (options.probe) options.probe.decision(featuresOf(transferLog, decision.bufferSec, stream.maxBufferSec), transferLog.harmonic(3), bandwidth);
       if (p.stochastic && p.learnedDist) {
-        const learned = predictDistribution(transferLog, decision.bufferSec, stream.maxBufferSec, learnedModel(p.learnedModel));
+        const learned = predictDistribution(transferLog, decision.bufferSec, stream.maxBufferSec, learnedWeights!);
         if (learned) return planExpected(decision, learned.bps.map((bps, i) => ({ bps, weight: learned.probs[i] as number })), false);
       }
       if (p.stochastic && p.stochMode === 3) return planExpected(decision, [{ bps: bandwidth, weight: 1 }]);

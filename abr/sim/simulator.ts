@@ -28,6 +28,7 @@
  * being reported on its own; the oracle solves it separately (startup weight 0).
  */
 import type { AbrController, AbrStream } from '../types';
+import './models'; // the committed learned models, for the options that use them (abr/models.ts)
 import { TraceClock, type Trace } from './traces';
 
 export interface SimOptions {

@@ -28,6 +28,7 @@ import { perfectFirstRung } from './perfect-prediction';
 import { simulateSession, type SimOptions } from './simulator';
 import { TraceClock, type Trace } from './traces';
 import { rotateTraces } from './tune';
+import { mulberry32 } from './prng';
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
 const median = (values: number[]): number => {
@@ -93,18 +94,6 @@ export const zGrid = (clampLog: number): number[] => {
   const steps = Math.round(clampLog / 0.1);
   return Array.from({ length: 2 * steps + 1 }, (_, i) => round((i - steps) * 0.1));
 };
-
-/** mulberry32: a small seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The interval of z on Z_GRID under which `rungAt(z)` equals `target` (rungAt non-decreasing in z). */
 export function labelInterval(rungAt: (z: number) => number, target: number, grid: readonly number[]): { lo: number; hi: number } {
@@ -352,7 +341,7 @@ export function createImitationController(stream: AbrStream, model: ImitationMod
 
 /** DAgger: returns the final model and the aggregated data set size per iteration. */
 export function train(traces: Trace[], sim: SimOptions, options: ImitateOptions, progress: (line: string) => void = () => {}): { model: ImitationModel; examples: number } {
-  const rand = prng(options.seed);
+  const rand = mulberry32(options.seed);
   const sessions = traces.flatMap((t) => options.scales.map((s) => scaleTrace(t, s)));
   const data: Example[] = [];
   let model: ImitationModel | null = null;

@@ -16,6 +16,7 @@ import { FEATURE_COUNT, predictProbs, quantileZ, type LearnedWeights } from '../
 import { simulateSession, type SimOptions } from './simulator';
 import { rotateTraces } from './tune';
 import type { Trace } from './traces';
+import { mulberry32 } from './prng';
 
 export interface Sample {
   features: number[];
@@ -82,18 +83,6 @@ export function binOf(z: number, edges: readonly number[] = BIN_EDGES): number {
   let k = 0;
   while (k < edges.length && z >= (edges[k] as number)) k++;
   return k;
-}
-
-/** Small seeded generator (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface FitOptions {

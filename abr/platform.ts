@@ -414,10 +414,9 @@ export function createPlatformController(stream: AbrStream, options: PlatformCon
     const relax = 1 - p.bufferRelax * Math.min(1, bufferSec / stream.maxBufferSec);
     // Until two prediction errors are known the estimate rests on one or two samples: assume it may be this far off.
     const cold = errors.length < 2 ? p.coldStartError : 0;
-    const weights = learnedWeights;
-    const learned = weights && p.learnedQuantile > 0 ? predictDistribution(transferLog, bufferSec, stream.maxBufferSec, weights) : null;
+    const learned = learnedWeights && p.learnedQuantile > 0 ? predictDistribution(transferLog, bufferSec, stream.maxBufferSec, learnedWeights) : null;
     const shipped = mean / (1 + p.errorScale * relax * Math.max(cold, ...errors));
-    const quantile = learned && weights ? learned.ref * Math.exp(quantileZ(learned.probs, learnedQuantileAt(bufferSec), weights)) : null;
+    const quantile = learned && learnedWeights ? learned.ref * Math.exp(quantileZ(learned.probs, learnedQuantileAt(bufferSec), learnedWeights)) : null;
     const discounted = quantile === null ? shipped : p.learnedCap ? Math.min(shipped, quantile) : quantile;
     const robust = p.ensembleAfterFloor ? discounted : ensemble(discounted);
     const longMean = p.longWindow > 0 ? long.mean() : null;

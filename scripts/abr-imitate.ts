@@ -9,13 +9,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { LADDER, defaults } from '../workers/shared/config';
 import { createPlatformController } from '../abr/platform';
 import { createImitationController, DEFAULT_IMITATE, train, type ImitateOptions } from '../abr/sim/imitate';
 import { loadTraceDir } from '../abr/sim/traces';
 import { bases, rotateTraces, rowOf, scoreRow, splitTraces, type RowScore } from '../abr/sim/tune';
 import type { ImitationModel } from '../abr/imitation';
 import type { Trace } from '../abr/sim/traces';
+import { defaultSimOptions } from '../abr/sim/cli';
 
 const argv = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -33,8 +33,8 @@ const options: ImitateOptions = {
   ...(JSON.parse(arg('--options') ?? '{}') as Partial<ImitateOptions>),
 };
 const { traces } = loadTraceDir(root);
-const stream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
-const sim = { stream, segmentCount: 50, rttSec: 0.08, progressIntervalSec: 0.1 };
+const sim = defaultSimOptions();
+const { stream } = sim;
 const { train: trainTraces, test } = splitTraces(traces);
 
 const t0 = performance.now();

@@ -10,13 +10,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { LADDER, defaults } from '../workers/shared/config';
 import { loadTraceDir } from '../abr/sim/traces';
 import { splitTraces } from '../abr/sim/tune';
 import { accuracy, collectSamples, fitPredictor, FIT_DEFAULTS, weightsModule, type Sample, type Target } from '../abr/sim/learn';
 import { LEARNED_WEIGHTS } from '../abr/learned-predictor-weights';
 import { LEARNED_WEIGHTS_HORIZON } from '../abr/learned-predictor-weights-horizon';
 import type { LearnedWeights } from '../abr/learned-predictor';
+import { defaultSimOptions } from '../abr/sim/cli';
 
 const argv = process.argv.slice(2);
 const valueOf = (name: string): string | undefined => {
@@ -27,8 +27,7 @@ const root = valueOf('--traces') ? path.resolve(valueOf('--traces')!) : path.res
 const rotations = Number(valueOf('--rotations') ?? 8);
 if (!Number.isInteger(rotations) || rotations < 1) throw new Error(`--rotations must be a positive integer, not ${valueOf('--rotations')}`);
 const { traces } = loadTraceDir(root);
-const stream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
-const options = { stream, segmentCount: 50, rttSec: 0.08, progressIntervalSec: 0.1 };
+const options = defaultSimOptions();
 const { train, test } = splitTraces(traces);
 const target = (valueOf('--target') ?? 'next') as Target;
 if (target !== 'next' && target !== 'horizon') throw new Error(`--target must be next or horizon, not ${target}`);

@@ -8,7 +8,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { LADDER, defaults } from '../workers/shared/config';
 import { loadTraceDir } from '../abr/sim/traces';
 import { createPlatformController } from '../abr/platform';
 import { createOboeController, OBOE_CANDIDATES, type OboeParams } from '../abr/oboe';
@@ -17,6 +16,7 @@ import { OBOE_MAP, type OboeMap } from '../abr/oboe-map';
 import type { Trace } from '../abr/sim/traces';
 import { rotateTraces, scoreRow, splitTraces, tuneBaselines, tuneControllers, type RowScore } from '../abr/sim/tune';
 import { simulateSession } from '../abr/sim/simulator';
+import { defaultSimOptions } from '../abr/sim/cli';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(name);
@@ -26,8 +26,8 @@ const valueOf = (name: string): string | undefined => {
 };
 const root = path.resolve(valueOf('--traces') ?? path.resolve(import.meta.dirname, '../../shared/traces'));
 const { traces } = loadTraceDir(root);
-const stream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
-const options = { stream, segmentCount: 50, rttSec: 0.08, progressIntervalSec: 0.1 };
+const options = defaultSimOptions();
+const { stream } = options;
 /** `--train-options '{...}'`: TRAIN_OPTIONS overrides (augmentation: scales, rotations), for --train and --loto alike. */
 const trainOptions: TrainOptions = { ...TRAIN_OPTIONS, ...(JSON.parse(valueOf('--train-options') ?? '{}') as Partial<TrainOptions>) };
 

@@ -16,7 +16,6 @@
  * (#17 round five). Deterministic.
  */
 import path from 'node:path';
-import { LADDER, defaults } from '../workers/shared/config';
 import { oracleGridCheck } from '../abr/sim/oracle';
 import { loadTraceDir } from '../abr/sim/traces';
 import type { PlatformParams } from '../abr/platform';
@@ -26,14 +25,15 @@ import { createPlatformController } from '../abr/platform';
 import { solveOracle } from '../abr/sim/oracle';
 import { scriptedController } from '../abr/sim/run';
 import { simulateSession, type SessionMetrics } from '../abr/sim/simulator';
+import { defaultSimOptions } from '../abr/sim/cli';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(name);
 const tracesAt = argv.indexOf('--traces');
 const root = tracesAt >= 0 && argv[tracesAt + 1] ? path.resolve(argv[tracesAt + 1]!) : path.resolve(import.meta.dirname, '../../shared/traces');
 const { traces } = loadTraceDir(root);
-const stream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
-const options = { stream, segmentCount: 50, rttSec: 0.08, progressIntervalSec: 0.1 };
+const options = defaultSimOptions();
+const { stream } = options;
 /**
  * #17 round three: the long-run estimate floor (longWindow), the cold-start error prior and the time-weighted short
  * estimate. (Round two's grid was { coldStartError: [0, 0.5, 1], abandonRateWindowSec: [0, 2] }; docs/abr.md.)

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { defaults, LADDER } from '../../workers/shared/config';
 import type { AbrStream } from '../types';
 import { formatTable, ORACLE, runAll, type SimReport } from './run';
+import type { SimOptions } from './simulator';
 import { loadTraceDir, TraceError } from './traces';
 
 export class CliError extends Error {}
@@ -29,6 +30,16 @@ export interface CliArgs {
 export const DEFAULT_SEGMENTS = 50;
 export const DEFAULT_RTT_MS = 80;
 export const DEFAULT_MAX_BUFFER_SEC = 30;
+
+/** The simulation every ABR tool uses by default (`abr:sim` without flags): the config ladder, 50 × 6 s, 30 s buffer, 80 ms RTT. */
+export function defaultSimOptions(): SimOptions {
+  return {
+    stream: { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: DEFAULT_MAX_BUFFER_SEC },
+    segmentCount: DEFAULT_SEGMENTS,
+    rttSec: DEFAULT_RTT_MS / 1000,
+    progressIntervalSec: 0.1,
+  };
+}
 
 export function parseArgs(argv: string[], repoRoot: string): CliArgs {
   const args: CliArgs = {

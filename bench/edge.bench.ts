@@ -19,7 +19,9 @@ import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import type { BenchResult } from './run';
 import { ROOT, startStack, type Stack } from '../test/helpers/local-stack';
-import { keyring, signToken, verifyToken } from '../workers/playback/signing';
+import { signToken, verifyToken } from '../workers/playback/signing';
+import { loadConfig } from '../workers/shared/config';
+import { keyring } from '../workers/shared/keyring';
 import { benchBody } from '../workers/playback/bench-routes';
 
 const MiB = 1024 * 1024;
@@ -123,7 +125,7 @@ function renditionRow(videoId: string, name: string, height: number, segments: n
  */
 async function microbenchVerify(): Promise<{ coldUs: number; coldConcurrentUs: number; perRequestUs: number; iterations: number }> {
   const secret = Buffer.from('bench-signing-key-material-32-bytes!').toString('base64url');
-  const ring = keyring({ SIGNING_KEYS: JSON.stringify({ kb: secret }), SIGNING_KEY_ID: 'kb' });
+  const ring = keyring(loadConfig({ SIGNING_KEYS: JSON.stringify({ kb: secret }), SIGNING_KEY_ID: 'kb' }).secrets);
   const now = Math.floor(Date.now() / 1000);
   const iterations = 5_000;
   const tokens: string[] = [];

@@ -24,10 +24,10 @@ import { createConnection } from 'node:net';
 import path from 'node:path';
 import type { BenchResult } from './run';
 import { freePort, ROOT, STACK_SECRETS, startStack, type Stack } from '../test/helpers/local-stack';
-import { defaults } from '../workers/shared/config';
+import { defaults, loadConfig } from '../workers/shared/config';
 import { hashViewer, ViewerSketch } from '../workers/views/hll';
 import { shardIndexFor } from '../workers/views/routing';
-import { keyring } from '../workers/playback/signing';
+import { keyring } from '../workers/shared/keyring';
 import { issueSession } from '../workers/views/playback-session';
 
 function flag(name: string, fallback: number): number {
@@ -96,7 +96,7 @@ interface LoadResult {
 
 /** One session per event, minted ahead (autocannon's request setup is synchronous). */
 async function mintSessions(n: number, eventAt: (i: number) => { videoId: string }): Promise<string[]> {
-  const ring = keyring(STACK_SECRETS);
+  const ring = keyring(loadConfig(STACK_SECRETS).secrets);
   const start = Date.now() - 60_000;
   const out: string[] = [];
   for (let i = 0; i < n; i++) {

@@ -15,7 +15,7 @@ import { errorJson, renderError } from './shared/errors';
 import { healthRoutes } from './shared/health';
 import type { AppEnv } from './shared/hono-env';
 import { installInternalGuards } from './shared/internal';
-import { logEvent, logLevelOf, requestIdFor, withRequestId } from './shared/log';
+import { logEvent, requestIdFor, withRequestId } from './shared/log';
 import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
 import { webRoutes } from './web/routes';
 import { DIRECT_TUS_MOUNT, directTusRoutes, directUploadRoutes } from './direct-uploads/routes';
@@ -32,8 +32,10 @@ export function createApp() {
   app.use(async (c, next) => {
     const requestId = requestIdFor(c.req.raw);
     const started = Date.now();
-    await withRequestId(requestId, logLevelOf(c.env), async () => {
-      c.set('config', loadConfig(c.env));
+    // An unparsable variable throws ConfigError here: every request answers 500 `misconfigured` naming it.
+    const config = loadConfig(c.env);
+    await withRequestId(requestId, config.deployment.logLevel, async () => {
+      c.set('config', config);
       c.set('db', openDb(c.env.DB));
       await next();
       const status = c.res.status;

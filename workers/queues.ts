@@ -1,4 +1,5 @@
-import { logEvent, logLevelOf, withRequestId } from './shared/log';
+import { loadConfig } from './shared/config';
+import { logEvent, withRequestId } from './shared/log';
 import { consumeViewEvents } from './views/analytics';
 import { handleDeadLetterBatch, handleTranscodeBatch } from './transcoding/consumer';
 import { handleWebhookBatch } from './webhooks/delivery';
@@ -11,7 +12,7 @@ import { handleMediaJobBatch } from './downloads/consumer';
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
   const first = batch.messages[0];
   const requestId = batch.messages.length === 1 && first ? first.id : `batch-${first?.id ?? 'empty'}`;
-  return withRequestId(requestId, logLevelOf(env), async () => {
+  return withRequestId(requestId, loadConfig(env).deployment.logLevel, async () => {
     for (const m of batch.messages) logEvent('info', 'queue.message', { queue: batch.queue, messageId: m.id, attempts: m.attempts });
     const started = Date.now();
     await dispatch(batch, env, ctx);

@@ -6,7 +6,7 @@
 import { warmTrending } from './playback/warming';
 import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
-import { logEvent, logLevelOf, withRequestId } from './shared/log';
+import { logEvent, withRequestId } from './shared/log';
 import { runtime } from './shared/runtime';
 import { sweepTranscodeJobs } from './transcoding/sweeper';
 import { flushOverdueShards } from './views/flush';
@@ -18,7 +18,7 @@ export const CRON_HOURLY = '0 * * * *';
 
 export async function handleScheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const config = loadConfig(env);
-  await withRequestId(`cron-${controller.cron}-${controller.scheduledTime}`, logLevelOf(env), async () => {
+  await withRequestId(`cron-${controller.cron}-${controller.scheduledTime}`, config.deployment.logLevel, async () => {
     switch (controller.cron) {
       case CRON_EVERY_5_MIN: {
         // Stuck transcode jobs (lost queue sends, expired leases) are re-sent; trending videos are warmed.

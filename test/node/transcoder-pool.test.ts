@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ONLY_IF_FREE_HEADER, type AudioRequest, type CallbackBody, type EncodeRequest } from '../../containers/transcoder/src/protocol';
+import { loadConfig } from '../../workers/shared/config';
 import { transcoderFor } from '../../workers/transcoding/transcoder-client';
 import { ROOT, freePort, waitFor } from '../helpers/local-stack';
 import { makeSource } from '../helpers/transcoding-media';
@@ -117,12 +118,12 @@ function audio(jobId: string): AudioRequest {
 
 describe('a local pool of transcoder processes', () => {
   it('sends each encode to a process with a free CPU slot, runs light jobs beside them, and reports when all slots are taken', async () => {
-    const pool = transcoderFor({ TRANSCODER_URL: bases.join(','), INTERNAL_TOKEN: TOKEN } as unknown as Env);
+    const pool = transcoderFor({} as Env, loadConfig({ TRANSCODER_URL: bases.join(','), INTERNAL_TOKEN: TOKEN }));
     expect(await pool.freeEncodeSlots?.()).toBe(2);
     // A process that does not answer /healthz (nothing listens on its port) is not counted as busy: admission lets
     // the dispatch through, and the dispatch meets the failure and retries as for a single process.
     const dead = `http://127.0.0.1:${await freePort()}`;
-    const withDead = transcoderFor({ TRANSCODER_URL: [...bases, dead].join(','), INTERNAL_TOKEN: TOKEN } as unknown as Env);
+    const withDead = transcoderFor({} as Env, loadConfig({ TRANSCODER_URL: [...bases, dead].join(','), INTERNAL_TOKEN: TOKEN }));
     expect(await withDead.freeEncodeSlots?.()).toBe(3);
 
     // encode-1 takes process A's slot (its reads are held at the gate).

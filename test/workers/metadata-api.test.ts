@@ -4,7 +4,9 @@ import { api, newCreator, newVideo } from './helpers';
 import { getVideoRecord, invalidateVideo, jitteredTtl } from '../../workers/metadata/cache';
 import { loadVideoRecord } from '../../workers/metadata/repo';
 import { openDb } from '../../workers/shared/db';
-import { defaults, VIDEO_TEXT } from '../../workers/shared/config';
+import { loadConfig, VIDEO_TEXT } from '../../workers/shared/config';
+
+const config = loadConfig({});
 
 describe('auth', () => {
   it('rejects a missing token with 401 and the error shape', async () => {
@@ -159,17 +161,17 @@ describe('metadata cache', () => {
       loads++;
       return loadVideoRecord(db, videoId);
     };
-    const results = await Promise.all(Array.from({ length: 50 }, () => getVideoRecord(id, countingLoader, defaults)));
+    const results = await Promise.all(Array.from({ length: 50 }, () => getVideoRecord(id, countingLoader, config)));
     expect(loads).toBe(1);
     expect(results.every((r) => r?.video.title === 'cached')).toBe(true);
 
     // Served from cache afterwards: no further D1 read.
-    await getVideoRecord(id, countingLoader, defaults);
+    await getVideoRecord(id, countingLoader, config);
     expect(loads).toBe(1);
 
     await api(`/v1/videos/${id}`, { method: 'PATCH', token, json: { title: 'edited' } });
     // The PATCH invalidated the entry (and its response re-read D1), so the next read sees the edit.
-    const after = await getVideoRecord(id, countingLoader, defaults);
+    const after = await getVideoRecord(id, countingLoader, config);
     expect(after?.video.title).toBe('edited');
   });
 
@@ -185,7 +187,7 @@ describe('metadata cache', () => {
     }) as typeof env.DB.batch;
     try {
       const db = openDb(env.DB);
-      await Promise.all(Array.from({ length: 20 }, () => getVideoRecord(id, (v) => loadVideoRecord(db, v), defaults)));
+      await Promise.all(Array.from({ length: 20 }, () => getVideoRecord(id, (v) => loadVideoRecord(db, v), config)));
     } finally {
       env.DB.batch = realBatch;
     }
@@ -199,7 +201,7 @@ describe('metadata cache', () => {
     caches.open = (() => Promise.reject(new Error('cache down'))) as typeof caches.open;
     try {
       const db = openDb(env.DB);
-      const record = await getVideoRecord(id, (v) => loadVideoRecord(db, v), defaults);
+      const record = await getVideoRecord(id, (v) => loadVideoRecord(db, v), config);
       expect(record?.video.title).toBe('fallback');
     } finally {
       caches.open = realOpen;

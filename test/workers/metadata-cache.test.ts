@@ -4,7 +4,9 @@ import { newCreator, newVideo } from './helpers';
 import { getVideoRecord, invalidateVideo } from '../../workers/metadata/cache';
 import { loadVideoRecord } from '../../workers/metadata/repo';
 import { openDb } from '../../workers/shared/db';
-import { defaults } from '../../workers/shared/config';
+import { loadConfig } from '../../workers/shared/config';
+
+const config = loadConfig({});
 
 describe('metadata cache: invalidation during a load', () => {
   it('a load that started before an edit never writes its stale result back', async () => {
@@ -22,7 +24,7 @@ describe('metadata cache: invalidation during a load', () => {
         await gate; // the edit lands while this load holds its (now stale) record
         return record;
       },
-      defaults,
+      config,
     );
     await new Promise((r) => setTimeout(r, 20));
     await env.DB.prepare('UPDATE videos SET title = ? WHERE id = ?').bind('after', id).run();
@@ -38,7 +40,7 @@ describe('metadata cache: invalidation during a load', () => {
         loads++;
         return loadVideoRecord(db, videoId);
       },
-      defaults,
+      config,
     );
     expect(loads).toBe(1);
     expect(fresh?.video.title).toBe('after');
@@ -60,7 +62,7 @@ describe('metadata cache: invalidation during a load', () => {
         await gate;
         return loadVideoRecord(db, v);
       },
-      defaults,
+      config,
     );
     await loading;
     await invalidateVideo(id);
@@ -80,13 +82,13 @@ describe('metadata cache: invalidation during a load', () => {
         await newerGate;
         return counting(v);
       },
-      defaults,
+      config,
     );
     await newerLoading;
     release();
     await old;
     // The old load finishing must not remove the newer flight: a concurrent reader joins it.
-    const joined = getVideoRecord(id, counting, defaults);
+    const joined = getVideoRecord(id, counting, config);
     await new Promise((r) => setTimeout(r, 20));
     releaseNewer();
     expect((await newer)?.video.title).toBe('shared');

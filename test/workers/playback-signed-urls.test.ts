@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { api } from './helpers';
 import { playableVideo, setStatus, signedBase, signedMasterPath } from './playback-fixtures';
-import { keyring, signToken, verifyToken, base64UrlEncode } from '../../workers/playback/signing';
+import { signToken, verifyToken } from '../../workers/playback/signing';
+import { base64UrlEncode, keyring } from '../../workers/shared/keyring';
 import { setRuntime } from '../../workers/shared/runtime';
-import { defaults } from '../../workers/shared/config';
+import { defaults, loadConfig } from '../../workers/shared/config';
 import { newCreator, newVideo } from './helpers';
 
 type ErrorBody = { error: { code: string; message: string } };
@@ -13,7 +14,7 @@ const nowSec = () => Math.floor(Date.now() / 1000);
 
 async function tokenFor(videoId: string, opts: { kid?: string; keys?: Record<string, string>; nbf?: number; ttl?: number } = {}): Promise<string> {
   const keysJson = opts.keys ? JSON.stringify(opts.keys) : env.SIGNING_KEYS;
-  const ring = keyring({ SIGNING_KEYS: keysJson, SIGNING_KEY_ID: opts.kid ?? env.SIGNING_KEY_ID });
+  const ring = keyring(loadConfig({ SIGNING_KEYS: keysJson, SIGNING_KEY_ID: opts.kid ?? env.SIGNING_KEY_ID }).secrets);
   const signed = await signToken(ring, videoId, opts.nbf ?? nowSec(), opts.ttl ?? 600);
   if (!signed) throw new Error('no signing key');
   return signed.token;
@@ -169,7 +170,7 @@ describe('signed playback URLs', () => {
       await expect403(`/v/${id}/t/${respelled}/master.m3u8`, 'signature_malformed');
     }
     // In-process too, before any MAC is computed.
-    const ring = keyring(env);
+    const ring = keyring(loadConfig(env).secrets);
     expect(await verifyToken(ring, `${kid}.0${nbf}.${exp}.${sig}`, id, Number(nbf), 30)).toEqual({ ok: false, reason: 'malformed' });
   });
 
@@ -232,10 +233,10 @@ describe('signed playback URLs', () => {
 
   it('verifies in-process: a key ring with a key retired no longer accepts its tokens', async () => {
     const both = { k0: 'b2xkLXRlc3Qtc2lnbmluZy1rZXktcmV0aXJpbmctc29vbg', k1: 'dGVzdC1zaWduaW5nLWtleS1vbmUtMzItYnl0ZXMtbG9uZw' };
-    const before = keyring({ SIGNING_KEYS: JSON.stringify(both), SIGNING_KEY_ID: 'k0' });
+    const before = keyring(loadConfig({ SIGNING_KEYS: JSON.stringify(both), SIGNING_KEY_ID: 'k0' }).secrets);
     const signed = (await signToken(before, 'vid_a', nowSec(), 60))!;
     expect((await verifyToken(before, signed.token, 'vid_a', nowSec(), 5)).ok).toBe(true);
-    const after = keyring({ SIGNING_KEYS: JSON.stringify({ k1: both.k1 }), SIGNING_KEY_ID: 'k1' });
+    const after = keyring(loadConfig({ SIGNING_KEYS: JSON.stringify({ k1: both.k1 }), SIGNING_KEY_ID: 'k1' }).secrets);
     expect(await verifyToken(after, signed.token, 'vid_a', nowSec(), 5)).toEqual({ ok: false, reason: 'unknown_key' });
   });
 

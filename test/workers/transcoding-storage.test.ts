@@ -7,11 +7,13 @@ import { planLadder } from '../../workers/transcoding/ladder';
 import { buildMasterPlaylist, buildMediaPlaylist } from '../../workers/playback/manifest';
 import { serveStorage } from '../../workers/transcoding/storage-gateway';
 import { api, newCreator, newVideo } from './helpers';
-import { defaults } from '../../workers/shared/config';
+import { loadConfig } from '../../workers/shared/config';
 import { openDb } from '../../workers/shared/db';
 import { sweepDeletedVideos } from '../../workers/metadata/delete';
 import { refreshRenditions, writeMasterCopy } from '../../workers/transcoding/outputs';
 import { storageHandler } from '../../workers/transcoding/transcoder-container';
+
+const config = loadConfig({});
 
 const auth = { Authorization: `Bearer ${env.INTERNAL_TOKEN}` };
 
@@ -98,14 +100,14 @@ describe('/internal/storage', () => {
     expect((await env.MEDIA.list({ prefix: `videos/${id}/` })).objects).toHaveLength(0);
 
     // The Worker-side writers refuse too: a fan-in after the deletion records nothing.
-    expect(await refreshRenditions(env, openDb(env.DB), defaults, id)).toEqual({ status: 'ok', finalised: [] });
+    expect(await refreshRenditions(env, openDb(env.DB), config, id)).toEqual({ status: 'ok', finalised: [] });
     await writeMasterCopy(env, openDb(env.DB), id);
     expect((await env.MEDIA.list({ prefix: `videos/${id}/` })).objects).toHaveLength(0);
     expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM renditions WHERE video_id = ?').bind(id).first<{ n: number }>())?.n).toBe(0);
 
     // A write that raced the deletion (here put straight into R2) is removed by the sweep of recent deletions.
     await env.MEDIA.put(`videos/${id}/thumbnails/sprite_0.jpg`, 'late');
-    expect(await sweepDeletedVideos(env, openDb(env.DB), defaults, Date.now())).toBe(1);
+    expect(await sweepDeletedVideos(env, openDb(env.DB), config, Date.now())).toBe(1);
     expect((await env.MEDIA.list({ prefix: `videos/${id}/` })).objects).toHaveLength(0);
   });
 

@@ -23,9 +23,11 @@ import {
   TRANSITIONS,
   type TransitionName,
 } from '../../workers/metadata/video-state';
-import { defaults } from '../../workers/shared/config';
+import { loadConfig } from '../../workers/shared/config';
 import { openDb, schema } from '../../workers/shared/db';
 import { newId } from '../../workers/shared/runtime';
+
+const config = loadConfig({});
 
 const db = openDb(env.DB);
 const EVENTS: LifecycleEvent[] = ['upload.completed', 'video.ready', 'video.failed', 'video.deleted'];
@@ -57,7 +59,7 @@ const row = (id: string) => db.select().from(schema.videos).where(eq(schema.vide
 /** Reads the video through the metadata cache; true when that read had to load from D1 (nothing was cached). */
 async function loadedFromD1(id: string): Promise<boolean> {
   let loads = 0;
-  await getVideoRecord(id, async (v) => (loads++, loadVideoRecord(db, v)), defaults);
+  await getVideoRecord(id, async (v) => (loads++, loadVideoRecord(db, v)), config);
   return loads > 0;
 }
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
-import { defaults } from '../../workers/shared/config';
+import { loadConfig } from '../../workers/shared/config';
 import type { ViewAnalyticsEvent } from '../../workers/views/analytics';
 import { Dedup } from '../../workers/views/counter/dedup';
 import { Flusher, type FlushTarget } from '../../workers/views/counter/flusher';
@@ -17,6 +17,8 @@ import { AlarmScheduler } from '../../workers/views/counter/scheduler';
 import type { FlushBatch } from '../../workers/views/flush';
 import { shardStub } from '../../workers/views/routing';
 
+const defaultConfig = loadConfig({});
+
 const T0 = Date.UTC(2026, 0, 20, 10, 15);
 let nextShard = 0;
 
@@ -27,7 +29,7 @@ function withHost<R>(fn: (host: CounterHost, clock: { t: number }) => Promise<R>
     const clock = { t: T0 };
     const host: CounterHost = {
       sql: state.storage.sql,
-      config: defaults,
+      config: defaultConfig,
       transaction: (f) => state.storage.transactionSync(f),
       now: () => clock.t,
     };
@@ -41,7 +43,7 @@ describe('Dedup', () => {
   it('counts a viewer once per window and a session once, and sweeps only expired entries', () =>
     withHost(async (host, clock) => {
       const dedup = new Dedup(host);
-      const window = defaults.views.dedupWindowMs;
+      const window = defaultConfig.views.dedupWindowMs;
       expect(dedup.claim('v1', 's1', T0 + window, T0)).toBe('fresh');
       expect(dedup.claim('v1', 's2', T0 + window, T0 + 1)).toBe('duplicate');
       expect(dedup.claim('v2', 's1', T0 + window, T0 + 2)).toBe('session_used');
@@ -55,7 +57,7 @@ describe('Dedup', () => {
       // Within the sweep interval nothing is swept, and the next due time waits for the interval.
       expect(dedup.nextDue()).toBe(T0 + 2 * window);
       host.sql.exec("INSERT INTO dedup (viewer, expires_at) VALUES ('old', ?)", clock.t);
-      expect(dedup.nextDue()).toBe(clock.t + defaults.views.dedupSweepIntervalMs);
+      expect(dedup.nextDue()).toBe(clock.t + defaultConfig.views.dedupSweepIntervalMs);
       await dedup.onAlarm(clock.t + 1000);
       expect(host.sql.exec("SELECT 1 FROM dedup WHERE viewer = 'old'").toArray()).toHaveLength(1);
     }));
@@ -67,7 +69,7 @@ describe('Dedup', () => {
       host.transaction(() => dedup.importEntries([{ viewer: 'a', expiresAt: T0 + 5 }, { viewer: 'b', expiresAt: T0 + 20 }, { viewer: 'c', expiresAt: T0 - 1 }]));
       const live = dedup.liveEntries(T0).sort((x, y) => x.viewer.localeCompare(y.viewer));
       expect(live).toEqual([
-        { viewer: 'a', expiresAt: T0 + defaults.views.dedupWindowMs },
+        { viewer: 'a', expiresAt: T0 + defaultConfig.views.dedupWindowMs },
         { viewer: 'b', expiresAt: T0 + 20 },
       ]);
     }));
@@ -86,18 +88,18 @@ describe('Outbox', () => {
       };
       const outbox = new Outbox(host, sink);
       host.transaction(() => [0, 1, 2].forEach((i) => outbox.append(event(i), T0)));
-      expect(outbox.nextDue(T0)).toBe(T0 + defaults.views.analyticsMaxDelayMs);
+      expect(outbox.nextDue(T0)).toBe(T0 + defaultConfig.views.analyticsMaxDelayMs);
       await outbox.onAlarm();
       expect(host.sql.exec('SELECT COUNT(*) AS n FROM outbox').one().n).toBe(3);
       // A failed send is not retried sooner than a second later, however late the oldest event is.
-      clock.t = T0 + 10 * defaults.views.analyticsMaxDelayMs;
+      clock.t = T0 + 10 * defaultConfig.views.analyticsMaxDelayMs;
       expect(outbox.nextDue(clock.t)).toBe(clock.t + 1000);
       failing = false;
       await outbox.onAlarm();
       expect(sent).toEqual([event(0), event(1), event(2)]);
       expect(outbox.nextDue(clock.t)).toBeNull();
       // A restarted object picks its row count up from storage: a batch is ready once `analyticsBatchSize` rows wait.
-      const batch = defaults.views.analyticsBatchSize;
+      const batch = defaultConfig.views.analyticsBatchSize;
       host.transaction(() => {
         for (let i = 0; i < batch - 1; i++) outbox.append(event(i), clock.t);
       });

@@ -3,7 +3,8 @@ import { env } from 'cloudflare:workers';
 import { api, newCreator, newVideo } from './helpers';
 import { invalidateVideo } from '../../workers/metadata/cache';
 import { runtime, setRuntime } from '../../workers/shared/runtime';
-import { keyring } from '../../workers/playback/signing';
+import { loadConfig } from '../../workers/shared/config';
+import { keyring } from '../../workers/shared/keyring';
 import { issueSession } from '../../workers/views/playback-session';
 
 /**
@@ -11,7 +12,7 @@ import { issueSession } from '../../workers/views/playback-session';
  * started `agoMs` before the runtime clock (an hour by default: long enough for any watch the tests claim).
  */
 export async function sessionFor(videoId: string, agoMs = 3_600_000): Promise<string> {
-  const issued = await issueSession(keyring(env), videoId, runtime().now() - agoMs);
+  const issued = await issueSession(keyring(loadConfig(env).secrets), videoId, runtime().now() - agoMs);
   if (!issued) throw new Error('test signing keys are not configured');
   return issued.token;
 }

@@ -14,7 +14,7 @@ export const CreateCreatorSchema = z
 /** The operator's ADMIN_TOKEN, checked before the body is read. */
 const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.header('Authorization'));
-  const expected = c.env.ADMIN_TOKEN;
+  const expected = c.var.config.secrets.adminToken;
   if (!token || !expected || !timingSafeEqual(token, expected)) throw unauthorized('admin token required');
   await next();
 });

@@ -19,7 +19,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
-import { ApiError, badRequest, forbidden, gone, payloadTooLarge, renderError } from '../shared/errors';
+import { apiError, badRequest, forbidden, gone, payloadTooLarge, renderError } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody } from '../shared/openapi';
 import { newId, runtime } from '../shared/runtime';
@@ -82,7 +82,7 @@ export const directUploadRoutes = apiRoutes().openapi(
   },
 );
 
-const invalidUrl = () => new ApiError(401, 'unauthorized', 'this direct upload URL is not valid');
+const invalidUrl = () => apiError('unauthorized', 'this direct upload URL is not valid');
 
 /** The checks above; on success the tus routes run as the URL's creator, scoped to its video. */
 async function authorize(c: Context<AppEnv>, next: Next, row: DirectUploadRow, token: string, uploadId: string | undefined): Promise<void> {
@@ -105,7 +105,7 @@ async function authorize(c: Context<AppEnv>, next: Next, row: DirectUploadRow, t
     }
     if (!(await claimCreation(c.var.db, row.id))) {
       const location = row.uploadId ? { Location: new URL(`${directTusBase(token)}/${row.uploadId}`, c.req.url).href } : undefined;
-      throw new ApiError(409, 'conflict', 'this direct upload URL already created its upload; resume that one', undefined, location);
+      throw apiError('conflict', 'this direct upload URL already created its upload; resume that one', { headers: location });
     }
     try {
       await next();

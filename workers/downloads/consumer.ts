@@ -86,7 +86,7 @@ async function processDownload(db: Db, config: Config, transcoder: Transcoder, m
   return { status: 'retry', reason: outcome.message, delaySeconds: backoff(row.attempts, config) };
 }
 
-export async function handleMediaJobBatch(batch: MessageBatch<unknown>, env: Env, transcoder: Transcoder = transcoderFor(env)): Promise<void> {
+export async function handleMediaJobBatch(batch: MessageBatch<unknown>, env: Env, transcoder: Transcoder = transcoderFor(env, loadConfig(env))): Promise<void> {
   const config = loadConfig(env);
   const db = openDb(env.DB);
   for (const msg of batch.messages) {

@@ -10,12 +10,14 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import { optionalCreator, requireCreator } from '../shared/auth';
-import { ApiError, badRequest, conflict, notFound } from '../shared/errors';
+import { apiError, badRequest, conflict, notFound } from '../shared/errors';
 import { apiRoutes, bearerAuth, errors, jsonContent, optionalJsonObjectBody, z } from '../shared/openapi';
 import { runtime } from '../shared/runtime';
 import { canRead, requireOwnedVideo, requireVideo } from '../metadata/videos';
 import { loadPlaybackState } from '../playback/state';
-import { keyring, signToken } from '../playback/signing';
+import { signToken } from '../playback/signing';
+import { publicOrigin, type Config } from '../shared/config';
+import { keyring } from '../shared/keyring';
 import { listDownloads, requestDownload, type DownloadRow } from './repo';
 import type { MediaJobMessage } from './messages';
 import { VideoIdParams } from '../metadata/schemas';
@@ -35,10 +37,10 @@ function downloadView(row: DownloadRow, url: string | null, expiresAt: string | 
   };
 }
 
-async function signedBase(c: { env: Env; req: { url: string } }, videoId: string, ttlSec: number): Promise<{ base: string; expiresAt: string } | null> {
-  const signed = await signToken(keyring(c.env), videoId, runtime().now() / 1000, ttlSec);
+async function signedBase(c: { var: { config: Config }; req: { url: string } }, videoId: string, ttlSec: number): Promise<{ base: string; expiresAt: string } | null> {
+  const signed = await signToken(keyring(c.var.config.secrets), videoId, runtime().now() / 1000, ttlSec);
   if (!signed) return null;
-  const origin = (c.env.PUBLIC_ORIGIN || new URL(c.req.url).origin).replace(/\/$/, '');
+  const origin = publicOrigin(c.var.config, c.req.url);
   return { base: `${origin}/v/${videoId}/t/${signed.token}/`, expiresAt: new Date(signed.exp * 1000).toISOString() };
 }
 
@@ -95,7 +97,7 @@ export const downloadRoutes = apiRoutes()
     if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
     const rows = await listDownloads(c.var.db, record.video.id);
     const signed = rows.some((r) => r.status === 'COMPLETED') ? await signedBase(c, record.video.id, c.var.config.playback.signedUrlTtlSec) : null;
-    if (rows.some((r) => r.status === 'COMPLETED') && !signed) throw new ApiError(503, 'unavailable', 'playback signing keys are not configured');
+    if (rows.some((r) => r.status === 'COMPLETED') && !signed) throw apiError('unavailable', 'playback signing keys are not configured');
     return c.json({
       downloads: rows.map((r) =>
         r.status === 'COMPLETED' && signed ? downloadView(r, `${signed.base}downloads/${r.rendition}.mp4`, signed.expiresAt) : downloadView(r, null, null),

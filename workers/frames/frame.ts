@@ -14,7 +14,7 @@
  * - The poster: when the creator set `posterTime` (PATCH /v1/videos/:id), or for a clip, `thumbnails/poster.jpg` is
  *   this frame at that time instead of the transcoder's poster.
  */
-import { ApiError, badRequest } from '../shared/errors';
+import { apiError, badRequest } from '../shared/errors';
 import type { Config } from '../shared/config';
 import { keys, publicPaths } from '../shared/storage-keys';
 import type { OriginObject } from '../playback/edge-cache';
@@ -39,7 +39,7 @@ const even = (x: number) => Math.max(2, Math.round(x / 2) * 2);
 function topRung(state: PlaybackState): PlayableRendition {
   const rungs = [...state.renditions.values()].sort((a, b) => a.width - b.width);
   const top = rungs[rungs.length - 1];
-  if (!top) throw new ApiError(409, 'conflict', 'video has no finished rendition to cut a frame from');
+  if (!top) throw apiError('conflict', 'video has no finished rendition to cut a frame from');
   return top;
 }
 
@@ -94,20 +94,20 @@ function jpeg(body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>, size: 
 }
 
 /** The frame's JPEG: from R2 when an earlier request cut it, else cut now by the transcoder and stored. */
-export async function produceFrame(env: Env, videoId: string, spec: FrameSpec, cacheControl: string): Promise<OriginObject> {
+export async function produceFrame(env: Env, config: Config, videoId: string, spec: FrameSpec, cacheControl: string): Promise<OriginObject> {
   const key = keys.frame(videoId, spec.frame, spec.width);
   const stored = await env.MEDIA.get(key);
   if (stored) return jpeg(stored.body, stored.size, cacheControl, stored.httpEtag);
   const body = { segmentKey: spec.segmentKey, offset: Math.round(spec.offset * 1000) / 1000, width: spec.width, height: spec.height };
   let res: Response;
   try {
-    res = await transcoderFor(env).post('/v1/frame', body, `frame:${videoId}`);
+    res = await transcoderFor(env, config).post('/v1/frame', body, `frame:${videoId}`);
   } catch (err) {
-    throw new ApiError(503, 'unavailable', `frame extraction is unavailable: ${err instanceof Error ? err.message : String(err)}`);
+    throw apiError('unavailable', `frame extraction is unavailable: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (res.status !== 200 || res.headers.get('Content-Type') !== 'image/jpeg') {
     const text = (await res.text().catch(() => '')).slice(0, 200);
-    throw new ApiError(502, 'frame_failed', `the transcoder could not cut the frame (${res.status}): ${text}`);
+    throw apiError('frame_failed', `the transcoder could not cut the frame (${res.status}): ${text}`);
   }
   const bytes = new Uint8Array(await res.arrayBuffer());
   const written = await env.MEDIA.put(key, bytes, { httpMetadata: { contentType: 'image/jpeg' } });

@@ -14,6 +14,7 @@
  * - Conditional: `If-None-Match` is evaluated here against the stored ETag, before any range (RFC 9110 §13.2.2).
  * - In front of it all, the per-isolate memory cache (hot-cache.ts) for the hottest objects.
  */
+import { errorResponse } from '../shared/errors';
 import { runtime } from '../shared/runtime';
 import { hotDelete, hotGet, hotPut, type HotLimits } from './hot-cache';
 import { contentRange, parseRange, resolveRange, UNSATISFIABLE, type ByteRange } from '../shared/range';
@@ -88,9 +89,8 @@ function respond(body: BodyInit | null, status: number, headers: Headers, cacheS
 }
 
 function unsatisfiable(size: number, cacheStatus: CacheStatus): Response {
-  const headers = new Headers({ 'Content-Type': 'application/json', 'Content-Range': contentRange(UNSATISFIABLE, size) });
-  const body = JSON.stringify({ error: { code: 'range_not_satisfiable', message: `range is outside the object (${size} bytes)` } });
-  return respond(body, 416, headers, cacheStatus);
+  const refusal = errorResponse('range_not_satisfiable', `range is outside the object (${size} bytes)`, { 'Content-Range': contentRange(UNSATISFIABLE, size) });
+  return respond(refusal.body, refusal.status, new Headers(refusal.headers), cacheStatus);
 }
 
 /** A stored object: from the Cache API (a stream) or from isolate memory (bytes, sent without a stream). */

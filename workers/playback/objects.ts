@@ -6,7 +6,7 @@
  * Playlists and thumbnails are immutable once the video is READY; while it is PROCESSING they can still change
  * (new rungs appear in the master), so they get the short `processingCacheControl`.
  */
-import { ApiError, conflict, notFound } from '../shared/errors';
+import { conflict, notFound } from '../shared/errors';
 import type { Config } from '../shared/config';
 import { keys, segmentFileName } from '../shared/storage-keys';
 import { toHex } from '../shared/runtime';
@@ -105,15 +105,15 @@ export async function produceObject(env: Env, config: Config, state: PlaybackSta
     }
     case 'thumbnail': {
       const poster = object.file === 'poster.jpg' ? posterSpec(playable, config) : null;
-      if (poster) return produceFrame(env, object.videoId, poster, config.frames.posterCacheControl);
+      if (poster) return produceFrame(env, config, object.videoId, poster, config.frames.posterCacheControl);
       if (playable.video.clipOf) throw notFound('clips have no storyboard: use thumbnails/at.jpg');
       const ext = object.file.slice(object.file.lastIndexOf('.') + 1);
       const type = THUMBNAIL_TYPES[ext];
-      if (!type) throw new ApiError(404, 'not_found', 'no such thumbnail');
+      if (!type) throw notFound('no such thumbnail');
       return r2Object(env.MEDIA, keys.thumbnail(object.videoId, object.file), type, lifetime(playable, config), 'thumbnail');
     }
     case 'frame':
-      return produceFrame(env, object.videoId, frameSpec(playable, object.time, object.width, config), lifetime(playable, config));
+      return produceFrame(env, config, object.videoId, frameSpec(playable, object.time, object.width, config), lifetime(playable, config));
     case 'caption':
       return produceCaption(env, config, playable, object);
     case 'download':

@@ -17,7 +17,7 @@
 import { $, createRoute } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
 import { optionalCreator } from '../shared/auth';
-import { ApiError, badRequest, errorJson, notFound } from '../shared/errors';
+import { apiError, ApiError, badRequest, errorResponse, notFound } from '../shared/errors';
 import { apiRoutes, errors, jsonContent } from '../shared/openapi';
 import { runtime } from '../shared/runtime';
 import { AUDIO_RENDITION, isSafeId, publicPaths } from '../shared/storage-keys';
@@ -25,7 +25,9 @@ import { CORS_HEADERS, cacheUrl, serveThroughCache } from './edge-cache';
 import { assertPlayable, produceObject } from './objects';
 import { parsePlaybackPath } from './paths';
 import { cacheKeyPath } from './object-keys';
-import { failureMessages, keyring, signToken, verifyToken } from './signing';
+import { failureMessages, signToken, verifyToken } from './signing';
+import { keyring } from '../shared/keyring';
+import { publicOrigin } from '../shared/config';
 import { getPlaybackState, loadPlaybackState } from './state';
 import { benchRoutes } from './bench-routes';
 import { clientKey, takeSessionAllowance } from '../views/allowances';
@@ -34,8 +36,7 @@ import { VideoIdParams } from '../metadata/schemas';
 import { PlaybackQuery, PlaybackSchema } from './schemas';
 
 function playbackError(err: ApiError): Response {
-  const headers = new Headers({ 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...CORS_HEADERS });
-  return new Response(JSON.stringify(errorJson(err.code, err.message, err.details)), { status: err.status, headers });
+  return errorResponse(err.code, err.message, { 'Cache-Control': 'no-store', ...CORS_HEADERS, ...err.headers });
 }
 
 const playbackUrl = createRoute({
@@ -64,15 +65,14 @@ export const playbackRoutes = $(
     const playable = assertPlayable(state);
     // Every call opens a playback session, so sessions are what an address's allowance bounds (429 past it).
     await takeSessionAllowance(c.env, config, clientKey(c.req.raw));
-    const ring = keyring(c.env);
+    const ring = keyring(config.secrets);
     const now = runtime().now();
     const signed = await signToken(ring, videoId, now / 1000, ttl);
     const session = await issueSession(ring, videoId, now);
-    if (!signed || !session) throw new ApiError(503, 'unavailable', 'playback signing keys are not configured');
-    const origin = c.env.PUBLIC_ORIGIN || new URL(c.req.url).origin;
+    if (!signed || !session) throw apiError('unavailable', 'playback signing keys are not configured');
     return c.json(
       {
-        url: `${origin.replace(/\/$/, '')}${publicPaths.signedMaster(videoId, signed.token)}`,
+        url: `${publicOrigin(config, c.req.url)}${publicPaths.signedMaster(videoId, signed.token)}`,
         expiresAt: new Date(signed.exp * 1000).toISOString(),
         session: session.token,
         status: playable.video.status,
@@ -101,12 +101,12 @@ export const playbackRoutes = $(
       if (parsed.status === 'invalid') throw notFound(parsed.reason);
       if (parsed.status === 'bad_request') throw badRequest(parsed.reason);
       if (parsed.status === 'unsigned') {
-        throw new ApiError(403, 'signature_required', 'playback URLs must be signed: get one from GET /v1/videos/{id}/playback');
+        throw apiError('signature_required', 'playback URLs must be signed: get one from GET /v1/videos/{id}/playback');
       }
       const { object } = parsed;
       // The signature is checked before any storage is touched, so unsigned traffic cannot probe or load it.
-      const verdict = await verifyToken(keyring(c.env), parsed.token, object.videoId, runtime().now() / 1000, config.playback.clockSkewSec);
-      if (!verdict.ok) throw new ApiError(403, `signature_${verdict.reason}`, failureMessages[verdict.reason]);
+      const verdict = await verifyToken(keyring(config.secrets), parsed.token, object.videoId, runtime().now() / 1000, config.playback.clockSkewSec);
+      if (!verdict.ok) throw apiError(`signature_${verdict.reason}`, failureMessages[verdict.reason]);
       const loadState = () => getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs);
       return await serveThroughCache(
         c.req.raw,

@@ -7,31 +7,20 @@
  *
  * - Scope is the whole video (master, every rung, segments, thumbnails), not one path: a player needs dozens of
  *   URLs under one grant, and the token rides in the path (see paths.ts) so relative URIs inherit it.
- * - `kid` selects the key, so keys rotate: sign with `SIGNING_KEY_ID`, verify with any key still listed in
- *   `SIGNING_KEYS` (JSON `{kid: base64url secret}`). Retiring a key = removing it; its tokens then fail with
- *   `unknown_key`.
+ * - `kid` selects the key of the deployment's keyring (workers/shared/keyring.ts), so keys rotate: sign with
+ *   `SIGNING_KEY_ID`, verify with any key still listed in `SIGNING_KEYS`. Retiring a key = removing it; its tokens
+ *   then fail with `unknown_key`.
  * - `nbf` is the issue time; `clockSkewSec` of slack on both `nbf` and `exp` absorbs clocks that disagree between
  *   the location that signed and the one that verifies.
  * - The MAC is checked with `crypto.subtle.verify` (constant time) before any time check, so a tampered token is
  *   always reported as tampered, never as merely expired.
- * - CryptoKeys are imported once per isolate and reused: importKey costs far more than an HMAC of 60 bytes.
+ * - A token whose MAC verified once is remembered by the keyring (bounded), so only a token's first request pays.
  */
+import { base64UrlDecode, base64UrlEncode, type SigningKeyring } from '../shared/keyring';
 
 export type TokenFailure = 'malformed' | 'unknown_key' | 'bad_signature' | 'expired' | 'not_yet_valid';
 
 export type VerifyResult = { ok: true; kid: string; nbf: number; exp: number } | { ok: false; reason: TokenFailure };
-
-export interface SigningKeyring {
-  currentKid: string | null;
-  /** Resolves a kid to its HMAC key, importing it on first use. */
-  key(kid: string): Promise<CryptoKey> | null;
-  /**
-   * Tokens whose MAC already verified for a video with these keys. A player sends dozens of requests with one
-   * token; only the first pays for an HMAC. Time checks still run on every request. Keyed by the exact token and
-   * video, and owned by this keyring, so a change of keys (a new keyring) forgets everything.
-   */
-  verified: Map<string, true>;
-}
 
 /**
  * Times are canonical decimals (no leading zero, no sign), so one grant has exactly one spelling: `k1.0NBF.0EXP.sig`
@@ -39,78 +28,11 @@ export interface SigningKeyring {
  */
 export const CANONICAL_INT = '(?:0|[1-9]\\d{0,11})';
 const TOKEN = new RegExp(`^([A-Za-z0-9_-]{1,32})\\.(${CANONICAL_INT})\\.(${CANONICAL_INT})\\.([A-Za-z0-9_-]{43})$`);
-const MIN_KEY_BYTES = 16;
 const VERIFIED_LIMIT = 10_000;
 const encoder = new TextEncoder();
 
-export function base64UrlEncode(bytes: Uint8Array): string {
-  let bin = '';
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
-  try {
-    const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  } catch {
-    return null;
-  }
-}
-
 const message = (videoId: string, kid: string, nbf: number, exp: number) =>
   encoder.encode(`hls1|${videoId}|${kid}|${nbf}|${exp}`);
-
-/** Parses the `SIGNING_KEYS` secret; malformed or too-short keys are skipped (and logged), never used. */
-function parseKeys(raw: string): Map<string, Uint8Array<ArrayBuffer>> {
-  const out = new Map<string, Uint8Array<ArrayBuffer>>();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    console.error('SIGNING_KEYS is not valid JSON');
-    return out;
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return out;
-  for (const [kid, secret] of Object.entries(parsed as Record<string, unknown>)) {
-    const bytes = typeof secret === 'string' ? base64UrlDecode(secret.replace(/=+$/, '')) : null;
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(kid) || !bytes || bytes.length < MIN_KEY_BYTES) {
-      console.error(`SIGNING_KEYS: ignoring unusable key ${JSON.stringify(kid)}`);
-      continue;
-    }
-    out.set(kid, bytes);
-  }
-  return out;
-}
-
-let cachedRing: { raw: string; currentKid: string; ring: SigningKeyring } | null = null;
-
-/** The isolate's keyring for these secrets; rebuilt only when the secrets change. */
-export function keyring(env: { SIGNING_KEYS?: string; SIGNING_KEY_ID?: string }): SigningKeyring {
-  const raw = env.SIGNING_KEYS ?? '';
-  const currentKid = env.SIGNING_KEY_ID ?? '';
-  if (cachedRing && cachedRing.raw === raw && cachedRing.currentKid === currentKid) return cachedRing.ring;
-  const secrets = parseKeys(raw || '{}');
-  const imported = new Map<string, Promise<CryptoKey>>();
-  const ring: SigningKeyring = {
-    currentKid: secrets.has(currentKid) ? currentKid : null,
-    key(kid) {
-      const hit = imported.get(kid);
-      if (hit) return hit;
-      const secret = secrets.get(kid);
-      if (!secret) return null;
-      const pending = crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-      imported.set(kid, pending);
-      return pending;
-    },
-    verified: new Map(),
-  };
-  cachedRing = { raw, currentKid, ring };
-  return ring;
-}
 
 /** Signs a token for `videoId`, valid from `nowSec` until `nowSec + ttlSec`, with the current key. */
 export async function signToken(ring: SigningKeyring, videoId: string, nowSec: number, ttlSec: number): Promise<{ token: string; exp: number } | null> {

@@ -1,270 +1,57 @@
 /**
- * Every tunable of the platform, with the production design's values as defaults. Environment variables
- * (wrangler `[vars]`, or test bindings) may override the ones listed in `fromEnv`.
+ * The platform's configuration: the tunables (config-defaults.ts, the production design's values), the
+ * deployment's settings and its secrets, read from the Worker's environment by `loadConfig` — the only reader of
+ * environment variables in workers/. Bindings (D1, R2, queues, Durable Objects) are not configuration and are used
+ * from `env` directly.
+ *
+ * Fail loudly: a variable that is set but cannot be parsed is never silently replaced by its default. `loadConfig`
+ * throws a `ConfigError` naming every such variable; the HTTP entry answers 500 `misconfigured` with that message,
+ * a queue batch or cron run fails (and is retried), and `npm start` / `npm run deploy:check` refuse to start with it.
+ * Absent (or empty) means the default.
+ *
+ * wrangler.toml `[vars]` sets what production changes (so those names are in the generated `Env`); the others are
+ * set only by local stacks and tests (`wrangler dev --var`, vitest bindings).
  */
-export interface Rung {
-  name: string;
-  width: number;
-  height: number;
-  /** Target video bitrate, bits/s. */
-  bitrate: number;
-}
+import { defaults, type Rung } from './config-defaults';
 
-/** The production design's 7-rung H.264 ladder. Never upscaled: rungs above the source height are skipped. */
-export const LADDER: readonly Rung[] = [
-  { name: '240p', width: 426, height: 240, bitrate: 400_000 },
-  { name: '360p', width: 640, height: 360, bitrate: 800_000 },
-  { name: '480p', width: 854, height: 480, bitrate: 1_500_000 },
-  { name: '720p', width: 1280, height: 720, bitrate: 3_000_000 },
-  { name: '1080p', width: 1920, height: 1080, bitrate: 6_000_000 },
-  { name: '1440p', width: 2560, height: 1440, bitrate: 10_000_000 },
-  { name: '4k', width: 3840, height: 2160, bitrate: 20_000_000 },
-];
-
+export { defaults, LADDER, type Rung } from './config-defaults';
 export { VIDEO_TEXT } from './video-text';
 
-const MiB = 1024 * 1024;
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
-export const defaults = {
-  uploads: {
-    /** Production design: 10 MB chunks. R2 needs equal-size parts ≥ 5 MiB except the last. */
-    chunkSize: 10 * MiB,
-    minChunkSize: 5 * MiB,
-    /** Production design: 24 h upload sessions. */
-    sessionTtlMs: 24 * HOUR,
-    /** Largest original accepted at initiate (413 above). */
-    maxFileSize: 20 * 1024 * MiB,
-    /** R2 allows at most 10,000 parts per multipart upload. */
-    maxParts: 10_000,
-    /** tus concatenation: most partial uploads one final upload may name (tus-js-client uses `parallelUploads`). */
-    maxConcatPartials: 64,
-    /**
-     * A writer (one chunk PUT, one tus PATCH, one completion) holds a lease in the UploadSession; it renews it
-     * every third of this while streaming, so a crashed writer's lease lapses within this and the client can retry.
-     */
-    writeLeaseMs: 30_000,
-  },
-  transcoding: {
-    ladder: LADDER,
-    /** Apple's HLS authoring spec recommends 6 s; the production design used 10 s. */
-    segmentDurationSec: 6,
-    audioBitrate: 128_000,
-    /**
-     * The production design encoded at `medium`. At the ladder's constrained bitrates (same -b:v/-maxrate/-bufsize) `veryfast`
-     * measured about half of medium's x264 CPU with SSIM within 0.001 of it on every rung tested (bench/transcode
-     * and the numbers in README "Transcoding"), well inside the 0.005 budget: that is the default.
-     */
-    x264Preset: 'veryfast',
-    /**
-     * A PROCESSING job whose lease expired is considered abandoned by a crashed worker. The transcoder's progress
-     * heartbeat (every 2 s, also while a unit waits for a free slot) renews it, so it only has to outlast a few
-     * missed heartbeats: a killed container's unit is taken over within about this long.
-     */
-    jobLeaseMs: 2 * MINUTE,
-    maxAttempts: 5,
-    retryBaseDelaySec: 5,
-    /** Backoff ceiling for `message.retry({ delaySeconds })`. */
-    retryMaxDelaySec: 600,
-    /** The production design's rate control: -maxrate 1.5× and -bufsize 2× the target bitrate. */
-    maxrateFactor: 1.5,
-    bufsizeFactor: 2,
-    /** Sources above this frame rate are resampled down to it. */
-    maxFrameRate: 60,
-    /** The lowest rung is encoded by its own job so the video is playable long before the full ladder is done. */
-    firstRungSeparately: true,
-    /**
-     * Chunked encoding: the timeline is cut into chunks of this many seconds (rounded to a multiple of the segment
-     * duration), each chunk × rung group one unit of work on its own container instance. 60 s keeps one unit well
-     * under a minute of CPU for the big rungs at 1080p while the per-unit overhead (instance start, seek, probe)
-     * stays a few percent. Videos shorter than one chunk are one chunk.
-     */
-    chunkSec: 60,
-    /**
-     * The audio unit reads the source at most this many times real time (ffmpeg `-readrate`; 0: unlimited). Its
-     * track only has to stay ahead of playback (it is published as it grows), while reading a long source at full
-     * speed competes with the first chunks for the storage path (and, locally, for the same cores): at 10× a 60 s
-     * first chunk has its audio within ~6 s, and a 20-minute source's audio takes 2 minutes, still well inside the
-     * time its chunks take.
-     */
-    audioReadRate: 10,
-    /**
-     * Dispatched units running at once across the platform (the container `max_instances`): the consumer leaves a
-     * unit queued (retry after `admissionRetrySec`) rather than start an instance past this.
-     */
-    maxRunningUnits: 10,
-    admissionRetrySec: 15,
-    /** After a delete, the video's prefix is swept again this much later (uploads that were in flight land first). */
-    purgeDelaySec: 20,
-    /** A PENDING job untouched this long lost its queue message (e.g. the send failed); the sweeper re-sends it. */
-    stalePendingMs: 2 * MINUTE,
-    thumbnails: {
-      /** Storyboard: one 160-px-wide tile every 2 s (at most 400 tiles: longer videos space them out). */
-      intervalSec: 2,
-      maxTiles: 400,
-      tileWidth: 160,
-      columns: 10,
-      rows: 10,
-      posterMaxHeight: 720,
-    },
-  },
-  playback: {
-    signedUrlTtlSec: 3600,
-    maxSignedUrlTtlSec: 24 * 3600,
-    clockSkewSec: 5,
-    segmentCacheControl: 'public, max-age=31536000, immutable',
-    processingCacheControl: 'public, max-age=5',
-    /** Cache warming: the first 30 s of every rung plus manifests on video.ready. */
-    warmFirstSeconds: 30,
-    trendingCount: 100,
-    trendingRenditions: ['720p', '1080p'],
-    /** Production design: trending videos are warmed for the first half of their segments (most viewers do not finish). */
-    trendingWarmFraction: 0.5,
-    /** Trending window: views in `view_aggregates` over the last 24 h. */
-    trendingWindowHours: 24,
-    /** Objects fetched at once while warming, and at most per warming run (Workers cap subrequests per invocation). */
-    warmConcurrency: 6,
-    warmBudgetPerRun: 900,
-    /** How long one isolate reuses a video's status and renditions on cache misses (see playback/state.ts). */
-    stateTtlMs: 2000,
-    /** Longest a request waits for another request's in-flight fill of the same object before reading R2 itself. */
-    singleFlightWaitMs: 2000,
-    /** Per-isolate memory cache for the hottest objects (see playback/hot-cache.ts); isolates have 128 MB. */
-    hotCache: { maxBytes: 32 * MiB, maxEntryBytes: 8 * MiB, ttlMs: 60_000 },
-  },
-  views: {
-    /** A view counts after 30 s watched, or 50% of a short (< 60 s) video. */
-    minWatchSeconds: 30,
-    shortVideoSeconds: 60,
-    shortVideoFraction: 0.5,
-    /** One view per (viewer, video) per 30 minutes. */
-    dedupWindowMs: 30 * MINUTE,
-    /** Shards of a cold video: one object (creating objects is the cost cold traffic pays); see routing.ts. */
-    shards: 1,
-    hotVideoShards: 32,
-    /**
-     * HyperLogLog precision: 2^15 one-byte registers (32 KiB), 0.57% standard error. Redis uses 2^14 (0.81%), but
-     * with 0.81% a 1% error is only a 1.2σ event (about one id set in five misses the ≤ 1% target); at 2^15 it is 1.75σ.
-     */
-    hllPrecision: 15,
-    samplingEnabled: false,
-    samplingRate: 0.01,
-    /** A base shard that accepts this many views in one minute promotes its video to `hotVideoShards`. */
-    hotShardViewsPerMinute: 300,
-    /** How long a Worker isolate trusts its cached shard count; bounds how long stale routing can last. */
-    shardConfigCacheMs: 30_000,
-    /** View beacons are tiny; anything larger is refused (413). */
-    maxBodyBytes: 4096,
-    /** A watch longer than the video by more than this (max of the two) is absurd and refused (400). */
-    watchSlackSeconds: 10,
-    watchSlackFraction: 0.1,
-    /** Without a stored or client duration, a watch longer than this is refused. */
-    maxWatchSeconds: 24 * 3600,
-    /** The client's videoDuration may differ from the stored one by this much (max of the two) before 400. */
-    durationToleranceSeconds: 2,
-    durationToleranceFraction: 0.05,
-    /** Per (viewer, video) events accepted per minute before 429 (a player sends one beacon per view). */
-    viewerEventsPerMinute: 12,
-    /** Analytics events are sent to the queue in batches of this size, or after this delay. */
-    analyticsBatchSize: 100,
-    analyticsMaxDelayMs: 2000,
-    /** Dedup entries are swept by alarm no more often than this. */
-    dedupSweepIntervalMs: MINUTE,
-    /** Shards flush at the top of the hour plus up to this much, so D1 does not take every flush at once. */
-    flushJitterMs: MINUTE,
-    /** Stats: default and largest hourly range. */
-    statsDefaultHours: 48,
-    statsMaxHours: 31 * 24,
-    /**
-     * Playback sessions (workers/views/playback-session.ts): how long one is accepted on a beacon (a long film with
-     * pauses), and the slack on "watched ≤ time since the session started" for clocks and request latency.
-     */
-    sessionTtlSec: 12 * 3600,
-    sessionSkewSec: 5,
-    /**
-     * Per-address allowances (workers/views/client-limiter.ts), sized for a shared address: an office of a few
-     * hundred people opening a few videos each, or fifty of them counting the same video within an hour.
-     */
-    allowances: {
-      sessionsPerWindow: 600,
-      sessionWindowSec: 600,
-      viewsPerVideoPerWindow: 50,
-      viewWindowSec: 3600,
-      /** Limiter objects the addresses are spread over (each decides its addresses alone, so limits stay exact). */
-      limiterShards: 64,
-    },
-  },
-  deletion: {
-    /** The cron sweeps R2 prefixes of videos deleted this recently (longer than a job can outlive its video). */
-    sweepWindowMs: 6 * HOUR,
-  },
-  /** Thumbnails at any time (workers/frames): canonical widths, the width without `width=`, the poster's width. */
-  frames: {
-    widths: [160, 320, 480, 640, 960, 1280, 1920],
-    defaultWidth: 640,
-    posterWidth: 1280,
-    /** A chosen poster (posterTime) can change, so it is not cached as immutable; a change purges it locally. */
-    posterCacheControl: 'public, max-age=300',
-  },
-  /** Caption tracks (workers/captions). */
-  captions: {
-    maxBytes: 2 * MiB,
-    maxTracks: 20,
-    maxLabel: 100,
-    /** Caption objects can be replaced, so they are cached briefly (a change is also purged at once locally). */
-    cacheControl: 'public, max-age=60',
-  },
-  /** Instant clips (workers/clips): their playlists follow the source's current rungs, so they are not immutable. */
-  clips: {
-    playlistCacheControl: 'public, max-age=60',
-  },
-  /** MP4 downloads (workers/downloads), run from the `media-jobs` queue. */
-  downloads: {
-    jobLeaseMs: 10 * MINUTE,
-    maxAttempts: 4,
-    retryBaseDelaySec: 5,
-    retryMaxDelaySec: 300,
-    /** A remux must match the rung's duration to within this, else the download is re-encoded from the original. */
-    durationToleranceSec: 0.5,
-    /** A download can be re-made (after a source re-transcode): cached for a day, not as immutable. */
-    cacheControl: 'public, max-age=86400',
-  },
-  metadataCache: {
-    ttlSec: 3600,
-    jitterFraction: 0.1,
-  },
-  directUploads: {
-    /** How long a direct upload URL may be used to start its upload (an upload started in time runs its session TTL). */
-    defaultTtlSec: 3600,
-    minTtlSec: 60,
-    maxTtlSec: 7 * 24 * 3600,
-    maxAllowedOrigins: 20,
-  },
-  webhooks: {
-    /** A receiver gets this long to answer one delivery; then it counts as a failed attempt and is retried. */
-    timeoutMs: 10_000,
-    /** Retries back off `base · 2^(n-1)` capped at `maxDelay` (Queues allow at most 12 h), for at least `window`. */
-    retryBaseDelaySec: 30,
-    retryMaxDelaySec: 6 * 3600,
-    retryWindowSec: 24 * 3600,
-    maxUrlLength: 2048,
-    maxEndpointsPerCreator: 20,
-    /** Local development only: receivers on loopback / private addresses (refused in production: SSRF). */
-    allowPrivateUrls: false as boolean,
-  },
-} as const;
+/** How the Worker reaches the transcoder: a container instance per unit (production) or local Node processes. */
+export type TranscoderTarget = { kind: 'container' } | { kind: 'local'; urls: string[] };
 
-export type Config = typeof defaults;
+export interface Deployment {
+  /** The origin playback URLs and callbacks are built on; null: the request's own origin (production). */
+  publicOrigin: string | null;
+  transcoder: TranscoderTarget;
+  logLevel: LogLevel;
+  /** Benchmark-only routes (`/__bench/*`, `/internal/bench/*`) exist. */
+  benchRoutes: boolean;
+}
 
-/**
- * The environment variables that override a default, each read by `loadConfig` below. wrangler.toml `[vars]`
- * sets the ones production changes (so they are in the generated `Env`); the rest are overridden only by the
- * tests and local stacks (vitest bindings, `wrangler dev --var`), and absent means the default. Declaring them
- * here, rather than as empty `[vars]`, keeps the defaults in one place; every `Env` is a `ConfigVars`, so callers
- * pass their `env` as it is.
- */
-const TUNABLE_VARS = [
+export interface Secrets {
+  /** HMAC keys for playback tokens and playback sessions by key id (`SIGNING_KEYS`, JSON `{kid: base64url}`). */
+  signingKeys: ReadonlyMap<string, Uint8Array<ArrayBuffer>>;
+  /** The key new tokens are signed with (`SIGNING_KEY_ID`); null when none is configured. */
+  signingKeyId: string | null;
+  internalToken: string | null;
+  adminToken: string | null;
+}
+
+export type Config = typeof defaults & { deployment: Deployment; secrets: Secrets };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+  }
+}
+
+/** Every environment variable `loadConfig` reads. */
+export const ENV_VARS = [
   'UPLOAD_CHUNK_SIZE',
   'UPLOAD_MAX_FILE_SIZE',
   'UPLOAD_SESSION_TTL_MS',
@@ -293,81 +80,228 @@ const TUNABLE_VARS = [
   'TRANSCODE_AUDIO_READ_RATE',
   'TRANSCODE_MAX_RUNNING_UNITS',
   'TRANSCODE_PURGE_DELAY_SEC',
+  'PUBLIC_ORIGIN',
+  'TRANSCODER_URL',
+  'LOG_LEVEL',
+  'BENCH_ROUTES',
+  'SIGNING_KEYS',
+  'SIGNING_KEY_ID',
+  'INTERNAL_TOKEN',
+  'ADMIN_TOKEN',
 ] as const;
 
-export type ConfigVars = Partial<Record<(typeof TUNABLE_VARS)[number], string>>;
+export type EnvVarName = (typeof ENV_VARS)[number];
+/** What `loadConfig` reads: every `Env` is one, so callers pass their `env` as it is. */
+export type ConfigVars = Partial<Record<EnvVarName, unknown>>;
 
-/** Overrides from the environment; anything absent or unparsable keeps its default. */
-export function loadConfig(env: ConfigVars): Config {
-  const num = (name: keyof ConfigVars, fallback: number): number => {
-    const raw = env[name];
-    if (typeof raw !== 'string' || raw.trim() === '') return fallback;
-    const value = Number(raw);
-    return Number.isFinite(value) && value > 0 ? value : fallback;
-  };
-  const str = (name: keyof ConfigVars, fallback: string): string => {
-    const raw = env[name];
-    return typeof raw === 'string' && /^[a-z0-9_-]{1,32}$/i.test(raw.trim()) ? raw.trim() : fallback;
-  };
-  return {
-    ...defaults,
+const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'];
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const MIN_KEY_BYTES = 16;
+
+/** Reads variables, collecting a problem per unparsable one instead of falling back to the default. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: ConfigVars) {}
+
+  /** The trimmed value, or null when the variable is absent or empty. */
+  raw(name: EnvVarName): string | null {
+    const value = this.env[name];
+    if (value === undefined || value === null) return null;
+    const text = String(value).trim();
+    return text === '' ? null : text;
+  }
+
+  private bad(name: EnvVarName, value: string, rule: string): void {
+    this.problems.push(`${name}=${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)} ${rule}`);
+  }
+
+  number(name: EnvVarName, fallback: number, rule: { min: number; max?: number; integer?: boolean }): number {
+    const text = this.raw(name);
+    if (text === null) return fallback;
+    const value = Number(text);
+    const ok = /^[0-9.eE+-]+$/.test(text) && Number.isFinite(value) && value >= rule.min && (rule.max === undefined || value <= rule.max) && (!rule.integer || Number.isInteger(value));
+    if (ok) return value;
+    const range = rule.max === undefined ? `≥ ${rule.min}` : `from ${rule.min} to ${rule.max}`;
+    this.bad(name, text, `is not ${rule.integer ? 'an integer' : 'a number'} ${range}`);
+    return fallback;
+  }
+
+  flag(name: EnvVarName, fallback: boolean): boolean {
+    const text = this.raw(name);
+    if (text === null) return fallback;
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0') return false;
+    this.bad(name, text, 'is not one of true, false, 1, 0');
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: EnvVarName, values: readonly T[], fallback: T): T {
+    const text = this.raw(name);
+    if (text === null) return fallback;
+    if ((values as readonly string[]).includes(text)) return text as T;
+    this.bad(name, text, `is not one of ${values.join(', ')}`);
+    return fallback;
+  }
+
+  text(name: EnvVarName): string | null {
+    return this.raw(name);
+  }
+
+  origin(name: EnvVarName): string | null {
+    const text = this.raw(name);
+    if (text === null) return null;
+    const origin = httpOrigin(text);
+    if (origin === null) this.bad(name, text, 'is not an http(s) origin');
+    return origin;
+  }
+
+  transcoder(name: EnvVarName): TranscoderTarget {
+    const text = this.raw(name);
+    if (text === null || text === 'container') return { kind: 'container' };
+    const urls = text.split(',').map((u) => u.trim().replace(/\/$/, ''));
+    if (urls.every((u) => httpOrigin(u) !== null)) return { kind: 'local', urls };
+    this.bad(name, text, 'is neither "container" nor a comma-separated list of http(s) URLs');
+    return { kind: 'container' };
+  }
+
+  signingKeys(name: EnvVarName): Map<string, Uint8Array<ArrayBuffer>> {
+    const keys = new Map<string, Uint8Array<ArrayBuffer>>();
+    const text = this.raw(name);
+    if (text === null) return keys;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.problems.push(`${name} is not valid JSON (expected {"kid": "base64url secret"})`);
+      return keys;
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      this.problems.push(`${name} is not a JSON object (expected {"kid": "base64url secret"})`);
+      return keys;
+    }
+    for (const [kid, secret] of Object.entries(parsed as Record<string, unknown>)) {
+      const bytes = typeof secret === 'string' ? base64UrlDecode(secret.replace(/=+$/, '')) : null;
+      // The key id is named, never the secret.
+      if (!KEY_ID.test(kid)) this.problems.push(`${name}: key id ${JSON.stringify(kid.slice(0, 40))} is not 1-32 of [A-Za-z0-9_-]`);
+      else if (!bytes || bytes.length < MIN_KEY_BYTES) this.problems.push(`${name}: key ${kid} is not base64url of at least ${MIN_KEY_BYTES} bytes`);
+      else keys.set(kid, bytes);
+    }
+    return keys;
+  }
+}
+
+function httpOrigin(text: string): string | null {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? `${url.protocol}//${url.host}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** base64url (RFC 4648 §5, no padding) to bytes; null when it is not. */
+export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  try {
+    const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+function read(env: ConfigVars): Config {
+  const r = new EnvReader(env);
+  const positive = { min: Number.MIN_VALUE };
+  const count = { min: 1, integer: true };
+  const seconds = { min: 0 };
+  const ms = { min: 1, integer: true };
+  const d = defaults;
+  const signingKeys = r.signingKeys('SIGNING_KEYS');
+  const signingKeyId = r.text('SIGNING_KEY_ID');
+  if (signingKeyId !== null && signingKeys.size > 0 && !signingKeys.has(signingKeyId)) {
+    r.problems.push(`SIGNING_KEY_ID=${JSON.stringify(signingKeyId)} names no key of SIGNING_KEYS`);
+  }
+  const config: Config = {
+    ...d,
     uploads: {
-      ...defaults.uploads,
-      chunkSize: num('UPLOAD_CHUNK_SIZE', defaults.uploads.chunkSize),
-      maxFileSize: num('UPLOAD_MAX_FILE_SIZE', defaults.uploads.maxFileSize),
-      sessionTtlMs: num('UPLOAD_SESSION_TTL_MS', defaults.uploads.sessionTtlMs),
+      ...d.uploads,
+      chunkSize: r.number('UPLOAD_CHUNK_SIZE', d.uploads.chunkSize, { min: d.uploads.minChunkSize, integer: true }),
+      maxFileSize: r.number('UPLOAD_MAX_FILE_SIZE', d.uploads.maxFileSize, { min: 1, integer: true }),
+      sessionTtlMs: r.number('UPLOAD_SESSION_TTL_MS', d.uploads.sessionTtlMs, ms),
     },
     views: {
-      ...defaults.views,
-      samplingEnabled: env.VIEWS_SAMPLING_ENABLED === 'true' || env.VIEWS_SAMPLING_ENABLED === '1',
-      samplingRate: Math.min(1, num('VIEWS_SAMPLING_RATE', defaults.views.samplingRate)),
-      hotShardViewsPerMinute: num('VIEWS_HOT_SHARD_PER_MINUTE', defaults.views.hotShardViewsPerMinute),
-      viewerEventsPerMinute: num('VIEWS_VIEWER_EVENTS_PER_MINUTE', defaults.views.viewerEventsPerMinute),
-      minWatchSeconds: num('VIEWS_MIN_WATCH_SECONDS', defaults.views.minWatchSeconds),
-      sessionTtlSec: num('VIEWS_SESSION_TTL_SEC', defaults.views.sessionTtlSec),
-      sessionSkewSec: num('VIEWS_SESSION_SKEW_SEC', defaults.views.sessionSkewSec),
+      ...d.views,
+      samplingEnabled: r.flag('VIEWS_SAMPLING_ENABLED', d.views.samplingEnabled),
+      samplingRate: r.number('VIEWS_SAMPLING_RATE', d.views.samplingRate, { min: Number.MIN_VALUE, max: 1 }),
+      hotShardViewsPerMinute: r.number('VIEWS_HOT_SHARD_PER_MINUTE', d.views.hotShardViewsPerMinute, count),
+      viewerEventsPerMinute: r.number('VIEWS_VIEWER_EVENTS_PER_MINUTE', d.views.viewerEventsPerMinute, count),
+      minWatchSeconds: r.number('VIEWS_MIN_WATCH_SECONDS', d.views.minWatchSeconds, positive),
+      sessionTtlSec: r.number('VIEWS_SESSION_TTL_SEC', d.views.sessionTtlSec, positive),
+      sessionSkewSec: r.number('VIEWS_SESSION_SKEW_SEC', d.views.sessionSkewSec, seconds),
       allowances: {
-        sessionsPerWindow: num('VIEWS_SESSIONS_PER_ADDRESS', defaults.views.allowances.sessionsPerWindow),
-        sessionWindowSec: num('VIEWS_SESSION_WINDOW_SEC', defaults.views.allowances.sessionWindowSec),
-        viewsPerVideoPerWindow: num('VIEWS_PER_ADDRESS_PER_VIDEO', defaults.views.allowances.viewsPerVideoPerWindow),
-        viewWindowSec: num('VIEWS_ADDRESS_WINDOW_SEC', defaults.views.allowances.viewWindowSec),
-        limiterShards: defaults.views.allowances.limiterShards,
+        ...d.views.allowances,
+        sessionsPerWindow: r.number('VIEWS_SESSIONS_PER_ADDRESS', d.views.allowances.sessionsPerWindow, count),
+        sessionWindowSec: r.number('VIEWS_SESSION_WINDOW_SEC', d.views.allowances.sessionWindowSec, count),
+        viewsPerVideoPerWindow: r.number('VIEWS_PER_ADDRESS_PER_VIDEO', d.views.allowances.viewsPerVideoPerWindow, count),
+        viewWindowSec: r.number('VIEWS_ADDRESS_WINDOW_SEC', d.views.allowances.viewWindowSec, count),
       },
     },
     webhooks: {
-      ...defaults.webhooks,
-      timeoutMs: num('WEBHOOK_TIMEOUT_MS', defaults.webhooks.timeoutMs),
-      retryBaseDelaySec: num('WEBHOOK_RETRY_BASE_DELAY_SEC', defaults.webhooks.retryBaseDelaySec),
-      retryMaxDelaySec: num('WEBHOOK_RETRY_MAX_DELAY_SEC', defaults.webhooks.retryMaxDelaySec),
-      retryWindowSec: num('WEBHOOK_RETRY_WINDOW_SEC', defaults.webhooks.retryWindowSec),
-      allowPrivateUrls: env.WEBHOOKS_ALLOW_PRIVATE_URLS === 'true' || env.WEBHOOKS_ALLOW_PRIVATE_URLS === '1',
+      ...d.webhooks,
+      timeoutMs: r.number('WEBHOOK_TIMEOUT_MS', d.webhooks.timeoutMs, ms),
+      retryBaseDelaySec: r.number('WEBHOOK_RETRY_BASE_DELAY_SEC', d.webhooks.retryBaseDelaySec, positive),
+      retryMaxDelaySec: r.number('WEBHOOK_RETRY_MAX_DELAY_SEC', d.webhooks.retryMaxDelaySec, positive),
+      retryWindowSec: r.number('WEBHOOK_RETRY_WINDOW_SEC', d.webhooks.retryWindowSec, positive),
+      allowPrivateUrls: r.flag('WEBHOOKS_ALLOW_PRIVATE_URLS', d.webhooks.allowPrivateUrls),
     },
     transcoding: {
-      ...defaults.transcoding,
-      segmentDurationSec: num('SEGMENT_DURATION_SEC', defaults.transcoding.segmentDurationSec),
-      x264Preset: str('X264_PRESET', defaults.transcoding.x264Preset),
-      jobLeaseMs: num('TRANSCODE_JOB_LEASE_MS', defaults.transcoding.jobLeaseMs),
-      maxAttempts: num('TRANSCODE_MAX_ATTEMPTS', defaults.transcoding.maxAttempts),
-      retryBaseDelaySec: num('TRANSCODE_RETRY_BASE_DELAY_SEC', defaults.transcoding.retryBaseDelaySec),
-      chunkSec: num('TRANSCODE_CHUNK_SEC', defaults.transcoding.chunkSec),
-      audioReadRate: num('TRANSCODE_AUDIO_READ_RATE', defaults.transcoding.audioReadRate),
-      maxRunningUnits: num('TRANSCODE_MAX_RUNNING_UNITS', defaults.transcoding.maxRunningUnits),
-      purgeDelaySec: num('TRANSCODE_PURGE_DELAY_SEC', defaults.transcoding.purgeDelaySec),
+      ...d.transcoding,
+      ladder: d.transcoding.ladder as readonly Rung[],
+      segmentDurationSec: r.number('SEGMENT_DURATION_SEC', d.transcoding.segmentDurationSec, { min: 1, max: 60 }),
+      x264Preset: r.oneOf('X264_PRESET', X264_PRESETS, d.transcoding.x264Preset),
+      jobLeaseMs: r.number('TRANSCODE_JOB_LEASE_MS', d.transcoding.jobLeaseMs, ms),
+      maxAttempts: r.number('TRANSCODE_MAX_ATTEMPTS', d.transcoding.maxAttempts, count),
+      retryBaseDelaySec: r.number('TRANSCODE_RETRY_BASE_DELAY_SEC', d.transcoding.retryBaseDelaySec, seconds),
+      chunkSec: r.number('TRANSCODE_CHUNK_SEC', d.transcoding.chunkSec, positive),
+      audioReadRate: r.number('TRANSCODE_AUDIO_READ_RATE', d.transcoding.audioReadRate, seconds),
+      maxRunningUnits: r.number('TRANSCODE_MAX_RUNNING_UNITS', d.transcoding.maxRunningUnits, count),
+      purgeDelaySec: r.number('TRANSCODE_PURGE_DELAY_SEC', d.transcoding.purgeDelaySec, seconds),
+    },
+    deployment: {
+      publicOrigin: r.origin('PUBLIC_ORIGIN'),
+      transcoder: r.transcoder('TRANSCODER_URL'),
+      logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+      benchRoutes: r.flag('BENCH_ROUTES', false),
+    },
+    secrets: {
+      signingKeys,
+      signingKeyId: signingKeyId !== null && signingKeys.has(signingKeyId) ? signingKeyId : null,
+      internalToken: r.text('INTERNAL_TOKEN'),
+      adminToken: r.text('ADMIN_TOKEN'),
     },
   } as Config;
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
 }
+
+const loaded = new WeakMap<object, Config>();
 
 /**
- * The local transcoder process's URL when TRANSCODER_URL names one (`npm start`, the tests); null when jobs go to
- * the TRANSCODER container binding (TRANSCODER_URL "container" or empty: production).
+ * The configuration for this environment, parsed once per `env` object (an isolate reuses its `env`, so a request
+ * pays a map lookup). Throws `ConfigError` when any variable is set but unparsable.
  */
-export function localTranscoderUrl(env: { TRANSCODER_URL?: string }): string | null {
-  const raw = env.TRANSCODER_URL;
-  const base = typeof raw === 'string' ? raw.trim() : '';
-  return /^https?:\/\//.test(base) ? base.replace(/\/$/, '') : null;
+export function loadConfig(env: ConfigVars): Config {
+  const hit = loaded.get(env);
+  if (hit) return hit;
+  const config = read(env);
+  loaded.set(env, config);
+  return config;
 }
 
-/** Benchmark-only routes exist only when BENCH_ROUTES is "1" (the benchmarks' local stacks set it). */
-export function benchRoutesEnabled(env: { BENCH_ROUTES?: string }): boolean {
-  return env.BENCH_ROUTES === '1';
+/** The origin to build public URLs on: the configured one, else the request's own. */
+export function publicOrigin(config: Config, requestUrl: string): string {
+  return config.deployment.publicOrigin ?? new URL(requestUrl).origin;
 }

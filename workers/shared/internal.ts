@@ -10,33 +10,33 @@ import type { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { createMiddleware } from 'hono/factory';
 import { timingSafeEqual } from './auth';
-import { benchRoutesEnabled, localTranscoderUrl } from './config';
+import type { Config } from './config';
 import { errorJson, notFound } from './errors';
 import type { AppEnv } from './hono-env';
 
 /** True when `token` is the deployment's INTERNAL_TOKEN (never when that secret is unset). */
-export function isInternalToken(token: string | null | undefined, env: Pick<Env, 'INTERNAL_TOKEN'>): boolean {
-  const expected = env.INTERNAL_TOKEN;
+export function isInternalToken(token: string | null | undefined, config: Config): boolean {
+  const expected = config.secrets.internalToken;
   return !!expected && !!token && timingSafeEqual(token, expected);
 }
 
 const unauthorizedBody = { message: errorJson('unauthorized', 'internal token required'), wwwAuthenticateHeader: 'Bearer' };
 
 export const requireInternalToken = bearerAuth<AppEnv>({
-  verifyToken: (token, c) => isInternalToken(token, c.env),
+  verifyToken: (token, c) => isInternalToken(token, c.var.config),
   noAuthenticationHeader: unauthorizedBody,
   invalidAuthenticationHeader: unauthorizedBody,
   invalidToken: unauthorizedBody,
 });
 
-const onlyWhen = (enabled: (env: Env) => boolean) =>
+const onlyWhen = (enabled: (config: Config) => boolean) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    if (!enabled(c.env)) throw notFound(`no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+    if (!enabled(c.var.config)) throw notFound(`no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
     await next();
   });
 
-export const benchRoutesOnly = onlyWhen((env) => benchRoutesEnabled(env));
-export const localTranscoderOnly = onlyWhen((env) => localTranscoderUrl(env) !== null);
+export const benchRoutesOnly = onlyWhen((config) => config.deployment.benchRoutes);
+export const localTranscoderOnly = onlyWhen((config) => config.deployment.transcoder.kind === 'local');
 
 export function installInternalGuards(app: Hono<AppEnv>): void {
   app.use('/__bench/*', benchRoutesOnly);

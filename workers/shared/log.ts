@@ -2,11 +2,13 @@
  * Structured logs: one JSON object per line, which Workers Logs ([observability] in wrangler.toml) indexes by field.
  * Every line carries the request id of the HTTP request or queue message being handled (AsyncLocalStorage), so
  * a request's or a job's lines can be found together; the same id is returned to clients as `X-Request-Id`.
- * LOG_LEVEL (wrangler.toml [vars]) drops lines below it; the workerd tests set "warn" to keep their output short.
+ * LOG_LEVEL (wrangler.toml [vars], read by loadConfig) drops lines below it; the workerd tests set "warn" to keep their output short.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+import type { LogLevel } from './config';
+
+export type { LogLevel };
 
 interface LogContext {
   requestId: string;
@@ -15,11 +17,6 @@ interface LogContext {
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 const context = new AsyncLocalStorage<LogContext>();
-
-export function logLevelOf(env: Partial<Pick<Env, 'LOG_LEVEL'>>): LogLevel {
-  const raw = env.LOG_LEVEL;
-  return typeof raw === 'string' && raw in RANK ? (raw as LogLevel) : 'info';
-}
 
 /** Runs `fn` with `requestId` attached to every line it logs, dropping lines below `minLevel`. */
 export function withRequestId<T>(requestId: string, minLevel: LogLevel, fn: () => T): T {

@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { readCappedBody } from './body';
 import type { Config } from './config';
-import { badRequest } from './errors';
+import { badRequest, ERRORS, type ErrorCode } from './errors';
 import type { AppEnv } from './hono-env';
 
 export { z };
@@ -91,7 +91,7 @@ export const cappedJsonObjectBody = (max: (config: Config) => number, what: stri
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: 'bad_request' }),
+      code: z.enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]]).openapi({ example: 'bad_request', description: 'One of the error catalogue (docs/api.md)' }),
       message: z.string(),
       details: z.unknown().optional(),
     }),

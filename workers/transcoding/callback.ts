@@ -17,7 +17,9 @@
  */
 import { eq } from 'drizzle-orm';
 import type { CallbackBody } from '../../containers/transcoder/src/protocol';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { loadConfig } from '../shared/config';
+import { errorJson, statusOf, type ErrorCode } from '../shared/errors';
 import { openDb, schema } from '../shared/db';
 import { failVideo } from '../metadata/video-state';
 import { wakeNextWaiting } from './admission';
@@ -26,7 +28,9 @@ import { messageForUnit } from './messages';
 import { backoffSeconds } from './consumer';
 import { isDispatched, unitKinds } from './units';
 
-export type CallbackAnswer = { status: 200 | 400 | 404 | 409 | 410; body: Record<string, unknown> };
+export type CallbackAnswer = { status: ContentfulStatusCode; body: Record<string, unknown> };
+
+const errorAnswer = (code: ErrorCode, message: string): CallbackAnswer => ({ status: statusOf(code), body: { ...errorJson(code, message) } });
 
 function parseBody(body: unknown): CallbackBody | null {
   if (typeof body !== 'object' || body === null) return null;
@@ -41,21 +45,21 @@ function parseBody(body: unknown): CallbackBody | null {
 
 export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<CallbackAnswer> {
   const body = parseBody(raw);
-  if (!body) return { status: 400, body: { error: { code: 'bad_request', message: 'not a transcoder callback' } } };
+  if (!body) return errorAnswer('bad_request', 'not a transcoder callback');
   const db = openDb(env.DB);
   const config = loadConfig(env);
   const job = await db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.id, body.jobId)).get();
-  if (!job) return { status: 404, body: { error: { code: 'not_found', message: 'no such job' } } };
+  if (!job) return errorAnswer('not_found', 'no such job');
   if (job.status === 'COMPLETED') return { status: 200, body: { status: 'duplicate' } };
   const video = await db.select().from(schema.videos).where(eq(schema.videos.id, job.videoId)).get();
-  if (!video || video.status !== 'PROCESSING') return { status: 410, body: { error: { code: 'gone', message: `video is ${video?.status ?? 'gone'}` } } };
-  if (job.status !== 'PROCESSING' || job.startedAt !== body.claim) return { status: 409, body: { error: { code: 'stale_claim', message: 'this run no longer owns the job' } } };
+  if (!video || video.status !== 'PROCESSING') return errorAnswer('gone', `video is ${video?.status ?? 'gone'}`);
+  if (job.status !== 'PROCESSING' || job.startedAt !== body.claim) return errorAnswer('stale_claim', 'this run no longer owns the job');
 
   const { event } = body;
   switch (event.type) {
     case 'progress': {
       const owned = await reportProgress(db, job, event.progress, config.transcoding.jobLeaseMs);
-      if (!owned) return { status: 409, body: { error: { code: 'stale_claim', message: 'this run no longer owns the job' } } };
+      if (!owned) return errorAnswer('stale_claim', 'this run no longer owns the job');
       const message = event.partial === undefined ? null : messageForUnit(job.videoId, job.unit);
       if (message && isDispatched(message)) {
         const kind = unitKinds[message.type] as (typeof unitKinds)['audio'];

@@ -149,7 +149,7 @@ async function dispatchUnit(ctx: Ctx, message: DispatchedMessage): Promise<Outco
     await failJob(ctx.db, ctx.video.id, ctx.job.unit, prepared.reason);
     return { status: 'ack', note: prepared.reason };
   }
-  const body = { ...prepared.body, callback: callbackSpec(ctx.env, ctx.job.id, ctx.job.startedAt!) };
+  const body = { ...prepared.body, callback: callbackSpec(ctx.config, ctx.job.id, ctx.job.startedAt!) };
   const outcome = await dispatchTranscoderJob(ctx.deps.transcoder, prepared.path, body, instanceName(message));
   if (outcome.status === 'failed') {
     await releaseJob(ctx.db, ctx.job, outcome.message);
@@ -215,7 +215,7 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
   }
 }
 
-export async function handleTranscodeBatch(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps = { transcoder: transcoderFor(env) }): Promise<void> {
+export async function handleTranscodeBatch(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps = { transcoder: transcoderFor(env, loadConfig(env)) }): Promise<void> {
   const config = loadConfig(env);
   const db = openDb(env.DB);
   for (const msg of batch.messages) {

@@ -12,7 +12,7 @@
  * the video was marked DELETED, finished after) is removed again by the write itself, which re-checks once its
  * bytes are in; and the cron sweep of recently deleted videos (workers/metadata/delete.ts) catches anything else.
  */
-import { errorJson } from '../shared/errors';
+import { errorResponse } from '../shared/errors';
 import { acceptsOutputs } from '../metadata/delete';
 import { headObject, headOriginal, readObject, readOriginal, type OriginalHead } from '../shared/original';
 import { contentRange, parseRange, UNSATISFIABLE } from '../shared/range';
@@ -21,8 +21,6 @@ import { videoIdOfOriginalKey } from '../shared/storage-keys';
 const READABLE = /^(originals|videos)\/[A-Za-z0-9_-]{1,64}\/([A-Za-z0-9_-]{1,64}\/)?[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9]{1,8})?$/;
 const WRITABLE = /^videos\//;
 
-const json = (status: number, code: string, message: string) =>
-  new Response(JSON.stringify(errorJson(code, message)), { status, headers: { 'Content-Type': 'application/json' } });
 
 function objectHeaders(head: OriginalHead): Headers {
   const headers = new Headers();
@@ -35,10 +33,10 @@ function objectHeaders(head: OriginalHead): Headers {
 const unsatisfiable = (size: number) => new Response(null, { status: 416, headers: { 'Content-Range': contentRange(UNSATISFIABLE, size) } });
 
 /** The 401 both doors answer without a valid INTERNAL_TOKEN. */
-export const storageUnauthorized = () => json(401, 'unauthorized', 'internal token required');
+export const storageUnauthorized = () => errorResponse('unauthorized', 'internal token required');
 
 export async function serveStorage(bucket: R2Bucket, request: Request, key: string, videos: D1Database): Promise<Response> {
-  if (!READABLE.test(key)) return json(400, 'bad_request', 'not a transcoding storage key');
+  if (!READABLE.test(key)) return errorResponse('bad_request', 'not a transcoding storage key');
 
   switch (request.method) {
     case 'GET':
@@ -51,13 +49,13 @@ export async function serveStorage(bucket: R2Bucket, request: Request, key: stri
       const originalOf = videoIdOfOriginalKey(key);
       if (request.method === 'HEAD') {
         const head = originalOf ? await headOriginal(bucket, originalOf) : await headObject(bucket, key);
-        if (!head) return json(404, 'not_found', 'no such object');
+        if (!head) return errorResponse('not_found', 'no such object');
         const headers = objectHeaders(head);
         headers.set('Content-Length', String(head.size));
         return new Response(null, { headers });
       }
       const read = originalOf ? await readOriginal(bucket, originalOf, range) : await readObject(bucket, key, range);
-      if (read.status === 'not_found') return json(404, 'not_found', 'no such object');
+      if (read.status === 'not_found') return errorResponse('not_found', 'no such object');
       if (read.status === 'unsatisfiable') return unsatisfiable(read.size);
       const headers = objectHeaders(read.head);
       if (!read.range) {
@@ -70,27 +68,27 @@ export async function serveStorage(bucket: R2Bucket, request: Request, key: stri
       return new Response(read.body, { status: 206, headers });
     }
     case 'PUT': {
-      if (!WRITABLE.test(key)) return json(403, 'forbidden', 'the transcoder may only write outputs');
-      if (!request.body) return json(400, 'bad_request', 'body required');
+      if (!WRITABLE.test(key)) return errorResponse('forbidden', 'the transcoder may only write outputs');
+      if (!request.body) return errorResponse('bad_request', 'body required');
       const contentType = request.headers.get('Content-Type') ?? 'application/octet-stream';
       const length = Number(request.headers.get('Content-Length') ?? NaN);
-      if (!Number.isFinite(length)) return json(411, 'length_required', 'Content-Length required');
+      if (!Number.isFinite(length)) return errorResponse('length_required', 'Content-Length required');
       const videoId = key.split('/')[1]!;
-      if (!(await acceptsOutputs(videos, videoId))) return json(410, 'gone', 'the video was deleted; nothing may be written for it');
+      if (!(await acceptsOutputs(videos, videoId))) return errorResponse('gone', 'the video was deleted; nothing may be written for it');
       const written = await bucket.put(key, request.body, { httpMetadata: { contentType } });
       if (!(await acceptsOutputs(videos, videoId))) {
         await bucket.delete(key);
-        return json(410, 'gone', 'the video was deleted while this was written; it was removed');
+        return errorResponse('gone', 'the video was deleted while this was written; it was removed');
       }
       return new Response(JSON.stringify({ key, size: written?.size ?? length }), { status: 201, headers: { 'Content-Type': 'application/json' } });
     }
     case 'DELETE': {
-      if (!WRITABLE.test(key)) return json(403, 'forbidden', 'the transcoder may only delete outputs');
+      if (!WRITABLE.test(key)) return errorResponse('forbidden', 'the transcoder may only delete outputs');
       await bucket.delete(key);
       return new Response(null, { status: 204 });
     }
     default:
-      return json(405, 'method_not_allowed', `${request.method} not allowed`);
+      return errorResponse('method_not_allowed', `${request.method} not allowed`);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * How the Worker reaches the transcoder, and how the transcoder reaches back — the one interface that hides
  * local-vs-container:
- * - `TRANSCODER_URL=http://…` (local dev, tests): the Node process started by `npm start` / the test stack; a
+ * - `TRANSCODER_URL=http://…` (local dev, tests; parsed by loadConfig): the Node process started by `npm start` / the test stack; a
  *   comma-separated list is a pool of local processes (the benchmark's "two workers"): each dispatched job goes to
  *   one with a free CPU slot, and encodes wait for admission while none has one (admission.ts). Callbacks go to `${PUBLIC_ORIGIN}/internal/transcoding/callback`.
  * - `TRANSCODER_URL=container` or empty (production): a TranscoderContainer instance per job unit
@@ -10,6 +10,7 @@
  * Analysis answers with an NDJSON event stream (containers/transcoder/src/protocol.ts) that `runTranscoderJob`
  * reads into a result union; every other job is dispatched (`dispatchTranscoderJob`: 202, then callbacks).
  */
+import type { Config } from '../shared/config';
 import { ONLY_IF_FREE_HEADER, type CallbackSpec, type JobEvent } from '../../containers/transcoder/src/protocol';
 
 /** `/v1/frame` answers a JPEG directly; `/v1/download` streams events like the encode jobs (workers/frames, workers/downloads). */
@@ -18,7 +19,7 @@ import { ONLY_IF_FREE_HEADER, type CallbackSpec, type JobEvent } from '../../con
  * Object per name). Written against the binding so this module, which routes and consumers import, does not load
  * the Containers runtime library (it needs `cloudflare:workers`, so Node-side tests could not import the app).
  */
-function containerFor(env: Env, instance: string): DurableObjectStub {
+function containerFor(env: Pick<Env, 'TRANSCODER'>, instance: string): DurableObjectStub {
   return env.TRANSCODER.get(env.TRANSCODER.idFromName(instance));
 }
 
@@ -39,17 +40,14 @@ export interface Transcoder {
   freeEncodeSlots?(): Promise<number>;
 }
 
-const isLocal = (env: Env): boolean => {
-  const base = (env.TRANSCODER_URL ?? '').trim();
-  return base !== '' && base !== 'container';
-};
-
 let roundRobin = 0;
 
-export function transcoderFor(env: Env): Transcoder {
-  const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${env.INTERNAL_TOKEN ?? ''}` };
-  if (isLocal(env)) {
-    const bases = env.TRANSCODER_URL.split(',').map((b) => b.trim().replace(/\/$/, '')).filter(Boolean);
+/** The transcoder of this deployment (`env` for the container binding, `config` for where and with which token). */
+export function transcoderFor(env: Pick<Env, 'TRANSCODER'>, config: Config): Transcoder {
+  const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${config.secrets.internalToken ?? ''}` };
+  const target = config.deployment.transcoder;
+  if (target.kind === 'local') {
+    const bases = target.urls;
     const send = (base: string, path: TranscoderPath, body: unknown, extra: Record<string, string> = {}) =>
       fetch(`${base}${path}`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
     if (bases.length === 1) return { post: (path, body) => send(bases[0]!, path, body) };
@@ -89,8 +87,9 @@ export function transcoderFor(env: Env): Transcoder {
 }
 
 /** Where a dispatched job reports back. */
-export function callbackSpec(env: Env, jobId: string, claim: number): CallbackSpec {
-  const origin = isLocal(env) ? (env.PUBLIC_ORIGIN || 'http://127.0.0.1:8787').replace(/\/$/, '') : `http://${CALLBACK_HOST}`;
+export function callbackSpec(config: Config, jobId: string, claim: number): CallbackSpec {
+  // A local transcoder process calls the Worker back on its public origin (`npm start` and the tests always set one).
+  const origin = config.deployment.transcoder.kind === 'local' ? (config.deployment.publicOrigin ?? 'http://127.0.0.1:8787') : `http://${CALLBACK_HOST}`;
   return { url: `${origin}${CALLBACK_PATH}`, jobId, claim };
 }
 

@@ -16,6 +16,8 @@
 import { Container, type OutboundHandler, type StopParams } from '@cloudflare/containers';
 import { bearerToken } from '../shared/auth';
 import { isInternalToken } from '../shared/internal';
+import { loadConfig } from '../shared/config';
+import { errorResponse } from '../shared/errors';
 import { logEvent } from '../shared/log';
 import { serveStorage, storageKeyFromPath, storageUnauthorized } from './storage-gateway';
 import { callbackHandler } from './callback-host';
@@ -24,9 +26,9 @@ import { CALLBACK_HOST } from './transcoder-client';
 export const STORAGE_HOST = 'storage.internal';
 
 export const storageHandler: OutboundHandler = (request, env) => {
-  if (!isInternalToken(bearerToken(request.headers.get('Authorization')), env)) return storageUnauthorized();
+  if (!isInternalToken(bearerToken(request.headers.get('Authorization')), loadConfig(env))) return storageUnauthorized();
   const key = storageKeyFromPath(new URL(request.url).pathname, '/');
-  if (!key) return new Response('bad storage path', { status: 400 });
+  if (!key) return errorResponse('bad_request', 'not a transcoding storage key');
   return serveStorage(env.MEDIA, request, key, env.DB);
 };
 
@@ -73,7 +75,7 @@ export class TranscoderContainer extends Container<Env> {
   // Field initialisers run after the Durable Object constructor has set `this.env`. One unit per instance: every unit
   // is sent to its own instance (named `{videoId}:{unit}`), and the server runs one job at a time whatever CPU count
   // the container reports (docs/parallel-transcoding.md, "Production settings").
-  override envVars = { STORAGE_URL: `http://${STORAGE_HOST}`, INTERNAL_TOKEN: this.env.INTERNAL_TOKEN ?? '', PORT: '8080', HOST: '0.0.0.0', TRANSCODER_CONCURRENCY: '1' };
+  override envVars = { STORAGE_URL: `http://${STORAGE_HOST}`, INTERNAL_TOKEN: loadConfig(this.env).secrets.internalToken ?? '', PORT: '8080', HOST: '0.0.0.0', TRANSCODER_CONCURRENCY: '1' };
 
   /** Streams in flight to this container: each one's abort, called when the container stops. */
   private readonly streaming = new Set<(reason: Error) => void>();

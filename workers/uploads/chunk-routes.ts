@@ -14,7 +14,7 @@ import type { Context } from 'hono';
 import { eq } from 'drizzle-orm';
 import { schema } from '../shared/db';
 import type { Config } from '../shared/config';
-import { ApiError, badRequest, conflict, payloadTooLarge } from '../shared/errors';
+import { apiError, badRequest, conflict, payloadTooLarge } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
 import { requireOwnedVideo } from '../metadata/videos';
@@ -89,7 +89,7 @@ export const chunkRoutes = apiRoutes()
       contentType: contentType ?? null,
       ttlMs: config.uploads.sessionTtlMs,
     });
-    if (started.status === 'failed') throw new ApiError(503, 'storage_unavailable', started.message);
+    if (started.status === 'failed') throw apiError('storage_unavailable', started.message);
     return c.json(chunkedView(started.session), started.status === 'created' ? 201 : 200);
   })
   .openapi(resumeRoute, async (c) => {
@@ -116,7 +116,7 @@ export const chunkRoutes = apiRoutes()
     }
     const expected = Math.min(session.partSize, session.fileSize - index * session.partSize);
     const lengthHeader = c.req.header('Content-Length');
-    if (lengthHeader === undefined) throw new ApiError(411, 'length_required', 'Content-Length is required for a chunk');
+    if (lengthHeader === undefined) throw apiError('length_required', 'Content-Length is required for a chunk');
     if (!/^\d+$/.test(lengthHeader)) throw badRequest('Content-Length must be a non-negative integer');
     const length = Number(lengthHeader);
     if (length > expected) {
@@ -155,7 +155,7 @@ export const chunkRoutes = apiRoutes()
         timing.mark('r2');
       } catch (err) {
         console.warn(`chunk ${index} of ${videoId} was not stored`, err);
-        throw new ApiError(400, 'incomplete_body', `chunk ${index} was not stored: the body ended early or was interrupted; send it again`);
+        throw apiError('incomplete_body', `chunk ${index} was not stored: the body ended early or was interrupted; send it again`);
       }
       const committed = await stub.commit(null, { lease: begun.lease, parts: [stored] });
       timing.mark('commit');

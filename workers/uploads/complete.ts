@@ -17,7 +17,7 @@
  */
 import type { Db } from '../shared/db';
 import { markUploadEmpty } from '../metadata/video-state';
-import { ApiError, conflict, gone, notFound } from '../shared/errors';
+import { apiError, ApiError, conflict, gone, notFound } from '../shared/errors';
 import { toHex } from '../shared/runtime';
 import { readOriginal } from '../shared/original';
 import { digestStream } from './byte-source';
@@ -88,7 +88,7 @@ export async function completeUpload(
       if (head?.size !== begun.fileSize) {
         await env.MEDIA.delete(begun.objectKey);
         await stub.failComplete(begun.lease);
-        throw new ApiError(422, 'verification_failed', `assembled size ${head?.size ?? 0} differs from the declared ${begun.fileSize}; start again`);
+        throw apiError('verification_failed', `assembled size ${head?.size ?? 0} differs from the declared ${begun.fileSize}; start again`);
       }
       await stub.finishComplete({ size: begun.fileSize, sha256: '' });
       return { size: begun.fileSize, sha256: '', firstTime: true, timing };
@@ -105,14 +105,9 @@ export async function completeUpload(
       // The bytes are not what the client declared: drop them rather than transcode the wrong file.
       await env.MEDIA.delete(begun.objectKey);
       await stub.failComplete(begun.lease);
-      throw new ApiError(
-        422,
-        'verification_failed',
-        size !== begun.fileSize
+      throw apiError('verification_failed', size !== begun.fileSize
           ? `assembled size ${size} differs from the declared ${begun.fileSize}; the upload was discarded, start again`
-          : `SHA-256 of the upload (${sha256}) differs from the declared one; the upload was discarded, start again`,
-        { size, sha256 },
-      );
+          : `SHA-256 of the upload (${sha256}) differs from the declared one; the upload was discarded, start again`, { details: { size, sha256 } });
     }
     // Emits `upload.completed` when this call moved the video (see metadata/video-state.ts).
     await startProcessing(env, db, videoId, { sourceSize: size, sourceSha256: sha256 });

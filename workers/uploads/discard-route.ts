@@ -12,7 +12,7 @@
  *                                          DigestStream as completion or plain (drop), to split the read-back cost.
  */
 import { Hono } from 'hono';
-import { ApiError, badRequest, notFound } from '../shared/errors';
+import { apiError, badRequest, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { newId, toHex } from '../shared/runtime';
 import { isSafeId, keys } from '../shared/storage-keys';
@@ -36,7 +36,7 @@ export const discardRoutes = new Hono<AppEnv>()
   })
   .post('/internal/bench/r2-put', async (c) => {
     const length = c.req.header('Content-Length');
-    if (length === undefined || !/^\d+$/.test(length)) throw new ApiError(411, 'length_required', 'Content-Length is required');
+    if (length === undefined || !/^\d+$/.test(length)) throw apiError('length_required', 'Content-Length is required');
     const body = c.req.raw.body;
     if (!body) throw badRequest('body is empty');
     const key = keys.benchScratch(newId('bench'));

@@ -17,7 +17,7 @@
  *   that ends unfinished deletes the partials it names.
  */
 import type { Context } from 'hono';
-import { ApiError, badRequest, conflict, forbidden, gone } from '../shared/errors';
+import { apiError, badRequest, conflict, forbidden, gone } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { markUploadEmpty } from '../metadata/video-state';
 import { deleteParts, partsBody, writeCompositeOriginal } from '../shared/original';
@@ -100,7 +100,7 @@ export async function createFinalUpload(c: Context<AppEnv>, input: FinalUploadIn
     ttlMs: c.var.config.uploads.sessionTtlMs,
     concat,
   });
-  if (started.status === 'failed') throw new ApiError(503, 'storage_unavailable', started.message);
+  if (started.status === 'failed') throw apiError('storage_unavailable', started.message);
   return concatenate(c, started.session);
 }
 
@@ -139,10 +139,10 @@ export async function concatenate(c: Context<AppEnv>, session: SessionView): Pro
       if (begun.sha256 !== null && begun.sha256 !== sha256) {
         // Not the bytes the client declared: drop them (ending the final upload deletes its claimed partials).
         await stub.failComplete(begun.lease);
-        throw new ApiError(422, 'verification_failed', `SHA-256 of the upload (${sha256}) differs from the declared one; the upload was discarded, start again`, {
+        throw apiError('verification_failed', `SHA-256 of the upload (${sha256}) differs from the declared one; the upload was discarded, start again`, { details: {
           size: session.fileSize,
           sha256,
-        });
+        } });
       }
       const manifest = { version: 1 as const, uploadId: session.uploadId, size: session.fileSize, contentType: contentTypeOf(session), parts: parts.map((p) => ({ key: p.objectKey, size: p.size })) };
       if (session.fileSize === 0) {

@@ -2,7 +2,7 @@
  * tus 1.0.0 protocol details: versions, extensions, header parsing and the CORS headers browsers (tus-js-client,
  * Uppy) need to read tus responses cross-origin. https://tus.io/protocols/resumable-upload
  */
-import { ApiError, badRequest } from '../shared/errors';
+import { apiError, ApiError, badRequest } from '../shared/errors';
 
 export const TUS_VERSION = '1.0.0';
 /**
@@ -47,11 +47,11 @@ export const CORS_ALLOW_METHODS = 'POST, HEAD, PATCH, DELETE, OPTIONS, GET';
 
 /** tus errors carry the protocol's own status codes (412, 415, 460) in the API's error shape. */
 export const preconditionFailed = () =>
-  new ApiError(412, 'unsupported_tus_version', `this server speaks tus ${TUS_VERSION}; send Tus-Resumable: ${TUS_VERSION}`, undefined, {
+  apiError('unsupported_tus_version', `this server speaks tus ${TUS_VERSION}; send Tus-Resumable: ${TUS_VERSION}`, { headers: {
     'Tus-Version': TUS_VERSION,
-  });
+  } });
 export const unsupportedMediaType = (what = 'PATCH bodies') =>
-  new ApiError(415, 'unsupported_media_type', `${what} must have Content-Type: ${OFFSET_CONTENT_TYPE}`);
+  apiError('unsupported_media_type', `${what} must have Content-Type: ${OFFSET_CONTENT_TYPE}`);
 
 /** The media type of a request, lower-cased without parameters ('' when absent). */
 export const mediaTypeOf = (header: string | undefined) => (header ?? '').split(';')[0]!.trim().toLowerCase();

@@ -24,7 +24,7 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { tusAuth } from '../direct-uploads/tus-auth';
-import { ApiError, badRequest, conflict, forbidden, notFound } from '../shared/errors';
+import { apiError, ApiError, badRequest, conflict, forbidden, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
 import { newId } from '../shared/runtime';
@@ -138,7 +138,7 @@ function creationBody(c: Context<AppEnv>): { length: number; body: ReadableStrea
   const length = parseByteCount(c.req.header('Content-Length'), 'Content-Length');
   const hasBody = (length ?? 0) > 0 || (length === null && c.req.header('Transfer-Encoding') !== undefined);
   if ((type !== '' || hasBody) && type !== OFFSET_CONTENT_TYPE) throw unsupportedMediaType('a creation request with data');
-  if (hasBody && length === null) throw new ApiError(411, 'length_required', 'a creation request with data needs a Content-Length');
+  if (hasBody && length === null) throw apiError('length_required', 'a creation request with data needs a Content-Length');
   return { length: length ?? 0, body: hasBody ? c.req.raw.body : null };
 }
 
@@ -211,7 +211,7 @@ tusRoutes.post('/', async (c) => {
     ttlMs: config.uploads.sessionTtlMs,
     boundVideoId: owner.boundVideoId,
   });
-  if (started.status === 'failed') throw new ApiError(503, 'storage_unavailable', started.message);
+  if (started.status === 'failed') throw apiError('storage_unavailable', started.message);
   let session = started.session;
   const location = uploadUrl(c, session.uploadId);
   try {
@@ -223,7 +223,7 @@ tusRoutes.post('/', async (c) => {
     }
   } catch (err) {
     // The upload exists: whatever went wrong with its first bytes, tell the client where to resume.
-    if (err instanceof ApiError) throw new ApiError(err.status, err.code, err.message, err.details, { ...err.headers, Location: location });
+    if (err instanceof ApiError) throw err.withHeaders({ Location: location });
     throw err;
   }
   session = await ownedSession(c, session.uploadId);
@@ -250,7 +250,7 @@ tusRoutes.patch('/:uploadId', async (c) => {
   const offset = parseByteCount(c.req.header('Upload-Offset'), 'Upload-Offset');
   if (offset === null) throw badRequest('Upload-Offset is required');
   const length = parseByteCount(c.req.header('Content-Length'), 'Content-Length');
-  if (length === null) throw new ApiError(411, 'length_required', 'PATCH requests need a Content-Length');
+  if (length === null) throw apiError('length_required', 'PATCH requests need a Content-Length');
   const checksum = parseUploadChecksum(c.req.header('Upload-Checksum'));
   const declaredLength = parseByteCount(c.req.header('Upload-Length'), 'Upload-Length');
   const session = await ownedSession(c, c.req.param('uploadId'));

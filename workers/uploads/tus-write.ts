@@ -5,8 +5,7 @@
  * the offset the client should resume from where one applies.
  */
 import type { Context } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ApiError, badRequest, conflict, forbidden, payloadTooLarge } from '../shared/errors';
+import { apiError, badRequest, type ErrorCode, conflict, forbidden, payloadTooLarge } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { completeUpload, missingError } from './complete';
 import { withLease, writeTusPatch } from './part-writer';
@@ -27,11 +26,11 @@ export interface TusWriteRequest {
 
 const emptyBody = () => new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
 
-const atOffset = (status: ContentfulStatusCode, code: string, message: string, offset: number) =>
-  new ApiError(status, code, message, { offset }, { 'Upload-Offset': String(offset) });
+const atOffset = (code: ErrorCode, message: string, offset: number) =>
+  apiError(code, message, { details: { offset }, headers: { 'Upload-Offset': String(offset) } });
 
 export const checksumMismatch = (offset: number) =>
-  atOffset(460 as ContentfulStatusCode, 'checksum_mismatch', 'Upload-Checksum does not match the body; nothing of this request was stored', offset);
+  atOffset('checksum_mismatch', 'Upload-Checksum does not match the body; nothing of this request was stored', offset);
 
 /** Completes an upload whose bytes are all stored (idempotent); errors are the API's (e.g. 422 verification). */
 export async function completeIfFull(
@@ -66,7 +65,7 @@ export async function writeTusBytes(c: Context<AppEnv>, session: SessionView, re
   const uploadId = session.uploadId;
   const stub = sessionStub(c.env, session.videoId);
   const begun = await stub.beginPatch(uploadId, req.offset, req.declaredLength);
-  const conflictAt = (message: string, at: number) => atOffset(409, 'conflict', message, at);
+  const conflictAt = (message: string, at: number) => atOffset('conflict', message, at);
   switch (begun.status) {
     case 'not_found':
     case 'gone':
@@ -112,7 +111,7 @@ export async function writeTusBytes(c: Context<AppEnv>, session: SessionView, re
     case 'ended':
       throw missingError({ status: 'gone', reason: 'terminated' });
     case 'interrupted':
-      throw atOffset(400, 'incomplete_body', 'the body ended before Content-Length bytes; resume from Upload-Offset', outcome.offset);
+      throw atOffset('incomplete_body', 'the body ended before Content-Length bytes; resume from Upload-Offset', outcome.offset);
     case 'ok':
       break;
   }

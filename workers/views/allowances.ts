@@ -7,7 +7,7 @@
  * the key `local`, which errs on the side of limiting.
  */
 import type { Config } from '../shared/config';
-import { ApiError } from '../shared/errors';
+import { apiError, ApiError } from '../shared/errors';
 import type { ClientLimiter, TakeResult } from './client-limiter';
 import { routingHash } from './routing';
 
@@ -43,9 +43,9 @@ function limiter(env: Env, config: Config, client: string): DurableObjectStub<Cl
 }
 
 function tooMany(result: Extract<TakeResult, { status: 'limited' }>, what: string): ApiError {
-  return new ApiError(429, 'rate_limited', `too many ${what} from this address; retry after ${result.retryAfterSec} s`, undefined, {
+  return apiError('rate_limited', `too many ${what} from this address; retry after ${result.retryAfterSec} s`, { headers: {
     'Retry-After': String(result.retryAfterSec),
-  });
+  } });
 }
 
 /** One new playback session for this client, or a 429 with Retry-After. */
@@ -53,7 +53,7 @@ export async function takeSessionAllowance(env: Env, config: Config, client: str
   const a = config.views.allowances;
   const result = await limiter(env, config, client).take(`${client}|sessions`, a.sessionsPerWindow, a.sessionWindowSec);
   if (result.status === 'limited') throw tooMany(result, 'playback sessions');
-  if (result.status === 'failed') throw new ApiError(503, 'unavailable', 'rate limiter unavailable; retry', undefined, { 'Retry-After': '1' });
+  if (result.status === 'failed') throw apiError('unavailable', 'rate limiter unavailable; retry', { headers: { 'Retry-After': '1' } });
 }
 
 export interface ViewSlot {
@@ -67,6 +67,6 @@ export async function takeViewAllowance(env: Env, config: Config, client: string
   const name = `${client}|views:${videoId}`;
   const result = await stub.take(name, a.viewsPerVideoPerWindow, a.viewWindowSec);
   if (result.status === 'limited') throw tooMany(result, `views of this video`);
-  if (result.status === 'failed') throw new ApiError(503, 'unavailable', 'rate limiter unavailable; retry', undefined, { 'Retry-After': '1' });
+  if (result.status === 'failed') throw apiError('unavailable', 'rate limiter unavailable; retry', { headers: { 'Retry-After': '1' } });
   return { refund: () => stub.refund(name, result.windowStart) };
 }

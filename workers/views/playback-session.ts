@@ -5,7 +5,7 @@
  *
  *     {kid}.{sessionId}.{startMs}.{sig}     sig = base64url(HMAC-SHA256(key[kid], "vs1|{videoId}|{kid}|{sessionId}|{startMs}"))
  *
- * - Same keyring as playback URLs (`SIGNING_KEYS` / `SIGNING_KEY_ID`, see workers/playback/signing.ts), checked with
+ * - Same keyring as playback URLs (`SIGNING_KEYS` / `SIGNING_KEY_ID`, see workers/shared/keyring.ts), checked with
  *   `crypto.subtle.verify` (constant time) before anything else, and a distinct message prefix (`vs1|` vs `hls1|`),
  *   so a playback URL token can never pass as a session or the other way round.
  * - `sessionId` is 128 random bits: the unit of "one view per session". `startMs` is when the server issued it: a
@@ -13,7 +13,7 @@
  * - Canonical spelling only (no leading zeros, canonical base64url), so one session has exactly one token.
  * - A session lives `sessionTtlSec` (long enough for a long film with pauses); after that a beacon needs a new one.
  */
-import { base64UrlDecode, base64UrlEncode, type SigningKeyring } from '../playback/signing';
+import { base64UrlDecode, base64UrlEncode, type SigningKeyring } from '../shared/keyring';
 
 export interface PlaybackSession {
   sessionId: string;

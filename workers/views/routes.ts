@@ -2,11 +2,11 @@
 import { createRoute } from '@hono/zod-openapi';
 import { getCookie } from 'hono/cookie';
 import { optionalCreator } from '../shared/auth';
-import { ApiError, badRequest, notFound } from '../shared/errors';
+import { apiError, badRequest, notFound } from '../shared/errors';
 import { apiRoutes, cappedJsonObjectBody, errors, jsonBody, jsonContent } from '../shared/openapi';
 import { newId, runtime } from '../shared/runtime';
 import { canRead, requireVideo } from '../metadata/videos';
-import { keyring } from '../playback/signing';
+import { keyring } from '../shared/keyring';
 import { clientKey, takeViewAllowance } from './allowances';
 import { checkSession, type SessionFailure } from './playback-session';
 import { effectiveDuration, hasPlayable, isValidViewerId, judgeView, watchFitsSession } from './rules';
@@ -62,9 +62,9 @@ export const viewRoutes = apiRoutes()
     if (!viewerId) {
       // No id at all: refuse rather than invent one per request (that would let any cookieless client count
       // unlimited views), but hand out the cookie so the player's next beacon has a stable id.
-      throw new ApiError(400, 'bad_request', 'viewerId is required (in the body or the evv cookie)', undefined, {
+      throw apiError('bad_request', 'viewerId is required (in the body or the evv cookie)', { headers: {
         'Set-Cookie': viewerCookie(newId('vw'), secure),
-      });
+      } });
     }
     const record = await requireVideo(c, c.req.valid('param').id);
     if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
@@ -78,7 +78,7 @@ export const viewRoutes = apiRoutes()
     const verdict = judgeView(event, effectiveDuration(event, stored, config), config);
 
     const now = runtime().now();
-    const check = await checkSession(keyring(c.env), event.session, video.id, now, { ttlSec: config.views.sessionTtlSec, skewSec: config.views.sessionSkewSec });
+    const check = await checkSession(keyring(config.secrets), event.session, video.id, now, { ttlSec: config.views.sessionTtlSec, skewSec: config.views.sessionSkewSec });
     if (!check.ok) return c.json({ counted: false, reason: check.reason } satisfies ViewResponse, 200);
     if (!verdict.valid) return c.json({ counted: false, reason: verdict.reason } satisfies ViewResponse, 200);
     if (!watchFitsSession(event.watchDuration, check.session.startMs, now, config.views.sessionSkewSec)) {
@@ -107,11 +107,11 @@ export const viewRoutes = apiRoutes()
       case 'session_used':
         return c.json({ counted: false, reason: 'session_used' } satisfies ViewResponse, 200);
       case 'rate_limited':
-        throw new ApiError(429, 'rate_limited', 'too many view events from this viewer; slow down', undefined, {
+        throw apiError('rate_limited', 'too many view events from this viewer; slow down', { headers: {
           'Retry-After': String(result.retryAfterSec),
-        });
+        } });
       case 'failed':
-        throw new ApiError(503, 'unavailable', 'view counter unavailable; retry the event', undefined, { 'Retry-After': '1' });
+        throw apiError('unavailable', 'view counter unavailable; retry the event', { headers: { 'Retry-After': '1' } });
     }
   })
   .openapi(

@@ -16,13 +16,8 @@ import { SignInPage, UploadPage, LibraryPage, WatchPage, StatsPage } from './pag
  */
 function securityHeaders(c: Context<AppEnv>): Record<string, string> {
   const self = new URL(c.req.url).origin;
-  let playback = '';
-  try {
-    const configured = new URL(c.env.PUBLIC_ORIGIN).origin;
-    if (configured !== self) playback = ` ${configured}`;
-  } catch {
-    // PUBLIC_ORIGIN unset or malformed: same-origin playback only
-  }
+  const configured = c.var.config.deployment.publicOrigin;
+  const playback = configured && configured !== self ? ` ${configured}` : '';
   return {
     'Content-Security-Policy': [
       "default-src 'self'",

@@ -1,0 +1,255 @@
+/**
+ * Every tunable of the platform, with the production design's values as defaults (docs/design.md). The environment
+ * overrides some of them; `loadConfig` (config.ts) is the only reader of the environment.
+ */
+export interface Rung {
+  name: string;
+  width: number;
+  height: number;
+  /** Target video bitrate, bits/s. */
+  bitrate: number;
+}
+
+/** The production design's 7-rung H.264 ladder. Never upscaled: rungs above the source height are skipped. */
+export const LADDER: readonly Rung[] = [
+  { name: '240p', width: 426, height: 240, bitrate: 400_000 },
+  { name: '360p', width: 640, height: 360, bitrate: 800_000 },
+  { name: '480p', width: 854, height: 480, bitrate: 1_500_000 },
+  { name: '720p', width: 1280, height: 720, bitrate: 3_000_000 },
+  { name: '1080p', width: 1920, height: 1080, bitrate: 6_000_000 },
+  { name: '1440p', width: 2560, height: 1440, bitrate: 10_000_000 },
+  { name: '4k', width: 3840, height: 2160, bitrate: 20_000_000 },
+];
+
+
+const MiB = 1024 * 1024;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+export const defaults = {
+  uploads: {
+    /** Production design: 10 MB chunks. R2 needs equal-size parts ≥ 5 MiB except the last. */
+    chunkSize: 10 * MiB,
+    minChunkSize: 5 * MiB,
+    /** Production design: 24 h upload sessions. */
+    sessionTtlMs: 24 * HOUR,
+    /** Largest original accepted at initiate (413 above). */
+    maxFileSize: 20 * 1024 * MiB,
+    /** R2 allows at most 10,000 parts per multipart upload. */
+    maxParts: 10_000,
+    /** tus concatenation: most partial uploads one final upload may name (tus-js-client uses `parallelUploads`). */
+    maxConcatPartials: 64,
+    /**
+     * A writer (one chunk PUT, one tus PATCH, one completion) holds a lease in the UploadSession; it renews it
+     * every third of this while streaming, so a crashed writer's lease lapses within this and the client can retry.
+     */
+    writeLeaseMs: 30_000,
+  },
+  transcoding: {
+    ladder: LADDER,
+    /** Apple's HLS authoring spec recommends 6 s; the production design used 10 s. */
+    segmentDurationSec: 6,
+    audioBitrate: 128_000,
+    /**
+     * The production design encoded at `medium`. At the ladder's constrained bitrates (same -b:v/-maxrate/-bufsize) `veryfast`
+     * measured about half of medium's x264 CPU with SSIM within 0.001 of it on every rung tested (bench/transcode
+     * and the numbers in README "Transcoding"), well inside the 0.005 budget: that is the default.
+     */
+    x264Preset: 'veryfast',
+    /**
+     * A PROCESSING job whose lease expired is considered abandoned by a crashed worker. The transcoder's progress
+     * heartbeat (every 2 s, also while a unit waits for a free slot) renews it, so it only has to outlast a few
+     * missed heartbeats: a killed container's unit is taken over within about this long.
+     */
+    jobLeaseMs: 2 * MINUTE,
+    maxAttempts: 5,
+    retryBaseDelaySec: 5,
+    /** Backoff ceiling for `message.retry({ delaySeconds })`. */
+    retryMaxDelaySec: 600,
+    /** The production design's rate control: -maxrate 1.5× and -bufsize 2× the target bitrate. */
+    maxrateFactor: 1.5,
+    bufsizeFactor: 2,
+    /** Sources above this frame rate are resampled down to it. */
+    maxFrameRate: 60,
+    /** The lowest rung is encoded by its own job so the video is playable long before the full ladder is done. */
+    firstRungSeparately: true,
+    /**
+     * Chunked encoding: the timeline is cut into chunks of this many seconds (rounded to a multiple of the segment
+     * duration), each chunk × rung group one unit of work on its own container instance. 60 s keeps one unit well
+     * under a minute of CPU for the big rungs at 1080p while the per-unit overhead (instance start, seek, probe)
+     * stays a few percent. Videos shorter than one chunk are one chunk.
+     */
+    chunkSec: 60,
+    /**
+     * The audio unit reads the source at most this many times real time (ffmpeg `-readrate`; 0: unlimited). Its
+     * track only has to stay ahead of playback (it is published as it grows), while reading a long source at full
+     * speed competes with the first chunks for the storage path (and, locally, for the same cores): at 10× a 60 s
+     * first chunk has its audio within ~6 s, and a 20-minute source's audio takes 2 minutes, still well inside the
+     * time its chunks take.
+     */
+    audioReadRate: 10,
+    /**
+     * Dispatched units running at once across the platform (the container `max_instances`): the consumer leaves a
+     * unit queued (retry after `admissionRetrySec`) rather than start an instance past this.
+     */
+    maxRunningUnits: 10,
+    admissionRetrySec: 15,
+    /** After a delete, the video's prefix is swept again this much later (uploads that were in flight land first). */
+    purgeDelaySec: 20,
+    /** A PENDING job untouched this long lost its queue message (e.g. the send failed); the sweeper re-sends it. */
+    stalePendingMs: 2 * MINUTE,
+    thumbnails: {
+      /** Storyboard: one 160-px-wide tile every 2 s (at most 400 tiles: longer videos space them out). */
+      intervalSec: 2,
+      maxTiles: 400,
+      tileWidth: 160,
+      columns: 10,
+      rows: 10,
+      posterMaxHeight: 720,
+    },
+  },
+  playback: {
+    signedUrlTtlSec: 3600,
+    maxSignedUrlTtlSec: 24 * 3600,
+    clockSkewSec: 5,
+    segmentCacheControl: 'public, max-age=31536000, immutable',
+    processingCacheControl: 'public, max-age=5',
+    /** Cache warming: the first 30 s of every rung plus manifests on video.ready. */
+    warmFirstSeconds: 30,
+    trendingCount: 100,
+    trendingRenditions: ['720p', '1080p'],
+    /** Production design: trending videos are warmed for the first half of their segments (most viewers do not finish). */
+    trendingWarmFraction: 0.5,
+    /** Trending window: views in `view_aggregates` over the last 24 h. */
+    trendingWindowHours: 24,
+    /** Objects fetched at once while warming, and at most per warming run (Workers cap subrequests per invocation). */
+    warmConcurrency: 6,
+    warmBudgetPerRun: 900,
+    /** How long one isolate reuses a video's status and renditions on cache misses (see playback/state.ts). */
+    stateTtlMs: 2000,
+    /** Longest a request waits for another request's in-flight fill of the same object before reading R2 itself. */
+    singleFlightWaitMs: 2000,
+    /** Per-isolate memory cache for the hottest objects (see playback/hot-cache.ts); isolates have 128 MB. */
+    hotCache: { maxBytes: 32 * MiB, maxEntryBytes: 8 * MiB, ttlMs: 60_000 },
+  },
+  views: {
+    /** A view counts after 30 s watched, or 50% of a short (< 60 s) video. */
+    minWatchSeconds: 30,
+    shortVideoSeconds: 60,
+    shortVideoFraction: 0.5,
+    /** One view per (viewer, video) per 30 minutes. */
+    dedupWindowMs: 30 * MINUTE,
+    /** Shards of a cold video: one object (creating objects is the cost cold traffic pays); see routing.ts. */
+    shards: 1,
+    hotVideoShards: 32,
+    /**
+     * HyperLogLog precision: 2^15 one-byte registers (32 KiB), 0.57% standard error. Redis uses 2^14 (0.81%), but
+     * with 0.81% a 1% error is only a 1.2σ event (about one id set in five misses the ≤ 1% target); at 2^15 it is 1.75σ.
+     */
+    hllPrecision: 15,
+    samplingEnabled: false,
+    samplingRate: 0.01,
+    /** A base shard that accepts this many views in one minute promotes its video to `hotVideoShards`. */
+    hotShardViewsPerMinute: 300,
+    /** How long a Worker isolate trusts its cached shard count; bounds how long stale routing can last. */
+    shardConfigCacheMs: 30_000,
+    /** View beacons are tiny; anything larger is refused (413). */
+    maxBodyBytes: 4096,
+    /** A watch longer than the video by more than this (max of the two) is absurd and refused (400). */
+    watchSlackSeconds: 10,
+    watchSlackFraction: 0.1,
+    /** Without a stored or client duration, a watch longer than this is refused. */
+    maxWatchSeconds: 24 * 3600,
+    /** The client's videoDuration may differ from the stored one by this much (max of the two) before 400. */
+    durationToleranceSeconds: 2,
+    durationToleranceFraction: 0.05,
+    /** Per (viewer, video) events accepted per minute before 429 (a player sends one beacon per view). */
+    viewerEventsPerMinute: 12,
+    /** Analytics events are sent to the queue in batches of this size, or after this delay. */
+    analyticsBatchSize: 100,
+    analyticsMaxDelayMs: 2000,
+    /** Dedup entries are swept by alarm no more often than this. */
+    dedupSweepIntervalMs: MINUTE,
+    /** Shards flush at the top of the hour plus up to this much, so D1 does not take every flush at once. */
+    flushJitterMs: MINUTE,
+    /** Stats: default and largest hourly range. */
+    statsDefaultHours: 48,
+    statsMaxHours: 31 * 24,
+    /**
+     * Playback sessions (workers/views/playback-session.ts): how long one is accepted on a beacon (a long film with
+     * pauses), and the slack on "watched ≤ time since the session started" for clocks and request latency.
+     */
+    sessionTtlSec: 12 * 3600,
+    sessionSkewSec: 5,
+    /**
+     * Per-address allowances (workers/views/client-limiter.ts), sized for a shared address: an office of a few
+     * hundred people opening a few videos each, or fifty of them counting the same video within an hour.
+     */
+    allowances: {
+      sessionsPerWindow: 600,
+      sessionWindowSec: 600,
+      viewsPerVideoPerWindow: 50,
+      viewWindowSec: 3600,
+      /** Limiter objects the addresses are spread over (each decides its addresses alone, so limits stay exact). */
+      limiterShards: 64,
+    },
+  },
+  deletion: {
+    /** The cron sweeps R2 prefixes of videos deleted this recently (longer than a job can outlive its video). */
+    sweepWindowMs: 6 * HOUR,
+  },
+  /** Thumbnails at any time (workers/frames): canonical widths, the width without `width=`, the poster's width. */
+  frames: {
+    widths: [160, 320, 480, 640, 960, 1280, 1920],
+    defaultWidth: 640,
+    posterWidth: 1280,
+    /** A chosen poster (posterTime) can change, so it is not cached as immutable; a change purges it locally. */
+    posterCacheControl: 'public, max-age=300',
+  },
+  /** Caption tracks (workers/captions). */
+  captions: {
+    maxBytes: 2 * MiB,
+    maxTracks: 20,
+    maxLabel: 100,
+    /** Caption objects can be replaced, so they are cached briefly (a change is also purged at once locally). */
+    cacheControl: 'public, max-age=60',
+  },
+  /** Instant clips (workers/clips): their playlists follow the source's current rungs, so they are not immutable. */
+  clips: {
+    playlistCacheControl: 'public, max-age=60',
+  },
+  /** MP4 downloads (workers/downloads), run from the `media-jobs` queue. */
+  downloads: {
+    jobLeaseMs: 10 * MINUTE,
+    maxAttempts: 4,
+    retryBaseDelaySec: 5,
+    retryMaxDelaySec: 300,
+    /** A remux must match the rung's duration to within this, else the download is re-encoded from the original. */
+    durationToleranceSec: 0.5,
+    /** A download can be re-made (after a source re-transcode): cached for a day, not as immutable. */
+    cacheControl: 'public, max-age=86400',
+  },
+  metadataCache: {
+    ttlSec: 3600,
+    jitterFraction: 0.1,
+  },
+  directUploads: {
+    /** How long a direct upload URL may be used to start its upload (an upload started in time runs its session TTL). */
+    defaultTtlSec: 3600,
+    minTtlSec: 60,
+    maxTtlSec: 7 * 24 * 3600,
+    maxAllowedOrigins: 20,
+  },
+  webhooks: {
+    /** A receiver gets this long to answer one delivery; then it counts as a failed attempt and is retried. */
+    timeoutMs: 10_000,
+    /** Retries back off `base · 2^(n-1)` capped at `maxDelay` (Queues allow at most 12 h), for at least `window`. */
+    retryBaseDelaySec: 30,
+    retryMaxDelaySec: 6 * 3600,
+    retryWindowSec: 24 * 3600,
+    maxUrlLength: 2048,
+    maxEndpointsPerCreator: 20,
+    /** Local development only: receivers on loopback / private addresses (refused in production: SSRF). */
+    allowPrivateUrls: false as boolean,
+  },
+} as const;

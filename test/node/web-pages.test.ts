@@ -8,7 +8,7 @@ import { webRoutes } from '../../workers/web/routes';
 
 const app = new Hono<AppEnv>();
 app.use(async (c, next) => {
-  c.set('config', loadConfig({}));
+  c.set('config', loadConfig(c.env));
   await next();
 });
 app.route('/', webRoutes);

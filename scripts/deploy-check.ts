@@ -1,7 +1,7 @@
 /**
  * `npm run deploy:check`: every step of docs/deploy.md that can run without a Cloudflare account, in order.
  *   1. `wrangler deploy --dry-run`: the production bundle builds from wrangler.toml; its gzip size against the
- *      Workers limit; the deployed [vars] hold no loopback address;
+ *      Workers limit; the deployed [vars] hold no loopback address and parse (the Worker's own loadConfig);
  *   2. `wrangler types --check`: worker-configuration.d.ts matches wrangler.toml (secrets are declared there, so
  *      the result does not depend on a local .dev.vars);
  *   3. `drizzle-kit check`: the migrations are consistent with each other;
@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { ConfigError, loadConfig } from '../workers/shared/config';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'node_modules', '.bin');
@@ -86,6 +87,14 @@ const engine = dockerEngine();
   const vars = toml.split(/^\[vars\]$/m)[1]?.split(/^\[/m)[0] ?? '';
   const loopback = vars.split('\n').filter((l) => !l.trimStart().startsWith('#') && /127\.0\.0\.1|localhost/.test(l));
   steps.push({ name: 'deployed [vars]', ok: loopback.length === 0, detail: loopback.length ? `loopback addresses: ${loopback.join('; ')}` : 'no loopback address' });
+  // The Worker's own parser over the deployed values: a value it would refuse at the first request fails here.
+  const values = Object.fromEntries([...vars.matchAll(/^([A-Z0-9_]+)\s*=\s*"([^"]*)"\s*$/gm)].map((m) => [m[1]!, m[2]!]));
+  try {
+    loadConfig(values);
+    steps.push({ name: 'deployed [vars] parse', ok: true, detail: `${Object.keys(values).length} variable(s) accepted by loadConfig` });
+  } catch (err) {
+    steps.push({ name: 'deployed [vars] parse', ok: false, detail: err instanceof ConfigError ? err.message : String(err) });
+  }
 }
 
 // 2. Env types.

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../test/helpers/local-stack';
+import { loadConfig } from '../workers/shared/config';
 import { CRONS, fireCron, startCronTicker } from './local-cron';
 import { ROOT, STATE_DIR, applyLocalMigrations, ensureDevToken, ensureDevVars } from './local-env';
 
@@ -14,6 +15,19 @@ const transcoderPort = Number(process.env.TRANSCODER_PORT ?? port + 1);
 const origin = `http://127.0.0.1:${port}`;
 
 const vars = ensureDevVars();
+const localVars = {
+  TRANSCODER_URL: `http://127.0.0.1:${transcoderPort}`,
+  PUBLIC_ORIGIN: origin,
+  // Local development: webhook receivers on this machine (127.0.0.1) are allowed; production refuses them (SSRF).
+  WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
+};
+// The Worker would refuse an unparsable variable at its first request; refuse it here, before anything starts.
+try {
+  loadConfig({ ...vars, ...localVars });
+} catch (err) {
+  console.error(`[start] ERROR: ${err instanceof Error ? err.message : String(err)} (.dev.vars); stopping`);
+  process.exit(1);
+}
 applyLocalMigrations();
 const token = ensureDevToken();
 
@@ -50,9 +64,7 @@ run(
   path.join(ROOT, 'node_modules', '.bin', 'wrangler'),
   [
     'dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', STATE_DIR, '--show-interactive-dev-session=false', '--test-scheduled',
-    '--var', `TRANSCODER_URL:http://127.0.0.1:${transcoderPort}`, '--var', `PUBLIC_ORIGIN:${origin}`,
-    // Local development: webhook receivers on this machine (127.0.0.1) are allowed; production refuses them (SSRF).
-    '--var', 'WEBHOOKS_ALLOW_PRIVATE_URLS:true',
+    ...Object.entries(localVars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ],
   {},
 );

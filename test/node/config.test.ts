@@ -1,0 +1,92 @@
+/**
+ * loadConfig is the only reader of the environment, and it fails loudly: a variable that is set but cannot be
+ * parsed names itself in a ConfigError (and the HTTP entry answers 500 `misconfigured`), never silently becoming
+ * its default. Absent or empty means the default.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, defaults, loadConfig } from '../../workers/shared/config';
+import { app } from '../../workers/app';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('absent or empty variables keep the defaults', () => {
+    const config = loadConfig({ UPLOAD_CHUNK_SIZE: '', LOG_LEVEL: '  ' });
+    expect(config.uploads.chunkSize).toBe(defaults.uploads.chunkSize);
+    expect(config.deployment).toEqual({ publicOrigin: null, transcoder: { kind: 'container' }, logLevel: 'info', benchRoutes: false });
+    expect(config.secrets.signingKeyId).toBeNull();
+  });
+
+  it('parses what it is given', () => {
+    const config = loadConfig({
+      UPLOAD_CHUNK_SIZE: String(8 * 1024 * 1024),
+      TRANSCODE_AUDIO_READ_RATE: '0',
+      PUBLIC_ORIGIN: 'https://media.example/',
+      TRANSCODER_URL: 'http://127.0.0.1:8788/, http://127.0.0.1:8789',
+      LOG_LEVEL: 'warn',
+      BENCH_ROUTES: '1',
+      X264_PRESET: 'medium',
+      SIGNING_KEYS: JSON.stringify({ k1: 'ZTJlLXNpZ25pbmcta2V5LW9uZS0zMi1ieXRlcy1sb25nISE' }),
+      SIGNING_KEY_ID: 'k1',
+    });
+    expect(config.uploads.chunkSize).toBe(8 * 1024 * 1024);
+    expect(config.transcoding.audioReadRate).toBe(0);
+    expect(config.transcoding.x264Preset).toBe('medium');
+    expect(config.deployment).toEqual({
+      publicOrigin: 'https://media.example',
+      transcoder: { kind: 'local', urls: ['http://127.0.0.1:8788', 'http://127.0.0.1:8789'] },
+      logLevel: 'warn',
+      benchRoutes: true,
+    });
+    expect([...config.secrets.signingKeys.keys()]).toEqual(['k1']);
+    expect(config.secrets.signingKeyId).toBe('k1');
+  });
+
+  it.each([
+    ['UPLOAD_CHUNK_SIZE', 'ten megabytes'],
+    ['UPLOAD_CHUNK_SIZE', '1024'],
+    ['TRANSCODE_MAX_ATTEMPTS', '2.5'],
+    ['VIEWS_SAMPLING_RATE', '3'],
+    ['VIEWS_SAMPLING_ENABLED', 'yes'],
+    ['SEGMENT_DURATION_SEC', '-6'],
+    ['X264_PRESET', 'fastest'],
+    ['LOG_LEVEL', 'verbose'],
+    ['BENCH_ROUTES', 'on'],
+    ['PUBLIC_ORIGIN', 'media.example'],
+    ['TRANSCODER_URL', 'http://127.0.0.1:8788,ftp://x'],
+    ['SIGNING_KEYS', '{"k1": '],
+    ['SIGNING_KEYS', '{"k1": "c2hvcnQ"}'],
+  ])('%s=%j fails loudly with the variable named', (name, value) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(name);
+  });
+
+  it('names every bad variable at once, and a signing key id that names no key', () => {
+    const problems = problemsOf({
+      UPLOAD_CHUNK_SIZE: 'x',
+      LOG_LEVEL: 'loud',
+      SIGNING_KEYS: JSON.stringify({ k1: 'ZTJlLXNpZ25pbmcta2V5LW9uZS0zMi1ieXRlcy1sb25nISE' }),
+      SIGNING_KEY_ID: 'k9',
+    });
+    expect(problems.map((p) => p.split(/[= ]/)[0]).sort()).toEqual(['LOG_LEVEL', 'SIGNING_KEY_ID', 'UPLOAD_CHUNK_SIZE']);
+    // A secret's value is never echoed.
+    expect(problemsOf({ SIGNING_KEYS: '{"k1": "c2VjcmV0LXNlY3JldA"}' }).join(' ')).not.toContain('c2VjcmV0LXNlY3JldA');
+  });
+
+  it('the HTTP entry answers 500 misconfigured, naming the variable', async () => {
+    const res = await app.request('/healthz', {}, { TRANSCODE_CHUNK_SEC: 'sixty' } as unknown as Env);
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('misconfigured');
+    expect(body.error.message).toContain('TRANSCODE_CHUNK_SEC');
+  });
+});

@@ -76,7 +76,8 @@ export const videos = sqliteTable(
   ],
 );
 
-export const JOB_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
+/** CANCELLED: the video was deleted before the unit finished (workers/shared/leased-work.ts). */
+export const JOB_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /**
@@ -302,7 +303,7 @@ export const captions = sqliteTable(
   (t) => [primaryKey({ columns: [t.videoId, t.lang] })],
 );
 
-export const DOWNLOAD_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
+export const DOWNLOAD_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
 export type DownloadStatus = (typeof DOWNLOAD_STATUSES)[number];
 
 /**
@@ -319,6 +320,8 @@ export const mediaDownloads = sqliteTable(
     attempts: integer('attempts').notNull().default(0),
     error: text('error'),
     leaseUntil: integer('lease_until'),
+    /** When the current run claimed the row: its identity (workers/shared/leased-work.ts). */
+    startedAt: integer('started_at'),
     /** `remux` (segments copied into MP4) or `encode` (re-encoded from the original). */
     method: text('method'),
     size: integer('size'),

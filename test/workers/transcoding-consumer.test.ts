@@ -16,7 +16,7 @@ import { loadConfig } from '../../workers/shared/config';
 import { openDb, schema } from '../../workers/shared/db';
 import { setRuntime } from '../../workers/shared/runtime';
 import { keys } from '../../workers/shared/storage-keys';
-import { backoffSeconds, handleDeadLetterBatch, handleTranscodeBatch, type ConsumerDeps } from '../../workers/transcoding/consumer';
+import { transcodeBackoff, handleDeadLetterBatch, handleTranscodeBatch, type ConsumerDeps } from '../../workers/transcoding/consumer';
 import type { TranscodeMessage } from '../../workers/transcoding/messages';
 import { startProcessing } from '../../workers/transcoding/start';
 import { sweepTranscodeJobs } from '../../workers/transcoding/sweeper';
@@ -192,9 +192,9 @@ describe('transient failures, backoff and the dead-letter queue', () => {
       const result = await deliver([{ type: 'analyze', videoId: id }], deps, attempts);
       expect(result.explicitAcks).toEqual([]);
       expect(result.retryMessages).toHaveLength(1);
-      expect(result.delays).toEqual([backoffSeconds(attempts, config)]);
+      expect(result.delays).toEqual([transcodeBackoff(attempts, config)]);
     }
-    expect([1, 2, 3].map((a) => backoffSeconds(a, config))).toEqual([5, 10, 20]);
+    expect([1, 2, 3].map((a) => transcodeBackoff(a, config))).toEqual([5, 10, 20]);
     expect(await job(id, 'analyze')).toMatchObject({ status: 'PENDING', attempts: 3, error: expect.stringMatching(/connection/) });
     expect(await video(id)).toMatchObject({ status: 'PROCESSING' });
   });
@@ -583,7 +583,7 @@ describe('dispatch, callbacks and readiness', () => {
     expect(sent).toEqual([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }]);
     // Re-sent at once, held back by the consumer until the backoff has passed.
     const early = await deliver([sent[0]], deps);
-    expect(early.delays).toEqual([backoffSeconds(1, config)]);
+    expect(early.delays).toEqual([transcodeBackoff(1, config)]);
 
     await db.update(schema.transcodeJobs).set({ attempts: config.transcoding.maxAttempts - 1, updatedAt: 0 }).where(and(eq(schema.transcodeJobs.videoId, id), eq(schema.transcodeJobs.unit, 'encode:240p@0')));
     const last = await dispatch(deps, { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 });

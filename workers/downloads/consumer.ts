@@ -17,6 +17,7 @@ import { cacheUrl, purge } from '../playback/edge-cache';
 import { loadPlaybackState } from '../playback/state';
 import { runTranscoderJob, transcoderFor, type Transcoder } from '../transcoding/transcoder-client';
 import { parseMediaJobMessage, type MediaJobMessage } from './messages';
+import { backoffSeconds } from '../shared/leased-work';
 import { claimDownload, completeDownload, failDownload, releaseDownload, reportDownloadProgress, type DownloadRow } from './repo';
 
 type Outcome = { status: 'ack' } | { status: 'retry'; reason: string; delaySeconds?: number };
@@ -51,9 +52,7 @@ async function buildRequest(db: Db, config: Config, message: MediaJobMessage): P
   };
 }
 
-function backoff(attempts: number, config: Config): number {
-  return Math.min(config.downloads.retryMaxDelaySec, Math.round(config.downloads.retryBaseDelaySec * 2 ** Math.max(0, attempts - 1)));
-}
+const backoff = (attempts: number, config: Config) => backoffSeconds(attempts, config.downloads.retryBaseDelaySec, config.downloads.retryMaxDelaySec);
 
 async function processDownload(db: Db, config: Config, transcoder: Transcoder, message: MediaJobMessage): Promise<Outcome> {
   const claim = await claimDownload(db, message.videoId, message.rendition, config.downloads.jobLeaseMs);

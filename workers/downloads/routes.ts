@@ -19,7 +19,7 @@ import { signToken } from '../playback/signing';
 import { publicOrigin, type Config } from '../shared/config';
 import { keyring } from '../shared/keyring';
 import { listDownloads, requestDownload, type DownloadRow } from './repo';
-import type { MediaJobMessage } from './messages';
+import { enqueueMediaJob } from './messages';
 import { VideoIdParams } from '../metadata/schemas';
 import { DownloadSchema, RequestDownloadSchema } from './schemas';
 
@@ -81,8 +81,7 @@ export const downloadRoutes = apiRoutes()
     if (!rung) throw badRequest(`rendition ${JSON.stringify(asked)} does not exist for this video (available: ${rungs.map((r) => r.name).join(', ')})`);
     const row = await requestDownload(c.var.db, videoId, rung.name);
     if (row.status === 'PENDING') {
-      const message: MediaJobMessage = { type: 'download', videoId, rendition: rung.name };
-      await c.env.MEDIA_QUEUE.send(message, { contentType: 'json' });
+      await enqueueMediaJob(c.env, { type: 'download', videoId, rendition: rung.name });
     }
     let url: string | null = null;
     let expiresAt: string | null = null;

@@ -20,7 +20,7 @@ import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import { runningUnits } from './jobs';
-import { messageForUnit } from './messages';
+import { enqueueTranscode, messageForUnit } from './messages';
 import type { Transcoder } from './transcoder-client';
 import type { DispatchedMessage } from './units';
 
@@ -66,7 +66,7 @@ export async function admit(db: Db, config: Config, transcoder: Transcoder, mess
 export async function sendUnit(env: Env, videoId: string, unit: string): Promise<boolean> {
   const message = messageForUnit(videoId, unit);
   if (!message) return false;
-  await env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
+  await enqueueTranscode(env, message);
   return true;
 }
 

@@ -24,8 +24,8 @@ import { openDb, schema } from '../shared/db';
 import { failVideo } from '../metadata/video-state';
 import { wakeNextWaiting } from './admission';
 import { completeClaim, failJob, releaseJob, reportProgress } from './jobs';
-import { messageForUnit } from './messages';
-import { backoffSeconds } from './consumer';
+import { enqueueTranscode, messageForUnit } from './messages';
+import { transcodeBackoff } from './consumer';
 import { isDispatched, unitKinds } from './units';
 
 export type CallbackAnswer = { status: ContentfulStatusCode; body: Record<string, unknown> };
@@ -93,8 +93,8 @@ export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<C
         return { status: 200, body: { status: 'failed' } };
       }
       // Sent at once; the consumer holds it back until the backoff since this error has passed (see consumer.ts).
-      await env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
-      return { status: 200, body: { status: 'retrying', afterSeconds: backoffSeconds(job.attempts, config) } };
+      await enqueueTranscode(env, message);
+      return { status: 200, body: { status: 'retrying', afterSeconds: transcodeBackoff(job.attempts, config) } };
     }
   }
 }

@@ -28,9 +28,10 @@ import { deleteOriginal } from '../shared/original';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { planChunks } from './chunks';
 import { admit, sendUnit } from './admission';
-import { claimJob, completedUnits, completeJob, ensureJobs, failJob, getJob, releaseJob, reportProgress } from './jobs';
+import { backoffSeconds } from '../shared/leased-work';
+import { claimJob, completedUnits, completeClaim, ensureJobs, failJob, getJob, releaseJob, reportProgress } from './jobs';
 import { encodeGroups, planLadder } from './ladder';
-import { parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
+import { enqueueTranscode, enqueueTranscodeDeadLetter, parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
 import { callbackSpec, dispatchTranscoderJob, runTranscoderJob, transcoderFor, type JobOutcome, type Transcoder } from './transcoder-client';
 import { isDispatched, unitKinds, type DispatchedMessage } from './units';
 
@@ -54,10 +55,7 @@ interface Ctx {
   job: JobRow;
 }
 
-export function backoffSeconds(attempts: number, config: Config): number {
-  const { retryBaseDelaySec, retryMaxDelaySec } = config.transcoding;
-  return Math.min(retryMaxDelaySec, Math.round(retryBaseDelaySec * 2 ** Math.max(0, attempts - 1)));
-}
+export const transcodeBackoff = (attempts: number, config: Config) => backoffSeconds(attempts, config.transcoding.retryBaseDelaySec, config.transcoding.retryMaxDelaySec);
 
 /** Progress writes are throttled: one D1 write (and lease extension) per 2 s per job at most. */
 function progressWriter(ctx: Ctx): (fraction: number) => Promise<void> {
@@ -130,10 +128,8 @@ async function analyzeUnit(ctx: Ctx, message: Extract<TranscodeMessage, { type: 
     await ensureJobs(ctx.db, message.videoId, followUps.map((f) => ({ unit: unitOf(f.message), range: f.range })));
     const done = await completedUnits(ctx.db, message.videoId);
     const pending = followUps.filter((f) => !done.has(unitOf(f.message))).map((f) => f.message);
-    for (let i = 0; i < pending.length; i += 100) {
-      await ctx.env.TRANSCODE_QUEUE.sendBatch(pending.slice(i, i + 100).map((body) => ({ body, contentType: 'json' as const })));
-    }
-    await completeJob(ctx.db, ctx.job);
+    await enqueueTranscode(ctx.env, pending);
+    await completeClaim(ctx.db, ctx.job);
   });
 }
 
@@ -183,7 +179,7 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
     if (current?.status === 'COMPLETED' || current?.status === 'FAILED') return { status: 'ack', note: `job already ${current.status}` };
     // Backoff after a reported transient error: the re-sent message waits (queue retry delays, not delayed sends).
     if (current?.status === 'PENDING' && current.error && current.attempts > 0) {
-      const wait = current.updatedAt + backoffSeconds(current.attempts, config) * 1000 - runtime().now();
+      const wait = current.updatedAt + transcodeBackoff(current.attempts, config) * 1000 - runtime().now();
       if (wait > 0) return { status: 'wait', delaySeconds: Math.ceil(wait / 1000) };
     }
     // Admission: at most `maxRunningUnits` instances at once (the container max_instances); see admission.ts.
@@ -222,7 +218,7 @@ export async function handleTranscodeBatch(batch: MessageBatch<unknown>, env: En
     const message = parseTranscodeMessage(msg.body);
     if (!message) {
       console.error(`poison message ${msg.id} on ${batch.queue}: forwarding to the dead-letter queue`);
-      await env.TRANSCODE_DLQ.send(msg.body, { contentType: 'json' });
+      await enqueueTranscodeDeadLetter(env, msg.body);
       msg.ack();
       continue;
     }
@@ -236,15 +232,15 @@ export async function handleTranscodeBatch(batch: MessageBatch<unknown>, env: En
     } else if (outcome.status === 'wait') {
       // Waiting (a live lease elsewhere, or admission) is not a failure: past the retry budget, a fresh copy waits.
       if (msg.attempts >= config.transcoding.maxAttempts) {
-        await env.TRANSCODE_QUEUE.send(message, { contentType: 'json', delaySeconds: outcome.delaySeconds });
+        await enqueueTranscode(env, message, { delaySeconds: outcome.delaySeconds });
         msg.ack();
       } else msg.retry({ delaySeconds: outcome.delaySeconds });
     } else if (msg.attempts >= config.transcoding.maxAttempts && message.type !== 'purge') {
       console.error(`${unitOf(message)} for ${message.videoId} failed ${msg.attempts} times: dead-lettering (${outcome.reason})`);
-      await env.TRANSCODE_DLQ.send(message, { contentType: 'json' });
+      await enqueueTranscodeDeadLetter(env, message);
       msg.ack();
     } else {
-      msg.retry({ delaySeconds: backoffSeconds(msg.attempts, config) });
+      msg.retry({ delaySeconds: transcodeBackoff(msg.attempts, config) });
     }
   }
 }

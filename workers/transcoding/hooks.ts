@@ -3,10 +3,9 @@
  * running may upload a segment after the delete swept the prefix (their next callback answers 410 and stops them),
  * so a `purge` message sweeps `videos/{id}/` again once those uploads have landed.
  */
-import type { TranscodeMessage } from './messages';
+import { enqueueTranscode } from './messages';
 
 export async function schedulePurgeSweep(env: Env, videoId: string): Promise<void> {
   // Sent at once; the consumer holds it back until `purgeDelaySec` after the deletion (see consumer.ts).
-  const message: TranscodeMessage = { type: 'purge', videoId };
-  await env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
+  await enqueueTranscode(env, { type: 'purge', videoId });
 }

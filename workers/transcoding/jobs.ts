@@ -1,25 +1,21 @@
 /**
- * `transcode_jobs` state machine, one row per (video, unit):
- *
- *   PENDING ──claim──▶ PROCESSING ──▶ COMPLETED
- *      ▲                  │  │
- *      └──── release ─────┘  └──▶ FAILED   (permanent input error, or retries exhausted via the DLQ)
- *
- * - `claim` is a compare-and-set: it succeeds for a PENDING row, or for a PROCESSING row whose lease has expired
- *   (its worker crashed: the job is taken over and redone). `attempts` counts claims.
- * - The lease is extended by every progress report, so a long encode keeps its lease while it makes progress.
- * - `release` (a transient failure) puts the row back to PENDING with the error kept for display; the message is
- *   retried with backoff.
- * Every transition invalidates the metadata cache so the status API shows it at once. A job that fails for good
- * fails its video through the video state machine (metadata/video-state.ts `failVideo`).
+ * `transcode_jobs`: one row per (video, unit). This module is the only writer of the table. Its state machine is the
+ * shared leased-work one (workers/shared/leased-work.ts: claim, heartbeat, complete, release, fail, cancel); this
+ * module adds what is particular to transcode units — rows created from a plan, partial results of a growing unit,
+ * a creator's retry, the sweeper's touch — and invalidates the metadata cache on every change so the status API
+ * shows it at once. A job that fails for good fails its video through the video state machine
+ * (metadata/video-state.ts `failVideo`), which its callers do.
  */
-import { and, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import { invalidateVideo } from '../metadata/cache';
 import type { JobRow } from '../metadata/serialize';
 import { schema, type Db } from '../shared/db';
+import { leasedWork } from '../shared/leased-work';
 import { newId, runtime } from '../shared/runtime';
 
 const jobs = schema.transcodeJobs;
+const lease = leasedWork<typeof jobs, JobRow>(jobs);
+const byId = (job: JobRow) => eq(jobs.id, job.id);
 
 const byUnit = (videoId: string, unit: string) => and(eq(jobs.videoId, videoId), eq(jobs.unit, unit));
 
@@ -68,48 +64,28 @@ export type ClaimResult =
   | { status: 'busy'; leaseRemainingMs: number };
 
 export async function claimJob(db: Db, videoId: string, unit: string, leaseMs: number): Promise<ClaimResult> {
-  const now = runtime().now();
   await ensureJob(db, videoId, unit);
-  const claimed = await db
-    .update(jobs)
-    .set({ status: 'PROCESSING', attempts: sql`${jobs.attempts} + 1`, leaseUntil: now + leaseMs, startedAt: now, progress: 0, updatedAt: now })
-    .where(and(byUnit(videoId, unit), or(eq(jobs.status, 'PENDING'), and(eq(jobs.status, 'PROCESSING'), lt(jobs.leaseUntil, now)))))
-    .returning();
-  if (claimed[0]) {
-    await invalidateVideo(videoId);
-    return { status: 'claimed', job: claimed[0] };
-  }
-  const row = await db.select().from(jobs).where(byUnit(videoId, unit)).get();
-  if (!row || row.status === 'COMPLETED') return { status: 'completed' };
-  if (row.status === 'FAILED') return { status: 'failed' };
-  return { status: 'busy', leaseRemainingMs: Math.max(0, (row.leaseUntil ?? now) - now) };
+  const claimed = await lease.claim(db, byUnit(videoId, unit), leaseMs);
+  if (claimed.status !== 'claimed') return claimed;
+  await invalidateVideo(videoId);
+  return { status: 'claimed', job: claimed.row };
 }
 
 /** Records progress and extends the lease — only while this claim still owns the row (same `startedAt`). */
 export async function reportProgress(db: Db, job: JobRow, progress: number, leaseMs: number): Promise<boolean> {
-  const now = runtime().now();
-  const updated = await db
-    .update(jobs)
-    .set({ progress: Math.max(0, Math.min(1, progress)), leaseUntil: now + leaseMs, updatedAt: now })
-    .where(and(eq(jobs.id, job.id), eq(jobs.status, 'PROCESSING'), eq(jobs.startedAt, job.startedAt!)))
-    .returning({ id: jobs.id });
+  const owned = await lease.heartbeat(db, byId(job), job, progress, leaseMs);
   await invalidateVideo(job.videoId);
-  return updated.length > 0;
+  return owned;
 }
 
 /**
  * PROCESSING → COMPLETED for this claim only, storing the transcoder's result: a compare-and-set, so a completion
  * delivered twice (callback retries, a taken-over run finishing late) counts once. True if this call completed it.
  */
-export async function completeClaim(db: Db, job: JobRow, result: unknown): Promise<boolean> {
-  const now = runtime().now();
-  const done = await db
-    .update(jobs)
-    .set({ status: 'COMPLETED', progress: 1, error: null, leaseUntil: null, completedAt: now, updatedAt: now, result: JSON.stringify(result) })
-    .where(and(eq(jobs.id, job.id), eq(jobs.status, 'PROCESSING'), eq(jobs.startedAt, job.startedAt!)))
-    .returning({ id: jobs.id });
+export async function completeClaim(db: Db, job: JobRow, result?: unknown): Promise<boolean> {
+  const done = await lease.complete(db, byId(job), job, result === undefined ? {} : { result: JSON.stringify(result) });
   await invalidateVideo(job.videoId);
-  return done.length > 0;
+  return done;
 }
 
 /**
@@ -143,32 +119,46 @@ export async function runningUnits(db: Db): Promise<number> {
   return row?.n ?? 0;
 }
 
-export async function completeJob(db: Db, job: JobRow): Promise<void> {
-  const now = runtime().now();
-  await db
-    .update(jobs)
-    .set({ status: 'COMPLETED', progress: 1, error: null, leaseUntil: null, completedAt: now, updatedAt: now })
-    .where(eq(jobs.id, job.id));
-  await invalidateVideo(job.videoId);
-}
-
 /** Transient failure: back to PENDING (the queue retries the message), keeping the error for display. */
 export async function releaseJob(db: Db, job: JobRow, error: string): Promise<void> {
-  const now = runtime().now();
-  await db
-    .update(jobs)
-    .set({ status: 'PENDING', error: error.slice(0, 1000), leaseUntil: null, updatedAt: now })
-    .where(and(eq(jobs.id, job.id), eq(jobs.status, 'PROCESSING'), eq(jobs.startedAt, job.startedAt!)));
+  await lease.release(db, byId(job), job, error);
   await invalidateVideo(job.videoId);
 }
 
+/** The unit can never succeed (or its retries are used up): FAILED, whoever runs it. */
 export async function failJob(db: Db, videoId: string, unit: string, error: string): Promise<void> {
+  await lease.fail(db, byUnit(videoId, unit), error);
+  await invalidateVideo(videoId);
+}
+
+/** The video was deleted: every unit not yet finished is CANCELLED (no phantom work for dashboards and sweeps). */
+export async function cancelJobsOfVideo(db: Db, videoId: string): Promise<number> {
+  return lease.cancel(db, eq(jobs.videoId, videoId), 'the video was deleted');
+}
+
+/** The analysis of a fully uploaded original: its row PENDING again (a fresh upload of the same video re-runs it). */
+export async function queueAnalysisJob(db: Db, videoId: string): Promise<void> {
   const now = runtime().now();
   await db
+    .insert(jobs)
+    .values({ id: newId('job'), videoId, unit: 'analyze', status: 'PENDING', createdAt: now, updatedAt: now })
+    .onConflictDoUpdate({ target: [jobs.videoId, jobs.unit], set: { status: 'PENDING', error: null, updatedAt: now } });
+}
+
+/** A creator's retry of a unit: a fresh start with the whole retry budget (attempts, error and progress reset). */
+export async function resetJobForRetry(db: Db, videoId: string, unit: string, range?: { start: number; end: number | null }): Promise<void> {
+  await ensureJob(db, videoId, unit, false, range);
+  await db
     .update(jobs)
-    .set({ status: 'FAILED', error: error.slice(0, 1000), leaseUntil: null, completedAt: now, updatedAt: now })
-    .where(and(byUnit(videoId, unit), inArray(jobs.status, ['PENDING', 'PROCESSING'])));
+    .set({ status: 'PENDING', attempts: 0, error: null, progress: 0, leaseUntil: null, updatedAt: runtime().now() })
+    .where(byUnit(videoId, unit));
   await invalidateVideo(videoId);
+}
+
+/** The sweeper re-sent these PENDING rows' messages: touched, so the next sweep does not send them again at once. */
+export async function touchPendingJobs(db: Db, ids: string[], now: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db.update(jobs).set({ updatedAt: now }).where(and(inArray(jobs.id, ids), eq(jobs.status, 'PENDING')));
 }
 
 export async function getJob(db: Db, videoId: string, unit: string): Promise<JobRow | undefined> {

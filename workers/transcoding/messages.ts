@@ -68,3 +68,29 @@ export function parseTranscodeMessage(body: unknown): TranscodeMessage | null {
       return null;
   }
 }
+
+/** Queues accept at most this many messages in one `sendBatch`. */
+const SEND_BATCH_MAX = 100;
+
+/**
+ * The only way into the `transcode-jobs` queue: one message or many (sent in batches of 100), optionally delayed.
+ * Every message is a typed `TranscodeMessage`, so the consumer's parser accepts whatever this sends.
+ */
+export async function enqueueTranscode(env: Pick<Env, 'TRANSCODE_QUEUE'>, messages: TranscodeMessage | readonly TranscodeMessage[], options: { delaySeconds?: number } = {}): Promise<void> {
+  const list = Array.isArray(messages) ? (messages as readonly TranscodeMessage[]) : [messages as TranscodeMessage];
+  if (list.length === 1) {
+    await env.TRANSCODE_QUEUE.send(list[0]!, { contentType: 'json', ...options });
+    return;
+  }
+  for (let i = 0; i < list.length; i += SEND_BATCH_MAX) {
+    await env.TRANSCODE_QUEUE.sendBatch(list.slice(i, i + SEND_BATCH_MAX).map((body) => ({ body, contentType: 'json' as const, ...options })));
+  }
+}
+
+/**
+ * The only way into `transcode-jobs-dlq`: a message that failed for good, or a body that was never a message (a
+ * poison message is forwarded as it came, so an operator sees exactly what arrived).
+ */
+export async function enqueueTranscodeDeadLetter(env: Pick<Env, 'TRANSCODE_DLQ'>, body: TranscodeMessage | unknown): Promise<void> {
+  await env.TRANSCODE_DLQ.send(body, { contentType: 'json' });
+}

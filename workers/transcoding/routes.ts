@@ -17,12 +17,11 @@ import { badRequest, conflict, notFound } from '../shared/errors';
 import { isSafeId } from '../shared/storage-keys';
 import { headOriginal } from '../shared/original';
 import { startProcessing } from './start';
-import { runtime } from '../shared/runtime';
 import { reprocessVideo } from '../metadata/video-state';
 import { requireOwnedVideo } from '../metadata/videos';
 import { handleTranscodeCallback } from './callback';
-import { ensureJob } from './jobs';
-import { messageForUnit, parseEncodeUnit, unitOf, type WorkMessage } from './messages';
+import { resetJobForRetry } from './jobs';
+import { enqueueTranscode, messageForUnit, parseEncodeUnit, unitOf, type WorkMessage } from './messages';
 import { CALLBACK_PATH } from './transcoder-client';
 import { plannedRungNames } from './outputs';
 import { apiRoutes, bearerAuth, errors, jsonContent, z } from '../shared/openapi';
@@ -89,18 +88,9 @@ export const transcodingRoutes = apiRoutes()
         if (!c.done) retries.push({ message: { type: 'encode', videoId: id, rungs: [name], chunk }, range: { start: c.start, end: c.end } });
       }
     }
-    const now = runtime().now();
-    for (const r of retries) {
-      const u = unitOf(r.message);
-      await ensureJob(db, id, u, false, r.range);
-      // A fresh start: attempts and error reset, so the retry gets the full retry budget.
-      await db
-        .update(schema.transcodeJobs)
-        .set({ status: 'PENDING', attempts: 0, error: null, progress: 0, leaseUntil: null, updatedAt: now })
-        .where(and(eq(schema.transcodeJobs.videoId, id), eq(schema.transcodeJobs.unit, u)));
-    }
+    for (const r of retries) await resetJobForRetry(db, id, unitOf(r.message), r.range);
     await reprocessVideo(c.env, db, id);
-    if (retries.length) await c.env.TRANSCODE_QUEUE.sendBatch(retries.map((r) => ({ body: r.message, contentType: 'json' as const })));
+    await enqueueTranscode(c.env, retries.map((r) => r.message));
     const units = retries.map((r) => unitOf(r.message));
     return c.json({ videoId: id, rendition: name, unit: units[0] ?? null, units, status: 'PENDING' }, 202);
   })

@@ -4,10 +4,10 @@
  * the queue. Called by upload completion (chunk API and tus) after the R2 object is assembled and verified, and by
  * the operator route. Idempotent: a second call for a video already past UPLOADING enqueues nothing.
  */
-import { schema, type Db } from '../shared/db';
-import { newId, runtime } from '../shared/runtime';
+import type { Db } from '../shared/db';
+import { queueAnalysisJob } from './jobs';
 import { markUploadCompleted } from '../metadata/video-state';
-import type { TranscodeMessage } from './messages';
+import { enqueueTranscode } from './messages';
 
 export interface SourceFacts {
   sourceSize: number;
@@ -18,15 +18,7 @@ export interface SourceFacts {
 export async function startProcessing(env: Env, db: Db, videoId: string, facts: SourceFacts): Promise<boolean> {
   // A compare-and-set: only one caller wins the UPLOADING → PROCESSING move, and only the winner queues the analysis.
   return markUploadCompleted(env, db, videoId, { sourceSize: facts.sourceSize, sourceSha256: facts.sourceSha256 ?? null }, async () => {
-    const now = runtime().now();
-    await db
-      .insert(schema.transcodeJobs)
-      .values({ id: newId('job'), videoId, unit: 'analyze', status: 'PENDING', createdAt: now, updatedAt: now })
-      .onConflictDoUpdate({
-        target: [schema.transcodeJobs.videoId, schema.transcodeJobs.unit],
-        set: { status: 'PENDING', error: null, updatedAt: now },
-      });
-    const message: TranscodeMessage = { type: 'analyze', videoId };
-    await env.TRANSCODE_QUEUE.send(message, { contentType: 'json' });
+    await queueAnalysisJob(db, videoId);
+    await enqueueTranscode(env, { type: 'analyze', videoId });
   });
 }

@@ -6,11 +6,12 @@
  * Each is re-sent; the consumer's claim compare-and-set makes a duplicate message harmless. Jobs of videos that
  * are no longer PROCESSING are left alone.
  */
-import { and, eq, inArray, lt, or } from 'drizzle-orm';
+import { and, eq, lt, or } from 'drizzle-orm';
 import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
-import { messageForUnit, type WorkMessage } from './messages';
+import { touchPendingJobs } from './jobs';
+import { enqueueTranscode, messageForUnit, type WorkMessage } from './messages';
 
 const jobs = schema.transcodeJobs;
 
@@ -33,8 +34,8 @@ export async function sweepTranscodeJobs(env: Env, db: Db, config: Config, limit
     .all();
   const messages = stale.map((j) => messageForUnit(j.videoId, j.unit)).filter((m): m is WorkMessage => m !== null);
   if (messages.length === 0) return [];
-  await env.TRANSCODE_QUEUE.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
+  await enqueueTranscode(env, messages);
   // Touch the rows so the next sweep does not re-send them before the consumer had a chance.
-  await db.update(jobs).set({ updatedAt: now }).where(and(inArray(jobs.id, stale.map((j) => j.id)), eq(jobs.status, 'PENDING')));
+  await touchPendingJobs(db, stale.map((j) => j.id), now);
   return messages;
 }

@@ -13,7 +13,7 @@ import { and, eq } from 'drizzle-orm';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { chunkFromRange } from './chunks';
 import { planLadder } from './ladder';
-import type { WorkMessage } from './messages';
+import { enqueueTranscode, type WorkMessage } from './messages';
 import { recordPartial } from './jobs';
 import { maybeMarkReady, refreshRenditions } from './outputs';
 import type { TranscoderPath } from './transcoder-client';
@@ -91,7 +91,7 @@ async function publish(ctx: UnitCtx): Promise<boolean> {
   if (outcome.status !== 'ok') return false;
   // The lowest rung just became final: the storyboard (made from it) can start now.
   const low = await lowestRung(ctx);
-  if (low && outcome.finalised.includes(low.name)) await ctx.env.TRANSCODE_QUEUE.send({ type: 'thumbnails', videoId: ctx.video.id }, { contentType: 'json' });
+  if (low && outcome.finalised.includes(low.name)) await enqueueTranscode(ctx.env, { type: 'thumbnails', videoId: ctx.video.id });
   return true;
 }
 

@@ -22,6 +22,17 @@ export interface ViewAnalyticsEvent {
 
 export type AnalyticsMessage = ViewAnalyticsEvent;
 
+/** The `view-events` queue as the outbox needs it: the binding, or a test's recorder. */
+export interface AnalyticsSink {
+  sendBatch(messages: Iterable<MessageSendRequest<AnalyticsMessage>>): Promise<unknown>;
+}
+
+/** The only way into the `view-events` queue (a shard's outbox sends its rows in batches of at most 100). */
+export async function enqueueViewEvents(queue: AnalyticsSink, events: readonly AnalyticsMessage[]): Promise<void> {
+  if (events.length === 0) return;
+  await queue.sendBatch(events.map((body) => ({ body, contentType: 'json' as const })));
+}
+
 export function isAnalyticsMessage(value: unknown): value is AnalyticsMessage {
   if (value === null || typeof value !== 'object') return false;
   const v = value as Record<string, unknown>;

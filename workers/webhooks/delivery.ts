@@ -12,7 +12,7 @@ import { and, eq } from 'drizzle-orm';
 import { loadConfig, type Config } from '../shared/config';
 import { openDb, schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
-import { parseDeliveryMessage, type DeliveryMessage } from './events';
+import { parseDeliveryMessage, type DeliveryMessage } from './messages';
 import { webhookHeaders } from './signing';
 import { checkWebhookUrl } from './url-policy';
 

@@ -10,17 +10,7 @@ import { openDb, schema, type Db } from '../shared/db';
 import { runtime, sha256Hex } from '../shared/runtime';
 import type { WebhookEvent } from '../../schema/schema';
 import { directUploadOfVideo } from '../direct-uploads/capability';
-
-export interface DeliveryMessage {
-  deliveryId: string;
-  round: number;
-}
-
-export function parseDeliveryMessage(body: unknown): DeliveryMessage | null {
-  if (typeof body !== 'object' || body === null) return null;
-  const { deliveryId, round } = body as Record<string, unknown>;
-  return typeof deliveryId === 'string' && typeof round === 'number' ? { deliveryId, round } : null;
-}
+import { enqueueDeliveries, type DeliveryMessage } from './messages';
 
 export async function messageId(endpointId: string, type: WebhookEvent, videoId: string): Promise<string> {
   return `msg_${(await sha256Hex(`${endpointId}:${type}:${videoId}`)).slice(0, 32)}`;
@@ -70,7 +60,7 @@ export async function emitVideoEvent(env: Env, type: WebhookEvent, videoId: stri
       .returning({ id: schema.webhookDeliveries.id });
     if (inserted.length) messages.push({ deliveryId: id, round: 0 });
   }
-  if (messages.length) await env.WEBHOOK_QUEUE.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
+  await enqueueDeliveries(env, messages);
   return messages.length;
 }
 

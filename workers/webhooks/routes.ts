@@ -16,7 +16,8 @@ import { badRequest, conflict, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody, z } from '../shared/openapi';
 import { newId, runtime } from '../shared/runtime';
-import { subscribedEvents, type DeliveryMessage } from './events';
+import { subscribedEvents } from './events';
+import { enqueueDeliveries, type DeliveryMessage } from './messages';
 import { CreatedWebhookSchema, CreateWebhookSchema, DeliveriesQuery, DeliveryParams, DeliverySchema, WebhookIdParams, WebhookSchema } from './schemas';
 import { newWebhookSecret } from './signing';
 import { checkWebhookUrl } from './url-policy';
@@ -181,7 +182,7 @@ export const webhookRoutes = apiRoutes()
       const row = updated[0];
       if (!row) throw notFound('delivery not found');
       const message: DeliveryMessage = { deliveryId: row.id, round: row.round };
-      await c.env.WEBHOOK_QUEUE.send(message, { contentType: 'json' });
+      await enqueueDeliveries(c.env, [message]);
       return c.json(deliveryView(row), 202);
     },
   );

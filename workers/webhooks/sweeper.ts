@@ -7,7 +7,7 @@
 import { and, asc, eq, lt } from 'drizzle-orm';
 import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';
-import type { DeliveryMessage } from './events';
+import { enqueueDeliveries, type DeliveryMessage } from './messages';
 
 /** Overdue by this much beyond the scheduled attempt (and the attempt's own timeout) means lost. */
 const LOST_AFTER_MS = 15 * 60_000;
@@ -23,7 +23,7 @@ export async function sweepLostDeliveries(env: Env, db: Db, config: Config, now:
     .all();
   if (overdue.length === 0) return 0;
   const messages: DeliveryMessage[] = overdue.map((d) => ({ deliveryId: d.id, round: d.round }));
-  await env.WEBHOOK_QUEUE.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
+  await enqueueDeliveries(env, messages);
   // Push the next attempt time forward so the next sweep does not send them again right away.
   for (const d of overdue) {
     await db.update(schema.webhookDeliveries).set({ nextAttemptAt: now }).where(and(eq(schema.webhookDeliveries.id, d.id), eq(schema.webhookDeliveries.round, d.round)));

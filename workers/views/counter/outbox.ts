@@ -4,15 +4,13 @@
  * send keeps the rows for the next alarm; past `OUTBOX_MAX` rows the oldest are dropped (analytics is best-effort,
  * the counts are not).
  */
-import type { ViewAnalyticsEvent } from '../analytics';
+import { enqueueViewEvents, type AnalyticsSink, type ViewAnalyticsEvent } from '../analytics';
 import type { AlarmTask, CounterHost } from './host';
 
 const OUTBOX_MAX = 100_000;
 
-/** Where batches go (the `ANALYTICS_QUEUE` binding in production). */
-export interface AnalyticsSink {
-  sendBatch(messages: Iterable<MessageSendRequest<ViewAnalyticsEvent>>): Promise<unknown>;
-}
+/** Where batches go (the `ANALYTICS_QUEUE` binding in production; a test's recorder). */
+export type { AnalyticsSink } from '../analytics';
 
 export class Outbox implements AlarmTask {
   /** Rows in `outbox` (memory; loaded from storage on start). */
@@ -53,7 +51,7 @@ export class Outbox implements AlarmTask {
       for (;;) {
         const rows = sql.exec<{ id: number; body: string }>('SELECT id, body FROM outbox ORDER BY id LIMIT ?', size).toArray();
         if (rows.length === 0) break;
-        await this.sink.sendBatch(rows.map((r) => ({ body: JSON.parse(r.body) as ViewAnalyticsEvent, contentType: 'json' as const })));
+        await enqueueViewEvents(this.sink, rows.map((r) => JSON.parse(r.body) as ViewAnalyticsEvent));
         sql.exec('DELETE FROM outbox WHERE id <= ?', rows[rows.length - 1]!.id);
         this.size = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
         if (rows.length < size) break;

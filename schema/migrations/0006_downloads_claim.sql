@@ -1,0 +1,1 @@
+ALTER TABLE `media_downloads` ADD `started_at` integer;

@@ -43,7 +43,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
-          setupFiles: ['./test/workers/apply-migrations.ts'],
+          setupFiles: ['./test/workers/apply-migrations.ts', './test/workers/install-hooks.ts'],
           testTimeout: 60_000,
         },
       },

@@ -8,6 +8,7 @@ import { adminRoutes } from './admin/routes';
 import { metadataRoutes } from './metadata/routes';
 import { viewRoutes } from './views/routes';
 import { playbackRoutes } from './playback/routes';
+import { playbackExtensions } from './playback-extensions';
 import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { transcodingRoutes } from './transcoding/routes';
@@ -55,7 +56,7 @@ export function createApp() {
   app.route(DIRECT_TUS_MOUNT, directTusRoutes);
   app.route('/', webhookRoutes);
   app.route('/', viewRoutes);
-  app.route('/', playbackRoutes);
+  app.route('/', playbackRoutes(playbackExtensions));
   app.route('/', transcodingRoutes);
   app.route('/', captionRoutes);
   app.route('/', clipRoutes);

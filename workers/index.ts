@@ -1,7 +1,12 @@
 /** Worker entrypoint: HTTP (Hono), queue consumers, cron triggers, and the Durable Object classes. */
 import { app } from './app';
+import { installLifecycleHooks } from './lifecycle';
+import { lifecycleHooks } from './lifecycle-hooks';
 import { handleQueue } from './queues';
 import { handleScheduled } from './scheduled';
+
+// Whatever moves a video (a route, a queue consumer, a cron, a Durable Object) runs the hooks of this one table.
+installLifecycleHooks(lifecycleHooks);
 
 export { UploadSession } from './uploads/upload-session';
 export { ViewCounter } from './views/view-counter';

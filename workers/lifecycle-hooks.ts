@@ -1,50 +1,49 @@
 /**
  * The one composition point of the lifecycle hooks: which area does what when a video's upload completes, it
- * becomes ready, fails or is deleted, and which checks may refuse an analysed source. Each area exports its hooks as
- * plain functions; nothing registers itself when a file is imported, so a Worker entry point that never loads the
- * HTTP routes (a queue consumer) runs the same hooks as one that does.
- *
- * Built on first use, not at import: lifecycle.ts imports this file, and some hook modules import (through
- * metadata/delete.ts and the state machine) lifecycle.ts back; reading the hook functions only when an event is
- * emitted keeps that cycle harmless.
+ * becomes ready, fails, is edited or is deleted, and which checks may refuse an analysed source. Each area exports
+ * its hooks as plain functions; the entry point installs this table (workers/index.ts), so a Worker entry point
+ * that never loads the HTTP routes (a queue consumer) runs the same hooks as one that does.
  */
 import { markDirectUploadSpent, refuseOverMaxDuration } from './direct-uploads/hooks';
 import { deleteClipsOfSource } from './clips/hooks';
+import { cancelDownloads } from './downloads/hooks';
+import { purgeChosenPoster } from './frames/poster';
 import type { LifecycleHooks } from './lifecycle';
 import { purgeMediaObjects } from './playback/media-purge';
 import { purgePlaybackCaches, warmPlaybackCaches } from './playback/hooks';
-import { schedulePurgeSweep } from './transcoding/hooks';
+import { playbackExtensions } from './playback-extensions';
+import { cancelTranscodeJobs, schedulePurgeSweep } from './transcoding/hooks';
 import { abortUploadOfVideo } from './uploads/hooks';
 import { webhookHook } from './webhooks/events';
 
-let composed: LifecycleHooks | null = null;
-
-export function lifecycleHooks(): LifecycleHooks {
-  composed ??= {
-    events: {
-      'upload.completed': {
-        directUploadSpent: markDirectUploadSpent,
-        webhook: webhookHook('upload.completed'),
-      },
-      'video.ready': {
-        playbackWarm: warmPlaybackCaches,
-        webhook: webhookHook('video.ready'),
-      },
-      'video.failed': {
-        webhook: webhookHook('video.failed'),
-      },
-      'video.deleted': {
-        playbackPurge: purgePlaybackCaches,
-        playbackMediaPurge: purgeMediaObjects,
-        uploadAbort: abortUploadOfVideo,
-        clipsDelete: deleteClipsOfSource,
-        transcodingPurgeSweep: schedulePurgeSweep,
-        webhook: webhookHook('video.deleted'),
-      },
+export const lifecycleHooks: LifecycleHooks = {
+  events: {
+    'upload.completed': {
+      directUploadSpent: markDirectUploadSpent,
+      webhook: webhookHook('upload.completed'),
     },
-    analysisChecks: {
-      directUploadMaxDuration: refuseOverMaxDuration,
+    'video.ready': {
+      playbackWarm: warmPlaybackCaches(playbackExtensions),
+      webhook: webhookHook('video.ready'),
     },
-  };
-  return composed;
-}
+    'video.failed': {
+      webhook: webhookHook('video.failed'),
+    },
+    'video.updated': {
+      framesPoster: purgeChosenPoster,
+    },
+    'video.deleted': {
+      playbackPurge: purgePlaybackCaches,
+      playbackMediaPurge: purgeMediaObjects,
+      uploadAbort: abortUploadOfVideo,
+      clipsDelete: deleteClipsOfSource,
+      transcodingCancel: cancelTranscodeJobs,
+      transcodingPurgeSweep: schedulePurgeSweep,
+      downloadsCancel: cancelDownloads,
+      webhook: webhookHook('video.deleted'),
+    },
+  },
+  analysisChecks: {
+    directUploadMaxDuration: refuseOverMaxDuration,
+  },
+};

@@ -1,15 +1,16 @@
 /**
  * Cross-area lifecycle events. The state machine (metadata/video-state.ts) emits an event once per status move it
- * wins; the hooks that react (cache warming, upload abort, cache purges, clips, webhooks) are listed in one place,
- * `lifecycle-hooks.ts`, which this module imports: whatever entry point moves a video (HTTP, a queue consumer, a
- * cron) runs every hook, and no area registers anything as an import side effect.
+ * wins; the hooks that react (cache warming, upload abort, cache purges, clips, job cancellation, webhooks) are
+ * listed in one table, workers/lifecycle-hooks.ts, which the Worker's entry point (workers/index.ts) installs once
+ * with `installLifecycleHooks`: whatever entry point moves a video (HTTP, a queue consumer, a cron, a Durable
+ * Object) runs every hook, and no area registers anything as an import side effect. This module imports no area,
+ * so the areas that move videos and the hooks that react to them never import each other in a circle.
  */
-import { lifecycleHooks } from './lifecycle-hooks';
 
 export type VideoHook = (env: Env, videoId: string) => Promise<void>;
 
 /** The events, named like the webhook events they also become. */
-export type LifecycleEvent = 'upload.completed' | 'video.ready' | 'video.failed' | 'video.deleted';
+export type LifecycleEvent = 'upload.completed' | 'video.ready' | 'video.failed' | 'video.updated' | 'video.deleted';
 
 /** Facts from analysis that a check may refuse (e.g. a direct upload's maxDurationSeconds). */
 export interface AnalysedFacts {
@@ -23,6 +24,18 @@ export interface LifecycleHooks {
   readonly events: { readonly [E in LifecycleEvent]: Readonly<Record<string, VideoHook>> };
   /** Run in order after analysis, before any encode; the first refusal wins. */
   readonly analysisChecks: Readonly<Record<string, AnalysisCheck>>;
+}
+
+let installed: LifecycleHooks | null = null;
+
+/** Installs the hook table; called once by the entry point (and by the workerd tests' setup). */
+export function installLifecycleHooks(hooks: LifecycleHooks): void {
+  installed = hooks;
+}
+
+function lifecycleHooks(): LifecycleHooks {
+  if (!installed) throw new Error('lifecycle hooks are not installed: the entry point (workers/index.ts) calls installLifecycleHooks');
+  return installed;
 }
 
 /** Runs every hook of `event` concurrently; a hook that throws is logged and does not stop the others. Hooks must be idempotent. */

@@ -4,6 +4,7 @@
  * instead of passing quietly.
  */
 import { warmTrending } from './playback/warming';
+import { playbackExtensions } from './playback-extensions';
 import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { logEvent, withRequestId } from './shared/log';
@@ -27,7 +28,7 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
         const now = runtime().now();
         const tasks = {
           sweep: sweepTranscodeJobs(env, openDb(env.DB), config),
-          warm: warmTrending(env, config, now),
+          warm: warmTrending(env, config, playbackExtensions, now),
           webhooks: sweepLostDeliveries(env, openDb(env.DB), config, now),
           deleted: sweepDeletedVideos(env, openDb(env.DB), config, now),
         };

@@ -12,11 +12,13 @@ import { deleteClipsOfSource } from '../../workers/clips/hooks';
 import { lifecycleHooks } from '../../workers/lifecycle-hooks';
 import { markDeleted } from '../../workers/metadata/video-state';
 import { cacheUrl } from '../../workers/playback/edge-cache';
-import { purgePlaybackCaches, warmPlaybackCaches } from '../../workers/playback/hooks';
+import { purgePlaybackCaches } from '../../workers/playback/hooks';
+import { purgeChosenPoster } from '../../workers/frames/poster';
+import { cancelDownloads } from '../../workers/downloads/hooks';
 import { purgeMediaObjects } from '../../workers/playback/media-purge';
 import { openDb, schema } from '../../workers/shared/db';
 import { publicPaths } from '../../workers/shared/storage-keys';
-import { schedulePurgeSweep } from '../../workers/transcoding/hooks';
+import { cancelTranscodeJobs, schedulePurgeSweep } from '../../workers/transcoding/hooks';
 import { abortUploadOfVideo } from '../../workers/uploads/hooks';
 import { sessionStub } from '../../workers/uploads/upload-ids';
 import { newCreator, newVideo } from './helpers';
@@ -27,21 +29,22 @@ afterEach(() => vi.restoreAllMocks());
 
 describe('the composed hook lists', () => {
   it('name every area hook under its event, and the analysis check', () => {
-    const { events, analysisChecks } = lifecycleHooks();
+    const { events, analysisChecks } = lifecycleHooks;
     expect(events['upload.completed']).toEqual({ directUploadSpent: markDirectUploadSpent, webhook: expect.any(Function) });
-    expect(events['video.ready']).toEqual({ playbackWarm: warmPlaybackCaches, webhook: expect.any(Function) });
+    expect(events['video.ready']).toEqual({ playbackWarm: expect.any(Function), webhook: expect.any(Function) });
     expect(events['video.failed']).toEqual({ webhook: expect.any(Function) });
+    expect(events['video.updated']).toEqual({ framesPoster: purgeChosenPoster });
     expect(events['video.deleted']).toEqual({
       playbackPurge: purgePlaybackCaches,
       playbackMediaPurge: purgeMediaObjects,
       uploadAbort: abortUploadOfVideo,
       clipsDelete: deleteClipsOfSource,
+      transcodingCancel: cancelTranscodeJobs,
       transcodingPurgeSweep: schedulePurgeSweep,
+      downloadsCancel: cancelDownloads,
       webhook: expect.any(Function),
     });
     expect(analysisChecks).toEqual({ directUploadMaxDuration: refuseOverMaxDuration });
-    // Composed once: every caller sees the same lists.
-    expect(lifecycleHooks()).toBe(lifecycleHooks());
   });
 });
 

@@ -35,8 +35,8 @@ let failedHook: MockInstance<VideoHook>;
 const emitted = (hook: MockInstance<VideoHook>, videoId: string) => hook.mock.calls.filter(([, v]) => v === videoId).length;
 
 beforeEach(() => {
-  readyHook = vi.spyOn(lifecycleHooks().events['video.ready'], 'webhook');
-  failedHook = vi.spyOn(lifecycleHooks().events['video.failed'], 'webhook');
+  readyHook = vi.spyOn(lifecycleHooks.events['video.ready'], 'webhook');
+  failedHook = vi.spyOn(lifecycleHooks.events['video.failed'], 'webhook');
   sent = [];
   delayed = [];
   deadLettered = [];

@@ -20,7 +20,7 @@ import { requireOwnedVideo } from '../metadata/videos';
 import { videoView } from '../metadata/serialize';
 import { insertReadyClip } from '../metadata/video-state';
 import { toPlayable } from '../playback/manifest';
-import { CLIP_ID_PREFIX, roundOutward } from './resolve';
+import { CLIP_ID_PREFIX, roundOutward } from '../playback/clip-window';
 import { VideoIdParams } from '../metadata/schemas';
 import { ClipSchema, CreateClipSchema } from './schemas';
 

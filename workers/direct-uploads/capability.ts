@@ -17,13 +17,7 @@ const CLAIM_STALE_MS = 60_000;
 
 export type DirectUploadRow = typeof schema.directUploads.$inferSelect;
 
-export interface DirectUploadScope {
-  id: string;
-  videoId: string;
-  creatorId: string;
-  maxSizeBytes: number | null;
-  uploadId: string | null;
-}
+export type { DirectUploadScope } from '../shared/hono-env';
 
 export function newDirectUploadToken(): string {
   return `${TOKEN_PREFIX}${newId('x', 40).slice(2)}`;

@@ -19,6 +19,8 @@ import type { Config } from '../shared/config';
 import { keys, publicPaths } from '../shared/storage-keys';
 import type { OriginObject } from '../playback/edge-cache';
 import type { PlayableRendition } from '../playback/manifest';
+import { lifetime } from '../playback/objects';
+import type { PlaybackObject } from '../playback/paths';
 import type { PlaybackState } from '../playback/state';
 import { transcoderFor } from '../transcoding/transcoder-client';
 
@@ -112,4 +114,21 @@ export async function produceFrame(env: Env, config: Config, videoId: string, sp
   const bytes = new Uint8Array(await res.arrayBuffer());
   const written = await env.MEDIA.put(key, bytes, { httpMetadata: { contentType: 'image/jpeg' } });
   return jpeg(bytes, bytes.byteLength, cacheControl, written?.httpEtag ?? `"f${spec.frame}w${spec.width}"`);
+}
+
+type FrameObject = Extract<PlaybackObject, { kind: 'frame' }>;
+
+/** `thumbnails/at.jpg`: the canonical frame, cached like the rest of the video. */
+export function produceFrameObject(env: Env, config: Config, state: PlaybackState, object: FrameObject): Promise<OriginObject> {
+  return produceFrame(env, config, object.videoId, frameSpec(state, object.time, object.width, config), lifetime(state, config));
+}
+
+/** `thumbnails/poster.jpg` when the creator chose a poster time (or the video is a clip); null otherwise. */
+export function producePoster(env: Env, config: Config, state: PlaybackState): Promise<OriginObject> | null {
+  const spec = posterSpec(state, config);
+  return spec ? produceFrame(env, config, state.video.id, spec, config.frames.posterCacheControl) : null;
+}
+
+export function frameCacheKey(state: PlaybackState, object: FrameObject, config: Config): string {
+  return frameCacheKeyPath(object.videoId, frameSpec(state, object.time, object.width, config));
 }

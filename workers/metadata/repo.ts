@@ -1,7 +1,32 @@
-/** D1 access for video metadata. */
+/**
+ * D1 access for video metadata, and the writer of a video row's columns other than its status (which only
+ * video-state.ts writes) and its view count (which the views area's flush adds to atomically with the hourly
+ * aggregates, workers/views/flush.ts): a creator's edits and the source facts from analysis.
+ */
 import { and, desc, eq, lt, ne, or } from 'drizzle-orm';
 import { schema, type Db } from '../shared/db';
+import { runtime } from '../shared/runtime';
 import type { VideoRecord, VideoRow } from './serialize';
+
+type VideoUpdate = Partial<typeof schema.videos.$inferInsert>;
+
+/** A creator's edit (title, description, visibility, poster time): the caller invalidates the metadata cache. */
+export async function editVideo(db: Db, videoId: string, fields: Pick<VideoUpdate, 'title' | 'description' | 'visibility' | 'posterTime'>): Promise<void> {
+  await db.update(schema.videos).set({ ...fields, updatedAt: runtime().now() }).where(eq(schema.videos.id, videoId));
+}
+
+/** What analysis found in the original (ffprobe): length, picture, codecs. */
+export async function recordSourceFacts(
+  db: Db,
+  videoId: string,
+  facts: Pick<Required<VideoUpdate>, 'duration' | 'width' | 'height' | 'rotation' | 'frameRate' | 'hasAudio' | 'videoCodec' | 'audioCodec'>,
+): Promise<void> {
+  const { duration, width, height, rotation, frameRate, hasAudio, videoCodec, audioCodec } = facts;
+  await db
+    .update(schema.videos)
+    .set({ duration, width, height, rotation, frameRate, hasAudio, videoCodec, audioCodec, updatedAt: runtime().now() })
+    .where(eq(schema.videos.id, videoId));
+}
 
 export async function loadVideoRecord(db: Db, videoId: string): Promise<VideoRecord | null> {
   const [videoRows, renditions, jobs, downloads] = await db.batch([

@@ -8,14 +8,21 @@ import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody, z
 import { newId, runtime } from '../shared/runtime';
 import { CreateVideoSchema, ListVideosQuery, UpdateVideoSchema, VideoIdParams, VideoSchema } from './schemas';
 import { invalidateVideo } from './cache';
-import { CursorError, listCreatorVideos } from './repo';
-import { videoView } from './serialize';
+import { CursorError, editVideo, listCreatorVideos } from './repo';
+import { videoView, type VideoRow } from './serialize';
 import { canRead, requireOwnedVideo, requireVideo } from './videos';
 import { deleteVideoEverywhere } from './delete';
 import { insertUploadingVideo } from './video-state';
-import { assertPosterTime, purgePoster } from '../frames/poster';
+import { emitLifecycleEvent } from '../lifecycle';
 
 const tags = ['videos'];
+
+/** A poster time must fall inside the video (a clip: inside the clip), which needs its length from analysis. */
+function assertPosterTime(video: VideoRow, time: number): void {
+  const length = video.clipOf && video.clipStart !== null && video.clipEnd !== null ? video.clipEnd - video.clipStart : video.duration;
+  if (length === null) throw badRequest('posterTime can be set once the video has been analysed (its duration is known)');
+  if (time > length) throw badRequest(`posterTime ${time} is past the end of the video (${Math.round(length * 1000) / 1000} s)`);
+}
 
 export const metadataRoutes = apiRoutes()
   .openapi(
@@ -120,12 +127,9 @@ export const metadataRoutes = apiRoutes()
       const before = await requireOwnedVideo(c, id);
       const fields = c.req.valid('json');
       if (typeof fields.posterTime === 'number') assertPosterTime(before.video, fields.posterTime);
-      await c.var.db
-        .update(schema.videos)
-        .set({ ...fields, updatedAt: runtime().now() })
-        .where(eq(schema.videos.id, id));
+      await editVideo(c.var.db, id, fields);
       await invalidateVideo(id);
-      if ('posterTime' in fields) await purgePoster(id);
+      await emitLifecycleEvent(c.env, 'video.updated', id);
       return c.json(videoView((await requireVideo(c, id))), 200);
     },
   )

@@ -1,10 +1,15 @@
 /** Playback's lifecycle hooks, wired in workers/lifecycle-hooks.ts: warm on `video.ready`, purge on `video.deleted`. */
+import type { VideoHook } from '../lifecycle';
 import { loadConfig } from '../shared/config';
+import type { PlaybackExtensions } from './extensions';
 import { purgeVideo, warmVideo } from './warming';
 
-export async function warmPlaybackCaches(env: Env, videoId: string): Promise<void> {
-  const report = await warmVideo(env, loadConfig(env), videoId);
-  if (report.failed) console.warn(`video.ready warm for ${videoId}: ${report.failed} object(s) failed`);
+/** `video.ready`: the new video's playlists and first seconds into this location's cache. */
+export function warmPlaybackCaches(extensions: PlaybackExtensions): VideoHook {
+  return async (env, videoId) => {
+    const report = await warmVideo(env, loadConfig(env), extensions, videoId);
+    if (report.failed) console.warn(`video.ready warm for ${videoId}: ${report.failed} object(s) failed`);
+  };
 }
 
 export async function purgePlaybackCaches(env: Env, videoId: string): Promise<void> {

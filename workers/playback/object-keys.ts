@@ -8,17 +8,14 @@
 import type { Config } from '../shared/config';
 import { notFound } from '../shared/errors';
 import { publicPaths } from '../shared/storage-keys';
-import { isClipId } from '../clips/resolve';
-import { frameCacheKeyPath, frameSpec } from '../frames/frame';
+import { isClipId } from './clip-window';
+import type { PlaybackExtensions } from './extensions';
 import { assertPlayable } from './objects';
 import { canonicalPath, type PlaybackObject } from './paths';
 import type { PlaybackState } from './state';
 
-export async function cacheKeyPath(object: PlaybackObject, loadState: () => Promise<PlaybackState | null>, config: Config): Promise<string> {
-  if (object.kind === 'frame') {
-    const state = assertPlayable(await loadState());
-    return frameCacheKeyPath(object.videoId, frameSpec(state, object.time, object.width, config));
-  }
+export async function cacheKeyPath(object: PlaybackObject, loadState: () => Promise<PlaybackState | null>, config: Config, extensions: PlaybackExtensions): Promise<string> {
+  if (object.kind === 'frame') return extensions.frameCacheKey(assertPlayable(await loadState()), object, config);
   if (object.kind === 'segment' && isClipId(object.videoId)) {
     const state = assertPlayable(await loadState());
     // The window is checked before the key exists: a cached source segment outside the clip must not be a HIT.

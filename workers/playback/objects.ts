@@ -11,13 +11,10 @@ import type { Config } from '../shared/config';
 import { keys, segmentFileName } from '../shared/storage-keys';
 import { toHex } from '../shared/runtime';
 import { buildMasterPlaylist, buildMediaPlaylist, HLS_CONTENT_TYPE } from './manifest';
-import { produceCaption } from '../captions/objects';
-import { produceDownload } from '../downloads/objects';
-import { frameSpec, posterSpec, produceFrame } from '../frames/frame';
 import type { OriginObject } from './edge-cache';
+import type { PlaybackExtensions } from './extensions';
 import type { PlaybackObject } from './paths';
 import type { PlaybackState } from './state';
-import { subtitlesRenditions } from '../captions/hls';
 
 /** The state gate for signed requests: which videos can be played at all, with the reason when not. */
 export function assertPlayable(state: PlaybackState | null): PlaybackState {
@@ -34,7 +31,7 @@ export function assertPlayable(state: PlaybackState | null): PlaybackState {
   }
 }
 
-function lifetime(state: PlaybackState, config: Config): string {
+export function lifetime(state: PlaybackState, config: Config): string {
   return state.video.status === 'READY' ? config.playback.segmentCacheControl : config.playback.processingCacheControl;
 }
 
@@ -84,11 +81,11 @@ async function r2Object(bucket: R2Bucket, key: string, contentType: string, cach
 }
 
 /** Reads one object from its origin, after checking it exists for this video (404/409 with the reason if not). */
-export async function produceObject(env: Env, config: Config, state: PlaybackState | null, object: PlaybackObject): Promise<OriginObject> {
+export async function produceObject(env: Env, config: Config, extensions: PlaybackExtensions, state: PlaybackState | null, object: PlaybackObject): Promise<OriginObject> {
   const playable = assertPlayable(state);
   switch (object.kind) {
     case 'master':
-      return textObject(buildMasterPlaylist([...playable.renditions.values()], subtitlesRenditions(playable)), HLS_CONTENT_TYPE, playlistLifetime(playable, config));
+      return textObject(buildMasterPlaylist([...playable.renditions.values()], extensions.subtitles(playable)), HLS_CONTENT_TYPE, playlistLifetime(playable, config));
     case 'media':
       return textObject(buildMediaPlaylist(rendition(playable, object.rendition)), HLS_CONTENT_TYPE, playlistLifetime(playable, config));
     case 'segment': {
@@ -104,8 +101,8 @@ export async function produceObject(env: Env, config: Config, state: PlaybackSta
       return r2Object(env.MEDIA, key, 'video/mp2t', config.playback.segmentCacheControl, 'segment');
     }
     case 'thumbnail': {
-      const poster = object.file === 'poster.jpg' ? posterSpec(playable, config) : null;
-      if (poster) return produceFrame(env, config, object.videoId, poster, config.frames.posterCacheControl);
+      const poster = object.file === 'poster.jpg' ? extensions.poster(env, config, playable) : null;
+      if (poster) return poster;
       if (playable.video.clipOf) throw notFound('clips have no storyboard: use thumbnails/at.jpg');
       const ext = object.file.slice(object.file.lastIndexOf('.') + 1);
       const type = THUMBNAIL_TYPES[ext];
@@ -113,10 +110,10 @@ export async function produceObject(env: Env, config: Config, state: PlaybackSta
       return r2Object(env.MEDIA, keys.thumbnail(object.videoId, object.file), type, lifetime(playable, config), 'thumbnail');
     }
     case 'frame':
-      return produceFrame(env, config, object.videoId, frameSpec(playable, object.time, object.width, config), lifetime(playable, config));
+      return extensions.frame(env, config, playable, object);
     case 'caption':
-      return produceCaption(env, config, playable, object);
+      return extensions.caption(env, config, playable, object);
     case 'download':
-      return produceDownload(env, config, playable, object);
+      return extensions.download(env, config, playable, object);
   }
 }

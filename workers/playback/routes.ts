@@ -22,6 +22,7 @@ import { apiRoutes, errors, jsonContent } from '../shared/openapi';
 import { runtime } from '../shared/runtime';
 import { AUDIO_RENDITION, isSafeId, publicPaths } from '../shared/storage-keys';
 import { CORS_HEADERS, cacheUrl, serveThroughCache } from './edge-cache';
+import type { PlaybackExtensions } from './extensions';
 import { assertPlayable, produceObject } from './objects';
 import { parsePlaybackPath } from './paths';
 import { cacheKeyPath } from './object-keys';
@@ -49,7 +50,8 @@ const playbackUrl = createRoute({
   responses: { 200: jsonContent(PlaybackSchema, 'Playback URL and session'), ...errors(400, 404, 409, 429, 503) },
 });
 
-export const playbackRoutes = $(
+/** The playback routes, serving the objects `extensions` adds (captions, downloads, frames) beside the rungs. */
+export const playbackRoutes = (extensions: PlaybackExtensions) => $(
   apiRoutes().use('/v1/videos/:id/playback', cors({ origin: '*', allowMethods: ['GET', 'OPTIONS'], allowHeaders: ['Authorization'], maxAge: 86400 })),
 )
   .openapi(playbackUrl, async (c) => {
@@ -110,8 +112,8 @@ export const playbackRoutes = $(
       const loadState = () => getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs);
       return await serveThroughCache(
         c.req.raw,
-        cacheUrl(await cacheKeyPath(object, loadState, config)),
-        async () => produceObject(c.env, config, await loadState(), object),
+        cacheUrl(await cacheKeyPath(object, loadState, config, extensions)),
+        async () => produceObject(c.env, config, extensions, await loadState(), object),
         { waitUntil: (p) => c.executionCtx.waitUntil(p), followerWaitMs: config.playback.singleFlightWaitMs, hot: config.playback.hotCache },
       );
     } catch (err) {

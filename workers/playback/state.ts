@@ -13,7 +13,7 @@ import { asc, eq } from 'drizzle-orm';
 import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import type { VideoRow } from '../metadata/serialize';
-import { clipRenditions } from '../clips/resolve';
+import { clipRenditions } from './clip-window';
 import { toPlayable, type PlayableRendition } from './manifest';
 
 export interface CaptionTrackState {

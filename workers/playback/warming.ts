@@ -19,6 +19,7 @@ import { keys } from '../shared/storage-keys';
 import { trendingVideoIds } from '../views/trending';
 import { cacheUrl, purge, warm } from './edge-cache';
 import { segmentsCovering } from './manifest';
+import type { PlaybackExtensions } from './extensions';
 import { assertPlayable, produceObject } from './objects';
 import { canonicalPath, type PlaybackObject } from './paths';
 import { forgetPlaybackState, loadPlaybackState, type PlaybackState } from './state';
@@ -36,14 +37,14 @@ interface WarmItem {
   replace: boolean;
 }
 
-async function runWarm(env: Env, config: Config, items: WarmItem[]): Promise<WarmReport> {
+async function runWarm(env: Env, config: Config, extensions: PlaybackExtensions, items: WarmItem[]): Promise<WarmReport> {
   const report: WarmReport = { filled: 0, present: 0, failed: 0 };
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const item = items[next++]!;
       try {
-        const outcome = await warm(cacheUrl(canonicalPath(item.object)), () => produceObject(env, config, item.state, item.object), item.replace);
+        const outcome = await warm(cacheUrl(canonicalPath(item.object)), () => produceObject(env, config, extensions, item.state, item.object), item.replace);
         report[outcome]++;
       } catch (err) {
         report.failed++;
@@ -82,16 +83,16 @@ async function playableState(env: Env, videoId: string): Promise<PlaybackState |
   }
 }
 
-export async function warmVideo(env: Env, config: Config, videoId: string): Promise<WarmReport> {
+export async function warmVideo(env: Env, config: Config, extensions: PlaybackExtensions, videoId: string): Promise<WarmReport> {
   const state = await playableState(env, videoId);
   if (!state) return { filled: 0, present: 0, failed: 0 };
   const rungs = [...state.renditions.values()];
   const items = playlistItems(state, rungs.map((r) => r.name));
   for (const r of rungs) items.push(...segmentItems(state, r.name, segmentsCovering(r.segmentDurations, config.playback.warmFirstSeconds)));
-  return runWarm(env, config, items);
+  return runWarm(env, config, extensions, items);
 }
 
-export async function warmTrending(env: Env, config: Config, nowMs: number): Promise<WarmReport & { videos: number; truncated: boolean }> {
+export async function warmTrending(env: Env, config: Config, extensions: PlaybackExtensions, nowMs: number): Promise<WarmReport & { videos: number; truncated: boolean }> {
   const ids = await trendingVideoIds(openDb(env.DB), nowMs, config.playback.trendingCount);
   const items: WarmItem[] = [];
   const budget = config.playback.warmBudgetPerRun;
@@ -111,7 +112,7 @@ export async function warmTrending(env: Env, config: Config, nowMs: number): Pro
   }
   const truncated = items.length > budget;
   if (truncated) console.warn(`trending warm: budget of ${budget} objects reached; warming the first ${budget} of ${items.length}`);
-  return { ...(await runWarm(env, config, items.slice(0, budget))), videos, truncated };
+  return { ...(await runWarm(env, config, extensions, items.slice(0, budget))), videos, truncated };
 }
 
 /** Every cache key a video can have. Run before its R2 objects are deleted (thumbnails are listed from R2). */

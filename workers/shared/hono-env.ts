@@ -1,6 +1,17 @@
 import type { Config } from './config';
 import type { Db } from './db';
-import type { DirectUploadScope } from '../direct-uploads/capability';
+
+/**
+ * What a direct upload URL lets its holder do (set by workers/direct-uploads when such a URL is used): upload the
+ * one video named, as its creator, within the size the URL allows.
+ */
+export interface DirectUploadScope {
+  id: string;
+  videoId: string;
+  creatorId: string;
+  maxSizeBytes: number | null;
+  uploadId: string | null;
+}
 
 /** Variables set by middleware for every request. */
 export interface AppVariables {

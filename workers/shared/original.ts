@@ -25,7 +25,7 @@
  * expiry can never take a part a manifest names; deleting the original deletes the parts' prefixes first, then
  * the manifest, so an interrupted deletion can be run again.
  */
-import { chunkReader, type ChunkReader } from '../uploads/byte-source';
+import { chunkReader, type ChunkReader } from './chunk-reader';
 import { resolveRange, type ByteRange } from './range';
 import { keys, partialPrefixOfDataKey } from './storage-keys';
 

@@ -28,6 +28,7 @@ import { deleteOriginal } from '../shared/original';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { planChunks } from './chunks';
 import { admit, sendUnit } from './admission';
+import { recordSourceFacts } from '../metadata/repo';
 import { backoffSeconds } from '../shared/leased-work';
 import { claimJob, completedUnits, completeClaim, ensureJobs, failJob, getJob, releaseJob, reportProgress } from './jobs';
 import { encodeGroups, planLadder } from './ladder';
@@ -95,21 +96,7 @@ async function settle<R>(ctx: Ctx, outcome: JobOutcome<R>, onResult: (result: R)
 async function analyzeUnit(ctx: Ctx, message: Extract<TranscodeMessage, { type: 'analyze' }>): Promise<Outcome> {
   const outcome = await runTranscoderJob<AnalyzeResult>(ctx.deps.transcoder, '/v1/analyze', { sourceKey: keys.original(message.videoId) }, instanceName(message), progressWriter(ctx));
   return settle(ctx, outcome, async (facts) => {
-    const now = runtime().now();
-    await ctx.db
-      .update(schema.videos)
-      .set({
-        duration: facts.duration,
-        width: facts.width,
-        height: facts.height,
-        rotation: facts.rotation,
-        frameRate: facts.frameRate,
-        hasAudio: facts.hasAudio,
-        videoCodec: facts.videoCodec,
-        audioCodec: facts.audioCodec,
-        updatedAt: now,
-      })
-      .where(eq(schema.videos.id, message.videoId));
+    await recordSourceFacts(ctx.db, message.videoId, facts);
     // A registered check (e.g. a direct upload's maxDurationSeconds) may refuse the analysed source.
     const refusal = await checkAnalysed(ctx.env, message.videoId, { duration: facts.duration });
     if (refusal) {

@@ -23,7 +23,7 @@
  * of any size map onto R2 parts is explained in part-writer.ts, concatenation in tus-concat.ts.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { tusAuth } from '../direct-uploads/tus-auth';
+import { tusAuth } from './tus-auth';
 import { apiError, ApiError, badRequest, conflict, forbidden, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';

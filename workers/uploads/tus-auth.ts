@@ -1,6 +1,6 @@
 /**
  * How the tus routes find their caller: a direct upload URL's capability (already checked and set by
- * direct-uploads/routes.ts, mounted in front) or, everywhere else, the creator's bearer token.
+ * workers/direct-uploads/routes.ts, mounted in front, sets `directUpload`) or, everywhere else, the creator's bearer token.
  */
 import { createMiddleware } from 'hono/factory';
 import { requireCreator } from '../shared/auth';

@@ -1,5 +1,5 @@
 /**
- * Instant clips, resolved at request time.
+ * How playback plays an instant clip (workers/clips makes them), resolved at request time.
  *
  * A clip is a video row with `clip_of` (its source) and `[clip_start, clip_end)`, a range of the source already
  * rounded outward to segment boundaries when the clip was made. It owns no media: its rungs are windows onto the
@@ -11,7 +11,7 @@
  * than `EDGE_TOLERANCE` seconds. Rungs of one ladder share keyframes (same GOP), so every rung gets the same window;
  * the tolerance absorbs the millisecond differences of their written durations.
  */
-import type { PlayableRendition } from '../playback/manifest';
+import type { PlayableRendition } from './manifest';
 
 const EDGE_TOLERANCE = 0.05;
 

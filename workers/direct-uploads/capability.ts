@@ -38,6 +38,11 @@ export function allowedOriginsOf(row: DirectUploadRow): string[] | null {
   return Array.isArray(parsed) ? parsed.filter((o): o is string => typeof o === 'string') : null;
 }
 
+/** A new direct upload URL's row, unexecuted: the caller batches it with its video's insert. */
+export function insertDirectUpload(db: Db, row: typeof schema.directUploads.$inferInsert) {
+  return db.insert(schema.directUploads).values(row);
+}
+
 /** Takes the URL's one creation; false when another creation holds it or already made the upload. */
 export async function claimCreation(db: Db, id: string): Promise<boolean> {
   const now = runtime().now();

@@ -18,14 +18,13 @@ import { Hono, type Context, type Next } from 'hono';
 import { createRoute } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { requireCreator } from '../shared/auth';
-import { schema } from '../shared/db';
 import { apiError, badRequest, forbidden, gone, payloadTooLarge, renderError } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody } from '../shared/openapi';
 import { newId, runtime } from '../shared/runtime';
 import { tusRoutes } from '../uploads/tus-routes';
 import { parseByteCount } from '../uploads/tus-protocol';
-import { allowedOriginsOf, claimCreation, findByToken, newDirectUploadToken, hashToken, recordCreation, releaseClaim, type DirectUploadRow } from './capability';
+import { allowedOriginsOf, claimCreation, findByToken, hashToken, insertDirectUpload, newDirectUploadToken, recordCreation, releaseClaim, type DirectUploadRow } from './capability';
 import { CreateDirectUploadSchema, DirectUploadSchema } from './schemas';
 import { insertUploadingVideo } from '../metadata/video-state';
 
@@ -64,7 +63,7 @@ export const directUploadRoutes = apiRoutes().openapi(
         visibility: 'public',
         createdAt: now,
       }),
-      c.var.db.insert(schema.directUploads).values({
+      insertDirectUpload(c.var.db, {
         id,
         tokenHash: await hashToken(token),
         creatorId: c.var.creatorId!,

@@ -25,6 +25,7 @@ export function uploadNonce(uploadId: string): string {
   return parsed.nonce;
 }
 
-export function sessionStub(env: Env, videoId: string): DurableObjectStub<import('./upload-session').UploadSession> {
+/** The video's UploadSession object (the binding's type names the class, so this module need not import it). */
+export function sessionStub(env: Pick<Env, 'UPLOAD_SESSION'>, videoId: string) {
   return env.UPLOAD_SESSION.get(env.UPLOAD_SESSION.idFromName(videoId));
 }

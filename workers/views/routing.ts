@@ -18,7 +18,6 @@ import { eq } from 'drizzle-orm';
 import { schema, type Db } from '../shared/db';
 import type { Config } from '../shared/config';
 import { runtime } from '../shared/runtime';
-import type { ViewCounter } from './view-counter';
 
 export interface ShardPlan {
   shardCount: number;
@@ -47,8 +46,8 @@ export const shardIndexFor = (viewerId: string, shardCount: number): number => r
 /** The shard's name: also its `view_flushes.shard_id` and `view_pending_shards.shard_id`. */
 export const shardName = (videoId: string, index: number): string => `${videoId}#${index}`;
 
-export function shardStub(env: Env, videoId: string, index: number): DurableObjectStub<ViewCounter> {
-  return env.VIEW_COUNTER.get(env.VIEW_COUNTER.idFromName(shardName(videoId, index))) as DurableObjectStub<ViewCounter>;
+export function shardStub(env: Pick<Env, 'VIEW_COUNTER'>, videoId: string, index: number) {
+  return env.VIEW_COUNTER.get(env.VIEW_COUNTER.idFromName(shardName(videoId, index)));
 }
 
 /**

@@ -17,7 +17,9 @@
  */
 import type { Config } from '../shared/config';
 import { badRequest } from '../shared/errors';
-import { VIEWER_ID } from './schemas';
+
+/** A viewer id as clients send it (or the `evv` cookie holds it). */
+export const VIEWER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 export interface ViewEvent {
   /** From the body, or the first-party `evv` cookie; null when neither was given. */

@@ -1,8 +1,7 @@
 /** Schemas of the views API (validation and OpenAPI); messages kept from the hand-written parser. */
 import { z } from '../shared/openapi';
-import type { ViewEvent } from './rules';
+import { VIEWER_ID, type ViewEvent } from './rules';
 
-export const VIEWER_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 const viewerIdRule = 'viewerId must be 1-128 characters of letters, digits and _ . : @ -';
 const watchRule = 'watchDuration must be a finite number of seconds ≥ 0';

@@ -8,10 +8,11 @@
  * (`webhookMaxAttempts`), then the delivery is marked failed. Each attempt is recorded on the delivery row, which
  * is the endpoint's delivery log.
  */
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { loadConfig, type Config } from '../shared/config';
 import { openDb, schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
+import { scheduleNextAttempt, settleDelivery } from './deliveries';
 import { parseDeliveryMessage, type DeliveryMessage } from './messages';
 import { webhookHeaders } from './signing';
 import { checkWebhookUrl } from './url-policy';
@@ -67,21 +68,7 @@ export async function attemptDelivery(db: Db, config: Config, message: DeliveryM
   if (!found || found.delivery.round !== message.round || found.delivery.status !== 'pending') return { status: 'done' };
   const { delivery, endpoint } = found;
   const now = runtime().now();
-  const sameRound = and(eq(schema.webhookDeliveries.id, delivery.id), eq(schema.webhookDeliveries.round, message.round));
-  const settle = (status: 'succeeded' | 'failed', result: AttemptResult) =>
-    db
-      .update(schema.webhookDeliveries)
-      .set({
-        status,
-        attempts: delivery.attempts + 1,
-        lastStatusCode: result.statusCode,
-        lastError: result.error,
-        lastAttemptAt: now,
-        nextAttemptAt: null,
-        deliveredAt: status === 'succeeded' ? now : null,
-        updatedAt: now,
-      })
-      .where(sameRound);
+  const settle = (status: 'succeeded' | 'failed', result: AttemptResult) => settleDelivery(db, delivery, message.round, status, result);
   if (endpoint.deletedAt !== null) {
     await settle('failed', { ok: false, statusCode: null, error: 'the endpoint was deleted' });
     return { status: 'done' };
@@ -103,17 +90,7 @@ export async function attemptDelivery(db: Db, config: Config, message: DeliveryM
     return { status: 'done' };
   }
   const delaySeconds = webhookRetryDelaySec(attempts, config);
-  await db
-    .update(schema.webhookDeliveries)
-    .set({
-      attempts,
-      lastStatusCode: result.statusCode,
-      lastError: result.error,
-      lastAttemptAt: now,
-      nextAttemptAt: now + delaySeconds * 1000,
-      updatedAt: now,
-    })
-    .where(sameRound);
+  await scheduleNextAttempt(db, delivery, message.round, attempts, result, now + delaySeconds * 1000);
   return { status: 'retry', delaySeconds };
 }
 

@@ -10,6 +10,7 @@ import { openDb, schema, type Db } from '../shared/db';
 import { runtime, sha256Hex } from '../shared/runtime';
 import type { WebhookEvent } from '../../schema/schema';
 import { directUploadOfVideo } from '../direct-uploads/capability';
+import { insertDelivery } from './deliveries';
 import { enqueueDeliveries, type DeliveryMessage } from './messages';
 
 export async function messageId(endpointId: string, type: WebhookEvent, videoId: string): Promise<string> {
@@ -49,16 +50,10 @@ export async function emitVideoEvent(env: Env, type: WebhookEvent, videoId: stri
   ).filter((e) => subscribedEvents(e).includes(type));
   if (endpoints.length === 0) return 0;
   const payload = await payloadFor(db, type, video);
-  const now = runtime().now();
   const messages: DeliveryMessage[] = [];
   for (const endpoint of endpoints) {
     const id = await messageId(endpoint.id, type, videoId);
-    const inserted = await db
-      .insert(schema.webhookDeliveries)
-      .values({ id, endpointId: endpoint.id, eventType: type, videoId, payload, status: 'pending', nextAttemptAt: now, createdAt: now, updatedAt: now })
-      .onConflictDoNothing()
-      .returning({ id: schema.webhookDeliveries.id });
-    if (inserted.length) messages.push({ deliveryId: id, round: 0 });
+    if (await insertDelivery(db, { id, endpointId: endpoint.id, eventType: type, videoId, payload })) messages.push({ deliveryId: id, round: 0 });
   }
   await enqueueDeliveries(env, messages);
   return messages.length;

@@ -8,7 +8,7 @@
  *   POST   /v1/webhooks/{id}/deliveries/{deliveryId}/redeliver → 202: the same message (same webhook-id) again
  */
 import { createRoute } from '@hono/zod-openapi';
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
@@ -16,6 +16,7 @@ import { badRequest, conflict, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody, z } from '../shared/openapi';
 import { newId, runtime } from '../shared/runtime';
+import { startNewRound } from './deliveries';
 import { subscribedEvents } from './events';
 import { enqueueDeliveries, type DeliveryMessage } from './messages';
 import { CreatedWebhookSchema, CreateWebhookSchema, DeliveriesQuery, DeliveryParams, DeliverySchema, WebhookIdParams, WebhookSchema } from './schemas';
@@ -173,13 +174,7 @@ export const webhookRoutes = apiRoutes()
     async (c) => {
       const { id, deliveryId } = c.req.valid('param');
       const endpoint = await ownedEndpoint(c, id);
-      const now = runtime().now();
-      const updated = await c.var.db
-        .update(schema.webhookDeliveries)
-        .set({ status: 'pending', attempts: 0, round: sql`${schema.webhookDeliveries.round} + 1`, nextAttemptAt: now, updatedAt: now })
-        .where(and(eq(schema.webhookDeliveries.id, deliveryId), eq(schema.webhookDeliveries.endpointId, endpoint.id)))
-        .returning();
-      const row = updated[0];
+      const row = await startNewRound(c.var.db, endpoint.id, deliveryId);
       if (!row) throw notFound('delivery not found');
       const message: DeliveryMessage = { deliveryId: row.id, round: row.round };
       await enqueueDeliveries(c.env, [message]);

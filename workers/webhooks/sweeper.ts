@@ -7,6 +7,7 @@
 import { and, asc, eq, lt } from 'drizzle-orm';
 import type { Config } from '../shared/config';
 import { schema, type Db } from '../shared/db';
+import { touchLostDelivery } from './deliveries';
 import { enqueueDeliveries, type DeliveryMessage } from './messages';
 
 /** Overdue by this much beyond the scheduled attempt (and the attempt's own timeout) means lost. */
@@ -26,7 +27,7 @@ export async function sweepLostDeliveries(env: Env, db: Db, config: Config, now:
   await enqueueDeliveries(env, messages);
   // Push the next attempt time forward so the next sweep does not send them again right away.
   for (const d of overdue) {
-    await db.update(schema.webhookDeliveries).set({ nextAttemptAt: now }).where(and(eq(schema.webhookDeliveries.id, d.id), eq(schema.webhookDeliveries.round, d.round)));
+    await touchLostDelivery(db, d.id, d.round, now);
   }
   return overdue.length;
 }

@@ -36,8 +36,7 @@ export interface AttemptOutcome {
 }
 
 /** The round's last attempt: delivered (`succeeded`) or given up (`failed`). */
-export async function settleDelivery(db: Db, delivery: Pick<DeliveryRow, 'id' | 'attempts'>, round: number, status: 'succeeded' | 'failed', outcome: AttemptOutcome): Promise<void> {
-  const now = runtime().now();
+export async function settleDelivery(db: Db, delivery: Pick<DeliveryRow, 'id' | 'attempts'>, round: number, status: 'succeeded' | 'failed', outcome: AttemptOutcome, now: number): Promise<void> {
   await db
     .update(table)
     .set({
@@ -53,9 +52,8 @@ export async function settleDelivery(db: Db, delivery: Pick<DeliveryRow, 'id' | 
     .where(ofRound(delivery.id, round));
 }
 
-/** A failed attempt with another to come at `nextAttemptAt`. */
-export async function scheduleNextAttempt(db: Db, delivery: Pick<DeliveryRow, 'id'>, round: number, attempts: number, outcome: AttemptOutcome, nextAttemptAt: number): Promise<void> {
-  const now = runtime().now();
+/** A failed attempt made at `now`, with another to come at `nextAttemptAt`. */
+export async function scheduleNextAttempt(db: Db, delivery: Pick<DeliveryRow, 'id'>, round: number, attempts: number, outcome: AttemptOutcome, now: number, nextAttemptAt: number): Promise<void> {
   await db
     .update(table)
     .set({ attempts, lastStatusCode: outcome.statusCode, lastError: outcome.error, lastAttemptAt: now, nextAttemptAt, updatedAt: now })

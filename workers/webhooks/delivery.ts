@@ -68,7 +68,7 @@ export async function attemptDelivery(db: Db, config: Config, message: DeliveryM
   if (!found || found.delivery.round !== message.round || found.delivery.status !== 'pending') return { status: 'done' };
   const { delivery, endpoint } = found;
   const now = runtime().now();
-  const settle = (status: 'succeeded' | 'failed', result: AttemptResult) => settleDelivery(db, delivery, message.round, status, result);
+  const settle = (status: 'succeeded' | 'failed', result: AttemptResult) => settleDelivery(db, delivery, message.round, status, result, now);
   if (endpoint.deletedAt !== null) {
     await settle('failed', { ok: false, statusCode: null, error: 'the endpoint was deleted' });
     return { status: 'done' };
@@ -90,7 +90,7 @@ export async function attemptDelivery(db: Db, config: Config, message: DeliveryM
     return { status: 'done' };
   }
   const delaySeconds = webhookRetryDelaySec(attempts, config);
-  await scheduleNextAttempt(db, delivery, message.round, attempts, result, now + delaySeconds * 1000);
+  await scheduleNextAttempt(db, delivery, message.round, attempts, result, now, now + delaySeconds * 1000);
   return { status: 'retry', delaySeconds };
 }
 

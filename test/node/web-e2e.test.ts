@@ -85,7 +85,7 @@ describe('web app in Chromium against the local stack', () => {
     await page.evaluate(() => localStorage.setItem('edge-video.token', 'evt_' + 'x'.repeat(40)));
     await page.goto(`${stack.origin}/library`);
     await page.waitForURL(/\/signin\?reason=expired/);
-    await expect.poll(() => page.locator('#signin-reason').textContent()).toContain('session has expired');
+    await expect.poll(() => page.locator('#signin-reason').textContent()).toContain('sign-in has expired');
     await page.fill('#token', 'evt_not-a-real-token-at-all-000000000000000');
     await page.press('#token', 'Enter');
     await expect.poll(() => page.locator('#signin-status').textContent()).toContain('not accepted');

@@ -49,7 +49,7 @@ export function Layout(props: { page: PageName; title: string; config?: unknown;
               ))}
             </ul>
           </nav>
-          <div id="session" class="session" aria-live="polite"></div>
+          <div id="sign-in" class="sign-in" aria-live="polite"></div>
         </header>
         <main id="main" tabindex={-1}>
           {props.children}

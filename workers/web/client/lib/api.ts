@@ -1,5 +1,5 @@
 /**
- * The browser's side of the public API. The creator's token lives in localStorage (this app has no cookie session:
+ * The browser's side of the public API. The creator's token lives in localStorage (this app has no sign-in cookie:
  * the API is token-based, and the token is what `npm start` / an operator hands out). Every call sends it as
  * `Authorization: Bearer …`; a 401 means the token was revoked or never valid, and pages send the creator back to
  * the sign-in form with that reason.

@@ -1,12 +1,12 @@
-/** The header's session control, shared by every page: "Sign in", or "Signed in · Sign out". */
+/** The header's sign-in control, shared by every page: "Sign in", or "Signed in · Sign out". */
 import { clearToken, getToken } from './api';
 import { byId, h } from './dom';
 
 export function initChrome(): void {
-  const session = byId('session');
-  session.replaceChildren();
+  const signIn = byId('sign-in');
+  signIn.replaceChildren();
   if (getToken()) {
-    session.append(
+    signIn.append(
       h('span', { class: 'muted' }, 'Signed in'),
       ' ',
       h(
@@ -23,6 +23,6 @@ export function initChrome(): void {
       ),
     );
   } else {
-    session.append(h('a', { href: `/signin?next=${encodeURIComponent(location.pathname)}` }, 'Sign in'));
+    signIn.append(h('a', { href: `/signin?next=${encodeURIComponent(location.pathname)}` }, 'Sign in'));
   }
 }

@@ -6,7 +6,7 @@ import { announce, byId } from '../lib/dom';
 const params = new URLSearchParams(location.search);
 const reason = byId('signin-reason');
 if (params.get('reason') === 'expired') {
-  reason.textContent = 'Your session has expired or the token is no longer valid. Sign in again to continue.';
+  reason.textContent = 'Your sign-in has expired or the token is no longer valid. Sign in again to continue.';
   reason.hidden = false;
 } else if (params.get('reason') === 'missing') {
   reason.textContent = 'Sign in to continue.';

@@ -247,7 +247,7 @@ function onUploadError(err: Error): void {
     state = 'paused';
     announce(uploadStatus, '', 'error');
     uploadStatus.append(
-      'Your session has expired or the token is no longer valid. ',
+      'Your sign-in has expired or the token is no longer valid. ',
       h('a', { href: signInUrl('expired') }, 'Sign in again'),
       ', then pick the same file to continue where it stopped.',
     );

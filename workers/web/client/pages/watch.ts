@@ -88,8 +88,8 @@ async function main(): Promise<void> {
   try {
     const playback = await playbackFor(config.videoId);
     url = playback.url;
-    // The first session of this page is the one its view beacon carries: the server checks that the watch it
-    // reports is no longer than the time since this session started (a refreshed URL's session would be younger).
+    // The first playback session of this page is the one its view beacon carries: the server checks that the watch
+    // it reports is no longer than the time since that session started (a refreshed URL's session would be younger).
     playbackSession = playback.session;
   } catch (err) {
     return fail(`Could not start playback: ${describe(err)}`, 'playback');

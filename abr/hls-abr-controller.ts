@@ -7,9 +7,8 @@
  *   const hls = new Hls({ abrController: PlatformAbrController });
  * (`PlatformAbrController` is the class `PlatformHlsAbr`, typed for hls.js's config; see the end of this file.)
  *
- * Import surface: this file and its runtime imports (./platform, ./estimators, ./types, and the platform's config
- * module for the segment duration) are pure TypeScript with no DOM or Node dependency. hls.js is imported for types
- * only; the `Events` enum is read from the Hls instance's constructor at runtime (`Hls.Events`), so bundling this
+ * Import surface: this file and its runtime imports (./platform, ./estimators, ./types) are pure TypeScript with no
+ * DOM or Node dependency. hls.js is imported for types only; the `Events` enum is read from the Hls instance's constructor at runtime (`Hls.Events`), so bundling this
  * never pulls in a second copy of hls.js.
  *
  * What hls.js calls on an `abrController` (src/hls.ts, stream/level/error controllers, v1.7):
@@ -35,24 +34,24 @@
  * Fragment samples come from hls events: FRAG_LOADING starts a 100 ms progress check (the emergency abandon hook),
  * FRAG_LOADED feeds the completed download (bytes, request → last byte, TTFB: network time only, as the simulator
  * models it; transmuxing and appending are not the link's doing) and saves the estimate to localStorage (when
- * available) for the viewer's next session. FRAG_LOADED also covers hls.js's bitrate-test fragment (`startLevel: -1`
+ * available) for the viewer's next visit. FRAG_LOADED also covers hls.js's bitrate-test fragment (`startLevel: -1`
  * with `testBandwidth`), which is never buffered.
  * The stream description follows the real stream: segment duration from each loaded media playlist, and the buffer
  * cap from hls.js's own rule (`maxBufferLength` stretched up to `maxBufferSize` bytes, at most `maxMaxBufferLength`).
  */
 import type Hls from 'hls.js';
 import type { AbrComponentAPI, EwmaBandWidthEstimator, HlsConfig, FragLoadedData, FragLoadingData, Fragment, LevelDetails } from 'hls.js';
-import { defaults } from '../workers/shared/config';
 import { createPlatformController } from './platform';
 import type { AbrController, AbrStream, PersistedAbrState } from './types';
 
 export const ABR_STORAGE_KEY = 'edge-video:abr-estimate';
 const PROGRESS_CHECK_MS = 100;
 /**
- * Used until the first media playlist says otherwise: the duration the platform's transcoder cuts segments to (the one
- * place it is set; config.ts is plain data with no imports, so the browser bundle can take it).
+ * Segment duration assumed until the first media playlist gives the real one (it sizes the first pick): the duration
+ * the platform's transcoder cuts segments to, `transcoding.segmentDurationSec` in workers/shared/config.ts
+ * (test/node/abr-hls-adapter.test.ts checks that the two agree; abr/ imports nothing from workers/).
  */
-const DEFAULT_SEGMENT_SEC = defaults.transcoding.segmentDurationSec;
+export const DEFAULT_SEGMENT_SEC = 6;
 
 /** Minimal Storage surface, so tests can pass their own. */
 export interface AbrStorage {
@@ -321,7 +320,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
    * earlier parse: it looks the next fragment up in the new level's playlist at the buffered end, which the browser
    * reports in whole microseconds, a hair before that level's end of the segment just buffered; the lookup matches
    * that segment, and hls.js loads it again at the new level before moving on (bench abr-player: 1–4 such re-fetches
-   * per session on traces that make the platform switch, up to 27 s of link time). The adapter does not choose
+   * per run on traces that make the platform switch, up to 27 s of link time). The adapter does not choose
    * fragments, but it can tell the planner what a switch costs: for each rank whose playlist would match a segment
    * before `nextSn` at `bufferEnd` (the same test hls.js applies), the first planned download also carries that
    * segment's bits.
@@ -398,7 +397,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
 
   /**
    * hls.js semantics (its AbrController.resetEstimator): start a fresh estimator whose *default* is `bps`. What was
-   * measured in this session is dropped; the default is only reported until the first sample and never drives a
+   * measured so far is dropped; the default is only reported until the first sample and never drives a
    * decision (a first-time viewer starts on the lowest rung; a returning viewer's stored estimate is kept, since
    * hls.js only resets an estimate that is still its default).
    */

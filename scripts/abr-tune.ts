@@ -16,23 +16,23 @@
  * (#17 round five). Deterministic.
  */
 import path from 'node:path';
-import { oracleGridCheck } from '../abr/sim/oracle';
-import { loadTraceDir } from '../abr/sim/traces';
-import type { PlatformParams } from '../abr/platform';
-import { gridOf, rotateTraces, scoreRow, splitTraces, tune, tuneBaselines, type RowScore } from '../abr/sim/tune';
-import { createPerfectPredictionController } from '../abr/sim/perfect-prediction';
+import type { LabParams } from '../abr/lab/controllers/lab-params';
+import { defaultSimOptions } from '../abr/lab/sim/cli';
+import { oracleGridCheck, solveOracle } from '../abr/lab/sim/oracle';
+import { createPerfectPredictionController } from '../abr/lab/sim/perfect-prediction';
+import { scriptedController } from '../abr/lab/sim/run';
+import { simulateRun, type RunMetrics } from '../abr/lab/sim/simulator';
+import { loadTraceDir } from '../abr/lab/sim/traces';
+import { gridOf, rotateTraces, scoreRow, splitTraces, tune, tuneBaselines, type RowScore } from '../abr/lab/train/tune';
 import { createPlatformController } from '../abr/platform';
-import { solveOracle } from '../abr/sim/oracle';
-import { scriptedController } from '../abr/sim/run';
-import { simulateSession, type SessionMetrics } from '../abr/sim/simulator';
-import { defaultSimOptions } from '../abr/sim/cli';
+import { PLATFORM_MEDIA } from './abr-media';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(name);
 const tracesAt = argv.indexOf('--traces');
 const root = tracesAt >= 0 && argv[tracesAt + 1] ? path.resolve(argv[tracesAt + 1]!) : path.resolve(import.meta.dirname, '../../shared/traces');
 const { traces } = loadTraceDir(root);
-const options = defaultSimOptions();
+const options = defaultSimOptions(PLATFORM_MEDIA);
 const { stream } = options;
 /**
  * #17 round three: the long-run estimate floor (longWindow), the cold-start error prior and the time-weighted short
@@ -45,7 +45,7 @@ const LOFO_GRID = { estimateWindow: [3, 5], errorCap: [1, 1e6], bufferRelax: [0,
  * docs/abr.md "Stochastic MPC").
  */
 const gridAt = argv.indexOf('--grid');
-const customGrid = gridAt >= 0 ? (JSON.parse(argv[gridAt + 1] ?? '{}') as Partial<Record<keyof PlatformParams, number[]>>) : null;
+const customGrid = gridAt >= 0 ? (JSON.parse(argv[gridAt + 1] ?? '{}') as Partial<Record<keyof LabParams, number[]>>) : null;
 
 if (flag('--grid-check')) {
   console.log(`oracle grid check over ${traces.length} traces (QoE_lin):`);
@@ -109,7 +109,7 @@ if (flag('--lofo')) {
 
 const evalAt = argv.indexOf('--eval');
 if (evalAt >= 0) {
-  const settings = JSON.parse(argv[evalAt + 1] ?? '[{}]') as Array<Partial<PlatformParams>>;
+  const settings = JSON.parse(argv[evalAt + 1] ?? '[{}]') as Array<Partial<LabParams>>;
   const halfAt = argv.indexOf('--half');
   const half = halfAt >= 0 ? argv[halfAt + 1] : undefined;
   if (half !== undefined && half !== 'train' && half !== 'test') throw new Error(`--half must be train or test, not ${half}`);
@@ -117,9 +117,9 @@ if (evalAt >= 0) {
   const rotations = rotationsAt >= 0 ? Number(argv[rotationsAt + 1]) : 1;
   if (!Number.isInteger(rotations) || rotations < 1) throw new Error(`--rotations must be a positive integer, not ${argv[rotationsAt + 1]}`);
   const picked = rotateTraces(half ? splitTraces(traces)[half] : traces, rotations);
-  console.log(`eval on ${picked.length} sessions (${half ?? 'all traces'}, ${rotations} rotation(s)): ratio / headroom / Σ stall s`);
+  console.log(`eval on ${picked.length} runs (${half ?? 'all traces'}, ${rotations} rotation(s)): ratio / headroom / Σ stall s`);
   const report = tune(picked, options, settings, (line) => console.error(line));
-  // With --baselines: also the baselines (reference, hls.js, BBA, BOLA) on the same sessions, and every cell with its
+  // With --baselines: also the baselines (reference, hls.js, BBA, BOLA) on the same runs, and every cell with its
   // mean QoE_lin per trace and rebuffer % (ratio / headroom / Σ stall s (rebuffer %) [mean QoE_lin]).
   const rows = flag('--baselines') ? [...tuneBaselines(picked, options), ...report.grid] : report.grid;
   for (const row of rows) {
@@ -137,7 +137,7 @@ if (perfectAt >= 0) {
   if (!horizons.every((h) => Number.isInteger(h) && h >= 1)) throw new Error(`--perfect needs horizons like 5 or 1,3,5, not ${argv[perfectAt + 1]}`);
   const families = [...new Set(traces.map((t) => t.family))].sort();
   type Sum = { qoe: number; mbps: number; stall: number; startup: number; switchCost: number };
-  const add = (sum: Sum, m: SessionMetrics, segments: number): void => {
+  const add = (sum: Sum, m: RunMetrics, segments: number): void => {
     sum.qoe += m.qoeLin;
     sum.mbps += m.avgBitrateMbps * segments;
     sum.stall += m.rebufferSec;
@@ -150,13 +150,13 @@ if (perfectAt >= 0) {
     const row = (name: string): Sum => rows.get(name) ?? rows.set(name, { qoe: 0, mbps: 0, stall: 0, startup: 0, switchCost: 0 }).get(name)!;
     for (const trace of traces.filter((t) => t.family === family)) {
       const plan = solveOracle(trace, { stream, segmentCount: options.segmentCount, rttSec: options.rttSec }).levels;
-      add(row('oracle'), simulateSession(trace, scriptedController(plan), options).metrics, options.segmentCount);
-      add(row('lowest'), simulateSession(trace, scriptedController([], 'lowest'), options).metrics, options.segmentCount);
+      add(row('oracle'), simulateRun(trace, scriptedController(plan), options).metrics, options.segmentCount);
+      add(row('lowest'), simulateRun(trace, scriptedController([], 'lowest'), options).metrics, options.segmentCount);
       for (const horizon of horizons) {
         const perfect = createPerfectPredictionController(trace, { stream, rttSec: options.rttSec, horizon });
-        add(row(`perfect-${horizon}`), simulateSession(trace, perfect, options).metrics, options.segmentCount);
+        add(row(`perfect-${horizon}`), simulateRun(trace, perfect, options).metrics, options.segmentCount);
       }
-      add(row('platform'), simulateSession(trace, createPlatformController(stream), options).metrics, options.segmentCount);
+      add(row('platform'), simulateRun(trace, createPlatformController(stream), options).metrics, options.segmentCount);
     }
     const oracle = row('oracle');
     const lowest = row('lowest');

@@ -1,17 +1,11 @@
 /** Each ABR controller's decisions in crafted situations: empty buffer, steady high bandwidth, sudden drop, oscillation. */
 import { describe, expect, it } from 'vitest';
-import {
-  CONTROLLERS,
-  createBbaController,
-  createBolaController,
-  createHlsjsThroughputController,
-  createPlatformController,
-  createHarmonicMeanController,
-  type AbrController,
-  type AbrStream,
-} from '../../abr/index';
-import { bbaParams } from '../../abr/bba';
-import { bolaParams } from '../../abr/bola';
+import { CONTROLLERS, createBbaController, createBolaController, createHarmonicMeanController, createHlsjsThroughputController } from '../../abr/lab/controllers';
+import { bbaParams } from '../../abr/lab/controllers/bba';
+import { bolaParams } from '../../abr/lab/controllers/bola';
+import { createLabController } from '../../abr/lab/controllers/lab-platform';
+import { createPlatformController } from '../../abr/platform';
+import type { AbrController, AbrStream } from '../../abr/types';
 import { LADDER } from '../../workers/shared/config';
 
 const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
@@ -199,15 +193,15 @@ describe('cold start', () => {
     // One 0.4 Mbps segment fetched at 4 Mbps; 6 s buffered. Trusted fully, the planner climbs higher than when the
     // lone sample may be 100 % off (estimate halved at an empty buffer, relaxed by 6/30 here).
     const pick = (coldStartError: number): number => {
-      const platform = createPlatformController(stream, { params: { coldStartError } });
+      const platform = createLabController(stream, { params: { coldStartError } });
       feed(platform, 4, 0, 1);
       return platform.chooseLevel({ bufferSec: 6, lastLevel: 0, segmentIndex: 1, segmentsLeft: 40 });
     };
     expect(pick(1)).toBeLessThan(pick(0));
     // Once two errors are known the prior no longer applies: a steady link gets its full rate back.
-    const steady = createPlatformController(stream, { params: { coldStartError: 1 } });
+    const steady = createLabController(stream, { params: { coldStartError: 1 } });
     feed(steady, 4, 0, 4);
-    const trusted = createPlatformController(stream, { params: { coldStartError: 0 } });
+    const trusted = createLabController(stream, { params: { coldStartError: 0 } });
     feed(trusted, 4, 0, 4);
     expect(steady.bandwidthEstimate()).toBeCloseTo(trusted.bandwidthEstimate()!, 0);
   });

@@ -167,7 +167,7 @@ describe('PlatformHlsAbr (hls.js abrController)', () => {
     expect(abr.bwEstimator.getEstimate()).toBeGreaterThan(20e6);
     hls.mainForwardBufferInfo = { len: 6 };
     expect(abr.nextAutoLevel).toBeGreaterThan(2);
-    // Called again mid-session (an app setting hls.bandwidthEstimate): what was measured is dropped, as in hls.js.
+    // Called again mid-run (an app setting hls.bandwidthEstimate): what was measured is dropped, as in hls.js.
     abr.resetEstimator(2e6);
     expect(abr.bwEstimator.getEstimate()).toBe(2e6);
     abr.destroy();

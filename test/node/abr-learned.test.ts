@@ -5,10 +5,12 @@
  * controller's options (off by default: the shipped pick is unchanged).
  */
 import { describe, expect, it } from 'vitest';
-import { createPlatformController, type AbrStream } from '../../abr/index';
-import { LEARNED_STOCHASTIC_PARAMS, PLATFORM_PARAMS } from '../../abr/platform';
-import { FEATURE_COUNT, featuresOf, learnedModel, predictDistribution, predictProbs, quantileZ, TransferLog, type LearnedWeights } from '../../abr/learned-predictor';
-import { binOf, fitPredictor, pinball, type Sample } from '../../abr/sim/learn';
+import { createLabController } from '../../abr/lab/controllers/lab-platform';
+import { LAB_PARAMS, LEARNED_STOCHASTIC_PARAMS } from '../../abr/lab/controllers/lab-params';
+import { learnedModel } from '../../abr/lab/models/committed';
+import { FEATURE_COUNT, featuresOf, predictDistribution, predictProbs, quantileZ, TransferLog, type LearnedWeights } from '../../abr/lab/models/learned-predictor';
+import type { AbrStream } from '../../abr/types';
+import { binOf, fitPredictor, pinball, type Sample } from '../../abr/lab/train/learn';
 
 const MBPS = 1e6;
 
@@ -96,11 +98,11 @@ describe('learned throughput predictor', () => {
   });
 
   it('the controller options are off by default and change the pick only when on', () => {
-    expect([PLATFORM_PARAMS.learnedDist, PLATFORM_PARAMS.learnedQuantile, PLATFORM_PARAMS.learnedCap]).toEqual([0, 0, 0]);
+    expect([LAB_PARAMS.learnedDist, LAB_PARAMS.learnedQuantile, LAB_PARAMS.learnedCap]).toEqual([0, 0, 0]);
     const stream: AbrStream = { bitrates: [0.4, 0.8, 1.6, 3.2, 6.4].map((m) => m * MBPS), segmentDurationSec: 6, maxBufferSec: 30 };
     // A link at 4 Mbit/s that just fell to 0.5 Mbit/s, 8 s buffered.
     const pick = (params: Record<string, number>): number => {
-      const c = createPlatformController(stream, { params });
+      const c = createLabController(stream, { params });
       for (let i = 0; i < 6; i++) c.onDownloaded({ level: 3, bits: 19.2 * MBPS, durationSec: 4.88, ttfbSec: 0.08 });
       c.onDownloaded({ level: 3, bits: 19.2 * MBPS, durationSec: 38.48, ttfbSec: 0.08 });
       return c.chooseLevel({ bufferSec: 8, lastLevel: 3, segmentIndex: 7, segmentsLeft: 40 });

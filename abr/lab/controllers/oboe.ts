@@ -15,12 +15,13 @@
  *
  * Pure, deterministic, browser-safe (no Node APIs).
  */
-import { createPlatformController, STOCHASTIC_PARAMS, type PlatformControllerOptions, type PlatformParams } from './platform';
-import { OBOE_MAP, type OboeMap } from './oboe-map';
-import type { AbrController, AbrStream } from './types';
+import type { AbrController, AbrStream } from '../../types';
+import { OBOE_MAP, type OboeMap } from '../models/oboe-map';
+import { createLabController, type LabControllerOptions } from './lab-platform';
+import { STOCHASTIC_PARAMS, type LabParams } from './lab-params';
 
 /** The settings the auto-tuner chooses among; index 0 is the shipped setting (the fallback). */
-export const OBOE_CANDIDATES: ReadonlyArray<{ name: string; params: Partial<PlatformParams> }> = [
+export const OBOE_CANDIDATES: ReadonlyArray<{ name: string; params: Partial<LabParams> }> = [
   { name: 'shipped', params: {} },
   /** Round five's volatility reserve: the terminal buffer target grows by 12 s × the CV of recent rates. */
   { name: 'reserve12', params: { terminalCvSec: 12 } },
@@ -47,7 +48,7 @@ export const OBOE_PARAMS = {
   maxStateSamples: 16,
   /** Nearest table entries that vote. */
   k: 15,
-  /** A candidate replaces the shipped setting only if its mean gain over the neighbours exceeds this (QoE_lin per session). */
+  /** A candidate replaces the shipped setting only if its mean gain over the neighbours exceeds this (QoE_lin per run). */
   margin: 5,
   /** …and at least this share of the neighbours gained with it (one lucky neighbour is not a state's verdict). */
   minAgree: 0.5,
@@ -152,7 +153,7 @@ export function lookup(map: OboeMap, features: readonly number[], p: OboeParams 
   return best;
 }
 
-export interface OboeControllerOptions extends Omit<PlatformControllerOptions, 'params'> {
+export interface OboeControllerOptions extends Omit<LabControllerOptions, 'params'> {
   map?: OboeMap;
   oboe?: Partial<OboeParams>;
   /** Called at every switch with the new candidate's index (for traces and tests). */
@@ -163,7 +164,7 @@ export function createOboeController(stream: AbrStream, options: OboeControllerO
   const p: OboeParams = { ...OBOE_PARAMS, ...options.oboe };
   const map = options.map ?? OBOE_MAP;
   const { map: _map, oboe: _oboe, onSwitch, name, ...shared } = options;
-  const controllers = OBOE_CANDIDATES.map((c) => createPlatformController(stream, { ...shared, params: c.params }));
+  const controllers = OBOE_CANDIDATES.map((c) => createLabController(stream, { ...shared, params: c.params }));
   const detector = new ChangePointDetector(p);
   const samples: RateSample[] = [];
   let active = 0;

@@ -10,15 +10,9 @@
  * the last halving, the last transfer's seconds, the buffer's fill, the absolute level and the history's length. The
  * output is scale-free (a ratio to the recent mean), so one model serves 0.3 Mbit/s HSDPA and 30 Mbit/s LTE.
  *
- * Trained by `npm run abr:learn` (abr/sim/learn.ts) on sessions of the shipped controller over the training half of
+ * Trained by `npm run abr:learn` (abr/sim/learn.ts) on runs of the shipped controller over the training half of
  * the shared traces only, at several start offsets; weights in learned-predictor-weights.ts. Pure and browser-safe.
  */
-import { abrModel } from './models';
-
-/** The committed models: 0 = the next transfer's rate, 1 = the next 5 transfers' time-average rate. */
-/** The registered weights (abr/models.ts) of model 0 (the next transfer) or 1 (the next 5 transfers' time average). */
-export const learnedModel = (model: number): LearnedWeights => abrModel('learned')[model === 1 ? 1 : 0];
-
 export interface LearnedWeights {
   /** Feature means and standard deviations (inputs are standardised with these). */
   mean: number[];

@@ -1,7 +1,7 @@
 /**
  * Training and evaluation of the learned throughput predictor (abr/learned-predictor.ts; #17 round six).
  *
- * Samples come from simulated sessions, so the inputs are exactly what the controller sees: the shipped platform
+ * Samples come from simulated runs, so the inputs are exactly what the controller sees: the shipped platform
  * controller (and round four's stochastic row, for a second policy's mix of segment sizes) plays each trace from
  * several start offsets; at every decision the probe records the predictor's inputs and the 3-transfer harmonic mean
  * (the reference), and the next transfer rate the controller records (a completed download, or the partial rate of
@@ -11,11 +11,12 @@
  * minibatches, L2 weight decay and a fixed seed (mulberry32), so the weights are a pure function of the training
  * traces. Deterministic.
  */
-import { createPlatformController, STOCHASTIC_PARAMS, type PlatformParams } from '../platform';
-import { FEATURE_COUNT, predictProbs, quantileZ, type LearnedWeights } from '../learned-predictor';
-import { simulateSession, type SimOptions } from './simulator';
+import { createLabController } from '../controllers/lab-platform';
+import { STOCHASTIC_PARAMS, type LabParams } from '../controllers/lab-params';
+import { FEATURE_COUNT, predictProbs, quantileZ, type LearnedWeights } from '../models/learned-predictor';
+import { simulateRun, type SimOptions } from '../sim/simulator';
+import type { Trace } from '../sim/traces';
 import { rotateTraces } from './tune';
-import type { Trace } from './traces';
 import { mulberry32 } from './prng';
 
 export interface Sample {
@@ -34,7 +35,7 @@ export const BIN_EDGES = [-2.5, -1.5, -1, -0.7, -0.45, -0.25, -0.1, 0.05, 0.2, 0
 export const Z_MIN = -5;
 export const Z_MAX = 2;
 
-export const POLICIES: Array<Partial<PlatformParams>> = [{}, STOCHASTIC_PARAMS];
+export const POLICIES: Array<Partial<LabParams>> = [{}, STOCHASTIC_PARAMS];
 
 /**
  * What is predicted: `next` = the next transfer rate the controller records; `horizon` = the time-average rate of the
@@ -51,7 +52,7 @@ export function collectSamples(traces: Trace[], options: SimOptions, rotations: 
     for (const params of policies) {
       const open: Array<{ features: number[]; ref: number; estimate: number; recentZ: number[]; bits: number; seconds: number; count: number }> = [];
       const rates: number[] = [];
-      const controller = createPlatformController(options.stream, {
+      const controller = createLabController(options.stream, {
         params,
         probe: {
           decision(features, ref, estimate) {
@@ -73,7 +74,7 @@ export function collectSamples(traces: Trace[], options: SimOptions, rotations: 
           },
         },
       });
-      simulateSession(trace, controller, options);
+      simulateRun(trace, controller, options);
     }
   }
   return out;

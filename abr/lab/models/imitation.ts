@@ -15,8 +15,8 @@
  *
  * Pure, deterministic, browser-safe (no Node APIs): the trees are plain arrays in imitation-model.ts.
  */
-import type { AbrDecision, AbrStream, DownloadSample } from './types';
-import { segmentBitsOf } from './types';
+import type { AbrDecision, AbrStream, DownloadSample } from '../../types';
+import { segmentBitsOf } from '../../types';
 
 /** Feature names, in the model's column order (kept in the model module so a stale model is caught). */
 export const IMITATION_FEATURES = [

@@ -16,7 +16,7 @@
  * (#17 round five). Deterministic.
  */
 import path from 'node:path';
-import type { LabParams } from '../abr/lab/controllers/lab-params';
+import { assertLabParamNames, type LabParams } from '../abr/lab/controllers/lab-params';
 import { defaultSimOptions } from '../abr/lab/sim/cli';
 import { oracleGridCheck, solveOracle } from '../abr/lab/sim/oracle';
 import { createPerfectPredictionController } from '../abr/lab/sim/perfect-prediction';
@@ -46,6 +46,7 @@ const LOFO_GRID = { estimateWindow: [3, 5], errorCap: [1, 1e6], bufferRelax: [0,
  */
 const gridAt = argv.indexOf('--grid');
 const customGrid = gridAt >= 0 ? (JSON.parse(argv[gridAt + 1] ?? '{}') as Partial<Record<keyof LabParams, number[]>>) : null;
+if (customGrid) assertLabParamNames(Object.keys(customGrid));
 
 if (flag('--grid-check')) {
   console.log(`oracle grid check over ${traces.length} traces (QoE_lin):`);
@@ -110,6 +111,7 @@ if (flag('--lofo')) {
 const evalAt = argv.indexOf('--eval');
 if (evalAt >= 0) {
   const settings = JSON.parse(argv[evalAt + 1] ?? '[{}]') as Array<Partial<LabParams>>;
+  for (const setting of settings) assertLabParamNames(Object.keys(setting));
   const halfAt = argv.indexOf('--half');
   const half = halfAt >= 0 ? argv[halfAt + 1] : undefined;
   if (half !== undefined && half !== 'train' && half !== 'test') throw new Error(`--half must be train or test, not ${half}`);

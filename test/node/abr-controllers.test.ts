@@ -4,6 +4,8 @@ import { CONTROLLERS, createBbaController, createBolaController, createHarmonicM
 import { bbaParams } from '../../abr/lab/controllers/bba';
 import { bolaParams } from '../../abr/lab/controllers/bola';
 import { createLabController } from '../../abr/lab/controllers/lab-platform';
+import { simulateRun } from '../../abr/lab/sim/simulator';
+import { parseTrace } from '../../abr/lab/sim/traces';
 import { createPlatformController } from '../../abr/platform';
 import type { AbrController, AbrStream } from '../../abr/types';
 import { LADDER } from '../../workers/shared/config';
@@ -286,5 +288,35 @@ describe('persisted estimate (returning viewer)', () => {
     const state = platform.exportState?.(5);
     expect(state?.savedAtMs).toBe(5);
     expect(state?.bandwidthBps).toBeCloseTo(4 * MBPS, -4);
+  });
+});
+
+describe('the lab controller with no options', () => {
+  it('makes the shipped controller\'s decisions exactly (every rung, abandon, estimate and stored state) on varied links', () => {
+    // Seeded links of 60 one-second slots: steady, on/off, fading and noisy, from 0.05 to 30 Mbit/s.
+    let seed = 11;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const shapes = [
+      (): number => 4,
+      (i: number): number => (i % 7 < 3 ? 0.05 : 6),
+      (i: number): number => Math.max(0.2, 12 - i * 0.2),
+      (): number => 0.3 + random() * 30,
+      (): number => (random() < 0.2 ? 0.1 : 1 + random() * 3),
+    ];
+    for (const [k, shape] of shapes.entries()) {
+      const trace = parseTrace(`link-${k}`, Array.from({ length: 60 }, (_, i) => `${i + 1} ${shape(i).toFixed(3)}`).join('\n'));
+      const options = { stream, segmentCount: 30, rttSec: 0.08, progressIntervalSec: 0.1 };
+      const persisted = { bandwidthBps: 3 * MBPS, savedAtMs: 0 };
+      for (const start of [{}, { persisted, nowMs: 1 }, { downlinkBps: 8 * MBPS }]) {
+        const shipped = createPlatformController(stream, start);
+        const lab = createLabController(stream, start);
+        const a = simulateRun(trace, shipped, options);
+        const b = simulateRun(trace, lab, options);
+        expect(b.levels).toEqual(a.levels);
+        expect(b.metrics).toEqual(a.metrics);
+        expect(lab.bandwidthEstimate()).toBe(shipped.bandwidthEstimate());
+        expect(lab.exportState(7)).toEqual(shipped.exportState(7));
+      }
+    }
   });
 });

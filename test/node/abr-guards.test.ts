@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { CONTROLLERS, createHarmonicMeanController } from '../../abr/lab/controllers';
 import { createLabController } from '../../abr/lab/controllers/lab-platform';
-import { LAB_PARAMS, type LabParams } from '../../abr/lab/controllers/lab-params';
+import { assertLabParamNames, LAB_PARAMS, type LabParams } from '../../abr/lab/controllers/lab-params';
 import type { AbrController, AbrStream } from '../../abr/types';
 import { scoreRow, tuneBaselines, type TuneRow } from '../../abr/lab/train/tune';
 import { parseTrace } from '../../abr/lab/sim/traces';
@@ -33,10 +33,15 @@ const platform = (params: Partial<LabParams>, feeds: Feed): AbrController => fed
 const reference = (feeds: Feed): AbrController => fed(createHarmonicMeanController(stream), feeds);
 const at = (bufferSec: number, lastLevel: number) => ({ bufferSec, lastLevel, segmentIndex: 10, segmentsLeft: 40 });
 
-describe('round-five options are off by default', () => {
+describe('the guard options are off by default', () => {
   it('every one defaults to 0 (the shipped controller is unchanged)', () => {
     const { guardBufferSec, guardFadeRatio, guardCv, capSafety, capRelax, deadlineFactor, deadlineBufferSec, ensembleRatio, terminalCvSec } = LAB_PARAMS;
     expect([guardBufferSec, guardFadeRatio, guardCv, capSafety, capRelax, deadlineFactor, deadlineBufferSec, ensembleRatio, terminalCvSec]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('abr:tune rejects an option name the lab does not have', () => {
+    expect(() => assertLabParamNames(['guardBufferSec', 'horizon'])).not.toThrow();
+    expect(() => assertLabParamNames(['guardBufferSecs', 'toString'])).toThrow(/unknown option\(s\) guardBufferSecs, toString/);
   });
 });
 

@@ -4,8 +4,8 @@
  */
 import Hls, { type HlsConfig } from 'hls.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ABR_STORAGE_KEY, PlatformAbrController, PlatformHlsAbr, type AbrStorage } from '../../abr/hls-abr-controller';
-import { LADDER } from '../../workers/shared/config';
+import { ABR_STORAGE_KEY, DEFAULT_SEGMENT_SEC, PlatformAbrController, PlatformHlsAbr, type AbrStorage } from '../../abr/hls-abr-controller';
+import { defaults, LADDER } from '../../workers/shared/config';
 
 // Compile-time check: the export is accepted by hls.js's config type as the watch page will use it.
 const config: Partial<HlsConfig> = { abrController: PlatformAbrController };
@@ -81,6 +81,10 @@ afterEach(() => {
 });
 
 describe('PlatformHlsAbr (hls.js abrController)', () => {
+  it('assumes the transcoder\'s segment duration until a media playlist gives the real one', () => {
+    expect(DEFAULT_SEGMENT_SEC).toBe(defaults.transcoding.segmentDurationSec);
+  });
+
   it('first-time viewer starts on the lowest level, then climbs on fast downloads and persists the estimate', () => {
     const { hls, abr, storage } = setup();
     expect(abr.firstAutoLevel).toBe(0);

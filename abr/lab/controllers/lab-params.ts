@@ -138,3 +138,9 @@ export const LEARNED_STOCHASTIC_PARAMS: Partial<LabParams> = {
 
 /** Picked on the training half: the learned next-transfer model's 5 %–50 % quantile caps RobustMPC's estimate. */
 export const LEARNED_CAP_PARAMS: Partial<LabParams> = { learnedQuantile: 0.05, learnedQuantileFull: 0.5, learnedCap: 1 };
+
+/** Option names from a command line (`abr:tune --eval` / `--grid`): an unknown one is an error, not a silent no-op. */
+export function assertLabParamNames(names: Iterable<string>): void {
+  const unknown = [...names].filter((name) => !Object.hasOwn(LAB_PARAMS, name));
+  if (unknown.length) throw new Error(`unknown option(s) ${unknown.join(', ')}: the options are the keys of LAB_PARAMS (abr/lab/controllers/lab-params.ts)`);
+}

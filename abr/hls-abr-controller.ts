@@ -18,18 +18,18 @@
  * - `nextAutoLevel` (set) / `forcedAutoLevel`: hls.js's error controller forces a level after load errors; we obey it
  *   until a fragment of that level has loaded, as hls.js's own controller does. The stream controller also writes back
  *   every level it has just read (`hls.nextLoadLevel = level` → level controller → `hls.nextAutoLevel = level`, on
- *   every tick, including the idle ticks while the buffer is full); that echo of our own answer is not a force, and
- *   treating it as one froze the decision until a fragment of that level loaded (stale levels after a full buffer,
- *   after a manual pick, after new samples). A manual level (quality menu) clears any force.
+ *   every tick, including the idle ticks while the buffer is full); that echo of our own answer is not a force
+ *   (treating it as one would freeze the decision until a fragment of that level loaded: stale levels after a full
+ *   buffer, after a manual pick, after new samples). A manual level (quality menu) clears any force.
  * - `firstAutoLevel`: the start level; uses the persisted estimate of a returning viewer, else the browser's
  *   `navigator.connection.downlink` where it has one (Chromium), else the lowest rung.
  * - `bwEstimator` (`getEstimate`, `getEstimateTTFB`, `defaultEstimate`): read by `hls.bandwidthEstimate` and
  *   `hls.ttfbEstimate`; we expose the controller's estimate.
  * - `resetEstimator(bps)`: `hls.bandwidthEstimate = bps`, and hls.js's level controller at every manifest load (it
  *   sets the first listed variant's bitrate when the estimate is still the default). As in hls.js, this is a default
- *   to report before the first measurement, not a measurement: it is never mixed into the estimate. (It used to be fed
- *   in as a persisted sample; a 0.6 Mbit/s variant bitrate then sat in the 5-sample harmonic mean and held a 50
- *   Mbit/s link's estimate under 1.5 Mbit/s for five segments: a 10 s clip played entirely on the lowest rungs.)
+ *   to report before the first measurement, not a measurement: it is never mixed into the estimate (as a sample, a 0.6 Mbit/s
+ *   variant bitrate in the harmonic mean would hold a 50 Mbit/s link's estimate under 1.5 Mbit/s for several
+ *   segments: a 10 s clip would play entirely on the lowest rungs).
  * - `destroy()`.
  * Fragment samples come from hls events: FRAG_LOADING starts a 100 ms progress check (the emergency abandon hook),
  * FRAG_LOADED feeds the completed download (bytes, request → last byte, TTFB: network time only, as the simulator
@@ -294,7 +294,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     this.cache = null;
     // As hls.js's own abandon rule: force the lower level, drop the request, and announce it. The stream controller
     // only leaves FRAG_LOADING on FRAG_LOAD_EMERGENCY_ABORTED (an aborted loader calls nothing back): without the
-    // event the player sat on the aborted request forever. It then re-requests the same fragment at nextLoadLevel.
+    // event the player would wait on the aborted request forever. It then re-requests the same fragment at nextLoadLevel.
     this.forced = level;
     hls.nextLoadLevel = level;
     frag.abortRequests();
@@ -306,9 +306,9 @@ export class PlatformHlsAbr implements AbrComponentAPI {
    * fragments already loaded at that rank; for a rank not loaded yet, its playlist BANDWIDTH (a peak: planning a rung
    * never seen at it errs on the side of the stall). The master's BANDWIDTH is a peak, and on the platform's own ladder
    * the segments came out 6–35 % smaller than the master said (bench abr-player), so a rung already seen is planned at
-   * its real size. Unseen rungs used to be scaled by the seen rungs' real/declared ratio, but that ratio differs per
-   * rung (a 240p of static content compresses far below its BANDWIDTH, a 720p much less): on puffer it made 720p look
-   * 23 % cheaper than it was, and the adapter jumped 240p → 720p onto a 0.06 Mbit/s link (18.7 s download, a stall).
+   * its real size. Unseen rungs are not scaled by the seen rungs' real/declared ratio: that ratio differs per rung (a
+   * 240p of static content compresses far below its BANDWIDTH, a 720p much less), and on the puffer trace of the
+   * player benchmark it makes 720p look 23 % cheaper than it is, enough to jump 240p → 720p onto a 0.06 Mbit/s link.
    */
   private readonly segmentBits = (rank: number, index: number): number => {
     const extra = index === this.decisionSn ? (this.refetch[rank] ?? 0) : 0;

@@ -303,8 +303,7 @@ function shiftTrace(trace: Trace, offsetSec: number): Trace {
 
 /**
  * Waits for READY or FAILED, restarting the local transcoder process if it has exited: on this loaded machine wrangler
- * dev sometimes drops a connection mid-callback and the transcoder process dies on the unhandled rejection (seen
- * twice on 2026-11-30). The job it held is retried by the pipeline once its lease lapses.
+ * dev sometimes drops a connection mid-callback and the transcoder process dies on the unhandled rejection. The job it held is retried by the pipeline once its lease lapses.
  */
 async function waitWithTranscoder(stack: Stack, id: string, timeoutMs: number): Promise<VideoStatus> {
   const deadline = Date.now() + timeoutMs;

@@ -1,8 +1,8 @@
 /**
  * `npm run abr:imitate -- [--traces DIR] [--teacher perfect|oracle] [--horizon H] [--out FILE] [--no-write]
- * [--options '{…}']`: trains the imitation model (abr/imitation.ts) by DAgger on the training half of the shared
- * traces (abr/sim/imitate.ts; splitTraces: within each family the even positions), writes it as a TS module (default
- * abr/imitation-model.ts, which `{ imitation: 1 }` of PLATFORM_PARAMS uses), and scores the learned controller next to
+ * [--options '{…}']`: trains the imitation model (abr/lab/models/imitation.ts) by DAgger on the training half of the
+ * shared traces (abr/lab/train/imitate.ts; splitTraces: within each family the even positions), writes it as a TS
+ * module (default abr/lab/models/imitation-model.ts, which the lab option `{ imitation: 1 }` uses), and scores the learned controller next to
  * the shipped `platform` on the training half (closed loop, in sample) and on the held-out half. Deterministic (fixed
  * seed); progress on stderr. Held-out numbers of the committed model also come from
  * `npm run abr:tune -- --eval '[{}, {"imitation":1}]' --half test --baselines`.

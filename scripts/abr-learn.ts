@@ -1,9 +1,9 @@
 /**
- * `npm run abr:learn -- [--traces DIR] [--fit] [--target next|horizon] [--rotations N]`: the learned throughput predictor of #17 round six
- * (abr/learned-predictor.ts, abr/sim/learn.ts). --fit: collect samples from simulated runs over the TRAINING half
- * of the traces only (splitTraces: even positions in each family), each trace started at N offsets (default 8), fit
- * the model with a fixed seed and write abr/learned-predictor-weights.ts. Always: the predictor's accuracy (bin
- * cross-entropy, pinball loss over five quantiles, coverage, against round four's empirical window and the shipped
+ * `npm run abr:learn -- [--traces DIR] [--fit] [--target next|horizon] [--rotations N]`: the learned throughput
+ * predictor (abr/lab/models/learned-predictor.ts, abr/lab/train/learn.ts). --fit: collect samples from simulated runs
+ * over the TRAINING half of the traces only (splitTraces: even positions in each family), each trace started at N offsets (default 8), fit
+ * the model with a fixed seed and write abr/lab/models/learned-predictor-weights.ts. Always: the predictor's accuracy (bin
+ * cross-entropy, pinball loss over five quantiles, coverage, against the stochastic planner's empirical window and the shipped
  * point estimate) on the training half and on the held-out half, per family, with the weights now in the module.
  * --target horizon: the model of the next 5 transfers' time-average rate (learned-predictor-weights-horizon.ts).
  * Deterministic; progress on stderr.

@@ -1,10 +1,11 @@
 /**
- * `npm run abr:oboe -- [--traces DIR] --train [--train-options '{...}']`: learn the Oboe-style auto-tuner's table (abr/oboe-map.ts) from the
- * training half of the shared traces (abr/sim/oboe-train.ts; even positions within each family, `splitTraces`).
+ * `npm run abr:oboe -- [--traces DIR] --train [--train-options '{...}']`: learn the Oboe-style auto-tuner's table
+ * (abr/lab/models/oboe-map.ts) from the training half of the shared traces (abr/lab/train/oboe-train.ts; even
+ * positions within each family, `splitTraces`).
  * `npm run abr:oboe -- [--traces DIR] --eval [--half train|test] [--rotations N] [--baselines] [--oboe '{...}']`: the
  * auto-tuned controller next to the shipped `platform` (and the baselines) on the same traces, per family ratio /
- * headroom / Σ stall s (rebuffer %) [mean QoE_lin], and how long each candidate was active. Deterministic (#17 round
- * six; docs/abr.md "Sixth round, Oboe-style auto-tuning").
+ * headroom / Σ stall s (rebuffer %) [mean QoE_lin], and how long each candidate was active. Deterministic
+ * (docs/abr.md, "Oboe-style auto-tuning").
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';

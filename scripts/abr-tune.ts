@@ -4,16 +4,16 @@
  * mean headroom fraction over families reported on the odd ones (held out), next to the shipped defaults.
  * --grid-check: the oracle's total optimum over all traces at buffer steps 0.2, 0.1, 0.05, 0.025 s (is 0.05 s fine
  * enough?). --lofo: the platform controller's tunables over a small grid, scored per family as a fraction of the
- * oracle's headroom over always-lowest, and leave-one-family-out (see abr/sim/tune.ts).
- * --eval '[{...}, …]' [--half train|test] [--rotations N]: the given platform settings (PLATFORM_PARAMS overrides; {} =
- * the defaults), per family ratio / headroom / Σ stall s, on all traces or one half of the split, optionally with
+ * oracle's headroom over always-lowest, and leave-one-family-out (see abr/lab/train/tune.ts).
+ * --eval '[{...}, …]' [--half train|test] [--rotations N]: the given platform settings (LAB_PARAMS overrides: the shipped
+ * knobs and the lab's options; {} = the shipped controller), per family ratio / headroom / Σ stall s, on all traces or one half of the split, optionally with
  * every trace also rotated to start at k/N of its length. --grid '{"axis": [values], …}' replaces the grid of --split
  * and --lofo. --perfect H[,H…]: per family, the oracle, a perfect-prediction MPC that knows the next H segments
- * exactly (abr/sim/perfect-prediction.ts) and the shipped platform controller, each as Σ QoE_lin, Σ Mbps, stall,
+ * exactly (abr/lab/sim/perfect-prediction.ts) and the shipped platform controller, each as Σ QoE_lin, Σ Mbps, stall,
  * startup and switch cost, with ratio / headroom (where a controller's gap to the oracle is). --baselines (with --eval
  * or --split): the baselines' rows on the same traces, and rebuffer % per cell. --pick rebuffer (with --split): pick on
- * the training half only among settings that rebuffer no more than the reference rule there on every family
- * (#17 round five). Deterministic.
+ * the training half only among settings that rebuffer no more than the reference rule there on every family.
+ * An unknown option name is an error. Deterministic.
  */
 import path from 'node:path';
 import { assertLabParamNames, type LabParams } from '../abr/lab/controllers/lab-params';
@@ -34,16 +34,10 @@ const root = tracesAt >= 0 && argv[tracesAt + 1] ? path.resolve(argv[tracesAt + 
 const { traces } = loadTraceDir(root);
 const options = defaultSimOptions(PLATFORM_MEDIA);
 const { stream } = options;
-/**
- * #17 round three: the long-run estimate floor (longWindow), the cold-start error prior and the time-weighted short
- * estimate. (Round two's grid was { coldStartError: [0, 0.5, 1], abandonRateWindowSec: [0, 2] }; docs/abr.md.)
- */
+/** --split's default grid: the long-run estimate floor, the cold-start error prior and the time-weighted short estimate. */
 const SPLIT_GRID = { longWindow: [0, 10], coldStartError: [0, 0.3, 0.5], timeWeighted: [0, 1] };
 const LOFO_GRID = { estimateWindow: [3, 5], errorCap: [1, 1e6], bufferRelax: [0, 1], terminalBufferSec: [0, 12], terminalWeight: [1], timeWeighted: [0, 1] };
-/**
- * `--grid '{"axis": [values], …}'` replaces the grid of --split and --lofo (e.g. the stochastic planner's settings,
- * docs/abr.md "Stochastic MPC").
- */
+/** `--grid '{"axis": [values], …}'` replaces the grid of --split and --lofo (e.g. the stochastic planner's settings). */
 const gridAt = argv.indexOf('--grid');
 const customGrid = gridAt >= 0 ? (JSON.parse(argv[gridAt + 1] ?? '{}') as Partial<Record<keyof LabParams, number[]>>) : null;
 if (customGrid) assertLabParamNames(Object.keys(customGrid));
@@ -70,8 +64,8 @@ if (flag('--split')) {
   console.log(`train/test split: ${train.length} training traces, ${test.length} held out (odd positions in each family)`);
   const trained = tune(train, options, grid, (line) => console.error(`train ${line}`));
   const mean = (score: Record<string, number>): number => trained.families.reduce((s, f) => s + (score[f] ?? 0), 0) / trained.families.length;
-  // --pick rebuffer (#17 round five): only settings whose training-half rebuffering is no worse than the reference
-  // rule's on every family compete (the issue's rebuffering target); the best mean headroom among them wins.
+  // --pick rebuffer: only settings whose training-half rebuffering is no worse than the reference rule's on every
+  // family compete (the rebuffering target); the best mean headroom among them wins.
   const eligible = trained.grid.map((row) => {
     if (pick !== 'rebuffer') return true;
     const score = scoreRow(row);

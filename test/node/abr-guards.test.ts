@@ -1,5 +1,5 @@
 /**
- * The platform controller's round-five options (#17; all off by default, none shipped: docs/abr.md "Fifth round"):
+ * The lab's guard options of the platform controller (reference-guards.ts; all off by default, none shipped):
  * the reference rule's rung as a cap under a buffer threshold, on a fade or on a jittery link; a rate cap; the
  * download-time deadline downshift; the two-predictor ensemble; the volatility reserve of the terminal cost.
  */

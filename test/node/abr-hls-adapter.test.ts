@@ -165,13 +165,13 @@ describe('PlatformHlsAbr (hls.js abrController)', () => {
     abr.resetEstimator(600_000);
     expect(abr.bwEstimator.getEstimate()).toBe(600_000);
     expect(abr.firstAutoLevel).toBe(0);
-    // One fast download: the estimate is the link's, not dragged down by the 0.6 Mbit/s default (it used to sit in
-    // the 5-sample harmonic mean: ~1.2 Mbit/s here, and the next four segments stayed low).
+    // One fast download: the estimate is the link's, not dragged down by the 0.6 Mbit/s default (in the harmonic mean
+    // it would make ~1.2 Mbit/s here, and the next segments would stay low).
     download(hls, 0, 0, 50);
     expect(abr.bwEstimator.getEstimate()).toBeGreaterThan(20e6);
     hls.mainForwardBufferInfo = { len: 6 };
     expect(abr.nextAutoLevel).toBeGreaterThan(2);
-    // Called again mid-run (an app setting hls.bandwidthEstimate): what was measured is dropped, as in hls.js.
+    // Called again mid-playback (an app setting hls.bandwidthEstimate): what was measured is dropped, as in hls.js.
     abr.resetEstimator(2e6);
     expect(abr.bwEstimator.getEstimate()).toBe(2e6);
     abr.destroy();

@@ -1,5 +1,5 @@
 /**
- * #17 round six, imitation of the oracle (abr/imitation.ts, abr/sim/imitate.ts): the label (the interval of estimate
+ * Imitation of the oracle (abr/lab/models/imitation.ts, abr/lab/train/imitate.ts): the label (the interval of estimate
  * multipliers under which the planner picks the teacher's rung), the tree ensemble's arithmetic, the interval-loss
  * booster on a separable toy set, the oracle solved from a mid-run state, and the controller wiring (an empty
  * model is the shipped controller exactly; the committed model is small, deterministic and only scales the estimate).

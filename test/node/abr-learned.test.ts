@@ -1,8 +1,8 @@
 /**
- * The learned throughput predictor (abr/learned-predictor.ts, #17 round six): inputs computed by hand from a few
- * transfers, the softmax and the quantile read off the bins on hand-made weights, the fit's determinism and that it
- * learns a rule planted in synthetic samples, the committed models' sanity on a steady link, and the platform
- * controller's options (off by default: the shipped pick is unchanged).
+ * The learned throughput predictor (abr/lab/models/learned-predictor.ts): inputs computed by hand from a few transfers,
+ * the softmax and the quantile read off the bins on hand-made weights, the fit's determinism and that it learns a
+ * rule planted in synthetic samples, the committed models' sanity on a steady link, and the lab controller's options
+ * (off by default: the shipped pick is unchanged).
  */
 import { describe, expect, it } from 'vitest';
 import { createLabController } from '../../abr/lab/controllers/lab-platform';
@@ -117,7 +117,7 @@ describe('learned throughput predictor', () => {
     }
     // The same distribution with the planner's abandon modelled at 1 s: the slow half of the distribution "costs" one
     // second and a step down, so the expectation takes the top rung (6.4 Mbit/s) with 8 s buffered — the optimism
-    // that cost held-out hsdpa (docs/abr.md, "Sixth round").
+    // that costs held-out hsdpa (docs/abr.md, "What the lab found").
     expect(pick({ ...LEARNED_STOCHASTIC_PARAMS, stochAbandonSec: 0 })).toBe(4);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The Oboe-style auto-tuner (#17 round six; abr/oboe.ts, abr/sim/oboe-train.ts; off by default, docs/abr.md "Sixth
- * round, Oboe-style auto-tuning"): state features, online change points, the table's vote, the switch with
+ * The Oboe-style auto-tuner (abr/lab/controllers/oboe.ts, abr/lab/train/oboe-train.ts; a lab controller, not
+ * shipped): state features, online change points, the table's vote, the switch with
  * hysteresis, the offline segmentation, and the committed table's shape. Every number is worked out in the comments.
  */
 import { describe, expect, it } from 'vitest';

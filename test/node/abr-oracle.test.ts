@@ -1,5 +1,5 @@
 /**
- * The offline-optimal oracle (abr/sim/oracle.ts): a tiny case whose optimum is worked out by hand, an outage
+ * The offline-optimal oracle (abr/lab/sim/oracle.ts): a tiny case whose optimum is worked out by hand, an outage
  * case where the optimum must hold back, agreement with brute force over every plan on small seeded traces, and the
  * simulator's CLI reporting it as a row with every controller's fraction of it.
  */

@@ -197,7 +197,7 @@ describe('abr:sim CLI', () => {
     expect(report.overall.every((o) => o.traces === 2 && Number.isFinite(o.meanQoeLin))).toBe(true);
     expect(Object.keys(report.byFamily)).toEqual(['lte', 'wifi']);
     expect(report.skipped).toHaveLength(1);
-    expect(report.runs).toHaveLength(20); // 2 traces × (6 controllers (platform-stochastic since #17 round four) + 2 platform variants + oracle + the always-lowest floor)
+    expect(report.runs).toHaveLength(20); // 2 traces × (6 controllers + 2 platform variants + oracle + the always-lowest floor)
     expect(r.out.join('\n')).toMatch(/\| platform +\| +2 \|/);
   });
 

@@ -1,5 +1,5 @@
 /**
- * The stochastic MPC planner (abr/stochastic-mpc.ts, the non-learned Fugu): tiny cases whose expected values are
+ * The stochastic MPC planner (abr/lab/controllers/stochastic-mpc.ts, the non-learned Fugu): tiny cases whose expected values are
  * worked out by hand (a bimodal link where the expected-value choice differs from any point estimate's, the abandon
  * model, persistence), agreement with brute force over every plan when the distribution is one point, and the
  * platform controller's `stochastic` switch using its recent transfers as the distribution.

@@ -1,4 +1,4 @@
-/** The platform estimator's trend options (#17 round four, continued; docs/abr.md): a falling least-squares trend, a fade detector, over-prediction-only errors. */
+/** The lab's trend options of the platform estimator (trend.ts): a falling least-squares trend, Holt's smoothing, a fade detector, over-prediction-only errors. */
 import { describe, expect, it } from 'vitest';
 import { createLabController } from '../../abr/lab/controllers/lab-platform';
 import { FallingTrend, HoltTrend } from '../../abr/lab/controllers/trend';

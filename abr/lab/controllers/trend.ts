@@ -1,5 +1,9 @@
 /**
- * A pessimistic trend over the last `size` transfers (#17 round four, continued): the least-squares line through (time, rate),
+ * Trend-aware estimators for the lab's `trendWindow`, `holtAlpha` and `fadeK` options (lab-params.ts).
+ */
+
+/**
+ * A pessimistic trend over the last `size` transfers: the least-squares line through (time, rate),
  * each transfer placed at the middle of its transfer, time counted in seconds of transfer (the controller has no
  * clock; idle time while the buffer is full is not seen). A falling line is extrapolated `aheadSec` past the end of
  * the latest transfer (about the next segment's download), floored at `floor` × the latest rate; a flat or rising line

@@ -36,7 +36,7 @@ export interface OracleOptions {
    */
   startupPenalty?: number;
   /**
-   * Solve from a mid-run state instead of the run's start (the imitation learner's teacher, abr/sim/imitate.ts):
+   * Solve from a mid-run state instead of the run's start (the imitation learner's teacher, abr/lab/train/imitate.ts):
    * segment `index` is about to be requested at trace time `timeSec` with `bufferSec` buffered after playback began,
    * the previous segment at `lastLevel`. The plan then covers segments index … segmentCount − 1.
    */

@@ -1,6 +1,6 @@
 /**
- * Training of the imitation model (abr/imitation.ts; #17 round six): DAgger (Ross et al., 2011) on the training half
- * of the shared traces, with a teacher that knows the future, in the manner of Comyco (Huang et al., 2019).
+ * Training of the imitation model (abr/lab/models/imitation.ts): DAgger (Ross et al., 2011) on the training half of
+ * the shared traces, with a teacher that knows the future, in the manner of Comyco (Huang et al., 2019).
  *
  * Each DAgger iteration plays every training run (the training traces, rotated and throughput-scaled as
  * augmentation) with a mix of the teacher and the current learned policy (the teacher acts with probability β, seeded

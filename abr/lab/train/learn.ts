@@ -1,8 +1,8 @@
 /**
- * Training and evaluation of the learned throughput predictor (abr/learned-predictor.ts; #17 round six).
+ * Training and evaluation of the learned throughput predictor (abr/lab/models/learned-predictor.ts).
  *
  * Samples come from simulated runs, so the inputs are exactly what the controller sees: the shipped platform
- * controller (and round four's stochastic row, for a second policy's mix of segment sizes) plays each trace from
+ * controller (and the `platform-stochastic` setting, for a second policy's mix of segment sizes) plays each trace from
  * several start offsets; at every decision the probe records the predictor's inputs and the 3-transfer harmonic mean
  * (the reference), and the next transfer rate the controller records (a completed download, or the partial rate of
  * an abandoned one) is the target, z = ln(rate / reference).
@@ -25,7 +25,7 @@ export interface Sample {
   z: number;
   /** ln(shipped planner's estimate / reference). */
   shippedZ: number;
-  /** ln(rate_i / reference) of the last (up to) 8 transfers, oldest first: round four's empirical distribution. */
+  /** ln(rate_i / reference) of the last (up to) 8 transfers, oldest first: the stochastic planner's empirical distribution. */
   recentZ: number[];
   family: string;
 }
@@ -206,7 +206,7 @@ export function fitPredictor(samples: Sample[], fit: FitOptions = FIT_DEFAULTS, 
 /** Pinball (quantile) loss of predicting `qz` for the q-quantile when z came. */
 export const pinball = (z: number, qz: number, q: number): number => (z >= qz ? q * (z - qz) : (1 - q) * (qz - z));
 
-/** Weighted q-quantile of the values (round four's recency weights: half-life 4 transfers). */
+/** Weighted q-quantile of the values (the stochastic planner's recency weights: half-life 4 transfers). */
 export function empiricalQuantile(values: readonly number[], q: number, halfLife = 4): number {
   const n = values.length;
   const items = values.map((v, i) => ({ v, w: halfLife > 0 ? Math.pow(0.5, (n - 1 - i) / halfLife) : 1 })).sort((a, b) => a.v - b.v);
@@ -226,7 +226,7 @@ export interface Accuracy {
   /** Cross-entropy over the bins: the model vs the empirical last-8 window binned (add-0.5 smoothing). */
   nllLearned: number;
   nllEmpirical: number;
-  /** Mean pinball loss over QUANTILES, in ln-rate units: the model vs round four's recency-weighted window. */
+  /** Mean pinball loss over QUANTILES, in ln-rate units: the model vs the stochastic planner's recency-weighted window. */
   pinballLearned: number;
   pinballEmpirical: number;
   /** Share of targets below each quantile (should be ≈ q). */
@@ -281,7 +281,7 @@ export function accuracy(samples: Sample[], weights: LearnedWeights): Accuracy {
   };
 }
 
-/** The weights as a TS module (abr/learned-predictor-weights.ts). */
+/** The weights as a TS module (abr/lab/models/learned-predictor-weights.ts). */
 export function weightsModule(weights: LearnedWeights, name: string, header: string): string {
   return `// ${header}\nimport type { LearnedWeights } from './learned-predictor';\n\nexport const ${name}: LearnedWeights = ${JSON.stringify(weights)};\n`;
 }

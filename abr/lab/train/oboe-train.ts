@@ -1,6 +1,6 @@
 /**
- * Offline half of the Oboe-style auto-tuner (abr/oboe.ts; #17 round six): learn the table from network state to
- * each candidate setting's gain, on the training half of the shared traces only.
+ * Offline half of the Oboe-style auto-tuner (abr/lab/controllers/oboe.ts): learn the table from network state to each
+ * candidate setting's gain, on the training half of the shared traces only.
  *
  * 1. Each training trace, resampled to 1 s bins, is cut into piecewise-stationary stretches by binary segmentation
  *    of its log rate (`segmentTrace`: split where the two sides' mean log rates differ most, if by more than
@@ -161,14 +161,14 @@ export function trainMap(train: Trace[], sim: SimOptions, options: TrainOptions 
 
 const round = (v: number): number => Math.round(v * 1000) / 1000;
 
-/** The table as the TypeScript module abr/oboe-map.ts. */
+/** The table as the TypeScript module abr/lab/models/oboe-map.ts. */
 export function mapModule(map: OboeMap, command: string): string {
   return `/**
- * The Oboe-style auto-tuner's table (abr/oboe.ts): written by \`${command}\` (abr/sim/oboe-train.ts) from the training
+ * The Oboe-style auto-tuner's table (abr/lab/controllers/oboe.ts): written by \`${command}\` (abr/lab/train/oboe-train.ts) from the training
  * half of the shared traces only (${map.entries.length} synthetic runs). Do not edit by hand.
  */
 export interface OboeMap {
-  /** Candidate names (abr/oboe.ts OBOE_CANDIDATES), in gain order. */
+  /** Candidate names (abr/lab/controllers/oboe.ts OBOE_CANDIDATES), in gain order. */
   candidates: string[];
   /** Per-feature scale for the nearest-neighbour distance (the training entries' standard deviation). */
   scales: number[];

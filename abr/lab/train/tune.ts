@@ -1,6 +1,6 @@
 /**
- * `npm run abr:tune -- [--traces DIR]`: the honest-tuning check for the platform controller's few free parameters.
- * For a small grid of settings it scores the platform controller on every trace as a fraction of the oracle, per
+ * Scoring behind `npm run abr:tune` (scripts/abr-tune.ts): the honest-tuning check for the platform controller's
+ * settings (the shipped knobs and the lab's options). For a grid of settings it scores the controller on every trace as a fraction of the oracle, per
  * family, then does leave-one-family-out: for each family, the setting that is best on the *other* families is
  * scored on the held-out one. If the held-out scores are close to the in-sample ones, the chosen setting is not an
  * artefact of the traces it was picked on. Deterministic; prints progress on stderr.
@@ -84,7 +84,7 @@ export function tuneBaselines(traces: Trace[], options: SimOptions): TuneRow[] {
   }));
 }
 
-/** Any controllers (a factory each, named) scored like grid rows on the same traces (#17 round six: the auto-tuner). */
+/** Any controllers (a factory each, named) scored like grid rows on the same traces (e.g. the auto-tuner). */
 export function tuneControllers(traces: Trace[], options: SimOptions, controllers: ReadonlyArray<{ name: string; create: (trace: Trace) => AbrController }>): TuneRow[] {
   const families = [...new Set(traces.map((t) => t.family))].sort();
   const base = bases(traces, options);

@@ -65,8 +65,8 @@ export const PLATFORM_PARAMS = {
   /** The abandon rule looks at a download from this many seconds after its request. */
   abandonMinElapsedSec: 1,
   /**
-   * The abandon rule judges a download that has run this long by its rate over the last this-many seconds (0: by its
-   * rate since the request). A link that collapses after a fast start shows at once in the recent rate.
+   * Once a download has run 90 % of this, the abandon rule judges it by its rate over the last this-many seconds (0: by
+   * its rate since the request), so a link that collapses after a fast start is not hidden behind the early average.
    */
   abandonRateWindowSec: 10,
 };

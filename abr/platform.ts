@@ -1,77 +1,7 @@
 import { HarmonicWindow, TimeWeightedWindow } from './estimators';
-import {
-  capLevel,
-  segmentBitsOf,
-  type AbrController,
-  type AbrDecision,
-  type AbrStream,
-  type DownloadProgress,
-  type DownloadSample,
-  type PersistedAbrState,
-} from './types';
-
-/**
- * The platform's controller: model-predictive control over a short horizon (RobustMPC, Yin et al., "A
- * Control-Theoretic Approach for Dynamic Adaptive Video Streaming over HTTP", SIGCOMM 2015), plus an emergency
- * abandon rule and a stored estimate for returning viewers.
- *
- * Decision: enumerate every rung sequence for the next `horizon` segments, simulate the buffer under the predicted
- * throughput (TTFB + bits / throughput per segment, buffer capped at the player's maximum), and score each plan with
- * the QoE it is judged by (Mbps of each segment − `rebufferPenalty` × stall seconds − `switchPenalty` × |Mbps
- * change|). Take the first rung of the best plan; plan again at every segment. Plans ending under
- * `terminalBufferSec` of buffer pay for the shortfall as stall (plain MPC cannot see a stall just past its horizon).
- *
- * Prediction: the harmonic mean of the last `estimateWindow` transfer rates, divided by (1 + the largest relative
- * error that estimate made over the last `errorWindow` transfers, each error capped at `errorCap`), the discount
- * shrinking as the buffer fills (`bufferRelax`). With buffer in hand the estimate never drops below the last
- * `longWindow` transfers' throughput × the buffer's fill fraction, so one slow transfer or abandon does not send a
- * full buffer down to the lowest rung. Before the first transfer: a returning viewer's stored estimate, else the
- * browser's downlink hint, each discounted as if it had been `persistedPriorError` wrong; else the lowest rung.
- *
- * Emergency abandon: from `abandonMinElapsedSec` into a download, if at the rate it is achieving the segment will
- * finish after the buffer runs dry, it is requested again at the highest lower rung that arrives in time (or the
- * lowest, if that still beats finishing), and the observed rate enters the estimate.
- *
- * How the defaults were chosen, and the options measured and not shipped, are in docs/abr.md; the lab
- * (abr/lab/controllers/lab-platform.ts) extends this class with them.
- */
-export const PLATFORM_PARAMS = {
-  /** Segments planned ahead (RobustMPC: 5). At most the segments left in the video. */
-  horizon: 5,
-  /** Transfers in the short estimate, the harmonic mean of their rates. */
-  estimateWindow: 3,
-  /** Transfers whose prediction errors set the discount (RobustMPC: 5). */
-  errorWindow: 5,
-  /** The discount is 1 + `errorScale` × the largest recent relative error (RobustMPC: 1). */
-  errorScale: 1,
-  /** Cap on one relative prediction error, so one near-zero sample cannot divide the estimate by 100. */
-  errorCap: 1,
-  /** 0..1: how much of the discount a full buffer removes (0 = RobustMPC; 1 = none left at a full buffer). */
-  bufferRelax: 1,
-  /** Long-run floor: transfers in Σ bits / Σ seconds, which × the buffer's fill fraction bounds the estimate from below (0: no floor). */
-  longWindow: 10,
-  /** A plan that ends with less buffer than this, seconds, pays for the shortfall as stall… */
-  terminalBufferSec: 12,
-  /** …weighted by this (0: no terminal cost). */
-  terminalWeight: 1,
-  /** Weight of a second of stall in the planner's score (QoE_lin's own weight). */
-  rebufferPenalty: 4.3,
-  /** Weight of a change of 1 Mbit/s between consecutive segments (QoE_lin's own weight). */
-  switchPenalty: 1,
-  /** A stored estimate (or the browser's downlink hint) is trusted like an estimate that was recently this far off. */
-  persistedPriorError: 0.5,
-  /** A stored estimate older than this, ms, is ignored: the viewer has likely changed network. */
-  persistedMaxAgeMs: 24 * 3600 * 1000,
-  /** The abandon rule looks at a download from this many seconds after its request. */
-  abandonMinElapsedSec: 1,
-  /**
-   * Once a download has run 90 % of this, the abandon rule judges it by its rate over the last this-many seconds (0: by
-   * its rate since the request), so a link that collapses after a fast start is not hidden behind the early average.
-   */
-  abandonRateWindowSec: 10,
-};
-
-export type PlatformParams = { -readonly [K in keyof typeof PLATFORM_PARAMS]: number };
+import { PLATFORM_PARAMS, type PlatformParams } from './platform-params';
+import { planRobust } from './robust-mpc';
+import type { AbrController, AbrDecision, AbrStream, DownloadProgress, DownloadSample, PersistedAbrState } from './types';
 
 export interface PlatformControllerOptions {
   /** State saved by `exportState` on the viewer's earlier visit (the adapter reads it from localStorage). */
@@ -98,6 +28,32 @@ export interface Transfer {
   before: number | null;
 }
 
+/**
+ * The platform's controller: model-predictive control over a short horizon (RobustMPC, Yin et al., "A
+ * Control-Theoretic Approach for Dynamic Adaptive Video Streaming over HTTP", SIGCOMM 2015), plus an emergency
+ * abandon rule and a stored estimate for returning viewers.
+ *
+ * Decision: enumerate every rung sequence for the next `horizon` segments, simulate the buffer under the predicted
+ * throughput (TTFB + bits / throughput per segment, buffer capped at the player's maximum), and score each plan with
+ * the QoE it is judged by (Mbps of each segment − `rebufferPenalty` × stall seconds − `switchPenalty` × |Mbps
+ * change|). Take the first rung of the best plan; plan again at every segment. Plans ending under
+ * `terminalBufferSec` of buffer pay for the shortfall as stall (plain MPC cannot see a stall just past its horizon).
+ *
+ * Prediction: the harmonic mean of the last `estimateWindow` transfer rates, divided by (1 + the largest relative
+ * error that estimate made over the last `errorWindow` transfers, each error capped at `errorCap`), the discount
+ * shrinking as the buffer fills (`bufferRelax`). With buffer in hand the estimate never drops below the last
+ * `longWindow` transfers' throughput × the buffer's fill fraction, so one slow transfer or abandon does not send a
+ * full buffer down to the lowest rung. Before the first transfer: a returning viewer's stored estimate, else the
+ * browser's downlink hint, each discounted as if it had been `persistedPriorError` wrong; else the lowest rung.
+ *
+ * Emergency abandon: from `abandonMinElapsedSec` into a download, if at the rate it is achieving the segment will
+ * finish after the buffer runs dry, it is requested again at the highest lower rung that arrives in time (or the
+ * lowest, if that still beats finishing), and the observed rate enters the estimate.
+ *
+ * How the defaults were chosen, and the options measured and not shipped, are in docs/abr.md; the lab
+ * (abr/lab/controllers/lab-platform.ts) extends this class with them. The config is in platform-params.ts, the
+ * planner's search in robust-mpc.ts.
+ */
 export class PlatformController implements AbrController {
   readonly name: string;
   protected readonly p: PlatformParams;
@@ -211,58 +167,19 @@ export class PlatformController implements AbrController {
     return { sec: this.p.terminalBufferSec, weight: this.p.terminalWeight };
   }
 
-  /**
-   * Best first rung over the horizon. `bandwidths` are throughput scenarios weighed equally (the player plans with
-   * one, the robust estimate): every plan is scored by its mean QoE over them.
-   */
+  /** The best first rung over the horizon against the throughput scenarios `bandwidths` (abr/robust-mpc.ts). */
   protected plan(decision: AbrDecision, bandwidths: readonly number[]): number {
-    const { stream, p } = this;
-    const top = capLevel(stream, decision);
     const steps = this.steps(decision);
-    const terminal = this.terminalCost(decision, steps);
-    const dur = stream.segmentDurationSec;
-    const mbps = stream.bitrates.map((b) => b / 1e6);
-    const k = bandwidths.length;
-    // Download time of every (step, rung, scenario), computed once: the search below only adds and compares.
-    const downloads = Array.from({ length: steps }, (_, step) =>
-      Array.from({ length: top + 1 }, (_, level) => {
-        const bits = segmentBitsOf(stream, decision, level, decision.segmentIndex + step);
-        return bandwidths.map((bw) => this.ttfbSec + bits / bw);
-      }),
-    );
-    let bestScore = -Infinity;
-    let bestFirst = 0;
-    // Depth-first over rung sequences; 7 rungs × 5 steps is 19,607 nodes.
-    const visit = (step: number, buffers: number[], prev: number, score: number, first: number): void => {
-      if (step === steps) {
-        let shortfall = 0;
-        for (const buffer of buffers) shortfall += Math.max(0, terminal.sec - buffer);
-        score -= (terminal.weight * p.rebufferPenalty * shortfall) / k;
-        if (score > bestScore) {
-          bestScore = score;
-          bestFirst = first;
-        }
-        return;
-      }
-      const row = downloads[step] as number[][];
-      for (let level = 0; level <= top; level++) {
-        const times = row[level] as number[];
-        const next: number[] = new Array<number>(k);
-        let stall = 0;
-        for (let i = 0; i < k; i++) {
-          const download = times[i] as number;
-          const buffer = buffers[i] as number;
-          if (download > buffer) stall += download - buffer;
-          next[i] = Math.min((download < buffer ? buffer - download : 0) + dur, stream.maxBufferSec);
-        }
-        const quality = mbps[level] as number;
-        const change = prev < 0 ? 0 : Math.abs(quality - (mbps[prev] as number));
-        const gain = quality - (p.rebufferPenalty * stall) / k - p.switchPenalty * change;
-        visit(step + 1, next, level, score + gain, step === 0 ? level : first);
-      }
-    };
-    visit(0, bandwidths.map(() => decision.bufferSec), decision.lastLevel, 0, 0);
-    return bestFirst;
+    return planRobust({
+      stream: this.stream,
+      decision,
+      bandwidths,
+      steps,
+      ttfbSec: this.ttfbSec,
+      terminal: this.terminalCost(decision, steps),
+      rebufferPenalty: this.p.rebufferPenalty,
+      switchPenalty: this.p.switchPenalty,
+    });
   }
 
   chooseLevel(decision: AbrDecision): number {

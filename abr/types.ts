@@ -1,5 +1,5 @@
 /**
- * The contract every ABR controller implements, shared by the simulator (abr/sim) and the player's hls.js
+ * The contract every ABR controller implements, shared by the lab's simulator (abr/lab/sim) and the player's hls.js
  * adapter (hls-abr-controller.ts). Pure data in, a rung index out: no DOM, no timers, no clock. Every time is in
  * seconds and every rate in bits/s, so the same controller runs in a browser and in a trace-driven simulation.
  */

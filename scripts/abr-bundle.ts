@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LAB_PARAMS } from '../abr/lab/controllers/lab-params';
-import { PLATFORM_PARAMS } from '../abr/platform';
+import { PLATFORM_PARAMS } from '../abr/platform-params';
 import { ASSETS_OUT, buildWeb } from './build-web';
 
 const ROOT = path.resolve(import.meta.dirname, '..');

@@ -4,7 +4,7 @@
  * shipped controller exactly. What each was measured to do, and why none ships, is in docs/abr.md ("What the lab
  * found").
  */
-import { PLATFORM_PARAMS } from '../../platform';
+import { PLATFORM_PARAMS } from '../../platform-params';
 
 export const LAB_PARAMS = {
   ...PLATFORM_PARAMS,

@@ -9,7 +9,7 @@
  * The controller keeps its own clock from what the simulator tells every controller: the download durations, and the
  * wait for room, which shows as the buffer at the next decision being lower than the one the last download left.
  */
-import { PLATFORM_PARAMS } from '../../platform';
+import { PLATFORM_PARAMS } from '../../platform-params';
 import { capLevel, type AbrController, type AbrStream } from '../../types';
 import { REBUFFER_PENALTY, SWITCH_PENALTY } from './simulator';
 import { TraceClock, type Trace } from './traces';

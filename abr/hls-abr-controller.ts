@@ -7,9 +7,8 @@
  *   const hls = new Hls({ abrController: PlatformAbrController });
  * (`PlatformAbrController` is the class `PlatformHlsAbr`, typed for hls.js's config; see the end of this file.)
  *
- * Import surface: this file and its runtime imports (./platform, ./estimators, ./types, and the platform's config
- * module for the segment duration) are pure TypeScript with no DOM or Node dependency. hls.js is imported for types
- * only; the `Events` enum is read from the Hls instance's constructor at runtime (`Hls.Events`), so bundling this
+ * Import surface: this file and its runtime imports (./platform, ./estimators, ./types) are pure TypeScript with no
+ * DOM or Node dependency. hls.js is imported for types only; the `Events` enum is read from the Hls instance's constructor at runtime (`Hls.Events`), so bundling this
  * never pulls in a second copy of hls.js.
  *
  * What hls.js calls on an `abrController` (src/hls.ts, stream/level/error controllers, v1.7):
@@ -19,40 +18,40 @@
  * - `nextAutoLevel` (set) / `forcedAutoLevel`: hls.js's error controller forces a level after load errors; we obey it
  *   until a fragment of that level has loaded, as hls.js's own controller does. The stream controller also writes back
  *   every level it has just read (`hls.nextLoadLevel = level` → level controller → `hls.nextAutoLevel = level`, on
- *   every tick, including the idle ticks while the buffer is full); that echo of our own answer is not a force, and
- *   treating it as one froze the decision until a fragment of that level loaded (stale levels after a full buffer,
- *   after a manual pick, after new samples). A manual level (quality menu) clears any force.
+ *   every tick, including the idle ticks while the buffer is full); that echo of our own answer is not a force
+ *   (treating it as one would freeze the decision until a fragment of that level loaded: stale levels after a full
+ *   buffer, after a manual pick, after new samples). A manual level (quality menu) clears any force.
  * - `firstAutoLevel`: the start level; uses the persisted estimate of a returning viewer, else the browser's
  *   `navigator.connection.downlink` where it has one (Chromium), else the lowest rung.
  * - `bwEstimator` (`getEstimate`, `getEstimateTTFB`, `defaultEstimate`): read by `hls.bandwidthEstimate` and
  *   `hls.ttfbEstimate`; we expose the controller's estimate.
  * - `resetEstimator(bps)`: `hls.bandwidthEstimate = bps`, and hls.js's level controller at every manifest load (it
  *   sets the first listed variant's bitrate when the estimate is still the default). As in hls.js, this is a default
- *   to report before the first measurement, not a measurement: it is never mixed into the estimate. (It used to be fed
- *   in as a persisted sample; a 0.6 Mbit/s variant bitrate then sat in the 5-sample harmonic mean and held a 50
- *   Mbit/s link's estimate under 1.5 Mbit/s for five segments: a 10 s clip played entirely on the lowest rungs.)
+ *   to report before the first measurement, not a measurement: it is never mixed into the estimate (as a sample, a 0.6 Mbit/s
+ *   variant bitrate in the harmonic mean would hold a 50 Mbit/s link's estimate under 1.5 Mbit/s for several
+ *   segments: a 10 s clip would play entirely on the lowest rungs).
  * - `destroy()`.
  * Fragment samples come from hls events: FRAG_LOADING starts a 100 ms progress check (the emergency abandon hook),
  * FRAG_LOADED feeds the completed download (bytes, request → last byte, TTFB: network time only, as the simulator
  * models it; transmuxing and appending are not the link's doing) and saves the estimate to localStorage (when
- * available) for the viewer's next session. FRAG_LOADED also covers hls.js's bitrate-test fragment (`startLevel: -1`
+ * available) for the viewer's next visit. FRAG_LOADED also covers hls.js's bitrate-test fragment (`startLevel: -1`
  * with `testBandwidth`), which is never buffered.
  * The stream description follows the real stream: segment duration from each loaded media playlist, and the buffer
  * cap from hls.js's own rule (`maxBufferLength` stretched up to `maxBufferSize` bytes, at most `maxMaxBufferLength`).
  */
 import type Hls from 'hls.js';
 import type { AbrComponentAPI, EwmaBandWidthEstimator, HlsConfig, FragLoadedData, FragLoadingData, Fragment, LevelDetails } from 'hls.js';
-import { defaults } from '../workers/shared/config';
 import { createPlatformController } from './platform';
 import type { AbrController, AbrStream, PersistedAbrState } from './types';
 
 export const ABR_STORAGE_KEY = 'edge-video:abr-estimate';
 const PROGRESS_CHECK_MS = 100;
 /**
- * Used until the first media playlist says otherwise: the duration the platform's transcoder cuts segments to (the one
- * place it is set; config.ts is plain data with no imports, so the browser bundle can take it).
+ * Segment duration assumed until the first media playlist gives the real one (it sizes the first pick): the duration
+ * the platform's transcoder cuts segments to, `transcoding.segmentDurationSec` in workers/shared/config.ts
+ * (test/node/abr-hls-adapter.test.ts checks that the two agree; abr/ imports nothing from workers/).
  */
-const DEFAULT_SEGMENT_SEC = defaults.transcoding.segmentDurationSec;
+export const DEFAULT_SEGMENT_SEC = 6;
 
 /** Minimal Storage surface, so tests can pass their own. */
 export interface AbrStorage {
@@ -295,7 +294,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
     this.cache = null;
     // As hls.js's own abandon rule: force the lower level, drop the request, and announce it. The stream controller
     // only leaves FRAG_LOADING on FRAG_LOAD_EMERGENCY_ABORTED (an aborted loader calls nothing back): without the
-    // event the player sat on the aborted request forever. It then re-requests the same fragment at nextLoadLevel.
+    // event the player would wait on the aborted request forever. It then re-requests the same fragment at nextLoadLevel.
     this.forced = level;
     hls.nextLoadLevel = level;
     frag.abortRequests();
@@ -307,9 +306,9 @@ export class PlatformHlsAbr implements AbrComponentAPI {
    * fragments already loaded at that rank; for a rank not loaded yet, its playlist BANDWIDTH (a peak: planning a rung
    * never seen at it errs on the side of the stall). The master's BANDWIDTH is a peak, and on the platform's own ladder
    * the segments came out 6–35 % smaller than the master said (bench abr-player), so a rung already seen is planned at
-   * its real size. Unseen rungs used to be scaled by the seen rungs' real/declared ratio, but that ratio differs per
-   * rung (a 240p of static content compresses far below its BANDWIDTH, a 720p much less): on puffer it made 720p look
-   * 23 % cheaper than it was, and the adapter jumped 240p → 720p onto a 0.06 Mbit/s link (18.7 s download, a stall).
+   * its real size. Unseen rungs are not scaled by the seen rungs' real/declared ratio: that ratio differs per rung (a
+   * 240p of static content compresses far below its BANDWIDTH, a 720p much less), and on the puffer trace of the
+   * player benchmark it makes 720p look 23 % cheaper than it is, enough to jump 240p → 720p onto a 0.06 Mbit/s link.
    */
   private readonly segmentBits = (rank: number, index: number): number => {
     const extra = index === this.decisionSn ? (this.refetch[rank] ?? 0) : 0;
@@ -321,7 +320,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
    * earlier parse: it looks the next fragment up in the new level's playlist at the buffered end, which the browser
    * reports in whole microseconds, a hair before that level's end of the segment just buffered; the lookup matches
    * that segment, and hls.js loads it again at the new level before moving on (bench abr-player: 1–4 such re-fetches
-   * per session on traces that make the platform switch, up to 27 s of link time). The adapter does not choose
+   * per run on traces that make the platform switch, up to 27 s of link time). The adapter does not choose
    * fragments, but it can tell the planner what a switch costs: for each rank whose playlist would match a segment
    * before `nextSn` at `bufferEnd` (the same test hls.js applies), the first planned download also carries that
    * segment's bits.
@@ -398,7 +397,7 @@ export class PlatformHlsAbr implements AbrComponentAPI {
 
   /**
    * hls.js semantics (its AbrController.resetEstimator): start a fresh estimator whose *default* is `bps`. What was
-   * measured in this session is dropped; the default is only reported until the first sample and never drives a
+   * measured so far is dropped; the default is only reported until the first sample and never drives a
    * decision (a first-time viewer starts on the lowest rung; a returning viewer's stored estimate is kept, since
    * hls.js only resets an estimate that is still its default).
    */

@@ -1,10 +1,10 @@
 /**
- * The contract every ABR controller implements, shared by the simulator (abr/sim) and the player's hls.js
+ * The contract every ABR controller implements, shared by the lab's simulator (abr/lab/sim) and the player's hls.js
  * adapter (hls-abr-controller.ts). Pure data in, a rung index out: no DOM, no timers, no clock. Every time is in
  * seconds and every rate in bits/s, so the same controller runs in a browser and in a trace-driven simulation.
  */
 
-/** What a controller knows about the stream, fixed for a session. */
+/** What a controller knows about the stream, fixed while it plays. */
 export interface AbrStream {
   /** Nominal bitrate of each rung, bits/s, ascending (index 0 is the lowest rung). */
   bitrates: readonly number[];
@@ -52,7 +52,7 @@ export interface DownloadProgress {
   bufferSec: number;
 }
 
-/** What a controller can hand to the player to keep across sessions (stored in localStorage by the adapter). */
+/** What a controller can hand to the player to keep for the viewer's next visit (stored in localStorage by the adapter). */
 export interface PersistedAbrState {
   /** Bandwidth estimate, bits/s. */
   bandwidthBps: number;
@@ -73,7 +73,7 @@ export interface AbrController {
   onProgress?(progress: DownloadProgress): number | null;
   /** Current bandwidth estimate in bits/s, or null before the first sample. */
   bandwidthEstimate(): number | null;
-  /** State worth keeping for the viewer's next session (null when nothing has been learnt yet). */
+  /** State worth keeping for the viewer's next visit (null when nothing has been learnt yet). */
   exportState?(nowMs: number): PersistedAbrState | null;
 }
 

@@ -4,7 +4,7 @@
  * API and transcoded by the pipeline) through hls.js, once with hls.js's own ABR and once with the platform
  * controller, while the downlink follows a bandwidth trace (shaping-proxy.ts: a forward proxy on 127.0.0.1 whose
  * rate follows the trace, integrated exactly). QoE_lin comes from the player's own events (qoe.ts); next to it, the
- * simulator's prediction for the same trace (simulateRun: the real segment sizes from R2 for the downloads, the
+ * simulator's prediction for the same trace (predictRun: the real segment sizes from R2 for the downloads, the
  * measured TTFB, the same 30 s buffer, started at the player's first fragment request). Each run is a fresh browser
  * context (a first-time viewer; Chromium's navigator.connection.downlink is whatever the browser reports and is
  * recorded). The JSON keeps each run's raw events (requests with buffer and estimate, loads, aborts, media events),
@@ -32,10 +32,11 @@ import { bundlePageScript, launchChromium } from '../test/helpers/chromium';
 import { ROOT, startStack, type Stack } from '../test/helpers/local-stack';
 import { getVideo, listObjects, uploadOriginal, type VideoStatus } from '../test/helpers/transcoding-media';
 import { LADDER, defaults } from '../workers/shared/config';
-import { CONTROLLERS, createPlatformController } from '../abr/index';
+import { CONTROLLERS } from '../abr/lab/controllers';
+import { createPlatformController } from '../abr/platform';
 import type { AbrController } from '../abr/types';
-import { REBUFFER_PENALTY, simulateSession } from '../abr/sim/simulator';
-import { loadTraceDir, type Trace } from '../abr/sim/traces';
+import { REBUFFER_PENALTY, simulateRun } from '../abr/lab/sim/simulator';
+import { loadTraceDir, type Trace } from '../abr/lab/sim/traces';
 import { PAGE_ENTRY, PAGE_HTML, type PlayerRun } from './abr-player/page';
 import { playerQoe, type PlayerQoe } from './abr-player/qoe';
 import { startShapingProxy } from './abr-player/shaping-proxy';
@@ -173,7 +174,7 @@ export async function run(): Promise<BenchResult> {
       }
       const rttSec = median([player.hlsjs.ttfbMedianSec, player.platform.ttfbMedianSec]);
       const sim = {} as Record<Mode, SimRow>;
-      for (const mode of MODES) sim[mode] = simulateRun(mode, trace, nominal, sizes, segmentCount, rttSec, player[mode].firstRequestSec, player.platform.downlinkMbps);
+      for (const mode of MODES) sim[mode] = predictRun(mode, trace, nominal, sizes, segmentCount, rttSec, player[mode].firstRequestSec, player.platform.downlinkMbps);
       log(`[${ti + 1}/${traces.length}] sim: hlsjs ${sim.hlsjs.qoeLin.toFixed(1)} rungs ${sim.hlsjs.levels.join('')}, platform ${sim.platform.qoeLin.toFixed(1)} rungs ${sim.platform.levels.join('')}`);
       const winner = (a: number, b: number): Mode | 'tie' => (Math.abs(a - b) < 1e-9 ? 'tie' : a > b ? 'platform' : 'hlsjs');
       rows.push({
@@ -229,7 +230,7 @@ interface SimRow {
   avgBitrateMbps: number;
   switches: number;
   levels: number[];
-  /** Trace time at which the simulated session starts: the player's first fragment request. */
+  /** Trace time at which the simulated run starts: the player's first fragment request. */
   offsetSec: number;
 }
 
@@ -245,7 +246,7 @@ type PlayerEvents = Pick<PlayerRun, 'loading' | 'loaded' | 'aborts' | 'other' | 
  * - the platform controller is given the `navigator.connection.downlink` its player saw (what it knows before the
  *   first byte in Chromium), as the adapter passes it; hls.js's rule does not read it.
  */
-function simulateRun(mode: Mode, trace: Trace, nominal: number[], sizes: number[][], segmentCount: number, rttSec: number, offsetSec: number, downlinkMbps: number | null): SimRow {
+function predictRun(mode: Mode, trace: Trace, nominal: number[], sizes: number[][], segmentCount: number, rttSec: number, offsetSec: number, downlinkMbps: number | null): SimRow {
   const stream = { bitrates: nominal, segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: 30 };
   const options = { stream, segmentCount, rttSec, progressIntervalSec: 0.1, segmentBits: (level: number, index: number) => (sizes[level]?.[index] ?? 0) * 8 };
   const inner = mode === 'platform' ? createPlatformController(stream, { downlinkBps: downlinkMbps ? downlinkMbps * 1e6 : null }) : CONTROLLERS.find((c) => c.name === mode)!.create(stream);
@@ -256,7 +257,7 @@ function simulateRun(mode: Mode, trace: Trace, nominal: number[], sizes: number[
     onProgress: inner.onProgress ? (progress) => inner.onProgress!(progress) : undefined,
     bandwidthEstimate: () => inner.bandwidthEstimate(),
   };
-  const r = simulateSession(shiftTrace(trace, offsetSec), controller, options);
+  const r = simulateRun(shiftTrace(trace, offsetSec), controller, options);
   const startupSec = r.metrics.startupSec + offsetSec;
   return {
     qoeLin: r.metrics.qoeLin - REBUFFER_PENALTY * offsetSec,
@@ -302,8 +303,7 @@ function shiftTrace(trace: Trace, offsetSec: number): Trace {
 
 /**
  * Waits for READY or FAILED, restarting the local transcoder process if it has exited: on this loaded machine wrangler
- * dev sometimes drops a connection mid-callback and the transcoder process dies on the unhandled rejection (seen
- * twice on 2026-11-30). The job it held is retried by the pipeline once its lease lapses.
+ * dev sometimes drops a connection mid-callback and the transcoder process dies on the unhandled rejection. The job it held is retried by the pipeline once its lease lapses.
  */
 async function waitWithTranscoder(stack: Stack, id: string, timeoutMs: number): Promise<VideoStatus> {
   const deadline = Date.now() + timeoutMs;

@@ -1,22 +1,23 @@
 /**
- * `npm run abr:oboe -- [--traces DIR] --train [--train-options '{...}']`: learn the Oboe-style auto-tuner's table (abr/oboe-map.ts) from the
- * training half of the shared traces (abr/sim/oboe-train.ts; even positions within each family, `splitTraces`).
+ * `npm run abr:oboe -- [--traces DIR] --train [--train-options '{...}']`: learn the Oboe-style auto-tuner's table
+ * (abr/lab/models/oboe-map.ts) from the training half of the shared traces (abr/lab/train/oboe-train.ts; even
+ * positions within each family, `splitTraces`).
  * `npm run abr:oboe -- [--traces DIR] --eval [--half train|test] [--rotations N] [--baselines] [--oboe '{...}']`: the
  * auto-tuned controller next to the shipped `platform` (and the baselines) on the same traces, per family ratio /
- * headroom / Σ stall s (rebuffer %) [mean QoE_lin], and how long each candidate was active. Deterministic (#17 round
- * six; docs/abr.md "Sixth round, Oboe-style auto-tuning").
+ * headroom / Σ stall s (rebuffer %) [mean QoE_lin], and how long each candidate was active. Deterministic
+ * (docs/abr.md, "Oboe-style auto-tuning").
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadTraceDir } from '../abr/sim/traces';
+import { createOboeController, OBOE_CANDIDATES, type OboeParams } from '../abr/lab/controllers/oboe';
+import { OBOE_MAP, type OboeMap } from '../abr/lab/models/oboe-map';
+import { defaultSimOptions } from '../abr/lab/sim/cli';
+import { simulateRun } from '../abr/lab/sim/simulator';
+import { loadTraceDir, type Trace } from '../abr/lab/sim/traces';
+import { mapModule, synthesise, trainMap, TRAIN_OPTIONS, type TrainOptions } from '../abr/lab/train/oboe-train';
+import { rotateTraces, scoreRow, splitTraces, tuneBaselines, tuneControllers, type RowScore } from '../abr/lab/train/tune';
 import { createPlatformController } from '../abr/platform';
-import { createOboeController, OBOE_CANDIDATES, type OboeParams } from '../abr/oboe';
-import { mapModule, synthesise, trainMap, TRAIN_OPTIONS, type TrainOptions } from '../abr/sim/oboe-train';
-import { OBOE_MAP, type OboeMap } from '../abr/oboe-map';
-import type { Trace } from '../abr/sim/traces';
-import { rotateTraces, scoreRow, splitTraces, tuneBaselines, tuneControllers, type RowScore } from '../abr/sim/tune';
-import { simulateSession } from '../abr/sim/simulator';
-import { defaultSimOptions } from '../abr/sim/cli';
+import { PLATFORM_MEDIA } from './abr-media';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(name);
@@ -26,7 +27,7 @@ const valueOf = (name: string): string | undefined => {
 };
 const root = path.resolve(valueOf('--traces') ?? path.resolve(import.meta.dirname, '../../shared/traces'));
 const { traces } = loadTraceDir(root);
-const options = defaultSimOptions();
+const options = defaultSimOptions(PLATFORM_MEDIA);
 const { stream } = options;
 /** `--train-options '{...}'`: TRAIN_OPTIONS overrides (augmentation: scales, rotations), for --train and --loto alike. */
 const trainOptions: TrainOptions = { ...TRAIN_OPTIONS, ...(JSON.parse(valueOf('--train-options') ?? '{}') as Partial<TrainOptions>) };
@@ -35,9 +36,9 @@ if (flag('--train')) {
   const { train } = splitTraces(traces);
   const started = Date.now();
   const map = trainMap(train, options, trainOptions, (line) => console.error(line));
-  const out = path.resolve(import.meta.dirname, '../abr/oboe-map.ts');
+  const out = path.resolve(import.meta.dirname, '../abr/lab/models/oboe-map.ts');
   writeFileSync(out, mapModule(map, `npm run abr:oboe -- --train${valueOf('--train-options') ? ` --train-options '${valueOf('--train-options')}'` : ''}`));
-  console.log(`trained on ${train.length} training traces → ${map.entries.length} synthetic sessions in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${out}`);
+  console.log(`trained on ${train.length} training traces → ${map.entries.length} synthetic runs in ${((Date.now() - started) / 1000).toFixed(0)} s; wrote ${out}`);
   console.log(`feature scales ${JSON.stringify(map.scales)}`);
 }
 
@@ -69,7 +70,7 @@ if (flag('--eval')) {
     return range ? { ...OBOE_MAP, entries: OBOE_MAP.entries.filter((_, i) => i < range[0] || i >= range[1]) } : OBOE_MAP;
   };
   const picked = rotateTraces(half ? splitTraces(traces)[half] : traces, rotations);
-  console.log(`eval on ${picked.length} sessions (${half ?? 'all traces'}, ${rotations} rotation(s)): ratio / headroom / Σ stall s (rebuffer %) [mean QoE_lin]`);
+  console.log(`eval on ${picked.length} runs (${half ?? 'all traces'}, ${rotations} rotation(s)): ratio / headroom / Σ stall s (rebuffer %) [mean QoE_lin]`);
   const rows = [
     ...(flag('--baselines') ? tuneBaselines(picked, options) : []),
     ...tuneControllers(picked, options, [
@@ -86,7 +87,7 @@ if (flag('--eval')) {
     const controller = createOboeController(stream, { oboe, map: mapFor(trace) });
     const counts = share.get(trace.family) ?? OBOE_CANDIDATES.map(() => 0);
     const counting = { ...controller, chooseLevel: (d: Parameters<typeof controller.chooseLevel>[0]) => { counts[controller.active()]! += 1; return controller.chooseLevel(d); } };
-    simulateSession(trace, counting, options);
+    simulateRun(trace, counting, options);
     share.set(trace.family, counts);
   }
   for (const [family, counts] of [...share].sort()) {

@@ -4,48 +4,43 @@
  * mean headroom fraction over families reported on the odd ones (held out), next to the shipped defaults.
  * --grid-check: the oracle's total optimum over all traces at buffer steps 0.2, 0.1, 0.05, 0.025 s (is 0.05 s fine
  * enough?). --lofo: the platform controller's tunables over a small grid, scored per family as a fraction of the
- * oracle's headroom over always-lowest, and leave-one-family-out (see abr/sim/tune.ts).
- * --eval '[{...}, …]' [--half train|test] [--rotations N]: the given platform settings (PLATFORM_PARAMS overrides; {} =
- * the defaults), per family ratio / headroom / Σ stall s, on all traces or one half of the split, optionally with
+ * oracle's headroom over always-lowest, and leave-one-family-out (see abr/lab/train/tune.ts).
+ * --eval '[{...}, …]' [--half train|test] [--rotations N]: the given platform settings (LAB_PARAMS overrides: the shipped
+ * knobs and the lab's options; {} = the shipped controller), per family ratio / headroom / Σ stall s, on all traces or one half of the split, optionally with
  * every trace also rotated to start at k/N of its length. --grid '{"axis": [values], …}' replaces the grid of --split
  * and --lofo. --perfect H[,H…]: per family, the oracle, a perfect-prediction MPC that knows the next H segments
- * exactly (abr/sim/perfect-prediction.ts) and the shipped platform controller, each as Σ QoE_lin, Σ Mbps, stall,
+ * exactly (abr/lab/sim/perfect-prediction.ts) and the shipped platform controller, each as Σ QoE_lin, Σ Mbps, stall,
  * startup and switch cost, with ratio / headroom (where a controller's gap to the oracle is). --baselines (with --eval
  * or --split): the baselines' rows on the same traces, and rebuffer % per cell. --pick rebuffer (with --split): pick on
- * the training half only among settings that rebuffer no more than the reference rule there on every family
- * (#17 round five). Deterministic.
+ * the training half only among settings that rebuffer no more than the reference rule there on every family.
+ * An unknown option name is an error. Deterministic.
  */
 import path from 'node:path';
-import { oracleGridCheck } from '../abr/sim/oracle';
-import { loadTraceDir } from '../abr/sim/traces';
-import type { PlatformParams } from '../abr/platform';
-import { gridOf, rotateTraces, scoreRow, splitTraces, tune, tuneBaselines, type RowScore } from '../abr/sim/tune';
-import { createPerfectPredictionController } from '../abr/sim/perfect-prediction';
+import { assertLabParamNames, type LabParams } from '../abr/lab/controllers/lab-params';
+import { defaultSimOptions } from '../abr/lab/sim/cli';
+import { oracleGridCheck, solveOracle } from '../abr/lab/sim/oracle';
+import { createPerfectPredictionController } from '../abr/lab/sim/perfect-prediction';
+import { scriptedController } from '../abr/lab/sim/run';
+import { simulateRun, type RunMetrics } from '../abr/lab/sim/simulator';
+import { loadTraceDir } from '../abr/lab/sim/traces';
+import { gridOf, rotateTraces, scoreRow, splitTraces, tune, tuneBaselines, type RowScore } from '../abr/lab/train/tune';
 import { createPlatformController } from '../abr/platform';
-import { solveOracle } from '../abr/sim/oracle';
-import { scriptedController } from '../abr/sim/run';
-import { simulateSession, type SessionMetrics } from '../abr/sim/simulator';
-import { defaultSimOptions } from '../abr/sim/cli';
+import { PLATFORM_MEDIA } from './abr-media';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(name);
 const tracesAt = argv.indexOf('--traces');
 const root = tracesAt >= 0 && argv[tracesAt + 1] ? path.resolve(argv[tracesAt + 1]!) : path.resolve(import.meta.dirname, '../../shared/traces');
 const { traces } = loadTraceDir(root);
-const options = defaultSimOptions();
+const options = defaultSimOptions(PLATFORM_MEDIA);
 const { stream } = options;
-/**
- * #17 round three: the long-run estimate floor (longWindow), the cold-start error prior and the time-weighted short
- * estimate. (Round two's grid was { coldStartError: [0, 0.5, 1], abandonRateWindowSec: [0, 2] }; docs/abr.md.)
- */
+/** --split's default grid: the long-run estimate floor, the cold-start error prior and the time-weighted short estimate. */
 const SPLIT_GRID = { longWindow: [0, 10], coldStartError: [0, 0.3, 0.5], timeWeighted: [0, 1] };
 const LOFO_GRID = { estimateWindow: [3, 5], errorCap: [1, 1e6], bufferRelax: [0, 1], terminalBufferSec: [0, 12], terminalWeight: [1], timeWeighted: [0, 1] };
-/**
- * `--grid '{"axis": [values], …}'` replaces the grid of --split and --lofo (e.g. the stochastic planner's settings,
- * docs/abr.md "Stochastic MPC").
- */
+/** `--grid '{"axis": [values], …}'` replaces the grid of --split and --lofo (e.g. the stochastic planner's settings). */
 const gridAt = argv.indexOf('--grid');
-const customGrid = gridAt >= 0 ? (JSON.parse(argv[gridAt + 1] ?? '{}') as Partial<Record<keyof PlatformParams, number[]>>) : null;
+const customGrid = gridAt >= 0 ? (JSON.parse(argv[gridAt + 1] ?? '{}') as Partial<Record<keyof LabParams, number[]>>) : null;
+if (customGrid) assertLabParamNames(Object.keys(customGrid));
 
 if (flag('--grid-check')) {
   console.log(`oracle grid check over ${traces.length} traces (QoE_lin):`);
@@ -69,8 +64,8 @@ if (flag('--split')) {
   console.log(`train/test split: ${train.length} training traces, ${test.length} held out (odd positions in each family)`);
   const trained = tune(train, options, grid, (line) => console.error(`train ${line}`));
   const mean = (score: Record<string, number>): number => trained.families.reduce((s, f) => s + (score[f] ?? 0), 0) / trained.families.length;
-  // --pick rebuffer (#17 round five): only settings whose training-half rebuffering is no worse than the reference
-  // rule's on every family compete (the issue's rebuffering target); the best mean headroom among them wins.
+  // --pick rebuffer: only settings whose training-half rebuffering is no worse than the reference rule's on every
+  // family compete (the rebuffering target); the best mean headroom among them wins.
   const eligible = trained.grid.map((row) => {
     if (pick !== 'rebuffer') return true;
     const score = scoreRow(row);
@@ -109,7 +104,8 @@ if (flag('--lofo')) {
 
 const evalAt = argv.indexOf('--eval');
 if (evalAt >= 0) {
-  const settings = JSON.parse(argv[evalAt + 1] ?? '[{}]') as Array<Partial<PlatformParams>>;
+  const settings = JSON.parse(argv[evalAt + 1] ?? '[{}]') as Array<Partial<LabParams>>;
+  for (const setting of settings) assertLabParamNames(Object.keys(setting));
   const halfAt = argv.indexOf('--half');
   const half = halfAt >= 0 ? argv[halfAt + 1] : undefined;
   if (half !== undefined && half !== 'train' && half !== 'test') throw new Error(`--half must be train or test, not ${half}`);
@@ -117,9 +113,9 @@ if (evalAt >= 0) {
   const rotations = rotationsAt >= 0 ? Number(argv[rotationsAt + 1]) : 1;
   if (!Number.isInteger(rotations) || rotations < 1) throw new Error(`--rotations must be a positive integer, not ${argv[rotationsAt + 1]}`);
   const picked = rotateTraces(half ? splitTraces(traces)[half] : traces, rotations);
-  console.log(`eval on ${picked.length} sessions (${half ?? 'all traces'}, ${rotations} rotation(s)): ratio / headroom / Σ stall s`);
+  console.log(`eval on ${picked.length} runs (${half ?? 'all traces'}, ${rotations} rotation(s)): ratio / headroom / Σ stall s`);
   const report = tune(picked, options, settings, (line) => console.error(line));
-  // With --baselines: also the baselines (reference, hls.js, BBA, BOLA) on the same sessions, and every cell with its
+  // With --baselines: also the baselines (reference, hls.js, BBA, BOLA) on the same runs, and every cell with its
   // mean QoE_lin per trace and rebuffer % (ratio / headroom / Σ stall s (rebuffer %) [mean QoE_lin]).
   const rows = flag('--baselines') ? [...tuneBaselines(picked, options), ...report.grid] : report.grid;
   for (const row of rows) {
@@ -137,7 +133,7 @@ if (perfectAt >= 0) {
   if (!horizons.every((h) => Number.isInteger(h) && h >= 1)) throw new Error(`--perfect needs horizons like 5 or 1,3,5, not ${argv[perfectAt + 1]}`);
   const families = [...new Set(traces.map((t) => t.family))].sort();
   type Sum = { qoe: number; mbps: number; stall: number; startup: number; switchCost: number };
-  const add = (sum: Sum, m: SessionMetrics, segments: number): void => {
+  const add = (sum: Sum, m: RunMetrics, segments: number): void => {
     sum.qoe += m.qoeLin;
     sum.mbps += m.avgBitrateMbps * segments;
     sum.stall += m.rebufferSec;
@@ -150,13 +146,13 @@ if (perfectAt >= 0) {
     const row = (name: string): Sum => rows.get(name) ?? rows.set(name, { qoe: 0, mbps: 0, stall: 0, startup: 0, switchCost: 0 }).get(name)!;
     for (const trace of traces.filter((t) => t.family === family)) {
       const plan = solveOracle(trace, { stream, segmentCount: options.segmentCount, rttSec: options.rttSec }).levels;
-      add(row('oracle'), simulateSession(trace, scriptedController(plan), options).metrics, options.segmentCount);
-      add(row('lowest'), simulateSession(trace, scriptedController([], 'lowest'), options).metrics, options.segmentCount);
+      add(row('oracle'), simulateRun(trace, scriptedController(plan), options).metrics, options.segmentCount);
+      add(row('lowest'), simulateRun(trace, scriptedController([], 'lowest'), options).metrics, options.segmentCount);
       for (const horizon of horizons) {
         const perfect = createPerfectPredictionController(trace, { stream, rttSec: options.rttSec, horizon });
-        add(row(`perfect-${horizon}`), simulateSession(trace, perfect, options).metrics, options.segmentCount);
+        add(row(`perfect-${horizon}`), simulateRun(trace, perfect, options).metrics, options.segmentCount);
       }
-      add(row('platform'), simulateSession(trace, createPlatformController(stream), options).metrics, options.segmentCount);
+      add(row('platform'), simulateRun(trace, createPlatformController(stream), options).metrics, options.segmentCount);
     }
     const oracle = row('oracle');
     const lowest = row('lowest');

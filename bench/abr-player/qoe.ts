@@ -1,5 +1,5 @@
 /** QoE_lin of one real playback, computed from the player's own events (page.ts), with the simulator's weights. */
-import { linearQoeParts, qoeLin } from '../../abr/sim/simulator';
+import { linearQoeParts, qoeLin } from '../../abr/lab/sim/simulator';
 import type { PlayerRun } from './page';
 
 export interface PlayerQoe {

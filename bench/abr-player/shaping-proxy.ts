@@ -15,7 +15,7 @@
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TraceClock, type Trace } from '../../abr/sim/traces';
+import { TraceClock, type Trace } from '../../abr/lab/sim/traces';
 
 const TICK_MS = 10;
 

@@ -1,17 +1,13 @@
 /** Each ABR controller's decisions in crafted situations: empty buffer, steady high bandwidth, sudden drop, oscillation. */
 import { describe, expect, it } from 'vitest';
-import {
-  CONTROLLERS,
-  createBbaController,
-  createBolaController,
-  createHlsjsThroughputController,
-  createPlatformController,
-  createHarmonicMeanController,
-  type AbrController,
-  type AbrStream,
-} from '../../abr/index';
-import { bbaParams } from '../../abr/bba';
-import { bolaParams } from '../../abr/bola';
+import { CONTROLLERS, createBbaController, createBolaController, createHarmonicMeanController, createHlsjsThroughputController } from '../../abr/lab/controllers';
+import { bbaParams } from '../../abr/lab/controllers/bba';
+import { bolaParams } from '../../abr/lab/controllers/bola';
+import { createLabController } from '../../abr/lab/controllers/lab-platform';
+import { simulateRun } from '../../abr/lab/sim/simulator';
+import { parseTrace } from '../../abr/lab/sim/traces';
+import { createPlatformController } from '../../abr/platform';
+import type { AbrController, AbrStream } from '../../abr/types';
 import { LADDER } from '../../workers/shared/config';
 
 const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
@@ -199,15 +195,15 @@ describe('cold start', () => {
     // One 0.4 Mbps segment fetched at 4 Mbps; 6 s buffered. Trusted fully, the planner climbs higher than when the
     // lone sample may be 100 % off (estimate halved at an empty buffer, relaxed by 6/30 here).
     const pick = (coldStartError: number): number => {
-      const platform = createPlatformController(stream, { params: { coldStartError } });
+      const platform = createLabController(stream, { params: { coldStartError } });
       feed(platform, 4, 0, 1);
       return platform.chooseLevel({ bufferSec: 6, lastLevel: 0, segmentIndex: 1, segmentsLeft: 40 });
     };
     expect(pick(1)).toBeLessThan(pick(0));
     // Once two errors are known the prior no longer applies: a steady link gets its full rate back.
-    const steady = createPlatformController(stream, { params: { coldStartError: 1 } });
+    const steady = createLabController(stream, { params: { coldStartError: 1 } });
     feed(steady, 4, 0, 4);
-    const trusted = createPlatformController(stream, { params: { coldStartError: 0 } });
+    const trusted = createLabController(stream, { params: { coldStartError: 0 } });
     feed(trusted, 4, 0, 4);
     expect(steady.bandwidthEstimate()).toBeCloseTo(trusted.bandwidthEstimate()!, 0);
   });
@@ -292,5 +288,35 @@ describe('persisted estimate (returning viewer)', () => {
     const state = platform.exportState?.(5);
     expect(state?.savedAtMs).toBe(5);
     expect(state?.bandwidthBps).toBeCloseTo(4 * MBPS, -4);
+  });
+});
+
+describe('the lab controller with no options', () => {
+  it('makes the shipped controller\'s decisions exactly (every rung, abandon, estimate and stored state) on varied links', () => {
+    // Seeded links of 60 one-second slots: steady, on/off, fading and noisy, from 0.05 to 30 Mbit/s.
+    let seed = 11;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const shapes = [
+      (): number => 4,
+      (i: number): number => (i % 7 < 3 ? 0.05 : 6),
+      (i: number): number => Math.max(0.2, 12 - i * 0.2),
+      (): number => 0.3 + random() * 30,
+      (): number => (random() < 0.2 ? 0.1 : 1 + random() * 3),
+    ];
+    for (const [k, shape] of shapes.entries()) {
+      const trace = parseTrace(`link-${k}`, Array.from({ length: 60 }, (_, i) => `${i + 1} ${shape(i).toFixed(3)}`).join('\n'));
+      const options = { stream, segmentCount: 30, rttSec: 0.08, progressIntervalSec: 0.1 };
+      const persisted = { bandwidthBps: 3 * MBPS, savedAtMs: 0 };
+      for (const start of [{}, { persisted, nowMs: 1 }, { downlinkBps: 8 * MBPS }]) {
+        const shipped = createPlatformController(stream, start);
+        const lab = createLabController(stream, start);
+        const a = simulateRun(trace, shipped, options);
+        const b = simulateRun(trace, lab, options);
+        expect(b.levels).toEqual(a.levels);
+        expect(b.metrics).toEqual(a.metrics);
+        expect(lab.bandwidthEstimate()).toBe(shipped.bandwidthEstimate());
+        expect(lab.exportState(7)).toEqual(shipped.exportState(7));
+      }
+    }
   });
 });

@@ -1,14 +1,16 @@
 /**
- * The platform controller's round-five options (#17; all off by default, none shipped: docs/abr.md "Fifth round"):
+ * The lab's guard options of the platform controller (reference-guards.ts; all off by default, none shipped):
  * the reference rule's rung as a cap under a buffer threshold, on a fade or on a jittery link; a rate cap; the
  * download-time deadline downshift; the two-predictor ensemble; the volatility reserve of the terminal cost.
  */
 import { describe, expect, it } from 'vitest';
-import { CONTROLLERS, createHarmonicMeanController, createPlatformController, type AbrController, type AbrStream } from '../../abr/index';
-import { PLATFORM_PARAMS, type PlatformParams } from '../../abr/platform';
-import { scoreRow, tuneBaselines, type TuneRow } from '../../abr/sim/tune';
-import { parseTrace } from '../../abr/sim/traces';
-import { simulateSession } from '../../abr/sim/simulator';
+import { CONTROLLERS, createHarmonicMeanController } from '../../abr/lab/controllers';
+import { createLabController } from '../../abr/lab/controllers/lab-platform';
+import { assertLabParamNames, LAB_PARAMS, type LabParams } from '../../abr/lab/controllers/lab-params';
+import type { AbrController, AbrStream } from '../../abr/types';
+import { scoreRow, tuneBaselines, type TuneRow } from '../../abr/lab/train/tune';
+import { parseTrace } from '../../abr/lab/sim/traces';
+import { simulateRun } from '../../abr/lab/sim/simulator';
 import { LADDER } from '../../workers/shared/config';
 
 const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
@@ -27,14 +29,19 @@ function fed(controller: AbrController, feeds: Feed): AbrController {
   return controller;
 }
 
-const platform = (params: Partial<PlatformParams>, feeds: Feed): AbrController => fed(createPlatformController(stream, { params }), feeds);
+const platform = (params: Partial<LabParams>, feeds: Feed): AbrController => fed(createLabController(stream, { params }), feeds);
 const reference = (feeds: Feed): AbrController => fed(createHarmonicMeanController(stream), feeds);
 const at = (bufferSec: number, lastLevel: number) => ({ bufferSec, lastLevel, segmentIndex: 10, segmentsLeft: 40 });
 
-describe('round-five options are off by default', () => {
+describe('the guard options are off by default', () => {
   it('every one defaults to 0 (the shipped controller is unchanged)', () => {
-    const { guardBufferSec, guardFadeRatio, guardCv, capSafety, capRelax, deadlineFactor, deadlineBufferSec, ensembleRatio, terminalCvSec } = PLATFORM_PARAMS;
+    const { guardBufferSec, guardFadeRatio, guardCv, capSafety, capRelax, deadlineFactor, deadlineBufferSec, ensembleRatio, terminalCvSec } = LAB_PARAMS;
     expect([guardBufferSec, guardFadeRatio, guardCv, capSafety, capRelax, deadlineFactor, deadlineBufferSec, ensembleRatio, terminalCvSec]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('abr:tune rejects an option name the lab does not have', () => {
+    expect(() => assertLabParamNames(['guardBufferSec', 'horizon'])).not.toThrow();
+    expect(() => assertLabParamNames(['guardBufferSecs', 'toString'])).toThrow(/unknown option\(s\) guardBufferSecs, toString/);
   });
 });
 
@@ -146,12 +153,12 @@ describe('volatility reserve', () => {
 });
 
 describe('abr:tune scoring (--baselines, --pick rebuffer)', () => {
-  it('rebuffer % is Σ stall / (Σ stall + Σ video) per family and overall; mean QoE is per session', () => {
+  it('rebuffer % is Σ stall / (Σ stall + Σ video) per family and overall; mean QoE is per run', () => {
     const row: TuneRow = {
       params: {},
       families: {
-        a: { qoe: 30, oracle: 60, floor: 0, rebufferSec: 3, videoSec: 597, sessions: 2 },
-        b: { qoe: 10, oracle: 20, floor: 10, rebufferSec: 0, videoSec: 300, sessions: 1 },
+        a: { qoe: 30, oracle: 60, floor: 0, rebufferSec: 3, videoSec: 597, runs: 2 },
+        b: { qoe: 10, oracle: 20, floor: 10, rebufferSec: 0, videoSec: 300, runs: 1 },
       },
     };
     const score = scoreRow(row);
@@ -165,14 +172,14 @@ describe('abr:tune scoring (--baselines, --pick rebuffer)', () => {
   });
 
   it('the baselines are scored like a grid row, one row each, on the same traces', () => {
-    // 2 Mbps forever, 3 segments: each row holds exactly that controller's own session on the trace.
+    // 2 Mbps forever, 3 segments: each row holds exactly that controller's own run on the trace.
     const trace = parseTrace('steady/t', '0 2\n10 2\n', 'steady');
     const options = { stream, segmentCount: 3, rttSec: 0.08, progressIntervalSec: 0.1 };
     const rows = tuneBaselines([trace], options);
     expect(rows.map((r) => r.controller)).toEqual(['reference', 'hlsjs', 'bba', 'bola']);
     for (const row of rows) {
-      const own = simulateSession(trace, CONTROLLERS.find((c) => c.name === row.controller)!.create(stream), options).metrics;
-      expect(row.families.steady).toMatchObject({ sessions: 1, videoSec: 18, qoe: own.qoeLin, rebufferSec: own.rebufferSec });
+      const own = simulateRun(trace, CONTROLLERS.find((c) => c.name === row.controller)!.create(stream), options).metrics;
+      expect(row.families.steady).toMatchObject({ runs: 1, videoSec: 18, qoe: own.qoeLin, rebufferSec: own.rebufferSec });
     }
   });
 });

@@ -4,8 +4,8 @@
  */
 import Hls, { type HlsConfig } from 'hls.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ABR_STORAGE_KEY, PlatformAbrController, PlatformHlsAbr, type AbrStorage } from '../../abr/hls-abr-controller';
-import { LADDER } from '../../workers/shared/config';
+import { ABR_STORAGE_KEY, DEFAULT_SEGMENT_SEC, PlatformAbrController, PlatformHlsAbr, type AbrStorage } from '../../abr/hls-abr-controller';
+import { defaults, LADDER } from '../../workers/shared/config';
 
 // Compile-time check: the export is accepted by hls.js's config type as the watch page will use it.
 const config: Partial<HlsConfig> = { abrController: PlatformAbrController };
@@ -81,6 +81,10 @@ afterEach(() => {
 });
 
 describe('PlatformHlsAbr (hls.js abrController)', () => {
+  it('assumes the transcoder\'s segment duration until a media playlist gives the real one', () => {
+    expect(DEFAULT_SEGMENT_SEC).toBe(defaults.transcoding.segmentDurationSec);
+  });
+
   it('first-time viewer starts on the lowest level, then climbs on fast downloads and persists the estimate', () => {
     const { hls, abr, storage } = setup();
     expect(abr.firstAutoLevel).toBe(0);
@@ -161,13 +165,13 @@ describe('PlatformHlsAbr (hls.js abrController)', () => {
     abr.resetEstimator(600_000);
     expect(abr.bwEstimator.getEstimate()).toBe(600_000);
     expect(abr.firstAutoLevel).toBe(0);
-    // One fast download: the estimate is the link's, not dragged down by the 0.6 Mbit/s default (it used to sit in
-    // the 5-sample harmonic mean: ~1.2 Mbit/s here, and the next four segments stayed low).
+    // One fast download: the estimate is the link's, not dragged down by the 0.6 Mbit/s default (in the harmonic mean
+    // it would make ~1.2 Mbit/s here, and the next segments would stay low).
     download(hls, 0, 0, 50);
     expect(abr.bwEstimator.getEstimate()).toBeGreaterThan(20e6);
     hls.mainForwardBufferInfo = { len: 6 };
     expect(abr.nextAutoLevel).toBeGreaterThan(2);
-    // Called again mid-session (an app setting hls.bandwidthEstimate): what was measured is dropped, as in hls.js.
+    // Called again mid-playback (an app setting hls.bandwidthEstimate): what was measured is dropped, as in hls.js.
     abr.resetEstimator(2e6);
     expect(abr.bwEstimator.getEstimate()).toBe(2e6);
     abr.destroy();

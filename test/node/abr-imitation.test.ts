@@ -1,18 +1,19 @@
 /**
- * #17 round six, imitation of the oracle (abr/imitation.ts, abr/sim/imitate.ts): the label (the interval of estimate
+ * Imitation of the oracle (abr/lab/models/imitation.ts, abr/lab/train/imitate.ts): the label (the interval of estimate
  * multipliers under which the planner picks the teacher's rung), the tree ensemble's arithmetic, the interval-loss
- * booster on a separable toy set, the oracle solved from a mid-session state, and the controller wiring (an empty
+ * booster on a separable toy set, the oracle solved from a mid-run state, and the controller wiring (an empty
  * model is the shipped controller exactly; the committed model is small, deterministic and only scales the estimate).
  */
 import { describe, expect, it } from 'vitest';
-import { IMITATION_FEATURES, predictLog, type ImitationModel } from '../../abr/imitation';
-import { IMITATION_MODEL } from '../../abr/imitation-model';
+import { IMITATION_FEATURES, predictLog, type ImitationModel } from '../../abr/lab/models/imitation';
+import { IMITATION_MODEL } from '../../abr/lab/models/imitation-model';
+import { createLabController } from '../../abr/lab/controllers/lab-platform';
 import { createPlatformController } from '../../abr/platform';
 import type { AbrStream } from '../../abr/types';
-import { createImitationController, fitModel, labelInterval, zGrid, type Example } from '../../abr/sim/imitate';
-import { solveOracle } from '../../abr/sim/oracle';
-import { simulateSession } from '../../abr/sim/simulator';
-import { parseTrace } from '../../abr/sim/traces';
+import { createImitationController, fitModel, labelInterval, zGrid, type Example } from '../../abr/lab/train/imitate';
+import { solveOracle } from '../../abr/lab/sim/oracle';
+import { simulateRun } from '../../abr/lab/sim/simulator';
+import { parseTrace } from '../../abr/lab/sim/traces';
 
 const D = IMITATION_FEATURES.length;
 const vec = (first: number): number[] => [first, ...Array.from({ length: D - 1 }, () => 0)];
@@ -83,8 +84,8 @@ describe('imitation model', () => {
   });
 });
 
-describe('oracle from a mid-session state (the DAgger teacher)', () => {
-  it('continues the whole-session optimum of the hand-solved case', () => {
+describe('oracle from a mid-run state (the DAgger teacher)', () => {
+  it('continues the whole-run optimum of the hand-solved case', () => {
     // oracle.test.ts's tiny case: 2 Mbit/s, rungs 1 and 2 Mbit/s, 2 s segments, 4 s buffer → [0, 1, 1]. After
     // segment 0 (2 Mbit at 2 Mbit/s: 1 s, no RTT) the state is t = 1 s, buffer 2 s, last rung 0; from there the rest
     // of the optimum is [1, 1]: each 4 Mbit segment takes 2 s out of a 2 s buffer, no stall, value 2 + 2 − 1 (one
@@ -104,10 +105,10 @@ describe('imitation controller', () => {
   const options = { stream, segmentCount: 20, rttSec: 0.08, progressIntervalSec: 0.1 };
 
   it('with no trees is the shipped controller exactly; a constant tree is the shipped planner with that multiplier', () => {
-    const shipped = simulateSession(trace, createPlatformController(stream), options).levels;
-    expect(simulateSession(trace, createImitationController(stream, model([])), options).levels).toEqual(shipped);
-    const doubled = simulateSession(trace, createImitationController(stream, model([[[-1, Math.log(2), 0, 0]]])), options).levels;
-    const byHand = simulateSession(trace, createPlatformController(stream, { adjustEstimate: (e) => 2 * e }), options).levels;
+    const shipped = simulateRun(trace, createPlatformController(stream), options).levels;
+    expect(simulateRun(trace, createImitationController(stream, model([])), options).levels).toEqual(shipped);
+    const doubled = simulateRun(trace, createImitationController(stream, model([[[-1, Math.log(2), 0, 0]]])), options).levels;
+    const byHand = simulateRun(trace, createLabController(stream, { adjustEstimate: (e) => 2 * e }), options).levels;
     expect(doubled).toEqual(byHand);
     expect(doubled).not.toEqual(shipped);
   });
@@ -115,8 +116,8 @@ describe('imitation controller', () => {
   it('the committed model has the run-time features, is under 100 KB, and `imitation: 1` is deterministic', () => {
     expect(IMITATION_MODEL.features).toEqual([...IMITATION_FEATURES]);
     expect(JSON.stringify(IMITATION_MODEL).length).toBeLessThan(100_000);
-    const run = () => simulateSession(trace, createPlatformController(stream, { params: { imitation: 1 } }), options).levels;
+    const run = () => simulateRun(trace, createLabController(stream, { params: { imitation: 1 } }), options).levels;
     expect(run()).toEqual(run());
-    expect(run()).toEqual(simulateSession(trace, createImitationController(stream, IMITATION_MODEL), options).levels);
+    expect(run()).toEqual(simulateRun(trace, createImitationController(stream, IMITATION_MODEL), options).levels);
   });
 });

@@ -1,14 +1,16 @@
 /**
- * The learned throughput predictor (abr/learned-predictor.ts, #17 round six): inputs computed by hand from a few
- * transfers, the softmax and the quantile read off the bins on hand-made weights, the fit's determinism and that it
- * learns a rule planted in synthetic samples, the committed models' sanity on a steady link, and the platform
- * controller's options (off by default: the shipped pick is unchanged).
+ * The learned throughput predictor (abr/lab/models/learned-predictor.ts): inputs computed by hand from a few transfers,
+ * the softmax and the quantile read off the bins on hand-made weights, the fit's determinism and that it learns a
+ * rule planted in synthetic samples, the committed models' sanity on a steady link, and the lab controller's options
+ * (off by default: the shipped pick is unchanged).
  */
 import { describe, expect, it } from 'vitest';
-import { createPlatformController, type AbrStream } from '../../abr/index';
-import { LEARNED_STOCHASTIC_PARAMS, PLATFORM_PARAMS } from '../../abr/platform';
-import { FEATURE_COUNT, featuresOf, learnedModel, predictDistribution, predictProbs, quantileZ, TransferLog, type LearnedWeights } from '../../abr/learned-predictor';
-import { binOf, fitPredictor, pinball, type Sample } from '../../abr/sim/learn';
+import { createLabController } from '../../abr/lab/controllers/lab-platform';
+import { LAB_PARAMS, LEARNED_STOCHASTIC_PARAMS } from '../../abr/lab/controllers/lab-params';
+import { learnedModel } from '../../abr/lab/models/committed';
+import { FEATURE_COUNT, featuresOf, predictDistribution, predictProbs, quantileZ, TransferLog, type LearnedWeights } from '../../abr/lab/models/learned-predictor';
+import type { AbrStream } from '../../abr/types';
+import { binOf, fitPredictor, pinball, type Sample } from '../../abr/lab/train/learn';
 
 const MBPS = 1e6;
 
@@ -96,11 +98,11 @@ describe('learned throughput predictor', () => {
   });
 
   it('the controller options are off by default and change the pick only when on', () => {
-    expect([PLATFORM_PARAMS.learnedDist, PLATFORM_PARAMS.learnedQuantile, PLATFORM_PARAMS.learnedCap]).toEqual([0, 0, 0]);
+    expect([LAB_PARAMS.learnedDist, LAB_PARAMS.learnedQuantile, LAB_PARAMS.learnedCap]).toEqual([0, 0, 0]);
     const stream: AbrStream = { bitrates: [0.4, 0.8, 1.6, 3.2, 6.4].map((m) => m * MBPS), segmentDurationSec: 6, maxBufferSec: 30 };
     // A link at 4 Mbit/s that just fell to 0.5 Mbit/s, 8 s buffered.
     const pick = (params: Record<string, number>): number => {
-      const c = createPlatformController(stream, { params });
+      const c = createLabController(stream, { params });
       for (let i = 0; i < 6; i++) c.onDownloaded({ level: 3, bits: 19.2 * MBPS, durationSec: 4.88, ttfbSec: 0.08 });
       c.onDownloaded({ level: 3, bits: 19.2 * MBPS, durationSec: 38.48, ttfbSec: 0.08 });
       return c.chooseLevel({ bufferSec: 8, lastLevel: 3, segmentIndex: 7, segmentsLeft: 40 });
@@ -115,7 +117,7 @@ describe('learned throughput predictor', () => {
     }
     // The same distribution with the planner's abandon modelled at 1 s: the slow half of the distribution "costs" one
     // second and a step down, so the expectation takes the top rung (6.4 Mbit/s) with 8 s buffered — the optimism
-    // that cost held-out hsdpa (docs/abr.md, "Sixth round").
+    // that costs held-out hsdpa (docs/abr.md, "What the lab found").
     expect(pick({ ...LEARNED_STOCHASTIC_PARAMS, stochAbandonSec: 0 })).toBe(4);
   });
 });

@@ -1,15 +1,16 @@
 /**
- * The Oboe-style auto-tuner (#17 round six; abr/oboe.ts, abr/sim/oboe-train.ts; off by default, docs/abr.md "Sixth
- * round, Oboe-style auto-tuning"): state features, online change points, the table's vote, the switch with
+ * The Oboe-style auto-tuner (abr/lab/controllers/oboe.ts, abr/lab/train/oboe-train.ts; a lab controller, not
+ * shipped): state features, online change points, the table's vote, the switch with
  * hysteresis, the offline segmentation, and the committed table's shape. Every number is worked out in the comments.
  */
 import { describe, expect, it } from 'vitest';
-import { ChangePointDetector, createOboeController, lookup, OBOE_CANDIDATES, OBOE_PARAMS, stateFeatures } from '../../abr/oboe';
-import { OBOE_MAP, type OboeMap } from '../../abr/oboe-map';
-import { createPlatformController, type AbrStream } from '../../abr/index';
-import { segmentTrace, sessionFeatures } from '../../abr/sim/oboe-train';
-import { parseTrace } from '../../abr/sim/traces';
-import { simulateSession } from '../../abr/sim/simulator';
+import { ChangePointDetector, createOboeController, lookup, OBOE_CANDIDATES, OBOE_PARAMS, stateFeatures } from '../../abr/lab/controllers/oboe';
+import { OBOE_MAP, type OboeMap } from '../../abr/lab/models/oboe-map';
+import { createPlatformController } from '../../abr/platform';
+import type { AbrStream } from '../../abr/types';
+import { segmentTrace, runFeatures } from '../../abr/lab/train/oboe-train';
+import { parseTrace } from '../../abr/lab/sim/traces';
+import { simulateRun } from '../../abr/lab/sim/simulator';
 import { LADDER } from '../../workers/shared/config';
 
 const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
@@ -33,10 +34,10 @@ describe('state features', () => {
     expect(f[4]).toBeCloseTo(0.5, 9);
   });
 
-  it('a session\'s features skip startup\'s first 3 transfers and average windows of them', () => {
+  it('a run\'s features skip startup\'s first 3 transfers and average windows of them', () => {
     // 3 startup transfers at 9 Mbit/s, then 12 at 1 Mbit/s: one window of 12, all flat at 1 Mbit/s.
     const samples = [...[9, 9, 9], ...Array.from({ length: 12 }, () => 1)].map((m) => ({ bps: m * MBPS, sec: 1 }));
-    expect(sessionFeatures(samples).map((v) => Math.round(v * 1e9) / 1e9)).toEqual([0, 0, 0, 0, 0]);
+    expect(runFeatures(samples).map((v) => Math.round(v * 1e9) / 1e9)).toEqual([0, 0, 0, 0, 0]);
   });
 });
 
@@ -93,8 +94,8 @@ describe('the auto-tuned controller', () => {
   const options = { stream, segmentCount: 20, rttSec: 0.08, progressIntervalSec: 0.1 };
 
   it('with a table that never votes for a change it plays exactly like the shipped controller', () => {
-    const shipped = simulateSession(trace, createPlatformController(stream), options);
-    const tuned = simulateSession(trace, createOboeController(stream, { map: { candidates: [], scales: [], entries: [] } }), options);
+    const shipped = simulateRun(trace, createPlatformController(stream), options);
+    const tuned = simulateRun(trace, createOboeController(stream, { map: { candidates: [], scales: [], entries: [] } }), options);
     expect(tuned.levels).toEqual(shipped.levels);
     expect(tuned.metrics.qoeLin).toBe(shipped.metrics.qoeLin);
   });

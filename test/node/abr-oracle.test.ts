@@ -1,5 +1,5 @@
 /**
- * The offline-optimal oracle (abr/sim/oracle.ts): a tiny case whose optimum is worked out by hand, an outage
+ * The offline-optimal oracle (abr/lab/sim/oracle.ts): a tiny case whose optimum is worked out by hand, an outage
  * case where the optimum must hold back, agreement with brute force over every plan on small seeded traces, and the
  * simulator's CLI reporting it as a row with every controller's fraction of it.
  */
@@ -8,18 +8,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AbrStream } from '../../abr/types';
-import { main } from '../../abr/sim/cli';
-import { solveOracle } from '../../abr/sim/oracle';
-import { createPerfectPredictionController } from '../../abr/sim/perfect-prediction';
-import { fractions, scriptedController, type OracleFractions } from '../../abr/sim/run';
-import { simulateSession, type SessionResult } from '../../abr/sim/simulator';
-import { parseTrace, type Trace } from '../../abr/sim/traces';
+import { main } from '../../abr/lab/sim/cli';
+import { PLATFORM_MEDIA } from '../../scripts/abr-media';
+import { solveOracle } from '../../abr/lab/sim/oracle';
+import { createPerfectPredictionController } from '../../abr/lab/sim/perfect-prediction';
+import { fractions, scriptedController, type OracleFractions } from '../../abr/lab/sim/run';
+import { simulateRun, type RunResult } from '../../abr/lab/sim/simulator';
+import { parseTrace, type Trace } from '../../abr/lab/sim/traces';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
 /** QoE_lin of a fixed plan, measured by the simulator itself. */
 function qoeOf(trace: Trace, plan: number[], stream: AbrStream, rttSec: number): number {
-  return simulateSession(trace, scriptedController(plan), { stream, segmentCount: plan.length, rttSec, progressIntervalSec: 0.1 }).metrics.qoeLin;
+  return simulateRun(trace, scriptedController(plan), { stream, segmentCount: plan.length, rttSec, progressIntervalSec: 0.1 }).metrics.qoeLin;
 }
 
 describe('offline-optimal oracle', () => {
@@ -42,8 +43,8 @@ describe('offline-optimal oracle', () => {
     // is worth 2 − 1 (switch) = 1, the same as staying on rung 0, so it never climbs: [0, 0, 0] = −1.3.
     const stream: AbrStream = { bitrates: [1e6, 2e6], segmentDurationSec: 2, maxBufferSec: 4 };
     const trace = parseTrace('constant', '0 2\n10 2\n');
-    const run = (horizon: number): SessionResult =>
-      simulateSession(trace, createPerfectPredictionController(trace, { stream, rttSec: 0, horizon, terminalBufferSec: 0 }), {
+    const run = (horizon: number): RunResult =>
+      simulateRun(trace, createPerfectPredictionController(trace, { stream, rttSec: 0, horizon, terminalBufferSec: 0 }), {
         stream,
         segmentCount: 3,
         rttSec: 0,
@@ -62,9 +63,9 @@ describe('offline-optimal oracle', () => {
     const oracle = solveOracle(trace, { stream, segmentCount: 3, rttSec: 0, startupPenalty: 0 });
     expect(oracle.levels).toEqual([1, 1, 1]);
     expect(oracle.value).toBeCloseTo(6, 9);
-    const metrics = simulateSession(trace, scriptedController(oracle.levels), { stream, segmentCount: 3, rttSec: 0, progressIntervalSec: 0.1 }).metrics;
+    const metrics = simulateRun(trace, scriptedController(oracle.levels), { stream, segmentCount: 3, rttSec: 0, progressIntervalSec: 0.1 }).metrics;
     expect(metrics.qoeLinExStartup).toBeCloseTo(6, 9);
-    expect(metrics.qoeLin).toBeCloseTo(6 - 4.3 * 2, 9); // the same session under QoE_lin pays 2 s of startup
+    expect(metrics.qoeLin).toBeCloseTo(6 - 4.3 * 2, 9); // the same run under QoE_lin pays 2 s of startup
   });
 
   it('an outage ahead: the optimum buffers low rungs first instead of stalling in it', () => {
@@ -105,7 +106,7 @@ describe('offline-optimal oracle', () => {
     const options = { stream, segmentCount: 8, rttSec: 0.08 };
     const lin = solveOracle(trace, { ...options, qoe: 'lin' });
     const log = solveOracle(trace, { ...options, qoe: 'log' });
-    const logOfLinPlan = simulateSession(trace, scriptedController(lin.levels), { ...options, progressIntervalSec: 0.1 }).metrics.qoeLog;
+    const logOfLinPlan = simulateRun(trace, scriptedController(lin.levels), { ...options, progressIntervalSec: 0.1 }).metrics.qoeLog;
     expect(log.value).toBeGreaterThanOrEqual(logOfLinPlan - 1e-9);
   });
 
@@ -115,15 +116,15 @@ describe('offline-optimal oracle', () => {
     writeFileSync(path.join(dir, 'wifi', 'a'), Array.from({ length: 60 }, (_, i) => `${i}\t${2 + (i % 3)}`).join('\n'));
     const out = path.join(dir, 'out.json');
     const lines: string[] = [];
-    expect(main(['--traces', dir, '--json', out, '--segments', '8'], repoRoot, { out: (l) => void lines.push(l), err: () => {} })).toBe(0);
+    expect(main(['--traces', dir, '--json', out, '--segments', '8'], repoRoot, PLATFORM_MEDIA, { out: (l) => void lines.push(l), err: () => {} })).toBe(0);
     const report = JSON.parse(readFileSync(out, 'utf8')) as {
       overall: Array<{ controller: string; meanQoeLin: number; meanQoeLog: number; fractionOfOracle: OracleFractions }>;
-      sessions: Array<{ controller: string; metrics: { qoeLin: number } }>;
+      runs: Array<{ controller: string; metrics: { qoeLin: number } }>;
     };
     const oracle = report.overall.find((r) => r.controller === 'oracle')!;
     expect(oracle.fractionOfOracle).toEqual({ qoeLin: 1, qoeLog: 1, headroomLin: 1, headroomLog: 1, perTraceLin: 1, perTraceLog: 1, perTraceCount: { lin: 1, log: 1 }, qoeLinExStartup: 1, headroomLinExStartup: 1 });
-    // The always-lowest floor is in the sessions (one trace here), not a row.
-    const floor = report.sessions.filter((s) => s.controller === 'lowest');
+    // The always-lowest floor is in the runs (one trace here), not a row.
+    const floor = report.runs.filter((s) => s.controller === 'lowest');
     expect(floor).toHaveLength(1);
     expect(report.overall.map((r) => r.controller)).not.toContain('lowest');
     for (const row of report.overall) {
@@ -136,12 +137,12 @@ describe('offline-optimal oracle', () => {
   });
 
   it('fractions: the plain ratio is undefined where the optimum is ≤ 0; headroom and per-trace ratios stay defined', () => {
-    const session = (trace: string, controller: string, qoe: number): SessionResult =>
-      ({ trace, family: 'x', controller, levels: [], metrics: { qoeLin: qoe, qoeLog: qoe / 2 } }) as unknown as SessionResult;
+    const run = (trace: string, controller: string, qoe: number): RunResult =>
+      ({ trace, family: 'x', controller, levels: [], metrics: { qoeLin: qoe, qoeLog: qoe / 2 } }) as unknown as RunResult;
     // Trace a: optimum 10, floor 2, controller 6. Trace b (an outage): optimum −15, floor −20, controller −17.
-    const oracle = [session('a', 'oracle', 10), session('b', 'oracle', -15)];
-    const floors = new Map([['a', session('a', 'lowest', 2).metrics], ['b', session('b', 'lowest', -20).metrics]]);
-    const own = [session('a', 'c', 6), session('b', 'c', -17)];
+    const oracle = [run('a', 'oracle', 10), run('b', 'oracle', -15)];
+    const floors = new Map([['a', run('a', 'lowest', 2).metrics], ['b', run('b', 'lowest', -20).metrics]]);
+    const own = [run('a', 'c', 6), run('b', 'c', -17)];
     const f = fractions(own, oracle, floors);
     expect(f.qoeLin).toBeNaN(); // Σ oracle = −5: no meaningful ratio
     expect(f.headroomLin).toBeCloseTo((-11 - -18) / (-5 - -18), 12); // 7 / 13

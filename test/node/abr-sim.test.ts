@@ -1,13 +1,14 @@
-/** The ABR simulator: trace parsers, time integration, hand-computed session accounting, and the CLI's bad input. */
+/** The ABR simulator: trace parsers, time integration, hand-computed run accounting, and the CLI's bad input. */
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AbrController, AbrStream } from '../../abr/types';
-import { main } from '../../abr/sim/cli';
-import { simulateSession } from '../../abr/sim/simulator';
-import { loadTraceDir, parsePensieveText, parseSabreJson, parseTrace, TraceClock, TraceError } from '../../abr/sim/traces';
-import { rotateTraces } from '../../abr/sim/tune';
+import { main } from '../../abr/lab/sim/cli';
+import { PLATFORM_MEDIA } from '../../scripts/abr-media';
+import { simulateRun } from '../../abr/lab/sim/simulator';
+import { loadTraceDir, parsePensieveText, parseSabreJson, parseTrace, TraceClock, TraceError } from '../../abr/lab/sim/traces';
+import { rotateTraces } from '../../abr/lab/train/tune';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -105,13 +106,13 @@ describe('trace integration', () => {
   });
 });
 
-describe('simulator accounting on a hand-computed session', () => {
+describe('simulator accounting on a hand-computed run', () => {
   const stream: AbrStream = { bitrates: [1e6, 2e6], segmentDurationSec: 2, maxBufferSec: 4 };
   const trace = parseTrace('constant', '0 2\n10 2\n'); // 2 Mbps forever
 
   it('startup, waiting for room, stalls, QoE_lin', () => {
     const controller = scripted([1, 0, 1]);
-    const result = simulateSession(trace, controller, { stream, segmentCount: 3, rttSec: 0.5, progressIntervalSec: 0.1 });
+    const result = simulateRun(trace, controller, { stream, segmentCount: 3, rttSec: 0.5, progressIntervalSec: 0.1 });
     // seg 0 @ 2 Mbps: 4 Mbit → 0.5 s RTT + 2 s = 2.5 s. Playback starts at 2.5 s (startup), buffer 2 s.
     // seg 1 @ 1 Mbps: buffer 2 + 2 ≤ 4, no wait. 2 Mbit → 0.5 + 1 = 1.5 s; buffer 2 − 1.5 + 2 = 2.5 s.
     // seg 2: 2.5 + 2 > 4 → wait 0.5 s (buffer 2). 4 Mbit → 2.5 s: stall 0.5 s, buffer 0 + 2.
@@ -122,7 +123,7 @@ describe('simulator accounting on a hand-computed session', () => {
     expect(m.startupSec).toBeCloseTo(2.5, 9);
     expect(m.rebufferSec).toBeCloseTo(0.5, 9);
     expect(m.qoeLin).toBeCloseTo(-9.9, 9);
-    expect(m.qoeLinExStartup).toBeCloseTo(5 - 4.3 * 0.5 - 2, 9); // the same session with startup apart
+    expect(m.qoeLinExStartup).toBeCloseTo(5 - 4.3 * 0.5 - 2, 9); // the same run with startup apart
     expect(m.avgBitrateMbps).toBeCloseTo(5 / 3, 9);
     expect(m.rebufferRatio).toBeCloseTo(0.5 / 6.5, 9); // stall / (6 s of video + stall)
     expect(m.switches).toBe(2);
@@ -133,7 +134,7 @@ describe('simulator accounting on a hand-computed session', () => {
     const slow = parseTrace('slow', '0 1\n10 1\n'); // 1 Mbps
     const four: AbrStream = { bitrates: [1e6, 4e6], segmentDurationSec: 2, maxBufferSec: 10 };
     const controller = scripted([1], { level: 1, afterSec: 1, to: 0 });
-    const result = simulateSession(slow, controller, { stream: four, segmentCount: 1, rttSec: 0, progressIntervalSec: 0.1 });
+    const result = simulateRun(slow, controller, { stream: four, segmentCount: 1, rttSec: 0, progressIntervalSec: 0.1 });
     // 8 Mbit at 1 Mbps would take 8 s; abandoned after 1 s (1 Mbit wasted), then 2 Mbit at rung 0 take 2 s.
     expect(result.levels).toEqual([0]);
     expect(result.metrics.abandons).toBe(1);
@@ -153,7 +154,7 @@ describe('abr:sim CLI', () => {
 
   it('missing directory → exit 1 with a clear message', () => {
     const r = io();
-    expect(main(['--traces', '/nonexistent/traces'], repoRoot, r.io)).toBe(1);
+    expect(main(['--traces', '/nonexistent/traces'], repoRoot, PLATFORM_MEDIA, r.io)).toBe(1);
     expect(r.err.join('\n')).toMatch(/traces directory not found: \/nonexistent\/traces/);
   });
 
@@ -161,7 +162,7 @@ describe('abr:sim CLI', () => {
     const dir = tmp();
     writeFileSync(path.join(dir, 'README.md'), '# not a trace');
     const r = io();
-    expect(main(['--traces', dir], repoRoot, r.io)).toBe(1);
+    expect(main(['--traces', dir], repoRoot, PLATFORM_MEDIA, r.io)).toBe(1);
     expect(r.err.join('\n')).toMatch(/no traces found/);
   });
 
@@ -170,7 +171,7 @@ describe('abr:sim CLI', () => {
     writeFileSync(path.join(dir, 'bad.txt'), 'hello world\n');
     const out = path.join(dir, 'out.json');
     const r = io();
-    expect(main(['--traces', dir, '--json', out], repoRoot, r.io)).toBe(1);
+    expect(main(['--traces', dir, '--json', out], repoRoot, PLATFORM_MEDIA, r.io)).toBe(1);
     expect(r.err.join('\n')).toMatch(/bad\.txt: line 1/);
     expect(existsSync(out)).toBe(false);
   });
@@ -184,26 +185,26 @@ describe('abr:sim CLI', () => {
     writeFileSync(path.join(dir, 'wifi', 'broken'), '0 1\n1 oops\n');
     const out = path.join(dir, 'nested', 'out.json');
     const r = io();
-    expect(main(['--traces', dir, '--json', out, '--segments', '10'], repoRoot, r.io)).toBe(0);
+    expect(main(['--traces', dir, '--json', out, '--segments', '10'], repoRoot, PLATFORM_MEDIA, r.io)).toBe(0);
     expect(r.err).toEqual([expect.stringMatching(/warning: skipped wifi\/broken: line 2/)]);
     const report = JSON.parse(readFileSync(out, 'utf8')) as {
       overall: Array<{ controller: string; traces: number; meanQoeLin: number }>;
       byFamily: Record<string, unknown>;
       skipped: unknown[];
-      sessions: unknown[];
+      runs: unknown[];
     };
     expect(report.overall.map((o) => o.controller)).toEqual(['reference', 'hlsjs', 'bba', 'bola', 'platform', 'platform-stochastic', 'platform-returning', 'platform-netinfo', 'oracle']);
     expect(report.overall.every((o) => o.traces === 2 && Number.isFinite(o.meanQoeLin))).toBe(true);
     expect(Object.keys(report.byFamily)).toEqual(['lte', 'wifi']);
     expect(report.skipped).toHaveLength(1);
-    expect(report.sessions).toHaveLength(20); // 2 traces × (6 controllers (platform-stochastic since #17 round four) + 2 platform variants + oracle + the always-lowest floor)
+    expect(report.runs).toHaveLength(20); // 2 traces × (6 controllers + 2 platform variants + oracle + the always-lowest floor)
     expect(r.out.join('\n')).toMatch(/\| platform +\| +2 \|/);
   });
 
   it('rejects unknown flags and bad values', () => {
     for (const argv of [['--tracez', 'x'], ['--segments', '-3'], ['--json'], ['--max-buffer', '2']]) {
       const r = io();
-      expect(main(argv, repoRoot, r.io)).toBe(1);
+      expect(main(argv, repoRoot, PLATFORM_MEDIA, r.io)).toBe(1);
       expect(r.err[0]).toMatch(/^abr:sim: /);
     }
   });
@@ -215,7 +216,7 @@ describe('abr:sim CLI', () => {
     writeFileSync(sizesFile, JSON.stringify({ '240p': [300_000, 250_000, 310_000], '360p': [600_000, 590_000, 610_000, 1] }));
     const out = path.join(tmp(), 'o.json');
     const ok = io();
-    expect(main(['--traces', dir, '--segment-sizes', sizesFile, '--json', out], repoRoot, ok.io)).toBe(0);
+    expect(main(['--traces', dir, '--segment-sizes', sizesFile, '--json', out], repoRoot, PLATFORM_MEDIA, ok.io)).toBe(0);
     const report = JSON.parse(readFileSync(out, 'utf8')) as { options: { segmentCount: number; bitratesBps: number[]; realSegmentSizes: boolean } };
     // The rungs present form the ladder; the shortest list sets the video length.
     expect(report.options).toMatchObject({ segmentCount: 3, bitratesBps: [400_000, 800_000], realSegmentSizes: true });
@@ -226,7 +227,7 @@ describe('abr:sim CLI', () => {
     ] as const) {
       writeFileSync(sizesFile, content);
       const bad = io();
-      expect(main(['--traces', dir, '--segment-sizes', sizesFile], repoRoot, bad.io)).toBe(1);
+      expect(main(['--traces', dir, '--segment-sizes', sizesFile], repoRoot, PLATFORM_MEDIA, bad.io)).toBe(1);
       expect(bad.err[0]).toMatch(message);
     }
   });

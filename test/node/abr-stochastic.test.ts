@@ -1,12 +1,13 @@
 /**
- * The stochastic MPC planner (abr/stochastic-mpc.ts, the non-learned Fugu): tiny cases whose expected values are
+ * The stochastic MPC planner (abr/lab/controllers/stochastic-mpc.ts, the non-learned Fugu): tiny cases whose expected values are
  * worked out by hand (a bimodal link where the expected-value choice differs from any point estimate's, the abandon
  * model, persistence), agreement with brute force over every plan when the distribution is one point, and the
  * platform controller's `stochastic` switch using its recent transfers as the distribution.
  */
 import { describe, expect, it } from 'vitest';
-import { createPlatformController, type AbrStream } from '../../abr/index';
-import { planStochastic, type StochasticPlanInput } from '../../abr/stochastic-mpc';
+import { createLabController } from '../../abr/lab/controllers/lab-platform';
+import type { AbrStream } from '../../abr/types';
+import { planStochastic, type StochasticPlanInput } from '../../abr/lab/controllers/stochastic-mpc';
 import { LADDER } from '../../workers/shared/config';
 
 const MBPS = 1e6;
@@ -132,7 +133,7 @@ describe('stochastic MPC planner', () => {
 
 describe('platform controller with the stochastic planner', () => {
   const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
-  const feed = (controller: ReturnType<typeof createPlatformController>, mbps: number, level: number): void => {
+  const feed = (controller: ReturnType<typeof createLabController>, mbps: number, level: number): void => {
     const bits = (stream.bitrates[level] ?? 0) * 6;
     controller.onDownloaded({ level, bits, durationSec: 0.08 + bits / (mbps * MBPS), ttfbSec: 0.08 });
   };
@@ -141,8 +142,8 @@ describe('platform controller with the stochastic planner', () => {
     // 16 transfers of 720p at 6 and 0.6 Mbit/s alternately (harmonic mean 1.09, mean 3.3) against 16 at a steady
     // 1.09 Mbit/s; 10 s buffered, last rung 480p. On the steady link 480p (9 Mbit, 8.3 s) is safe and taken; on the
     // on/off link half the draws take 15 s for it (a 5 s stall), and the planner steps down.
-    const onOff = createPlatformController(stream, { params: { stochastic: 1, stochAbandonModel: 0 } });
-    const steady = createPlatformController(stream, { params: { stochastic: 1, stochAbandonModel: 0 } });
+    const onOff = createLabController(stream, { params: { stochastic: 1, stochAbandonModel: 0 } });
+    const steady = createLabController(stream, { params: { stochastic: 1, stochAbandonModel: 0 } });
     for (let i = 0; i < 16; i++) {
       feed(onOff, i % 2 ? 0.6 : 6, 3);
       feed(steady, 1.09, 3);
@@ -153,7 +154,7 @@ describe('platform controller with the stochastic planner', () => {
   });
 
   it('before any transfer it starts on the lowest rung like every controller, and keeps the emergency abandon', () => {
-    const platform = createPlatformController(stream, { params: { stochastic: 1 } });
+    const platform = createLabController(stream, { params: { stochastic: 1 } });
     expect(platform.chooseLevel({ bufferSec: 0, lastLevel: -1, segmentIndex: 0, segmentsLeft: 50 })).toBe(0);
     for (let i = 0; i < 5; i++) feed(platform, 20, 4);
     expect(platform.onProgress?.({ level: 4, segmentIndex: 7, bitsLoaded: 1_000_000, bitsTotal: 36_000_000, elapsedSec: 4, bufferSec: 3 })).toBe(0);

@@ -1,7 +1,9 @@
-/** The platform estimator's trend options (#17 round four, continued; docs/abr.md): a falling least-squares trend, a fade detector, over-prediction-only errors. */
+/** The lab's trend options of the platform estimator (trend.ts): a falling least-squares trend, Holt's smoothing, a fade detector, over-prediction-only errors. */
 import { describe, expect, it } from 'vitest';
-import { createPlatformController, type AbrController, type AbrStream } from '../../abr/index';
-import { FallingTrend, HoltTrend } from '../../abr/estimators';
+import { createLabController } from '../../abr/lab/controllers/lab-platform';
+import { FallingTrend, HoltTrend } from '../../abr/lab/controllers/trend';
+import { createPlatformController } from '../../abr/platform';
+import type { AbrController, AbrStream } from '../../abr/types';
 import { LADDER } from '../../workers/shared/config';
 
 const stream: AbrStream = { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: 6, maxBufferSec: 30 };
@@ -76,7 +78,7 @@ describe('platform estimator with the trend options', () => {
 
   it('a falling link: the estimate is the extrapolated trend, discounted as before', () => {
     const plain = createPlatformController(stream);
-    const trended = createPlatformController(stream, { params: { trendWindow: 3 } });
+    const trended = createLabController(stream, { params: { trendWindow: 3 } });
     feedTwoSecond(plain, [4, 3.5, 3]);
     feedTwoSecond(trended, [4, 3.5, 3]);
     expect(plain.bandwidthEstimate()! / MBPS).toBeCloseTo(hm / (1 + maxError), 4);
@@ -89,8 +91,8 @@ describe('platform estimator with the trend options', () => {
 
   it('a rising link is not extrapolated upward', () => {
     const plain = createPlatformController(stream);
-    const trended = createPlatformController(stream, { params: { trendWindow: 3 } });
-    const holt = createPlatformController(stream, { params: { holtAlpha: 0.5 } });
+    const trended = createLabController(stream, { params: { trendWindow: 3 } });
+    const holt = createLabController(stream, { params: { holtAlpha: 0.5 } });
     for (const c of [plain, trended, holt]) feedTwoSecond(c, [3, 3.5, 4]);
     expect(trended.bandwidthEstimate()).toBeCloseTo(plain.bandwidthEstimate()!, 0);
     expect(holt.bandwidthEstimate()).toBeCloseTo(plain.bandwidthEstimate()!, 0);
@@ -98,22 +100,22 @@ describe('platform estimator with the trend options', () => {
 
   it('trendRelax: a full buffer takes the trend\'s lowering back, an empty one keeps it', () => {
     // Empty buffer (bandwidthEstimate): the full lowering to the trend's 2.0 Mbps, discounted as before.
-    const relaxed = createPlatformController(stream, { params: { trendWindow: 3, trendRelax: 1, longWindow: 0 } });
+    const relaxed = createLabController(stream, { params: { trendWindow: 3, trendRelax: 1, longWindow: 0 } });
     feedTwoSecond(relaxed, [4, 3.5, 3]);
     expect(relaxed.bandwidthEstimate()! / MBPS).toBeCloseTo(2.0 / (1 + maxError), 4);
     // Full buffer: the lowering and the discount are both taken back, so it plans like the plain estimator.
     const full = { bufferSec: 30, lastLevel: 2, segmentIndex: 3, segmentsLeft: 40 };
-    const plain = createPlatformController(stream, { params: { longWindow: 0 } });
+    const plain = createLabController(stream, { params: { longWindow: 0 } });
     feedTwoSecond(plain, [4, 3.5, 3]);
     expect(relaxed.chooseLevel(full)).toBe(plain.chooseLevel(full));
   });
 
   it('fade detector: three falling transfers in a row cap the estimate at the latest rate', () => {
-    const faded = createPlatformController(stream, { params: { fadeK: 3 } });
+    const faded = createLabController(stream, { params: { fadeK: 3 } });
     feedTwoSecond(faded, [4, 3.5, 3]);
     expect(faded.bandwidthEstimate()! / MBPS).toBeCloseTo(3 / (1 + maxError), 4);
     // Not monotone: 4, 3, 3.5 keeps the harmonic mean.
-    const mixed = createPlatformController(stream, { params: { fadeK: 3 } });
+    const mixed = createLabController(stream, { params: { fadeK: 3 } });
     const reference = createPlatformController(stream);
     feedTwoSecond(mixed, [4, 3, 3.5]);
     feedTwoSecond(reference, [4, 3, 3.5]);
@@ -121,11 +123,11 @@ describe('platform estimator with the trend options', () => {
   });
 
   it('over-prediction-only errors: a rising link (every estimate too low) is not discounted', () => {
-    const oneSided = createPlatformController(stream, { params: { errorOverOnly: 1 } });
+    const oneSided = createLabController(stream, { params: { errorOverOnly: 1 } });
     feedTwoSecond(oneSided, [3, 3.5, 4]);
     expect(oneSided.bandwidthEstimate()! / MBPS).toBeCloseTo(3 / (1 / 3 + 1 / 3.5 + 1 / 4), 4);
     // A falling one is discounted by its over-predictions as before.
-    const falling = createPlatformController(stream, { params: { errorOverOnly: 1 } });
+    const falling = createLabController(stream, { params: { errorOverOnly: 1 } });
     feedTwoSecond(falling, [4, 3.5, 3]);
     expect(falling.bandwidthEstimate()! / MBPS).toBeCloseTo(hm / (1 + maxError), 4);
   });

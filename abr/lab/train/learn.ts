@@ -1,8 +1,8 @@
 /**
- * Training and evaluation of the learned throughput predictor (abr/learned-predictor.ts; #17 round six).
+ * Training and evaluation of the learned throughput predictor (abr/lab/models/learned-predictor.ts).
  *
- * Samples come from simulated sessions, so the inputs are exactly what the controller sees: the shipped platform
- * controller (and round four's stochastic row, for a second policy's mix of segment sizes) plays each trace from
+ * Samples come from simulated runs, so the inputs are exactly what the controller sees: the shipped platform
+ * controller (and the `platform-stochastic` setting, for a second policy's mix of segment sizes) plays each trace from
  * several start offsets; at every decision the probe records the predictor's inputs and the 3-transfer harmonic mean
  * (the reference), and the next transfer rate the controller records (a completed download, or the partial rate of
  * an abandoned one) is the target, z = ln(rate / reference).
@@ -11,11 +11,12 @@
  * minibatches, L2 weight decay and a fixed seed (mulberry32), so the weights are a pure function of the training
  * traces. Deterministic.
  */
-import { createPlatformController, STOCHASTIC_PARAMS, type PlatformParams } from '../platform';
-import { FEATURE_COUNT, predictProbs, quantileZ, type LearnedWeights } from '../learned-predictor';
-import { simulateSession, type SimOptions } from './simulator';
+import { createLabController } from '../controllers/lab-platform';
+import { STOCHASTIC_PARAMS, type LabParams } from '../controllers/lab-params';
+import { FEATURE_COUNT, predictProbs, quantileZ, type LearnedWeights } from '../models/learned-predictor';
+import { simulateRun, type SimOptions } from '../sim/simulator';
+import type { Trace } from '../sim/traces';
 import { rotateTraces } from './tune';
-import type { Trace } from './traces';
 import { mulberry32 } from './prng';
 
 export interface Sample {
@@ -24,7 +25,7 @@ export interface Sample {
   z: number;
   /** ln(shipped planner's estimate / reference). */
   shippedZ: number;
-  /** ln(rate_i / reference) of the last (up to) 8 transfers, oldest first: round four's empirical distribution. */
+  /** ln(rate_i / reference) of the last (up to) 8 transfers, oldest first: the stochastic planner's empirical distribution. */
   recentZ: number[];
   family: string;
 }
@@ -34,7 +35,7 @@ export const BIN_EDGES = [-2.5, -1.5, -1, -0.7, -0.45, -0.25, -0.1, 0.05, 0.2, 0
 export const Z_MIN = -5;
 export const Z_MAX = 2;
 
-export const POLICIES: Array<Partial<PlatformParams>> = [{}, STOCHASTIC_PARAMS];
+export const POLICIES: Array<Partial<LabParams>> = [{}, STOCHASTIC_PARAMS];
 
 /**
  * What is predicted: `next` = the next transfer rate the controller records; `horizon` = the time-average rate of the
@@ -51,7 +52,7 @@ export function collectSamples(traces: Trace[], options: SimOptions, rotations: 
     for (const params of policies) {
       const open: Array<{ features: number[]; ref: number; estimate: number; recentZ: number[]; bits: number; seconds: number; count: number }> = [];
       const rates: number[] = [];
-      const controller = createPlatformController(options.stream, {
+      const controller = createLabController(options.stream, {
         params,
         probe: {
           decision(features, ref, estimate) {
@@ -73,7 +74,7 @@ export function collectSamples(traces: Trace[], options: SimOptions, rotations: 
           },
         },
       });
-      simulateSession(trace, controller, options);
+      simulateRun(trace, controller, options);
     }
   }
   return out;
@@ -205,7 +206,7 @@ export function fitPredictor(samples: Sample[], fit: FitOptions = FIT_DEFAULTS, 
 /** Pinball (quantile) loss of predicting `qz` for the q-quantile when z came. */
 export const pinball = (z: number, qz: number, q: number): number => (z >= qz ? q * (z - qz) : (1 - q) * (qz - z));
 
-/** Weighted q-quantile of the values (round four's recency weights: half-life 4 transfers). */
+/** Weighted q-quantile of the values (the stochastic planner's recency weights: half-life 4 transfers). */
 export function empiricalQuantile(values: readonly number[], q: number, halfLife = 4): number {
   const n = values.length;
   const items = values.map((v, i) => ({ v, w: halfLife > 0 ? Math.pow(0.5, (n - 1 - i) / halfLife) : 1 })).sort((a, b) => a.v - b.v);
@@ -225,7 +226,7 @@ export interface Accuracy {
   /** Cross-entropy over the bins: the model vs the empirical last-8 window binned (add-0.5 smoothing). */
   nllLearned: number;
   nllEmpirical: number;
-  /** Mean pinball loss over QUANTILES, in ln-rate units: the model vs round four's recency-weighted window. */
+  /** Mean pinball loss over QUANTILES, in ln-rate units: the model vs the stochastic planner's recency-weighted window. */
   pinballLearned: number;
   pinballEmpirical: number;
   /** Share of targets below each quantile (should be ≈ q). */
@@ -280,7 +281,7 @@ export function accuracy(samples: Sample[], weights: LearnedWeights): Accuracy {
   };
 }
 
-/** The weights as a TS module (abr/learned-predictor-weights.ts). */
+/** The weights as a TS module (abr/lab/models/learned-predictor-weights.ts). */
 export function weightsModule(weights: LearnedWeights, name: string, header: string): string {
   return `// ${header}\nimport type { LearnedWeights } from './learned-predictor';\n\nexport const ${name}: LearnedWeights = ${JSON.stringify(weights)};\n`;
 }

@@ -2,11 +2,11 @@
  * Runs every controller over a set of traces and aggregates the metrics (overall and per trace family), next to the
  * offline-optimal oracle (oracle.ts) and each controller's fraction of it.
  */
-import { CONTROLLERS } from '../index';
-import { createPlatformController } from '../platform';
-import type { AbrController, AbrControllerFactory, AbrStream } from '../types';
+import { createPlatformController } from '../../platform';
+import type { AbrController, AbrControllerFactory, AbrStream } from '../../types';
+import { CONTROLLERS } from '../controllers';
 import { solveOracle } from './oracle';
-import { simulateSession, type SessionMetrics, type SessionResult, type SimOptions } from './simulator';
+import { simulateRun, type RunMetrics, type RunResult, type SimOptions } from './simulator';
 import { TraceClock, type Trace } from './traces';
 
 export interface ControllerSummary {
@@ -14,13 +14,13 @@ export interface ControllerSummary {
   traces: number;
   meanQoeLin: number;
   meanBitrateMbps: number;
-  /** Total stall seconds / total (stall + video) seconds over all sessions. */
+  /** Total stall seconds / total (stall + video) seconds over all runs. */
   rebufferRatio: number;
   meanSwitches: number;
   meanStartupSec: number;
   meanAbandons: number;
   meanQoeLog: number;
-  /** QoE_lin with startup apart (SessionMetrics.qoeLinExStartup). */
+  /** QoE_lin with startup apart (RunMetrics.qoeLinExStartup). */
   meanQoeLinExStartup: number;
   /** Mean bitrate of the first segment, Mbps. */
   meanFirstBitrateMbps: number;
@@ -30,7 +30,7 @@ export interface ControllerSummary {
 
 /**
  * A controller's QoE as a fraction of the oracle's on the same traces. The plain ratio is the headline but is only
- * meaningful where the optimum is clearly positive: a family whose best possible session mostly pays for startup and
+ * meaningful where the optimum is clearly positive: a family whose best possible run mostly pays for startup and
  * an outage (fcc/'s trace_32551, puffer/'s idle stretches) has an optimum near or below zero, where the ratio is
  * undefined or flips sign. So two normalisations from the ABR literature are reported next to it, never instead of it:
  * - `headroom*` = (QoE − always-lowest) / (oracle − always-lowest): the share of what the best possible adds over the
@@ -60,24 +60,24 @@ export interface SimReport {
   options: { segmentCount: number; segmentDurationSec: number; maxBufferSec: number; rttSec: number; bitratesBps: number[]; realSegmentSizes: boolean };
   overall: ControllerSummary[];
   byFamily: Record<string, ControllerSummary[]>;
-  sessions: SessionResult[];
+  runs: RunResult[];
   skipped: Array<{ file: string; error: string }>;
 }
 
 /**
  * `platform-returning` is the platform controller for a returning viewer: it starts from the estimate the platform
- * exported at the end of a first session on the same trace. It is reported, not ranked (the others start cold).
+ * exported at the end of a first run on the same trace. It is reported, not ranked (the others start cold).
  */
 export const RETURNING = 'platform-returning';
 /**
  * `platform-netinfo` is a first-time viewer in a browser with the Network Information API: the controller gets
  * `navigator.connection.downlink` before the first byte. Modelled as Chrome reports it: the throughput of the
- * network just before the session (the trace's last 10 s, which precede its start when it loops), rounded to 25
+ * network just before the run (the trace's last 10 s, which precede its start when it loops), rounded to 25
  * kbit/s and capped at 10 Mbit/s. Reported, not ranked (Safari and Firefox have no such API).
  */
 export const NETINFO = 'platform-netinfo';
 export const ORACLE = 'oracle';
-/** Always the lowest rung: the floor of the headroom fractions. Its sessions are in the JSON; it is not a row. */
+/** Always the lowest rung: the floor of the headroom fractions. Its runs are in the JSON; it is not a row. */
 export const LOWEST = 'lowest';
 export const NETINFO_WINDOW_SEC = 10;
 export const NETINFO_CAP_BPS = 10e6;
@@ -94,34 +94,34 @@ export interface RunOptions {
 export function runAll(traces: Trace[], options: SimOptions, controllers = CONTROLLERS, run: RunOptions = {}): SimReport {
   const variants = run.variants ?? true;
   const withOracle = run.oracle ?? true;
-  const sessions: SessionResult[] = [];
+  const runs: RunResult[] = [];
   /** Always the lowest rung, per trace: the floor of the headroom fractions (not a reported controller). */
-  const floors = new Map<string, SessionMetrics>();
+  const floors = new Map<string, RunMetrics>();
   traces.forEach((trace, i) => {
     if (withOracle) {
-      const lowest = simulateSession(trace, scriptedController([], LOWEST), options);
+      const lowest = simulateRun(trace, scriptedController([], LOWEST), options);
       floors.set(trace.name, lowest.metrics);
-      sessions.push(lowest);
+      runs.push(lowest);
     }
-    for (const { create } of controllers) sessions.push(simulateSession(trace, create(options.stream), options));
+    for (const { create } of controllers) runs.push(simulateRun(trace, create(options.stream), options));
     if (variants) {
-      sessions.push(simulateReturning(trace, options));
+      runs.push(simulateReturning(trace, options));
       const downlinkBps = netinfoDownlink(trace);
-      const netinfo = simulateSession(trace, createPlatformController(options.stream, { downlinkBps }), options);
-      sessions.push({ ...netinfo, controller: NETINFO });
+      const netinfo = simulateRun(trace, createPlatformController(options.stream, { downlinkBps }), options);
+      runs.push({ ...netinfo, controller: NETINFO });
     }
-    if (withOracle) sessions.push(simulateOracle(trace, options));
+    if (withOracle) runs.push(simulateOracle(trace, options));
     run.progress?.(`[${i + 1}/${traces.length}] ${trace.name}`);
   });
   const names = [...controllers.map((c) => c.name), ...(variants ? [RETURNING, NETINFO] : []), ...(withOracle ? [ORACLE] : [])];
   const families = [...new Set(traces.map((t) => t.family))].sort();
-  const rows = (filter: (s: SessionResult) => boolean): ControllerSummary[] => {
-    const picked = sessions.filter(filter);
-    const oracleSessions = picked.filter((s) => s.controller === ORACLE);
+  const rows = (filter: (s: RunResult) => boolean): ControllerSummary[] => {
+    const picked = runs.filter(filter);
+    const oracleRuns = picked.filter((s) => s.controller === ORACLE);
     return names.map((name) => {
       const own = picked.filter((s) => s.controller === name);
       const row = summarize(name, own, options.stream);
-      return withOracle ? { ...row, fractionOfOracle: fractions(own, oracleSessions, floors) } : row;
+      return withOracle ? { ...row, fractionOfOracle: fractions(own, oracleRuns, floors) } : row;
     });
   };
   return {
@@ -135,21 +135,21 @@ export function runAll(traces: Trace[], options: SimOptions, controllers = CONTR
     },
     overall: rows(() => true),
     byFamily: Object.fromEntries(families.map((family) => [family, rows((s) => s.family === family)])),
-    sessions,
+    runs,
     skipped: [],
   };
 }
 
-function simulateReturning(trace: Trace, options: SimOptions): SessionResult {
+function simulateReturning(trace: Trace, options: SimOptions): RunResult {
   const first = createPlatformController(options.stream);
-  simulateSession(trace, first, options);
+  simulateRun(trace, first, options);
   const nowMs = 0;
   const returning = createPlatformController(options.stream, { persisted: first.exportState?.(nowMs) ?? null, nowMs });
-  const result = simulateSession(trace, returning, options);
+  const result = simulateRun(trace, returning, options);
   return { ...result, controller: RETURNING };
 }
 
-/** Chrome's `navigator.connection.downlink` for a session starting at the trace's beginning (see NETINFO). */
+/** Chrome's `navigator.connection.downlink` for a run starting at the trace's beginning (see NETINFO). */
 export function netinfoDownlink(trace: Pick<Trace, 'durationsSec' | 'bps'>): number {
   const clock = new TraceClock(trace);
   const window = Math.min(NETINFO_WINDOW_SEC, clock.periodSec);
@@ -163,29 +163,29 @@ export function scriptedController(levels: readonly number[], name = ORACLE): Ab
 }
 
 /**
- * The oracle's session: the QoE_lin-optimal plan replayed through the simulator (so every column is measured the
+ * The oracle's run: the QoE_lin-optimal plan replayed through the simulator (so every column is measured the
  * same way as the controllers'), with qoeLog replaced by the QoE_log optimum and qoeLinExStartup by the optimum of
  * QoE_lin with startup apart (separate DPs on the same trace: startup weighted 0 may pick a bigger first segment).
  */
-function simulateOracle(trace: Trace, options: SimOptions): SessionResult {
+function simulateOracle(trace: Trace, options: SimOptions): RunResult {
   const oracleOptions = { stream: options.stream, segmentCount: options.segmentCount, rttSec: options.rttSec, segmentBits: options.segmentBits };
   const lin = solveOracle(trace, { ...oracleOptions, qoe: 'lin' });
   const log = solveOracle(trace, { ...oracleOptions, qoe: 'log' });
   const exStartup = solveOracle(trace, { ...oracleOptions, qoe: 'lin', startupPenalty: 0 });
-  const linSession = simulateSession(trace, scriptedController(lin.levels), options);
-  const logSession = simulateSession(trace, scriptedController(log.levels), options);
-  const exStartupSession = simulateSession(trace, scriptedController(exStartup.levels), options);
+  const linRun = simulateRun(trace, scriptedController(lin.levels), options);
+  const logRun = simulateRun(trace, scriptedController(log.levels), options);
+  const exStartupRun = simulateRun(trace, scriptedController(exStartup.levels), options);
   return {
-    ...linSession,
-    metrics: { ...linSession.metrics, qoeLog: logSession.metrics.qoeLog, qoeLinExStartup: exStartupSession.metrics.qoeLinExStartup },
+    ...linRun,
+    metrics: { ...linRun.metrics, qoeLog: logRun.metrics.qoeLog, qoeLinExStartup: exStartupRun.metrics.qoeLinExStartup },
   };
 }
 
-/** The three fractions of OracleFractions for one controller's sessions against the oracle's on the same traces. */
-export function fractions(own: SessionResult[], oracle: SessionResult[], floors: ReadonlyMap<string, SessionMetrics>): OracleFractions {
+/** The three fractions of OracleFractions for one controller's runs against the oracle's on the same traces. */
+export function fractions(own: RunResult[], oracle: RunResult[], floors: ReadonlyMap<string, RunMetrics>): OracleFractions {
   const best = new Map(oracle.map((s) => [s.trace, s.metrics]));
   const paired = own.filter((s) => best.has(s.trace) && floors.has(s.trace));
-  const sum = (pick: (s: SessionResult) => number): number => paired.reduce((total, s) => total + pick(s), 0);
+  const sum = (pick: (s: RunResult) => number): number => paired.reduce((total, s) => total + pick(s), 0);
   const of = (key: 'qoeLin' | 'qoeLog' | 'qoeLinExStartup') => {
     const q = sum((s) => s.metrics[key]);
     const o = sum((s) => best.get(s.trace)![key]);
@@ -214,14 +214,14 @@ export function fractions(own: SessionResult[], oracle: SessionResult[], floors:
   };
 }
 
-export function summarize(name: string, sessions: SessionResult[], stream: AbrStream): ControllerSummary {
-  const n = sessions.length || 1;
-  const mean = (pick: (m: SessionMetrics) => number): number => sessions.reduce((sum, s) => sum + pick(s.metrics), 0) / n;
-  const stall = sessions.reduce((sum, s) => sum + s.metrics.rebufferSec, 0);
-  const video = sessions.reduce((sum, s) => sum + s.levels.length * stream.segmentDurationSec, 0);
+export function summarize(name: string, runs: RunResult[], stream: AbrStream): ControllerSummary {
+  const n = runs.length || 1;
+  const mean = (pick: (m: RunMetrics) => number): number => runs.reduce((sum, s) => sum + pick(s.metrics), 0) / n;
+  const stall = runs.reduce((sum, s) => sum + s.metrics.rebufferSec, 0);
+  const video = runs.reduce((sum, s) => sum + s.levels.length * stream.segmentDurationSec, 0);
   return {
     controller: name,
-    traces: sessions.length,
+    traces: runs.length,
     meanQoeLin: mean((m) => m.qoeLin),
     meanBitrateMbps: mean((m) => m.avgBitrateMbps),
     rebufferRatio: video + stall > 0 ? stall / (video + stall) : 0,

@@ -1,6 +1,6 @@
 /**
- * A learned throughput predictor (#17 round six): the part of Fugu (Yan et al., NSDI 2020) that round four left out.
- * Fugu's planner takes a *distribution* of the next transfer's time from a small neural network trained on what the
+ * A learned throughput predictor, the lab's `learned*` options: the learned half of Fugu (Yan et al., NSDI 2020), which
+ * the stochastic planner alone lacks. Fugu's planner takes a *distribution* of the next transfer's time from a small neural network trained on what the
  * player saw; this module is that network for the platform controller, at the scale of this repo: a one-hidden-layer
  * MLP (16 tanh units) with a softmax over bins of z = ln(next transfer rate / harmonic mean of the last 3 rates).
  *
@@ -10,15 +10,9 @@
  * the last halving, the last transfer's seconds, the buffer's fill, the absolute level and the history's length. The
  * output is scale-free (a ratio to the recent mean), so one model serves 0.3 Mbit/s HSDPA and 30 Mbit/s LTE.
  *
- * Trained by `npm run abr:learn` (abr/sim/learn.ts) on sessions of the shipped controller over the training half of
- * the shared traces only, at several start offsets; weights in learned-predictor-weights.ts. Pure and browser-safe.
+ * Trained by `npm run abr:learn` (abr/lab/train/learn.ts) on runs of the shipped controller over the training half of
+ * the shared traces only, at several start offsets; weights in learned-predictor-weights.ts. Pure.
  */
-import { abrModel } from './models';
-
-/** The committed models: 0 = the next transfer's rate, 1 = the next 5 transfers' time-average rate. */
-/** The registered weights (abr/models.ts) of model 0 (the next transfer) or 1 (the next 5 transfers' time average). */
-export const learnedModel = (model: number): LearnedWeights => abrModel('learned')[model === 1 ? 1 : 0];
-
 export interface LearnedWeights {
   /** Feature means and standard deviations (inputs are standardised with these). */
   mean: number[];

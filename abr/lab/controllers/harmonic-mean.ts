@@ -1,5 +1,5 @@
-import { HarmonicWindow } from './estimators';
-import { highestRungUnder, capLevel, type AbrController, type AbrStream } from './types';
+import { HarmonicWindow } from '../../estimators';
+import { highestRungUnder, capLevel, type AbrController, type AbrStream } from '../../types';
 
 /**
  * The reference rule: the production design's client-side ABR ("Client-Side ABR Algorithm"), kept as the baseline

@@ -1,24 +1,25 @@
 /**
- * `npm run abr:tune -- [--traces DIR]`: the honest-tuning check for the platform controller's few free parameters.
- * For a small grid of settings it scores the platform controller on every trace as a fraction of the oracle, per
+ * Scoring behind `npm run abr:tune` (scripts/abr-tune.ts): the honest-tuning check for the platform controller's
+ * settings (the shipped knobs and the lab's options). For a grid of settings it scores the controller on every trace as a fraction of the oracle, per
  * family, then does leave-one-family-out: for each family, the setting that is best on the *other* families is
  * scored on the held-out one. If the held-out scores are close to the in-sample ones, the chosen setting is not an
  * artefact of the traces it was picked on. Deterministic; prints progress on stderr.
  */
-import { createPlatformController, type PlatformParams } from '../platform';
-import { CONTROLLERS } from '../index';
-import type { AbrController, AbrStream } from '../types';
-import { solveOracle } from './oracle';
-import { scriptedController } from './run';
-import { simulateSession, type SimOptions } from './simulator';
-import type { Trace } from './traces';
+import type { AbrController, AbrStream } from '../../types';
+import { CONTROLLERS } from '../controllers';
+import { createLabController } from '../controllers/lab-platform';
+import type { LabParams } from '../controllers/lab-params';
+import { solveOracle } from '../sim/oracle';
+import { scriptedController } from '../sim/run';
+import { simulateRun, type SimOptions } from '../sim/simulator';
+import type { Trace } from '../sim/traces';
 
 export interface TuneRow {
-  params: Partial<PlatformParams>;
+  params: Partial<LabParams>;
   /** A baseline controller's name instead of platform settings (`tuneBaselines`). */
   controller?: string;
   /** Per family: Σ QoE_lin and Σ oracle QoE_lin and Σ always-lowest QoE_lin; Σ stall s and Σ video s (for rebuffer %). */
-  families: Record<string, { qoe: number; oracle: number; floor: number; rebufferSec: number; videoSec: number; sessions: number }>;
+  families: Record<string, { qoe: number; oracle: number; floor: number; rebufferSec: number; videoSec: number; runs: number }>;
 }
 
 export interface TuneReport {
@@ -26,14 +27,14 @@ export interface TuneReport {
   families: string[];
   /** Fraction of the headroom over always-lowest, per family, for each grid row (same order). */
   scores: Array<Record<string, number>>;
-  leaveOneOut: Array<{ heldOut: string; chosen: Partial<PlatformParams>; heldOutScore: number; bestPossibleOnHeldOut: number; chosenOnAll: Partial<PlatformParams> }>;
+  leaveOneOut: Array<{ heldOut: string; chosen: Partial<LabParams>; heldOutScore: number; bestPossibleOnHeldOut: number; chosenOnAll: Partial<LabParams> }>;
 }
 
 /** (Σ QoE − Σ floor) / (Σ oracle − Σ floor): the share of what the best possible adds over always-lowest. */
 export const headroom = (f: { qoe: number; oracle: number; floor: number }): number => (f.oracle > f.floor ? (f.qoe - f.floor) / (f.oracle - f.floor) : 1);
 
-export function gridOf(axes: Partial<Record<keyof PlatformParams, number[]>>): Array<Partial<PlatformParams>> {
-  let rows: Array<Partial<PlatformParams>> = [{}];
+export function gridOf(axes: Partial<Record<keyof LabParams, number[]>>): Array<Partial<LabParams>> {
+  let rows: Array<Partial<LabParams>> = [{}];
   for (const [key, values] of Object.entries(axes)) rows = rows.flatMap((row) => (values ?? []).map((v) => ({ ...row, [key]: v })));
   return rows;
 }
@@ -48,26 +49,26 @@ export function bases(traces: Trace[], options: SimOptions): TraceBase[] {
   const stream: AbrStream = options.stream;
   return traces.map((trace) => {
     const oracle = solveOracle(trace, { stream, segmentCount: options.segmentCount, rttSec: options.rttSec, segmentBits: options.segmentBits });
-    const oracleQoe = simulateSession(trace, scriptedController(oracle.levels), options).metrics.qoeLin;
-    const floor = simulateSession(trace, scriptedController([], 'lowest'), options).metrics.qoeLin;
+    const oracleQoe = simulateRun(trace, scriptedController(oracle.levels), options).metrics.qoeLin;
+    const floor = simulateRun(trace, scriptedController([], 'lowest'), options).metrics.qoeLin;
     return { trace, oracleQoe, floor };
   });
 }
 
 /** One controller's sums per family over the traces (a fresh controller per trace). */
 export function rowOf(base: TraceBase[], families: string[], options: SimOptions, create: (trace: Trace) => AbrController): TuneRow['families'] {
-  const fam: TuneRow['families'] = Object.fromEntries(families.map((f) => [f, { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0, videoSec: 0, sessions: 0 }]));
+  const fam: TuneRow['families'] = Object.fromEntries(families.map((f) => [f, { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0, videoSec: 0, runs: 0 }]));
   for (const { trace, oracleQoe, floor } of base) {
-    const session = simulateSession(trace, create(trace), options);
-    const m = session.metrics;
+    const run = simulateRun(trace, create(trace), options);
+    const m = run.metrics;
     const f = fam[trace.family];
     if (!f) continue;
     f.qoe += m.qoeLin;
     f.oracle += oracleQoe;
     f.floor += floor;
     f.rebufferSec += m.rebufferSec;
-    f.videoSec += session.levels.length * options.stream.segmentDurationSec;
-    f.sessions += 1;
+    f.videoSec += run.levels.length * options.stream.segmentDurationSec;
+    f.runs += 1;
   }
   return fam;
 }
@@ -83,19 +84,19 @@ export function tuneBaselines(traces: Trace[], options: SimOptions): TuneRow[] {
   }));
 }
 
-/** Any controllers (a factory each, named) scored like grid rows on the same traces (#17 round six: the auto-tuner). */
+/** Any controllers (a factory each, named) scored like grid rows on the same traces (e.g. the auto-tuner). */
 export function tuneControllers(traces: Trace[], options: SimOptions, controllers: ReadonlyArray<{ name: string; create: (trace: Trace) => AbrController }>): TuneRow[] {
   const families = [...new Set(traces.map((t) => t.family))].sort();
   const base = bases(traces, options);
   return controllers.map((c) => ({ params: {}, controller: c.name, families: rowOf(base, families, options, c.create) }));
 }
 
-export function tune(traces: Trace[], options: SimOptions, grid: Array<Partial<PlatformParams>>, progress: (line: string) => void = () => {}): TuneReport {
+export function tune(traces: Trace[], options: SimOptions, grid: Array<Partial<LabParams>>, progress: (line: string) => void = () => {}): TuneReport {
   const stream: AbrStream = options.stream;
   const families = [...new Set(traces.map((t) => t.family))].sort();
   const base = bases(traces, options);
   const rows: TuneRow[] = grid.map((params, i) => {
-    const fam = rowOf(base, families, options, () => createPlatformController(stream, { params }));
+    const fam = rowOf(base, families, options, () => createLabController(stream, { params }));
     progress(`[${i + 1}/${grid.length}] ${JSON.stringify(params)} ${families.map((f) => `${f} ${headroom(fam[f]!).toFixed(3)}`).join(' ')}`);
     return { params, families: fam };
   });
@@ -149,13 +150,13 @@ export interface RowScore {
 /** Per family and overall: plain ratio Σ QoE / Σ oracle (NaN when Σ oracle ≤ 0), the headroom fraction, stall. */
 export function scoreRow(row: TuneRow): Record<string, RowScore> {
   const out: Record<string, RowScore> = {};
-  const total = { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0, videoSec: 0, sessions: 0 };
+  const total = { qoe: 0, oracle: 0, floor: 0, rebufferSec: 0, videoSec: 0, runs: 0 };
   const score = (f: typeof total): RowScore => ({
     ratio: f.oracle > 0 ? f.qoe / f.oracle : NaN,
     headroom: headroom(f),
     rebufferSec: f.rebufferSec,
     rebufferRatio: f.videoSec + f.rebufferSec > 0 ? f.rebufferSec / (f.videoSec + f.rebufferSec) : 0,
-    meanQoe: f.sessions > 0 ? f.qoe / f.sessions : 0,
+    meanQoe: f.runs > 0 ? f.qoe / f.runs : 0,
   });
   for (const [family, f] of Object.entries(row.families)) {
     out[family] = score(f);
@@ -164,14 +165,14 @@ export function scoreRow(row: TuneRow): Record<string, RowScore> {
     total.floor += f.floor;
     total.rebufferSec += f.rebufferSec;
     total.videoSec += f.videoSec;
-    total.sessions += f.sessions;
+    total.runs += f.runs;
   }
   out.overall = score(total);
   return out;
 }
 
 /**
- * Every trace also started at 1/n, 2/n, … of its slots (n sessions per trace, named `name@k`): a larger sample that is
+ * Every trace also started at 1/n, 2/n, … of its slots (n runs per trace, named `name@k`): a larger sample that is
  * less sensitive to where one early decision lands against a trace's on/off pattern. Each rotation is a trace of its
  * own, with its own oracle.
  */

@@ -1,34 +1,34 @@
 /**
- * Oboe-style auto-tuning of the platform controller (#17 round six; Akhtar et al., "Oboe: Auto-tuning Video ABR
- * Algorithms to Network Conditions", SIGCOMM 2018). Not shipped: off by default (docs/abr.md "Sixth round, Oboe-style
- * auto-tuning"); reported by `npm run abr:oboe`.
+ * Oboe-style auto-tuning of the platform controller (Akhtar et al., "Oboe: Auto-tuning Video ABR Algorithms to
+ * Network Conditions", SIGCOMM 2018). A lab controller, not shipped; reported by `npm run abr:oboe` (docs/abr.md).
  *
  * The network is taken to be piecewise stationary. Online, the controller keeps the transfer rates it measured and
  * detects change points in them (a shift of the mean log rate of the latest few transfers against the state's earlier
  * ones, beyond its spread); the transfers since the latest change point are the current *state*, described by a few
- * throughput statistics (`stateFeatures`). A table learned offline (`abr/oboe-map.ts`, by `abr/sim/oboe-train.ts` on
- * the training half of the shared traces only) maps states to how much each candidate setting of the platform
- * controller (`OBOE_CANDIDATES`, existing PLATFORM_PARAMS options) gained over the shipped setting on synthetic traces
+ * throughput statistics (`stateFeatures`). A table learned offline (abr/lab/models/oboe-map.ts, by
+ * abr/lab/train/oboe-train.ts on the training half of the shared traces only) maps states to how much each candidate
+ * setting of the platform controller (`OBOE_CANDIDATES`, lab options) gained over the shipped setting on synthetic traces
  * of such a state; the current state's nearest table entries vote, and the controller switches to the winner after the
  * same winner has come up `confirm` times in a row (hysteresis). Each candidate is its own platform controller fed
  * every download, so a switch hands over to a controller whose estimators are warm.
  *
- * Pure, deterministic, browser-safe (no Node APIs).
+ * Pure and deterministic.
  */
-import { createPlatformController, STOCHASTIC_PARAMS, type PlatformControllerOptions, type PlatformParams } from './platform';
-import { OBOE_MAP, type OboeMap } from './oboe-map';
-import type { AbrController, AbrStream } from './types';
+import type { AbrController, AbrStream } from '../../types';
+import { OBOE_MAP, type OboeMap } from '../models/oboe-map';
+import { createLabController, type LabControllerOptions } from './lab-platform';
+import { STOCHASTIC_PARAMS, type LabParams } from './lab-params';
 
 /** The settings the auto-tuner chooses among; index 0 is the shipped setting (the fallback). */
-export const OBOE_CANDIDATES: ReadonlyArray<{ name: string; params: Partial<PlatformParams> }> = [
+export const OBOE_CANDIDATES: ReadonlyArray<{ name: string; params: Partial<LabParams> }> = [
   { name: 'shipped', params: {} },
-  /** Round five's volatility reserve: the terminal buffer target grows by 12 s × the CV of recent rates. */
+  /** The volatility reserve: the terminal buffer target grows by 12 s × the CV of recent rates. */
   { name: 'reserve12', params: { terminalCvSec: 12 } },
   { name: 'terminal18', params: { terminalBufferSec: 18 } },
   { name: 'terminal6', params: { terminalBufferSec: 6 } },
-  /** Round five's guard: the reference rule's rung as a cap under 10 s of buffer. */
+  /** The guard: the reference rule's rung as a cap under 10 s of buffer. */
   { name: 'guard10', params: { guardBufferSec: 10 } },
-  /** Round four's stochastic planner (the non-learned Fugu). */
+  /** The stochastic planner (the non-learned Fugu), `platform-stochastic`'s setting. */
   { name: 'stochastic', params: STOCHASTIC_PARAMS },
 ];
 
@@ -47,7 +47,7 @@ export const OBOE_PARAMS = {
   maxStateSamples: 16,
   /** Nearest table entries that vote. */
   k: 15,
-  /** A candidate replaces the shipped setting only if its mean gain over the neighbours exceeds this (QoE_lin per session). */
+  /** A candidate replaces the shipped setting only if its mean gain over the neighbours exceeds this (QoE_lin per run). */
   margin: 5,
   /** …and at least this share of the neighbours gained with it (one lucky neighbour is not a state's verdict). */
   minAgree: 0.5,
@@ -152,7 +152,7 @@ export function lookup(map: OboeMap, features: readonly number[], p: OboeParams 
   return best;
 }
 
-export interface OboeControllerOptions extends Omit<PlatformControllerOptions, 'params'> {
+export interface OboeControllerOptions extends Omit<LabControllerOptions, 'params'> {
   map?: OboeMap;
   oboe?: Partial<OboeParams>;
   /** Called at every switch with the new candidate's index (for traces and tests). */
@@ -163,7 +163,7 @@ export function createOboeController(stream: AbrStream, options: OboeControllerO
   const p: OboeParams = { ...OBOE_PARAMS, ...options.oboe };
   const map = options.map ?? OBOE_MAP;
   const { map: _map, oboe: _oboe, onSwitch, name, ...shared } = options;
-  const controllers = OBOE_CANDIDATES.map((c) => createPlatformController(stream, { ...shared, params: c.params }));
+  const controllers = OBOE_CANDIDATES.map((c) => createLabController(stream, { ...shared, params: c.params }));
   const detector = new ChangePointDetector(p);
   const samples: RateSample[] = [];
   let active = 0;

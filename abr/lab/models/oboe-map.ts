@@ -1,13 +1,13 @@
 /**
- * The Oboe-style auto-tuner's table (abr/oboe.ts): written by `npm run abr:oboe -- --train` (abr/sim/oboe-train.ts) from the training
- * half of the shared traces only (246 synthetic sessions). Do not edit by hand.
+ * The Oboe-style auto-tuner's table (abr/lab/controllers/oboe.ts): written by `npm run abr:oboe -- --train` (abr/lab/train/oboe-train.ts) from the training
+ * half of the shared traces only (246 synthetic runs). Do not edit by hand.
  */
 export interface OboeMap {
-  /** Candidate names (abr/oboe.ts OBOE_CANDIDATES), in gain order. */
+  /** Candidate names (abr/lab/controllers/oboe.ts OBOE_CANDIDATES), in gain order. */
   candidates: string[];
   /** Per-feature scale for the nearest-neighbour distance (the training entries' standard deviation). */
   scales: number[];
-  /** One synthetic session per entry: its state's features and each candidate's QoE_lin gain over the shipped setting. */
+  /** One synthetic run per entry: its state's features and each candidate's QoE_lin gain over the shipped setting. */
   entries: Array<{ features: number[]; gains: number[] }>;
 }
 

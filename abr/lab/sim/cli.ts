@@ -9,8 +9,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaults, LADDER } from '../../workers/shared/config';
-import type { AbrStream } from '../types';
+import type { AbrStream } from '../../types';
 import { formatTable, ORACLE, runAll, type SimReport } from './run';
 import type { SimOptions } from './simulator';
 import { loadTraceDir, TraceError } from './traces';
@@ -31,17 +30,27 @@ export const DEFAULT_SEGMENTS = 50;
 export const DEFAULT_RTT_MS = 80;
 export const DEFAULT_MAX_BUFFER_SEC = 30;
 
-/** The simulation every ABR tool uses by default (`abr:sim` without flags): the config ladder, 50 × 6 s, 30 s buffer, 80 ms RTT. */
-export function defaultSimOptions(): SimOptions {
+/**
+ * The platform's encoding as the lab simulates it: the ladder's rung names and bitrates, and the segment duration.
+ * The caller passes it in (scripts/abr-media.ts reads it from the platform's config), so the lab imports nothing
+ * from the Worker.
+ */
+export interface LabMedia {
+  ladder: ReadonlyArray<{ name: string; bitrate: number }>;
+  segmentDurationSec: number;
+}
+
+/** The simulation every ABR tool uses by default (`abr:sim` without flags): the platform's ladder, 50 segments, 30 s buffer, 80 ms RTT. */
+export function defaultSimOptions(media: LabMedia): SimOptions {
   return {
-    stream: { bitrates: LADDER.map((r) => r.bitrate), segmentDurationSec: defaults.transcoding.segmentDurationSec, maxBufferSec: DEFAULT_MAX_BUFFER_SEC },
+    stream: { bitrates: media.ladder.map((r) => r.bitrate), segmentDurationSec: media.segmentDurationSec, maxBufferSec: DEFAULT_MAX_BUFFER_SEC },
     segmentCount: DEFAULT_SEGMENTS,
     rttSec: DEFAULT_RTT_MS / 1000,
     progressIntervalSec: 0.1,
   };
 }
 
-export function parseArgs(argv: string[], repoRoot: string): CliArgs {
+export function parseArgs(argv: string[], repoRoot: string, media: LabMedia): CliArgs {
   const args: CliArgs = {
     traces: path.resolve(repoRoot, '../shared/traces'),
     json: null,
@@ -74,8 +83,8 @@ export function parseArgs(argv: string[], repoRoot: string): CliArgs {
       default: throw new CliError(`unknown argument ${JSON.stringify(flag)}`);
     }
   }
-  if (args.maxBufferSec < defaults.transcoding.segmentDurationSec) {
-    throw new CliError(`--max-buffer must hold at least one ${defaults.transcoding.segmentDurationSec} s segment`);
+  if (args.maxBufferSec < media.segmentDurationSec) {
+    throw new CliError(`--max-buffer must hold at least one ${media.segmentDurationSec} s segment`);
   }
   return args;
 }
@@ -83,9 +92,9 @@ export function parseArgs(argv: string[], repoRoot: string): CliArgs {
 /**
  * Real segment sizes: a JSON object mapping ladder rung names to arrays of segment sizes in bytes, e.g.
  * `{"240p": [301122, ...], "360p": [...]}` (from `ls -l` of a transcoded clip's rendition folders). The rungs present
- * form the ladder (nominal bitrates from config); the video is as long as the shortest list.
+ * form the ladder (their nominal bitrates from the ladder); the video is as long as the shortest list.
  */
-export function loadSegmentSizes(file: string): { bitrates: number[]; segmentCount: number; bits: (level: number, index: number) => number } {
+export function loadSegmentSizes(file: string, ladder: LabMedia['ladder']): { bitrates: number[]; segmentCount: number; bits: (level: number, index: number) => number } {
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
@@ -94,9 +103,9 @@ export function loadSegmentSizes(file: string): { bitrates: number[]; segmentCou
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new CliError(`${file}: expected {"<rung>": [bytes, ...]}`);
   const record = data as Record<string, unknown>;
-  const rungs = LADDER.filter((r) => r.name in record);
-  const unknown = Object.keys(record).filter((k) => !LADDER.some((r) => r.name === k));
-  if (unknown.length) throw new CliError(`${file}: unknown rung(s) ${unknown.join(', ')}; ladder is ${LADDER.map((r) => r.name).join(', ')}`);
+  const rungs = ladder.filter((r) => r.name in record);
+  const unknown = Object.keys(record).filter((k) => !ladder.some((r) => r.name === k));
+  if (unknown.length) throw new CliError(`${file}: unknown rung(s) ${unknown.join(', ')}; ladder is ${ladder.map((r) => r.name).join(', ')}`);
   if (rungs.length === 0) throw new CliError(`${file}: no ladder rungs`);
   const sizes = rungs.map((r) => {
     const list = record[r.name];
@@ -117,15 +126,15 @@ export interface CliIo {
 const CONSOLE_IO: CliIo = { out: console.log, err: console.error };
 
 /** Returns the exit code. Progress (one line per trace) goes to stderr when run from the command line. */
-export function main(argv: string[], repoRoot: string, io: CliIo = CONSOLE_IO): number {
+export function main(argv: string[], repoRoot: string, media: LabMedia, io: CliIo = CONSOLE_IO): number {
   try {
-    const args = parseArgs(argv, repoRoot);
+    const args = parseArgs(argv, repoRoot, media);
     const { traces, skipped } = loadTraceDir(args.traces);
     for (const s of skipped) io.err(`warning: skipped ${s.file}: ${s.error}`);
-    const sizes = args.segmentSizes ? loadSegmentSizes(args.segmentSizes) : null;
+    const sizes = args.segmentSizes ? loadSegmentSizes(args.segmentSizes, media.ladder) : null;
     const stream: AbrStream = {
-      bitrates: sizes?.bitrates ?? LADDER.map((r) => r.bitrate),
-      segmentDurationSec: defaults.transcoding.segmentDurationSec,
+      bitrates: sizes?.bitrates ?? media.ladder.map((r) => r.bitrate),
+      segmentDurationSec: media.segmentDurationSec,
       maxBufferSec: args.maxBufferSec,
     };
     const report: SimReport = {

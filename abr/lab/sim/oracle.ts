@@ -10,13 +10,13 @@
  * differs between paths only by stall, which the value already charges. The buffer is discretised in steps of
  * `bufferStepSec`: every state keeps the best-valued path that lands in its (buffer bucket, rung) cell, with that
  * path's exact time and buffer (no rounding of the state itself), and the others are dropped. The grid only decides
- * which paths are merged; a finer grid merges fewer. The plan is then replayed through simulateSession, so the
+ * which paths are merged; a finer grid merges fewer. The plan is then replayed through simulateRun, so the
  * oracle's number is one a controller could really reach in this simulator (a lower bound on the true optimum,
  * which the grid check in the docs shows is within 1 %).
  *
  * The utility is a parameter, so the same DP gives the optimum of QoE_lin and of QoE_log (see simulator.ts).
  */
-import type { AbrStream } from '../types';
+import type { AbrStream } from '../../types';
 import { LOG_REBUFFER_PENALTY, REBUFFER_PENALTY, SWITCH_PENALTY } from './simulator';
 import { TraceClock, type Trace } from './traces';
 
@@ -36,7 +36,7 @@ export interface OracleOptions {
    */
   startupPenalty?: number;
   /**
-   * Solve from a mid-session state instead of the session's start (the imitation learner's teacher, abr/sim/imitate.ts):
+   * Solve from a mid-run state instead of the run's start (the imitation learner's teacher, abr/lab/train/imitate.ts):
    * segment `index` is about to be requested at trace time `timeSec` with `bufferSec` buffered after playback began,
    * the previous segment at `lastLevel`. The plan then covers segments index … segmentCount − 1.
    */
@@ -105,7 +105,7 @@ export function solveOracle(trace: Pick<Trace, 'durationsSec' | 'bps'>, options:
   const startIndex = start?.index ?? 0;
   const first = newLayer();
   if (start) {
-    // A playing session: the state is exact, the download drains the buffer and a dry buffer stalls.
+    // A playing run: the state is exact, the download drains the buffer and a dry buffer stalls.
     for (let level = 0; level < levels; level++) {
       const done = clock.timeToDeliver(start.timeSec + rttSec, bitsOf(level, startIndex));
       const download = done - start.timeSec;

@@ -1,5 +1,5 @@
 /**
- * Trace-driven playback simulation of one VOD session, and the QoE metrics.
+ * Trace-driven playback simulation of one VOD run, and the QoE metrics.
  *
  * Model (all stated here, so every number in the README can be traced back):
  * - The video has `segmentCount` segments of `segmentDurationSec` (the platform's 6 s); segment k at rung l has
@@ -27,8 +27,7 @@
  * QoE_lin ex-startup (reported next to the two, never instead): QoE_lin without the startup term, the startup delay
  * being reported on its own; the oracle solves it separately (startup weight 0).
  */
-import type { AbrController, AbrStream } from '../types';
-import './models'; // the committed learned models, for the options that use them (abr/models.ts)
+import type { AbrController, AbrStream } from '../../types';
 import { TraceClock, type Trace } from './traces';
 
 export interface SimOptions {
@@ -39,7 +38,7 @@ export interface SimOptions {
   /** Real segment sizes in bits, when known. */
   segmentBits?: (level: number, index: number) => number;
   /**
-   * Called just before each `chooseLevel` with the simulator's own state (wall time since the session began, buffer,
+   * Called just before each `chooseLevel` with the simulator's own state (wall time since the run began, buffer,
    * whether playback has started). Analysis only (the imitation learner's teacher needs the trace time of a decision);
    * controllers never see it.
    */
@@ -50,7 +49,7 @@ export const REBUFFER_PENALTY = 4.3;
 export const SWITCH_PENALTY = 1;
 export const LOG_REBUFFER_PENALTY = 2.66;
 
-export interface SessionMetrics {
+export interface RunMetrics {
   qoeLin: number;
   /**
    * QoE_lin with startup apart: Σ Mbps − 4.3 × stall s after startup − Σ |ΔMbps|. Startup delay is reported on its own
@@ -73,15 +72,15 @@ export interface SessionMetrics {
   wastedMB: number;
 }
 
-export interface SessionResult {
+export interface RunResult {
   trace: string;
   family: string;
   controller: string;
   levels: number[];
-  metrics: SessionMetrics;
+  metrics: RunMetrics;
 }
 
-export function simulateSession(trace: Trace, controller: AbrController, options: SimOptions): SessionResult {
+export function simulateRun(trace: Trace, controller: AbrController, options: SimOptions): RunResult {
   const { stream, segmentCount, rttSec } = options;
   const clock = new TraceClock(trace);
   const dur = stream.segmentDurationSec;
@@ -198,7 +197,7 @@ export function score(
   rebufferSec: number,
   abandons = 0,
   wastedBits = 0,
-): SessionMetrics {
+): RunMetrics {
   const { mbps, quality, changeSum, switches } = linearQoeParts(levels, stream.bitrates);
   const lowest = stream.bitrates[0] ?? 1;
   const logs = levels.map((l) => Math.log((stream.bitrates[l] ?? lowest) / lowest));

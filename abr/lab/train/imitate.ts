@@ -1,8 +1,8 @@
 /**
- * Training of the imitation model (abr/imitation.ts; #17 round six): DAgger (Ross et al., 2011) on the training half
- * of the shared traces, with a teacher that knows the future, in the manner of Comyco (Huang et al., 2019).
+ * Training of the imitation model (abr/lab/models/imitation.ts): DAgger (Ross et al., 2011) on the training half of
+ * the shared traces, with a teacher that knows the future, in the manner of Comyco (Huang et al., 2019).
  *
- * Each DAgger iteration plays every training session (the training traces, rotated and throughput-scaled as
+ * Each DAgger iteration plays every training run (the training traces, rotated and throughput-scaled as
  * augmentation) with a mix of the teacher and the current learned policy (the teacher acts with probability β, seeded
  * PRNG), and at every decision the learned platform controller would make it records:
  * - the causal feature vector (ImitationFeatures: only what the player knows), and
@@ -19,14 +19,14 @@
  *
  * Deterministic: fixed seed, fixed order, no wall clock in any decision.
  */
-import { createPlatformController } from '../platform';
-import { ImitationFeatures, IMITATION_FEATURES, createImitationPolicy, predictLog, type ImitationModel, type ImitationTree } from '../imitation';
-import type { AbrController, AbrStream } from '../types';
-import { capLevel } from '../types';
-import { solveOracle } from './oracle';
-import { perfectFirstRung } from './perfect-prediction';
-import { simulateSession, type SimOptions } from './simulator';
-import { TraceClock, type Trace } from './traces';
+import type { AbrController, AbrStream } from '../../types';
+import { capLevel } from '../../types';
+import { createLabController } from '../controllers/lab-platform';
+import { ImitationFeatures, IMITATION_FEATURES, createImitationPolicy, predictLog, type ImitationModel, type ImitationTree } from '../models/imitation';
+import { solveOracle } from '../sim/oracle';
+import { perfectFirstRung } from '../sim/perfect-prediction';
+import { simulateRun, type SimOptions } from '../sim/simulator';
+import { TraceClock, type Trace } from '../sim/traces';
 import { rotateTraces } from './tune';
 import { mulberry32 } from './prng';
 
@@ -138,8 +138,8 @@ export function scaleTrace(trace: Trace, scale: number): Trace {
 }
 
 /**
- * One session played by the teacher (probability β) or the learned policy, recording an example at every decision the
- * planner makes. Returns the session's QoE_lin (for progress lines).
+ * One run played by the teacher (probability β) or the learned policy, recording an example at every decision the
+ * planner makes. Returns the run's QoE_lin (for progress lines).
  */
 export function rollout(trace: Trace, sim: SimOptions, model: ImitationModel | null, beta: number, rand: () => number, options: ImitateOptions, out: Example[]): number {
   const stream: AbrStream = sim.stream;
@@ -149,7 +149,7 @@ export function rollout(trace: Trace, sim: SimOptions, model: ImitationModel | n
   let state = { nowSec: 0, bufferSec: 0, playing: false, segmentIndex: 0 };
   let forced: number | null = null;
   let x: number[] | null = null;
-  const platform = createPlatformController(stream, {
+  const platform = createLabController(stream, {
     adjustEstimate: (estimate, decision) => {
       if (forced !== null) return estimate * Math.exp(forced);
       x = features.vector(decision, estimate);
@@ -201,7 +201,7 @@ export function rollout(trace: Trace, sim: SimOptions, model: ImitationModel | n
     onProgress: (progress) => platform.onProgress?.(progress) ?? null,
     bandwidthEstimate: () => platform.bandwidthEstimate(),
   };
-  return simulateSession(trace, controller, { ...sim, observe: (s) => (state = s) }).metrics.qoeLin;
+  return simulateRun(trace, controller, { ...sim, observe: (s) => (state = s) }).metrics.qoeLin;
 }
 
 /** Residual of the interval loss's negative gradient at prediction `p`. */
@@ -326,7 +326,7 @@ export function fitQuality(model: ImitationModel, data: Example[]): { inside: nu
 /** The platform controller driven by an in-memory model (what `{ imitation: 1 }` does with the committed one). */
 export function createImitationController(stream: AbrStream, model: ImitationModel, name = 'platform-imitation'): AbrController {
   const policy = createImitationPolicy(stream, model);
-  const platform = createPlatformController(stream, { adjustEstimate: policy.adjust, name });
+  const platform = createLabController(stream, { adjustEstimate: policy.adjust, name });
   return {
     name,
     chooseLevel: (decision) => platform.chooseLevel(decision),
@@ -342,7 +342,7 @@ export function createImitationController(stream: AbrStream, model: ImitationMod
 /** DAgger: returns the final model and the aggregated data set size per iteration. */
 export function train(traces: Trace[], sim: SimOptions, options: ImitateOptions, progress: (line: string) => void = () => {}): { model: ImitationModel; examples: number } {
   const rand = mulberry32(options.seed);
-  const sessions = traces.flatMap((t) => options.scales.map((s) => scaleTrace(t, s)));
+  const runs = traces.flatMap((t) => options.scales.map((s) => scaleTrace(t, s)));
   const data: Example[] = [];
   let model: ImitationModel | null = null;
   const meta = {
@@ -363,11 +363,11 @@ export function train(traces: Trace[], sim: SimOptions, options: ImitateOptions,
   options.betas.forEach((beta, iteration) => {
     let qoe = 0;
     const before = data.length;
-    for (const trace of rotateTraces(sessions, options.rotations)) qoe += rollout(trace, sim, model, beta, rand, options, data);
+    for (const trace of rotateTraces(runs, options.rotations)) qoe += rollout(trace, sim, model, beta, rand, options, data);
     model = fitModel(data, options, { ...meta, examples: data.length });
     const q = fitQuality(model, data);
     progress(
-      `iteration ${iteration + 1}/${options.betas.length} (β ${beta}): ${data.length - before} new examples, ${data.length} in all; rollout mean QoE_lin ${(qoe / (sessions.length * options.rotations)).toFixed(1)}; ` +
+      `iteration ${iteration + 1}/${options.betas.length} (β ${beta}): ${data.length - before} new examples, ${data.length} in all; rollout mean QoE_lin ${(qoe / (runs.length * options.rotations)).toFixed(1)}; ` +
         `fit: inside the teacher's interval ${(100 * q.inside).toFixed(1)} % (shipped z = 0: ${(100 * q.insideAtZero).toFixed(1)} %), loss ${q.loss.toFixed(4)}`,
     );
   });

@@ -1,4 +1,4 @@
-import { capLevel, type AbrController, type AbrStream } from './types';
+import { capLevel, type AbrController, type AbrStream } from '../../types';
 
 /**
  * BOLA-BASIC (Spiteri, Urgaonkar, Sitaraman, "BOLA: Near-Optimal Bitrate Adaptation for Online Videos", INFOCOM

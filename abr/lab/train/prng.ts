@@ -1,4 +1,4 @@
-/** mulberry32: a small seeded PRNG, for the deterministic training of the round-six models (learn.ts, imitate.ts). */
+/** mulberry32: a small seeded PRNG, for the deterministic training of the learned models (learn.ts, imitate.ts). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

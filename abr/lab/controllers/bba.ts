@@ -1,4 +1,4 @@
-import { capLevel, type AbrController, type AbrStream } from './types';
+import { capLevel, type AbrController, type AbrStream } from '../../types';
 
 /**
  * BBA-0 (Huang et al., "A Buffer-Based Approach to Rate Adaptation", SIGCOMM 2014): the rate is a function of the

@@ -1,5 +1,4 @@
-import { Ewma } from './estimators';
-import { capLevel, segmentBitsOf, type AbrController, type AbrStream } from './types';
+import { capLevel, segmentBitsOf, type AbrController, type AbrStream } from '../../types';
 
 /**
  * hls.js's default throughput rule (v1.7, src/controller/abr-controller.ts), with its defaults from src/config.ts:
@@ -111,4 +110,36 @@ export function createHlsjsThroughputController(stream: AbrStream): AbrControlle
     },
     bandwidthEstimate: () => (fast.weight >= 0.001 ? estimate() : null),
   };
+}
+
+/**
+ * hls.js's EWMA (src/utils/ewma.ts), ported line for line: weights are seconds of download, so the half-life is in
+ * seconds of downloading, and the estimate is de-biased for the zero it starts from.
+ */
+export class Ewma {
+  private readonly alpha: number;
+  private estimate = 0;
+  private totalWeight = 0;
+
+  constructor(readonly halfLife: number) {
+    this.alpha = halfLife ? Math.exp(Math.log(0.5) / halfLife) : 0;
+  }
+
+  sample(weight: number, value: number): void {
+    const adjAlpha = Math.pow(this.alpha, weight);
+    this.estimate = value * (1 - adjAlpha) + adjAlpha * this.estimate;
+    this.totalWeight += weight;
+  }
+
+  get weight(): number {
+    return this.totalWeight;
+  }
+
+  get value(): number {
+    if (this.alpha) {
+      const zeroFactor = 1 - Math.pow(this.alpha, this.totalWeight);
+      if (zeroFactor) return this.estimate / zeroFactor;
+    }
+    return this.estimate;
+  }
 }

@@ -1,40 +1,41 @@
 /**
- * Offline half of the Oboe-style auto-tuner (abr/oboe.ts; #17 round six): learn the table from network state to
- * each candidate setting's gain, on the training half of the shared traces only.
+ * Offline half of the Oboe-style auto-tuner (abr/lab/controllers/oboe.ts): learn the table from network state to each
+ * candidate setting's gain, on the training half of the shared traces only.
  *
  * 1. Each training trace, resampled to 1 s bins, is cut into piecewise-stationary stretches by binary segmentation
  *    of its log rate (`segmentTrace`: split where the two sides' mean log rates differ most, if by more than
  *    `minShift` with each side at least `minLenSec`; recursively).
- * 2. Each stretch is a synthetic trace of its own (the simulator loops it, so a session sees that state for its whole
+ * 2. Each stretch is a synthetic trace of its own (the simulator loops it, so a run sees that state for its whole
  *    length), also scaled by each of `scales` (the same state at other rates) — and each whole training trace too.
  * 3. On each synthetic trace: the shipped controller's measured transfers give the state's features (the mean of
  *    `stateFeatures` over windows of the transfers, as the online detector would see them), and every candidate's
  *    QoE_lin minus the shipped setting's gives the gains. One table entry per synthetic trace.
  * Deterministic: no randomness at all.
  */
-import { createPlatformController } from '../platform';
-import { OBOE_CANDIDATES, stateFeatures, type RateSample } from '../oboe';
-import type { OboeMap } from '../oboe-map';
-import type { AbrController } from '../types';
-import { simulateSession, type SimOptions } from './simulator';
-import { TraceClock, type Trace } from './traces';
+import { createPlatformController } from '../../platform';
+import type { AbrController } from '../../types';
+import { createLabController } from '../controllers/lab-platform';
+import { OBOE_CANDIDATES, stateFeatures, type RateSample } from '../controllers/oboe';
+import type { OboeMap } from '../models/oboe-map';
+import { simulateRun, type SimOptions } from '../sim/simulator';
+import { TraceClock, type Trace } from '../sim/traces';
 
 export interface TrainOptions {
   minLenSec: number;
   /** Natural-log shift of the mean rate that makes a change point (0.69: a factor of 2). */
   minShift: number;
   scales: number[];
-  /** Start offsets (fractions of the length) of the sessions on each whole trace and on each stretch. */
+  /** Start offsets (fractions of the length) of the runs on each whole trace and on each stretch. */
   wholeRotations: number[];
   stretchRotations: number[];
-  /** A stretch from 0 at least this long is what a session on the whole trace sees (≈ 50 × 6 s + stalls): skipped. */
-  sessionSec: number;
+  /** A stretch from 0 at least this long is what a run on the whole trace sees (≈ 50 × 6 s + stalls): skipped. */
+  runSec: number;
   /** Transfers per feature window and stride. */
   window: number;
   stride: number;
 }
 
-export const TRAIN_OPTIONS: TrainOptions = { minLenSec: 60, minShift: 0.69, scales: [0.6, 1, 1.6], wholeRotations: [0, 1 / 3, 2 / 3], stretchRotations: [0, 0.5], sessionSec: 330, window: 12, stride: 4 };
+export const TRAIN_OPTIONS: TrainOptions = { minLenSec: 60, minShift: 0.69, scales: [0.6, 1, 1.6], wholeRotations: [0, 1 / 3, 2 / 3], stretchRotations: [0, 0.5], runSec: 330, window: 12, stride: 4 };
 
 /** One period of the trace as 1 s bins of bits/s (the last bin may be shorter and is dropped). */
 export function resample(trace: Pick<Trace, 'durationsSec' | 'bps'>): number[] {
@@ -90,7 +91,7 @@ function rotate(bins: readonly number[], fraction: number): number[] {
  */
 export function synthesise(trace: Trace, options: TrainOptions = TRAIN_OPTIONS): Trace[] {
   const bins = resample(trace);
-  const stretches = segmentTrace(bins, options).filter(([a, b]) => !(a === 0 && b - a >= options.sessionSec));
+  const stretches = segmentTrace(bins, options).filter(([a, b]) => !(a === 0 && b - a >= options.runSec));
   const pieces: Array<{ label: string; bins: number[] }> = [
     ...options.wholeRotations.map((r) => ({ label: `whole@${r.toFixed(2)}`, bins: rotate(bins, r) })),
     ...(stretches.length > 1 ? stretches : []).flatMap(([a, b]) => options.stretchRotations.map((r) => ({ label: `${a}-${b}s@${r.toFixed(2)}`, bins: rotate(bins.slice(a, b), r) }))),
@@ -106,8 +107,8 @@ export function synthesise(trace: Trace, options: TrainOptions = TRAIN_OPTIONS):
   );
 }
 
-/** The features of a session's transfers: the mean of `stateFeatures` over windows of them, startup's first 3 skipped. */
-export function sessionFeatures(samples: readonly RateSample[], options: Pick<TrainOptions, 'window' | 'stride'> = TRAIN_OPTIONS): number[] {
+/** The features of a run's transfers: the mean of `stateFeatures` over windows of them, startup's first 3 skipped. */
+export function runFeatures(samples: readonly RateSample[], options: Pick<TrainOptions, 'window' | 'stride'> = TRAIN_OPTIONS): number[] {
   const usable = samples.slice(3);
   const windows: number[][] = [];
   for (let end = Math.min(usable.length, options.window); end <= usable.length; end += options.stride) {
@@ -119,7 +120,7 @@ export function sessionFeatures(samples: readonly RateSample[], options: Pick<Tr
   return Array.from({ length: width }, (_, i) => windows.reduce((sum, w) => sum + (w[i] ?? 0), 0) / windows.length);
 }
 
-/** The shipped controller's transfers on a trace, and its session QoE_lin. */
+/** The shipped controller's transfers on a trace, and its run QoE_lin. */
 function shippedRun(trace: Trace, sim: SimOptions): { samples: RateSample[]; qoe: number } {
   const samples: RateSample[] = [];
   const inner = createPlatformController(sim.stream);
@@ -134,7 +135,7 @@ function shippedRun(trace: Trace, sim: SimOptions): { samples: RateSample[]; qoe
     onProgress: (p) => inner.onProgress?.(p) ?? null,
     bandwidthEstimate: () => inner.bandwidthEstimate(),
   };
-  const qoe = simulateSession(trace, spy, sim).metrics.qoeLin;
+  const qoe = simulateRun(trace, spy, sim).metrics.qoeLin;
   return { samples, qoe };
 }
 
@@ -143,9 +144,9 @@ export function trainMap(train: Trace[], sim: SimOptions, options: TrainOptions 
   const entries = synthetic.map((trace, i) => {
     const shipped = shippedRun(trace, sim);
     const gains = OBOE_CANDIDATES.map((c, j) =>
-      j === 0 ? 0 : simulateSession(trace, createPlatformController(sim.stream, { params: c.params }), sim).metrics.qoeLin - shipped.qoe,
+      j === 0 ? 0 : simulateRun(trace, createLabController(sim.stream, { params: c.params }), sim).metrics.qoeLin - shipped.qoe,
     );
-    const features = sessionFeatures(shipped.samples, options);
+    const features = runFeatures(shipped.samples, options);
     progress(`[${i + 1}/${synthetic.length}] ${trace.name} ${features.map((f) => f.toFixed(2)).join(' ')} | ${gains.map((g) => g.toFixed(1)).join(' ')}`);
     return { features: features.map(round), gains: gains.map(round) };
   });
@@ -160,18 +161,18 @@ export function trainMap(train: Trace[], sim: SimOptions, options: TrainOptions 
 
 const round = (v: number): number => Math.round(v * 1000) / 1000;
 
-/** The table as the TypeScript module abr/oboe-map.ts. */
+/** The table as the TypeScript module abr/lab/models/oboe-map.ts. */
 export function mapModule(map: OboeMap, command: string): string {
   return `/**
- * The Oboe-style auto-tuner's table (abr/oboe.ts): written by \`${command}\` (abr/sim/oboe-train.ts) from the training
- * half of the shared traces only (${map.entries.length} synthetic sessions). Do not edit by hand.
+ * The Oboe-style auto-tuner's table (abr/lab/controllers/oboe.ts): written by \`${command}\` (abr/lab/train/oboe-train.ts) from the training
+ * half of the shared traces only (${map.entries.length} synthetic runs). Do not edit by hand.
  */
 export interface OboeMap {
-  /** Candidate names (abr/oboe.ts OBOE_CANDIDATES), in gain order. */
+  /** Candidate names (abr/lab/controllers/oboe.ts OBOE_CANDIDATES), in gain order. */
   candidates: string[];
   /** Per-feature scale for the nearest-neighbour distance (the training entries' standard deviation). */
   scales: number[];
-  /** One synthetic session per entry: its state's features and each candidate's QoE_lin gain over the shipped setting. */
+  /** One synthetic run per entry: its state's features and each candidate's QoE_lin gain over the shipped setting. */
   entries: Array<{ features: number[]; gains: number[] }>;
 }
 

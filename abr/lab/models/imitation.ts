@@ -1,10 +1,10 @@
 /**
- * Imitation of the offline-optimal / perfect-prediction teacher (#17 round six; Comyco, Huang et al., ACM MM 2019;
- * DAgger, Ross et al., AISTATS 2011). The learned part is small and sits *inside* the shipped planner: a boosted
+ * Imitation of the offline-optimal / perfect-prediction teacher (Comyco, Huang et al., ACM MM 2019; DAgger, Ross et
+ * al., AISTATS 2011), the lab's `imitation` option. The learned part is small and sits *inside* the shipped planner: a boosted
  * ensemble of regression trees maps what the player knows at a decision (buffer, last rung, recent transfer rates and
  * times, the shipped estimator's output, segments left) to a log multiplier z, and the platform's RobustMPC then plans
- * with its robust estimate × e^z. z = 0 is the shipped controller exactly; the model was trained (abr/sim/imitate.ts)
- * so that the planner's first rung matches the teacher's at the states the learned policy itself visits.
+ * with its robust estimate × e^z. z = 0 is the shipped controller exactly; the model is trained (abr/lab/train/imitate.ts) so
+ * that the planner's first rung matches the teacher's at the states the learned policy itself visits.
  *
  * Why a multiplier on the estimate and not the rung itself: the planner keeps doing what it does well (buffer
  * dynamics, switch costs, the terminal reserve, the emergency abandon and the startup logic are untouched), a wrong
@@ -13,10 +13,10 @@
  * is fitted with a loss that is zero anywhere inside it (interval regression), so it only departs from the shipped
  * controller where the teacher disagrees with it.
  *
- * Pure, deterministic, browser-safe (no Node APIs): the trees are plain arrays in imitation-model.ts.
+ * Pure and deterministic: the trees are plain arrays in imitation-model.ts.
  */
-import type { AbrDecision, AbrStream, DownloadSample } from './types';
-import { segmentBitsOf } from './types';
+import type { AbrDecision, AbrStream, DownloadSample } from '../../types';
+import { segmentBitsOf } from '../../types';
 
 /** Feature names, in the model's column order (kept in the model module so a stale model is caught). */
 export const IMITATION_FEATURES = [

@@ -4,13 +4,13 @@
  * them under the simulator's own player model (RTT per request, waiting for room, stalls), scored with QoE_lin and
  * the platform's terminal-buffer cost. It splits a controller's gap to the offline oracle into what a perfect
  * predictor of the next `horizon` segments would recover (prediction error, in principle learnable by a causal
- * controller) and what needs knowledge beyond it (docs/abr.md, round four: "Where hsdpa's loss is").
+ * controller) and what needs knowledge beyond it (docs/abr.md, "Where the remaining loss is").
  *
  * The controller keeps its own clock from what the simulator tells every controller: the download durations, and the
  * wait for room, which shows as the buffer at the next decision being lower than the one the last download left.
  */
-import { PLATFORM_PARAMS } from '../platform';
-import { capLevel, type AbrController, type AbrStream } from '../types';
+import { PLATFORM_PARAMS } from '../../platform-params';
+import { capLevel, type AbrController, type AbrStream } from '../../types';
 import { REBUFFER_PENALTY, SWITCH_PENALTY } from './simulator';
 import { TraceClock, type Trace } from './traces';
 
@@ -71,7 +71,7 @@ export interface PerfectState {
 
 /**
  * The first rung of the best plan over the next `horizon` segments with the trace known exactly from `state.nowSec`
- * (the perfect-prediction MPC's decision; also the imitation learner's causal-horizon teacher, abr/sim/imitate.ts).
+ * (the perfect-prediction MPC's decision; also the imitation learner's causal-horizon teacher, abr/lab/train/imitate.ts).
  */
 export function perfectFirstRung(clock: TraceClock, state: PerfectState, options: PerfectPredictionOptions): number {
   const { stream, rttSec } = options;

@@ -1,6 +1,6 @@
 /**
  * Stochastic model-predictive control: the non-learned form of Fugu (Yan et al., "Learning in situ: a randomized
- * experiment in video streaming", NSDI 2020). RobustMPC (platform.ts's default planner) plans against one point
+ * experiment in video streaming", NSDI 2020). RobustMPC (the shipped planner, abr/platform.ts) plans against one point
  * estimate divided by a safety factor; this planner maximises the *expected* QoE_lin over a *distribution* of
  * throughputs, by value iteration over a short horizon on a discretised buffer.
  *
@@ -14,19 +14,19 @@
  *
  * Because the expectation is taken at every step and the next rung is chosen again from the buffer reached (a
  * closed-loop policy, the Bellman recursion), a rare slow sample costs what it would really cost: one segment's
- * stall, after which the policy steps down. An open-loop plan scored against each scenario (platform.ts's
- * `scenarios` option, tried and rejected) must keep its rungs even in the bad scenario and so overpays for it.
+ * stall, after which the policy steps down. An open-loop plan scored against each scenario (the lab's
+ * `scenarios` option) must keep its rungs even in the bad scenario and so overpays for it.
  *
  * Optionally the controller's emergency abandon is part of the model (`abandonAfterSec`): a download that would
  * stall is dropped after that many seconds for the highest lower rung that still lands before the buffer runs dry
- * (or the lowest, if that beats finishing), as platform.ts's onProgress does at a constant rate. Without it a near-zero
- * sample in the distribution (a Puffer idle second) makes every rung above the lowest look like minutes of stall.
+ * (or the lowest, if that beats finishing), as the shipped controller's onProgress does at a constant rate. Without
+ * it a near-zero sample in the distribution (a Puffer idle second) makes every rung above the lowest look like minutes of stall.
  *
  * Cost: the value of every (grid buffer, previous rung[, sample last seen when ρ > 0]) is computed once per step:
  * steps × grid points × rungs × samples outcomes, plus rungs² × samples per grid point with persistence. The state
  * space is bounded by the grid (0.25 s over 24 s: 98 points), not by the horizon's branching (RobustMPC's tree search
  * is rungs^steps). Measured in node 20 on a loaded 2-core machine: 2.2 ms per decision with 8 samples, 7 ms with 16,
- * 17–23 ms with 16–20 samples and ρ > 0 (docs/abr.md, round four).
+ * 17–23 ms with 16–20 samples and ρ > 0.
  */
 
 export interface ThroughputSample {

@@ -68,6 +68,10 @@ export const videos = sqliteTable(
     clipOf: text('clip_of'),
     clipStart: real('clip_start'),
     clipEnd: real('clip_end'),
+    /** Playback needs a signed token (true) or a public video also plays from an unsigned URL (false). */
+    requireSignedUrls: integer('require_signed_urls', { mode: 'boolean' }).notNull().default(true),
+    /** JSON array of origins whose pages may play the video (null: any); applies to every token for the video. */
+    allowedOrigins: text('allowed_origins'),
   },
   (t) => [
     index('videos_creator_created_idx').on(t.creatorId, t.createdAt),
@@ -331,4 +335,26 @@ export const mediaDownloads = sqliteTable(
     completedAt: integer('completed_at'),
   },
   (t) => [primaryKey({ columns: [t.videoId, t.rendition] })],
+);
+
+export const SIGNING_KEY_ALGS = ['ES256', 'RS256'] as const;
+export type SigningKeyAlg = (typeof SIGNING_KEY_ALGS)[number];
+
+/**
+ * A creator's playback signing keys (workers/signing-keys): only the public half is kept. An app signs playback
+ * tokens (JWTs) with the private half, which the platform handed out once and never stored. Revoked keys stay as
+ * rows (revoked_at set) so their tokens are refused with the reason.
+ */
+export const signingKeys = sqliteTable(
+  'signing_keys',
+  {
+    id: text('id').primaryKey(),
+    creatorId: text('creator_id').notNull().references(() => creators.id),
+    alg: text('alg').$type<SigningKeyAlg>().notNull(),
+    /** The public key as a JWK (JSON). */
+    publicJwk: text('public_jwk').notNull(),
+    createdAt: integer('created_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [index('signing_keys_creator_idx').on(t.creatorId)],
 );

@@ -21,6 +21,7 @@ import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
 import { webRoutes } from './web/routes';
 import { DIRECT_TUS_MOUNT, directTusRoutes, directUploadRoutes } from './direct-uploads/routes';
 import { webhookRoutes } from './webhooks/routes';
+import { signingKeyRoutes } from './signing-keys/routes';
 import { openApiRoutes, registerDocumentedRoutes } from './openapi/routes';
 import { validationHook } from './shared/openapi';
 import { beaconCors } from './views/beacon-cors';
@@ -55,6 +56,7 @@ export function createApp() {
   app.route('/', directUploadRoutes);
   app.route(DIRECT_TUS_MOUNT, directTusRoutes);
   app.route('/', webhookRoutes);
+  app.route('/', signingKeyRoutes);
   app.route('/', viewRoutes);
   app.route('/', playbackRoutes(playbackExtensions));
   app.route('/', transcodingRoutes);

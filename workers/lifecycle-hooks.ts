@@ -10,7 +10,7 @@ import { cancelDownloads } from './downloads/hooks';
 import { purgeChosenPoster } from './frames/poster';
 import type { LifecycleHooks } from './lifecycle';
 import { purgeMediaObjects } from './playback/media-purge';
-import { purgePlaybackCaches, warmPlaybackCaches } from './playback/hooks';
+import { forgetPlaybackAccess, purgePlaybackCaches, warmPlaybackCaches } from './playback/hooks';
 import { playbackExtensions } from './playback-extensions';
 import { cancelTranscodeJobs, schedulePurgeSweep } from './transcoding/hooks';
 import { abortUploadOfVideo } from './uploads/hooks';
@@ -30,6 +30,7 @@ export const lifecycleHooks: LifecycleHooks = {
       webhook: webhookHook('video.failed'),
     },
     'video.updated': {
+      playbackAccess: forgetPlaybackAccess,
       framesPoster: purgeChosenPoster,
     },
     'video.deleted': {

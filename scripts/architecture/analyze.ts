@@ -25,6 +25,7 @@ export const FLOORS: Readonly<Record<string, number>> = {
   lifecycle: 1,
   metadata: 2,
   views: 3,
+  'signing-keys': 3,
   playback: 4,
   transcoding: 5,
   captions: 6,

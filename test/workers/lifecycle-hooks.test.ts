@@ -12,7 +12,7 @@ import { deleteClipsOfSource } from '../../workers/clips/hooks';
 import { lifecycleHooks } from '../../workers/lifecycle-hooks';
 import { markDeleted } from '../../workers/metadata/video-state';
 import { cacheUrl } from '../../workers/playback/edge-cache';
-import { purgePlaybackCaches } from '../../workers/playback/hooks';
+import { forgetPlaybackAccess, purgePlaybackCaches } from '../../workers/playback/hooks';
 import { purgeChosenPoster } from '../../workers/frames/poster';
 import { cancelDownloads } from '../../workers/downloads/hooks';
 import { purgeMediaObjects } from '../../workers/playback/media-purge';
@@ -33,7 +33,7 @@ describe('the composed hook lists', () => {
     expect(events['upload.completed']).toEqual({ directUploadSpent: markDirectUploadSpent, webhook: expect.any(Function) });
     expect(events['video.ready']).toEqual({ playbackWarm: expect.any(Function), webhook: expect.any(Function) });
     expect(events['video.failed']).toEqual({ webhook: expect.any(Function) });
-    expect(events['video.updated']).toEqual({ framesPoster: purgeChosenPoster });
+    expect(events['video.updated']).toEqual({ playbackAccess: forgetPlaybackAccess, framesPoster: purgeChosenPoster });
     expect(events['video.deleted']).toEqual({
       playbackPurge: purgePlaybackCaches,
       playbackMediaPurge: purgeMediaObjects,

@@ -21,7 +21,11 @@ describe('manifests', () => {
     const res = await api(`${base}master.m3u8`);
     expect(res.status).toBe(200);
     expect(res.headers.get('Content-Type')).toBe('application/vnd.apple.mpegurl');
-    expect(res.headers.get('Cache-Control')).toBe(defaults.playback.segmentCacheControl);
+    // A viewer's GET carries its playback session, so that response is not for the browser to keep; the object
+    // itself (a HEAD shows its headers) is immutable once the video is READY, and is cached at the edge as such.
+    expect(res.headers.get('Cache-Control')).toBe('no-store');
+    expect(res.headers.get('Playback-Session')).toMatch(/^\w+\.[\w-]{22}\.\d+\.[\w-]{43}$/);
+    expect((await api(`${base}master.m3u8`, { method: 'HEAD' })).headers.get('Cache-Control')).toBe(defaults.playback.segmentCacheControl);
     expect(await res.text()).toBe(
       [
         '#EXTM3U',
@@ -64,7 +68,7 @@ describe('manifests', () => {
   it('lists only finished rungs while processing, with a short cache lifetime', async () => {
     const { id, base } = await signedVideo({ status: 'PROCESSING', rungs: [{ name: '240p', height: 240, durations: [2, 2] }] });
     const first = await api(`${base}master.m3u8`);
-    expect(first.headers.get('Cache-Control')).toBe(defaults.playback.processingCacheControl);
+    expect((await api(`${base}master.m3u8`, { method: 'HEAD' })).headers.get('Cache-Control')).toBe(defaults.playback.processingCacheControl);
     const text = await first.text();
     expect(text).toContain('240p/playlist.m3u8');
     expect(text).not.toContain('360p');

@@ -10,9 +10,21 @@ import type { VideoRecord, VideoRow } from './serialize';
 
 type VideoUpdate = Partial<typeof schema.videos.$inferInsert>;
 
-/** A creator's edit (title, description, visibility, poster time): the caller invalidates the metadata cache. */
-export async function editVideo(db: Db, videoId: string, fields: Pick<VideoUpdate, 'title' | 'description' | 'visibility' | 'posterTime'>): Promise<void> {
-  await db.update(schema.videos).set({ ...fields, updatedAt: runtime().now() }).where(eq(schema.videos.id, videoId));
+export interface VideoEdit {
+  title?: string;
+  description?: string;
+  visibility?: VideoUpdate['visibility'];
+  posterTime?: number | null;
+  requireSignedURLs?: boolean;
+  allowedOrigins?: string[] | null;
+}
+
+/** A creator's edit: the caller invalidates the metadata cache and emits `video.updated`. */
+export async function editVideo(db: Db, videoId: string, edit: VideoEdit): Promise<void> {
+  const { requireSignedURLs, allowedOrigins, ...plain } = edit;
+  const origins = allowedOrigins === undefined ? {} : { allowedOrigins: allowedOrigins && allowedOrigins.length > 0 ? JSON.stringify(allowedOrigins.map((o) => new URL(o).origin)) : null };
+  const signed = requireSignedURLs === undefined ? {} : { requireSignedUrls: requireSignedURLs };
+  await db.update(schema.videos).set({ ...plain, ...origins, ...signed, updatedAt: runtime().now() }).where(eq(schema.videos.id, videoId));
 }
 
 /** What analysis found in the original (ffprobe): length, picture, codecs. */

@@ -26,9 +26,37 @@ const posterTime = z
   .min(0, 'posterTime must be a number of seconds ≥ 0, or null')
   .nullable();
 
+/** Whether playback needs a signed token; false lets an unsigned URL play a public video. */
+const requireSignedURLs = z.boolean({ error: 'requireSignedURLs must be true or false' });
+
+const MAX_ALLOWED_ORIGINS = 32;
+const originRule = 'allowedOrigins must be a list of http(s) origins like "https://app.example", or null';
+/** Origins whose pages may play the video (every token for it); null or [] lifts the restriction. */
+const allowedOrigins = z
+  .array(
+    z.string({ error: originRule }).max(2048, originRule).refine((o) => {
+      try {
+        const url = new URL(o);
+        return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === o.replace(/\/$/, '');
+      } catch {
+        return false;
+      }
+    }, originRule),
+    { error: originRule },
+  )
+  .max(MAX_ALLOWED_ORIGINS, `allowedOrigins may list at most ${MAX_ALLOWED_ORIGINS} origins`)
+  .nullable();
+
 export const UpdateVideoSchema = z
-  .strictObject({ title: title.optional(), description: description.optional(), visibility: visibility.optional(), posterTime: posterTime.optional() })
-  .refine((v) => Object.keys(v).length > 0, 'nothing to update: send title, description, visibility or posterTime')
+  .strictObject({
+    title: title.optional(),
+    description: description.optional(),
+    visibility: visibility.optional(),
+    posterTime: posterTime.optional(),
+    requireSignedURLs: requireSignedURLs.optional(),
+    allowedOrigins: allowedOrigins.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, 'nothing to update: send title, description, visibility, posterTime, requireSignedURLs or allowedOrigins')
   .openapi('UpdateVideo');
 
 export const VideoSchema = z
@@ -48,6 +76,8 @@ export const VideoSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     readyAt: z.string().nullable(),
+    requireSignedURLs: z.boolean(),
+    allowedOrigins: z.array(z.string()).nullable(),
   })
   .loose()
   .openapi('Video');

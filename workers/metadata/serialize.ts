@@ -68,6 +68,10 @@ export interface VideoView {
   error?: string;
   /** Creator-chosen poster frame (seconds), or null. */
   posterTime: number | null;
+  /** Playback needs a signed token (default), or a public video also plays from an unsigned URL. */
+  requireSignedURLs: boolean;
+  /** Origins whose pages may play the video (every token for it); null: any. */
+  allowedOrigins: string[] | null;
   /** For an instant clip: its source and the range of the source it plays (segment boundaries). */
   clip?: { sourceId: string; start: number; end: number };
   /** MP4 downloads: status and 0..1 progress per rung (the file itself: GET /v1/videos/:id/downloads). */
@@ -109,6 +113,8 @@ export function videoView(record: VideoRecord): VideoView {
       ...(j.rangeStart !== null ? { range: [j.rangeStart, j.rangeEnd ?? video.duration ?? j.rangeStart] as [number, number] } : {}),
     })),
     posterTime: video.posterTime ?? null,
+    requireSignedURLs: video.requireSignedUrls,
+    allowedOrigins: video.allowedOrigins ? (JSON.parse(video.allowedOrigins) as string[]) : null,
     downloads: (record.downloads ?? []).map((d) => ({ rendition: d.rendition, status: d.status, progress: d.progress, method: d.method, size: d.size, error: d.error })),
     viewCount: video.viewCount,
     createdAt: iso(video.createdAt) ?? '',

@@ -1,7 +1,11 @@
-/** Playback's lifecycle hooks, wired in workers/lifecycle-hooks.ts: warm on `video.ready`, purge on `video.deleted`. */
+/**
+ * Playback's lifecycle hooks, wired in workers/lifecycle-hooks.ts: warm on `video.ready`, forget the access settings
+ * on `video.updated`, purge on `video.deleted`.
+ */
 import type { VideoHook } from '../lifecycle';
 import { loadConfig } from '../shared/config';
 import type { PlaybackExtensions } from './extensions';
+import { forgetPlaybackPolicy } from './policy';
 import { purgeVideo, warmVideo } from './warming';
 
 /** `video.ready`: the new video's playlists and first seconds into this location's cache. */
@@ -14,4 +18,9 @@ export function warmPlaybackCaches(extensions: PlaybackExtensions): VideoHook {
 
 export async function purgePlaybackCaches(env: Env, videoId: string): Promise<void> {
   await purgeVideo(env, videoId);
+}
+
+/** `video.updated`: this isolate reads the video's access settings (allowed origins, signed URLs) afresh. */
+export async function forgetPlaybackAccess(_env: Env, videoId: string): Promise<void> {
+  forgetPlaybackPolicy(videoId);
 }

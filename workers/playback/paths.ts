@@ -32,7 +32,8 @@ export type ParsedPath =
   /** A real path with an unusable query (`at.jpg` only): 400, not 404. */
   | { status: 'bad_request'; reason: string };
 
-const TOKEN_SEGMENT = /^[A-Za-z0-9_.-]{1,160}$/;
+/** A platform HMAC token (about 70 characters) or a signed-key JWT (an RS256 one with rules runs to a few hundred). */
+const TOKEN_SEGMENT = /^[A-Za-z0-9_.-]{1,4096}$/;
 const THUMBNAIL = /^(poster\.jpg|storyboard\.vtt|sprite_(0|[1-9]\d{0,3})\.jpg)$/;
 
 const CAPTION_FILE = /^([A-Za-z0-9-]{2,35}?)(\.m3u8|_hls\.vtt|\.vtt)$/;

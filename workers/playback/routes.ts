@@ -26,7 +26,9 @@ import type { PlaybackExtensions } from './extensions';
 import { assertPlayable, produceObject } from './objects';
 import { parsePlaybackPath } from './paths';
 import { cacheKeyPath } from './object-keys';
-import { failureMessages, signToken, verifyToken } from './signing';
+import { authorizePlayback } from './authorize';
+import { signToken } from './signing';
+import { withPlaybackSession } from './viewer-session';
 import { keyring } from '../shared/keyring';
 import { publicOrigin } from '../shared/config';
 import { getPlaybackState, loadPlaybackState } from './state';
@@ -102,20 +104,17 @@ export const playbackRoutes = (extensions: PlaybackExtensions) => $(
       const parsed = parsePlaybackPath(url.pathname, [...config.transcoding.ladder.map((r) => r.name), AUDIO_RENDITION], url.searchParams);
       if (parsed.status === 'invalid') throw notFound(parsed.reason);
       if (parsed.status === 'bad_request') throw badRequest(parsed.reason);
-      if (parsed.status === 'unsigned') {
-        throw apiError('signature_required', 'playback URLs must be signed: get one from GET /v1/videos/{id}/playback');
-      }
       const { object } = parsed;
-      // The signature is checked before any storage is touched, so unsigned traffic cannot probe or load it.
-      const verdict = await verifyToken(keyring(config.secrets), parsed.token, object.videoId, runtime().now() / 1000, config.playback.clockSkewSec);
-      if (!verdict.ok) throw apiError(`signature_${verdict.reason}`, failureMessages[verdict.reason]);
+      await authorizePlayback(c.req.raw, c.var.db, config, parsed);
       const loadState = () => getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs);
-      return await serveThroughCache(
+      const res = await serveThroughCache(
         c.req.raw,
         cacheUrl(await cacheKeyPath(object, loadState, config, extensions)),
         async () => produceObject(c.env, config, extensions, await loadState(), object),
         { waitUntil: (p) => c.executionCtx.waitUntil(p), followerWaitMs: config.playback.singleFlightWaitMs, hot: config.playback.hotCache },
       );
+      if (object.kind !== 'master' || c.req.method !== 'GET' || res.status !== 200) return res;
+      return withPlaybackSession(c.env, config, c.req.raw, res, object.videoId);
     } catch (err) {
       if (err instanceof ApiError) return playbackError(err);
       throw err;

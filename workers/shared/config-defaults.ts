@@ -127,6 +127,16 @@ export const defaults = {
     warmBudgetPerRun: 900,
     /** How long one isolate reuses a video's status and renditions on cache misses (see playback/state.ts). */
     stateTtlMs: 2000,
+    /**
+     * How long one isolate reuses a video's access settings (owner, visibility, requireSignedURLs, allowed origins)
+     * on every request, cache hits included (playback/policy.ts): an edit reaches every location within this.
+     */
+    policyTtlMs: 10_000,
+    /**
+     * How long one isolate trusts what it read of a signing key (workers/signing-keys/lookup.ts): a revoked key's
+     * tokens are refused everywhere within this.
+     */
+    signingKeyCacheMs: 30_000,
     /** Longest a request waits for another request's in-flight fill of the same object before reading R2 itself. */
     singleFlightWaitMs: 2000,
     /** Per-isolate memory cache for the hottest objects (see playback/hot-cache.ts); isolates have 128 MB. */

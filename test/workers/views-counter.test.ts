@@ -9,15 +9,15 @@ import {
   runInDurableObject,
 } from 'cloudflare:test';
 import { api } from './helpers';
-import { fakeClock, playableVideo, viewCount, viewJson } from './views-helpers';
+import { fakeClock, playableVideo, sessionFor, viewCount, viewJson } from './views-helpers';
 
 /** A direct shard call's session: a fresh id, valid for the day. */
 const oneSession = () => ({ sessionId: crypto.randomUUID(), sessionExpiresAt: Date.now() + 86_400_000 });
-import { forgetShardPlan, shardIndexFor, shardStub } from '../../workers/views/routing';
+import { forgetShardPlan, handoverEnds, sessionShardFor, shardIndexFor, shardStub } from '../../workers/views/routing';
 import { hashViewer, ViewerSketch } from '../../workers/views/hll';
 import { consumeViewEvents, type ViewAnalyticsEvent } from '../../workers/views/analytics';
 import { handleScheduled, CRON_HOURLY } from '../../workers/scheduled';
-import { defaults } from '../../workers/shared/config';
+import { defaults, loadConfig } from '../../workers/shared/config';
 import { faultsOf } from './test-objects';
 
 const HOUR = 3_600_000;
@@ -249,14 +249,48 @@ describe('ViewCounter shards', () => {
     const v = Array.from({ length: 400 }, (_, i) => `w-${i}`).find((x) => shardIndexFor(x, HOT) >= SHARDS)!;
     await countViews(id, [v]);
     await promote(id, t0 + 1000);
-    // Past the dedup window plus the routing TTL: the old entry has expired, so the view counts again on the
-    // new shard without any pull.
-    clock.set(t0 + 1000 + defaults.views.dedupWindowMs + defaults.views.shardConfigCacheMs + 1);
+    // Past the handover window (the longest-lived entry, a playback session, plus the routing TTL): the old entries
+    // have expired, so the view counts again on the new shard without any pull.
+    clock.set(handoverEnds(t0 + 1000, loadConfig({})) + 1);
     expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: true });
     expect((await viewJson(id, { viewerId: v, watchDuration: 40 })).body).toEqual({ counted: false, reason: 'duplicate' });
     const newShard = shardStub(env, id, shardIndexFor(v, HOT));
     expect(await runInDurableObject(newShard, (_i, state) => state.storage.sql.exec("SELECT 1 FROM meta WHERE key = 'handover_done'").toArray().length)).toBe(0);
     expect((await stats(id)).views).toBe(2);
+  });
+
+  it('a promoted video: one session counts one view whatever viewer ids (and shards) it is sent with', async () => {
+    const { id } = await playableVideo(120);
+    await promote(id, Date.now() - 3 * HOUR);
+    const session = await sessionFor(id);
+    // Viewer ids on shards other than the session's own, and on it.
+    const sessionShard = sessionShardFor(session.split('.')[1]!, HOT);
+    const viewers = Array.from({ length: 400 }, (_, i) => `id-${i}`);
+    const elsewhere = viewers.filter((v) => shardIndexFor(v, HOT) !== sessionShard).slice(0, 3);
+    const home = viewers.find((v) => shardIndexFor(v, HOT) === sessionShard)!;
+    expect((await viewJson(id, { viewerId: elsewhere[0], watchDuration: 40, session })).body).toEqual({ counted: true });
+    for (const viewerId of [...elsewhere.slice(1), home]) {
+      expect((await viewJson(id, { viewerId, watchDuration: 40, session })).body, viewerId).toEqual({ counted: false, reason: 'session_used' });
+    }
+    // A view that did not count gives its session back: a viewer inside its dedup window spends nothing.
+    const second = await sessionFor(id);
+    expect((await viewJson(id, { viewerId: elsewhere[0], watchDuration: 40, session: second })).body).toEqual({ counted: false, reason: 'duplicate' });
+    expect((await viewJson(id, { viewerId: elsewhere[1], watchDuration: 40, session: second })).body).toEqual({ counted: true });
+    expect((await stats(id)).views).toBe(2);
+  });
+
+  it('a session used before a promotion stays used after it (new shards pull sessions with the handover)', async () => {
+    const t0 = Date.UTC(2026, 0, 9, 18, 0);
+    clock = fakeClock(t0);
+    const { id } = await playableVideo(120);
+    const session = await sessionFor(id, 60_000);
+    const sid = session.split('.')[1]!;
+    const first = Array.from({ length: 400 }, (_, i) => `pre-${i}`).find((v) => shardIndexFor(v, HOT) !== sessionShardFor(sid, HOT))!;
+    expect((await viewJson(id, { viewerId: first, watchDuration: 40, session })).body).toEqual({ counted: true });
+    await promote(id, t0 + 1000);
+    clock.set(t0 + 5 * 60_000);
+    const other = Array.from({ length: 400 }, (_, i) => `post-${i}`).find((v) => shardIndexFor(v, HOT) !== sessionShardFor(sid, HOT) && shardIndexFor(v, HOT) !== shardIndexFor(first, HOT))!;
+    expect((await viewJson(id, { viewerId: other, watchDuration: 40, session })).body).toEqual({ counted: false, reason: 'session_used' });
   });
 
   it('promotes a video to the hot shard count once a base shard gets hot', async () => {

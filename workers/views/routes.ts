@@ -12,7 +12,7 @@ import { checkSession, type SessionFailure } from './playback-session';
 import { effectiveDuration, hasPlayable, isValidViewerId, judgeView, watchFitsSession } from './rules';
 import { StatsQuery, StatsSchema, ViewEventSchema, ViewResultSchema, instantMs, toViewEvent } from './schemas';
 import { VideoIdParams } from '../metadata/schemas';
-import { shardIndexFor, shardPlan, shardStub } from './routing';
+import { sessionShardFor, shardIndexFor, shardPlan, shardStub } from './routing';
 import { videoStats } from './stats';
 
 /** First-party viewer cookie: a random id the Worker hands out so anonymous players have a stable viewer id. */
@@ -89,16 +89,32 @@ export const viewRoutes = apiRoutes()
     const slot = await takeViewAllowance(c.env, config, clientKey(c.req.raw), video.id);
     const plan = await shardPlan(c.var.db, config, video.id);
     const shardIndex = shardIndexFor(viewerId, plan.shardCount);
+    const { sessionId } = check.session;
+    const sessionExpiresAt = check.session.startMs + (config.views.sessionTtlSec + config.views.sessionSkewSec) * 1000;
+    // A promoted video: the session's own shard decides the session when it is not the viewer's (counter/dedup.ts).
+    const sessionShard = sessionShardFor(sessionId, plan.shardCount);
+    const claimedElsewhere = sessionShard !== shardIndex;
+    if (claimedElsewhere) {
+      const claim = await shardStub(c.env, video.id, sessionShard).claimSession({ videoId: video.id, shardIndex: sessionShard, ...plan, sessionId, sessionExpiresAt });
+      if (claim.status !== 'fresh') {
+        await slot.refund().catch((err: unknown) => console.error('allowance refund failed', err));
+        if (claim.status === 'session_used') return c.json({ counted: false, reason: 'session_used' } satisfies ViewResponse, 200);
+        throw apiError('unavailable', 'view counter unavailable; retry the event', { headers: { 'Retry-After': '1' } });
+      }
+    }
     const result = await shardStub(c.env, video.id, shardIndex).record({
       videoId: video.id,
       shardIndex,
       ...plan,
       viewerId,
       watchDuration: event.watchDuration,
-      sessionId: check.session.sessionId,
-      sessionExpiresAt: check.session.startMs + (config.views.sessionTtlSec + config.views.sessionSkewSec) * 1000,
+      sessionId: claimedElsewhere ? null : sessionId,
+      sessionExpiresAt,
     });
-    if (result.status !== 'counted') await slot.refund().catch((err: unknown) => console.error('allowance refund failed', err));
+    if (result.status !== 'counted') {
+      await slot.refund().catch((err: unknown) => console.error('allowance refund failed', err));
+      if (claimedElsewhere) await shardStub(c.env, video.id, sessionShard).releaseSession(sessionId).catch((err: unknown) => console.error('session release failed', err));
+    }
     switch (result.status) {
       case 'counted':
         return c.json({ counted: true } satisfies ViewResponse, 200);

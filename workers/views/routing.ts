@@ -43,6 +43,9 @@ export function routingHash(value: string): number {
 
 export const shardIndexFor = (viewerId: string, shardCount: number): number => routingHash(viewerId) % shardCount;
 
+/** The shard that decides a playback session (one view per session), by the session id. */
+export const sessionShardFor = (sessionId: string, shardCount: number): number => routingHash(`session:${sessionId}`) % shardCount;
+
 /** The shard's name: also its `view_flushes.shard_id` and `view_pending_shards.shard_id`. */
 export const shardName = (videoId: string, index: number): string => `${videoId}#${index}`;
 
@@ -61,8 +64,9 @@ export function handoverSource(index: number, plan: ShardPlan, config: Config, n
   return now < handoverEnds(plan.promotedAt, config) ? index % base : null;
 }
 
+/** Until then a new shard pulls the old shard's live entries: viewers (30 min) and playback sessions (their TTL). */
 export const handoverEnds = (promotedAt: number, config: Config): number =>
-  promotedAt + config.views.dedupWindowMs + config.views.shardConfigCacheMs;
+  promotedAt + Math.max(config.views.dedupWindowMs, config.views.sessionTtlSec * 1000) + config.views.shardConfigCacheMs;
 
 const planCache = new Map<string, { plan: ShardPlan; expiresAt: number }>();
 const PLAN_CACHE_MAX = 10_000;

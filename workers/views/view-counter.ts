@@ -29,8 +29,8 @@ import { Promotion } from './counter/promotion';
 import { ViewerRateLimit } from './counter/rate-limit';
 import { AlarmScheduler } from './counter/scheduler';
 import { counterSchema } from './counter/schema';
-import { errorMessage, type FlushResult, type HandoverResult, type RecordInput, type RecordResult, type ShardIdentity, type ShardSnapshot } from './counter/types';
-import { promoteVideo, shardStub, type ShardPlan } from './routing';
+import { errorMessage, type FlushResult, type HandoverResult, type RecordInput, type RecordResult, type SessionClaimInput, type SessionClaimResult, type ShardIdentity, type ShardSnapshot } from './counter/types';
+import { promoteVideo, sessionShardFor, shardStub, type ShardPlan } from './routing';
 
 export type { FlushResult, HandoverResult, RecordInput, RecordResult, ShardIdentity, ShardSnapshot } from './counter/types';
 
@@ -124,6 +124,34 @@ export class ViewCounter extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Takes a playback session for one view on behalf of the viewer's shard (see counter/dedup.ts): routed like
+   * `record`, stale routing forwarded and a new shard's handover pulled first, so the session is decided where
+   * every earlier use of it is known.
+   */
+  async claimSession(input: SessionClaimInput): Promise<SessionClaimResult> {
+    try {
+      this.remember(input);
+      this.promotion.learnFrom(input);
+      const forwardTo = this.promotion.forwardSessionTarget(input);
+      if (forwardTo !== null) return await shardStub(this.env, input.videoId, forwardTo.shardIndex).claimSession({ ...input, ...forwardTo });
+      if (this.promotion.needsHandover(input, this.host.now())) {
+        const failed = await this.promotion.pullHandover(input);
+        if (failed) return failed;
+        const again = this.promotion.forwardSessionTarget(input);
+        if (again !== null) return await shardStub(this.env, input.videoId, again.shardIndex).claimSession({ ...input, ...again });
+      }
+      return { status: this.parts.dedup.claimSession(input.sessionId, input.sessionExpiresAt, this.host.now()) };
+    } catch (err) {
+      return { status: 'failed', error: errorMessage(err) };
+    }
+  }
+
+  /** Gives back a session claimed for a view that did not count. */
+  releaseSession(sessionId: string): void {
+    this.parts.dedup.releaseSession(sessionId);
+  }
+
   /** Promotion handover, old-shard side (see counter/promotion.ts). */
   handoverTo(target: number, plan: ShardPlan): HandoverResult {
     try {
@@ -150,8 +178,19 @@ export class ViewCounter extends DurableObject<Env> {
 
   // ---- internals ----------------------------------------------------------------------------------------------
 
-  private forward(input: RecordInput, to: { shardIndex: number; shardCount: number; promotedAt: number }): Promise<RecordResult> {
-    return shardStub(this.env, input.videoId, to.shardIndex).record({ ...input, ...to });
+  /**
+   * A stale-routed event goes to the viewer's shard under the newer plan. Its session, if this shard was to decide
+   * it, is decided on the session's own shard under that plan first (and given back if the view does not count).
+   */
+  private async forward(input: RecordInput, to: { shardIndex: number; shardCount: number; promotedAt: number }): Promise<RecordResult> {
+    const sessionShard = input.sessionId === null ? to.shardIndex : sessionShardFor(input.sessionId, to.shardCount);
+    if (input.sessionId === null || sessionShard === to.shardIndex) return shardStub(this.env, input.videoId, to.shardIndex).record({ ...input, ...to });
+    const sessions = shardStub(this.env, input.videoId, sessionShard);
+    const claim = await sessions.claimSession({ videoId: input.videoId, shardIndex: sessionShard, shardCount: to.shardCount, promotedAt: to.promotedAt, sessionId: input.sessionId, sessionExpiresAt: input.sessionExpiresAt });
+    if (claim.status !== 'fresh') return claim;
+    const result = await shardStub(this.env, input.videoId, to.shardIndex).record({ ...input, ...to, sessionId: null });
+    if (result.status !== 'counted') await sessions.releaseSession(input.sessionId);
+    return result;
   }
 
   private async afterCount(input: RecordInput, now: number): Promise<void> {

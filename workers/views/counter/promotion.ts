@@ -5,13 +5,15 @@
  *   `hotVideoShards` shards (with one base shard, that shard sees the whole video's traffic).
  * - Old shard: `meta.promoted_to`/`promoted_at` record that it knows of the promotion; it then forwards events still
  *   routed by the old count to the viewer's new shard, and hands its live dedup entries over on request.
- * - New shard: `meta.handover_done` records that it pulled its viewers' dedup entries from the old shard (one pull
- *   per shard, shared by concurrent events), so a viewer counted just before the promotion is not counted again.
+ * - New shard: `meta.handover_done` records that it pulled its viewers' dedup entries and its playback sessions
+ *   from the old shard (one pull per shard, shared by concurrent events), so a viewer counted just before the
+ *   promotion is not counted again, nor a session used before it (sessions are decided on the shard their id routes
+ *   to: routing.ts `sessionShardFor`).
  */
-import { handoverSource, shardIndexFor, type ShardPlan } from '../routing';
+import { handoverSource, sessionShardFor, shardIndexFor, type ShardPlan } from '../routing';
 import type { Dedup } from './dedup';
 import type { CounterHost, Meta } from './host';
-import type { HandoverResult, RecordInput, RecordResult } from './types';
+import type { HandoverResult, RecordInput, RecordResult, ShardIdentity } from './types';
 
 /** The other shards and D1, as promotion needs them. */
 export interface PromotionPeers {
@@ -24,7 +26,7 @@ export class Promotion {
   /** This old shard's promotion, once it knows of it: it then forwards stale-routed events. */
   private promotion: { shardCount: number; promotedAt: number } | null = null;
   private handedOver: boolean;
-  private pulling: Promise<RecordResult | null> | null = null;
+  private pulling: Promise<Extract<RecordResult, { status: 'failed' }> | null> | null = null;
   private minute = { start: 0, accepted: 0 };
   private promoting = false;
 
@@ -43,7 +45,7 @@ export class Promotion {
   }
 
   /** A fresh-routed event that reached a base shard tells it of the promotion without waiting for a pull. */
-  learnFrom(input: RecordInput): void {
+  learnFrom(input: ShardIdentity & ShardPlan): void {
     const base = this.host.config.views.shards;
     if (input.shardCount > base && input.promotedAt !== null && input.shardIndex < base) this.mark(input.shardCount, input.promotedAt);
   }
@@ -56,13 +58,21 @@ export class Promotion {
     return target === input.shardIndex ? null : { shardIndex: target, shardCount: p.shardCount, promotedAt: p.promotedAt };
   }
 
+  /** Where a stale-routed session claim must go: the session's shard under the promotion this shard knows. */
+  forwardSessionTarget(input: ShardIdentity & ShardPlan & { sessionId: string }): { shardIndex: number; shardCount: number; promotedAt: number } | null {
+    const p = this.promotion;
+    if (!p || input.shardCount >= p.shardCount) return null;
+    const target = sessionShardFor(input.sessionId, p.shardCount);
+    return target === input.shardIndex ? null : { shardIndex: target, shardCount: p.shardCount, promotedAt: p.promotedAt };
+  }
+
   /** Whether this new shard still has to pull its viewers' entries before deciding `input`. */
-  needsHandover(input: RecordInput, now: number): boolean {
+  needsHandover(input: ShardIdentity & ShardPlan, now: number): boolean {
     return !this.handedOver && handoverSource(input.shardIndex, input, this.host.config, now) !== null;
   }
 
   /** New-shard side: one pull per shard; returns a result to answer with when the pull failed, else null. */
-  pullHandover(input: RecordInput): Promise<RecordResult | null> {
+  pullHandover(input: ShardIdentity & ShardPlan): Promise<Extract<RecordResult, { status: 'failed' }> | null> {
     this.pulling ??= this.pull(input).finally(() => {
       this.pulling = null;
     });
@@ -73,8 +83,10 @@ export class Promotion {
   handoverTo(target: number, plan: ShardPlan): HandoverResult {
     if (plan.promotedAt === null) return { status: 'failed', error: 'handover without a promotion' };
     this.mark(plan.shardCount, plan.promotedAt);
-    const entries = this.dedup.liveEntries(this.host.now()).filter((e) => shardIndexFor(e.viewer, plan.shardCount) === target);
-    return { status: 'ok', entries };
+    const now = this.host.now();
+    const entries = this.dedup.liveEntries(now).filter((e) => shardIndexFor(e.viewer, plan.shardCount) === target);
+    const sessions = this.dedup.liveSessions(now).filter((s) => sessionShardFor(s.session, plan.shardCount) === target);
+    return { status: 'ok', entries, sessions };
   }
 
   /** After a counted view on a base shard: promotes the video once this minute's views reach the threshold. */
@@ -101,17 +113,18 @@ export class Promotion {
     this.meta.set('promoted_at', promotedAt);
   }
 
-  private async pull(input: RecordInput): Promise<RecordResult | null> {
+  private async pull(input: ShardIdentity & ShardPlan): Promise<Extract<RecordResult, { status: 'failed' }> | null> {
     const source = handoverSource(input.shardIndex, input, this.host.config, this.host.now());
     if (source === null || this.handedOver) return null;
     const result = await this.peers.handoverTo(input.videoId, source, input.shardIndex, input);
     if (result.status !== 'ok') return { status: 'failed', error: result.error };
     this.host.transaction(() => {
       this.dedup.importEntries(result.entries);
+      this.dedup.importSessions(result.sessions);
       this.meta.set('handover_done', 1);
     });
     this.handedOver = true;
-    const latest = result.entries.reduce((m, e) => Math.max(m, e.expiresAt), 0);
+    const latest = [...result.entries, ...result.sessions].reduce((m, e) => Math.max(m, e.expiresAt), 0);
     if (latest > 0) await this.onImported(latest);
     return null;
   }

@@ -9,8 +9,11 @@ export interface ShardIdentity {
 export interface RecordInput extends ShardIdentity, ShardPlan {
   viewerId: string;
   watchDuration: number;
-  /** The beacon's playback session and when it stops being accepted (ms). */
-  sessionId: string;
+  /**
+   * The beacon's playback session and when it stops being accepted (ms); null when the session's own shard already
+   * claimed it for this view (a promoted video whose session and viewer belong to different shards).
+   */
+  sessionId: string | null;
   sessionExpiresAt: number;
 }
 
@@ -22,8 +25,16 @@ export type RecordResult =
   | { status: 'failed'; error: string };
 
 export type HandoverResult =
-  | { status: 'ok'; entries: { viewer: string; expiresAt: number }[] }
+  | { status: 'ok'; entries: { viewer: string; expiresAt: number }[]; sessions: { session: string; expiresAt: number }[] }
   | { status: 'failed'; error: string };
+
+/** A playback session to decide on its own shard (a promoted video whose session and viewer shards differ). */
+export interface SessionClaimInput extends ShardIdentity, ShardPlan {
+  sessionId: string;
+  sessionExpiresAt: number;
+}
+
+export type SessionClaimResult = { status: 'fresh' } | { status: 'session_used' } | { status: 'failed'; error: string };
 
 export type FlushResult = { status: 'ok'; seq: number | null; views: number } | { status: 'failed'; error: string };
 

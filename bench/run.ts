@@ -11,7 +11,7 @@ export interface BenchResult {
   summary: string[];
   /** Everything measured, machine-readable. */
   data: Record<string, unknown>;
-  /** Whether the target was met, when the benchmark has one. */
+  /** Whether the benchmark's target was met, when it has one. */
   targetMet?: boolean;
 }
 

@@ -11,7 +11,7 @@
  * then a labelled projection for 1…64 instances on a 20-minute 1080p source, and time to first playable of a
  * 1-minute vs a 10-minute source (640×360, stopped as soon as the first rung plays).
  *
- * Sizes: BENCH_SOURCE_SEC (default 180, the issue's minimum), BENCH_CHUNK_SEC (default 60) and BENCH_FP_LONG_SEC
+ * Sizes: BENCH_SOURCE_SEC (default 180, the smallest size that shows chunking), BENCH_CHUNK_SEC (default 60) and BENCH_FP_LONG_SEC
  * (the long first-playable source, default 600); smaller values only when the machine cannot fit the full run.
  *
  * BENCH_ONLY=first-playable runs only the first-playable phase (BENCH_FP_SHORT_SEC, default 60, vs
@@ -45,7 +45,7 @@ const FP_SHORT_SEC = Number(process.env.BENCH_FP_SHORT_SEC ?? 60);
  * encodes back: measured 14.4 / 19.6 s, chunk 0 then shares the two cores with chunk 1 and the audio).
  */
 const FP_ADMISSION = Number(process.env.BENCH_FP_MAX_RUNNING_UNITS ?? 2);
-/** Sizes (the minimum is a 3-minute 720p source; smaller values are for a loaded machine, and say so). */
+/** Sizes (the reference size is a 3-minute 720p source; smaller values are for a loaded machine, and say so). */
 const SOURCE_SEC = Number(process.env.BENCH_SOURCE_SEC ?? 180);
 const CHUNK_SEC = Number(process.env.BENCH_CHUNK_SEC ?? 60);
 const FP_LONG_SEC = Number(process.env.BENCH_FP_LONG_SEC ?? 600);

@@ -3,7 +3,7 @@
  *
  * - Throughput: a 256 MB file as 10 MiB chunks through `PUT /v1/videos/:id/upload/chunks/:n`, and the same
  *   bytes, chunking and concurrency through two internal routes in the same run:
- *     discard  reads and drops the body (the issue's baseline: moving bytes into the Worker);
+ *     discard  reads and drops the body (the baseline: moving bytes into the Worker);
  *     r2-put   a bare `env.MEDIA.put` of the body, no auth/session/D1 (the storage ceiling; locally that is
  *              Miniflare's R2 simulator, a JS MD5 transform and a disk write inside the same workerd).
  *   At 2 and 4 chunks in flight, interleaved so load drift on a shared machine hits all three alike. Each chunk

@@ -1,5 +1,5 @@
 /**
- * Views that cannot be bought with a loop (issue 14), through real `wrangler dev`: 2,000 made-up viewers from one
+ * Views that cannot be bought with a loop, through real `wrangler dev`: 2,000 made-up viewers from one
  * address count at most that address's allowance, while 200 real sessions from 200 addresses, each waiting its
  * real watch time, all count exactly once. Small thresholds come from vars so it stays fast; every loop is bounded.
  */

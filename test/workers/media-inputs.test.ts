@@ -1,5 +1,5 @@
 /**
- * Captions, clips, downloads and frames inside workerd: every bad input the issue names gets a clear error and
+ * Captions, clips, downloads and frames inside workerd: every bad input gets a clear error and
  * leaves nothing behind; the good paths produce the playlists the players need. (The media itself — frames cut by
  * ffmpeg, MP4s, Chromium playback — is covered end to end in test/node/media-e2e.test.ts.)
  */

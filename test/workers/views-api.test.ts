@@ -37,8 +37,8 @@ describe('POST /v1/videos/:id/views — what counts', () => {
     expect((await viewJson(id, { viewerId: 'c', watchDuration: 16 })).body).toEqual({ counted: false, reason: 'too_short' });
   });
 
-  // Behaviour changed deliberately (issue 14): without a stored duration nothing has been analysed, so nothing can
-  // have been played; the client's videoDuration alone no longer makes a view count.
+  // Without a stored duration nothing has been analysed, so nothing can
+  // have been played; the client's videoDuration alone does not make a view count.
   it('does not count a video without a stored duration, whatever videoDuration the client claims', async () => {
     const { id } = await playableVideo(null);
     expect((await viewJson(id, { viewerId: 'd', watchDuration: 6, videoDuration: 10 })).body).toEqual({ counted: false, reason: 'not_playable' });

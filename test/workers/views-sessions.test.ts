@@ -1,5 +1,5 @@
 /**
- * Views tied to playback sessions (issue 14): a beacon counts only with a valid session for the video, no more
+ * Views tied to playback sessions: a beacon counts only with a valid session for the video, no more
  * watching than the session's age, something playable, and one view per session; per-address allowances.
  */
 import { afterEach, describe, expect, it } from 'vitest';

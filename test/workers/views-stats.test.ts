@@ -1,4 +1,4 @@
-/** Stats figures (issue 14): the current hour is live before its flush; all-time uniques ≥ every hour's. */
+/** Stats figures: the current hour is live before its flush; all-time uniques ≥ every hour's. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { api } from './helpers';

@@ -10,7 +10,7 @@
  * - `kid` selects the key of the deployment's keyring (workers/shared/keyring.ts), so keys rotate: sign with
  *   `SIGNING_KEY_ID`, verify with any key still listed in `SIGNING_KEYS`. Retiring a key = removing it; its tokens
  *   then fail with `unknown_key`.
- * - `nbf` is the issue time; `clockSkewSec` of slack on both `nbf` and `exp` absorbs clocks that disagree between
+ * - `nbf` is when the token was signed; `clockSkewSec` of slack on both `nbf` and `exp` absorbs clocks that disagree between
  *   the location that signed and the one that verifies.
  * - The MAC is checked with `crypto.subtle.verify` (constant time) before any time check, so a tampered token is
  *   always reported as tampered, never as merely expired.

@@ -3,7 +3,7 @@
  * the same bytes through these and through the chunk API in one run, to split an upload's cost into hops:
  *
  *   POST /internal/bench/discard           reads the body and drops it: the bare cost of moving bytes into this
- *                                          Worker (through wrangler's dev proxy locally). The issue's baseline.
+ *                                          Worker (through wrangler's dev proxy locally). The baseline of the upload bench.
  *   POST /internal/bench/r2-put            a bare `env.MEDIA.put` of the body (no auth, no session, no D1): the
  *                                          storage ceiling. Locally that is Miniflare's R2 simulator (a JS MD5
  *                                          transform and a disk write in the same workerd), which production does

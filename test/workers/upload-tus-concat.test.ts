@@ -172,17 +172,44 @@ describe('tus concatenation', () => {
     expect((await tusPatch(pathOf(res), token, 100, bytes(1))).status).toBe(403);
   });
 
-  it('refuses a final upload over an unfinished partial (400) and creates no video', async () => {
+  it('concatenation-unfinished: a final upload over a partial still uploading waits, then completes with its last byte', async () => {
+    const { token } = await newCreator();
+    const file = bytes(200, 41);
+    const done = await partial(token, 100, { data: file.slice(0, 100) });
+    const half = await partial(token, 100, { data: file.slice(100, 150) });
+    const res = await final(token, [done.url, half.url]);
+    expect(res.status).toBe(201);
+    const videoId = res.headers.get('X-Video-Id')!;
+    // Waiting: the length is known, the offset is not shown until the concatenation is done (tus 1.0.0).
+    const waiting = await tusHead(pathOf(res), token);
+    expect(waiting.status).toBe(200);
+    expect(waiting.headers.get('Upload-Length')).toBe('200');
+    expect(waiting.headers.get('Upload-Offset')).toBeNull();
+    expect((await api(`/v1/videos/${videoId}`, { token })).json()).resolves.toMatchObject({ status: 'UPLOADING' });
+    // The partial's last byte completes the final upload.
+    expect((await tusPatch(half.location, token, 50, file.slice(150))).status).toBe(204);
+    const complete = await tusHead(pathOf(res), token);
+    expect(complete.headers.get('Upload-Offset')).toBe('200');
+    expect(await original(videoId)).toBe(await sha256(file));
+    expect((await api(`/v1/videos/${videoId}`, { token })).json()).resolves.toMatchObject({ status: 'PROCESSING' });
+  });
+
+  it('concatenation-unfinished needs the unfinished partial\'s length; a partial that ends unfinished fails the final', async () => {
     const { token } = await newCreator();
     const done = await partial(token, 100, { data: bytes(100) });
-    const half = await partial(token, 100, { data: bytes(50) });
-    const res = await final(token, [done.url, half.url]);
+    const deferred = await api('/v1/uploads', { method: 'POST', token, headers: { ...TUS, 'Upload-Defer-Length': '1', 'Upload-Concat': 'partial' } });
+    expect(deferred.status).toBe(201);
+    const res = await final(token, [done.url, deferred.headers.get('Location')!]);
     expect(res.status).toBe(400);
-    expect((await res.json<{ error: { message: string } }>()).error.message).toMatch(/not finished/);
+    expect((await res.json<{ error: { message: string } }>()).error.message).toMatch(/length is not declared/);
     expect(await videoCount(token)).toBe(0);
-    // The partials are untouched: the unfinished one can still be finished and used.
-    expect((await tusPatch(half.location, token, 50, bytes(50))).status).toBe(204);
-    expect((await final(token, [done.url, half.url])).status).toBe(201);
+
+    const half = await partial(token, 100, { data: bytes(50) });
+    const waiting = await final(token, [done.url, half.url]);
+    expect(waiting.status).toBe(201);
+    expect((await api(half.location, { method: 'DELETE', token, headers: TUS })).status).toBe(204);
+    // The final upload can no longer complete: it says so, and the partial it claimed goes with it.
+    expect((await tusHead(pathOf(waiting), token)).status).toBe(410);
   });
 
   it("scopes partials to their creator (403) and to one video (409)", async () => {

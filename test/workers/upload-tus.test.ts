@@ -30,7 +30,7 @@ describe('tus discovery and protocol headers', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('Tus-Version')).toBe('1.0.0');
     expect(res.headers.get('Tus-Extension')).toBe(
-      'creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation',
+      'creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation,concatenation-unfinished',
     );
     expect(res.headers.get('Tus-Max-Size')).toBe(String(20 * 1024 * MiB));
     expect(res.headers.get('Tus-Checksum-Algorithm')).toBe('sha1');
@@ -256,6 +256,23 @@ describe('tus PATCH', () => {
     expect((await tusHead(location, token)).status).toBe(410);
     expect((await tusPatch(location, token, 1000, file.slice(1000))).status).toBe(410);
     expect((await env.MEDIA.list({ prefix: `uploads/${videoId}/` })).objects).toHaveLength(0);
+  });
+
+  it('DELETE of a finished upload is a 204 (tus termination): the upload ends, its video and original stay', async () => {
+    const { token } = await newCreator();
+    const file = bytes(1000);
+    const { location, videoId } = await created(token, file.byteLength);
+    expect((await tusPatch(location, token, 0, file)).status).toBe(204);
+    const before = await original(videoId);
+    expect(before).toBe(await sha256(file));
+    const del = await api(location, { method: 'DELETE', token, headers: TUS });
+    expect(del.status).toBe(204);
+    expect((await tusHead(location, token)).status).toBe(410);
+    expect(await original(videoId)).toBe(before);
+    const video = await (await api(`/v1/videos/${videoId}`, { token })).json<{ status: string }>();
+    expect(video.status).toBe('PROCESSING');
+    // Terminating it again: the upload is gone.
+    expect((await api(location, { method: 'DELETE', token, headers: TUS })).status).toBe(410);
   });
 
   it('an unknown upload is 404; another creator is 403', async () => {

@@ -8,8 +8,11 @@
  * the size. If it is cut short, a HEAD on the final upload (or the retried final POST) completes it.
  *
  * Rules:
- * - Every partial must be finished (no concatenation-unfinished), belong to the caller, and serve this video: a
- *   partial is bound to a video by its own metadata `videoId` or by the first final upload that names it.
+ * - Every partial must belong to the caller and serve this video: a partial is bound to a video by its own metadata
+ *   `videoId` or by the first final upload that names it.
+ * - concatenation-unfinished: a partial may still be uploading when the final upload is created, if its length is
+ *   declared (the final's length is then known). The final upload waits (its HEAD shows no Upload-Offset) and
+ *   completes when its last partial does (`completeWaitingFinal`, after that partial's PATCH), or on any HEAD.
  * - The final upload's video comes from its metadata (`videoId`, or a title to create one); with neither, the
  *   video the partials are bound to.
  * - Completing claims the partials: they end (410 afterwards) and their objects become the original's parts,
@@ -114,6 +117,9 @@ export async function createFinalUpload(c: Context<AppEnv>, input: FinalUploadIn
  */
 export async function concatenate(c: Context<AppEnv>, session: SessionView): Promise<SessionView> {
   if (session.state === 'completed') return session;
+  // A partial still uploading (concatenation-unfinished): wait for it. A partial that is gone fails the claim below.
+  const partials = await Promise.all((session.concat ?? []).map((p) => sessionStub(c.env, ownerOf(p.uploadId)).info(p.uploadId)));
+  if (partials.some((p) => p.status === 'ok' && p.session.state === 'uploading')) return session;
   const stub = sessionStub(c.env, session.videoId);
   const begun = await stub.beginComplete(session.uploadId);
   if (begun.status === 'not_found' || begun.status === 'gone') throw missingError(begun);
@@ -191,7 +197,7 @@ async function ownedFinal(c: Context<AppEnv>, uploadId: string): Promise<Session
   return info.session;
 }
 
-/** A finished partial upload of the caller, or the final upload that already consumed it. */
+/** A partial upload of the caller (finished, or with its length declared), or the final upload that already consumed it. */
 async function finishedPartial(c: Context<AppEnv>, uploadId: string): Promise<{ partial: SessionView } | { consumedBy: string }> {
   const parsed = parseUploadId(uploadId);
   if (!parsed) throw badRequest(`Upload-Concat names ${JSON.stringify(uploadId)}, which is not an upload of this server`);
@@ -201,10 +207,18 @@ async function finishedPartial(c: Context<AppEnv>, uploadId: string): Promise<{ 
   const partial = info.session;
   if (partial.creatorId !== c.var.creatorId) throw forbidden(`partial upload ${uploadId} belongs to another creator`);
   if (partial.kind !== 'partial') throw badRequest(`upload ${uploadId} is not a partial upload (create it with Upload-Concat: partial)`);
-  if (partial.state !== 'completed') {
-    throw badRequest(
-      `partial upload ${uploadId} is not finished (${partial.offset} of ${partial.lengthDeferred ? 'an undeclared length' : partial.fileSize} bytes); finish it before the final upload`,
-    );
+  if (partial.state !== 'completed' && partial.lengthDeferred) {
+    throw badRequest(`partial upload ${uploadId} is unfinished and its length is not declared; declare Upload-Length (or finish it) before the final upload`);
   }
   return { partial };
+}
+
+/** A partial just received its last byte: the final upload waiting on it (if any) completes when it was the last. */
+export async function completeWaitingFinal(c: Context<AppEnv>, partialId: string): Promise<void> {
+  const info = await sessionStub(c.env, ownerOf(partialId)).info(partialId);
+  if (info.status !== 'ok' || info.session.state !== 'completed' || !info.session.boundVideoId) return;
+  const current = await sessionStub(c.env, info.session.boundVideoId).info(null);
+  if (current.status !== 'ok' || current.session.kind !== 'final' || current.session.state !== 'uploading') return;
+  if (!(current.session.concat ?? []).some((p) => p.uploadId === partialId)) return;
+  await concatenate(c, current.session);
 }

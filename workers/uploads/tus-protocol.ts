@@ -6,11 +6,10 @@ import { apiError, ApiError, badRequest } from '../shared/errors';
 
 export const TUS_VERSION = '1.0.0';
 /**
- * Advertised only when complete. Not offered: `concatenation-unfinished` (a final upload needs finished partials:
- * it is completed, into a composite original, when it is created) and `checksum-trailer` (workerd gives a
- * Worker no access to HTTP request trailers; see docs/uploads.md).
+ * Advertised only when complete. Not offered: `checksum-trailer` (workerd gives a Worker no access to HTTP request
+ * trailers; see docs/uploads.md).
  */
-export const TUS_EXTENSIONS = 'creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation';
+export const TUS_EXTENSIONS = 'creation,creation-with-upload,creation-defer-length,expiration,checksum,termination,concatenation,concatenation-unfinished';
 export const TUS_CHECKSUM_ALGORITHMS = 'sha1';
 export const OFFSET_CONTENT_TYPE = 'application/offset+octet-stream';
 

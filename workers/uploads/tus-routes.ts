@@ -14,7 +14,8 @@
  *                                  Upload-Checksum, Upload-Length (declares a deferred length) → 204 Upload-Offset;
  *                                  the PATCH that reaches the length also completes the upload (assemble, verify,
  *                                  hand to transcoding). A final upload takes no PATCH (403).
- *   DELETE  /v1/uploads/:uploadId  → 204, the upload is abandoned and its parts aborted
+ *   DELETE  /v1/uploads/:uploadId  → 204, the upload is ended: an unfinished one's parts are aborted; a finished one
+ *                                    leaves its video and original (HEAD answers 410 afterwards)
  *   OPTIONS /v1/uploads[/:id]      → 200 Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm (+ CORS)
  *
  * Every request needs an uploader (`resolveUploader`: the creator token, `Authorization: Bearer …`, via
@@ -24,14 +25,14 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { tusAuth } from './tus-auth';
-import { apiError, ApiError, badRequest, conflict, forbidden, notFound } from '../shared/errors';
+import { apiError, ApiError, badRequest, forbidden, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
 import { newId } from '../shared/runtime';
 import { checkFileSize, partSizeOf } from './chunk-routes';
 import { missingError } from './complete';
 import type { SessionView, UploadKind } from './session-types';
-import { concatenate, createFinalUpload } from './tus-concat';
+import { completeWaitingFinal, concatenate, createFinalUpload } from './tus-concat';
 import {
   CORS_ALLOW_HEADERS,
   CORS_ALLOW_METHODS,
@@ -89,6 +90,8 @@ async function ownedSession(c: Context<AppEnv>, uploadId: string): Promise<Sessi
 /** The headers that describe an upload (HEAD, and the creation response). */
 function uploadHeaders(c: Context<AppEnv>, session: SessionView): Record<string, string> {
   const headers: Record<string, string> = { 'Upload-Offset': String(session.offset), 'Cache-Control': 'no-store' };
+  // tus: a final upload shows no offset until its concatenation is done (concatenation-unfinished).
+  if (session.kind === 'final' && session.state !== 'completed') delete headers['Upload-Offset'];
   if (session.lengthDeferred) headers['Upload-Defer-Length'] = '1';
   else headers['Upload-Length'] = String(session.fileSize);
   if (session.metadata) headers['Upload-Metadata'] = session.metadata;
@@ -255,14 +258,17 @@ tusRoutes.patch('/:uploadId', async (c) => {
   const declaredLength = parseByteCount(c.req.header('Upload-Length'), 'Upload-Length');
   const session = await ownedSession(c, c.req.param('uploadId'));
   const reached = await writeTusBytes(c, session, { offset, length, body: c.req.raw.body, checksum, declaredLength });
+  // concatenation-unfinished: the last partial of a waiting final upload completes that upload too.
+  if (session.kind === 'partial' && reached === (declaredLength ?? session.fileSize)) await completeWaitingFinal(c, session.uploadId);
   return c.body(null, 204, { 'Upload-Offset': String(reached), 'Upload-Expires': httpDate(session.expiresAt) });
 });
 
 tusRoutes.delete('/:uploadId', async (c) => {
   const uploadId = c.req.param('uploadId');
   const session = await ownedSession(c, uploadId);
-  const ended = await sessionStub(c.env, session.videoId).terminate(uploadId, 'terminated');
+  // tus 1.0.0: termination of an existing upload, finished or not, is a 204; a finished upload's video and original
+  // stay (delete the video to remove them).
+  const ended = await sessionStub(c.env, session.videoId).terminate(uploadId, 'terminated', null, true);
   if (ended.status === 'not_found' || ended.status === 'gone') throw missingError(ended);
-  if (ended.status === 'completed') throw conflict('this upload is complete and cannot be terminated; delete the video to remove it');
   return c.body(null, 204);
 });

@@ -80,13 +80,17 @@ export class UploadSession extends DurableObject<Env> {
     return this.lifecycle.start(input);
   }
 
-  /** tus termination, `DELETE /v1/videos/:id/upload`, and the video-deleted hook (uploadId null: whatever is current). */
+  /**
+   * tus termination (`evenIfCompleted`: tus 1.0.0 terminates a finished upload too), `DELETE /v1/videos/:id/upload`,
+   * and the video-deleted hook (uploadId null: whatever is current).
+   */
   async terminate(
     uploadId: string | null,
     reason: 'terminated' | 'video_deleted' | 'concatenated',
     consumedBy: string | null = null,
+    evenIfCompleted = false,
   ): Promise<SimpleResult | { status: 'completed' }> {
-    return this.lifecycle.terminate(uploadId, reason, consumedBy);
+    return this.lifecycle.terminate(uploadId, reason, consumedBy, evenIfCompleted);
   }
 
   override async alarm(): Promise<void> {

@@ -66,13 +66,15 @@ export class Lifecycle {
     uploadId: string | null,
     reason: 'terminated' | 'video_deleted' | 'concatenated',
     consumedBy: string | null,
+    evenIfCompleted = false,
   ): Promise<SimpleResult | { status: 'completed' }> {
     const found = this.store.lookup(uploadId);
     if (isMissing(found)) return found;
-    // A client's termination of a completed upload would wipe the record a retried `complete` answers from (its
-    // documented idempotent 200): the upload is over, the bytes belong to the video now. Only deleting the video
-    // (reason `video_deleted`) or consuming a finished partial (`concatenated`) ends a completed session.
-    if (reason === 'terminated' && found.state === 'completed') return { status: 'completed' };
+    // The chunk API's termination of a completed upload would wipe the record a retried `complete` answers from
+    // (its documented idempotent 200), so it is refused there. tus 1.0.0 terminates a finished upload too
+    // (`evenIfCompleted`): the upload resource ends (HEAD answers 410 afterwards) while the bytes, which belong to
+    // the video now, stay: ending a completed session aborts nothing and deletes only staging objects.
+    if (reason === 'terminated' && found.state === 'completed' && !evenIfCompleted) return { status: 'completed' };
     await this.end(found, reason, consumedBy);
     return { status: 'ok' };
   }

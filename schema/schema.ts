@@ -72,8 +72,11 @@ export const videos = sqliteTable(
     requireSignedUrls: integer('require_signed_urls', { mode: 'boolean' }).notNull().default(true),
     /** JSON array of origins whose pages may play the video (null: any); applies to every token for the video. */
     allowedOrigins: text('allowed_origins'),
+    /** When the video deletes itself (ms; null: never). The 5-minute cron deletes due videos (metadata/scheduled-deletion.ts). */
+    scheduledDeletion: integer('scheduled_deletion'),
   },
   (t) => [
+    index('videos_scheduled_deletion_idx').on(t.scheduledDeletion),
     index('videos_creator_created_idx').on(t.creatorId, t.createdAt),
     index('videos_status_idx').on(t.status),
     index('videos_clip_of_idx').on(t.clipOf),

@@ -13,6 +13,7 @@ import { sweepTranscodeJobs } from './transcoding/sweeper';
 import { flushOverdueShards } from './views/flush';
 import { sweepLostDeliveries } from './webhooks/sweeper';
 import { sweepDeletedVideos } from './metadata/delete';
+import { deleteDueVideos } from './metadata/scheduled-deletion';
 
 export const CRON_EVERY_5_MIN = '*/5 * * * *';
 export const CRON_HOURLY = '0 * * * *';
@@ -24,13 +25,14 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
       case CRON_EVERY_5_MIN: {
         // Stuck transcode jobs (lost queue sends, expired leases) are re-sent; trending videos are warmed.
         // Webhook deliveries whose queue message was lost are sent again; objects a job raced in after its video
-        // was deleted are removed (workers/metadata/delete.ts).
+        // was deleted are removed (workers/metadata/delete.ts); videos whose scheduled deletion is due are deleted.
         const now = runtime().now();
         const tasks = {
           sweep: sweepTranscodeJobs(env, openDb(env.DB), config),
           warm: warmTrending(env, config, playbackExtensions, now),
           webhooks: sweepLostDeliveries(env, openDb(env.DB), config, now),
           deleted: sweepDeletedVideos(env, openDb(env.DB), config, now),
+          scheduledDeletion: deleteDueVideos(env, openDb(env.DB), config, now),
         };
         const names = Object.keys(tasks) as (keyof typeof tasks)[];
         const settled = await Promise.allSettled(names.map((n) => tasks[n]));

@@ -26,6 +26,7 @@ import { tusRoutes } from '../uploads/tus-routes';
 import { parseByteCount } from '../uploads/tus-protocol';
 import { allowedOriginsOf, claimCreation, findByToken, hashToken, insertDirectUpload, newDirectUploadToken, recordCreation, releaseClaim, type DirectUploadRow } from './capability';
 import { CreateDirectUploadSchema, DirectUploadSchema } from './schemas';
+import { scheduledDeletionAt } from '../metadata/scheduled-deletion';
 import { insertUploadingVideo } from '../metadata/video-state';
 
 export const DIRECT_TUS_MOUNT = '/v1/direct_uploads/:token/tus';
@@ -61,6 +62,7 @@ export const directUploadRoutes = apiRoutes().openapi(
         title: input.title ?? 'Direct upload',
         description: '',
         visibility: 'public',
+        scheduledDeletion: scheduledDeletionAt(input.scheduledDeletion, config, now) ?? null,
         createdAt: now,
       }),
       insertDirectUpload(c.var.db, {

@@ -1,5 +1,6 @@
 /** Request and response schemas of `POST /v1/direct_uploads` (validation and OpenAPI). */
 import { z } from '../shared/openapi';
+import { scheduledDeletion } from '../metadata/schemas';
 import { defaults, VIDEO_TEXT } from '../shared/config';
 
 const MAX_TITLE = VIDEO_TEXT.maxTitle;
@@ -53,6 +54,7 @@ export const CreateDirectUploadSchema = z
       })
       .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON`)
       .optional(),
+    scheduledDeletion: scheduledDeletion.optional(),
   })
   .openapi('CreateDirectUpload');
 

@@ -17,6 +17,8 @@ export interface VideoEdit {
   posterTime?: number | null;
   requireSignedURLs?: boolean;
   allowedOrigins?: string[] | null;
+  /** ms since the epoch (checked by scheduled-deletion.ts), or null to cancel. */
+  scheduledDeletion?: number | null;
 }
 
 /** A creator's edit: the caller invalidates the metadata cache and emits `video.updated`. */

@@ -14,6 +14,7 @@ import { canRead, requireOwnedVideo, requireVideo } from './videos';
 import { deleteVideoEverywhere } from './delete';
 import { insertUploadingVideo } from './video-state';
 import { emitLifecycleEvent } from '../lifecycle';
+import { scheduledDeletionAt } from './scheduled-deletion';
 
 const tags = ['videos'];
 
@@ -49,6 +50,7 @@ export const metadataRoutes = apiRoutes()
         title: fields.title,
         description: fields.description ?? '',
         visibility: fields.visibility ?? 'public',
+        scheduledDeletion: scheduledDeletionAt(fields.scheduledDeletion, c.var.config, now) ?? null,
         createdAt: now,
       });
       const record = { video: (await c.var.db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!, renditions: [], jobs: [] };
@@ -127,7 +129,7 @@ export const metadataRoutes = apiRoutes()
       const before = await requireOwnedVideo(c, id);
       const fields = c.req.valid('json');
       if (typeof fields.posterTime === 'number') assertPosterTime(before.video, fields.posterTime);
-      await editVideo(c.var.db, id, fields);
+      await editVideo(c.var.db, id, { ...fields, scheduledDeletion: scheduledDeletionAt(fields.scheduledDeletion, c.var.config, runtime().now()) });
       await invalidateVideo(id);
       await emitLifecycleEvent(c.env, 'video.updated', id);
       return c.json(videoView((await requireVideo(c, id))), 200);

@@ -15,8 +15,15 @@ const description = z
   .max(MAX_DESCRIPTION, `description must be at most ${MAX_DESCRIPTION} characters`);
 const visibility = z.enum(VISIBILITIES, { error: `visibility must be one of ${VISIBILITIES.join(', ')}` });
 
+/** When the video deletes itself: an ISO 8601 time (checked against the allowed window by the route), or null. */
+export const scheduledDeletion = z
+  .string({ error: 'scheduledDeletion must be an ISO 8601 time, or null' })
+  .max(64, 'scheduledDeletion must be an ISO 8601 time, or null')
+  .nullable()
+  .openapi({ example: '2027-01-01T00:00:00Z', description: 'When the video is deleted (at least 1 h, at most 365 days ahead); null cancels' });
+
 export const CreateVideoSchema = z
-  .strictObject({ title, description: description.optional(), visibility: visibility.optional() })
+  .strictObject({ title, description: description.optional(), visibility: visibility.optional(), scheduledDeletion: scheduledDeletion.optional() })
   .openapi('CreateVideo');
 
 /** Poster frame time in seconds (workers/frames); null restores the transcoder's poster. PATCH only. */
@@ -55,8 +62,9 @@ export const UpdateVideoSchema = z
     posterTime: posterTime.optional(),
     requireSignedURLs: requireSignedURLs.optional(),
     allowedOrigins: allowedOrigins.optional(),
+    scheduledDeletion: scheduledDeletion.optional(),
   })
-  .refine((v) => Object.keys(v).length > 0, 'nothing to update: send title, description, visibility, posterTime, requireSignedURLs or allowedOrigins')
+  .refine((v) => Object.keys(v).length > 0, 'nothing to update: send title, description, visibility, posterTime, requireSignedURLs, allowedOrigins or scheduledDeletion')
   .openapi('UpdateVideo');
 
 export const VideoSchema = z
@@ -78,6 +86,7 @@ export const VideoSchema = z
     readyAt: z.string().nullable(),
     requireSignedURLs: z.boolean(),
     allowedOrigins: z.array(z.string()).nullable(),
+    scheduledDeletion: z.string().nullable(),
   })
   .loose()
   .openapi('Video');

@@ -72,6 +72,8 @@ export interface VideoView {
   requireSignedURLs: boolean;
   /** Origins whose pages may play the video (every token for it); null: any. */
   allowedOrigins: string[] | null;
+  /** When the video deletes itself (ISO time), or null. */
+  scheduledDeletion: string | null;
   /** For an instant clip: its source and the range of the source it plays (segment boundaries). */
   clip?: { sourceId: string; start: number; end: number };
   /** MP4 downloads: status and 0..1 progress per rung (the file itself: GET /v1/videos/:id/downloads). */
@@ -115,6 +117,7 @@ export function videoView(record: VideoRecord): VideoView {
     posterTime: video.posterTime ?? null,
     requireSignedURLs: video.requireSignedUrls,
     allowedOrigins: video.allowedOrigins ? (JSON.parse(video.allowedOrigins) as string[]) : null,
+    scheduledDeletion: iso(video.scheduledDeletion),
     downloads: (record.downloads ?? []).map((d) => ({ rendition: d.rendition, status: d.status, progress: d.progress, method: d.method, size: d.size, error: d.error })),
     viewCount: video.viewCount,
     createdAt: iso(video.createdAt) ?? '',

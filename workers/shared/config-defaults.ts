@@ -207,6 +207,12 @@ export const defaults = {
   deletion: {
     /** The cron sweeps R2 prefixes of videos deleted this recently (longer than a job can outlive its video). */
     sweepWindowMs: 6 * HOUR,
+    /** `scheduledDeletion`: at least this far ahead when set (a mistyped date cannot delete a video at once)… */
+    scheduledMinAheadMs: HOUR,
+    /** …and at most this far (SCHEDULED_DELETION_MAX_DAYS). */
+    scheduledMaxAheadMs: 365 * 24 * HOUR,
+    /** Due videos deleted per cron run (the rest wait for the next run, five minutes later). */
+    scheduledPerRun: 100,
   },
   /** Thumbnails at any time (workers/frames): canonical widths, the width without `width=`, the poster's width. */
   frames: {

@@ -80,6 +80,7 @@ export const ENV_VARS = [
   'TRANSCODE_AUDIO_READ_RATE',
   'TRANSCODE_MAX_RUNNING_UNITS',
   'TRANSCODE_PURGE_DELAY_SEC',
+  'SCHEDULED_DELETION_MAX_DAYS',
   'PUBLIC_ORIGIN',
   'TRANSCODER_URL',
   'LOG_LEVEL',
@@ -269,6 +270,10 @@ function read(env: ConfigVars): Config {
       audioReadRate: r.number('TRANSCODE_AUDIO_READ_RATE', d.transcoding.audioReadRate, seconds),
       maxRunningUnits: r.number('TRANSCODE_MAX_RUNNING_UNITS', d.transcoding.maxRunningUnits, count),
       purgeDelaySec: r.number('TRANSCODE_PURGE_DELAY_SEC', d.transcoding.purgeDelaySec, seconds),
+    },
+    deletion: {
+      ...d.deletion,
+      scheduledMaxAheadMs: r.number('SCHEDULED_DELETION_MAX_DAYS', d.deletion.scheduledMaxAheadMs / 86_400_000, { min: 1, max: 3650 }) * 86_400_000,
     },
     deployment: {
       publicOrigin: r.origin('PUBLIC_ORIGIN'),

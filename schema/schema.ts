@@ -10,6 +10,9 @@ export const creators = sqliteTable('creators', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   createdAt: integer('created_at').notNull(),
+  /** Operator-set caps (workers/usage/quota.ts); null: no cap. */
+  quotaMinutesStored: real('quota_minutes_stored'),
+  quotaBytesStored: integer('quota_bytes_stored'),
 });
 
 /** API tokens are stored as SHA-256 hex of the token; the token itself is shown once. */
@@ -74,6 +77,11 @@ export const videos = sqliteTable(
     allowedOrigins: text('allowed_origins'),
     /** When the video deletes itself (ms; null: never). The 5-minute cron deletes due videos (metadata/scheduled-deletion.ts). */
     scheduledDeletion: integer('scheduled_deletion'),
+    /**
+     * Bytes this video keeps in R2 (original and every output), counted by listing its prefixes when it becomes
+     * READY and after each later change of its objects (workers/usage/stored.ts); null until first counted.
+     */
+    storedBytes: integer('stored_bytes'),
   },
   (t) => [
     index('videos_scheduled_deletion_idx').on(t.scheduledDeletion),
@@ -360,4 +368,22 @@ export const signingKeys = sqliteTable(
     revokedAt: integer('revoked_at'),
   },
   (t) => [index('signing_keys_creator_idx').on(t.creatorId)],
+);
+
+/**
+ * Usage per creator and UTC day (workers/usage): what was stored at the day's last snapshot (minutes of video,
+ * bytes in R2) and the video seconds delivered that day (counted at the edge, added by each isolate's flush).
+ */
+export const usageDaily = sqliteTable(
+  'usage_daily',
+  {
+    creatorId: text('creator_id').notNull(),
+    /** YYYY-MM-DD (UTC). */
+    day: text('day').notNull(),
+    minutesStored: real('minutes_stored').notNull().default(0),
+    bytesStored: integer('bytes_stored').notNull().default(0),
+    secondsDelivered: real('seconds_delivered').notNull().default(0),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.creatorId, t.day] })],
 );

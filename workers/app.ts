@@ -22,6 +22,7 @@ import { webRoutes } from './web/routes';
 import { DIRECT_TUS_MOUNT, directTusRoutes, directUploadRoutes } from './direct-uploads/routes';
 import { webhookRoutes } from './webhooks/routes';
 import { signingKeyRoutes } from './signing-keys/routes';
+import { usageRoutes } from './usage/routes';
 import { openApiRoutes, registerDocumentedRoutes } from './openapi/routes';
 import { validationHook } from './shared/openapi';
 import { beaconCors } from './views/beacon-cors';
@@ -57,6 +58,7 @@ export function createApp() {
   app.route(DIRECT_TUS_MOUNT, directTusRoutes);
   app.route('/', webhookRoutes);
   app.route('/', signingKeyRoutes);
+  app.route('/', usageRoutes);
   app.route('/', viewRoutes);
   app.route('/', playbackRoutes(playbackExtensions));
   app.route('/', transcodingRoutes);

@@ -14,6 +14,7 @@ import { forgetPlaybackAccess, purgePlaybackCaches, warmPlaybackCaches } from '.
 import { playbackExtensions } from './playback-extensions';
 import { cancelTranscodeJobs, schedulePurgeSweep } from './transcoding/hooks';
 import { abortUploadOfVideo } from './uploads/hooks';
+import { recountStoredOnReady, refuseOverMinutesQuota } from './usage/hooks';
 import { webhookHook } from './webhooks/events';
 
 export const lifecycleHooks: LifecycleHooks = {
@@ -24,6 +25,7 @@ export const lifecycleHooks: LifecycleHooks = {
     },
     'video.ready': {
       playbackWarm: warmPlaybackCaches(playbackExtensions),
+      usageStored: recountStoredOnReady,
       webhook: webhookHook('video.ready'),
     },
     'video.failed': {
@@ -46,5 +48,6 @@ export const lifecycleHooks: LifecycleHooks = {
   },
   analysisChecks: {
     directUploadMaxDuration: refuseOverMaxDuration,
+    usageMinutesQuota: refuseOverMinutesQuota,
   },
 };

@@ -14,6 +14,7 @@ import { flushOverdueShards } from './views/flush';
 import { sweepLostDeliveries } from './webhooks/sweeper';
 import { sweepDeletedVideos } from './metadata/delete';
 import { deleteDueVideos } from './metadata/scheduled-deletion';
+import { snapshotStoredUsage } from './usage/snapshot';
 
 export const CRON_EVERY_5_MIN = '*/5 * * * *';
 export const CRON_HOURLY = '0 * * * *';
@@ -44,6 +45,8 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
       }
       case CRON_HOURLY: {
         // View shards flush themselves by alarm at the top of the hour; this catches any whose alarm kept failing.
+        // The hourly snapshot of what every creator stores goes into today's usage row.
+        await snapshotStoredUsage(openDb(env.DB), runtime().now());
         const result = await flushOverdueShards(env, config, runtime().now());
         logEvent(result.failed ? 'error' : 'info', 'cron.run', { cron: controller.cron, ...result });
         if (result.failed) throw new Error(`view flush: ${result.failed} shard(s) failed, ${result.flushed} flushed`);

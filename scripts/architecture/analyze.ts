@@ -26,6 +26,7 @@ export const FLOORS: Readonly<Record<string, number>> = {
   metadata: 2,
   views: 3,
   'signing-keys': 3,
+  usage: 3,
   playback: 4,
   transcoding: 5,
   captions: 6,

@@ -15,6 +15,7 @@ import { cacheUrl } from '../../workers/playback/edge-cache';
 import { forgetPlaybackAccess, purgePlaybackCaches } from '../../workers/playback/hooks';
 import { purgeChosenPoster } from '../../workers/frames/poster';
 import { cancelDownloads } from '../../workers/downloads/hooks';
+import { recountStoredOnReady, refuseOverMinutesQuota } from '../../workers/usage/hooks';
 import { purgeMediaObjects } from '../../workers/playback/media-purge';
 import { openDb, schema } from '../../workers/shared/db';
 import { publicPaths } from '../../workers/shared/storage-keys';
@@ -31,7 +32,7 @@ describe('the composed hook lists', () => {
   it('name every area hook under its event, and the analysis check', () => {
     const { events, analysisChecks } = lifecycleHooks;
     expect(events['upload.completed']).toEqual({ directUploadSpent: markDirectUploadSpent, webhook: expect.any(Function) });
-    expect(events['video.ready']).toEqual({ playbackWarm: expect.any(Function), webhook: expect.any(Function) });
+    expect(events['video.ready']).toEqual({ playbackWarm: expect.any(Function), usageStored: recountStoredOnReady, webhook: expect.any(Function) });
     expect(events['video.failed']).toEqual({ webhook: expect.any(Function) });
     expect(events['video.updated']).toEqual({ playbackAccess: forgetPlaybackAccess, framesPoster: purgeChosenPoster });
     expect(events['video.deleted']).toEqual({
@@ -44,7 +45,7 @@ describe('the composed hook lists', () => {
       downloadsCancel: cancelDownloads,
       webhook: expect.any(Function),
     });
-    expect(analysisChecks).toEqual({ directUploadMaxDuration: refuseOverMaxDuration });
+    expect(analysisChecks).toEqual({ directUploadMaxDuration: refuseOverMaxDuration, usageMinutesQuota: refuseOverMinutesQuota });
   });
 });
 

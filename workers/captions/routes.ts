@@ -19,6 +19,7 @@ import { readCappedBody } from '../shared/body';
 import { apiRoutes, bearerAuth, errors, jsonContent, z } from '../shared/openapi';
 import { runtime } from '../shared/runtime';
 import { keys } from '../shared/storage-keys';
+import { recountStoredBytes } from '../usage/stored';
 import { canRead, requireOwnedVideo, requireVideo } from '../metadata/videos';
 import { purgeCaptionObjects } from './purge';
 import { canonicalLanguageTag, clipCues, decodeText, parseCaptions, serializeVtt } from './webvtt';
@@ -115,6 +116,7 @@ export const captionRoutes = apiRoutes()
         await upsert;
       }
       await purgeCaptionObjects(videoId, [lang]);
+      await recountStoredBytes(c.env, c.var.db, videoId);
       const row = (await db.select().from(schema.captions).where(and(eq(schema.captions.videoId, videoId), eq(schema.captions.lang, lang))).get())!;
       return c.json({ ...captionView(videoId, row), clippedCues: clipped, droppedCues: dropped }, replacing ? 200 : 201, {
         Location: `/v1/videos/${videoId}/captions/${lang}`,
@@ -161,6 +163,7 @@ export const captionRoutes = apiRoutes()
       if (deleted.length === 0) throw notFound(`no caption track ${lang} for this video`);
       await c.env.MEDIA.delete(keys.caption(videoId, lang));
       await purgeCaptionObjects(videoId, [lang]);
+      await recountStoredBytes(c.env, c.var.db, videoId);
       return c.body(null, 204);
     },
   );

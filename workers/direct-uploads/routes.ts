@@ -27,6 +27,7 @@ import { parseByteCount } from '../uploads/tus-protocol';
 import { allowedOriginsOf, claimCreation, findByToken, hashToken, insertDirectUpload, newDirectUploadToken, recordCreation, releaseClaim, type DirectUploadRow } from './capability';
 import { CreateDirectUploadSchema, DirectUploadSchema } from './schemas';
 import { scheduledDeletionAt } from '../metadata/scheduled-deletion';
+import { assertWithinQuota } from '../usage/quota';
 import { insertUploadingVideo } from '../metadata/video-state';
 
 export const DIRECT_TUS_MOUNT = '/v1/direct_uploads/:token/tus';
@@ -50,6 +51,7 @@ export const directUploadRoutes = apiRoutes().openapi(
     if (input.maxSizeBytes !== undefined && input.maxSizeBytes > config.uploads.maxFileSize) {
       throw payloadTooLarge(`maxSizeBytes must be at most ${config.uploads.maxFileSize}`);
     }
+    await assertWithinQuota(c.var.db, c.var.creatorId!, { bytes: input.maxSizeBytes ?? 0 });
     const now = runtime().now();
     const videoId = newId('vid');
     const id = newId('du');

@@ -18,6 +18,7 @@ import { loadPlaybackState } from '../playback/state';
 import { runTranscoderJob, transcoderFor, type Transcoder } from '../transcoding/transcoder-client';
 import { parseMediaJobMessage, type MediaJobMessage } from './messages';
 import { backoffSeconds } from '../shared/leased-work';
+import { recountStoredBytes } from '../usage/stored';
 import { claimDownload, completeDownload, failDownload, releaseDownload, reportDownloadProgress, type DownloadRow } from './repo';
 
 type Outcome = { status: 'ack' } | { status: 'retry'; reason: string; delaySeconds?: number };
@@ -54,7 +55,7 @@ async function buildRequest(db: Db, config: Config, message: MediaJobMessage): P
 
 const backoff = (attempts: number, config: Config) => backoffSeconds(attempts, config.downloads.retryBaseDelaySec, config.downloads.retryMaxDelaySec);
 
-async function processDownload(db: Db, config: Config, transcoder: Transcoder, message: MediaJobMessage): Promise<Outcome> {
+async function processDownload(env: Pick<Env, 'MEDIA'>, db: Db, config: Config, transcoder: Transcoder, message: MediaJobMessage): Promise<Outcome> {
   const claim = await claimDownload(db, message.videoId, message.rendition, config.downloads.jobLeaseMs);
   if (claim.status === 'done') return { status: 'ack' };
   if (claim.status === 'busy') return { status: 'retry', reason: 'held by another worker', delaySeconds: Math.ceil(claim.leaseRemainingMs / 1000) + 1 };
@@ -73,6 +74,7 @@ async function processDownload(db: Db, config: Config, transcoder: Transcoder, m
   });
   if (outcome.status === 'ok') {
     await completeDownload(db, row, outcome.result);
+    await recountStoredBytes(env, db, message.videoId);
     // A re-made file replaces the old one under the same URL: drop this location's cached copy.
     await purge([cacheUrl(publicPaths.download(message.videoId, message.rendition))]);
     return { status: 'ack' };
@@ -97,7 +99,7 @@ export async function handleMediaJobBatch(batch: MessageBatch<unknown>, env: Env
     }
     let outcome: Outcome;
     try {
-      outcome = await processDownload(db, config, transcoder, message);
+      outcome = await processDownload(env, db, config, transcoder, message);
     } catch (err) {
       outcome = { status: 'retry', reason: err instanceof Error ? err.message : String(err) };
     }

@@ -23,6 +23,8 @@ import { lifetime } from '../playback/objects';
 import type { PlaybackObject } from '../playback/paths';
 import type { PlaybackState } from '../playback/state';
 import { transcoderFor } from '../transcoding/transcoder-client';
+import { addStoredBytes } from '../metadata/repo';
+import { openDb } from '../shared/db';
 
 export interface FrameSpec {
   frame: number;
@@ -113,6 +115,7 @@ export async function produceFrame(env: Env, config: Config, videoId: string, sp
   }
   const bytes = new Uint8Array(await res.arrayBuffer());
   const written = await env.MEDIA.put(key, bytes, { httpMetadata: { contentType: 'image/jpeg' } });
+  await addStoredBytes(openDb(env.DB), videoId, bytes.byteLength);
   return jpeg(bytes, bytes.byteLength, cacheControl, written?.httpEtag ?? `"f${spec.frame}w${spec.width}"`);
 }
 

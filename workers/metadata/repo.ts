@@ -1,9 +1,9 @@
 /**
  * D1 access for video metadata, and the writer of a video row's columns other than its status (which only
  * video-state.ts writes) and its view count (which the views area's flush adds to atomically with the hourly
- * aggregates, workers/views/flush.ts): a creator's edits and the source facts from analysis.
+ * aggregates, workers/views/flush.ts): a creator's edits, the source facts from analysis, the bytes it stores.
  */
-import { and, desc, eq, lt, ne, or } from 'drizzle-orm';
+import { and, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import type { VideoRecord, VideoRow } from './serialize';
@@ -27,6 +27,18 @@ export async function editVideo(db: Db, videoId: string, edit: VideoEdit): Promi
   const origins = allowedOrigins === undefined ? {} : { allowedOrigins: allowedOrigins && allowedOrigins.length > 0 ? JSON.stringify(allowedOrigins.map((o) => new URL(o).origin)) : null };
   const signed = requireSignedURLs === undefined ? {} : { requireSignedUrls: requireSignedURLs };
   await db.update(schema.videos).set({ ...plain, ...origins, ...signed, updatedAt: runtime().now() }).where(eq(schema.videos.id, videoId));
+}
+
+/** The bytes the video keeps in R2, as workers/usage/stored.ts counted them (`delta`: a known addition). */
+export async function recordStoredBytes(db: Db, videoId: string, bytes: number): Promise<void> {
+  await db.update(schema.videos).set({ storedBytes: bytes }).where(eq(schema.videos.id, videoId));
+}
+
+export async function addStoredBytes(db: Db, videoId: string, delta: number): Promise<void> {
+  await db
+    .update(schema.videos)
+    .set({ storedBytes: sql`coalesce(${schema.videos.storedBytes}, ${schema.videos.sourceSize}, 0) + ${delta}` })
+    .where(eq(schema.videos.id, videoId));
 }
 
 /** What analysis found in the original (ffprobe): length, picture, codecs. */

@@ -65,7 +65,7 @@ function rendition(state: PlaybackState, name: string) {
 
 const THUMBNAIL_TYPES: Record<string, string> = { jpg: 'image/jpeg', vtt: 'text/vtt; charset=utf-8' };
 
-async function r2Object(bucket: R2Bucket, key: string, contentType: string, cacheControl: string, what: string): Promise<OriginObject> {
+async function r2Object(bucket: R2Bucket, key: string, contentType: string, cacheControl: string, what: string, extra: Record<string, string> = {}): Promise<OriginObject> {
   const object = await bucket.get(key);
   if (!object) throw notFound(`${what} not found`);
   return {
@@ -76,9 +76,16 @@ async function r2Object(bucket: R2Bucket, key: string, contentType: string, cach
       'Cache-Control': cacheControl,
       ETag: object.httpEtag,
       'Last-Modified': object.uploaded.toUTCString(),
+      ...extra,
     }),
   };
 }
+
+/**
+ * A segment's duration in seconds, kept with its cached copy so a delivery is metered on cache hits too, without
+ * reading the video's state (workers/usage/delivered.ts).
+ */
+export const SEGMENT_DURATION_HEADER = 'X-Segment-Duration';
 
 /** Reads one object from its origin, after checking it exists for this video (404/409 with the reason if not). */
 export async function produceObject(env: Env, config: Config, extensions: PlaybackExtensions, state: PlaybackState | null, object: PlaybackObject): Promise<OriginObject> {
@@ -98,7 +105,8 @@ export async function produceObject(env: Env, config: Config, extensions: Playba
       if (object.index < first) throw notFound(`${segmentFileName(object.index)} is before this clip's first segment (${segmentFileName(first)})`);
       // A clip's segments are its source's objects (same numbers).
       const key = keys.segment(playable.segmentsOf, object.rendition, object.index);
-      return r2Object(env.MEDIA, key, 'video/mp2t', config.playback.segmentCacheControl, 'segment');
+      const seconds = r.segmentDurations[object.index - first]!;
+      return r2Object(env.MEDIA, key, 'video/mp2t', config.playback.segmentCacheControl, 'segment', { [SEGMENT_DURATION_HEADER]: String(seconds) });
     }
     case 'thumbnail': {
       const poster = object.file === 'poster.jpg' ? extensions.poster(env, config, playable) : null;

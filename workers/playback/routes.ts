@@ -29,6 +29,7 @@ import { cacheKeyPath } from './object-keys';
 import { authorizePlayback } from './authorize';
 import { signToken } from './signing';
 import { withPlaybackSession } from './viewer-session';
+import { meterDelivery } from './metering';
 import { keyring } from '../shared/keyring';
 import { publicOrigin } from '../shared/config';
 import { getPlaybackState, loadPlaybackState } from './state';
@@ -113,6 +114,7 @@ export const playbackRoutes = (extensions: PlaybackExtensions) => $(
         async () => produceObject(c.env, config, extensions, await loadState(), object),
         { waitUntil: (p) => c.executionCtx.waitUntil(p), followerWaitMs: config.playback.singleFlightWaitMs, hot: config.playback.hotCache },
       );
+      if (object.kind === 'segment') await meterDelivery(c, config, object, res);
       if (object.kind !== 'master' || c.req.method !== 'GET' || res.status !== 200) return res;
       return withPlaybackSession(c.env, config, c.req.raw, res, object.videoId);
     } catch (err) {

@@ -1,15 +1,16 @@
 /**
- * Creator authentication: `Authorization: Bearer <token>`. Tokens are random 256-bit secrets shown once; D1 keeps
- * only their SHA-256 (a slow hash adds nothing for high-entropy tokens and would cost CPU on every request).
+ * Creator authentication: `Authorization: Bearer <token>`. Tokens are random secrets shown once; D1 keeps only their
+ * SHA-256 (a slow hash adds nothing for high-entropy tokens and would cost CPU on every request). Tokens and
+ * creators are written by shared/creators.ts.
  */
 import { and, eq, isNull } from 'drizzle-orm';
 import { createMiddleware } from 'hono/factory';
 import { schema, type Db } from './db';
 import { forbidden, unauthorized } from './errors';
 import type { AppEnv } from './hono-env';
-import { newId, runtime, sha256Hex } from './runtime';
+import { sha256Hex } from './runtime';
 
-const TOKEN_PREFIX = 'evt_';
+export const TOKEN_PREFIX = 'evt_';
 
 export function bearerToken(header: string | undefined | null): string | null {
   if (!header) return null;
@@ -26,18 +27,6 @@ export async function creatorForToken(db: Db, token: string): Promise<string | n
     .where(and(eq(schema.apiTokens.tokenHash, hash), isNull(schema.apiTokens.revokedAt)))
     .get();
   return row?.creatorId ?? null;
-}
-
-/** Creates a creator with one token; returns the token in clear (the only time it exists outside the client). */
-export async function createCreator(db: Db, name: string): Promise<{ creatorId: string; token: string }> {
-  const creatorId = newId('cr');
-  const token = `${TOKEN_PREFIX}${newId('t', 40).slice(2)}`;
-  const now = runtime().now();
-  await db.batch([
-    db.insert(schema.creators).values({ id: creatorId, name, createdAt: now }),
-    db.insert(schema.apiTokens).values({ id: newId('tok'), creatorId, tokenHash: await sha256Hex(token), createdAt: now }),
-  ]);
-  return { creatorId, token };
 }
 
 /** 401 unless the request carries a valid creator token. */

@@ -245,6 +245,11 @@ export const defaults = {
     /** A download can be re-made (after a source re-transcode): cached for a day, not as immutable. */
     cacheControl: 'public, max-age=86400',
   },
+  /** Usage metering (workers/usage). */
+  usage: {
+    /** An isolate adds the delivered seconds it counted to D1 at most this often (USAGE_FLUSH_MS). */
+    deliveredFlushMs: 10_000,
+  },
   metadataCache: {
     ttlSec: 3600,
     jitterFraction: 0.1,

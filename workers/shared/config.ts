@@ -81,6 +81,7 @@ export const ENV_VARS = [
   'TRANSCODE_MAX_RUNNING_UNITS',
   'TRANSCODE_PURGE_DELAY_SEC',
   'SCHEDULED_DELETION_MAX_DAYS',
+  'USAGE_FLUSH_MS',
   'PUBLIC_ORIGIN',
   'TRANSCODER_URL',
   'LOG_LEVEL',
@@ -275,6 +276,7 @@ function read(env: ConfigVars): Config {
       ...d.deletion,
       scheduledMaxAheadMs: r.number('SCHEDULED_DELETION_MAX_DAYS', d.deletion.scheduledMaxAheadMs / 86_400_000, { min: 1, max: 3650 }) * 86_400_000,
     },
+    usage: { ...d.usage, deliveredFlushMs: r.number('USAGE_FLUSH_MS', d.usage.deliveredFlushMs, { min: 0, integer: true }) },
     deployment: {
       publicOrigin: r.origin('PUBLIC_ORIGIN'),
       transcoder: r.transcoder('TRANSCODER_URL'),

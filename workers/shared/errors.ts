@@ -37,6 +37,7 @@ export const ERRORS = {
   origin_not_allowed: { status: 403, meaning: "The page's origin is not among the allowed origins of the token or the video." },
   download_not_allowed: { status: 403, meaning: 'The signed-key token does not allow MP4 downloads (`downloadable`).' },
   not_found: { status: 404, meaning: 'No such resource, or one the caller may not see.' },
+  quota_exceeded: { status: 403, meaning: "Storing this would pass the creator's quota (minutes or bytes stored); details give the quota, what is stored and what was asked." },
   method_not_allowed: { status: 405, meaning: 'The route exists but not for this method.' },
   conflict: { status: 409, meaning: 'The resource is in a state that does not allow this (still uploading, already complete, offset mismatch, …).' },
   stale_claim: { status: 409, meaning: 'Transcoder callback: this run no longer owns its job (it was taken over).' },

@@ -249,3 +249,22 @@ export async function deleteOriginal(bucket: R2Bucket, videoId: string): Promise
   const parts = manifest ? await deleteParts(bucket, manifest.parts) : 0;
   return parts + (await deletePrefix(bucket, keys.originalPrefix(videoId)));
 }
+
+/** Sum of the sizes of every object listed under `prefix`. */
+export async function prefixBytes(bucket: R2Bucket, prefix: string): Promise<number> {
+  let total = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix, cursor, limit: 1000 });
+    for (const o of page.objects) total += o.size;
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return total;
+}
+
+/** Bytes the video's original occupies: the object, or a composite's manifest and the parts it owns. */
+export async function originalBytes(bucket: R2Bucket, videoId: string): Promise<number> {
+  const listed = await prefixBytes(bucket, keys.originalPrefix(videoId));
+  const manifest = await manifestOf(bucket, videoId).catch(() => null);
+  return listed + (manifest?.parts.reduce((sum, p) => sum + p.size, 0) ?? 0);
+}

@@ -18,6 +18,7 @@ import { apiError, badRequest, conflict, payloadTooLarge } from '../shared/error
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
 import { requireOwnedVideo } from '../metadata/videos';
+import { assertWithinQuota } from '../usage/quota';
 import { completeUpload, missingError } from './complete';
 import { uploadChunkPart, withLease } from './part-writer';
 import type { SessionView } from './session-types';
@@ -76,6 +77,7 @@ export const chunkRoutes = apiRoutes()
     const partSize = partSizeOf(config);
     checkFileSize(fileSize, config, partSize);
     if (video.status !== 'UPLOADING') throw conflict(`video is ${video.status}; uploads are accepted only while UPLOADING`);
+    await assertWithinQuota(c.var.db, video.creatorId, { bytes: fileSize });
     const started = await sessionStub(c.env, videoId).start({
       uploadId: newUploadId(videoId),
       videoId,

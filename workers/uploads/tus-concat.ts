@@ -27,6 +27,7 @@ import { deleteParts, partsBody, writeCompositeOriginal } from '../shared/origin
 import { keys } from '../shared/storage-keys';
 import { toHex } from '../shared/runtime';
 import { startProcessing } from '../transcoding/start';
+import { assertWithinQuota } from '../usage/quota';
 import { digestStream } from './byte-source';
 import { missingError } from './complete';
 import { withLease } from './part-writer';
@@ -88,6 +89,7 @@ export async function createFinalUpload(c: Context<AppEnv>, input: FinalUploadIn
   });
   const concat: ConcatPart[] = partials.map((p) => ({ uploadId: p.uploadId, objectKey: p.objectKey, size: p.fileSize }));
   const fileSize = concat.reduce((sum, p) => sum + p.size, 0);
+  await assertWithinQuota(c.var.db, video.creatorId, { bytes: fileSize });
   const started = await sessionStub(c.env, video.id).start({
     uploadId: newUploadId(video.id),
     videoId: video.id,

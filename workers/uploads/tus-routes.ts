@@ -54,6 +54,7 @@ import {
 import { checkTitle, uploadableVideo, videoFromMetadata, type UploadVideo } from './tus-video';
 import { completeIfFull, writeTusBytes } from './tus-write';
 import { newUploadId, parseUploadId, sessionStub, uploadNonce } from './upload-ids';
+import { assertWithinQuota } from '../usage/quota';
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
@@ -187,6 +188,8 @@ tusRoutes.post('/', async (c) => {
 
   // A partial upload has no video yet unless its metadata names one; a plain upload fills or creates a video.
   const kind: UploadKind = concat?.type === 'partial' ? 'partial' : 'upload';
+  // Quotas before anything is created (a partial counts when its final upload is made of it).
+  if (kind === 'upload') await assertWithinQuota(c.var.db, c.var.creatorId!, { bytes: lengthDeferred ? data.length : fileSize });
   let owner: UploadVideo & { ownerId: string; boundVideoId: string | null };
   if (kind === 'partial') {
     const videoId = metadata.get('videoId');

@@ -5,6 +5,7 @@
  * the offset the client should resume from where one applies.
  */
 import type { Context } from 'hono';
+import { assertWithinQuota, bytesLeft, quotaState } from '../usage/quota';
 import { apiError, badRequest, type ErrorCode, conflict, forbidden, payloadTooLarge } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { completeUpload, missingError } from './complete';
@@ -61,6 +62,13 @@ export async function writeTusBytes(c: Context<AppEnv>, session: SessionView, re
         ? `this request would end at ${req.offset + req.length}, past the largest upload accepted (${limit} bytes)`
         : `this request would end at ${req.offset + req.length}, past Upload-Length ${limit}`,
     );
+  }
+  // A deferred length was checked against no size at creation: every PATCH (and the length it declares) is checked
+  // against what the creator's bytes quota still allows, before any byte is kept.
+  if (session.lengthDeferred && session.kind !== 'partial') {
+    const end = Math.max(req.offset + req.length, req.declaredLength ?? 0);
+    const state = await quotaState(c.var.db, session.creatorId);
+    if (end > bytesLeft(state)) await assertWithinQuota(c.var.db, session.creatorId, { bytes: end });
   }
   const uploadId = session.uploadId;
   const stub = sessionStub(c.env, session.videoId);

@@ -387,3 +387,37 @@ export const usageDaily = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.creatorId, t.day] })],
 );
+
+export const IMPORT_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
+export type ImportStatus = (typeof IMPORT_STATUSES)[number];
+
+/**
+ * Imports from a URL (workers/imports): one per video, the leased job that streams the source into the video's
+ * original (an R2 multipart upload, resumed with HTTP Range where the source allows it).
+ */
+export const videoImports = sqliteTable('video_imports', {
+  videoId: text('video_id').primaryKey().references(() => videos.id),
+  creatorId: text('creator_id').notNull(),
+  url: text('url').notNull(),
+  status: text('status').$type<ImportStatus>().notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  error: text('error'),
+  leaseUntil: integer('lease_until'),
+  /** 0..1 when the source's length is known. */
+  progress: real('progress').notNull().default(0),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+  startedAt: integer('started_at'),
+  completedAt: integer('completed_at'),
+  /** The import fails once this passes (ms): the time limit. */
+  deadline: integer('deadline').notNull(),
+  /** Bytes stored so far: whole parts of the multipart upload (a resumed fetch asks the source from here). */
+  bytesFetched: integer('bytes_fetched').notNull().default(0),
+  /** The source's length when it said (Content-Length / Content-Range), else null. */
+  totalBytes: integer('total_bytes'),
+  /** ETag or Last-Modified of the source, sent as If-Range so a resumed fetch never mixes two versions. */
+  validator: text('validator'),
+  r2UploadId: text('r2_upload_id'),
+  /** JSON [{partNumber, etag}] of the parts stored. */
+  parts: text('parts').notNull().default('[]'),
+});

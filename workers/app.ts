@@ -6,6 +6,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { adminRoutes } from './admin/routes';
 import { metadataRoutes } from './metadata/routes';
+import { importRoutes } from './imports/routes';
 import { viewRoutes } from './views/routes';
 import { playbackRoutes } from './playback/routes';
 import { playbackExtensions } from './playback-extensions';
@@ -50,6 +51,7 @@ export function createApp() {
   app.route('/', healthRoutes);
   app.use('/v1/videos/:id/views', beaconCors);
   app.route('/', adminRoutes);
+  app.route('/', importRoutes);
   app.route('/', metadataRoutes);
   app.route('/', chunkRoutes);
   app.route('/v1/uploads', tusRoutes);

@@ -8,6 +8,7 @@ import { markDirectUploadSpent, refuseOverMaxDuration } from './direct-uploads/h
 import { deleteClipsOfSource } from './clips/hooks';
 import { cancelDownloads } from './downloads/hooks';
 import { purgeChosenPoster } from './frames/poster';
+import { cancelImportOfVideo } from './imports/hooks';
 import type { LifecycleHooks } from './lifecycle';
 import { purgeMediaObjects } from './playback/media-purge';
 import { forgetPlaybackAccess, purgePlaybackCaches, warmPlaybackCaches } from './playback/hooks';
@@ -43,6 +44,7 @@ export const lifecycleHooks: LifecycleHooks = {
       transcodingCancel: cancelTranscodeJobs,
       transcodingPurgeSweep: schedulePurgeSweep,
       downloadsCancel: cancelDownloads,
+      importCancel: cancelImportOfVideo,
       webhook: webhookHook('video.deleted'),
     },
   },

@@ -4,6 +4,7 @@ import { consumeViewEvents } from './views/analytics';
 import { handleDeadLetterBatch, handleTranscodeBatch } from './transcoding/consumer';
 import { handleWebhookBatch } from './webhooks/delivery';
 import { handleMediaJobBatch } from './downloads/consumer';
+import { handleImportBatch } from './imports/consumer';
 
 /**
  * Routes each queue batch to its area's consumer by queue name. Each message is logged with its id; the batch runs
@@ -32,6 +33,8 @@ async function dispatch(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionC
       return handleWebhookBatch(batch, env);
     case 'media-jobs':
       return handleMediaJobBatch(batch, env);
+    case 'video-imports':
+      return handleImportBatch(batch, env);
     default:
       logEvent('error', 'queue.unknown', { queue: batch.queue, messages: batch.messages.length });
       batch.retryAll();

@@ -34,6 +34,7 @@ export const FLOORS: Readonly<Record<string, number>> = {
   frames: 6,
   downloads: 6,
   uploads: 7,
+  imports: 7,
   'direct-uploads': 8,
   webhooks: 9,
   web: 9,

@@ -15,6 +15,7 @@ import { cacheUrl } from '../../workers/playback/edge-cache';
 import { forgetPlaybackAccess, purgePlaybackCaches } from '../../workers/playback/hooks';
 import { purgeChosenPoster } from '../../workers/frames/poster';
 import { cancelDownloads } from '../../workers/downloads/hooks';
+import { cancelImportOfVideo } from '../../workers/imports/hooks';
 import { recountStoredOnReady, refuseOverMinutesQuota } from '../../workers/usage/hooks';
 import { purgeMediaObjects } from '../../workers/playback/media-purge';
 import { openDb, schema } from '../../workers/shared/db';
@@ -43,6 +44,7 @@ describe('the composed hook lists', () => {
       transcodingCancel: cancelTranscodeJobs,
       transcodingPurgeSweep: schedulePurgeSweep,
       downloadsCancel: cancelDownloads,
+      importCancel: cancelImportOfVideo,
       webhook: expect.any(Function),
     });
     expect(analysisChecks).toEqual({ directUploadMaxDuration: refuseOverMaxDuration, usageMinutesQuota: refuseOverMinutesQuota });

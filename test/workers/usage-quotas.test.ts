@@ -101,6 +101,7 @@ describe('quotas', () => {
     const patched = await setQuota(creatorId, { minutesStored: 0 });
     expect(await patched.json()).toMatchObject({ creatorId, quota: { minutesStored: 0, bytesStored: null } });
     await expectQuotaExceeded(await tusCreate(token, 100, { title: 'no minutes left' }));
+    await expectQuotaExceeded(await api('/v1/videos/copy', { method: 'POST', token, json: { url: 'https://media.example/talk.mp4', title: 'import' } }));
     expect((await usage(token)).quota).toEqual({ minutesStored: 0, bytesStored: null });
     await setQuota(creatorId, { minutesStored: null });
     expect((await tusCreate(token, 100, { title: 'allowed' })).status).toBe(201);

@@ -13,7 +13,7 @@ import { handleWebhookBatch, webhookMaxAttempts, webhookRetryDelaySec } from '..
 import { sweepLostDeliveries } from '../../workers/webhooks/sweeper';
 import { emitVideoEvent } from '../../workers/webhooks/events';
 import { webhookHeaders } from '../../workers/webhooks/signing';
-import { checkWebhookUrl } from '../../workers/webhooks/url-policy';
+import { checkWebhookUrl } from '../../workers/shared/url-policy';
 import { api, newCreator, newVideo } from './helpers';
 
 interface Created {

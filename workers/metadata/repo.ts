@@ -55,15 +55,16 @@ export async function recordSourceFacts(
 }
 
 export async function loadVideoRecord(db: Db, videoId: string): Promise<VideoRecord | null> {
-  const [videoRows, renditions, jobs, downloads] = await db.batch([
+  const [videoRows, renditions, jobs, downloads, imports] = await db.batch([
     db.select().from(schema.videos).where(eq(schema.videos.id, videoId)),
     db.select().from(schema.renditions).where(eq(schema.renditions.videoId, videoId)),
     db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.videoId, videoId)),
     db.select().from(schema.mediaDownloads).where(eq(schema.mediaDownloads.videoId, videoId)),
+    db.select().from(schema.videoImports).where(eq(schema.videoImports.videoId, videoId)),
   ]);
   const video = videoRows[0];
   if (!video) return null;
-  return { video, renditions, jobs, downloads };
+  return { video, renditions, jobs, downloads, importJob: imports[0] ?? null };
 }
 
 export interface VideoPage {

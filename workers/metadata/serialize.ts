@@ -14,6 +14,8 @@ export interface VideoRecord {
   jobs: JobRow[];
   /** MP4 downloads (workers/downloads); absent where a listing does not load them. */
   downloads?: DownloadRow[];
+  /** The import from a URL that fills the video (workers/imports), if it was imported. */
+  importJob?: typeof schema.videoImports.$inferSelect | null;
 }
 
 /** One rung's measured stream facts as the transcoder recorded them: what the API shows and the master lists. */
@@ -76,6 +78,8 @@ export interface VideoView {
   scheduledDeletion: string | null;
   /** For an instant clip: its source and the range of the source it plays (segment boundaries). */
   clip?: { sourceId: string; start: number; end: number };
+  /** An imported video's fetch: the source URL, its state and progress (bytes), and the last error. */
+  import?: { url: string; status: string; bytesFetched: number; totalBytes: number | null; attempts: number; error: string | null };
   /** MP4 downloads: status and 0..1 progress per rung (the file itself: GET /v1/videos/:id/downloads). */
   downloads: { rendition: string; status: string; progress: number; method: string | null; size: number | null; error: string | null }[];
   viewCount: number;
@@ -125,6 +129,8 @@ export function videoView(record: VideoRecord): VideoView {
     readyAt: iso(video.readyAt),
   };
   if (video.status === 'FAILED') view.error = video.error ?? 'processing failed';
+  const imported = record.importJob;
+  if (imported) view.import = { url: imported.url, status: imported.status, bytesFetched: imported.bytesFetched, totalBytes: imported.totalBytes, attempts: imported.attempts, error: imported.error };
   if (video.clipOf && video.clipStart !== null && video.clipEnd !== null) view.clip = { sourceId: video.clipOf, start: video.clipStart, end: video.clipEnd };
   return view;
 }

@@ -40,6 +40,7 @@ const LIVE: readonly VideoStatus[] = ['UPLOADING', 'PROCESSING', 'READY', 'FAILE
  * Every legal move. Anything not listed is refused. `create` and `createClip` insert the row (no source state).
  * - `uploadCompleted`: the original is stored and verified; the analysis is queued with the move.
  * - `uploadEmpty`: a 0-byte original can never be a video, so it fails at once instead of queueing an analysis.
+ * - `uploadFailed`: the original could not be obtained (an import from a URL failed for good).
  * - `ready`: every planned rung, the audio rendition and the thumbnails are complete (transcoding/outputs.ts).
  * - `fail`: a job failed for good. Only a PROCESSING video moves: a READY video keeps playing.
  * - `reprocess`: a creator retries a rendition; READY is a source because a retry may add a rung to a READY video.
@@ -50,6 +51,7 @@ const LIVE: readonly VideoStatus[] = ['UPLOADING', 'PROCESSING', 'READY', 'FAILE
 export const TRANSITIONS = {
   uploadCompleted: { from: ['UPLOADING'], to: 'PROCESSING', event: 'upload.completed' },
   uploadEmpty: { from: ['UPLOADING'], to: 'FAILED', event: 'video.failed' },
+  uploadFailed: { from: ['UPLOADING'], to: 'FAILED', event: 'video.failed' },
   ready: { from: ['PROCESSING'], to: 'READY', event: 'video.ready' },
   fail: { from: ['PROCESSING'], to: 'FAILED', event: 'video.failed' },
   reprocess: { from: ['FAILED', 'PROCESSING', 'READY'], to: 'PROCESSING', event: null },
@@ -108,6 +110,11 @@ export function markUploadCompleted(env: Env, db: Db, videoId: string, facts: { 
 /** UPLOADING → FAILED for an empty original. Emits `video.failed`. */
 export function markUploadEmpty(env: Env, db: Db, videoId: string): Promise<boolean> {
   return move(env, db, videoId, 'uploadEmpty', { sourceSize: 0, error: 'the upload was empty (0 bytes): there is no video to process' });
+}
+
+/** UPLOADING → FAILED when the original could not be obtained (an import from a URL). Emits `video.failed`. */
+export function markUploadFailed(env: Env, db: Db, videoId: string, reason: string): Promise<boolean> {
+  return move(env, db, videoId, 'uploadFailed', { error: reason.slice(0, 1000) });
 }
 
 /** PROCESSING → READY. Emits `video.ready` (cache warming, webhook). */

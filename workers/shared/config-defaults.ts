@@ -245,6 +245,26 @@ export const defaults = {
     /** A download can be re-made (after a source re-transcode): cached for a day, not as immutable. */
     cacheControl: 'public, max-age=86400',
   },
+  /** Imports from a URL (workers/imports). */
+  imports: {
+    /** The whole import must finish within this (IMPORT_TIME_LIMIT_SEC); past it the video fails. */
+    timeLimitMs: 2 * HOUR,
+    /** A source that sends nothing for this long is dropped; the next attempt resumes (IMPORT_STALL_MS). */
+    stallMs: 30_000,
+    /** One invocation streams at most this long, then hands over to the next (queue consumers have 15 min). */
+    invocationBudgetMs: 10 * MINUTE,
+    maxRedirects: 5,
+    maxAttempts: 8,
+    retryBaseDelaySec: 5,
+    retryMaxDelaySec: 300,
+    /** Renewed with every part stored. */
+    leaseMs: 2 * MINUTE,
+    /**
+     * Source hosts (`host:port`) allowed although they are loopback or private: local development and the tests'
+     * own servers only (IMPORT_PRIVATE_HOSTS; `*` allows every private host). Empty in production.
+     */
+    privateHosts: [] as readonly string[],
+  },
   /** Usage metering (workers/usage). */
   usage: {
     /** An isolate adds the delivered seconds it counted to D1 at most this often (USAGE_FLUSH_MS). */

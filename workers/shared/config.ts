@@ -82,6 +82,11 @@ export const ENV_VARS = [
   'TRANSCODE_PURGE_DELAY_SEC',
   'SCHEDULED_DELETION_MAX_DAYS',
   'USAGE_FLUSH_MS',
+  'IMPORT_TIME_LIMIT_SEC',
+  'IMPORT_STALL_MS',
+  'IMPORT_PRIVATE_HOSTS',
+  'IMPORT_MAX_ATTEMPTS',
+  'IMPORT_RETRY_BASE_DELAY_SEC',
   'PUBLIC_ORIGIN',
   'TRANSCODER_URL',
   'LOG_LEVEL',
@@ -147,6 +152,15 @@ class EnvReader {
 
   text(name: EnvVarName): string | null {
     return this.raw(name);
+  }
+
+  list(name: EnvVarName, item: RegExp, rule: string): string[] {
+    const text = this.raw(name);
+    if (text === null) return [];
+    const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+    if (items.every((i) => item.test(i))) return items;
+    this.bad(name, text, rule);
+    return [];
   }
 
   origin(name: EnvVarName): string | null {
@@ -275,6 +289,14 @@ function read(env: ConfigVars): Config {
     deletion: {
       ...d.deletion,
       scheduledMaxAheadMs: r.number('SCHEDULED_DELETION_MAX_DAYS', d.deletion.scheduledMaxAheadMs / 86_400_000, { min: 1, max: 3650 }) * 86_400_000,
+    },
+    imports: {
+      ...d.imports,
+      timeLimitMs: r.number('IMPORT_TIME_LIMIT_SEC', d.imports.timeLimitMs / 1000, { min: 1 }) * 1000,
+      stallMs: r.number('IMPORT_STALL_MS', d.imports.stallMs, { min: 100, integer: true }),
+      maxAttempts: r.number('IMPORT_MAX_ATTEMPTS', d.imports.maxAttempts, { min: 1, integer: true }),
+      retryBaseDelaySec: r.number('IMPORT_RETRY_BASE_DELAY_SEC', d.imports.retryBaseDelaySec, { min: 0 }),
+      privateHosts: r.list('IMPORT_PRIVATE_HOSTS', /^(\*|[A-Za-z0-9.\-\[\]:]{1,260})$/, 'is not a comma-separated list of host:port (or *)'),
     },
     usage: { ...d.usage, deliveredFlushMs: r.number('USAGE_FLUSH_MS', d.usage.deliveredFlushMs, { min: 0, integer: true }) },
     deployment: {

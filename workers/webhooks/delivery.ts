@@ -15,7 +15,7 @@ import { runtime } from '../shared/runtime';
 import { scheduleNextAttempt, settleDelivery } from './deliveries';
 import { parseDeliveryMessage, type DeliveryMessage } from './messages';
 import { webhookHeaders } from './signing';
-import { checkWebhookUrl } from './url-policy';
+import { checkWebhookUrl } from '../shared/url-policy';
 
 export function webhookRetryDelaySec(retry: number, config: Config): number {
   const { retryBaseDelaySec, retryMaxDelaySec } = config.webhooks;

@@ -21,7 +21,7 @@ import { subscribedEvents } from './events';
 import { enqueueDeliveries, type DeliveryMessage } from './messages';
 import { CreatedWebhookSchema, CreateWebhookSchema, DeliveriesQuery, DeliveryParams, DeliverySchema, WebhookIdParams, WebhookSchema } from './schemas';
 import { newWebhookSecret } from './signing';
-import { checkWebhookUrl } from './url-policy';
+import { checkWebhookUrl } from '../shared/url-policy';
 
 type EndpointRow = typeof schema.webhookEndpoints.$inferSelect;
 type DeliveryRow = typeof schema.webhookDeliveries.$inferSelect;

@@ -1,11 +1,13 @@
 /**
- * Which URLs may receive webhooks (SSRF). A creator must not be able to make the platform POST into its own
- * network: http(s) only, no credentials in the URL, bounded length, and no host that names loopback, private,
- * link-local, carrier-grade NAT, multicast or reserved addresses, as an IP literal (the URL parser already turns
- * `http://2130706433/` and `http://0x7f.1/` into 127.0.0.1) or as a local name (`localhost`, `*.local`, …).
- * Workers resolve DNS outside our reach; Cloudflare itself does not route Worker subrequests into private networks,
- * and deliveries never follow redirects, so a public name cannot bounce a delivery inward either.
- * Local development (`WEBHOOKS_ALLOW_PRIVATE_URLS`) lifts the address rule only.
+ * Which URLs the platform may fetch on a creator's behalf (SSRF): webhook receivers and import sources. A creator
+ * must not be able to make the platform reach into its own network: http(s) only, no credentials in the URL,
+ * bounded length, and no host that names loopback, private, link-local, carrier-grade NAT, multicast or reserved
+ * addresses, as an IP literal (the URL parser already turns `http://2130706433/` and `http://0x7f.1/` into
+ * 127.0.0.1) or as a local name (`localhost`, `*.local`, …). Workers resolve DNS outside our reach; Cloudflare
+ * itself does not route Worker subrequests into private networks. Webhook deliveries never follow redirects; an
+ * import follows a bounded number, checking every hop with the same rule.
+ * Local development lifts the address rule: `WEBHOOKS_ALLOW_PRIVATE_URLS` for receivers, `IMPORT_PRIVATE_HOSTS`
+ * (named `host:port`s, or `*`) for import sources.
  */
 export type UrlVerdict = { status: 'ok'; url: string } | { status: 'refused'; reason: string };
 
@@ -42,7 +44,20 @@ function ipv6Refusal(host: string): string | null {
   return null;
 }
 
+export interface UrlPolicy {
+  maxLength: number;
+  /** Private addresses allowed: all, or these `host:port`s only. */
+  allowPrivate: boolean | readonly string[];
+  /** What the URL is for, in refusals: "webhooks go to public hosts only". */
+  purpose: string;
+}
+
+/** A webhook receiver's URL. */
 export function checkWebhookUrl(raw: string, options: { maxLength: number; allowPrivate: boolean }): UrlVerdict {
+  return checkOutboundUrl(raw, { ...options, purpose: 'webhooks go to public hosts only' });
+}
+
+export function checkOutboundUrl(raw: string, options: UrlPolicy): UrlVerdict {
   if (raw.length > options.maxLength) return { status: 'refused', reason: `url must be at most ${options.maxLength} characters` };
   let url: URL;
   try {
@@ -52,12 +67,13 @@ export function checkWebhookUrl(raw: string, options: { maxLength: number; allow
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return { status: 'refused', reason: `url must use http or https, not ${url.protocol.slice(0, -1)}` };
   if (url.username || url.password) return { status: 'refused', reason: 'url must not carry credentials' };
-  if (options.allowPrivate) return { status: 'ok', url: url.href };
+  if (options.allowPrivate === true) return { status: 'ok', url: url.href };
+  if (Array.isArray(options.allowPrivate) && (options.allowPrivate.includes('*') || options.allowPrivate.includes(url.host))) return { status: 'ok', url: url.href };
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const refusal = host.includes(':') ? ipv6Refusal(host) : ipv4Refusal(host);
-  if (refusal) return { status: 'refused', reason: `url points at a ${refusal} address (${host}); webhooks go to public hosts only` };
+  if (refusal) return { status: 'refused', reason: `url points at a ${refusal} address (${host}); ${options.purpose}` };
   if (!host.includes('.') || LOCAL_NAMES.test(host.replace(/\.$/, ''))) {
-    return { status: 'refused', reason: `url host ${host} is a local name; webhooks go to public hosts only` };
+    return { status: 'refused', reason: `url host ${host} is a local name; ${options.purpose}` };
   }
   return { status: 'ok', url: url.href };
 }

@@ -1,0 +1,21 @@
+CREATE TABLE `video_imports` (
+	`video_id` text PRIMARY KEY NOT NULL,
+	`creator_id` text NOT NULL,
+	`url` text NOT NULL,
+	`status` text NOT NULL,
+	`attempts` integer DEFAULT 0 NOT NULL,
+	`error` text,
+	`lease_until` integer,
+	`progress` real DEFAULT 0 NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	`started_at` integer,
+	`completed_at` integer,
+	`deadline` integer NOT NULL,
+	`bytes_fetched` integer DEFAULT 0 NOT NULL,
+	`total_bytes` integer,
+	`validator` text,
+	`r2_upload_id` text,
+	`parts` text DEFAULT '[]' NOT NULL,
+	FOREIGN KEY (`video_id`) REFERENCES `videos`(`id`) ON UPDATE no action ON DELETE no action
+);

@@ -50,7 +50,7 @@ import {
   unsupportedMediaType,
   contentTypeOfMetadata,
 } from './tus-protocol';
-import { checkTitle, uploadableVideo, videoFromMetadata, type UploadVideo } from './tus-video';
+import { checkVideoText, uploadableVideo, videoFromMetadata, type UploadVideo } from './tus-video';
 import { completeIfFull, writeTusBytes } from './tus-write';
 import { newUploadId, parseUploadId, sessionStub, uploadNonce } from './upload-ids';
 
@@ -153,7 +153,7 @@ tusRoutes.post('/', async (c) => {
   if (sha256 !== undefined && !SHA256_HEX.test(sha256)) throw badRequest('Upload-Metadata sha256 must be 64 hexadecimal characters');
   const contentType = contentTypeOfMetadata(metadata);
   const checksum = parseUploadChecksum(c.req.header('Upload-Checksum'));
-  checkTitle(metadata);
+  checkVideoText(metadata);
 
   if (concat?.type === 'final') {
     if (c.req.header('Upload-Length') !== undefined || c.req.header('Upload-Defer-Length') !== undefined) {

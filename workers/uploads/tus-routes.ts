@@ -28,7 +28,6 @@ import { apiError, ApiError, badRequest, conflict, forbidden, notFound } from '.
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
 import { newId } from '../shared/runtime';
-import { checkFileSize, partSizeOf } from './chunk-routes';
 import { missingError } from './complete';
 import type { SessionView, UploadKind } from './session-types';
 import { concatenate, createFinalUpload } from './tus-concat';
@@ -53,6 +52,7 @@ import {
 import { checkVideoText, uploadableVideo, videoFromMetadata, type UploadVideo } from './tus-video';
 import { completeIfFull, writeTusBytes } from './tus-write';
 import { newUploadId, parseUploadId, sessionStub, uploadNonce } from './upload-ids';
+import { checkUploadSize, partSizeOf, uploadSizeLimit } from './size-limit';
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
@@ -71,7 +71,7 @@ function discoveryHeaders(c: Context<AppEnv>): Record<string, string> {
   return {
     'Tus-Version': TUS_VERSION,
     'Tus-Extension': TUS_EXTENSIONS,
-    'Tus-Max-Size': String(c.var.config.uploads.maxFileSize),
+    'Tus-Max-Size': String(uploadSizeLimit(c).bytes),
     'Tus-Checksum-Algorithm': TUS_CHECKSUM_ALGORITHMS,
   };
 }
@@ -178,8 +178,12 @@ tusRoutes.post('/', async (c) => {
   if (deferHeader !== undefined && declared !== null) throw badRequest('send either Upload-Length or Upload-Defer-Length, not both');
   if (deferHeader === undefined && declared === null) throw badRequest('Upload-Length (or Upload-Defer-Length: 1) is required');
   const lengthDeferred = deferHeader !== undefined;
-  const fileSize = declared ?? config.uploads.maxFileSize;
-  checkFileSize(fileSize, config, partSize);
+  // A deferred length is bounded by the limit itself, which the session keeps as its size until a PATCH declares
+  // the real one: the creation's bytes and every later PATCH are held to it (size-limit.ts).
+  const limit = uploadSizeLimit(c);
+  const fileSize = declared ?? limit.bytes;
+  if (declared !== null) checkUploadSize(declared, limit, config, partSize, 'Upload-Length');
+  else checkUploadSize(data.length, limit, config, partSize, 'the data of this creation');
   if (data.length > fileSize) throw badRequest(`the request carries ${data.length} bytes, more than Upload-Length ${fileSize}`);
 
   // A partial upload has no video yet unless its metadata names one; a plain upload fills or creates a video.

@@ -42,12 +42,25 @@ function tooMany(result: Extract<TakeResult, { status: 'limited' }>, what: strin
   } });
 }
 
+/** One slot of `name` (at most `limit` per `windowSec`), or a 429 with Retry-After naming `what`. */
+async function take(env: Env, config: Config, client: string, name: string, limit: number, windowSec: number, what: string): Promise<void> {
+  const result = await limiter(env, config, client).take(`${client}|${name}`, limit, windowSec);
+  if (result.status === 'limited') throw tooMany(result, what);
+  if (result.status === 'failed') throw apiError('unavailable', 'rate limiter unavailable; retry', { headers: { 'Retry-After': '1' } });
+}
+
 /** One new playback session for this client, or a 429 with Retry-After. */
 export async function takeSessionAllowance(env: Env, config: Config, client: string): Promise<void> {
   const a = config.views.allowances;
-  const result = await limiter(env, config, client).take(`${client}|sessions`, a.sessionsPerWindow, a.sessionWindowSec);
-  if (result.status === 'limited') throw tooMany(result, 'playback sessions');
-  if (result.status === 'failed') throw apiError('unavailable', 'rate limiter unavailable; retry', { headers: { 'Retry-After': '1' } });
+  await take(env, config, client, 'sessions', a.sessionsPerWindow, a.sessionWindowSec, 'playback sessions');
+}
+
+/**
+ * One frame cut on request for this client (workers/frames: a frame neither cached nor stored yet costs transcoder
+ * time), or a 429 with Retry-After. Frames already cut are served without it.
+ */
+export async function takeFrameAllowance(env: Env, config: Config, client: string): Promise<void> {
+  await take(env, config, client, 'frames', config.frames.cutsPerWindow, config.frames.cutWindowSec, 'new frames');
 }
 
 export interface ViewSlot {

@@ -13,6 +13,7 @@ import { playbackExtensions } from './playback-extensions';
 import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { transcodingRoutes } from './transcoding/routes';
+import { probeTranscoder } from './transcoding/health';
 import { errorJson, renderError } from './shared/errors';
 import { healthRoutes } from './shared/health';
 import type { AppEnv } from './shared/hono-env';
@@ -49,7 +50,7 @@ export function createApp() {
     c.res.headers.set('X-Request-Id', requestId);
   });
   installInternalGuards(app);
-  app.route('/', healthRoutes);
+  app.route('/', healthRoutes({ transcoder: probeTranscoder }));
   app.use('/v1/videos/:id/views', beaconCors);
   app.route('/', adminRoutes);
   app.route('/', metadataRoutes);

@@ -5,6 +5,11 @@
  * a creator's retry, the sweeper's touch — and invalidates the metadata cache on every change so the status API
  * shows it at once. A job that fails for good fails its video through the video state machine
  * (metadata/video-state.ts `failVideo`), which its callers do.
+ *
+ * Business rule (no phantom work): a deleted video has no unfinished rows. The `video.deleted` hook cancels what
+ * exists when the video turns DELETED (`cancelJobsOfVideo`); a write that makes a row PENDING (a plan stored by an
+ * analysis that finished after the delete, a claim's first insert, a retry) checks the video afterwards and ends
+ * the rows at once if it is gone. Either the check sees DELETED, or the delete came later and its hook ends them.
  */
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import { invalidateVideo } from '../metadata/cache';
@@ -28,14 +33,21 @@ export async function ensureJob(db: Db, videoId: string, unit: string, reset = f
   const insert = db
     .insert(jobs)
     .values({ id: newId('job'), videoId, unit, status: 'PENDING', createdAt: now, updatedAt: now, rangeStart: range?.start ?? null, rangeEnd: range?.end ?? null });
-  if (!reset) {
-    await insert.onConflictDoNothing();
-    return;
-  }
-  await insert.onConflictDoUpdate({
-    target: [jobs.videoId, jobs.unit],
-    set: { status: sql`CASE WHEN ${jobs.status} = 'COMPLETED' THEN 'COMPLETED' ELSE 'PENDING' END`, leaseUntil: null, updatedAt: now },
-  });
+  const written = reset
+    ? await insert
+        .onConflictDoUpdate({
+          target: [jobs.videoId, jobs.unit],
+          set: { status: sql`CASE WHEN ${jobs.status} = 'COMPLETED' THEN 'COMPLETED' ELSE 'PENDING' END`, leaseUntil: null, updatedAt: now },
+        })
+        .returning({ id: jobs.id })
+    : await insert.onConflictDoNothing().returning({ id: jobs.id });
+  if (written.length > 0) await endIfVideoDeleted(db, videoId);
+}
+
+/** The rule above: rows just made PENDING for a video that is DELETED by now end CANCELLED at once. */
+async function endIfVideoDeleted(db: Db, videoId: string): Promise<void> {
+  const video = await db.select({ status: schema.videos.status }).from(schema.videos).where(eq(schema.videos.id, videoId)).get();
+  if (!video || video.status === 'DELETED') await cancelJobsOfVideo(db, videoId);
 }
 
 /**
@@ -48,7 +60,9 @@ export async function ensureJobs(db: Db, videoId: string, units: { unit: string;
   // D1 binds at most 100 parameters per statement: 9 columns × 10 rows.
   const statements = [];
   for (let i = 0; i < rows.length; i += 10) statements.push(db.insert(jobs).values(rows.slice(i, i + 10)).onConflictDoNothing());
-  if (statements.length > 0) await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+  if (statements.length === 0) return;
+  await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+  await endIfVideoDeleted(db, videoId);
 }
 
 /** Units of a video whose job is COMPLETED. */
@@ -143,6 +157,7 @@ export async function queueAnalysisJob(db: Db, videoId: string): Promise<void> {
     .insert(jobs)
     .values({ id: newId('job'), videoId, unit: 'analyze', status: 'PENDING', createdAt: now, updatedAt: now })
     .onConflictDoUpdate({ target: [jobs.videoId, jobs.unit], set: { status: 'PENDING', error: null, updatedAt: now } });
+  await endIfVideoDeleted(db, videoId);
 }
 
 /** A creator's retry of a unit: a fresh start with the whole retry budget (attempts, error and progress reset). */
@@ -152,6 +167,7 @@ export async function resetJobForRetry(db: Db, videoId: string, unit: string, ra
     .update(jobs)
     .set({ status: 'PENDING', attempts: 0, error: null, progress: 0, leaseUntil: null, updatedAt: runtime().now() })
     .where(byUnit(videoId, unit));
+  await endIfVideoDeleted(db, videoId);
   await invalidateVideo(videoId);
 }
 
@@ -163,4 +179,9 @@ export async function touchPendingJobs(db: Db, ids: string[], now: number): Prom
 
 export async function getJob(db: Db, videoId: string, unit: string): Promise<JobRow | undefined> {
   return db.select().from(jobs).where(byUnit(videoId, unit)).get();
+}
+
+/** Every unit row of a video, deleted videos included (the operators' view: GET /internal/transcoding/videos/:id/jobs). */
+export async function jobsOfVideo(db: Db, videoId: string): Promise<JobRow[]> {
+  return db.select().from(jobs).where(eq(jobs.videoId, videoId)).orderBy(jobs.createdAt, jobs.unit).all();
 }

@@ -63,9 +63,8 @@ export function visibleText(field: string, options: { max: number; shape?: TextS
   let schema = z.string({ error: typeMessage }).max(options.max, options.tooLong ?? `${field} must be at most ${options.max} characters`);
   if (shape === 'line') schema = schema.trim();
   if (options.required !== false) schema = schema.min(1, options.emptyMessage ?? `${field} must not be empty`);
-  return schema.superRefine((value, ctx) => {
-    const problem = textProblem(value, shape);
-    if (problem) ctx.addIssue({ code: 'custom', message: `${field} ${problem}` });
+  return schema.refine((value) => textProblem(value, shape) === null, {
+    error: (issue) => `${field} ${textProblem(String(issue.input), shape) ?? 'is not valid text'}`,
   });
 }
 

@@ -5,8 +5,8 @@
  *   whatever the length: shared/storyboard.ts), then to that point's frame (frame = round(t · fps)); the width to the
  *   nearest of `frames.widths` (capped at the top rung's width; the height keeps the aspect, even). The edge cache
  *   key is `/v/{id}/thumbnails/at_f{frame}_w{width}.jpg`, so `time=12.5` and `time=12.9` share one entry, and no
- *   query can make a video hold more than 400 × 7 frames: a one-hour film offers 1,800 × 7 cuts at most, not the
- *   750,000 distinct (frame, width) pairs of exact times.
+ *   query can make a video hold more than 401 × 7 frames: a one-hour film (a point every 9 s) offers that many cuts,
+ *   not the 750,000 distinct (frame, width) pairs of exact times.
  * - Cost: a frame that is neither in the edge cache nor in R2 is cut by the transcoder, and spends one of the
  *   requesting address's `frames.cutsPerWindow` (views/allowances.ts, 429 with Retry-After past it). Cached and
  *   stored frames are free.

@@ -4,8 +4,9 @@
  * creator typed, and no string may reorder, hide or break the text around it:
  *
  * - no control characters (C0, DEL, C1 — U+0085 included); a description may hold line breaks and tabs;
- * - no bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C): `abc\u202Egnp.exe` would
- *   show as `abcexe.png`;
+ * - no explicit bidirectional controls — embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069):
+ *   `abc\u202Egnp.exe` would show as `abcexe.png`. The implicit marks (U+200E, U+200F, U+061C) stay allowed: they
+ *   only set the direction of neutral characters next to them, and right-to-left writers need them;
  * - no line or paragraph separators (U+2028, U+2029), which some readers (hls.js among them) take for line breaks;
  * - no unpaired UTF-16 surrogates (JSON can carry `\ud800`; no UTF-8 can store it);
  * - a one-line field (everything but a description) must show something: a title of zero-width characters only
@@ -18,7 +19,7 @@ import { z } from './openapi';
 
 export type TextShape = 'line' | 'multiline';
 
-const BIDI_CONTROLS = '\\u061C\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069';
+const BIDI_CONTROLS = '\\u202A-\\u202E\\u2066-\\u2069';
 const SEPARATORS = '\\u2028\\u2029';
 const BIDI_CONTROL = new RegExp(`[${BIDI_CONTROLS}]`, 'u');
 const LINE_SEPARATOR = new RegExp(`[${SEPARATORS}]`, 'u');

@@ -153,7 +153,7 @@ tusRoutes.post('/', async (c) => {
   if (sha256 !== undefined && !SHA256_HEX.test(sha256)) throw badRequest('Upload-Metadata sha256 must be 64 hexadecimal characters');
   const contentType = contentTypeOfMetadata(metadata);
   const checksum = parseUploadChecksum(c.req.header('Upload-Checksum'));
-  checkVideoText(metadata);
+  checkVideoText(c, metadata);
 
   if (concat?.type === 'final') {
     if (c.req.header('Upload-Length') !== undefined || c.req.header('Upload-Defer-Length') !== undefined) {

@@ -67,8 +67,12 @@ export async function videoFromMetadata(c: Context<AppEnv>, metadata: Map<string
   return { id, creatorId: c.var.creatorId! };
 }
 
-/** Checks the title and description without creating anything (so a request refused later leaves no video behind). */
-export function checkVideoText(metadata: Map<string, string>): void {
+/**
+ * Checks the title and description a new video would get, without creating anything (so a request refused later
+ * leaves no video behind). An upload for an existing video uses neither, so its file name is not judged.
+ */
+export function checkVideoText(c: Context<AppEnv>, metadata: Map<string, string>): void {
+  if ((c.var.directUpload?.videoId ?? metadata.get('videoId')) !== undefined) return;
   titleOf(metadata);
   descriptionOf(metadata);
 }

@@ -121,10 +121,10 @@ export const transcodingRoutes = apiRoutes()
     const answer = await handleTranscodeCallback(c.env, await c.req.json().catch(() => null));
     return c.json(answer.body, answer.status);
   })
-  /** `GET /internal/storage?prefix=videos/{id}/`: object keys and sizes (tests, debugging). */
+  /** `GET /internal/storage?prefix=videos/{id}/`: object keys and sizes (tests, debugging); also staged upload bytes. */
   .get('/internal/storage', async (c) => {
     const prefix = c.req.query('prefix') ?? '';
-    if (!/^(videos|originals)\/[A-Za-z0-9_-]{1,64}\//.test(prefix)) throw badRequest('prefix must be videos/{id}/ or originals/{id}/');
+    if (!/^(videos|originals|uploads)\/[A-Za-z0-9_-]{1,64}\//.test(prefix)) throw badRequest('prefix must be videos/{id}/, originals/{id}/ or uploads/{id}/');
     const objects: { key: string; size: number }[] = [];
     let cursor: string | undefined;
     do {

@@ -329,7 +329,8 @@ export async function run(): Promise<BenchResult> {
     let total = 0;
     let hotStats = { views: 0, uniqueViewers: 0 };
     await pool(ids, 8, async (id) => {
-      const res = await fetch(`${stack.origin}/v1/videos/${id}/stats`, { signal: AbortSignal.timeout(30_000) });
+      // Stats are the creator's only (the videos are the stack creator's).
+      const res = await fetch(`${stack.origin}/v1/videos/${id}/stats`, { headers: { Authorization: `Bearer ${stack.token}` }, signal: AbortSignal.timeout(30_000) });
       const s = (await res.json()) as { views: number; uniqueViewers: number };
       total += s.views;
       if (id === hot) hotStats = s;

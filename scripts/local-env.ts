@@ -8,8 +8,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
-export const STATE_DIR = path.join(ROOT, '.wrangler', 'state');
-const TOKEN_FILE = path.join(ROOT, '.wrangler', 'dev-token');
+/**
+ * The local platform's Miniflare state (D1, R2, Durable Objects on disk) and, beside it, the local creator's token.
+ * `EDGE_VIDEO_STATE_DIR` moves both, so a second `npm start` (test/node/start-supervision-e2e.test.ts) runs beside a
+ * developer's without sharing their state.
+ */
+export const STATE_DIR = process.env.EDGE_VIDEO_STATE_DIR ? path.resolve(process.env.EDGE_VIDEO_STATE_DIR) : path.join(ROOT, '.wrangler', 'state');
+const TOKEN_FILE = path.join(path.dirname(STATE_DIR), 'dev-token');
 const DEV_VARS = path.join(ROOT, '.dev.vars');
 const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
 

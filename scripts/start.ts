@@ -1,6 +1,10 @@
 /**
  * `npm start`: the whole platform locally on the embedded default. Miniflare state on disk (.wrangler/state),
  * the transcoder as a local Node process, the Worker (API, playback, web pages) on http://127.0.0.1:8787.
+ *
+ * The transcoder is supervised (scripts/supervise.ts): if it crashes or is killed, it is started again with backoff
+ * while the Worker keeps serving, and its unfinished units are taken over when their leases expire, as in
+ * production when a container dies. `wrangler dev` is the platform itself: if it exits, everything stops.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,6 +12,7 @@ import path from 'node:path';
 import { waitFor } from '../test/helpers/local-stack';
 import { loadConfig } from '../workers/shared/config';
 import { CRONS, fireCron, startCronTicker } from './local-cron';
+import { supervise, type Supervisor } from './supervise';
 import { ROOT, STATE_DIR, applyLocalMigrations, ensureDevToken, ensureDevVars } from './local-env';
 
 const port = Number(process.env.PORT ?? 8787);
@@ -32,6 +37,7 @@ applyLocalMigrations();
 const token = ensureDevToken();
 
 const children: ChildProcess[] = [];
+let transcoder: Supervisor | null = null;
 function run(name: string, cmd: string, args: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
   child.on('exit', (code, signal) => {
@@ -42,20 +48,27 @@ function run(name: string, cmd: string, args: string[], env: Record<string, stri
   return child;
 }
 
+let shuttingDown = false;
 function shutdown(code: number): void {
+  if (shuttingDown) return;
+  shuttingDown = true;
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 500).unref();
+  void (transcoder?.stop() ?? Promise.resolve()).finally(() => setTimeout(() => process.exit(code), 500).unref());
 }
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
 const transcoderEntry = path.join(ROOT, 'containers', 'transcoder', 'src', 'server.ts');
 if (existsSync(transcoderEntry)) {
-  run('transcoder', path.join(ROOT, 'node_modules', '.bin', 'tsx'), [transcoderEntry], {
-    PORT: String(transcoderPort),
-    HOST: '127.0.0.1',
-    STORAGE_URL: `${origin}/internal/storage`,
-    INTERNAL_TOKEN: vars.INTERNAL_TOKEN ?? '',
+  transcoder = supervise({
+    command: path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+    args: [transcoderEntry],
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(transcoderPort), HOST: '127.0.0.1', STORAGE_URL: `${origin}/internal/storage`, INTERNAL_TOKEN: vars.INTERNAL_TOKEN ?? '' },
+    onStart: (child, n) => console.log(`[start] transcoder ${n === 1 ? 'started' : 'restarted'} (pid ${child.pid})`),
+    onExit: ({ code, signal, restartInMs }) => {
+      if (restartInMs !== null) console.error(`[start] transcoder exited (${signal ?? code}); restarting in ${restartInMs} ms, the platform keeps serving`);
+    },
   });
 }
 

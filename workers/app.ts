@@ -1,7 +1,8 @@
 /**
  * The HTTP surface: one Hono app composed of one sub-app per area. Every error leaves through `renderError`
  * as `{ "error": { "code", "message" } }`. Every request gets a request id (`X-Request-Id`) and one structured log
- * line (shared/log.ts); the internal routes are guarded in one place (shared/internal.ts).
+ * line (shared/log.ts), and the same security headers (shared/security-headers.ts); the internal routes are guarded
+ * in one place (shared/internal.ts).
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { adminRoutes } from './admin/routes';
@@ -13,11 +14,13 @@ import { playbackExtensions } from './playback-extensions';
 import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { transcodingRoutes } from './transcoding/routes';
+import { probeTranscoder } from './transcoding/health';
 import { errorJson, renderError } from './shared/errors';
 import { healthRoutes } from './shared/health';
 import type { AppEnv } from './shared/hono-env';
 import { installInternalGuards } from './shared/internal';
 import { logEvent, requestIdFor, withRequestId } from './shared/log';
+import { securityHeaders } from './shared/security-headers';
 import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
 import { webRoutes } from './web/routes';
 import { DIRECT_TUS_MOUNT, directTusRoutes, directUploadRoutes } from './direct-uploads/routes';
@@ -33,6 +36,8 @@ import { downloadRoutes } from './downloads/routes';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  // Outermost, so every answer leaves with them: routes, errors, 404s (see shared/security-headers.ts).
+  app.use(securityHeaders);
   app.use(async (c, next) => {
     const requestId = requestIdFor(c.req.raw);
     const started = Date.now();
@@ -48,7 +53,7 @@ export function createApp() {
     c.res.headers.set('X-Request-Id', requestId);
   });
   installInternalGuards(app);
-  app.route('/', healthRoutes);
+  app.route('/', healthRoutes({ transcoder: probeTranscoder }));
   app.use('/v1/videos/:id/views', beaconCors);
   app.route('/', adminRoutes);
   app.route('/', importRoutes);

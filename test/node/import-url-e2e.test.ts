@@ -2,8 +2,8 @@
  * Import from a URL through real `wrangler dev` (its queue consumer) and the transcoder, against a source server of
  * the test on loopback (allowed by name with IMPORT_PRIVATE_HOSTS; every other private address stays refused):
  * a file that imports and plays; one cut short mid-way that resumes with Range and arrives byte-identical; one
- * that lies about its length; one that redirects to a private address; a 404; a source that drips slower than the
- * time limit allows; and URLs refused up front.
+ * that lies about its length; one that redirects to a private address; a 404; a source that sends steadily but
+ * cannot finish within the time limit; one that goes quiet; and URLs refused up front.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -54,15 +54,21 @@ function source(req: IncomingMessage, res: ServerResponse): void {
   } else if (url === '/missing.mp4') {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('no such file');
   } else if (url === '/drip.mp4') {
-    // 1 byte every 500 ms: never stalls long enough to be dropped, never finishes within the time limit.
-    res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(file.length) });
-    let i = 0;
+    // 4 KiB every 100 ms of a declared 64 MiB: never quiet long enough to count as stalled, and it cannot finish
+    // before the time limit however fast the machine is (the source sets the pace). Bounded: it stops at the limit.
+    res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(64 * 1024 * 1024) });
+    const chunk = Buffer.alloc(4096, 7);
+    let sent = 0;
     const timer = setInterval(() => {
-      if (res.destroyed || i >= file.length) return clearInterval(timer);
-      res.write(file.subarray(i, i + 1));
-      i++;
-    }, 500);
+      if (res.destroyed || sent >= 600) return clearInterval(timer);
+      res.write(chunk);
+      sent++;
+    }, 100);
     res.on('close', () => clearInterval(timer));
+  } else if (url === '/stall.mp4') {
+    // The first 64 KiB, then nothing on a connection held open (until the importer drops it).
+    res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(file.length) });
+    res.write(file.subarray(0, 65536));
   } else res.writeHead(404).end();
 }
 
@@ -99,7 +105,7 @@ describe('import from a URL (real wrangler dev, queue consumer, transcoder)', ()
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     stack = await startStack({
       transcoder: true,
-      vars: { IMPORT_PRIVATE_HOSTS: `127.0.0.1:${port}`, IMPORT_STALL_MS: '3000', IMPORT_TIME_LIMIT_SEC: '15', IMPORT_MAX_ATTEMPTS: '2', IMPORT_RETRY_BASE_DELAY_SEC: '1' },
+      vars: { IMPORT_PRIVATE_HOSTS: `127.0.0.1:${port}`, IMPORT_STALL_MS: '2000', IMPORT_TIME_LIMIT_SEC: '15', IMPORT_MAX_ATTEMPTS: '2', IMPORT_RETRY_BASE_DELAY_SEC: '1' },
     });
   });
   afterAll(async () => {
@@ -134,6 +140,7 @@ describe('import from a URL (real wrangler dev, queue consumer, transcoder)', ()
     ['/to-private', /redirected to a refused URL: url points at a private address \(10\.0\.0\.1\)/],
     ['/missing.mp4', /HTTP 404/],
     ['/drip.mp4', /did not finish within 15 s/],
+    ['/stall.mp4', /the source sent nothing for 2 s \(after 2 attempts\)/],
   ])('%s fails the video with the reason, keeping nothing', async (pathName, reason) => {
     const id = await imported(`${sourceOrigin}${pathName}`, pathName);
     const video = await waitForStatus(stack, id, ['FAILED', 'PROCESSING', 'READY'], 120_000);

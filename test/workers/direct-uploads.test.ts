@@ -182,6 +182,38 @@ describe('the direct upload URL', () => {
     expect(await storedUnder(du.videoId)).toEqual([]);
   });
 
+  it('holds a deferred-length upload to maxSizeBytes: data sent with the creation, later PATCHes and a declared length', async () => {
+    const { token } = await newCreator();
+    const du = await mint(token, { maxSizeBytes: 1000 });
+    const deferred = (body: Uint8Array<ArrayBuffer>) =>
+      api(du.path, {
+        method: 'POST',
+        body,
+        headers: { ...TUS, 'Upload-Defer-Length': '1', 'Content-Type': 'application/offset+octet-stream', 'Upload-Metadata': `filename ${b64('clip.mp4')}` },
+      });
+    // 5,000 bytes on a creation that defers its length: refused before a byte is stored, and the URL is still unused.
+    const tooMuch = await deferred(bytes(5000));
+    expect(tooMuch.status).toBe(413);
+    expect((await tooMuch.json<{ error: { code: string; message: string } }>()).error).toMatchObject({ code: 'payload_too_large', message: expect.stringMatching(/maxSizeBytes \(1000\)/) });
+    expect(await storedUnder(du.videoId)).toEqual([]);
+    // Discovery tells a client the URL's own limit.
+    expect((await api(du.path, { method: 'OPTIONS' })).headers.get('Tus-Max-Size')).toBe('1000');
+
+    const created = await deferred(bytes(600));
+    expect(created.status).toBe(201);
+    expect(created.headers.get('Upload-Offset')).toBe('600');
+    const location = pathOf(created.headers.get('Location')!);
+    expect((await patch(location, 600, bytes(401))).status).toBe(413);
+    expect((await patch(location, 600, bytes(10), { 'Upload-Length': '1001' })).status).toBe(413);
+    const head = await api(location, { method: 'HEAD', headers: TUS });
+    expect(head.headers.get('Upload-Offset')).toBe('600');
+    expect(head.headers.get('Upload-Defer-Length')).toBe('1');
+    // Exactly up to the limit is fine.
+    const last = await patch(location, 600, bytes(400), { 'Upload-Length': '1000' });
+    expect(last.status).toBe(204);
+    expect(last.headers.get('Upload-Offset')).toBe('1000');
+  });
+
   it('with allowedOrigins: other origins get 403 without CORS headers; allowed ones get CORS', async () => {
     const { token } = await newCreator();
     const du = await mint(token, { allowedOrigins: ['https://courses.example'] });

@@ -113,13 +113,25 @@ describe('request ids and health', () => {
     expect(junk.headers.get('X-Request-Id')).not.toBe('bad id with spaces');
   });
 
-  it('reports D1 and R2 in /healthz, and 503 when one fails', async () => {
-    const ok = await api('/healthz');
-    expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ ok: true, checks: { d1: 'ok', r2: 'ok' } });
+  it('reports D1, R2 and the transcoder in /healthz: 503 only when D1 or R2 fails', async () => {
+    const healthOf = async (overrides: Partial<Env>) => {
+      const res = await app.fetch(new Request(`${BASE}/healthz`), { ...env, ...overrides }, ctx);
+      return { status: res.status, body: await res.json() };
+    };
+    // Production: the container is not probed (a probe would start an instance), and that is healthy.
+    expect(await healthOf({ TRANSCODER_URL: 'container' })).toEqual({
+      status: 200,
+      body: { ok: true, status: 'ok', checks: { d1: { status: 'ok' }, r2: { status: 'ok' }, transcoder: { status: 'not_probed', detail: expect.stringContaining('probing would start one') } } },
+    });
+    // A local transcoder that does not answer: degraded, still 200 (uploads and playback go on; jobs wait).
+    expect(await healthOf({ TRANSCODER_URL: 'http://127.0.0.1:9' })).toEqual({
+      status: 200,
+      body: { ok: true, status: 'degraded', checks: { d1: { status: 'ok' }, r2: { status: 'ok' }, transcoder: { status: 'unreachable', detail: expect.stringContaining('http://127.0.0.1:9') } } },
+    });
     const brokenDb = { prepare: () => ({ first: () => Promise.reject(new Error('D1 unavailable')) }) } as unknown as D1Database;
-    const down = await app.fetch(new Request(`${BASE}/healthz`), { ...env, DB: brokenDb }, ctx);
-    expect(down.status).toBe(503);
-    expect(await down.json()).toEqual({ ok: false, checks: { d1: 'D1 unavailable', r2: 'ok' } });
+    expect(await healthOf({ DB: brokenDb, TRANSCODER_URL: 'container' })).toEqual({
+      status: 503,
+      body: { ok: false, status: 'down', checks: { d1: { status: 'failed', detail: 'D1 unavailable' }, r2: { status: 'ok' }, transcoder: expect.objectContaining({ status: 'not_probed' }) } },
+    });
   });
 });

@@ -169,6 +169,34 @@ describe('analyze', () => {
     expect(deps.calls).toHaveLength(1);
   });
 
+  it('an analysis that finishes after its video was deleted leaves no unfinished job rows', async () => {
+    const { token } = await newCreator();
+    const id = await processingVideo(token);
+    const analysing = scripted({ '/v1/analyze': () => [{ type: 'result', result: FACTS_1080 }] });
+    // The creator deletes the video while the transcoder is analysing it (the hold point: inside the analysis call).
+    const deps: ConsumerDeps = {
+      transcoder: {
+        async post(path, body, instance) {
+          expect((await api(`/v1/videos/${id}`, { method: 'DELETE', token })).status).toBe(204);
+          return analysing.transcoder.post(path, body, instance);
+        },
+      },
+    };
+    const result = await deliver([{ type: 'analyze', videoId: id }], deps);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect((await video(id))!.status).toBe('DELETED');
+    const rows = await db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.videoId, id)).all();
+    // The plan the late analysis stored is ended with the rest: nothing left PENDING or PROCESSING.
+    expect(rows.length).toBeGreaterThan(1);
+    expect(rows.filter((r) => r.status === 'PENDING' || r.status === 'PROCESSING')).toEqual([]);
+    expect(new Set(rows.map((r) => r.status))).toEqual(new Set(['CANCELLED']));
+    // Its follow-up messages find a deleted video and are dropped without creating anything.
+    const followUps = await deliver(sent.filter((m) => m.videoId === id && m.type !== 'analyze' && m.type !== 'purge'), scripted());
+    expect(followUps.retryMessages).toEqual([]);
+    const after = await db.select().from(schema.transcodeJobs).where(eq(schema.transcodeJobs.videoId, id)).all();
+    expect(after.filter((r) => r.status === 'PENDING' || r.status === 'PROCESSING')).toEqual([]);
+  });
+
   it('fails the video with the transcoder’s reason on a permanent error, without retrying', async () => {
     const { token } = await newCreator();
     const id = await processingVideo(token);

@@ -8,7 +8,7 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { api } from './helpers';
 import { playableVideo } from './playback-fixtures';
-import { playableVideo as viewableVideo, sessionFor, view } from './views-helpers';
+import { ownerStats, playableVideo as viewableVideo, sessionFor, view } from './views-helpers';
 import { openDb, schema } from '../../workers/shared/db';
 import { keys } from '../../workers/shared/storage-keys';
 
@@ -28,7 +28,7 @@ async function readyVideo() {
   return video;
 }
 
-const liveViews = async (id: string) => (await (await api(`/v1/videos/${id}/stats`)).json<{ views: number }>()).views;
+const liveViews = async (id: string) => (await (await ownerStats(id)).json<{ views: number }>()).views;
 
 describe('POST /v1/videos/:id/views: typed body', () => {
   it.each([
@@ -55,13 +55,13 @@ describe('POST /v1/videos/:id/views: typed body', () => {
 describe('GET /v1/videos/:id/stats and /playback: typed query', () => {
   it('refuses a malformed or repeated from/to', async () => {
     const { id } = await viewableVideo(120);
-    expect(await errorOf(await api(`/v1/videos/${id}/stats?from=yesterday`))).toEqual({
+    expect(await errorOf(await ownerStats(id, '?from=yesterday'))).toEqual({
       status: 400,
       code: 'bad_request',
       message: 'from must be an ISO 8601 time or epoch milliseconds',
     });
-    expect((await api(`/v1/videos/${id}/stats?to=1&to=2`)).status).toBe(400);
-    expect((await api(`/v1/videos/${id}/stats?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`)).status).toBe(200);
+    expect((await ownerStats(id, '?to=1&to=2')).status).toBe(400);
+    expect((await ownerStats(id, '?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z')).status).toBe(200);
   });
 
   it('explains a bad or repeated ttl', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
 import { api } from './helpers';
-import { fakeClock, playableVideo, view, viewJson } from './views-helpers';
+import { fakeClock, ownerStats, playableVideo, view, viewJson } from './views-helpers';
 import { forgetShardPlan } from '../../workers/views/routing';
 
 let clock: ReturnType<typeof fakeClock> | null = null;
@@ -143,7 +143,7 @@ describe('POST /v1/videos/:id/views — bad input', () => {
     expect(Number(limited.headers.get('Retry-After'))).toBeGreaterThan(0);
     // Other viewers are unaffected; the flooder counted once.
     expect((await viewJson(id, { viewerId: 'calm', watchDuration: 40 })).body).toEqual({ counted: true });
-    const stats = await (await api(`/v1/videos/${id}/stats`)).json<{ views: number }>();
+    const stats = await (await ownerStats(id)).json<{ views: number }>();
     expect(stats.views).toBe(2);
   });
 });

@@ -31,12 +31,23 @@ export const freshAddress = (): string => {
 let nextPooled = 0;
 const pooledAddress = (): string => `192.0.2.${nextPooled++ % 16}`;
 
+/** Each video's creator token, so helpers can read what only the creator may (stats). */
+const ownerTokens = new Map<string, string>();
+
 export async function playableVideo(duration: number | null = 120, token?: string): Promise<{ id: string; token: string; creatorId: string }> {
   const creator = token ? { token, creatorId: '' } : await newCreator();
   const { id } = await newVideo(creator.token);
+  ownerTokens.set(id, creator.token);
   await env.DB.prepare("UPDATE videos SET status = 'READY', duration = ? WHERE id = ?").bind(duration, id).run();
   await invalidateVideo(id);
   return { id, ...creator };
+}
+
+/** `GET /v1/videos/:id/stats` as the video's creator (a video made by `playableVideo`): stats are the creator's only. */
+export function ownerStats(videoId: string, query = ''): Promise<Response> {
+  const token = ownerTokens.get(videoId);
+  if (!token) throw new Error(`no creator token recorded for ${videoId}: make it with playableVideo`);
+  return api(`/v1/videos/${videoId}/stats${query}`, { token });
 }
 
 /**

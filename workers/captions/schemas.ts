@@ -1,11 +1,14 @@
 /** Schemas of the caption tracks API (validation and OpenAPI); messages kept from the hand-written parser. */
 import { z } from '../shared/openapi';
 import { defaults } from '../shared/config';
+import { visibleText } from '../shared/text';
 import { VideoIdParams } from '../metadata/schemas';
 import { canonicalLanguageTag } from './webvtt';
 
 const MAX_LABEL = defaults.captions.maxLabel;
 const labelRule = `label must be 1 to ${MAX_LABEL} characters, without control characters or double quotes`;
+/** The text rule of shared/text.ts, and no `"`: a label is an HLS quoted-string (NAME="…"), which has no escape. */
+const label = visibleText('label', { max: MAX_LABEL, typeMessage: labelRule, tooLong: labelRule, emptyMessage: labelRule }).refine((value) => !value.includes('"'), labelRule);
 
 export const LangParams = VideoIdParams.extend({
   lang: z
@@ -17,13 +20,7 @@ export const LangParams = VideoIdParams.extend({
 });
 
 export const CaptionQuery = z.object({
-  label: z
-    .string({ error: labelRule })
-    .trim()
-    .min(1, labelRule)
-    .max(MAX_LABEL, labelRule)
-    // eslint-disable-next-line no-control-regex
-    .regex(/^[^\u0000-\u001f\u007f"]*$/, labelRule)
+  label: label
     .optional()
     .openapi({ param: { name: 'label', in: 'query' }, example: 'English', description: 'Shown in players; default: the language name in English' }),
   default: z

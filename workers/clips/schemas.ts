@@ -1,6 +1,7 @@
 /** Schemas of `POST /v1/videos/:id/clips` (validation and OpenAPI); messages kept from the hand-written parser. */
 import { z } from '../shared/openapi';
 import { VIDEO_TEXT } from '../shared/config';
+import { visibleText } from '../shared/text';
 import { VideoSchema } from '../metadata/schemas';
 
 const MAX_TITLE = VIDEO_TEXT.maxTitle;
@@ -12,7 +13,9 @@ export const CreateClipSchema = z
   .strictObject({
     start: z.number({ error: startRule }).min(0, startRule).openapi({ description: 'Seconds into the video', example: 12 }),
     end: z.number({ error: endRule }).openapi({ description: 'Seconds into the video, after start (at most its duration)', example: 42 }),
-    title: z.string({ error: titleRule }).max(MAX_TITLE, titleRule).trim().min(1, titleRule).optional().openapi({ description: 'Default: the source title + " (clip)"' }),
+    title: visibleText('title', { max: MAX_TITLE, typeMessage: titleRule, tooLong: titleRule, emptyMessage: titleRule })
+      .optional()
+      .openapi({ description: 'Default: the source title + " (clip)"' }),
   })
   .refine((body) => body.end > body.start, { error: endRule, path: ['end'] })
   .openapi('CreateClip');

@@ -11,7 +11,8 @@
  *   site and is let through), and for any upload other than the one this URL created;
  * - 410 after `expiresAt` for a creation, and for anything once the upload completed (single use);
  * - 409 for a second creation while the first upload is in progress (resume that one instead);
- * - 413 for an Upload-Length (or a PATCH reaching) beyond `maxSizeBytes`.
+ * - 413 for any byte beyond `maxSizeBytes`: the URL's limit is the upload's limit (uploads/size-limit.ts), so a
+ *   declared Upload-Length, a deferred length, the data a creation carries and every PATCH are held to it.
  * `expiresAt` bounds when the upload may start; a started upload runs until its own Upload-Expires (session TTL).
  */
 import { Hono, type Context, type Next } from 'hono';
@@ -23,7 +24,6 @@ import type { AppEnv } from '../shared/hono-env';
 import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody } from '../shared/openapi';
 import { newId, runtime } from '../shared/runtime';
 import { tusRoutes } from '../uploads/tus-routes';
-import { parseByteCount } from '../uploads/tus-protocol';
 import { allowedOriginsOf, claimCreation, findByToken, hashToken, insertDirectUpload, newDirectUploadToken, recordCreation, releaseClaim, type DirectUploadRow } from './capability';
 import { CreateDirectUploadSchema, DirectUploadSchema } from './schemas';
 import { scheduledDeletionAt } from '../metadata/scheduled-deletion';
@@ -92,20 +92,17 @@ async function authorize(c: Context<AppEnv>, next: Next, row: DirectUploadRow, t
   const origin = c.req.header('Origin');
   const allowed = allowedOriginsOf(row);
   if (allowed && origin !== undefined && !allowed.includes(origin)) throw forbidden(`origin ${origin} may not use this upload URL`);
+  const scope = { id: row.id, videoId: row.videoId, creatorId: row.creatorId, maxSizeBytes: row.maxSizeBytes, uploadId: row.uploadId };
+  c.set('directUpload', scope);
+  // Discovery (no credentials) already sees the URL's own Tus-Max-Size.
   if (c.req.method === 'OPTIONS') return next();
   if (row.completedAt !== null) throw gone('this direct upload URL was already used: its upload is complete');
-  const scope = { id: row.id, videoId: row.videoId, creatorId: row.creatorId, maxSizeBytes: row.maxSizeBytes, uploadId: row.uploadId };
   c.set('creatorId', row.creatorId);
-  c.set('directUpload', scope);
   if (uploadId === undefined) {
     if (c.req.method !== 'POST') return next();
     if (runtime().now() >= row.expiresAt) throw gone(`this direct upload URL expired at ${new Date(row.expiresAt).toISOString()}`);
     // One URL, one upload: tus-js-client's parallelUploads would create several partial uploads through it.
     if (c.req.header('Upload-Concat') !== undefined) throw badRequest('a direct upload URL takes one upload: concatenation (parallelUploads) is not available here');
-    const length = parseByteCount(c.req.header('Upload-Length'), 'Upload-Length');
-    if (length !== null && row.maxSizeBytes !== null && length > row.maxSizeBytes) {
-      throw payloadTooLarge(`Upload-Length ${length} exceeds this upload URL's maxSizeBytes (${row.maxSizeBytes})`);
-    }
     if (!(await claimCreation(c.var.db, row.id))) {
       const location = row.uploadId ? { Location: new URL(`${directTusBase(token)}/${row.uploadId}`, c.req.url).href } : undefined;
       throw apiError('conflict', 'this direct upload URL already created its upload; resume that one', { headers: location });
@@ -125,11 +122,6 @@ async function authorize(c: Context<AppEnv>, next: Next, row: DirectUploadRow, t
     return;
   }
   if (row.uploadId === null || uploadId !== row.uploadId) throw forbidden('this direct upload URL belongs to another upload');
-  if (c.req.method === 'PATCH' && row.maxSizeBytes !== null) {
-    const offset = parseByteCount(c.req.header('Upload-Offset'), 'Upload-Offset') ?? 0;
-    const length = parseByteCount(c.req.header('Content-Length'), 'Content-Length') ?? 0;
-    if (offset + length > row.maxSizeBytes) throw payloadTooLarge(`this PATCH would pass this upload URL's maxSizeBytes (${row.maxSizeBytes})`);
-  }
   return next();
 }
 

@@ -2,6 +2,7 @@
 import { z } from '../shared/openapi';
 import { scheduledDeletion } from '../metadata/schemas';
 import { defaults, VIDEO_TEXT } from '../shared/config';
+import { visibleText } from '../shared/text';
 
 const MAX_TITLE = VIDEO_TEXT.maxTitle;
 const MAX_METADATA_BYTES = 4096;
@@ -42,12 +43,7 @@ export const CreateDirectUploadSchema = z
       .min(1, 'allowedOrigins must list at least one origin (omit it to allow any)')
       .max(defaults.directUploads.maxAllowedOrigins, `allowedOrigins may list at most ${defaults.directUploads.maxAllowedOrigins} origins`)
       .optional(),
-    title: z
-      .string({ error: 'title must be a string' })
-      .trim()
-      .min(1, 'title must not be empty')
-      .max(MAX_TITLE, `title must be at most ${MAX_TITLE} characters`)
-      .optional(),
+    title: visibleText('title', { max: MAX_TITLE }).optional(),
     metadata: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]), {
         error: 'metadata must be an object of strings, numbers, booleans or nulls',

@@ -1,10 +1,15 @@
 /**
  * Thumbnails at any time: `/v/{id}/t/{token}/thumbnails/at.jpg?time=12.5&width=640`.
  *
- * - Canonical form: the time is rounded to the nearest frame of the video (frame = round(time · fps)) and the width
- *   to the nearest of `frames.widths` (capped at the top rung's width; the height keeps the aspect, even). The edge
- *   cache key is `/v/{id}/thumbnails/at_f{frame}_w{width}.jpg`, so `time=12.5` and `time=12.51` at 30 fps share
- *   one entry, and no query can create more than (frames × widths) entries.
+ * - Canonical form: the time snaps to the nearest point of the storyboard's grid (every 2 s, at most 400 points
+ *   whatever the length: shared/storyboard.ts), then to that point's frame (frame = round(t · fps)); the width to the
+ *   nearest of `frames.widths` (capped at the top rung's width; the height keeps the aspect, even). The edge cache
+ *   key is `/v/{id}/thumbnails/at_f{frame}_w{width}.jpg`, so `time=12.5` and `time=12.9` share one entry, and no
+ *   query can make a video hold more than 401 × 7 frames: a one-hour film (a point every 9 s) offers that many cuts,
+ *   not the 750,000 distinct (frame, width) pairs of exact times.
+ * - Cost: a frame that is neither in the edge cache nor in R2 is cut by the transcoder, and spends one of the
+ *   requesting address's `frames.cutsPerWindow` (views/allowances.ts, 429 with Retry-After past it). Cached and
+ *   stored frames are free.
  * - Origin: on a miss the frame is first looked up in R2 (`videos/{id}/frames/…`, written by an earlier cut, in any
  *   location), else cut by the transcoder (`POST /v1/frame`): it reads the one segment holding that time, from the
  *   smallest rung at least as wide as asked, through the storage gateway, and decodes from the segment's opening
@@ -25,6 +30,8 @@ import type { PlaybackState } from '../playback/state';
 import { transcoderFor } from '../transcoding/transcoder-client';
 import { addStoredBytes } from '../metadata/repo';
 import { openDb } from '../shared/db';
+import { storyboardIntervalSec } from '../shared/storyboard';
+import { takeFrameAllowance } from '../views/allowances';
 
 export interface FrameSpec {
   frame: number;
@@ -58,15 +65,21 @@ export function canonicalWidth(asked: number | null, topWidth: number, config: C
   return fitting.length ? fitting[fitting.length - 1]! : even(topWidth);
 }
 
-export function frameSpec(state: PlaybackState, time: number, askedWidth: number | null, config: Config): FrameSpec {
+/**
+ * The frame for `time` at about `askedWidth`. `snap: 'grid'` (anyone's at.jpg) rounds the time to the storyboard's
+ * grid first; `'frame'` (the creator's chosen poster time) keeps the exact frame.
+ */
+export function frameSpec(state: PlaybackState, time: number, askedWidth: number | null, config: Config, snap: 'grid' | 'frame'): FrameSpec {
   const top = topRung(state);
   const fps = top.frameRate && top.frameRate > 0 ? top.frameRate : (state.video.frameRate ?? 30);
   const duration = top.segmentDurations.reduce((a, b) => a + b, 0);
   if (!Number.isFinite(time) || time < 0) throw badRequest('time must be a non-negative number of seconds');
   if (time > duration) throw badRequest(`time ${time} is past the end of the video (${Math.round(duration * 1000) / 1000} s)`);
+  const step = storyboardIntervalSec(duration, config.transcoding.thumbnails);
+  const wanted = snap === 'grid' ? Math.round(time / step) * step : time;
   // One frame of margin before the very last: written durations are rounded to the millisecond.
   const lastFrame = Math.max(0, Math.ceil(duration * fps - 1e-6) - 2);
-  const frame = Math.min(Math.round(time * fps), lastFrame);
+  const frame = Math.min(Math.round(wanted * fps), lastFrame);
   const at = frame / fps;
   const width = canonicalWidth(askedWidth, top.width, config);
   // The smallest rung at least as wide as the frame: least to read and decode, no upscaling.
@@ -86,7 +99,7 @@ export function posterSpec(state: PlaybackState, config: Config): FrameSpec | nu
   const time = state.video.posterTime ?? (state.video.clipOf ? 0 : null);
   if (time === null) return null;
   const duration = topRung(state).segmentDurations.reduce((a, b) => a + b, 0);
-  return frameSpec(state, Math.min(time, duration), config.frames.posterWidth, config);
+  return frameSpec(state, Math.min(time, duration), config.frames.posterWidth, config, 'frame');
 }
 
 function jpeg(body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>, size: number, cacheControl: string, etag: string): OriginObject {
@@ -97,11 +110,16 @@ function jpeg(body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>, size: 
   };
 }
 
-/** The frame's JPEG: from R2 when an earlier request cut it, else cut now by the transcoder and stored. */
-export async function produceFrame(env: Env, config: Config, videoId: string, spec: FrameSpec, cacheControl: string): Promise<OriginObject> {
+/**
+ * The frame's JPEG: from R2 when an earlier request cut it, else cut now by the transcoder and stored. A cut on
+ * behalf of a client (`client`: its allowance key) spends that client's frame allowance first; the creator's
+ * chosen poster (one frame per posterTime they set) does not.
+ */
+export async function produceFrame(env: Env, config: Config, videoId: string, spec: FrameSpec, cacheControl: string, client: string | null): Promise<OriginObject> {
   const key = keys.frame(videoId, spec.frame, spec.width);
   const stored = await env.MEDIA.get(key);
   if (stored) return jpeg(stored.body, stored.size, cacheControl, stored.httpEtag);
+  if (client !== null) await takeFrameAllowance(env, config, client);
   const body = { segmentKey: spec.segmentKey, offset: Math.round(spec.offset * 1000) / 1000, width: spec.width, height: spec.height };
   let res: Response;
   try {
@@ -121,17 +139,17 @@ export async function produceFrame(env: Env, config: Config, videoId: string, sp
 
 type FrameObject = Extract<PlaybackObject, { kind: 'frame' }>;
 
-/** `thumbnails/at.jpg`: the canonical frame, cached like the rest of the video. */
-export function produceFrameObject(env: Env, config: Config, state: PlaybackState, object: FrameObject): Promise<OriginObject> {
-  return produceFrame(env, config, object.videoId, frameSpec(state, object.time, object.width, config), lifetime(state, config));
+/** `thumbnails/at.jpg`: the canonical frame, cached like the rest of the video; a cut spends `client`'s allowance. */
+export function produceFrameObject(env: Env, config: Config, state: PlaybackState, object: FrameObject, client: string): Promise<OriginObject> {
+  return produceFrame(env, config, object.videoId, frameSpec(state, object.time, object.width, config, 'grid'), lifetime(state, config), client);
 }
 
 /** `thumbnails/poster.jpg` when the creator chose a poster time (or the video is a clip); null otherwise. */
 export function producePoster(env: Env, config: Config, state: PlaybackState): Promise<OriginObject> | null {
   const spec = posterSpec(state, config);
-  return spec ? produceFrame(env, config, state.video.id, spec, config.frames.posterCacheControl) : null;
+  return spec ? produceFrame(env, config, state.video.id, spec, config.frames.posterCacheControl, null) : null;
 }
 
 export function frameCacheKey(state: PlaybackState, object: FrameObject, config: Config): string {
-  return frameCacheKeyPath(object.videoId, frameSpec(state, object.time, object.width, config));
+  return frameCacheKeyPath(object.videoId, frameSpec(state, object.time, object.width, config, 'grid'));
 }

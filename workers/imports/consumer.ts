@@ -22,7 +22,7 @@ import { bytesLeft, quotaState } from '../usage/quota';
 import { enqueueImport, parseImportMessage, type ImportMessage } from './messages';
 import { claimImport, completeImport, failImport, releaseImport, startMultipart, type ImportRow } from './repo';
 import { openSource } from './source';
-import { streamIntoOriginal } from './stream';
+import { streamIntoOriginal, timeLimitReason } from './stream';
 
 type Outcome = { status: 'ack' } | { status: 'again'; delaySeconds: number };
 
@@ -53,7 +53,7 @@ async function runImport(env: Env, db: Db, config: Config, message: ImportMessag
   if (claim.status === 'busy') return { status: 'again', delaySeconds: Math.ceil(claim.leaseRemainingMs / 1000) + 1 };
   if (claim.status !== 'claimed') return { status: 'ack' };
   let row = claim.row;
-  if (runtime().now() > row.deadline) return failForGood(env, db, row, `the import did not finish within ${Math.round(config.imports.timeLimitMs / 1000)} s`);
+  if (runtime().now() > row.deadline) return failForGood(env, db, row, timeLimitReason(config));
 
   const controller = new AbortController();
   const opened = await openSource(config, row, controller.signal);

@@ -6,8 +6,9 @@
  * Limits, checked as bytes arrive (nothing past a limit is kept): the platform's largest upload, the creator's
  * bytes quota, the length the source declared (a source that sends more than its Content-Length is refused; one
  * that sends less was cut short, and the next attempt resumes). A source that sends nothing for `imports.stallMs`
- * is dropped (the next attempt resumes). An invocation stops after `imports.invocationBudgetMs` at a part boundary
- * when the source can be resumed, and hands over to the next.
+ * is dropped (the next attempt resumes). The import's time limit (`imports.timeLimitMs` from its creation) binds
+ * while bytes flow too: past it the import fails, however steadily the source sends. An invocation stops after
+ * `imports.invocationBudgetMs` at a part boundary when the source can be resumed, and hands over to the next.
  */
 import { chunkReader } from '../shared/chunk-reader';
 import type { Config } from '../shared/config';
@@ -29,6 +30,8 @@ export interface StreamLimits {
   /** Bytes the creator's quota still allows. */
   quotaBytes: number;
 }
+
+export const timeLimitReason = (config: Config) => `the import did not finish within ${Math.round(config.imports.timeLimitMs / 1000)} s`;
 
 function withStallTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'stalled'> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -65,7 +68,16 @@ export async function streamIntoOriginal(
 
   try {
     for (;;) {
-      const next = await withStallTimeout(reader.read(), config.imports.stallMs);
+      const left = row.deadline - runtime().now();
+      if (left <= 0) {
+        await reader.cancel('time limit').catch(() => undefined);
+        return { status: 'fail', reason: timeLimitReason(config) };
+      }
+      const next = await withStallTimeout(reader.read(), Math.min(config.imports.stallMs, left));
+      if (next === 'stalled' && runtime().now() >= row.deadline) {
+        await reader.cancel('time limit').catch(() => undefined);
+        return { status: 'fail', reason: timeLimitReason(config) };
+      }
       if (next === 'stalled') {
         await reader.cancel('stalled').catch(() => undefined);
         return { status: 'retry', reason: `the source sent nothing for ${config.imports.stallMs / 1000} s` };

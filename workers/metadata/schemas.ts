@@ -2,17 +2,13 @@
 import { limitQuery, z } from '../shared/openapi';
 import { VIDEO_STATUSES, VISIBILITIES } from '../../schema/schema';
 import { VIDEO_TEXT } from '../shared/config';
+import { visibleText } from '../shared/text';
 
 const { maxTitle: MAX_TITLE, maxDescription: MAX_DESCRIPTION } = VIDEO_TEXT;
 
-const title = z
-  .string({ error: 'title is required and must be a non-empty string' })
-  .max(MAX_TITLE, `title must be at most ${MAX_TITLE} characters`)
-  .trim()
-  .min(1, 'title is required and must be a non-empty string');
-const description = z
-  .string({ error: 'description must be a string' })
-  .max(MAX_DESCRIPTION, `description must be at most ${MAX_DESCRIPTION} characters`);
+/** Titles and descriptions follow the text rule of shared/text.ts (no controls, bidi overrides or invisible titles). */
+const title = visibleText('title', { max: MAX_TITLE, typeMessage: 'title is required and must be a non-empty string', emptyMessage: 'title is required and must be a non-empty string' });
+const description = visibleText('description', { max: MAX_DESCRIPTION, shape: 'multiline', required: false });
 const visibility = z.enum(VISIBILITIES, { error: `visibility must be one of ${VISIBILITIES.join(', ')}` });
 
 /** When the video deletes itself: an ISO 8601 time (checked against the allowed window by the route), or null. */

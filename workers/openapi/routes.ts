@@ -1,7 +1,8 @@
 /**
  * `GET /openapi.json`: the OpenAPI 3.1 document of the whole public API, generated from the route schemas (and the
  * descriptions in documented.ts); `GET /reference`: the same document as a plain readable HTML page (no scripts,
- * nothing loaded from elsewhere).
+ * nothing loaded from elsewhere), and a Content-Security-Policy that allows exactly that: its one inline stylesheet
+ * (by hash), nothing else, and no framing.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
@@ -37,6 +38,19 @@ function generate(app: OpenAPIHono<AppEnv>, origin: string): Doc {
   });
 }
 
+const REFERENCE_STYLE = 'body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}section{border-top:1px solid #ddd;padding:.5rem 0}h3{margin:.3rem 0}ul{margin:.2rem 0}';
+
+let referencePolicy: Promise<string> | null = null;
+
+/** The page's policy: its stylesheet by SHA-256 (computed once per isolate), nothing else. */
+function referenceCsp(): Promise<string> {
+  referencePolicy ??= crypto.subtle.digest('SHA-256', new TextEncoder().encode(REFERENCE_STYLE)).then((digest) => {
+    const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
+    return `default-src 'none'; style-src 'sha256-${hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  });
+  return referencePolicy;
+}
+
 interface Operation {
   summary?: string;
   description?: string;
@@ -56,12 +70,14 @@ function referencePage(doc: Doc) {
     }),
   );
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>edge-video API reference</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}section{border-top:1px solid #ddd;padding:.5rem 0}h3{margin:.3rem 0}ul{margin:.2rem 0}</style></head>
+<style>${raw(REFERENCE_STYLE)}</style></head>
 <body><h1>${doc.info.title}</h1><p>${doc.info.description ?? ''}</p><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${doc.openapi}).</p>${raw('')}${rows}</body></html>`;
 }
 
 export function openApiRoutes(app: OpenAPIHono<AppEnv>) {
   return new Hono<AppEnv>()
     .get('/openapi.json', (c) => c.json(openApiDocument(app, new URL(c.req.url).origin), 200, { 'Access-Control-Allow-Origin': '*' }))
-    .get('/reference', (c) => c.html(referencePage(openApiDocument(app, new URL(c.req.url).origin))));
+    .get('/reference', async (c) =>
+      c.html(referencePage(openApiDocument(app, new URL(c.req.url).origin)), 200, { 'Content-Security-Policy': await referenceCsp() }),
+    );
 }

@@ -16,7 +16,7 @@
  * none (a native app, curl, a page with `Referrer-Policy: no-referrer` on a same-origin `<video>`) is allowed, and
  * `Origin: null` (a sandboxed frame) is refused: this is a rule for browsers embedding the video, not a secret.
  */
-import { cidrContains, parseCidr, parseIp, type Cidr } from '../shared/ip';
+import { cidrContains, parseCidr, parseIp, type Cidr, type IpAddress } from '../shared/ip';
 
 export type AccessAction = 'allow' | 'block';
 
@@ -55,7 +55,7 @@ export function parseAccessRules(value: unknown): AccessRule[] | string {
 export interface Client {
   /** ISO 3166-1 alpha-2, upper case; null when unknown. */
   country: string | null;
-  address: Uint8Array | null;
+  address: IpAddress | null;
 }
 
 export function clientOf(request: Request): Client {

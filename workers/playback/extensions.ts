@@ -18,7 +18,8 @@ export interface PlaybackExtensions {
   subtitles(state: PlaybackState): SubtitlesRendition[];
   caption: Produce<'caption'>;
   download: Produce<'download'>;
-  frame: Produce<'frame'>;
+  /** A frame at any time; `client` (the requesting address's allowance key) pays for a frame cut on request. */
+  frame(env: Env, config: Config, state: PlaybackState, object: ObjectOf<'frame'>, client: string): Promise<OriginObject>;
   /** The chosen poster frame, or null when the video has none (the storyboard's `poster.jpg` is served instead). */
   poster(env: Env, config: Config, state: PlaybackState): Promise<OriginObject> | null;
   /** The edge-cache key of a frame, which depends on the video's frame rate (canonical frame number and width). */

@@ -8,6 +8,7 @@
  * token, and the playlist bytes are identical for every viewer, so one cached copy serves all of them.
  */
 import { segmentFileName } from '../shared/storage-keys';
+import { lineSafe } from '../shared/text';
 import { parseSegmentDurations, renditionFacts, type RenditionFacts, type RenditionRow } from '../metadata/serialize';
 
 export interface PlayableRendition extends RenditionFacts {
@@ -32,7 +33,8 @@ export interface SubtitlesRendition {
 
 export const SUBTITLES_GROUP = 'subs';
 
-const quoted = (value: string) => `"${value.replace(/["\r\n]/g, ' ')}"`;
+/** An HLS quoted-string: nothing in it can end the value or the line (shared/text.ts `lineSafe`). */
+const quoted = (value: string) => `"${lineSafe(value)}"`;
 
 export const HLS_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
 const AUDIO_GROUP = 'audio';

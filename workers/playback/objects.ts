@@ -87,8 +87,19 @@ async function r2Object(bucket: R2Bucket, key: string, contentType: string, cach
  */
 export const SEGMENT_DURATION_HEADER = 'X-Segment-Duration';
 
-/** Reads one object from its origin, after checking it exists for this video (404/409 with the reason if not). */
-export async function produceObject(env: Env, config: Config, extensions: PlaybackExtensions, state: PlaybackState | null, object: PlaybackObject): Promise<OriginObject> {
+/**
+ * Reads one object from its origin, after checking it exists for this video (404/409 with the reason if not).
+ * `client` is the requesting address's allowance key (views/allowances.ts `clientKey`): what costs transcoder time
+ * on request (a frame at any time) is charged to it. The platform's own reads (cache warming) never ask for frames.
+ */
+export async function produceObject(
+  env: Env,
+  config: Config,
+  extensions: PlaybackExtensions,
+  state: PlaybackState | null,
+  object: PlaybackObject,
+  client = 'platform',
+): Promise<OriginObject> {
   const playable = assertPlayable(state);
   switch (object.kind) {
     case 'master':
@@ -118,7 +129,7 @@ export async function produceObject(env: Env, config: Config, extensions: Playba
       return r2Object(env.MEDIA, keys.thumbnail(object.videoId, object.file), type, lifetime(playable, config), 'thumbnail');
     }
     case 'frame':
-      return extensions.frame(env, config, playable, object);
+      return extensions.frame(env, config, playable, object, client);
     case 'caption':
       return extensions.caption(env, config, playable, object);
     case 'download':

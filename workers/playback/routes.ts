@@ -111,7 +111,7 @@ export const playbackRoutes = (extensions: PlaybackExtensions) => $(
       const res = await serveThroughCache(
         c.req.raw,
         cacheUrl(await cacheKeyPath(object, loadState, config, extensions)),
-        async () => produceObject(c.env, config, extensions, await loadState(), object),
+        async () => produceObject(c.env, config, extensions, await loadState(), object, clientKey(c.req.raw)),
         { waitUntil: (p) => c.executionCtx.waitUntil(p), followerWaitMs: config.playback.singleFlightWaitMs, hot: config.playback.hotCache },
       );
       if (object.kind === 'segment') await meterDelivery(c, config, object, res);

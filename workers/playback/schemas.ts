@@ -4,11 +4,14 @@ import { defaults } from '../shared/config';
 
 const ttlRule = 'ttl must be a positive integer number of seconds';
 
-/** `?ttl=` in seconds: a positive integer, given at most once; the route caps it at the configured maximum. */
+/**
+ * `?ttl=` in seconds: a positive integer, given at most once. Any larger value is capped by the route at the
+ * configured maximum (a client asking for "as long as possible" gets the longest, not an error).
+ */
 export const PlaybackQuery = z.object({
   ttl: z
     .string({ error: (issue) => (Array.isArray(issue.input) ? 'ttl given more than once' : ttlRule) })
-    .regex(/^\d{1,9}$/, ttlRule)
+    .regex(/^\d{1,64}$/, ttlRule)
     .refine((raw) => Number(raw) >= 1, ttlRule)
     .optional()
     .openapi({

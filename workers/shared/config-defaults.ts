@@ -214,11 +214,22 @@ export const defaults = {
     /** Due videos deleted per cron run (the rest wait for the next run, five minutes later). */
     scheduledPerRun: 100,
   },
-  /** Thumbnails at any time (workers/frames): canonical widths, the width without `width=`, the poster's width. */
+  /**
+   * Thumbnails at any time (workers/frames): canonical widths, the width without `width=`, the poster's width. Times
+   * snap to the storyboard's grid (`transcoding.thumbnails`: every 2 s, at most 400 points), so a video has at most
+   * 400 × 7 frames however long it is.
+   */
   frames: {
     widths: [160, 320, 480, 640, 960, 1280, 1920],
     defaultWidth: 640,
     posterWidth: 1280,
+    /**
+     * Frames cut on request (neither in the edge cache nor in R2 yet) per client address per window: each cut is
+     * about half a second of transcoder time, so 120 per 10 minutes bounds one address to about a minute of it.
+     * Cached frames are free. Sized like the playback-session allowance, for a shared address.
+     */
+    cutsPerWindow: 120,
+    cutWindowSec: 600,
     /** A chosen poster (posterTime) can change, so it is not cached as immutable; a change purges it locally. */
     posterCacheControl: 'public, max-age=300',
   },

@@ -66,6 +66,8 @@ export const ENV_VARS = [
   'VIEWS_SESSION_WINDOW_SEC',
   'VIEWS_PER_ADDRESS_PER_VIDEO',
   'VIEWS_ADDRESS_WINDOW_SEC',
+  'FRAMES_CUTS_PER_ADDRESS',
+  'FRAMES_CUT_WINDOW_SEC',
   'WEBHOOK_TIMEOUT_MS',
   'WEBHOOK_RETRY_BASE_DELAY_SEC',
   'WEBHOOK_RETRY_MAX_DELAY_SEC',
@@ -264,6 +266,11 @@ function read(env: ConfigVars): Config {
         viewsPerVideoPerWindow: r.number('VIEWS_PER_ADDRESS_PER_VIDEO', d.views.allowances.viewsPerVideoPerWindow, count),
         viewWindowSec: r.number('VIEWS_ADDRESS_WINDOW_SEC', d.views.allowances.viewWindowSec, count),
       },
+    },
+    frames: {
+      ...d.frames,
+      cutsPerWindow: r.number('FRAMES_CUTS_PER_ADDRESS', d.frames.cutsPerWindow, count),
+      cutWindowSec: r.number('FRAMES_CUT_WINDOW_SEC', d.frames.cutWindowSec, count),
     },
     webhooks: {
       ...d.webhooks,

@@ -119,13 +119,16 @@ export function leasedWork<T extends LeasedTable, Row extends Claim>(table: T) {
 
     /** Every unfinished row matching `key` → CANCELLED (its video was deleted); returns how many. */
     async cancel(db: Db, key: SQL | undefined, reason: string): Promise<number> {
+      return (await this.cancelStatement(db, key, reason).returning()).length;
+    },
+
+    /** `cancel` as an unexecuted statement, for a `db.batch` that must end rows in the same transaction as a write. */
+    cancelStatement(db: Db, key: SQL | undefined, reason: string) {
       const now = runtime().now();
-      const cancelled = await db
+      return db
         .update(table)
         .set(set({ status: 'CANCELLED', error: reason.slice(0, ERROR_MAX), leaseUntil: null, completedAt: now, updatedAt: now }))
-        .where(and(key, inArray(t.status, ['PENDING', 'PROCESSING'])))
-        .returning();
-      return cancelled.length;
+        .where(and(key, inArray(t.status, ['PENDING', 'PROCESSING'])));
     },
   };
 }

@@ -5,8 +5,15 @@
  * a creator's retry, the sweeper's touch — and invalidates the metadata cache on every change so the status API
  * shows it at once. A job that fails for good fails its video through the video state machine
  * (metadata/video-state.ts `failVideo`), which its callers do.
+ *
+ * Business rule (no phantom work): a deleted video has no unfinished rows. The `video.deleted` hook cancels what
+ * exists when the video turns DELETED (`cancelJobsOfVideo`); a write that makes a row PENDING (a plan stored by an
+ * analysis that finished after the delete, a claim's first insert, an analysis re-queue, a retry) is batched with
+ * `endIfVideoDeleted`, which ends the video's rows in the same transaction if it is DELETED by then. Either that
+ * sees DELETED, or the delete comes later and its hook ends them; no reader ever sees such a row PENDING.
  */
-import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, eq, exists, gt, inArray, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { invalidateVideo } from '../metadata/cache';
 import type { JobRow } from '../metadata/serialize';
 import { schema, type Db } from '../shared/db';
@@ -28,14 +35,19 @@ export async function ensureJob(db: Db, videoId: string, unit: string, reset = f
   const insert = db
     .insert(jobs)
     .values({ id: newId('job'), videoId, unit, status: 'PENDING', createdAt: now, updatedAt: now, rangeStart: range?.start ?? null, rangeEnd: range?.end ?? null });
-  if (!reset) {
-    await insert.onConflictDoNothing();
-    return;
-  }
-  await insert.onConflictDoUpdate({
-    target: [jobs.videoId, jobs.unit],
-    set: { status: sql`CASE WHEN ${jobs.status} = 'COMPLETED' THEN 'COMPLETED' ELSE 'PENDING' END`, leaseUntil: null, updatedAt: now },
-  });
+  const write = reset
+    ? insert.onConflictDoUpdate({
+        target: [jobs.videoId, jobs.unit],
+        set: { status: sql`CASE WHEN ${jobs.status} = 'COMPLETED' THEN 'COMPLETED' ELSE 'PENDING' END`, leaseUntil: null, updatedAt: now },
+      })
+    : insert.onConflictDoNothing();
+  await db.batch([write, endIfVideoDeleted(db, videoId)]);
+}
+
+/** The rule above, as the last statement of a write's batch: the video's unfinished rows end if it is DELETED. */
+function endIfVideoDeleted(db: Db, videoId: string) {
+  const deleted = db.select({ id: schema.videos.id }).from(schema.videos).where(and(eq(schema.videos.id, videoId), eq(schema.videos.status, 'DELETED')));
+  return lease.cancelStatement(db, and(eq(jobs.videoId, videoId), exists(deleted)), 'the video was deleted');
 }
 
 /**
@@ -46,9 +58,11 @@ export async function ensureJobs(db: Db, videoId: string, units: { unit: string;
   const now = runtime().now();
   const rows = units.map((u) => ({ id: newId('job'), videoId, unit: u.unit, status: 'PENDING' as const, createdAt: now, updatedAt: now, rangeStart: u.range?.start ?? null, rangeEnd: u.range?.end ?? null }));
   // D1 binds at most 100 parameters per statement: 9 columns × 10 rows.
-  const statements = [];
+  const statements: BatchItem<'sqlite'>[] = [];
   for (let i = 0; i < rows.length; i += 10) statements.push(db.insert(jobs).values(rows.slice(i, i + 10)).onConflictDoNothing());
-  if (statements.length > 0) await db.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+  if (statements.length === 0) return;
+  const end: BatchItem<'sqlite'> = endIfVideoDeleted(db, videoId);
+  await db.batch([statements[0]!, ...statements.slice(1), end]);
 }
 
 /** Units of a video whose job is COMPLETED. */
@@ -139,19 +153,21 @@ export async function cancelJobsOfVideo(db: Db, videoId: string): Promise<number
 /** The analysis of a fully uploaded original: its row PENDING again (a fresh upload of the same video re-runs it). */
 export async function queueAnalysisJob(db: Db, videoId: string): Promise<void> {
   const now = runtime().now();
-  await db
+  const write = db
     .insert(jobs)
     .values({ id: newId('job'), videoId, unit: 'analyze', status: 'PENDING', createdAt: now, updatedAt: now })
     .onConflictDoUpdate({ target: [jobs.videoId, jobs.unit], set: { status: 'PENDING', error: null, updatedAt: now } });
+  await db.batch([write, endIfVideoDeleted(db, videoId)]);
 }
 
 /** A creator's retry of a unit: a fresh start with the whole retry budget (attempts, error and progress reset). */
 export async function resetJobForRetry(db: Db, videoId: string, unit: string, range?: { start: number; end: number | null }): Promise<void> {
   await ensureJob(db, videoId, unit, false, range);
-  await db
+  const write = db
     .update(jobs)
     .set({ status: 'PENDING', attempts: 0, error: null, progress: 0, leaseUntil: null, updatedAt: runtime().now() })
     .where(byUnit(videoId, unit));
+  await db.batch([write, endIfVideoDeleted(db, videoId)]);
   await invalidateVideo(videoId);
 }
 
@@ -163,4 +179,9 @@ export async function touchPendingJobs(db: Db, ids: string[], now: number): Prom
 
 export async function getJob(db: Db, videoId: string, unit: string): Promise<JobRow | undefined> {
   return db.select().from(jobs).where(byUnit(videoId, unit)).get();
+}
+
+/** Every unit row of a video, deleted videos included (the operators' view: GET /internal/transcoding/videos/:id/jobs). */
+export async function jobsOfVideo(db: Db, videoId: string): Promise<JobRow[]> {
+  return db.select().from(jobs).where(eq(jobs.videoId, videoId)).orderBy(jobs.createdAt, jobs.unit).all();
 }

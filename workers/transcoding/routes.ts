@@ -4,7 +4,7 @@
  *   `thumbnails` — of an analysed video. A FAILED video goes back to PROCESSING; rungs already produced are kept.
  *   409 when the rendition exists or a job covering it is still queued or running.
  * - `/internal/storage/{key}`: the local transcoder's storage (see storage-gateway.ts), plus a prefix listing, and
- *   `/internal/transcoding/videos/:id/start` for operators and tests. The internal guards (shared/internal.ts) put
+ *   `/internal/transcoding/videos/:id/start` and `…/jobs` (its units of work) for operators and tests. The internal guards (shared/internal.ts) put
  *   them behind INTERNAL_TOKEN, and the storage routes exist only with a local transcoder process.
  * - `POST /internal/transcoding/callback`: progress and completion of dispatched units (callback.ts), behind the
  *   same INTERNAL_TOKEN guard.
@@ -20,7 +20,7 @@ import { startProcessing } from './start';
 import { reprocessVideo } from '../metadata/video-state';
 import { requireOwnedVideo } from '../metadata/videos';
 import { handleTranscodeCallback } from './callback';
-import { resetJobForRetry } from './jobs';
+import { jobsOfVideo, resetJobForRetry } from './jobs';
 import { enqueueTranscode, messageForUnit, parseEncodeUnit, unitOf, type WorkMessage } from './messages';
 import { CALLBACK_PATH } from './transcoder-client';
 import { plannedRungNames } from './outputs';
@@ -106,15 +106,25 @@ export const transcodingRoutes = apiRoutes()
     const started = await startProcessing(c.env, c.var.db, id, { sourceSize: head.size });
     return c.json({ videoId: id, started }, started ? 202 : 200);
   })
+  /**
+   * Operator/test view of a video's units of work, also after the video was deleted (the creator's API then
+   * answers 404): what dashboards and sweeps see. INTERNAL_TOKEN only.
+   */
+  .get('/internal/transcoding/videos/:id/jobs', async (c) => {
+    const id = c.req.param('id');
+    if (!isSafeId(id)) throw notFound('video not found');
+    const rows = await jobsOfVideo(c.var.db, id);
+    return c.json({ videoId: id, jobs: rows.map((j) => ({ unit: j.unit, status: j.status, attempts: j.attempts, progress: j.progress, error: j.error })) });
+  })
   /** Behind the internal guard (shared/internal.ts): hono's bearer-auth with INTERNAL_TOKEN, as every /internal route. */
   .post(CALLBACK_PATH, async (c) => {
     const answer = await handleTranscodeCallback(c.env, await c.req.json().catch(() => null));
     return c.json(answer.body, answer.status);
   })
-  /** `GET /internal/storage?prefix=videos/{id}/`: object keys and sizes (tests, debugging). */
+  /** `GET /internal/storage?prefix=videos/{id}/`: object keys and sizes (tests, debugging); also staged upload bytes. */
   .get('/internal/storage', async (c) => {
     const prefix = c.req.query('prefix') ?? '';
-    if (!/^(videos|originals)\/[A-Za-z0-9_-]{1,64}\//.test(prefix)) throw badRequest('prefix must be videos/{id}/ or originals/{id}/');
+    if (!/^(videos|originals|uploads)\/[A-Za-z0-9_-]{1,64}\//.test(prefix)) throw badRequest('prefix must be videos/{id}/, originals/{id}/ or uploads/{id}/');
     const objects: { key: string; size: number }[] = [];
     let cursor: string | undefined;
     do {

@@ -9,6 +9,7 @@ import type { Config } from '../shared/config';
 import type { Db } from '../shared/db';
 import { schema } from '../shared/db';
 import { AUDIO_RENDITION, keys } from '../shared/storage-keys';
+import { storyboardIntervalSec } from '../shared/storyboard';
 import { and, eq } from 'drizzle-orm';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { chunkFromRange } from './chunks';
@@ -166,7 +167,7 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
       const low = await lowestRung(ctx);
       const framesFrom = low?.complete && low.segmentCount > 0 ? Array.from({ length: low.segmentCount }, (_, n) => keys.segment(video.id, low.name, n)) : undefined;
       const t = config.transcoding.thumbnails;
-      const intervalSec = Math.max(t.intervalSec, Math.ceil(video.duration / t.maxTiles));
+      const intervalSec = storyboardIntervalSec(video.duration, t);
       const tileHeight = Math.max(2, Math.round((t.tileWidth * video.height) / video.width / 2) * 2);
       const body: ThumbnailsRequest = {
         sourceKey: keys.original(video.id),

@@ -13,7 +13,6 @@
 import type { Context } from 'hono';
 import { eq } from 'drizzle-orm';
 import { schema } from '../shared/db';
-import type { Config } from '../shared/config';
 import { apiError, badRequest, conflict, payloadTooLarge } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
@@ -23,25 +22,11 @@ import { completeUpload, missingError } from './complete';
 import { uploadChunkPart, withLease } from './part-writer';
 import type { SessionView } from './session-types';
 import { ServerTiming } from './server-timing';
+import { checkUploadSize, partSizeOf, uploadSizeLimit } from './size-limit';
 import { newUploadId, sessionStub } from './upload-ids';
 import { apiRoutes } from '../shared/openapi';
 import { abandonRoute, chunkRoute, completeRoute, initiateRoute, resumeRoute } from './chunk-specs';
 
-
-/** R2 rejects parts under 5 MiB at completion, so a misconfigured smaller chunk size is raised to the minimum. */
-export function partSizeOf(config: Config): number {
-  return Math.max(config.uploads.chunkSize, config.uploads.minChunkSize);
-}
-
-/** Validates a declared file size: a positive integer, at most the configured maximum and R2's part count. */
-export function checkFileSize(fileSize: number, config: Config, partSize: number): void {
-  if (fileSize > config.uploads.maxFileSize) {
-    throw payloadTooLarge(`file size ${fileSize} exceeds the maximum of ${config.uploads.maxFileSize} bytes`);
-  }
-  if (Math.ceil(fileSize / partSize) > config.uploads.maxParts) {
-    throw payloadTooLarge(`file size ${fileSize} needs more than ${config.uploads.maxParts} parts of ${partSize} bytes`);
-  }
-}
 
 function chunkedView(session: SessionView) {
   const stored = new Set(session.storedParts);
@@ -75,7 +60,7 @@ export const chunkRoutes = apiRoutes()
     const { fileSize, sha256, contentType } = c.req.valid('json');
     const config = c.var.config;
     const partSize = partSizeOf(config);
-    checkFileSize(fileSize, config, partSize);
+    checkUploadSize(fileSize, uploadSizeLimit(c), config, partSize);
     if (video.status !== 'UPLOADING') throw conflict(`video is ${video.status}; uploads are accepted only while UPLOADING`);
     await assertWithinQuota(c.var.db, video.creatorId, { bytes: fileSize });
     const started = await sessionStub(c.env, videoId).start({

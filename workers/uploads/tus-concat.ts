@@ -32,6 +32,7 @@ import { digestStream } from './byte-source';
 import { missingError } from './complete';
 import { withLease } from './part-writer';
 import { ServerTiming } from './server-timing';
+import { checkUploadSize, uploadSizeLimit } from './size-limit';
 import type { ConcatPart, SessionView } from './session-types';
 import { contentTypeOfMetadata, parseUploadMetadata } from './tus-protocol';
 import { uploadableVideo } from './tus-video';
@@ -64,6 +65,9 @@ export async function createFinalUpload(c: Context<AppEnv>, input: FinalUploadIn
   const consumed = looked.findIndex((l) => 'consumedBy' in l);
   if (consumed >= 0) throw gone(`partial upload ${input.partialIds[consumed]} was already concatenated into another upload`);
   const partials = looked.map((l) => ('partial' in l ? l.partial : null)).filter((p): p is SessionView => p !== null);
+  // The video's original is the sum of its partials, and is held to the same limit as any upload (size-limit.ts).
+  const total = partials.reduce((sum, p) => sum + p.fileSize, 0);
+  checkUploadSize(total, uploadSizeLimit(c), c.var.config, input.partSize, 'the concatenated upload');
   const bound = new Set(partials.map((p) => p.boundVideoId).filter((v): v is string => v !== null));
   if (bound.size > 1) throw conflict('the partial uploads belong to different videos');
   let video;

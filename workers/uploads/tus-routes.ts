@@ -29,7 +29,6 @@ import { apiError, ApiError, badRequest, forbidden, notFound } from '../shared/e
 import type { AppEnv } from '../shared/hono-env';
 import { keys } from '../shared/storage-keys';
 import { newId } from '../shared/runtime';
-import { checkFileSize, partSizeOf } from './chunk-routes';
 import { missingError } from './complete';
 import type { SessionView, UploadKind } from './session-types';
 import { completeWaitingFinal, concatenate, createFinalUpload } from './tus-concat';
@@ -51,10 +50,11 @@ import {
   unsupportedMediaType,
   contentTypeOfMetadata,
 } from './tus-protocol';
-import { checkTitle, uploadableVideo, videoFromMetadata, type UploadVideo } from './tus-video';
+import { checkVideoText, uploadableVideo, videoFromMetadata, type UploadVideo } from './tus-video';
 import { completeIfFull, writeTusBytes } from './tus-write';
 import { newUploadId, parseUploadId, sessionStub, uploadNonce } from './upload-ids';
 import { assertWithinQuota } from '../usage/quota';
+import { checkUploadSize, partSizeOf, uploadSizeLimit } from './size-limit';
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
@@ -73,7 +73,7 @@ function discoveryHeaders(c: Context<AppEnv>): Record<string, string> {
   return {
     'Tus-Version': TUS_VERSION,
     'Tus-Extension': TUS_EXTENSIONS,
-    'Tus-Max-Size': String(c.var.config.uploads.maxFileSize),
+    'Tus-Max-Size': String(uploadSizeLimit(c).bytes),
     'Tus-Checksum-Algorithm': TUS_CHECKSUM_ALGORITHMS,
   };
 }
@@ -157,7 +157,7 @@ tusRoutes.post('/', async (c) => {
   if (sha256 !== undefined && !SHA256_HEX.test(sha256)) throw badRequest('Upload-Metadata sha256 must be 64 hexadecimal characters');
   const contentType = contentTypeOfMetadata(metadata);
   const checksum = parseUploadChecksum(c.req.header('Upload-Checksum'));
-  checkTitle(metadata);
+  checkVideoText(c, metadata);
 
   if (concat?.type === 'final') {
     if (c.req.header('Upload-Length') !== undefined || c.req.header('Upload-Defer-Length') !== undefined) {
@@ -182,8 +182,12 @@ tusRoutes.post('/', async (c) => {
   if (deferHeader !== undefined && declared !== null) throw badRequest('send either Upload-Length or Upload-Defer-Length, not both');
   if (deferHeader === undefined && declared === null) throw badRequest('Upload-Length (or Upload-Defer-Length: 1) is required');
   const lengthDeferred = deferHeader !== undefined;
-  const fileSize = declared ?? config.uploads.maxFileSize;
-  checkFileSize(fileSize, config, partSize);
+  // A deferred length is bounded by the limit itself, which the session keeps as its size until a PATCH declares
+  // the real one: the creation's bytes and every later PATCH are held to it (size-limit.ts).
+  const limit = uploadSizeLimit(c);
+  const fileSize = declared ?? limit.bytes;
+  if (declared !== null) checkUploadSize(declared, limit, config, partSize, 'Upload-Length');
+  else checkUploadSize(data.length, limit, config, partSize, 'the data of this creation');
   if (data.length > fileSize) throw badRequest(`the request carries ${data.length} bytes, more than Upload-Length ${fileSize}`);
 
   // A partial upload has no video yet unless its metadata names one; a plain upload fills or creates a video.

@@ -5,12 +5,13 @@
 import type { Context } from 'hono';
 import { VIDEO_TEXT } from '../shared/config';
 import { badRequest, conflict } from '../shared/errors';
+import { textProblem } from '../shared/text';
 import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { requireOwnedVideo } from '../metadata/videos';
 import { insertUploadingVideo } from '../metadata/video-state';
 
-const MAX_TITLE = VIDEO_TEXT.maxTitle;
+const { maxTitle: MAX_TITLE, maxDescription: MAX_DESCRIPTION } = VIDEO_TEXT;
 
 export interface UploadVideo {
   id: string;
@@ -24,12 +25,26 @@ export async function uploadableVideo(c: Context<AppEnv>, videoId: string): Prom
   return { id: video.id, creatorId: video.creatorId };
 }
 
-/** The title an upload's metadata gives a new video, or null when it names none; 400 when it is too long. */
+/**
+ * The title an upload's metadata gives a new video, or null when it names none; 400 when it is too long or breaks
+ * the text rule (shared/text.ts), as the same title would through `POST /v1/videos`.
+ */
 function titleOf(metadata: Map<string, string>): string | null {
   const title = (metadata.get('title') ?? metadata.get('name') ?? metadata.get('filename') ?? '').trim();
   if (title === '') return null;
   if (title.length > MAX_TITLE) throw badRequest(`title must be at most ${MAX_TITLE} characters`);
+  const problem = textProblem(title, 'line');
+  if (problem) throw badRequest(`Upload-Metadata title ${problem}`);
   return title;
+}
+
+/** The description an upload's metadata gives a new video ('' when none), under the same rule as the API's. */
+function descriptionOf(metadata: Map<string, string>): string {
+  const description = metadata.get('description') ?? '';
+  if (description.length > MAX_DESCRIPTION) throw badRequest(`description must be at most ${MAX_DESCRIPTION} characters`);
+  const problem = textProblem(description, 'multiline');
+  if (problem) throw badRequest(`Upload-Metadata description ${problem}`);
+  return description;
 }
 
 /** The video named by metadata `videoId`, a new one from its title, or null when the metadata names neither. */
@@ -45,14 +60,19 @@ export async function videoFromMetadata(c: Context<AppEnv>, metadata: Map<string
     id,
     creatorId: c.var.creatorId!,
     title,
-    description: metadata.get('description') ?? '',
+    description: descriptionOf(metadata),
     visibility: 'public',
     createdAt: now,
   });
   return { id, creatorId: c.var.creatorId! };
 }
 
-/** Checks a title without creating anything (so a request refused later leaves no video behind). */
-export function checkTitle(metadata: Map<string, string>): void {
+/**
+ * Checks the title and description a new video would get, without creating anything (so a request refused later
+ * leaves no video behind). An upload for an existing video uses neither, so its file name is not judged.
+ */
+export function checkVideoText(c: Context<AppEnv>, metadata: Map<string, string>): void {
+  if ((c.var.directUpload?.videoId ?? metadata.get('videoId')) !== undefined) return;
   titleOf(metadata);
+  descriptionOf(metadata);
 }

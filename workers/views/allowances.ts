@@ -2,33 +2,27 @@
  * The per-client allowances as the routes use them (see client-limiter.ts for the rule and why a Durable Object).
  *
  * The client is the address Cloudflare saw (`CF-Connecting-IP`; the edge sets it and a client cannot override it).
- * IPv6 clients are keyed by their /64, since one subscriber usually holds a whole /64 and could otherwise rotate
- * addresses for free. Without the header (only possible off Cloudflare, e.g. a bare local run) every request shares
- * the key `local`, which errs on the side of limiting.
+ * The key is the address in one canonical spelling (shared/ip.ts), so `203.0.113.010` and `203.0.113.10` share one
+ * allowance, as do an IPv4-mapped IPv6 address and its IPv4 address. IPv6 clients are keyed by their /64, since one
+ * subscriber usually holds a whole /64 and could otherwise rotate addresses for free. Without the header (only
+ * possible off Cloudflare, e.g. a bare local run) every request shares the key `local`, and every unparsable value
+ * the key `invalid`: both err on the side of limiting.
  */
 import type { Config } from '../shared/config';
 import { apiError, ApiError } from '../shared/errors';
+import { formatGroups, formatIpv4, mappedIpv4, parseIp } from '../shared/ip';
 import type { ClientLimiter, TakeResult } from './client-limiter';
 import { routingHash } from './routing';
 
 export function clientKey(req: Request): string {
-  const raw = (req.headers.get('CF-Connecting-IP') ?? '').trim().toLowerCase();
+  const raw = (req.headers.get('CF-Connecting-IP') ?? '').trim();
   if (raw === '') return 'local';
-  if (!raw.includes(':')) return /^[0-9.]{7,15}$/.test(raw) ? raw : 'invalid';
-  if (!/^[0-9a-f:.]{2,45}$/.test(raw)) return 'invalid';
-  return `${ipv6Prefix64(raw)}::/64`;
-}
-
-/** The first four groups of an IPv6 address, with `::` expanded. */
-function ipv6Prefix64(addr: string): string {
-  const [head = '', tail] = addr.split('::', 2) as [string, string | undefined];
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return groups
-    .slice(0, 4)
-    .map((g) => (g.replace(/^0+(?=.)/, '') || '0'))
-    .join(':');
+  const ip = parseIp(raw);
+  if (!ip) return 'invalid';
+  if (ip.version === 4) return formatIpv4(ip.bytes);
+  const mapped = mappedIpv4(ip);
+  if (mapped) return formatIpv4(mapped.bytes);
+  return `${formatGroups(ip.groups, 4)}::/64`;
 }
 
 /**
@@ -48,12 +42,25 @@ function tooMany(result: Extract<TakeResult, { status: 'limited' }>, what: strin
   } });
 }
 
+/** One slot of `name` (at most `limit` per `windowSec`), or a 429 with Retry-After naming `what`. */
+async function take(env: Env, config: Config, client: string, name: string, limit: number, windowSec: number, what: string): Promise<void> {
+  const result = await limiter(env, config, client).take(`${client}|${name}`, limit, windowSec);
+  if (result.status === 'limited') throw tooMany(result, what);
+  if (result.status === 'failed') throw apiError('unavailable', 'rate limiter unavailable; retry', { headers: { 'Retry-After': '1' } });
+}
+
 /** One new playback session for this client, or a 429 with Retry-After. */
 export async function takeSessionAllowance(env: Env, config: Config, client: string): Promise<void> {
   const a = config.views.allowances;
-  const result = await limiter(env, config, client).take(`${client}|sessions`, a.sessionsPerWindow, a.sessionWindowSec);
-  if (result.status === 'limited') throw tooMany(result, 'playback sessions');
-  if (result.status === 'failed') throw apiError('unavailable', 'rate limiter unavailable; retry', { headers: { 'Retry-After': '1' } });
+  await take(env, config, client, 'sessions', a.sessionsPerWindow, a.sessionWindowSec, 'playback sessions');
+}
+
+/**
+ * One frame cut on request for this client (workers/frames: a frame neither cached nor stored yet costs transcoder
+ * time), or a 429 with Retry-After. Frames already cut are served without it.
+ */
+export async function takeFrameAllowance(env: Env, config: Config, client: string): Promise<void> {
+  await take(env, config, client, 'frames', config.frames.cutsPerWindow, config.frames.cutWindowSec, 'new frames');
 }
 
 export interface ViewSlot {

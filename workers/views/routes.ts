@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { getCookie } from 'hono/cookie';
 import { optionalCreator } from '../shared/auth';
 import { apiError, badRequest, notFound } from '../shared/errors';
-import { apiRoutes, cappedJsonObjectBody, errors, jsonBody, jsonContent } from '../shared/openapi';
+import { apiRoutes, bearerAuth, cappedJsonObjectBody, errors, jsonBody, jsonContent } from '../shared/openapi';
 import { newId, runtime } from '../shared/runtime';
 import { canRead, requireVideo } from '../metadata/videos';
 import { keyring } from '../shared/keyring';
@@ -135,7 +135,9 @@ export const viewRoutes = apiRoutes()
       method: 'get',
       path: '/v1/videos/{id}/stats',
       tags,
-      summary: 'Views, unique viewers and hourly counts over a range (at most 31 days; default the last 48 hours)',
+      summary: "Views, unique viewers and hourly counts over a range (at most 31 days; default the last 48 hours); the video's creator only",
+      description: 'Anyone else gets 404, as for a video that does not exist. The public view count is the video object\'s `viewCount`.',
+      security: bearerAuth,
       middleware: [optionalCreator],
       request: { params: VideoIdParams, query: StatsQuery },
       responses: { 200: jsonContent(StatsSchema, 'Stats'), ...errors(400, 404) },
@@ -144,7 +146,9 @@ export const viewRoutes = apiRoutes()
       const config = c.var.config;
       const query = c.req.valid('query');
       const record = await requireVideo(c, c.req.valid('param').id);
-      if (!canRead(record, c.var.creatorId)) throw notFound('video not found');
+      // Business rule: detailed statistics (unique viewers, the hourly series) belong to the creator; the public
+      // count is on the video object. Anyone else cannot tell this video's stats from a missing video's.
+      if (record.video.creatorId !== c.var.creatorId) throw notFound('video not found');
       const now = runtime().now();
       const to = instantMs(query.to) ?? now;
       const from = instantMs(query.from) ?? to - config.views.statsDefaultHours * 3_600_000;

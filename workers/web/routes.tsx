@@ -11,10 +11,11 @@ import { Layout } from './layout';
 import { SignInPage, UploadPage, LibraryPage, WatchPage, StatsPage } from './pages';
 
 /**
- * Pages only load code and media from this origin and the playback origin. Inline scripts are not allowed (the
- * page config is JSON, not script); `blob:` is needed for Media Source Extensions (hls.js) and its worker.
+ * Pages only load code and media from this origin and the playback origin, and no other site may frame them.
+ * Inline scripts are not allowed (the page config is JSON, not script); `blob:` is needed for Media Source
+ * Extensions (hls.js) and its worker. `nosniff` and `X-Frame-Options` come with every answer (shared/security-headers.ts).
  */
-function securityHeaders(c: Context<AppEnv>): Record<string, string> {
+function pageHeaders(c: Context<AppEnv>): Record<string, string> {
   const self = new URL(c.req.url).origin;
   const configured = c.var.config.deployment.publicOrigin;
   const playback = configured && configured !== self ? ` ${configured}` : '';
@@ -30,8 +31,9 @@ function securityHeaders(c: Context<AppEnv>): Record<string, string> {
       "object-src 'none'",
       "base-uri 'none'",
       "form-action 'self'",
+      // No other site may frame a page (clickjacking): what X-Frame-Options: DENY says to older browsers.
+      "frame-ancestors 'none'",
     ].join('; '),
-    'X-Content-Type-Options': 'nosniff',
     // Signed playback URLs must not leak to other sites through Referer.
     'Referrer-Policy': 'same-origin',
     // Shells hold no creator data, but they change with each deploy: revalidate.
@@ -41,27 +43,27 @@ function securityHeaders(c: Context<AppEnv>): Record<string, string> {
 
 export const webRoutes = new Hono<AppEnv>()
   .get('/', (c) => c.redirect('/library', 302))
-  .get('/signin', (c) => c.html(<SignInPage />, 200, securityHeaders(c)))
+  .get('/signin', (c) => c.html(<SignInPage />, 200, pageHeaders(c)))
   .get('/upload', (c) => {
     const { uploads } = c.var.config;
     const config = { tusEndpoint: '/v1/uploads', chunkSize: uploads.chunkSize, maxFileSize: uploads.maxFileSize };
-    return c.html(<UploadPage config={config} />, 200, securityHeaders(c));
+    return c.html(<UploadPage config={config} />, 200, pageHeaders(c));
   })
-  .get('/library', (c) => c.html(<LibraryPage />, 200, securityHeaders(c)))
+  .get('/library', (c) => c.html(<LibraryPage />, 200, pageHeaders(c)))
   .get('/watch/:id', (c) => {
     const id = c.req.param('id');
-    if (!isSafeId(id)) return c.html(<NotFoundPage />, 404, securityHeaders(c));
+    if (!isSafeId(id)) return c.html(<NotFoundPage />, 404, pageHeaders(c));
     const { views } = c.var.config;
     const config = {
       videoId: id,
       viewRule: { minWatchSeconds: views.minWatchSeconds, shortVideoSeconds: views.shortVideoSeconds, shortVideoFraction: views.shortVideoFraction },
     };
-    return c.html(<WatchPage config={config} />, 200, securityHeaders(c));
+    return c.html(<WatchPage config={config} />, 200, pageHeaders(c));
   })
   .get('/stats/:id', (c) => {
     const id = c.req.param('id');
-    if (!isSafeId(id)) return c.html(<NotFoundPage />, 404, securityHeaders(c));
-    return c.html(<StatsPage config={{ videoId: id }} />, 200, securityHeaders(c));
+    if (!isSafeId(id)) return c.html(<NotFoundPage />, 404, pageHeaders(c));
+    return c.html(<StatsPage config={{ videoId: id }} />, 200, pageHeaders(c));
   });
 
 function NotFoundPage() {

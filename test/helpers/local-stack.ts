@@ -65,6 +65,24 @@ export async function waitForPortFree(port: number, timeoutMs: number): Promise<
   }
 }
 
+/** A unit the transcoder holds mid-encode (its `held:` log line; containers/transcoder/src/hold.ts). */
+export interface HeldUnit {
+  /** `encode:240p@3`, `audio`. */
+  unit: string;
+  /** The storage key of the video's original (`originals/{videoId}/…`). */
+  source: string;
+  jobId: string;
+  /** The stopped ffmpeg: SIGCONT lets the attempt go on, SIGKILL fails it (it is retried). */
+  pid: number;
+}
+
+const HELD_LINE = /held: (\S+) of (\S+) \(job (\S+), attempt \d+\): ffmpeg pid (\d+) stopped/g;
+
+/** Every `held:` line in `text`. */
+export function parseHeldUnits(text: string): HeldUnit[] {
+  return [...text.matchAll(HELD_LINE)].map((m) => ({ unit: m[1]!, source: m[2]!, jobId: m[3]!, pid: Number(m[4]) }));
+}
+
 export interface Stack {
   origin: string;
   /** A creator token for a fresh creator. */
@@ -77,12 +95,16 @@ export interface Stack {
   inspectorPort: number;
   transcoder: ChildProcess | null;
   logs: string[];
+  /** Units the local transcoder has held so far (`holdUnits`), in order. */
+  held: HeldUnit[];
+  /** Resolves with the held unit of `videoId` that `unit` matches (a RegExp or the exact unit) once it is held. */
+  waitForHeld(videoId: string, unit: string | RegExp, timeoutMs?: number): Promise<HeldUnit>;
   /** Creates another creator, for multi-tenant tests. */
   newCreator(name?: string): Promise<{ creatorId: string; token: string }>;
   /** Restarts wrangler dev on the same port and state (a server restart mid-upload). */
   restartWorker(): Promise<void>;
-  /** Kills and restarts the transcoder process (a crashed worker). */
-  restartTranscoder(): Promise<void>;
+  /** Kills and restarts the transcoder process (a crashed worker); `holdUnits` replaces the new process's holds. */
+  restartTranscoder(options?: { holdUnits?: string[] }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +116,11 @@ export interface StackOptions {
   verbose?: boolean;
   /** The production path: the transcoder image in Docker through the TranscoderContainer binding. */
   containers?: boolean;
+  /**
+   * Units whose first attempt the transcoder holds mid-encode (TRANSCODER_HOLD_UNITS: the local process's
+   * environment, and the Worker var the TranscoderContainer passes on; containers/transcoder/src/hold.ts).
+   */
+  holdUnits?: string[];
   /** `wrangler dev --test-scheduled`, as `npm start` runs it: crons fired through `/__scheduled` (scripts/local-cron.ts). */
   testScheduled?: boolean;
   /**
@@ -112,9 +139,10 @@ export function containerEnv(): Record<string, string> {
   };
 }
 
-function capture(child: ChildProcess, logs: string[], name: string, verbose: boolean): void {
+function capture(child: ChildProcess, logs: string[], name: string, verbose: boolean, onText?: (text: string) => void): void {
   const push = (chunk: Buffer) => {
     const text = chunk.toString();
+    onText?.(text);
     logs.push(`[${name}] ${text}`);
     if (logs.length > 2000) logs.splice(0, logs.length - 2000);
     if (verbose) process.stderr.write(`[${name}] ${text}`);
@@ -190,11 +218,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     env: { ...process.env, CI: '1' },
   });
 
+  const holdUnits = options.holdUnits?.join(',');
   const vars: Record<string, string> = {
     ...STACK_SECRETS,
     ...(containers ? {} : { PUBLIC_ORIGIN: origin, TRANSCODER_URL: transcoderUrl ?? 'http://127.0.0.1:9' }),
+    ...(holdUnits ? { TRANSCODER_HOLD_UNITS: holdUnits } : {}),
     ...options.vars,
   };
+  const held: HeldUnit[] = [];
+  // Held lines arrive whole (one console.log each); kept apart from `logs`, which drops its oldest chunks.
+  const onTranscoderText = (text: string) => held.push(...parseHeldUnits(text));
+  let transcoderHolds = holdUnits;
 
   let inspectorPort = 0;
   let nudger: ReturnType<typeof setInterval> | undefined;
@@ -233,9 +267,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (!wantTranscoder) return null;
     const child = spawnGroup(path.join(BIN, 'tsx'), [transcoderEntry], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(transcoderPort), HOST: '127.0.0.1', STORAGE_URL: `${origin}/internal/storage`, INTERNAL_TOKEN: STACK_SECRETS.INTERNAL_TOKEN },
+      env: {
+        ...process.env,
+        PORT: String(transcoderPort),
+        HOST: '127.0.0.1',
+        STORAGE_URL: `${origin}/internal/storage`,
+        INTERNAL_TOKEN: STACK_SECRETS.INTERNAL_TOKEN,
+        ...(transcoderHolds ? { TRANSCODER_HOLD_UNITS: transcoderHolds } : {}),
+      },
     });
-    capture(child, logs, 'transcoder', verbose);
+    capture(child, logs, 'transcoder', verbose, onTranscoderText);
     await waitFor(`${transcoderUrl}/healthz`, 30_000, child);
     return child;
   };
@@ -252,6 +293,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     transcoder: null,
     logs,
+    held,
+    async waitForHeld(videoId, unit, timeoutMs = 300_000) {
+      const deadline = Date.now() + timeoutMs;
+      const wanted = (h: HeldUnit) => h.source.startsWith(`originals/${videoId}/`) && (typeof unit === 'string' ? h.unit === unit : unit.test(h.unit));
+      for (;;) {
+        const found = held.find(wanted);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no unit ${String(unit)} of ${videoId} was held within ${timeoutMs} ms (held: ${JSON.stringify(held)})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
     async newCreator(name = 'e2e creator') {
       const res = await fetch(`${origin}/v1/admin/creators`, {
         method: 'POST',
@@ -265,7 +317,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopChild(stack.wrangler);
       stack.wrangler = await startWrangler();
     },
-    async restartTranscoder() {
+    async restartTranscoder(restart = {}) {
+      if (restart.holdUnits) transcoderHolds = restart.holdUnits.join(',');
       await stopChild(stack.transcoder, 'SIGKILL');
       stack.transcoder = await startTranscoder();
     },

@@ -88,10 +88,10 @@ export function transcoderFor(env: Env): Transcoder {
   };
 }
 
-/** Where a dispatched job reports back. */
-export function callbackSpec(env: Env, jobId: string, claim: number): CallbackSpec {
+/** Where a dispatched job reports back, for which claim, and which attempt that claim is (1: the first). */
+export function callbackSpec(env: Env, jobId: string, claim: number, attempt: number): CallbackSpec {
   const origin = isLocal(env) ? (env.PUBLIC_ORIGIN || 'http://127.0.0.1:8787').replace(/\/$/, '') : `http://${CALLBACK_HOST}`;
-  return { url: `${origin}${CALLBACK_PATH}`, jobId, claim };
+  return { url: `${origin}${CALLBACK_PATH}`, jobId, claim, attempt };
 }
 
 export type DispatchOutcome = { status: 'accepted' } | { status: 'failed'; message: string };

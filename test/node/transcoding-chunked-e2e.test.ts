@@ -309,6 +309,8 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     // Every fragment came from the pinned rung, among them the two on each side of both edges.
     expect(new Set(played.frags.map((f) => f.level))).toEqual(new Set([level]));
     expect(played.frags.map((f) => f.sn)).toEqual(expect.arrayContaining([1, 2, 3, 4]));
+    // The audio rendition played along, across the same edges.
+    expect(played.audioFrags.map((f) => f.sn)).toEqual(expect.arrayContaining([1, 2, 3, 4]));
     const frameTime = 1 / 30;
     for (const w of played.windows) {
       const at = `edge ${w.edge}s`;

@@ -101,8 +101,11 @@ export interface Stack {
   waitForHeld(videoId: string, unit: string | RegExp, timeoutMs?: number): Promise<HeldUnit>;
   /** Creates another creator, for multi-tenant tests. */
   newCreator(name?: string): Promise<{ creatorId: string; token: string }>;
-  /** Restarts wrangler dev on the same port and state (a server restart mid-upload). */
-  restartWorker(): Promise<void>;
+  /**
+   * Restarts wrangler dev on the same port and state (a server restart mid-upload). `whileStopped` runs once the old
+   * server is gone and before the new one starts: a test holds its client until then, so it meets the restart.
+   */
+  restartWorker(whileStopped?: () => void): Promise<void>;
   /** Kills and restarts the transcoder process (a crashed worker); `holdUnits` replaces the new process's holds. */
   restartTranscoder(options?: { holdUnits?: string[] }): Promise<void>;
   stop(): Promise<void>;
@@ -313,8 +316,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (res.status !== 201) throw new Error(`creating creator failed: ${res.status} ${await res.text()}`);
       return (await res.json()) as { creatorId: string; token: string };
     },
-    async restartWorker() {
+    async restartWorker(whileStopped) {
       await stopChild(stack.wrangler);
+      whileStopped?.();
       stack.wrangler = await startWrangler();
     },
     async restartTranscoder(restart = {}) {

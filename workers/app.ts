@@ -11,6 +11,7 @@ import { playbackRoutes } from './playback/routes';
 import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { transcodingRoutes } from './transcoding/routes';
+import { benchResultRoutes } from './transcoding/bench-results';
 import { errorJson, renderError } from './shared/errors';
 import { healthRoutes } from './shared/health';
 import type { AppEnv } from './shared/hono-env';
@@ -55,6 +56,7 @@ export function createApp() {
   app.route('/', viewRoutes);
   app.route('/', playbackRoutes);
   app.route('/', transcodingRoutes);
+  app.route('/', benchResultRoutes);
   app.route('/', captionRoutes);
   app.route('/', clipRoutes);
   app.route('/', downloadRoutes);

@@ -1,0 +1,79 @@
+/**
+ * `POST /internal/bench/videos/:id/transcoded` (only with BENCH_ROUTES=1 and `Authorization: Bearer
+ * $INTERNAL_TOKEN`: shared/internal.ts): makes an UPLOADING video READY from transcode results the caller already
+ * has, for benchmarks and tests that need many playable videos or a known duration and must not spend a transcode
+ * on each. Nothing is written around the platform: the video moves UPLOADING → PROCESSING → READY through the state
+ * machine (metadata/video-state.ts), the analysis facts are recorded as analysis records them, every unit of the
+ * plan (one encode unit per rung, the audio track, the thumbnails) is claimed and completed with the given result
+ * through the job table (jobs.ts), and the rendition rows and playlists come from the fan-in (outputs.ts), exactly
+ * as when the units report back. The segments themselves are the caller's business (PUT through /internal/storage,
+ * or none when only the rows matter).
+ *
+ * Body: `{ facts: { duration, width, height, frameRate, hasAudio }, renditions: RenditionResult[], audio:
+ * AudioResult, thumbnails: ThumbnailsResult }` (containers/transcoder/src/protocol.ts); the renditions must be
+ * exactly the ladder planned for that width × height. 200 `{ status: 'READY' }`; 400 on a malformed body or
+ * renditions that are not the planned ladder, 404 for an unknown video, 409 when it is not UPLOADING.
+ */
+import { eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { EncodeResult } from '../../containers/transcoder/src/protocol';
+import { markUploadCompleted } from '../metadata/video-state';
+import { schema } from '../shared/db';
+import { badRequest, conflict, notFound } from '../shared/errors';
+import type { AppEnv } from '../shared/hono-env';
+import { runtime } from '../shared/runtime';
+import { isSafeId } from '../shared/storage-keys';
+import { claimJob, completeClaim, ensureJobs } from './jobs';
+import { encodeUnit } from './messages';
+import { maybeMarkReady, plannedRungNames, refreshRenditions } from './outputs';
+
+const positive = z.number().positive();
+const track = { codecs: z.string().min(1), segmentDurations: z.array(positive).min(1), segmentSizes: z.array(z.number().int().nonnegative()).min(1), bandwidth: positive, averageBandwidth: positive, totalBytes: z.number().int().nonnegative() };
+
+const Body = z.strictObject({
+  sourceSize: z.number().int().nonnegative().optional(),
+  facts: z.strictObject({ duration: positive, width: z.number().int().positive(), height: z.number().int().positive(), frameRate: positive, hasAudio: z.boolean() }),
+  renditions: z.array(z.strictObject({ name: z.string().min(1), width: z.number().int().positive(), height: z.number().int().positive(), frameRate: positive, ...track })).min(1),
+  audio: z.strictObject(track),
+  thumbnails: z.strictObject({ poster: z.string(), sprites: z.array(z.string()), storyboard: z.string(), count: z.number().int().nonnegative() }),
+});
+
+export const benchResultRoutes = new Hono<AppEnv>().post('/internal/bench/videos/:id/transcoded', async (c) => {
+  const id = c.req.param('id');
+  if (!isSafeId(id)) throw badRequest('bad video id');
+  const parsed = Body.safeParse(await c.req.json().catch(() => undefined));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw badRequest(`${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  const { facts, renditions, audio, thumbnails, sourceSize } = parsed.data;
+  const { db, config } = c.var;
+  const env = c.env;
+  const video = await db.select({ status: schema.videos.status }).from(schema.videos).where(eq(schema.videos.id, id)).get();
+  if (!video) throw notFound('no such video');
+  if (video.status !== 'UPLOADING') throw conflict(`the video is ${video.status}, not UPLOADING`);
+  const planned = plannedRungNames(config, facts.width, facts.height);
+  const given = renditions.map((r) => r.name);
+  if (given.length !== planned.length || planned.some((name) => !given.includes(name))) {
+    throw badRequest(`the renditions (${given.join(', ')}) are not the ladder planned for ${facts.width}×${facts.height} (${planned.join(', ')})`);
+  }
+
+  await markUploadCompleted(env, db, id, { sourceSize: sourceSize ?? 0, sourceSha256: null }, async () => undefined);
+  await db.update(schema.videos).set({ ...facts, rotation: 0, updatedAt: runtime().now() }).where(eq(schema.videos.id, id));
+  const chunk = { index: 0, startSec: 0, endSec: null, firstSegment: 0 };
+  const results = new Map<string, unknown>([
+    ...renditions.map((r): [string, EncodeResult] => [encodeUnit([r.name], 0), { chunk, renditions: [r], bytesRead: null }]),
+    ['audio', audio],
+    ['thumbnails', thumbnails],
+  ]);
+  await ensureJobs(db, id, [...results.keys()].map((unit) => ({ unit, range: unit.startsWith('encode:') ? { start: 0, end: null } : undefined })));
+  for (const [unit, result] of results) {
+    const claim = await claimJob(db, id, unit, config.transcoding.jobLeaseMs);
+    if (claim.status !== 'claimed' || !(await completeClaim(db, claim.job, result))) throw conflict(`unit ${unit} could not be completed (${claim.status})`);
+  }
+  const refreshed = await refreshRenditions(env, db, config, id);
+  if (refreshed.status !== 'ok') throw conflict(refreshed.reason);
+  if (!(await maybeMarkReady(env, db, config, id))) throw conflict('the video did not become READY');
+  return c.json({ status: 'READY' });
+});

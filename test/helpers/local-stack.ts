@@ -6,7 +6,7 @@
  * the local Docker engine (scripts/container/setup-docker.sh must have run).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,18 +83,23 @@ export function parseHeldUnits(text: string): HeldUnit[] {
   return [...text.matchAll(HELD_LINE)].map((m) => ({ unit: m[1]!, source: m[2]!, jobId: m[3]!, pid: Number(m[4]) }));
 }
 
-export interface Stack {
+/** What a test needs to talk to a running stack, its own or the shared one (shared-stack.ts). */
+export interface StackClient {
   origin: string;
   /** A creator token for a fresh creator. */
   token: string;
   creatorId: string;
+  /** The stack's recent output (wrangler dev, the transcoder), for failure messages. */
+  logs: string[];
+}
+
+export interface Stack extends StackClient {
   transcoderUrl: string | null;
   stateDir: string;
   wrangler: ChildProcess;
   /** wrangler dev's inspector (Chrome DevTools protocol; `/core:user:<name>` is the Worker's isolate). */
   inspectorPort: number;
   transcoder: ChildProcess | null;
-  logs: string[];
   /** Units the local transcoder has held so far (`holdUnits`), in order. */
   held: HeldUnit[];
   /** Resolves with the held unit of `videoId` that `unit` matches (a RegExp or the exact unit) once it is held. */
@@ -117,6 +122,10 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** Show child output (default: only on failure, kept in `logs`). */
   verbose?: boolean;
+  /** Also append the children's output to this file (the shared stack: its tests run in other processes). */
+  logFile?: string;
+  /** Serve on this port (default: a free one). */
+  port?: number;
   /** The production path: the transcoder image in Docker through the TranscoderContainer binding. */
   containers?: boolean;
   /**
@@ -142,11 +151,12 @@ export function containerEnv(): Record<string, string> {
   };
 }
 
-function capture(child: ChildProcess, logs: string[], name: string, verbose: boolean, onText?: (text: string) => void): void {
+function capture(child: ChildProcess, logs: string[], name: string, verbose: boolean, logFile?: string, onText?: (text: string) => void): void {
   const push = (chunk: Buffer) => {
     const text = chunk.toString();
     onText?.(text);
     logs.push(`[${name}] ${text}`);
+    if (logFile) appendFileSync(logFile, `[${name}] ${text}`);
     if (logs.length > 2000) logs.splice(0, logs.length - 2000);
     if (verbose) process.stderr.write(`[${name}] ${text}`);
   };
@@ -201,12 +211,23 @@ async function stopChild(child: ChildProcess | null, signal: NodeJS.Signals = 'S
   for (let i = 0; i < 50 && killGroup(pid, 0); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
+/** A new creator on the stack at `origin`, through the admin route (ADMIN_TOKEN). */
+export async function createCreator(origin: string, name = 'e2e creator'): Promise<{ creatorId: string; token: string }> {
+  const res = await fetch(`${origin}/v1/admin/creators`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${STACK_SECRETS.ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  if (res.status !== 201) throw new Error(`creating creator failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { creatorId: string; token: string };
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const verbose = options.verbose ?? process.env.STACK_VERBOSE === '1';
   const keepState = options.stateDir !== undefined;
   const stateDir = options.stateDir ?? mkdtempSync(path.join(os.tmpdir(), 'edge-video-state-'));
   if (keepState) mkdirSync(stateDir, { recursive: true });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const origin = `http://127.0.0.1:${port}`;
   const transcoderEntry = path.join(ROOT, 'containers', 'transcoder', 'src', 'server.ts');
   const containers = options.containers === true;
@@ -260,7 +281,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (options.testScheduled) args.push('--test-scheduled');
     const env = { ...process.env, CI: '1', ...(containers ? containerEnv() : {}) };
     const child = spawnGroup(path.join(BIN, 'wrangler'), args, { cwd: ROOT, env });
-    capture(child, logs, 'wrangler', verbose);
+    capture(child, logs, 'wrangler', verbose, options.logFile);
     // With containers, wrangler builds the image before serving (cached layers: seconds; a cold build: minutes).
     await waitFor(`${origin}/healthz`, containers ? 600_000 : 90_000, child);
     return child;
@@ -279,7 +300,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...(transcoderHolds ? { TRANSCODER_HOLD_UNITS: transcoderHolds } : {}),
       },
     });
-    capture(child, logs, 'transcoder', verbose, onTranscoderText);
+    capture(child, logs, 'transcoder', verbose, options.logFile, onTranscoderText);
     await waitFor(`${transcoderUrl}/healthz`, 30_000, child);
     return child;
   };
@@ -307,15 +328,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         await new Promise((r) => setTimeout(r, 100));
       }
     },
-    async newCreator(name = 'e2e creator') {
-      const res = await fetch(`${origin}/v1/admin/creators`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${STACK_SECRETS.ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ name }),
-      });
-      if (res.status !== 201) throw new Error(`creating creator failed: ${res.status} ${await res.text()}`);
-      return (await res.json()) as { creatorId: string; token: string };
-    },
+    newCreator: (name) => createCreator(origin, name),
     async restartWorker(whileStopped) {
       await stopChild(stack.wrangler);
       whileStopped?.();

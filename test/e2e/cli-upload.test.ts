@@ -1,5 +1,5 @@
 /**
- * The upload CLI against the real local stack (wrangler dev + the transcoder): a run killed mid-upload is resumed
+ * The upload CLI against the shared local stack (wrangler dev + the transcoder; shared-stack.ts): a run killed mid-upload is resumed
  * by running the same command again (not restarted from zero), the video is processed, and the CLI prints its
  * watch URL. A rejected token fails clearly before anything is created. The CLI talks to the stack through a
  * forwarding proxy of the test's, which holds the upload's second PATCH: the kill lands mid-upload however fast
@@ -12,12 +12,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startStack, type Stack } from '../helpers/local-stack';
+import { ROOT, type StackClient } from '../helpers/local-stack';
+import { sharedStack } from '../helpers/shared-stack';
 
 const MiB = 1024 * 1024;
 /** tsx's loader by URL: the CLI runs in a scratch directory, where a bare `--import tsx` would not resolve. */
 const TSX_LOADER = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-let stack: Stack;
+let stack: StackClient;
 let dir: string;
 let video: string;
 let statePath: string;
@@ -106,7 +107,8 @@ beforeAll(async () => {
     '-vf', 'noise=alls=40:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-shortest', video,
   ]);
-  stack = await startStack({ transcoder: true, vars: { UPLOAD_CHUNK_SIZE: String(5 * MiB), SEGMENT_DURATION_SEC: '2' } });
+  // The shared stack: 5 MiB parts, 2 s segments (shared-stack.ts).
+  stack = await sharedStack('cli e2e');
   proxy = uploadProxy(stack.origin);
   via = await proxy.listen();
 }, 180_000);
@@ -114,7 +116,6 @@ beforeAll(async () => {
 afterAll(async () => {
   proxy?.passThrough();
   await proxy?.close();
-  await stack?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { STACK_SECRETS, type StackClient } from './local-stack';
+import { transcodedBody, type TranscodedSpec } from './transcoded-body';
 
 const execFileP = promisify(execFile);
 
@@ -189,4 +190,24 @@ export async function transcodedVideo(stack: StackClient, title: string, file: s
   const video = await waitForStatus(stack, id, ['READY', 'FAILED']);
   if (video.status !== 'READY') throw new Error(`${title} ended ${video.status} (${video.error}); the stack's last output:\n${stack.logs.slice(-60).join('')}`);
   return video;
+}
+
+/**
+ * Makes the UPLOADING video `videoId` READY from given transcode results (no transcode run) through
+ * `/internal/bench/videos/:id/transcoded`: the stack must run with BENCH_ROUTES=1. Rows and playlists only; the
+ * segments are not stored.
+ */
+export async function publishTranscoded(origin: string, videoId: string, spec: TranscodedSpec): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${origin}/internal/bench/videos/${videoId}/transcoded`, {
+      method: 'POST',
+      headers: { ...internalHeaders(), 'Content-Type': 'application/json' },
+      body: JSON.stringify(transcodedBody(spec)),
+    });
+    const text = await res.text();
+    if (res.status === 200) return;
+    // wrangler dev restarted its Worker mid-request: the route finishes what the cut-off call started.
+    if (res.status === 503 && text.startsWith('Your worker restarted') && attempt < 3) continue;
+    throw new Error(`publishing ${videoId}: ${res.status} ${text}`);
+  }
 }

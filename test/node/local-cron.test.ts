@@ -10,8 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRONS, fireCron } from '../../scripts/local-cron';
 import { ROOT, startStack, type Stack } from '../helpers/local-stack';
-import { transcodedBody } from '../helpers/transcoded-body';
-import { createVideo, internalHeaders } from '../helpers/transcoding-media';
+import { createVideo, publishTranscoded } from '../helpers/transcoding-media';
 
 function d1(stack: Stack, sql: string): Record<string, unknown>[] {
   const out = execFileSync(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', stack.stateDir, '--json', '--command', sql], {
@@ -43,12 +42,7 @@ describe('local cron triggers (npm start)', () => {
   it('flushes a view-counter shard whose end-of-hour alarm never ran', async () => {
     const id = await createVideo(stack, 'cron flush');
     // Playable without a transcode: READY from given transcode results, through the platform's own writers.
-    const published = await fetch(`${stack.origin}/internal/bench/videos/${id}/transcoded`, {
-      method: 'POST',
-      headers: { ...internalHeaders(), 'Content-Type': 'application/json' },
-      body: JSON.stringify(transcodedBody({ width: 426, height: 240, duration: 120, segmentSec: 4 })),
-    });
-    expect(published.status).toBe(200);
+    await publishTranscoded(stack.origin, id, { width: 426, height: 240, duration: 120, segmentSec: 4 });
     // The view must not be made in the last minute of an hour: its shard's own alarm (end of the hour, plus up to a
     // minute of jitter) would flush it during the test. Near the end of an hour, the test waits for the next one.
     const leftInHour = 3_600_000 - (Date.now() % 3_600_000);

@@ -6,8 +6,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/local-stack';
-import { transcodedBody } from '../helpers/transcoded-body';
-import { createVideo, internalHeaders } from '../helpers/transcoding-media';
+import { createVideo, publishTranscoded } from '../helpers/transcoding-media';
 
 const VARS = {
   // The videos are made READY through /internal/bench/videos/:id/transcoded.
@@ -27,12 +26,7 @@ let stack: Stack;
  */
 async function playableVideo(title: string): Promise<string> {
   const id = await createVideo(stack, title);
-  const res = await fetch(`${stack.origin}/internal/bench/videos/${id}/transcoded`, {
-    method: 'POST',
-    headers: { ...internalHeaders(), 'Content-Type': 'application/json' },
-    body: JSON.stringify(transcodedBody({ width: 426, height: 240, duration: 120, segmentSec: 4 })),
-  });
-  if (res.status !== 200) throw new Error(`publishing ${id}: ${res.status} ${await res.text()}`);
+  await publishTranscoded(stack.origin, id, { width: 426, height: 240, duration: 120, segmentSec: 4 });
   return id;
 }
 

@@ -5,6 +5,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { markUploadCompleted } from '../../workers/metadata/video-state';
+import { openDb } from '../../workers/shared/db';
+import { ensureJob } from '../../workers/transcoding/jobs';
 import { transcodedBody } from '../helpers/transcoded-body';
 import { api, newCreator, newVideo } from './helpers';
 
@@ -70,5 +73,21 @@ describe('bench results route', () => {
     }
     expect(((await (await api(`/v1/videos/${id}`, { token })).json()) as VideoJson).status).toBe('UPLOADING');
     expect((await publish('vid_nothing_here', good)).status).toBe(404);
+  });
+
+  it('finishes what a cut-off call started, but never takes over a video a real transcode is working on', async () => {
+    const { token } = await newCreator();
+    const db = openDb(env.DB);
+    const body = transcodedBody({ width: 426, height: 240, duration: 12 });
+    // Cut off after the first move: PROCESSING, no analysis.
+    const { id: cut } = await newVideo(token, 'cut off');
+    await markUploadCompleted(env, db, cut, { sourceSize: 0, sourceSha256: null }, async () => undefined);
+    expect((await publish(cut, body)).status).toBe(200);
+    // A real upload's video: PROCESSING with its analysis queued.
+    const { id: real } = await newVideo(token, 'transcoding');
+    await markUploadCompleted(env, db, real, { sourceSize: 10, sourceSha256: null }, async () => ensureJob(db, real, 'analyze'));
+    const refused = await publish(real, body);
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/PROCESSING, not UPLOADING/);
   });
 });

@@ -12,7 +12,9 @@
  * Body: `{ facts: { duration, width, height, frameRate, hasAudio }, renditions: RenditionResult[], audio:
  * AudioResult, thumbnails: ThumbnailsResult }` (containers/transcoder/src/protocol.ts); the renditions must be
  * exactly the ladder planned for that width × height. 200 `{ status: 'READY' }`; 400 on a malformed body or
- * renditions that are not the planned ladder, 404 for an unknown video, 409 when it is not UPLOADING.
+ * renditions that are not the planned ladder, 404 for an unknown video, 409 when it is neither UPLOADING nor left
+ * PROCESSING by an earlier call that was cut off (wrangler dev answers 503 when its Worker restarts mid-request): a
+ * repeated call finishes what that one started.
  */
 import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
@@ -24,7 +26,7 @@ import { badRequest, conflict, notFound } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { runtime } from '../shared/runtime';
 import { isSafeId } from '../shared/storage-keys';
-import { claimJob, completeClaim, ensureJobs } from './jobs';
+import { claimJob, completeClaim, ensureJobs, getJob } from './jobs';
 import { encodeUnit } from './messages';
 import { maybeMarkReady, plannedRungNames, refreshRenditions } from './outputs';
 
@@ -52,14 +54,16 @@ export const benchResultRoutes = new Hono<AppEnv>().post('/internal/bench/videos
   const env = c.env;
   const video = await db.select({ status: schema.videos.status }).from(schema.videos).where(eq(schema.videos.id, id)).get();
   if (!video) throw notFound('no such video');
-  if (video.status !== 'UPLOADING') throw conflict(`the video is ${video.status}, not UPLOADING`);
+  // PROCESSING without an analysis: an earlier call of this route got that far (a real transcode starts with one).
+  const resumable = video.status === 'PROCESSING' && !(await getJob(db, id, 'analyze'));
+  if (video.status !== 'UPLOADING' && !resumable) throw conflict(`the video is ${video.status}, not UPLOADING`);
   const planned = plannedRungNames(config, facts.width, facts.height);
   const given = renditions.map((r) => r.name);
   if (given.length !== planned.length || planned.some((name) => !given.includes(name))) {
     throw badRequest(`the renditions (${given.join(', ')}) are not the ladder planned for ${facts.width}×${facts.height} (${planned.join(', ')})`);
   }
 
-  await markUploadCompleted(env, db, id, { sourceSize: sourceSize ?? 0, sourceSha256: null }, async () => undefined);
+  if (video.status === 'UPLOADING') await markUploadCompleted(env, db, id, { sourceSize: sourceSize ?? 0, sourceSha256: null }, async () => undefined);
   await db.update(schema.videos).set({ ...facts, rotation: 0, updatedAt: runtime().now() }).where(eq(schema.videos.id, id));
   const chunk = { index: 0, startSec: 0, endSec: null, firstSegment: 0 };
   const results = new Map<string, unknown>([
@@ -70,7 +74,10 @@ export const benchResultRoutes = new Hono<AppEnv>().post('/internal/bench/videos
   await ensureJobs(db, id, [...results.keys()].map((unit) => ({ unit, range: unit.startsWith('encode:') ? { start: 0, end: null } : undefined })));
   for (const [unit, result] of results) {
     const claim = await claimJob(db, id, unit, config.transcoding.jobLeaseMs);
-    if (claim.status !== 'claimed' || !(await completeClaim(db, claim.job, result))) throw conflict(`unit ${unit} could not be completed (${claim.status})`);
+    if (claim.status === 'completed') continue;
+    // Busy: claimed by the earlier call that was cut off (nothing else claims these units).
+    const job = claim.status === 'claimed' ? claim.job : claim.status === 'busy' ? await getJob(db, id, unit) : undefined;
+    if (!job || !(await completeClaim(db, job, result))) throw conflict(`unit ${unit} could not be completed (${claim.status})`);
   }
   const refreshed = await refreshRenditions(env, db, config, id);
   if (refreshed.status !== 'ok') throw conflict(refreshed.reason);

@@ -1,6 +1,6 @@
 /** Helpers for the views tests: playable videos with a stored duration, view beacons, a controllable clock. */
 import { env } from 'cloudflare:workers';
-import { api, newCreator, newVideo } from './helpers';
+import { api, moveVideoTo, newCreator, newVideo } from './helpers';
 import { invalidateVideo } from '../../workers/metadata/cache';
 import { runtime, setRuntime } from '../../workers/shared/runtime';
 import { keyring } from '../../workers/playback/signing';
@@ -33,8 +33,7 @@ const pooledAddress = (): string => `192.0.2.${nextPooled++ % 16}`;
 export async function playableVideo(duration: number | null = 120, token?: string): Promise<{ id: string; token: string; creatorId: string }> {
   const creator = token ? { token, creatorId: '' } : await newCreator();
   const { id } = await newVideo(creator.token);
-  await env.DB.prepare("UPDATE videos SET status = 'READY', duration = ? WHERE id = ?").bind(duration, id).run();
-  await invalidateVideo(id);
+  await moveVideoTo(id, 'READY', { duration });
   return { id, ...creator };
 }
 

@@ -1,9 +1,12 @@
 /**
- * Two test projects:
+ * Test projects (`npm test` runs the first three at once; `npm run test:container` the last):
  * - `workers`: test/workers/**, inside workerd through @cloudflare/vitest-pool-workers (Miniflare bindings:
  *   D1 with migrations applied, R2, Durable Objects, queues). Storage is isolated per test file.
- * - `node`: test/node/**, end-to-end tests that start real processes (wrangler dev, the transcoder, ffmpeg,
- *   Chromium) and pure-TypeScript modules.
+ * - `node`: test/node/**, pure-TypeScript modules, and the end-to-end tests that start a stack of their own (they
+ *   restart it, kill or hold its transcoder, or need vars of their own).
+ * - `e2e`: test/e2e/**, end-to-end tests against one shared stack (test/helpers/shared-stack.ts), each file with
+ *   a creator of its own.
+ * - `container`: test/container/**, the production transcoding path under Docker.
  */
 import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
@@ -55,6 +58,19 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 300_000,
           // End-to-end suites start servers on free ports; run files one at a time on this 2-core machine.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+          // Starts the shared stack in the background; files wait for it.
+          globalSetup: ['./test/helpers/shared-stack-setup.ts'],
+          // One file at a time on the shared stack, beside the node project's files.
           fileParallelism: false,
         },
       },

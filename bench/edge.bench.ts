@@ -15,14 +15,13 @@
  *
  * Numbers depend on the machine (and on what else runs on it); compare ratios, not absolutes.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import type { BenchResult } from './run';
-import { ROOT, startStack, type Stack } from '../test/helpers/local-stack';
+import { startStack, type Stack } from '../test/helpers/local-stack';
+import { publishTranscoded } from '../test/helpers/transcoding-media';
 import { signToken, verifyToken } from '../workers/playback/signing';
 import { loadConfig } from '../workers/shared/config';
 import { keyring } from '../workers/shared/keyring';
@@ -108,22 +107,6 @@ async function putObjects(stack: Stack, objects: { key: string; body: Uint8Array
   }
 }
 
-function sql(stack: Stack, workDir: string, statements: string[]): void {
-  const file = path.join(workDir, `bench-${Date.now()}.sql`);
-  writeFileSync(file, statements.join('\n') + '\n');
-  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', stack.stateDir, '--file', file, '--yes'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CI: '1' },
-  });
-}
-
-function renditionRow(videoId: string, name: string, height: number, segments: number): string {
-  const durations = JSON.stringify(Array.from({ length: segments }, (_, i) => (i === segments - 1 ? 4.2 : 6.006)));
-  const width = Math.round((height * 16) / 9 / 2) * 2;
-  return `INSERT INTO renditions (video_id, name, width, height, bandwidth, average_bandwidth, codecs, frame_rate, segment_count, segment_durations, total_bytes, created_at) VALUES ('${videoId}', '${name}', ${width}, ${height}, ${height * 8000}, ${height * 6000}, 'avc1.64001f,mp4a.40.2', 29.97, ${segments}, '${durations}', 0, ${Date.now()});`;
-}
-
 /**
  * Token verification cost. `cold`: every token new to the isolate (a full HMAC-SHA256 through WebCrypto).
  * `perRequest`: the same token again, as a player's requests after its first (the MAC result is remembered).
@@ -182,7 +165,6 @@ async function signingKey(stack: Stack): Promise<{ id: string; pem: string; publ
 
 export async function run(): Promise<BenchResult> {
   const micro = await microbenchVerify();
-  const workDir = mkdtempSync(path.join(os.tmpdir(), 'edge-bench-'));
   const stack = await startStack({ vars: { BENCH_ROUTES: '1' } });
   try {
     const created = await fetch(`${stack.origin}/v1/videos`, {
@@ -196,11 +178,15 @@ export async function run(): Promise<BenchResult> {
     const objects = [{ key: `videos/${videoId}/1080p/segment_0000.ts`, body: segment }];
     for (let i = 0; i < MISS_OBJECTS; i++) objects.push({ key: `videos/${videoId}/720p/segment_${String(i).padStart(4, '0')}.ts`, body: segment });
     await putObjects(stack, objects);
-    sql(stack, workDir, [
-      renditionRow(videoId, '1080p', 1080, PLAYLIST_SEGMENTS),
-      renditionRow(videoId, '720p', 720, MISS_OBJECTS),
-      `UPDATE videos SET status = 'READY', ready_at = ${Date.now()} WHERE id = '${videoId}';`,
-    ]);
+    // READY from given transcode results through the platform's own writers: a 15-minute 1080p video, its 1080p
+    // playlist of PLAYLIST_SEGMENTS 6 s segments, its 720p one of MISS_OBJECTS (the objects the miss phase reads).
+    const duration = PLAYLIST_SEGMENTS * 6;
+    await publishTranscoded(stack.origin, videoId, {
+      width: 1920,
+      height: 1080,
+      duration,
+      segmentsOf: { '1080p': Array(PLAYLIST_SEGMENTS).fill(6), '720p': Array(MISS_OBJECTS).fill(duration / MISS_OBJECTS) },
+    });
 
     const playback = await fetch(`${stack.origin}/v1/videos/${videoId}/playback?ttl=86400`);
     if (playback.status !== 200) throw new Error(`playback: ${playback.status} ${await playback.text()}`);
@@ -270,6 +256,5 @@ export async function run(): Promise<BenchResult> {
     };
   } finally {
     await stack.stop();
-    rmSync(workDir, { recursive: true, force: true });
   }
 }

@@ -18,12 +18,13 @@
  * Numbers depend on the machine (and on whatever else it is running); the lead reruns on a quiet machine.
  */
 import autocannon from 'autocannon';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import path from 'node:path';
 import type { BenchResult } from './run';
-import { freePort, ROOT, STACK_SECRETS, startStack, type Stack } from '../test/helpers/local-stack';
+import { freePort, STACK_SECRETS, startStack, type Stack } from '../test/helpers/local-stack';
+import { publishTranscoded } from '../test/helpers/transcoding-media';
 import { defaults, loadConfig } from '../workers/shared/config';
 import { hashViewer, ViewerSketch } from '../workers/views/hll';
 import { shardIndexFor } from '../workers/views/routing';
@@ -63,13 +64,9 @@ async function createVideos(stack: Stack, n: number): Promise<string[]> {
       ids[i] = ((await res.json()) as { id: string }).id;
     },
   );
-  // Mark them playable with a known duration, as transcoding would (no upload/transcode in this bench).
-  execFileSync(
-    path.join(ROOT, 'node_modules', '.bin', 'wrangler'),
-    ['d1', 'execute', 'DB', '--local', '--persist-to', stack.stateDir, '--command',
-      `UPDATE videos SET status = 'READY', duration = ${VIDEO_DURATION} WHERE creator_id = '${stack.creatorId}'`],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } },
-  );
+  // Playable with a known duration, from given transcode results (no upload/transcode in this bench), through the
+  // platform's own writers.
+  await pool(ids, 8, (id) => publishTranscoded(stack.origin, id, { width: 426, height: 240, duration: VIDEO_DURATION }));
   return ids;
 }
 

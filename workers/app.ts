@@ -15,6 +15,7 @@ import { loadConfig } from './shared/config';
 import { openDb } from './shared/db';
 import { transcodingRoutes } from './transcoding/routes';
 import { probeTranscoder } from './transcoding/health';
+import { benchResultRoutes } from './transcoding/bench-results';
 import { errorJson, renderError } from './shared/errors';
 import { healthRoutes } from './shared/health';
 import type { AppEnv } from './shared/hono-env';
@@ -69,6 +70,7 @@ export function createApp() {
   app.route('/', viewRoutes);
   app.route('/', playbackRoutes(playbackExtensions));
   app.route('/', transcodingRoutes);
+  app.route('/', benchResultRoutes);
   app.route('/', captionRoutes);
   app.route('/', clipRoutes);
   app.route('/', downloadRoutes);

@@ -5,7 +5,8 @@
  * queue to the container, which has no route to R2 but the Worker's outbound handler for `storage.internal` (the
  * /internal/storage door does not exist in this configuration). The outputs are checked as in
  * test/node/transcoding-e2e.test.ts, read back the way a player reads them: through the signed playback URL.
- * A container killed mid-job is retried, not waited on.
+ * A container killed mid-job is retried, not waited on: the job is held mid-encode first (TRANSCODER_HOLD_UNITS,
+ * containers/transcoder/src/hold.ts), so the kill lands mid-encode on a fast machine as on a slow one.
  *
  * Needs the engine and images of scripts/container/setup-docker.sh: run as `npm run test:container`.
  */
@@ -15,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseM3u8 as parseM3u8As } from '../helpers/m3u8';
-import { containerEnv, startStack, type Stack } from '../helpers/local-stack';
+import { containerEnv, parseHeldUnits, startStack, type HeldUnit, type Stack } from '../helpers/local-stack';
 import { firstVideoFrame, getVideo, internalHeaders, makeSource, uploadOriginal, videoStreamDuration, waitForStatus } from '../helpers/transcoding-media';
 
 interface ParsedManifest {
@@ -40,6 +41,13 @@ function imageOfRun(): string {
   return imageTag;
 }
 
+/** Units held in this run's transcoder containers (their `held:` log lines) for the video `videoId`. */
+function heldInContainers(videoId: string): HeldUnit[] {
+  return transcoderContainers()
+    .flatMap((name) => parseHeldUnits(docker(['logs', name])))
+    .filter((h) => h.source.startsWith(`originals/${videoId}/`));
+}
+
 async function fetchOk(url: URL | string): Promise<Response> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
@@ -56,12 +64,13 @@ describe('transcoder container (wrangler dev --enable-containers, real image, pr
     dir = mkdtempSync(path.join(os.tmpdir(), 'container-e2e-'));
     [source, crashSource] = await Promise.all([
       makeSource(path.join(dir, '480p.mp4'), { width: 854, height: 480, seconds: 8 }),
-      // One upload chunk (about 6 MB), long enough to be killed mid-encode.
+      // One upload chunk (about 6 MB); two 12 s chunks, the second of which is held mid-encode and killed.
       makeSource(path.join(dir, 'crash.mp4'), { width: 640, height: 360, seconds: 24 }),
     ]);
-    // wrangler.toml's [vars] as deployed; only the job lease is shortened, so the killed container's unit is taken
-    // over (lease expiry: the heartbeats stop) within the test's patience.
-    stack = await startStack({ containers: true, vars: { TRANSCODE_JOB_LEASE_MS: '30000' } });
+    // wrangler.toml's [vars] as deployed, except: the job lease is shortened, so the killed container's unit is
+    // taken over (lease expiry: the heartbeats stop) within the test's patience; 12 s chunks, so the crash video has
+    // a chunk 1 and the first video (8 s) has none; and the first attempt of every chunk-1 unit is held mid-encode.
+    stack = await startStack({ containers: true, vars: { TRANSCODE_JOB_LEASE_MS: '30000', TRANSCODE_CHUNK_SEC: '12' }, holdUnits: ['encode:*@1'] });
   });
 
   afterAll(async () => {
@@ -157,26 +166,31 @@ describe('transcoder container (wrangler dev --enable-containers, real image, pr
 
   it('retries a job whose container was killed mid-encode (SIGKILL, as the OOM killer does) instead of hanging', async () => {
     const id = await uploadOriginal(stack, 'container crash', crashSource);
-    // Wait until an encode job is running in a container, then kill every transcoder container.
+    // A chunk-1 unit is held in its container once its ffmpeg has written output; then every transcoder container
+    // is killed.
     const deadline = Date.now() + 300_000;
-    let killed = false;
-    while (!killed && Date.now() < deadline) {
+    let held: HeldUnit[] = [];
+    while (held.length === 0) {
+      if (Date.now() > deadline) throw new Error(`no unit of ${id} was held: ${JSON.stringify((await getVideo(stack, id)).processing)}`);
       const v = await getVideo(stack, id);
-      const encoding = v.processing.find((p) => p.unit.startsWith('encode') && p.status === 'PROCESSING' && p.progress > 0 && p.progress < 0.6);
-      if (encoding) {
-        for (const name of transcoderContainers()) docker(['kill', '--signal', 'KILL', name]);
-        killed = true;
-      } else {
-        expect(v.status).toBe('PROCESSING');
-        await new Promise((r) => setTimeout(r, 300));
-      }
+      expect(v.status).toBe('PROCESSING');
+      held = heldInContainers(id);
+      if (held.length === 0) await new Promise((r) => setTimeout(r, 500));
     }
-    expect(killed).toBe(true);
+    const during = await getVideo(stack, id);
+    for (const h of held) expect(during.processing.find((p) => p.unit === h.unit), h.unit).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+    for (const name of transcoderContainers()) docker(['kill', '--signal', 'KILL', name]);
+
     const video = await waitForStatus(stack, id, ['READY', 'FAILED'], 540_000);
     if (video.status !== 'READY') process.stderr.write(stack.logs.slice(-120).join(''));
     expect(video.status).toBe('READY');
     expect(video.renditions.map((r) => r.name)).toEqual(['240p', '360p']);
-    expect(video.processing.some((p) => p.attempts > 1)).toBe(true);
+    // Every held unit was redone by a later attempt, which is never held.
+    for (const h of held) {
+      const job = video.processing.find((p) => p.unit === h.unit);
+      expect(job?.status, h.unit).toBe('COMPLETED');
+      expect(job?.attempts, h.unit).toBeGreaterThan(1);
+    }
     expect(stack.logs.join('')).toMatch(/"event":"container\.(stop|error)"/);
   });
 });

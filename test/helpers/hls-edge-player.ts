@@ -30,7 +30,9 @@ export interface EdgeWindow {
 export interface EdgePlayback {
   levels: { height: number; url: string }[];
   level: number;
+  /** Video fragments loaded (`level`: the rung); the audio rendition's fragments are in `audioFrags`. */
   frags: { level: number; sn: number; start: number; duration: number }[];
+  audioFrags: { sn: number; start: number; duration: number }[];
   errors: { type: string; details: string; fatal: boolean }[];
   windows: EdgeWindow[];
 }
@@ -49,10 +51,16 @@ window.playAcrossEdges = async (url, level, edges, pad) => {
   const video = document.getElementById('v');
   const hls = new Hls({ enableWorker: false, capLevelToPlayerSize: false, startLevel: level, startPosition: edges[0] - pad, maxBufferLength: 60 });
   const frags = [];
+  const audioFrags = [];
   const errors = [];
   const windows = [];
   hls.on(Hls.Events.ERROR, (_e, d) => errors.push({ type: d.type, details: d.details, fatal: d.fatal }));
-  hls.on(Hls.Events.FRAG_LOADED, (_e, d) => frags.push({ level: d.frag.level, sn: d.frag.sn, start: d.frag.start, duration: d.frag.duration }));
+  // An audio fragment's \`level\` is its audio track, not a rung: kept apart.
+  hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+    const f = { sn: d.frag.sn, start: d.frag.start, duration: d.frag.duration };
+    if (d.frag.type === 'audio') audioFrags.push(f);
+    else frags.push({ level: d.frag.level, ...f });
+  });
   // Manual level selection: the rung is pinned for the whole run, no ABR switch can hide or cause a seam.
   hls.on(Hls.Events.MANIFEST_PARSED, () => { hls.currentLevel = level; });
   hls.loadSource(url);
@@ -91,7 +99,7 @@ window.playAcrossEdges = async (url, level, edges, pad) => {
   }
   const levels = hls.levels.map((l) => ({ height: l.height, url: l.uri }));
   hls.destroy();
-  return { levels, level, frags, errors, windows };
+  return { levels, level, frags, audioFrags, errors, windows };
 };
 </script></body></html>`;
 

@@ -1,13 +1,11 @@
 /**
- * A real HLS ladder for end-to-end tests and benchmarks, made by ffmpeg (lavfi test pattern + tone), and a loader
- * that puts it into a running local stack the way transcoding does: segments into R2 under the storage-key
- * layout, one `renditions` row per rung in D1, the video READY. When the transcoding pipeline is merged, a test
- * can swap `loadLadderIntoStack` for a real upload + transcode without changing anything else.
+ * A real HLS ladder made by ffmpeg (lavfi test pattern + tone), audio muxed into every rung, for tests that serve it
+ * themselves (the ABR controller in hls.js). Tests of the platform transcode a real upload instead
+ * (transcoding-media.ts `transcodedVideo`).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, statSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, STACK_SECRETS, type Stack } from './local-stack';
 
 export interface LadderRungSpec {
   name: string;
@@ -82,60 +80,4 @@ export function makeHlsLadder(outDir: string, options: { seconds?: number; segme
       totalBytes,
     };
   });
-}
-
-const wrangler = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
-const BUCKET = 'edge-video-media';
-
-function runWrangler(stack: Stack, args: string[]): void {
-  execFileSync(wrangler, [...args, '--local', '--persist-to', stack.stateDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
-}
-
-const sqlString = (s: string) => `'${s.replace(/'/g, "''")}'`;
-
-/**
- * Puts `ladder` into the stack as the finished transcode of `videoId` (which must exist) and marks it READY.
- * `viaStorageRoute`: segments go through the Worker's internal storage route (one HTTP PUT each, as the transcoder
- * writes them) instead of one `wrangler r2 object put` process per segment — much faster on a loaded machine.
- */
-export async function loadLadderIntoStackFast(stack: Stack, videoId: string, ladder: LadderRung[], workDir: string): Promise<void> {
-  for (const rung of ladder) {
-    for (const [i, file] of rung.segmentFiles.entries()) {
-      const key = `videos/${videoId}/${rung.name}/segment_${String(i).padStart(4, '0')}.ts`;
-      const body = readFileSync(file);
-      const res = await fetch(`${stack.origin}/internal/storage/${key}`, {
-        method: 'PUT',
-        headers: { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}`, 'Content-Type': 'video/mp2t', 'Content-Length': String(body.length) },
-        body,
-      });
-      if (res.status !== 201) throw new Error(`PUT ${key}: ${res.status} ${await res.text()}`);
-    }
-  }
-  loadLadderIntoStack(stack, videoId, ladder, workDir, { segmentsLoaded: true });
-}
-
-/** Puts `ladder` into the stack as the finished transcode of `videoId` (which must exist) and marks it READY. */
-export function loadLadderIntoStack(stack: Stack, videoId: string, ladder: LadderRung[], workDir: string, options: { segmentsLoaded?: boolean } = {}): void {
-  for (const rung of options.segmentsLoaded ? [] : ladder) {
-    rung.segmentFiles.forEach((file, i) => {
-      const key = `videos/${videoId}/${rung.name}/segment_${String(i).padStart(4, '0')}.ts`;
-      runWrangler(stack, ['r2', 'object', 'put', `${BUCKET}/${key}`, '--file', file, '--content-type', 'video/mp2t']);
-    });
-  }
-  const now = Date.now();
-  const top = ladder.reduce((a, b) => (b.height > a.height ? b : a));
-  const duration = top.durations.reduce((a, b) => a + b, 0);
-  const statements = ladder.map(
-    (r) =>
-      `INSERT INTO renditions (video_id, name, width, height, bandwidth, average_bandwidth, codecs, frame_rate, segment_count, segment_durations, total_bytes, created_at) VALUES (${[
-        sqlString(videoId), sqlString(r.name), r.width, r.height, r.bandwidth, r.averageBandwidth, sqlString(r.codecs), r.frameRate,
-        r.durations.length, sqlString(JSON.stringify(r.durations)), r.totalBytes, now,
-      ].join(', ')});`,
-  );
-  statements.push(
-    `UPDATE videos SET status = 'READY', duration = ${duration}, width = ${top.width}, height = ${top.height}, frame_rate = ${top.frameRate}, ready_at = ${now}, updated_at = ${now} WHERE id = ${sqlString(videoId)};`,
-  );
-  const sqlFile = path.join(workDir, `load-${videoId}.sql`);
-  writeFileSync(sqlFile, statements.join('\n') + '\n');
-  runWrangler(stack, ['d1', 'execute', 'DB', '--file', sqlFile, '--yes']);
 }

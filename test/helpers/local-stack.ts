@@ -6,7 +6,7 @@
  * the local Docker engine (scripts/container/setup-docker.sh must have run).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,24 +65,54 @@ export async function waitForPortFree(port: number, timeoutMs: number): Promise<
   }
 }
 
-export interface Stack {
+/** A unit the transcoder holds mid-encode (its `held:` log line; containers/transcoder/src/hold.ts). */
+export interface HeldUnit {
+  /** `encode:240p@3`, `audio`. */
+  unit: string;
+  /** The storage key of the video's original (`originals/{videoId}/…`). */
+  source: string;
+  jobId: string;
+  /** The stopped ffmpeg: SIGCONT lets the attempt go on, SIGKILL fails it (it is retried). */
+  pid: number;
+}
+
+const HELD_LINE = /held: (\S+) of (\S+) \(job (\S+), attempt \d+\): ffmpeg pid (\d+) stopped/g;
+
+/** Every `held:` line in `text`. */
+export function parseHeldUnits(text: string): HeldUnit[] {
+  return [...text.matchAll(HELD_LINE)].map((m) => ({ unit: m[1]!, source: m[2]!, jobId: m[3]!, pid: Number(m[4]) }));
+}
+
+/** What a test needs to talk to a running stack, its own or the shared one (shared-stack.ts). */
+export interface StackClient {
   origin: string;
   /** A creator token for a fresh creator. */
   token: string;
   creatorId: string;
+  /** The stack's recent output (wrangler dev, the transcoder), for failure messages. */
+  logs: string[];
+}
+
+export interface Stack extends StackClient {
   transcoderUrl: string | null;
   stateDir: string;
   wrangler: ChildProcess;
   /** wrangler dev's inspector (Chrome DevTools protocol; `/core:user:<name>` is the Worker's isolate). */
   inspectorPort: number;
   transcoder: ChildProcess | null;
-  logs: string[];
+  /** Units the local transcoder has held so far (`holdUnits`), in order. */
+  held: HeldUnit[];
+  /** Resolves with the held unit of `videoId` that `unit` matches (a RegExp or the exact unit) once it is held. */
+  waitForHeld(videoId: string, unit: string | RegExp, timeoutMs?: number): Promise<HeldUnit>;
   /** Creates another creator, for multi-tenant tests. */
   newCreator(name?: string): Promise<{ creatorId: string; token: string }>;
-  /** Restarts wrangler dev on the same port and state (a server restart mid-upload). */
-  restartWorker(): Promise<void>;
-  /** Kills and restarts the transcoder process (a crashed worker). */
-  restartTranscoder(): Promise<void>;
+  /**
+   * Restarts wrangler dev on the same port and state (a server restart mid-upload). `whileStopped` runs once the old
+   * server is gone and before the new one starts: a test holds its client until then, so it meets the restart.
+   */
+  restartWorker(whileStopped?: () => void): Promise<void>;
+  /** Kills and restarts the transcoder process (a crashed worker); `holdUnits` replaces the new process's holds. */
+  restartTranscoder(options?: { holdUnits?: string[] }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -92,8 +122,17 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** Show child output (default: only on failure, kept in `logs`). */
   verbose?: boolean;
+  /** Also append the children's output to this file (the shared stack: its tests run in other processes). */
+  logFile?: string;
+  /** Serve on this port (default: a free one). */
+  port?: number;
   /** The production path: the transcoder image in Docker through the TranscoderContainer binding. */
   containers?: boolean;
+  /**
+   * Units whose first attempt the transcoder holds mid-encode (TRANSCODER_HOLD_UNITS: the local process's
+   * environment, and the Worker var the TranscoderContainer passes on; containers/transcoder/src/hold.ts).
+   */
+  holdUnits?: string[];
   /** `wrangler dev --test-scheduled`, as `npm start` runs it: crons fired through `/__scheduled` (scripts/local-cron.ts). */
   testScheduled?: boolean;
   /**
@@ -112,10 +151,12 @@ export function containerEnv(): Record<string, string> {
   };
 }
 
-function capture(child: ChildProcess, logs: string[], name: string, verbose: boolean): void {
+function capture(child: ChildProcess, logs: string[], name: string, verbose: boolean, logFile?: string, onText?: (text: string) => void): void {
   const push = (chunk: Buffer) => {
     const text = chunk.toString();
+    onText?.(text);
     logs.push(`[${name}] ${text}`);
+    if (logFile) appendFileSync(logFile, `[${name}] ${text}`);
     if (logs.length > 2000) logs.splice(0, logs.length - 2000);
     if (verbose) process.stderr.write(`[${name}] ${text}`);
   };
@@ -170,12 +211,23 @@ async function stopChild(child: ChildProcess | null, signal: NodeJS.Signals = 'S
   for (let i = 0; i < 50 && killGroup(pid, 0); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
+/** A new creator on the stack at `origin`, through the admin route (ADMIN_TOKEN). */
+export async function createCreator(origin: string, name = 'e2e creator'): Promise<{ creatorId: string; token: string }> {
+  const res = await fetch(`${origin}/v1/admin/creators`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${STACK_SECRETS.ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  if (res.status !== 201) throw new Error(`creating creator failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { creatorId: string; token: string };
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const verbose = options.verbose ?? process.env.STACK_VERBOSE === '1';
   const keepState = options.stateDir !== undefined;
   const stateDir = options.stateDir ?? mkdtempSync(path.join(os.tmpdir(), 'edge-video-state-'));
   if (keepState) mkdirSync(stateDir, { recursive: true });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const origin = `http://127.0.0.1:${port}`;
   const transcoderEntry = path.join(ROOT, 'containers', 'transcoder', 'src', 'server.ts');
   const containers = options.containers === true;
@@ -190,11 +242,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     env: { ...process.env, CI: '1' },
   });
 
+  const holdUnits = options.holdUnits?.join(',');
   const vars: Record<string, string> = {
     ...STACK_SECRETS,
     ...(containers ? {} : { PUBLIC_ORIGIN: origin, TRANSCODER_URL: transcoderUrl ?? 'http://127.0.0.1:9' }),
+    ...(holdUnits ? { TRANSCODER_HOLD_UNITS: holdUnits } : {}),
     ...options.vars,
   };
+  const held: HeldUnit[] = [];
+  // Held lines arrive whole (one console.log each); kept apart from `logs`, which drops its oldest chunks.
+  const onTranscoderText = (text: string) => held.push(...parseHeldUnits(text));
+  let transcoderHolds = holdUnits;
 
   let inspectorPort = 0;
   let nudger: ReturnType<typeof setInterval> | undefined;
@@ -223,7 +281,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (options.testScheduled) args.push('--test-scheduled');
     const env = { ...process.env, CI: '1', ...(containers ? containerEnv() : {}) };
     const child = spawnGroup(path.join(BIN, 'wrangler'), args, { cwd: ROOT, env });
-    capture(child, logs, 'wrangler', verbose);
+    capture(child, logs, 'wrangler', verbose, options.logFile);
     // With containers, wrangler builds the image before serving (cached layers: seconds; a cold build: minutes).
     await waitFor(`${origin}/healthz`, containers ? 600_000 : 90_000, child);
     return child;
@@ -233,9 +291,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (!wantTranscoder) return null;
     const child = spawnGroup(path.join(BIN, 'tsx'), [transcoderEntry], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(transcoderPort), HOST: '127.0.0.1', STORAGE_URL: `${origin}/internal/storage`, INTERNAL_TOKEN: STACK_SECRETS.INTERNAL_TOKEN },
+      env: {
+        ...process.env,
+        PORT: String(transcoderPort),
+        HOST: '127.0.0.1',
+        STORAGE_URL: `${origin}/internal/storage`,
+        INTERNAL_TOKEN: STACK_SECRETS.INTERNAL_TOKEN,
+        ...(transcoderHolds ? { TRANSCODER_HOLD_UNITS: transcoderHolds } : {}),
+      },
     });
-    capture(child, logs, 'transcoder', verbose);
+    capture(child, logs, 'transcoder', verbose, options.logFile, onTranscoderText);
     await waitFor(`${transcoderUrl}/healthz`, 30_000, child);
     return child;
   };
@@ -252,20 +317,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     transcoder: null,
     logs,
-    async newCreator(name = 'e2e creator') {
-      const res = await fetch(`${origin}/v1/admin/creators`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${STACK_SECRETS.ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ name }),
-      });
-      if (res.status !== 201) throw new Error(`creating creator failed: ${res.status} ${await res.text()}`);
-      return (await res.json()) as { creatorId: string; token: string };
+    held,
+    async waitForHeld(videoId, unit, timeoutMs = 300_000) {
+      const deadline = Date.now() + timeoutMs;
+      const wanted = (h: HeldUnit) => h.source.startsWith(`originals/${videoId}/`) && (typeof unit === 'string' ? h.unit === unit : unit.test(h.unit));
+      for (;;) {
+        const found = held.find(wanted);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no unit ${String(unit)} of ${videoId} was held within ${timeoutMs} ms (held: ${JSON.stringify(held)})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
-    async restartWorker() {
+    newCreator: (name) => createCreator(origin, name),
+    async restartWorker(whileStopped) {
       await stopChild(stack.wrangler);
+      whileStopped?.();
       stack.wrangler = await startWrangler();
     },
-    async restartTranscoder() {
+    async restartTranscoder(restart = {}) {
+      if (restart.holdUnits) transcoderHolds = restart.holdUnits.join(',');
       await stopChild(stack.transcoder, 'SIGKILL');
       stack.transcoder = await startTranscoder();
     },

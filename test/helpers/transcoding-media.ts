@@ -6,7 +6,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { STACK_SECRETS, type Stack } from './local-stack';
+import { STACK_SECRETS, type StackClient } from './local-stack';
+import { transcodedBody, type TranscodedSpec } from './transcoded-body';
 
 const execFileP = promisify(execFile);
 
@@ -47,7 +48,7 @@ export function internalHeaders(): Record<string, string> {
   return { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` };
 }
 
-export async function createVideo(stack: Stack, title: string): Promise<string> {
+export async function createVideo(stack: StackClient, title: string): Promise<string> {
   const res = await fetch(`${stack.origin}/v1/videos`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
@@ -86,7 +87,7 @@ async function sendIdempotent(what: string, url: string, init: RequestInit, ok: 
   }
 }
 
-export async function uploadOriginal(stack: Stack, title: string, file: string, inFlight = 4): Promise<string> {
+export async function uploadOriginal(stack: StackClient, title: string, file: string, inFlight = 4): Promise<string> {
   const id = await createVideo(stack, title);
   const bytes = readFileSync(file);
   const auth = { Authorization: `Bearer ${stack.token}` };
@@ -125,7 +126,7 @@ export interface VideoStatus {
  * restarts its worker when a container dies), and fetch's pool then fails the next request on such a socket with
  * "other side closed". A read is safe to repeat; three tries, a second apart.
  */
-export async function getVideo(stack: Stack, id: string): Promise<VideoStatus> {
+export async function getVideo(stack: StackClient, id: string): Promise<VideoStatus> {
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await fetch(`${stack.origin}/v1/videos/${id}`, { headers: { Authorization: `Bearer ${stack.token}` } });
@@ -139,7 +140,7 @@ export async function getVideo(stack: Stack, id: string): Promise<VideoStatus> {
   }
 }
 
-export async function waitForStatus(stack: Stack, id: string, statuses: string[], timeoutMs = 240_000): Promise<VideoStatus> {
+export async function waitForStatus(stack: StackClient, id: string, statuses: string[], timeoutMs = 240_000): Promise<VideoStatus> {
   const deadline = Date.now() + timeoutMs;
   let last: VideoStatus | null = null;
   while (Date.now() < deadline) {
@@ -150,19 +151,19 @@ export async function waitForStatus(stack: Stack, id: string, statuses: string[]
   throw new Error(`video ${id} did not reach ${statuses.join('/')}: ${JSON.stringify(last)}`);
 }
 
-export async function listObjects(stack: Stack, prefix: string): Promise<{ key: string; size: number }[]> {
+export async function listObjects(stack: StackClient, prefix: string): Promise<{ key: string; size: number }[]> {
   const res = await fetch(`${stack.origin}/internal/storage?prefix=${encodeURIComponent(prefix)}`, { headers: internalHeaders() });
   if (!res.ok) throw new Error(`list ${prefix}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { objects: { key: string; size: number }[] }).objects;
 }
 
-export async function getObject(stack: Stack, key: string): Promise<Uint8Array> {
+export async function getObject(stack: StackClient, key: string): Promise<Uint8Array> {
   const res = await fetch(`${stack.origin}/internal/storage/${key}`, { headers: internalHeaders() });
   if (!res.ok) throw new Error(`get ${key}: ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }
 
-export async function downloadObject(stack: Stack, key: string, file: string): Promise<string> {
+export async function downloadObject(stack: StackClient, key: string, file: string): Promise<string> {
   writeFileSync(file, await getObject(stack, key));
   return file;
 }
@@ -178,4 +179,35 @@ export function firstVideoFrame(file: string): { ptsTime: number; keyFrame: bool
 export function videoStreamDuration(file: string): number {
   const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' });
   return Number(out.trim());
+}
+
+/**
+ * A READY video made the way a creator makes one: a generated source (`makeSource`) uploaded through the chunk API
+ * and transcoded by the stack's transcoder. Throws, with the stack's last output, unless it ends READY.
+ */
+export async function transcodedVideo(stack: StackClient, title: string, file: string, spec: SourceSpec): Promise<VideoStatus> {
+  const id = await uploadOriginal(stack, title, await makeSource(file, spec));
+  const video = await waitForStatus(stack, id, ['READY', 'FAILED']);
+  if (video.status !== 'READY') throw new Error(`${title} ended ${video.status} (${video.error}); the stack's last output:\n${stack.logs.slice(-60).join('')}`);
+  return video;
+}
+
+/**
+ * Makes the UPLOADING video `videoId` READY from given transcode results (no transcode run) through
+ * `/internal/bench/videos/:id/transcoded`: the stack must run with BENCH_ROUTES=1. Rows and playlists only; the
+ * segments are not stored.
+ */
+export async function publishTranscoded(origin: string, videoId: string, spec: TranscodedSpec): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${origin}/internal/bench/videos/${videoId}/transcoded`, {
+      method: 'POST',
+      headers: { ...internalHeaders(), 'Content-Type': 'application/json' },
+      body: JSON.stringify(transcodedBody(spec)),
+    });
+    const text = await res.text();
+    if (res.status === 200) return;
+    // wrangler dev restarted its Worker mid-request: the route finishes what the cut-off call started.
+    if (res.status === 503 && text.startsWith('Your worker restarted') && attempt < 3) continue;
+    throw new Error(`publishing ${videoId}: ${res.status} ${text}`);
+  }
 }

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
   it('absent or empty variables keep the defaults', () => {
     const config = loadConfig({ UPLOAD_CHUNK_SIZE: '', LOG_LEVEL: '  ' });
     expect(config.uploads.chunkSize).toBe(defaults.uploads.chunkSize);
-    expect(config.deployment).toEqual({ publicOrigin: null, transcoder: { kind: 'container' }, logLevel: 'info', benchRoutes: false });
+    expect(config.deployment).toEqual({ publicOrigin: null, transcoder: { kind: 'container' }, logLevel: 'info', benchRoutes: false, transcoderHoldUnits: null });
     expect(config.secrets.signingKeyId).toBeNull();
   });
 
@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       TRANSCODER_URL: 'http://127.0.0.1:8788/, http://127.0.0.1:8789',
       LOG_LEVEL: 'warn',
       BENCH_ROUTES: '1',
+      TRANSCODER_HOLD_UNITS: '360p/0',
       X264_PRESET: 'medium',
       SIGNING_KEYS: JSON.stringify({ k1: 'ZTJlLXNpZ25pbmcta2V5LW9uZS0zMi1ieXRlcy1sb25nISE' }),
       SIGNING_KEY_ID: 'k1',
@@ -45,6 +46,7 @@ describe('loadConfig', () => {
       transcoder: { kind: 'local', urls: ['http://127.0.0.1:8788', 'http://127.0.0.1:8789'] },
       logLevel: 'warn',
       benchRoutes: true,
+      transcoderHoldUnits: '360p/0',
     });
     expect([...config.secrets.signingKeys.keys()]).toEqual(['k1']);
     expect(config.secrets.signingKeyId).toBe('k1');

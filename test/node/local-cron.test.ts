@@ -1,14 +1,16 @@
 /**
  * `npm start`'s cron firing, for real: `wrangler dev --test-scheduled` (as scripts/start.ts runs it, with the
  * [assets] section of wrangler.toml) and scripts/local-cron.ts. The hourly cron must flush a view-counter shard whose
- * own end-of-hour alarm never ran; the old way (`/cdn-cgi/handler/scheduled`) answers 500 with [assets].
+ * own end-of-hour alarm never ran (its pending row is aged in D1: wrangler dev's `/__scheduled` cannot run the
+ * cron at another time, and the Worker's clock is the machine's). The old way (`/cdn-cgi/handler/scheduled`) answers
+ * 500 with [assets].
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRONS, fireCron } from '../../scripts/local-cron';
 import { ROOT, startStack, type Stack } from '../helpers/local-stack';
-import { createVideo } from '../helpers/transcoding-media';
+import { createVideo, publishTranscoded } from '../helpers/transcoding-media';
 
 function d1(stack: Stack, sql: string): Record<string, unknown>[] {
   const out = execFileSync(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', stack.stateDir, '--json', '--command', sql], {
@@ -24,7 +26,8 @@ describe('local cron triggers (npm start)', () => {
   let stack: Stack;
   beforeAll(async () => {
     // A view needs a playback session and at least this much watching (docs/views.md); 1 s keeps the test short.
-    stack = await startStack({ testScheduled: true, vars: { VIEWS_MIN_WATCH_SECONDS: '1' } });
+    // BENCH_ROUTES: the video is made READY through /internal/bench/videos/:id/transcoded.
+    stack = await startStack({ testScheduled: true, vars: { VIEWS_MIN_WATCH_SECONDS: '1', BENCH_ROUTES: '1' } });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -38,14 +41,12 @@ describe('local cron triggers (npm start)', () => {
 
   it('flushes a view-counter shard whose end-of-hour alarm never ran', async () => {
     const id = await createVideo(stack, 'cron flush');
-    // Playable without a transcode: written straight to the local D1 file, then the Worker restarted on it.
-    d1(
-      stack,
-      `INSERT INTO renditions (video_id, name, width, height, bandwidth, average_bandwidth, codecs, frame_rate, segment_count, segment_durations, total_bytes, created_at) ` +
-        `VALUES ('${id}', '240p', 426, 240, 400000, 350000, 'avc1.42c015', 30, 30, '${JSON.stringify(Array(30).fill(4))}', 1000, 0); ` +
-        `UPDATE videos SET status = 'READY', duration = 120 WHERE id = '${id}'`,
-    );
-    await stack.restartWorker();
+    // Playable without a transcode: READY from given transcode results, through the platform's own writers.
+    await publishTranscoded(stack.origin, id, { width: 426, height: 240, duration: 120, segmentSec: 4 });
+    // The view must not be made in the last minute of an hour: its shard's own alarm (end of the hour, plus up to a
+    // minute of jitter) would flush it during the test. Near the end of an hour, the test waits for the next one.
+    const leftInHour = 3_600_000 - (Date.now() % 3_600_000);
+    if (leftInHour < 60_000) await new Promise((r) => setTimeout(r, leftInHour + 1000));
     const playback = await fetch(`${stack.origin}/v1/videos/${id}/playback`);
     expect(playback.status).toBe(200);
     const { session } = (await playback.json()) as { session: string };
@@ -57,11 +58,13 @@ describe('local cron triggers (npm start)', () => {
     });
     expect(await view.json()).toMatchObject({ counted: true });
     expect(d1(stack, `SELECT view_count FROM videos WHERE id = '${id}'`)[0]).toEqual({ view_count: 0 });
-    // The shard registered its pending delta; pretend its hour ended long ago and its alarm kept failing.
+    // The shard registered its pending delta, and its alarm is an hour away: a cron run now leaves it alone.
     expect(d1(stack, `SELECT COUNT(*) AS n FROM view_pending_shards WHERE video_id = '${id}'`)[0]).toEqual({ n: 1 });
-    d1(stack, `UPDATE view_pending_shards SET pending_since = 0 WHERE video_id = '${id}'`);
-    await stack.restartWorker();
+    await fireCron(stack.origin, '0 * * * *');
+    expect(d1(stack, `SELECT view_count FROM videos WHERE id = '${id}'`)[0]).toEqual({ view_count: 0 });
 
+    // Pretend its hour ended long ago and its alarm kept failing: the next run flushes it.
+    d1(stack, `UPDATE view_pending_shards SET pending_since = 0 WHERE video_id = '${id}'`);
     await fireCron(stack.origin, '0 * * * *');
     expect(d1(stack, `SELECT view_count FROM videos WHERE id = '${id}'`)[0]).toEqual({ view_count: 1 });
     expect(d1(stack, `SELECT COUNT(*) AS n FROM view_pending_shards WHERE video_id = '${id}'`)[0]).toEqual({ n: 0 });

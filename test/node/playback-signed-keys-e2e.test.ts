@@ -12,15 +12,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, serveHlsPage } from '../helpers/chromium';
-import { loadLadderIntoStackFast, makeHlsLadder, TWO_RUNGS, type LadderRung } from '../helpers/hls-ladder';
 import { ROOT, startStack, type Stack } from '../helpers/local-stack';
+import { transcodedVideo } from '../helpers/transcoding-media';
 
-const VARS = { VIEWS_MIN_WATCH_SECONDS: '1', VIEWS_SESSION_SKEW_SEC: '0.5' };
+// Views count after 1 s of watching; 2 s segments and a cheap preset keep the one transcode short.
+const VARS = { VIEWS_MIN_WATCH_SECONDS: '1', VIEWS_SESSION_SKEW_SEC: '0.5', SEGMENT_DURATION_SEC: '2', X264_PRESET: 'superfast' };
 const VIEWERS = 1000;
 
 let stack: Stack;
 let workDir: string;
-let ladder: LadderRung[];
+/** One real upload, transcoded by the stack: every test plays it with tokens of its own key. */
+let videoId: string;
 
 /**
  * The app: a separate process that signs one token per claim set with its private key, offline, exactly as the
@@ -69,17 +71,6 @@ async function pool<T>(items: T[], size: number, fn: (item: T, index: number) =>
   );
 }
 
-async function readyVideo(title: string): Promise<string> {
-  const res = await fetch(`${stack.origin}/v1/videos`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ title }),
-  });
-  const { id } = (await res.json()) as { id: string };
-  await loadLadderIntoStackFast(stack, id, ladder, workDir);
-  return id;
-}
-
 async function newKey(): Promise<{ id: string; pem: string }> {
   const res = await fetch(`${stack.origin}/v1/signing_keys`, { method: 'POST', headers: { Authorization: `Bearer ${stack.token}` } });
   expect(res.status).toBe(201);
@@ -89,16 +80,16 @@ async function newKey(): Promise<{ id: string; pem: string }> {
 describe('apps sign playback tokens offline (real wrangler dev, an app process with jose, Chromium)', () => {
   beforeAll(async () => {
     workDir = mkdtempSync(path.join(tmpdir(), 'signed-keys-e2e-'));
-    ladder = makeHlsLadder(path.join(workDir, 'ladder'), { seconds: 8, segmentSeconds: 2, rungs: TWO_RUNGS });
-    stack = await startStack({ vars: VARS });
-  });
+    stack = await startStack({ transcoder: true, vars: VARS });
+    videoId = (await transcodedVideo(stack, 'played by an app', path.join(workDir, 'source.mp4'), { width: 640, height: 360, seconds: 8 })).id;
+  }, 600_000);
   afterAll(async () => {
     await stack?.stop();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   it('a token the app signed plays master, media playlist and segment; a revoked key stops it', async () => {
-    const id = await readyVideo('signed by the app');
+    const id = videoId;
     const key = await newKey();
     const [token] = appSigns(key.pem, key.id, [{ sub: id }]);
     const base = `${stack.origin}/v/${id}/t/${token}/`;
@@ -118,7 +109,7 @@ describe('apps sign playback tokens offline (real wrangler dev, an app process w
   });
 
   it('in Chromium, the allowed origin plays while another origin is refused', async () => {
-    const id = await readyVideo('allowed origins');
+    const id = videoId;
     const key = await newKey();
     const allowed = await serveHlsPage('');
     const other = await serveHlsPage('');
@@ -157,7 +148,7 @@ describe('apps sign playback tokens offline (real wrangler dev, an app process w
   });
 
   it(`${VIEWERS} viewers from ${VIEWERS} addresses with tokens the one app signed get sessions and count exactly one view each`, async () => {
-    const id = await readyVideo('a thousand viewers');
+    const id = videoId;
     const key = await newKey();
     const tokens = appSigns(key.pem, key.id, Array.from({ length: VIEWERS }, () => ({ sub: id })));
     const address = (i: number) => `198.18.${i >> 8}.${i & 255}`;

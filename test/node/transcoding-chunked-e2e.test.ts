@@ -5,13 +5,15 @@
  * global times in every rung, continuous video and audio timestamps across chunk edges, no frame lost or doubled),
  * the playlists with a real HLS parser, and the faults: one chunk's encoder killed, a container that claims more
  * than its streams hold, a variable-frame-rate source, audio longer than video, no audio, and a delete
- * mid-processing. In Chromium: the watch page plays the video while it is still PROCESSING (its last 240p chunk is
- * held with SIGSTOP, so the growing playlist stays growing, and so is the audio encode once its first segments are
- * out, so the audio track is a growing one too), and hls.js plays the READY video across the edges of the chunk
- * that was killed and redone without a stall, a hole or a skipped frame.
+ * mid-processing. Every fault lands at a point the test holds (TRANSCODER_HOLD_UNITS, containers/transcoder/src/
+ * hold.ts: a held unit's ffmpeg is stopped once it has written output): the killed chunk is killed while held, the
+ * deleted video is deleted while one of its chunks is held. In Chromium: the watch page plays the video while it is
+ * still PROCESSING (its last 240p chunk is held, so the growing playlist stays growing, and so is the audio encode,
+ * which the test lets run in steps, so the audio track is a growing one too), and hls.js plays the READY video
+ * across the edges of the chunk that was killed and redone without a stall, a hole or a skipped frame.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +21,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/chromium';
 import { playAcrossEdges } from '../helpers/hls-edge-player';
-import { startStack, type Stack } from '../helpers/local-stack';
+import { startStack, type HeldUnit, type Stack } from '../helpers/local-stack';
 import { firstVideoFrame, getObject, getVideo, listObjects, makeSource, uploadOriginal, waitForStatus, type VideoStatus } from '../helpers/transcoding-media';
 
 const execFileP = promisify(execFile);
@@ -90,32 +92,20 @@ function packetTimes(file: string, stream: 'v' | 'a'): { pts: number; duration: 
 }
 
 /**
- * Finds the transcoder's ffmpeg encoding `videoId`'s chunk starting at `startSec` (a process this test's stack
- * started); with `alone`, only the unit that encodes the lowest rung by itself (`split=1`).
+ * Held units (containers/transcoder/src/hold.ts), each entry the first first attempt that matches: the main video's
+ * 360p chunk 1 (killed), its last 240p chunk and its audio (resumed by the watch-page test), then the doomed
+ * video's 360p chunk 1 (deleted while held). The other sources are 320×180 (240p only) and upload after the main
+ * video's units are held, so no entry is left for them.
  */
-function findChunkEncoder(videoId: string, startSec: number, alone = false): number | null {
-  return findFfmpeg(videoId, (cmd) => {
-    // `trim=start=S:end=E` for a chunk, `trim=start=S,` for the last one (open-ended).
-    const graph = cmd.find((a) => a.includes(`trim=start=${startSec}:`) || a.includes(`trim=start=${startSec},`));
-    return Boolean(graph && (!alone || graph.includes('split=1[')));
-  });
-}
+const HOLD_UNITS = ['encode:360p@1', 'encode:240p@3', 'audio', 'encode:360p@1'];
 
-/** The transcoder's ffmpeg encoding `videoId`'s audio track (its graph starts with `asetpts`). */
-function findAudioEncoder(videoId: string): number | null {
-  return findFfmpeg(videoId, (cmd) => cmd.some((a) => a.startsWith('[0:a:0]asetpts')));
-}
-
-function findFfmpeg(videoId: string, match: (cmd: string[]) => boolean): number | null {
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.includes(`originals/${videoId}/`)) && match(cmd)) return Number(pid);
-    } catch {
-      // the process ended while we looked
-    }
+/** SIGCONT or SIGKILL for a held unit's ffmpeg (gone already: nothing to do). */
+function signalHeld(h: HeldUnit, signal: NodeJS.Signals): void {
+  try {
+    process.kill(h.pid, signal);
+  } catch {
+    // already gone
   }
-  return null;
 }
 
 describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () => {
@@ -123,22 +113,17 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
   let dir: string;
   let sources: Sources;
   let ids: { main: string; longContainer: string; vfr: string; longAudio: string; noAudio: string };
-  let killed: { pid: number; at: number } | null = null;
-  /** The main video's last 240p chunk (36–40 s), stopped (SIGSTOP) until the growing-playlist test resumes it. */
-  let held: { pid: number; resumed: boolean } | null = null;
-  /** The main video's audio encoder, stopped (SIGSTOP) as soon as it runs; the watch-page test lets it run in steps. */
-  let audioHeld: { pid: number; resumed: boolean } | null = null;
+  /** The main video's 360p chunk 1 (12–24 s), killed while held: that chunk alone is redone. */
+  let killed: HeldUnit;
+  /** The main video's last 240p chunk (36–40 s), held until the growing-playlist test resumes it. */
+  let lastChunk: HeldUnit;
+  /** The main video's audio encode, held; the watch-page test lets it run in steps. */
+  let audio: HeldUnit;
+  let resumed = false;
   const resume = () => {
-    for (const h of [held, audioHeld]) {
-      if (h && !h.resumed) {
-        h.resumed = true;
-        try {
-          process.kill(h.pid, 'SIGCONT');
-        } catch {
-          // already gone
-        }
-      }
-    }
+    if (resumed || !lastChunk || !audio) return;
+    resumed = true;
+    for (const h of [lastChunk, audio]) signalHeld(h, 'SIGCONT');
   };
 
   beforeAll(async () => {
@@ -147,33 +132,13 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
       startStack({
         transcoder: true,
         vars: { X264_PRESET: 'superfast', TRANSCODE_CHUNK_SEC: '12', SEGMENT_DURATION_SEC: '6', TRANSCODE_RETRY_BASE_DELAY_SEC: '1', TRANSCODE_JOB_LEASE_MS: '20000', TRANSCODE_PURGE_DELAY_SEC: '5' },
+        holdUnits: HOLD_UNITS,
       }),
       makeSources(mkdtempSync(path.join(os.tmpdir(), 'chunked-src-'))),
     ]);
     const main = await uploadOriginal(stack, 'chunked main', sources.main);
-    // Kill the encoder of chunk 1 (12–24 s) of the main video as soon as it runs: that chunk alone is redone. Stop
-    // (SIGSTOP) the 240p encoder of its last chunk (36–40 s): the 240p playlist stays a growing one until the
-    // watch-page test resumes it (the transcoder's heartbeat keeps the unit's lease meanwhile). Stop the audio
-    // encoder too, at once: the watch-page test lets it run in steps until the audio covers the first chunk.
-    const deadline = Date.now() + 180_000;
-    while ((!killed || !held) && Date.now() < deadline) {
-      const audio = audioHeld ? null : findAudioEncoder(main);
-      if (audio) {
-        process.kill(audio, 'SIGSTOP');
-        audioHeld = { pid: audio, resumed: false };
-      }
-      const victim = killed ? null : findChunkEncoder(main, 12);
-      if (victim) {
-        process.kill(victim, 'SIGKILL');
-        killed = { pid: victim, at: Date.now() };
-      }
-      const last = held ? null : findChunkEncoder(main, 36, true);
-      if (last) {
-        process.kill(last, 'SIGSTOP');
-        held = { pid: last, resumed: false };
-      }
-      if (!victim && !last) await new Promise((r) => setTimeout(r, 40));
-    }
+    [killed, lastChunk, audio] = await Promise.all([stack.waitForHeld(main, 'encode:360p@1'), stack.waitForHeld(main, 'encode:240p@3'), stack.waitForHeld(main, 'audio')]);
+    signalHeld(killed, 'SIGKILL');
     const [longContainer, vfr, longAudio, noAudio] = await Promise.all([sources.longContainer, sources.vfr, sources.longAudio, sources.noAudio].map((f) => uploadOriginal(stack, path.basename(f), f)));
     ids = { main, longContainer: longContainer!, vfr: vfr!, longAudio: longAudio!, noAudio: noAudio! };
   }, 600_000);
@@ -184,8 +149,6 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
   });
 
   it('the watch page plays the video while it is still PROCESSING, from its growing 240p and audio playlists', async () => {
-    expect(held, 'the 240p encoder of the last chunk was found and held').not.toBeNull();
-    expect(audioHeld, 'the audio encoder was found and held').not.toBeNull();
     const browser = await launchChromium();
     try {
       // Playable once the first 240p chunk is in and the audio covers it, long before the audio is done: the audio
@@ -197,9 +160,9 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
       while (!v.renditions.some((r) => r.name === '240p') && v.status === 'PROCESSING' && Date.now() < deadline) {
         if (v.processing.some((p) => p.unit === 'encode:240p@0' && p.status === 'COMPLETED') && steps < 200) {
           steps++;
-          process.kill(audioHeld!.pid, 'SIGCONT');
+          process.kill(audio.pid, 'SIGCONT');
           await new Promise((r) => setTimeout(r, 60));
-          process.kill(audioHeld!.pid, 'SIGSTOP');
+          process.kill(audio.pid, 'SIGSTOP');
           await new Promise((r) => setTimeout(r, 1000));
         }
         await new Promise((r) => setTimeout(r, 500));
@@ -271,9 +234,8 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     expect(video.processing.find((p) => p.unit === 'audio')).toMatchObject({ status: 'COMPLETED' });
 
     // The killed chunk was redone; every other chunk ran once.
-    expect(killed).not.toBeNull();
     const redone = encodes.filter((p) => p.attempts > 1).map((p) => p.unit);
-    expect(redone).toEqual([expect.stringMatching(/@1$/)]);
+    expect(redone).toEqual([killed.unit]);
 
     const master = parse(decoder.decode(await getObject(stack, `videos/${ids.main}/master.m3u8`)));
     expect(master.mediaGroups?.AUDIO?.audio?.Default?.uri).toBe('audio/playlist.m3u8');
@@ -347,6 +309,8 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     // Every fragment came from the pinned rung, among them the two on each side of both edges.
     expect(new Set(played.frags.map((f) => f.level))).toEqual(new Set([level]));
     expect(played.frags.map((f) => f.sn)).toEqual(expect.arrayContaining([1, 2, 3, 4]));
+    // The audio rendition played along, across the same edges.
+    expect(played.audioFrags.map((f) => f.sn)).toEqual(expect.arrayContaining([1, 2, 3, 4]));
     const frameTime = 1 / 30;
     for (const w of played.windows) {
       const at = `edge ${w.edge}s`;
@@ -419,13 +383,9 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
   it('stops a video deleted mid-processing and leaves no objects under videos/{id}/ within a minute', async () => {
     await waitForStatus(stack, ids.main, ['READY', 'FAILED'], 400_000);
     const id = await uploadOriginal(stack, 'doomed', sources.doomed);
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const v = await getVideo(stack, id);
-      if (v.processing.some((p) => p.unit.startsWith('encode:') && p.status === 'PROCESSING')) break;
-      if (Date.now() > deadline) throw new Error('no chunk started');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // Mid-processing for sure: its 360p chunk 1 is held mid-encode (the last entry of HOLD_UNITS).
+    const held = await stack.waitForHeld(id, 'encode:360p@1');
+    expect((await getVideo(stack, id)).processing.find((p) => p.unit === held.unit)).toMatchObject({ status: 'PROCESSING' });
     const res = await fetch(`${stack.origin}/v1/videos/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${stack.token}` } });
     expect(res.status).toBeLessThan(300);
     const until = Date.now() + 60_000;

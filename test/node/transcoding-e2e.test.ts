@@ -51,8 +51,7 @@ async function makeSources(dir: string): Promise<Sources> {
     // A phone video: stored 640×360 with a 90° display matrix, shown 360×640.
     makeSource(at('portrait.mp4'), { width: 640, height: 360, seconds: 4, audio: false, rotate: 90 }),
     makeSource(at('small.mp4'), { width: 426, height: 240, seconds: 4 }),
-    // Long enough that an encode job is still running when the test sees its progress and kills the transcoder,
-    // even on a fast, quiet machine (progress is reported at most every 2 s).
+    // Two 18 s chunks: its chunk 1 is held mid-encode (the only video here that has one) and the transcoder killed.
     makeSource(at('480p.mp4'), { width: 854, height: 480, seconds: 36 }),
     execFileP('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=300:sample_rate=48000', '-t', '3', '-c:a', 'aac', audioOnly]),
   ]);
@@ -67,24 +66,31 @@ describe('transcoding pipeline (local stack, real ffmpeg)', () => {
   let dir: string;
   let sources: Sources;
   /** Videos uploaded in beforeAll, processed concurrently; each test waits for its own. */
-  let ids: { hd: string; random: string; text: string; truncated: string; audioOnly: string; portrait: string; small: string };
+  let ids: { hd: string; random: string; text: string; truncated: string; audioOnly: string; portrait: string; small: string; crash: string };
+  /** The hd video's upper rung group, held mid-encode until the progressive-availability check has seen 240p alone. */
+  const HD_UPPER = 'encode:360p+480p+720p+1080p@0';
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'transcode-e2e-'));
     // superfast keeps CI cheap and still encodes High profile (8x8 transforms, CABAC), so the codec strings are the
-    // production ones; production uses the benchmarked default preset. Short backoff for the crash test.
+    // production ones; production uses the benchmarked default preset. Short backoff and lease for the crash test;
+    // 18 s chunks, so only the crash video has a chunk 1. Held mid-encode (containers/transcoder/src/hold.ts): the
+    // hd video's upper rungs, and the crash video's first chunk-1 unit to start.
     [stack, sources] = await Promise.all([
-      startStack({ transcoder: true, vars: { X264_PRESET: 'superfast', TRANSCODE_RETRY_BASE_DELAY_SEC: '1', TRANSCODE_JOB_LEASE_MS: '20000' } }),
+      startStack({
+        transcoder: true,
+        vars: { X264_PRESET: 'superfast', TRANSCODE_RETRY_BASE_DELAY_SEC: '1', TRANSCODE_JOB_LEASE_MS: '20000', TRANSCODE_CHUNK_SEC: '18' },
+        holdUnits: [HD_UPPER, 'encode:*@1'],
+      }),
       makeSources(dir),
     ]);
     // Independent videos go in together through the real chunk API: the queue and the transcoder interleave them
-    // while the tests check one after another. The 1080p clip goes first so its progressive availability shows.
-    // The crash test uploads its own video last and alone: killing the transcoder would redeliver others' jobs.
-    const hd = await uploadOriginal(stack, '1080p clip', sources.hd);
-    const [random, text, truncated, audioOnly, portrait, small] = await Promise.all(
-      [sources.random, sources.text, sources.truncated, sources.audioOnly, sources.portrait, sources.small].map((file) => uploadOriginal(stack, path.basename(file), file)),
+    // while the tests check one after another. The crash test kills the transcoder only once every other video is
+    // finished (killing it would redo their jobs too).
+    const [hd, random, text, truncated, audioOnly, portrait, small, crash] = await Promise.all(
+      [sources.hd, sources.random, sources.text, sources.truncated, sources.audioOnly, sources.portrait, sources.small, sources.crash].map((file) => uploadOriginal(stack, path.basename(file), file)),
     );
-    ids = { hd, random: random!, text: text!, truncated: truncated!, audioOnly: audioOnly!, portrait: portrait!, small: small! };
+    ids = { hd: hd!, random: random!, text: text!, truncated: truncated!, audioOnly: audioOnly!, portrait: portrait!, small: small!, crash: crash! };
   });
   afterAll(async () => {
     await stack?.stop();
@@ -95,18 +101,22 @@ describe('transcoding pipeline (local stack, real ffmpeg)', () => {
     const sourceDuration = videoStreamDuration(sources.hd);
     const id = ids.hd;
 
-    // Progressive availability: the lowest rung becomes playable before the video is READY.
-    let sawPlayableEarly = false;
+    // Progressive availability: the lowest rung becomes playable while the upper rungs are still encoding (held).
+    const upper = await stack.waitForHeld(id, HD_UPPER);
     const deadline = Date.now() + 300_000;
-    let video = await getVideo(stack, id);
-    while (video.status === 'PROCESSING' && Date.now() < deadline) {
-      if (video.renditions.length > 0 && video.renditions.length < 5) sawPlayableEarly = true;
+    let early = await getVideo(stack, id);
+    while (early.renditions.length === 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 300));
-      video = await getVideo(stack, id);
+      early = await getVideo(stack, id);
     }
+    expect(early.status).toBe('PROCESSING');
+    expect(early.renditions.map((r) => r.name)).toEqual(['240p']);
+    expect(early.processing.find((p) => p.unit === HD_UPPER)).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+    process.kill(upper.pid, 'SIGCONT');
+    const video = await waitForStatus(stack, id, ['READY', 'FAILED']);
     if (video.status !== 'READY') process.stderr.write(stack.logs.slice(-80).join(''));
     expect(video.status).toBe('READY');
-    expect(sawPlayableEarly).toBe(true);
+    expect(video.processing.find((p) => p.unit === HD_UPPER)).toMatchObject({ status: 'COMPLETED', attempts: 1 });
     expect(video).toMatchObject({ width: 1920, height: 1080 });
     expect(video.duration).toBeCloseTo(12, 1);
 
@@ -252,27 +262,19 @@ describe('transcoding pipeline (local stack, real ffmpeg)', () => {
   });
 
   it('redoes a job whose transcoder was killed mid-encode, without duplicate rows or objects', async () => {
-    // Alone: every other video must be finished before the transcoder is killed.
-    await Promise.all(Object.values(ids).map((other) => waitForStatus(stack, other, ['READY', 'FAILED'])));
-    const id = await uploadOriginal(stack, 'crash', sources.crash);
-    let killedUnit: string | null = null;
-    const deadline = Date.now() + 120_000;
-    while (!killedUnit && Date.now() < deadline) {
-      const v = await getVideo(stack, id);
-      const running = v.processing.find((j) => j.unit.startsWith('encode:') && j.status === 'PROCESSING' && j.progress > 0 && j.progress < 0.6);
-      if (running) {
-        killedUnit = running.unit;
-        await stack.restartTranscoder();
-      } else {
-        await new Promise((r) => setTimeout(r, 150));
-      }
-    }
-    expect(killedUnit).not.toBeNull();
+    // Every other video finished first: killing the transcoder would redo their jobs too.
+    const others = Object.entries(ids).filter(([name]) => name !== 'crash').map(([, id]) => id);
+    await Promise.all(others.map((other) => waitForStatus(stack, other, ['READY', 'FAILED'])));
+    const id = ids.crash;
+    const held = await stack.waitForHeld(id, /^encode:.*@1$/);
+    expect((await getVideo(stack, id)).processing.find((j) => j.unit === held.unit)).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+    // The new process holds nothing: a chunk-1 unit not started yet must not be held in its turn.
+    await stack.restartTranscoder({ holdUnits: [] });
 
     const video = await waitForStatus(stack, id, ['READY', 'FAILED']);
     if (video.status !== 'READY') process.stderr.write(stack.logs.slice(-60).join(''));
     expect(video.status).toBe('READY');
-    const killed = video.processing.find((j) => j.unit === killedUnit)!;
+    const killed = video.processing.find((j) => j.unit === held.unit)!;
     expect(killed.status).toBe('COMPLETED');
     expect(killed.attempts).toBeGreaterThanOrEqual(2);
     // One job row per unit, one rendition per rung.

@@ -151,6 +151,10 @@ describe('tus-js-client against wrangler dev', () => {
     let afterRestart = -1;
     let retries = 0;
     let restarting: Promise<void> | null = null;
+    // The PATCH after the restart began waits until the old server is gone, so the upload meets the restart
+    // however fast the machine uploads the rest.
+    let serverGone: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => (serverGone = resolve));
     const upload = new tus.Upload(
       file,
       options(stack, storage, {
@@ -162,10 +166,13 @@ describe('tus-js-client against wrangler dev', () => {
           retries++;
           return true;
         },
+        onBeforeRequest: async (req) => {
+          if (restarting && req.getMethod() === 'PATCH') await stopped;
+        },
         onChunkComplete: (_chunk, accepted) => {
           if (accepted >= SIZE / 2 && !restarting) {
             acknowledgedBeforeRestart = accepted;
-            restarting = stack.restartWorker().then(async () => {
+            restarting = stack.restartWorker(serverGone).then(async () => {
               afterRestart = await headOffset(stack, upload.url!);
             });
           }

@@ -3,15 +3,14 @@
  * address count at most that address's allowance, while 200 real sessions from 200 addresses, each waiting its
  * real watch time, all count exactly once. Small thresholds come from vars so it stays fast; every loop is bounded.
  */
-import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startStack, type Stack } from '../helpers/local-stack';
+import { startStack, type Stack } from '../helpers/local-stack';
+import { createVideo, publishTranscoded } from '../helpers/transcoding-media';
 
 const VARS = {
+  // The videos are made READY through /internal/bench/videos/:id/transcoded.
+  BENCH_ROUTES: '1',
   VIEWS_MIN_WATCH_SECONDS: '2',
   VIEWS_SESSION_SKEW_SEC: '0.5',
   VIEWS_SESSIONS_PER_ADDRESS: '40',
@@ -20,28 +19,14 @@ const VARS = {
 const WATCH = 2.2;
 
 let stack: Stack;
-let workDir: string;
 
-/** A READY video with one (metadata-only) rendition and a stored duration, as a finished transcode leaves it. */
+/**
+ * A READY 120 s video with one rendition (rows only: no segment is played here), made READY from given transcode
+ * results through the platform's own writers.
+ */
 async function playableVideo(title: string): Promise<string> {
-  const res = await fetch(`${stack.origin}/v1/videos`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ title }),
-  });
-  const { id } = (await res.json()) as { id: string };
-  const now = Date.now();
-  const sql = path.join(workDir, `${id}.sql`);
-  writeFileSync(
-    sql,
-    `INSERT INTO renditions (video_id, name, width, height, bandwidth, average_bandwidth, codecs, frame_rate, segment_count, segment_durations, total_bytes, created_at) VALUES ('${id}', '240p', 426, 240, 400000, 350000, 'avc1.42c015', 30, 30, '${JSON.stringify(Array(30).fill(4))}', 1000, ${now});\n` +
-      `UPDATE videos SET status = 'READY', duration = 120, ready_at = ${now}, updated_at = ${now} WHERE id = '${id}';\n`,
-  );
-  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', stack.stateDir, '--file', sql, '--yes'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CI: '1' },
-  });
+  const id = await createVideo(stack, title);
+  await publishTranscoded(stack.origin, id, { width: 426, height: 240, duration: 120, segmentSec: 4 });
   return id;
 }
 
@@ -113,12 +98,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('views bound to playback sessions, per-address allowances (real wrangler dev)', () => {
   beforeAll(async () => {
-    workDir = mkdtempSync(path.join(tmpdir(), 'views-e2e-'));
     stack = await startStack({ vars: VARS });
   });
   afterAll(async () => {
     await stack?.stop();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   it('2,000 made-up viewers from one address count at most its allowance', async () => {

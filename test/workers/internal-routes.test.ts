@@ -40,6 +40,8 @@ describe('production configuration (wrangler.toml [vars])', () => {
     // The production values of the deployment switches; the other vars are tunables (docs/…), none a local address.
     expect(vars).toMatchObject({ TRANSCODER_URL: 'container', PUBLIC_ORIGIN: '', BENCH_ROUTES: '0', LOG_LEVEL: 'info', WEBHOOKS_ALLOW_PRIVATE_URLS: 'false' });
     expect(Object.values(vars).join(' ')).not.toMatch(/127\.0\.0\.1|localhost/);
+    // Test-only switches are never deployed: the transcoder's mid-encode holds (containers/transcoder/src/hold.ts).
+    expect(vars).not.toHaveProperty('TRANSCODER_HOLD_UNITS');
   });
 
   it('runs one transcode unit per container instance, admits no more units than max_instances, on a sized instance type', () => {
@@ -62,6 +64,7 @@ describe('production configuration (wrangler.toml [vars])', () => {
       ['/internal/storage?prefix=originals/vid_prod/', 'GET'],
       ['/internal/bench/discard', 'POST'],
       ['/internal/bench/r2-read/vid_prod', 'GET'],
+      ['/internal/bench/videos/vid_prod/transcoded', 'POST'],
       ['/internal/views/noop', 'POST'],
       ['/__bench/noop-1mb', 'GET'],
       ['/__bench/noop-text', 'GET'],
@@ -90,6 +93,7 @@ describe('local configuration (npm start, tests)', () => {
       ['/internal/storage/originals/vid_prod/original', 'GET'],
       ['/internal/storage?prefix=originals/vid_prod/', 'GET'],
       ['/internal/bench/discard', 'POST'],
+      ['/internal/bench/videos/vid_prod/transcoded', 'POST'],
       ['/internal/views/noop', 'POST'],
       ['/internal/transcoding/videos/vid_prod/start', 'POST'],
     ] as const) {

@@ -1,9 +1,10 @@
 /** Playback fixtures for workerd tests: videos in any state with renditions rows and R2 segments, like transcoding writes. */
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
-import { api, newCreator, newVideo } from './helpers';
+import { api, moveVideoTo, newCreator, newVideo } from './helpers';
 import { openDb, schema } from '../../workers/shared/db';
 import { keys } from '../../workers/shared/storage-keys';
+import { purgeVideo } from '../../workers/playback/warming';
 import type { VideoStatus, Visibility } from '../../schema/schema';
 
 export interface RungFixture {
@@ -46,11 +47,10 @@ export async function addRendition(videoId: string, rung: RungFixture, size = 40
   await Promise.all(rung.durations.map((_, i) => env.MEDIA.put(keys.segment(videoId, rung.name, i), segmentBytes(videoId, rung.name, i, size))));
 }
 
+/** Moves the video to `status` through the state machine (helpers.ts `moveVideoTo`); `visibility` as the creator sets it. */
 export async function setStatus(videoId: string, status: VideoStatus, visibility?: Visibility): Promise<void> {
-  await openDb(env.DB)
-    .update(schema.videos)
-    .set({ status, ...(visibility ? { visibility } : {}) })
-    .where(eq(schema.videos.id, videoId));
+  if (visibility) await openDb(env.DB).update(schema.videos).set({ visibility }).where(eq(schema.videos.id, videoId));
+  await moveVideoTo(videoId, status);
 }
 
 export async function playableVideo(
@@ -60,6 +60,9 @@ export async function playableVideo(
   const { id } = await newVideo(creator.token);
   for (const rung of options.rungs ?? DEFAULT_RUNGS) await addRendition(id, rung, options.segmentSize);
   await setStatus(id, options.status ?? 'READY', options.visibility);
+  // Becoming READY warmed its first seconds into the edge cache (video.ready); these tests start from a cold cache,
+  // as after those copies were evicted: the cache keys the platform purges for a video.
+  await purgeVideo(env, id);
   return { id, ...creator };
 }
 

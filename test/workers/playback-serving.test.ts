@@ -157,30 +157,6 @@ describe('segments and thumbnails', () => {
     expect(await bytes(ranged)).toEqual(segmentBytes(id, '240p', 1).slice(10, 20));
   });
 
-  it('does not let a slow first viewer stall the others: followers wait a bounded time, then read the origin', async () => {
-    const key = cacheUrl(`/v/vid_slowleader${Date.now()}/240p/segment_0000.ts`);
-    const headers = () => new Headers({ 'Content-Type': 'video/mp2t', 'Content-Length': '8' });
-    // The leader's origin stream sends 4 of its 8 bytes and then stalls, like a slow upstream or client.
-    const leader = await serveThroughCache(
-      new Request('http://x/'),
-      key,
-      async () => ({ body: new ReadableStream({ start: (c) => c.enqueue(new Uint8Array([1, 2, 3, 4])) }), headers: headers() }),
-      { waitUntil: () => {}, followerWaitMs: 100, hot: defaults.playback.hotCache },
-    );
-    expect(leader.headers.get('X-Cache')).toBe('MISS');
-    const started = Date.now();
-    const follower = await serveThroughCache(
-      new Request('http://x/'),
-      key,
-      async () => ({ body: new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9])), c.close()) }), headers: headers() }),
-      { waitUntil: () => {}, followerWaitMs: 100, hot: defaults.playback.hotCache },
-    );
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(follower.headers.get('X-Cache')).toBe('MISS');
-    expect(await bytes(follower)).toEqual(new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]));
-    await leader.body?.cancel();
-  });
-
   it('answers Range with 206 from the cache, on a miss and on a hit', async () => {
     const { id, base } = await signedVideo();
     const full = segmentBytes(id, '240p', 0);
@@ -294,5 +270,33 @@ describe('CORS', () => {
     const exposed = res.headers.get('Access-Control-Expose-Headers')!;
     for (const h of ['Content-Length', 'Content-Range', 'X-Cache']) expect(exposed).toContain(h);
     await res.arrayBuffer();
+  });
+});
+
+// Last in the file: its leader's origin stream stays stalled (its Cache API write never completes), and the
+// warming of a video made READY after it waited on that write.
+describe('single flight', () => {
+  it('does not let a slow first viewer stall the others: followers wait a bounded time, then read the origin', async () => {
+    const key = cacheUrl(`/v/vid_slowleader${Date.now()}/240p/segment_0000.ts`);
+    const headers = () => new Headers({ 'Content-Type': 'video/mp2t', 'Content-Length': '8' });
+    // The leader's origin stream sends 4 of its 8 bytes and then stalls, like a slow upstream or client.
+    const leader = await serveThroughCache(
+      new Request('http://x/'),
+      key,
+      async () => ({ body: new ReadableStream({ start: (c) => c.enqueue(new Uint8Array([1, 2, 3, 4])) }), headers: headers() }),
+      { waitUntil: () => {}, followerWaitMs: 100, hot: defaults.playback.hotCache },
+    );
+    expect(leader.headers.get('X-Cache')).toBe('MISS');
+    const started = Date.now();
+    const follower = await serveThroughCache(
+      new Request('http://x/'),
+      key,
+      async () => ({ body: new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9])), c.close()) }), headers: headers() }),
+      { waitUntil: () => {}, followerWaitMs: 100, hot: defaults.playback.hotCache },
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(follower.headers.get('X-Cache')).toBe('MISS');
+    expect(await bytes(follower)).toEqual(new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]));
+    await leader.body?.cancel();
   });
 });

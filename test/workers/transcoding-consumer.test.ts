@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import type { AnalyzeResult, AudioResult, CallbackBody, EncodeRequest, EncodeResult, JobEvent, RenditionResult, ThumbnailsRequest } from '../../containers/transcoder/src/protocol';
 import type { VideoHook } from '../../workers/lifecycle';
 import { lifecycleHooks } from '../../workers/lifecycle-hooks';
+import { failVideo } from '../../workers/metadata/video-state';
 import { loadConfig } from '../../workers/shared/config';
 import { openDb, schema } from '../../workers/shared/db';
 import { setRuntime } from '../../workers/shared/runtime';
@@ -303,11 +304,17 @@ describe('leases', () => {
   });
 });
 
+/** Every PROCESSING video left by earlier tests → FAILED, through the state machine (as a job failing for good does). */
+async function failProcessingVideos(): Promise<void> {
+  const left = await db.select({ id: schema.videos.id }).from(schema.videos).where(eq(schema.videos.status, 'PROCESSING')).all();
+  for (const { id } of left) await failVideo(env, db, id, 'left by an earlier test');
+}
+
 describe('dispatch, callbacks and readiness', () => {
   // Admission and its wake-up are platform-wide (admission.ts): videos and runs left by earlier tests (whose scripted
   // transcoder never reports) would hold places and be woken. Each test starts on an idle platform.
   beforeEach(async () => {
-    await db.update(schema.videos).set({ status: 'FAILED' }).where(eq(schema.videos.status, 'PROCESSING'));
+    await failProcessingVideos();
     await db.update(schema.transcodeJobs).set({ leaseUntil: 0 }).where(eq(schema.transcodeJobs.status, 'PROCESSING'));
   });
   async function analysed(token: string, facts: AnalyzeResult = FACTS_1080): Promise<string> {
@@ -740,7 +747,7 @@ describe('admission: instances at capacity, and the next unit the moment one fre
   it('a unit that ends sends the oldest unit waiting for admission at once, in plan order; young, backed-off and blocked units are left alone', async () => {
     // The wake-up is platform-wide (the oldest waiting unit of any video): earlier tests in this file leave
     // PROCESSING videos with units never claimed, so those are failed first.
-    await db.update(schema.videos).set({ status: 'FAILED' }).where(eq(schema.videos.status, 'PROCESSING'));
+    await failProcessingVideos();
     const { token } = await newCreator();
     const id = await processingVideo(token);
     const deps = pool(() => true);

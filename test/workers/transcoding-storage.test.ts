@@ -6,7 +6,7 @@ import { keys } from '../../workers/shared/storage-keys';
 import { planLadder } from '../../workers/transcoding/ladder';
 import { buildMasterPlaylist, buildMediaPlaylist } from '../../workers/playback/manifest';
 import { serveStorage } from '../../workers/transcoding/storage-gateway';
-import { api, newCreator, newVideo } from './helpers';
+import { api, moveVideoTo, newCreator, newVideo } from './helpers';
 import { loadConfig } from '../../workers/shared/config';
 import { openDb } from '../../workers/shared/db';
 import { sweepDeletedVideos } from '../../workers/metadata/delete';
@@ -85,7 +85,7 @@ describe('/internal/storage', () => {
   it('refuses every write for a deleted or unknown video (410), and the sweep removes what a racing job wrote', async () => {
     const { token } = await newCreator();
     const { id } = await newVideo(token);
-    await env.DB.prepare("UPDATE videos SET status = 'PROCESSING' WHERE id = ?").bind(id).run();
+    await moveVideoTo(id, 'PROCESSING');
     const write = (videoId: string, file: string) =>
       api(`/internal/storage/videos/${videoId}/thumbnails/${file}`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'image/jpeg' }, body: 'jpeg' });
     expect((await write(id, 'poster.jpg')).status).toBe(201);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { api, newCreator, newVideo } from './helpers';
+import { api, moveVideoTo, newCreator, newVideo } from './helpers';
 import { PART, bytes, chunkOf, initiate, putChunk, sha256 } from './upload-helpers';
 import { openDb, schema } from '../../workers/shared/db';
 import { eq } from 'drizzle-orm';
@@ -140,7 +140,7 @@ describe('PUT chunks, resume info, complete', () => {
     expect(await retry.json()).toMatchObject({ status: 'PROCESSING', alreadyCompleted: true, sha256: await sha256(file) });
 
     // Once the video is READY, the idempotent answer says so instead of a stale PROCESSING.
-    await env.DB.prepare("UPDATE videos SET status = 'READY' WHERE id = ?").bind(id).run();
+    await moveVideoTo(id, 'READY');
     const later = await api(`/v1/videos/${id}/upload/complete`, { method: 'POST', token });
     expect(await later.json()).toMatchObject({ status: 'READY', alreadyCompleted: true });
   });

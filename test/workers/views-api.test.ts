@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { api } from './helpers';
+import { api, newCreator, newVideo } from './helpers';
 import { fakeClock, ownerStats, playableVideo, view, viewJson } from './views-helpers';
 import { forgetShardPlan } from '../../workers/views/routing';
 
@@ -51,10 +51,9 @@ describe('POST /v1/videos/:id/views — what counts', () => {
   });
 
   it('does not count views of a video that is not playable yet', async () => {
-    const { id } = await playableVideo(120);
-    await env.DB.prepare("UPDATE videos SET status = 'UPLOADING' WHERE id = ?").bind(id).run();
-    const { invalidateVideo } = await import('../../workers/metadata/cache');
-    await invalidateVideo(id);
+    // Still uploading: nothing moves a video back there, so a new one.
+    const { token } = await newCreator();
+    const { id } = await newVideo(token);
     expect((await viewJson(id, { viewerId: 'x', watchDuration: 60 })).body).toEqual({ counted: false, reason: 'not_playable' });
   });
 

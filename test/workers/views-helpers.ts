@@ -1,6 +1,6 @@
 /** Helpers for the views tests: playable videos with a stored duration, view beacons, a controllable clock. */
 import { env } from 'cloudflare:workers';
-import { api, newCreator, newVideo } from './helpers';
+import { api, moveVideoTo, newCreator, newVideo } from './helpers';
 import { invalidateVideo } from '../../workers/metadata/cache';
 import { runtime, setRuntime } from '../../workers/shared/runtime';
 import { loadConfig } from '../../workers/shared/config';
@@ -38,8 +38,7 @@ export async function playableVideo(duration: number | null = 120, token?: strin
   const creator = token ? { token, creatorId: '' } : await newCreator();
   const { id } = await newVideo(creator.token);
   ownerTokens.set(id, creator.token);
-  await env.DB.prepare("UPDATE videos SET status = 'READY', duration = ? WHERE id = ?").bind(duration, id).run();
-  await invalidateVideo(id);
+  await moveVideoTo(id, 'READY', { duration });
   return { id, ...creator };
 }
 

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import { api } from './helpers';
+import { api, moveVideoTo } from './helpers';
 import { addRendition, DEFAULT_RUNGS, playableVideo as renderedVideo } from './playback-fixtures';
 import { fakeClock, freshAddress, ownerStats, view, playableVideo, sessionFor, viewCount, viewJson } from './views-helpers';
 import { invalidateVideo } from '../../workers/metadata/cache';
@@ -31,9 +31,8 @@ async function liveViews(id: string, token?: string): Promise<number> {
 
 describe('GET /v1/videos/:id/playback issues a session', () => {
   it('returns a fresh signed session per call, and a beacon with it counts once', async () => {
-    const { id, token } = await renderedVideo();
-    await env.DB.prepare('UPDATE videos SET duration = 120 WHERE id = ?').bind(id).run();
-    await invalidateVideo(id);
+    const { id, token } = await renderedVideo({ status: 'UPLOADING' });
+    await moveVideoTo(id, 'READY', { duration: 120 });
     clock = fakeClock(Date.now());
     const first = await (await api(`/v1/videos/${id}/playback`)).json<{ session: string }>();
     const second = await (await api(`/v1/videos/${id}/playback`)).json<{ session: string }>();
@@ -108,12 +107,12 @@ describe('POST /v1/videos/:id/views — sessions', () => {
 
   it('does not count a processing video with nothing playable, even with a valid session and a tiny client duration', async () => {
     const { id } = await playableVideo(null);
-    await env.DB.prepare("UPDATE videos SET status = 'PROCESSING' WHERE id = ?").bind(id).run();
-    await invalidateVideo(id);
+    await moveVideoTo(id, 'PROCESSING');
     expect((await viewJson(id, { viewerId: 'p', watchDuration: 0.1, videoDuration: 0.1 })).body).toEqual({ counted: false, reason: 'not_playable' });
     // Once a rendition is finished and the duration is stored, the stored duration decides.
     await addRendition(id, DEFAULT_RUNGS[0]!);
-    await env.DB.prepare('UPDATE videos SET duration = 600 WHERE id = ?').bind(id).run();
+    // The stored duration, as analysis records it (the move re-reads and invalidates the cached row).
+    await moveVideoTo(id, 'PROCESSING', { duration: 600 });
     await invalidateVideo(id);
     expect((await viewJson(id, { viewerId: 'p', watchDuration: 0.1 })).body).toEqual({ counted: false, reason: 'too_short' });
     expect((await viewJson(id, { viewerId: 'p', watchDuration: 30 })).body).toEqual({ counted: true });

@@ -1,8 +1,8 @@
 /**
  * Consumer of `media-jobs`: makes one rung's MP4 per message through the transcoder (`POST /v1/download`).
  *
- * - The request lists the rung's segments (a clip's: its window of the source's), to be remuxed into a
- *   `+faststart` MP4; the transcoder checks the result (H.264/AAC, duration within tolerance of the playlist) and
+ * - The request lists the rung's segments (a clip's: its window of the source's) and the audio rendition's over
+ *   the same window, to be remuxed into one `+faststart` MP4 with both tracks; the transcoder checks the result (H.264/AAC, duration within tolerance of the playlist) and
  *   otherwise encodes from the original (the clip's range of it) when there is one.
  * - Acks: done, already done, video gone (the row is failed). Transient failures go back to PENDING and retry
  *   with backoff; after `downloads.maxAttempts` deliveries, or on a permanent failure, the row is FAILED with the
@@ -11,7 +11,7 @@
 import { loadConfig, type Config } from '../shared/config';
 import { openDb, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
-import { keys, publicPaths } from '../shared/storage-keys';
+import { AUDIO_RENDITION, keys, publicPaths } from '../shared/storage-keys';
 import type { DownloadRequest, DownloadResult } from '../../containers/transcoder/src/media-protocol';
 import { cacheUrl, purge } from '../playback/edge-cache';
 import { loadPlaybackState } from '../playback/state';
@@ -33,8 +33,11 @@ async function buildRequest(db: Db, config: Config, message: MediaJobMessage): P
   const clipStart = state.video.clipOf ? (state.video.clipStart ?? 0) : 0;
   const expectedDuration = rung.segmentDurations.reduce((a, b) => a + b, 0);
   const bitrate = spec?.bitrate ?? Math.round(rung.averageBandwidth * 0.9);
+  // The ladder's audio is its own rendition, cut at the same boundaries: the same window of it.
+  const audio = state.renditions.get(AUDIO_RENDITION);
   return {
     segmentKeys: rung.segmentDurations.map((_, i) => keys.segment(state.segmentsOf, rung.name, first + i)),
+    audioSegmentKeys: audio?.segmentDurations.map((_, i) => keys.segment(state.segmentsOf, AUDIO_RENDITION, (audio.firstSegment ?? 0) + i)),
     outputKey: keys.download(message.videoId, rung.name),
     expectedDuration,
     durationToleranceSec: config.downloads.durationToleranceSec,

@@ -30,6 +30,11 @@ export interface Deployment {
   logLevel: LogLevel;
   /** Benchmark-only routes (`/__bench/*`, `/internal/bench/*`) exist. */
   benchRoutes: boolean;
+  /**
+   * Tests only, never set in wrangler.toml (`TRANSCODER_HOLD_UNITS`): the units whose first attempt the container's
+   * transcoder holds mid-encode, passed through to it. Null: none.
+   */
+  transcoderHoldUnits: string | null;
 }
 
 export interface Secrets {
@@ -93,6 +98,7 @@ export const ENV_VARS = [
   'TRANSCODER_URL',
   'LOG_LEVEL',
   'BENCH_ROUTES',
+  'TRANSCODER_HOLD_UNITS',
   'SIGNING_KEYS',
   'SIGNING_KEY_ID',
   'INTERNAL_TOKEN',
@@ -311,6 +317,7 @@ function read(env: ConfigVars): Config {
       transcoder: r.transcoder('TRANSCODER_URL'),
       logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
       benchRoutes: r.flag('BENCH_ROUTES', false),
+      transcoderHoldUnits: r.text('TRANSCODER_HOLD_UNITS'),
     },
     secrets: {
       signingKeys,

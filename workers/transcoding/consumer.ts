@@ -132,7 +132,7 @@ async function dispatchUnit(ctx: Ctx, message: DispatchedMessage): Promise<Outco
     await failJob(ctx.db, ctx.video.id, ctx.job.unit, prepared.reason);
     return { status: 'ack', note: prepared.reason };
   }
-  const body = { ...prepared.body, callback: callbackSpec(ctx.config, ctx.job.id, ctx.job.startedAt!) };
+  const body = { ...prepared.body, callback: callbackSpec(ctx.config, ctx.job.id, ctx.job.startedAt!, ctx.job.attempts) };
   const outcome = await dispatchTranscoderJob(ctx.deps.transcoder, prepared.path, body, instanceName(message));
   if (outcome.status === 'failed') {
     await releaseJob(ctx.db, ctx.job, outcome.message);

@@ -86,11 +86,11 @@ export function transcoderFor(env: Pick<Env, 'TRANSCODER'>, config: Config): Tra
   };
 }
 
-/** Where a dispatched job reports back. */
-export function callbackSpec(config: Config, jobId: string, claim: number): CallbackSpec {
+/** Where a dispatched job reports back, for which claim, and which attempt that claim is (1: the first). */
+export function callbackSpec(config: Config, jobId: string, claim: number, attempt: number): CallbackSpec {
   // A local transcoder process calls the Worker back on its public origin (`npm start` and the tests always set one).
   const origin = config.deployment.transcoder.kind === 'local' ? (config.deployment.publicOrigin ?? 'http://127.0.0.1:8787') : `http://${CALLBACK_HOST}`;
-  return { url: `${origin}${CALLBACK_PATH}`, jobId, claim };
+  return { url: `${origin}${CALLBACK_PATH}`, jobId, claim, attempt };
 }
 
 export type DispatchOutcome = { status: 'accepted' } | { status: 'failed'; message: string };

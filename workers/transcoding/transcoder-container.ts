@@ -75,7 +75,15 @@ export class TranscoderContainer extends Container<Env> {
   // Field initialisers run after the Durable Object constructor has set `this.env`. One unit per instance: every unit
   // is sent to its own instance (named `{videoId}:{unit}`), and the server runs one job at a time whatever CPU count
   // the container reports (docs/parallel-transcoding.md, "Production settings").
-  override envVars = { STORAGE_URL: `http://${STORAGE_HOST}`, INTERNAL_TOKEN: loadConfig(this.env).secrets.internalToken ?? '', PORT: '8080', HOST: '0.0.0.0', TRANSCODER_CONCURRENCY: '1' };
+  // TRANSCODER_HOLD_UNITS: tests only (never in wrangler.toml): units whose first attempt the transcoder holds mid-encode.
+  override envVars = {
+    STORAGE_URL: `http://${STORAGE_HOST}`,
+    INTERNAL_TOKEN: loadConfig(this.env).secrets.internalToken ?? '',
+    PORT: '8080',
+    HOST: '0.0.0.0',
+    TRANSCODER_CONCURRENCY: '1',
+    TRANSCODER_HOLD_UNITS: loadConfig(this.env).deployment.transcoderHoldUnits ?? '',
+  };
 
   /** Streams in flight to this container: each one's abort, called when the container stops. */
   private readonly streaming = new Set<(reason: Error) => void>();

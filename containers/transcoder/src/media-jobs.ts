@@ -82,22 +82,25 @@ async function probe(file: string, signal: AbortSignal): Promise<Probe | null> {
   }
 }
 
-/** A remux is trusted only when it is H.264 (+ AAC if audio), and lasts what the playlist says. */
+/** A remux is trusted only when it is H.264 (+ AAC if audio, which it must have when an audio track was given), and lasts what the playlist says. */
 function checksOut(p: Probe | null, req: DownloadRequest): boolean {
+  const audioGiven = (req.audioSegmentKeys?.length ?? 0) > 0;
   return (
     p !== null &&
     p.videoCodec === 'h264' &&
-    (p.audioCodec === null || p.audioCodec === 'aac') &&
+    (p.audioCodec === null ? !audioGiven : p.audioCodec === 'aac') &&
     Number.isFinite(p.duration) &&
     Math.abs(p.duration - req.expectedDuration) <= req.durationToleranceSec
   );
 }
 
-async function remux(joined: string, out: string, signal: AbortSignal): Promise<boolean> {
+/** The joined video segments (with their own audio, if any), or with the joined audio rendition's as the audio track. */
+async function remux(joined: string, audio: string | null, out: string, signal: AbortSignal): Promise<boolean> {
+  const inputs = audio ? ['-i', joined, '-i', audio, '-map', '0:v:0', '-map', '1:a:0'] : ['-i', joined, '-map', '0:v:0', '-map', '0:a:0?'];
   // prettier-ignore
   const r = await run('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', joined,
-    '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-bsf:a', 'aac_adtstoasc',
+    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...inputs,
+    '-c', 'copy', '-bsf:a', 'aac_adtstoasc',
     '-movflags', '+faststart', '-f', 'mp4', out,
   ], { signal });
   return r.code === 0;
@@ -121,21 +124,32 @@ async function encode(storage: Storage, f: DownloadEncodeFallback, out: string, 
   }
 }
 
-export async function makeDownload(storage: Storage, req: DownloadRequest, dir: string, signal: AbortSignal, onProgress: (f: number) => void): Promise<DownloadResult> {
-  const joined = path.join(dir, 'joined.ts');
-  const out = path.join(dir, 'download.mp4');
-  // MPEG-TS segments of one rung concatenate byte for byte into one valid stream (continuous timestamps).
+/**
+ * MPEG-TS segments of one rendition concatenate byte for byte into one valid stream (continuous timestamps).
+ * `progress(done)` hears how many of them are in.
+ */
+async function join(storage: Storage, segmentKeys: string[], dir: string, name: string, signal: AbortSignal, progress: (done: number) => void): Promise<string> {
+  const joined = path.join(dir, `${name}.ts`);
   const sink = createWriteStream(joined);
-  for (let i = 0; i < req.segmentKeys.length; i++) {
-    const file = path.join(dir, `segment_${i}.ts`);
-    await storage.download(req.segmentKeys[i]!, file, signal);
+  for (let i = 0; i < segmentKeys.length; i++) {
+    const file = path.join(dir, `${name}_${i}.ts`);
+    await storage.download(segmentKeys[i]!, file, signal);
     await pipeline(createReadStream(file), sink, { end: false, signal });
-    onProgress((0.7 * (i + 1)) / req.segmentKeys.length);
+    progress(i + 1);
   }
   await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return joined;
+}
+
+export async function makeDownload(storage: Storage, req: DownloadRequest, dir: string, signal: AbortSignal, onProgress: (f: number) => void): Promise<DownloadResult> {
+  const out = path.join(dir, 'download.mp4');
+  const audioKeys = req.audioSegmentKeys ?? [];
+  const total = req.segmentKeys.length + audioKeys.length;
+  const joined = await join(storage, req.segmentKeys, dir, 'video', signal, (n) => onProgress((0.7 * n) / total));
+  const audio = audioKeys.length > 0 ? await join(storage, audioKeys, dir, 'audio', signal, (n) => onProgress((0.7 * (req.segmentKeys.length + n)) / total)) : null;
 
   let method: DownloadResult['method'] = 'remux';
-  let facts = (await remux(joined, out, signal)) ? await probe(out, signal) : null;
+  let facts = (await remux(joined, audio, out, signal)) ? await probe(out, signal) : null;
   if (!checksOut(facts, req)) {
     if (!req.encodeFallback) {
       throw new InputError(`the segments do not remux into a valid MP4 (${facts ? `${facts.duration} s, ${facts.videoCodec}` : 'ffmpeg failed'}) and there is no original to encode from`);

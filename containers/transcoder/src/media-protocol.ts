@@ -31,6 +31,11 @@ export interface DownloadEncodeFallback {
 export interface DownloadRequest {
   /** The rung's segments in order; remuxed (copied) into one MP4 when that gives a valid file. */
   segmentKeys: string[];
+  /**
+   * The audio rendition's segments over the same window (the ladder's audio is its own HLS rendition), copied in
+   * as the MP4's audio track; absent or empty: the rung's segments carry whatever audio there is.
+   */
+  audioSegmentKeys?: string[];
   outputKey: string;
   /** What the rung's playlist says it lasts; a remux off by more than the tolerance is not trusted. */
   expectedDuration: number;

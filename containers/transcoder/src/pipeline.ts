@@ -22,6 +22,7 @@
  * Segments are uploaded while ffmpeg is still encoding: the muxer writes `segment_N.ts.tmp` and renames it when the
  * segment is complete (`-hls_flags temp_file`); a poller uploads each renamed file once.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, looksLikeInputProblem, stderrTail } from './errors';
@@ -41,6 +42,8 @@ export interface PipelineHooks {
    * is mostly waiting, so the server lets the next job start its encode meanwhile.
    */
   onEncoded?: (sched: RunResult['sched']) => void;
+  /** Called once the encoding ffmpeg is spawned, with the directories it writes segments into (test holds: hold.ts). */
+  onSpawn?: (child: ChildProcess, outputDirs: string[]) => void;
 }
 
 /**
@@ -270,6 +273,7 @@ async function runSegmenting(job: FfmpegRun, hooks: PipelineHooks): Promise<stri
     result = await run('ffmpeg', job.args, {
       signal: abort.signal,
       stderrLimit: 16_000,
+      onSpawn: hooks.onSpawn ? (child) => hooks.onSpawn!(child, job.dirs) : undefined,
       onStdoutLine: (line) => {
         const m = /^out_time_us=(\d+)/.exec(line);
         if (m && hooks.onProgress) hooks.onProgress(Math.max(0, Math.min(1, job.progress(Number(m[1]) / 1e6))));

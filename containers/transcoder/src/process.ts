@@ -54,12 +54,15 @@ export interface RunOptions {
    * rejects with that error: a cut input must never pass for a complete one.
    */
   stdin?: AsyncIterable<Uint8Array>;
+  /** Called with the child right after it is spawned (a test hold stops it there: hold.ts). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     running.add(child);
+    options.onSpawn?.(child);
     let sched: RunResult['sched'] = null;
     const sampler = child.pid ? setInterval(() => (sched = schedOf(child.pid!) ?? sched), SCHED_SAMPLE_MS) : null;
     let inputError: unknown = null;

@@ -34,6 +34,8 @@ export interface CallbackSpec {
   jobId: string;
   /** The claim (job `startedAt`) this run belongs to: reports of an older, taken-over run are refused. */
   claim: number;
+  /** Which claim of the job this is (1: the first); test holds read it (hold.ts). */
+  attempt?: number;
 }
 
 /** What a dispatched job POSTs to its callback URL. Answers: 200 accepted, 409 stale claim, 410 video gone. */

@@ -17,17 +17,20 @@
  *
  * Environment: PORT, HOST, STORAGE_URL (internal storage origin), INTERNAL_TOKEN (required on requests when set,
  * and sent to storage and callbacks), TRANSCODER_CONCURRENCY (dispatched jobs run at once; default: CPU count),
- * CALLBACK_INTERVAL_MS (progress heartbeat, default 2000). Light jobs (audio, storyboard: LIGHT_JOB_PATHS) run
+ * CALLBACK_INTERVAL_MS (progress heartbeat, default 2000), TRANSCODER_HOLD_UNITS (tests only: units whose first
+ * attempt stops mid-encode, hold.ts). Light jobs (audio, storyboard: LIGHT_JOB_PATHS) run
  * beside the encodes in slots of their own (at most LIGHT_CONCURRENCY). A dispatch with the ONLY_IF_FREE_HEADER is
  * refused with 503 `busy` rather than queued when the process is not idle (`idle`) or every CPU slot is taken (`1`). The server holds no state between jobs: a killed server
  * loses only its jobs in flight, which the Worker redoes when their leases expire.
  */
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CallbackReporter, isCallbackSpec, Slots } from './dispatch';
 import { InputError } from './errors';
+import { HoldList, type Hold } from './hold';
 import { encodeAudio, encodeRungs } from './pipeline';
 import { analyze } from './probe';
 import { killAllChildren, runningChildren } from './process';
@@ -49,6 +52,8 @@ const isLight = (name: string) => LIGHT_JOB_PATHS.includes(name);
 /** Jobs running or waiting for a slot, light or not (0: the process is idle). */
 const jobCount = () => slots.busy + slots.queued + lightSlots.busy + lightSlots.queued;
 const CALLBACK_INTERVAL_MS = Math.max(200, Number(process.env.CALLBACK_INTERVAL_MS) || 2000);
+/** Tests only: the units whose first attempt is held mid-encode (hold.ts); empty unless TRANSCODER_HOLD_UNITS is set. */
+const holds = new HoldList();
 
 const SAFE_KEY = /^(originals|videos)\/[A-Za-z0-9_-]+\/([A-Za-z0-9_-]+\/)*[A-Za-z0-9_.-]*$/;
 
@@ -98,12 +103,18 @@ async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 
 /**
  * A dispatched job also gets its slot: `release()` frees it early (once the CPU-heavy part is over, so the next
- * job's encode overlaps this one's last uploads), and `queuedSec` says how long it waited for it.
+ * job's encode overlaps this one's last uploads), and `queuedSec` says how long it waited for it. `hold`: a test
+ * hold on this attempt (hold.ts), engaged when its ffmpeg starts.
  */
 interface SlotCtx {
   release: () => void;
   queuedSec: number;
+  hold: Hold | null;
 }
+
+/** Engages the attempt's hold when its ffmpeg starts; a held job uses no CPU, so its slot goes to the next job. */
+const holdHook = (slot: SlotCtx | undefined) =>
+  slot?.hold ? (child: ChildProcess, dirs: string[]) => void slot.hold!.engage(child, dirs).then((held) => held && slot.release()) : undefined;
 type Job = (body: Record<string, unknown>, emit: Emit, signal: AbortSignal, slot?: SlotCtx) => Promise<unknown>;
 
 const jobs: Record<string, Job> = {
@@ -126,12 +137,13 @@ const jobs: Record<string, Job> = {
         inputOptions: storage.ffmpegInput(),
         upload: (rung, file, name) => storage.upload(`${rung.outputPrefix}${name}`, file, 'video/mp2t', signal),
         onEncoded: () => slot?.release(),
+        onSpawn: holdHook(slot),
       });
       return { chunk: req.chunk, renditions, bytesRead, timing: { ...timing, queuedSec: slot?.queuedSec ?? 0 } };
     });
   },
 
-  async audio(body, emit, signal) {
+  async audio(body, emit, signal, slot) {
     const req = body as unknown as AudioRequest;
     requireKey(req.sourceKey, 'sourceKey');
     requireKey(`${req.outputPrefix}x`, 'outputPrefix');
@@ -145,6 +157,7 @@ const jobs: Record<string, Job> = {
         onPartial: (partial) => emit({ type: 'progress', progress: partial.segmentDurations.reduce((a, b) => a + b, 0) / Math.max(0.001, req.sourceDuration), partial }),
         inputOptions: storage.ffmpegInput(),
         upload: (_rung, file, name) => storage.upload(`${req.outputPrefix}${name}`, file, 'video/mp2t', signal),
+        onSpawn: holdHook(slot),
       }),
     ).finally(() => source.release());
     const { sourceBytes, skippedBytes, fetchedBytes } = source.stats;
@@ -213,7 +226,7 @@ function dispatch(name: string, job: Job, body: Record<string, unknown>, callbac
     try {
       await pool.acquire(abort.signal);
       held = true;
-      const slot = { release, queuedSec: (Date.now() - started) / 1000 };
+      const slot = { release, queuedSec: (Date.now() - started) / 1000, hold: holds.take(name, body, callback) };
       const result = await job(body, (e) => {
         if (e.type !== 'progress') return;
         if (e.partial !== undefined) reporter.partial(e.partial);

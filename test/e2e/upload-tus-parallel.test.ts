@@ -12,13 +12,14 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../helpers/local-stack';
+import type { StackClient } from '../helpers/local-stack';
+import { sharedStack } from '../helpers/shared-stack';
 import { getObject, makeSource, waitForStatus } from '../helpers/transcoding-media';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 describe('tus-js-client parallelUploads + uploadDataDuringCreation against the local stack', () => {
-  let stack: Stack;
+  let stack: StackClient;
   let dir: string;
   let source: Buffer;
 
@@ -26,7 +27,8 @@ describe('tus-js-client parallelUploads + uploadDataDuringCreation against the l
     dir = mkdtempSync(path.join(os.tmpdir(), 'tus-parallel-'));
     const file = path.join(dir, 'clip.mp4');
     const [started] = await Promise.all([
-      startStack({ transcoder: true, vars: { UPLOAD_CHUNK_SIZE: String(5 * 1024 * 1024), X264_PRESET: 'superfast' } }),
+      // The shared stack: 5 MiB parts, superfast (shared-stack.ts).
+      sharedStack('tus parallel e2e'),
       // Noisy footage at ~25 Mb/s: about 7 MB in 4 s, more than one 5 MiB part, cheap to transcode at 320x240.
       makeSource(file, { width: 320, height: 240, seconds: 4, noisy: true }),
     ]);
@@ -35,7 +37,6 @@ describe('tus-js-client parallelUploads + uploadDataDuringCreation against the l
   });
 
   afterAll(async () => {
-    await stack?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,10 +1,11 @@
 /**
- * End to end against the real local stack (wrangler dev + the transcoder process): a direct creator upload made by
+ * End to end against the shared local stack (wrangler dev + the transcoder process; shared-stack.ts): a direct creator upload made by
  * the unmodified tus-js-client with no credentials becomes READY, and webhook receivers on 127.0.0.1 (allowed in
  * local mode) get Standard Webhooks deliveries whose signatures verify with two independent verifiers (the
  * `standardwebhooks` package and node:crypto). Receivers that fail, hang or redirect are retried with the same
  * webhook-id, never followed, and end up failed without holding back the healthy one. The retry schedule is
- * shortened through the config vars (base 1 s, cap 2 s, window 4 s → 4 attempts) so the test takes seconds.
+ * shortened through the shared stack's vars (base 1 s, cap 2 s, window 4 s → 4 attempts) so the test takes seconds.
+ * Webhook endpoints belong to this file's creator: no other file's videos reach its receivers.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +16,8 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Webhook } from 'standardwebhooks';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../helpers/local-stack';
+import type { StackClient } from '../helpers/local-stack';
+import { sharedStack } from '../helpers/shared-stack';
 import { makeSource, waitForStatus } from '../helpers/transcoding-media';
 
 interface Received {
@@ -47,7 +49,7 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 }
 
 describe('direct creator uploads and webhooks on the local stack', () => {
-  let stack: Stack;
+  let stack: StackClient;
   let receiver: Server;
   let receiverOrigin = '';
   const received: Received[] = [];
@@ -79,16 +81,7 @@ describe('direct creator uploads and webhooks on the local stack', () => {
     receiverOrigin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     dir = mkdtempSync(path.join(os.tmpdir(), 'integrations-e2e-'));
     clip = await makeSource(path.join(dir, 'clip.mp4'), { width: 320, height: 240, seconds: 2 });
-    stack = await startStack({
-      transcoder: true,
-      vars: {
-        WEBHOOKS_ALLOW_PRIVATE_URLS: 'true',
-        WEBHOOK_RETRY_BASE_DELAY_SEC: '1',
-        WEBHOOK_RETRY_MAX_DELAY_SEC: '2',
-        WEBHOOK_RETRY_WINDOW_SEC: '4',
-        WEBHOOK_TIMEOUT_MS: '1500',
-      },
-    });
+    stack = await sharedStack('integrations e2e');
     for (const [name, events] of Object.entries({ good: ['upload.completed', 'video.ready'], flaky: ['upload.completed'], hang: ['upload.completed'], redirect: ['upload.completed'], ends: ['video.failed', 'video.deleted'] })) {
       const res = await api('/v1/webhooks', { method: 'POST', body: JSON.stringify({ url: `${receiverOrigin}/${name}`, events }) });
       expect(res.status).toBe(201);
@@ -100,7 +93,6 @@ describe('direct creator uploads and webhooks on the local stack', () => {
 
   afterAll(async () => {
     for (const res of hanging) res.destroy();
-    await stack?.stop();
     await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -18,14 +18,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startStack, type Stack } from '../helpers/local-stack';
+import { ROOT, type StackClient } from '../helpers/local-stack';
+import { sharedStack } from '../helpers/shared-stack';
 
 const MiB = 1024 * 1024;
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'web');
 const DOCS = path.join(ROOT, 'docs', 'screenshots');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'];
 
-let stack: Stack;
+let stack: StackClient;
 let browser: Browser;
 let creator: BrowserContext;
 let dir: string;
@@ -65,7 +66,8 @@ beforeAll(async () => {
   // Random bytes named like a video: uploads fine, fails analysis.
   broken = path.join(dir, 'holiday.mp4');
   writeFileSync(broken, randomBytes(12 * 1000 * 1000));
-  stack = await startStack({ transcoder: true, vars: { SEGMENT_DURATION_SEC: '2', UPLOAD_CHUNK_SIZE: String(5 * MiB) } });
+  // The shared stack: 2 s segments, 5 MiB parts (shared-stack.ts).
+  stack = await sharedStack('web e2e');
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   creator = await signedInContext();
 }, 180_000);
@@ -73,7 +75,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   if (stack && process.env.STACK_VERBOSE === '1') process.stderr.write(stack.logs.join(''));
-  await stack?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,17 +1,19 @@
 /**
- * End to end: a real ffmpeg-made 2-rung HLS ladder in the local stack (wrangler dev), played by hls.js in headless
- * Chromium from a page on another origin (so CORS is exercised) through the signed URL from the API. The player
- * loads the master, is forced from one rendition to the other with `hls.currentLevel`, and plays to the end; a
- * second viewer (fresh browser context, its own signed URL) is then served every playlist and segment from cache.
+ * End to end: an 8 s 640×360 source uploaded to the shared local stack (shared-stack.ts) and transcoded into a 2-rung
+ * ladder with its audio rendition, played by hls.js in headless Chromium from a page on another origin (so CORS is
+ * exercised) through the signed URL from the API. The player loads the master, is forced from one rendition to the
+ * other with `hls.currentLevel`, and plays to the end; a second viewer (fresh browser context, its own signed URL)
+ * is then served every playlist and segment from cache.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../helpers/local-stack';
+import type { StackClient } from '../helpers/local-stack';
 import { launchChromium, serveHlsPage } from '../helpers/chromium';
-import { loadLadderIntoStack, makeHlsLadder } from '../helpers/hls-ladder';
+import { sharedStack } from '../helpers/shared-stack';
+import { transcodedVideo } from '../helpers/transcoding-media';
 
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video>
 <script src="/hls.min.js"></script>
@@ -25,6 +27,7 @@ window.play = (url) => new Promise((resolve, reject) => {
   const timer = setTimeout(() => reject(new Error('timeout: ' + JSON.stringify({ frags, switched, t: video.currentTime }))), 90000);
   hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) { clearTimeout(timer); reject(new Error('hls fatal: ' + d.type + ' ' + d.details)); } });
   hls.on(Hls.Events.FRAG_LOADED, (_e, d) => {
+    if (d.frag.type !== 'main') return; // the audio rendition's fragments: their level is the audio track
     frags.push({ level: d.frag.level, sn: d.frag.sn });
     const level0 = frags.filter((f) => f.level === 0).length;
     // Once the first rung is fully buffered and playback has started, force the other rung.
@@ -57,7 +60,7 @@ interface PlayResult {
 }
 
 describe('hls.js plays a signed READY video end to end', () => {
-  let stack: Stack;
+  let stack: StackClient;
   let pageServer: Awaited<ReturnType<typeof serveHlsPage>> | undefined;
   let pageOrigin: string;
   let browser: Browser;
@@ -66,15 +69,8 @@ describe('hls.js plays a signed READY video end to end', () => {
 
   beforeAll(async () => {
     workDir = mkdtempSync(path.join(os.tmpdir(), 'playback-e2e-'));
-    const ladder = makeHlsLadder(workDir, { seconds: 8, segmentSeconds: 2 });
-    stack = await startStack();
-    const created = await fetch(`${stack.origin}/v1/videos`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ title: 'e2e ladder' }),
-    });
-    videoId = ((await created.json()) as { id: string }).id;
-    loadLadderIntoStack(stack, videoId, ladder, workDir);
+    stack = await sharedStack('playback e2e');
+    videoId = (await transcodedVideo(stack, 'e2e ladder', path.join(workDir, 'source.mp4'), { width: 640, height: 360, seconds: 8 })).id;
 
     pageServer = await serveHlsPage(PAGE);
     pageOrigin = pageServer.origin;
@@ -84,7 +80,6 @@ describe('hls.js plays a signed READY video end to end', () => {
   afterAll(async () => {
     await browser?.close();
     await pageServer?.close();
-    await stack?.stop();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -120,16 +115,17 @@ describe('hls.js plays a signed READY video end to end', () => {
     expect(first.result.switched.at(-1)).toBe(1);
     expect(first.result.duration).toBeGreaterThan(7.5);
     expect(first.result.currentTime).toBeGreaterThan(7.5);
-    // The first viewer filled the cache from R2.
+    // The first viewer was served through the edge cache (filled from R2 by it, or by the warming on video.ready).
     const firstSegments = [...first.cacheByPath].filter(([p]) => p.endsWith('.ts'));
     expect(firstSegments.length).toBeGreaterThanOrEqual(6);
-    expect(firstSegments.some(([, x]) => x === 'MISS')).toBe(true);
+    for (const [p, x] of first.cacheByPath) expect({ path: p, xCache: x }).toEqual({ path: p, xCache: expect.stringMatching(/^(HIT|MISS)$/) });
 
     const second = await watch();
     expect(second.result.switched.at(-1)).toBe(1);
     const secondRequests = [...second.cacheByPath];
     expect(secondRequests.filter(([p]) => p.endsWith('.ts')).length).toBeGreaterThanOrEqual(4);
-    expect(secondRequests.filter(([p]) => p.endsWith('.m3u8')).length).toBe(3);
+    // The master, the two rungs' playlists and the audio rendition's.
+    expect(secondRequests.filter(([p]) => p.endsWith('.m3u8')).length).toBe(4);
     for (const [p, x] of secondRequests) expect({ path: p, xCache: x }).toEqual({ path: p, xCache: 'HIT' });
   });
 });

@@ -1,6 +1,6 @@
 /**
- * End to end, through the real local stack (wrangler dev + the transcoder Node process + ffmpeg + Chromium), on one
- * shared 12 s source (a real ffmpeg 2-rung ladder of 2 s segments, loaded as a finished transcode):
+ * End to end, through the shared local stack (wrangler dev + the transcoder Node process + ffmpeg + Chromium;
+ * shared-stack.ts), on one 12 s 640×360 source uploaded and transcoded there (a 2-rung ladder of 2 s segments):
  * - captions: an SRT track becomes an HLS subtitles rendition (master parsed by m3u8-parser) and hls.js in Chromium
  *   shows its cue at its time; a cue past the end is clipped;
  * - MP4 download: made by the media-jobs queue + transcoder, full duration by ffprobe, faststart, answers Range;
@@ -17,9 +17,10 @@ import path from 'node:path';
 import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseM3u8 as parseM3u8As } from '../helpers/m3u8';
-import { startStack, type Stack } from '../helpers/local-stack';
+import type { StackClient } from '../helpers/local-stack';
 import { launchChromium, serveHlsPage } from '../helpers/chromium';
-import { loadLadderIntoStackFast, makeHlsLadder } from '../helpers/hls-ladder';
+import { sharedStack } from '../helpers/shared-stack';
+import { transcodedVideo } from '../helpers/transcoding-media';
 
 interface ParsedManifest {
   segments: { duration: number; uri: string }[];
@@ -74,7 +75,7 @@ This cue runs past the end
 `;
 
 describe('captions, MP4 downloads, frames at any time and instant clips (local stack)', () => {
-  let stack: Stack;
+  let stack: StackClient;
   let workDir: string;
   let videoId: string;
   let browser: Browser;
@@ -84,15 +85,8 @@ describe('captions, MP4 downloads, frames at any time and instant clips (local s
 
   beforeAll(async () => {
     workDir = mkdtempSync(path.join(os.tmpdir(), 'media-e2e-'));
-    const ladder = makeHlsLadder(workDir, { seconds: 12, segmentSeconds: 2 });
-    stack = await startStack({ transcoder: true });
-    const created = await fetch(`${stack.origin}/v1/videos`, {
-      method: 'POST',
-      headers: { ...auth(), 'Content-Type': 'application/json' },
-      body: JSON.stringify({ title: 'media e2e' }),
-    });
-    videoId = ((await created.json()) as { id: string }).id;
-    await loadLadderIntoStackFast(stack, videoId, ladder, workDir);
+    stack = await sharedStack('media e2e');
+    videoId = (await transcodedVideo(stack, 'media e2e', path.join(workDir, 'source.mp4'), { width: 640, height: 360, seconds: 12 })).id;
 
     pageServer = await serveHlsPage(PAGE);
     pageOrigin = pageServer.origin;
@@ -102,7 +96,6 @@ describe('captions, MP4 downloads, frames at any time and instant clips (local s
   afterAll(async () => {
     await browser?.close();
     await pageServer?.close();
-    await stack?.stop();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 

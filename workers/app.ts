@@ -7,6 +7,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { adminRoutes } from './admin/routes';
 import { metadataRoutes } from './metadata/routes';
 import { viewRoutes } from './views/routes';
+import { qoeRoutes } from './views/qoe/routes';
 import { playbackRoutes } from './playback/routes';
 import { playbackExtensions } from './playback-extensions';
 import { loadConfig } from './shared/config';
@@ -48,6 +49,7 @@ export function createApp() {
   installInternalGuards(app);
   app.route('/', healthRoutes);
   app.use('/v1/videos/:id/views', beaconCors);
+  app.use('/v1/videos/:id/qoe', beaconCors);
   app.route('/', adminRoutes);
   app.route('/', metadataRoutes);
   app.route('/', chunkRoutes);
@@ -58,6 +60,7 @@ export function createApp() {
   app.route('/', webhookRoutes);
   app.route('/', signingKeyRoutes);
   app.route('/', viewRoutes);
+  app.route('/', qoeRoutes);
   app.route('/', playbackRoutes(playbackExtensions));
   app.route('/', transcodingRoutes);
   app.route('/', captionRoutes);

@@ -17,6 +17,7 @@
  * `Origin: null` (a sandboxed frame) is refused: this is a rule for browsers embedding the video, not a secret.
  */
 import { cidrContains, parseCidr, parseIp, type Cidr } from '../shared/ip';
+import { requestCountry } from '../views/qoe/dimensions';
 
 export type AccessAction = 'allow' | 'block';
 
@@ -59,10 +60,8 @@ export interface Client {
 }
 
 export function clientOf(request: Request): Client {
-  const cf = (request as Request & { cf?: { country?: unknown } }).cf;
-  const country = typeof cf?.country === 'string' && /^[A-Za-z]{2}$/.test(cf.country) ? cf.country.toUpperCase() : null;
   const header = request.headers.get('CF-Connecting-IP');
-  return { country, address: header ? parseIp(header) : null };
+  return { country: requestCountry(request) || null, address: header ? parseIp(header) : null };
 }
 
 /** The first matching rule's action; `allow` when none matches. */

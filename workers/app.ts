@@ -20,6 +20,8 @@ import { installInternalGuards } from './shared/internal';
 import { logEvent, requestIdFor, withRequestId } from './shared/log';
 import { chunkRoutes, discardRoutes, tusRoutes } from './uploads/routes';
 import { webRoutes } from './web/routes';
+import { embedRoutes } from './web/embed/route';
+import { oembedRoutes } from './web/embed/oembed';
 import { DIRECT_TUS_MOUNT, directTusRoutes, directUploadRoutes } from './direct-uploads/routes';
 import { webhookRoutes } from './webhooks/routes';
 import { signingKeyRoutes } from './signing-keys/routes';
@@ -66,6 +68,8 @@ export function createApp() {
   app.route('/', captionRoutes);
   app.route('/', clipRoutes);
   app.route('/', downloadRoutes);
+  app.route('/', embedRoutes);
+  app.route('/', oembedRoutes);
   app.route('/', webRoutes);
   registerDocumentedRoutes(app.openAPIRegistry);
   app.route('/', openApiRoutes(app));

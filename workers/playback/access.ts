@@ -109,6 +109,13 @@ export function requestOrigin(request: Request): string | 'opaque' | null {
   return referer ? (normalizeOrigin(referer) ?? 'opaque') : null;
 }
 
+/** The origins in every non-empty list given (possibly none), or null when no list is given. */
+export function intersectOrigins(...lists: (readonly string[] | null)[]): string[] | null {
+  const active = lists.filter((l): l is readonly string[] => l !== null && l.length > 0);
+  if (active.length === 0) return null;
+  return active[0]!.filter((origin) => active.every((l) => l.includes(origin)));
+}
+
 /** Whether the request's page origin is within every non-empty list given. */
 export function originAllowed(request: Request, ...lists: (readonly string[] | null)[]): boolean {
   const active = lists.filter((l): l is readonly string[] => l !== null && l.length > 0);

@@ -112,6 +112,7 @@ const errorText: Record<number, string> = {
   415: 'Unsupported media type',
   422: 'Uploaded bytes failed verification',
   429: 'Too many requests',
+  501: 'Not implemented',
   503: 'Storage or a dependency unavailable',
 };
 

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { axisLabels, hourlyChartSvg, last48Hours, niceMax } from '../../workers/web/client/lib/chart';
 import { formatBitrate, formatBytes, formatClock, formatEta } from '../../workers/web/client/lib/format';
 import { ProgressMeter } from '../../workers/web/client/lib/progress-meter';
-import { parseStoryboard, tileAt } from '../../workers/web/client/lib/storyboard';
-import { ViewTracker, viewRuleMet } from '../../workers/web/client/lib/view-tracker';
+import { parseStoryboard, tileAt } from '../../player/src/storyboard';
+import { ViewTracker, viewRuleMet } from '../../player/src/view-tracker';
 import { defaults } from '../../workers/shared/config';
 
 const rule = { minWatchSeconds: defaults.views.minWatchSeconds, shortVideoSeconds: defaults.views.shortVideoSeconds, shortVideoFraction: defaults.views.shortVideoFraction };

@@ -9,6 +9,8 @@ import type { AppEnv } from '../shared/hono-env';
 import { isSafeId } from '../shared/storage-keys';
 import { Layout } from './layout';
 import { SignInPage, UploadPage, LibraryPage, WatchPage, StatsPage } from './pages';
+import { watchSource } from './watch-source';
+import { publicOrigin } from '../shared/config';
 
 /**
  * Pages only load code and media from this origin and the playback origin. Inline scripts are not allowed (the
@@ -48,15 +50,18 @@ export const webRoutes = new Hono<AppEnv>()
     return c.html(<UploadPage config={config} />, 200, securityHeaders(c));
   })
   .get('/library', (c) => c.html(<LibraryPage />, 200, securityHeaders(c)))
-  .get('/watch/:id', (c) => {
+  .get('/watch/:id', async (c) => {
     const id = c.req.param('id');
     if (!isSafeId(id)) return c.html(<NotFoundPage />, 404, securityHeaders(c));
     const { views } = c.var.config;
     const config = {
       videoId: id,
       viewRule: { minWatchSeconds: views.minWatchSeconds, shortVideoSeconds: views.shortVideoSeconds, shortVideoFraction: views.shortVideoFraction },
+      src: await watchSource(c, id),
     };
-    return c.html(<WatchPage config={config} />, 200, securityHeaders(c));
+    const origin = publicOrigin(c.var.config, c.req.url);
+    const oembedUrl = `${origin}/oembed?${new URLSearchParams({ url: `${origin}/watch/${id}`, format: 'json' })}`;
+    return c.html(<WatchPage config={config} oembedUrl={oembedUrl} />, 200, securityHeaders(c));
   })
   .get('/stats/:id', (c) => {
     const id = c.req.param('id');

@@ -47,7 +47,7 @@ export function EmbedPage(props: { title: string; options: EmbedOptions; config:
         id="player"
         video-id={props.config.videoId}
         token={o.token ?? undefined}
-        title={props.title}
+        aria-label={props.title}
         controls={flag(o.controls)}
         autoplay={flag(o.autoplay)}
         muted={flag(o.muted)}

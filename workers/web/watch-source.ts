@@ -1,0 +1,30 @@
+/**
+ * The watch page's master playlist URL, rendered into the page so the player starts before any API call: the
+ * unsigned URL of a video that allows it (public, `requireSignedURLs: false`), else a URL signed here with the
+ * platform's HMAC token, as `GET /v1/videos/:id/playback` would sign it, for anyone may watch a public or unlisted
+ * video. A private video (only its creator may play it: the creator's token is in the browser, not the request), a
+ * video with nothing to play yet and an unknown one get none; the page then asks the API, which says why.
+ * The viewer's playback session comes from the master playlist's response, not from here.
+ */
+import type { Context } from 'hono';
+import { getVideoRecord } from '../metadata/cache';
+import { loadVideoRecord } from '../metadata/repo';
+import { signToken } from '../playback/signing';
+import { publicOrigin } from '../shared/config';
+import type { AppEnv } from '../shared/hono-env';
+import { keyring } from '../shared/keyring';
+import { runtime } from '../shared/runtime';
+import { publicPaths } from '../shared/storage-keys';
+
+export async function watchSource(c: Context<AppEnv>, videoId: string): Promise<string | null> {
+  const { config } = c.var;
+  const record = await getVideoRecord(videoId, (id) => loadVideoRecord(c.var.db, id), config);
+  if (!record) return null;
+  const { video, renditions } = record;
+  const playable = video.status === 'READY' || (video.status === 'PROCESSING' && renditions.length > 0);
+  if (!playable || video.visibility === 'private') return null;
+  const origin = publicOrigin(config, c.req.url);
+  if (video.visibility === 'public' && !video.requireSignedUrls) return `${origin}${publicPaths.master(videoId)}`;
+  const signed = await signToken(keyring(config.secrets), videoId, runtime().now() / 1000, config.playback.signedUrlTtlSec);
+  return signed ? `${origin}${publicPaths.signedMaster(videoId, signed.token)}` : null;
+}

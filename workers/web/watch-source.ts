@@ -4,7 +4,8 @@
  * platform's HMAC token, as `GET /v1/videos/:id/playback` would sign it, for anyone may watch a public or unlisted
  * video. A private video (only its creator may play it: the creator's token is in the browser, not the request), a
  * video with nothing to play yet and an unknown one get none; the page then asks the API, which says why.
- * The viewer's playback session comes from the master playlist's response, not from here.
+ * The viewer's playback session comes from the master playlist's response, not from here. When the video cannot be
+ * read (D1 failing), the page still renders without a URL: its API calls then say what is wrong.
  */
 import type { Context } from 'hono';
 import { getVideoRecord } from '../metadata/cache';
@@ -13,12 +14,16 @@ import { signToken } from '../playback/signing';
 import { publicOrigin } from '../shared/config';
 import type { AppEnv } from '../shared/hono-env';
 import { keyring } from '../shared/keyring';
+import { logEvent } from '../shared/log';
 import { runtime } from '../shared/runtime';
 import { publicPaths } from '../shared/storage-keys';
 
 export async function watchSource(c: Context<AppEnv>, videoId: string): Promise<string | null> {
   const { config } = c.var;
-  const record = await getVideoRecord(videoId, (id) => loadVideoRecord(c.var.db, id), config);
+  const record = await getVideoRecord(videoId, (id) => loadVideoRecord(c.var.db, id), config).catch((err: unknown) => {
+    logEvent('warn', 'watch.source_unavailable', { videoId, error: err instanceof Error ? err.message : String(err) });
+    return null;
+  });
   if (!record) return null;
   const { video, renditions } = record;
   const playable = video.status === 'READY' || (video.status === 'PROCESSING' && renditions.length > 0);

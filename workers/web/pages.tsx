@@ -217,6 +217,40 @@ export function StatsPage(props: { config: unknown }) {
           </table>
         </details>
       </section>
+      <section class="card" aria-labelledby="qoe-heading">
+        <h2 id="qoe-heading">Quality of experience, last 48 hours</h2>
+        <p class="help">
+          From the players' own reports, one per playback: time from play to the first frame, stalls after it, failures,
+          viewers who left before the first frame, and the bitrate watched. The current hour is live.
+        </p>
+        <p id="qoe-status" class="status" role="status" hidden></p>
+        <div id="qoe-cards" class="stat-cards"></div>
+        <h3>Startup time per hour (median)</h3>
+        <div id="qoe-startup-chart" class="chart-wrap"></div>
+        <h3>Rebuffering per hour (stalled time over watched time)</h3>
+        <div id="qoe-rebuffer-chart" class="chart-wrap"></div>
+        <h3>By country (median startup)</h3>
+        <div id="qoe-country-chart" class="chart-wrap"></div>
+        <h3>By browser and system (median startup)</h3>
+        <div id="qoe-browser-chart" class="chart-wrap"></div>
+        <details>
+          <summary>Show the groups as a table</summary>
+          <table id="qoe-table">
+            <thead>
+              <tr>
+                <th scope="col">Group</th>
+                <th scope="col">Views</th>
+                <th scope="col">Startup p50 / p95</th>
+                <th scope="col">Rebuffering</th>
+                <th scope="col">Failures</th>
+                <th scope="col">Left before start</th>
+                <th scope="col">Bitrate</th>
+              </tr>
+            </thead>
+            <tbody></tbody>
+          </table>
+        </details>
+      </section>
       <p class="actions">
         <a id="stats-watch" class="button" href="#">
           Watch

@@ -169,6 +169,8 @@ describe('web app in Chromium against the local stack', () => {
     await watch.waitForSelector('#player[data-state=ended]', { timeout: 40_000 });
     expect(await watch.getAttribute('#player', 'data-view')).toBe('counted');
     console.log(`[web-e2e] rendition switches: ${await watch.getAttribute('#player', 'data-switches')} (${automaticSwitches} automatic)`);
+    // Leaving the page (pagehide) sends the player's QoE record.
+    await watch.close({ runBeforeUnload: true });
     await viewer.close();
 
     // Stats: the view is counted
@@ -177,6 +179,11 @@ describe('web app in Chromium against the local stack', () => {
     await expect.poll(() => stats.textContent('#stat-views'), { timeout: 15_000 }).toBe('1');
     expect(await stats.textContent('#stat-unique')).toBe('1');
     expect(await stats.locator('#chart svg rect').count()).toBe(48);
+    // Its quality of experience: one view that started, charted per hour and by browser.
+    await expect.poll(() => stats.locator('#qoe-cards .stat-value').first().textContent(), { timeout: 15_000 }).toBe('1');
+    expect(await stats.locator('#qoe-cards .stat-value').nth(1).textContent()).toMatch(/^\d+\.\d+ s \/ \d+\.\d+ s$/);
+    expect(await stats.locator('#qoe-startup-chart svg rect').count()).toBe(48);
+    expect(await stats.locator('#qoe-browser-chart svg rect').getAttribute('data-key')).toBe('Chrome / Linux');
     await shot(stats, 'stats');
     await stats.close();
 

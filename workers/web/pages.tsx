@@ -224,7 +224,7 @@ export function StatsPage(props: { config: unknown }) {
           viewers who left before the first frame, and the bitrate watched. The current hour is live.
         </p>
         <p id="qoe-status" class="status" role="status" hidden></p>
-        <div id="qoe-cards" class="stat-cards"></div>
+        <div id="qoe-cards" class="stat-cards qoe-cards"></div>
         <h3>Startup time per hour (median)</h3>
         <div id="qoe-startup-chart" class="chart-wrap"></div>
         <h3>Rebuffering per hour (stalled time over watched time)</h3>

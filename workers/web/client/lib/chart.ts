@@ -100,14 +100,15 @@ export interface Bar {
  * The one bar chart of the stats page (views per hour, QoE per hour and per group): bars on a round axis with three
  * gridlines, every label escaped. `formatTick` writes the y-axis values (a count, seconds, a percentage).
  */
-export function barChartSvg(bars: Bar[], options: { id: string; title: string; formatTick?: (value: number) => string }): string {
+export function barChartSvg(bars: Bar[], options: { id: string; title: string; formatTick?: (value: number) => string; minSlots?: number }): string {
   const width = 720;
   const height = 240;
   const pad = { left: 48, right: 8, top: 12, bottom: 28 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const max = niceMax(Math.max(0, ...bars.map((b) => b.value)));
-  const slot = plotW / Math.max(bars.length, 1);
+  // A few groups keep the width of a bar: they take the first slots of `minSlots`.
+  const slot = plotW / Math.max(bars.length, options.minSlots ?? 1);
   const tick = options.formatTick ?? ((v: number) => String(v));
   const parts: string[] = [];
   parts.push(
@@ -129,7 +130,7 @@ export function barChartSvg(bars: Bar[], options: { id: string; title: string; f
       `<rect x="${x.toFixed(1)}" y="${(pad.top + plotH - barH).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${barH.toFixed(1)}" class="bar"${data}><title>${escapeXml(b.tooltip)}</title></rect>`,
     );
   });
-  for (const label of axisLabels(bars.map((b) => b.axisText), { left: pad.left, right: width - pad.right, slot })) {
+  for (const label of axisLabels(bars.map((b) => b.axisText), { left: pad.left, right: pad.left + bars.length * slot, slot })) {
     parts.push(`<text x="${label.x.toFixed(1)}" y="${height - 8}" text-anchor="${label.anchor}" class="axis">${escapeXml(label.text)}</text>`);
   }
   parts.push('</svg>');

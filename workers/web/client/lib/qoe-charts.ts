@@ -53,5 +53,5 @@ export function groupChart(groups: (QoeFigures & { key: string })[], by: string)
     axisText: g.key,
     data: { key: g.key, views: g.views },
   }));
-  return barChartSvg(bars, { id: `qoe-${by}-title`, title: `Median startup time by ${by}`, formatTick: (v) => `${v} s` });
+  return barChartSvg(bars, { id: `qoe-${by}-title`, title: `Median startup time by ${by}`, formatTick: (v) => `${v} s`, minSlots: 12 });
 }

@@ -10,6 +10,7 @@
 import type { PlayerCore } from './core';
 import { formatClock } from './format';
 import { wireCaptionsMenu, wireQualityMenu } from './menus';
+import { showPoster } from './poster';
 import { wirePreview } from './preview';
 
 export interface PlayerParts {
@@ -61,7 +62,7 @@ export function bindControls(core: PlayerCore, parts: PlayerParts, options: Cont
     if (!on) parts.quality.disabled = true;
   };
   parts.controls.hidden = !options.controls;
-  if (options.poster) media.poster = options.poster;
+  if (options.poster) showPoster(media, options.poster);
   let ended = false;
   let switches = -1;
 

@@ -6,11 +6,11 @@
  *
  * Nothing stands between the page and the first request: the source URL is given (rendered into the page, or
  * built from the element's attributes), no API call precedes `loadSource`, and with autoplay the play intent is
- * the load itself. Poster, storyboard and captions wait (controls.ts, preview.ts) so they do not share the link with
- * the first segments.
+ * the load itself. Segments stream into the buffer as they arrive (hls-config.ts). Poster and storyboard give way
+ * (poster.ts, preview.ts) so they do not share the link with the first segments.
  */
 import Hls, { ErrorTypes, Events, type ErrorData } from 'hls.js';
-import { PlatformAbrController } from '../../abr/hls-abr-controller';
+import { PLAYER_HLS_CONFIG } from './hls-config';
 import { failureCode, sessionOf } from './network';
 import { QoeCollector } from './qoe/collector';
 import { pageReporter, type QoeReporter } from './qoe/reporter';
@@ -107,7 +107,7 @@ export class PlayerCore extends EventTarget {
     if (Hls.isSupported()) {
       // startPosition: a video still processing has growing (EVENT) playlists, which hls.js would otherwise treat
       // as live and start near their end.
-      const hls = new Hls({ startPosition: startTime, abrController: PlatformAbrController });
+      const hls = new Hls({ ...PLAYER_HLS_CONFIG, startPosition: startTime });
       this.hls = hls;
       hls.on(Events.MANIFEST_LOADED, (_e, data) => void (this.session ??= sessionOf(data.networkDetails)));
       hls.on(Events.MANIFEST_PARSED, () => this.emit('renditions', { renditions: this.renditions() }));

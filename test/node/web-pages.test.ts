@@ -57,6 +57,7 @@ describe('pages', () => {
       videoId: 'vid_abc',
       viewRule: { minWatchSeconds: 30, shortVideoSeconds: 60, shortVideoFraction: 0.5 },
       src: null,
+      video: null,
     });
   });
 

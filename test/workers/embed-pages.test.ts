@@ -152,6 +152,8 @@ describe('GET /watch/{id}: the master URL in the page', () => {
     const signed = await playableVideo();
     const html = await (await api(`/watch/${signed.id}`)).text();
     const src = configOf(html).src as string;
+    expect(configOf(html).video).toEqual({ title: 'a video', description: 'd', duration: null, viewCount: 0 });
+    expect(html).toContain('<h1 id="video-title">a video</h1>');
     expect(src).toMatch(new RegExp(`^${ORIGIN}/v/${signed.id}/t/[^/]+/master\\.m3u8$`));
     // The URL plays, and its response issues the viewer's playback session.
     const master = await api(new URL(src).pathname);

@@ -28,6 +28,8 @@ export function Layout(props: { page: PageName; title: string; config?: unknown;
         <meta name="color-scheme" content="light dark" />
         <title>{`${props.title} · edge-video`}</title>
         <link rel="stylesheet" href="/assets/styles.css" />
+        {/* No favicon request (there is none): on a slow link it would compete with the player's first segment. */}
+        <link rel="icon" href="data:," />
         <script type="module" src={`/assets/${props.page}.js`}></script>
         {props.head}
       </head>

@@ -108,9 +108,9 @@ export function LibraryPage() {
 }
 
 /** The player's markup is the element's (player/src/markup.ts), server-rendered: parts are found by `data-part`. */
-export function WatchPage(props: { config: unknown; oembedUrl: string }) {
+export function WatchPage(props: { config: unknown; video: { title: string; description: string } | null; oembedUrl: string }) {
   return (
-    <Layout page="watch" title="Watch" config={props.config} head={<link rel="alternate" type="application/json+oembed" href={props.oembedUrl} title="oEmbed" />}>
+    <Layout page="watch" title={props.video?.title ?? 'Watch'} config={props.config} head={<link rel="alternate" type="application/json+oembed" href={props.oembedUrl} title="oEmbed" />}>
       <section id="player" class="player" aria-label="Video player">
         <div class="stage">
           <video id="video" data-part="media" playsinline preload="metadata"></video>
@@ -177,8 +177,10 @@ export function WatchPage(props: { config: unknown; oembedUrl: string }) {
           <dd id="nerd-watched">0 s</dd>
         </dl>
       </section>
-      <h1 id="video-title">Loading…</h1>
-      <p id="video-description" class="description"></p>
+      <h1 id="video-title">{props.video?.title ?? 'Loading…'}</h1>
+      <p id="video-description" class="description">
+        {props.video?.description ?? ''}
+      </p>
       <p id="video-meta" class="meta"></p>
     </Layout>
   );

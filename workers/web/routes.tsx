@@ -54,14 +54,16 @@ export const webRoutes = new Hono<AppEnv>()
     const id = c.req.param('id');
     if (!isSafeId(id)) return c.html(<NotFoundPage />, 404, securityHeaders(c));
     const { views } = c.var.config;
+    const source = await watchSource(c, id);
     const config = {
       videoId: id,
       viewRule: { minWatchSeconds: views.minWatchSeconds, shortVideoSeconds: views.shortVideoSeconds, shortVideoFraction: views.shortVideoFraction },
-      src: await watchSource(c, id),
+      src: source?.src ?? null,
+      video: source?.video ?? null,
     };
     const origin = publicOrigin(c.var.config, c.req.url);
     const oembedUrl = `${origin}/oembed?${new URLSearchParams({ url: `${origin}/watch/${id}`, format: 'json' })}`;
-    return c.html(<WatchPage config={config} oembedUrl={oembedUrl} />, 200, securityHeaders(c));
+    return c.html(<WatchPage config={config} video={source?.video ?? null} oembedUrl={oembedUrl} />, 200, securityHeaders(c));
   })
   .get('/stats/:id', (c) => {
     const id = c.req.param('id');

@@ -1,5 +1,6 @@
 /**
- * The watch page's master playlist URL, rendered into the page so the player starts before any API call: the
+ * The watch page's master playlist URL and the video's public facts (title, description, duration, views), rendered
+ * into the page so the player starts before any API call and the page shows the video without one: the
  * unsigned URL of a video that allows it (public, `requireSignedURLs: false`), else a URL signed here with the
  * platform's HMAC token, as `GET /v1/videos/:id/playback` would sign it, for anyone may watch a public or unlisted
  * video. A private video (only its creator may play it: the creator's token is in the browser, not the request), a
@@ -18,7 +19,13 @@ import { logEvent } from '../shared/log';
 import { runtime } from '../shared/runtime';
 import { publicPaths } from '../shared/storage-keys';
 
-export async function watchSource(c: Context<AppEnv>, videoId: string): Promise<string | null> {
+/** What the watch page starts with: the master URL and the video's public facts (shown without an API call). */
+export interface WatchSource {
+  src: string;
+  video: { title: string; description: string; duration: number | null; viewCount: number };
+}
+
+export async function watchSource(c: Context<AppEnv>, videoId: string): Promise<WatchSource | null> {
   const { config } = c.var;
   const record = await getVideoRecord(videoId, (id) => loadVideoRecord(c.var.db, id), config).catch((err: unknown) => {
     logEvent('warn', 'watch.source_unavailable', { videoId, error: err instanceof Error ? err.message : String(err) });
@@ -29,7 +36,8 @@ export async function watchSource(c: Context<AppEnv>, videoId: string): Promise<
   const playable = video.status === 'READY' || (video.status === 'PROCESSING' && renditions.length > 0);
   if (!playable || video.visibility === 'private') return null;
   const origin = publicOrigin(config, c.req.url);
-  if (video.visibility === 'public' && !video.requireSignedUrls) return `${origin}${publicPaths.master(videoId)}`;
+  const facts = { title: video.title, description: video.description, duration: video.duration, viewCount: video.viewCount };
+  if (video.visibility === 'public' && !video.requireSignedUrls) return { src: `${origin}${publicPaths.master(videoId)}`, video: facts };
   const signed = await signToken(keyring(config.secrets), videoId, runtime().now() / 1000, config.playback.signedUrlTtlSec);
-  return signed ? `${origin}${publicPaths.signedMaster(videoId, signed.token)}` : null;
+  return signed ? { src: `${origin}${publicPaths.signedMaster(videoId, signed.token)}`, video: facts } : null;
 }

@@ -25,6 +25,8 @@ function Shell(props: { title: string; config: EmbedConfig; children?: unknown }
           {/* A dark canvas before the script styles the page: no white flash inside a video frame. */}
           <meta name="color-scheme" content="dark" />
           <title>{props.title}</title>
+          {/* No favicon request: inside a frame nobody sees it, and on a slow link it competes with the first segment. */}
+          <link rel="icon" href="data:," />
           <script type="module" src="/assets/embed.js"></script>
         </head>
         <body data-page="embed">

@@ -4,12 +4,14 @@
  * the platform's own site adds: the title and description, a details panel (playing rendition, bandwidth estimate,
  * buffer), and telling a deleted video from a network failure (it asks the API) and replacing an expired signed URL.
  *
- * The player starts before any API call: the page config carries the signed (or unsigned) master URL, and the
- * playback session comes from the master playlist's own response. A private video (its URL needs the creator's
- * token, which only the browser holds) asks `GET /v1/videos/:id/playback` first.
+ * The player starts before any API call: the page config carries the signed (or unsigned) master URL and the
+ * video's facts, and the playback session comes from the master playlist's own response. A private video (its URL
+ * needs the creator's token, which only the browser holds) asks the API first (`GET /v1/videos/:id`, then
+ * `GET /v1/videos/:id/playback`).
  */
 import { bindControls, partsIn } from '../../../../player/src/controls';
 import { PlayerCore, type NetworkTrouble } from '../../../../player/src/core';
+import { showPoster } from '../../../../player/src/poster';
 import { api, ApiFailure, authHeaders, type Video } from '../lib/api';
 import { initChrome } from '../lib/chrome';
 import { byId, pageConfig } from '../lib/dom';
@@ -17,11 +19,19 @@ import { formatBitrate, formatClock, formatCount } from '../lib/format';
 import { playbackFor, thumbnailUrl } from '../lib/playback';
 import type { ViewRule } from '../../../../player/src/view-tracker';
 
+interface VideoFacts {
+  title: string;
+  description: string;
+  duration: number | null;
+  viewCount: number;
+}
+
 interface WatchConfig {
   videoId: string;
   viewRule: ViewRule;
-  /** The master playlist URL, when the server could give one (public and unlisted videos). */
+  /** The master playlist URL and the video's facts, when the server could give them (public and unlisted videos). */
   src: string | null;
+  video: VideoFacts | null;
 }
 
 const config = pageConfig<WatchConfig>();
@@ -44,22 +54,29 @@ bindControls(core, parts, {
 });
 wirePage();
 initChrome();
-if (src) core.load(src);
-void describeVideo();
+if (src && config.video) {
+  // Everything is in the page: no request but the player's own.
+  describe(config.video);
+  core.load(src);
+} else void askApi();
 
-/** Title, description and facts from the API; a video that cannot play says why. */
-async function describeVideo(): Promise<void> {
-  let video: Video;
-  try {
-    video = await api<Video>(videoPath);
-  } catch (err) {
-    return core.fail('missing', err instanceof ApiFailure && err.status === 404 ? 'This video does not exist or was deleted.' : `Could not load this video: ${describe(err)}`);
-  }
+function describe(video: VideoFacts): void {
   document.title = `${video.title} · edge-video`;
   byId('video-title').textContent = video.title;
   byId('video-description').textContent = video.description;
   byId('video-meta').textContent = [video.duration !== null ? formatClock(video.duration) : '', `${formatCount(video.viewCount)} views`].filter(Boolean).join(' · ');
   core.knownDuration = video.duration ?? 0;
+}
+
+/** A private or not yet playable video: the API says what it is (with the creator's token) and gives its URL. */
+async function askApi(): Promise<void> {
+  let video: Video;
+  try {
+    video = await api<Video>(videoPath);
+  } catch (err) {
+    return core.fail('missing', err instanceof ApiFailure && err.status === 404 ? 'This video does not exist or was deleted.' : `Could not load this video: ${message(err)}`);
+  }
+  describe(video);
   const playable = video.status === 'READY' || (video.status === 'PROCESSING' && video.renditions.length > 0);
   if (!playable) {
     const reasons: Record<string, string> = {
@@ -70,13 +87,12 @@ async function describeVideo(): Promise<void> {
     };
     return core.fail(video.status.toLowerCase(), reasons[video.status] ?? 'This video cannot be played.');
   }
-  if (src) return;
   try {
     src = (await playbackFor(config.videoId)).url;
   } catch (err) {
-    return core.fail('playback', `Could not start playback: ${describe(err)}`);
+    return core.fail('playback', `Could not start playback: ${message(err)}`);
   }
-  parts.media.poster = thumbnailUrl(src, 'poster.jpg');
+  showPoster(parts.media, thumbnailUrl(src, 'poster.jpg'));
   core.load(src);
 }
 
@@ -113,7 +129,7 @@ async function refreshSignedUrl(): Promise<void> {
     src = (await playbackFor(config.videoId)).url;
     core.replaceSource(src);
   } catch (err) {
-    core.fail('playback', `Playback stopped: ${describe(err)}`);
+    core.fail('playback', `Playback stopped: ${message(err)}`);
   } finally {
     refreshing = false;
   }
@@ -164,6 +180,6 @@ function updateNerdPanel(): void {
   byId('nerd-watched').textContent = `${core.watchedSeconds.toFixed(1)} s`;
 }
 
-function describe(err: unknown): string {
+function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

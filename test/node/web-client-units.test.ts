@@ -180,7 +180,7 @@ describe('hourly chart', () => {
 });
 
 describe('QoE charts', () => {
-  const figures = { views: 3, startedViews: 3, startupP50Ms: 1234, startupP95Ms: 4000, rebufferRatio: 0.0125, failureRate: 0, exitBeforeStartRate: null, averageBitrate: 900_000 };
+  const figures = { views: 3, startedViews: 3, startupP50Ms: 1234, startupP95Ms: 4000, rebufferRatio: 0.0125, rebufferCount: 1, stalledMs: 250, watchedMs: 20_000, failures: 0, failureRate: 0, exitsBeforeStart: 0, exitBeforeStartRate: null, averageBitrate: 900_000, switches: 0 };
   it('writes seconds and percentages as a creator reads them', () => {
     expect([seconds(1234), seconds(12_345), seconds(null), percent(0.0125), percent(0.5), percent(null)]).toEqual(['1.23 s', '12.3 s', '–', '1.25 %', '50.0 %', '–']);
   });

@@ -5,21 +5,11 @@ import { env, exports } from 'cloudflare:workers';
 import { api } from './helpers';
 import { defaults } from '../../workers/shared/config';
 import { shardStub } from '../../workers/views/routing';
+import type { QoeRecord } from '../../workers/views/qoe/schemas';
+import type { QoeFigures } from '../../workers/views/qoe/sketch';
 
-export interface TestRecord {
-  session: string;
-  seq: number;
-  startupMs: number | null;
-  exitBeforeStart: boolean;
-  failure: string | null;
-  rebufferCount: number;
-  stalledMs: number;
-  watchedMs: number;
-  averageBitrate: number | null;
-  finalBitrate: number | null;
-  finalHeight: number | null;
-  switches: number;
-}
+/** A record as a player sends it (player/src/qoe/collector.ts builds its figures). */
+export type TestRecord = QoeRecord;
 
 /** A record of a session that started in `startupMs` and played `watchedMs` without a stall. */
 export const record = (session: string, over: Partial<TestRecord> = {}): TestRecord => ({
@@ -61,22 +51,7 @@ export async function beaconJson(videoId: string, records: TestRecord[], init: P
   return res.json<{ accepted: number; rejected: { index: number; reason: string }[] }>();
 }
 
-export interface Figures {
-  views: number;
-  startedViews: number;
-  startupP50Ms: number | null;
-  startupP95Ms: number | null;
-  rebufferRatio: number | null;
-  rebufferCount: number;
-  stalledMs: number;
-  watchedMs: number;
-  failures: number;
-  failureRate: number | null;
-  exitsBeforeStart: number;
-  exitBeforeStartRate: number | null;
-  averageBitrate: number | null;
-  switches: number;
-}
+export type Figures = QoeFigures;
 
 export interface Report {
   totals: Figures;

@@ -14,6 +14,7 @@ import { apiRoutes, bearerAuth, cappedJsonObjectBody, errors, jsonBody, jsonCont
 import { runtime } from '../../shared/runtime';
 import { canRead, requireOwnedVideo, requireVideo } from '../../metadata/videos';
 import { VideoIdParams } from '../../metadata/schemas';
+import { registerBeaconPreflight } from '../beacon-cors';
 import { instantMs } from '../schemas';
 import { dimensionsOf } from './dimensions';
 import { takeQoeRecords } from './ingest';
@@ -103,12 +104,4 @@ export const qoeRoutes = apiRoutes()
     },
   );
 
-/** The preflight is answered by beacon-cors.ts (mounted in app.ts before every route); described here. */
-qoeRoutes.openAPIRegistry.registerPath({
-  method: 'options',
-  path: '/v1/videos/{id}/qoe',
-  tags,
-  summary: 'CORS preflight of the QoE beacon (any origin; POST; Content-Type, Authorization)',
-  request: { params: VideoIdParams },
-  responses: { 204: { description: 'CORS headers' } },
-});
+registerBeaconPreflight(qoeRoutes, '/v1/videos/{id}/qoe', 'qoe');

@@ -9,6 +9,7 @@
  * from the cumulative counts (the bucket's geometric middle: within ±4.9 % of any startup in it). The edges are part
  * of the stored data (bucket numbers in `qoe_startup_buckets`): changing them needs a migration, not a setting.
  */
+import type { QoeRecord } from './schemas';
 
 export const STARTUP_BUCKETS = 80;
 const BASE_MS = 100;
@@ -87,17 +88,8 @@ export function isZero(s: QoeSums): boolean {
   return SUM_FIELDS.every((f) => s[f] === 0) && [...s.startup.values()].every((n) => n === 0);
 }
 
-/** The figures one session's record adds (see docs/qoe.md for each metric). */
-export interface SessionMetrics {
-  startupMs: number | null;
-  exitBeforeStart: boolean;
-  failure: string | null;
-  rebufferCount: number;
-  stalledMs: number;
-  watchedMs: number;
-  averageBitrate: number | null;
-  switches: number;
-}
+/** The figures of one session's record that its hour adds up (see docs/qoe.md for each metric). */
+export type SessionMetrics = Omit<QoeRecord, 'session' | 'seq' | 'finalBitrate' | 'finalHeight'>;
 
 export function sessionSums(m: SessionMetrics): QoeSums {
   const s = emptySums();

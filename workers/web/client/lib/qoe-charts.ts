@@ -5,6 +5,7 @@
  */
 import { barChartSvg, type Bar } from './chart';
 
+/** The figures of a QoE report the page shows (the API's QoeFigures: workers/views/qoe/sketch.ts, docs/qoe.md). */
 export interface QoeFigures {
   views: number;
   startedViews: number;

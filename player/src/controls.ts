@@ -120,10 +120,11 @@ export function bindControls(core: PlayerCore, parts: PlayerParts, options: Cont
   wireCaptionsMenu(core, parts.captions);
   wirePreview(core, parts, options.storyboardUrl);
   enable(true);
-  parts.bigPlay.hidden = options.autoplay;
+  // Without controls the page drives playback (postMessage, the element's methods): no big play button either.
+  parts.bigPlay.hidden = options.autoplay || !options.controls;
   // An autoplay the browser refused leaves the video paused before it ever played: offer the big play button.
   media.addEventListener('canplay', () => {
-    if (media.paused && root.dataset.state === undefined) parts.bigPlay.hidden = false;
+    if (options.controls && media.paused && root.dataset.state === undefined) parts.bigPlay.hidden = false;
   });
   core.addEventListener('qualitychange', (event) => {
     switches++;

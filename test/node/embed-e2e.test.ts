@@ -161,6 +161,19 @@ describe('embed page and <edge-video> on another origin', () => {
     await context.close();
   }, 180_000);
 
+  it('serves the element module to any origin, the current version briefly cached and the pinned one for good', async () => {
+    const current = await fetch(`${stack.origin}/player.js`);
+    expect(current.headers.get('access-control-allow-origin')).toBe('*');
+    expect(current.headers.get('cache-control')).toBe('public, max-age=600, stale-while-revalidate=86400');
+    const banner = /^\/\*! @edge-video\/player (\S+): pinned at (\/player\/\S+\.js) \*\//.exec(await current.text());
+    expect(banner).not.toBeNull();
+    const pinned = await fetch(`${stack.origin}${banner![2]}`);
+    expect(pinned.status).toBe(200);
+    expect(pinned.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pinned.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect((await fetch(`${stack.origin}/_headers`)).status).toBe(404);
+  });
+
   it("frames only on the video's allowed origins once it has them", async () => {
     const patch = await fetch(`${stack.origin}/v1/videos/${videoId}`, { method: 'PATCH', headers: auth(), body: JSON.stringify({ allowedOrigins: [host.origin] }) });
     expect(patch.status).toBe(200);

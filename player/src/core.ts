@@ -11,39 +11,14 @@
  */
 import Hls, { ErrorTypes, Events, type ErrorData } from 'hls.js';
 import { PLAYER_HLS_CONFIG } from './hls-config';
-import { failureCode, sessionOf } from './network';
+import type { NetworkTrouble, PlayerEventDetails, PlayerEventName, Rendition } from './events';
+import { failureCode, messageFor, sessionOf } from './network';
 import { QoeCollector } from './qoe/collector';
 import { pageReporter, type QoeReporter } from './qoe/reporter';
 import { DEFAULT_VIEW_RULE, type ViewRule } from './view-tracker';
+
+export type { NetworkTrouble, PlayerEventDetails, PlayerEventName, Rendition } from './events';
 import { ViewReporter } from './views';
-
-export interface Rendition {
-  index: number;
-  width: number;
-  height: number;
-  bitrate: number;
-}
-
-export interface PlayerEventDetails {
-  ready: { duration: number };
-  play: Record<string, never>;
-  pause: Record<string, never>;
-  timeupdate: { currentTime: number; duration: number };
-  ended: Record<string, never>;
-  error: { code: string; message: string };
-  /** `level`: the rung's index in the master playlist (the quality menu's value). */
-  qualitychange: { height: number; bitrate: number; level: number };
-  renditions: { renditions: Rendition[] };
-  view: { result: string };
-}
-
-export type PlayerEventName = keyof PlayerEventDetails;
-
-export interface NetworkTrouble {
-  status: number;
-  fatal: boolean;
-  code: string;
-}
 
 export interface CoreOptions {
   videoId: string;
@@ -56,15 +31,6 @@ export interface CoreOptions {
   viewHeaders?: () => Record<string, string>;
   reporter?: QoeReporter;
 }
-
-const MESSAGES: Record<string, string> = {
-  not_found: 'This video does not exist or was deleted.',
-  network: 'Playback stopped: the video could not be loaded. Check your connection and reload the page.',
-  media: 'Playback failed: the video could not be decoded.',
-  unsupported: 'This browser cannot play HLS video (no Media Source Extensions).',
-};
-
-export const messageFor = (code: string): string => MESSAGES[code] ?? (code.startsWith('signature_') || code === 'forbidden' || code.endsWith('_not_allowed') || code === 'access_denied' ? 'This video may not be played here.' : `Playback failed (${code}).`);
 
 export class PlayerCore extends EventTarget {
   hls: Hls | null = null;

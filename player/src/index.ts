@@ -5,6 +5,6 @@
 import { defineEdgeVideo } from './element';
 
 export { EdgeVideoElement, defineEdgeVideo } from './element';
-export type { PlayerEventDetails, PlayerEventName } from './core';
+export type { PlayerEventDetails, PlayerEventName } from './events';
 
 defineEdgeVideo();

@@ -60,3 +60,13 @@ export function failureCode(data: Pick<ErrorData, 'type' | 'response' | 'network
   if (data.type === ErrorTypes.MEDIA_ERROR) return 'media';
   return 'playback';
 }
+
+const MESSAGES: Record<string, string> = {
+  not_found: 'This video does not exist or was deleted.',
+  network: 'Playback stopped: the video could not be loaded. Check your connection and reload the page.',
+  media: 'Playback failed: the video could not be decoded.',
+  unsupported: 'This browser cannot play HLS video (no Media Source Extensions).',
+};
+
+/** What the player shows for a failure code. */
+export const messageFor = (code: string): string => MESSAGES[code] ?? (code.startsWith('signature_') || code === 'forbidden' || code.endsWith('_not_allowed') || code === 'access_denied' ? 'This video may not be played here.' : `Playback failed (${code}).`);

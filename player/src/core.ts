@@ -16,9 +16,9 @@ import { failureCode, messageFor, sessionOf } from './network';
 import { QoeCollector } from './qoe/collector';
 import { pageReporter, type QoeReporter } from './qoe/reporter';
 import { DEFAULT_VIEW_RULE, type ViewRule } from './view-tracker';
+import { ViewReporter } from './views';
 
 export type { NetworkTrouble, PlayerEventDetails, PlayerEventName, Rendition } from './events';
-import { ViewReporter } from './views';
 
 export interface CoreOptions {
   videoId: string;

@@ -19,7 +19,12 @@
  * ABR_BENCH_STATE=DIR keeps the local stack's state there and reuses the READY video from an earlier run (recorded in
  * DIR/abr-bench-video.json), so the transcode (minutes on a loaded machine) can be done ahead, in its own bench-lock
  * hold, with ABR_BENCH_PREPARE_ONLY=1; the timed run then only plays.
+ * ABR_BENCH_STARTUP_REPS (default 3): runs per trace and pair in the startup phase; ABR_BENCH_ONLY=startup or =qoe runs
+ * one phase.
  * Bounded: transcode ≤ 25 min, each playback ≤ 3 × the video length + 60 s, printing progress throughout.
+ *
+ * The startup phase (abr-player/startup.ts) compares the time to first frame of the embed page and of the watch page
+ * with plain hls.js on every trace: pairs side by side, medians over the runs, and where the time goes.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +45,7 @@ import { loadTraceDir, type Trace } from '../abr/lab/sim/traces';
 import { PAGE_ENTRY, PAGE_HTML, type PlayerRun } from './abr-player/page';
 import { playerQoe, type PlayerQoe } from './abr-player/qoe';
 import { startShapingProxy } from './abr-player/shaping-proxy';
+import { HLSJS_STARTUP_ENTRY, runStartup, type StartupMode, type StartupPages, type StartupRun } from './abr-player/startup';
 
 const DEFAULT_TRACES = [
   'fcc/trace_797466_http---www.amazon.com',
@@ -121,6 +127,9 @@ export async function run(): Promise<BenchResult> {
     for (const proxy of proxies) {
       browsers.push(await launchChromium([`--proxy-server=http://127.0.0.1:${proxy.port}`, '--proxy-bypass-list=<-loopback>']));
     }
+    const only = process.env.ABR_BENCH_ONLY;
+    const startup = only === 'qoe' ? null : await startupPhase(browsers, proxies, stack, id, masterUrl, traces);
+    if (only === 'startup' && startup) return { summary: startup.summary, data: { startup: startup.data }, targetMet: startup.targetMet };
 
     const loadBefore = os.loadavg();
     log(`phase 3/4: ${traces.length} traces × ${MODES.length} players (side by side, one link each), each ≤ ${3 * seconds + 60} s; load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`);
@@ -211,9 +220,9 @@ export async function run(): Promise<BenchResult> {
       `ranking agreement (sim vs player, platform vs hls.js): ${agree}/${rows.length} traces`,
     ];
     return {
-      summary,
-      data: { loadAverage: { before: loadBefore, after: loadAfter }, seconds, segmentCount, rungs: rungs.map((r, i) => ({ name: r.name, nominalBps: r.bitrate, measuredBps: measuredBps[i] })), segmentSizesBytes: sizes, means, rankingAgreement: { agree, of: rows.length }, rows },
-      targetMet: means.player.platform > means.player.hlsjs,
+      summary: [...summary, ...(startup?.summary ?? [])],
+      data: { loadAverage: { before: loadBefore, after: loadAfter }, seconds, segmentCount, rungs: rungs.map((r, i) => ({ name: r.name, nominalBps: r.bitrate, measuredBps: measuredBps[i] })), segmentSizesBytes: sizes, means, rankingAgreement: { agree, of: rows.length }, rows, startup: startup?.data ?? null },
+      targetMet: means.player.platform > means.player.hlsjs && (startup?.targetMet ?? true),
     };
   } finally {
     for (const browser of browsers) await browser.close().catch(() => {});
@@ -221,6 +230,62 @@ export async function run(): Promise<BenchResult> {
     await stack?.stop().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Startup: per trace, pairs side by side (plain hls.js next to the embed page, then next to the watch page), each pair
+ * `ABR_BENCH_STARTUP_REPS` times with the two Chromiums swapped every other run; compared by medians.
+ */
+async function startupPhase(browsers: Browser[], proxies: Awaited<ReturnType<typeof startShapingProxy>>[], stack: Stack, id: string, masterUrl: string, traces: Trace[]) {
+  const reps = Number(process.env.ABR_BENCH_STARTUP_REPS ?? 3);
+  const token = /\/t\/([^/]+)\/master\.m3u8$/.exec(new URL(masterUrl).pathname)?.[1] ?? '';
+  const pages: StartupPages = {
+    origin: stack.origin,
+    masterUrl,
+    embedUrl: `${stack.origin}/embed/${id}?autoplay=1&muted=1&token=${token}`,
+    watchUrl: `${stack.origin}/watch/${id}`,
+    plainJs: await bundlePageScript(HLSJS_STARTUP_ENTRY, { hls: 'full' }),
+  };
+  const load = os.loadavg();
+  log(`startup phase: ${traces.length} traces × (hls.js vs embed, hls.js vs watch) × ${reps}; load average ${load.map((l) => l.toFixed(1)).join(' ')}`);
+  const rows: Array<{ trace: string; runs: StartupRun[] }> = [];
+  for (const trace of traces) {
+    const runs: StartupRun[] = [];
+    for (const other of ['embed', 'watch'] as const) {
+      for (let rep = 0; rep < reps; rep++) {
+        const modes: [StartupMode, StartupMode] = rep % 2 === 0 ? ['hlsjs', other] : [other, 'hlsjs'];
+        const pair = await Promise.all(modes.map((mode, slot) => runStartup(browsers[slot]!, proxies[slot]!, mode, pages, trace, 60_000)));
+        runs.push(...pair.map((r) => ({ ...r, pairedWith: other })));
+      }
+    }
+    rows.push({ trace: trace.name, runs });
+    const m = (mode: StartupMode, pairedWith?: string) => median(runs.filter((r) => r.mode === mode && (pairedWith === undefined || (r as { pairedWith?: string }).pairedWith === pairedWith)).map((r) => r.ttffSec));
+    log(`startup ${trace.name}: hls.js ${m('hlsjs', 'embed').toFixed(2)} vs embed ${m('embed').toFixed(2)} s; hls.js ${m('hlsjs', 'watch').toFixed(2)} vs watch ${m('watch').toFixed(2)} s`);
+  }
+  const loadAfter = os.loadavg();
+  const cell = (runs: StartupRun[], mode: StartupMode, pairedWith?: string) => median(runs.filter((r) => r.mode === mode && (pairedWith === undefined || (r as { pairedWith?: string }).pairedWith === pairedWith)).map((r) => r.ttffSec));
+  const table = rows.map((r) => ({
+    trace: r.trace,
+    hlsjsVsEmbed: cell(r.runs, 'hlsjs', 'embed'),
+    embed: cell(r.runs, 'embed'),
+    hlsjsVsWatch: cell(r.runs, 'hlsjs', 'watch'),
+    watch: cell(r.runs, 'watch'),
+    intent: { hlsjs: cell(r.runs.map((x) => ({ ...x, ttffSec: x.intentSec })), 'hlsjs'), embed: cell(r.runs.map((x) => ({ ...x, ttffSec: x.intentSec })), 'embed'), watch: cell(r.runs.map((x) => ({ ...x, ttffSec: x.intentSec })), 'watch') },
+  }));
+  const met = table.every((t) => t.embed <= t.hlsjsVsEmbed && t.watch <= t.hlsjsVsWatch);
+  const where = (mode: StartupMode) => {
+    const run = rows[0]?.runs.find((r) => r.mode === mode);
+    return run ? run.timeline.filter(([name]) => !name.startsWith('/assets') && !name.startsWith('/__')).slice(0, 8).map(([name, a, b]) => `${name} ${a.toFixed(2)}–${b.toFixed(2)}`).join(', ') : '';
+  };
+  const summary = [
+    `Startup (play intent → first frame, median of ${reps} side-by-side runs per pair; links at loopback speed until the intent, then the trace). Load average ${load.map((l) => l.toFixed(1)).join('/')} before, ${loadAfter.map((l) => l.toFixed(1)).join('/')} after.`,
+    '| trace | hls.js | embed | hls.js | watch page | navigation → intent (hls.js / embed / watch) |',
+    '|---|---:|---:|---:|---:|---|',
+    ...table.map((t) => `| ${t.trace.slice(0, 40)} | ${t.hlsjsVsEmbed.toFixed(2)} | ${t.embed.toFixed(2)} | ${t.hlsjsVsWatch.toFixed(2)} | ${t.watch.toFixed(2)} | ${t.intent.hlsjs.toFixed(2)} / ${t.intent.embed.toFixed(2)} / ${t.intent.watch.toFixed(2)} |`),
+    `embed and watch page no later than plain hls.js on every trace: ${met ? 'yes' : 'NO'}`,
+    `where the time goes (${rows[0]?.trace ?? ''}, s from the intent): hls.js: ${where('hlsjs')}; embed: ${where('embed')}; watch: ${where('watch')}`,
+  ];
+  return { summary, data: { reps, loadAverage: { before: load, after: loadAfter }, table, rows }, targetMet: met };
 }
 
 interface SimRow {

@@ -12,7 +12,10 @@
  *    `viewers` distinct viewers), next to the gated no-op route (same body parse, no counting) in the same run.
  *    Afterwards the stats of every video must add up to exactly the counted responses (zero lost, zero doubled).
  *    Target: ingest ≥ 0.3× the no-op route's requests/s.
- * 2. HyperLogLog: `hll-ids` distinct ids routed over the hot shard count, one sketch per shard, merged; relative
+ * 2. QoE ingest: one QoE record per event's playback session (`POST /v1/videos/:id/qoe`, as a player's
+ *    `sendBeacon` sends it) next to the gated QoE no-op route (same body read and validation, nothing kept); then
+ *    every video's QoE report must hold exactly the records taken (zero lost). Target: ≥ 0.3× the no-op route.
+ * 3. HyperLogLog: `hll-ids` distinct ids routed over the hot shard count, one sketch per shard, merged; relative
  *    error of the merged estimate ≤ 1%, next to Redis PFADD/PFCOUNT on the same ids (a private redis-server on a free
  *    127.0.0.1 port, spoken to in RESP over a socket; skipped with a note if redis-server is not installed).
  * Numbers depend on the machine (and on whatever else it is running); the lead reruns on a quiet machine.
@@ -114,11 +117,26 @@ function viewBody(viewerId: string, session: string | undefined): string {
   return JSON.stringify({ viewerId, watchDuration: 45, videoDuration: VIDEO_DURATION, ...(session ? { session } : {}) });
 }
 
+/** One QoE record of the event's playback session: a 20 s playback with one stall, as a player reports it. */
+function qoeBody(session: string): string {
+  const record = { session, seq: 0, startupMs: 850, exitBeforeStart: false, failure: null, rebufferCount: 1, stalledMs: 400, watchedMs: 20_000, averageBitrate: 1_200_000, finalBitrate: 1_500_000, finalHeight: 480, switches: 1 };
+  return JSON.stringify({ records: [record] });
+}
+
+type Route = 'noop' | 'views' | 'qoe-noop' | 'qoe';
+
+const ROUTES: Record<Route, { path: (videoId: string) => string; internal: boolean; body: (viewerId: string, session: string) => string; taken: (status: number, body: string) => boolean }> = {
+  noop: { path: () => '/internal/views/noop', internal: true, body: (v) => viewBody(v, undefined), taken: () => false },
+  views: { path: (id) => `/v1/videos/${id}/views`, internal: false, body: viewBody, taken: (status, body) => status === 200 && body.includes('"counted":true') },
+  'qoe-noop': { path: () => '/internal/bench/qoe-noop', internal: true, body: (_v, session) => qoeBody(session), taken: () => false },
+  qoe: { path: (id) => `/v1/videos/${id}/qoe`, internal: false, body: (_v, session) => qoeBody(session), taken: (status, body) => status === 200 && body.includes('"accepted":1') },
+};
+
 async function load(
   origin: string,
   amount: number,
   connections: number,
-  route: 'noop' | 'views',
+  route: Route,
   eventAt: (i: number) => { videoId: string; viewerId: string },
   sessions: string[],
   phaseTimeoutSec: number,
@@ -145,17 +163,12 @@ async function load(
           const { videoId, viewerId } = eventAt(i);
           (context as { i?: number }).i = i;
           const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-connecting-ip': addressOf(viewerId) };
-          if (route === 'noop') headers.authorization = `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}`;
-          return {
-            ...req,
-            path: route === 'noop' ? '/internal/views/noop' : `/v1/videos/${videoId}/views`,
-            headers,
-            body: viewBody(viewerId, route === 'views' ? sessions[i] : undefined),
-          };
+          if (ROUTES[route].internal) headers.authorization = `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}`;
+          return { ...req, path: ROUTES[route].path(videoId), headers, body: ROUTES[route].body(viewerId, sessions[i]!) };
         },
         onResponse: (status, body, context) => {
           answered++;
-          if (status === 200 && body.includes('"counted":true')) counted++;
+          if (ROUTES[route].taken(status, body)) counted++;
           else if (status === 503 && body.startsWith('Your worker restarted mid-request')) restarted.push((context as { i: number }).i);
           else {
             notCounted++;
@@ -182,14 +195,14 @@ async function load(
   const retried: Record<string, number> = {};
   await pool(restarted, 8, async (i) => {
     const { videoId, viewerId } = eventAt(i);
-    const res = await fetch(`${origin}${route === 'noop' ? '/internal/views/noop' : `/v1/videos/${videoId}/views`}`, {
+    const res = await fetch(`${origin}${ROUTES[route].path(videoId)}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'cf-connecting-ip': addressOf(viewerId), ...(route === 'noop' ? { authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` } : {}) },
-      body: viewBody(viewerId, route === 'views' ? sessions[i] : undefined),
+      headers: { 'content-type': 'application/json', 'cf-connecting-ip': addressOf(viewerId), ...(ROUTES[route].internal ? { authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` } : {}) },
+      body: ROUTES[route].body(viewerId, sessions[i]!),
       signal: AbortSignal.timeout(30_000),
     });
     const body = await res.text();
-    const why = res.status === 200 && body.includes('"counted":true') ? 'counted' : `${res.status} ${/"(?:reason|code)":"([a-z_]+)"/.exec(body)?.[1] ?? 'unknown'}`;
+    const why = ROUTES[route].taken(res.status, body) ? 'counted' : `${res.status} ${/"(?:reason|code)":"([a-z_]+)"/.exec(body)?.[1] ?? 'unknown'}`;
     retried[why] = (retried[why] ?? 0) + 1;
   });
   return {
@@ -320,10 +333,15 @@ export async function run(): Promise<BenchResult> {
     const noop = await load(stack.origin, noopAmount, connections, 'noop', eventAt, sessions, phaseTimeoutSec);
     console.log(`views bench: view ingest, ${events} beacons`);
     const ingest = await load(stack.origin, events, connections, 'views', eventAt, sessions, phaseTimeoutSec);
-    console.log('views bench: reading stats of every video');
+    console.log(`views bench: QoE no-op route, ${noopAmount} requests`);
+    const qoeNoop = await load(stack.origin, noopAmount, connections, 'qoe-noop', eventAt, sessions, phaseTimeoutSec);
+    console.log(`views bench: QoE ingest, ${events} records`);
+    const qoe = await load(stack.origin, events, connections, 'qoe', eventAt, sessions, phaseTimeoutSec);
+    console.log('views bench: reading stats and QoE of every video');
 
     // Count check: the live stats of every video (D1 + unflushed shard deltas) must add up to the counted events.
     let total = 0;
+    let qoeTotal = 0;
     let hotStats = { views: 0, uniqueViewers: 0 };
     await pool(ids, 8, async (id) => {
       // Stats are the creator's only (the videos are the stack creator's).
@@ -331,6 +349,10 @@ export async function run(): Promise<BenchResult> {
       const s = (await res.json()) as { views: number; uniqueViewers: number };
       total += s.views;
       if (id === hot) hotStats = s;
+      const report = await fetch(`${stack.origin}/v1/videos/${id}/qoe`, { headers: { Authorization: `Bearer ${stack.token}` }, signal: AbortSignal.timeout(30_000) });
+      // Read first, then add: `qoeTotal += await …` would add to the total as it was before the await.
+      const { totals } = (await report.json()) as { totals: { views: number } };
+      qoeTotal += totals.views;
     });
     const expectedHot = hotEvents;
     const ratio = ingest.rps / noop.rps;
@@ -342,6 +364,10 @@ export async function run(): Promise<BenchResult> {
     data.count = { sentValid: events, countedResponses: countedOnce, statsTotal: total, lost: events - total, doubled: Math.max(0, total - countedOnce) };
     data.hot = { views: hotStats.views, expected: expectedHot, uniqueViewers: hotStats.uniqueViewers };
     data.ratio = ratio;
+    // A retried record answered `stale` had been taken by its first attempt (records are idempotent by seq).
+    const qoeTaken = qoe.counted + (qoe.retried.counted ?? 0) + (qoe.retried['200 stale'] ?? 0);
+    const qoeRatio = qoe.rps / qoeNoop.rps;
+    data.qoe = { noop: qoeNoop, ingest: qoe, ratio: qoeRatio, ratioToViewNoop: qoe.rps / noop.rps, sent: events, taken: qoeTaken, reported: qoeTotal, lost: events - qoeTotal };
     summary.push(
       `no-op route: ${noop.rps.toFixed(0)} req/s (p50 ${noop.p50} ms, p99 ${noop.p99} ms) over ${noop.sent} requests, ${connections} connections`,
       ...(noop.restarted.length || ingest.restarted.length
@@ -352,11 +378,16 @@ export async function run(): Promise<BenchResult> {
       `ingest / no-op = ${ratio.toFixed(2)} (target ≥ 0.3)`,
       `exact count: sent ${events} valid events, stats total ${total} (lost ${events - total}, doubled ${Math.max(0, total - countedOnce)})`,
       `hot video: ${hotStats.views} views (expected ${expectedHot}), uniqueViewers ≈ ${hotStats.uniqueViewers} (${(((hotStats.uniqueViewers - expectedHot) / expectedHot) * 100).toFixed(2)}% off)`,
+      `QoE no-op route: ${qoeNoop.rps.toFixed(0)} req/s (p50 ${qoeNoop.p50} ms, p99 ${qoeNoop.p99} ms); QoE ingest: ${qoe.rps.toFixed(0)} records/s (p50 ${qoe.p50} ms, p99 ${qoe.p99} ms), ${qoe.counted} taken, ${qoe.notCounted} not` +
+        (qoe.notCounted ? ` (${JSON.stringify(qoe.rejected)})` : ''),
+      `QoE ingest / QoE no-op = ${qoeRatio.toFixed(2)} (target ≥ 0.3; / the view no-op ${(qoe.rps / noop.rps).toFixed(2)})`,
+      `QoE records: sent ${events}, in the reports ${qoeTotal} (lost ${events - qoeTotal})`,
       'numbers are machine-dependent (shared 2-core machine here); rerun on a quiet machine for reference figures',
     );
-    if (noop.stoppedEarly || ingest.stoppedEarly) summary.push(`a load phase hit --phase-timeout=${phaseTimeoutSec}: the run is incomplete`);
+    if ([noop, ingest, qoeNoop, qoe].some((phase) => phase.stoppedEarly)) summary.push(`a load phase hit --phase-timeout=${phaseTimeoutSec}: the run is incomplete`);
     const exact = total === events && countedOnce === events && !ingest.stoppedEarly;
-    return { summary, data, targetMet: exact && ratio >= 0.3 && Math.abs(hll.error) <= 0.01 };
+    const qoeExact = qoeTotal === events && !qoe.stoppedEarly;
+    return { summary, data, targetMet: exact && qoeExact && ratio >= 0.3 && qoeRatio >= 0.3 && Math.abs(hll.error) <= 0.01 };
   } finally {
     await stack.stop();
   }

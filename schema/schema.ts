@@ -221,6 +221,52 @@ export const viewAggregateShards = sqliteTable(
 );
 
 /**
+ * Quality of experience per video, hour and breakdown cell (viewer country, browser family, OS family): additive sums
+ * over the playback sessions that started in that hour, written only by the views flush (workers/views/flush.ts) in
+ * the same guarded D1 batch as `view_aggregates`. Rates and averages are read as ratios of sums (docs/qoe.md);
+ * `country` is '' when unknown. `played_bits` is Σ average bitrate × watched seconds.
+ */
+export const qoeAggregates = sqliteTable(
+  'qoe_aggregates',
+  {
+    videoId: text('video_id').notNull(),
+    hourBucket: integer('hour_bucket').notNull(),
+    country: text('country').notNull(),
+    browser: text('browser').notNull(),
+    os: text('os').notNull(),
+    views: integer('views').notNull().default(0),
+    started: integer('started').notNull().default(0),
+    startupMsSum: real('startup_ms_sum').notNull().default(0),
+    exitsBeforeStart: integer('exits_before_start').notNull().default(0),
+    failures: integer('failures').notNull().default(0),
+    rebufferCount: integer('rebuffer_count').notNull().default(0),
+    stalledMs: real('stalled_ms').notNull().default(0),
+    watchedMs: real('watched_ms').notNull().default(0),
+    playedBits: real('played_bits').notNull().default(0),
+    switches: integer('switches').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.hourBucket, t.country, t.browser, t.os] })],
+);
+
+/**
+ * The startup-time sketch of each `qoe_aggregates` cell: sessions per log-spaced histogram bucket
+ * (workers/views/qoe/sketch.ts), summed over any cells to read percentiles.
+ */
+export const qoeStartupBuckets = sqliteTable(
+  'qoe_startup_buckets',
+  {
+    videoId: text('video_id').notNull(),
+    hourBucket: integer('hour_bucket').notNull(),
+    country: text('country').notNull(),
+    browser: text('browser').notNull(),
+    os: text('os').notNull(),
+    bucket: integer('bucket').notNull(),
+    sessions: integer('sessions').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.hourBucket, t.country, t.browser, t.os, t.bucket] })],
+);
+
+/**
  * Direct creator uploads: a creator mints a single-use tus URL for one video and hands it to an end user's browser.
  * The token in the URL is stored only as its SHA-256. `upload_id` is claimed (compare-and-set) by the one tus
  * creation the URL allows; `completed_at` is set when that upload completes, after which the URL is spent.

@@ -3,7 +3,8 @@
  * reports the watch page's JavaScript (watch.js and the chunks it imports), minified and gzipped; the ABR adapter
  * with everything it imports, bundled alone (hls.js external), minified and gzipped; which modules that is; and how
  * many of the lab's option names (abr/lab/controllers/lab-params.ts, not in PLATFORM_PARAMS) appear in the watch
- * page's JavaScript (0: no lab code ships).
+ * page's JavaScript (0: no lab code ships). Also the embed page's one script and the web component module
+ * (player/build.ts), next to the watch page's JavaScript.
  */
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
@@ -54,5 +55,9 @@ const pageText = files.map((f) => f.bytes.toString('utf8')).join('\n');
 const shipped = labKnobs.filter((k) => new RegExp(`\\b${k}\\b`).test(pageText));
 
 console.log(`watch page JavaScript (${files.map((f) => f.file).join(', ')}): ${pageMin} B minified, ${pageGzip} B gzip`);
+for (const [name, file] of [['embed page JavaScript (assets/embed.js)', path.join(ASSETS_OUT, 'embed.js')], ['web component (/player.js)', path.join(ASSETS_OUT, '..', 'player.js')]] as const) {
+  const bytes = readFileSync(file);
+  console.log(`${name}: ${bytes.length} B minified, ${gzip(bytes)} B gzip (${((gzip(bytes) / pageGzip - 1) * 100).toFixed(1)} % against the watch page's gzip)`);
+}
 console.log(`ABR adapter and controller alone (hls.js external): ${abr.length} B minified, ${gzip(abr)} B gzip; modules: ${modules.join(', ')}`);
 console.log(`knobs: ${Object.keys(PLATFORM_PARAMS).length} shipped (PLATFORM_PARAMS), ${labKnobs.length} lab-only (LAB_PARAMS); lab knobs in the watch page: ${shipped.length}${shipped.length ? ` (${shipped.join(', ')})` : ''}`);

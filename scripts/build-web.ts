@@ -4,8 +4,11 @@
  * `wrangler dev` in the tests and `wrangler deploy` always serve a fresh bundle; no separate build command.
  *
  * One ES-module entry per page, with code splitting so tus-js-client loads only on the upload page and hls.js only
- * on the watch page. hls.js is aliased to its "light" build (no EME, subtitles or alternate audio, which the platform
- * does not produce): about 40% smaller.
+ * on the watch page (its full build: see `alias` below).
+ *
+ * The player (player/build.ts) is built next to the pages, as single-file modules: the embed page's script
+ * (`assets/embed.js`) and the `<edge-video>` element at `/player.js` and, pinned by version and content hash, at
+ * `/player/{version}-{hash}.js` (`_headers` in the static directory gives them CORS and their cache lifetimes).
  *
  * The output is synced, not rewritten: only files whose bytes changed are written and only stale files removed.
  * wrangler dev runs this build twice at start (once for the first bundle, again when its watcher on `watch_dir`
@@ -15,15 +18,49 @@
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { buildPlayerModules } from '../player/build';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLIENT = path.join(ROOT, 'workers', 'web', 'client');
-export const ASSETS_OUT = path.join(ROOT, 'workers', 'web', 'static', 'assets');
+const STATIC = path.join(ROOT, 'workers', 'web', 'static');
+export const ASSETS_OUT = path.join(STATIC, 'assets');
+const PLAYER_ALIAS = path.join(STATIC, 'player.js');
+const PLAYER_PINNED = path.join(STATIC, 'player');
 
 export const PAGE_ENTRIES = ['signin', 'upload', 'library', 'watch', 'stats'] as const;
 
-export async function buildWeb(options: { quiet?: boolean } = {}): Promise<{ bytes: Record<string, number> }> {
-  const result = await build({
+export async function buildWeb(options: { quiet?: boolean } = {}): Promise<{ bytes: Record<string, number>; gzipBytes: Record<string, number> }> {
+  const [result, player] = await Promise.all([buildPages(options), buildPlayerModules()]);
+  const pinnedPath = path.join(PLAYER_PINNED, `${player.pinned}.js`);
+  const banner = new TextEncoder().encode(`/*! @edge-video/player ${player.pinned}: pinned at /player/${player.pinned}.js */\n`);
+  const files = [
+    ...result.outputFiles.map((f) => ({ path: f.path, contents: f.contents })),
+    { path: path.join(ASSETS_OUT, 'embed.js'), contents: player.embed },
+    { path: PLAYER_ALIAS, contents: concat(banner, player.player) },
+    { path: pinnedPath, contents: player.player },
+  ];
+  syncOutputs(files, [ASSETS_OUT, PLAYER_PINNED]);
+  const bytes: Record<string, number> = {};
+  const gzipBytes: Record<string, number> = {};
+  for (const f of files) {
+    if (f.path.endsWith('.map')) continue;
+    const name = path.relative(ASSETS_OUT, f.path).startsWith('..') ? path.relative(STATIC, f.path) : path.relative(ASSETS_OUT, f.path);
+    bytes[name] = f.contents.byteLength;
+    gzipBytes[name] = gzipSync(f.contents, { level: 9 }).byteLength;
+  }
+  return { bytes, gzipBytes };
+}
+
+const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+};
+
+function buildPages(options: { quiet?: boolean }) {
+  return build({
     entryPoints: [
       ...PAGE_ENTRIES.map((name) => ({ in: path.join(CLIENT, 'pages', `${name}.ts`), out: name })),
       { in: path.join(CLIENT, 'styles.css'), out: 'styles' },
@@ -46,21 +83,17 @@ export async function buildWeb(options: { quiet?: boolean } = {}): Promise<{ byt
     legalComments: 'linked',
     write: false,
   });
-  syncOutputs(result.outputFiles.map((f) => ({ path: f.path, contents: f.contents })));
-  const bytes: Record<string, number> = {};
-  for (const [file, info] of Object.entries(result.metafile.outputs)) {
-    if (!file.endsWith('.map')) bytes[path.relative(ASSETS_OUT, file)] = info.bytes;
-  }
-  return { bytes };
 }
 
-/** Writes the files whose contents differ and removes files the build no longer produces. */
-function syncOutputs(files: { path: string; contents: Uint8Array }[]): void {
-  mkdirSync(ASSETS_OUT, { recursive: true });
+/** Writes the files whose contents differ and removes files the build no longer produces in `dirs`. */
+function syncOutputs(files: { path: string; contents: Uint8Array }[], dirs: string[]): void {
   const wanted = new Set(files.map((f) => f.path));
-  for (const entry of readdirSync(ASSETS_OUT, { recursive: true, withFileTypes: true })) {
-    const full = path.join(entry.parentPath, entry.name);
-    if (entry.isFile() && !wanted.has(full)) rmSync(full, { force: true });
+  for (const dir of dirs) {
+    mkdirSync(dir, { recursive: true });
+    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      const full = path.join(entry.parentPath, entry.name);
+      if (entry.isFile() && !wanted.has(full)) rmSync(full, { force: true });
+    }
   }
   for (const f of files) {
     if (existsSync(f.path) && Buffer.compare(readFileSync(f.path), f.contents) === 0) continue;

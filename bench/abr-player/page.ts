@@ -1,12 +1,13 @@
 /**
- * The browser side of the ABR player benchmark: hls.js (the light build the watch page bundles) playing a master
- * URL with either its own ABR or the platform controller, recording the player's own events for QoE_lin:
+ * The browser side of the ABR player benchmark: hls.js (its light build) playing a master URL with either its own
+ * defaults or the platform player's configuration (player/src/hls-config.ts: its ABR controller, progressive
+ * loading), recording the player's own events for QoE_lin:
  * FRAG_LOADED (what was fetched), FRAG_CHANGED (the fragment the playhead is in: the played segments and their
  * rung), the <video>'s `waiting`/`playing` (startup and stalls) and `ended`.
  */
 export const PAGE_ENTRY = `
 import Hls from 'hls.js';
-import { PlatformAbrController } from './abr/hls-abr-controller';
+import { PLAYER_HLS_CONFIG } from './player/src/hls-config';
 
 window.play = (url, mode, timeoutMs) => new Promise((resolve) => {
   const video = document.getElementById('v');
@@ -14,7 +15,8 @@ window.play = (url, mode, timeoutMs) => new Promise((resolve) => {
   // buffer is under maxBufferLength, so 24 s + one 6 s segment, as the simulator requests while buffer + 6 ≤ 30 (hls.js
   // would otherwise stretch its buffer to maxBufferSize bytes: minutes at these bitrates).
   const config = { maxBufferLength: 24, maxMaxBufferLength: 24 };
-  if (mode === 'platform') config.abrController = PlatformAbrController;
+  // The platform's player: its hls.js configuration (its ABR controller, segments streamed into the buffer).
+  if (mode === 'platform') Object.assign(config, PLAYER_HLS_CONFIG);
   const hls = new Hls(config);
   const t0 = performance.now();
   const at = () => (performance.now() - t0) / 1000;

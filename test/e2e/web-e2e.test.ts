@@ -141,7 +141,8 @@ describe('web app in Chromium against the local stack', () => {
     await watch.waitForSelector('#player[data-levels]', { timeout: 30_000 });
     expect(Number(await watch.getAttribute('#player', 'data-levels'))).toBeGreaterThanOrEqual(2);
     expect(await watch.locator('#quality option').allTextContents()).toEqual(expect.arrayContaining(['Auto', expect.stringMatching(/^480p/), expect.stringMatching(/^240p/)]));
-    expect(await watch.getAttribute('#video', 'poster')).toMatch(/\/thumbnails\/poster\.jpg$/);
+    // The poster is fetched by the player (a play before it arrives cancels it) and shown from a blob URL.
+    await expect.poll(() => watch.getAttribute('#video', 'poster'), { timeout: 15_000 }).toMatch(/^blob:/);
     // Keyboard only: focus the play button, press Enter; the focus ring is visible.
     await watch.focus('#play');
     await watch.keyboard.press('Enter');
@@ -170,6 +171,8 @@ describe('web app in Chromium against the local stack', () => {
     await watch.waitForSelector('#player[data-state=ended]', { timeout: 40_000 });
     expect(await watch.getAttribute('#player', 'data-view')).toBe('counted');
     console.log(`[web-e2e] rendition switches: ${await watch.getAttribute('#player', 'data-switches')} (${automaticSwitches} automatic)`);
+    // Leaving the page (pagehide) sends the player's QoE record.
+    await watch.close({ runBeforeUnload: true });
     await viewer.close();
 
     // Stats: the view is counted
@@ -178,6 +181,11 @@ describe('web app in Chromium against the local stack', () => {
     await expect.poll(() => stats.textContent('#stat-views'), { timeout: 15_000 }).toBe('1');
     expect(await stats.textContent('#stat-unique')).toBe('1');
     expect(await stats.locator('#chart svg rect').count()).toBe(48);
+    // Its quality of experience: one view that started, charted per hour and by browser.
+    await expect.poll(() => stats.locator('#qoe-cards .stat-value').first().textContent(), { timeout: 15_000 }).toBe('1');
+    expect(await stats.locator('#qoe-cards .stat-value').nth(1).textContent()).toMatch(/^\d+\.\d+ s \/ \d+\.\d+ s$/);
+    expect(await stats.locator('#qoe-startup-chart svg rect').count()).toBe(48);
+    expect(await stats.locator('#qoe-browser-chart svg rect').getAttribute('data-key')).toBe('Chrome / Linux');
     await shot(stats, 'stats');
     await stats.close();
 

@@ -19,10 +19,11 @@ export function launchChromium(extraArgs: readonly string[] = []): Promise<Brows
 
 /**
  * Bundles a test page's script: `entry` is TypeScript source resolved from the repo root (so it can import
- * `./abr/...`), bundled into one classic script with hls.js aliased to the light build, as the watch page bundles it
- * (scripts/build-web.ts). Used by the ABR browser test and the abr-player bench.
+ * `./abr/...`), bundled into one classic script with hls.js aliased to its light build (no alternate audio), or to
+ * its full build (`hls: 'full'`, as the platform's player bundles it: scripts/build-web.ts, player/build.ts). Used by
+ * the ABR browser test and the abr-player bench.
  */
-export async function bundlePageScript(entry: string): Promise<string> {
+export async function bundlePageScript(entry: string, options: { hls?: 'light' | 'full' } = {}): Promise<string> {
   const result = await build({
     stdin: { contents: entry, resolveDir: ROOT, loader: 'ts' },
     bundle: true,
@@ -30,7 +31,7 @@ export async function bundlePageScript(entry: string): Promise<string> {
     format: 'iife',
     platform: 'browser',
     target: 'chrome100',
-    alias: { 'hls.js': 'hls.js/dist/hls.light.mjs' },
+    alias: { 'hls.js': options.hls === 'full' ? 'hls.js/dist/hls.mjs' : 'hls.js/dist/hls.light.mjs' },
     logLevel: 'warning',
   });
   const file = result.outputFiles[0];

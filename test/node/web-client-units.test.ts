@@ -1,10 +1,11 @@
 /** The web app's pure browser modules: formatting, upload speed/ETA, the view rule, storyboard parsing, the chart. */
 import { describe, expect, it } from 'vitest';
 import { axisLabels, hourlyChartSvg, last48Hours, niceMax } from '../../workers/web/client/lib/chart';
+import { groupChart, hourlyQoeCharts, percent, seconds } from '../../workers/web/client/lib/qoe-charts';
 import { formatBitrate, formatBytes, formatClock, formatEta } from '../../workers/web/client/lib/format';
 import { ProgressMeter } from '../../workers/web/client/lib/progress-meter';
-import { parseStoryboard, tileAt } from '../../workers/web/client/lib/storyboard';
-import { ViewTracker, viewRuleMet } from '../../workers/web/client/lib/view-tracker';
+import { parseStoryboard, tileAt } from '../../player/src/storyboard';
+import { ViewTracker, viewRuleMet } from '../../player/src/view-tracker';
 import { defaults } from '../../workers/shared/config';
 
 const rule = { minWatchSeconds: defaults.views.minWatchSeconds, shortVideoSeconds: defaults.views.shortVideoSeconds, shortVideoFraction: defaults.views.shortVideoFraction };
@@ -177,3 +178,23 @@ describe('hourly chart', () => {
     expect(svg.match(/class="axis">02:00 PM</g)).toHaveLength(axisLabels(Array(48).fill('02:00 PM'), plot).length);
   });
 });
+
+describe('QoE charts', () => {
+  const figures = { views: 3, startedViews: 3, startupP50Ms: 1234, startupP95Ms: 4000, rebufferRatio: 0.0125, rebufferCount: 1, stalledMs: 250, watchedMs: 20_000, failures: 0, failureRate: 0, exitsBeforeStart: 0, exitBeforeStartRate: null, averageBitrate: 900_000, switches: 0 };
+  it('writes seconds and percentages as a creator reads them', () => {
+    expect([seconds(1234), seconds(12_345), seconds(null), percent(0.0125), percent(0.5), percent(null)]).toEqual(['1.23 s', '12.3 s', '–', '1.25 %', '50.0 %', '–']);
+  });
+
+  it('draws the hourly median startup and rebuffering, and one escaped bar per group', () => {
+    const hourly = [{ ...figures, hour: '2026-04-20T14:00:00.000Z' }, { ...figures, views: 0, startupP50Ms: null, rebufferRatio: null, hour: '2026-04-20T15:00:00.000Z' }];
+    const charts = hourlyQoeCharts(hourly, (ms) => `${new Date(ms).getUTCHours()}h`);
+    expect(charts.startup.match(/<rect /g)).toHaveLength(2);
+    expect(charts.startup).toContain('14h: median startup 1.23 s (3 views)');
+    expect(charts.rebuffer).toContain('14h: rebuffering 1.25 % (3 views)');
+    const groups = groupChart([{ ...figures, key: 'DE' }, { ...figures, key: '<Other> / Linux' }], 'browser');
+    expect(groups.match(/<rect /g)).toHaveLength(2);
+    expect(groups).toContain('data-key="&#60;Other&#62; / Linux"');
+    expect(groups).not.toContain('<Other>');
+  });
+});
+

@@ -52,9 +52,12 @@ describe('pages', () => {
   it('embeds the upload chunk size and the view rule from the config module', async () => {
     const config = loadConfig({});
     expect(pageConfigOf(await (await get('/upload')).text())).toMatchObject({ tusEndpoint: '/v1/uploads', chunkSize: config.uploads.chunkSize });
+    // No D1 here: the watch page renders without a master URL (test/workers/embed-pages.test.ts renders it with one).
     expect(pageConfigOf(await (await get('/watch/vid_abc')).text())).toEqual({
       videoId: 'vid_abc',
       viewRule: { minWatchSeconds: 30, shortVideoSeconds: 60, shortVideoFraction: 0.5 },
+      src: null,
+      video: null,
     });
   });
 

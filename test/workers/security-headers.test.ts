@@ -71,6 +71,16 @@ describe('every answer: nosniff and no framing', () => {
 });
 
 describe('HTML pages', () => {
+  it('the embed page, made for other sites\' frames, says who may frame it in its CSP and sends no X-Frame-Options', async () => {
+    const token = base.split('/')[4]!;
+    const res = await api(`/embed/${video.id}?token=${encodeURIComponent(token)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBeNull();
+    expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors \*(;|$)/);
+  });
+
   it.each(['/signin', '/upload', '/library', `/watch/vid_abcdefghij012345`, `/stats/vid_abcdefghij012345`, '/watch/..bad'])('%s may not be framed', async (path) => {
     const res = await api(path);
     expect(res.headers.get('content-type')).toContain('text/html');

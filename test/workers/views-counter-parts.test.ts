@@ -12,6 +12,7 @@ import { Flusher, type FlushTarget } from '../../workers/views/counter/flusher';
 import { HllState } from '../../workers/views/counter/hll-state';
 import { HOUR_MS, hourBucket, Meta, type AlarmTask, type CounterHost } from '../../workers/views/counter/host';
 import { Outbox, type AnalyticsSink } from '../../workers/views/counter/outbox';
+import { QoeLedger } from '../../workers/views/counter/qoe-ledger';
 import { ViewerRateLimit } from '../../workers/views/counter/rate-limit';
 import { AlarmScheduler } from '../../workers/views/counter/scheduler';
 import type { FlushBatch } from '../../workers/views/flush';
@@ -113,7 +114,7 @@ describe('Flusher', () => {
   function flusherWith(host: CounterHost, target: FlushTarget) {
     const meta = new Meta(host.sql);
     const hll = new HllState(host);
-    return { flusher: new Flusher(host, meta, hll, target, () => ({ videoId: 'vid_parts', shardIndex: 0 })), hll };
+    return { flusher: new Flusher(host, meta, hll, new QoeLedger(host), target, () => ({ videoId: 'vid_parts', shardIndex: 0 })), hll };
   }
 
   it('keeps a batch whose D1 write failed, retries it after the backoff, and replays the same seq', () =>

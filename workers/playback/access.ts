@@ -17,6 +17,7 @@
  * `Origin: null` (a sandboxed frame) is refused: this is a rule for browsers embedding the video, not a secret.
  */
 import { cidrContains, parseCidr, parseIp, type Cidr, type IpAddress } from '../shared/ip';
+import { requestCountry } from '../shared/country';
 
 export type AccessAction = 'allow' | 'block';
 
@@ -59,10 +60,8 @@ export interface Client {
 }
 
 export function clientOf(request: Request): Client {
-  const cf = (request as Request & { cf?: { country?: unknown } }).cf;
-  const country = typeof cf?.country === 'string' && /^[A-Za-z]{2}$/.test(cf.country) ? cf.country.toUpperCase() : null;
   const header = request.headers.get('CF-Connecting-IP');
-  return { country, address: header ? parseIp(header) : null };
+  return { country: requestCountry(request), address: header ? parseIp(header) : null };
 }
 
 /** The first matching rule's action; `allow` when none matches. */
@@ -108,6 +107,13 @@ export function requestOrigin(request: Request): string | 'opaque' | null {
   if (origin) return normalizeOrigin(origin) ?? 'opaque';
   const referer = request.headers.get('Referer');
   return referer ? (normalizeOrigin(referer) ?? 'opaque') : null;
+}
+
+/** The origins in every non-empty list given (possibly none), or null when no list is given. */
+export function intersectOrigins(...lists: (readonly string[] | null)[]): string[] | null {
+  const active = lists.filter((l): l is readonly string[] => l !== null && l.length > 0);
+  if (active.length === 0) return null;
+  return active[0]!.filter((origin) => active.every((l) => l.includes(origin)));
 }
 
 /** Whether the request's page origin is within every non-empty list given. */

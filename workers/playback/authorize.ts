@@ -11,14 +11,14 @@
  * Each refusal is a 403 with its code from the error catalogue; a video that does not exist is refused as unsigned
  * or unknown, never confirmed.
  */
-import type { Config } from '../shared/config';
+import { publicOrigin, type Config } from '../shared/config';
 import type { Db } from '../shared/db';
 import { apiError, type ErrorCode } from '../shared/errors';
 import { keyring } from '../shared/keyring';
 import { runtime } from '../shared/runtime';
-import { clientOf, evaluateAccessRules, originAllowed } from './access';
+import { clientOf, evaluateAccessRules, intersectOrigins, originAllowed, requestOrigin } from './access';
 import type { ParsedPath, PlaybackObject } from './paths';
-import { getPlaybackPolicy } from './policy';
+import { getPlaybackPolicy, type PlaybackPolicy } from './policy';
 import { looksLikeJwt, verifySignedKeyToken, type SignedKeyFailure, type SignedKeyGrant, type SignedKeyResult } from './signed-key-tokens';
 import { failureMessages, verifyToken } from './signing';
 
@@ -47,32 +47,47 @@ const signedKeyCodes: Record<SignedKeyFailure, ErrorCode> = {
 const unsignedRefusal = () => apiError('signature_required', 'playback URLs of this video must be signed: get one from GET /v1/videos/{id}/playback or sign one with a signing key');
 
 export async function authorizePlayback(request: Request, db: Db, config: Config, parsed: Extract<ParsedPath, { status: 'signed' | 'unsigned' }>): Promise<PlaybackGrant> {
-  const { object } = parsed;
-  const nowSec = runtime().now() / 1000;
-  let grant: PlaybackGrant;
-  if (parsed.status === 'unsigned') {
-    const policy = await getPlaybackPolicy(db, object.videoId, config.playback.policyTtlMs);
-    if (!policy || policy.deleted || policy.requireSignedUrls || policy.visibility !== 'public') throw unsignedRefusal();
-    grant = { kind: 'unsigned' };
-  } else if (looksLikeJwt(parsed.token)) {
-    const policy = await getPlaybackPolicy(db, object.videoId, config.playback.policyTtlMs);
-    // An unknown video is refused like a token for another video: its existence is never confirmed.
-    const verdict: SignedKeyResult = policy && !policy.deleted ? await verifySignedKeyToken(db, config, parsed.token, object.videoId, policy.creatorId, nowSec) : { ok: false, reason: 'wrong_video' };
-    if (!verdict.ok) throw apiError(signedKeyCodes[verdict.reason], verdict.detail ? `${signedKeyMessages[verdict.reason]}: ${verdict.detail}` : signedKeyMessages[verdict.reason]);
-    grant = { kind: 'signed-key', grant: verdict.grant };
-  } else {
-    const verdict = await verifyToken(keyring(config.secrets), parsed.token, object.videoId, nowSec, config.playback.clockSkewSec);
-    if (!verdict.ok) throw apiError(`signature_${verdict.reason}`, failureMessages[verdict.reason]);
-    grant = { kind: 'hmac' };
-  }
-  await assertAllowedHere(request, db, config, object, grant);
+  const grant = await playbackGrant(db, config, parsed.object.videoId, parsed.status === 'signed' ? parsed.token : null);
+  await assertAllowedHere(request, db, config, parsed.object, grant);
   return grant;
+}
+
+/**
+ * What a token (or no token: an unsigned URL) grants for a video, or its refusal as an ApiError; the checks that
+ * depend on the request (origin, access rules) are not made here. The embed page (workers/web) asks this before it
+ * renders a player.
+ */
+export async function playbackGrant(db: Db, config: Config, videoId: string, token: string | null): Promise<PlaybackGrant> {
+  const nowSec = runtime().now() / 1000;
+  if (token === null) {
+    const policy = await getPlaybackPolicy(db, videoId, config.playback.policyTtlMs);
+    if (!policy || policy.deleted || policy.requireSignedUrls || policy.visibility !== 'public') throw unsignedRefusal();
+    return { kind: 'unsigned' };
+  }
+  if (looksLikeJwt(token)) {
+    const policy = await getPlaybackPolicy(db, videoId, config.playback.policyTtlMs);
+    // An unknown video is refused like a token for another video: its existence is never confirmed.
+    const verdict: SignedKeyResult = policy && !policy.deleted ? await verifySignedKeyToken(db, config, token, videoId, policy.creatorId, nowSec) : { ok: false, reason: 'wrong_video' };
+    if (!verdict.ok) throw apiError(signedKeyCodes[verdict.reason], verdict.detail ? `${signedKeyMessages[verdict.reason]}: ${verdict.detail}` : signedKeyMessages[verdict.reason]);
+    return { kind: 'signed-key', grant: verdict.grant };
+  }
+  const verdict = await verifyToken(keyring(config.secrets), token, videoId, nowSec, config.playback.clockSkewSec);
+  if (!verdict.ok) throw apiError(`signature_${verdict.reason}`, failureMessages[verdict.reason]);
+  return { kind: 'hmac' };
+}
+
+/** The origins that may frame or play this video with this grant (every non-empty list applies), or null for any. */
+export function allowedOriginsFor(policy: PlaybackPolicy | null, grant: PlaybackGrant): string[] | null {
+  return intersectOrigins(policy?.allowedOrigins ?? null, grant.kind === 'signed-key' ? grant.grant.allowedOrigins : null);
 }
 
 async function assertAllowedHere(request: Request, db: Db, config: Config, object: PlaybackObject, grant: PlaybackGrant): Promise<void> {
   const policy = await getPlaybackPolicy(db, object.videoId, config.playback.policyTtlMs);
   const tokenOrigins = grant.kind === 'signed-key' ? grant.grant.allowedOrigins : null;
-  if (!originAllowed(request, policy?.allowedOrigins ?? null, tokenOrigins)) {
+  // The platform's own pages (watch, embed) play from its own origin; the embed page keeps the lists itself, as the
+  // CSP `frame-ancestors` of its frame (workers/web/embed).
+  const own = requestOrigin(request) === publicOrigin(config, request.url);
+  if (!own && !originAllowed(request, policy?.allowedOrigins ?? null, tokenOrigins)) {
     throw apiError('origin_not_allowed', 'this video may not be played from this page (its origin is not allowed)');
   }
   if (grant.kind !== 'signed-key') return;

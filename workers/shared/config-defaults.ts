@@ -192,6 +192,11 @@ export const defaults = {
     sessionTtlSec: 12 * 3600,
     sessionSkewSec: 5,
     /**
+     * Quality of experience (workers/views/qoe, docs/qoe.md): a beacon's size, and how many records one
+     * playback session may send (each replaces the one before; a player sends one when the page is hidden or closed).
+     */
+    qoe: { maxBodyBytes: 8192, maxUpdatesPerSession: 32 },
+    /**
      * Per-address allowances (workers/views/client-limiter.ts), sized for a shared address: an office of a few
      * hundred people opening a few videos each, or fifty of them counting the same video within an hour.
      */

@@ -52,6 +52,7 @@ export const ERRORS = {
   checksum_mismatch: { status: 460, meaning: 'tus: Upload-Checksum does not match the body; nothing of the request was stored.' },
   internal: { status: 500, meaning: 'An unexpected error; the request id (X-Request-Id) finds it in the logs.' },
   misconfigured: { status: 500, meaning: 'The platform\'s configuration is invalid; the message names the variable.' },
+  not_implemented: { status: 501, meaning: 'The server does not offer this form of the resource (an oEmbed format other than JSON).' },
   frame_failed: { status: 502, meaning: 'The transcoder could not cut the requested frame.' },
   unavailable: { status: 503, meaning: 'A dependency (transcoder, counter, limiter, signing keys) is unavailable; retry.' },
   storage_unavailable: { status: 503, meaning: 'Storage (R2) refused or failed the operation; retry.' },

@@ -52,7 +52,8 @@ function replaceBody(c: Context<AppEnv>, text: string): void {
   const headers = new Headers(c.req.raw.headers);
   headers.set('Content-Type', 'application/json');
   headers.delete('Content-Length');
-  c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers, body: text });
+  // `cf` (Cloudflare's request properties: the viewer's country) stays with the request.
+  c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers, body: text, cf: c.req.raw.cf });
 }
 
 /**
@@ -111,6 +112,7 @@ const errorText: Record<number, string> = {
   415: 'Unsupported media type',
   422: 'Uploaded bytes failed verification',
   429: 'Too many requests',
+  501: 'Not implemented',
   503: 'Storage or a dependency unavailable',
 };
 

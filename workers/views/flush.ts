@@ -12,8 +12,15 @@
  * retried by the runtime, but a shard whose alarm keeps failing must not hold counts forever: shards register in
  * `view_pending_shards` when they start a pending period, the flush batch deletes the row, and the hourly cron
  * flushes any shard still listed long after its hour ended.
+ *
+ * QoE (qoe/sketch.ts): the batch's QoE cells are additive differences per (hour, country, browser, OS), applied in
+ * the same D1 batch under the same guard: `qoe_aggregates` sums and `qoe_startup_buckets` histogram counts. Each is one
+ * statement over the whole batch (the cells travel as one JSON parameter read with `json_each`), so a flush is a
+ * fixed number of statements however many cells a hot shard has.
  */
 import type { Config } from '../shared/config';
+import type { QoeCell } from './counter/types';
+import { SUM_FIELDS } from './qoe/sketch';
 import { shardName, shardStub } from './routing';
 
 export interface FlushHour {
@@ -30,10 +37,57 @@ export interface FlushBatch {
   /** Registry generation covered by this batch (see `view_pending_shards`). */
   generation: number;
   hours: FlushHour[];
+  /** QoE differences per cell (qoe-ledger.ts). */
+  qoe: QoeCell[];
   now: number;
 }
 
 const NOT_YET_APPLIED = 'NOT EXISTS (SELECT 1 FROM view_flushes WHERE shard_id = ?1 AND last_seq >= ?2)';
+
+/** `qoe_aggregates` column of each QoE sum. */
+const QOE_COLUMNS: Record<(typeof SUM_FIELDS)[number], string> = {
+  views: 'views',
+  started: 'started',
+  startupMsSum: 'startup_ms_sum',
+  exitsBeforeStart: 'exits_before_start',
+  failures: 'failures',
+  rebufferCount: 'rebuffer_count',
+  stalledMs: 'stalled_ms',
+  watchedMs: 'watched_ms',
+  playedBits: 'played_bits',
+  switches: 'switches',
+};
+
+const CELL_KEY = 'video_id, hour_bucket, country, browser, os';
+const cellKeyValues = (json: string) =>
+  `?3, json_extract(${json}, '$.hour'), json_extract(${json}, '$.country'), json_extract(${json}, '$.browser'), json_extract(${json}, '$.os')`;
+
+/** The batch's QoE statements (none when it has no QoE cells). Parameters: ?1 shard, ?2 seq, ?3 video, ?4 JSON. */
+function qoeStatements(d1: D1Database, shardId: string, batch: FlushBatch): D1PreparedStatement[] {
+  if (batch.qoe.length === 0) return [];
+  const columns = SUM_FIELDS.map((f) => QOE_COLUMNS[f]);
+  const aggregates = d1
+    .prepare(
+      `INSERT INTO qoe_aggregates (${CELL_KEY}, ${columns.join(', ')})
+       SELECT ${cellKeyValues('c.value')}, ${SUM_FIELDS.map((f) => `json_extract(c.value, '$.sums.${f}')`).join(', ')}
+       FROM json_each(?4) AS c WHERE ${NOT_YET_APPLIED}
+       ON CONFLICT (${CELL_KEY}) DO UPDATE SET ${columns.map((col) => `${col} = ${col} + excluded.${col}`).join(', ')}`,
+    )
+    .bind(shardId, batch.seq, batch.videoId, JSON.stringify(batch.qoe));
+  const buckets = batch.qoe.flatMap((c) =>
+    Object.entries(c.sums.startup).map(([bucket, count]) => ({ hour: c.hour, country: c.country, browser: c.browser, os: c.os, bucket: Number(bucket), count })),
+  );
+  if (buckets.length === 0) return [aggregates];
+  const histogram = d1
+    .prepare(
+      `INSERT INTO qoe_startup_buckets (${CELL_KEY}, bucket, sessions)
+       SELECT ${cellKeyValues('b.value')}, json_extract(b.value, '$.bucket'), json_extract(b.value, '$.count')
+       FROM json_each(?4) AS b WHERE ${NOT_YET_APPLIED}
+       ON CONFLICT (${CELL_KEY}, bucket) DO UPDATE SET sessions = sessions + excluded.sessions`,
+    )
+    .bind(shardId, batch.seq, batch.videoId, JSON.stringify(buckets));
+  return [aggregates, histogram];
+}
 
 /** Applies one shard's flush batch atomically and idempotently (see above). */
 export async function applyFlush(d1: D1Database, batch: FlushBatch): Promise<void> {
@@ -68,6 +122,7 @@ export async function applyFlush(d1: D1Database, batch: FlushBatch): Promise<voi
         .bind(batch.videoId, h.hour),
     );
   }
+  statements.push(...qoeStatements(d1, shardId, batch));
   statements.push(
     d1
       .prepare(

@@ -14,6 +14,7 @@ import { StatsQuery, StatsSchema, ViewEventSchema, ViewResultSchema, instantMs, 
 import { VideoIdParams } from '../metadata/schemas';
 import { sessionShardFor, shardIndexFor, shardPlan, shardStub } from './routing';
 import { videoStats } from './stats';
+import { registerBeaconPreflight } from './beacon-cors';
 
 /** First-party viewer cookie: a random id the Worker hands out so anonymous players have a stable viewer id. */
 export const VIEWER_COOKIE = 'evv';
@@ -160,12 +161,4 @@ export const viewRoutes = apiRoutes()
     },
   );
 
-/** The preflight is answered by beacon-cors.ts (mounted in app.ts before every route); described here. */
-viewRoutes.openAPIRegistry.registerPath({
-  method: 'options',
-  path: '/v1/videos/{id}/views',
-  tags,
-  summary: 'CORS preflight of the view beacon (any origin; POST; Content-Type, Authorization)',
-  request: { params: VideoIdParams },
-  responses: { 204: { description: 'CORS headers' } },
-});
+registerBeaconPreflight(viewRoutes, '/v1/videos/{id}/views', 'views');

@@ -46,6 +46,18 @@ export const shardIndexFor = (viewerId: string, shardCount: number): number => r
 /** The shard that decides a playback session (one view per session), by the session id. */
 export const sessionShardFor = (sessionId: string, shardCount: number): number => routingHash(`session:${sessionId}`) % shardCount;
 
+/**
+ * The shard that keeps a playback session's QoE records, so every record of one session lands on one shard (a later
+ * record replaces an earlier one there). A session that started before its video's promotion could be known to
+ * every isolate (promotedAt + the routing cache's TTL: until then a stale isolate still routes by the old count)
+ * stays on the base shards; a later session is spread over the video's current shards. The session's start is in
+ * its signed token, so every isolate, stale or not, makes the same choice.
+ */
+export function qoeShardFor(sessionId: string, sessionStartMs: number, plan: ShardPlan, config: Config): number {
+  const settledAt = plan.promotedAt === null ? Infinity : plan.promotedAt + config.views.shardConfigCacheMs;
+  return sessionShardFor(sessionId, sessionStartMs < settledAt ? config.views.shards : plan.shardCount);
+}
+
 /** The shard's name: also its `view_flushes.shard_id` and `view_pending_shards.shard_id`. */
 export const shardName = (videoId: string, index: number): string => `${videoId}#${index}`;
 

@@ -47,7 +47,7 @@ export function instantMs(raw: string | undefined): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-const instant = (name: 'from' | 'to', description: string) =>
+export const instant = (name: 'from' | 'to', description: string) =>
   z
     .string({ error: `${name} must be given once` })
     .refine((raw) => raw === '' || instantMs(raw) !== null, `${name} must be an ISO 8601 time or epoch milliseconds`)

@@ -10,6 +10,7 @@
  * - `outbox.ts`: analytics events waiting for the queue;
  * - `flusher.ts`: pending views per hour and the exactly-once flush to D1;
  * - `promotion.ts`: hot-video promotion, forwarding of stale-routed events and the dedup handover;
+ * - `qoe-ledger.ts`: the latest QoE record of each playback session routed here, flushed with the views;
  * - `count.ts`: the counting transaction over them; `scheduler.ts`: the one alarm, shared by dedup, outbox and flush;
  * - `schema.ts`: the tables, by schema version, migrated in `blockConcurrencyWhile` before any request.
  */
@@ -26,13 +27,14 @@ import { HllState } from './counter/hll-state';
 import { Meta, type CounterHost } from './counter/host';
 import { Outbox } from './counter/outbox';
 import { Promotion } from './counter/promotion';
+import { QoeLedger } from './counter/qoe-ledger';
 import { ViewerRateLimit } from './counter/rate-limit';
 import { AlarmScheduler } from './counter/scheduler';
 import { counterSchema } from './counter/schema';
-import { errorMessage, type FlushResult, type HandoverResult, type RecordInput, type RecordResult, type SessionClaimInput, type SessionClaimResult, type ShardIdentity, type ShardSnapshot } from './counter/types';
+import { errorMessage, type FlushResult, type HandoverResult, type QoeRecordInput, type QoeRecordResult, type QoeSnapshot, type RecordInput, type RecordResult, type SessionClaimInput, type SessionClaimResult, type ShardIdentity, type ShardSnapshot } from './counter/types';
 import { promoteVideo, sessionShardFor, shardStub, type ShardPlan } from './routing';
 
-export type { FlushResult, HandoverResult, RecordInput, RecordResult, ShardIdentity, ShardSnapshot } from './counter/types';
+export type { FlushResult, HandoverResult, QoeRecordInput, QoeRecordResult, QoeSnapshot, RecordInput, RecordResult, ShardIdentity, ShardSnapshot } from './counter/types';
 
 export class ViewCounter extends DurableObject<Env> {
   private readonly config: Config;
@@ -41,6 +43,7 @@ export class ViewCounter extends DurableObject<Env> {
   private meta!: Meta;
   private identity: ShardIdentity | null = null;
   private parts!: CountParts;
+  private qoe!: QoeLedger;
   private promotion!: Promotion;
   private scheduler!: AlarmScheduler;
 
@@ -74,9 +77,10 @@ export class ViewCounter extends DurableObject<Env> {
     const dedup = new Dedup(host);
     const hll = new HllState(host);
     const outbox = new Outbox(host, this.env.ANALYTICS_QUEUE);
-    const flusher = new Flusher(host, this.meta, hll, this.flushTarget(), () => this.identity);
+    this.qoe = new QoeLedger(host);
+    const flusher = new Flusher(host, this.meta, hll, this.qoe, this.flushTarget(), () => this.identity);
     this.parts = { dedup, hll, outbox, flusher };
-    this.scheduler = new AlarmScheduler(this.ctx.storage, [dedup, outbox, flusher], host.now);
+    this.scheduler = new AlarmScheduler(this.ctx.storage, [dedup, this.qoe, outbox, flusher], host.now);
     this.promotion = new Promotion(
       host,
       this.meta,
@@ -159,6 +163,32 @@ export class ViewCounter extends DurableObject<Env> {
     } catch (err) {
       return { status: 'failed', error: errorMessage(err) };
     }
+  }
+
+  /**
+   * Takes one playback session's QoE record (the session was verified by the route; its shard is chosen by the
+   * session, see routing.ts `qoeShardFor`, so every record of a session lands here).
+   */
+  async recordQoe(input: QoeRecordInput): Promise<QoeRecordResult> {
+    try {
+      this.remember(input);
+      const now = this.host.now();
+      const status = this.qoe.record(input, now);
+      if (status === 'accepted') {
+        const due = this.parts.flusher.nextDue();
+        if (due !== null) await this.scheduler.wake(due);
+        await this.parts.flusher.ensureRegistered(input, now);
+      }
+      return { status };
+    } catch (err) {
+      console.error('ViewCounter.recordQoe failed', err);
+      return { status: 'failed', error: errorMessage(err) };
+    }
+  }
+
+  /** Unflushed QoE for live reports. */
+  qoeSnapshot(): QoeSnapshot {
+    return this.parts.flusher.qoeSnapshot();
   }
 
   /** Live state for stats: unflushed views and the all-time viewer registers. */

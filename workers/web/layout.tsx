@@ -13,7 +13,7 @@ export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-export function Layout(props: { page: PageName; title: string; config?: unknown; children: Child }) {
+export function Layout(props: { page: PageName; title: string; config?: unknown; head?: Child; children: Child }) {
   const nav: { href: string; label: string; page: PageName }[] = [
     { href: '/upload', label: 'Upload', page: 'upload' },
     { href: '/library', label: 'Library', page: 'library' },
@@ -28,7 +28,10 @@ export function Layout(props: { page: PageName; title: string; config?: unknown;
         <meta name="color-scheme" content="light dark" />
         <title>{`${props.title} · edge-video`}</title>
         <link rel="stylesheet" href="/assets/styles.css" />
+        {/* No favicon request (there is none): on a slow link it would compete with the player's first segment. */}
+        <link rel="icon" href="data:," />
         <script type="module" src={`/assets/${props.page}.js`}></script>
+        {props.head}
       </head>
       <body data-page={props.page}>
         <a class="skip-link" href="#main">

@@ -107,33 +107,34 @@ export function LibraryPage() {
   );
 }
 
-export function WatchPage(props: { config: unknown }) {
+/** The player's markup is the element's (player/src/markup.ts), server-rendered: parts are found by `data-part`. */
+export function WatchPage(props: { config: unknown; video: { title: string; description: string } | null; oembedUrl: string }) {
   return (
-    <Layout page="watch" title="Watch" config={props.config}>
+    <Layout page="watch" title={props.video?.title ?? 'Watch'} config={props.config} head={<link rel="alternate" type="application/json+oembed" href={props.oembedUrl} title="oEmbed" />}>
       <section id="player" class="player" aria-label="Video player">
         <div class="stage">
-          <video id="video" playsinline preload="metadata"></video>
-          <div id="spinner" class="spinner" hidden aria-hidden="true"></div>
-          <div id="player-message" class="player-message" role="alert" hidden></div>
-          <button id="big-play" type="button" class="big-play" aria-label="Play" hidden>
+          <video id="video" data-part="media" playsinline preload="metadata"></video>
+          <div id="spinner" data-part="spinner" class="spinner" hidden aria-hidden="true"></div>
+          <div id="player-message" data-part="message" class="player-message" role="alert" hidden></div>
+          <button id="big-play" data-part="bigPlay" type="button" class="big-play" aria-label="Play" hidden>
             ▶
           </button>
         </div>
-        <div class="controls">
-          <button id="play" type="button" aria-label="Play" disabled>
+        <div class="controls" data-part="controls">
+          <button id="play" data-part="play" type="button" aria-label="Play" disabled>
             ▶
           </button>
           <div class="seek">
-            <input id="seek" type="range" min={0} max={0} step={0.1} value={0} aria-label="Seek" disabled />
-            <div id="preview" class="preview" aria-hidden="true" hidden>
-              <div id="preview-image" class="preview-image"></div>
-              <span id="preview-time"></span>
+            <input id="seek" data-part="seek" type="range" min={0} max={0} step={0.1} value={0} aria-label="Seek" disabled />
+            <div id="preview" data-part="preview" class="preview" aria-hidden="true" hidden>
+              <div id="preview-image" data-part="previewImage" class="preview-image"></div>
+              <span id="preview-time" data-part="previewTime"></span>
             </div>
           </div>
-          <span id="time" class="time">
+          <span id="time" data-part="time" class="time">
             0:00 / 0:00
           </span>
-          <button id="mute" type="button" aria-label="Mute" aria-pressed="false">
+          <button id="mute" data-part="mute" type="button" aria-label="Mute" aria-pressed="false">
             <svg class="icon icon-sound" viewBox="0 0 24 24" aria-hidden="true">
               <path d="M3 9v6h4l5 5V4L7 9H3zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4z" />
             </svg>
@@ -144,20 +145,20 @@ export function WatchPage(props: { config: unknown }) {
           </button>
           <label class="quality">
             <span>Quality</span>
-            <select id="quality" disabled>
+            <select id="quality" data-part="quality" disabled>
               <option value="-1">Auto</option>
             </select>
           </label>
           <label class="quality captions" hidden>
             <span>Captions</span>
-            <select id="captions" disabled>
+            <select id="captions" data-part="captions" disabled>
               <option value="-1">Off</option>
             </select>
           </label>
           <button id="nerd-toggle" type="button" aria-expanded="false" aria-controls="nerd-panel">
             Details
           </button>
-          <button id="fullscreen" type="button" aria-label="Full screen">
+          <button id="fullscreen" data-part="fullscreen" type="button" aria-label="Full screen">
             <svg class="icon" viewBox="0 0 24 24" aria-hidden="true">
               <path d="M4 4h6v2H6v4H4V4zm10 0h6v6h-2V6h-4V4zM4 14h2v4h4v2H4v-6zm14 0h2v6h-6v-2h4v-4z" />
             </svg>
@@ -176,8 +177,10 @@ export function WatchPage(props: { config: unknown }) {
           <dd id="nerd-watched">0 s</dd>
         </dl>
       </section>
-      <h1 id="video-title">Loading…</h1>
-      <p id="video-description" class="description"></p>
+      <h1 id="video-title">{props.video?.title ?? 'Loading…'}</h1>
+      <p id="video-description" class="description">
+        {props.video?.description ?? ''}
+      </p>
       <p id="video-meta" class="meta"></p>
     </Layout>
   );
@@ -210,6 +213,40 @@ export function StatsPage(props: { config: unknown }) {
                 <th scope="col">Hour</th>
                 <th scope="col">Views</th>
                 <th scope="col">Unique viewers</th>
+              </tr>
+            </thead>
+            <tbody></tbody>
+          </table>
+        </details>
+      </section>
+      <section class="card" aria-labelledby="qoe-heading">
+        <h2 id="qoe-heading">Quality of experience, last 48 hours</h2>
+        <p class="help">
+          From the players' own reports, one per playback: time from play to the first frame, stalls after it, failures,
+          viewers who left before the first frame, and the bitrate watched. The current hour is live.
+        </p>
+        <p id="qoe-status" class="status" role="status" hidden></p>
+        <div id="qoe-cards" class="stat-cards qoe-cards"></div>
+        <h3>Startup time per hour (median)</h3>
+        <div id="qoe-startup-chart" class="chart-wrap"></div>
+        <h3>Rebuffering per hour (stalled time over watched time)</h3>
+        <div id="qoe-rebuffer-chart" class="chart-wrap"></div>
+        <h3>By country (median startup)</h3>
+        <div id="qoe-country-chart" class="chart-wrap"></div>
+        <h3>By browser and system (median startup)</h3>
+        <div id="qoe-browser-chart" class="chart-wrap"></div>
+        <details>
+          <summary>Show the groups as a table</summary>
+          <table id="qoe-table">
+            <thead>
+              <tr>
+                <th scope="col">Group</th>
+                <th scope="col">Views</th>
+                <th scope="col">Startup p50 / p95</th>
+                <th scope="col">Rebuffering</th>
+                <th scope="col">Failures</th>
+                <th scope="col">Left before start</th>
+                <th scope="col">Bitrate</th>
               </tr>
             </thead>
             <tbody></tbody>

@@ -9,6 +9,8 @@ import type { AppEnv } from '../shared/hono-env';
 import { isSafeId } from '../shared/storage-keys';
 import { Layout } from './layout';
 import { SignInPage, UploadPage, LibraryPage, WatchPage, StatsPage } from './pages';
+import { watchSource } from './watch-source';
+import { publicOrigin } from '../shared/config';
 
 /**
  * Pages only load code and media from this origin and the playback origin, and no other site may frame them.
@@ -50,15 +52,20 @@ export const webRoutes = new Hono<AppEnv>()
     return c.html(<UploadPage config={config} />, 200, pageHeaders(c));
   })
   .get('/library', (c) => c.html(<LibraryPage />, 200, pageHeaders(c)))
-  .get('/watch/:id', (c) => {
+  .get('/watch/:id', async (c) => {
     const id = c.req.param('id');
     if (!isSafeId(id)) return c.html(<NotFoundPage />, 404, pageHeaders(c));
     const { views } = c.var.config;
+    const source = await watchSource(c, id);
     const config = {
       videoId: id,
       viewRule: { minWatchSeconds: views.minWatchSeconds, shortVideoSeconds: views.shortVideoSeconds, shortVideoFraction: views.shortVideoFraction },
+      src: source?.src ?? null,
+      video: source?.video ?? null,
     };
-    return c.html(<WatchPage config={config} />, 200, pageHeaders(c));
+    const origin = publicOrigin(c.var.config, c.req.url);
+    const oembedUrl = `${origin}/oembed?${new URLSearchParams({ url: `${origin}/watch/${id}`, format: 'json' })}`;
+    return c.html(<WatchPage config={config} video={source?.video ?? null} oembedUrl={oembedUrl} />, 200, pageHeaders(c));
   })
   .get('/stats/:id', (c) => {
     const id = c.req.param('id');

@@ -7,11 +7,15 @@
  * flush replays (a no-op in D1). The alarm flushes at the end of the oldest pending hour plus a per-shard jitter;
  * after a failure it retries in `RETRY_FLUSH_MS`, and a batch found after a restart is retried at once. The shard
  * registers itself in D1 when a pending period starts, so the hourly cron can flush it if its alarm never runs.
+ *
+ * The same batch carries the shard's QoE differences (qoe-ledger.ts): one flush, one sequence number and one D1
+ * batch for views and quality of experience, so both are exactly once by the same guard.
  */
 import { applyFlush, registerPending, unregisterPending, type FlushBatch } from '../flush';
 import type { HllState } from './hll-state';
 import { HOUR_MS, hourBucket, type AlarmTask, type CounterHost, type Meta } from './host';
-import { errorMessage, type FlushResult, type ShardIdentity, type ShardSnapshot } from './types';
+import type { QoeLedger } from './qoe-ledger';
+import { errorMessage, type FlushResult, type QoeSnapshot, type ShardIdentity, type ShardSnapshot } from './types';
 
 const RETRY_FLUSH_MS = 30_000;
 
@@ -39,6 +43,7 @@ export class Flusher implements AlarmTask {
     private readonly host: CounterHost,
     private readonly meta: Meta,
     private readonly hll: HllState,
+    private readonly qoe: QoeLedger,
     private readonly target: FlushTarget,
     private readonly identity: () => ShardIdentity | null,
   ) {}
@@ -77,15 +82,32 @@ export class Flusher implements AlarmTask {
     if (due !== null && due <= now) await this.flush();
   }
 
-  /** The oldest pending hour's end plus this shard's jitter (not before a retry after a failure); a stuck batch's retry time. */
+  /**
+   * The oldest pending hour's end (or the end of the hour the oldest QoE change arrived in) plus this shard's jitter,
+   * not before a retry after a failure; a stuck batch's retry time.
+   */
   nextDue(): number | null {
     const sql = this.host.sql;
-    if (sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM flush_batch').one().n > 0) return this.retryAt;
+    if (this.batchSeq() !== null) return this.retryAt;
     const oldest = sql.exec<{ h: number | null }>('SELECT MIN(hour) AS h FROM pending').one().h;
-    if (oldest === null) return null;
+    const views = oldest === null ? null : oldest * 1000 + HOUR_MS;
+    const qoe = this.qoe.dueAt();
+    if (views === null && qoe === null) return null;
     const id = this.identity();
     const jitter = id ? (id.shardIndex * 7919) % (this.host.config.views.flushJitterMs + 1) : 0;
-    return Math.max(oldest * 1000 + HOUR_MS + jitter, this.retryAt);
+    return Math.max(Math.min(views ?? Infinity, qoe ?? Infinity) + jitter, this.retryAt);
+  }
+
+  /** The batch being applied (views, QoE or both), or null. */
+  private batchSeq(): number | null {
+    return this.host.sql.exec<{ s: number | null }>('SELECT MIN(seq) AS s FROM (SELECT seq FROM flush_batch UNION ALL SELECT seq FROM qoe_flush_batch)').one().s;
+  }
+
+  /** Unflushed QoE for live reports: the pending differences and the batch D1 may not have yet. */
+  qoeSnapshot(): QoeSnapshot {
+    const seq = this.batchSeq();
+    const cells = seq === null ? [] : this.qoe.batchCells(seq);
+    return { pending: this.qoe.pendingCells(), inflight: seq !== null && cells.length > 0 ? { seq, cells } : null };
   }
 
   /** Unflushed views for stats. */
@@ -110,7 +132,7 @@ export class Flusher implements AlarmTask {
     if (!id) return { status: 'ok', seq: null, views: 0 };
     const { sql } = this.host;
     try {
-      let seq = sql.exec<{ s: number | null }>('SELECT MIN(seq) AS s FROM flush_batch').one().s;
+      let seq = this.batchSeq();
       if (seq === null) {
         const generation = this.meta.num('generation') ?? 0;
         seq = this.snapshotPending(generation);
@@ -123,8 +145,10 @@ export class Flusher implements AlarmTask {
         .exec<{ hour: number; views: number; uniques: number; generation: number }>('SELECT hour, views, uniques, generation FROM flush_batch WHERE seq = ? ORDER BY hour', seq)
         .toArray();
       const hours = rows.map(({ hour, views, uniques }) => ({ hour, views, uniques }));
+      const qoe = this.qoe.batchCells(seq);
       const now = this.host.now();
-      await this.target.apply({ ...id, seq, generation: rows[0]?.generation ?? 0, hours, now });
+      const generation = rows[0]?.generation ?? this.meta.num('batch_generation') ?? 0;
+      await this.target.apply({ ...id, seq, generation, hours, qoe, now });
       this.clearBatch(seq, hours, now);
       return { status: 'ok', seq, views: hours.reduce((s, h) => s + h.views, 0) };
     } catch (err) {
@@ -134,13 +158,16 @@ export class Flusher implements AlarmTask {
     }
   }
 
-  /** Moves `pending` into a new batch in one local transaction; returns its seq, or null when nothing is pending. */
+  /**
+   * Moves `pending` and the QoE differences into a new batch in one local transaction; returns its seq, or null when
+   * nothing is pending.
+   */
   private snapshotPending(generation: number): number | null {
     const { sql } = this.host;
     const pending = sql.exec<{ hour: number; views: number }>('SELECT hour, views FROM pending ORDER BY hour').toArray();
-    if (pending.length === 0) return null;
+    if (pending.length === 0 && this.qoe.dueAt() === null) return null;
     const seq = this.meta.num('next_seq') ?? 1;
-    this.host.transaction(() => {
+    const cells = this.host.transaction(() => {
       for (const p of pending) {
         sql.exec(
           'INSERT INTO flush_batch (seq, hour, views, uniques, generation) VALUES (?, ?, ?, ?, ?)',
@@ -152,9 +179,14 @@ export class Flusher implements AlarmTask {
         );
       }
       sql.exec('DELETE FROM pending');
+      const qoeCells = this.qoe.snapshotInto(seq);
       this.meta.set('next_seq', seq + 1);
+      this.meta.set('batch_generation', generation);
+      return qoeCells;
     });
     this.registered = false;
+    // QoE records that changed nothing (a record equal to the one flushed) leave an empty batch: nothing to apply.
+    if (pending.length === 0 && cells === 0) return null;
     return seq;
   }
 
@@ -163,6 +195,7 @@ export class Flusher implements AlarmTask {
     const { sql } = this.host;
     this.host.transaction(() => {
       sql.exec('DELETE FROM flush_batch WHERE seq = ?', seq);
+      this.qoe.clearBatch(seq);
       const currentHour = hourBucket(now);
       for (const h of hours) {
         const stillPending = sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM pending WHERE hour = ?', h.hour).one().n;

@@ -24,5 +24,18 @@ export const counterSchema: SchemaPlan = {
           CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
         `),
     },
+    {
+      name: 'qoe_sessions, qoe_flush_batch',
+      up: (sql) =>
+        sql.exec(`
+          CREATE TABLE IF NOT EXISTS qoe_sessions (session TEXT PRIMARY KEY, hour INTEGER NOT NULL, country TEXT NOT NULL,
+            browser TEXT NOT NULL, os TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL, flushed TEXT,
+            dirty_hour INTEGER, updates INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+          CREATE INDEX IF NOT EXISTS qoe_sessions_dirty ON qoe_sessions (dirty_hour) WHERE dirty_hour IS NOT NULL;
+          CREATE INDEX IF NOT EXISTS qoe_sessions_expiry ON qoe_sessions (expires_at);
+          CREATE TABLE IF NOT EXISTS qoe_flush_batch (seq INTEGER NOT NULL, hour INTEGER NOT NULL, country TEXT NOT NULL,
+            browser TEXT NOT NULL, os TEXT NOT NULL, delta TEXT NOT NULL, PRIMARY KEY (seq, hour, country, browser, os)) WITHOUT ROWID;
+        `),
+    },
   ],
 };

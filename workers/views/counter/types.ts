@@ -1,4 +1,6 @@
 /** The ViewCounter's RPC types (result unions: an RPC never throws to its caller). */
+import type { Dimensions } from '../qoe/dimensions';
+import type { SessionMetrics, SumsJson } from '../qoe/sketch';
 import type { ShardPlan } from '../routing';
 
 export interface ShardIdentity {
@@ -47,6 +49,38 @@ export interface ShardSnapshot {
   hours: { hour: number; views: number; uniques: number }[];
   /** All-time viewer registers, or null when the shard has never counted anyone. */
   registers: Uint8Array | null;
+}
+
+/** One playback session's QoE record for its shard (see qoe-ledger.ts). */
+export interface QoeRecordInput extends ShardIdentity {
+  sessionId: string;
+  /** When the session stops being accepted (ms): its row is kept until then. */
+  sessionExpiresAt: number;
+  /** The hour the session started (epoch seconds): the hour its figures belong to. */
+  hour: number;
+  seq: number;
+  dimensions: Dimensions;
+  metrics: SessionMetrics & { finalBitrate: number | null; finalHeight: number | null };
+}
+
+export type QoeRecordOutcome = 'accepted' | 'stale' | 'too_many_updates';
+
+export type QoeRecordResult = { status: QoeRecordOutcome } | { status: 'failed'; error: string };
+
+/** QoE sums of one (hour, country, browser, OS) cell. */
+export interface QoeCell {
+  hour: number;
+  country: string;
+  browser: string;
+  os: string;
+  sums: SumsJson;
+}
+
+export interface QoeSnapshot {
+  /** Differences not yet in any flush batch. */
+  pending: QoeCell[];
+  /** The batch being applied to D1, if any (its seq tells whether D1 already has it). */
+  inflight: { seq: number; cells: QoeCell[] } | null;
 }
 
 export const errorMessage = (err: unknown): string => (err instanceof Error ? err.message : String(err));

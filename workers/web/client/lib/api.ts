@@ -5,7 +5,6 @@
  * the sign-in form with that reason.
  */
 const TOKEN_KEY = 'edge-video.token';
-const VIEWER_KEY = 'edge-video.viewer';
 
 export function getToken(): string | null {
   return localStorage.getItem(TOKEN_KEY);
@@ -17,16 +16,6 @@ export function setToken(token: string): void {
 
 export function clearToken(): void {
   localStorage.removeItem(TOKEN_KEY);
-}
-
-/** A stable, random, first-party viewer id for view counting (no personal data). */
-export function viewerId(): string {
-  let id = localStorage.getItem(VIEWER_KEY);
-  if (!id) {
-    id = crypto.randomUUID();
-    localStorage.setItem(VIEWER_KEY, id);
-  }
-  return id;
 }
 
 export function authHeaders(): Record<string, string> {

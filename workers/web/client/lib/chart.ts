@@ -1,5 +1,6 @@
 /**
- * The stats page's chart: hourly views for the last 48 hours as an inline SVG bar chart. Built as a string here
+ * The stats page's charts: hourly views for the last 48 hours, and the QoE figures per hour and per group, as inline
+ * SVG bar charts. Built as a string here
  * (pure, unit-tested) and inserted once; every label is escaped. Hours with no views are drawn as empty slots, so
  * the x axis is always 48 hours ending at the current hour, whose bar shows its live (not yet flushed) views.
  */
@@ -86,38 +87,63 @@ export function axisLabels(texts: string[], plot: { left: number; right: number;
   return labels.reverse();
 }
 
-export function hourlyChartSvg(points: HourPoint[], formatHour: (ms: number) => string): string {
+/** One bar: its height's value, its hover text and its x-axis text. */
+export interface Bar {
+  value: number;
+  tooltip: string;
+  axisText: string;
+  /** `data-*` attributes of the bar (tests and styles read them). */
+  data?: Record<string, string | number>;
+}
+
+/**
+ * The one bar chart of the stats page (views per hour, QoE per hour and per group): bars on a round axis with three
+ * gridlines, every label escaped. `formatTick` writes the y-axis values (a count, seconds, a percentage).
+ */
+export function barChartSvg(bars: Bar[], options: { id: string; title: string; formatTick?: (value: number) => string; minSlots?: number }): string {
   const width = 720;
   const height = 240;
-  const pad = { left: 40, right: 8, top: 12, bottom: 28 };
+  const pad = { left: 48, right: 8, top: 12, bottom: 28 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
-  const max = niceMax(Math.max(0, ...points.map((p) => p.views)));
-  const slot = plotW / Math.max(points.length, 1);
-  const total = points.reduce((sum, p) => sum + p.views, 0);
+  const max = niceMax(Math.max(0, ...bars.map((b) => b.value)));
+  // A few groups keep the width of a bar: they take the first slots of `minSlots`.
+  const slot = plotW / Math.max(bars.length, options.minSlots ?? 1);
+  const tick = options.formatTick ?? ((v: number) => String(v));
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="chart-title" class="chart">`,
-    `<title id="chart-title">Views per hour over the last ${points.length} hours: ${total} in total</title>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="${escapeXml(options.id)}" class="chart">`,
+    `<title id="${escapeXml(options.id)}">${escapeXml(options.title)}</title>`,
   );
-  for (const tick of [0, max / 2, max]) {
-    const y = pad.top + plotH - (tick / max) * plotH;
+  for (const value of [0, max / 2, max]) {
+    const y = pad.top + plotH - (value / max) * plotH;
     parts.push(
       `<line x1="${pad.left}" x2="${width - pad.right}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" class="grid"/>`,
-      `<text x="${pad.left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" class="axis">${escapeXml(String(tick))}</text>`,
+      `<text x="${pad.left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" class="axis">${escapeXml(tick(value))}</text>`,
     );
   }
-  points.forEach((p, i) => {
-    const barH = (p.views / max) * plotH;
+  bars.forEach((b, i) => {
+    const barH = (b.value / max) * plotH;
     const x = pad.left + i * slot + slot * 0.15;
-    const label = `${formatHour(p.hourMs)}: ${p.views} view${p.views === 1 ? '' : 's'}${p.uniqueViewers !== null ? `, ${p.uniqueViewers} unique` : ''}`;
+    const data = Object.entries(b.data ?? {}).map(([k, v]) => ` data-${k}="${escapeXml(String(v))}"`).join('');
     parts.push(
-      `<rect x="${x.toFixed(1)}" y="${(pad.top + plotH - barH).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${barH.toFixed(1)}" class="bar" data-views="${p.views}"><title>${escapeXml(label)}</title></rect>`,
+      `<rect x="${x.toFixed(1)}" y="${(pad.top + plotH - barH).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${barH.toFixed(1)}" class="bar"${data}><title>${escapeXml(b.tooltip)}</title></rect>`,
     );
   });
-  for (const label of axisLabels(points.map((p) => formatHour(p.hourMs)), { left: pad.left, right: width - pad.right, slot })) {
+  for (const label of axisLabels(bars.map((b) => b.axisText), { left: pad.left, right: pad.left + bars.length * slot, slot })) {
     parts.push(`<text x="${label.x.toFixed(1)}" y="${height - 8}" text-anchor="${label.anchor}" class="axis">${escapeXml(label.text)}</text>`);
   }
   parts.push('</svg>');
   return parts.join('');
+}
+
+export function hourlyChartSvg(points: HourPoint[], formatHour: (ms: number) => string): string {
+  const total = points.reduce((sum, p) => sum + p.views, 0);
+  const bars = points.map((p) => ({
+    value: p.views,
+    tooltip: `${formatHour(p.hourMs)}: ${p.views} view${p.views === 1 ? '' : 's'}${p.uniqueViewers !== null ? `, ${p.uniqueViewers} unique` : ''}`,
+    axisText: formatHour(p.hourMs),
+    data: { views: p.views },
+  }));
+  return barChartSvg(bars, { id: 'chart-title', title: `Views per hour over the last ${points.length} hours: ${total} in total` });
 }

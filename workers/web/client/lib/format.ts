@@ -1,4 +1,7 @@
-/** Human-readable numbers for the pages. Pure functions (unit-tested in test/node/web-format.test.ts). */
+/** Human-readable numbers for the pages. Pure functions (unit-tested in test/node/web-client-units.test.ts). */
+import { formatBitrate } from '../../../../player/src/format';
+
+export { formatBitrate, formatClock } from '../../../../player/src/format';
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '–';
@@ -16,22 +19,6 @@ export function formatBytes(bytes: number): string {
 export function formatRate(bytesPerSecond: number): string {
   if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '–';
   return formatBitrate(bytesPerSecond * 8);
-}
-
-export function formatBitrate(bitsPerSecond: number): string {
-  if (!Number.isFinite(bitsPerSecond) || bitsPerSecond <= 0) return '–';
-  if (bitsPerSecond >= 1e6) return `${(bitsPerSecond / 1e6).toFixed(1)} Mbit/s`;
-  return `${Math.round(bitsPerSecond / 1e3)} kbit/s`;
-}
-
-/** 75 → "1:15", 3725 → "1:02:05". */
-export function formatClock(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '0:00';
-  const s = Math.floor(seconds);
-  const hours = Math.floor(s / 3600);
-  const minutes = Math.floor((s % 3600) / 60);
-  const secs = String(s % 60).padStart(2, '0');
-  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${secs}` : `${minutes}:${secs}`;
 }
 
 /** Time left in words: "about 2 min", "12 s". */

@@ -13,6 +13,13 @@ export interface ViewRule {
   shortVideoFraction: number;
 }
 
+/**
+ * The rule as the platform ships it (workers/shared/config-defaults.ts `views`; test/node/player-units.test.ts keeps
+ * the two equal), for players whose page does not pass the deployment's own (the web component, the embed page).
+ * It only decides when a player asks; the server judges every view by its configured rule.
+ */
+export const DEFAULT_VIEW_RULE: ViewRule = { minWatchSeconds: 30, shortVideoSeconds: 60, shortVideoFraction: 0.5 };
+
 export function viewRuleMet(rule: ViewRule, watchedSeconds: number, videoDuration: number): boolean {
   if (watchedSeconds >= rule.minWatchSeconds) return true;
   return videoDuration > 0 && videoDuration < rule.shortVideoSeconds && watchedSeconds >= rule.shortVideoFraction * videoDuration;

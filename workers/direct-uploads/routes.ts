@@ -27,6 +27,7 @@ import { parseByteCount } from '../uploads/tus-protocol';
 import { allowedOriginsOf, claimCreation, findByToken, hashToken, insertDirectUpload, newDirectUploadToken, recordCreation, releaseClaim, type DirectUploadRow } from './capability';
 import { CreateDirectUploadSchema, DirectUploadSchema } from './schemas';
 import { insertUploadingVideo } from '../metadata/video-state';
+import { encodingSettings } from '../metadata/encoding-settings';
 
 export const DIRECT_TUS_MOUNT = '/v1/direct_uploads/:token/tus';
 const directTusBase = (token: string) => `/v1/direct_uploads/${token}/tus`;
@@ -49,6 +50,7 @@ export const directUploadRoutes = apiRoutes().openapi(
     if (input.maxSizeBytes !== undefined && input.maxSizeBytes > config.uploads.maxFileSize) {
       throw payloadTooLarge(`maxSizeBytes must be at most ${config.uploads.maxFileSize}`);
     }
+    const encoding = encodingSettings(input, config);
     const now = runtime().now();
     const videoId = newId('vid');
     const id = newId('du');
@@ -61,6 +63,7 @@ export const directUploadRoutes = apiRoutes().openapi(
         title: input.title ?? 'Direct upload',
         description: '',
         visibility: 'public',
+        ...encoding,
         createdAt: now,
       }),
       insertDirectUpload(c.var.db, {

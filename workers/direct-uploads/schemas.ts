@@ -1,6 +1,7 @@
 /** Request and response schemas of `POST /v1/direct_uploads` (validation and OpenAPI). */
 import { z } from '../shared/openapi';
 import { defaults, VIDEO_TEXT } from '../shared/config';
+import { EncodingFields } from '../metadata/schemas';
 
 const MAX_TITLE = VIDEO_TEXT.maxTitle;
 const MAX_METADATA_BYTES = 4096;
@@ -53,6 +54,7 @@ export const CreateDirectUploadSchema = z
       })
       .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON`)
       .optional(),
+    ...EncodingFields,
   })
   .openapi('CreateDirectUpload');
 

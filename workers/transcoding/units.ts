@@ -5,6 +5,7 @@
  * callback route, leases, retries and the sweeper handle every kind the same way.
  */
 import type { AudioRequest, AudioResult, EncodeRequest, ThumbnailsRequest } from '../../containers/transcoder/src/protocol';
+import { ladderUnit } from './ladder-unit';
 import type { Config } from '../shared/config';
 import type { Db } from '../shared/db';
 import { schema } from '../shared/db';
@@ -12,9 +13,10 @@ import { AUDIO_RENDITION, keys } from '../shared/storage-keys';
 import { and, eq } from 'drizzle-orm';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { chunkFromRange } from './chunks';
-import { planLadder } from './ladder';
+import { ladderSubject, videoLadder } from './ladder';
 import { enqueueTranscode, type WorkMessage } from './messages';
-import { recordPartial } from './jobs';
+import { failJob, recordPartial } from './jobs';
+import { failVideo } from '../metadata/video-state';
 import { maybeMarkReady, refreshRenditions } from './outputs';
 import type { TranscoderPath } from './transcoder-client';
 
@@ -35,7 +37,7 @@ export type Prepared =
 
 export type DispatchedMessage = Exclude<WorkMessage, { type: 'analyze' }>;
 
-interface UnitKind<M extends DispatchedMessage> {
+export interface UnitKind<M extends DispatchedMessage> {
   /**
    * Before the claim: why the unit cannot start yet — it needs another unit's output — or null when it can. The
    * consumer then drops the message; the unit it depends on sends a fresh one when its output is complete.
@@ -46,6 +48,11 @@ interface UnitKind<M extends DispatchedMessage> {
   completed(ctx: UnitCtx): Promise<void>;
   /** A progress report carried a partial result (only kinds whose output is usable while they run). */
   partial?(ctx: UnitCtx, partial: unknown): Promise<void>;
+  /**
+   * The unit failed for good (its input, or its retries ran out). Kinds whose work is an optimisation handle it
+   * and return true: the job is FAILED with the reason, the video goes on. Otherwise the video fails.
+   */
+  failed?(ctx: UnitCtx, reason: string): Promise<boolean>;
 }
 
 const positive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
@@ -70,8 +77,9 @@ const analysed = (video: VideoRow): video is VideoRow & { width: number; height:
 /** The lowest rung of the video's ladder and its rendition row (null until a chunk of it is in). */
 async function lowestRung(ctx: Omit<UnitCtx, 'job'>): Promise<{ name: string; complete: boolean; segmentCount: number } | null> {
   const { video, config, db } = ctx;
-  if (!analysed(video)) return null;
-  const low = planLadder(config.transcoding.ladder, video.width, video.height, config.transcoding)[0];
+  const subject = ladderSubject(video);
+  if (!subject) return null;
+  const low = videoLadder(config, subject)[0];
   if (!low) return null;
   const row = await db
     .select({ complete: schema.renditions.complete, segmentCount: schema.renditions.segmentCount })
@@ -102,10 +110,12 @@ async function fanIn(ctx: UnitCtx): Promise<void> {
 export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<DispatchedMessage, { type: K }>> } = {
   encode: {
     prepare({ video, config, job }, message) {
-      if (!analysed(video)) return { status: 'not-yet', reason: 'video has not been analysed yet' };
-      const plan = planLadder(config.transcoding.ladder, video.width, video.height, config.transcoding);
+      const subject = ladderSubject(video);
+      if (!analysed(video) || !subject) return { status: 'not-yet', reason: 'video has not been analysed yet' };
+      const plan = videoLadder(config, subject);
       const rungs = message.rungs.map((name) => plan.find((r) => r.name === name));
       if (rungs.some((r) => !r)) return { status: 'invalid', reason: `rendition(s) ${message.rungs.join(', ')} are not in this video's ladder` };
+      if (subject.ladderMode === 'per-title' && rungs.some((r) => r!.crf === undefined)) return { status: 'not-yet', reason: 'waiting for the complexity probe to choose the CRF' };
       const d = config.transcoding.segmentDurationSec;
       // The row's range is the plan; a row from before chunking (no range) is the whole timeline.
       const chunk = chunkFromRange(message.chunk, job.rangeStart ?? 0, job.rangeStart === null ? null : job.rangeEnd, d);
@@ -114,7 +124,9 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
         rungs: rungs.map((r) => ({ ...r!, outputPrefix: keys.renditionPrefix(video.id, r!.name) })),
         chunk,
         segmentDurationSec: d,
+        ...(subject.packaging === 'cmaf' ? { packaging: 'cmaf' as const } : {}),
         x264Preset: config.transcoding.x264Preset,
+        ...(rungs.some((r) => r!.codec !== undefined) ? { hevcPreset: config.transcoding.hevcPreset, av1CpuUsed: config.transcoding.av1CpuUsed } : {}),
         sourceDuration: video.duration,
         sourceFrameRate: video.frameRate ?? 30,
         maxFrameRate: config.transcoding.maxFrameRate,
@@ -135,6 +147,7 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
         sourceDuration: video.duration,
         sourceHasAudio: video.hasAudio ?? false,
         readRate: config.transcoding.audioReadRate,
+        ...(video.packaging === 'cmaf' ? { packaging: 'cmaf' as const } : {}),
       };
       return { status: 'ready', path: '/v1/audio', body: { ...body } };
     },
@@ -148,6 +161,8 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
       if (await recordPartial(ctx.db, ctx.job, partial)) await publish(ctx);
     },
   },
+
+  ladder: ladderUnit,
 
   /**
    * The storyboard frames are decoded from the lowest rung's segments (decoded anyway by nobody else, and a small
@@ -164,7 +179,10 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
       const { video, config } = ctx;
       if (!analysed(video)) return { status: 'not-yet', reason: 'video has not been analysed yet' };
       const low = await lowestRung(ctx);
-      const framesFrom = low?.complete && low.segmentCount > 0 ? Array.from({ length: low.segmentCount }, (_, n) => keys.segment(video.id, low.name, n)) : undefined;
+      const cmaf = video.packaging === 'cmaf';
+      const segments = low?.complete && low.segmentCount > 0 ? Array.from({ length: low.segmentCount }, (_, n) => keys.segment(video.id, low.name, n, video.packaging)) : undefined;
+      // CMAF: the init segment first, which makes the stream one fragmented MP4.
+      const framesFrom = segments && cmaf ? [keys.init(video.id, low!.name), ...segments] : segments;
       const t = config.transcoding.thumbnails;
       const intervalSec = Math.max(t.intervalSec, Math.ceil(video.duration / t.maxTiles));
       const tileHeight = Math.max(2, Math.round((t.tileWidth * video.height) / video.width / 2) * 2);
@@ -179,6 +197,7 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
         rows: t.rows,
         posterMaxHeight: t.posterMaxHeight,
         framesFrom,
+        ...(framesFrom && cmaf ? { framesPackaging: 'cmaf' as const } : {}),
       };
       return { status: 'ready', path: '/v1/thumbnails', body: { ...body } };
     },
@@ -187,6 +206,18 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
     },
   },
 };
+
+/**
+ * A unit failed for good with `reason`: its kind may carry on without it (the complexity probe: the fixed ladder);
+ * otherwise the job and the video fail. Returns whether the video goes on.
+ */
+export async function unitFailed(ctx: UnitCtx, message: WorkMessage | null, reason: string, videoReason = reason): Promise<boolean> {
+  const kind = message && isDispatched(message) ? (unitKinds[message.type] as UnitKind<DispatchedMessage>) : null;
+  await failJob(ctx.db, ctx.video.id, ctx.job.unit, reason);
+  if (kind?.failed && (await kind.failed(ctx, reason))) return true;
+  await failVideo(ctx.env, ctx.db, ctx.video.id, videoReason);
+  return false;
+}
 
 export function isDispatched(message: WorkMessage): message is DispatchedMessage {
   return message.type !== 'analyze';

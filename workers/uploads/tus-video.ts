@@ -9,6 +9,7 @@ import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { requireOwnedVideo } from '../metadata/videos';
 import { insertUploadingVideo } from '../metadata/video-state';
+import { encodingSettings } from '../metadata/encoding-settings';
 
 const MAX_TITLE = VIDEO_TEXT.maxTitle;
 
@@ -47,6 +48,9 @@ export async function videoFromMetadata(c: Context<AppEnv>, metadata: Map<string
     title,
     description: metadata.get('description') ?? '',
     visibility: 'public',
+    // The platform's encoding defaults; a video with its own settings is created first (POST /v1/videos) and named
+    // by `videoId` in the metadata.
+    ...encodingSettings({}, c.var.config),
     createdAt: now,
   });
   return { id, creatorId: c.var.creatorId! };

@@ -19,12 +19,20 @@ import type { Storage } from './storage';
  * exact, and never a demuxer seek into the middle of a GOP (MPEG-TS has no index; such a seek lands on a
  * non-keyframe). A segment is a few seconds, so decoding it whole is cheap.
  */
-export async function cutFrame(storage: Storage, req: FrameRequest, signal: AbortSignal): Promise<Buffer> {
+export async function cutFrame(storage: Storage, req: FrameRequest, signal: AbortSignal, workDir?: string): Promise<Buffer> {
+  // A CMAF segment needs its init segment in front: both are small, so they are fetched into one local file.
+  let input = [...storage.ffmpegInput(), '-i', await storage.ffmpegUrl(req.segmentKey)];
+  if (req.initKey && workDir) {
+    const joined = path.join(workDir, 'frame.mp4');
+    const sink = createWriteStream(joined);
+    for await (const chunk of storage.stream([req.initKey, req.segmentKey], signal)) if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
+    await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    input = ['-i', joined];
+  }
   // prettier-ignore
   const args = [
     '-hide_banner', '-loglevel', 'warning', '-nostdin',
-    ...storage.ffmpegInput(),
-    '-i', await storage.ffmpegUrl(req.segmentKey),
+    ...input,
     '-ss', req.offset.toFixed(3), '-map', '0:v:0', '-frames:v', '1', '-an',
     '-vf', `scale=${req.width}:${req.height}:flags=bicubic,setsar=1`,
     '-q:v', '3', '-f', 'mjpeg', 'pipe:1',
@@ -86,7 +94,7 @@ async function probe(file: string, signal: AbortSignal): Promise<Probe | null> {
 function checksOut(p: Probe | null, req: DownloadRequest): boolean {
   return (
     p !== null &&
-    p.videoCodec === 'h264' &&
+    p.videoCodec === (req.videoCodec ?? 'h264') &&
     (p.audioCodec === null || p.audioCodec === 'aac') &&
     Number.isFinite(p.duration) &&
     Math.abs(p.duration - req.expectedDuration) <= req.durationToleranceSec
@@ -94,10 +102,11 @@ function checksOut(p: Probe | null, req: DownloadRequest): boolean {
 }
 
 async function remux(joined: string, out: string, signal: AbortSignal): Promise<boolean> {
+  const adts = joined.endsWith('.ts') ? ['-bsf:a', 'aac_adtstoasc'] : [];
   // prettier-ignore
   const r = await run('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', joined,
-    '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', '-bsf:a', 'aac_adtstoasc',
+    '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', ...adts,
     '-movflags', '+faststart', '-f', 'mp4', out,
   ], { signal });
   return r.code === 0;
@@ -122,10 +131,16 @@ async function encode(storage: Storage, f: DownloadEncodeFallback, out: string, 
 }
 
 export async function makeDownload(storage: Storage, req: DownloadRequest, dir: string, signal: AbortSignal, onProgress: (f: number) => void): Promise<DownloadResult> {
-  const joined = path.join(dir, 'joined.ts');
+  const joined = path.join(dir, req.initKey ? 'joined.mp4' : 'joined.ts');
   const out = path.join(dir, 'download.mp4');
-  // MPEG-TS segments of one rung concatenate byte for byte into one valid stream (continuous timestamps).
+  // A rung's segments concatenate byte for byte into one valid stream (continuous timestamps): MPEG-TS as they
+  // are, CMAF after the rendition's init segment (one fragmented MP4).
   const sink = createWriteStream(joined);
+  if (req.initKey) {
+    const init = path.join(dir, 'init.mp4');
+    await storage.download(req.initKey, init, signal);
+    await pipeline(createReadStream(init), sink, { end: false, signal });
+  }
   for (let i = 0; i < req.segmentKeys.length; i++) {
     const file = path.join(dir, `segment_${i}.ts`);
     await storage.download(req.segmentKeys[i]!, file, signal);

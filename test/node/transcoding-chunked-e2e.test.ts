@@ -11,7 +11,7 @@
  * that was killed and redone without a stall, a hole or a skipped frame.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { launchChromium } from '../helpers/chromium';
 import { playAcrossEdges } from '../helpers/hls-edge-player';
 import { startStack, type Stack } from '../helpers/local-stack';
 import { firstVideoFrame, getObject, getVideo, listObjects, makeSource, uploadOriginal, waitForStatus, type VideoStatus } from '../helpers/transcoding-media';
+import { findAudioEncoder, findChunkEncoder } from '../helpers/ffmpeg-processes';
 
 const execFileP = promisify(execFile);
 const { Parser } = createRequire(import.meta.url)('m3u8-parser') as {
@@ -87,35 +88,6 @@ function packetTimes(file: string, stream: 'v' | 'a'): { pts: number; duration: 
   return (JSON.parse(out) as { packets: { pts_time: string; duration_time?: string; flags: string }[] }).packets
     .map((p) => ({ pts: Number(p.pts_time), duration: Number(p.duration_time ?? 0), key: p.flags.includes('K') }))
     .sort((a, b) => a.pts - b.pts);
-}
-
-/**
- * Finds the transcoder's ffmpeg encoding `videoId`'s chunk starting at `startSec` (a process this test's stack
- * started); with `alone`, only the unit that encodes the lowest rung by itself (`split=1`).
- */
-function findChunkEncoder(videoId: string, startSec: number, alone = false): number | null {
-  return findFfmpeg(videoId, (cmd) => {
-    // `trim=start=S:end=E` for a chunk, `trim=start=S,` for the last one (open-ended).
-    const graph = cmd.find((a) => a.includes(`trim=start=${startSec}:`) || a.includes(`trim=start=${startSec},`));
-    return Boolean(graph && (!alone || graph.includes('split=1[')));
-  });
-}
-
-/** The transcoder's ffmpeg encoding `videoId`'s audio track (its graph starts with `asetpts`). */
-function findAudioEncoder(videoId: string): number | null {
-  return findFfmpeg(videoId, (cmd) => cmd.some((a) => a.startsWith('[0:a:0]asetpts')));
-}
-
-function findFfmpeg(videoId: string, match: (cmd: string[]) => boolean): number | null {
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (cmd[0]?.endsWith('ffmpeg') && cmd.some((a) => a.includes(`originals/${videoId}/`)) && match(cmd)) return Number(pid);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return null;
 }
 
 describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () => {

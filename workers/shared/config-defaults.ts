@@ -73,12 +73,15 @@ export const defaults = {
       lowestRungCrf: 21,
       /** The probe's sample: windows spread over the source, each this long. */
       windows: 3,
-      windowSec: 2,
-      /** H.264: the largest CRF in range whose SSIM is at most `maxSsimLoss` below the fixed rung's on the sample. */
-      h264: { minCrf: 16, maxCrf: 30, maxSsimLoss: 0.002 },
+      windowSec: 1,
+      /**
+       * H.264: the largest CRF in range whose SSIM is at most `maxSsimLoss` below the fixed rung's on the sample
+       * (searched from `startCrf` in steps of `step`, then narrowed).
+       */
+      h264: { minCrf: 16, maxCrf: 32, startCrf: 24, step: 4, maxSsimLoss: 0.002 },
       /** HEVC and AV1: the largest CRF whose SSIM is within `ssimTolerance` of the chosen H.264 encode's. */
-      hevc: { minCrf: 18, maxCrf: 40 },
-      av1: { minCrf: 20, maxCrf: 58 },
+      hevc: { minCrf: 18, maxCrf: 40, startCrf: 28, step: 4 },
+      av1: { minCrf: 20, maxCrf: 63, startCrf: 40, step: 8 },
       ssimTolerance: 0.001,
     },
     /** HEVC and AV1 rungs (CMAF only): encoder speed (libx265 preset, libaom `-cpu-used` in real-time mode). */

@@ -10,9 +10,9 @@
  * - Fixed ladder: the production design's rate control, -b:v target, -maxrate 1.5×, -bufsize 2×. HEVC and AV1 rungs
  *   (CMAF only) target `codecBitrateFactor` of the H.264 rung's rates.
  * - Per-title ladder: capped CRF. Every rung keeps the fixed ladder's -maxrate/-bufsize as its cap and gets a CRF;
- *   the lowest H.264 rung a constant one (it is encoded while the probe runs), every other rung the CRF the
- *   complexity probe chose at the probed rung nearest in height (`decideLadder`). Every chunk of a video uses the
- *   same settings.
+ *   the lowest H.264 rung a constant one (it is encoded while the probe runs) capped at its fixed bitrate (it is what
+ *   the slowest networks get), every other rung the CRF the complexity probe chose (`decideLadder`). Every chunk of a
+ *   video uses the same settings.
  * - Extra codecs add one rung per H.264 rung, named `{rung}-{codec}` (`720p-av1`), at the same sizes.
  */
 import type { LadderMode, Packaging, VideoCodec } from '../../schema/schema';
@@ -46,6 +46,9 @@ export interface LadderSubject {
 }
 
 const even = (n: number): number => Math.max(2, Math.round(n / 2) * 2);
+const shortSide = (r: { width: number; height: number }) => Math.min(r.width, r.height);
+/** The largest rung the probe measures (short side). */
+const PROBE_MAX_SIZE = 720;
 const evenFloor = (n: number): number => Math.max(2, Math.floor(n / 2) * 2);
 
 /** The H.264 rungs of the fixed ladder for a source of this size. */
@@ -97,9 +100,12 @@ export function videoLadder(config: Config, s: LadderSubject): PlannedRung[] {
       if (codec !== 'h264') rung.codec = codec;
       // The lowest H.264 rung of a per-title video is encoded before the decision, so it keeps its CRF whatever
       // the decision says (every chunk of a rung must use the same settings).
-      const crf = !perTitle ? undefined : codec === 'h264' && i === 0 ? t.perTitle.lowestRungCrf : s.decision?.mode === 'per-title' ? s.decision.crf[name] : undefined;
+      const lowest = codec === 'h264' && i === 0;
+      const crf = !perTitle ? undefined : lowest ? t.perTitle.lowestRungCrf : s.decision?.mode === 'per-title' ? s.decision.crf[name] : undefined;
       if (crf !== undefined) rung.crf = crf;
       else if (factor !== 1) Object.assign(rung, { bitrate: Math.round(r.bitrate * factor), maxrate: Math.round(r.maxrate * factor), bufsize: Math.round(r.bufsize * factor) });
+      // The lowest rung is what the slowest networks get: per-title, it never peaks above the fixed rung's bitrate.
+      if (crf !== undefined && lowest) rung.maxrate = r.bitrate;
       rungs.push(rung);
     }
   }
@@ -119,16 +125,21 @@ export function encodeGroups(plan: PlannedRung[], firstRungSeparately: boolean):
 }
 
 /**
- * The H.264 rungs the probe measures: the lowest rung above the first and the highest up to 720p (one or two); a
- * one-rung ladder with extra codecs: that rung (their CRFs need a measurement).
+ * The H.264 rungs the probe measures: the lowest rung above the first and the highest one up to 720p (one or two;
+ * their CRFs are searched; a larger rung costs more to probe than the probe saves on a short video), and with extra
+ * codecs also the lowest rung (at its constant CRF: the codecs' CRFs for it are searched against its picture). A
+ * one-rung ladder without extra codecs needs no probe.
  */
-export function probeRungs(plan: PlannedRung[]): PlannedRung[] {
+export function probeRungs(plan: PlannedRung[]): { rung: PlannedRung; searched: boolean; codecs: boolean }[] {
   const h264 = plan.filter((r) => r.codec === undefined);
+  const extra = plan.some((r) => r.codec !== undefined);
   const upper = h264.slice(1);
-  if (upper.length === 0) return plan.some((r) => r.codec !== undefined) ? h264.slice(0, 1) : [];
-  const low = upper[0]!;
-  const high = [...upper].reverse().find((r) => Math.min(r.width, r.height) <= 720) ?? low;
-  return high.name === low.name ? [low] : [low, high];
+  const out: { rung: PlannedRung; searched: boolean; codecs: boolean }[] = [];
+  if (extra && h264[0]) out.push({ rung: h264[0], searched: false, codecs: true });
+  if (upper.length > 0) out.push({ rung: upper[0]!, searched: true, codecs: extra });
+  const high = [...upper].reverse().find((r) => shortSide(r) <= PROBE_MAX_SIZE);
+  if (high && high !== upper[0]) out.push({ rung: high, searched: true, codecs: false });
+  return out;
 }
 
 /** The complexity probe's request for a per-title video (the sample, the probed rungs, the CRF searches). */
@@ -141,7 +152,9 @@ export function probeRequest(config: Config, s: LadderSubject, source: { key: st
     sourceFrameRate: source.frameRate,
     maxFrameRate: t.maxFrameRate,
     windows: { count: p.windows, seconds: p.windowSec },
-    rungs: probeRungs(videoLadder(config, s)).map(({ name, width, height, bitrate, maxrate, bufsize }) => ({ name, width, height, bitrate, maxrate, bufsize })),
+    rungs: probeRungs(videoLadder(config, s)).map(({ rung: { name, width, height, bitrate, maxrate, bufsize }, searched, codecs }) => ({
+      name, width, height, bitrate, maxrate, bufsize, codecs, ...(searched ? {} : { h264Crf: p.lowestRungCrf }),
+    })),
     h264: p.h264,
     codecs: s.codecs.filter((c): c is 'hevc' | 'av1' => c !== 'h264').map((codec) => ({ codec, ...p[codec], rateFactor: 1 })),
     ssimTolerance: p.ssimTolerance,
@@ -152,39 +165,58 @@ export function probeRequest(config: Config, s: LadderSubject, source: { key: st
   };
 }
 
-const shortSide = (r: { width: number; height: number }) => Math.min(r.width, r.height);
+/**
+ * The H.264 CRF of a rung from the probed ones: the probed rung's own; between two probed rungs the lower of their
+ * CRFs (the better picture: the CRF that matches the fixed ladder does not vary smoothly with the size — a noisy
+ * source measured CRF 25 at 360p and 24 at 720p, 30 at 1080p); above the largest probed rung, its CRF, the fixed
+ * ladder's -maxrate capping what it spends.
+ */
+function rungCrf(probed: { size: number; crf: number }[], size: number): number {
+  const sorted = [...probed].sort((a, b) => a.size - b.size);
+  const exact = sorted.find((p) => p.size === size);
+  if (exact) return exact.crf;
+  if (size < sorted[0]!.size) return sorted[0]!.crf;
+  if (size > sorted.at(-1)!.size) return sorted.at(-1)!.crf;
+  const hi = sorted.findIndex((p) => p.size > size);
+  return Math.min(sorted[hi - 1]!.crf, sorted[hi]!.crf);
+}
 
 /**
- * The per-title decision from the probe's measurements: every rung but the lowest H.264 one takes the CRF chosen at
- * the probed rung nearest to it in height, per codec. When no H.264 CRF in range kept a probed rung within the SSIM
- * budget of the fixed ladder, the video keeps the fixed ladder (and says why). An extra codec whose search found no
- * CRF in range takes the range's best quality.
+ * The per-title decision from the probe's measurements:
+ * - H.264: the lowest rung keeps its constant CRF; the others take the searched CRFs (`rungCrf`). When no CRF in range kept a searched rung within the SSIM budget of the fixed ladder, the video
+ *   keeps the fixed ladder for those rungs (and says why).
+ * - HEVC/AV1: each codec's CRF offset from H.264 is measured at the lowest rung and at the first upper rung (the
+ *   search for equal SSIM); a rung takes its H.264 CRF plus the offset measured nearest to it. A search that found
+ *   no CRF in range takes the range's best quality.
  */
 export function decideLadder(config: Config, s: LadderSubject, probe: LadderProbeResult): LadderDecision {
   const p = config.transcoding.perTitle;
   const plan = videoLadder(config, s);
-  const probed = probeRungs(plan);
-  const results = probed.map((r) => ({ rung: r, result: probe.rungs.find((x) => x.name === r.name) }));
-  for (const { rung, result } of results) {
-    if (!result) return { mode: 'fixed', reason: `the probe did not measure ${rung.name}` };
-    const h264 = result.choices.find((c) => c.codec === 'h264');
+  const probed = probeRungs(plan).map((x) => ({ ...x, result: probe.rungs.find((r) => r.name === x.rung.name) }));
+  const missing = probed.find((x) => !x.result);
+  if (missing) return { mode: 'fixed', reason: `the probe did not measure ${missing.rung.name}` };
+  const searched: { size: number; crf: number }[] = [];
+  for (const x of probed.filter((x) => x.searched)) {
+    const h264 = x.result!.choices.find((c) => c.codec === 'h264');
     if (!h264 || h264.crf === null) {
-      return { mode: 'fixed', reason: `no CRF from ${p.h264.minCrf} to ${p.h264.maxCrf} kept ${rung.name} within ${p.h264.maxSsimLoss} SSIM of the fixed ladder on the sample` };
+      return { mode: 'fixed', reason: `no CRF from ${p.h264.minCrf} to ${p.h264.maxCrf} kept ${x.rung.name} within ${p.h264.maxSsimLoss} SSIM of the fixed ladder on the sample` };
     }
+    searched.push({ size: shortSide(x.rung), crf: h264.crf });
   }
+  const h264Plan = plan.filter((r) => r.codec === undefined);
   const crf: Record<string, number> = {};
-  const lowest = plan.find((r) => r.codec === undefined);
-  for (const r of plan) {
-    if (r === lowest) {
-      crf[r.name] = p.lowestRungCrf;
-      continue;
-    }
-    const codec = r.codec ?? 'h264';
-    const nearest = [...results].sort((a, b) => Math.abs(shortSide(a.rung) - shortSide(r)) - Math.abs(shortSide(b.rung) - shortSide(r)))[0];
-    const choice = nearest?.result?.choices.find((c) => c.codec === codec);
-    crf[r.name] = choice?.crf ?? (codec === 'h264' ? p.lowestRungCrf : p[codec].minCrf);
+  for (const [i, r] of h264Plan.entries()) crf[r.name] = i === 0 || searched.length === 0 ? p.lowestRungCrf : rungCrf(searched, shortSide(r));
+  const offsetsAt = probed.filter((x) => x.codecs);
+  for (const r of plan.filter((x) => x.codec !== undefined)) {
+    const codec = r.codec as 'hevc' | 'av1';
+    const base = r.name.slice(0, -(codec.length + 1));
+    const nearest = [...offsetsAt].sort((a, b) => Math.abs(shortSide(a.rung) - shortSide(r)) - Math.abs(shortSide(b.rung) - shortSide(r)))[0];
+    const h264Choice = nearest?.result!.choices.find((c) => c.codec === 'h264');
+    const choice = nearest?.result!.choices.find((c) => c.codec === codec);
+    const offset = choice?.crf != null && h264Choice?.crf != null ? choice.crf - h264Choice.crf : null;
+    crf[r.name] = offset === null ? p[codec].minCrf : Math.min(p[codec].maxCrf, Math.max(p[codec].minCrf, crf[base]! + offset));
   }
-  const summary = results.map(({ rung, result }) => ({
+  const summary = probed.map(({ rung, result }) => ({
     name: rung.name,
     fixed: { kbps: result!.fixed.kbps, ssim: result!.fixed.ssim },
     chosen: Object.fromEntries(

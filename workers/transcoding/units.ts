@@ -13,7 +13,7 @@ import { AUDIO_RENDITION, keys } from '../shared/storage-keys';
 import { and, eq } from 'drizzle-orm';
 import type { JobRow, VideoRow } from '../metadata/serialize';
 import { chunkFromRange } from './chunks';
-import { ladderSubject, videoLadder } from './ladder';
+import { awaitsProbe, ladderSubject, videoLadder } from './ladder';
 import { enqueueTranscode, type WorkMessage } from './messages';
 import { failJob, recordPartial } from './jobs';
 import { failVideo } from '../metadata/video-state';
@@ -115,7 +115,7 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
       const plan = videoLadder(config, subject);
       const rungs = message.rungs.map((name) => plan.find((r) => r.name === name));
       if (rungs.some((r) => !r)) return { status: 'invalid', reason: `rendition(s) ${message.rungs.join(', ')} are not in this video's ladder` };
-      if (subject.ladderMode === 'per-title' && rungs.some((r) => r!.crf === undefined)) return { status: 'not-yet', reason: 'waiting for the complexity probe to choose the CRF' };
+      if (awaitsProbe(subject) && rungs.some((r) => r!.crf === undefined)) return { status: 'not-yet', reason: 'waiting for the complexity probe to choose the CRF' };
       const d = config.transcoding.segmentDurationSec;
       // The row's range is the plan; a row from before chunking (no range) is the whole timeline.
       const chunk = chunkFromRange(message.chunk, job.rangeStart ?? 0, job.rangeStart === null ? null : job.rangeEnd, d);

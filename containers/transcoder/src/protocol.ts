@@ -240,8 +240,13 @@ export const LIGHT_JOB_PATHS: readonly string[] = ['/v1/audio', '/v1/thumbnails'
 export const ONLY_IF_FREE_HEADER = 'x-transcoder-only-if-free';
 
 
-/** The fixed ladder's rate control of one rung the complexity probe measures. */
-export type ProbeRung = Omit<RungSpec, 'outputPrefix' | 'crf' | 'codec'>;
+/** One rung the complexity probe measures: its size and the fixed ladder's rate control. */
+export type ProbeRung = Omit<RungSpec, 'outputPrefix' | 'crf' | 'codec'> & {
+  /** The H.264 CRF when it is given (the lowest rung's constant one): measured, not searched. */
+  h264Crf?: number;
+  /** Whether the extra codecs are searched at this rung. */
+  codecs: boolean;
+};
 
 /**
  * The complexity probe (`POST /v1/ladder`, dispatched): short windows of the source, scaled to a few rungs, encoded
@@ -255,19 +260,29 @@ export interface LadderProbeRequest {
   /** `count` windows of `seconds` each, spread evenly over the source. */
   windows: { count: number; seconds: number };
   rungs: ProbeRung[];
-  /** H.264: the largest CRF in [minCrf, maxCrf] whose SSIM is at most `maxSsimLoss` below the fixed encode's. */
-  h264: { minCrf: number; maxCrf: number; maxSsimLoss: number };
+  /**
+   * H.264: the largest CRF in [minCrf, maxCrf] whose SSIM is at most `maxSsimLoss` below the fixed encode's, searched
+   * from `startCrf` in steps of `step` until bracketed, then narrowed to one CRF.
+   */
+  h264: CrfSearch & { maxSsimLoss: number };
   /**
    * Other codecs: the largest CRF whose SSIM is at most `ssimTolerance` below the chosen H.264 encode's, capped at
    * the rung's rates × `rateFactor`.
    */
-  codecs: { codec: Exclude<VideoCodec, 'h264'>; minCrf: number; maxCrf: number; rateFactor: number }[];
+  codecs: (CrfSearch & { codec: Exclude<VideoCodec, 'h264'>; rateFactor: number })[];
   ssimTolerance: number;
   segmentDurationSec: number;
   x264Preset: string;
   hevcPreset?: string;
   av1CpuUsed?: number;
   callback?: CallbackSpec;
+}
+
+export interface CrfSearch {
+  minCrf: number;
+  maxCrf: number;
+  startCrf: number;
+  step: number;
 }
 
 /** One measured encode of the sample: `crf` null is the fixed-bitrate encode. */
@@ -281,6 +296,8 @@ export interface ProbeChoice {
   codec: VideoCodec;
   /** Null: no CRF in the range met the target. */
   crf: number | null;
+  /** Whether `crf` was given (the lowest rung's H.264 CRF) rather than searched. */
+  given?: boolean;
   trials: ProbeTrial[];
 }
 

@@ -11,8 +11,10 @@
  *   must cut at the same global segment boundaries; libaom honours them.
  *
  * Rate control: with `crf` (capped CRF) the encoder aims at a constant quality and `maxrate`/`bufsize` only cap the
- * peaks; without it, `bitrate` is the target (the production design's fixed ladder). libaom's form of capped CRF is
- * its constrained-quality mode (`-crf` with `-b:v` as the ceiling).
+ * peaks; without it, `bitrate` is the target (the production design's fixed ladder). libaom has no capped CRF: its
+ * constrained-quality mode (`-crf` with `-b:v`) spends up to the bitrate it is given (a 1080p talking head: 898 kb/s
+ * at CRF 40 with `-b:v 9M`, 45 kb/s at the same SSIM in constant-quality mode), and `-maxrate` needs a bitrate. So
+ * an AV1 rung with a CRF is constant quality (`-b:v 0`), uncapped; the probe chose that CRF for the H.264 rung's picture.
  */
 import path from 'node:path';
 import type { Packaging, RungSpec, VideoCodec } from './protocol';
@@ -36,8 +38,8 @@ export const codecOf = (rung: Pick<RungSpec, 'codec'>): VideoCodec => rung.codec
 function rateControl(rung: Pick<RungSpec, 'bitrate' | 'maxrate' | 'bufsize' | 'crf'>, codec: VideoCodec): string[] {
   const caps = ['-maxrate', String(rung.maxrate), '-bufsize', String(rung.bufsize)];
   if (rung.crf === undefined) return ['-b:v', String(rung.bitrate), ...caps];
-  // libaom: constrained quality, the bitrate being the ceiling.
-  if (codec === 'av1') return ['-crf', String(rung.crf), '-b:v', String(rung.maxrate), ...caps];
+  // libaom: constant quality (see the file comment).
+  if (codec === 'av1') return ['-crf', String(rung.crf), '-b:v', '0'];
   return ['-crf', String(rung.crf), ...caps];
 }
 

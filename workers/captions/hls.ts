@@ -26,9 +26,9 @@ export function subtitlesRenditions(state: PlaybackState): SubtitlesRendition[] 
   });
 }
 
-/** The rung players start on (lowest bandwidth, as the master lists it first). */
+/** The video rung players start on (lowest bandwidth, as the master lists it first): the timeline the map refers to. */
 export function firstListedRung(state: PlaybackState): PlayableRendition | null {
-  return [...state.renditions.values()].sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height)[0] ?? null;
+  return [...state.renditions.values()].filter((r) => r.kind === 'video').sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height)[0] ?? null;
 }
 
 /** What the rungs cover, in seconds (the longest rung: they differ by milliseconds at most). */

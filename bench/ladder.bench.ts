@@ -8,11 +8,12 @@
  *   fixed       — today's ladder (MPEG-TS), the production design's bitrates;
  *   per-title   — capped CRF: the lowest rung at its constant CRF, the others at the probe's choice (MPEG-TS);
  *   hevc, av1   — the same rungs in those codecs (CMAF), CRFs from the probe's search for the per-title SSIM.
- * CPU seconds of every step (ffmpeg children of this process); first playable = analysis + the lowest rung's encode,
- * run one after the other (in the platform the probe runs beside the lowest rung on its own instance).
+ * CPU seconds of every step (ffmpeg children of this process); first playable = analysis + the lowest rung's encode
+ * (the fastest of three runs, fixed and per-title alternating: the machine is shared), the probe not included (in the
+ * platform it runs beside the lowest rung, on its own instance).
  * Then the ABR simulator (abr/lab) plays every trace of ../shared/traces with the platform controller over each
  * source's fixed and per-title ladder (the measured BANDWIDTH per rung, the real segment sizes): stalls, startup,
- * and the SSIM of the rungs it played.
+ * and the resolution it played (bench/ladder-abr.ts).
  *
  * Targets: median per-title/fixed bits ≤ 0.7 with no rung's SSIM more than 0.005 below fixed's; AV1 ≤ 0.65× and HEVC
  * ≤ 0.8× of per-title H.264 bits (payload, median) at SSIM within ±0.002; per-title CPU ≤ 1.3× fixed; first

@@ -15,7 +15,7 @@ import { eq } from 'drizzle-orm';
 import { getJob } from './jobs';
 import { decideLadder, ladderSubject, probeRequest, type LadderDecision } from './ladder';
 import { planAfterProbe, sendPlanned } from './plan';
-import type { UnitCtx, UnitKind } from './units';
+import type { UnitCtx, UnitKind } from './unit-kind';
 
 function isProbeResult(v: unknown): v is LadderProbeResult {
   return typeof v === 'object' && v !== null && Array.isArray((v as LadderProbeResult).rungs) && typeof (v as LadderProbeResult).sampleSec === 'number';

@@ -1,59 +1,24 @@
 /**
- * The dispatched unit kinds (encode chunk, audio, thumbnails): how each one's transcoder request is built from
+ * The dispatched unit kinds (encode chunk, audio, complexity probe, thumbnails): how each one's transcoder request is built from
  * its job row and the video's facts, and what its result does once it comes back through the callback.
  * A new kind of work (e.g. an MP4 download) is one more entry here plus its message type: the consumer, the
  * callback route, leases, retries and the sweeper handle every kind the same way.
  */
 import type { AudioRequest, AudioResult, EncodeRequest, ThumbnailsRequest } from '../../containers/transcoder/src/protocol';
 import { ladderUnit } from './ladder-unit';
-import type { Config } from '../shared/config';
-import type { Db } from '../shared/db';
 import { schema } from '../shared/db';
 import { AUDIO_RENDITION, keys } from '../shared/storage-keys';
 import { and, eq } from 'drizzle-orm';
-import type { JobRow, VideoRow } from '../metadata/serialize';
+import type { VideoRow } from '../metadata/serialize';
 import { chunkFromRange } from './chunks';
 import { awaitsProbe, ladderSubject, videoLadder } from './ladder';
 import { enqueueTranscode, type WorkMessage } from './messages';
 import { failJob, recordPartial } from './jobs';
 import { failVideo } from '../metadata/video-state';
 import { maybeMarkReady, refreshRenditions } from './outputs';
-import type { TranscoderPath } from './transcoder-client';
+import type { DispatchedMessage, UnitCtx, UnitKind } from './unit-kind';
 
-export interface UnitCtx {
-  env: Env;
-  db: Db;
-  config: Config;
-  video: VideoRow;
-  job: JobRow;
-}
-
-export type Prepared =
-  | { status: 'ready'; path: TranscoderPath; body: Record<string, unknown> }
-  /** The video is not analysed yet: retry later. */
-  | { status: 'not-yet'; reason: string }
-  /** The unit cannot be done for this video (e.g. a rung outside its ladder): the job fails, nothing retries. */
-  | { status: 'invalid'; reason: string };
-
-export type DispatchedMessage = Exclude<WorkMessage, { type: 'analyze' }>;
-
-export interface UnitKind<M extends DispatchedMessage> {
-  /**
-   * Before the claim: why the unit cannot start yet — it needs another unit's output — or null when it can. The
-   * consumer then drops the message; the unit it depends on sends a fresh one when its output is complete.
-   */
-  blockedBy?(ctx: Omit<UnitCtx, 'job'>): Promise<string | null>;
-  prepare(ctx: UnitCtx, message: M): Prepared | Promise<Prepared>;
-  /** Runs after the job row moved to COMPLETED (once per completion). */
-  completed(ctx: UnitCtx): Promise<void>;
-  /** A progress report carried a partial result (only kinds whose output is usable while they run). */
-  partial?(ctx: UnitCtx, partial: unknown): Promise<void>;
-  /**
-   * The unit failed for good (its input, or its retries ran out). Kinds whose work is an optimisation handle it
-   * and return true: the job is FAILED with the reason, the video goes on. Otherwise the video fails.
-   */
-  failed?(ctx: UnitCtx, reason: string): Promise<boolean>;
-}
+export type { DispatchedMessage, Prepared, UnitCtx, UnitKind } from './unit-kind';
 
 const positive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
 

@@ -23,6 +23,9 @@ export interface PlannedUnit {
 
 type Range = { start: number; end: number | null };
 
+/** The rung groups; a per-title ladder always encodes its lowest rung alone (the others wait for the probe). */
+const groupsOf = (config: Config, subject: LadderSubject) => encodeGroups(videoLadder(config, subject), config.transcoding.firstRungSeparately || subject.ladderMode === 'per-title');
+
 function encodeUnits(videoId: string, groups: string[][], chunks: { index: number; range: Range }[]): PlannedUnit[] {
   return groups.flatMap((rungs) => chunks.map((c) => ({ message: { type: 'encode' as const, videoId, rungs, chunk: c.index }, range: c.range })));
 }
@@ -32,7 +35,7 @@ export function planAfterAnalysis(config: Config, videoId: string, subject: Ladd
   const t = config.transcoding;
   const decision = subject.decision ?? decisionWithoutProbe(config, subject);
   const ready = { ...subject, decision };
-  const groups = encodeGroups(videoLadder(config, ready), t.firstRungSeparately);
+  const groups = groupsOf(config, ready);
   const chunks = planChunks(duration, t.chunkSec, t.segmentDurationSec).map((c) => ({ index: c.index, range: { start: c.startSec, end: c.endSec } }));
   const units: PlannedUnit[] = [{ message: { type: 'audio', videoId } }];
   if (awaitsProbe(ready)) {
@@ -46,7 +49,7 @@ export function planAfterAnalysis(config: Config, videoId: string, subject: Ladd
 
 /** The encode units that waited for the probe: every group but the first, over the first group's chunk ranges. */
 export function planAfterProbe(config: Config, videoId: string, subject: LadderSubject, rows: { unit: string; rangeStart: number | null; rangeEnd: number | null }[]): PlannedUnit[] {
-  const groups = encodeGroups(videoLadder(config, subject), config.transcoding.firstRungSeparately);
+  const groups = groupsOf(config, subject);
   const first = groups[0]!.join('+');
   const chunks = rows
     .map((r) => ({ unit: parseEncodeUnit(r.unit), r }))

@@ -33,6 +33,14 @@ export const VIDEO_STATUSES = ['UPLOADING', 'PROCESSING', 'READY', 'FAILED', 'DE
 export type VideoStatus = (typeof VIDEO_STATUSES)[number];
 export const VISIBILITIES = ['public', 'unlisted', 'private'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];
+/** `fixed`: the configured ladder's bitrates; `per-title`: capped CRF chosen from the video's own content. */
+export const LADDER_MODES = ['fixed', 'per-title'] as const;
+export type LadderMode = (typeof LADDER_MODES)[number];
+/** `ts`: MPEG-TS segments (HLS); `cmaf`: fragmented MP4 segments with an init segment (HLS and DASH). */
+export const PACKAGINGS = ['ts', 'cmaf'] as const;
+export type Packaging = (typeof PACKAGINGS)[number];
+export const VIDEO_CODECS = ['h264', 'hevc', 'av1'] as const;
+export type VideoCodec = (typeof VIDEO_CODECS)[number];
 
 export const videos = sqliteTable(
   'videos',
@@ -82,6 +90,16 @@ export const videos = sqliteTable(
      * READY and after each later change of its objects (workers/usage/stored.ts); null until first counted.
      */
     storedBytes: integer('stored_bytes'),
+    /** Chosen at creation (or the platform default): how the ladder's rate control is decided. */
+    ladderMode: text('ladder_mode').$type<LadderMode>().notNull().default('fixed'),
+    packaging: text('packaging').$type<Packaging>().notNull().default('ts'),
+    /** JSON array of video codecs, H.264 first (e.g. `["h264","av1"]`). */
+    codecs: text('codecs').notNull().default('["h264"]'),
+    /**
+     * JSON: how the ladder's rate control was decided (workers/transcoding/ladder.ts `LadderDecision`): per-title
+     * CRFs from the complexity probe, or the fixed ladder with the reason. Null until decided.
+     */
+    ladder: text('ladder'),
   },
   (t) => [
     index('videos_scheduled_deletion_idx').on(t.scheduledDeletion),
@@ -146,6 +164,8 @@ export const renditions = sqliteTable(
     totalBytes: integer('total_bytes').notNull().default(0),
     /** `video` (a ladder rung, listed in the master) or `audio` (the audio rendition every rung references). */
     kind: text('kind').$type<'video' | 'audio'>().notNull().default('video'),
+    /** How its segments are packaged: `segment_{n}.ts`, or `init.mp4` + `segment_{n}.m4s`. */
+    packaging: text('packaging').$type<Packaging>().notNull().default('ts'),
     /** False while chunks are still encoding: the playlist grows and has no ENDLIST yet. */
     complete: integer('complete', { mode: 'boolean' }).notNull().default(true),
     createdAt: integer('created_at').notNull(),

@@ -164,6 +164,42 @@ describe('transcoder container (wrangler dev --enable-containers, real image, pr
     expect(stack.logs.join('')).toMatch(/"event":"container\.start"/);
   });
 
+  it('encodes a CMAF video with H.264 and AV1 rungs and a per-title ladder in the container, served as HLS and DASH', async () => {
+    const id = await uploadOriginal(stack, 'container cmaf', source, 4, { packaging: 'cmaf', codecs: ['h264', 'av1'], ladderMode: 'per-title' });
+    const video = await waitForStatus(stack, id, ['READY', 'FAILED'], 900_000);
+    if (video.status !== 'READY') process.stderr.write(stack.logs.slice(-120).join(''));
+    expect(video.status, JSON.stringify({ error: video.error, processing: video.processing })).toBe('READY');
+    expect(video.renditions.map((r) => r.name).sort()).toEqual(['240p', '240p-av1', '360p', '360p-av1', '480p', '480p-av1']);
+    expect(video.ladder).toMatchObject({ mode: 'per-title', crf: { '240p': 21, '480p-av1': expect.any(Number) } });
+    for (const r of video.renditions) expect(r.codecs, r.name).toMatch(r.name.endsWith('-av1') ? /^av01\.0\.\d{2}M\.08,mp4a\.40\.2$/ : /^avc1\.64[0-9a-f]{4},mp4a\.40\.2$/);
+    const res = await fetch(`${stack.origin}/v1/videos/${id}/playback`, { headers: { Authorization: `Bearer ${stack.token}` } });
+    const { url, dashUrl } = (await res.json()) as { url: string; dashUrl: string };
+    const masterUrl = new URL(url);
+    const starts: number[][] = [];
+    for (const name of ['240p', '480p-av1']) {
+      const mediaUrl = new URL(`${name}/playlist.m3u8`, masterUrl);
+      const text = await (await fetchOk(mediaUrl)).text();
+      expect(text).toContain('#EXT-X-MAP:URI="init.mp4"');
+      const init = Buffer.from(await (await fetchOk(new URL('init.mp4', mediaUrl))).arrayBuffer());
+      const times: number[] = [];
+      for (const seg of parseM3u8(text).segments) {
+        expect(seg.uri).toMatch(/^segment_\d{4}\.m4s$/);
+        const segRes = await fetchOk(new URL(seg.uri, mediaUrl));
+        expect(segRes.headers.get('Content-Type')).toBe('video/mp4');
+        const file = path.join(dir, `${name}-${seg.uri}.mp4`);
+        writeFileSync(file, Buffer.concat([init, Buffer.from(await segRes.arrayBuffer())]));
+        const frame = firstVideoFrame(file);
+        expect(frame.keyFrame, `${name} ${seg.uri} starts with a keyframe`).toBe(true);
+        times.push(frame.ptsTime);
+      }
+      starts.push(times);
+    }
+    starts[1]!.forEach((t, i) => expect(Math.abs(t - starts[0]![i]!)).toBeLessThan(0.001));
+    const mpd = await fetchOk(dashUrl);
+    expect(mpd.headers.get('Content-Type')).toBe('application/dash+xml');
+    expect(await mpd.text()).toContain('media="480p-av1/segment_$Number%04d$.m4s"');
+  });
+
   it('retries a job whose container was killed mid-encode (SIGKILL, as the OOM killer does) instead of hanging', async () => {
     const id = await uploadOriginal(stack, 'container crash', crashSource);
     // A chunk-1 unit is held in its container once its ffmpeg has written output; then every transcoder container

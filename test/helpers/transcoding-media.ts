@@ -48,11 +48,18 @@ export function internalHeaders(): Record<string, string> {
   return { Authorization: `Bearer ${STACK_SECRETS.INTERNAL_TOKEN}` };
 }
 
-export async function createVideo(stack: StackClient, title: string): Promise<string> {
+/** How a video is encoded (POST /v1/videos fields; absent: the platform defaults). */
+export interface EncodingFields {
+  ladderMode?: 'fixed' | 'per-title';
+  packaging?: 'ts' | 'cmaf';
+  codecs?: string[];
+}
+
+export async function createVideo(stack: StackClient, title: string, encoding: EncodingFields = {}): Promise<string> {
   const res = await fetch(`${stack.origin}/v1/videos`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ title }),
+    body: JSON.stringify({ title, ...encoding }),
   });
   if (res.status !== 201) throw new Error(`create video: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;
@@ -87,8 +94,8 @@ async function sendIdempotent(what: string, url: string, init: RequestInit, ok: 
   }
 }
 
-export async function uploadOriginal(stack: StackClient, title: string, file: string, inFlight = 4): Promise<string> {
-  const id = await createVideo(stack, title);
+export async function uploadOriginal(stack: StackClient, title: string, file: string, inFlight = 4, encoding: EncodingFields = {}): Promise<string> {
+  const id = await createVideo(stack, title, encoding);
   const bytes = readFileSync(file);
   const auth = { Authorization: `Bearer ${stack.token}` };
   const base = `${stack.origin}/v1/videos/${id}/upload`;
@@ -119,6 +126,10 @@ export interface VideoStatus {
   height: number | null;
   renditions: { name: string; width: number; height: number; codecs: string; bandwidth: number; averageBandwidth: number; frameRate: number | null; segmentCount: number; duration: number; complete?: boolean }[];
   processing: { unit: string; status: string; progress: number; attempts: number; error: string | null; range?: [number, number] }[];
+  ladderMode?: 'fixed' | 'per-title';
+  packaging?: 'ts' | 'cmaf';
+  codecs?: string[];
+  ladder?: { mode: 'fixed' | 'per-title'; reason?: string | null; crf?: Record<string, number> } | null;
 }
 
 /**

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../containers/transcoder/src/errors';
-import { avcCodecFromAnnexB, encodeAudio, encodeRungs, parseMediaPlaylist, spanChunk } from '../../containers/transcoder/src/pipeline';
+import { encodeAudio, encodeRungs, parseMediaPlaylist, spanChunk } from '../../containers/transcoder/src/pipeline';
+import { avcCodecFromAnnexB } from '../../containers/transcoder/src/codec-strings';
 import { analyze, interpretProbe } from '../../containers/transcoder/src/probe';
 import { makeThumbnails, storyboardVtt } from '../../containers/transcoder/src/thumbnails';
 import { firstVideoFrame, makeSource } from '../helpers/transcoding-media';
@@ -197,14 +198,14 @@ describe('storyboard', () => {
       return d;
     };
     const fromSource = await makeThumbnails(source, req, work('thumbs-a'));
-    const fromRung = await makeThumbnails(source, req, work('thumbs-b'), undefined, [], stream());
+    const fromRung = await makeThumbnails(source, req, work('thumbs-b'), undefined, [], { bytes: stream(), packaging: 'ts' });
     expect(fromRung.count).toBe(4);
     expect(fromRung.count).toBe(fromSource.count);
     expect(fromRung.sprites).toHaveLength(fromSource.sprites.length);
     // The same frames (testsrc2 moves every frame, so a different pick would show), only downscaled from 240p.
     const ssim = spawnSync('ffmpeg', ['-hide_banner', '-i', fromRung.sprites[0]!, '-i', fromSource.sprites[0]!, '-lavfi', 'ssim', '-f', 'null', '-'], { encoding: 'utf8' }).stderr;
     expect(Number(/SSIM .*All:([\d.]+)/.exec(ssim)?.[1])).toBeGreaterThan(0.9);
-    await expect(makeThumbnails(source, req, work('thumbs-c'), undefined, [], stream(true))).rejects.toThrow(/segment_0002\.ts failed/);
+    await expect(makeThumbnails(source, req, work('thumbs-c'), undefined, [], { bytes: stream(true), packaging: 'ts' })).rejects.toThrow(/segment_0002\.ts failed/);
   });
 
   it('maps every interval to its tile, across sprite sheets', () => {

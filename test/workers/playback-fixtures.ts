@@ -11,6 +11,11 @@ export interface RungFixture {
   name: string;
   height: number;
   durations: number[];
+  /** Absent: `ts`. CMAF rungs get an `init.mp4` and `segment_{n}.m4s` objects. */
+  packaging?: 'ts' | 'cmaf';
+  kind?: 'video' | 'audio';
+  codecs?: string;
+  complete?: boolean;
 }
 
 export const DEFAULT_RUNGS: RungFixture[] = [
@@ -28,23 +33,29 @@ export function segmentBytes(videoId: string, rung: string, index: number, size 
 
 export async function addRendition(videoId: string, rung: RungFixture, size = 4096): Promise<void> {
   const width = Math.round((rung.height * 16) / 9 / 2) * 2;
+  const packaging = rung.packaging ?? 'ts';
+  const audio = rung.kind === 'audio';
   await openDb(env.DB)
     .insert(schema.renditions)
     .values({
       videoId,
       name: rung.name,
-      width,
-      height: rung.height,
-      bandwidth: rung.height * 2000,
-      averageBandwidth: rung.height * 1500,
-      codecs: 'avc1.4d401e,mp4a.40.2',
-      frameRate: 30,
+      width: audio ? 0 : width,
+      height: audio ? 0 : rung.height,
+      bandwidth: audio ? 140_000 : rung.height * 2000,
+      averageBandwidth: audio ? 130_000 : rung.height * 1500,
+      codecs: rung.codecs ?? (audio ? 'mp4a.40.2' : 'avc1.4d401e,mp4a.40.2'),
+      frameRate: audio ? null : 30,
       segmentCount: rung.durations.length,
       segmentDurations: JSON.stringify(rung.durations),
       totalBytes: size * rung.durations.length,
+      kind: rung.kind ?? 'video',
+      packaging,
+      complete: rung.complete ?? true,
       createdAt: Date.now(),
     });
-  await Promise.all(rung.durations.map((_, i) => env.MEDIA.put(keys.segment(videoId, rung.name, i), segmentBytes(videoId, rung.name, i, size))));
+  if (packaging === 'cmaf') await env.MEDIA.put(keys.init(videoId, rung.name), segmentBytes(videoId, `${rung.name}-init`, 0, 512));
+  await Promise.all(rung.durations.map((_, i) => env.MEDIA.put(keys.segment(videoId, rung.name, i, packaging), segmentBytes(videoId, rung.name, i, size))));
 }
 
 /** Moves the video to `status` through the state machine (helpers.ts `moveVideoTo`); `visibility` as the creator sets it. */
@@ -58,7 +69,9 @@ export async function playableVideo(
 ): Promise<{ id: string; token: string; creatorId: string }> {
   const creator = await newCreator();
   const { id } = await newVideo(creator.token);
-  for (const rung of options.rungs ?? DEFAULT_RUNGS) await addRendition(id, rung, options.segmentSize);
+  const rungs = options.rungs ?? DEFAULT_RUNGS;
+  for (const rung of rungs) await addRendition(id, rung, options.segmentSize);
+  if (rungs.some((r) => r.packaging === 'cmaf')) await openDb(env.DB).update(schema.videos).set({ packaging: 'cmaf' }).where(eq(schema.videos.id, id));
   await setStatus(id, options.status ?? 'READY', options.visibility);
   // Becoming READY warmed its first seconds into the edge cache (video.ready); these tests start from a cold cache,
   // as after those copies were evicted: the cache keys the platform purges for a video.

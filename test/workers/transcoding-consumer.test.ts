@@ -855,3 +855,69 @@ describe('admission: instances at capacity, and the next unit the moment one fre
     }
   });
 });
+
+describe('per-title ladders: the complexity probe and what waits for it', () => {
+  beforeEach(async () => {
+    await db.update(schema.videos).set({ status: 'FAILED' }).where(eq(schema.videos.status, 'PROCESSING'));
+    await db.update(schema.transcodeJobs).set({ leaseUntil: 0 }).where(eq(schema.transcodeJobs.status, 'PROCESSING'));
+  });
+  const dispatched = async (deps: ReturnType<typeof scripted>, message: TranscodeMessage): Promise<Call> => {
+    await deliver([message], deps);
+    return deps.calls.at(-1)!;
+  };
+  /** A per-title 1080p video after analysis, its `ladder` unit dispatched; returns the probe's request. */
+  async function probing(token: string, deps: ReturnType<typeof scripted>): Promise<{ id: string; probe: Call }> {
+    const id = await processingVideo(token);
+    await db.update(schema.videos).set({ ladderMode: 'per-title' }).where(eq(schema.videos.id, id));
+    sent = [];
+    await deliver([{ type: 'analyze', videoId: id }], scripted({ '/v1/analyze': () => [{ type: 'result', result: FACTS_1080 }] }));
+    // Analysis plans the lowest rung and the probe; the other rungs wait for the probe's decision.
+    expect(sent).toEqual([
+      { type: 'audio', videoId: id },
+      { type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 },
+      { type: 'ladder', videoId: id },
+      { type: 'thumbnails', videoId: id },
+    ]);
+    sent = [];
+    const low = await deliver([{ type: 'encode', videoId: id, rungs: ['240p'], chunk: 0 }], deps);
+    expect(low.explicitAcks).toHaveLength(0);
+    expect((deps.calls.at(-1)!.body as unknown as EncodeRequest).rungs[0]).toMatchObject({ name: '240p', crf: 21, maxrate: 400_000 });
+    await deliver([{ type: 'ladder', videoId: id }], deps);
+    const probe = deps.calls.at(-1)!;
+    expect(probe.path).toBe('/v1/ladder');
+    expect(probe.body).toMatchObject({ sourceKey: keys.original(id), rungs: [{ name: '360p', codecs: false }, { name: '720p', codecs: false }] });
+    return { id, probe };
+  }
+
+  it('the probe result decides the CRFs and sends the units that waited; their chunks use them', async () => {
+    const { token } = await newCreator();
+    const deps = scripted();
+    const { id, probe } = await probing(token, deps);
+    const choice = (crf: number) => ({ codec: 'h264', crf, trials: [{ crf, kbps: 300, ssim: 0.98 }] });
+    const result = { sampleSec: 3, windowStarts: [1, 5, 9], cpuSec: 2, rungs: [{ name: '360p', fixed: { crf: null, kbps: 700, ssim: 0.981 }, choices: [choice(23)] }, { name: '720p', fixed: { crf: null, kbps: 2800, ssim: 0.975 }, choices: [choice(26)] }] };
+    expect((await callback(probe, { type: 'result', result })).status).toBe(200);
+    const decided = JSON.parse((await video(id))!.ladder!) as { mode: string; crf: Record<string, number> };
+    expect(decided).toMatchObject({ mode: 'per-title', crf: { '240p': 21, '360p': 23, '480p': 23, '720p': 26, '1080p': 26 } });
+    expect(sent).toEqual([{ type: 'encode', videoId: id, rungs: ['360p', '480p', '720p', '1080p'], chunk: 0 }]);
+    const upper = await dispatched(deps, sent[0]!);
+    expect((upper.body as unknown as EncodeRequest).rungs.map((r) => [r.name, r.crf, r.maxrate])).toEqual([['360p', 23, 1_200_000], ['480p', 23, 2_250_000], ['720p', 26, 4_500_000], ['1080p', 26, 9_000_000]]);
+    const view = (await (await api(`/v1/videos/${id}`, { token })).json()) as { ladder: { mode: string } };
+    expect(view.ladder).toMatchObject({ mode: 'per-title' });
+  });
+
+  it('a probe that fails for good keeps the fixed ladder with the reason: the video goes on', async () => {
+    const { token } = await newCreator();
+    const deps = scripted();
+    const { id, probe } = await probing(token, deps);
+    const reason = 'the sample of the source does not decode cleanly (Invalid NAL unit size)';
+    expect(await (await callback(probe, { type: 'error', permanent: true, message: reason })).json()).toEqual({ status: 'failed; the video goes on' });
+    expect(await video(id)).toMatchObject({ status: 'PROCESSING' });
+    expect(await job(id, 'ladder')).toMatchObject({ status: 'FAILED', error: reason });
+    expect(JSON.parse((await video(id))!.ladder!)).toEqual({ mode: 'fixed', reason: `the complexity probe failed: ${reason}` });
+    expect(emitted(failedHook, id)).toBe(0);
+    expect(sent).toEqual([{ type: 'encode', videoId: id, rungs: ['360p', '480p', '720p', '1080p'], chunk: 0 }]);
+    const upper = await dispatched(deps, sent[0]!);
+    // The fixed ladder's rates for the rungs that waited (the lowest rung, already encoded, keeps its CRF).
+    expect((upper.body as unknown as EncodeRequest).rungs.map((r) => [r.name, r.crf, r.bitrate])).toEqual([['360p', undefined, 800_000], ['480p', undefined, 1_500_000], ['720p', undefined, 3_000_000], ['1080p', undefined, 6_000_000]]);
+  });
+});

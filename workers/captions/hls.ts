@@ -12,6 +12,7 @@
  *   download: captions/{lang}.vtt — the stored WebVTT as is.
  */
 import { keys } from '../shared/storage-keys';
+import { fragmentStart90k } from './fmp4-time';
 import type { PlaybackState } from '../playback/state';
 import type { PlayableRendition, SubtitlesRendition } from '../playback/manifest';
 
@@ -25,9 +26,9 @@ export function subtitlesRenditions(state: PlaybackState): SubtitlesRendition[] 
   });
 }
 
-/** The rung players start on (lowest bandwidth, as the master lists it first). */
+/** The video rung players start on (lowest bandwidth, as the master lists it first): the timeline the map refers to. */
 export function firstListedRung(state: PlaybackState): PlayableRendition | null {
-  return [...state.renditions.values()].sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height)[0] ?? null;
+  return [...state.renditions.values()].filter((r) => r.kind === 'video').sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height)[0] ?? null;
 }
 
 /** What the rungs cover, in seconds (the longest rung: they differ by milliseconds at most). */
@@ -78,11 +79,18 @@ export function firstPts(bytes: Uint8Array): number | null {
   return null;
 }
 
-/** The start PTS of the first listed segment of `rung`, read from the first 64 KiB of that segment in R2. */
+/**
+ * The start of the first listed segment of `rung` on the 90 kHz clock, read from the first 64 KiB of that segment in
+ * R2: the first PES PTS of an MPEG-TS segment, or a CMAF segment's decode time (with its init segment's timescale).
+ */
 export async function firstSegmentPts(bucket: R2Bucket, state: PlaybackState, rung: PlayableRendition): Promise<number | null> {
-  const object = await bucket.get(keys.segment(state.segmentsOf, rung.name, rung.firstSegment ?? 0), { range: { offset: 0, length: 64 * 1024 } });
+  const head = { range: { offset: 0, length: 64 * 1024 } };
+  const object = await bucket.get(keys.segment(state.segmentsOf, rung.name, rung.firstSegment ?? 0, rung.packaging), head);
   if (!object) return null;
-  return firstPts(new Uint8Array(await object.arrayBuffer()));
+  const bytes = new Uint8Array(await object.arrayBuffer());
+  if (rung.packaging !== 'cmaf') return firstPts(bytes);
+  const init = await bucket.get(keys.init(state.segmentsOf, rung.name), head);
+  return init ? fragmentStart90k(new Uint8Array(await init.arrayBuffer()), bytes) : null;
 }
 
 /** The stored track with the HLS timestamp map inserted after the signature line. */

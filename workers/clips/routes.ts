@@ -72,6 +72,10 @@ export const clipRoutes = apiRoutes().openapi(createClip, async (c) => {
     videoCodec: source.videoCodec,
     audioCodec: source.audioCodec,
     hasAudio: source.hasAudio,
+    // The clip plays its source's segments: same packaging and codecs.
+    ladderMode: source.ladderMode,
+    packaging: source.packaging,
+    codecs: source.codecs,
     clipOf: rootId,
     clipStart: round3(window.start),
     clipEnd: round3(window.end),

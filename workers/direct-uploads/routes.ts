@@ -29,6 +29,7 @@ import { CreateDirectUploadSchema, DirectUploadSchema } from './schemas';
 import { scheduledDeletionAt } from '../metadata/scheduled-deletion';
 import { assertWithinQuota } from '../usage/quota';
 import { insertUploadingVideo } from '../metadata/video-state';
+import { encodingSettings } from '../metadata/encoding-settings';
 
 export const DIRECT_TUS_MOUNT = '/v1/direct_uploads/:token/tus';
 const directTusBase = (token: string) => `/v1/direct_uploads/${token}/tus`;
@@ -52,6 +53,7 @@ export const directUploadRoutes = apiRoutes().openapi(
       throw payloadTooLarge(`maxSizeBytes must be at most ${config.uploads.maxFileSize}`);
     }
     await assertWithinQuota(c.var.db, c.var.creatorId!, { bytes: input.maxSizeBytes ?? 0 });
+    const encoding = encodingSettings(input, config);
     const now = runtime().now();
     const videoId = newId('vid');
     const id = newId('du');
@@ -65,6 +67,7 @@ export const directUploadRoutes = apiRoutes().openapi(
         description: '',
         visibility: 'public',
         scheduledDeletion: scheduledDeletionAt(input.scheduledDeletion, config, now) ?? null,
+        ...encoding,
         createdAt: now,
       }),
       insertDirectUpload(c.var.db, {

@@ -3,6 +3,7 @@ import { z } from '../shared/openapi';
 import { scheduledDeletion } from '../metadata/schemas';
 import { defaults, VIDEO_TEXT } from '../shared/config';
 import { visibleText } from '../shared/text';
+import { EncodingFields } from '../metadata/schemas';
 
 const MAX_TITLE = VIDEO_TEXT.maxTitle;
 const MAX_METADATA_BYTES = 4096;
@@ -51,6 +52,7 @@ export const CreateDirectUploadSchema = z
       .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata must be at most ${MAX_METADATA_BYTES} bytes as JSON`)
       .optional(),
     scheduledDeletion: scheduledDeletion.optional(),
+    ...EncodingFields,
   })
   .openapi('CreateDirectUpload');
 

@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../shared/config';
 import { openDb, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import { AUDIO_RENDITION, keys, publicPaths } from '../shared/storage-keys';
+import { codecOfCodecs } from '../shared/rendition-names';
 import type { DownloadRequest, DownloadResult } from '../../containers/transcoder/src/media-protocol';
 import { cacheUrl, purge } from '../playback/edge-cache';
 import { loadPlaybackState } from '../playback/state';
@@ -33,15 +34,20 @@ async function buildRequest(db: Db, config: Config, message: MediaJobMessage): P
   const clipStart = state.video.clipOf ? (state.video.clipStart ?? 0) : 0;
   const expectedDuration = rung.segmentDurations.reduce((a, b) => a + b, 0);
   const bitrate = spec?.bitrate ?? Math.round(rung.averageBandwidth * 0.9);
+  const codec = codecOfCodecs(rung.codecs) ?? 'h264';
   // The ladder's audio is its own rendition, cut at the same boundaries: the same window of it.
   const audio = state.renditions.get(AUDIO_RENDITION);
   return {
-    segmentKeys: rung.segmentDurations.map((_, i) => keys.segment(state.segmentsOf, rung.name, first + i)),
-    audioSegmentKeys: audio?.segmentDurations.map((_, i) => keys.segment(state.segmentsOf, AUDIO_RENDITION, (audio.firstSegment ?? 0) + i)),
+    segmentKeys: rung.segmentDurations.map((_, i) => keys.segment(state.segmentsOf, rung.name, first + i, rung.packaging)),
+    ...(rung.packaging === 'cmaf' ? { initKey: keys.init(state.segmentsOf, rung.name) } : {}),
+    videoCodec: codec,
+    audioSegmentKeys: audio?.segmentDurations.map((_, i) => keys.segment(state.segmentsOf, AUDIO_RENDITION, (audio.firstSegment ?? 0) + i, audio.packaging)),
+    ...(audio?.packaging === 'cmaf' ? { audioInitKey: keys.init(state.segmentsOf, AUDIO_RENDITION) } : {}),
     outputKey: keys.download(message.videoId, rung.name),
     expectedDuration,
     durationToleranceSec: config.downloads.durationToleranceSec,
-    encodeFallback: {
+    // The fallback encodes H.264: an HEVC or AV1 rung's download is its own segments or nothing.
+    encodeFallback: codec !== 'h264' ? null : {
       sourceKey: keys.original(state.segmentsOf),
       start: clipStart,
       duration: expectedDuration,

@@ -19,6 +19,7 @@ import { signToken } from '../playback/signing';
 import { publicOrigin, type Config } from '../shared/config';
 import { keyring } from '../shared/keyring';
 import { listDownloads, requestDownload, type DownloadRow } from './repo';
+import { codecOfCodecs } from '../shared/rendition-names';
 import { enqueueMediaJob } from './messages';
 import { VideoIdParams } from '../metadata/schemas';
 import { DownloadSchema, RequestDownloadSchema } from './schemas';
@@ -74,10 +75,11 @@ export const downloadRoutes = apiRoutes()
     const videoId = record.video.id;
     if (record.video.status !== 'READY') throw conflict(`downloads can be made of READY videos (this one is ${record.video.status})`);
     const state = await loadPlaybackState(c.var.db, videoId);
-    const rungs = [...(state?.renditions.values() ?? [])].sort((a, b) => b.height - a.height);
+    const rungs = [...(state?.renditions.values() ?? [])].filter((r) => r.kind === 'video').sort((a, b) => b.height - a.height);
     if (rungs.length === 0) throw conflict('the video has no playable rendition');
     const asked = body.rendition;
-    const rung = asked === undefined ? rungs[0]! : rungs.find((r) => r.name === asked);
+    // Without a name: the highest H.264 rung (every player plays it; HEVC and AV1 rungs are asked for by name).
+    const rung = asked === undefined ? (rungs.find((r) => codecOfCodecs(r.codecs) === 'h264') ?? rungs[0]!) : rungs.find((r) => r.name === asked);
     if (!rung) throw badRequest(`rendition ${JSON.stringify(asked)} does not exist for this video (available: ${rungs.map((r) => r.name).join(', ')})`);
     const row = await requestDownload(c.var.db, videoId, rung.name);
     if (row.status === 'PENDING') {

@@ -22,6 +22,7 @@
 import { apiError, badRequest } from '../shared/errors';
 import type { Config } from '../shared/config';
 import { keys, publicPaths } from '../shared/storage-keys';
+import { codecOfCodecs } from '../shared/rendition-names';
 import type { OriginObject } from '../playback/edge-cache';
 import type { PlayableRendition } from '../playback/manifest';
 import { lifetime } from '../playback/objects';
@@ -41,14 +42,19 @@ export interface FrameSpec {
   height: number;
   rendition: PlayableRendition;
   segmentKey: string;
+  /** CMAF: the rendition's init segment, read before the segment. */
+  initKey?: string;
   /** Seconds from the segment's start to the frame. */
   offset: number;
 }
 
 const even = (x: number) => Math.max(2, Math.round(x / 2) * 2);
 
+/** Frames are cut from the H.264 rungs (every video has them; the other codecs only add rungs of the same sizes). */
+const h264Rungs = (state: PlaybackState) => [...state.renditions.values()].filter((r) => r.kind === 'video' && codecOfCodecs(r.codecs) === 'h264');
+
 function topRung(state: PlaybackState): PlayableRendition {
-  const rungs = [...state.renditions.values()].sort((a, b) => a.width - b.width);
+  const rungs = h264Rungs(state).sort((a, b) => a.width - b.width);
   const top = rungs[rungs.length - 1];
   if (!top) throw apiError('conflict', 'video has no finished rendition to cut a frame from');
   return top;
@@ -83,13 +89,14 @@ export function frameSpec(state: PlaybackState, time: number, askedWidth: number
   const at = frame / fps;
   const width = canonicalWidth(askedWidth, top.width, config);
   // The smallest rung at least as wide as the frame: least to read and decode, no upscaling.
-  const rendition = [...state.renditions.values()].sort((a, b) => a.width - b.width).find((r) => r.width >= width) ?? top;
+  const rendition = h264Rungs(state).sort((a, b) => a.width - b.width).find((r) => r.width >= width) ?? top;
   const height = even((width * rendition.height) / rendition.width);
   let start = 0;
   let index = 0;
   while (index < rendition.segmentDurations.length - 1 && start + rendition.segmentDurations[index]! <= at) start += rendition.segmentDurations[index++]!;
-  const segmentKey = keys.segment(state.segmentsOf, rendition.name, (rendition.firstSegment ?? 0) + index);
-  return { frame, time: at, width, height, rendition, segmentKey, offset: Math.max(0, at - start) };
+  const segmentKey = keys.segment(state.segmentsOf, rendition.name, (rendition.firstSegment ?? 0) + index, rendition.packaging);
+  const initKey = rendition.packaging === 'cmaf' ? keys.init(state.segmentsOf, rendition.name) : undefined;
+  return { frame, time: at, width, height, rendition, segmentKey, ...(initKey ? { initKey } : {}), offset: Math.max(0, at - start) };
 }
 
 export const frameCacheKeyPath = (videoId: string, spec: FrameSpec) => publicPaths.frame(videoId, spec.frame, spec.width);
@@ -120,7 +127,7 @@ export async function produceFrame(env: Env, config: Config, videoId: string, sp
   const stored = await env.MEDIA.get(key);
   if (stored) return jpeg(stored.body, stored.size, cacheControl, stored.httpEtag);
   if (client !== null) await takeFrameAllowance(env, config, client);
-  const body = { segmentKey: spec.segmentKey, offset: Math.round(spec.offset * 1000) / 1000, width: spec.width, height: spec.height };
+  const body = { segmentKey: spec.segmentKey, ...(spec.initKey ? { initKey: spec.initKey } : {}), offset: Math.round(spec.offset * 1000) / 1000, width: spec.width, height: spec.height };
   let res: Response;
   try {
     res = await transcoderFor(env, config).post('/v1/frame', body, `frame:${videoId}`);

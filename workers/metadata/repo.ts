@@ -54,6 +54,11 @@ export async function recordSourceFacts(
     .where(eq(schema.videos.id, videoId));
 }
 
+/** How the video's ladder rate control was decided (workers/transcoding/ladder.ts `LadderDecision`, as JSON). */
+export async function recordLadderDecision(db: Db, videoId: string, decision: unknown): Promise<void> {
+  await db.update(schema.videos).set({ ladder: JSON.stringify(decision), updatedAt: runtime().now() }).where(eq(schema.videos.id, videoId));
+}
+
 export async function loadVideoRecord(db: Db, videoId: string): Promise<VideoRecord | null> {
   const [videoRows, renditions, jobs, downloads, imports] = await db.batch([
     db.select().from(schema.videos).where(eq(schema.videos.id, videoId)),

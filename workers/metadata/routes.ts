@@ -13,6 +13,7 @@ import { videoView, type VideoRow } from './serialize';
 import { canRead, requireOwnedVideo, requireVideo } from './videos';
 import { deleteVideoEverywhere } from './delete';
 import { insertUploadingVideo } from './video-state';
+import { encodingSettings } from './encoding-settings';
 import { emitLifecycleEvent } from '../lifecycle';
 import { scheduledDeletionAt } from './scheduled-deletion';
 
@@ -42,6 +43,7 @@ export const metadataRoutes = apiRoutes()
     }),
     async (c) => {
       const fields = c.req.valid('json');
+      const encoding = encodingSettings(fields, c.var.config);
       const now = runtime().now();
       const id = newId('vid');
       await insertUploadingVideo(c.var.db, {
@@ -51,6 +53,7 @@ export const metadataRoutes = apiRoutes()
         description: fields.description ?? '',
         visibility: fields.visibility ?? 'public',
         scheduledDeletion: scheduledDeletionAt(fields.scheduledDeletion, c.var.config, now) ?? null,
+        ...encoding,
         createdAt: now,
       });
       const record = { video: (await c.var.db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!, renditions: [], jobs: [] };

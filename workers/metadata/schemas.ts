@@ -1,6 +1,6 @@
 /** Schemas of the video metadata API (validation and OpenAPI); messages kept from the hand-written parser. */
 import { limitQuery, z } from '../shared/openapi';
-import { VIDEO_STATUSES, VISIBILITIES } from '../../schema/schema';
+import { LADDER_MODES, PACKAGINGS, VIDEO_CODECS, VIDEO_STATUSES, VISIBILITIES } from '../../schema/schema';
 import { VIDEO_TEXT } from '../shared/config';
 import { visibleText } from '../shared/text';
 
@@ -18,8 +18,31 @@ export const scheduledDeletion = z
   .nullable()
   .openapi({ example: '2027-01-01T00:00:00Z', description: 'When the video is deleted (at least 1 h, at most 365 days ahead); null cancels' });
 
+/**
+ * How a new video is encoded (each optional: the platform default). The rules between them (H.264 always, each codec
+ * once, HEVC/AV1 only with CMAF) are checked with the defaults known: encoding-settings.ts.
+ */
+export const EncodingFields = {
+  ladderMode: z
+    .enum(LADDER_MODES, { error: `ladderMode must be one of ${LADDER_MODES.map((m) => `"${m}"`).join(', ')}` })
+    .optional()
+    .openapi({ description: '`per-title`: capped-CRF rungs chosen from the video\'s content; `fixed`: the configured bitrates' }),
+  packaging: z
+    .enum(PACKAGINGS, { error: `packaging must be one of ${PACKAGINGS.map((p) => `"${p}"`).join(', ')}` })
+    .optional()
+    .openapi({ description: '`ts`: MPEG-TS segments (HLS); `cmaf`: fragmented MP4 segments for HLS and DASH (manifest.mpd)' }),
+  codecs: z
+    .array(z.enum(VIDEO_CODECS, { error: `codecs entries must be ${VIDEO_CODECS.map((c) => `"${c}"`).join(', ')}` }), {
+      error: 'codecs must be an array such as ["h264", "av1"]',
+    })
+    .min(1, 'codecs must list at least "h264"')
+    .max(VIDEO_CODECS.length, `codecs may list at most ${VIDEO_CODECS.length} codecs`)
+    .optional()
+    .openapi({ description: 'Video codecs of the ladder: "h264" always, plus "hevc" and/or "av1" rungs (packaging "cmaf" only)', example: ['h264', 'av1'] }),
+};
+
 export const CreateVideoSchema = z
-  .strictObject({ title, description: description.optional(), visibility: visibility.optional(), scheduledDeletion: scheduledDeletion.optional() })
+  .strictObject({ title, description: description.optional(), visibility: visibility.optional(), scheduledDeletion: scheduledDeletion.optional(), ...EncodingFields })
   .openapi('CreateVideo');
 
 /** Poster frame time in seconds (workers/frames); null restores the transcoder's poster. PATCH only. */
@@ -83,6 +106,14 @@ export const VideoSchema = z
     requireSignedURLs: z.boolean(),
     allowedOrigins: z.array(z.string()).nullable(),
     scheduledDeletion: z.string().nullable(),
+    ladderMode: z.enum(LADDER_MODES),
+    packaging: z.enum(PACKAGINGS),
+    codecs: z.array(z.enum(VIDEO_CODECS)),
+    ladder: z
+      .object({ mode: z.enum(LADDER_MODES), reason: z.string().nullable().optional(), crf: z.record(z.string(), z.number()).optional() })
+      .loose()
+      .nullable()
+      .openapi({ description: 'How the rate control was decided: per-title CRFs per rung, or the fixed ladder (with the reason when per-title was asked). Null until decided.' }),
   })
   .loose()
   .openapi('Video');

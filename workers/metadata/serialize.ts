@@ -1,6 +1,15 @@
 /** The public video object returned by the API. */
 import type { InferSelectModel } from 'drizzle-orm';
-import type { schema } from '../shared/db';
+import type * as schema from '../../schema/schema';
+import type { LadderMode, VideoCodec } from '../../schema/schema';
+
+/** The stored ladder decision as the API shows it (workers/transcoding/ladder.ts writes it). */
+export interface LadderDecisionView {
+  mode: LadderMode;
+  reason?: string | null;
+  crf?: Record<string, number>;
+  [more: string]: unknown;
+}
 
 export type VideoRow = InferSelectModel<typeof schema.videos>;
 export type RenditionRow = InferSelectModel<typeof schema.renditions>;
@@ -80,6 +89,11 @@ export interface VideoView {
   clip?: { sourceId: string; start: number; end: number };
   /** An imported video's fetch: the source URL, its state and progress (bytes), and the last error. */
   import?: { url: string; status: string; bytesFetched: number; totalBytes: number | null; attempts: number; error: string | null };
+  /** How the video is encoded (chosen at creation) and how its ladder's rate control was decided (null: not yet). */
+  ladderMode: VideoRow['ladderMode'];
+  packaging: VideoRow['packaging'];
+  codecs: VideoCodec[];
+  ladder: LadderDecisionView | null;
   /** MP4 downloads: status and 0..1 progress per rung (the file itself: GET /v1/videos/:id/downloads). */
   downloads: { rendition: string; status: string; progress: number; method: string | null; size: number | null; error: string | null }[];
   viewCount: number;
@@ -89,6 +103,15 @@ export interface VideoView {
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function parseJson<T>(json: string | null, fallback: T): T {
+  if (json === null) return fallback;
+  try {
+    return JSON.parse(json) as T;
+  } catch {
+    return fallback;
+  }
+}
 
 export function renditionView(r: RenditionRow): RenditionView {
   const durations = parseSegmentDurations(r.segmentDurations) ?? [];
@@ -122,6 +145,10 @@ export function videoView(record: VideoRecord): VideoView {
     requireSignedURLs: video.requireSignedUrls,
     allowedOrigins: video.allowedOrigins ? (JSON.parse(video.allowedOrigins) as string[]) : null,
     scheduledDeletion: iso(video.scheduledDeletion),
+    ladderMode: video.ladderMode,
+    packaging: video.packaging,
+    codecs: parseJson<VideoCodec[]>(video.codecs, ['h264']),
+    ladder: parseJson<LadderDecisionView | null>(video.ladder, null),
     downloads: (record.downloads ?? []).map((d) => ({ rendition: d.rendition, status: d.status, progress: d.progress, method: d.method, size: d.size, error: d.error })),
     viewCount: video.viewCount,
     createdAt: iso(video.createdAt) ?? '',

@@ -90,14 +90,15 @@ export function registerDocumentedRoutes(registry: OpenAPIRegistry): void {
   });
   const rendition = signed.extend({ rendition: z.string().openapi({ param: { name: 'rendition', in: 'path' } }) });
   registry.registerPath({ method: 'get', path: '/v/{videoId}/t/{token}/master.m3u8', tags: playbackTags, summary: 'HLS master playlist (signed path)', request: { params: signed }, responses: { 200: noContent('application/vnd.apple.mpegurl'), ...errors(403, 404) } });
+  registry.registerPath({ method: 'get', path: '/v/{videoId}/t/{token}/manifest.mpd', tags: playbackTags, summary: 'DASH manifest over the same segments (videos with packaging "cmaf"; 404 with the reason otherwise)', request: { params: signed }, responses: { 200: noContent('application/dash+xml'), ...errors(403, 404, 409) } });
   registry.registerPath({ method: 'get', path: '/v/{videoId}/t/{token}/{rendition}/playlist.m3u8', tags: playbackTags, summary: 'HLS media playlist of one rendition', request: { params: rendition }, responses: { 200: noContent('application/vnd.apple.mpegurl'), ...errors(403, 404) } });
   registry.registerPath({
     method: 'get',
     path: '/v/{videoId}/t/{token}/{rendition}/{segment}',
     tags: playbackTags,
-    summary: 'One MPEG-TS segment (Range supported, immutable)',
+    summary: 'One segment (Range supported, immutable): segment_{n}.ts (packaging ts), or init.mp4 and segment_{n}.m4s (packaging cmaf)',
     request: { params: rendition.extend({ segment: z.string().openapi({ param: { name: 'segment', in: 'path' }, example: 'segment_0000.ts' }) }) },
-    responses: { 200: noContent('video/mp2t'), 206: noContent('Partial content'), ...errors(403, 404) },
+    responses: { 200: noContent('video/mp2t or video/mp4'), 206: noContent('Partial content'), ...errors(403, 404) },
   });
 
   registry.registerPath({

@@ -56,7 +56,7 @@ export function clipRenditions(source: Iterable<PlayableRendition>, start: numbe
   for (const r of source) {
     const w = segmentWindow(r.segmentDurations, start, end);
     if (!w) continue;
-    out.set(r.name, { ...r, segmentDurations: r.segmentDurations.slice(w.first, w.first + w.count), firstSegment: w.first });
+    out.set(r.name, { ...r, segmentDurations: r.segmentDurations.slice(w.first, w.first + w.count), firstSegment: w.first, firstSegmentStart: w.start });
   }
   return out;
 }

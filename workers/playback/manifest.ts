@@ -7,8 +7,9 @@
  * URIs are relative (`360p/playlist.m3u8`, `segment_0000.ts`): resolved against the signed path they carry the
  * token, and the playlist bytes are identical for every viewer, so one cached copy serves all of them.
  */
-import { segmentFileName } from '../shared/storage-keys';
+import { INIT_FILE_NAME, segmentFileName } from '../shared/storage-keys';
 import { lineSafe } from '../shared/text';
+import type { Packaging } from '../../schema/schema';
 import { parseSegmentDurations, renditionFacts, type RenditionFacts, type RenditionRow } from '../metadata/serialize';
 
 export interface PlayableRendition extends RenditionFacts {
@@ -18,7 +19,10 @@ export interface PlayableRendition extends RenditionFacts {
    * under their own numbers (workers/clips), so `segment_0007.ts` is the same object for both.
    */
   firstSegment?: number;
+  /** Seconds of the rung before its first listed segment (a clip's window start on its source's timeline). */
+  firstSegmentStart?: number;
   kind: 'video' | 'audio';
+  packaging: Packaging;
   /** False while chunks are still encoding: the media playlist grows and has no ENDLIST yet. */
   complete: boolean;
 }
@@ -42,10 +46,13 @@ const AUDIO_GROUP = 'audio';
 /** A row is playable when its segment list is a non-empty array of positive finite durations. */
 export function toPlayable(row: RenditionRow): PlayableRendition | null {
   const segmentDurations = parseSegmentDurations(row.segmentDurations);
-  return segmentDurations ? { ...renditionFacts(row), segmentDurations, kind: row.kind, complete: row.complete } : null;
+  return segmentDurations ? { ...renditionFacts(row), segmentDurations, kind: row.kind, complete: row.complete, packaging: row.packaging } : null;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Playlists of fragmented MP4 segments: `EXT-X-MAP` outside I-frame playlists needs version 6; 7 as ffmpeg writes. */
+const CMAF_VERSION = 7;
 
 /**
  * Lowest bandwidth first: the order hls.js and Safari expect, and the first entry is the cheapest start.
@@ -54,10 +61,10 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
  * Caption tracks are one `EXT-X-MEDIA` subtitles group, also referenced by every variant.
  */
 export function buildMasterPlaylist(
-  renditions: readonly (RenditionFacts & { kind?: 'video' | 'audio' })[],
+  renditions: readonly (RenditionFacts & { kind?: 'video' | 'audio'; packaging?: Packaging })[],
   subtitles: readonly SubtitlesRendition[] = [],
 ): string {
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${renditions.some((r) => r.packaging === 'cmaf') ? CMAF_VERSION : 3}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
   const audio = renditions.find((r) => r.kind === 'audio');
   if (audio) lines.push(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${AUDIO_GROUP}",NAME="Default",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="${audio.name}/playlist.m3u8"`);
   for (const s of subtitles) {
@@ -87,15 +94,18 @@ export function buildMasterPlaylist(
  * largest EXTINF as written (3 decimals) rounded to the nearest integer — the smallest value the RFC allows, and what
  * ffmpeg's HLS muxer writes — so 6.006 s segments (29.97 fps) keep the authored target of 6, not 7.
  * A rendition still encoding is an EVENT playlist (segments are only appended; players poll it) without
- * `EXT-X-ENDLIST`; once complete it is VOD with `EXT-X-ENDLIST`.
+ * `EXT-X-ENDLIST`; once complete it is VOD with `EXT-X-ENDLIST`. CMAF: `EXT-X-MAP` names the rendition's init segment
+ * and the segments are `segment_{n}.m4s`.
  */
-export function buildMediaPlaylist(rendition: Pick<PlayableRendition, 'segmentDurations' | 'firstSegment'> & { complete?: boolean }): string {
+export function buildMediaPlaylist(rendition: Pick<PlayableRendition, 'segmentDurations' | 'firstSegment'> & { complete?: boolean; packaging?: Packaging }): string {
   const complete = rendition.complete !== false;
   const first = rendition.firstSegment ?? 0;
+  const packaging = rendition.packaging ?? 'ts';
   const durations = rendition.segmentDurations.map(round3);
   const target = Math.max(1, ...durations.map((d) => Math.round(d)));
-  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', `#EXT-X-PLAYLIST-TYPE:${complete ? 'VOD' : 'EVENT'}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
-  durations.forEach((d, i) => lines.push(`#EXTINF:${d.toFixed(3)},`, segmentFileName(first + i)));
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${packaging === 'cmaf' ? CMAF_VERSION : 3}`, `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', `#EXT-X-PLAYLIST-TYPE:${complete ? 'VOD' : 'EVENT'}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  if (packaging === 'cmaf') lines.push(`#EXT-X-MAP:URI="${INIT_FILE_NAME}"`);
+  durations.forEach((d, i) => lines.push(`#EXTINF:${d.toFixed(3)},`, segmentFileName(first + i, packaging)));
   if (complete) lines.push('#EXT-X-ENDLIST');
   return lines.join('\n') + '\n';
 }

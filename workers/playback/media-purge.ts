@@ -6,6 +6,7 @@
 import { loadConfig } from '../shared/config';
 import { openDb, schema } from '../shared/db';
 import { keys, publicPaths } from '../shared/storage-keys';
+import { allRungNames } from '../shared/rendition-names';
 import { eq } from 'drizzle-orm';
 import { cacheUrl, purge } from './edge-cache';
 
@@ -17,7 +18,7 @@ export async function purgeMediaObjects(env: Env, videoId: string): Promise<void
   const paths: string[] = [];
   const captions = await db.select({ lang: schema.captions.lang }).from(schema.captions).where(eq(schema.captions.videoId, videoId));
   for (const { lang } of captions) paths.push(publicPaths.captionPlaylist(videoId, lang), publicPaths.captionSegment(videoId, lang), publicPaths.captionFile(videoId, lang));
-  for (const rung of config.transcoding.ladder) paths.push(publicPaths.download(videoId, rung.name));
+  for (const rung of allRungNames(config.transcoding.ladder)) paths.push(publicPaths.download(videoId, rung));
   const prefix = keys.framesPrefix(videoId);
   let cursor: string | undefined;
   do {

@@ -9,6 +9,7 @@
 import { conflict, notFound } from '../shared/errors';
 import type { Config } from '../shared/config';
 import { keys, segmentFileName } from '../shared/storage-keys';
+import { buildDashManifest, DASH_CONTENT_TYPE } from './dash';
 import { toHex } from '../shared/runtime';
 import { buildMasterPlaylist, buildMediaPlaylist, HLS_CONTENT_TYPE } from './manifest';
 import type { OriginObject } from './edge-cache';
@@ -104,20 +105,37 @@ export async function produceObject(
   switch (object.kind) {
     case 'master':
       return textObject(buildMasterPlaylist([...playable.renditions.values()], extensions.subtitles(playable)), HLS_CONTENT_TYPE, playlistLifetime(playable, config));
-    case 'media':
-      return textObject(buildMediaPlaylist(rendition(playable, object.rendition)), HLS_CONTENT_TYPE, playlistLifetime(playable, config));
+    case 'dash': {
+      const packaging = [...playable.renditions.values()][0]?.packaging;
+      if (packaging !== 'cmaf') throw notFound('this video is packaged as MPEG-TS (packaging "ts"): DASH needs CMAF segments; play master.m3u8');
+      const text = extensions.subtitles(playable).map((s) => ({ lang: s.language, label: s.name, uri: `captions/${s.language}.vtt` }));
+      const mpd = buildDashManifest([...playable.renditions.values()], text);
+      if (!mpd) throw conflict('video is processing; DASH lists complete renditions only and none is complete yet (master.m3u8 plays the growing ones)');
+      return textObject(mpd, DASH_CONTENT_TYPE, playlistLifetime(playable, config));
+    }
+    case 'media': {
+      const r = rendition(playable, object.rendition);
+      return textObject(buildMediaPlaylist(r), HLS_CONTENT_TYPE, playlistLifetime(playable, config));
+    }
+    case 'init': {
+      const r = rendition(playable, object.rendition);
+      if (r.packaging !== 'cmaf') throw notFound(`${object.rendition} is packaged as MPEG-TS and has no init segment`);
+      return r2Object(env.MEDIA, keys.init(playable.segmentsOf, object.rendition), 'video/mp4', config.playback.segmentCacheControl, 'init segment');
+    }
     case 'segment': {
       const r = rendition(playable, object.rendition);
+      const name = (n: number) => segmentFileName(n, r.packaging);
+      if (r.packaging !== object.packaging) throw notFound(`${segmentFileName(object.index, object.packaging)} does not exist: ${object.rendition} is packaged as ${r.packaging} (${name(object.index)})`);
       const first = r.firstSegment ?? 0;
       const count = r.segmentDurations.length;
       if (object.index >= first + count) {
-        throw notFound(`${segmentFileName(object.index)} is past the end of ${object.rendition} (${first + count} segments)`);
+        throw notFound(`${name(object.index)} is past the end of ${object.rendition} (${first + count} segments)`);
       }
-      if (object.index < first) throw notFound(`${segmentFileName(object.index)} is before this clip's first segment (${segmentFileName(first)})`);
+      if (object.index < first) throw notFound(`${name(object.index)} is before this clip's first segment (${name(first)})`);
       // A clip's segments are its source's objects (same numbers).
-      const key = keys.segment(playable.segmentsOf, object.rendition, object.index);
+      const key = keys.segment(playable.segmentsOf, object.rendition, object.index, r.packaging);
       const seconds = r.segmentDurations[object.index - first]!;
-      return r2Object(env.MEDIA, key, 'video/mp2t', config.playback.segmentCacheControl, 'segment', { [SEGMENT_DURATION_HEADER]: String(seconds) });
+      return r2Object(env.MEDIA, key, r.packaging === 'cmaf' ? 'video/mp4' : 'video/mp2t', config.playback.segmentCacheControl, 'segment', { [SEGMENT_DURATION_HEADER]: String(seconds) });
     }
     case 'thumbnail': {
       const poster = object.file === 'poster.jpg' ? extensions.poster(env, config, playable) : null;

@@ -4,8 +4,9 @@
  * not match and the request is a 404 before any signature check or storage access.
  *
  *   /v/{id}/t/{token}/master.m3u8
+ *   /v/{id}/t/{token}/manifest.mpd                                    (DASH; CMAF videos only)
  *   /v/{id}/t/{token}/{rendition}/playlist.m3u8
- *   /v/{id}/t/{token}/{rendition}/segment_{nnnn}.ts
+ *   /v/{id}/t/{token}/{rendition}/segment_{nnnn}.ts | segment_{nnnn}.m4s | init.mp4
  *   /v/{id}/t/{token}/thumbnails/{poster.jpg | sprite_{n}.jpg | storyboard.vtt}
  *   /v/{id}/t/{token}/thumbnails/at.jpg?time={seconds}&width={px}     (a frame at any time; see workers/frames)
  *   /v/{id}/t/{token}/captions/{lang}.m3u8 | {lang}_hls.vtt | {lang}.vtt   (see workers/captions)
@@ -13,12 +14,16 @@
  *
  * The same shapes without `t/{token}/` are the canonical (cache-key) paths; requested directly they are `unsigned`.
  */
-import { isSafeId, parseSegmentFileName, publicPaths, segmentFileName } from '../shared/storage-keys';
+import { INIT_FILE_NAME, isSafeId, parseSegmentFile, publicPaths, segmentFileName } from '../shared/storage-keys';
+import type { Packaging } from '../../schema/schema';
 
 export type PlaybackObject =
   | { kind: 'master'; videoId: string }
+  | { kind: 'dash'; videoId: string }
   | { kind: 'media'; videoId: string; rendition: string }
-  | { kind: 'segment'; videoId: string; rendition: string; index: number }
+  | { kind: 'segment'; videoId: string; rendition: string; index: number; packaging: Packaging }
+  /** A CMAF rendition's init segment. */
+  | { kind: 'init'; videoId: string; rendition: string }
   | { kind: 'thumbnail'; videoId: string; file: string }
   /** `time` and `width` as asked; the canonical frame and size need the video's frame rate (workers/frames). */
   | { kind: 'frame'; videoId: string; time: number; width: number | null }
@@ -56,6 +61,7 @@ function parseFrameQuery(videoId: string, query: URLSearchParams | undefined): P
 
 function parseObject(videoId: string, rest: string[], renditionNames: readonly string[], query?: URLSearchParams): PlaybackObject | BadQuery | string {
   if (rest.length === 1 && rest[0] === 'master.m3u8') return { kind: 'master', videoId };
+  if (rest.length === 1 && rest[0] === 'manifest.mpd') return { kind: 'dash', videoId };
   if (rest.length !== 2) return 'no such playback path';
   const [dir, file] = rest as [string, string];
   if (dir === 'thumbnails' && file === 'at.jpg') return parseFrameQuery(videoId, query);
@@ -74,10 +80,11 @@ function parseObject(videoId: string, rest: string[], renditionNames: readonly s
   }
   if (!renditionNames.includes(dir)) return `unknown rendition ${JSON.stringify(dir)}`;
   if (file === 'playlist.m3u8') return { kind: 'media', videoId, rendition: dir };
-  const index = parseSegmentFileName(file);
+  if (file === INIT_FILE_NAME) return { kind: 'init', videoId, rendition: dir };
+  const segment = parseSegmentFile(file);
   // Only the canonical spelling, so `segment_00001.ts` cannot alias segment 1 under a second cache key.
-  if (index === null || segmentFileName(index) !== file) return `no such file ${JSON.stringify(file)}`;
-  return { kind: 'segment', videoId, rendition: dir, index };
+  if (segment === null || segmentFileName(segment.index, segment.packaging) !== file) return `no such file ${JSON.stringify(file)}`;
+  return { kind: 'segment', videoId, rendition: dir, index: segment.index, packaging: segment.packaging };
 }
 
 /** `query` is read only for `thumbnails/at.jpg`; every other path ignores it. */
@@ -104,10 +111,14 @@ export function canonicalPath(object: PlaybackObject): string {
   switch (object.kind) {
     case 'master':
       return publicPaths.master(object.videoId);
+    case 'dash':
+      return publicPaths.dashManifest(object.videoId);
+    case 'init':
+      return publicPaths.init(object.videoId, object.rendition);
     case 'media':
       return publicPaths.mediaPlaylist(object.videoId, object.rendition);
     case 'segment':
-      return publicPaths.segment(object.videoId, object.rendition, object.index);
+      return publicPaths.segment(object.videoId, object.rendition, object.index, object.packaging);
     case 'thumbnail':
       return publicPaths.thumbnail(object.videoId, object.file);
     case 'caption':

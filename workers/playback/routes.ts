@@ -21,6 +21,7 @@ import { apiError, ApiError, badRequest, errorResponse, notFound } from '../shar
 import { apiRoutes, errors, jsonContent } from '../shared/openapi';
 import { runtime } from '../shared/runtime';
 import { AUDIO_RENDITION, isSafeId, publicPaths } from '../shared/storage-keys';
+import { allRungNames } from '../shared/rendition-names';
 import { CORS_HEADERS, cacheUrl, serveThroughCache } from './edge-cache';
 import type { PlaybackExtensions } from './extensions';
 import { assertPlayable, produceObject } from './objects';
@@ -75,9 +76,13 @@ export const playbackRoutes = (extensions: PlaybackExtensions) => $(
     const signed = await signToken(ring, videoId, now / 1000, ttl);
     const session = await issueSession(ring, videoId, now);
     if (!signed || !session) throw apiError('unavailable', 'playback signing keys are not configured');
+    const cmaf = [...playable.renditions.values()].some((r) => r.packaging === 'cmaf');
+    const origin = publicOrigin(config, c.req.url);
     return c.json(
       {
-        url: `${publicOrigin(config, c.req.url)}${publicPaths.signedMaster(videoId, signed.token)}`,
+        url: `${origin}${publicPaths.signedMaster(videoId, signed.token)}`,
+        // The same segments as a DASH manifest (CMAF videos).
+        ...(cmaf ? { dashUrl: `${origin}${publicPaths.signedDashManifest(videoId, signed.token)}` } : {}),
         expiresAt: new Date(signed.exp * 1000).toISOString(),
         session: session.token,
         status: playable.video.status,
@@ -102,7 +107,7 @@ export const playbackRoutes = (extensions: PlaybackExtensions) => $(
     try {
       const config = c.var.config;
       const url = new URL(c.req.url);
-      const parsed = parsePlaybackPath(url.pathname, [...config.transcoding.ladder.map((r) => r.name), AUDIO_RENDITION], url.searchParams);
+      const parsed = parsePlaybackPath(url.pathname, [...allRungNames(config.transcoding.ladder), AUDIO_RENDITION], url.searchParams);
       if (parsed.status === 'invalid') throw notFound(parsed.reason);
       if (parsed.status === 'bad_request') throw badRequest(parsed.reason);
       const { object } = parsed;

@@ -25,6 +25,7 @@ export const PlaybackQuery = z.object({
 export const PlaybackSchema = z
   .object({
     url: z.string().openapi({ description: 'Signed master playlist URL' }),
+    dashUrl: z.string().optional().openapi({ description: 'Signed DASH manifest URL over the same segments (CMAF videos only)' }),
     expiresAt: z.string(),
     session: z.string().openapi({ description: 'Playback session token; send it with view beacons' }),
     status: z.string(),

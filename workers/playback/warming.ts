@@ -1,8 +1,8 @@
 /**
  * Cache warming and purging.
  *
- * - `video.ready`: the master, every media playlist and the first `warmFirstSeconds` (30 s) of every rung, so the
- *   first viewers start from the cache. READY playlists replace the short-lived copies cached while processing.
+ * - `video.ready`: the master (and a CMAF video's DASH manifest and init segments), every media playlist and the
+ *   first `warmFirstSeconds` (30 s) of every rung, so the first viewers start from the cache. READY playlists replace the short-lived copies cached while processing.
  * - Trending (cron, every 5 min): the top `trendingCount` (100) videos by views over the last 24 h, at the
  *   `trendingRenditions` (720p, 1080p) they have, for the first half of their segments (the production design: most viewers do
  *   not finish). Objects already cached cost one cache lookup, no R2 read. A run touches at most
@@ -56,21 +56,30 @@ async function runWarm(env: Env, config: Config, extensions: PlaybackExtensions,
   return report;
 }
 
+const isCmaf = (state: PlaybackState) => [...state.renditions.values()].some((r) => r.packaging === 'cmaf');
+
+/** The master, the DASH manifest of a CMAF video, and the media playlists of `rungs`. */
 function playlistItems(state: PlaybackState, rungs: string[]): WarmItem[] {
   const replace = state.video.status === 'READY';
   const videoId = state.video.id;
   return [
     { object: { kind: 'master', videoId }, state, replace },
+    ...(isCmaf(state) ? [{ object: { kind: 'dash', videoId }, state, replace } satisfies WarmItem] : []),
     ...rungs.map((rendition): WarmItem => ({ object: { kind: 'media', videoId, rendition }, state, replace })),
   ];
 }
 
+/** The first `count` segments of a rung, after its init segment (CMAF). */
 function segmentItems(state: PlaybackState, rendition: string, count: number): WarmItem[] {
-  return Array.from({ length: count }, (_, index): WarmItem => ({
-    object: { kind: 'segment', videoId: state.video.id, rendition, index },
-    state,
-    replace: false,
-  }));
+  const packaging = state.renditions.get(rendition)?.packaging ?? 'ts';
+  const init: WarmItem[] = packaging === 'cmaf' ? [{ object: { kind: 'init', videoId: state.video.id, rendition }, state, replace: false }] : [];
+  return init.concat(
+    Array.from({ length: count }, (_, index): WarmItem => ({
+      object: { kind: 'segment', videoId: state.video.id, rendition, index, packaging },
+      state,
+      replace: false,
+    })),
+  );
 }
 
 async function playableState(env: Env, videoId: string): Promise<PlaybackState | null> {
@@ -120,9 +129,11 @@ export async function purgeVideo(env: Env, videoId: string): Promise<number> {
   forgetPlaybackState(videoId);
   const state = await loadPlaybackState(openDb(env.DB), videoId);
   const paths: string[] = [canonicalPath({ kind: 'master', videoId })];
+  if (state && isCmaf(state)) paths.push(canonicalPath({ kind: 'dash', videoId }));
   for (const r of state?.renditions.values() ?? []) {
     paths.push(canonicalPath({ kind: 'media', videoId, rendition: r.name }));
-    r.segmentDurations.forEach((_, index) => paths.push(canonicalPath({ kind: 'segment', videoId, rendition: r.name, index })));
+    if (r.packaging === 'cmaf') paths.push(canonicalPath({ kind: 'init', videoId, rendition: r.name }));
+    r.segmentDurations.forEach((_, index) => paths.push(canonicalPath({ kind: 'segment', videoId, rendition: r.name, index, packaging: r.packaging })));
   }
   const thumbnails = new Set(['poster.jpg', 'storyboard.vtt']);
   const prefix = keys.thumbnailsPrefix(videoId);

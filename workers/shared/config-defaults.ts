@@ -2,6 +2,8 @@
  * Every tunable of the platform, with the production design's values as defaults (docs/design.md). The environment
  * overrides some of them; `loadConfig` (config.ts) is the only reader of the environment.
  */
+import type { LadderMode, Packaging } from '../../schema/schema';
+
 export interface Rung {
   name: string;
   width: number;
@@ -56,6 +58,37 @@ export const defaults = {
      * and the numbers in README "Transcoding"), well inside the 0.005 budget: that is the default.
      */
     x264Preset: 'veryfast',
+    /** A new video's `ladderMode` and `packaging` when its creation names none (env LADDER_MODE, PACKAGING). */
+    ladderMode: 'fixed' as LadderMode,
+    packaging: 'ts' as Packaging,
+    /**
+     * Per-title ladders: capped CRF (a quality target per rung; the fixed ladder's `-maxrate`/`-bufsize` as the cap),
+     * the CRF chosen by a complexity probe of the video (docs/transcoding.md, "Rate control").
+     */
+    perTitle: {
+      /**
+       * The lowest rung is encoded while the probe runs, so the first playable rung never waits for it: it gets
+       * this CRF, which stayed within 0.003 SSIM of the fixed 240p rung on every source of `npm run bench -- ladder`.
+       */
+      lowestRungCrf: 21,
+      /** The probe's sample: windows spread over the source, each this long. */
+      windows: 3,
+      windowSec: 1,
+      /**
+       * H.264: the largest CRF in range whose SSIM is at most `maxSsimLoss` below the fixed rung's on the sample
+       * (searched from `startCrf` in steps of `step`, then narrowed).
+       */
+      h264: { minCrf: 16, maxCrf: 32, startCrf: 24, step: 4, maxSsimLoss: 0.002 },
+      /** HEVC and AV1: the largest CRF whose SSIM is within `ssimTolerance` of the chosen H.264 encode's. */
+      hevc: { minCrf: 18, maxCrf: 40, startCrf: 28, step: 4 },
+      av1: { minCrf: 20, maxCrf: 63, startCrf: 40, step: 8 },
+      ssimTolerance: 0.001,
+    },
+    /** HEVC and AV1 rungs (CMAF only): encoder speed (libx265 preset, libaom `-cpu-used` in real-time mode). */
+    hevcPreset: 'veryfast',
+    av1CpuUsed: 8,
+    /** Fixed ladder of the extra codecs: their target bitrates as a fraction of the H.264 rung's. */
+    codecBitrateFactor: { hevc: 0.7, av1: 0.6 },
     /**
      * A PROCESSING job whose lease expired is considered abandoned by a crashed worker. The transcoder's progress
      * heartbeat (every 2 s, also while a unit waits for a free slot) renews it, so it only has to outlast a few

@@ -13,6 +13,7 @@
  * set only by local stacks and tests (`wrangler dev --var`, vitest bindings).
  */
 import { defaults, type Rung } from './config-defaults';
+import { LADDER_MODES, PACKAGINGS } from '../../schema/schema';
 
 export { defaults, LADDER, type Rung } from './config-defaults';
 export { VIDEO_TEXT } from './video-text';
@@ -80,6 +81,8 @@ export const ENV_VARS = [
   'WEBHOOKS_ALLOW_PRIVATE_URLS',
   'SEGMENT_DURATION_SEC',
   'X264_PRESET',
+  'LADDER_MODE',
+  'PACKAGING',
   'TRANSCODE_JOB_LEASE_MS',
   'TRANSCODE_MAX_ATTEMPTS',
   'TRANSCODE_RETRY_BASE_DELAY_SEC',
@@ -291,6 +294,8 @@ function read(env: ConfigVars): Config {
       ladder: d.transcoding.ladder as readonly Rung[],
       segmentDurationSec: r.number('SEGMENT_DURATION_SEC', d.transcoding.segmentDurationSec, { min: 1, max: 60 }),
       x264Preset: r.oneOf('X264_PRESET', X264_PRESETS, d.transcoding.x264Preset),
+      ladderMode: r.oneOf('LADDER_MODE', LADDER_MODES, d.transcoding.ladderMode),
+      packaging: r.oneOf('PACKAGING', PACKAGINGS, d.transcoding.packaging),
       jobLeaseMs: r.number('TRANSCODE_JOB_LEASE_MS', d.transcoding.jobLeaseMs, ms),
       maxAttempts: r.number('TRANSCODE_MAX_ATTEMPTS', d.transcoding.maxAttempts, count),
       retryBaseDelaySec: r.number('TRANSCODE_RETRY_BASE_DELAY_SEC', d.transcoding.retryBaseDelaySec, seconds),

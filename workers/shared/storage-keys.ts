@@ -6,7 +6,9 @@
  *   originals/{videoId}/composite.json                 (instead of `original`: a tus concatenation's parts, see shared/original.ts)
  *   videos/{videoId}/master.m3u8
  *   videos/{videoId}/{rendition}/playlist.m3u8
- *   videos/{videoId}/{rendition}/segment_{nnnn}.ts      ({rendition}: a ladder rung, or `audio`)
+ *   videos/{videoId}/{rendition}/segment_{nnnn}.ts      ({rendition}: a ladder rung, or `audio`; packaging `ts`)
+ *   videos/{videoId}/{rendition}/init.mp4               (packaging `cmaf`: the rendition's init segment, then…)
+ *   videos/{videoId}/{rendition}/segment_{nnnn}.m4s     (…its fragmented MP4 segments, for HLS and DASH alike)
  *   videos/{videoId}/thumbnails/{file}
  *   videos/{videoId}/captions/{lang}.vtt                (normalised WebVTT, one per caption track)
  *   videos/{videoId}/frames/f{frame}_w{width}.jpg       (thumbnails at any time, cut on first request)
@@ -18,6 +20,7 @@
  *   bench/{name}                                      (internal benchmark scratch objects; deleted right after)
  * Public (cache-key) paths mirror the production design's: /v/{videoId}/{rendition}/segment_{nnnn}.ts
  */
+import type { Packaging } from '../../schema/schema';
 
 /** Ids and rendition names are restricted so they can never escape their prefix (no `/`, `..`, `%`). */
 const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -36,12 +39,21 @@ function assertSafe(value: string, what: string, pattern = SAFE_ID): string {
 /** The audio rendition's directory name, beside the ladder's rungs (`videos/{id}/audio/segment_0000.ts`). */
 export const AUDIO_RENDITION = 'audio';
 
-export const segmentFileName = (n: number): string => `segment_${String(n).padStart(4, '0')}.ts`;
+/** `segment_0007.ts` (packaging `ts`) or `segment_0007.m4s` (`cmaf`). */
+export const segmentFileName = (n: number, packaging: Packaging = 'ts'): string => `segment_${String(n).padStart(4, '0')}.${packaging === 'cmaf' ? 'm4s' : 'ts'}`;
 
-/** Parses `segment_0007.ts` into 7; anything else is null. */
+/** A CMAF rendition's init segment (`EXT-X-MAP` in HLS, `initialization` in DASH). */
+export const INIT_FILE_NAME = 'init.mp4';
+
+/** Parses `segment_0007.ts` or `segment_0007.m4s`; anything else is null. */
+export function parseSegmentFile(name: string): { index: number; packaging: Packaging } | null {
+  const m = /^segment_(\d{4,6})\.(ts|m4s)$/.exec(name);
+  return m ? { index: Number(m[1]), packaging: m[2] === 'm4s' ? 'cmaf' : 'ts' } : null;
+}
+
+/** The segment number of `segment_0007.ts` / `segment_0007.m4s`; anything else is null. */
 export function parseSegmentFileName(name: string): number | null {
-  const m = /^segment_(\d{4,6})\.ts$/.exec(name);
-  return m ? Number(m[1]) : null;
+  return parseSegmentFile(name)?.index ?? null;
 }
 
 export const keys = {
@@ -55,8 +67,9 @@ export const keys = {
     `videos/${assertSafe(videoId, 'video id')}/${assertSafe(rendition, 'rendition')}/`,
   mediaPlaylist: (videoId: string, rendition: string) =>
     `videos/${assertSafe(videoId, 'video id')}/${assertSafe(rendition, 'rendition')}/playlist.m3u8`,
-  segment: (videoId: string, rendition: string, n: number) =>
-    `videos/${assertSafe(videoId, 'video id')}/${assertSafe(rendition, 'rendition')}/${segmentFileName(n)}`,
+  segment: (videoId: string, rendition: string, n: number, packaging: Packaging = 'ts') =>
+    `videos/${assertSafe(videoId, 'video id')}/${assertSafe(rendition, 'rendition')}/${segmentFileName(n, packaging)}`,
+  init: (videoId: string, rendition: string) => `videos/${assertSafe(videoId, 'video id')}/${assertSafe(rendition, 'rendition')}/${INIT_FILE_NAME}`,
   thumbnailsPrefix: (videoId: string) => `videos/${assertSafe(videoId, 'video id')}/thumbnails/`,
   thumbnail: (videoId: string, file: string) =>
     `videos/${assertSafe(videoId, 'video id')}/thumbnails/${assertSafe(file, 'thumbnail file', SAFE_FILE)}`,
@@ -103,7 +116,10 @@ export function partialPrefixOfDataKey(key: string): string | null {
 export const publicPaths = {
   master: (videoId: string) => `/v/${videoId}/master.m3u8`,
   mediaPlaylist: (videoId: string, rendition: string) => `/v/${videoId}/${rendition}/playlist.m3u8`,
-  segment: (videoId: string, rendition: string, n: number) => `/v/${videoId}/${rendition}/${segmentFileName(n)}`,
+  segment: (videoId: string, rendition: string, n: number, packaging: Packaging = 'ts') => `/v/${videoId}/${rendition}/${segmentFileName(n, packaging)}`,
+  init: (videoId: string, rendition: string) => `/v/${videoId}/${rendition}/${INIT_FILE_NAME}`,
+  /** The DASH manifest of a CMAF video (the same segment files as its HLS playlists). */
+  dashManifest: (videoId: string) => `/v/${videoId}/manifest.mpd`,
   thumbnail: (videoId: string, file: string) => `/v/${videoId}/thumbnails/${file}`,
   /** A frame at any time: the canonical key of `thumbnails/at.jpg?time=…&width=…` (time as a frame number). */
   frame: (videoId: string, frame: number, width: number) => `/v/${videoId}/thumbnails/at_f${frame}_w${width}.jpg`,
@@ -117,4 +133,5 @@ export const publicPaths = {
    * playlists and the storyboard resolves under it. Stripping `t/{token}/` gives the canonical path above.
    */
   signedMaster: (videoId: string, token: string) => `/v/${videoId}/t/${token}/master.m3u8`,
+  signedDashManifest: (videoId: string, token: string) => `/v/${videoId}/t/${token}/manifest.mpd`,
 } as const;

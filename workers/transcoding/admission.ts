@@ -34,7 +34,7 @@ const jobs = schema.transcodeJobs;
 const QUEUED_MS = 5000;
 
 /** A unit waiting for admission: PENDING and never claimed (a unit released after an error waits out its backoff). */
-const waiting = and(eq(jobs.status, 'PENDING'), eq(jobs.attempts, 0), or(eq(jobs.unit, 'audio'), like(jobs.unit, 'encode:%')));
+const waiting = and(eq(jobs.status, 'PENDING'), eq(jobs.attempts, 0), or(eq(jobs.unit, 'audio'), eq(jobs.unit, 'ladder'), like(jobs.unit, 'encode:%')));
 
 export type Admission = { status: 'admit' } | { status: 'wait'; reason: string; giveWayTo?: string };
 
@@ -45,7 +45,9 @@ export type Admission = { status: 'admit' } | { status: 'wait'; reason: string; 
 export async function admit(db: Db, config: Config, transcoder: Transcoder, message: DispatchedMessage, unit: string): Promise<Admission> {
   const places = config.transcoding.maxRunningUnits - (await runningUnits(db));
   if (places <= 0) return { status: 'wait', reason: `${config.transcoding.maxRunningUnits} units are running` };
-  const slots = message.type === 'encode' && transcoder.freeEncodeSlots ? await transcoder.freeEncodeSlots() : Infinity;
+  // The complexity probe encodes too: it needs a CPU slot like a chunk.
+  const usesCpu = message.type === 'encode' || message.type === 'ladder';
+  const slots = usesCpu && transcoder.freeEncodeSlots ? await transcoder.freeEncodeSlots() : Infinity;
   if (slots <= 0) return { status: 'wait', reason: 'no transcoder process has a free CPU slot' };
   // The video's units ahead of this one in plan order, as many as could matter.
   const ahead = await db
@@ -57,7 +59,7 @@ export async function admit(db: Db, config: Config, transcoder: Transcoder, mess
     .all();
   if (ahead.length >= places) return { status: 'wait', reason: `${ahead.length} units of the video wait ahead of it`, giveWayTo: ahead[0]!.unit };
   // The CPU slots of a local pool go to encodes only: light units ahead do not take them.
-  const encodesAhead = ahead.filter((a) => a.unit.startsWith('encode:'));
+  const encodesAhead = ahead.filter((a) => a.unit.startsWith('encode:') || a.unit === 'ladder');
   if (encodesAhead.length >= slots) return { status: 'wait', reason: `${encodesAhead.length} encodes of the video wait ahead of it`, giveWayTo: encodesAhead[0]!.unit };
   return { status: 'admit' };
 }

@@ -52,12 +52,13 @@ export const benchResultRoutes = new Hono<AppEnv>().post('/internal/bench/videos
   const { facts, renditions, audio, thumbnails, sourceSize } = parsed.data;
   const { db, config } = c.var;
   const env = c.env;
-  const video = await db.select({ status: schema.videos.status }).from(schema.videos).where(eq(schema.videos.id, id)).get();
+  const video = await db.select().from(schema.videos).where(eq(schema.videos.id, id)).get();
   if (!video) throw notFound('no such video');
   // PROCESSING without an analysis: an earlier call of this route got that far (a real transcode starts with one).
   const resumable = video.status === 'PROCESSING' && !(await getJob(db, id, 'analyze'));
   if (video.status !== 'UPLOADING' && !resumable) throw conflict(`the video is ${video.status}, not UPLOADING`);
-  const planned = plannedRungNames(config, facts.width, facts.height);
+  // The ladder planned for the given picture and the video's own encoding settings (codecs, packaging).
+  const planned = plannedRungNames(config, { ...video, width: facts.width, height: facts.height, duration: facts.duration, frameRate: facts.frameRate });
   const given = renditions.map((r) => r.name);
   if (given.length !== planned.length || planned.some((name) => !given.includes(name))) {
     throw badRequest(`the renditions (${given.join(', ')}) are not the ladder planned for ${facts.width}×${facts.height} (${planned.join(', ')})`);

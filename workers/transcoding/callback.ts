@@ -13,7 +13,8 @@
  * - a unit that ends (completed, released or failed) frees its instance: the oldest unit waiting for admission is sent at
  *   once (admission.ts);
  * - a transient `error` releases the job and re-sends its message with backoff, until the attempts run out
- *   (then the job and the video fail with the reason); a permanent one fails them at once.
+ *   (then the job and the video fail with the reason); a permanent one fails them at once — except a unit whose
+ *   kind carries on without it (the complexity probe: the video keeps the fixed ladder; units.ts `unitFailed`).
  */
 import { eq } from 'drizzle-orm';
 import type { CallbackBody } from '../../containers/transcoder/src/protocol';
@@ -21,12 +22,11 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { loadConfig } from '../shared/config';
 import { errorJson, statusOf, type ErrorCode } from '../shared/errors';
 import { openDb, schema } from '../shared/db';
-import { failVideo } from '../metadata/video-state';
 import { wakeNextWaiting } from './admission';
-import { completeClaim, failJob, releaseJob, reportProgress } from './jobs';
+import { completeClaim, releaseJob, reportProgress } from './jobs';
 import { enqueueTranscode, messageForUnit } from './messages';
 import { transcodeBackoff } from './consumer';
-import { isDispatched, unitKinds } from './units';
+import { isDispatched, unitFailed, unitKinds } from './units';
 
 export type CallbackAnswer = { status: ContentfulStatusCode; body: Record<string, unknown> };
 
@@ -78,19 +78,18 @@ export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<C
       return { status: 200, body: { status: 'completed' } };
     }
     case 'error': {
+      const message = messageForUnit(job.videoId, job.unit);
+      const ctx = { env, db, config, video, job };
       if (event.permanent) {
-        await failJob(db, job.videoId, job.unit, event.message);
-        await failVideo(env, db, job.videoId, event.message);
+        const goesOn = await unitFailed(ctx, message, event.message);
         await wakeNextWaiting(env, db);
-        return { status: 200, body: { status: 'failed' } };
+        return { status: 200, body: { status: goesOn ? 'failed; the video goes on' : 'failed' } };
       }
       await releaseJob(db, job, event.message);
       await wakeNextWaiting(env, db);
-      const message = messageForUnit(job.videoId, job.unit);
       if (!message || job.attempts >= config.transcoding.maxAttempts) {
-        await failJob(db, job.videoId, job.unit, event.message);
-        await failVideo(env, db, job.videoId, `Processing failed after ${job.attempts} attempt(s) (${job.unit}): ${event.message}`);
-        return { status: 200, body: { status: 'failed' } };
+        const goesOn = await unitFailed(ctx, message, event.message, `Processing failed after ${job.attempts} attempt(s) (${job.unit}): ${event.message}`);
+        return { status: 200, body: { status: goesOn ? 'failed; the video goes on' : 'failed' } };
       }
       // Sent at once; the consumer holds it back until the backoff since this error has passed (see consumer.ts).
       await enqueueTranscode(env, message);

@@ -26,15 +26,15 @@ import { failVideo } from '../metadata/video-state';
 import { deleteR2Prefix } from '../metadata/delete';
 import { deleteOriginal } from '../shared/original';
 import type { JobRow, VideoRow } from '../metadata/serialize';
-import { planChunks } from './chunks';
 import { admit, sendUnit } from './admission';
-import { recordSourceFacts } from '../metadata/repo';
+import { recordLadderDecision, recordSourceFacts } from '../metadata/repo';
 import { backoffSeconds } from '../shared/leased-work';
-import { claimJob, completedUnits, completeClaim, ensureJobs, failJob, getJob, releaseJob, reportProgress } from './jobs';
-import { encodeGroups, planLadder } from './ladder';
+import { claimJob, completeClaim, failJob, getJob, releaseJob, reportProgress } from './jobs';
+import { ladderSubject } from './ladder';
+import { planAfterAnalysis, sendPlanned } from './plan';
 import { enqueueTranscode, enqueueTranscodeDeadLetter, parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
 import { callbackSpec, dispatchTranscoderJob, runTranscoderJob, transcoderFor, type JobOutcome, type Transcoder } from './transcoder-client';
-import { isDispatched, unitKinds, type DispatchedMessage } from './units';
+import { isDispatched, unitFailed, unitKinds, type DispatchedMessage } from './units';
 
 export interface ConsumerDeps {
   transcoder: Transcoder;
@@ -88,10 +88,11 @@ async function settle<R>(ctx: Ctx, outcome: JobOutcome<R>, onResult: (result: R)
 }
 
 /**
- * Analysis, then the plan: the audio track once, every chunk × rung group (the lowest rung's chunks first, so the
- * first chunks become playable early), and the thumbnails. Job rows (with each chunk's range) first, then
- * messages, then the analyze job completes: a crash anywhere in between redoes the analysis, and the upserts and
- * the claim compare-and-set make the repeated sends harmless.
+ * Analysis, then the plan (plan.ts): the audio track once, every chunk × rung group (the lowest rung's chunks first,
+ * so the first chunks become playable early) — or, for a per-title ladder, the lowest rung's chunks and the
+ * complexity probe, which plans the other groups — and the thumbnails. Job rows (with each chunk's range) first,
+ * then messages, then the analyze job completes: a crash anywhere in between redoes the analysis, and the upserts
+ * and the claim compare-and-set make the repeated sends harmless.
  */
 async function analyzeUnit(ctx: Ctx, message: Extract<TranscodeMessage, { type: 'analyze' }>): Promise<Outcome> {
   const outcome = await runTranscoderJob<AnalyzeResult>(ctx.deps.transcoder, '/v1/analyze', { sourceKey: keys.original(message.videoId) }, instanceName(message), progressWriter(ctx));
@@ -104,18 +105,11 @@ async function analyzeUnit(ctx: Ctx, message: Extract<TranscodeMessage, { type: 
       await failVideo(ctx.env, ctx.db, message.videoId, refusal);
       return;
     }
-    const t = ctx.config.transcoding;
-    const plan = planLadder(t.ladder, facts.width, facts.height, t);
-    const chunks = planChunks(facts.duration, t.chunkSec, t.segmentDurationSec);
-    const followUps: { message: WorkMessage; range?: { start: number; end: number | null } }[] = [{ message: { type: 'audio', videoId: message.videoId } }];
-    for (const rungs of encodeGroups(plan, t.firstRungSeparately)) {
-      for (const c of chunks) followUps.push({ message: { type: 'encode', videoId: message.videoId, rungs, chunk: c.index }, range: { start: c.startSec, end: c.endSec } });
-    }
-    followUps.push({ message: { type: 'thumbnails', videoId: message.videoId } });
-    await ensureJobs(ctx.db, message.videoId, followUps.map((f) => ({ unit: unitOf(f.message), range: f.range })));
-    const done = await completedUnits(ctx.db, message.videoId);
-    const pending = followUps.filter((f) => !done.has(unitOf(f.message))).map((f) => f.message);
-    await enqueueTranscode(ctx.env, pending);
+    const subject = ladderSubject({ ...ctx.video, width: facts.width, height: facts.height });
+    if (!subject) throw new Error('analysis recorded no picture size');
+    const { units, decision } = planAfterAnalysis(ctx.config, message.videoId, subject, facts.duration);
+    if (decision && !subject.decision) await recordLadderDecision(ctx.db, message.videoId, decision);
+    await sendPlanned(ctx.env, ctx.db, message.videoId, units);
     await completeClaim(ctx.db, ctx.job);
   });
 }
@@ -254,8 +248,12 @@ export async function handleDeadLetterBatch(batch: MessageBatch<unknown>, env: E
     }
     const last = job?.error ?? 'no error recorded';
     const reason = `Processing failed after ${job?.attempts ?? 0} attempt(s) (${unit}): ${last}`;
-    await failJob(db, message.videoId, unit, last);
-    await failVideo(env, db, message.videoId, reason);
+    const video = await db.select().from(schema.videos).where(eq(schema.videos.id, message.videoId)).get();
+    if (job && video) await unitFailed({ env, db, config: loadConfig(env), video, job }, message, last, reason);
+    else {
+      await failJob(db, message.videoId, unit, last);
+      await failVideo(env, db, message.videoId, reason);
+    }
     msg.ack();
   }
 }

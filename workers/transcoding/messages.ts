@@ -12,6 +12,8 @@ export type TranscodeMessage =
   | { type: 'encode'; videoId: string; rungs: string[]; chunk: number }
   /** The whole source's audio, once: the HLS audio rendition every rung references. */
   | { type: 'audio'; videoId: string }
+  /** The complexity probe of a per-title ladder: its completion decides the CRFs and plans the rungs waiting for them. */
+  | { type: 'ladder'; videoId: string }
   | { type: 'thumbnails'; videoId: string }
   | { type: 'purge'; videoId: string };
 
@@ -23,7 +25,7 @@ const MAX_CHUNKS = 100_000;
 
 const isChunk = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < MAX_CHUNKS;
 
-/** The job unit a message works on: `analyze`, `audio`, `thumbnails`, `encode:240p@0`, `encode:360p+480p@3`. */
+/** The job unit a message works on: `analyze`, `audio`, `ladder`, `thumbnails`, `encode:240p@0`, `encode:360p+480p@3`. */
 export function unitOf(message: WorkMessage): string {
   return message.type === 'encode' ? encodeUnit(message.rungs, message.chunk) : message.type;
 }
@@ -40,7 +42,7 @@ export function parseEncodeUnit(unit: string): { rungs: string[]; chunk: number 
 }
 
 export function messageForUnit(videoId: string, unit: string): WorkMessage | null {
-  if (unit === 'analyze' || unit === 'thumbnails' || unit === 'audio') return { type: unit, videoId };
+  if (unit === 'analyze' || unit === 'thumbnails' || unit === 'audio' || unit === 'ladder') return { type: unit, videoId };
   const encode = parseEncodeUnit(unit);
   return encode ? { type: 'encode', videoId, ...encode } : null;
 }
@@ -53,6 +55,7 @@ export function parseTranscodeMessage(body: unknown): TranscodeMessage | null {
   switch (b.type) {
     case 'analyze':
     case 'audio':
+    case 'ladder':
     case 'thumbnails':
     case 'purge':
       return { type: b.type, videoId: b.videoId };

@@ -18,7 +18,8 @@ import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import { AUDIO_RENDITION, keys, parseSegmentFileName } from '../shared/storage-keys';
 import type { AudioResult, EncodeResult, RenditionResult } from '../../containers/transcoder/src/protocol';
-import { planLadder } from './ladder';
+import { ladderSubject, videoLadder } from './ladder';
+import type { VideoRow } from '../metadata/serialize';
 import { parseEncodeUnit } from './messages';
 
 /** Deletes `segment_N.ts` objects with N ≥ count under a rendition's prefix. */
@@ -64,8 +65,8 @@ async function finalise(db: Db, videoId: string, name: string): Promise<boolean>
   return moved.length > 0;
 }
 
-async function writePlaylistCopy(env: Env, videoId: string, name: string, durations: number[], complete: boolean): Promise<void> {
-  await env.MEDIA.put(keys.mediaPlaylist(videoId, name), buildMediaPlaylist({ segmentDurations: durations, complete }), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
+async function writePlaylistCopy(env: Env, videoId: string, name: string, durations: number[], complete: boolean, packaging: RenditionInsert['packaging']): Promise<void> {
+  await env.MEDIA.put(keys.mediaPlaylist(videoId, name), buildMediaPlaylist({ segmentDurations: durations, complete, packaging }), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -110,21 +111,22 @@ export async function refreshRenditions(env: Env, db: Db, config: Config, videoI
   const audioSec = sum(audio.segmentDurations);
   const finalised: string[] = [];
 
+  const packaging = video.packaging;
   const audioGrew = await upsertRendition(db, {
-    videoId, name: AUDIO_RENDITION, kind: 'audio', width: 0, height: 0, bandwidth: audio.bandwidth, averageBandwidth: audio.averageBandwidth,
+    videoId, name: AUDIO_RENDITION, kind: 'audio', packaging, width: 0, height: 0, bandwidth: audio.bandwidth, averageBandwidth: audio.averageBandwidth,
     codecs: audio.codecs, frameRate: null, segmentCount: audio.segmentDurations.length, segmentDurations: JSON.stringify(audio.segmentDurations), totalBytes: audio.totalBytes,
   });
   if (audioComplete && (await finalise(db, videoId, AUDIO_RENDITION))) {
-    await writePlaylistCopy(env, videoId, AUDIO_RENDITION, audio.segmentDurations, true);
+    await writePlaylistCopy(env, videoId, AUDIO_RENDITION, audio.segmentDurations, true, packaging);
     await deleteStaleSegments(env.MEDIA, videoId, AUDIO_RENDITION, audio.segmentDurations.length);
     finalised.push(AUDIO_RENDITION);
   } else if (!audioComplete && audioGrew) {
-    await writePlaylistCopy(env, videoId, AUDIO_RENDITION, audio.segmentDurations, false);
+    await writePlaylistCopy(env, videoId, AUDIO_RENDITION, audio.segmentDurations, false, packaging);
   }
 
   const encodes = jobs.map((j) => ({ job: j, unit: parseEncodeUnit(j.unit) })).filter((e) => e.unit !== null);
   const chunkCount = Math.max(0, ...encodes.map((e) => e.unit!.chunk + 1));
-  for (const rung of planLadder(config.transcoding.ladder, video.width, video.height)) {
+  for (const rung of plannedRungs(config, video)) {
     const byChunk = new Map<number, { r: RenditionResult; firstSegment: number }>();
     for (const { job, unit } of encodes) {
       if (job.status !== 'COMPLETED' || !unit!.rungs.includes(rung.name)) continue;
@@ -148,6 +150,11 @@ export async function refreshRenditions(env: Env, db: Db, config: Config, videoI
       sizes.push(...c.r.segmentSizes);
     }
     if (!first || durations.length === 0) continue;
+    // CMAF: one init segment per rung in R2, written by every chunk; they must all have written the same bytes.
+    const inits = new Set([...byChunk.values()].filter((c) => c.r.segmentDurations.length > 0).map((c) => c.r.initSha256 ?? ''));
+    if (packaging === 'cmaf' && inits.size > 1) {
+      return fail(env, db, videoId, `The chunks of ${rung.name} wrote different init segments; its segments cannot be played as one stream.`);
+    }
     // Not before the audio covers the first chunk (AAC frames end within a frame of the video's boundaries).
     if (!audioComplete && audioSec < sum(first.segmentDurations) - AUDIO_COVER_SLACK_SEC) continue;
     const complete = done === chunkCount;
@@ -157,18 +164,18 @@ export async function refreshRenditions(env: Env, db: Db, config: Config, videoI
     }
     const totalBytes = sum(sizes);
     const grew = await upsertRendition(db, {
-      videoId, name: rung.name, kind: 'video', width: first.width, height: first.height,
+      videoId, name: rung.name, kind: 'video', packaging, width: first.width, height: first.height,
       bandwidth: peak(sizes, durations) + audio.bandwidth,
       averageBandwidth: Math.ceil((totalBytes * 8) / Math.max(total, 0.001)) + audio.averageBandwidth,
       codecs: `${first.codecs.split(',')[0]},${audio.codecs}`, frameRate: first.frameRate,
       segmentCount: durations.length, segmentDurations: JSON.stringify(durations), totalBytes,
     });
     if (complete && (await finalise(db, videoId, rung.name))) {
-      await writePlaylistCopy(env, videoId, rung.name, durations, true);
+      await writePlaylistCopy(env, videoId, rung.name, durations, true, packaging);
       await deleteStaleSegments(env.MEDIA, videoId, rung.name, durations.length);
       finalised.push(rung.name);
     } else if (!complete && grew) {
-      await writePlaylistCopy(env, videoId, rung.name, durations, false);
+      await writePlaylistCopy(env, videoId, rung.name, durations, false, packaging);
     }
   }
   await invalidateVideo(videoId);
@@ -193,17 +200,22 @@ export async function writeMasterCopy(env: Env, db: Db, videoId: string): Promis
   await env.MEDIA.put(keys.masterPlaylist(videoId), buildMasterPlaylist(playable), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
 }
 
-/** Names of the rungs this video must have to be READY, from its analysed size and the configured ladder. */
-export function plannedRungNames(config: Config, width: number | null, height: number | null): string[] {
-  if (!width || !height) return [];
-  return planLadder(config.transcoding.ladder, width, height).map((r) => r.name);
+/** The video's rungs (every codec), from its analysed size, its ladder settings and the configured ladder. */
+function plannedRungs(config: Config, video: VideoRow) {
+  const subject = ladderSubject(video);
+  return subject ? videoLadder(config, subject) : [];
+}
+
+/** Names of the rungs this video must have to be READY. */
+export function plannedRungNames(config: Config, video: VideoRow): string[] {
+  return plannedRungs(config, video).map((r) => r.name);
 }
 
 /** PROCESSING → READY once every planned rung has a row and the thumbnails are done; true if this call moved it. */
 export async function maybeMarkReady(env: Env, db: Db, config: Config, videoId: string): Promise<boolean> {
   const video = await db.select().from(schema.videos).where(eq(schema.videos.id, videoId)).get();
   if (!video || video.status !== 'PROCESSING') return false;
-  const planned = plannedRungNames(config, video.width, video.height);
+  const planned = plannedRungNames(config, video);
   if (planned.length === 0) return false;
   const rows = await db.select({ name: schema.renditions.name, complete: schema.renditions.complete }).from(schema.renditions).where(eq(schema.renditions.videoId, videoId)).all();
   const have = new Set(rows.filter((r) => r.complete).map((r) => r.name));

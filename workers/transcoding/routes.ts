@@ -50,7 +50,7 @@ export const transcodingRoutes = apiRoutes()
     const db = c.var.db;
     const video = (await db.select().from(schema.videos).where(eq(schema.videos.id, id)).get())!;
     if (video.status === 'UPLOADING' || video.status === 'DELETED') throw conflict(`the video is ${video.status}; nothing to retry`);
-    const planned = plannedRungNames(c.var.config, video.width, video.height);
+    const planned = plannedRungNames(c.var.config, video);
     if (planned.length === 0) throw conflict('the video was never analysed successfully; upload a new file');
     if (name !== 'thumbnails' && !planned.includes(name)) {
       throw notFound(`no rendition ${name} for this video; its ladder is ${planned.join(', ')}`);

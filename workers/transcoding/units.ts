@@ -1,53 +1,25 @@
 /**
- * The dispatched unit kinds (encode chunk, audio, thumbnails): how each one's transcoder request is built from
+ * The dispatched unit kinds (encode chunk, audio, complexity probe, thumbnails): how each one's transcoder request is built from
  * its job row and the video's facts, and what its result does once it comes back through the callback.
  * A new kind of work (e.g. an MP4 download) is one more entry here plus its message type: the consumer, the
  * callback route, leases, retries and the sweeper handle every kind the same way.
  */
 import type { AudioRequest, AudioResult, EncodeRequest, ThumbnailsRequest } from '../../containers/transcoder/src/protocol';
-import type { Config } from '../shared/config';
-import type { Db } from '../shared/db';
+import { ladderUnit } from './ladder-unit';
 import { schema } from '../shared/db';
 import { AUDIO_RENDITION, keys } from '../shared/storage-keys';
 import { storyboardIntervalSec } from '../shared/storyboard';
 import { and, eq } from 'drizzle-orm';
-import type { JobRow, VideoRow } from '../metadata/serialize';
+import type { VideoRow } from '../metadata/serialize';
 import { chunkFromRange } from './chunks';
-import { planLadder } from './ladder';
+import { awaitsProbe, ladderSubject, videoLadder } from './ladder';
 import { enqueueTranscode, type WorkMessage } from './messages';
-import { recordPartial } from './jobs';
+import { failJob, recordPartial } from './jobs';
+import { failVideo } from '../metadata/video-state';
 import { maybeMarkReady, refreshRenditions } from './outputs';
-import type { TranscoderPath } from './transcoder-client';
+import type { DispatchedMessage, UnitCtx, UnitKind } from './unit-kind';
 
-export interface UnitCtx {
-  env: Env;
-  db: Db;
-  config: Config;
-  video: VideoRow;
-  job: JobRow;
-}
-
-export type Prepared =
-  | { status: 'ready'; path: TranscoderPath; body: Record<string, unknown> }
-  /** The video is not analysed yet: retry later. */
-  | { status: 'not-yet'; reason: string }
-  /** The unit cannot be done for this video (e.g. a rung outside its ladder): the job fails, nothing retries. */
-  | { status: 'invalid'; reason: string };
-
-export type DispatchedMessage = Exclude<WorkMessage, { type: 'analyze' }>;
-
-interface UnitKind<M extends DispatchedMessage> {
-  /**
-   * Before the claim: why the unit cannot start yet — it needs another unit's output — or null when it can. The
-   * consumer then drops the message; the unit it depends on sends a fresh one when its output is complete.
-   */
-  blockedBy?(ctx: Omit<UnitCtx, 'job'>): Promise<string | null>;
-  prepare(ctx: UnitCtx, message: M): Prepared | Promise<Prepared>;
-  /** Runs after the job row moved to COMPLETED (once per completion). */
-  completed(ctx: UnitCtx): Promise<void>;
-  /** A progress report carried a partial result (only kinds whose output is usable while they run). */
-  partial?(ctx: UnitCtx, partial: unknown): Promise<void>;
-}
+export type { DispatchedMessage, Prepared, UnitCtx, UnitKind } from './unit-kind';
 
 const positive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
 
@@ -71,8 +43,9 @@ const analysed = (video: VideoRow): video is VideoRow & { width: number; height:
 /** The lowest rung of the video's ladder and its rendition row (null until a chunk of it is in). */
 async function lowestRung(ctx: Omit<UnitCtx, 'job'>): Promise<{ name: string; complete: boolean; segmentCount: number } | null> {
   const { video, config, db } = ctx;
-  if (!analysed(video)) return null;
-  const low = planLadder(config.transcoding.ladder, video.width, video.height, config.transcoding)[0];
+  const subject = ladderSubject(video);
+  if (!subject) return null;
+  const low = videoLadder(config, subject)[0];
   if (!low) return null;
   const row = await db
     .select({ complete: schema.renditions.complete, segmentCount: schema.renditions.segmentCount })
@@ -103,10 +76,12 @@ async function fanIn(ctx: UnitCtx): Promise<void> {
 export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<DispatchedMessage, { type: K }>> } = {
   encode: {
     prepare({ video, config, job }, message) {
-      if (!analysed(video)) return { status: 'not-yet', reason: 'video has not been analysed yet' };
-      const plan = planLadder(config.transcoding.ladder, video.width, video.height, config.transcoding);
+      const subject = ladderSubject(video);
+      if (!analysed(video) || !subject) return { status: 'not-yet', reason: 'video has not been analysed yet' };
+      const plan = videoLadder(config, subject);
       const rungs = message.rungs.map((name) => plan.find((r) => r.name === name));
       if (rungs.some((r) => !r)) return { status: 'invalid', reason: `rendition(s) ${message.rungs.join(', ')} are not in this video's ladder` };
+      if (awaitsProbe(subject) && rungs.some((r) => r!.crf === undefined)) return { status: 'not-yet', reason: 'waiting for the complexity probe to choose the CRF' };
       const d = config.transcoding.segmentDurationSec;
       // The row's range is the plan; a row from before chunking (no range) is the whole timeline.
       const chunk = chunkFromRange(message.chunk, job.rangeStart ?? 0, job.rangeStart === null ? null : job.rangeEnd, d);
@@ -115,7 +90,9 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
         rungs: rungs.map((r) => ({ ...r!, outputPrefix: keys.renditionPrefix(video.id, r!.name) })),
         chunk,
         segmentDurationSec: d,
+        ...(subject.packaging === 'cmaf' ? { packaging: 'cmaf' as const } : {}),
         x264Preset: config.transcoding.x264Preset,
+        ...(rungs.some((r) => r!.codec !== undefined) ? { hevcPreset: config.transcoding.hevcPreset, av1CpuUsed: config.transcoding.av1CpuUsed } : {}),
         sourceDuration: video.duration,
         sourceFrameRate: video.frameRate ?? 30,
         maxFrameRate: config.transcoding.maxFrameRate,
@@ -136,6 +113,7 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
         sourceDuration: video.duration,
         sourceHasAudio: video.hasAudio ?? false,
         readRate: config.transcoding.audioReadRate,
+        ...(video.packaging === 'cmaf' ? { packaging: 'cmaf' as const } : {}),
       };
       return { status: 'ready', path: '/v1/audio', body: { ...body } };
     },
@@ -149,6 +127,8 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
       if (await recordPartial(ctx.db, ctx.job, partial)) await publish(ctx);
     },
   },
+
+  ladder: ladderUnit,
 
   /**
    * The storyboard frames are decoded from the lowest rung's segments (decoded anyway by nobody else, and a small
@@ -165,7 +145,10 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
       const { video, config } = ctx;
       if (!analysed(video)) return { status: 'not-yet', reason: 'video has not been analysed yet' };
       const low = await lowestRung(ctx);
-      const framesFrom = low?.complete && low.segmentCount > 0 ? Array.from({ length: low.segmentCount }, (_, n) => keys.segment(video.id, low.name, n)) : undefined;
+      const cmaf = video.packaging === 'cmaf';
+      const segments = low?.complete && low.segmentCount > 0 ? Array.from({ length: low.segmentCount }, (_, n) => keys.segment(video.id, low.name, n, video.packaging)) : undefined;
+      // CMAF: the init segment first, which makes the stream one fragmented MP4.
+      const framesFrom = segments && cmaf ? [keys.init(video.id, low!.name), ...segments] : segments;
       const t = config.transcoding.thumbnails;
       const intervalSec = storyboardIntervalSec(video.duration, t);
       const tileHeight = Math.max(2, Math.round((t.tileWidth * video.height) / video.width / 2) * 2);
@@ -180,6 +163,7 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
         rows: t.rows,
         posterMaxHeight: t.posterMaxHeight,
         framesFrom,
+        ...(framesFrom && cmaf ? { framesPackaging: 'cmaf' as const } : {}),
       };
       return { status: 'ready', path: '/v1/thumbnails', body: { ...body } };
     },
@@ -188,6 +172,18 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
     },
   },
 };
+
+/**
+ * A unit failed for good with `reason`: its kind may carry on without it (the complexity probe: the fixed ladder);
+ * otherwise the job and the video fail. Returns whether the video goes on.
+ */
+export async function unitFailed(ctx: UnitCtx, message: WorkMessage | null, reason: string, videoReason = reason): Promise<boolean> {
+  const kind = message && isDispatched(message) ? (unitKinds[message.type] as UnitKind<DispatchedMessage>) : null;
+  await failJob(ctx.db, ctx.video.id, ctx.job.unit, reason);
+  if (kind?.failed && (await kind.failed(ctx, reason))) return true;
+  await failVideo(ctx.env, ctx.db, ctx.video.id, videoReason);
+  return false;
+}
 
 export function isDispatched(message: WorkMessage): message is DispatchedMessage {
   return message.type !== 'analyze';

@@ -10,6 +10,7 @@ import type { AppEnv } from '../shared/hono-env';
 import { newId, runtime } from '../shared/runtime';
 import { requireOwnedVideo } from '../metadata/videos';
 import { insertUploadingVideo } from '../metadata/video-state';
+import { encodingSettings } from '../metadata/encoding-settings';
 
 const { maxTitle: MAX_TITLE, maxDescription: MAX_DESCRIPTION } = VIDEO_TEXT;
 
@@ -62,6 +63,9 @@ export async function videoFromMetadata(c: Context<AppEnv>, metadata: Map<string
     title,
     description: descriptionOf(metadata),
     visibility: 'public',
+    // The platform's encoding defaults; a video with its own settings is created first (POST /v1/videos) and named
+    // by `videoId` in the metadata.
+    ...encodingSettings({}, c.var.config),
     createdAt: now,
   });
   return { id, creatorId: c.var.creatorId! };

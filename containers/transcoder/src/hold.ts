@@ -24,7 +24,8 @@ import type { CallbackSpec } from './protocol';
 
 /** How long ffmpeg runs between two looks at its output while it is brought to the hold point. */
 const SLICE_MS = 5;
-const OUTPUT_FILE = /^segment_\d{4,6}\.ts(\.tmp)?$/;
+/** A media segment ffmpeg writes (MPEG-TS or CMAF), finished or still being written (`.tmp`); not the init segment. */
+const OUTPUT_FILE = /^segment_\d{4,6}\.(ts|m4s)(\.tmp)?$/;
 
 /** The job unit of a dispatched request, named as the Worker names it (`encode:240p+360p@1`, `audio`). */
 export function unitOfRequest(jobPath: string, body: Record<string, unknown>): string | null {

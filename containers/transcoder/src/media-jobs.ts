@@ -19,12 +19,20 @@ import type { Storage } from './storage';
  * exact, and never a demuxer seek into the middle of a GOP (MPEG-TS has no index; such a seek lands on a
  * non-keyframe). A segment is a few seconds, so decoding it whole is cheap.
  */
-export async function cutFrame(storage: Storage, req: FrameRequest, signal: AbortSignal): Promise<Buffer> {
+export async function cutFrame(storage: Storage, req: FrameRequest, signal: AbortSignal, workDir?: string): Promise<Buffer> {
+  // A CMAF segment needs its init segment in front: both are small, so they are fetched into one local file.
+  let input = [...storage.ffmpegInput(), '-i', await storage.ffmpegUrl(req.segmentKey)];
+  if (req.initKey && workDir) {
+    const joined = path.join(workDir, 'frame.mp4');
+    const sink = createWriteStream(joined);
+    for await (const chunk of storage.stream([req.initKey, req.segmentKey], signal)) if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
+    await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    input = ['-i', joined];
+  }
   // prettier-ignore
   const args = [
     '-hide_banner', '-loglevel', 'warning', '-nostdin',
-    ...storage.ffmpegInput(),
-    '-i', await storage.ffmpegUrl(req.segmentKey),
+    ...input,
     '-ss', req.offset.toFixed(3), '-map', '0:v:0', '-frames:v', '1', '-an',
     '-vf', `scale=${req.width}:${req.height}:flags=bicubic,setsar=1`,
     '-q:v', '3', '-f', 'mjpeg', 'pipe:1',
@@ -87,7 +95,7 @@ function checksOut(p: Probe | null, req: DownloadRequest): boolean {
   const audioGiven = (req.audioSegmentKeys?.length ?? 0) > 0;
   return (
     p !== null &&
-    p.videoCodec === 'h264' &&
+    p.videoCodec === (req.videoCodec ?? 'h264') &&
     (p.audioCodec === null ? !audioGiven : p.audioCodec === 'aac') &&
     Number.isFinite(p.duration) &&
     Math.abs(p.duration - req.expectedDuration) <= req.durationToleranceSec
@@ -97,10 +105,12 @@ function checksOut(p: Probe | null, req: DownloadRequest): boolean {
 /** The joined video segments (with their own audio, if any), or with the joined audio rendition's as the audio track. */
 async function remux(joined: string, audio: string | null, out: string, signal: AbortSignal): Promise<boolean> {
   const inputs = audio ? ['-i', joined, '-i', audio, '-map', '0:v:0', '-map', '1:a:0'] : ['-i', joined, '-map', '0:v:0', '-map', '0:a:0?'];
+  // AAC in MPEG-TS is ADTS-framed; an MP4 wants it without (CMAF's fMP4 already is).
+  const adts = (audio ?? joined).endsWith('.ts') ? ['-bsf:a', 'aac_adtstoasc'] : [];
   // prettier-ignore
   const r = await run('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...inputs,
-    '-c', 'copy', '-bsf:a', 'aac_adtstoasc',
+    '-c', 'copy', ...adts,
     '-movflags', '+faststart', '-f', 'mp4', out,
   ], { signal });
   return r.code === 0;
@@ -125,14 +135,19 @@ async function encode(storage: Storage, f: DownloadEncodeFallback, out: string, 
 }
 
 /**
- * MPEG-TS segments of one rendition concatenate byte for byte into one valid stream (continuous timestamps).
- * `progress(done)` hears how many of them are in.
+ * A rendition's segments concatenate byte for byte into one valid stream (continuous timestamps): MPEG-TS as they
+ * are, CMAF after the rendition's init segment (one fragmented MP4). `progress(done)` hears how many are in.
  */
-async function join(storage: Storage, segmentKeys: string[], dir: string, name: string, signal: AbortSignal, progress: (done: number) => void): Promise<string> {
-  const joined = path.join(dir, `${name}.ts`);
+async function join(storage: Storage, initKey: string | undefined, segmentKeys: string[], dir: string, name: string, signal: AbortSignal, progress: (done: number) => void): Promise<string> {
+  const joined = path.join(dir, initKey ? `${name}.mp4` : `${name}.ts`);
   const sink = createWriteStream(joined);
+  if (initKey) {
+    const init = path.join(dir, `${name}_init.mp4`);
+    await storage.download(initKey, init, signal);
+    await pipeline(createReadStream(init), sink, { end: false, signal });
+  }
   for (let i = 0; i < segmentKeys.length; i++) {
-    const file = path.join(dir, `${name}_${i}.ts`);
+    const file = path.join(dir, `${name}_${i}.seg`);
     await storage.download(segmentKeys[i]!, file, signal);
     await pipeline(createReadStream(file), sink, { end: false, signal });
     progress(i + 1);
@@ -145,8 +160,8 @@ export async function makeDownload(storage: Storage, req: DownloadRequest, dir: 
   const out = path.join(dir, 'download.mp4');
   const audioKeys = req.audioSegmentKeys ?? [];
   const total = req.segmentKeys.length + audioKeys.length;
-  const joined = await join(storage, req.segmentKeys, dir, 'video', signal, (n) => onProgress((0.7 * n) / total));
-  const audio = audioKeys.length > 0 ? await join(storage, audioKeys, dir, 'audio', signal, (n) => onProgress((0.7 * (req.segmentKeys.length + n)) / total)) : null;
+  const joined = await join(storage, req.initKey, req.segmentKeys, dir, 'video', signal, (n) => onProgress((0.7 * n) / total));
+  const audio = audioKeys.length > 0 ? await join(storage, req.audioInitKey, audioKeys, dir, 'audio', signal, (n) => onProgress((0.7 * (req.segmentKeys.length + n)) / total)) : null;
 
   let method: DownloadResult['method'] = 'remux';
   let facts = (await remux(joined, audio, out, signal)) ? await probe(out, signal) : null;

@@ -8,6 +8,8 @@
 export interface FrameRequest {
   /** The one segment holding the frame (read through storage). */
   segmentKey: string;
+  /** CMAF: the rendition's init segment, read before the segment. */
+  initKey?: string;
   /** Seconds from the segment's first frame. */
   offset: number;
   width: number;
@@ -31,11 +33,17 @@ export interface DownloadEncodeFallback {
 export interface DownloadRequest {
   /** The rung's segments in order; remuxed (copied) into one MP4 when that gives a valid file. */
   segmentKeys: string[];
+  /** CMAF: the rendition's init segment, which makes its segments one fragmented MP4. */
+  initKey?: string;
+  /** The rung's video codec as ffprobe names it (`h264`, `hevc`, `av1`; absent: `h264`): a remux must keep it. */
+  videoCodec?: string;
   /**
    * The audio rendition's segments over the same window (the ladder's audio is its own HLS rendition), copied in
    * as the MP4's audio track; absent or empty: the rung's segments carry whatever audio there is.
    */
   audioSegmentKeys?: string[];
+  /** CMAF: the audio rendition's init segment. */
+  audioInitKey?: string;
   outputKey: string;
   /** What the rung's playlist says it lasts; a remux off by more than the tolerance is not trusted. */
   expectedDuration: number;

@@ -23,17 +23,20 @@
  * segment is complete (`-hls_flags temp_file`); a poller uploads each renamed file once.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, looksLikeInputProblem, stderrTail } from './errors';
-import { parseRate } from './probe';
 import { run, type RunResult } from './process';
-import type { AudioRequest, AudioResult, EncodeRequest, EncodeTiming, RenditionResult, RungSpec } from './protocol';
+import { INIT_FILE, segmentMuxerArgs, videoEncoderArgs } from './encoders';
+import { measureOutput, parseMediaPlaylist, segmentsOf, SegmentShipper, sha256Of, type Upload } from './segment-output';
+import { TIMELINE_OFFSET_SEC, type AudioRequest, type AudioResult, type EncodeRequest, type EncodeTiming, type Packaging, type RenditionResult, type RungSpec } from './protocol';
+
+export { parseMediaPlaylist } from './segment-output';
 
 export interface PipelineHooks {
   onProgress?: (fraction: number) => void;
   /** Called once per finished file, in order per rung; the pipeline awaits all uploads before returning. */
-  upload?: (rung: RungSpec, file: string, fileName: string) => Promise<void>;
+  upload?: Upload;
   signal?: AbortSignal;
   /** ffmpeg input options placed before `-i` (the storage token header for HTTP sources). */
   inputOptions?: string[];
@@ -54,7 +57,6 @@ export interface AudioHooks extends PipelineHooks {
   onPartial?: (partial: AudioResult) => void;
 }
 
-const SEGMENT_FILE = /^segment_(\d{4,6})\.ts$/;
 /** How far before a chunk the input seek lands; the `trim` filter then cuts exactly. */
 const SEEK_MARGIN_SEC = 0.5;
 /**
@@ -62,7 +64,7 @@ const SEEK_MARGIN_SEC = 0.5;
  * (at most 2 frames with B-pyramid, i.e. up to 10 s for sources down to 0.2 fps) and the AAC encoder's priming
  * (1024 samples), so no DTS is ever negative and the muxer never shifts one process's timeline on its own.
  */
-export const TS_OFFSET_SEC = 10;
+export const TS_OFFSET_SEC = TIMELINE_OFFSET_SEC;
 
 const secs = (x: number): string => String(Math.round(x * 1e6) / 1e6);
 
@@ -95,18 +97,13 @@ function encodeArgs(source: string, req: EncodeRequest, outDirs: string[], video
   if (seek > 0) args.push('-ss', secs(seek));
   args.push('-i', source, '-filter_complex', graph);
   const keyframes = keyframeTimes(req).map(secs).join(',');
+  const settings = { x264Preset: req.x264Preset, hevcPreset: req.hevcPreset, av1CpuUsed: req.av1CpuUsed };
   req.rungs.forEach((r, i) => {
     args.push(
       '-map', `[o${i}]`, '-an',
-      '-c:v', 'libx264', '-preset', req.x264Preset, '-profile:v', 'high',
-      '-b:v', String(r.bitrate), '-maxrate', String(r.maxrate), '-bufsize', String(r.bufsize),
-      '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
-      '-force_key_frames', keyframes, '-forced-idr', '1',
+      ...videoEncoderArgs(r, settings, { gop, keyframes }),
       '-output_ts_offset', String(TS_OFFSET_SEC),
-      '-f', 'hls', '-hls_time', String(d), '-hls_playlist_type', 'vod', '-hls_list_size', '0',
-      '-hls_segment_type', 'mpegts', '-hls_flags', 'temp_file', '-start_number', '0',
-      '-hls_segment_filename', path.join(outDirs[i]!, 'segment_%04d.ts'),
-      path.join(outDirs[i]!, 'index.m3u8'),
+      ...segmentMuxerArgs(outDirs[i]!, d, req.packaging ?? 'ts', 'vod'),
     );
   });
   return args;
@@ -134,10 +131,7 @@ export function audioArgs(source: string, req: AudioRequest, outDir: string, vid
     '-output_ts_offset', String(TS_OFFSET_SEC),
     // `event`, not `vod`: the muxer then rewrites its playlist (atomically, through a temporary file) after every
     // segment instead of once at the end, so the segments already done are known while the encode goes on.
-    '-f', 'hls', '-hls_time', String(req.segmentDurationSec), '-hls_playlist_type', 'event', '-hls_list_size', '0',
-    '-hls_segment_type', 'mpegts', '-hls_flags', 'temp_file', '-start_number', '0',
-    '-hls_segment_filename', path.join(outDir, 'segment_%04d.ts'),
-    path.join(outDir, 'index.m3u8'),
+    ...segmentMuxerArgs(outDir, req.segmentDurationSec, req.packaging ?? 'ts', 'event'),
   );
   return args;
 }
@@ -155,99 +149,6 @@ export function bytesReadFromLog(stderr: string): number | null {
   let best: number | null = null;
   for (const m of stderr.matchAll(/Statistics: (\d+) bytes read/g)) best = Math.max(best ?? 0, Number(m[1]));
   return best;
-}
-
-/** EXTINF durations and segment file names, in order, from ffmpeg's own media playlist. */
-export function parseMediaPlaylist(text: string): { file: string; duration: number }[] {
-  const out: { file: string; duration: number }[] = [];
-  let pending: number | null = null;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    const m = /^#EXTINF:([\d.]+)/.exec(line);
-    if (m) pending = Number(m[1]);
-    else if (line && !line.startsWith('#') && pending !== null) {
-      out.push({ file: line, duration: pending });
-      pending = null;
-    }
-  }
-  return out;
-}
-
-/** `avc1.PPCCLL` from the first SPS in an Annex B H.264 stream (profile_idc, constraint flags, level_idc). */
-export function avcCodecFromAnnexB(bytes: Uint8Array): string | null {
-  for (let i = 0; i + 6 < bytes.length; i++) {
-    if (bytes[i] === 0 && bytes[i + 1] === 0 && bytes[i + 2] === 1 && (bytes[i + 3]! & 0x1f) === 7) {
-      const hex = (b: number) => b.toString(16).padStart(2, '0');
-      return `avc1.${hex(bytes[i + 4]!)}${hex(bytes[i + 5]!)}${hex(bytes[i + 6]!)}`;
-    }
-  }
-  return null;
-}
-
-interface OutputProbe {
-  streams?: { codec_type?: string; codec_name?: string; profile?: string; r_frame_rate?: string; avg_frame_rate?: string; width?: number; height?: number }[];
-}
-
-/** Codecs string, frame rate and size measured from an encoded segment (not from what we asked for). */
-export async function measureSegment(file: string, workDir: string): Promise<{ codecs: string; frameRate: number; width: number; height: number }> {
-  const probe = await run('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_streams', file]);
-  if (probe.code !== 0) throw new Error(`ffprobe of output failed: ${stderrTail(probe.stderr)}`);
-  const streams = (JSON.parse(probe.stdout) as OutputProbe).streams ?? [];
-  const video = streams.find((s) => s.codec_type === 'video');
-  const audio = streams.find((s) => s.codec_type === 'audio');
-  if (!video || video.codec_name !== 'h264') throw new Error('encoded segment has no H.264 video stream');
-  const annexB = path.join(workDir, `${path.basename(path.dirname(file))}-sps.h264`);
-  const extract = await run('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-i', file, '-map', '0:v:0', '-c', 'copy', '-frames:v', '1', '-f', 'h264', annexB]);
-  if (extract.code !== 0) throw new Error(`could not extract H.264 parameters: ${stderrTail(extract.stderr)}`);
-  const avc = avcCodecFromAnnexB(await readFile(annexB));
-  if (!avc) throw new Error('encoded segment has no H.264 SPS');
-  // AAC object type: LC = 2, HE-AAC = 5, HE-AACv2 = 29 (RFC 6381 `mp4a.40.N`).
-  const aot = audio?.profile === 'HE-AACv2' ? 29 : audio?.profile === 'HE-AAC' ? 5 : 2;
-  const codecs = audio ? `${avc},mp4a.40.${aot}` : avc;
-  const frameRate = Math.round((parseRate(video.r_frame_rate) || parseRate(video.avg_frame_rate)) * 1000) / 1000;
-  return { codecs, frameRate, width: video.width ?? 0, height: video.height ?? 0 };
-}
-
-/** Uploads each completed segment once, in order, while ffmpeg keeps writing; local `n` is uploaded as `offset + n`. */
-class SegmentShipper {
-  private readonly shipped = new Set<string>();
-  private chain: Promise<void> = Promise.resolve();
-  private failure: unknown = null;
-
-  constructor(
-    private readonly rung: RungSpec,
-    private readonly dir: string,
-    private readonly upload: NonNullable<PipelineHooks['upload']>,
-    private readonly offset = 0,
-  ) {}
-
-  async scan(): Promise<void> {
-    const names = (await readdir(this.dir)).filter((f) => SEGMENT_FILE.test(f)).sort();
-    for (const name of names) {
-      if (this.shipped.has(name)) continue;
-      this.shipped.add(name);
-      const n = Number(SEGMENT_FILE.exec(name)![1]) + this.offset;
-      const remote = `segment_${String(n).padStart(4, '0')}.ts`;
-      this.chain = this.chain.then(async () => {
-        if (this.failure) return;
-        try {
-          await this.upload(this.rung, path.join(this.dir, name), remote);
-        } catch (err) {
-          this.failure = err;
-        }
-      });
-    }
-  }
-
-  get error(): unknown {
-    return this.failure;
-  }
-
-  async drain(): Promise<void> {
-    await this.scan();
-    await this.chain;
-    if (this.failure) throw this.failure;
-  }
 }
 
 interface FfmpegRun {
@@ -294,19 +195,6 @@ async function runSegmenting(job: FfmpegRun, hooks: PipelineHooks): Promise<stri
   return result.stderr;
 }
 
-async function segmentsOf(dir: string): Promise<{ durations: number[]; sizes: number[]; files: string[] }> {
-  let text = '';
-  try {
-    text = await readFile(path.join(dir, 'index.m3u8'), 'utf8');
-  } catch {
-    // A chunk past the end of the streams writes no playlist at all.
-  }
-  const entries = parseMediaPlaylist(text);
-  const sizes: number[] = [];
-  for (const e of entries) sizes.push((await stat(path.join(dir, e.file))).size);
-  return { durations: entries.map((e) => e.duration), sizes, files: entries.map((e) => path.join(dir, e.file)) };
-}
-
 /**
  * A chunk that is not the last covers exactly [start, end): the next chunk's first segment starts at `end`. ffmpeg
  * measures its last segment up to the end of the last frame, which in a variable-frame-rate source can be before
@@ -348,7 +236,8 @@ export async function encodeRungs(source: string, req: EncodeRequest, workDir: s
       onEncoded?.(sched);
     },
   };
-  const shippers = hooks.upload ? req.rungs.map((r, i) => new SegmentShipper(r, dirs[i]!, hooks.upload!, req.chunk.firstSegment)) : [];
+  const packaging = req.packaging ?? 'ts';
+  const shippers = hooks.upload ? req.rungs.map((r, i) => new SegmentShipper(r, dirs[i]!, hooks.upload!, req.chunk.firstSegment, packaging)) : [];
   const { startSec, endSec } = req.chunk;
   const span = Math.max(0.001, (endSec ?? req.sourceDuration) - startSec);
   const stderr = await runSegmenting({ args: encodeArgs(source, req, dirs, videoStart, inputOptions), dirs, shippers, progress: (t) => (t - startSec) / span }, hooks);
@@ -362,12 +251,13 @@ export async function encodeRungs(source: string, req: EncodeRequest, workDir: s
     if (files.length === 0 && req.chunk.index === 0) throw new InputError('The video produced no frames; the file may be corrupt.');
     const total = durations.reduce((a, b) => a + b, 0);
     const totalBytes = sizes.reduce((a, b) => a + b, 0);
-    const measured = files.length ? await measureSegment(files[0]!, workDir) : { codecs: '', frameRate: 0, width: rung.width, height: rung.height };
+    const measured = files.length ? await measureOutput(dirs[i]!, files[0]!, packaging, workDir) : { codecs: '', frameRate: 0, width: rung.width, height: rung.height };
     renditions.push({
       name: rung.name,
       width: measured.width || rung.width,
       height: measured.height || rung.height,
       codecs: measured.codecs,
+      ...(measured.initSha256 ? { initSha256: measured.initSha256 } : {}),
       frameRate: measured.frameRate,
       segmentDurations: durations,
       segmentSizes: sizes,
@@ -414,6 +304,7 @@ class AudioPartials {
   constructor(
     private readonly dir: string,
     private readonly onPartial: (partial: AudioResult) => void,
+    private readonly packaging: Packaging,
   ) {}
 
   uploadedFile(file: string): Promise<void> {
@@ -443,7 +334,7 @@ class AudioPartials {
     let n = 0;
     while (n < entries.length && this.uploaded.has(entries[n]!.file)) n++;
     if (n <= this.reported) return;
-    this.codecs ??= await aacCodecs(path.join(this.dir, entries[0]!.file));
+    this.codecs ??= await aacCodecs(path.join(this.dir, this.packaging === 'cmaf' ? INIT_FILE : entries[0]!.file));
     const sizes: number[] = [];
     for (const e of entries.slice(0, n)) sizes.push((await stat(path.join(this.dir, e.file))).size);
     this.reported = n;
@@ -463,12 +354,21 @@ export async function encodeAudio(source: string, req: AudioRequest, workDir: st
   const videoStart = req.sourceHasAudio ? await videoStartTime(source, inputOptions, hooks.signal) : 0;
   const rung: RungSpec = { name: 'audio', width: 0, height: 0, bitrate: req.audioBitrate, maxrate: req.audioBitrate, bufsize: req.audioBitrate, outputPrefix: req.outputPrefix };
   const upload = hooks.upload;
-  const partials = upload && hooks.onPartial ? new AudioPartials(dir, hooks.onPartial) : null;
+  const packaging = req.packaging ?? 'ts';
+  const partials = upload && hooks.onPartial ? new AudioPartials(dir, hooks.onPartial, packaging) : null;
   const shippers = upload
-    ? [new SegmentShipper(rung, dir, async (r, file, name) => {
-        await upload(r, file, name);
-        await partials?.uploadedFile(file);
-      })]
+    ? [
+        new SegmentShipper(
+          rung,
+          dir,
+          async (r, file, name) => {
+            await upload(r, file, name);
+            if (name !== INIT_FILE) await partials?.uploadedFile(file);
+          },
+          0,
+          packaging,
+        ),
+      ]
     : [];
   const tick = partials ? setInterval(() => void partials.update(), 1000) : null;
   try {
@@ -479,5 +379,7 @@ export async function encodeAudio(source: string, req: AudioRequest, workDir: st
   }
   const { durations, sizes, files } = await segmentsOf(dir);
   if (files.length === 0) throw new Error('the audio encode produced no segments');
-  return audioResult(await aacCodecs(files[0]!), durations, sizes);
+  if (packaging === 'ts') return audioResult(await aacCodecs(files[0]!), durations, sizes);
+  const init = path.join(dir, INIT_FILE);
+  return { ...audioResult(await aacCodecs(init), durations, sizes), initSha256: await sha256Of(init) };
 }

@@ -11,16 +11,35 @@
  *   job: progress posts extend the job's lease, a lost transcoder is noticed when the lease expires.
  */
 
-/** One rung as the Worker planned it: exact output size (even dims, aspect kept) and the production design's rate control. */
+/** The video codecs a ladder can have: H.264 always, HEVC and AV1 as extra rungs (CMAF only). */
+export type VideoCodec = 'h264' | 'hevc' | 'av1';
+
+/**
+ * How segments are packaged: `ts` — MPEG-TS `segment_{n}.ts` (HLS only); `cmaf` — fragmented MP4 `segment_{n}.m4s`
+ * after one `init.mp4` per rendition, the same files for HLS (`EXT-X-MAP`) and DASH.
+ */
+export type Packaging = 'ts' | 'cmaf';
+
+/**
+ * Added to every output timestamp, video and audio alike, in both packagings: the first frame of the video is at
+ * this time on the media timeline (see pipeline.ts; a DASH manifest's `presentationTimeOffset`).
+ */
+export const TIMELINE_OFFSET_SEC = 10;
+
+/** One rung as the Worker planned it: exact output size (even dims, aspect kept), codec and rate control. */
 export interface RungSpec {
   name: string;
+  /** Absent: `h264`. */
+  codec?: VideoCodec;
   width: number;
   height: number;
-  /** bits/s */
+  /** bits/s: the target of a fixed-bitrate rung. */
   bitrate: number;
   maxrate: number;
   bufsize: number;
-  /** Storage key prefix the rung's segments go under (ends with `/`); files are `segment_%04d.ts`. */
+  /** Capped CRF: the quality target, `maxrate`/`bufsize` only capping the peaks. Absent: `bitrate` is the target. */
+  crf?: number;
+  /** Storage key prefix the rung's segments go under (ends with `/`); files are `segment_%04d.ts` or `.m4s`. */
   outputPrefix: string;
 }
 
@@ -63,7 +82,12 @@ export interface EncodeRequest {
   chunk: ChunkSpec;
   callback?: CallbackSpec;
   segmentDurationSec: number;
+  /** Absent: `ts`. */
+  packaging?: Packaging;
   x264Preset: string;
+  /** libx265 preset and libaom `-cpu-used` of HEVC and AV1 rungs. */
+  hevcPreset?: string;
+  av1CpuUsed?: number;
   /** From analysis: used for progress and to detect truncated inputs. */
   sourceDuration: number;
   sourceFrameRate: number;
@@ -84,12 +108,16 @@ export interface AudioRequest {
   sourceHasAudio: boolean;
   /** Read the source at most this many times real time (ffmpeg `-readrate`); absent or 0: as fast as it can. */
   readRate?: number;
+  /** Absent: `ts`. */
+  packaging?: Packaging;
   callback?: CallbackSpec;
 }
 
 export interface AudioResult {
   /** RFC 6381, e.g. `mp4a.40.2`. */
   codecs: string;
+  /** CMAF: SHA-256 (hex) of the uploaded `init.mp4`. */
+  initSha256?: string;
   segmentDurations: number[];
   segmentSizes: number[];
   bandwidth: number;
@@ -118,8 +146,11 @@ export interface ThumbnailsRequest {
    * Storage keys of an encoded rendition's MPEG-TS segments, in order (the lowest rung): the storyboard frames are
    * decoded from them instead of the source — a small fraction of the decoding, and the same frames. Without it
    * the source is decoded whole. The poster always comes from the source (one frame, by input seeking).
+   * CMAF: the rendition's `init.mp4` key comes first, then the `.m4s` segments.
    */
   framesFrom?: string[];
+  /** How `framesFrom` is packaged (absent: `ts`). */
+  framesPackaging?: Packaging;
 }
 
 export interface AnalyzeResult {
@@ -139,8 +170,10 @@ export interface RenditionResult {
   name: string;
   width: number;
   height: number;
-  /** RFC 6381, from the encoded bitstream (SPS profile/constraints/level) and the AAC object type. */
+  /** RFC 6381, from the encoded bitstream (SPS / hvcC / av1C) and the AAC object type. */
   codecs: string;
+  /** CMAF: SHA-256 (hex) of the chunk's `init.mp4`; every chunk of a rung must write the same bytes. */
+  initSha256?: string;
   frameRate: number;
   segmentDurations: number[];
   segmentSizes: number[];
@@ -208,3 +241,73 @@ export const LIGHT_JOB_PATHS: readonly string[] = ['/v1/audio', '/v1/thumbnails'
  */
 export const ONLY_IF_FREE_HEADER = 'x-transcoder-only-if-free';
 
+
+/** One rung the complexity probe measures: its size and the fixed ladder's rate control. */
+export type ProbeRung = Omit<RungSpec, 'outputPrefix' | 'crf' | 'codec'> & {
+  /** The H.264 CRF when it is given (the lowest rung's constant one): measured, not searched. */
+  h264Crf?: number;
+  /** Whether the extra codecs are searched at this rung. */
+  codecs: boolean;
+};
+
+/**
+ * The complexity probe (`POST /v1/ladder`, dispatched): short windows of the source, scaled to a few rungs, encoded
+ * with the fixed ladder's rate control and with capped CRFs; SSIM against the scaled sample decides.
+ */
+export interface LadderProbeRequest {
+  sourceKey: string;
+  sourceDuration: number;
+  sourceFrameRate: number;
+  maxFrameRate: number;
+  /** `count` windows of `seconds` each, spread evenly over the source. */
+  windows: { count: number; seconds: number };
+  rungs: ProbeRung[];
+  /**
+   * H.264: the largest CRF in [minCrf, maxCrf] whose SSIM is at most `maxSsimLoss` below the fixed encode's, searched
+   * from `startCrf` in steps of `step` until bracketed, then narrowed to one CRF.
+   */
+  h264: CrfSearch & { maxSsimLoss: number };
+  /**
+   * Other codecs: the largest CRF whose SSIM is at most `ssimTolerance` below the chosen H.264 encode's, capped at
+   * the rung's rates × `rateFactor`.
+   */
+  codecs: (CrfSearch & { codec: Exclude<VideoCodec, 'h264'>; rateFactor: number })[];
+  ssimTolerance: number;
+  segmentDurationSec: number;
+  x264Preset: string;
+  hevcPreset?: string;
+  av1CpuUsed?: number;
+  callback?: CallbackSpec;
+}
+
+export interface CrfSearch {
+  minCrf: number;
+  maxCrf: number;
+  startCrf: number;
+  step: number;
+}
+
+/** One measured encode of the sample: `crf` null is the fixed-bitrate encode. */
+export interface ProbeTrial {
+  crf: number | null;
+  kbps: number;
+  ssim: number;
+}
+
+export interface ProbeChoice {
+  codec: VideoCodec;
+  /** Null: no CRF in the range met the target. */
+  crf: number | null;
+  /** Whether `crf` was given (the lowest rung's H.264 CRF) rather than searched. */
+  given?: boolean;
+  trials: ProbeTrial[];
+}
+
+export interface LadderProbeResult {
+  /** Seconds of source sampled, and where each window starts. */
+  sampleSec: number;
+  windowStarts: number[];
+  rungs: { name: string; fixed: ProbeTrial; choices: ProbeChoice[] }[];
+  /** CPU seconds of the probe's ffmpeg processes (sampled; diagnostics). */
+  cpuSec: number;
+}

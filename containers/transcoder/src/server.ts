@@ -7,6 +7,7 @@
  *   POST /v1/analyze       AnalyzeRequest    → AnalyzeResult
  *   POST /v1/encode        EncodeRequest     → EncodeResult   (one chunk; segments uploaded as they are written)
  *   POST /v1/audio         AudioRequest      → AudioResult    (the whole source's audio, once)
+ *   POST /v1/ladder        LadderProbeRequest → LadderProbeResult (the complexity probe of a per-title ladder)
  *   POST /v1/thumbnails    ThumbnailsRequest → ThumbnailsResult
  *   POST /v1/download      DownloadRequest   → DownloadResult (an MP4 of one rung; media-jobs.ts)
  *   POST /v1/frame         FrameRequest      → image/jpeg directly, not an event stream (media-jobs.ts)
@@ -32,9 +33,11 @@ import { CallbackReporter, isCallbackSpec, Slots } from './dispatch';
 import { InputError } from './errors';
 import { HoldList, type Hold } from './hold';
 import { encodeAudio, encodeRungs } from './pipeline';
+import { probeLadder } from './complexity';
+import { contentTypeOf } from './encoders';
 import { analyze } from './probe';
 import { killAllChildren, runningChildren } from './process';
-import { LIGHT_JOB_PATHS, ONLY_IF_FREE_HEADER, type AnalyzeRequest, type AudioRequest, type CallbackSpec, type EncodeRequest, type JobEvent, type ThumbnailsRequest } from './protocol';
+import { LIGHT_JOB_PATHS, ONLY_IF_FREE_HEADER, type AnalyzeRequest, type AudioRequest, type CallbackSpec, type EncodeRequest, type JobEvent, type LadderProbeRequest, type ThumbnailsRequest } from './protocol';
 import { HttpStorage, type Storage } from './storage';
 import { makeThumbnails } from './thumbnails';
 import { cutFrame, makeDownload } from './media-jobs';
@@ -135,7 +138,7 @@ const jobs: Record<string, Job> = {
         signal,
         onProgress: throttledProgress(emit),
         inputOptions: storage.ffmpegInput(),
-        upload: (rung, file, name) => storage.upload(`${rung.outputPrefix}${name}`, file, 'video/mp2t', signal),
+        upload: (rung, file, name) => storage.upload(`${rung.outputPrefix}${name}`, file, contentTypeOf(name), signal),
         onEncoded: () => slot?.release(),
         onSpawn: holdHook(slot),
       });
@@ -156,12 +159,23 @@ const jobs: Record<string, Job> = {
         // The segments already uploaded: the Worker publishes the growing audio track from these.
         onPartial: (partial) => emit({ type: 'progress', progress: partial.segmentDurations.reduce((a, b) => a + b, 0) / Math.max(0.001, req.sourceDuration), partial }),
         inputOptions: storage.ffmpegInput(),
-        upload: (_rung, file, name) => storage.upload(`${req.outputPrefix}${name}`, file, 'video/mp2t', signal),
+        upload: (_rung, file, name) => storage.upload(`${req.outputPrefix}${name}`, file, contentTypeOf(name), signal),
         onSpawn: holdHook(slot),
       }),
     ).finally(() => source.release());
     const { sourceBytes, skippedBytes, fetchedBytes } = source.stats;
     return { ...result, sourceRead: { sourceBytes, skippedBytes, fetchedBytes: fetchedBytes() } };
+  },
+
+  async ladder(body, emit, signal) {
+    const req = body as unknown as LadderProbeRequest;
+    requireKey(req.sourceKey, 'sourceKey');
+    if (!Array.isArray(req.rungs) || req.rungs.length === 0 || !req.h264 || !Array.isArray(req.codecs) || !req.windows) {
+      throw new InputError('invalid probe request: rungs, h264, codecs and windows are required');
+    }
+    return withWorkDir(async (dir) =>
+      probeLadder(await storage.ffmpegUrl(req.sourceKey), req, dir, { signal, inputOptions: storage.ffmpegInput(), onProgress: throttledProgress(emit) }),
+    );
   },
 
   async thumbnails(body, _emit, signal) {
@@ -171,7 +185,7 @@ const jobs: Record<string, Job> = {
     if (req.framesFrom !== undefined && (!Array.isArray(req.framesFrom) || req.framesFrom.length === 0)) throw new InputError('invalid job request: framesFrom must be a non-empty array of segment keys');
     req.framesFrom?.forEach((k) => requireKey(k, 'framesFrom[]'));
     return withWorkDir(async (dir) => {
-      const frames = req.framesFrom ? storage.stream(req.framesFrom, signal) : undefined;
+      const frames = req.framesFrom ? { bytes: storage.stream(req.framesFrom, signal), packaging: req.framesPackaging ?? 'ts' } : undefined;
       const files = await makeThumbnails(await storage.ffmpegUrl(req.sourceKey), req, dir, signal, storage.ffmpegInput(), frames);
       const upload = (file: string, type: string) => storage.upload(`${req.outputPrefix}${path.basename(file)}`, file, type, signal);
       await upload(files.poster, 'image/jpeg');
@@ -185,6 +199,7 @@ const jobs: Record<string, Job> = {
     const req = body as unknown as DownloadRequest;
     if (!Array.isArray(req.segmentKeys) || req.segmentKeys.length === 0) throw new InputError('invalid job request: segmentKeys must be a non-empty array');
     req.segmentKeys.forEach((k) => requireKey(k, 'segmentKeys[]'));
+    if (req.initKey !== undefined) requireKey(req.initKey, 'initKey');
     requireKey(req.outputKey, 'outputKey');
     if (req.encodeFallback) requireKey(req.encodeFallback.sourceKey, 'encodeFallback.sourceKey');
     return withWorkDir((dir) => makeDownload(storage, req, dir, signal, throttledProgress(emit)));
@@ -200,7 +215,8 @@ async function handleFrame(body: Record<string, unknown>, res: ServerResponse, s
     if (typeof req.offset !== 'number' || !Number.isFinite(req.offset) || req.offset < 0 || !sizeOk(req.width) || !sizeOk(req.height)) {
       throw new InputError('invalid frame request: offset ≥ 0 and integer width/height (2–4096) required');
     }
-    const jpeg = await cutFrame(storage, req, signal);
+    if (req.initKey !== undefined) requireKey(req.initKey, 'initKey');
+    const jpeg = req.initKey ? await withWorkDir((dir) => cutFrame(storage, req, signal, dir)) : await cutFrame(storage, req, signal);
     res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': String(jpeg.length) }).end(jpeg);
   } catch (err) {
     const permanent = err instanceof InputError;
@@ -252,7 +268,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren(), free: slots.free, jobs: jobCount() }));
     return;
   }
-  const m = /^\/v1\/(analyze|encode|audio|thumbnails|download|frame)$/.exec(url.pathname);
+  const m = /^\/v1\/(analyze|encode|audio|ladder|thumbnails|download|frame)$/.exec(url.pathname);
   const job = m ? jobs[m[1]!] : undefined;
   if (req.method !== 'POST' || (!job && m?.[1] !== 'frame')) {
     res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such endpoint' } }));

@@ -8,7 +8,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, looksLikeInputProblem, stderrTail } from './errors';
 import { run } from './process';
-import type { ThumbnailsRequest } from './protocol';
+import type { Packaging, ThumbnailsRequest } from './protocol';
 
 export interface ThumbnailFiles {
   poster: string;
@@ -50,11 +50,19 @@ async function ffmpeg(args: string[], what: string, signal?: AbortSignal, stdin?
 
 /**
  * `source` is a path or the storage URL (read by HTTP range requests; `inputOptions` carry the token header).
- * `frames`, when given, is an encoded rendition's MPEG-TS segments in order (`req.framesFrom`, streamed): the
+ * `frames`, when given, is an encoded rendition's segments in order (`req.framesFrom`, streamed; CMAF: its init
+ * segment first, which makes the stream one fragmented MP4): the
  * storyboard is decoded from it rather than from the source. Same timeline (`setpts=PTS-STARTPTS` takes both to 0 at
  * the first frame) and the same frames; a 240p rendition decodes in a small fraction of a 720p/1080p original's time.
  */
-export async function makeThumbnails(source: string, req: ThumbnailsRequest, workDir: string, signal?: AbortSignal, inputOptions: string[] = [], frames?: AsyncIterable<Uint8Array>): Promise<ThumbnailFiles> {
+export async function makeThumbnails(
+  source: string,
+  req: ThumbnailsRequest,
+  workDir: string,
+  signal?: AbortSignal,
+  inputOptions: string[] = [],
+  frames?: { bytes: AsyncIterable<Uint8Array>; packaging: Packaging },
+): Promise<ThumbnailFiles> {
   const framesDir = path.join(workDir, 'frames');
   const out = path.join(workDir, 'thumbs');
   await mkdir(framesDir, { recursive: true });
@@ -65,12 +73,12 @@ export async function makeThumbnails(source: string, req: ThumbnailsRequest, wor
   const poster = path.join(out, 'poster.jpg');
   await ffmpeg([...inputOptions, '-ss', posterAt.toFixed(3), '-i', source, '-map', '0:v:0', '-frames:v', '1', '-vf', `scale=-2:'min(${req.posterMaxHeight},ih)'`, '-q:v', '3', poster], 'poster', signal);
 
-  const input = frames ? ['-f', 'mpegts', '-i', 'pipe:0'] : [...inputOptions, '-i', source];
+  const input = frames ? ['-f', frames.packaging === 'cmaf' ? 'mp4' : 'mpegts', '-i', 'pipe:0'] : [...inputOptions, '-i', source];
   await ffmpeg(
     [...input, '-map', '0:v:0', '-vf', `setpts=PTS-STARTPTS,fps=1/${req.intervalSec},scale=${req.tileWidth}:${req.tileHeight},setsar=1`, '-q:v', '5', '-start_number', '0', path.join(framesDir, 'f_%06d.jpg')],
     'storyboard frames',
     signal,
-    frames,
+    frames?.bytes,
   );
   const count = (await readdir(framesDir)).filter((f) => f.endsWith('.jpg')).length;
   if (count === 0) throw new InputError('No frames could be extracted for thumbnails.');

@@ -16,24 +16,11 @@ import { encodeRungs } from '../containers/transcoder/src/pipeline';
 import { probeLadder } from '../containers/transcoder/src/complexity';
 import type { AnalyzeResult, EncodeRequest, Packaging, RenditionResult, VideoCodec } from '../containers/transcoder/src/protocol';
 import type { LadderSource } from './ladder-sources';
+import { measureChildren } from './proc-cpu';
 
 const execFileP = promisify(execFile);
-const TICKS = 100; // Linux USER_HZ
 const config = loadConfig({ X264_PRESET: process.env.X264_PRESET });
 
-/** CPU seconds of all reaped child processes so far (/proc/self/stat cutime + cstime). */
-function childCpuSeconds(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / TICKS;
-}
-
-async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; cpu: number }> {
-  const cpu0 = childCpuSeconds();
-  const t0 = performance.now();
-  const value = await fn();
-  return { value, wall: (performance.now() - t0) / 1000, cpu: childCpuSeconds() - cpu0 };
-}
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
 /** Runs of each lowest-rung encode for the first-playable time (the fastest counts). */
@@ -88,7 +75,7 @@ async function encodeGroup(source: string, facts: AnalyzeResult, rungs: PlannedR
     sourceFrameRate: facts.frameRate,
     maxFrameRate: t.maxFrameRate,
   };
-  const m = await measure(() => encodeRungs(source, req, dir));
+  const m = await measureChildren(() => encodeRungs(source, req, dir));
   return { packaging, rungs, renditions: m.value.renditions, dir, cpu: m.cpu, wall: m.wall };
 }
 
@@ -136,7 +123,7 @@ const stream = (encoded: Encoded[]) => {
 export async function measureSource(source: LadderSource, options: { codecs: boolean; log: (line: string) => void }): Promise<SourceReport> {
   const work = mkdtempSync(path.join(os.tmpdir(), `bench-ladder-${source.name}-`));
   try {
-    const analysis = await measure(() => analyze(source.file));
+    const analysis = await measureChildren(() => analyze(source.file));
     const facts = analysis.value;
     const subject = (mode: LadderSubject['ladderMode'], codecs: VideoCodec[], decision: LadderDecision | null): LadderSubject => ({ width: facts.width, height: facts.height, ladderMode: mode, packaging: codecs.length > 1 ? 'cmaf' : 'ts', codecs, decision });
     const dir = (name: string) => path.join(work, name);
@@ -164,7 +151,7 @@ export async function measureSource(source: LadderSource, options: { codecs: boo
     for (const [i, names] of fixedGroups.slice(1).entries()) fixed.push(await encodeGroup(source.file, facts, fixedPlan.filter((r) => names.includes(r.name)), 'ts', dir(`fixed${i + 1}`)));
     options.log(`${source.name}: fixed encoded (${r1(fixed.reduce((a, e) => a + e.cpu, 0))} CPU s)`);
     const perTitle: Encoded[] = [perTitle0!];
-    const probe = await measure(() => probeLadder(source.file, { ...probeRequest(config, pending, { key: 'bench', duration: facts.duration, frameRate: facts.frameRate }) }, dir('probe')));
+    const probe = await measureChildren(() => probeLadder(source.file, { ...probeRequest(config, pending, { key: 'bench', duration: facts.duration, frameRate: facts.frameRate }) }, dir('probe')));
     const decision = decideLadder(config, pending, probe.value);
     const decided = videoLadder(config, { ...pending, decision });
     perTitle.push(await encodeGroup(source.file, facts, decided.slice(1), 'ts', dir('pt1')));
@@ -205,7 +192,7 @@ export async function measureSource(source: LadderSource, options: { codecs: boo
     if (options.codecs) {
       // HEVC and AV1: CRFs from the probe's search for the per-title H.264 SSIM, each codec one group (one decode).
       const withCodecs = subject('per-title', ['h264', 'hevc', 'av1'], null);
-      const codecProbe = await measure(() => probeLadder(source.file, { ...probeRequest(config, withCodecs, { key: 'bench', duration: facts.duration, frameRate: facts.frameRate }) }, dir('probe-codecs')));
+      const codecProbe = await measureChildren(() => probeLadder(source.file, { ...probeRequest(config, withCodecs, { key: 'bench', duration: facts.duration, frameRate: facts.frameRate }) }, dir('probe-codecs')));
       const codecDecision = decideLadder(config, withCodecs, codecProbe.value);
       const plan = videoLadder(config, { ...withCodecs, decision: codecDecision });
       report.codecs.probeCpuSec = r2(codecProbe.cpu);

@@ -61,3 +61,20 @@ export function stackCpuMeter(root: number): () => { total: number; byName: Reco
     return { total: Object.values(byName).reduce((a, b) => a + b, 0), byName };
   };
 }
+
+const USER_HZ = 100; // Linux clock ticks per second
+
+/** CPU seconds of all reaped child processes of this process so far (/proc/self/stat cutime + cstime). */
+export function childCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / USER_HZ;
+}
+
+/** Runs `fn`, with its wall time and the CPU of the child processes it waited for (seconds). */
+export async function measureChildren<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; cpu: number }> {
+  const cpu0 = childCpuSeconds();
+  const t0 = performance.now();
+  const value = await fn();
+  return { value, wall: (performance.now() - t0) / 1000, cpu: childCpuSeconds() - cpu0 };
+}

@@ -22,23 +22,10 @@ import { analyze } from '../containers/transcoder/src/probe';
 import { encodeRungs } from '../containers/transcoder/src/pipeline';
 import { makeThumbnails } from '../containers/transcoder/src/thumbnails';
 import type { EncodeRequest } from '../containers/transcoder/src/protocol';
+import { measureChildren } from './proc-cpu';
 
 const execFileP = promisify(execFile);
-const TICKS = 100; // Linux USER_HZ
 
-/** CPU seconds of all reaped child processes so far (/proc/self/stat cutime + cstime). */
-function childCpuSeconds(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / TICKS;
-}
-
-async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; cpu: number }> {
-  const cpu0 = childCpuSeconds();
-  const t0 = performance.now();
-  const value = await fn();
-  return { value, wall: (performance.now() - t0) / 1000, cpu: childCpuSeconds() - cpu0 };
-}
 
 const ffmpeg = (args: string[]) => execFileP('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', ...args], { maxBuffer: 64 * 1024 * 1024 });
 
@@ -60,7 +47,7 @@ export async function run(): Promise<BenchResult> {
     // 1. The reference pipeline.
     const referenceDir = path.join(dir, 'reference');
     mkdirSync(referenceDir);
-    const reference = await measure(async () => {
+    const reference = await measureChildren(async () => {
       for (const r of plan) {
         const mp4 = path.join(referenceDir, `${r.name}.mp4`);
         await ffmpeg(['-i', source, '-c:v', 'libx264', '-preset', 'medium', '-b:v', String(r.bitrate), '-maxrate', String(Math.round(r.bitrate * 1.5)), '-bufsize', String(r.bitrate * 2), '-vf', `scale=-2:${r.height}`, '-c:a', 'aac', '-b:a', '128k', '-movflags', '+faststart', mp4]);
@@ -73,7 +60,7 @@ export async function run(): Promise<BenchResult> {
     const ourDir = path.join(dir, 'platform');
     mkdirSync(ourDir);
     const t0 = performance.now();
-    const facts = await measure(() => analyze(source));
+    const facts = await measureChildren(() => analyze(source));
     const groups = encodeGroups(plan, defaults.transcoding.firstRungSeparately);
     const jobs: { rungs: string[]; wall: number; cpu: number; readyAt: number }[] = [];
     for (const [i, names] of groups.entries()) {
@@ -88,13 +75,13 @@ export async function run(): Promise<BenchResult> {
         sourceFrameRate: facts.value.frameRate,
         maxFrameRate: defaults.transcoding.maxFrameRate,
       };
-      const job = await measure(() => encodeRungs(source, req, path.join(ourDir, `job${i}`)));
+      const job = await measureChildren(() => encodeRungs(source, req, path.join(ourDir, `job${i}`)));
       jobs.push({ rungs: names, wall: job.wall, cpu: job.cpu, readyAt: (performance.now() - t0) / 1000 });
     }
     const encodeWall = (performance.now() - t0) / 1000;
     const encodeCpu = facts.cpu + jobs.reduce((a, j) => a + j.cpu, 0);
     const t = defaults.transcoding.thumbnails;
-    const thumbs = await measure(() =>
+    const thumbs = await measureChildren(() =>
       makeThumbnails(source, { sourceKey: 'bench', outputPrefix: 'bench/', sourceDuration: facts.value.duration, intervalSec: t.intervalSec, tileWidth: t.tileWidth, tileHeight: 90, columns: t.columns, rows: t.rows, posterMaxHeight: t.posterMaxHeight }, path.join(ourDir, 'thumbs')),
     );
     const firstPlayable = jobs[0]!.readyAt;

@@ -34,6 +34,8 @@ import { beaconCors } from './views/beacon-cors';
 import { captionRoutes } from './captions/routes';
 import { clipRoutes } from './clips/routes';
 import { downloadRoutes } from './downloads/routes';
+import { liveInputRoutes } from './live/routes';
+import { ingestRoutes } from './live/ingest';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -74,6 +76,8 @@ export function createApp() {
   app.route('/', captionRoutes);
   app.route('/', clipRoutes);
   app.route('/', downloadRoutes);
+  app.route('/', liveInputRoutes);
+  app.route('/', ingestRoutes);
   app.route('/', webRoutes);
   registerDocumentedRoutes(app.openAPIRegistry);
   app.route('/', openApiRoutes(app));

@@ -7,7 +7,7 @@
  * and nothing of them is stored.
  */
 import { type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import type { StackClient } from '../helpers/local-stack';
 import { launchChromium, serveHlsPage } from '../helpers/chromium';
 import { sharedStack } from '../helpers/shared-stack';
@@ -68,6 +68,8 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
     await page.goto(`${pageServer.origin}/`);
   });
 
+  beforeEach(() => onTestFailed(() => console.log(stack.logs.slice(-80).join(''))));
+
   afterAll(async () => {
     await browser?.close();
     await pageServer?.close();
@@ -111,14 +113,15 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
     const first = pushLive(live.ingest.url, { seconds: 60 });
     const { playback } = await until('the input goes live', () => input(live.id), (i) => i.status === 'live' && i.playback.videoId !== null);
     const videoId = playback.videoId!;
-    const signed = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url: string; status: string };
+    // Playable once its first segment is in with its duration (the playlist after it).
+    const signed = await until('the broadcast is playable', async () => (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url: string; status: string }, (p) => p.status !== undefined);
     expect(signed.status).toBe('PROCESSING');
     const media = async () => (await fetch(signed.url.replace('master.m3u8', '360p/playlist.m3u8'))).text();
     const growing = await until('the live playlist has 3 segments', media, (t) => (t.match(/#EXTINF/g) ?? []).length >= 3);
     expect(growing).not.toContain('#EXT-X-ENDLIST');
 
-    await page.evaluate((u) => (window as unknown as { watch(u: string): void }).watch(u), signed.url);
-    const state = () => page.evaluate(() => (window as unknown as { state(): ViewerState }).state());
+    await page.evaluate((u) => (globalThis as unknown as { watch(u: string): void }).watch(u), signed.url);
+    const state = () => page.evaluate(() => (globalThis as unknown as { state(): ViewerState }).state());
     const watching = await until('the viewer plays live', state, (s) => s.time > 2 || s.fatal !== null);
     expect(watching.fatal).toBeNull();
     expect(watching.live).toBe(true);
@@ -153,8 +156,8 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
     expect(vod.status).toBe('READY');
     const fresh = await browser.newPage();
     await fresh.goto(`${pageServer.origin}/`);
-    await fresh.evaluate((u) => (window as unknown as { watch(u: string): void }).watch(u), vod.url);
-    const replay = await until('the recording plays', () => fresh.evaluate(() => (window as unknown as { state(): ViewerState }).state()), (s) => s.time > 1 || s.fatal !== null);
+    await fresh.evaluate((u) => (globalThis as unknown as { watch(u: string): void }).watch(u), vod.url);
+    const replay = await until('the recording plays', () => fresh.evaluate(() => (globalThis as unknown as { state(): ViewerState }).state()), (s) => s.time > 1 || s.fatal !== null);
     expect(replay.fatal).toBeNull();
     expect(replay.live).toBe(false);
     expect(replay.frags[0]!.sn).toBe(0);

@@ -6,6 +6,12 @@
  * malformed and rotated keys, a deleted input, a segment that is not media and one over the size limit are refused,
  * and nothing of them is stored.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import type { StackClient } from '../helpers/local-stack';
@@ -162,5 +168,57 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
     expect(replay.live).toBe(false);
     expect(replay.frags[0]!.sn).toBe(0);
     await fresh.close();
+  });
+
+  it('orders hand-pushed segments: a repeat changes nothing, a late one and a new resolution are refused; webhooks follow', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'live-order-'));
+    const received: { type: string; data: { videoId: string; liveInputId?: string } }[] = [];
+    const receiver: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as (typeof received)[number]);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const hook = await api('/v1/webhooks', {
+        method: 'POST',
+        body: JSON.stringify({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, events: ['live_input.connected', 'live_input.disconnected', 'live_input.recording.ready'] }),
+      });
+      expect(hook.status).toBe(201);
+      const encode = (size: string, name: string) =>
+        execFileSync('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`, '-f', 'lavfi', '-i', 'sine',
+          '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-sc_threshold', '0', '-c:a', 'aac', '-f', 'hls', '-hls_time', '2', path.join(dir, `${name}.m3u8`)]);
+      encode('640x360', 'a');
+      encode('854x480', 'b');
+      const live = (await (await api('/v1/live_inputs', { method: 'POST', body: JSON.stringify({ title: 'ordering' }) })).json()) as { id: string; ingest: { url: string } };
+      const put = async (name: string, file: string) => (await fetch(`${live.ingest.url}/${name}`, { method: 'PUT', body: readFileSync(path.join(dir, file)) })).status;
+      expect(await put('index0.ts', 'a0.ts')).toBe(201);
+      expect(await put('index0.ts', 'a0.ts')).toBe(200);
+      expect(await put('index2.ts', 'a2.ts')).toBe(201);
+      const late = await fetch(`${live.ingest.url}/index1.ts`, { method: 'PUT', body: readFileSync(path.join(dir, 'a1.ts')) });
+      expect([late.status, ((await late.json()) as { error: { code: string } }).error.code]).toEqual([409, 'out_of_order']);
+      const resized = await fetch(`${live.ingest.url}/index3.ts`, { method: 'PUT', body: readFileSync(path.join(dir, 'b0.ts')) });
+      expect(resized.status).toBe(409);
+      expect(((await resized.json()) as { error: { message: string } }).error.message).toMatch(/changed resolution .*640x360 → 854x480/);
+      const playlist = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000000,\nindex0.ts\n#EXTINF:2.000000,\nindex2.ts\n#EXT-X-ENDLIST\n';
+      expect((await fetch(`${live.ingest.url}/index.m3u8`, { method: 'PUT', body: playlist })).status).toBe(204);
+
+      const ended = await until('the input is idle', () => input(live.id), (i) => i.status === 'idle' && i.playback.videoId !== null);
+      const videoId = ended.playback.videoId!;
+      const video = (await (await api(`/v1/videos/${videoId}`)).json()) as { status: string; duration: number };
+      expect(video).toMatchObject({ status: 'READY', duration: 4 });
+      const signed = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url: string };
+      const media = await (await fetch(signed.url.replace('master.m3u8', '360p/playlist.m3u8'))).text();
+      expect(media.match(/segment_\d+\.ts/g)).toEqual(['segment_0000.ts', 'segment_0001.ts']);
+      const events = await until('three webhooks', async () => received.filter((e) => e.data.videoId === videoId).map((e) => e.type), (t) => t.length >= 3);
+      expect(events.sort()).toEqual(['live_input.connected', 'live_input.disconnected', 'live_input.recording.ready']);
+      expect(received.every((e) => e.data.liveInputId === live.id)).toBe(true);
+    } finally {
+      receiver.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

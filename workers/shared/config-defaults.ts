@@ -293,6 +293,8 @@ export const defaults = {
     /** How far back a viewer may seek while live (the recording keeps everything). */
     defaultDvrWindowSec: 2 * 3600,
     maxDvrWindowSec: 12 * 3600,
+    /** Edge lifetime of a live broadcast's playlists: about half a 2 s segment, so one origin fetch per second per location. */
+    playlistCacheControl: 'public, max-age=1',
     /** After this long without a pushed request, the broadcast ends (a reconnect within it continues it). */
     defaultReconnectWindowSec: 60,
   },

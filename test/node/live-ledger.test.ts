@@ -12,19 +12,22 @@ import { isRestartPlaylist, parsePushedPlaylist, placeSegment, publishable, segm
 import { probeSegment } from '../../workers/live/ts-probe';
 import { buildMediaPlaylist } from '../../workers/playback/manifest';
 
-const row = (seq: number, num: number, duration: number | null = 2, bytes: number | null = 100, connection = 0): LedgerRow => ({ seq, connection, num, duration, bytes });
+const row = (seq: number, num: number, duration: number | null = 2, bytes: number | null = 100, connection = 0): LedgerRow => ({ seq, connection, num, duration, bytes, digest: bytes === null ? null : `d${num}` });
 
 describe('placeSegment', () => {
   const rows = [row(0, 0), row(1, 1), row(2, 2)];
   it('continues, repeats idempotently, restarts at 0, refuses a lower number', () => {
-    expect(placeSegment(rows, 3, 3)).toEqual({ kind: 'store', seq: 3, newConnection: false, newRow: true });
-    expect(placeSegment(rows, 1, 3)).toEqual({ kind: 'duplicate', seq: 1 });
-    expect(placeSegment([row(0, 0), row(1, 1), row(2, 2, null, 100)], 2, 3)).toEqual({ kind: 'duplicate', seq: 2 });
-    expect(placeSegment([...rows, row(3, 4)], 3, 4)).toMatchObject({ kind: 'out_of_order' });
-    expect(placeSegment(rows.slice(1), 0, 3)).toEqual({ kind: 'store', seq: 3, newConnection: true, newRow: true });
+    expect(placeSegment(rows, 3, 3, 'd3')).toEqual({ kind: 'store', seq: 3, newConnection: false, newRow: true });
+    expect(placeSegment(rows, 1, 3, 'd1')).toEqual({ kind: 'duplicate', seq: 1 });
+    expect(placeSegment([row(0, 0), row(1, 1), row(2, 2, null, 100)], 2, 3, 'd2')).toEqual({ kind: 'duplicate', seq: 2 });
+    expect(placeSegment([...rows, row(3, 4)], 3, 4, 'x')).toMatchObject({ kind: 'out_of_order' });
+    // A restarted ffmpeg pushes index0.ts again, with other bytes.
+    expect(placeSegment(rows, 0, 3, 'other')).toEqual({ kind: 'store', seq: 3, newConnection: true, newRow: true });
+    expect(placeSegment(rows.slice(1), 0, 3, 'other')).toEqual({ kind: 'store', seq: 3, newConnection: true, newRow: true });
+    expect(placeSegment(rows, 1, 3, 'other')).toMatchObject({ kind: 'mismatch' });
   });
   it('fills a row a playlist announced before its bytes came', () => {
-    expect(placeSegment([row(0, 0), row(1, 1, 2, null)], 1, 2)).toEqual({ kind: 'store', seq: 1, newConnection: false, newRow: false });
+    expect(placeSegment([row(0, 0), row(1, 1, 2, null)], 1, 2, 'd1')).toEqual({ kind: 'store', seq: 1, newConnection: false, newRow: false });
   });
   it('tells a restarted broadcaster’s playlist from a stale one', () => {
     expect(isRestartPlaylist(rows, [0])).toBe(true);

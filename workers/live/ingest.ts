@@ -15,6 +15,7 @@ import type { AppEnv } from '../shared/hono-env';
 import { readCappedBody } from '../shared/body';
 import { timingSafeEqual } from '../shared/auth';
 import { isSafeId } from '../shared/storage-keys';
+import { sha256Hex } from '../shared/runtime';
 import type { Config } from '../shared/config';
 import type { InputSettings } from './broadcast';
 import { findLiveInputEvenDeleted, hashStreamKey, isStreamKeyShape, type LiveInputRow } from './inputs';
@@ -65,7 +66,9 @@ export const ingestRoutes = new Hono<AppEnv>().put('/live/:inputId/:key/:name', 
   const bytes = await readCappedBody(c.req.raw, config.live.maxSegmentBytes, `a pushed segment may be at most ${config.live.maxSegmentBytes} bytes`);
   const probe = probeSegment(bytes);
   if (!probe.ok) throw apiError('not_media', probe.reason);
-  const result = await stub.pushSegment(input, num, bytes.buffer as ArrayBuffer, probe.facts, rungNameFor(config, probe.facts.height));
+  // readCappedBody's array is its own buffer, exactly the body.
+  const buffer = bytes.buffer as ArrayBuffer;
+  const result = await stub.pushSegment(input, num, buffer, await sha256Hex(buffer), probe.facts, rungNameFor(config, probe.facts.height));
   if (!result.ok) throw apiError(result.code, result.message);
   return c.body(null, result.duplicate ? 200 : 201);
 });

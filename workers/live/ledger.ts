@@ -14,24 +14,31 @@ export interface LedgerRow {
   num: number;
   duration: number | null;
   bytes: number | null;
+  /** SHA-256 of the stored bytes (null until stored): a retry has the same, a restarted ffmpeg's segment another. */
+  digest: string | null;
 }
 
 export type SegmentDecision =
   | { kind: 'duplicate'; seq: number }
   | { kind: 'store'; seq: number; newConnection: boolean; newRow: boolean }
-  | { kind: 'out_of_order'; reason: string };
+  | { kind: 'out_of_order'; reason: string }
+  | { kind: 'mismatch'; reason: string };
 
 /**
  * Where a pushed segment `num` goes, given the current connection's rows (in `seq` order) and the next free seq.
- * - already stored on this connection: a retry, idempotent;
+ * - already stored on this connection with the same bytes: a retry, idempotent;
+ * - 0 again with other bytes: ffmpeg restarted (a reconnect): a new connection;
+ * - another number again with other bytes: refused (it is neither a retry nor a restart);
  * - announced by a playlist but not stored yet: store it in its row;
  * - above every number of this connection: a new row;
- * - 0 below them: ffmpeg restarted (a reconnect): a new connection;
- * - anything else below them: out of order, refused.
+ * - 0 below them: a reconnect whose first segment was lost; anything else below them: out of order, refused.
  */
-export function placeSegment(rows: readonly LedgerRow[], num: number, nextSeq: number): SegmentDecision {
+export function placeSegment(rows: readonly LedgerRow[], num: number, nextSeq: number, digest: string): SegmentDecision {
   const same = rows.find((r) => r.num === num);
-  if (same) return same.bytes !== null ? { kind: 'duplicate', seq: same.seq } : { kind: 'store', seq: same.seq, newConnection: false, newRow: false };
+  if (same && same.bytes === null) return { kind: 'store', seq: same.seq, newConnection: false, newRow: false };
+  if (same && same.digest === digest) return { kind: 'duplicate', seq: same.seq };
+  if (same && num === 0) return { kind: 'store', seq: nextSeq, newConnection: true, newRow: true };
+  if (same) return { kind: 'mismatch', reason: `segment ${num} of this connection was already received with other bytes; a restarted broadcaster starts again at 0` };
   const highest = rows.reduce((m, r) => Math.max(m, r.num), -1);
   if (num > highest) return { kind: 'store', seq: nextSeq, newConnection: false, newRow: true };
   if (num === 0) return { kind: 'store', seq: nextSeq, newConnection: true, newRow: true };

@@ -26,7 +26,8 @@ const PLAN: SchemaPlan = {
           width INTEGER NOT NULL, height INTEGER NOT NULL, codecs TEXT NOT NULL, connection INTEGER NOT NULL,
           last_push INTEGER NOT NULL, input TEXT NOT NULL)`);
         sql.exec(`CREATE TABLE segments (seq INTEGER PRIMARY KEY, connection INTEGER NOT NULL, num INTEGER NOT NULL,
-          duration REAL, bytes INTEGER)`);
+          duration REAL, bytes INTEGER, digest TEXT)`);
+        sql.exec('CREATE TABLE echoes (num INTEGER PRIMARY KEY, seq INTEGER NOT NULL)');
       },
     },
   ],
@@ -66,12 +67,12 @@ export class LiveInput extends DurableObject<Env> {
   }
 
   private rows(connection?: number): LedgerRow[] {
-    const all = this.sql.exec<{ seq: number; connection: number; num: number; duration: number | null; bytes: number | null }>('SELECT * FROM segments ORDER BY seq').toArray();
+    const all = this.sql.exec<{ seq: number; connection: number; num: number; duration: number | null; bytes: number | null; digest: string | null }>('SELECT * FROM segments ORDER BY seq').toArray();
     return connection === undefined ? all : all.filter((r) => r.connection === connection);
   }
 
   /** A pushed segment, already checked to be H.264 MPEG-TS of `facts`. */
-  async pushSegment(input: InputSettings, num: number, bytes: ArrayBuffer, facts: SegmentFacts, rungName: string): Promise<PushResult> {
+  async pushSegment(input: InputSettings, num: number, bytes: ArrayBuffer, digest: string, facts: SegmentFacts, rungName: string): Promise<PushResult> {
     let b = this.current();
     if (b && (facts.width !== b.width || facts.height !== b.height)) {
       return { ok: false, code: 'conflict', message: `the stream changed resolution mid-way (${b.width}x${b.height} → ${facts.width}x${facts.height}); end the broadcast and start a new one to change it` };
@@ -79,21 +80,27 @@ export class LiveInput extends DurableObject<Env> {
     if (!b) {
       const videoId = await startBroadcast(this.env, input, facts);
       this.sql.exec('DELETE FROM segments');
+      this.sql.exec('DELETE FROM echoes');
       this.sql.exec('INSERT INTO broadcast (id, video_id, rung, width, height, codecs, connection, last_push, input) VALUES (1, ?, ?, ?, ?, ?, 0, ?, ?)', videoId, rungName, facts.width, facts.height, facts.codecs, runtime().now(), JSON.stringify(input));
       b = this.current()!;
     }
-    const nextSeq = (this.sql.exec<{ n: number }>('SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM segments').one().n);
-    const decision = placeSegment(this.rows(b.connection), num, nextSeq);
+    const decision = placeSegment(this.rows(b.connection), num, this.nextSeq(), digest);
     this.touch();
     if (decision.kind === 'out_of_order') return { ok: false, code: 'out_of_order', message: decision.reason };
-    if (decision.kind === 'duplicate') return { ok: true, seq: decision.seq, duplicate: true };
-    const connection = decision.newConnection ? b.connection + 1 : b.connection;
-    await this.env.MEDIA.put(keys.segment(b.video_id, b.rung, decision.seq), bytes, { httpMetadata: { contentType: 'video/mp2t' } });
-    if (decision.newConnection) this.sql.exec('UPDATE broadcast SET connection = ? WHERE id = 1', connection);
-    if (decision.newRow) this.sql.exec('INSERT INTO segments (seq, connection, num, duration, bytes) VALUES (?, ?, ?, NULL, ?)', decision.seq, connection, num, bytes.byteLength);
-    else this.sql.exec('UPDATE segments SET bytes = ? WHERE seq = ?', bytes.byteLength, decision.seq);
+    if (decision.kind === 'mismatch') return { ok: false, code: 'conflict', message: decision.reason };
+    if (decision.kind === 'duplicate') {
+      // Either a retry, or a restarted broadcaster whose segment is byte-identical (a file source): its playlist tells.
+      this.sql.exec('INSERT OR REPLACE INTO echoes (num, seq) VALUES (?, ?)', num, decision.seq);
+      return { ok: true, seq: decision.seq, duplicate: true };
+    }
+    const connection = decision.newConnection ? await this.reconnect(b) : b.connection;
+    if (decision.newConnection) this.sql.exec('DELETE FROM echoes');
+    const seq = decision.newConnection ? this.nextSeq() : decision.seq;
+    await this.env.MEDIA.put(keys.segment(b.video_id, b.rung, seq), bytes, { httpMetadata: { contentType: 'video/mp2t' } });
+    if (decision.newRow) this.sql.exec('INSERT INTO segments (seq, connection, num, duration, bytes, digest) VALUES (?, ?, ?, NULL, ?, ?)', seq, connection, num, bytes.byteLength, digest);
+    else this.sql.exec('UPDATE segments SET bytes = ?, digest = ? WHERE seq = ?', bytes.byteLength, digest, seq);
     await this.publish(false);
-    return { ok: true, seq: decision.seq, duplicate: false };
+    return { ok: true, seq, duplicate: false };
   }
 
   /** A pushed playlist: the durations of this connection's segments, and ENDLIST when the broadcaster ended. */
@@ -102,22 +109,22 @@ export class LiveInput extends DurableObject<Env> {
     if (!b) return;
     this.touch();
     let connection = b.connection;
-    if (isRestartPlaylist(this.rows(connection), entries.map((e) => e.num))) {
-      connection += 1;
-      this.sql.exec('UPDATE broadcast SET connection = ? WHERE id = 1', connection);
-    }
+    if (isRestartPlaylist(this.rows(connection), entries.map((e) => e.num))) connection = await this.reconnect(b);
     const rows = this.rows(connection);
-    let nextSeq = this.sql.exec<{ n: number }>('SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM segments').one().n;
+    let nextSeq = this.nextSeq();
     const highest = rows.reduce((m, r) => Math.max(m, r.num), -1);
     for (const e of entries) {
       const row = rows.find((r) => r.num === e.num);
       if (row) {
         if (row.duration === null) this.sql.exec('UPDATE segments SET duration = ? WHERE seq = ?', e.duration, row.seq);
       } else if (e.num > highest) {
-        // Announced before its own PUT finished: a row waiting for its bytes.
-        this.sql.exec('INSERT INTO segments (seq, connection, num, duration, bytes) VALUES (?, ?, ?, ?, NULL)', nextSeq++, connection, e.num, e.duration);
+        // Announced before its own PUT finished: a row waiting for its bytes, unless they came as an echo.
+        const seq = nextSeq++;
+        this.sql.exec('INSERT INTO segments (seq, connection, num, duration, bytes) VALUES (?, ?, ?, ?, NULL)', seq, connection, e.num, e.duration);
+        if (connection !== b.connection) await this.fillFromEcho(b, e.num, seq);
       }
     }
+    if (connection !== b.connection) this.sql.exec('DELETE FROM echoes');
     if (ended) await this.end(input);
     else await this.publish(false);
   }
@@ -130,6 +137,7 @@ export class LiveInput extends DurableObject<Env> {
     const rung = this.rung(b, true);
     this.sql.exec('DELETE FROM broadcast');
     this.sql.exec('DELETE FROM segments');
+    this.sql.exec('DELETE FROM echoes');
     await this.ctx.storage.deleteAlarm();
     await endBroadcast(this.env, settings, rung);
   }
@@ -148,6 +156,39 @@ export class LiveInput extends DurableObject<Env> {
     const b = this.current();
     if (!b) return { videoId: null, segments: 0, connections: 0 };
     return { videoId: b.video_id, segments: publishable(this.rows()).length, connections: b.connection + 1 };
+  }
+
+  /** A restarted broadcaster's segment that arrived byte-identical to one of the previous run (kept as an echo). */
+  private async fillFromEcho(b: BroadcastRow, num: number, seq: number): Promise<void> {
+    const echo = this.sql.exec<{ seq: number }>('SELECT seq FROM echoes WHERE num = ?', num).toArray()[0];
+    const source = echo && this.sql.exec<{ bytes: number; digest: string }>('SELECT bytes, digest FROM segments WHERE seq = ?', echo.seq).toArray()[0];
+    if (!source) return;
+    const object = await this.env.MEDIA.get(keys.segment(b.video_id, b.rung, echo.seq));
+    if (!object) return;
+    await this.env.MEDIA.put(keys.segment(b.video_id, b.rung, seq), await object.arrayBuffer(), { httpMetadata: { contentType: 'video/mp2t' } });
+    this.sql.exec('UPDATE segments SET bytes = ?, digest = ? WHERE seq = ?', source.bytes, source.digest, seq);
+  }
+
+  private nextSeq(): number {
+    return this.sql.exec<{ n: number }>('SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM segments').one().n;
+  }
+
+  /**
+   * A new connection (the broadcaster started again). What the cut-off connection left half done (a segment whose
+   * playlist never came, one whose bytes never came) is dropped from its first gap on, so the recording's segment
+   * numbers stay contiguous and the new connection follows its last complete segment.
+   */
+  private async reconnect(b: BroadcastRow): Promise<number> {
+    const old = this.rows(b.connection);
+    const gap = old.find((r) => r.duration === null || r.bytes === null);
+    if (gap) {
+      const dropped = old.filter((r) => r.seq >= gap.seq);
+      const stored = dropped.filter((r) => r.bytes !== null).map((r) => keys.segment(b.video_id, b.rung, r.seq));
+      if (stored.length) await this.env.MEDIA.delete(stored);
+      this.sql.exec('DELETE FROM segments WHERE seq >= ?', gap.seq);
+    }
+    this.sql.exec('UPDATE broadcast SET connection = ? WHERE id = 1', b.connection + 1);
+    return b.connection + 1;
   }
 
   private touch(): void {

@@ -100,6 +100,8 @@ export const videos = sqliteTable(
      * CRFs from the complexity probe, or the fixed ladder with the reason. Null until decided.
      */
     ladder: text('ladder'),
+    /** The live input whose broadcast this video records (workers/live); null for uploaded videos. */
+    liveInputId: text('live_input_id'),
   },
   (t) => [
     index('videos_scheduled_deletion_idx').on(t.scheduledDeletion),
@@ -168,6 +170,10 @@ export const renditions = sqliteTable(
     packaging: text('packaging').$type<Packaging>().notNull().default('ts'),
     /** False while chunks are still encoding: the playlist grows and has no ENDLIST yet. */
     complete: integer('complete', { mode: 'boolean' }).notNull().default(true),
+    /** JSON array of the segment numbers that follow a break in the source (a live broadcaster reconnected); null: none. */
+    discontinuities: text('discontinuities'),
+    /** While the rung grows, the first segment its playlist lists (a live DVR window slides); 0 otherwise. */
+    windowStart: integer('window_start').notNull().default(0),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.videoId, t.name] })],
@@ -314,7 +320,15 @@ export const directUploads = sqliteTable(
   (t) => [uniqueIndex('direct_uploads_token_hash_uq').on(t.tokenHash), index('direct_uploads_video_idx').on(t.videoId)],
 );
 
-export const WEBHOOK_EVENTS = ['video.ready', 'video.failed', 'upload.completed', 'video.deleted'] as const;
+export const WEBHOOK_EVENTS = [
+  'video.ready',
+  'video.failed',
+  'upload.completed',
+  'video.deleted',
+  'live_input.connected',
+  'live_input.disconnected',
+  'live_input.recording.ready',
+] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /** A creator's webhook endpoint; `secret` (`whsec_…`) signs every delivery (Standard Webhooks). */
@@ -487,3 +501,31 @@ export const videoImports = sqliteTable('video_imports', {
   /** JSON [{partNumber, etag}] of the parts stored. */
   parts: text('parts').notNull().default('[]'),
 });
+
+export const LIVE_INPUT_STATUSES = ['idle', 'live'] as const;
+export type LiveInputStatus = (typeof LIVE_INPUT_STATUSES)[number];
+
+/**
+ * A creator's live input (workers/live): where a broadcaster pushes HLS with `ffmpeg -method PUT`. The stream key
+ * is a capability like a direct upload URL: only its SHA-256 is stored, and rotating it revokes the old one.
+ * `videoId` is the video recording the current broadcast (null while idle).
+ */
+export const liveInputs = sqliteTable(
+  'live_inputs',
+  {
+    id: text('id').primaryKey(),
+    creatorId: text('creator_id').notNull().references(() => creators.id),
+    title: text('title').notNull(),
+    streamKeyHash: text('stream_key_hash').notNull(),
+    status: text('status').$type<LiveInputStatus>().notNull().default('idle'),
+    recordingMode: text('recording_mode').$type<'automatic' | 'off'>().notNull().default('automatic'),
+    latency: text('latency').$type<'standard' | 'low'>().notNull().default('standard'),
+    dvrWindowSeconds: integer('dvr_window_seconds').notNull(),
+    reconnectWindowSeconds: integer('reconnect_window_seconds').notNull(),
+    videoId: text('video_id'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [index('live_inputs_creator_idx').on(t.creatorId, t.createdAt), index('live_inputs_key_idx').on(t.streamKeyHash)],
+);

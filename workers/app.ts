@@ -37,6 +37,8 @@ import { beaconCors } from './views/beacon-cors';
 import { captionRoutes } from './captions/routes';
 import { clipRoutes } from './clips/routes';
 import { downloadRoutes } from './downloads/routes';
+import { liveInputRoutes } from './live/routes';
+import { ingestRoutes } from './live/ingest';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -81,6 +83,8 @@ export function createApp() {
   app.route('/', downloadRoutes);
   app.route('/', embedRoutes);
   app.route('/', oembedRoutes);
+  app.route('/', liveInputRoutes);
+  app.route('/', ingestRoutes);
   app.route('/', webRoutes);
   registerDocumentedRoutes(app.openAPIRegistry);
   app.route('/', openApiRoutes(app));

@@ -11,6 +11,7 @@ installLifecycleHooks(lifecycleHooks);
 export { UploadSession } from './uploads/upload-session';
 export { ViewCounter } from './views/view-counter';
 export { ClientLimiter } from './views/client-limiter';
+export { LiveInput } from './live/live-input';
 export { TranscoderContainer } from './transcoding/transcoder-container';
 // The Container library's outbound interception runs through this entrypoint (ctx.exports.ContainerProxy): without
 // it, TranscoderContainer's `outboundByHost` handlers (its only way to reach R2) are never installed.

@@ -47,6 +47,9 @@ export const lifecycleHooks: LifecycleHooks = {
       importCancel: cancelImportOfVideo,
       webhook: webhookHook('video.deleted'),
     },
+    'live_input.connected': { webhook: webhookHook('live_input.connected') },
+    'live_input.disconnected': { webhook: webhookHook('live_input.disconnected') },
+    'live_input.recording.ready': { webhook: webhookHook('live_input.recording.ready') },
   },
   analysisChecks: {
     directUploadMaxDuration: refuseOverMaxDuration,

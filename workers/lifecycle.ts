@@ -10,7 +10,16 @@
 export type VideoHook = (env: Env, videoId: string) => Promise<void>;
 
 /** The events, named like the webhook events they also become. */
-export type LifecycleEvent = 'upload.completed' | 'video.ready' | 'video.failed' | 'video.updated' | 'video.deleted';
+export type LifecycleEvent =
+  | 'upload.completed'
+  | 'video.ready'
+  | 'video.failed'
+  | 'video.updated'
+  | 'video.deleted'
+  /** A live input's broadcast, named by its recording video (workers/live): it started, it ended, its recording is READY. */
+  | 'live_input.connected'
+  | 'live_input.disconnected'
+  | 'live_input.recording.ready';
 
 /** Facts from analysis that a check may refuse (e.g. a direct upload's maxDurationSeconds). */
 export interface AnalysedFacts {

@@ -33,6 +33,7 @@ export const FLOORS: Readonly<Record<string, number>> = {
   clips: 6,
   frames: 6,
   downloads: 6,
+  live: 6,
   uploads: 7,
   imports: 7,
   'direct-uploads': 8,

@@ -31,7 +31,7 @@ const config = loadConfig({});
 
 const db = openDb(env.DB);
 /** The status moves' events (each has a webhook hook to observe). */
-type StatusEvent = Exclude<LifecycleEvent, 'video.updated'>;
+type StatusEvent = Exclude<LifecycleEvent, 'video.updated' | `live_input.${string}`>;
 const EVENTS: StatusEvent[] = ['upload.completed', 'video.ready', 'video.failed', 'video.deleted'];
 let spies: Record<StatusEvent, MockInstance<VideoHook>>;
 

@@ -10,6 +10,8 @@
  *                       FAILED ◀────────────────────────┘
  *   any state but DELETED ──delete──▶ DELETED (final)
  *   (new) ──createClip──▶ READY (a clip plays its source's segments: nothing to upload or encode)
+ *   (new) ──goLive──▶ PROCESSING (a live broadcast's recording: its rung grows as the broadcaster pushes segments,
+ *                     the same growing, ENDLIST-less rung a chunked encode shows; `ready` when the broadcast ends)
  *
  * Each move is one compare-and-set UPDATE on its legal source states (`TRANSITIONS`), so of two concurrent callers
  * one wins and the other gets `false`; an illegal move (DELETED → READY) changes nothing. The winner, and only the
@@ -103,6 +105,15 @@ export async function insertReadyClip(db: Db, video: NewVideo & Columns): Promis
   await db.insert(schema.videos).values({ ...video, status: 'READY', updatedAt: video.createdAt, readyAt: video.createdAt });
 }
 
+/**
+ * (new) → PROCESSING for a live broadcast's recording (workers/live). PROCESSING is the status of a video whose
+ * rungs are still growing, which is what a live video is: playback, views and deletion treat it as they treat a
+ * video mid-encode, and the broadcast's end is the ordinary `ready` move (or `delete` when nothing is recorded).
+ */
+export async function insertLiveVideo(db: Db, video: NewVideo & Pick<VideoInsert, 'liveInputId' | 'width' | 'height'>): Promise<void> {
+  await db.insert(schema.videos).values({ description: '', visibility: 'public', ...video, status: 'PROCESSING', updatedAt: video.createdAt });
+}
+
 /** UPLOADING → PROCESSING with the original's facts; `enqueue` queues the analysis. Emits `upload.completed`. */
 export function markUploadCompleted(env: Env, db: Db, videoId: string, facts: { sourceSize: number; sourceSha256: string | null }, enqueue: () => Promise<void>): Promise<boolean> {
   return move(env, db, videoId, 'uploadCompleted', { ...facts, error: null }, enqueue);
@@ -119,8 +130,8 @@ export function markUploadFailed(env: Env, db: Db, videoId: string, reason: stri
 }
 
 /** PROCESSING → READY. Emits `video.ready` (cache warming, webhook). */
-export function markReady(env: Env, db: Db, videoId: string): Promise<boolean> {
-  return move(env, db, videoId, 'ready', { readyAt: runtime().now(), error: null });
+export function markReady(env: Env, db: Db, videoId: string, columns: Columns = {}): Promise<boolean> {
+  return move(env, db, videoId, 'ready', { ...columns, readyAt: runtime().now(), error: null });
 }
 
 /** PROCESSING → FAILED with a reason the creator can read. Emits `video.failed`. Safe to repeat. */

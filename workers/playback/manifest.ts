@@ -25,6 +25,10 @@ export interface PlayableRendition extends RenditionFacts {
   packaging: Packaging;
   /** False while chunks are still encoding: the media playlist grows and has no ENDLIST yet. */
   complete: boolean;
+  /** Segment numbers preceded by `EXT-X-DISCONTINUITY` (a live broadcaster reconnected). */
+  discontinuities?: readonly number[];
+  /** While growing: the first listed segment (a live DVR window); the playlist slides and names no type. */
+  windowStart?: number;
 }
 
 /** One `EXT-X-MEDIA:TYPE=SUBTITLES` rendition (workers/captions/hls.ts builds them from caption tracks). */
@@ -46,7 +50,19 @@ const AUDIO_GROUP = 'audio';
 /** A row is playable when its segment list is a non-empty array of positive finite durations. */
 export function toPlayable(row: RenditionRow): PlayableRendition | null {
   const segmentDurations = parseSegmentDurations(row.segmentDurations);
-  return segmentDurations ? { ...renditionFacts(row), segmentDurations, kind: row.kind, complete: row.complete, packaging: row.packaging } : null;
+  if (!segmentDurations) return null;
+  const discontinuities = parseDiscontinuities(row.discontinuities);
+  return { ...renditionFacts(row), segmentDurations, kind: row.kind, complete: row.complete, packaging: row.packaging, discontinuities, windowStart: row.complete ? 0 : row.windowStart };
+}
+
+function parseDiscontinuities(json: string | null): number[] {
+  if (!json) return [];
+  try {
+    const parsed: unknown = JSON.parse(json);
+    return Array.isArray(parsed) ? parsed.filter((n): n is number => Number.isInteger(n) && n > 0) : [];
+  } catch {
+    return [];
+  }
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -97,15 +113,29 @@ export function buildMasterPlaylist(
  * `EXT-X-ENDLIST`; once complete it is VOD with `EXT-X-ENDLIST`. CMAF: `EXT-X-MAP` names the rendition's init segment
  * and the segments are `segment_{n}.m4s`.
  */
-export function buildMediaPlaylist(rendition: Pick<PlayableRendition, 'segmentDurations' | 'firstSegment'> & { complete?: boolean; packaging?: Packaging }): string {
+export function buildMediaPlaylist(
+  rendition: Pick<PlayableRendition, 'segmentDurations' | 'firstSegment' | 'discontinuities' | 'windowStart'> & { complete?: boolean; packaging?: Packaging },
+): string {
   const complete = rendition.complete !== false;
   const first = rendition.firstSegment ?? 0;
   const packaging = rendition.packaging ?? 'ts';
-  const durations = rendition.segmentDurations.map(round3);
+  const all = rendition.segmentDurations.map(round3);
+  // A live rung's DVR window: segments before `windowStart` are no longer listed (a sliding playlist, RFC 8216 §6.2.2).
+  const skip = complete ? 0 : Math.min(Math.max(0, (rendition.windowStart ?? 0) - first), Math.max(0, all.length - 1));
+  const durations = all.slice(skip);
+  const breaks = new Set(rendition.discontinuities ?? []);
   const target = Math.max(1, ...durations.map((d) => Math.round(d)));
-  const lines = ['#EXTM3U', `#EXT-X-VERSION:${packaging === 'cmaf' ? CMAF_VERSION : 3}`, `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-MEDIA-SEQUENCE:0', `#EXT-X-PLAYLIST-TYPE:${complete ? 'VOD' : 'EVENT'}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const type = complete ? ['#EXT-X-PLAYLIST-TYPE:VOD'] : skip > 0 ? [] : ['#EXT-X-PLAYLIST-TYPE:EVENT'];
+  const version = packaging === 'cmaf' ? CMAF_VERSION : 3;
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${version}`, `#EXT-X-TARGETDURATION:${target}`, `#EXT-X-MEDIA-SEQUENCE:${skip}`, ...type, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const breaksBefore = [...breaks].filter((n) => n <= first + skip).length;
+  if (breaksBefore > 0) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${breaksBefore}`);
   if (packaging === 'cmaf') lines.push(`#EXT-X-MAP:URI="${INIT_FILE_NAME}"`);
-  durations.forEach((d, i) => lines.push(`#EXTINF:${d.toFixed(3)},`, segmentFileName(first + i, packaging)));
+  durations.forEach((d, i) => {
+    const n = first + skip + i;
+    if (breaks.has(n) && i > 0) lines.push('#EXT-X-DISCONTINUITY');
+    lines.push(`#EXTINF:${d.toFixed(3)},`, segmentFileName(n, packaging));
+  });
   if (complete) lines.push('#EXT-X-ENDLIST');
   return lines.join('\n') + '\n';
 }

@@ -38,6 +38,8 @@ export function lifetime(state: PlaybackState, config: Config): string {
 
 /** Playlists: a clip's follow its source's current rungs (workers/clips/resolve.ts), so they are never immutable. */
 function playlistLifetime(state: PlaybackState, config: Config): string {
+  // A live broadcast's playlists change every segment: cached about half a segment (workers/live).
+  if (state.video.liveInputId && state.video.status === 'PROCESSING') return config.live.playlistCacheControl;
   return state.video.clipOf ? config.clips.playlistCacheControl : lifetime(state, config);
 }
 

@@ -112,7 +112,8 @@ export const playbackRoutes = (extensions: PlaybackExtensions) => $(
       if (parsed.status === 'bad_request') throw badRequest(parsed.reason);
       const { object } = parsed;
       await authorizePlayback(c.req.raw, c.var.db, config, parsed);
-      const loadState = () => getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs);
+      // A playlist miss reads the rungs fresh (a live rung grows every segment); other misses share the memo.
+      const loadState = () => (object.kind === 'media' ? loadPlaybackState(c.var.db, object.videoId) : getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs));
       const res = await serveThroughCache(
         c.req.raw,
         cacheUrl(await cacheKeyPath(object, loadState, config, extensions)),

@@ -23,7 +23,7 @@ export interface CaptionTrackState {
 }
 
 export interface PlaybackState {
-  video: Pick<VideoRow, 'id' | 'status' | 'creatorId' | 'visibility' | 'duration' | 'posterTime' | 'frameRate' | 'clipOf' | 'clipStart' | 'clipEnd'>;
+  video: Pick<VideoRow, 'id' | 'status' | 'creatorId' | 'visibility' | 'duration' | 'posterTime' | 'frameRate' | 'clipOf' | 'clipStart' | 'clipEnd' | 'liveInputId'>;
   /** Finished rungs by name. */
   renditions: Map<string, PlayableRendition>;
   captions: CaptionTrackState[];
@@ -42,6 +42,7 @@ const videoColumns = {
   clipOf: schema.videos.clipOf,
   clipStart: schema.videos.clipStart,
   clipEnd: schema.videos.clipEnd,
+  liveInputId: schema.videos.liveInputId,
 };
 
 function playableRungs(rows: Parameters<typeof toPlayable>[0][]): Map<string, PlayableRendition> {

@@ -323,6 +323,19 @@ export const defaults = {
     ttlSec: 3600,
     jitterFraction: 0.1,
   },
+  live: {
+    /** A pushed segment over this is refused (413) before it is stored; 2 s of 1080p60 at 12 Mb/s is about 3 MiB. */
+    maxSegmentBytes: 16 * MiB,
+    /** A pushed playlist over this is refused (413). */
+    maxPlaylistBytes: 256 * 1024,
+    /** How far back a viewer may seek while live (the recording keeps everything). */
+    defaultDvrWindowSec: 2 * 3600,
+    maxDvrWindowSec: 12 * 3600,
+    /** Edge lifetime of a live broadcast's playlists: about half a 2 s segment, so one origin fetch per second per location. */
+    playlistCacheControl: 'public, max-age=1',
+    /** After this long without a pushed request, the broadcast ends (a reconnect within it continues it). */
+    defaultReconnectWindowSec: 60,
+  },
   directUploads: {
     /** How long a direct upload URL may be used to start its upload (an upload started in time runs its session TTL). */
     defaultTtlSec: 3600,

@@ -45,6 +45,8 @@ export const ERRORS = {
   length_required: { status: 411, meaning: 'Content-Length is required.' },
   unsupported_tus_version: { status: 412, meaning: 'Tus-Resumable is missing or names a version this server does not speak.' },
   payload_too_large: { status: 413, meaning: 'The body or the declared length is over a limit; nothing past the limit was kept.' },
+  not_media: { status: 415, meaning: 'A pushed live segment is not MPEG-TS with H.264 video; nothing of it was stored.' },
+  out_of_order: { status: 409, meaning: 'A pushed live segment comes before one already received on this connection; nothing was stored.' },
   unsupported_media_type: { status: 415, meaning: 'The Content-Type is not the one the route takes.' },
   range_not_satisfiable: { status: 416, meaning: 'The Range lies outside the object.' },
   verification_failed: { status: 422, meaning: 'The uploaded bytes do not match the declared size or SHA-256; the upload was discarded.' },

@@ -229,3 +229,39 @@ export async function maybeMarkReady(env: Env, db: Db, config: Config, videoId: 
   if (thumbs?.status !== 'COMPLETED') return false;
   return markReady(env, db, videoId);
 }
+
+/** A live broadcast's rung as its ingest published it (workers/live): every segment so far, in order. */
+export interface LiveRung {
+  videoId: string;
+  name: string;
+  width: number;
+  height: number;
+  codecs: string;
+  segmentDurations: number[];
+  totalBytes: number;
+  peakBandwidth: number;
+  discontinuities: number[];
+  windowStart: number;
+}
+
+/**
+ * Writes a live rung's row (this module is the renditions table's writer). While live it is not complete: an
+ * ENDLIST-less, growing playlist; `complete` makes it the recording's VOD rung and writes its playlist copy.
+ */
+export async function recordLiveRung(env: Env, db: Db, rung: LiveRung, complete: boolean): Promise<void> {
+  const seconds = sum(rung.segmentDurations);
+  const row = {
+    videoId: rung.videoId, name: rung.name, kind: 'video' as const, width: rung.width, height: rung.height,
+    bandwidth: Math.max(1, Math.round(rung.peakBandwidth)), averageBandwidth: Math.max(1, Math.round(seconds > 0 ? (rung.totalBytes * 8) / seconds : 0)),
+    codecs: rung.codecs, frameRate: null, segmentCount: rung.segmentDurations.length, segmentDurations: JSON.stringify(rung.segmentDurations),
+    totalBytes: rung.totalBytes, discontinuities: rung.discontinuities.length ? JSON.stringify(rung.discontinuities) : null, windowStart: complete ? 0 : rung.windowStart,
+  };
+  const { videoId: _v, name: _n, ...set } = row;
+  await db
+    .insert(schema.renditions)
+    .values({ ...row, complete, createdAt: runtime().now() })
+    .onConflictDoUpdate({ target: [schema.renditions.videoId, schema.renditions.name], set: { ...set, complete } });
+  if (complete) {
+    await env.MEDIA.put(keys.mediaPlaylist(rung.videoId, rung.name), buildMediaPlaylist({ segmentDurations: rung.segmentDurations, discontinuities: rung.discontinuities, complete: true }), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
+  }
+}

@@ -32,6 +32,7 @@ async function payloadFor(db: Db, type: WebhookEvent, video: typeof schema.video
     width: video.width,
     height: video.height,
   };
+  if (video.liveInputId) data.liveInputId = video.liveInputId;
   if (video.status === 'FAILED') data.error = video.error ?? 'processing failed';
   if (direct) data.directUpload = { id: direct.id, metadata: direct.metadata ? (JSON.parse(direct.metadata) as unknown) : null };
   return JSON.stringify({ type, timestamp: new Date(runtime().now()).toISOString(), data });

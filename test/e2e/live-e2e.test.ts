@@ -1,0 +1,224 @@
+/**
+ * End to end: a live input on the shared local stack, fed by real ffmpeg (`-f hls -method PUT`), watched live by
+ * hls.js in Chromium through the signed playback URL. The broadcaster is killed (SIGKILL) and pushes again within
+ * the reconnect window: the viewer goes on across one discontinuity. The second run ends with ENDLIST: the recording
+ * is a READY video over the same segments, lasting what was sent (±1 segment), playing from its start. Wrong,
+ * malformed and rotated keys, a deleted input, a segment that is not media and one over the size limit are refused,
+ * and nothing of them is stored.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import type { StackClient } from '../helpers/local-stack';
+import { launchChromium, serveHlsPage } from '../helpers/chromium';
+import { sharedStack } from '../helpers/shared-stack';
+import { pushLive } from '../helpers/live-push';
+
+const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video>
+<script src="/hls.min.js"></script>
+<script>
+window.viewer = { frags: [], errors: [], fatal: null, ended: false };
+window.watch = (url) => {
+  const video = document.getElementById('v');
+  const hls = new Hls({ enableWorker: false });
+  hls.on(Hls.Events.ERROR, (_e, d) => { window.viewer.errors.push(d.details); if (d.fatal) window.viewer.fatal = d.type + ' ' + d.details; });
+  hls.on(Hls.Events.FRAG_LOADED, (_e, d) => { if (d.frag.type === 'main') window.viewer.frags.push({ sn: d.frag.sn, cc: d.frag.cc }); });
+  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play());
+  video.addEventListener('ended', () => { window.viewer.ended = true; });
+  hls.loadSource(url);
+  hls.attachMedia(video);
+  window.hls = hls;
+};
+window.state = () => ({ ...window.viewer, time: document.getElementById('v').currentTime, live: window.hls && window.hls.levels[0] && window.hls.levels[0].details ? window.hls.levels[0].details.live : null });
+</script></body></html>`;
+
+interface ViewerState {
+  frags: { sn: number; cc: number }[];
+  errors: string[];
+  fatal: string | null;
+  ended: boolean;
+  time: number;
+  live: boolean | null;
+}
+
+async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!ok(last)) {
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last).slice(0, 600)}`);
+    await new Promise((r) => setTimeout(r, 250));
+    last = await probe();
+  }
+  return last;
+}
+
+describe('live input: ffmpeg ingest, live playback, reconnect, recording', () => {
+  let stack: StackClient;
+  let browser: Browser;
+  let page: Page;
+  let pageServer: Awaited<ReturnType<typeof serveHlsPage>>;
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${stack.origin}${path}`, { ...init, headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  const input = async (id: string) => (await (await api(`/v1/live_inputs/${id}`)).json()) as { status: string; playback: { videoId: string | null } };
+
+  beforeAll(async () => {
+    stack = await sharedStack('live e2e');
+    pageServer = await serveHlsPage(PAGE);
+    browser = await launchChromium();
+    page = await browser.newPage();
+    await page.goto(`${pageServer.origin}/`);
+  });
+
+  beforeEach(() => onTestFailed(() => console.log(stack.logs.slice(-80).join(''))));
+
+  afterAll(async () => {
+    await browser?.close();
+    await pageServer?.close();
+  });
+
+  it('refuses bad keys, bad segments and a deleted input before storing anything', async () => {
+    const created = await api('/v1/live_inputs', { method: 'POST', body: JSON.stringify({ title: 'refusals' }) });
+    expect(created.status).toBe(201);
+    const live = (await created.json()) as { id: string; ingest: { url: string } };
+    const url = live.ingest.url;
+    const put = (u: string, body: BodyInit) => fetch(u, { method: 'PUT', body });
+    const wrongKey = url.replace(/lsk_[a-z0-9]{40}$/, `lsk_${'a'.repeat(40)}`);
+    const codeOf = async (r: Response) => ((await r.json()) as { error: { code: string } }).error.code;
+    let r = await put(`${wrongKey}/index0.ts`, 'x');
+    expect([r.status, await codeOf(r)]).toEqual([403, 'forbidden']);
+    r = await put(`${url.replace(/lsk_[a-z0-9]{40}$/, 'nokey')}/index0.ts`, 'x');
+    expect([r.status, await codeOf(r)]).toEqual([401, 'unauthorized']);
+    r = await put(`${url}/index0.ts`, new Uint8Array(188 * 10).fill(0x47));
+    expect([r.status, await codeOf(r)]).toEqual([415, 'not_media']);
+    r = await put(`${url}/index0.ts`, 'this is not a video');
+    expect([r.status, await codeOf(r)]).toEqual([415, 'not_media']);
+    r = await put(`${url}/index0.ts`, new Uint8Array(17 * 1024 * 1024));
+    expect([r.status, await codeOf(r)]).toEqual([413, 'payload_too_large']);
+    // Nothing was accepted: the input never went live and has no broadcast video.
+    expect(await input(live.id)).toMatchObject({ status: 'idle', playback: { videoId: null } });
+
+    const rotated = (await (await api(`/v1/live_inputs/${live.id}/rotate_key`, { method: 'POST' })).json()) as { ingest: { url: string } };
+    expect(rotated.ingest.url).not.toBe(url);
+    r = await put(`${url}/index.m3u8`, '#EXTM3U\n');
+    expect([r.status, await codeOf(r)]).toEqual([403, 'forbidden']);
+    expect((await api(`/v1/live_inputs/${live.id}`, { method: 'DELETE' })).status).toBe(204);
+    r = await put(`${rotated.ingest.url}/index.m3u8`, '#EXTM3U\n');
+    expect([r.status, await codeOf(r)]).toEqual([410, 'gone']);
+    expect((await api(`/v1/live_inputs/${live.id}`)).status).toBe(404);
+  });
+
+  it('plays live in hls.js, survives a killed broadcaster, and records a READY video', async () => {
+    const created = await api('/v1/live_inputs', { method: 'POST', body: JSON.stringify({ title: 'e2e live', reconnectWindowSeconds: 60 }) });
+    const live = (await created.json()) as { id: string; ingest: { url: string } };
+
+    const first = pushLive(live.ingest.url, { seconds: 60 });
+    const { playback } = await until('the input goes live', () => input(live.id), (i) => i.status === 'live' && i.playback.videoId !== null);
+    const videoId = playback.videoId!;
+    // Playable once its first segment is in with its duration (the playlist after it).
+    const signed = await until('the broadcast is playable', async () => (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url: string; status: string }, (p) => p.status !== undefined);
+    expect(signed.status).toBe('PROCESSING');
+    const media = async () => (await fetch(signed.url.replace('master.m3u8', '360p/playlist.m3u8'))).text();
+    const growing = await until('the live playlist has 3 segments', media, (t) => (t.match(/#EXTINF/g) ?? []).length >= 3);
+    expect(growing).not.toContain('#EXT-X-ENDLIST');
+
+    await page.evaluate((u) => (globalThis as unknown as { watch(u: string): void }).watch(u), signed.url);
+    const state = () => page.evaluate(() => (globalThis as unknown as { state(): ViewerState }).state());
+    const watching = await until('the viewer plays live', state, (s) => s.time > 2 || s.fatal !== null);
+    expect(watching.fatal).toBeNull();
+    expect(watching.live).toBe(true);
+
+    // The broadcaster dies mid-segment; what it had finished stays listed, and the viewer keeps its place.
+    first.child.kill('SIGKILL');
+    await first.done;
+    const beforeReconnect = (await media()).match(/#EXTINF:([\d.]+)/g)!.map((l) => Number(l.slice(8)));
+    expect((await input(live.id)).status).toBe('live');
+
+    const second = pushLive(live.ingest.url, { seconds: 8 });
+    const afterBreak = await until('the viewer plays past the reconnect', state, (s) => s.frags.some((f) => f.cc === 1) || s.fatal !== null, 90_000);
+    expect(afterBreak.fatal).toBeNull();
+    expect(await second.done).toBe(0);
+
+    const ended = await until('the recording is READY', () => input(live.id), (i) => i.status === 'idle', 30_000);
+    expect(ended.playback.videoId).toBe(videoId);
+    const video = (await (await api(`/v1/videos/${videoId}`)).json()) as { status: string; duration: number; liveInputId?: string };
+    expect(video.status).toBe('READY');
+    const sent = beforeReconnect.reduce((a, b) => a + b, 0) + 8;
+    expect(Math.abs(video.duration - sent)).toBeLessThanOrEqual(2.1);
+
+    const recorded = await media();
+    expect(recorded).toContain('#EXT-X-ENDLIST');
+    expect(recorded.match(/#EXT-X-DISCONTINUITY\n/g)?.length).toBe(1);
+    const final = await until('the viewer reaches the end', state, (s) => s.ended || s.fatal !== null, 60_000);
+    expect(final.fatal).toBeNull();
+    expect(new Set(final.frags.map((f) => f.cc))).toEqual(new Set([0, 1]));
+
+    // The recording plays from its start in a fresh viewer.
+    const vod = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url: string; status: string };
+    expect(vod.status).toBe('READY');
+    const fresh = await browser.newPage();
+    await fresh.goto(`${pageServer.origin}/`);
+    await fresh.evaluate((u) => (globalThis as unknown as { watch(u: string): void }).watch(u), vod.url);
+    const replay = await until('the recording plays', () => fresh.evaluate(() => (globalThis as unknown as { state(): ViewerState }).state()), (s) => s.time > 1 || s.fatal !== null);
+    expect(replay.fatal).toBeNull();
+    expect(replay.live).toBe(false);
+    expect(replay.frags[0]!.sn).toBe(0);
+    await fresh.close();
+  });
+
+  it('orders hand-pushed segments: a repeat changes nothing, a late one and a new resolution are refused; webhooks follow', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'live-order-'));
+    const received: { type: string; data: { videoId: string; liveInputId?: string } }[] = [];
+    const receiver: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as (typeof received)[number]);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const hook = await api('/v1/webhooks', {
+        method: 'POST',
+        body: JSON.stringify({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, events: ['live_input.connected', 'live_input.disconnected', 'live_input.recording.ready'] }),
+      });
+      expect(hook.status).toBe(201);
+      const encode = (size: string, name: string) =>
+        execFileSync('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`, '-f', 'lavfi', '-i', 'sine',
+          '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-sc_threshold', '0', '-c:a', 'aac', '-f', 'hls', '-hls_time', '2', path.join(dir, `${name}.m3u8`)]);
+      encode('640x360', 'a');
+      encode('854x480', 'b');
+      const live = (await (await api('/v1/live_inputs', { method: 'POST', body: JSON.stringify({ title: 'ordering' }) })).json()) as { id: string; ingest: { url: string } };
+      const put = async (name: string, file: string) => (await fetch(`${live.ingest.url}/${name}`, { method: 'PUT', body: readFileSync(path.join(dir, file)) })).status;
+      expect(await put('index0.ts', 'a0.ts')).toBe(201);
+      expect(await put('index0.ts', 'a0.ts')).toBe(200);
+      expect(await put('index2.ts', 'a2.ts')).toBe(201);
+      const late = await fetch(`${live.ingest.url}/index1.ts`, { method: 'PUT', body: readFileSync(path.join(dir, 'a1.ts')) });
+      expect([late.status, ((await late.json()) as { error: { code: string } }).error.code]).toEqual([409, 'out_of_order']);
+      const resized = await fetch(`${live.ingest.url}/index3.ts`, { method: 'PUT', body: readFileSync(path.join(dir, 'b0.ts')) });
+      expect(resized.status).toBe(409);
+      expect(((await resized.json()) as { error: { message: string } }).error.message).toMatch(/changed resolution .*640x360 → 854x480/);
+      const playlist = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000000,\nindex0.ts\n#EXTINF:2.000000,\nindex2.ts\n#EXT-X-ENDLIST\n';
+      expect((await fetch(`${live.ingest.url}/index.m3u8`, { method: 'PUT', body: playlist })).status).toBe(204);
+
+      const ended = await until('the input is idle', () => input(live.id), (i) => i.status === 'idle' && i.playback.videoId !== null);
+      const videoId = ended.playback.videoId!;
+      const video = (await (await api(`/v1/videos/${videoId}`)).json()) as { status: string; duration: number };
+      expect(video).toMatchObject({ status: 'READY', duration: 4 });
+      const signed = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url: string };
+      const media = await (await fetch(signed.url.replace('master.m3u8', '360p/playlist.m3u8'))).text();
+      expect(media.match(/segment_\d+\.ts/g)).toEqual(['segment_0000.ts', 'segment_0001.ts']);
+      const events = await until('three webhooks', async () => received.filter((e) => e.data.videoId === videoId).map((e) => e.type), (t) => t.length >= 3);
+      expect(events.sort()).toEqual(['live_input.connected', 'live_input.disconnected', 'live_input.recording.ready']);
+      expect(received.every((e) => e.data.liveInputId === live.id)).toBe(true);
+    } finally {
+      receiver.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

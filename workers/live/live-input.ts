@@ -1,0 +1,230 @@
+/**
+ * LiveInput: one SQLite-backed Durable Object per live input (idFromName(inputId)), the single place that orders
+ * a broadcast's pushes. The ingest route (live/ingest.ts) checks the stream key and the bytes first; this object
+ * decides where a segment goes (live/ledger.ts), stores it in R2 under the recording's own segment numbers,
+ * publishes the rung's growing playlist, and ends the broadcast on the pushed ENDLIST or, by alarm, after
+ * `reconnectWindowSeconds` without a push. Its D1 effects are in live/broadcast.ts.
+ *
+ * Storage: `broadcast` (one row while a broadcast runs: its video, rung facts, current connection, last push) and
+ * `segments` (the ledger). Versioned with shared/do-schema.ts.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { migrateSchema, type SchemaPlan } from '../shared/do-schema';
+import { keys } from '../shared/storage-keys';
+import { runtime } from '../shared/runtime';
+import type { LiveRung } from '../transcoding/outputs';
+import { endBroadcast, publishRung, startBroadcast, type InputSettings } from './broadcast';
+import { isRestartPlaylist, placeSegment, publishable, type LedgerRow } from './ledger';
+import type { SegmentFacts } from './ts-probe';
+
+const PLAN: SchemaPlan = {
+  migrations: [
+    {
+      name: 'broadcast and segments',
+      up: (sql) => {
+        sql.exec(`CREATE TABLE broadcast (id INTEGER PRIMARY KEY CHECK (id = 1), video_id TEXT NOT NULL, rung TEXT NOT NULL,
+          width INTEGER NOT NULL, height INTEGER NOT NULL, codecs TEXT NOT NULL, connection INTEGER NOT NULL,
+          last_push INTEGER NOT NULL, input TEXT NOT NULL)`);
+        sql.exec(`CREATE TABLE segments (seq INTEGER PRIMARY KEY, connection INTEGER NOT NULL, num INTEGER NOT NULL,
+          duration REAL, bytes INTEGER, digest TEXT)`);
+        sql.exec('CREATE TABLE echoes (num INTEGER PRIMARY KEY, seq INTEGER NOT NULL)');
+      },
+    },
+  ],
+  legacyVersion: () => 0,
+};
+
+interface BroadcastRow {
+  video_id: string;
+  rung: string;
+  width: number;
+  height: number;
+  codecs: string;
+  connection: number;
+  last_push: number;
+  input: string;
+  [key: string]: SqlStorageValue;
+}
+
+export type PushResult = { ok: true; seq: number; duplicate: boolean } | { ok: false; code: 'out_of_order' | 'conflict'; message: string };
+
+/** The ladder rung name a source of this height is published under (the rung of that height, else the nearest below). */
+export type RungNamer = (height: number) => string;
+
+export class LiveInput extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      migrateSchema(ctx.storage, PLAN);
+    });
+  }
+
+  private current(): BroadcastRow | null {
+    return this.sql.exec<BroadcastRow>('SELECT * FROM broadcast WHERE id = 1').toArray()[0] ?? null;
+  }
+
+  private rows(connection?: number): LedgerRow[] {
+    const all = this.sql.exec<{ seq: number; connection: number; num: number; duration: number | null; bytes: number | null; digest: string | null }>('SELECT * FROM segments ORDER BY seq').toArray();
+    return connection === undefined ? all : all.filter((r) => r.connection === connection);
+  }
+
+  /** A pushed segment, already checked to be H.264 MPEG-TS of `facts`. */
+  async pushSegment(input: InputSettings, num: number, bytes: ArrayBuffer, digest: string, facts: SegmentFacts, rungName: string): Promise<PushResult> {
+    let b = this.current();
+    if (b && (facts.width !== b.width || facts.height !== b.height)) {
+      return { ok: false, code: 'conflict', message: `the stream changed resolution mid-way (${b.width}x${b.height} → ${facts.width}x${facts.height}); end the broadcast and start a new one to change it` };
+    }
+    if (!b) {
+      const videoId = await startBroadcast(this.env, input, facts);
+      this.sql.exec('DELETE FROM segments');
+      this.sql.exec('DELETE FROM echoes');
+      this.sql.exec('INSERT INTO broadcast (id, video_id, rung, width, height, codecs, connection, last_push, input) VALUES (1, ?, ?, ?, ?, ?, 0, ?, ?)', videoId, rungName, facts.width, facts.height, facts.codecs, runtime().now(), JSON.stringify(input));
+      b = this.current()!;
+    }
+    const decision = placeSegment(this.rows(b.connection), num, this.nextSeq(), digest);
+    this.touch();
+    if (decision.kind === 'out_of_order') return { ok: false, code: 'out_of_order', message: decision.reason };
+    if (decision.kind === 'mismatch') return { ok: false, code: 'conflict', message: decision.reason };
+    if (decision.kind === 'duplicate') {
+      // Either a retry, or a restarted broadcaster whose segment is byte-identical (a file source): its playlist tells.
+      this.sql.exec('INSERT OR REPLACE INTO echoes (num, seq) VALUES (?, ?)', num, decision.seq);
+      return { ok: true, seq: decision.seq, duplicate: true };
+    }
+    const connection = decision.newConnection ? await this.reconnect(b) : b.connection;
+    if (decision.newConnection) this.sql.exec('DELETE FROM echoes');
+    const seq = decision.newConnection ? this.nextSeq() : decision.seq;
+    await this.env.MEDIA.put(keys.segment(b.video_id, b.rung, seq), bytes, { httpMetadata: { contentType: 'video/mp2t' } });
+    if (decision.newRow) this.sql.exec('INSERT INTO segments (seq, connection, num, duration, bytes, digest) VALUES (?, ?, ?, NULL, ?, ?)', seq, connection, num, bytes.byteLength, digest);
+    else this.sql.exec('UPDATE segments SET bytes = ?, digest = ? WHERE seq = ?', bytes.byteLength, digest, seq);
+    await this.publish(false);
+    return { ok: true, seq, duplicate: false };
+  }
+
+  /** A pushed playlist: the durations of this connection's segments, and ENDLIST when the broadcaster ended. */
+  async pushPlaylist(input: InputSettings, entries: { num: number; duration: number }[], ended: boolean): Promise<void> {
+    const b = this.current();
+    if (!b) return;
+    this.touch();
+    let connection = b.connection;
+    if (isRestartPlaylist(this.rows(connection), entries.map((e) => e.num))) connection = await this.reconnect(b);
+    const rows = this.rows(connection);
+    let nextSeq = this.nextSeq();
+    const highest = rows.reduce((m, r) => Math.max(m, r.num), -1);
+    for (const e of entries) {
+      const row = rows.find((r) => r.num === e.num);
+      if (row) {
+        if (row.duration === null) this.sql.exec('UPDATE segments SET duration = ? WHERE seq = ?', e.duration, row.seq);
+      } else if (e.num > highest) {
+        // Announced before its own PUT finished: a row waiting for its bytes, unless they came as an echo.
+        const seq = nextSeq++;
+        this.sql.exec('INSERT INTO segments (seq, connection, num, duration, bytes) VALUES (?, ?, ?, ?, NULL)', seq, connection, e.num, e.duration);
+        if (connection !== b.connection) await this.fillFromEcho(b, e.num, seq);
+      }
+    }
+    if (connection !== b.connection) this.sql.exec('DELETE FROM echoes');
+    if (ended) await this.end(input);
+    else await this.publish(false);
+  }
+
+  /** Ends a running broadcast now (a pushed ENDLIST, the reconnect window passed, or the input was deleted). */
+  async end(input?: InputSettings): Promise<void> {
+    const b = this.current();
+    if (!b) return;
+    const settings = input ?? (JSON.parse(b.input) as InputSettings);
+    const rung = this.rung(b, true);
+    this.sql.exec('DELETE FROM broadcast');
+    this.sql.exec('DELETE FROM segments');
+    this.sql.exec('DELETE FROM echoes');
+    await this.ctx.storage.deleteAlarm();
+    await endBroadcast(this.env, settings, rung);
+  }
+
+  override async alarm(): Promise<void> {
+    const b = this.current();
+    if (!b) return;
+    const input = JSON.parse(b.input) as InputSettings;
+    const due = b.last_push + input.reconnectWindowSeconds * 1000;
+    if (runtime().now() >= due) await this.end(input);
+    else await this.ctx.storage.setAlarm(due);
+  }
+
+  /** Facts for the API: the broadcast's video and how much is published. */
+  async describe(): Promise<{ videoId: string | null; segments: number; connections: number }> {
+    const b = this.current();
+    if (!b) return { videoId: null, segments: 0, connections: 0 };
+    return { videoId: b.video_id, segments: publishable(this.rows()).length, connections: b.connection + 1 };
+  }
+
+  /** A restarted broadcaster's segment that arrived byte-identical to one of the previous run (kept as an echo). */
+  private async fillFromEcho(b: BroadcastRow, num: number, seq: number): Promise<void> {
+    const echo = this.sql.exec<{ seq: number }>('SELECT seq FROM echoes WHERE num = ?', num).toArray()[0];
+    const source = echo && this.sql.exec<{ bytes: number; digest: string }>('SELECT bytes, digest FROM segments WHERE seq = ?', echo.seq).toArray()[0];
+    if (!source) return;
+    const object = await this.env.MEDIA.get(keys.segment(b.video_id, b.rung, echo.seq));
+    if (!object) return;
+    await this.env.MEDIA.put(keys.segment(b.video_id, b.rung, seq), await object.arrayBuffer(), { httpMetadata: { contentType: 'video/mp2t' } });
+    this.sql.exec('UPDATE segments SET bytes = ?, digest = ? WHERE seq = ?', source.bytes, source.digest, seq);
+  }
+
+  private nextSeq(): number {
+    return this.sql.exec<{ n: number }>('SELECT COALESCE(MAX(seq) + 1, 0) AS n FROM segments').one().n;
+  }
+
+  /**
+   * A new connection (the broadcaster started again). What the cut-off connection left half done (a segment whose
+   * playlist never came, one whose bytes never came) is dropped from its first gap on, so the recording's segment
+   * numbers stay contiguous and the new connection follows its last complete segment.
+   */
+  private async reconnect(b: BroadcastRow): Promise<number> {
+    const old = this.rows(b.connection);
+    const gap = old.find((r) => r.duration === null || r.bytes === null);
+    if (gap) {
+      const dropped = old.filter((r) => r.seq >= gap.seq);
+      const stored = dropped.filter((r) => r.bytes !== null).map((r) => keys.segment(b.video_id, b.rung, r.seq));
+      if (stored.length) await this.env.MEDIA.delete(stored);
+      this.sql.exec('DELETE FROM segments WHERE seq >= ?', gap.seq);
+    }
+    this.sql.exec('UPDATE broadcast SET connection = ? WHERE id = 1', b.connection + 1);
+    return b.connection + 1;
+  }
+
+  private touch(): void {
+    const now = runtime().now();
+    this.sql.exec('UPDATE broadcast SET last_push = ? WHERE id = 1', now);
+    const b = this.current();
+    if (!b) return;
+    const input = JSON.parse(b.input) as InputSettings;
+    void this.ctx.storage.setAlarm(now + input.reconnectWindowSeconds * 1000);
+  }
+
+  private rung(b: BroadcastRow, final: boolean): LiveRung {
+    const ready = publishable(this.rows());
+    const discontinuities: number[] = [];
+    ready.forEach((r, i) => {
+      if (i > 0 && r.connection !== ready[i - 1]!.connection) discontinuities.push(r.seq);
+    });
+    const durations = ready.map((r) => r.duration);
+    const input = JSON.parse(b.input) as InputSettings;
+    let windowStart = 0;
+    if (!final) {
+      let kept = 0;
+      windowStart = ready.length;
+      while (windowStart > 0 && kept < input.dvrWindowSeconds) kept += durations[--windowStart]!;
+    }
+    const peak = Math.max(0, ...ready.map((r) => (r.bytes * 8) / Math.max(r.duration, 0.001)));
+    return {
+      videoId: b.video_id, name: b.rung, width: b.width, height: b.height, codecs: b.codecs, segmentDurations: durations,
+      totalBytes: ready.reduce((a, r) => a + r.bytes, 0), peakBandwidth: peak, discontinuities, windowStart,
+    };
+  }
+
+  private async publish(final: boolean): Promise<void> {
+    const b = this.current();
+    if (!b) return;
+    const rung = this.rung(b, final);
+    if (rung.segmentDurations.length > 0) await publishRung(this.env, rung);
+  }
+}

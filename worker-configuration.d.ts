@@ -12,6 +12,7 @@ declare namespace Cloudflare {
 		TRANSCODE_DLQ: Queue;
 		ANALYTICS_QUEUE: Queue;
 		MEDIA_QUEUE: Queue;
+		AUDIO_TRACK_QUEUE: Queue;
 		IMPORT_QUEUE: Queue;
 		WEBHOOK_QUEUE: Queue;
 		TRANSCODER_URL: string;

@@ -6,6 +6,12 @@ import { cacheUrl, purge } from '../playback/edge-cache';
 import { forgetPlaybackState } from '../playback/state';
 import { audioTrackRendition, publicPaths } from '../shared/storage-keys';
 
+/** The two objects that list the audio group. */
+export async function purgeAudioGroupObjects(videoId: string): Promise<void> {
+  forgetPlaybackState(videoId);
+  await purge([publicPaths.master(videoId), publicPaths.dashManifest(videoId)].map(cacheUrl));
+}
+
 export async function purgeAudioTrackObjects(videoId: string, lang: string, segments: { count: number; packaging: 'ts' | 'cmaf' } | null = null): Promise<void> {
   forgetPlaybackState(videoId);
   const rendition = audioTrackRendition(lang);

@@ -7,6 +7,7 @@
  * - a file that is not audio ends its track FAILED with the reason; the video and its master are unchanged;
  * - hls.js in Chromium lists both tracks (names, languages, one default), switches to the French one and fetches its
  *   segments;
+ * - the watch page (the player package) offers both in its audio menu and switches by it;
  * - `{type: "audio"}` makes an M4A that ffprobe reads as AAC alone, of the video's duration;
  * - a clip lists both tracks.
  */
@@ -157,6 +158,24 @@ describe('extra audio tracks and the audio-only download (local stack)', () => {
       await context.close();
     }
   }, 150_000);
+
+  it("the watch page's audio menu lists both languages and switches to the chosen one", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const requested: string[] = [];
+      page.on('request', (r) => requested.push(r.url()));
+      await page.goto(`${stack.origin}/watch/${videoId}`);
+      await page.waitForSelector('label.audio:not([hidden]) #audio:not([disabled])', { timeout: 30_000 });
+      expect(await page.locator('#audio option').allTextContents()).toEqual(['Original', 'Français']);
+      await page.click('#play');
+      await page.locator('#audio').selectOption({ label: 'Français' });
+      await expect.poll(() => requested.some((u) => /\/audio_fr\/segment_\d{4}\.ts$/.test(u)), { timeout: 30_000 }).toBe(true);
+      expect(await page.locator('#audio').inputValue()).toBe('1');
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
 
   it('{type: "audio"} makes an M4A of the default track: AAC alone, the video\'s duration', async () => {
     const res = await fetch(`${stack.origin}/v1/videos/${videoId}/downloads`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'audio' }) });

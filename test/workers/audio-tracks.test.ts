@@ -107,6 +107,16 @@ describe('audio track routes', () => {
   });
 });
 
+describe('audio tracks and the deletion of their video', () => {
+  it('an unfinished track ends CANCELLED when its video is deleted; its file goes with the originals', async () => {
+    const { id, token } = await readyVideo();
+    expect((await put(id, 'it', AUDIO, token)).status).toBe(202);
+    expect((await api(`/v1/videos/${id}`, { method: 'DELETE', token })).status).toBe(204);
+    const row = await openDb(env.DB).select().from(schema.audioTracks).where(eq(schema.audioTracks.videoId, id)).get();
+    expect(row).toMatchObject({ status: 'CANCELLED', error: 'the video was deleted' });
+  });
+});
+
 describe('audio tracks in the manifests', () => {
   it('the master lists the main audio in the original language and each encoded track in one group, with one DEFAULT', async () => {
     const { id, token } = await readyVideo();

@@ -64,8 +64,10 @@ async function processTrack(env: Pick<Env, 'MEDIA'>, db: Db, config: Config, tra
   if (claim.status === 'busy') return { status: 'retry', reason: 'held by another worker', delaySeconds: Math.ceil(claim.leaseRemainingMs / 1000) + 1 };
   const row = claim.row;
   const video = await db.select().from(schema.videos).where(eq(schema.videos.id, message.videoId)).get();
-  if (!video || video.status !== 'READY' || !video.duration) {
-    await failAudioTrack(db, message.videoId, message.lang, video?.status === 'DELETED' || !video ? 'the video was deleted' : `the video is ${video.status}`);
+  // A deleted video's tracks are ended by its `video.deleted` hook (CANCELLED), whichever of the two runs first.
+  if (!video || video.status === 'DELETED') return { status: 'ack' };
+  if (video.status !== 'READY' || !video.duration) {
+    await failAudioTrack(db, message.videoId, message.lang, `the video is ${video.status}`);
     return { status: 'ack' };
   }
   const fetched = await fetchSource(env, config, row);

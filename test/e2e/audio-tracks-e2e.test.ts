@@ -9,6 +9,8 @@
  *   segments;
  * - the watch page (the player package) offers both in its audio menu and switches by it;
  * - `{type: "audio"}` makes an M4A that ffprobe reads as AAC alone, of the video's duration;
+ * - a CMAF video (6 s): a 4 s pink-noise Spanish track made the default is padded (warning), fMP4 with an init
+ *   segment on the main audio's boundaries, two audio AdaptationSets in the DASH manifest, and its M4A is the track's;
  * - a clip lists both tracks.
  */
 import { execFileSync } from 'node:child_process';
@@ -20,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StackClient } from '../helpers/local-stack';
 import { launchChromium, serveHlsPage } from '../helpers/chromium';
 import { sharedStack } from '../helpers/shared-stack';
-import { transcodedVideo } from '../helpers/transcoding-media';
+import { makeSource, transcodedVideo, uploadOriginal, waitForStatus } from '../helpers/transcoding-media';
 
 const PAGE = `<!doctype html><html><body><video id="v" muted playsinline></video>
 <script src="/hls.min.js"></script>
@@ -92,10 +94,10 @@ describe('extra audio tracks and the audio-only download (local stack)', () => {
     return ((await res.json()) as { url: string }).url;
   }
 
-  async function settledTrack(lang: string): Promise<Track> {
+  async function settledTrack(lang: string, id = videoId): Promise<Track> {
     const deadline = Date.now() + 90_000;
     for (;;) {
-      const { tracks } = (await (await fetch(`${stack.origin}/v1/videos/${videoId}/audio`)).json()) as { tracks: Track[] };
+      const { tracks } = (await (await fetch(`${stack.origin}/v1/videos/${id}/audio`)).json()) as { tracks: Track[] };
       const track = tracks.find((t) => t.lang === lang);
       if (track && (track.status === 'COMPLETED' || track.status === 'FAILED')) return track;
       if (Date.now() > deadline) throw new Error(`track ${lang} still ${track?.status}; the stack's last output:\n${stack.logs.slice(-40).join('')}`);
@@ -177,13 +179,13 @@ describe('extra audio tracks and the audio-only download (local stack)', () => {
     }
   }, 90_000);
 
-  it('{type: "audio"} makes an M4A of the default track: AAC alone, the video\'s duration', async () => {
-    const res = await fetch(`${stack.origin}/v1/videos/${videoId}/downloads`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'audio' }) });
+  async function audioDownload(id: string, name: string): Promise<{ streams: { codec_type: string; codec_name: string }[]; duration: number }> {
+    const res = await fetch(`${stack.origin}/v1/videos/${id}/downloads`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'audio' }) });
     expect(res.status).toBe(202);
     const deadline = Date.now() + 60_000;
-    let state: { rendition: string; status: string; method: string | null; url: string | null } | undefined;
+    let state: { rendition: string; status: string; method: string | null; url: string | null; error: string | null } | undefined;
     while (Date.now() < deadline) {
-      const listed = (await (await fetch(`${stack.origin}/v1/videos/${videoId}/downloads`)).json()) as { downloads: NonNullable<typeof state>[] };
+      const listed = (await (await fetch(`${stack.origin}/v1/videos/${id}/downloads`)).json()) as { downloads: NonNullable<typeof state>[] };
       state = listed.downloads.find((d) => d.rendition === 'audio');
       if (state?.status === 'COMPLETED' || state?.status === 'FAILED') break;
       await new Promise((r) => setTimeout(r, 300));
@@ -192,15 +194,48 @@ describe('extra audio tracks and the audio-only download (local stack)', () => {
     expect(state!.url).toMatch(/\/downloads\/audio\.m4a$/);
     const m4a = await fetch(state!.url!);
     expect(m4a.headers.get('content-type')).toBe('audio/mp4');
-    const file = path.join(workDir, 'audio.m4a');
+    const file = path.join(workDir, name);
     writeFileSync(file, Buffer.from(await m4a.arrayBuffer()));
     const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type,codec_name', '-of', 'json', file], { encoding: 'utf8' })) as {
       format: { duration: string };
       streams: { codec_type: string; codec_name: string }[];
     };
-    expect(probe.streams).toEqual([{ codec_type: 'audio', codec_name: 'aac' }]);
-    expect(Number(probe.format.duration)).toBeGreaterThan(7.8);
-    expect(Number(probe.format.duration)).toBeLessThan(8.3);
+    return { streams: probe.streams, duration: Number(probe.format.duration) };
+  }
+
+  it('a CMAF video: the track is fMP4 with its init segment, in the DASH manifest, and the default for the M4A', async () => {
+    const source = await makeSource(path.join(workDir, 'cmaf.mp4'), { width: 426, height: 240, seconds: 6 });
+    const id = await uploadOriginal(stack, 'audio tracks cmaf', source, 4, { packaging: 'cmaf' });
+    expect((await waitForStatus(stack, id, ['READY', 'FAILED'])).status).toBe('READY');
+    const file = path.join(workDir, 'es.wav');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'anoisesrc=color=pink:sample_rate=48000:amplitude=0.2', '-t', '4', file]);
+    const put = await fetch(`${stack.origin}/v1/videos/${id}/audio/es?default=true`, { method: 'PUT', headers: auth(), body: readFileSync(file) });
+    expect(put.status).toBe(202);
+    const es = await settledTrack('es', id);
+    expect(es).toMatchObject({ status: 'COMPLETED', inputDuration: 4, warning: expect.stringContaining('silence') });
+    const url = await playbackUrl(id);
+    const base = url.slice(0, url.lastIndexOf('/') + 1);
+    const playlist = await (await fetch(`${base}audio_es/playlist.m3u8`)).text();
+    expect(playlist).toContain('#EXT-X-MAP:URI="init.mp4"');
+    expect(playlist).toContain('segment_0000.m4s');
+    expect(extinfs(playlist)).toEqual(extinfs(await (await fetch(`${base}audio/playlist.m3u8`)).text()));
+    const init = Buffer.from(await (await fetch(`${base}audio_es/init.mp4`)).arrayBuffer());
+    expect(init.subarray(4, 8).toString()).toBe('ftyp');
+    const mpd = await (await fetch(`${base}manifest.mpd`)).text();
+    expect(mpd.match(/contentType="audio"/g)).toHaveLength(2);
+    expect(mpd).toMatch(/lang="es"[^]*value="main"/);
+    // The default track is Spanish: the M4A is its segments, joined after its init segment.
+    const m4a = await audioDownload(id, 'cmaf.m4a');
+    expect(m4a.streams).toEqual([{ codec_type: 'audio', codec_name: 'aac' }]);
+    expect(m4a.duration).toBeGreaterThan(5.8);
+    expect(m4a.duration).toBeLessThan(6.3);
+  }, 150_000);
+
+  it('{type: "audio"} makes an M4A of the default track: AAC alone, the video\'s duration', async () => {
+    const m4a = await audioDownload(videoId, 'audio.m4a');
+    expect(m4a.streams).toEqual([{ codec_type: 'audio', codec_name: 'aac' }]);
+    expect(m4a.duration).toBeGreaterThan(7.8);
+    expect(m4a.duration).toBeLessThan(8.3);
   }, 90_000);
 
   it('a clip lists every audio track of its source', async () => {

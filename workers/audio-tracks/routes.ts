@@ -24,6 +24,7 @@ import { apiRoutes, bearerAuth, errors, jsonBody, jsonContent, jsonObjectBody, z
 import { audioTrackRendition, keys } from '../shared/storage-keys';
 import { deletePrefix } from '../shared/original';
 import { recountStoredBytes } from '../usage/stored';
+import { assertWithinQuota } from '../usage/quota';
 import { canRead, requireOwnedVideo, requireVideo } from '../metadata/videos';
 import type { VideoRecord } from '../metadata/serialize';
 import { VideoIdParams } from '../metadata/schemas';
@@ -68,7 +69,7 @@ async function assertTrackable(c: Context<AppEnv>, record: VideoRecord, lang: st
 }
 
 /** Stores the body at the track's source key: streamed when its length is declared, else read whole up to the limit. */
-async function storeBody(c: Context<AppEnv>, key: string): Promise<void> {
+async function storeBody(c: Context<AppEnv>, key: string, creatorId: string): Promise<void> {
   const max = c.var.config.audioTracks.maxBytes;
   const tooLarge = `audio track files are limited to ${max} bytes`;
   const req = c.req.raw;
@@ -78,11 +79,13 @@ async function storeBody(c: Context<AppEnv>, key: string): Promise<void> {
     const size = Number(declared);
     if (size > max) throw payloadTooLarge(tooLarge);
     if (size === 0) throw badRequest('the audio file is empty');
+    await assertWithinQuota(c.var.db, creatorId, { bytes: size });
     await c.env.MEDIA.put(key, req.body);
     return;
   }
   const bytes = await readCappedBody(req, max, tooLarge);
   if (bytes.byteLength === 0) throw badRequest('the audio file is empty');
+  await assertWithinQuota(c.var.db, creatorId, { bytes: bytes.byteLength });
   await c.env.MEDIA.put(key, bytes);
 }
 
@@ -100,6 +103,7 @@ export const audioTrackRoutes = apiRoutes()
       middleware: [requireCreator],
       request: { params: LangParams, query: AudioTrackQuery, body: AudioFileBody },
       responses: { ...accepted('The track, queued for encoding'), ...errors(400, 401, 403, 404, 409, 413) },
+      description: "The file counts against the creator's bytes quota (403 `quota_exceeded` up front).",
     }),
     async (c) => {
       const params = c.req.valid('param');
@@ -107,7 +111,7 @@ export const audioTrackRoutes = apiRoutes()
       const record = await requireOwnedVideo(c, params.id);
       const lang = languageOf(params.lang);
       await assertTrackable(c, record, lang);
-      await storeBody(c, keys.audioTrackSource(record.video.id, lang));
+      await storeBody(c, keys.audioTrackSource(record.video.id, lang), record.video.creatorId);
       return queue(c, record.video.id, lang, query, null);
     },
   )

@@ -94,6 +94,15 @@ describe('audio track routes', () => {
     expect((await api(`/v1/videos/${id}/audio`)).status).toBe(404);
   });
 
+  it("a file past the creator's bytes quota is refused up front (403 quota_exceeded); nothing is stored", async () => {
+    const { id, token, creatorId } = await readyVideo();
+    const quota = await api(`/v1/admin/creators/${creatorId}`, { method: 'PATCH', headers: { Authorization: `Bearer ${env.ADMIN_TOKEN}` }, json: { quota: { bytesStored: 1000 } } });
+    expect(quota.status).toBe(200);
+    expect(await errorOf(await put(id, 'fr', AUDIO, token))).toMatchObject({ status: 403, code: 'quota_exceeded' });
+    expect(await env.MEDIA.head(keys.audioTrackSource(id, 'fr'))).toBeNull();
+    expect((await (await api(`/v1/videos/${id}/audio`)).json<{ tracks: unknown[] }>()).tracks).toEqual([]);
+  });
+
   it('originalLanguage: set on create and PATCH (canonicalised), a bad tag is 400', async () => {
     const { token } = await readyVideo();
     const created = await api('/v1/videos', { method: 'POST', token, json: { title: 'dubbed', originalLanguage: 'en-us' } });

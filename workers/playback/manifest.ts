@@ -78,7 +78,7 @@ export function buildMasterPlaylist(
 ): string {
   const lines = ['#EXTM3U', `#EXT-X-VERSION:${renditions.some((r) => r.packaging === 'cmaf') ? CMAF_VERSION : 3}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
   const audio = renditions.find((r) => r.kind === 'audio' && r.name === AUDIO_RENDITION) ?? renditions.find((r) => r.kind === 'audio');
-  const group = audio ? (audioRenditions ?? [{ name: 'Default', language: 'und', isDefault: true, uri: `${audio.name}/playlist.m3u8` }]) : [];
+  const group = audio ? (audioRenditions ?? [{ name: 'Original', language: 'und', isDefault: true, uri: `${audio.name}/playlist.m3u8` }]) : [];
   for (const a of group) {
     const language = a.language === 'und' ? '' : `LANGUAGE=${quoted(a.language)},`;
     lines.push(

@@ -38,6 +38,8 @@ export default defineConfig({
                 LOG_LEVEL: 'warn',
                 // Uploads: R2's minimum part size (Miniflare enforces it), so tests move 5 MiB parts, not 10 MiB.
                 UPLOAD_CHUNK_SIZE: String(5 * 1024 * 1024),
+                // Audio track files: a small limit, so the oversized-body test sends 300 KiB, not 200 MiB.
+                AUDIO_TRACK_MAX_BYTES: String(256 * 1024),
                 TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, 'schema/migrations')),
               },
             },

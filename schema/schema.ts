@@ -85,6 +85,8 @@ export const videos = sqliteTable(
     allowedOrigins: text('allowed_origins'),
     /** When the video deletes itself (ms; null: never). The 5-minute cron deletes due videos (metadata/scheduled-deletion.ts). */
     scheduledDeletion: integer('scheduled_deletion'),
+    /** BCP 47 tag of the original upload's own audio (the main audio rendition); `und`: not said. */
+    originalLanguage: text('original_language').notNull().default('und'),
     /**
      * Bytes this video keeps in R2 (original and every output), counted by listing its prefixes when it becomes
      * READY and after each later change of its objects (workers/usage/stored.ts); null until first counted.
@@ -426,6 +428,44 @@ export const mediaDownloads = sqliteTable(
     completedAt: integer('completed_at'),
   },
   (t) => [primaryKey({ columns: [t.videoId, t.rendition] })],
+);
+
+/**
+ * Extra audio tracks (workers/audio-tracks): one per (video, language), encoded once to AAC on the video's timeline
+ * (an `audio_{lang}` rendition beside the main `audio`), worked on by the `audio-tracks` queue under the shared
+ * lease discipline. Playback lists COMPLETED tracks only.
+ */
+export const audioTracks = sqliteTable(
+  'audio_tracks',
+  {
+    videoId: text('video_id').notNull().references(() => videos.id),
+    /** Canonical BCP 47 tag, e.g. `en`, `pt-BR`. */
+    lang: text('lang').notNull(),
+    label: text('label').notNull(),
+    isDefault: integer('is_default', { mode: 'boolean' }).notNull().default(false),
+    status: text('status').$type<DownloadStatus>().notNull(),
+    progress: real('progress').notNull().default(0),
+    attempts: integer('attempts').notNull().default(0),
+    error: text('error'),
+    leaseUntil: integer('lease_until'),
+    startedAt: integer('started_at'),
+    /** Where the file comes from when it was given as a URL (fetched by the job); null: uploaded in the request. */
+    sourceUrl: text('source_url'),
+    /** Length of the given file (seconds) and what was done to fit it to the video (cut / padded), once encoded. */
+    inputDuration: real('input_duration'),
+    warning: text('warning'),
+    /** The encoded rendition: packaging, codecs, bandwidth and segment durations (JSON), as `renditions` keeps them. */
+    packaging: text('packaging').$type<Packaging>(),
+    codecs: text('codecs'),
+    bandwidth: integer('bandwidth'),
+    averageBandwidth: integer('average_bandwidth'),
+    segmentDurations: text('segment_durations'),
+    bytes: integer('bytes'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    completedAt: integer('completed_at'),
+  },
+  (t) => [primaryKey({ columns: [t.videoId, t.lang] })],
 );
 
 export const SIGNING_KEY_ALGS = ['ES256', 'RS256'] as const;

@@ -34,6 +34,7 @@ import { usageRoutes } from './usage/routes';
 import { openApiRoutes, registerDocumentedRoutes } from './openapi/routes';
 import { validationHook } from './shared/openapi';
 import { beaconCors } from './views/beacon-cors';
+import { audioTrackRoutes } from './audio-tracks/routes';
 import { captionRoutes } from './captions/routes';
 import { clipRoutes } from './clips/routes';
 import { downloadRoutes } from './downloads/routes';
@@ -79,6 +80,7 @@ export function createApp() {
   app.route('/', transcodingRoutes);
   app.route('/', benchResultRoutes);
   app.route('/', captionRoutes);
+  app.route('/', audioTrackRoutes);
   app.route('/', clipRoutes);
   app.route('/', downloadRoutes);
   app.route('/', embedRoutes);

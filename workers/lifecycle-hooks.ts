@@ -7,6 +7,7 @@
 import { markDirectUploadSpent, refuseOverMaxDuration } from './direct-uploads/hooks';
 import { deleteClipsOfSource } from './clips/hooks';
 import { cancelDownloads } from './downloads/hooks';
+import { cancelAudioTracks, purgeAudioGroup } from './audio-tracks/hooks';
 import { purgeChosenPoster } from './frames/poster';
 import { cancelImportOfVideo } from './imports/hooks';
 import type { LifecycleHooks } from './lifecycle';
@@ -35,6 +36,7 @@ export const lifecycleHooks: LifecycleHooks = {
     'video.updated': {
       playbackAccess: forgetPlaybackAccess,
       framesPoster: purgeChosenPoster,
+      audioGroup: purgeAudioGroup,
     },
     'video.deleted': {
       playbackPurge: purgePlaybackCaches,
@@ -44,6 +46,7 @@ export const lifecycleHooks: LifecycleHooks = {
       transcodingCancel: cancelTranscodeJobs,
       transcodingPurgeSweep: schedulePurgeSweep,
       downloadsCancel: cancelDownloads,
+      audioTracksCancel: cancelAudioTracks,
       importCancel: cancelImportOfVideo,
       webhook: webhookHook('video.deleted'),
     },

@@ -5,6 +5,7 @@ import { handleDeadLetterBatch, handleTranscodeBatch } from './transcoding/consu
 import { handleWebhookBatch } from './webhooks/delivery';
 import { handleMediaJobBatch } from './downloads/consumer';
 import { handleImportBatch } from './imports/consumer';
+import { handleAudioTrackBatch } from './audio-tracks/consumer';
 
 /**
  * Routes each queue batch to its area's consumer by queue name. Each message is logged with its id; the batch runs
@@ -35,6 +36,8 @@ async function dispatch(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionC
       return handleMediaJobBatch(batch, env);
     case 'video-imports':
       return handleImportBatch(batch, env);
+    case 'audio-tracks':
+      return handleAudioTrackBatch(batch, env);
     default:
       logEvent('error', 'queue.unknown', { queue: batch.queue, messages: batch.messages.length });
       batch.retryAll();

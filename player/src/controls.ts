@@ -1,6 +1,6 @@
 /**
  * The player's controls over a PlayerCore: play and pause (button, big button, click on the picture, keyboard), seek
- * bar with time and scrub previews, mute, quality and captions menus, full screen, the spinner and the error message.
+ * bar with time and scrub previews, mute, quality, audio language and captions menus, full screen, the spinner and the error message.
  * The same markup serves the watch page (rendered by the server, workers/web/pages.tsx) and the element's shadow root
  * (markup.ts); parts are found by `data-part`. The root mirrors the player's state in data attributes (`state`,
  * `levels`, `level`, `switches`, `storyboard`, `view`, `errorReason`) for styles and tests.
@@ -9,7 +9,7 @@
  */
 import type { PlayerCore } from './core';
 import { formatClock } from './format';
-import { wireCaptionsMenu, wireQualityMenu } from './menus';
+import { wireAudioMenu, wireCaptionsMenu, wireQualityMenu } from './menus';
 import { showPoster } from './poster';
 import { wirePreview } from './preview';
 
@@ -28,11 +28,12 @@ export interface PlayerParts {
   mute: HTMLButtonElement;
   quality: HTMLSelectElement;
   captions: HTMLSelectElement;
+  audio: HTMLSelectElement;
   fullscreen: HTMLButtonElement;
   controls: HTMLElement;
 }
 
-const PART_NAMES = ['media', 'spinner', 'message', 'bigPlay', 'play', 'seek', 'preview', 'previewImage', 'previewTime', 'time', 'mute', 'quality', 'captions', 'fullscreen', 'controls'] as const;
+const PART_NAMES = ['media', 'spinner', 'message', 'bigPlay', 'play', 'seek', 'preview', 'previewImage', 'previewTime', 'time', 'mute', 'quality', 'captions', 'audio', 'fullscreen', 'controls'] as const;
 
 /** The parts inside a player root, by their `data-part` names. */
 export function partsIn(root: HTMLElement): PlayerParts {
@@ -118,6 +119,7 @@ export function bindControls(core: PlayerCore, parts: PlayerParts, options: Cont
 
   wireQualityMenu(core, parts.quality, root);
   wireCaptionsMenu(core, parts.captions);
+  wireAudioMenu(core, parts.audio);
   wirePreview(core, parts, options.storyboardUrl);
   enable(true);
   // Without controls the page drives playback (postMessage, the element's methods): no big play button either.

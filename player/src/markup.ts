@@ -30,6 +30,8 @@ export function buildPlayerMarkup(title: string): HTMLElement {
     h('label', { class: cls }, h('span', {}, label), h('select', { ...part(name), disabled: true }, h('option', { value: '-1' }, first)));
   const captions = select('captions', 'Off', 'Captions', 'quality captions');
   captions.hidden = true;
+  const audio = select('audio', 'Original', 'Audio', 'quality audio');
+  audio.hidden = true;
   return h(
     'section',
     { class: 'player', 'aria-label': title ? `Video player: ${title}` : 'Video player', tabindex: -1 },
@@ -59,6 +61,7 @@ export function buildPlayerMarkup(title: string): HTMLElement {
         icon([{ d: 'M3 9v6h4l5 5V4L7 9H3z' }, { d: 'M15 9l6 6m0-6l-6 6', stroke: true }], 'icon icon-muted'),
       ),
       select('quality', 'Auto', 'Quality', 'quality'),
+      audio,
       captions,
       h('button', { ...part('fullscreen'), type: 'button', 'aria-label': 'Full screen' }, icon([{ d: 'M4 4h6v2H6v4H4V4zm10 0h6v6h-2V6h-4V4zM4 14h2v4h4v2H4v-6zm14 0h2v6h-6v-2h4v-4z' }], 'icon')),
     ),

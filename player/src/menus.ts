@@ -1,5 +1,7 @@
 /**
- * The player's two menus. Quality: Auto plus each rung (highest first); a rung pins the quality, Auto hands it back to
+ * The player's three menus. Audio: the audio renditions of the master's audio group (the original audio and any
+ * extra language tracks, workers/audio-tracks), as hls.js lists them; the menu shows only when there is a choice.
+ * Quality: Auto plus each rung (highest first); a rung pins the quality, Auto hands it back to
  * the ABR controller. Captions: the subtitles renditions (workers/captions) of the playing rung's group, as hls.js
  * lists them; "Off" hides them; the menu stays hidden for videos without tracks, and under native HLS (Safari), whose own controls
  * list the same renditions.
@@ -50,5 +52,30 @@ export function wireCaptionsMenu(core: PlayerCore, select: HTMLSelectElement): v
     const index = Number(select.value);
     hls.subtitleDisplay = index >= 0;
     hls.subtitleTrack = index;
+  });
+}
+
+export function wireAudioMenu(core: PlayerCore, select: HTMLSelectElement): void {
+  const label = select.closest('label');
+  const wired = new WeakSet<Hls>();
+  const fill = (hls: Hls) => {
+    const tracks = hls.audioTracks;
+    if (label) label.hidden = tracks.length < 2;
+    select.replaceChildren(...tracks.map((t, i) => h('option', { value: i }, t.name || t.lang || `Track ${i + 1}`)));
+    select.value = String(hls.audioTrack);
+    select.disabled = tracks.length < 2;
+  };
+  core.addEventListener('renditions', () => {
+    const hls = core.hls;
+    if (!hls || wired.has(hls)) return;
+    wired.add(hls);
+    const E = (hls.constructor as typeof Hls).Events;
+    hls.on(E.AUDIO_TRACKS_UPDATED, () => fill(hls));
+    hls.on(E.AUDIO_TRACK_SWITCHED, () => (select.value = String(hls.audioTrack)));
+    fill(hls);
+  });
+  select.addEventListener('change', () => {
+    const hls = core.hls;
+    if (hls) hls.audioTrack = Number(select.value);
   });
 }

@@ -36,6 +36,7 @@ export const FLOORS: Readonly<Record<string, number>> = {
   live: 6,
   uploads: 7,
   imports: 7,
+  'audio-tracks': 8,
   'direct-uploads': 8,
   webhooks: 9,
   web: 9,

@@ -15,6 +15,7 @@ import { cacheUrl } from '../../workers/playback/edge-cache';
 import { forgetPlaybackAccess, purgePlaybackCaches } from '../../workers/playback/hooks';
 import { purgeChosenPoster } from '../../workers/frames/poster';
 import { cancelDownloads } from '../../workers/downloads/hooks';
+import { cancelAudioTracks, purgeAudioGroup } from '../../workers/audio-tracks/hooks';
 import { cancelImportOfVideo } from '../../workers/imports/hooks';
 import { recountStoredOnReady, refuseOverMinutesQuota } from '../../workers/usage/hooks';
 import { purgeMediaObjects } from '../../workers/playback/media-purge';
@@ -35,7 +36,7 @@ describe('the composed hook lists', () => {
     expect(events['upload.completed']).toEqual({ directUploadSpent: markDirectUploadSpent, webhook: expect.any(Function) });
     expect(events['video.ready']).toEqual({ playbackWarm: expect.any(Function), usageStored: recountStoredOnReady, webhook: expect.any(Function) });
     expect(events['video.failed']).toEqual({ webhook: expect.any(Function) });
-    expect(events['video.updated']).toEqual({ playbackAccess: forgetPlaybackAccess, framesPoster: purgeChosenPoster });
+    expect(events['video.updated']).toEqual({ playbackAccess: forgetPlaybackAccess, framesPoster: purgeChosenPoster, audioGroup: purgeAudioGroup });
     expect(events['video.deleted']).toEqual({
       playbackPurge: purgePlaybackCaches,
       playbackMediaPurge: purgeMediaObjects,
@@ -44,6 +45,7 @@ describe('the composed hook lists', () => {
       transcodingCancel: cancelTranscodeJobs,
       transcodingPurgeSweep: schedulePurgeSweep,
       downloadsCancel: cancelDownloads,
+      audioTracksCancel: cancelAudioTracks,
       importCancel: cancelImportOfVideo,
       webhook: expect.any(Function),
     });

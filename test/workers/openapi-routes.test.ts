@@ -48,7 +48,7 @@ describe('validation keeps the error shape', () => {
     const { id } = await newVideo(token);
     const res = await api(`/v1/videos/${id}`, { method: 'PATCH', token, json: {} });
     expect(res.status).toBe(400);
-    expect((await res.json<{ error: { message: string } }>()).error.message).toBe('nothing to update: send title, description, visibility, posterTime, requireSignedURLs, allowedOrigins or scheduledDeletion');
+    expect((await res.json<{ error: { message: string } }>()).error.message).toBe('nothing to update: send title, description, visibility, posterTime, requireSignedURLs, allowedOrigins, scheduledDeletion or originalLanguage');
     const list = await api('/v1/videos?limit=500', { token });
     expect(list.status).toBe(400);
     expect((await list.json<{ error: { message: string } }>()).error.message).toBe('limit must be an integer from 1 to 100');

@@ -384,7 +384,7 @@ describe('dispatch, callbacks and readiness', () => {
     expect(rows.map((r) => r.name).sort()).toEqual(['1080p', '240p', '360p', '480p', '720p', 'audio']);
     const master = await (await env.MEDIA.get(keys.masterPlaylist(id)))!.text();
     expect(master.match(/#EXT-X-STREAM-INF/g)).toHaveLength(5);
-    expect(master).toContain('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Default",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/playlist.m3u8"');
+    expect(master).toContain('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="Original",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/playlist.m3u8"');
     expect(master).toContain('RESOLUTION=1920x1080,FRAME-RATE=30.000,CODECS="avc1.64001f,mp4a.40.2",AUDIO="audio"');
   });
 

@@ -8,7 +8,7 @@ import { canonicalLanguageTag } from './webvtt';
 const MAX_LABEL = defaults.captions.maxLabel;
 const labelRule = `label must be 1 to ${MAX_LABEL} characters, without control characters or double quotes`;
 /** The text rule of shared/text.ts, and no `"`: a label is an HLS quoted-string (NAME="…"), which has no escape. */
-const label = visibleText('label', { max: MAX_LABEL, typeMessage: labelRule, tooLong: labelRule, emptyMessage: labelRule }).refine((value) => !value.includes('"'), labelRule);
+export const trackLabel = visibleText('label', { max: MAX_LABEL, typeMessage: labelRule, tooLong: labelRule, emptyMessage: labelRule }).refine((value) => !value.includes('"'), labelRule);
 
 export const LangParams = VideoIdParams.extend({
   lang: z
@@ -20,7 +20,7 @@ export const LangParams = VideoIdParams.extend({
 });
 
 export const CaptionQuery = z.object({
-  label: label
+  label: trackLabel
     .optional()
     .openapi({ param: { name: 'label', in: 'query' }, example: 'English', description: 'Shown in players; default: the language name in English' }),
   default: z

@@ -15,7 +15,8 @@ import { AUDIO_RENDITION, keys, publicPaths } from '../shared/storage-keys';
 import { codecOfCodecs } from '../shared/rendition-names';
 import type { DownloadRequest, DownloadResult } from '../../containers/transcoder/src/media-protocol';
 import { cacheUrl, purge } from '../playback/edge-cache';
-import { loadPlaybackState } from '../playback/state';
+import { loadPlaybackState, type PlaybackState } from '../playback/state';
+import { defaultAudioRendition } from '../playback/audio-group';
 import { runTranscoderJob, transcoderFor, type Transcoder } from '../transcoding/transcoder-client';
 import { parseMediaJobMessage, type MediaJobMessage } from './messages';
 import { backoffSeconds } from '../shared/leased-work';
@@ -24,9 +25,26 @@ import { claimDownload, completeDownload, failDownload, releaseDownload, reportD
 
 type Outcome = { status: 'ack' } | { status: 'retry'; reason: string; delaySeconds?: number };
 
+/** The audio-only download: the default audio track's segments (over a clip's window), copied into an M4A. */
+function audioRequest(state: PlaybackState, config: Config, message: MediaJobMessage): DownloadRequest | string {
+  const name = defaultAudioRendition(state);
+  const audio = name ? state.renditions.get(name) : undefined;
+  if (!audio) return 'the video has no audio rendition';
+  return {
+    segmentKeys: audio.segmentDurations.map((_, i) => keys.segment(state.segmentsOf, audio.name, (audio.firstSegment ?? 0) + i, audio.packaging)),
+    ...(audio.packaging === 'cmaf' ? { initKey: keys.init(state.segmentsOf, audio.name) } : {}),
+    audioOnly: true,
+    outputKey: keys.download(message.videoId, AUDIO_RENDITION),
+    expectedDuration: audio.segmentDurations.reduce((a, b) => a + b, 0),
+    durationToleranceSec: config.downloads.durationToleranceSec,
+    encodeFallback: null,
+  };
+}
+
 async function buildRequest(db: Db, config: Config, message: MediaJobMessage): Promise<DownloadRequest | string> {
   const state = await loadPlaybackState(db, message.videoId);
   if (!state || state.video.status === 'DELETED') return 'the video was deleted';
+  if (message.rendition === AUDIO_RENDITION) return audioRequest(state, config, message);
   const rung = state.renditions.get(message.rendition);
   if (!rung) return `the video has no ${message.rendition} rendition`;
   const first = rung.firstSegment ?? 0;

@@ -1,8 +1,8 @@
-/** The signed MP4 download: `/v/{id}/t/{token}/downloads/{rung}.mp4`, through the edge cache (Range included). */
+/** The signed download, `/v/{id}/t/{token}/downloads/{rung}.mp4` or `audio.m4a`, through the edge cache (Range included). */
 import { conflict, notFound } from '../shared/errors';
 import type { Config } from '../shared/config';
 import { openDb } from '../shared/db';
-import { keys } from '../shared/storage-keys';
+import { AUDIO_RENDITION, downloadFileName, keys } from '../shared/storage-keys';
 import type { OriginObject } from '../playback/edge-cache';
 import type { PlaybackObject } from '../playback/paths';
 import type { PlaybackState } from '../playback/state';
@@ -17,10 +17,10 @@ export async function produceDownload(env: Env, config: Config, state: PlaybackS
   return {
     body: stored.body,
     headers: new Headers({
-      'Content-Type': 'video/mp4',
+      'Content-Type': object.rendition === AUDIO_RENDITION ? 'audio/mp4' : 'video/mp4',
       'Content-Length': String(stored.size),
       'Cache-Control': config.downloads.cacheControl,
-      'Content-Disposition': `attachment; filename="${state.video.id}-${object.rendition}.mp4"`,
+      'Content-Disposition': `attachment; filename="${state.video.id}-${downloadFileName(object.rendition)}"`,
       ETag: stored.httpEtag,
       'Last-Modified': stored.uploaded.toUTCString(),
     }),

@@ -6,7 +6,11 @@ const renditionRule = 'rendition must be a rendition name, e.g. "720p"';
 
 export const RequestDownloadSchema = z
   .strictObject({
-    rendition: z.string({ error: renditionRule }).max(32, renditionRule).optional().openapi({ description: 'A rung of the video; default: the highest', example: '720p' }),
+    type: z
+      .enum(['video', 'audio'], { error: 'type must be "video" (an MP4 of a rung) or "audio" (an M4A of the default audio track)' })
+      .optional()
+      .openapi({ description: '`video` (default): an MP4 of a rung; `audio`: an M4A of the default audio track, copied from its AAC segments', example: 'audio' }),
+    rendition: z.string({ error: renditionRule }).max(32, renditionRule).optional().openapi({ description: 'A rung of the video (type video only); default: the highest', example: '720p' }),
   })
   .openapi('RequestDownload');
 

@@ -48,6 +48,7 @@ export const importRoutes = apiRoutes().openapi(
       description: input.description ?? '',
       visibility: input.visibility ?? 'public',
       scheduledDeletion,
+      ...(input.originalLanguage ? { originalLanguage: input.originalLanguage } : {}),
       createdAt: now,
     });
     await createImport(c.var.db, { videoId: id, creatorId, url: verdict.url, deadline: now + config.imports.timeLimitMs });

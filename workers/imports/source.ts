@@ -39,7 +39,7 @@ function lengthOf(res: Response): number | null {
 }
 
 /** GETs the source from `row.bytesFetched` (when it can resume there), following checked redirects. */
-export async function openSource(config: Config, row: ImportRow, signal: AbortSignal): Promise<SourceOpen> {
+export async function openSource(config: Config, row: Pick<ImportRow, 'url' | 'bytesFetched' | 'validator'>, signal: AbortSignal): Promise<SourceOpen> {
   let url = row.url;
   const resume = row.bytesFetched > 0 && row.validator !== null;
   for (let hop = 0; hop <= config.imports.maxRedirects; hop++) {

@@ -19,6 +19,7 @@ export interface VideoEdit {
   allowedOrigins?: string[] | null;
   /** ms since the epoch (checked by scheduled-deletion.ts), or null to cancel. */
   scheduledDeletion?: number | null;
+  originalLanguage?: string;
 }
 
 /** A creator's edit: the caller invalidates the metadata cache and emits `video.updated`. */

@@ -53,6 +53,7 @@ export const metadataRoutes = apiRoutes()
         description: fields.description ?? '',
         visibility: fields.visibility ?? 'public',
         scheduledDeletion: scheduledDeletionAt(fields.scheduledDeletion, c.var.config, now) ?? null,
+        ...(fields.originalLanguage ? { originalLanguage: fields.originalLanguage } : {}),
         ...encoding,
         createdAt: now,
       });

@@ -3,6 +3,7 @@ import { limitQuery, z } from '../shared/openapi';
 import { LADDER_MODES, PACKAGINGS, VIDEO_CODECS, VIDEO_STATUSES, VISIBILITIES } from '../../schema/schema';
 import { VIDEO_TEXT } from '../shared/config';
 import { visibleText } from '../shared/text';
+import { canonicalLanguageTag } from '../shared/language';
 
 const { maxTitle: MAX_TITLE, maxDescription: MAX_DESCRIPTION } = VIDEO_TEXT;
 
@@ -17,6 +18,15 @@ export const scheduledDeletion = z
   .max(64, 'scheduledDeletion must be an ISO 8601 time, or null')
   .nullable()
   .openapi({ example: '2027-01-01T00:00:00Z', description: 'When the video is deleted (at least 1 h, at most 365 days ahead); null cancels' });
+
+/** The language of the upload's own audio (BCP 47, canonicalised; `und`: not said). */
+export const originalLanguage = z
+  .string({ error: 'originalLanguage must be a BCP 47 language tag such as "en" or "pt-BR" (or "und")' })
+  .refine((raw) => raw === 'und' || canonicalLanguageTag(raw) !== null, {
+    error: (issue) => `originalLanguage ${JSON.stringify(String(issue.input).slice(0, 40))} is not a BCP 47 language tag (e.g. en, pt-BR, zh-Hant; und: not said)`,
+  })
+  .transform((raw) => (raw === 'und' ? raw : canonicalLanguageTag(raw)!))
+  .openapi({ example: 'en', description: "BCP 47 tag of the upload's own audio (listed as such beside extra audio tracks); default `und`" });
 
 /**
  * How a new video is encoded (each optional: the platform default). The rules between them (H.264 always, each codec
@@ -42,7 +52,7 @@ export const EncodingFields = {
 };
 
 export const CreateVideoSchema = z
-  .strictObject({ title, description: description.optional(), visibility: visibility.optional(), scheduledDeletion: scheduledDeletion.optional(), ...EncodingFields })
+  .strictObject({ title, description: description.optional(), visibility: visibility.optional(), scheduledDeletion: scheduledDeletion.optional(), originalLanguage: originalLanguage.optional(), ...EncodingFields })
   .openapi('CreateVideo');
 
 /** Poster frame time in seconds (workers/frames); null restores the transcoder's poster. PATCH only. */
@@ -82,8 +92,9 @@ export const UpdateVideoSchema = z
     requireSignedURLs: requireSignedURLs.optional(),
     allowedOrigins: allowedOrigins.optional(),
     scheduledDeletion: scheduledDeletion.optional(),
+    originalLanguage: originalLanguage.optional(),
   })
-  .refine((v) => Object.keys(v).length > 0, 'nothing to update: send title, description, visibility, posterTime, requireSignedURLs, allowedOrigins or scheduledDeletion')
+  .refine((v) => Object.keys(v).length > 0, 'nothing to update: send title, description, visibility, posterTime, requireSignedURLs, allowedOrigins, scheduledDeletion or originalLanguage')
   .openapi('UpdateVideo');
 
 export const VideoSchema = z
@@ -106,6 +117,7 @@ export const VideoSchema = z
     requireSignedURLs: z.boolean(),
     allowedOrigins: z.array(z.string()).nullable(),
     scheduledDeletion: z.string().nullable(),
+    originalLanguage: z.string().openapi({ description: "BCP 47 tag of the upload's own audio; `und`: not said" }),
     ladderMode: z.enum(LADDER_MODES),
     packaging: z.enum(PACKAGINGS),
     codecs: z.array(z.enum(VIDEO_CODECS)),

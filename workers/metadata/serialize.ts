@@ -85,6 +85,7 @@ export interface VideoView {
   allowedOrigins: string[] | null;
   /** When the video deletes itself (ISO time), or null. */
   scheduledDeletion: string | null;
+  originalLanguage: string;
   /** For an instant clip: its source and the range of the source it plays (segment boundaries). */
   clip?: { sourceId: string; start: number; end: number };
   /** An imported video's fetch: the source URL, its state and progress (bytes), and the last error. */
@@ -145,6 +146,7 @@ export function videoView(record: VideoRecord): VideoView {
     requireSignedURLs: video.requireSignedUrls,
     allowedOrigins: video.allowedOrigins ? (JSON.parse(video.allowedOrigins) as string[]) : null,
     scheduledDeletion: iso(video.scheduledDeletion),
+    originalLanguage: video.originalLanguage,
     ladderMode: video.ladderMode,
     packaging: video.packaging,
     codecs: parseJson<VideoCodec[]>(video.codecs, ['h264']),

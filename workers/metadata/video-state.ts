@@ -90,7 +90,7 @@ async function move(env: Env, db: Db, videoId: string, name: TransitionName, col
 }
 
 type NewVideo = Pick<VideoInsert, 'id' | 'creatorId' | 'title' | 'createdAt'> &
-  Partial<Pick<VideoInsert, 'description' | 'visibility' | 'scheduledDeletion' | 'ladderMode' | 'packaging' | 'codecs'>>;
+  Partial<Pick<VideoInsert, 'description' | 'visibility' | 'scheduledDeletion' | 'originalLanguage' | 'ladderMode' | 'packaging' | 'codecs'>>;
 
 /**
  * (new) → UPLOADING. Returns the INSERT unexecuted so a caller may put it in a D1 batch with its own rows (a direct

@@ -9,7 +9,9 @@
  * - Media time: the transcoder starts the video's timeline at `TIMELINE_OFFSET_SEC`, which is the
  *   `presentationTimeOffset` (plus, for a clip, where its window starts on the source).
  * - One video AdaptationSet per codec family (players switch within a set and skip a set they cannot decode), one
- *   audio AdaptationSet, one text AdaptationSet per caption track (the WebVTT file `captions/{lang}.vtt`).
+ *   audio AdaptationSet per language (the main audio in the video's original language, then each extra audio
+ *   track; the default one has Role `main`, the others `alternate`), one text AdaptationSet per caption track (the
+ *   WebVTT file `captions/{lang}.vtt`).
  * - While the video is processing, only complete renditions are listed: a static MPD cannot grow (HLS plays the
  *   growing playlists meanwhile).
  * - URLs are relative, resolved against the signed manifest path (`/v/{id}/t/{token}/manifest.mpd`), so the bytes
@@ -17,7 +19,8 @@
  */
 import { TIMELINE_OFFSET_SEC } from '../../containers/transcoder/src/protocol';
 import { codecOfCodecs } from '../shared/rendition-names';
-import { INIT_FILE_NAME } from '../shared/storage-keys';
+import { AUDIO_RENDITION, INIT_FILE_NAME } from '../shared/storage-keys';
+import type { AudioGroupEntry } from './audio-group';
 import type { PlayableRendition } from './manifest';
 
 export const DASH_CONTENT_TYPE = 'application/dash+xml';
@@ -69,9 +72,9 @@ function segmentTemplate(r: PlayableRendition, indent: string): string[] {
 const total = (r: PlayableRendition) => r.segmentDurations.reduce((a, b) => a + b, 0);
 
 /** The MPD of `renditions` (only complete ones are listed); null when no video rung and audio are complete. */
-export function buildDashManifest(renditions: readonly PlayableRendition[], text: readonly DashTextTrack[] = []): string | null {
+export function buildDashManifest(renditions: readonly PlayableRendition[], text: readonly DashTextTrack[] = [], audioEntries?: readonly AudioGroupEntry[]): string | null {
   const listed = renditions.filter((r) => r.complete && r.packaging === 'cmaf');
-  const audio = listed.find((r) => r.kind === 'audio');
+  const audio = listed.find((r) => r.kind === 'audio' && r.name === AUDIO_RENDITION) ?? listed.find((r) => r.kind === 'audio');
   const videos = listed.filter((r) => r.kind === 'video').sort((a, b) => a.bandwidth - b.bandwidth || a.height - b.height);
   if (videos.length === 0 || !audio) return null;
   const duration = Math.max(...videos.map(total));
@@ -95,14 +98,20 @@ export function buildDashManifest(renditions: readonly PlayableRendition[], text
     }
     lines.push('    </AdaptationSet>');
   }
-  lines.push(
-    `    <AdaptationSet id="${id++}" contentType="audio" mimeType="audio/mp4" lang="und" segmentAlignment="true" startWithSAP="1">`,
-    `      <Representation id="${xml(audio.name)}" bandwidth="${Math.round(audio.bandwidth)}" codecs="${xml(audio.codecs)}" audioSamplingRate="48000">`,
-    '        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="2"/>',
-    ...segmentTemplate(audio, '        '),
-    '      </Representation>',
-    '    </AdaptationSet>',
-  );
+  const sets = (audioEntries ?? [{ name: 'Original', language: 'und', isDefault: true, uri: '', rendition: audio.name }])
+    .map((e) => ({ entry: e, r: listed.find((r) => r.name === e.rendition) }))
+    .filter((x): x is { entry: AudioGroupEntry; r: PlayableRendition } => x.r !== undefined);
+  for (const { entry, r } of sets) {
+    lines.push(
+      `    <AdaptationSet id="${id++}" contentType="audio" mimeType="audio/mp4" lang="${xml(entry.language)}" segmentAlignment="true" startWithSAP="1">`,
+      ...(sets.length > 1 ? [`      <Label>${xml(entry.name)}</Label>`, `      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="${entry.isDefault ? 'main' : 'alternate'}"/>`] : []),
+      `      <Representation id="${xml(r.name)}" bandwidth="${Math.round(r.bandwidth)}" codecs="${xml(r.codecs)}" audioSamplingRate="48000">`,
+      '        <AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="2"/>',
+      ...segmentTemplate(r, '        '),
+      '      </Representation>',
+      '    </AdaptationSet>',
+    );
+  }
   for (const t of text) {
     lines.push(
       `    <AdaptationSet id="${id++}" contentType="text" mimeType="text/vtt" lang="${xml(t.lang)}">`,

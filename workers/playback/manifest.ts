@@ -7,7 +7,7 @@
  * URIs are relative (`360p/playlist.m3u8`, `segment_0000.ts`): resolved against the signed path they carry the
  * token, and the playlist bytes are identical for every viewer, so one cached copy serves all of them.
  */
-import { INIT_FILE_NAME, segmentFileName } from '../shared/storage-keys';
+import { AUDIO_RENDITION, INIT_FILE_NAME, segmentFileName } from '../shared/storage-keys';
 import { lineSafe } from '../shared/text';
 import type { Packaging } from '../../schema/schema';
 import { parseSegmentDurations, renditionFacts, type RenditionFacts, type RenditionRow } from '../metadata/serialize';
@@ -40,6 +40,17 @@ export interface SubtitlesRendition {
 }
 
 export const SUBTITLES_GROUP = 'subs';
+
+/**
+ * One `EXT-X-MEDIA:TYPE=AUDIO` rendition of the audio group: the main audio (the original upload's, language
+ * `originalLanguage`) or an extra audio track (workers/audio-tracks). `language` `und` is left out of the tag.
+ */
+export interface AudioRendition {
+  name: string;
+  language: string;
+  isDefault: boolean;
+  uri: string;
+}
 
 /** An HLS quoted-string: nothing in it can end the value or the line (shared/text.ts `lineSafe`). */
 const quoted = (value: string) => `"${lineSafe(value)}"`;
@@ -79,10 +90,17 @@ const CMAF_VERSION = 7;
 export function buildMasterPlaylist(
   renditions: readonly (RenditionFacts & { kind?: 'video' | 'audio'; packaging?: Packaging })[],
   subtitles: readonly SubtitlesRendition[] = [],
+  audioRenditions?: readonly AudioRendition[],
 ): string {
   const lines = ['#EXTM3U', `#EXT-X-VERSION:${renditions.some((r) => r.packaging === 'cmaf') ? CMAF_VERSION : 3}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
-  const audio = renditions.find((r) => r.kind === 'audio');
-  if (audio) lines.push(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${AUDIO_GROUP}",NAME="Default",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="${audio.name}/playlist.m3u8"`);
+  const audio = renditions.find((r) => r.kind === 'audio' && r.name === AUDIO_RENDITION) ?? renditions.find((r) => r.kind === 'audio');
+  const group = audio ? (audioRenditions ?? [{ name: 'Original', language: 'und', isDefault: true, uri: `${audio.name}/playlist.m3u8` }]) : [];
+  for (const a of group) {
+    const language = a.language === 'und' ? '' : `LANGUAGE=${quoted(a.language)},`;
+    lines.push(
+      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${AUDIO_GROUP}",NAME=${quoted(a.name)},${language}DEFAULT=${a.isDefault ? 'YES' : 'NO'},AUTOSELECT=YES,CHANNELS="2",URI=${quoted(a.uri)}`,
+    );
+  }
   for (const s of subtitles) {
     lines.push(
       `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="${SUBTITLES_GROUP}",NAME=${quoted(s.name)},LANGUAGE=${quoted(s.language)},` +

@@ -7,14 +7,14 @@ import type { Context } from 'hono';
 import type { Config } from '../shared/config';
 import type { AppEnv } from '../shared/hono-env';
 import { runtime } from '../shared/runtime';
-import { AUDIO_RENDITION } from '../shared/storage-keys';
+import { AUDIO_RENDITION, langOfAudioTrackRendition } from '../shared/storage-keys';
 import { countDelivered, flushDelivered } from '../usage/delivered';
 import { SEGMENT_DURATION_HEADER } from './objects';
 import type { PlaybackObject } from './paths';
 import { getPlaybackPolicy } from './policy';
 
 export async function meterDelivery(c: Context<AppEnv>, config: Config, object: Extract<PlaybackObject, { kind: 'segment' }>, res: Response): Promise<void> {
-  if (c.req.method !== 'GET' || object.rendition === AUDIO_RENDITION) return;
+  if (c.req.method !== 'GET' || object.rendition === AUDIO_RENDITION || langOfAudioTrackRendition(object.rendition) !== null) return;
   const fromStart = res.status === 200 || (res.status === 206 && /^bytes 0-/.test(res.headers.get('Content-Range') ?? ''));
   const seconds = Number(res.headers.get(SEGMENT_DURATION_HEADER));
   if (!fromStart || !(seconds > 0)) return;

@@ -10,6 +10,7 @@ import { conflict, notFound } from '../shared/errors';
 import type { Config } from '../shared/config';
 import { keys, segmentFileName } from '../shared/storage-keys';
 import { buildDashManifest, DASH_CONTENT_TYPE } from './dash';
+import { audioGroup } from './audio-group';
 import { toHex } from '../shared/runtime';
 import { buildMasterPlaylist, buildMediaPlaylist, HLS_CONTENT_TYPE } from './manifest';
 import type { OriginObject } from './edge-cache';
@@ -106,12 +107,12 @@ export async function produceObject(
   const playable = assertPlayable(state);
   switch (object.kind) {
     case 'master':
-      return textObject(buildMasterPlaylist([...playable.renditions.values()], extensions.subtitles(playable)), HLS_CONTENT_TYPE, playlistLifetime(playable, config));
+      return textObject(buildMasterPlaylist([...playable.renditions.values()], extensions.subtitles(playable), audioGroup(playable)), HLS_CONTENT_TYPE, playlistLifetime(playable, config));
     case 'dash': {
       const packaging = [...playable.renditions.values()][0]?.packaging;
       if (packaging !== 'cmaf') throw notFound('this video is packaged as MPEG-TS (packaging "ts"): DASH needs CMAF segments; play master.m3u8');
       const text = extensions.subtitles(playable).map((s) => ({ lang: s.language, label: s.name, uri: `captions/${s.language}.vtt` }));
-      const mpd = buildDashManifest([...playable.renditions.values()], text);
+      const mpd = buildDashManifest([...playable.renditions.values()], text, audioGroup(playable));
       if (!mpd) throw conflict('video is processing; DASH lists complete renditions only and none is complete yet (master.m3u8 plays the growing ones)');
       return textObject(mpd, DASH_CONTENT_TYPE, playlistLifetime(playable, config));
     }

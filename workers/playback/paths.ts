@@ -10,11 +10,12 @@
  *   /v/{id}/t/{token}/thumbnails/{poster.jpg | sprite_{n}.jpg | storyboard.vtt}
  *   /v/{id}/t/{token}/thumbnails/at.jpg?time={seconds}&width={px}     (a frame at any time; see workers/frames)
  *   /v/{id}/t/{token}/captions/{lang}.m3u8 | {lang}_hls.vtt | {lang}.vtt   (see workers/captions)
- *   /v/{id}/t/{token}/downloads/{rendition}.mp4                         (see workers/downloads)
+ *   /v/{id}/t/{token}/downloads/{rendition}.mp4 | audio.m4a             (see workers/downloads)
+ *   {rendition} is a ladder rung, `audio`, or an extra audio track's `audio_{lang}` (workers/audio-tracks)
  *
  * The same shapes without `t/{token}/` are the canonical (cache-key) paths; requested directly they are `unsigned`.
  */
-import { INIT_FILE_NAME, isSafeId, parseSegmentFile, publicPaths, segmentFileName } from '../shared/storage-keys';
+import { downloadFileName, INIT_FILE_NAME, isSafeId, langOfAudioTrackRendition, parseSegmentFile, publicPaths, segmentFileName } from '../shared/storage-keys';
 import type { Packaging } from '../../schema/schema';
 
 export type PlaybackObject =
@@ -42,7 +43,7 @@ const TOKEN_SEGMENT = /^[A-Za-z0-9_.-]{1,4096}$/;
 const THUMBNAIL = /^(poster\.jpg|storyboard\.vtt|sprite_(0|[1-9]\d{0,3})\.jpg)$/;
 
 const CAPTION_FILE = /^([A-Za-z0-9-]{2,35}?)(\.m3u8|_hls\.vtt|\.vtt)$/;
-const DOWNLOAD_FILE = /^([A-Za-z0-9_-]{1,16})\.mp4$/;
+const DOWNLOAD_FILE = /^([A-Za-z0-9_-]{1,16})\.(mp4|m4a)$/;
 /** Seconds as a plain decimal (no exponent, no sign games); width as a plain integer. */
 const QUERY_TIME = /^\d{1,6}(\.\d{1,6})?$/;
 const QUERY_WIDTH = /^[1-9]\d{0,4}$/;
@@ -72,13 +73,14 @@ function parseObject(videoId: string, rest: string[], renditionNames: readonly s
   }
   if (dir === 'downloads') {
     const m = DOWNLOAD_FILE.exec(file);
-    if (!m || !renditionNames.includes(m[1]!)) return `no such download ${JSON.stringify(file)}`;
+    // `audio.m4a` is the audio-only download; every other rendition's is `.mp4`.
+    if (!m || !renditionNames.includes(m[1]!) || downloadFileName(m[1]!) !== file) return `no such download ${JSON.stringify(file)}`;
     return { kind: 'download', videoId, rendition: m[1]! };
   }
   if (dir === 'thumbnails') {
     return THUMBNAIL.test(file) ? { kind: 'thumbnail', videoId, file } : `no such thumbnail file ${JSON.stringify(file)}`;
   }
-  if (!renditionNames.includes(dir)) return `unknown rendition ${JSON.stringify(dir)}`;
+  if (!renditionNames.includes(dir) && langOfAudioTrackRendition(dir) === null) return `unknown rendition ${JSON.stringify(dir)}`;
   if (file === 'playlist.m3u8') return { kind: 'media', videoId, rendition: dir };
   if (file === INIT_FILE_NAME) return { kind: 'init', videoId, rendition: dir };
   const segment = parseSegmentFile(file);

@@ -9,10 +9,11 @@
  * A clip (workers/clips) has no rungs of its own: its rungs are windows onto its source's current rungs, and
  * `segmentsOf` names the video whose segment objects they are.
  */
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
-import type { VideoRow } from '../metadata/serialize';
+import { audioTrackRendition } from '../shared/storage-keys';
+import { parseSegmentDurations, type VideoRow } from '../metadata/serialize';
 import { clipRenditions } from './clip-window';
 import { toPlayable, type PlayableRendition } from './manifest';
 
@@ -22,11 +23,21 @@ export interface CaptionTrackState {
   isDefault: boolean;
 }
 
+/** An extra audio track that is encoded: its rendition (`audio_{lang}`) is in `renditions` beside the main `audio`. */
+export interface AudioTrackState {
+  lang: string;
+  label: string;
+  isDefault: boolean;
+  rendition: string;
+}
+
 export interface PlaybackState {
-  video: Pick<VideoRow, 'id' | 'status' | 'creatorId' | 'visibility' | 'duration' | 'posterTime' | 'frameRate' | 'clipOf' | 'clipStart' | 'clipEnd' | 'liveInputId'>;
-  /** Finished rungs by name. */
+  video: Pick<VideoRow, 'id' | 'status' | 'creatorId' | 'visibility' | 'duration' | 'posterTime' | 'frameRate' | 'clipOf' | 'clipStart' | 'clipEnd' | 'liveInputId' | 'originalLanguage'>;
+  /** Finished rungs by name, the main audio (`audio`) and the encoded extra audio tracks (`audio_{lang}`). */
   renditions: Map<string, PlayableRendition>;
   captions: CaptionTrackState[];
+  /** Encoded extra audio tracks, by language (a clip's are its source's). */
+  audioTracks: AudioTrackState[];
   /** The video whose R2 segments the rungs list: the video itself, or a clip's source. */
   segmentsOf: string;
 }
@@ -43,19 +54,43 @@ const videoColumns = {
   clipStart: schema.videos.clipStart,
   clipEnd: schema.videos.clipEnd,
   liveInputId: schema.videos.liveInputId,
+  originalLanguage: schema.videos.originalLanguage,
 };
 
-function playableRungs(rows: Parameters<typeof toPlayable>[0][]): Map<string, PlayableRendition> {
+type AudioTrackRow = typeof schema.audioTracks.$inferSelect;
+
+/** COMPLETED extra audio tracks of a video, as renditions (the same facts `renditions` rows hold) and their labels. */
+function audioTrackRenditions(rows: AudioTrackRow[]): { tracks: AudioTrackState[]; renditions: PlayableRendition[] } {
+  const tracks: AudioTrackState[] = [];
+  const renditions: PlayableRendition[] = [];
+  for (const row of rows) {
+    const segmentDurations = row.segmentDurations ? parseSegmentDurations(row.segmentDurations) : null;
+    if (!segmentDurations || !row.codecs || !row.packaging) continue;
+    const name = audioTrackRendition(row.lang);
+    tracks.push({ lang: row.lang, label: row.label, isDefault: row.isDefault, rendition: name });
+    renditions.push({
+      name, width: 0, height: 0, bandwidth: row.bandwidth ?? 0, averageBandwidth: row.averageBandwidth ?? 0, codecs: row.codecs, frameRate: null,
+      segmentDurations, kind: 'audio', complete: true, packaging: row.packaging,
+    });
+  }
+  return { tracks, renditions };
+}
+
+const completedTracks = (db: Db, videoId: string) =>
+  db.select().from(schema.audioTracks).where(and(eq(schema.audioTracks.videoId, videoId), eq(schema.audioTracks.status, 'COMPLETED'))).orderBy(asc(schema.audioTracks.lang));
+
+function playableRungs(rows: Parameters<typeof toPlayable>[0][], extra: PlayableRendition[]): Map<string, PlayableRendition> {
   const renditions = new Map<string, PlayableRendition>();
   for (const row of rows) {
     const playable = toPlayable(row);
     if (playable) renditions.set(playable.name, playable);
   }
+  for (const r of extra) renditions.set(r.name, r);
   return renditions;
 }
 
 export async function loadPlaybackState(db: Db, videoId: string): Promise<PlaybackState | null> {
-  const [videos, rows, captionRows] = await db.batch([
+  const [videos, rows, captionRows, trackRows] = await db.batch([
     db.select(videoColumns).from(schema.videos).where(eq(schema.videos.id, videoId)),
     db.select().from(schema.renditions).where(eq(schema.renditions.videoId, videoId)),
     db
@@ -63,20 +98,26 @@ export async function loadPlaybackState(db: Db, videoId: string): Promise<Playba
       .from(schema.captions)
       .where(eq(schema.captions.videoId, videoId))
       .orderBy(asc(schema.captions.lang)),
+    completedTracks(db, videoId),
   ]);
   const video = videos[0];
   if (!video) return null;
   if (!video.clipOf || video.clipStart === null || video.clipEnd === null) {
-    return { video, renditions: playableRungs(rows), captions: captionRows, segmentsOf: videoId };
+    const own = audioTrackRenditions(trackRows);
+    return { video, renditions: playableRungs(rows, own.renditions), captions: captionRows, audioTracks: own.tracks, segmentsOf: videoId };
   }
-  const [sources, sourceRows] = await db.batch([
-    db.select({ status: schema.videos.status }).from(schema.videos).where(eq(schema.videos.id, video.clipOf)),
+  // A clip carries every audio track of its source (and the source's original language): windows of them, as of its rungs.
+  const [sources, sourceRows, sourceTrackRows] = await db.batch([
+    db.select({ status: schema.videos.status, originalLanguage: schema.videos.originalLanguage }).from(schema.videos).where(eq(schema.videos.id, video.clipOf)),
     db.select().from(schema.renditions).where(eq(schema.renditions.videoId, video.clipOf)),
+    completedTracks(db, video.clipOf),
   ]);
   // A deleted source takes its clips with it (workers/clips/hooks.ts); until that has run, nothing plays.
   const sourceGone = !sources[0] || sources[0].status === 'DELETED';
-  const renditions = sourceGone ? new Map<string, PlayableRendition>() : clipRenditions(playableRungs(sourceRows).values(), video.clipStart, video.clipEnd);
-  return { video, renditions, captions: captionRows, segmentsOf: video.clipOf };
+  const sourceTracks = audioTrackRenditions(sourceTrackRows);
+  const renditions = sourceGone ? new Map<string, PlayableRendition>() : clipRenditions(playableRungs(sourceRows, sourceTracks.renditions).values(), video.clipStart, video.clipEnd);
+  const clipVideo = { ...video, originalLanguage: sources[0]?.originalLanguage ?? video.originalLanguage };
+  return { video: clipVideo, renditions, captions: captionRows, audioTracks: sourceGone ? [] : sourceTracks.tracks, segmentsOf: video.clipOf };
 }
 
 const memo = new Map<string, { at: number; value: Promise<PlaybackState | null> }>();

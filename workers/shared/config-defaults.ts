@@ -279,6 +279,18 @@ export const defaults = {
     /** Caption objects can be replaced, so they are cached briefly (a change is also purged at once locally). */
     cacheControl: 'public, max-age=60',
   },
+  /** Extra audio tracks (workers/audio-tracks), encoded from the `audio-tracks` queue. */
+  audioTracks: {
+    /** The largest audio file a PUT takes (AUDIO_TRACK_MAX_BYTES); above it the answer is 413 and nothing is kept. */
+    maxBytes: 200 * MiB,
+    maxTracks: 8,
+    jobLeaseMs: 10 * MINUTE,
+    maxAttempts: 4,
+    retryBaseDelaySec: 5,
+    retryMaxDelaySec: 300,
+    /** A file this much longer or shorter than the video is cut or padded with a warning; within it, silently. */
+    lengthToleranceSec: 0.1,
+  },
   /** Instant clips (workers/clips): their playlists follow the source's current rungs, so they are not immutable. */
   clips: {
     playlistCacheControl: 'public, max-age=60',

@@ -97,6 +97,7 @@ export const ENV_VARS = [
   'IMPORT_PRIVATE_HOSTS',
   'IMPORT_MAX_ATTEMPTS',
   'IMPORT_RETRY_BASE_DELAY_SEC',
+  'AUDIO_TRACK_MAX_BYTES',
   'PUBLIC_ORIGIN',
   'TRANSCODER_URL',
   'LOG_LEVEL',
@@ -316,6 +317,7 @@ function read(env: ConfigVars): Config {
       retryBaseDelaySec: r.number('IMPORT_RETRY_BASE_DELAY_SEC', d.imports.retryBaseDelaySec, { min: 0 }),
       privateHosts: r.list('IMPORT_PRIVATE_HOSTS', /^(\*|[A-Za-z0-9.\-\[\]:]{1,260})$/, 'is not a comma-separated list of host:port (or *)'),
     },
+    audioTracks: { ...d.audioTracks, maxBytes: r.number('AUDIO_TRACK_MAX_BYTES', d.audioTracks.maxBytes, { min: 1, integer: true }) },
     usage: { ...d.usage, deliveredFlushMs: r.number('USAGE_FLUSH_MS', d.usage.deliveredFlushMs, { min: 0, integer: true }) },
     deployment: {
       publicOrigin: r.origin('PUBLIC_ORIGIN'),

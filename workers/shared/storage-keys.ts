@@ -6,13 +6,16 @@
  *   originals/{videoId}/composite.json                 (instead of `original`: a tus concatenation's parts, see shared/original.ts)
  *   videos/{videoId}/master.m3u8
  *   videos/{videoId}/{rendition}/playlist.m3u8
- *   videos/{videoId}/{rendition}/segment_{nnnn}.ts      ({rendition}: a ladder rung, or `audio`; packaging `ts`)
+ *   originals/{videoId}/audio_{lang}                   (the file given for an extra audio track, kept to re-encode)
+ *   videos/{videoId}/{rendition}/segment_{nnnn}.ts      ({rendition}: a ladder rung, `audio`, or an extra audio
+ *                                                      track's `audio_{lang}`; packaging `ts`)
  *   videos/{videoId}/{rendition}/init.mp4               (packaging `cmaf`: the rendition's init segment, then…)
  *   videos/{videoId}/{rendition}/segment_{nnnn}.m4s     (…its fragmented MP4 segments, for HLS and DASH alike)
  *   videos/{videoId}/thumbnails/{file}
  *   videos/{videoId}/captions/{lang}.vtt                (normalised WebVTT, one per caption track)
  *   videos/{videoId}/frames/f{frame}_w{width}.jpg       (thumbnails at any time, cut on first request)
  *   videos/{videoId}/downloads/{rendition}.mp4          (progressive MP4 downloads)
+ *   videos/{videoId}/downloads/audio.m4a                (the audio-only download: the default audio track)
  *   uploads/{videoId}/{uploadNonce}/tail-{endOffset}   (tus bytes staged until they fill an R2 part; temporary)
  *   uploads/{partialId}/{uploadNonce}/data             (a tus partial upload's bytes; temporary until a final upload
  *                                                      makes it a part of a composite original, then the video's)
@@ -38,6 +41,18 @@ function assertSafe(value: string, what: string, pattern = SAFE_ID): string {
 
 /** The audio rendition's directory name, beside the ladder's rungs (`videos/{id}/audio/segment_0000.ts`). */
 export const AUDIO_RENDITION = 'audio';
+
+/** An extra audio track's rendition directory: `audio_pt-BR` (workers/audio-tracks). */
+export const audioTrackRendition = (lang: string): string => `${AUDIO_RENDITION}_${lang}`;
+const AUDIO_TRACK_DIR = /^audio_([A-Za-z0-9-]{2,35})$/;
+
+/** The language of an `audio_{lang}` rendition name, or null for any other name. */
+export function langOfAudioTrackRendition(name: string): string | null {
+  return AUDIO_TRACK_DIR.exec(name)?.[1] ?? null;
+}
+
+/** A download's file name: `720p.mp4`, or `audio.m4a` for the audio-only download. */
+export const downloadFileName = (rendition: string): string => (rendition === AUDIO_RENDITION ? `${AUDIO_RENDITION}.m4a` : `${rendition}.mp4`);
 
 /** `segment_0007.ts` (packaging `ts`) or `segment_0007.m4s` (`cmaf`). */
 export const segmentFileName = (n: number, packaging: Packaging = 'ts'): string => `segment_${String(n).padStart(4, '0')}.${packaging === 'cmaf' ? 'm4s' : 'ts'}`;
@@ -79,7 +94,9 @@ export const keys = {
   frame: (videoId: string, frame: number, width: number) =>
     `videos/${assertSafe(videoId, 'video id')}/frames/f${Math.trunc(frame)}_w${Math.trunc(width)}.jpg`,
   download: (videoId: string, rendition: string) =>
-    `videos/${assertSafe(videoId, 'video id')}/downloads/${assertSafe(rendition, 'rendition')}.mp4`,
+    `videos/${assertSafe(videoId, 'video id')}/downloads/${downloadFileName(assertSafe(rendition, 'rendition'))}`,
+  /** The file given for an extra audio track (under the originals prefix: it goes with the video). */
+  audioTrackSource: (videoId: string, lang: string) => `originals/${assertSafe(videoId, 'video id')}/audio_${assertSafe(lang, 'language tag', LANG_TAG)}`,
   /** Everything an in-progress tus upload staged; deleted on completion, expiry, termination or video deletion. */
   uploadStagingPrefix: (videoId: string, uploadNonce: string) =>
     `uploads/${assertSafe(videoId, 'video id')}/${assertSafe(uploadNonce, 'upload nonce')}/`,
@@ -127,7 +144,7 @@ export const publicPaths = {
   /** The subtitles rendition's one segment: the track with the HLS `X-TIMESTAMP-MAP` header. */
   captionSegment: (videoId: string, lang: string) => `/v/${videoId}/captions/${lang}_hls.vtt`,
   captionFile: (videoId: string, lang: string) => `/v/${videoId}/captions/${lang}.vtt`,
-  download: (videoId: string, rendition: string) => `/v/${videoId}/downloads/${rendition}.mp4`,
+  download: (videoId: string, rendition: string) => `/v/${videoId}/downloads/${downloadFileName(rendition)}`,
   /**
    * Signed master URL path: the token sits in the path (`/v/{id}/t/{token}/…`) so every relative URI in the
    * playlists and the storyboard resolves under it. Stripping `t/{token}/` gives the canonical path above.

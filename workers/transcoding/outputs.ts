@@ -190,7 +190,8 @@ async function fail(env: Env, db: Db, videoId: string, reason: string): Promise<
 
 /**
  * Rewrites `videos/{id}/master.m3u8` from the current rows with playback's manifest module: a convenience copy,
- * byte-identical to what playback serves (D1 rows are the contract; playback never reads this object).
+ * byte-identical to what playback serves for a video without caption or extra audio tracks and with an undetermined
+ * original language (D1 rows are the contract; playback never reads this object).
  */
 export async function writeMasterCopy(env: Env, db: Db, videoId: string): Promise<void> {
   if (!(await acceptsOutputs(env.DB, videoId))) return;

@@ -149,6 +149,12 @@ export function WatchPage(props: { config: unknown; video: { title: string; desc
               <option value="-1">Auto</option>
             </select>
           </label>
+          <label class="quality audio" hidden>
+            <span>Audio</span>
+            <select id="audio" data-part="audio" disabled>
+              <option value="-1">Original</option>
+            </select>
+          </label>
           <label class="quality captions" hidden>
             <span>Captions</span>
             <select id="captions" data-part="captions" disabled>

@@ -90,6 +90,11 @@ async function probe(file: string, signal: AbortSignal): Promise<Probe | null> {
   }
 }
 
+/** An audio-only remux is trusted when it is AAC alone and lasts what the playlist says. */
+function audioChecksOut(p: Probe | null, req: DownloadRequest): boolean {
+  return p !== null && p.videoCodec === null && p.audioCodec === 'aac' && Number.isFinite(p.duration) && Math.abs(p.duration - req.expectedDuration) <= req.durationToleranceSec;
+}
+
 /** A remux is trusted only when it is H.264 (+ AAC if audio, which it must have when an audio track was given), and lasts what the playlist says. */
 function checksOut(p: Probe | null, req: DownloadRequest): boolean {
   const audioGiven = (req.audioSegmentKeys?.length ?? 0) > 0;
@@ -103,8 +108,8 @@ function checksOut(p: Probe | null, req: DownloadRequest): boolean {
 }
 
 /** The joined video segments (with their own audio, if any), or with the joined audio rendition's as the audio track. */
-async function remux(joined: string, audio: string | null, out: string, signal: AbortSignal): Promise<boolean> {
-  const inputs = audio ? ['-i', joined, '-i', audio, '-map', '0:v:0', '-map', '1:a:0'] : ['-i', joined, '-map', '0:v:0', '-map', '0:a:0?'];
+async function remux(joined: string, audio: string | null, out: string, signal: AbortSignal, audioOnly = false): Promise<boolean> {
+  const inputs = audioOnly ? ['-i', joined, '-map', '0:a:0'] : audio ? ['-i', joined, '-i', audio, '-map', '0:v:0', '-map', '1:a:0'] : ['-i', joined, '-map', '0:v:0', '-map', '0:a:0?'];
   // AAC in MPEG-TS is ADTS-framed; an MP4 wants it without (CMAF's fMP4 already is).
   const adts = (audio ?? joined).endsWith('.ts') ? ['-bsf:a', 'aac_adtstoasc'] : [];
   // prettier-ignore
@@ -156,7 +161,23 @@ async function join(storage: Storage, initKey: string | undefined, segmentKeys: 
   return joined;
 }
 
+/** An M4A of one audio rendition: its segments joined and copied into an MP4 container (ADTS headers dropped for TS). */
+async function makeAudioDownload(storage: Storage, req: DownloadRequest, dir: string, signal: AbortSignal, onProgress: (f: number) => void): Promise<DownloadResult> {
+  const out = path.join(dir, 'download.m4a');
+  const joined = await join(storage, req.initKey, req.segmentKeys, dir, 'audio', signal, (n) => onProgress((0.8 * n) / req.segmentKeys.length));
+  const facts = (await remux(joined, null, out, signal, true)) ? await probe(out, signal) : null;
+  if (!audioChecksOut(facts, req)) {
+    throw new InputError(`the audio segments do not remux into a valid M4A (${facts ? `${facts.duration} s, ${facts.audioCodec}` : 'ffmpeg failed'})`);
+  }
+  onProgress(0.9);
+  await storage.upload(req.outputKey, out, 'audio/mp4', signal);
+  onProgress(1);
+  const { size } = await stat(out);
+  return { method: 'remux', size, duration: Math.round(facts!.duration * 1000) / 1000 };
+}
+
 export async function makeDownload(storage: Storage, req: DownloadRequest, dir: string, signal: AbortSignal, onProgress: (f: number) => void): Promise<DownloadResult> {
+  if (req.audioOnly) return makeAudioDownload(storage, req, dir, signal, onProgress);
   const out = path.join(dir, 'download.mp4');
   const audioKeys = req.audioSegmentKeys ?? [];
   const total = req.segmentKeys.length + audioKeys.length;

@@ -33,6 +33,11 @@ export interface DownloadEncodeFallback {
 export interface DownloadRequest {
   /** The rung's segments in order; remuxed (copied) into one MP4 when that gives a valid file. */
   segmentKeys: string[];
+  /**
+   * `segmentKeys` (and `initKey`) are an audio rendition's: the result is an M4A of that AAC track alone, copied
+   * (never encoded; there is no fallback), checked as AAC of the expected duration.
+   */
+  audioOnly?: boolean;
   /** CMAF: the rendition's init segment, which makes its segments one fragmented MP4. */
   initKey?: string;
   /** The rung's video codec as ffprobe names it (`h264`, `hevc`, `av1`; absent: `h264`): a remux must keep it. */

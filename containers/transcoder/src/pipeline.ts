@@ -144,6 +144,27 @@ export async function videoStartTime(source: string, inputOptions: string[] = []
   return Number.isFinite(t) ? t : 0;
 }
 
+/**
+ * An added track's file: its first audio stream's start (the track's 0) and its length. A file without an audio
+ * stream, or one ffprobe cannot read, is an input problem: retrying cannot help.
+ */
+export async function addedTrackFacts(source: string, inputOptions: string[] = [], signal?: AbortSignal): Promise<{ start: number; duration: number }> {
+  const r = await run('ffprobe', ['-v', 'error', ...inputOptions, '-select_streams', 'a:0', '-show_entries', 'stream=codec_type,start_time,duration:format=duration', '-of', 'json', source], { signal });
+  if (r.code !== 0) throw new InputError(`the file is not a readable audio file: ${stderrTail(r.stderr, 1) || 'ffprobe failed'}`);
+  let parsed: { streams?: { codec_type?: string; start_time?: string; duration?: string }[]; format?: { duration?: string } };
+  try {
+    parsed = JSON.parse(r.stdout) as typeof parsed;
+  } catch {
+    throw new InputError('the file is not a readable audio file');
+  }
+  const stream = parsed.streams?.find((s) => s.codec_type === 'audio');
+  if (!stream) throw new InputError('the file has no audio stream');
+  const start = Number(stream.start_time);
+  const duration = Number(stream.duration ?? parsed.format?.duration);
+  if (!Number.isFinite(duration) || duration <= 0) throw new InputError('the audio stream has no length');
+  return { start: Number.isFinite(start) ? start : 0, duration: Math.round(duration * 1000) / 1000 };
+}
+
 /** Bytes ffmpeg read from its input, from the `Statistics: N bytes read` line it logs at verbose level. */
 export function bytesReadFromLog(stderr: string): number | null {
   let best: number | null = null;
@@ -351,7 +372,8 @@ export async function encodeAudio(source: string, req: AudioRequest, workDir: st
   const dir = path.join(workDir, 'audio');
   await mkdir(dir, { recursive: true });
   const inputOptions = hooks.inputOptions ?? [];
-  const videoStart = req.sourceHasAudio ? await videoStartTime(source, inputOptions, hooks.signal) : 0;
+  const added = req.addedTrack ? await addedTrackFacts(source, inputOptions, hooks.signal) : null;
+  const videoStart = added ? added.start : req.sourceHasAudio ? await videoStartTime(source, inputOptions, hooks.signal) : 0;
   const rung: RungSpec = { name: 'audio', width: 0, height: 0, bitrate: req.audioBitrate, maxrate: req.audioBitrate, bufsize: req.audioBitrate, outputPrefix: req.outputPrefix };
   const upload = hooks.upload;
   const packaging = req.packaging ?? 'ts';
@@ -379,7 +401,8 @@ export async function encodeAudio(source: string, req: AudioRequest, workDir: st
   }
   const { durations, sizes, files } = await segmentsOf(dir);
   if (files.length === 0) throw new Error('the audio encode produced no segments');
-  if (packaging === 'ts') return audioResult(await aacCodecs(files[0]!), durations, sizes);
+  const extra = added ? { inputDuration: added.duration } : {};
+  if (packaging === 'ts') return { ...audioResult(await aacCodecs(files[0]!), durations, sizes), ...extra };
   const init = path.join(dir, INIT_FILE);
-  return { ...audioResult(await aacCodecs(init), durations, sizes), initSha256: await sha256Of(init) };
+  return { ...audioResult(await aacCodecs(init), durations, sizes), initSha256: await sha256Of(init), ...extra };
 }

@@ -110,10 +110,18 @@ export interface AudioRequest {
   readRate?: number;
   /** Absent: `ts`. */
   packaging?: Packaging;
+  /**
+   * The source is an audio file given for an extra audio track (workers/audio-tracks), not the video's original:
+   * it must hold an audio stream (else the job fails as an input problem), its own first sample is the video's 0,
+   * and the result reports its length (`inputDuration`) so the caller can say whether it was cut or padded.
+   */
+  addedTrack?: boolean;
   callback?: CallbackSpec;
 }
 
 export interface AudioResult {
+  /** `addedTrack` only: the given file's audio length in seconds, before it was cut or padded to `sourceDuration`. */
+  inputDuration?: number;
   /** RFC 6381, e.g. `mp4a.40.2`. */
   codecs: string;
   /** CMAF: SHA-256 (hex) of the uploaded `init.mp4`. */

@@ -1,9 +1,11 @@
 /**
- * Test projects (`npm test` runs the first three at once; `npm run test:container` the last):
+ * Test projects (`npm test` runs the first four at once; `npm run test:container` the last):
  * - `workers`: test/workers/**, inside workerd through @cloudflare/vitest-pool-workers (Miniflare bindings:
  *   D1 with migrations applied, R2, Durable Objects, queues). Storage is isolated per test file.
  * - `node`: test/node/**, pure-TypeScript modules, and the end-to-end tests that start a stack of their own (they
  *   restart it, kill or hold its transcoder, or need vars of their own).
+ * - `transcode`: test/transcode/**, end-to-end files that encode real videos through a stack of their own (they
+ *   hold, kill or fail its transcoder): a lane of their own, beside the `node` files, because they wait on ffmpeg.
  * - `e2e`: test/e2e/**, end-to-end tests against one shared stack (test/helpers/shared-stack.ts), each file with
  *   a creator of its own.
  * - `container`: test/container/**, the production transcoding path under Docker.
@@ -60,6 +62,16 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 300_000,
           // End-to-end suites start servers on free ports; run files one at a time on this 2-core machine.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'transcode',
+          include: ['test/transcode/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

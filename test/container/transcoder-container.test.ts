@@ -4,7 +4,7 @@
  * and run by the local Docker engine through the TranscoderContainer Durable Object. An upload goes through the
  * queue to the container, which has no route to R2 but the Worker's outbound handler for `storage.internal` (the
  * /internal/storage door does not exist in this configuration). The outputs are checked as in
- * test/node/transcoding-e2e.test.ts, read back the way a player reads them: through the signed playback URL.
+ * test/transcode/transcoding-e2e.test.ts, read back the way a player reads them: through the signed playback URL.
  * A container killed mid-job is retried, not waited on: the job is held mid-encode first (TRANSCODER_HOLD_UNITS,
  * containers/transcoder/src/hold.ts), so the kill lands mid-encode on a fast machine as on a slow one.
  *

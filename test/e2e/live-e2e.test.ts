@@ -203,16 +203,19 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
       const resized = await fetch(`${live.ingest.url}/index3.ts`, { method: 'PUT', body: readFileSync(path.join(dir, 'b0.ts')) });
       expect(resized.status).toBe(409);
       expect(((await resized.json()) as { error: { message: string } }).error.message).toMatch(/changed resolution .*640x360 → 854x480/);
-      const playlist = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000000,\nindex0.ts\n#EXTINF:2.000000,\nindex2.ts\n#EXT-X-ENDLIST\n';
+      // The final playlist overtakes its last segment (ffmpeg sends both without waiting): the broadcast waits for it.
+      const playlist = '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000000,\nindex0.ts\n#EXTINF:2.000000,\nindex2.ts\n#EXTINF:2.000000,\nindex4.ts\n#EXT-X-ENDLIST\n';
       expect((await fetch(`${live.ingest.url}/index.m3u8`, { method: 'PUT', body: playlist })).status).toBe(204);
+      expect((await input(live.id)).status).toBe('live');
+      expect(await put('index4.ts', 'a1.ts')).toBe(201);
 
       const ended = await until('the input is idle', () => input(live.id), (i) => i.status === 'idle' && i.playback.videoId !== null);
       const videoId = ended.playback.videoId!;
       const video = (await (await api(`/v1/videos/${videoId}`)).json()) as { status: string; duration: number };
-      expect(video).toMatchObject({ status: 'READY', duration: 4 });
+      expect(video).toMatchObject({ status: 'READY', duration: 6 });
       const signed = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url: string };
       const media = await (await fetch(signed.url.replace('master.m3u8', '360p/playlist.m3u8'))).text();
-      expect(media.match(/segment_\d+\.ts/g)).toEqual(['segment_0000.ts', 'segment_0001.ts']);
+      expect(media.match(/segment_\d+\.ts/g)).toEqual(['segment_0000.ts', 'segment_0001.ts', 'segment_0002.ts']);
       const events = await until('three webhooks', async () => received.filter((e) => e.data.videoId === videoId).map((e) => e.type), (t) => t.length >= 3);
       expect(events.sort()).toEqual(['live_input.connected', 'live_input.disconnected', 'live_input.recording.ready']);
       expect(received.every((e) => e.data.liveInputId === live.id)).toBe(true);

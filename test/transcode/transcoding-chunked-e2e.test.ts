@@ -238,7 +238,7 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     expect(redone).toEqual([killed.unit]);
 
     const master = parse(decoder.decode(await getObject(stack, `videos/${ids.main}/master.m3u8`)));
-    expect(master.mediaGroups?.AUDIO?.audio?.Default?.uri).toBe('audio/playlist.m3u8');
+    expect(master.mediaGroups?.AUDIO?.audio?.Original?.uri).toBe('audio/playlist.m3u8');
     for (const p of master.playlists!) {
       expect(p.attributes.AUDIO).toBe('audio');
       expect(p.attributes.CODECS).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
@@ -372,7 +372,7 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     }
     // No audio in the source: every variant still references one continuous (silent) AAC track as long as the video.
     const master = parse(decoder.decode(await getObject(stack, `videos/${ids.noAudio}/master.m3u8`)));
-    expect(master.mediaGroups?.AUDIO?.audio?.Default?.uri).toBe('audio/playlist.m3u8');
+    expect(master.mediaGroups?.AUDIO?.audio?.Original?.uri).toBe('audio/playlist.m3u8');
     for (const p of master.playlists!) expect(p.attributes.CODECS).toMatch(/,mp4a\.40\.2$/);
     const silent = packetTimes((await concatRendition(stack, ids.noAudio, 'audio', dir)).file, 'a');
     const steps = silent.slice(1).map((p, i) => p.pts - silent[i]!.pts);

@@ -9,7 +9,7 @@
  * `live.maxSegmentBytes` (413 past it), must be MPEG-TS with H.264 (415 `not_media`). The LiveInput object orders
  * what remains (409 `out_of_order`; a repeated segment is a 200 that changes nothing).
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { apiError, forbidden, gone, notFound, unauthorized } from '../shared/errors';
 import type { AppEnv } from '../shared/hono-env';
 import { readCappedBody } from '../shared/body';
@@ -44,16 +44,19 @@ export function rungNameFor(config: Config, height: number): string {
 }
 
 /**
- * ffmpeg's HLS muxer closes its connection once a file's last byte is sent, without waiting for the answer, and exits
- * right after the final playlist (the one with ENDLIST). A client that goes away cancels its request's work, so the
- * hand-over to the LiveInput object is also registered with `waitUntil`: once the body is in, it runs to the end.
+ * ffmpeg's HLS muxer closes its connection as soon as a file's last byte is sent, without reading the answer, and
+ * exits right after the final playlist (the one with ENDLIST). A request whose client has gone is cancelled at its
+ * next wait unless it is registered with `waitUntil`, so the whole handling is, from its first step: a pushed file is
+ * checked and handed to the LiveInput object whether or not anyone reads the answer.
  */
-function surviveDisconnect(ctx: { waitUntil(work: Promise<unknown>): void }, work: Promise<unknown>): void {
-  ctx.waitUntil(work.catch(() => undefined));
-}
+export const ingestRoutes = new Hono<AppEnv>().put('/live/:inputId/:key/:name', (c) => {
+  const handled = ingest(c);
+  c.executionCtx.waitUntil(handled.catch(() => undefined));
+  return handled;
+});
 
-export const ingestRoutes = new Hono<AppEnv>().put('/live/:inputId/:key/:name', async (c) => {
-  const { inputId, key, name } = c.req.param();
+async function ingest(c: Context<AppEnv>): Promise<Response> {
+  const { inputId, key, name } = c.req.param() as { inputId: string; key: string; name: string };
   const config = c.var.config;
   if (!isSafeId(inputId) || !NAME.test(name)) throw notFound('no such ingest path: push to the ingest URL the live input gives');
   const row = await findLiveInputEvenDeleted(c.var.db, inputId);
@@ -67,9 +70,7 @@ export const ingestRoutes = new Hono<AppEnv>().put('/live/:inputId/:key/:name', 
     const bytes = await readCappedBody(c.req.raw, config.live.maxPlaylistBytes, `a pushed playlist may be at most ${config.live.maxPlaylistBytes} bytes`);
     const parsed = parsePushedPlaylist(new TextDecoder().decode(bytes));
     if (typeof parsed === 'string') throw apiError('bad_request', `the pushed playlist is not an HLS media playlist: ${parsed}`);
-    const handed = stub.pushPlaylist(input, parsed.entries, parsed.ended);
-    surviveDisconnect(c.executionCtx, handed);
-    await handed;
+    await stub.pushPlaylist(input, parsed.entries, parsed.ended);
     return c.body(null, 204);
   }
   const num = segmentNumber(name);
@@ -79,9 +80,7 @@ export const ingestRoutes = new Hono<AppEnv>().put('/live/:inputId/:key/:name', 
   if (!probe.ok) throw apiError('not_media', probe.reason);
   // readCappedBody's array is its own buffer, exactly the body.
   const buffer = bytes.buffer as ArrayBuffer;
-  const handed = stub.pushSegment(input, num, buffer, await sha256Hex(buffer), probe.facts, rungNameFor(config, probe.facts.height));
-  surviveDisconnect(c.executionCtx, handed);
-  const result = await handed;
+  const result = await stub.pushSegment(input, num, buffer, await sha256Hex(buffer), probe.facts, rungNameFor(config, probe.facts.height));
   if (!result.ok) throw apiError(result.code, result.message);
   return c.body(null, result.duplicate ? 200 : 201);
-});
+}

@@ -46,6 +46,11 @@ interface BroadcastRow {
   [key: string]: SqlStorageValue;
 }
 
+/** Set when the pushed ENDLIST came before the bytes of a segment it lists. */
+const END_REQUESTED = 'endRequested';
+/** How long an ended broadcast waits for the bytes of segments its final playlist listed. */
+const END_GRACE_MS = 10_000;
+
 export type PushResult = { ok: true; seq: number; duplicate: boolean } | { ok: false; code: 'out_of_order' | 'conflict'; message: string };
 
 /** The ladder rung name a source of this height is published under (the rung of that height, else the nearest below). */
@@ -99,7 +104,8 @@ export class LiveInput extends DurableObject<Env> {
     await this.env.MEDIA.put(keys.segment(b.video_id, b.rung, seq), bytes, { httpMetadata: { contentType: 'video/mp2t' } });
     if (decision.newRow) this.sql.exec('INSERT INTO segments (seq, connection, num, duration, bytes, digest) VALUES (?, ?, ?, NULL, ?, ?)', seq, connection, num, bytes.byteLength, digest);
     else this.sql.exec('UPDATE segments SET bytes = ?, digest = ? WHERE seq = ?', bytes.byteLength, digest, seq);
-    await this.publish(false);
+    if ((await this.ctx.storage.get(END_REQUESTED)) && !this.awaitsBytes(connection)) await this.end(input);
+    else await this.publish(false);
     return { ok: true, seq, duplicate: false };
   }
 
@@ -125,8 +131,19 @@ export class LiveInput extends DurableObject<Env> {
       }
     }
     if (connection !== b.connection) this.sql.exec('DELETE FROM echoes');
-    if (ended) await this.end(input);
+    if (ended && this.awaitsBytes(connection)) {
+      // The final playlist can overtake its last segment's PUT (ffmpeg sends one, then the other, without waiting):
+      // the broadcast ends when that segment's bytes are in, or after END_GRACE_MS without them.
+      await this.ctx.storage.put(END_REQUESTED, true);
+      await this.ctx.storage.setAlarm(runtime().now() + END_GRACE_MS);
+      await this.publish(false);
+    } else if (ended) await this.end(input);
     else await this.publish(false);
+  }
+
+  /** Whether a segment of this connection is listed by its playlist but its bytes are not in yet. */
+  private awaitsBytes(connection: number): boolean {
+    return this.rows(connection).some((r) => r.bytes === null);
   }
 
   /** Ends a running broadcast now (a pushed ENDLIST, the reconnect window passed, or the input was deleted). */
@@ -135,6 +152,7 @@ export class LiveInput extends DurableObject<Env> {
     if (!b) return;
     const settings = input ?? (JSON.parse(b.input) as InputSettings);
     const rung = this.rung(b, true);
+    await this.ctx.storage.delete(END_REQUESTED);
     this.sql.exec('DELETE FROM broadcast');
     this.sql.exec('DELETE FROM segments');
     this.sql.exec('DELETE FROM echoes');
@@ -146,7 +164,8 @@ export class LiveInput extends DurableObject<Env> {
     const b = this.current();
     if (!b) return;
     const input = JSON.parse(b.input) as InputSettings;
-    const due = b.last_push + input.reconnectWindowSeconds * 1000;
+    const ending = (await this.ctx.storage.get(END_REQUESTED)) === true;
+    const due = ending ? b.last_push + END_GRACE_MS : b.last_push + input.reconnectWindowSeconds * 1000;
     if (runtime().now() >= due) await this.end(input);
     else await this.ctx.storage.setAlarm(due);
   }

@@ -1,6 +1,6 @@
 /**
  * Chunked (segment-parallel) transcoding end to end on the real local stack: 12 s chunks of 6 s segments, so a
- * 40 s source is 4 chunks × 2 rung groups + the audio track + thumbnails, dispatched to the transcoder and
+ * 48 s source is 4 chunks × 2 rung groups + the audio track + thumbnails, dispatched to the transcoder and
  * reported back through the authenticated callback route. Checks the seams with ffprobe (keyframes at the same
  * global times in every rung, continuous video and audio timestamps across chunk edges, no frame lost or doubled),
  * the playlists with a real HLS parser, and the faults: one chunk's encoder killed, a container that claims more
@@ -59,7 +59,7 @@ function inflateMvhd(from: string, to: string): string {
 async function makeSources(dir: string): Promise<Sources> {
   const at = (n: string) => path.join(dir, n);
   const [main, base, doomed, noAudio] = await Promise.all([
-    makeSource(at('main.mp4'), { width: 640, height: 360, seconds: 40 }),
+    makeSource(at('main.mp4'), { width: 640, height: 360, seconds: 48 }),
     makeSource(at('base.mp4'), { width: 320, height: 180, seconds: 14 }),
     makeSource(at('doomed.mp4'), { width: 640, height: 360, seconds: 40 }),
     makeSource(at('noaudio.mp4'), { width: 320, height: 180, seconds: 14, audio: false }),
@@ -115,7 +115,7 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
   let ids: { main: string; longContainer: string; vfr: string; longAudio: string; noAudio: string };
   /** The main video's 360p chunk 1 (12–24 s), killed while held: that chunk alone is redone. */
   let killed: HeldUnit;
-  /** The main video's last 240p chunk (36–40 s), held until the growing-playlist test resumes it. */
+  /** The main video's last 240p chunk (36–48 s: two segments, so its first is written while it encodes and the hold catches it there), held until the growing-playlist test resumes it. */
   let lastChunk: HeldUnit;
   /** The main video's audio encode, held; the watch-page test lets it run in steps. */
   let audio: HeldUnit;
@@ -176,7 +176,7 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
       expect(audioNow.endList).toBeFalsy();
       const covered = audioNow.segments.reduce((a, s) => a + s.duration, 0);
       expect(covered).toBeGreaterThanOrEqual(12 - 0.1);
-      expect(covered).toBeLessThan(40);
+      expect(covered).toBeLessThan(48);
 
       const page = await browser.newPage();
       const playlists: Promise<string>[] = [];
@@ -251,11 +251,11 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
       expect(media.endList).toBe(true);
       expect(media.playlistType).toBe('VOD');
       expect(text).not.toContain('DISCONTINUITY');
-      expect(durations).toHaveLength(7); // 40 s of 6 s segments
-      expect(Math.abs(durations.reduce((a, b) => a + b, 0) - 40)).toBeLessThanOrEqual(1 / 30 + 1e-6);
+      expect(durations).toHaveLength(8); // 48 s of 6 s segments
+      expect(Math.abs(durations.reduce((a, b) => a + b, 0) - 48)).toBeLessThanOrEqual(1 / 30 + 1e-6);
       const frames = packetTimes(file, 'v');
-      // Every frame exactly once: 1200 frames 1/30 s apart, across every chunk edge.
-      expect(frames).toHaveLength(1200);
+      // Every frame exactly once: 1440 frames 1/30 s apart, across every chunk edge.
+      expect(frames).toHaveLength(1440);
       const gaps = frames.slice(1).map((f, i) => f.pts - frames[i]!.pts);
       expect(Math.max(...gaps)).toBeLessThan(1 / 30 + 0.002);
       expect(Math.min(...gaps)).toBeGreaterThan(1 / 30 - 0.002);
@@ -281,12 +281,12 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
     expect(Math.max(...steps)).toBeLessThan(1024 / 48000 + 0.001);
     expect(Math.min(...steps)).toBeGreaterThan(1024 / 48000 - 0.001);
     const audioSpan = packets.at(-1)!.pts + packets.at(-1)!.duration - packets[0]!.pts;
-    expect(Math.abs(audioSpan - 40)).toBeLessThan(0.05);
+    expect(Math.abs(audioSpan - 48)).toBeLessThan(0.05);
     // In sync: audio starts with the video (same TS timeline).
     expect(Math.abs(packets[0]!.pts - starts[0]![0]!)).toBeLessThan(0.05);
 
     const objects = await listObjects(stack, `videos/${ids.main}/`);
-    expect(objects.filter((o) => o.key.includes('/240p/segment_')).length).toBe(7);
+    expect(objects.filter((o) => o.key.includes('/240p/segment_')).length).toBe(8);
   });
 
   it('hls.js plays across both edges of the redone chunk without a stall, a hole or a skipped frame', async () => {

@@ -13,8 +13,10 @@
  * goes on as if nothing happened). A retried attempt (attempt 2 and later) is never held.
  *
  * Deterministic by construction: ffmpeg is looked at only while it is stopped (the kernel says so in /proc: Linux,
- * as in the container), and a slice is far shorter than the time any machine takes to encode a whole chunk, so the
- * hold cannot be missed because the machine is fast.
+ * as in the container), and a slice is far shorter than the time any machine takes to encode a segment, so the
+ * hold cannot be missed because the machine is fast. The muxer writes a segment's bytes when it closes it, so a
+ * held unit must have at least two segments: a unit of one segment writes its only output as ffmpeg exits, and
+ * its hold may be missed (it is then logged as not held, and the unit runs through).
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';

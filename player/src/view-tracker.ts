@@ -31,6 +31,7 @@ export class ViewTracker {
   private watched = 0;
   private last: { position: number; wallMs: number } | null = null;
   private reported = false;
+  private retryAtMinWatch = false;
 
   constructor(private readonly rule: ViewRule) {}
 
@@ -50,7 +51,19 @@ export class ViewTracker {
       this.reported = true;
       return true;
     }
+    if (this.retryAtMinWatch && this.watched >= this.rule.minWatchSeconds) {
+      this.retryAtMinWatch = false;
+      return true;
+    }
     return false;
+  }
+
+  /**
+   * The platform judged the report too short: it knows the video's duration better than the media element (a live
+   * broadcast's growing window looks like a short video). Report once more when the minimum watch alone is met.
+   */
+  refusedAsTooShort(): void {
+    if (this.watched < this.rule.minWatchSeconds) this.retryAtMinWatch = true;
   }
 
   /** Seeking, pausing, stalling: the next update starts a new run instead of crediting the jump. */

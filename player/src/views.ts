@@ -57,6 +57,7 @@ export class ViewReporter {
         keepalive: true,
       });
       const body = (await res.json().catch(() => ({}))) as { counted?: boolean; reason?: string; error?: { code?: string } };
+      if (res.ok && body.counted === false && body.reason === 'too_short') this.tracker.refusedAsTooShort();
       this.onResult(!res.ok ? `error:${body.error?.code ?? res.status}` : body.counted === false ? `not-counted:${body.reason ?? ''}` : 'counted');
     } catch (err) {
       // Views are best-effort for the viewer: never interrupt playback over them.

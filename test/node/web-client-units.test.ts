@@ -84,6 +84,21 @@ describe('view rule and tracker', () => {
     expect(fired[0]).toBeGreaterThanOrEqual(5);
   });
 
+  it('reports once more at 30 s when the platform found a half-of-a-short-video report too short (a live window)', () => {
+    const tracker = new ViewTracker(rule);
+    const fired: number[] = [];
+    for (let pos = 0; pos <= 40; pos += 0.25) {
+      // A live broadcast: the media element's duration is the growing window, 8 s at first.
+      if (tracker.progress(pos, pos * 1000, 1, 8 + pos)) {
+        fired.push(tracker.watchedSeconds);
+        if (fired.length === 1) tracker.refusedAsTooShort();
+      }
+    }
+    expect(fired).toHaveLength(2);
+    expect(fired[0]).toBeLessThan(30);
+    expect(fired[1]).toBeGreaterThanOrEqual(30);
+  });
+
   it('does not credit a jump larger than the elapsed wall time allows', () => {
     const tracker = new ViewTracker(rule);
     tracker.progress(0, 0, 1, 100);

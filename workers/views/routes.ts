@@ -9,7 +9,7 @@ import { canRead, requireVideo } from '../metadata/videos';
 import { keyring } from '../shared/keyring';
 import { clientKey, takeViewAllowance } from './allowances';
 import { checkSession, type SessionFailure } from './playback-session';
-import { effectiveDuration, hasPlayable, isValidViewerId, judgeView, watchFitsSession } from './rules';
+import { isValidViewerId, judgeView, playableFacts, watchFitsSession } from './rules';
 import { StatsQuery, StatsSchema, ViewEventSchema, ViewResultSchema, instantMs, toViewEvent } from './schemas';
 import { VideoIdParams } from '../metadata/schemas';
 import { sessionShardFor, shardIndexFor, shardPlan, shardStub } from './routing';
@@ -73,10 +73,11 @@ export const viewRoutes = apiRoutes()
 
     // Business rule: a creator watching their own video (authenticated as the owner) does not add views.
     if (c.var.creatorId === video.creatorId) return c.json({ counted: false, reason: 'creator' } satisfies ViewResponse, 200);
-    // Only a video with something playable and an analysed duration can have been watched (see rules.ts).
-    const stored = video.duration ?? null;
-    if (!hasPlayable(video.status, record.renditions.length, stored)) return c.json({ counted: false, reason: 'not_playable' } satisfies ViewResponse, 200);
-    const verdict = judgeView(event, effectiveDuration(event, stored, config), config);
+    // Only a video with something playable and an analysed duration (or a live broadcast on air) can have been
+    // watched (see rules.ts).
+    const facts = playableFacts({ status: video.status, duration: video.duration ?? null, liveInputId: video.liveInputId ?? null }, record.renditions.length, event, config);
+    if (!facts.playable) return c.json({ counted: false, reason: 'not_playable' } satisfies ViewResponse, 200);
+    const verdict = judgeView(event, facts.duration, config);
 
     const now = runtime().now();
     const check = await checkSession(keyring(config.secrets), event.session, video.id, now, { ttlSec: config.views.sessionTtlSec, skewSec: config.views.sessionSkewSec });

@@ -14,6 +14,10 @@
  * `videoDuration` is only trusted for videos not yet analysed, and a client duration that disagrees with the stored
  * one is refused (400), since lowering it would turn a 16 s peek at a 10 min video into a "50%" view.
  * A watch longer than the video plus slack (seek-backs, buffering) is not a real watch and is refused too.
+ *
+ * A live broadcast (a video recording a live input, PROCESSING while it is live) has no duration yet: it is
+ * playable once its rung has a segment, and a view counts after 30 s of watching; the session's age bounds the
+ * watch, and the client's `videoDuration` (the live window) is not used.
  */
 import type { Config } from '../shared/config';
 import { badRequest } from '../shared/errors';
@@ -43,6 +47,20 @@ export function hasPlayable(status: string, renditionCount: number, storedDurati
 /** A claim of more watching than the session has existed for (plus skew) is not a real watch. */
 export function watchFitsSession(watchDuration: number, sessionStartMs: number, nowMs: number, skewSec: number): boolean {
   return watchDuration <= (nowMs - sessionStartMs) / 1000 + skewSec;
+}
+
+/** What a beacon's video is judged against: not playable, or playable with the duration to use (null: live). */
+export type PlayableFacts = { playable: false } | { playable: true; duration: number | null };
+
+export function playableFacts(
+  video: { status: string; duration: number | null; liveInputId: string | null },
+  renditionCount: number,
+  event: ViewEvent,
+  config: Config,
+): PlayableFacts {
+  if (video.liveInputId !== null && video.status === 'PROCESSING') return renditionCount > 0 ? { playable: true, duration: null } : { playable: false };
+  if (!hasPlayable(video.status, renditionCount, video.duration)) return { playable: false };
+  return { playable: true, duration: effectiveDuration(event, video.duration, config) };
 }
 
 /** The duration to judge against: the stored one; a client value far from it is a 400. */

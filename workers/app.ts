@@ -40,6 +40,7 @@ import { clipRoutes } from './clips/routes';
 import { downloadRoutes } from './downloads/routes';
 import { liveInputRoutes } from './live/routes';
 import { ingestRoutes } from './live/ingest';
+import { audienceRoutes } from './live/audience';
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -63,6 +64,7 @@ export function createApp() {
   app.route('/', healthRoutes({ transcoder: probeTranscoder }));
   app.use('/v1/videos/:id/views', beaconCors);
   app.use('/v1/videos/:id/qoe', beaconCors);
+  app.use('/v1/videos/:id/watching', beaconCors);
   app.route('/', adminRoutes);
   app.route('/', importRoutes);
   app.route('/', metadataRoutes);
@@ -86,6 +88,7 @@ export function createApp() {
   app.route('/', embedRoutes);
   app.route('/', oembedRoutes);
   app.route('/', liveInputRoutes);
+  app.route('/', audienceRoutes);
   app.route('/', ingestRoutes);
   app.route('/', webRoutes);
   registerDocumentedRoutes(app.openAPIRegistry);

@@ -17,6 +17,7 @@ import { QoeCollector } from './qoe/collector';
 import { pageReporter, type QoeReporter } from './qoe/reporter';
 import { DEFAULT_VIEW_RULE, type ViewRule } from './view-tracker';
 import { ViewReporter } from './views';
+import { AudiencePing } from './audience';
 
 export type { NetworkTrouble, PlayerEventDetails, PlayerEventName, Rendition } from './events';
 
@@ -41,6 +42,7 @@ export class PlayerCore extends EventTarget {
   knownDuration = 0;
   readonly qoe = new QoeCollector();
   private readonly views: ViewReporter;
+  private readonly audience: AudiencePing;
   private readonly unregister: () => void;
   private playingLevel = -1;
   private readyFired = false;
@@ -52,6 +54,7 @@ export class PlayerCore extends EventTarget {
     super();
     const base = `${options.apiOrigin}/v1/videos/${encodeURIComponent(options.videoId)}`;
     this.views = new ViewReporter(options.viewRule ?? DEFAULT_VIEW_RULE, `${base}/views`, (result) => this.emit('view', { result }), options.viewHeaders);
+    this.audience = new AudiencePing(`${base}/watching`);
     this.unregister = (options.reporter ?? pageReporter).register({
       endpoint: `${base}/qoe`,
       figures: () => (this.session && this.qoe.intended ? { session: this.session, figures: this.qoe.figures(performance.now()) } : null),
@@ -77,6 +80,7 @@ export class PlayerCore extends EventTarget {
       this.hls = hls;
       hls.on(Events.MANIFEST_LOADED, (_e, data) => void (this.session ??= sessionOf(data.networkDetails)));
       hls.on(Events.MANIFEST_PARSED, () => this.emit('renditions', { renditions: this.renditions() }));
+      hls.on(Events.LEVEL_LOADED, (_e, data) => void (this.audience.live = data.details.live));
       hls.on(Events.FRAG_CHANGED, (_e, data) => this.onPlayingLevel(data.frag.level));
       hls.on(Events.ERROR, (_e, data) => void this.onHlsError(data));
       hls.loadSource(src);
@@ -216,7 +220,10 @@ export class PlayerCore extends EventTarget {
     });
     on('timeupdate', () => {
       this.emit('timeupdate', { currentTime: media.currentTime, duration: this.duration });
-      if (!media.paused && !media.seeking) this.views.progress(media.currentTime, media.playbackRate, this.duration, this.session);
+      if (!media.paused && !media.seeking) {
+        this.views.progress(media.currentTime, media.playbackRate, this.duration, this.session);
+        this.audience.playing(this.session, Date.now());
+      }
     });
     on('error', () => {
       // The element's own failure (native HLS); hls.js reports its failures through its ERROR event instead.

@@ -9,6 +9,7 @@ import { batches, QoeReporter, type QoeRecord } from '../../player/src/qoe/repor
 import { eventOrigins, parseCommand } from '../../player/src/bridge';
 import { DEFAULT_VIEW_RULE } from '../../player/src/view-tracker';
 import { defaults } from '../../workers/shared/config';
+import { AudiencePing } from '../../player/src/audience';
 
 describe('QoeCollector', () => {
   it('measures startup from the play intent, stalls without seeks, and watched time', () => {
@@ -125,4 +126,33 @@ describe('postMessage commands', () => {
 
 it("the player's default view rule is the platform's", () => {
   expect(DEFAULT_VIEW_RULE).toEqual({ minWatchSeconds: defaults.views.minWatchSeconds, shortVideoSeconds: defaults.views.shortVideoSeconds, shortVideoFraction: defaults.views.shortVideoFraction });
+});
+
+describe('AudiencePing', () => {
+  it('pings once per wall-clock minute while a live stream plays, and stops when the video is not on air', async () => {
+    const sent: string[] = [];
+    let answer = { counted: true } as { counted: boolean; reason?: string };
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (_url: string, init: RequestInit) => {
+      sent.push(String(init.body));
+      return new Response(JSON.stringify(answer));
+    }) as typeof fetch;
+    try {
+      const ping = new AudiencePing('http://platform.test/v1/videos/vid_x/watching');
+      ping.playing('s1', 60_000); // not live (a VOD): nothing
+      ping.live = true;
+      ping.playing(null, 60_000); // no session yet: nothing
+      for (const t of [60_000, 70_000, 119_999, 120_000, 150_000]) ping.playing('s1', t);
+      await new Promise((r) => setTimeout(r, 10));
+      expect(sent).toEqual(['{"session":"s1"}', '{"session":"s1"}']);
+      answer = { counted: false, reason: 'not_live' };
+      ping.playing('s1', 180_000);
+      await new Promise((r) => setTimeout(r, 10));
+      ping.playing('s1', 240_000);
+      await new Promise((r) => setTimeout(r, 10));
+      expect(sent).toHaveLength(3);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
 });

@@ -6,5 +6,5 @@
  * Every entrypoint is re-exported by name (not `export *`): the pool builds `ctx.exports` (loopback bindings such as
  * `exports.ContainerProxy`) from the names the main module lists explicitly.
  */
-export { default, UploadSession, ClientLimiter, TranscoderContainer, ContainerProxy } from '../../workers/index';
+export { default, UploadSession, ClientLimiter, TranscoderContainer, ContainerProxy, LiveInput } from '../../workers/index';
 export { TestViewCounter as ViewCounter } from './test-objects';

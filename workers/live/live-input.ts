@@ -30,6 +30,14 @@ const PLAN: SchemaPlan = {
         sql.exec('CREATE TABLE echoes (num INTEGER PRIMARY KEY, seq INTEGER NOT NULL)');
       },
     },
+    {
+      name: 'audience',
+      up: (sql) => {
+        // The playback sessions seen watching in the current minutes, and the per-minute figures once counted.
+        sql.exec('CREATE TABLE watchers (video_id TEXT NOT NULL, minute INTEGER NOT NULL, session TEXT NOT NULL, PRIMARY KEY (video_id, minute, session))');
+        sql.exec('CREATE TABLE audience (video_id TEXT NOT NULL, minute INTEGER NOT NULL, viewers INTEGER NOT NULL, PRIMARY KEY (video_id, minute))');
+      },
+    },
   ],
   legacyVersion: () => 0,
 };
@@ -168,6 +176,32 @@ export class LiveInput extends DurableObject<Env> {
     const due = ending ? b.last_push + END_GRACE_MS : b.last_push + input.reconnectWindowSeconds * 1000;
     if (runtime().now() >= due) await this.end(input);
     else await this.ctx.storage.setAlarm(due);
+  }
+
+  /**
+   * A playback session watching `videoId` (a broadcast of this input) now. Counted once per session and minute;
+   * minutes before the last two are folded into `audience` (one row per minute) and their sessions forgotten.
+   */
+  async watching(videoId: string, session: string, nowMs: number): Promise<void> {
+    const minute = Math.floor(nowMs / 60_000);
+    this.sql.exec('INSERT OR IGNORE INTO watchers (video_id, minute, session) VALUES (?, ?, ?)', videoId, minute, session);
+    this.sql.exec(
+      'INSERT OR REPLACE INTO audience (video_id, minute, viewers) SELECT video_id, minute, COUNT(*) FROM watchers WHERE minute < ? GROUP BY video_id, minute',
+      minute - 1,
+    );
+    this.sql.exec('DELETE FROM watchers WHERE minute < ?', minute - 1);
+  }
+
+  /** Concurrent viewers of `videoId` per minute (distinct playback sessions seen watching in it), oldest first. */
+  async audienceOf(videoId: string): Promise<{ minute: number; viewers: number }[]> {
+    return this.sql
+      .exec<{ minute: number; viewers: number }>(
+        `SELECT minute, viewers FROM audience WHERE video_id = ?1
+         UNION ALL SELECT minute, COUNT(*) AS viewers FROM watchers WHERE video_id = ?1 GROUP BY minute ORDER BY minute`,
+        videoId,
+      )
+      .toArray()
+      .map((r) => ({ minute: r.minute, viewers: r.viewers }));
   }
 
   /** Facts for the API: the broadcast's video and how much is published. */

@@ -15,6 +15,7 @@ import { eq } from 'drizzle-orm';
 import { loadConfig, type Config } from '../shared/config';
 import { openDb, schema, type Db } from '../shared/db';
 import { backoffSeconds } from '../shared/leased-work';
+import { consumeWorkBatch, type WorkOutcome } from '../shared/work-batch';
 import { runtime } from '../shared/runtime';
 import { audioTrackRendition, keys } from '../shared/storage-keys';
 import type { AudioRequest, AudioResult } from '../../containers/transcoder/src/protocol';
@@ -26,7 +27,7 @@ import { parseAudioTrackMessage, type AudioTrackMessage } from './messages';
 import { purgeAudioTrackObjects } from './purge';
 import { claimAudioTrack, completeAudioTrack, failAudioTrack, releaseAudioTrack, reportAudioTrackProgress, type AudioTrackRow } from './repo';
 
-type Outcome = { status: 'ack' } | { status: 'retry'; reason: string; delaySeconds?: number };
+type Outcome = WorkOutcome;
 type Step = { status: 'ok' } | { status: 'fail' | 'retry'; reason: string };
 
 const backoff = (attempts: number, config: Config) => backoffSeconds(attempts, config.audioTracks.retryBaseDelaySec, config.audioTracks.retryMaxDelaySec);
@@ -113,23 +114,11 @@ async function processTrack(env: Pick<Env, 'MEDIA'>, db: Db, config: Config, tra
 export async function handleAudioTrackBatch(batch: MessageBatch<unknown>, env: Env, transcoder: Transcoder = transcoderFor(env, loadConfig(env))): Promise<void> {
   const config = loadConfig(env);
   const db = openDb(env.DB);
-  for (const msg of batch.messages) {
-    const message = parseAudioTrackMessage(msg.body);
-    if (!message) {
-      console.error(`poison message ${msg.id} on ${batch.queue}: ${JSON.stringify(msg.body).slice(0, 300)}`);
-      msg.ack();
-      continue;
-    }
-    let outcome: Outcome;
-    try {
-      outcome = await processTrack(env, db, config, transcoder, message);
-    } catch (err) {
-      outcome = { status: 'retry', reason: err instanceof Error ? err.message : String(err) };
-    }
-    if (outcome.status === 'ack') msg.ack();
-    else if (msg.attempts >= config.audioTracks.maxAttempts * 2) {
-      console.error(`audio track ${message.videoId}/${message.lang} gave up: ${outcome.reason}`);
-      msg.ack();
-    } else msg.retry({ delaySeconds: outcome.delaySeconds ?? backoff(msg.attempts, config) });
-  }
+  await consumeWorkBatch(batch, {
+    parse: parseAudioTrackMessage,
+    process: (message) => processTrack(env, db, config, transcoder, message),
+    maxAttempts: config.audioTracks.maxAttempts,
+    backoff: (attempts) => backoff(attempts, config),
+    name: (message) => `audio track ${message.videoId}/${message.lang}`,
+  });
 }

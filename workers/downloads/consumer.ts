@@ -20,10 +20,11 @@ import { defaultAudioRendition } from '../playback/audio-group';
 import { runTranscoderJob, transcoderFor, type Transcoder } from '../transcoding/transcoder-client';
 import { parseMediaJobMessage, type MediaJobMessage } from './messages';
 import { backoffSeconds } from '../shared/leased-work';
+import { consumeWorkBatch, type WorkOutcome } from '../shared/work-batch';
 import { recountStoredBytes } from '../usage/stored';
 import { claimDownload, completeDownload, failDownload, releaseDownload, reportDownloadProgress, type DownloadRow } from './repo';
 
-type Outcome = { status: 'ack' } | { status: 'retry'; reason: string; delaySeconds?: number };
+type Outcome = WorkOutcome;
 
 /** The audio-only download: the default audio track's segments (over a clip's window), copied into an M4A. */
 function audioRequest(state: PlaybackState, config: Config, message: MediaJobMessage): DownloadRequest | string {
@@ -117,24 +118,12 @@ async function processDownload(env: Pick<Env, 'MEDIA'>, db: Db, config: Config, 
 export async function handleMediaJobBatch(batch: MessageBatch<unknown>, env: Env, transcoder: Transcoder = transcoderFor(env, loadConfig(env))): Promise<void> {
   const config = loadConfig(env);
   const db = openDb(env.DB);
-  for (const msg of batch.messages) {
-    const message = parseMediaJobMessage(msg.body);
-    if (!message) {
-      console.error(`poison message ${msg.id} on ${batch.queue}: ${JSON.stringify(msg.body).slice(0, 300)}`);
-      msg.ack();
-      continue;
-    }
-    let outcome: Outcome;
-    try {
-      outcome = await processDownload(env, db, config, transcoder, message);
-    } catch (err) {
-      outcome = { status: 'retry', reason: err instanceof Error ? err.message : String(err) };
-    }
-    if (outcome.status === 'ack') msg.ack();
-    else if (msg.attempts >= config.downloads.maxAttempts * 2) {
-      // Bounded: a message that keeps bouncing (e.g. D1 unavailable) stops; the row stays PENDING for a new POST.
-      console.error(`download ${message.videoId}/${message.rendition} gave up: ${outcome.reason}`);
-      msg.ack();
-    } else msg.retry({ delaySeconds: outcome.delaySeconds ?? backoff(msg.attempts, config) });
-  }
+  // A message that keeps bouncing stops (consumeWorkBatch); the row stays PENDING for a new POST.
+  await consumeWorkBatch(batch, {
+    parse: parseMediaJobMessage,
+    process: (message) => processDownload(env, db, config, transcoder, message),
+    maxAttempts: config.downloads.maxAttempts,
+    backoff: (attempts) => backoff(attempts, config),
+    name: (message) => `download ${message.videoId}/${message.rendition}`,
+  });
 }

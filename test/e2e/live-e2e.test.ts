@@ -64,7 +64,8 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
   let pageServer: Awaited<ReturnType<typeof serveHlsPage>>;
   const api = (path: string, init: RequestInit = {}) =>
     fetch(`${stack.origin}${path}`, { ...init, headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
-  const input = async (id: string) => (await (await api(`/v1/live_inputs/${id}`)).json()) as { status: string; playback: { videoId: string | null } };
+  const input = async (id: string) =>
+    (await (await api(`/v1/live_inputs/${id}`)).json()) as { status: string; playback: { videoId: string | null }; ladder?: { rungs: { name: string; segments: number; droppedFromSegment: number | null }[]; backlog: number } };
 
   beforeAll(async () => {
     stack = await sharedStack('live e2e');
@@ -125,6 +126,12 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
     const media = async () => (await fetch(signed.url.replace('master.m3u8', '360p/playlist.m3u8'))).text();
     const growing = await until('the live playlist has 3 segments', media, (t) => (t.match(/#EXTINF/g) ?? []).length >= 3);
     expect(growing).not.toContain('#EXT-X-ENDLIST');
+    // The live ladder: the 360p push is also transcoded to 240p, listed in the master once it has a segment.
+    const master = await until('the master lists the 240p rung', async () => (await fetch(signed.url)).text(), (t) => t.includes('240p/playlist.m3u8'));
+    expect(master).toMatch(/RESOLUTION=426x240/);
+    const ladder = (await input(live.id)).ladder;
+    expect(ladder?.rungs).toEqual([expect.objectContaining({ name: '240p', droppedFromSegment: null })]);
+    expect(ladder!.rungs[0]!.segments).toBeGreaterThan(0);
 
     await page.evaluate((u) => (globalThis as unknown as { watch(u: string): void }).watch(u), signed.url);
     const state = () => page.evaluate(() => (globalThis as unknown as { state(): ViewerState }).state());
@@ -153,6 +160,11 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
     const recorded = await media();
     expect(recorded).toContain('#EXT-X-ENDLIST');
     expect(recorded.match(/#EXT-X-DISCONTINUITY\n/g)?.length).toBe(1);
+    // The recording has the transcoded rung too, over every segment, with the same discontinuity.
+    const lower = await (await fetch(signed.url.replace('master.m3u8', '240p/playlist.m3u8'))).text();
+    expect(lower).toContain('#EXT-X-ENDLIST');
+    expect(lower.match(/#EXTINF:[\d.]+/g)).toEqual(recorded.match(/#EXTINF:[\d.]+/g));
+    expect(lower.match(/#EXT-X-DISCONTINUITY\n/g)?.length).toBe(1);
     const final = await until('the viewer reaches the end', state, (s) => s.ended || s.fatal !== null, 60_000);
     expect(final.fatal).toBeNull();
     expect(new Set(final.frags.map((f) => f.cc))).toEqual(new Set([0, 1]));
@@ -216,6 +228,8 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
       const signed = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url: string };
       const media = await (await fetch(signed.url.replace('master.m3u8', '360p/playlist.m3u8'))).text();
       expect(media.match(/segment_\d+\.ts/g)).toEqual(['segment_0000.ts', 'segment_0001.ts', 'segment_0002.ts']);
+      const lower = await (await fetch(signed.url.replace('master.m3u8', '240p/playlist.m3u8'))).text();
+      expect(lower.match(/segment_\d+\.ts/g)).toEqual(['segment_0000.ts', 'segment_0001.ts', 'segment_0002.ts']);
       const events = await until('three webhooks', async () => received.filter((e) => e.data.videoId === videoId).map((e) => e.type), (t) => t.length >= 3);
       expect(events.sort()).toEqual(['live_input.connected', 'live_input.disconnected', 'live_input.recording.ready']);
       expect(received.every((e) => e.data.liveInputId === live.id)).toBe(true);

@@ -67,9 +67,9 @@ export async function waitForPortFree(port: number, timeoutMs: number): Promise<
 
 /** A unit the transcoder holds mid-encode (its `held:` log line; containers/transcoder/src/hold.ts). */
 export interface HeldUnit {
-  /** `encode:240p@3`, `audio`. */
+  /** `encode:240p@3`, `audio`, `live@2`. */
   unit: string;
-  /** The storage key of the video's original (`originals/{videoId}/…`). */
+  /** The storage key of the video's original (`originals/{videoId}/…`), or of a live broadcast's pushed segment. */
   source: string;
   jobId: string;
   /** The stopped ffmpeg: SIGCONT lets the attempt go on, SIGKILL fails it (it is retried). */
@@ -320,7 +320,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     held,
     async waitForHeld(videoId, unit, timeoutMs = 300_000) {
       const deadline = Date.now() + timeoutMs;
-      const wanted = (h: HeldUnit) => h.source.startsWith(`originals/${videoId}/`) && (typeof unit === 'string' ? h.unit === unit : unit.test(h.unit));
+      const wanted = (h: HeldUnit) => (h.source.startsWith(`originals/${videoId}/`) || h.source.startsWith(`videos/${videoId}/`)) && (typeof unit === 'string' ? h.unit === unit : unit.test(h.unit));
       for (;;) {
         const found = held.find(wanted);
         if (found) return found;

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRestartPlaylist, parsePushedPlaylist, placeSegment, publishable, segmentNumber, type LedgerRow } from '../../workers/live/ledger';
 import { probeSegment } from '../../workers/live/ts-probe';
+import { liveLadder, shouldDrop } from '../../workers/live/ladder';
+import { loadConfig } from '../../workers/shared/config';
 import { buildMediaPlaylist } from '../../workers/playback/manifest';
 
 const row = (seq: number, num: number, duration: number | null = 2, bytes: number | null = 100, connection = 0): LedgerRow => ({ seq, connection, num, duration, bytes, digest: bytes === null ? null : `d${num}` });
@@ -79,5 +81,28 @@ describe('probeSegment on real ffmpeg output', () => {
     expect(probeSegment(new Uint8Array(188 * 4).fill(0x47))).toMatchObject({ ok: false });
     writeFileSync(path.join(dir, 'cut.ts'), seg.subarray(0, 1000));
     expect(probeSegment(new Uint8Array(readFileSync(path.join(dir, 'cut.ts'))))).toMatchObject({ ok: false });
+  });
+});
+
+describe('the live ladder rules', () => {
+  const config = loadConfig({});
+
+  it('transcodes the ladder below the pushed rung, never up, keeping the aspect', () => {
+    expect(liveLadder(config, 1280, 720, '720p').map((r) => `${r.name} ${r.width}x${r.height}`)).toEqual(['240p 426x240', '360p 640x360', '480p 854x480']);
+    expect(liveLadder(config, 640, 360, '360p').map((r) => r.name)).toEqual(['240p']);
+    // A size between rungs is published under the rung below it, and that rung is not transcoded again.
+    expect(liveLadder(config, 1000, 562, '480p').map((r) => r.name)).toEqual(['240p', '360p']);
+    expect(liveLadder(config, 720, 1280, '720p').map((r) => `${r.width}x${r.height}`)).toEqual(['240x426', '360x640', '480x854']);
+    expect(liveLadder(config, 426, 240, '240p')).toEqual([]);
+    expect(liveLadder(loadConfig({ LIVE_LADDER: 'false' }), 1280, 720, '720p')).toEqual([]);
+  });
+
+  it('drops a rung when more segments wait than allowed, counting only those newer than the last drop', () => {
+    expect(shouldDrop([4, 5], -1, 2)).toBe(false);
+    expect(shouldDrop([4, 5, 6], -1, 2)).toBe(true);
+    // After a drop with 6 the newest waiting, the same backlog being worked off drops nothing more...
+    expect(shouldDrop([5, 6, 7], 6, 2)).toBe(false);
+    // ...until more than the allowed number arrive after it.
+    expect(shouldDrop([6, 7, 8, 9], 6, 2)).toBe(true);
   });
 });

@@ -12,7 +12,8 @@ import { emitLifecycleEvent } from '../lifecycle';
 import { insertLiveVideo, markDeleted, markReady } from '../metadata/video-state';
 import { openDb } from '../shared/db';
 import { newId, runtime } from '../shared/runtime';
-import { recordLiveRung, type LiveRung } from '../transcoding/outputs';
+import { keys } from '../shared/storage-keys';
+import { recordLiveRung, removeLiveRung, type LiveRung } from '../transcoding/outputs';
 import { setLiveStatus } from './inputs';
 
 /** The input's settings, as the ingest read them from D1 with the key check. */
@@ -39,8 +40,17 @@ export async function publishRung(env: Env, rung: LiveRung): Promise<void> {
   await recordLiveRung(env, openDb(env.DB), rung, false);
 }
 
-/** The broadcast is over: the rung is finalised (ENDLIST) and the video READY, or deleted when nothing is recorded. */
-export async function endBroadcast(env: Env, input: InputSettings, rung: LiveRung | null): Promise<void> {
+/** A transcoded rung the broadcast dropped: out of the master playlist and the recording, its segments deleted. */
+export async function dropRung(env: Env, videoId: string, name: string, seqs: readonly number[]): Promise<void> {
+  await removeLiveRung(openDb(env.DB), videoId, name);
+  if (seqs.length) await env.MEDIA.delete(seqs.map((seq) => keys.segment(videoId, name, seq)));
+}
+
+/**
+ * The broadcast is over: its rungs are finalised (ENDLIST) and the video READY, or deleted when nothing is recorded.
+ * `rung` is the pushed rung; `lower` the transcoded ones, each covering every segment of it (live-input.ts).
+ */
+export async function endBroadcast(env: Env, input: InputSettings, rung: LiveRung | null, lower: readonly LiveRung[] = []): Promise<void> {
   const db = openDb(env.DB);
   await setLiveStatus(db, input.id, 'idle', rung?.videoId ?? null);
   if (!rung) return;
@@ -49,6 +59,7 @@ export async function endBroadcast(env: Env, input: InputSettings, rung: LiveRun
     await markDeleted(env, db, rung.videoId);
     return;
   }
+  for (const r of lower) await recordLiveRung(env, db, r, true);
   await recordLiveRung(env, db, rung, true);
   const duration = Math.round(rung.segmentDurations.reduce((a, b) => a + b, 0) * 1000) / 1000;
   if (await markReady(env, db, rung.videoId, { duration, sourceSize: rung.totalBytes })) {

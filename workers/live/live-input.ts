@@ -2,18 +2,25 @@
  * LiveInput: one SQLite-backed Durable Object per live input (idFromName(inputId)), the single place that orders
  * a broadcast's pushes. The ingest route (live/ingest.ts) checks the stream key and the bytes first; this object
  * decides where a segment goes (live/ledger.ts), stores it in R2 under the recording's own segment numbers,
- * publishes the rung's growing playlist, and ends the broadcast on the pushed ENDLIST or, by alarm, after
- * `reconnectWindowSeconds` without a push. Its D1 effects are in live/broadcast.ts.
+ * publishes the rung's growing playlist, has each published segment encoded into the lower rungs (the live ladder:
+ * live/ladder.ts, one segment at a time, in the background so pushes never wait for an encode), and ends the
+ * broadcast on the pushed ENDLIST or, by alarm, after `reconnectWindowSeconds` without a push. Its D1 effects are
+ * in live/broadcast.ts.
  *
- * Storage: `broadcast` (one row while a broadcast runs: its video, rung facts, current connection, last push) and
- * `segments` (the ledger). Versioned with shared/do-schema.ts.
+ * Storage: `broadcast` (one row while a broadcast runs: its video, rung facts, current connection, last push),
+ * `segments` (the ledger), the ladder's tables (live/ladder-state.ts). Versioned with shared/do-schema.ts.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { loadConfig } from '../shared/config';
 import { migrateSchema, type SchemaPlan } from '../shared/do-schema';
+import { logEvent } from '../shared/log';
 import { keys } from '../shared/storage-keys';
 import { runtime } from '../shared/runtime';
 import type { LiveRung } from '../transcoding/outputs';
-import { endBroadcast, publishRung, startBroadcast, type InputSettings } from './broadcast';
+import { dropRung, endBroadcast, publishRung, startBroadcast, type InputSettings } from './broadcast';
+import { liveLadder, shouldDrop } from './ladder';
+import { encodeLiveSegment } from './ladder-encode';
+import { LADDER_TABLES, LadderState, type LadderRung } from './ladder-state';
 import { isRestartPlaylist, placeSegment, publishable, type LedgerRow } from './ledger';
 import type { SegmentFacts } from './ts-probe';
 
@@ -36,6 +43,12 @@ const PLAN: SchemaPlan = {
         // The playback sessions seen watching in the current minutes, and the per-minute figures once counted.
         sql.exec('CREATE TABLE watchers (video_id TEXT NOT NULL, minute INTEGER NOT NULL, session TEXT NOT NULL, PRIMARY KEY (video_id, minute, session))');
         sql.exec('CREATE TABLE audience (video_id TEXT NOT NULL, minute INTEGER NOT NULL, viewers INTEGER NOT NULL, PRIMARY KEY (video_id, minute))');
+      },
+    },
+    {
+      name: 'ladder',
+      up: (sql) => {
+        for (const statement of LADDER_TABLES) sql.exec(statement);
       },
     },
   ],
@@ -64,12 +77,26 @@ export type PushResult = { ok: true; seq: number; duplicate: boolean } | { ok: f
 /** The ladder rung name a source of this height is published under (the rung of that height, else the nearest below). */
 export type RungNamer = (height: number) => string;
 
+/** A ledger row with whether the ladder has handled its segment (encoded, or skipped with no rung left). */
+type SegmentRow = LedgerRow & { encoded: number };
+
+/** What the API shows of a running broadcast's ladder. */
+export interface LadderFacts {
+  rungs: { name: string; width: number; height: number; segments: number; droppedFromSegment: number | null }[];
+  /** Published segments waiting for their encode. */
+  backlog: number;
+}
+
 export class LiveInput extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly ladder: LadderState;
+  /** The background encode loop while it runs (one per object: segments are encoded in order). */
+  private encoding: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.ladder = new LadderState(this.sql);
     ctx.blockConcurrencyWhile(async () => {
       migrateSchema(ctx.storage, PLAN);
     });
@@ -79,8 +106,8 @@ export class LiveInput extends DurableObject<Env> {
     return this.sql.exec<BroadcastRow>('SELECT * FROM broadcast WHERE id = 1').toArray()[0] ?? null;
   }
 
-  private rows(connection?: number): LedgerRow[] {
-    const all = this.sql.exec<{ seq: number; connection: number; num: number; duration: number | null; bytes: number | null; digest: string | null }>('SELECT * FROM segments ORDER BY seq').toArray();
+  private rows(connection?: number): SegmentRow[] {
+    const all = this.sql.exec<{ seq: number; connection: number; num: number; duration: number | null; bytes: number | null; digest: string | null; encoded: number }>('SELECT * FROM segments ORDER BY seq').toArray();
     return connection === undefined ? all : all.filter((r) => r.connection === connection);
   }
 
@@ -95,6 +122,7 @@ export class LiveInput extends DurableObject<Env> {
       this.sql.exec('DELETE FROM segments');
       this.sql.exec('DELETE FROM echoes');
       this.sql.exec('INSERT INTO broadcast (id, video_id, rung, width, height, codecs, connection, last_push, input) VALUES (1, ?, ?, ?, ?, ?, 0, ?, ?)', videoId, rungName, facts.width, facts.height, facts.codecs, runtime().now(), JSON.stringify(input));
+      this.ladder.start(liveLadder(loadConfig(this.env), facts.width, facts.height, rungName));
       b = this.current()!;
     }
     const decision = placeSegment(this.rows(b.connection), num, this.nextSeq(), digest);
@@ -154,18 +182,24 @@ export class LiveInput extends DurableObject<Env> {
     return this.rows(connection).some((r) => r.bytes === null);
   }
 
-  /** Ends a running broadcast now (a pushed ENDLIST, the reconnect window passed, or the input was deleted). */
+  /**
+   * Ends a running broadcast (a pushed ENDLIST, the reconnect window passed, or the input was deleted), once the
+   * ladder has encoded every published segment: the recording has all its rungs, each covering every segment.
+   */
   async end(input?: InputSettings): Promise<void> {
+    await this.drainLadder();
     const b = this.current();
     if (!b) return;
     const settings = input ?? (JSON.parse(b.input) as InputSettings);
     const rung = this.rung(b, true);
+    const lower = this.ladderRungs(b, true).filter((r) => r.segmentDurations.length === rung.segmentDurations.length);
     await this.ctx.storage.delete(END_REQUESTED);
     this.sql.exec('DELETE FROM broadcast');
     this.sql.exec('DELETE FROM segments');
     this.sql.exec('DELETE FROM echoes');
+    this.ladder.clear();
     await this.ctx.storage.deleteAlarm();
-    await endBroadcast(this.env, settings, rung);
+    await endBroadcast(this.env, settings, rung, lower);
   }
 
   override async alarm(): Promise<void> {
@@ -204,11 +238,16 @@ export class LiveInput extends DurableObject<Env> {
       .map((r) => ({ minute: r.minute, viewers: r.viewers }));
   }
 
-  /** Facts for the API: the broadcast's video and how much is published. */
-  async describe(): Promise<{ videoId: string | null; segments: number; connections: number }> {
+  /** Facts for the API: the broadcast's video, how much is published, and its ladder. */
+  async describe(): Promise<{ videoId: string | null; segments: number; connections: number; ladder: LadderFacts | null }> {
     const b = this.current();
-    if (!b) return { videoId: null, segments: 0, connections: 0 };
-    return { videoId: b.video_id, segments: publishable(this.rows()).length, connections: b.connection + 1 };
+    if (!b) return { videoId: null, segments: 0, connections: 0, ladder: null };
+    const ready = publishable(this.rows());
+    const ladder: LadderFacts = {
+      rungs: this.ladder.all().map((r) => ({ name: r.name, width: r.width, height: r.height, segments: this.ladder.segments(r.name).size, droppedFromSegment: r.droppedFrom })),
+      backlog: ready.filter((r) => !r.encoded).length,
+    };
+    return { videoId: b.video_id, segments: ready.length, connections: b.connection + 1, ladder };
   }
 
   /** A restarted broadcaster's segment that arrived byte-identical to one of the previous run (kept as an echo). */
@@ -237,7 +276,8 @@ export class LiveInput extends DurableObject<Env> {
     if (gap) {
       const dropped = old.filter((r) => r.seq >= gap.seq);
       const stored = dropped.filter((r) => r.bytes !== null).map((r) => keys.segment(b.video_id, b.rung, r.seq));
-      if (stored.length) await this.env.MEDIA.delete(stored);
+      const encoded = this.ladder.forgetFrom(gap.seq).map((e) => keys.segment(b.video_id, e.name, e.seq));
+      if (stored.length + encoded.length) await this.env.MEDIA.delete([...stored, ...encoded]);
       this.sql.exec('DELETE FROM segments WHERE seq >= ?', gap.seq);
     }
     this.sql.exec('UPDATE broadcast SET connection = ? WHERE id = 1', b.connection + 1);
@@ -253,8 +293,29 @@ export class LiveInput extends DurableObject<Env> {
     void this.ctx.storage.setAlarm(now + input.reconnectWindowSeconds * 1000);
   }
 
+  /** The pushed rung as far as it is published. */
   private rung(b: BroadcastRow, final: boolean): LiveRung {
+    return this.liveRung(b, final, { name: b.rung, width: b.width, height: b.height, codecs: b.codecs }, publishable(this.rows()));
+  }
+
+  /** The transcoded rungs still encoding, each as far as its encodes go (a prefix of the published segments). */
+  private ladderRungs(b: BroadcastRow, final: boolean): LiveRung[] {
     const ready = publishable(this.rows());
+    const out: LiveRung[] = [];
+    for (const r of this.ladder.active()) {
+      const bytes = this.ladder.segments(r.name);
+      const encoded: typeof ready = [];
+      for (const row of ready) {
+        const size = bytes.get(row.seq);
+        if (size === undefined) break;
+        encoded.push({ ...row, bytes: size });
+      }
+      if (encoded.length > 0 && r.codecs) out.push(this.liveRung(b, final, { name: r.name, width: r.width, height: r.height, codecs: r.codecs }, encoded));
+    }
+    return out;
+  }
+
+  private liveRung(b: BroadcastRow, final: boolean, facts: Pick<LiveRung, 'name' | 'width' | 'height' | 'codecs'>, ready: (LedgerRow & { duration: number; bytes: number })[]): LiveRung {
     const discontinuities: number[] = [];
     ready.forEach((r, i) => {
       if (i > 0 && r.connection !== ready[i - 1]!.connection) discontinuities.push(r.seq);
@@ -269,7 +330,7 @@ export class LiveInput extends DurableObject<Env> {
     }
     const peak = Math.max(0, ...ready.map((r) => (r.bytes * 8) / Math.max(r.duration, 0.001)));
     return {
-      videoId: b.video_id, name: b.rung, width: b.width, height: b.height, codecs: b.codecs, segmentDurations: durations,
+      videoId: b.video_id, ...facts, segmentDurations: durations,
       totalBytes: ready.reduce((a, r) => a + r.bytes, 0), peakBandwidth: peak, discontinuities, windowStart,
     };
   }
@@ -279,5 +340,58 @@ export class LiveInput extends DurableObject<Env> {
     if (!b) return;
     const rung = this.rung(b, final);
     if (rung.segmentDurations.length > 0) await publishRung(this.env, rung);
+    this.startEncoding();
+  }
+
+  /** Starts the background encode loop unless it runs (it picks up whatever is published and not encoded). */
+  private startEncoding(): void {
+    if (this.encoding) return;
+    this.encoding = this.encodePending()
+      .catch((err) => logEvent('error', 'live.ladder.failed', { error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => {
+        this.encoding = null;
+      });
+  }
+
+  /** Waits until every published segment went through the ladder. */
+  private async drainLadder(): Promise<void> {
+    this.startEncoding();
+    while (this.encoding) await this.encoding;
+  }
+
+  /**
+   * Encodes the published segments the ladder has not handled, oldest first, one at a time; before each, drops the
+   * top rung if the backlog says the transcoder is not keeping up (live/ladder.ts). An encode that fails twice drops
+   * every rung still encoding: a rung cannot skip a segment, and the pushed rung plays on.
+   */
+  private async encodePending(): Promise<void> {
+    const config = loadConfig(this.env);
+    for (;;) {
+      const b = this.current();
+      if (!b) return;
+      const pending = publishable(this.rows()).filter((r) => !r.encoded).map((r) => r.seq);
+      const seq = pending[0];
+      if (seq === undefined) return;
+      let rungs = this.ladder.active();
+      if (rungs.length > 0 && shouldDrop(pending, this.ladder.lastDropMark(), config.live.ladder.maxBacklogSegments)) {
+        await this.drop(b, rungs[0]!, seq, pending[pending.length - 1]!, `${pending.length} segments waiting for their encode`);
+        rungs = rungs.slice(1);
+      }
+      if (rungs.length > 0) {
+        const input = JSON.parse(b.input) as InputSettings;
+        const outcome = await encodeLiveSegment(this.env, config, { inputId: input.id, videoId: b.video_id, sourceRung: b.rung, seq }, rungs);
+        if (this.current()?.video_id !== b.video_id) return;
+        if (outcome.status === 'ok') this.ladder.record(seq, outcome.result.rungs);
+        else for (const r of rungs) await this.drop(b, r, seq, seq, `the encode of segment ${seq} failed: ${outcome.message}`);
+      }
+      this.sql.exec('UPDATE segments SET encoded = 1 WHERE seq = ?', seq);
+      for (const r of this.ladderRungs(b, false)) await publishRung(this.env, r);
+    }
+  }
+
+  private async drop(b: BroadcastRow, rung: LadderRung, from: number, mark: number, reason: string): Promise<void> {
+    const had = this.ladder.drop(rung.name, from, mark);
+    logEvent('warn', 'live.ladder.dropped', { videoId: b.video_id, rung: rung.name, fromSegment: from, reason });
+    await dropRung(this.env, b.video_id, rung.name, had);
   }
 }

@@ -3,7 +3,7 @@
  *
  *   POST   /v1/live_inputs                 → 201 LiveInput with `ingest.url` (the secret stream key is in it)
  *   GET    /v1/live_inputs                 → the creator's inputs (no ingest URL: the key is shown once)
- *   GET    /v1/live_inputs/:id             → status idle | live, and the broadcast's video for playback
+ *   GET    /v1/live_inputs/:id             → status idle | live, the broadcast's video for playback, and while live its ladder
  *   PATCH  /v1/live_inputs/:id             → title, recording, latency, windows
  *   DELETE /v1/live_inputs/:id             → 204; a running broadcast ends (its recording is kept per its mode)
  *   POST   /v1/live_inputs/:id/rotate_key  → 200 with a new `ingest.url`; the previous key is refused from now on
@@ -79,7 +79,12 @@ export const liveInputRoutes = apiRoutes()
       method: 'get', path: '/v1/live_inputs/{id}', tags, summary: 'A live input: status and the broadcast video to play', security: bearerAuth,
       middleware: [requireCreator], request: params, responses: { 200: jsonContent(LiveInputSchema, 'The live input'), ...errors(401, 404) },
     }),
-    async (c) => c.json(view(await owned(c.var.db, c.req.valid('param').id, c.var.creatorId!)), 200),
+    async (c) => {
+      const row = await owned(c.var.db, c.req.valid('param').id, c.var.creatorId!);
+      if (row.status !== 'live') return c.json(view(row), 200);
+      const { ladder } = await liveInputObject(c.env, row.id).describe();
+      return c.json({ ...view(row), ...(ladder ? { ladder } : {}) }, 200);
+    },
   )
   .openapi(
     createRoute({

@@ -45,6 +45,21 @@ export const LiveInputSchema = z
     playback: z.object({
       videoId: z.string().nullable().openapi({ description: "The current (or last) broadcast's video: play it with GET /v1/videos/{videoId}/playback" }),
     }),
+    ladder: z
+      .object({
+        rungs: z.array(
+          z.object({
+            name: z.string(),
+            width: z.number(),
+            height: z.number(),
+            segments: z.number().openapi({ description: 'Segments encoded so far' }),
+            droppedFromSegment: z.number().nullable().openapi({ description: 'Dropped because the transcoder fell behind: the first segment it no longer has (null: encoding)' }),
+          }),
+        ),
+        backlog: z.number().openapi({ description: 'Pushed segments waiting for their encode' }),
+      })
+      .optional()
+      .openapi({ description: 'While live: the rungs transcoded from the pushed one (the pushed rung always plays as it is)' }),
     createdAt: z.string(),
   })
   .openapi('LiveInput');

@@ -347,6 +347,17 @@ export const defaults = {
     playlistCacheControl: 'public, max-age=1',
     /** After this long without a pushed request, the broadcast ends (a reconnect within it continues it). */
     defaultReconnectWindowSec: 60,
+    /** The live ladder (workers/live/ladder.ts): each pushed segment transcoded into the ladder's lower rungs. */
+    ladder: {
+      /** Off (LIVE_LADDER=false): the broadcast plays as the one rung the broadcaster pushes. */
+      enabled: true,
+      /**
+       * Pushed segments waiting for their encode beyond which the top transcoded rung is dropped for the rest of
+       * the broadcast (LIVE_LADDER_MAX_BACKLOG). 2: a viewer at hls.js's default three segments behind the edge
+       * still finds every rung's segment there.
+       */
+      maxBacklogSegments: 2,
+    },
   },
   directUploads: {
     /** How long a direct upload URL may be used to start its upload (an upload started in time runs its session TTL). */

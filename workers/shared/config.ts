@@ -98,6 +98,8 @@ export const ENV_VARS = [
   'IMPORT_MAX_ATTEMPTS',
   'IMPORT_RETRY_BASE_DELAY_SEC',
   'AUDIO_TRACK_MAX_BYTES',
+  'LIVE_LADDER',
+  'LIVE_LADDER_MAX_BACKLOG',
   'PUBLIC_ORIGIN',
   'TRANSCODER_URL',
   'LOG_LEVEL',
@@ -318,6 +320,13 @@ function read(env: ConfigVars): Config {
       privateHosts: r.list('IMPORT_PRIVATE_HOSTS', /^(\*|[A-Za-z0-9.\-\[\]:]{1,260})$/, 'is not a comma-separated list of host:port (or *)'),
     },
     audioTracks: { ...d.audioTracks, maxBytes: r.number('AUDIO_TRACK_MAX_BYTES', d.audioTracks.maxBytes, { min: 1, integer: true }) },
+    live: {
+      ...d.live,
+      ladder: {
+        enabled: r.flag('LIVE_LADDER', d.live.ladder.enabled),
+        maxBacklogSegments: r.number('LIVE_LADDER_MAX_BACKLOG', d.live.ladder.maxBacklogSegments, { min: 1, max: 100, integer: true }),
+      },
+    },
     usage: { ...d.usage, deliveredFlushMs: r.number('USAGE_FLUSH_MS', d.usage.deliveredFlushMs, { min: 0, integer: true }) },
     deployment: {
       publicOrigin: r.origin('PUBLIC_ORIGIN'),

@@ -266,3 +266,8 @@ export async function recordLiveRung(env: Env, db: Db, rung: LiveRung, complete:
     await env.MEDIA.put(keys.mediaPlaylist(rung.videoId, rung.name), buildMediaPlaylist({ segmentDurations: rung.segmentDurations, discontinuities: rung.discontinuities, complete: true }), { httpMetadata: { contentType: HLS_CONTENT_TYPE } });
   }
 }
+
+/** A live rung the broadcast dropped (workers/live/ladder.ts): its row goes, so the master stops listing it. */
+export async function removeLiveRung(db: Db, videoId: string, name: string): Promise<void> {
+  await db.delete(schema.renditions).where(and(eq(schema.renditions.videoId, videoId), eq(schema.renditions.name, name)));
+}

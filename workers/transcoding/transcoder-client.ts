@@ -23,7 +23,7 @@ function containerFor(env: Pick<Env, 'TRANSCODER'>, instance: string): DurableOb
   return env.TRANSCODER.get(env.TRANSCODER.idFromName(instance));
 }
 
-export type TranscoderPath = '/v1/analyze' | '/v1/encode' | '/v1/audio' | '/v1/ladder' | '/v1/thumbnails' | '/v1/frame' | '/v1/download';
+export type TranscoderPath = '/v1/analyze' | '/v1/encode' | '/v1/audio' | '/v1/ladder' | '/v1/thumbnails' | '/v1/frame' | '/v1/download' | '/v1/live';
 
 /** The virtual host the container's callbacks use (handled in transcoder-container.ts). */
 export const CALLBACK_HOST = 'callback.internal';

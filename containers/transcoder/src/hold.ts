@@ -1,7 +1,8 @@
 /**
  * Holds for tests that must catch a unit mid-encode on any machine, fast or slow. `TRANSCODER_HOLD_UNITS` (unset in
  * production, so nothing here runs there) lists job units, comma-separated: `encode:240p@3`, `encode:*@1` (any rung
- * group of chunk 1), `audio` (HoldList says which units each entry holds). The first attempt of a held unit (its
+ * group of chunk 1), `audio`, `live@2` (the live ladder's encode of a broadcast's segment 2; HoldList says which
+ * units each entry holds). The first attempt of a held unit (its
  * callback's `attempt` is 1) runs its ffmpeg in short slices (SIGCONT, a few milliseconds, SIGSTOP) from the moment
  * it is spawned until it has written its first output bytes, then leaves it stopped and logs one line:
  *
@@ -17,6 +18,10 @@
  * hold cannot be missed because the machine is fast. The muxer writes a segment's bytes when it closes it, so a
  * held unit must have at least two segments: a unit of one segment writes its only output as ffmpeg exits, and
  * its hold may be missed (it is then logged as not held, and the unit runs through).
+ *
+ * A live unit (`live@2`) is held as its ffmpeg is spawned, before it has read anything: one live segment's encode
+ * takes a fraction of a second, less than a slice can last on a busy machine, so it is not brought to a first
+ * output. Its line says `stopped at its start`.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -32,6 +37,7 @@ const OUTPUT_FILE = /^segment_\d{4,6}\.(ts|m4s)(\.tmp)?$/;
 /** The job unit of a dispatched request, named as the Worker names it (`encode:240p+360p@1`, `audio`). */
 export function unitOfRequest(jobPath: string, body: Record<string, unknown>): string | null {
   if (jobPath === '/v1/audio') return 'audio';
+  if (jobPath === '/v1/live') return typeof body.seq === 'number' ? `live@${body.seq}` : null;
   if (jobPath !== '/v1/encode') return null;
   const rungs = Array.isArray(body.rungs) ? body.rungs.map((r) => (r as { name?: unknown }).name) : [];
   const chunk = (body.chunk as { index?: unknown } | undefined)?.index;
@@ -96,14 +102,14 @@ export class HoldList {
   }
 
   /** The hold for a dispatched job, or null. A request without an attempt number is never held. */
-  take(jobPath: string, body: Record<string, unknown>, callback: CallbackSpec): Hold | null {
+  take(jobPath: string, body: Record<string, unknown>, callback: Pick<CallbackSpec, 'jobId' | 'attempt'>): Hold | null {
     const unit = unitOfRequest(jobPath, body);
     if (!unit || callback.attempt !== 1) return null;
     const i = this.entries.findIndex((s) => matches(s, unit));
     if (i < 0) return null;
     this.entries.splice(i, 1);
     const source = typeof body.sourceKey === 'string' ? body.sourceKey : '?';
-    return new Hold(`${unit} of ${source}`, callback);
+    return new Hold(`${unit} of ${source}`, callback, unit.startsWith('live@'));
   }
 }
 
@@ -111,7 +117,9 @@ export class Hold {
   constructor(
     /** What is held, for the log line: the unit and its source (`encode:240p@3 of originals/vid_…/original`). */
     readonly what: string,
-    private readonly callback: CallbackSpec,
+    private readonly callback: Pick<CallbackSpec, 'jobId' | 'attempt'>,
+    /** Stop the process as it is spawned instead of after its first output (live units). */
+    private readonly atStart = false,
   ) {}
 
   /**
@@ -121,6 +129,11 @@ export class Hold {
   async engage(child: ChildProcess, outputDirs: string[]): Promise<boolean> {
     const pid = child.pid;
     if (pid === undefined) return false;
+    if (this.atStart) {
+      if (!(await stop(pid))) return false;
+      console.log(`held: ${this.what} (job ${this.callback.jobId}, attempt ${this.callback.attempt}): ffmpeg pid ${pid} stopped at its start`);
+      return true;
+    }
     for (;;) {
       if (!(await stop(pid))) {
         console.warn(`hold: ${this.what} (job ${this.callback.jobId}) ended before it wrote output; not held`);

@@ -11,6 +11,7 @@
  *   POST /v1/thumbnails    ThumbnailsRequest → ThumbnailsResult
  *   POST /v1/download      DownloadRequest   → DownloadResult (an MP4 of one rung; media-jobs.ts)
  *   POST /v1/frame         FrameRequest      → image/jpeg directly, not an event stream (media-jobs.ts)
+ *   POST /v1/live          LiveSegmentRequest → LiveSegmentResult (one pushed segment into a broadcast's lower rungs; live.ts)
  *
  * A request with `callback` is dispatched (202 at once, events POSTed to the callback; see dispatch.ts); without it
  * the events stream back as NDJSON. Sources are read over HTTP with range requests (ffmpeg seeks), never
@@ -42,6 +43,8 @@ import { HttpStorage, type Storage } from './storage';
 import { makeThumbnails } from './thumbnails';
 import { cutFrame, makeDownload } from './media-jobs';
 import type { DownloadRequest, FrameRequest } from './media-protocol';
+import { encodeLiveSegment } from './live';
+import type { LiveSegmentRequest } from './live-protocol';
 
 const PORT = Number(process.env.PORT ?? 8080);
 const HOST = process.env.HOST ?? '0.0.0.0';
@@ -195,6 +198,25 @@ const jobs: Record<string, Job> = {
     });
   },
 
+  async live(body, _emit, signal) {
+    const req = body as unknown as LiveSegmentRequest;
+    requireKey(req.sourceKey, 'sourceKey');
+    const sizeOk = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 2 && n <= 8192 && n % 2 === 0;
+    const rateOk = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n > 0;
+    if (!Array.isArray(req.rungs) || req.rungs.length === 0 || typeof req.seq !== 'number' || typeof req.x264Preset !== 'string') {
+      throw new InputError('invalid live request: sourceKey, seq, x264Preset and a non-empty rungs array are required');
+    }
+    for (const r of req.rungs) {
+      if (typeof r.name !== 'string' || !sizeOk(r.width) || !sizeOk(r.height) || !rateOk(r.bitrate) || !rateOk(r.maxrate) || !rateOk(r.bufsize)) {
+        throw new InputError('invalid live request: every rung needs a name, even width and height, bitrate, maxrate and bufsize');
+      }
+      requireKey(r.outputKey, 'rungs[].outputKey');
+    }
+    // A test hold (hold.ts, `live@{seq}`): the encode stops after its first output until the test lets it go.
+    const hold = holds.take('/v1/live', body, { jobId: `live-${req.seq}`, attempt: 1 });
+    return withWorkDir((dir) => encodeLiveSegment(storage, req, dir, { signal, onSpawn: hold ? (child, dirs) => void hold.engage(child, dirs) : undefined }));
+  },
+
   async download(body, emit, signal) {
     const req = body as unknown as DownloadRequest;
     if (!Array.isArray(req.segmentKeys) || req.segmentKeys.length === 0) throw new InputError('invalid job request: segmentKeys must be a non-empty array');
@@ -268,7 +290,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, running: runningChildren(), free: slots.free, jobs: jobCount() }));
     return;
   }
-  const m = /^\/v1\/(analyze|encode|audio|ladder|thumbnails|download|frame)$/.exec(url.pathname);
+  const m = /^\/v1\/(analyze|encode|audio|ladder|thumbnails|download|frame|live)$/.exec(url.pathname);
   const job = m ? jobs[m[1]!] : undefined;
   if (req.method !== 'POST' || (!job && m?.[1] !== 'frame')) {
     res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such endpoint' } }));

@@ -23,7 +23,6 @@ export function liveSegmentRequest(config: Config, s: SegmentToEncode, rungs: re
     sourceKey: keys.segment(s.videoId, s.sourceRung, s.seq),
     seq: s.seq,
     x264Preset: config.transcoding.x264Preset,
-    measureCodecs: rungs.some((r) => r.codecs === null),
     rungs: rungs.map((r) => ({ name: r.name, width: r.width, height: r.height, bitrate: r.bitrate, maxrate: r.maxrate, bufsize: r.bufsize, outputKey: keys.segment(s.videoId, r.name, s.seq) })),
   };
 }

@@ -14,7 +14,7 @@ export interface LadderRung {
   bitrate: number;
   maxrate: number;
   bufsize: number;
-  /** Measured from the first encoded segment (null before it). */
+  /** RFC 6381 codecs, from the first encoded segment (null before it). */
   codecs: string | null;
   /** The first segment it no longer has (null: still encoding). */
   droppedFrom: number | null;
@@ -81,11 +81,14 @@ export class LadderState {
     return new Map(rows.map((r) => [r.seq, r.bytes]));
   }
 
-  /** Segment `seq` is encoded in these rungs (their codecs kept from the first measured one). */
-  record(seq: number, results: readonly LiveRungResult[]): void {
+  /**
+   * Segment `seq` is encoded in these rungs. A rung's codecs are its first segment's video codec with the pushed
+   * rung's audio codecs (the audio is copied): `audioCodecs` is the pushed rung's codecs after the video one.
+   */
+  record(seq: number, results: readonly LiveRungResult[], audioCodecs: string[]): void {
     for (const r of results) {
       this.sql.exec('INSERT OR REPLACE INTO rung_segments (name, seq, bytes) VALUES (?, ?, ?)', r.name, seq, r.bytes);
-      if (r.codecs) this.sql.exec('UPDATE ladder SET codecs = COALESCE(codecs, ?) WHERE name = ?', r.codecs, r.name);
+      this.sql.exec('UPDATE ladder SET codecs = COALESCE(codecs, ?) WHERE name = ?', [r.videoCodec, ...audioCodecs].join(','), r.name);
     }
   }
 

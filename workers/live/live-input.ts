@@ -335,11 +335,18 @@ export class LiveInput extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Publishes every rung as far as it goes. The pushed rung waits for the ladder's first segment (unless no rung
+   * is left to encode), so the first master playlist a viewer loads already lists the whole ladder: hls.js reads
+   * a live master once.
+   */
   private async publish(final: boolean): Promise<void> {
     const b = this.current();
     if (!b) return;
+    const lower = this.ladderRungs(b, final);
     const rung = this.rung(b, final);
-    if (rung.segmentDurations.length > 0) await publishRung(this.env, rung);
+    if (rung.segmentDurations.length > 0 && (lower.length > 0 || this.ladder.active().length === 0)) await publishRung(this.env, rung);
+    for (const r of lower) await publishRung(this.env, r);
     this.startEncoding();
   }
 
@@ -381,11 +388,11 @@ export class LiveInput extends DurableObject<Env> {
         const input = JSON.parse(b.input) as InputSettings;
         const outcome = await encodeLiveSegment(this.env, config, { inputId: input.id, videoId: b.video_id, sourceRung: b.rung, seq }, rungs);
         if (this.current()?.video_id !== b.video_id) return;
-        if (outcome.status === 'ok') this.ladder.record(seq, outcome.result.rungs);
+        if (outcome.status === 'ok') this.ladder.record(seq, outcome.result.rungs, b.codecs.split(',').slice(1));
         else for (const r of rungs) await this.drop(b, r, seq, seq, `the encode of segment ${seq} failed: ${outcome.message}`);
       }
       this.sql.exec('UPDATE segments SET encoded = 1 WHERE seq = ?', seq);
-      for (const r of this.ladderRungs(b, false)) await publishRung(this.env, r);
+      await this.publish(false);
     }
   }
 

@@ -25,15 +25,13 @@ export interface LiveSegmentRequest {
   seq: number;
   rungs: LiveRungSpec[];
   x264Preset: string;
-  /** Also measure each rung's RFC 6381 codecs from its bitstream (the first segment of a rung; costs two probes). */
-  measureCodecs: boolean;
 }
 
 export interface LiveRungResult {
   name: string;
   bytes: number;
-  /** `avc1.…,mp4a.40.2` when measured, else null. */
-  codecs: string | null;
+  /** RFC 6381 `avc1.PPCCLL`, read from the segment's SPS (the audio is the pushed segment's, copied). */
+  videoCodec: string;
 }
 
 export interface LiveSegmentResult {

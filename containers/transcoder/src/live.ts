@@ -8,11 +8,11 @@
  * `-copyts` keeps the source's timestamps (video and the copied audio), so all rungs share one timeline across
  * segments and hls.js can switch between them anywhere; a reconnect's new timeline reaches every rung the same way.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { InputError, looksLikeInputProblem, stderrTail } from './errors';
-import { measureOutput } from './segment-output';
+import { avcCodecFromAnnexB } from './codec-strings';
 import { run } from './process';
 import type { Storage } from './storage';
 import type { LiveSegmentRequest, LiveSegmentResult } from './live-protocol';
@@ -63,11 +63,13 @@ export async function encodeLiveSegment(storage: Storage, req: LiveSegmentReques
   const rungs = [];
   for (const [i, rung] of req.rungs.entries()) {
     const file = outFiles[i]!;
-    const bytes = (await stat(file)).size;
-    if (bytes === 0) throw new Error(`live encode of segment ${req.seq} wrote nothing for ${rung.name}`);
-    const codecs = req.measureCodecs ? (await measureOutput(dirs[i]!, file, 'ts', workDir)).codecs : null;
+    const bytes = await readFile(file);
+    // The SPS is in the first TS packet (right after the PES header and the access unit delimiter), so the Annex B
+    // scan finds it whole without unpacking the transport stream.
+    const codec = avcCodecFromAnnexB(bytes.subarray(0, 4096));
+    if (bytes.length === 0 || !codec) throw new Error(`live encode of segment ${req.seq} wrote no H.264 stream for ${rung.name}`);
     await storage.upload(rung.outputKey, file, 'video/mp2t', options.signal);
-    rungs.push({ name: rung.name, bytes, codecs });
+    rungs.push({ name: rung.name, bytes: bytes.length, videoCodec: codec });
   }
   return { rungs, encodeSec, totalSec: (Date.now() - started) / 1000 };
 }

@@ -75,7 +75,7 @@ export function abrSources(): SourceFile[] {
 /** The area of a file: its folder under workers/, `composition` for the wiring files, or a floor-(-1) module. */
 export function areaOf(file: string): string | null {
   if (file.startsWith('schema/')) return 'schema';
-  if (/^containers\/transcoder\/src\/(protocol|media-protocol)\.ts$/.test(file)) return 'transcoder-protocol';
+  if (/^containers\/transcoder\/src\/(protocol|media-protocol|live-protocol)\.ts$/.test(file)) return 'transcoder-protocol';
   const m = /^workers\/([^/]+)(\/|$)/.exec(file);
   if (!m) return null;
   const first = m[1]!;

@@ -569,3 +569,19 @@ export const liveInputs = sqliteTable(
   },
   (t) => [index('live_inputs_creator_idx').on(t.creatorId, t.createdAt), index('live_inputs_key_idx').on(t.streamKeyHash)],
 );
+
+/**
+ * The platform's own billable operations per UTC minute and kind (workers/metering: Worker requests, Durable Object
+ * calls, D1 rows, R2 operations by class, queue messages, cache hits and misses, container seconds), added by each
+ * isolate in one batched upsert at most once a minute.
+ */
+export const operationsMinutely = sqliteTable(
+  'operations_minutely',
+  {
+    /** Minutes since the Unix epoch (UTC). */
+    minute: integer('minute').notNull(),
+    kind: text('kind').notNull(),
+    amount: real('amount').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.minute, t.kind] })],
+);

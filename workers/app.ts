@@ -31,6 +31,7 @@ import { DIRECT_TUS_MOUNT, directTusRoutes, directUploadRoutes } from './direct-
 import { webhookRoutes } from './webhooks/routes';
 import { signingKeyRoutes } from './signing-keys/routes';
 import { usageRoutes } from './usage/routes';
+import { operationRoutes } from './metering/routes';
 import { openApiRoutes, registerDocumentedRoutes } from './openapi/routes';
 import { validationHook } from './shared/openapi';
 import { beaconCors } from './views/beacon-cors';
@@ -76,6 +77,7 @@ export function createApp() {
   app.route('/', webhookRoutes);
   app.route('/', signingKeyRoutes);
   app.route('/', usageRoutes);
+  app.route('/', operationRoutes);
   app.route('/', viewRoutes);
   app.route('/', qoeRoutes);
   app.route('/', playbackRoutes(playbackExtensions));

@@ -4,6 +4,9 @@ import { installLifecycleHooks } from './lifecycle';
 import { lifecycleHooks } from './lifecycle-hooks';
 import { handleQueue } from './queues';
 import { handleScheduled } from './scheduled';
+import { meterEnv } from './metering/metered-env';
+import { countOperation } from './metering/operations';
+import { flushOperations } from './metering/store';
 
 // Whatever moves a video (a route, a queue consumer, a cron, a Durable Object) runs the hooks of this one table.
 installLifecycleHooks(lifecycleHooks);
@@ -17,8 +20,35 @@ export { TranscoderContainer } from './transcoding/transcoder-container';
 // it, TranscoderContainer's `outboundByHost` handlers (its only way to reach R2) are never installed.
 export { ContainerProxy } from '@cloudflare/containers';
 
+/**
+ * Every entry point runs on the metered environment (metering/metered-env.ts: the bindings count their operations)
+ * and counts itself; the isolate's counts go to D1 at most once a minute, after the work (metering/store.ts).
+ */
 export default {
-  fetch: app.fetch,
-  queue: handleQueue,
-  scheduled: handleScheduled,
+  async fetch(request, env, ctx) {
+    const started = Date.now();
+    countOperation('worker.requests');
+    try {
+      return await app.fetch(request, meterEnv(env), ctx);
+    } finally {
+      countOperation('worker.wall_ms', Date.now() - started);
+      ctx.waitUntil(flushOperations(env.DB));
+    }
+  },
+  async queue(batch, env, ctx) {
+    countOperation('worker.queue_batches');
+    try {
+      await handleQueue(batch, meterEnv(env), ctx);
+    } finally {
+      ctx.waitUntil(flushOperations(env.DB));
+    }
+  },
+  async scheduled(controller, env, ctx) {
+    countOperation('worker.crons');
+    try {
+      await handleScheduled(controller, meterEnv(env), ctx);
+    } finally {
+      ctx.waitUntil(flushOperations(env.DB));
+    }
+  },
 } satisfies ExportedHandler<Env>;

@@ -23,6 +23,7 @@ export const FLOORS: Readonly<Record<string, number>> = {
   'transcoder-protocol': -1,
   shared: 0,
   lifecycle: 1,
+  metering: 1,
   metadata: 2,
   views: 3,
   'signing-keys': 3,

@@ -10,6 +10,7 @@
  * Storage: `broadcast` (one row while a broadcast runs: its video, rung facts, current connection, last push),
  * `segments` (the ledger), the ladder's tables (live/ladder-state.ts). Versioned with shared/do-schema.ts.
  */
+import { meterEnv } from '../metering/metered-env';
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../shared/config';
 import { migrateSchema, type SchemaPlan } from '../shared/do-schema';
@@ -94,7 +95,7 @@ export class LiveInput extends DurableObject<Env> {
   private encoding: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    super(ctx, meterEnv(env));
     this.sql = ctx.storage.sql;
     this.ladder = new LadderState(this.sql);
     ctx.blockConcurrencyWhile(async () => {

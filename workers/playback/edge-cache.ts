@@ -14,6 +14,7 @@
  * - Conditional: `If-None-Match` is evaluated here against the stored ETag, before any range (RFC 9110 §13.2.2).
  * - In front of it all, the per-isolate memory cache (hot-cache.ts) for the hottest objects.
  */
+import { countOperation } from '../metering/operations';
 import { errorResponse } from '../shared/errors';
 import { runtime } from '../shared/runtime';
 import { hotDelete, hotGet, hotPut, type HotLimits } from './hot-cache';
@@ -81,7 +82,9 @@ export function sliceStream(body: ReadableStream<Uint8Array>, start: number, end
   });
 }
 
+/** Every playback answer leaves through here: it is counted as a cache hit or miss (workers/metering). */
 function respond(body: BodyInit | null, status: number, headers: Headers, cacheStatus: CacheStatus): Response {
+  countOperation(cacheStatus === 'HIT' ? 'cache.hits' : 'cache.misses');
   headers.set('X-Cache', cacheStatus);
   headers.delete('CF-Cache-Status');
   for (const [k, v] of Object.entries(CORS_HEADERS)) headers.set(k, v);

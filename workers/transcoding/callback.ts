@@ -16,6 +16,7 @@
  *   (then the job and the video fail with the reason); a permanent one fails them at once — except a unit whose
  *   kind carries on without it (the complexity probe: the video keeps the fixed ladder; units.ts `unitFailed`).
  */
+import { countJobUsage } from '../metering/operations';
 import { eq } from 'drizzle-orm';
 import type { CallbackBody } from '../../containers/transcoder/src/protocol';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -69,6 +70,7 @@ export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<C
     }
     case 'result': {
       if (!(await completeClaim(db, job, event.result))) return { status: 200, body: { status: 'duplicate' } };
+      countJobUsage(event.usage);
       const message = messageForUnit(job.videoId, job.unit);
       if (message && isDispatched(message)) {
         const kind = unitKinds[message.type] as (typeof unitKinds)['audio'];

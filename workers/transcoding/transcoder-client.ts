@@ -10,6 +10,7 @@
  * Analysis answers with an NDJSON event stream (containers/transcoder/src/protocol.ts) that `runTranscoderJob`
  * reads into a result union; every other job is dispatched (`dispatchTranscoderJob`: 202, then callbacks).
  */
+import { countJobUsage } from '../metering/operations';
 import type { Config } from '../shared/config';
 import { ONLY_IF_FREE_HEADER, type CallbackSpec, type JobEvent } from '../../containers/transcoder/src/protocol';
 
@@ -152,7 +153,10 @@ export async function runTranscoderJob<R>(
           return { status: 'failed', permanent: false, message: 'transcoder sent a malformed event' };
         }
         if (event.type === 'progress') await onProgress(event.progress);
-        else if (event.type === 'result') return { status: 'ok', result: event.result };
+        else if (event.type === 'result') {
+          countJobUsage(event.usage);
+          return { status: 'ok', result: event.result };
+        }
         else if (event.type === 'error') return { status: 'failed', permanent: event.permanent, message: event.message };
       }
     }

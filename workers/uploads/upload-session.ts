@@ -16,6 +16,7 @@
  * - `lifecycle.ts`: start, termination, and the expiry the alarm enforces;
  * - `schema.ts`: the tables, by schema version, migrated in `blockConcurrencyWhile` before any request.
  */
+import { meterEnv } from '../metering/metered-env';
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig } from '../shared/config';
 import { migrateSchema } from '../shared/do-schema';
@@ -48,12 +49,12 @@ export class UploadSession extends DurableObject<Env> {
   private readonly leases: Leases;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    super(ctx, meterEnv(env));
     const host: SessionHost = {
       sql: ctx.storage.sql,
       transaction: (fn) => ctx.storage.transactionSync(fn),
       now: () => runtime().now(),
-      media: env.MEDIA,
+      media: this.env.MEDIA,
       setAlarm: (at) => ctx.storage.setAlarm(at),
       deleteAlarm: () => ctx.storage.deleteAlarm(),
     };

@@ -18,6 +18,7 @@
  * split across a global boundary and granted twice); a take that would exceed the allowance writes nothing. A `refund` gives a slot back (a view the shard then found duplicate).
  * Rows of past windows are swept by alarm, and an object with nothing live deletes its storage.
  */
+import { meterEnv } from '../metering/metered-env';
 import { DurableObject } from 'cloudflare:workers';
 import { runtime } from '../shared/runtime';
 
@@ -28,7 +29,7 @@ export class ClientLimiter extends DurableObject<Env> {
   private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    super(ctx, meterEnv(env));
     this.sql = ctx.storage.sql;
     this.createSchema();
   }

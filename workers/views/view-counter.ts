@@ -14,6 +14,7 @@
  * - `count.ts`: the counting transaction over them; `scheduler.ts`: the one alarm, shared by dedup, outbox and flush;
  * - `schema.ts`: the tables, by schema version, migrated in `blockConcurrencyWhile` before any request.
  */
+import { meterEnv } from '../metering/metered-env';
 import { DurableObject } from 'cloudflare:workers';
 import { loadConfig, type Config } from '../shared/config';
 import { openDb } from '../shared/db';
@@ -48,7 +49,7 @@ export class ViewCounter extends DurableObject<Env> {
   private scheduler!: AlarmScheduler;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    super(ctx, meterEnv(env));
     this.config = loadConfig(env);
     this.rate = new ViewerRateLimit(this.config.views.viewerEventsPerMinute);
     this.host = {

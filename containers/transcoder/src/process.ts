@@ -3,6 +3,7 @@
  * so the server can kill them all when it is told to stop or when its parent dies (tsx runs the server as a child
  * of its own CLI process; a SIGKILL of that parent must not leave orphaned ffmpeg processes burning CPU).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -11,6 +12,30 @@ import { stderrTail } from './errors';
 import { httpReadLine, StorageReadError } from './http-read';
 
 const running = new Set<ChildProcess>();
+
+/** Clock ticks per second of /proc's CPU times (Linux: 100). */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds of this process's children that have exited and been reaped (/proc/self/stat cutime + cstime). */
+function reapedChildrenCpuSec(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+let reapedSoFar = reapedChildrenCpuSec();
+
+/**
+ * The transcoder's own accounting of a job's CPU (workers/metering prices it as container vCPU-seconds): run a job
+ * inside `jobAccounting.run(account, …)` and every child it starts adds its CPU seconds to `account.cpuSec` when it
+ * exits. Read from the kernel's count of reaped children's time, so it is exact for the process as a whole; two
+ * children of different jobs that exit at the same instant may swap their shares.
+ */
+export const jobAccounting = new AsyncLocalStorage<{ cpuSec: number }>();
 
 export interface RunResult {
   code: number | null;
@@ -61,6 +86,7 @@ export interface RunOptions {
 export function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const account = jobAccounting.getStore();
     running.add(child);
     options.onSpawn?.(child);
     let sched: RunResult['sched'] = null;
@@ -119,6 +145,9 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
     });
     child.on('exit', () => {
       if (sampler) clearInterval(sampler);
+      const reaped = reapedChildrenCpuSec();
+      if (account) account.cpuSec += Math.max(0, reaped - reapedSoFar);
+      reapedSoFar = reaped;
     });
     child.on('close', (code, signal) => {
       if (sampler) clearInterval(sampler);

@@ -222,6 +222,15 @@ export interface ThumbnailsResult {
   count: number;
 }
 
+/**
+ * What a job cost the transcoder (its own accounting, process.ts `jobAccounting`): CPU seconds of the processes it
+ * ran and its wall seconds from start to result. workers/metering counts them as container vCPU- and instance-seconds.
+ */
+export interface JobUsage {
+  cpuSec: number;
+  wallSec: number;
+}
+
 export type JobEvent<R> =
   /**
    * `partial`: the part of the result already usable while the job runs (the audio job: the leading segments that
@@ -229,7 +238,7 @@ export type JobEvent<R> =
    * the job ends; the final `result` supersedes it.
    */
   | { type: 'progress'; progress: number; partial?: R }
-  | { type: 'result'; result: R }
+  | { type: 'result'; result: R; usage?: JobUsage }
   /** `permanent`: the input itself is the problem (retrying cannot help); `message` is user-readable. */
   | { type: 'error'; permanent: boolean; message: string };
 

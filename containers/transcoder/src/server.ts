@@ -37,7 +37,7 @@ import { encodeAudio, encodeRungs } from './pipeline';
 import { probeLadder } from './complexity';
 import { contentTypeOf } from './encoders';
 import { analyze } from './probe';
-import { killAllChildren, runningChildren } from './process';
+import { jobAccounting, killAllChildren, runningChildren } from './process';
 import { LIGHT_JOB_PATHS, ONLY_IF_FREE_HEADER, type AnalyzeRequest, type AudioRequest, type CallbackSpec, type EncodeRequest, type JobEvent, type LadderProbeRequest, type ThumbnailsRequest } from './protocol';
 import { HttpStorage, type Storage } from './storage';
 import { makeThumbnails } from './thumbnails';
@@ -86,6 +86,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 type Emit = (event: JobEvent<unknown>) => void;
+
+const usageOf = (account: { cpuSec: number }, startedMs: number) => ({ cpuSec: Math.round(account.cpuSec * 1000) / 1000, wallSec: Math.round(Date.now() - startedMs) / 1000 });
 
 /** Progress at most twice a second: the consumer writes each one to D1. */
 function throttledProgress(emit: Emit): (fraction: number) => void {
@@ -265,13 +267,17 @@ function dispatch(name: string, job: Job, body: Record<string, unknown>, callbac
       await pool.acquire(abort.signal);
       held = true;
       const slot = { release, queuedSec: (Date.now() - started) / 1000, hold: holds.take(name, body, callback) };
-      const result = await job(body, (e) => {
-        if (e.type !== 'progress') return;
-        if (e.partial !== undefined) reporter.partial(e.partial);
-        else reporter.progress(e.progress);
-      }, abort.signal, slot);
+      const account = { cpuSec: 0 };
+      const running = Date.now();
+      const result = await jobAccounting.run(account, () =>
+        job(body, (e) => {
+          if (e.type !== 'progress') return;
+          if (e.partial !== undefined) reporter.partial(e.partial);
+          else reporter.progress(e.progress);
+        }, abort.signal, slot),
+      );
       console.log(`${name} ${callback.jobId} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      await reporter.finish({ type: 'result', result });
+      await reporter.finish({ type: 'result', result, usage: usageOf(account, running) });
     } catch (err) {
       const permanent = err instanceof InputError;
       const message = err instanceof Error ? err.message : String(err);
@@ -336,8 +342,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   };
   const started = Date.now();
   try {
-    const result = await job(body, emit, abort.signal);
-    emit({ type: 'result', result });
+    const account = { cpuSec: 0 };
+    const result = await jobAccounting.run(account, () => job(body, emit, abort.signal));
+    emit({ type: 'result', result, usage: usageOf(account, started) });
     console.log(`${url.pathname} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (err) {
     const permanent = err instanceof InputError;

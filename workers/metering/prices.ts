@@ -37,6 +37,7 @@ export const PRICES = {
   r2ClassA: { usd: 4.5, per: 1e6, unit: 'class A operation', included: '1 million', source: CF_R2, read: READ },
   r2ClassB: { usd: 0.36, per: 1e6, unit: 'class B operation', included: '10 million', source: CF_R2, read: READ },
   r2StorageGbMonth: { usd: 0.015, per: 1, unit: 'GB-month (standard)', included: '10 GB-month', source: CF_R2, read: READ },
+  r2StorageIaGbMonth: { usd: 0.01, per: 1, unit: 'GB-month (Infrequent Access; $0.01/GB retrieval, 30-day minimum)', included: 'none', source: CF_R2, read: READ },
   queueOperations: { usd: 0.4, per: 1e6, unit: 'operation (64 KB written, read or deleted)', included: '1 million', source: CF_QUEUES, read: READ },
   containerVcpuSec: { usd: 0.00002, per: 1, unit: 'vCPU-second of CPU used', included: '375 vCPU-minutes', source: CF_CONTAINERS, read: READ },
   containerMemoryGibSec: { usd: 0.0000025, per: 1, unit: 'GiB-second provisioned while running', included: '25 GiB-hours', source: CF_CONTAINERS, read: READ },

@@ -95,16 +95,17 @@ async function sendIdempotent(what: string, url: string, init: RequestInit, ok: 
 }
 
 export async function uploadOriginal(stack: StackClient, title: string, file: string, inFlight = 4, encoding: EncodingFields = {}): Promise<string> {
-  const id = await createVideo(stack, title, encoding);
+  // Read and hash first: a large file takes seconds, and a connection left idle that long may be closed under it.
   const bytes = readFileSync(file);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const id = await createVideo(stack, title, encoding);
   const auth = { Authorization: `Bearer ${stack.token}` };
   const base = `${stack.origin}/v1/videos/${id}/upload`;
-  const init = await fetch(base, {
+  const init = await sendIdempotent('initiate upload', base, {
     method: 'POST',
     headers: { ...auth, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ fileSize: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }),
-  });
-  if (init.status !== 201) throw new Error(`initiate upload: ${init.status} ${await init.text()}`);
+    body: JSON.stringify({ fileSize: bytes.length, sha256 }),
+  }, (s) => s === 201);
   const { chunkSize, totalChunks } = (await init.json()) as { chunkSize: number; totalChunks: number };
   let next = 0;
   const worker = async () => {

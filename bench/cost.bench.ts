@@ -82,6 +82,8 @@ function price(c: Counts, storedGbMonth = 0): { lines: Record<string, number>; t
 class Bench {
   /** Requests the bench makes for itself (flushes, reads, purges, polls): not workload. */
   control = 0;
+  /** Segment requests that failed and were tried again. */
+  failures: string[] = [];
   constructor(readonly stack: Stack) {}
 
   private async internal(p: string, init: RequestInit = {}): Promise<Response> {
@@ -169,11 +171,17 @@ async function watch(b: Bench, videoId: string, viewer: number, miss: (url: stri
       const url = new URL(uri, list).href;
       const res = await oneAtATime(canonical(url), async () => {
         if (miss(url)) await b.purge([canonical(url)]);
-        const answer = await fetch(url);
-        await answer.arrayBuffer();
-        return answer;
+        // A player retries a failed segment; so does the bench, once, and reports how often it had to.
+        for (let attempt = 1; ; attempt++) {
+          const answer = await fetch(url).catch((err: unknown) => err as Error);
+          const body = answer instanceof Response ? await answer.text().catch(() => '') : '';
+          if (answer instanceof Response && answer.ok) return answer;
+          const why = answer instanceof Response ? `${answer.status} ${body.slice(0, 200)}` : answer.message;
+          b.failures.push(`${canonical(url)}: ${why}`);
+          if (attempt >= 2) throw new Error(`segment ${url}: ${why}\n${b.stack.logs.slice(-40).join('')}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
       });
-      if (!res.ok) throw new Error(`segment ${url}: ${res.status}`);
       segments++;
       if (res.headers.get('X-Cache') === 'HIT') hits++;
     }
@@ -252,6 +260,7 @@ export async function run(): Promise<BenchResult> {
         viewers: r.viewers,
         seconds: r.seconds,
         segmentRequests: r.segments,
+        failedAndRetried: b.failures.splice(0),
         forcedMisses: r.forcedMisses,
         /** Of the segment requests, as their X-Cache said (playlists are cached too, and counted apart). */
         segmentHitRatio: round(r.segmentHits / Math.max(1, r.segments), 4),

@@ -5,7 +5,7 @@ import { lifecycleHooks } from './lifecycle-hooks';
 import { handleQueue } from './queues';
 import { handleScheduled } from './scheduled';
 import { meterEnv } from './metering/metered-env';
-import { countOperation } from './metering/operations';
+import { countOperation, type OperationKind } from './metering/operations';
 import { flushOperations } from './metering/store';
 
 // Whatever moves a video (a route, a queue consumer, a cron, a Durable Object) runs the hooks of this one table.
@@ -24,31 +24,19 @@ export { ContainerProxy } from '@cloudflare/containers';
  * Every entry point runs on the metered environment (metering/metered-env.ts: the bindings count their operations)
  * and counts itself; the isolate's counts go to D1 at most once a minute, after the work (metering/store.ts).
  */
+async function metered<T>(kind: OperationKind, env: Env, ctx: ExecutionContext, work: (env: Env) => Promise<T>): Promise<T> {
+  const started = Date.now();
+  countOperation(kind);
+  try {
+    return await work(meterEnv(env));
+  } finally {
+    if (kind === 'worker.requests') countOperation('worker.wall_ms', Date.now() - started);
+    ctx.waitUntil(flushOperations(env.DB));
+  }
+}
+
 export default {
-  async fetch(request, env, ctx) {
-    const started = Date.now();
-    countOperation('worker.requests');
-    try {
-      return await app.fetch(request, meterEnv(env), ctx);
-    } finally {
-      countOperation('worker.wall_ms', Date.now() - started);
-      ctx.waitUntil(flushOperations(env.DB));
-    }
-  },
-  async queue(batch, env, ctx) {
-    countOperation('worker.queue_batches');
-    try {
-      await handleQueue(batch, meterEnv(env), ctx);
-    } finally {
-      ctx.waitUntil(flushOperations(env.DB));
-    }
-  },
-  async scheduled(controller, env, ctx) {
-    countOperation('worker.crons');
-    try {
-      await handleScheduled(controller, meterEnv(env), ctx);
-    } finally {
-      ctx.waitUntil(flushOperations(env.DB));
-    }
-  },
+  fetch: (request, env, ctx) => metered('worker.requests', env, ctx, (e) => Promise.resolve(app.fetch(request, e, ctx))),
+  queue: (batch, env, ctx) => metered('worker.queue_batches', env, ctx, (e) => handleQueue(batch, e, ctx)),
+  scheduled: (controller, env, ctx) => metered('worker.crons', env, ctx, (e) => handleScheduled(controller, e, ctx)),
 } satisfies ExportedHandler<Env>;

@@ -5,15 +5,10 @@
  * `encoded` column. The tables are created by the object's schema plan (live-input.ts).
  */
 import type { PlannedRung } from '../transcoding/ladder';
-import type { LiveRungResult } from '../../containers/transcoder/src/live-protocol';
+import type { LiveRungResult, LiveRungSpec } from '../../containers/transcoder/src/live-protocol';
 
-export interface LadderRung {
-  name: string;
-  width: number;
-  height: number;
-  bitrate: number;
-  maxrate: number;
-  bufsize: number;
+/** A transcoded rung: its encode settings (as the transcoder takes them) and what the broadcast made of it. */
+export interface LadderRung extends Omit<LiveRungSpec, 'outputKey'> {
   /** RFC 6381 codecs, from the first encoded segment (null before it). */
   codecs: string | null;
   /** The first segment it no longer has (null: still encoding). */

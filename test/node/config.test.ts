@@ -84,6 +84,14 @@ describe('loadConfig', () => {
     expect(problemsOf({ SIGNING_KEYS: '{"k1": "c2VjcmV0LXNlY3JldA"}' }).join(' ')).not.toContain('c2VjcmV0LXNlY3JldA');
   });
 
+  it('the live ladder: on by default, a backlog of 2; a bad flag or backlog is refused by name', () => {
+    expect(loadConfig({}).live.ladder).toEqual({ enabled: true, maxBacklogSegments: 2 });
+    expect(loadConfig({ LIVE_LADDER: 'false', LIVE_LADDER_MAX_BACKLOG: '5' }).live.ladder).toEqual({ enabled: false, maxBacklogSegments: 5 });
+    const problems = problemsOf({ LIVE_LADDER: 'maybe', LIVE_LADDER_MAX_BACKLOG: '0' });
+    expect(problems.map((p) => p.split(/[= ]/)[0]).sort()).toEqual(['LIVE_LADDER', 'LIVE_LADDER_MAX_BACKLOG']);
+    expect(problemsOf({ LIVE_LADDER_MAX_BACKLOG: '1.5' }).map((p) => p.split(/[= ]/)[0])).toEqual(['LIVE_LADDER_MAX_BACKLOG']);
+  });
+
   it('the HTTP entry answers 500 misconfigured, naming the variable', async () => {
     const res = await app.request('/healthz', {}, { TRANSCODE_CHUNK_SEC: 'sixty' } as unknown as Env);
     expect(res.status).toBe(500);

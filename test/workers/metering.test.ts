@@ -120,6 +120,18 @@ describe('counted at the edge', () => {
   });
 });
 
+describe('the operations route', () => {
+  it('refuses a range that is not milliseconds, or ends before it starts, and asks for the internal token', async () => {
+    for (const q of ['from=yesterday', 'from=-5', 'from=1.5', 'from=100&to=50', 'from=100&to=100']) {
+      const res = await api(`/internal/operations?${q}`, { headers: internal });
+      expect(res.status).toBe(400);
+      expect((await res.json<{ error: { code: string } }>()).error.code).toBe('bad_request');
+    }
+    expect((await api('/internal/operations')).status).toBe(401);
+    expect((await api('/internal/operations/flush', { method: 'POST' })).status).toBe(401);
+  });
+});
+
 describe('the flush', () => {
   it('writes at most once a minute, in one statement', async () => {
     let now = Date.now() + 10 * FLUSH_INTERVAL_MS;

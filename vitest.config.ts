@@ -1,5 +1,7 @@
 /**
- * Test projects (`npm test` runs the first four at once; `npm run test:container` the last):
+ * Test projects (`npm test` runs the first four side by side, one vitest process each: scripts/test-lanes.ts;
+ * `npm run test:container` the last). Within one vitest process, every project that runs one file at a time
+ * joins a single queue, so one `vitest run` over all four would run their files one after another.
  * - `workers`: test/workers/**, inside workerd through @cloudflare/vitest-pool-workers (Miniflare bindings:
  *   D1 with migrations applied, R2, Durable Objects, queues). Storage is isolated per test file.
  * - `node`: test/node/**, pure-TypeScript modules, and the end-to-end tests that start a stack of their own (they
@@ -61,7 +63,7 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 300_000,
           hookTimeout: 300_000,
-          // End-to-end suites start servers on free ports; run files one at a time on this 2-core machine.
+          // End-to-end suites start servers on free ports; one file at a time in this project.
           fileParallelism: false,
         },
       },

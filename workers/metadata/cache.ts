@@ -3,7 +3,8 @@
  *
  * - TTL: 1 h ± 10% jitter, so entries written together do not expire together.
  * - Stampede protection: concurrent misses for the same video in this isolate share one D1 load (single-flight);
- *   the loser of a race never queries D1 itself.
+ *   a later reader waits for the first one's load for at most `FOLLOWER_WAIT_MS` (the load is another request's
+ *   promise: shared/shared-work.ts), and only if it has not landed by then reads D1 itself.
  * - Invalidation: every write to a video, its renditions or its jobs calls `invalidateVideo`.
  * - Degradation: if the cache throws, reads fall through to D1 (the production design's circuit-breaker fallback).
  *
@@ -11,6 +12,7 @@
  * Status changes that players depend on (READY, DELETED) are read from D1 by playback routes, not from here.
  */
 import { runtime } from '../shared/runtime';
+import { waitAtMost } from '../shared/shared-work';
 import type { Config } from '../shared/config';
 import type { VideoRecord } from './serialize';
 
@@ -27,6 +29,9 @@ interface Flight {
   stale: boolean;
 }
 const inFlight = new Map<string, Flight>();
+
+/** How long a reader waits for another request's load of the same video before it reads D1 itself. */
+const FOLLOWER_WAIT_MS = 1000;
 
 export type Loader = (videoId: string) => Promise<VideoRecord | null>;
 
@@ -76,7 +81,10 @@ export async function getVideoRecord(videoId: string, load: Loader, config: Conf
   if (cached) return cached;
 
   const pending = inFlight.get(videoId);
-  if (pending) return pending.promise;
+  if (pending) {
+    const shared = await waitAtMost(pending.promise, FOLLOWER_WAIT_MS);
+    return shared === 'timeout' ? load(videoId) : shared;
+  }
 
   const flight: Flight = { promise: Promise.resolve(null), stale: false };
   flight.promise = (async () => {

@@ -9,6 +9,7 @@ import { and, gte, lt, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/d1';
 import * as schema from '../../schema/schema';
 import { runtime } from '../shared/runtime';
+import { waitAtMost } from '../shared/shared-work';
 import { hasPendingOperations, restoreOperations, takeOperations, type OperationCounts, type OperationKind } from './operations';
 
 export const FLUSH_INTERVAL_MS = 60_000;
@@ -18,17 +19,24 @@ let flushing: Promise<boolean> | null = null;
 
 const minuteOf = (ms: number) => Math.floor(ms / 60_000);
 
+/** How long a forced flush waits for one another request is running before it writes (it then writes anyway). */
+const FORCED_WAIT_MS = 5000;
+
 /**
  * Adds this isolate's pending counts to D1 when a minute has passed since its last flush (or `force`). Resolves
- * true when a write happened; never rejects.
+ * true when a write happened; never rejects. While another request's flush runs, a flush is skipped (its promise
+ * is that request's: shared/shared-work.ts); a forced one waits for it, bounded, and then writes what is left.
  */
-export function flushOperations(db: D1Database, force = false): Promise<boolean> {
-  if (flushing) return flushing;
+export async function flushOperations(db: D1Database, force = false): Promise<boolean> {
+  if (flushing) {
+    if (!force) return false;
+    await waitAtMost(flushing, FORCED_WAIT_MS);
+  }
   const now = runtime().now();
-  if (!hasPendingOperations() || (!force && now - lastFlush < FLUSH_INTERVAL_MS)) return Promise.resolve(false);
+  if (!hasPendingOperations() || (!force && now - lastFlush < FLUSH_INTERVAL_MS)) return false;
   lastFlush = now;
   const counts = takeOperations();
-  flushing = (async () => {
+  const flight = (async () => {
     try {
       const rows = (Object.entries(counts) as [OperationKind, number][]).map(([kind, amount]) => ({ minute: minuteOf(now), kind, amount }));
       await drizzle(db, { schema })
@@ -40,11 +48,13 @@ export function flushOperations(db: D1Database, force = false): Promise<boolean>
       restoreOperations(counts);
       console.error('operations flush failed; kept for the next one', err);
       return false;
-    } finally {
-      flushing = null;
     }
   })();
-  return flushing;
+  flushing = flight;
+  void flight.finally(() => {
+    if (flushing === flight) flushing = null;
+  });
+  return flight;
 }
 
 /** The counts of the minutes in [fromMs, toMs), summed per kind. */

@@ -17,6 +17,7 @@
 import { countOperation } from '../metering/operations';
 import { errorResponse } from '../shared/errors';
 import { runtime } from '../shared/runtime';
+import { waitAtMost } from '../shared/shared-work';
 import { hotDelete, hotGet, hotPut, type HotLimits } from './hot-cache';
 import { contentRange, parseRange, resolveRange, UNSATISFIABLE, type ByteRange } from '../shared/range';
 
@@ -189,8 +190,9 @@ export async function serveThroughCache(req: Request, key: string, produce: () =
   if (pending) {
     // A follower: the leader's origin read fills the cache; wait for it instead of reading the origin again.
     // The wait is bounded: the fill runs at the pace of the leader's client (a tee is as fast as its slower
-    // branch), and one slow viewer must not stall everyone else.
-    if ((await withTimeout(pending, followerWaitMs)) === 'cached' && cache) {
+    // branch), and one slow viewer must not stall everyone else; and the leader's promise is another request's
+    // (shared/shared-work.ts).
+    if ((await waitAtMost(pending, followerWaitMs)) === 'cached' && cache) {
       const filled = await match(cache, key, range);
       if (filled) return answer(req, fromResponse(filled), range, 'HIT');
     }
@@ -256,14 +258,6 @@ function promote(req: Request, key: string, hit: Response, range: ByteRange | nu
       .catch(() => undefined),
   );
   return new Response(toClient, { status: hit.status, headers: hit.headers });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
-  return Promise.race([promise, timeout]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
 }
 
 async function read(produce: () => Promise<OriginObject>): Promise<OriginObject> {

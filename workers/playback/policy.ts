@@ -2,8 +2,9 @@
  * A video's access settings as playback checks them on every request (cache hits included): its owner (a
  * signed-key token must be signed by the owner's key), visibility and `requireSignedUrls` (an unsigned URL plays
  * only a public video that does not require signed URLs), and its allowed origins. Read from D1 once per
- * `policyTtlMs` per isolate (a burst of requests shares one read); an edit forgets this isolate's copy at once
- * (the `video.updated` hook) and reaches other isolates within the TTL.
+ * `policyTtlMs` per isolate; an edit forgets this isolate's copy at once (the `video.updated` hook) and reaches
+ * other isolates within the TTL. Requests share the value once read, never a read in flight (shared/shared-work.ts):
+ * requests that miss together each read one indexed row.
  */
 import { eq } from 'drizzle-orm';
 import type { Visibility } from '../../schema/schema';
@@ -26,7 +27,6 @@ interface Entry {
 
 const MAX_ENTRIES = 10_000;
 const cache = new Map<string, Entry>();
-const loading = new Map<string, Promise<PlaybackPolicy | null>>();
 
 async function load(db: Db, videoId: string): Promise<PlaybackPolicy | null> {
   const row = await db
@@ -56,12 +56,7 @@ export async function getPlaybackPolicy(db: Db, videoId: string, ttlMs: number):
   const hit = cache.get(videoId);
   const now = runtime().now();
   if (hit && now - hit.at < ttlMs) return hit.policy;
-  let pending = loading.get(videoId);
-  if (!pending) {
-    pending = load(db, videoId).finally(() => loading.delete(videoId));
-    loading.set(videoId, pending);
-  }
-  const policy = await pending;
+  const policy = await load(db, videoId);
   if (cache.size >= MAX_ENTRIES && !cache.has(videoId)) cache.delete(cache.keys().next().value!);
   cache.set(videoId, { policy, at: now });
   return policy;

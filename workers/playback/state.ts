@@ -2,9 +2,10 @@
  * What playback needs to know about a video on a cache miss: its status, owner, visibility, playable rungs and
  * caption tracks, read from D1 (not the metadata cache, whose copies may lag a status change by up to its TTL).
  *
- * Cache hits never read this: a valid signature plus a cached object is enough. Misses (including the concurrent
- * misses of a player's first seconds) share one D1 read per video per isolate for `stateTtlMs`, so a burst of
- * segment misses costs one query, not one per segment. Deletion forgets the entry at once in this isolate.
+ * Cache hits never read this: a valid signature plus a cached object is enough. A read is kept per video per isolate
+ * for `stateTtlMs`, so a player's segment misses cost one read, not one per segment; misses that arrive together
+ * before the first read has landed each read (a read in flight is never shared: shared/shared-work.ts). Deletion
+ * and rendition changes forget the entry at once in this isolate.
  *
  * A clip (workers/clips) has no rungs of its own: its rungs are windows onto its source's current rungs, and
  * `segmentsOf` names the video whose segment objects they are.
@@ -120,21 +121,25 @@ export async function loadPlaybackState(db: Db, videoId: string): Promise<Playba
   return { video: clipVideo, renditions, captions: captionRows, audioTracks: sourceGone ? [] : sourceTracks.tracks, segmentsOf: video.clipOf };
 }
 
-const memo = new Map<string, { at: number; value: Promise<PlaybackState | null> }>();
+const memo = new Map<string, { at: number; value: PlaybackState | null }>();
 const MEMO_LIMIT = 1000;
+/** Bumped by every `forgetPlaybackState`: a read that started before a forget is not kept. */
+let forgets = 0;
 
-export function getPlaybackState(db: Db, videoId: string, ttlMs: number): Promise<PlaybackState | null> {
+export async function getPlaybackState(db: Db, videoId: string, ttlMs: number): Promise<PlaybackState | null> {
   const now = runtime().now();
   const hit = memo.get(videoId);
   if (hit && now - hit.at < ttlMs) return hit.value;
-  if (memo.size >= MEMO_LIMIT) memo.clear();
-  const value = loadPlaybackState(db, videoId);
-  memo.set(videoId, { at: now, value });
-  // A failed read must not be remembered.
-  value.catch(() => memo.delete(videoId));
+  const before = forgets;
+  const value = await loadPlaybackState(db, videoId); // a failed read throws and is not kept
+  if (forgets === before) {
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(videoId, { at: now, value });
+  }
   return value;
 }
 
 export function forgetPlaybackState(videoId: string): void {
+  forgets++;
   memo.delete(videoId);
 }

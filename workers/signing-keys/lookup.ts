@@ -28,7 +28,6 @@ interface Entry {
 
 const MAX_ENTRIES = 10_000;
 const cache = new Map<string, Entry>();
-const loading = new Map<string, Promise<Entry>>();
 
 async function load(db: Db, kid: string): Promise<Entry> {
   const row = await findSigningKey(db, kid);
@@ -42,12 +41,8 @@ async function load(db: Db, kid: string): Promise<Entry> {
 export async function lookupSigningKey(db: Db, kid: string, maxAgeMs: number): Promise<KnownKey | null> {
   const hit = cache.get(kid);
   if (hit && runtime().now() - hit.fetchedAt < maxAgeMs) return hit.known;
-  let pending = loading.get(kid);
-  if (!pending) {
-    pending = load(db, kid).finally(() => loading.delete(kid));
-    loading.set(kid, pending);
-  }
-  const entry = await pending;
+  // Each request that misses reads for itself: a read in flight is never shared (shared/shared-work.ts).
+  const entry = await load(db, kid);
   if (cache.size >= MAX_ENTRIES && !cache.has(kid)) cache.delete(cache.keys().next().value!);
   cache.set(kid, entry);
   return entry.known;

@@ -205,16 +205,21 @@ describe('transcoder container (wrangler dev --enable-containers, real image, pr
 
   it('retries a job whose container was killed mid-encode (SIGKILL, as the OOM killer does) instead of hanging', async () => {
     const id = await uploadOriginal(stack, 'container crash', crashSource);
-    // A chunk-1 unit is held in its container once its ffmpeg has written output; then every transcoder container
-    // is killed.
+    // Every chunk-1 unit is held in its container once its ffmpeg has written output (or, if it had too little
+    // output to be held, has completed); then every transcoder container is killed. Killing as soon as the first
+    // one is held would miss a chunk-1 unit whose container was still starting: its first attempt would then be
+    // held, heartbeating, for as long as the test waits.
     const deadline = Date.now() + 300_000;
     let held: HeldUnit[] = [];
-    while (held.length === 0) {
-      if (Date.now() > deadline) throw new Error(`no unit of ${id} was held: ${JSON.stringify((await getVideo(stack, id)).processing)}`);
+    for (;;) {
       const v = await getVideo(stack, id);
       expect(v.status).toBe('PROCESSING');
       held = heldInContainers(id);
-      if (held.length === 0) await new Promise((r) => setTimeout(r, 500));
+      const chunkOne = v.processing.filter((p) => /^encode:.+@1$/.test(p.unit));
+      const settled = chunkOne.every((p) => p.status === 'COMPLETED' || held.some((h) => h.unit === p.unit));
+      if (held.length > 0 && chunkOne.length > 0 && settled) break;
+      if (Date.now() > deadline) throw new Error(`the chunk-1 units of ${id} were not all held: ${JSON.stringify({ held: held.map((h) => h.unit), processing: v.processing })}`);
+      await new Promise((r) => setTimeout(r, 500));
     }
     const during = await getVideo(stack, id);
     for (const h of held) expect(during.processing.find((p) => p.unit === h.unit), h.unit).toMatchObject({ status: 'PROCESSING', attempts: 1 });

@@ -17,7 +17,10 @@ export const CRONS: CronSpec[] = [
 
 /** Runs one cron on the local Worker; throws with the Worker's answer unless it succeeded. */
 export async function fireCron(origin: string, expr: string): Promise<void> {
-  const res = await fetch(`${origin}/__scheduled?cron=${encodeURIComponent(expr)}`);
+  const url = `${origin}/__scheduled?cron=${encodeURIComponent(expr)}`;
+  // A kept-alive connection that wrangler dev closed while it was idle fails as it is reused ("other side
+  // closed"): one more attempt, on a new connection. A repeat is harmless: the crons sweep and flush idempotently.
+  const res = await fetch(url).catch(() => fetch(url));
   const body = await res.text();
   if (!res.ok) throw new Error(`cron "${expr}" failed: HTTP ${res.status} ${body.slice(0, 300)}`);
 }

@@ -172,6 +172,11 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
     // The recording plays from its start in a fresh viewer.
     const vod = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url: string; status: string };
     expect(vod.status).toBe('READY');
+    // Its poster is a frame of its own segments (a recording has no original for the transcoder's poster).
+    const poster = await fetch(vod.url.replace('master.m3u8', 'thumbnails/poster.jpg'));
+    expect(poster.status).toBe(200);
+    expect(poster.headers.get('content-type')).toBe('image/jpeg');
+    expect([...new Uint8Array(await poster.arrayBuffer()).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
     const fresh = await browser.newPage();
     await fresh.goto(`${pageServer.origin}/`);
     await fresh.evaluate((u) => (globalThis as unknown as { watch(u: string): void }).watch(u), vod.url);

@@ -54,8 +54,9 @@ function source(req: IncomingMessage, res: ServerResponse): void {
   } else if (url === '/missing.mp4') {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('no such file');
   } else if (url === '/drip.mp4') {
-    // 4 KiB every 100 ms of a declared 64 MiB: never quiet long enough to count as stalled, and it cannot finish
-    // before the time limit however fast the machine is (the source sets the pace). Bounded: it stops at the limit.
+    // 4 KiB every 100 ms of a declared 64 MiB: never quiet for the 5 s stall limit (50 times its pace, room for a
+    // busy machine's pauses), and it cannot finish before the time limit however fast the machine is (the source
+    // sets the pace). Bounded: it stops at the limit.
     res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(64 * 1024 * 1024) });
     const chunk = Buffer.alloc(4096, 7);
     let sent = 0;
@@ -105,7 +106,7 @@ describe('import from a URL (real wrangler dev, queue consumer, transcoder)', ()
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     stack = await startStack({
       transcoder: true,
-      vars: { IMPORT_PRIVATE_HOSTS: `127.0.0.1:${port}`, IMPORT_STALL_MS: '2000', IMPORT_TIME_LIMIT_SEC: '15', IMPORT_MAX_ATTEMPTS: '2', IMPORT_RETRY_BASE_DELAY_SEC: '1' },
+      vars: { IMPORT_PRIVATE_HOSTS: `127.0.0.1:${port}`, IMPORT_STALL_MS: '5000', IMPORT_TIME_LIMIT_SEC: '20', IMPORT_MAX_ATTEMPTS: '2', IMPORT_RETRY_BASE_DELAY_SEC: '1' },
     });
   });
   afterAll(async () => {
@@ -139,8 +140,8 @@ describe('import from a URL (real wrangler dev, queue consumer, transcoder)', ()
     ['/liar.mp4', /the source ended after \d+ of \d+ bytes \(after 2 attempts\)|connection to the source was lost.*\(after 2 attempts\)/],
     ['/to-private', /redirected to a refused URL: url points at a private address \(10\.0\.0\.1\)/],
     ['/missing.mp4', /HTTP 404/],
-    ['/drip.mp4', /did not finish within 15 s/],
-    ['/stall.mp4', /the source sent nothing for 2 s \(after 2 attempts\)/],
+    ['/drip.mp4', /did not finish within 20 s/],
+    ['/stall.mp4', /the source sent nothing for 5 s \(after 2 attempts\)/],
   ])('%s fails the video with the reason, keeping nothing', async (pathName, reason) => {
     const id = await imported(`${sourceOrigin}${pathName}`, pathName);
     const video = await waitForStatus(stack, id, ['FAILED', 'PROCESSING', 'READY'], 120_000);

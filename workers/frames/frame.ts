@@ -16,8 +16,8 @@
  *   keyframe to the frame (`-ss` after the segment start: exact, not the nearest keyframe). The JPEG is written to R2
  *   and served; R2 copies live under the video's prefix, so they go with the video.
  * - A time past the end is a 400 (the last frame is `duration − 1/fps`); clips use their own timeline.
- * - The poster: when the creator set `posterTime` (PATCH /v1/videos/:id), or for a clip, `thumbnails/poster.jpg` is
- *   this frame at that time instead of the transcoder's poster.
+ * - The poster: when the creator set `posterTime` (PATCH /v1/videos/:id), for a clip, or for a live broadcast and its
+ *   recording, `thumbnails/poster.jpg` is this frame at that time instead of the transcoder's poster.
  */
 import { apiError, badRequest } from '../shared/errors';
 import type { Config } from '../shared/config';
@@ -101,11 +101,16 @@ export function frameSpec(state: PlaybackState, time: number, askedWidth: number
 
 export const frameCacheKeyPath = (videoId: string, spec: FrameSpec) => publicPaths.frame(videoId, spec.frame, spec.width);
 
-/** Poster frame: the creator's `posterTime` (clips: their first frame unless set), at the poster width. */
+/**
+ * Poster frame, at the poster width: the creator's `posterTime`; unless set, a clip's first frame, and for a live
+ * broadcast or its recording (no original, so no transcoder poster) the frame the transcoder would pick for a file:
+ * at 10 % of the duration, at most 10 s in (containers/transcoder/src/thumbnails.ts).
+ */
 export function posterSpec(state: PlaybackState, config: Config): FrameSpec | null {
-  const time = state.video.posterTime ?? (state.video.clipOf ? 0 : null);
-  if (time === null) return null;
+  const { posterTime, clipOf, liveInputId } = state.video;
+  if (posterTime === null && !clipOf && !liveInputId) return null;
   const duration = topRung(state).segmentDurations.reduce((a, b) => a + b, 0);
+  const time = posterTime ?? (clipOf ? 0 : Math.min(duration * 0.1, 10));
   return frameSpec(state, Math.min(time, duration), config.frames.posterWidth, config, 'frame');
 }
 

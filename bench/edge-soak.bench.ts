@@ -8,12 +8,11 @@
  * "your Worker's code had hung") about once in 2,000 requests (workers/shared/shared-work.ts).
  * Target: no answer but 200. Bounded: a fixed duration, a fixed number of viewers, loopback only.
  */
-import path from 'node:path';
-import { Miniflare } from 'miniflare';
 import type { BenchResult } from './run';
 import { startStack } from '../test/helpers/local-stack';
 import { internalHeaders, publishTranscoded } from '../test/helpers/transcoding-media';
 import { benchBody } from '../workers/playback/bench-routes';
+import { createVideo, putObjects, signedBase } from './stack-media';
 
 const SEGMENTS = 60;
 const SEGMENT_BYTES = 64 * 1024;
@@ -24,29 +23,11 @@ const PURGE_EVERY = 10;
 export async function run(): Promise<BenchResult> {
   const stack = await startStack({ vars: { BENCH_ROUTES: '1' } });
   try {
-    const created = await fetch(`${stack.origin}/v1/videos`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ title: 'edge soak' }),
-    });
-    const videoId = ((await created.json()) as { id: string }).id;
-    const mf = new Miniflare({
-      modules: true,
-      script: 'export default { fetch() { return new Response(null) } }',
-      r2Buckets: { MEDIA: 'edge-video-media' },
-      r2Persist: path.join(stack.stateDir, 'v3', 'r2'),
-    });
-    try {
-      const bucket = await mf.getR2Bucket('MEDIA');
-      const body = benchBody(SEGMENT_BYTES);
-      for (let i = 0; i < SEGMENTS; i++) await bucket.put(`videos/${videoId}/720p/segment_${String(i).padStart(4, '0')}.ts`, body);
-    } finally {
-      await mf.dispose();
-    }
+    const videoId = await createVideo(stack, 'edge soak');
+    const body = benchBody(SEGMENT_BYTES);
+    await putObjects(stack, Array.from({ length: SEGMENTS }, (_, i) => ({ key: `videos/${videoId}/720p/segment_${String(i).padStart(4, '0')}.ts`, body })));
     await publishTranscoded(stack.origin, videoId, { width: 1280, height: 720, duration: SEGMENTS * 6, segmentsOf: { '720p': Array(SEGMENTS).fill(6) } });
-    const playback = await fetch(`${stack.origin}/v1/videos/${videoId}/playback?ttl=86400`);
-    if (playback.status !== 200) throw new Error(`playback: ${playback.status} ${await playback.text()}`);
-    const base = new URL(((await playback.json()) as { url: string }).url).pathname.replace(/master\.m3u8$/, '');
+    const base = await signedBase(stack, videoId);
 
     const started = Date.now();
     const end = started + SECONDS * 1000;

@@ -16,12 +16,11 @@
  * Numbers depend on the machine (and on what else runs on it); compare ratios, not absolutes.
  */
 import os from 'node:os';
-import path from 'node:path';
 import autocannon from 'autocannon';
-import { Miniflare } from 'miniflare';
 import type { BenchResult } from './run';
 import { startStack, type Stack } from '../test/helpers/local-stack';
 import { publishTranscoded } from '../test/helpers/transcoding-media';
+import { createVideo, putObjects, signedBase } from './stack-media';
 import { signToken, verifyToken } from '../workers/playback/signing';
 import { loadConfig } from '../workers/shared/config';
 import { keyring } from '../workers/shared/keyring';
@@ -89,24 +88,6 @@ async function paired(baselineUrl: string, targetUrl: string): Promise<[Load, Lo
   return [merge(base), merge(target)];
 }
 
-/** Writes objects straight into the stack's persisted R2 (the layout wrangler dev uses), much faster than one CLI call each. */
-async function putObjects(stack: Stack, objects: { key: string; body: Uint8Array }[]): Promise<void> {
-  const mf = new Miniflare({
-    modules: true,
-    script: 'export default { fetch() { return new Response(null) } }',
-    r2Buckets: { MEDIA: 'edge-video-media' },
-    r2Persist: path.join(stack.stateDir, 'v3', 'r2'),
-  });
-  try {
-    const bucket = await mf.getR2Bucket('MEDIA');
-    for (let i = 0; i < objects.length; i += 16) {
-      await Promise.all(objects.slice(i, i + 16).map((o) => bucket.put(o.key, o.body)));
-    }
-  } finally {
-    await mf.dispose();
-  }
-}
-
 /**
  * Token verification cost. `cold`: every token new to the isolate (a full HMAC-SHA256 through WebCrypto).
  * `perRequest`: the same token again, as a player's requests after its first (the MAC result is remembered).
@@ -167,12 +148,7 @@ export async function run(): Promise<BenchResult> {
   const micro = await microbenchVerify();
   const stack = await startStack({ vars: { BENCH_ROUTES: '1' } });
   try {
-    const created = await fetch(`${stack.origin}/v1/videos`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ title: 'bench' }),
-    });
-    const videoId = ((await created.json()) as { id: string }).id;
+    const videoId = await createVideo(stack, 'bench');
 
     const segment = benchBody(MiB);
     const objects = [{ key: `videos/${videoId}/1080p/segment_0000.ts`, body: segment }];
@@ -188,9 +164,7 @@ export async function run(): Promise<BenchResult> {
       segmentsOf: { '1080p': Array(PLAYLIST_SEGMENTS).fill(6), '720p': Array(MISS_OBJECTS).fill(duration / MISS_OBJECTS) },
     });
 
-    const playback = await fetch(`${stack.origin}/v1/videos/${videoId}/playback?ttl=86400`);
-    if (playback.status !== 200) throw new Error(`playback: ${playback.status} ${await playback.text()}`);
-    const base = new URL(((await playback.json()) as { url: string }).url).pathname.replace(/master\.m3u8$/, '');
+    const base = await signedBase(stack, videoId);
     const segmentUrl = `${stack.origin}${base}1080p/segment_0000.ts`;
     const playlistUrl = `${stack.origin}${base}1080p/playlist.m3u8`;
 

@@ -6,7 +6,7 @@
  * the local Docker engine (scripts/container/setup-docker.sh must have run).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,16 +21,34 @@ export const STACK_SECRETS = {
   ADMIN_TOKEN: 'e2e-admin-token',
 };
 
+/**
+ * A port that is free now, for a server started a moment later. Picked at random below the kernel's ephemeral range
+ * (ip_local_port_range), never by `listen(0)`: a port from that range, released and bound again later, can be taken
+ * in between as the source port of any outgoing connection, and `npm test` runs four test processes side by side,
+ * each opening connections by the thousand.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const ephemeralLow = (() => {
+    try {
+      return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+    } catch {
+      return 32768;
+    }
+  })();
+  const low = Math.min(20000, ephemeralLow - 2000);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (ephemeralLow - low));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${low}-${ephemeralLow - 1} after 100 tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VITEST = path.join(ROOT, 'node_modules', '.bin', 'vitest');
-export const LANES = ['workers', 'node', 'transcode', 'e2e'] as const;
+const LANES = ['workers', 'node', 'transcode', 'e2e'] as const;
 
 interface LaneResult {
   lane: string;

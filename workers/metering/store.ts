@@ -9,18 +9,15 @@ import { and, gte, lt, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/d1';
 import * as schema from '../../schema/schema';
 import { runtime } from '../shared/runtime';
-import { waitAtMost } from '../shared/shared-work';
+import { flushGate } from '../shared/shared-work';
 import { hasPendingOperations, restoreOperations, takeOperations, type OperationCounts, type OperationKind } from './operations';
 
 export const FLUSH_INTERVAL_MS = 60_000;
 
 let lastFlush = 0;
-let flushing: Promise<boolean> | null = null;
+const gate = flushGate();
 
 const minuteOf = (ms: number) => Math.floor(ms / 60_000);
-
-/** How long a forced flush waits for one another request is running before it writes (it then writes anyway). */
-const FORCED_WAIT_MS = 5000;
 
 /**
  * Adds this isolate's pending counts to D1 when a minute has passed since its last flush (or `force`). Resolves
@@ -28,33 +25,27 @@ const FORCED_WAIT_MS = 5000;
  * is that request's: shared/shared-work.ts); a forced one waits for it, bounded, and then writes what is left.
  */
 export async function flushOperations(db: D1Database, force = false): Promise<boolean> {
-  if (flushing) {
-    if (!force) return false;
-    await waitAtMost(flushing, FORCED_WAIT_MS);
-  }
+  if (!(await gate.mayStart(force))) return false;
   const now = runtime().now();
   if (!hasPendingOperations() || (!force && now - lastFlush < FLUSH_INTERVAL_MS)) return false;
   lastFlush = now;
   const counts = takeOperations();
-  const flight = (async () => {
-    try {
-      const rows = (Object.entries(counts) as [OperationKind, number][]).map(([kind, amount]) => ({ minute: minuteOf(now), kind, amount }));
-      await drizzle(db, { schema })
-        .insert(schema.operationsMinutely)
-        .values(rows)
-        .onConflictDoUpdate({ target: [schema.operationsMinutely.minute, schema.operationsMinutely.kind], set: { amount: sql`${schema.operationsMinutely.amount} + excluded.amount` } });
-      return true;
-    } catch (err) {
-      restoreOperations(counts);
-      console.error('operations flush failed; kept for the next one', err);
-      return false;
-    }
-  })();
-  flushing = flight;
-  void flight.finally(() => {
-    if (flushing === flight) flushing = null;
-  });
-  return flight;
+  return gate.run(
+    (async () => {
+      try {
+        const rows = (Object.entries(counts) as [OperationKind, number][]).map(([kind, amount]) => ({ minute: minuteOf(now), kind, amount }));
+        await drizzle(db, { schema })
+          .insert(schema.operationsMinutely)
+          .values(rows)
+          .onConflictDoUpdate({ target: [schema.operationsMinutely.minute, schema.operationsMinutely.kind], set: { amount: sql`${schema.operationsMinutely.amount} + excluded.amount` } });
+        return true;
+      } catch (err) {
+        restoreOperations(counts);
+        console.error('operations flush failed; kept for the next one', err);
+        return false;
+      }
+    })(),
+  );
 }
 
 /** The counts of the minutes in [fromMs, toMs), summed per kind. */

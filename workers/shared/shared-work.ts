@@ -20,3 +20,30 @@ export function waitAtMost<T>(promise: Promise<T>, ms: number): Promise<T | 'tim
     if (timer !== undefined) clearTimeout(timer);
   });
 }
+
+/** How long a forced flush waits for one that another request is running before it writes anyway. */
+const FORCED_FLUSH_WAIT_MS = 5000;
+
+/**
+ * One batched flush at a time per isolate (a buffer of counts written to D1 now and then). While another request's
+ * flush runs, `mayStart(false)` says no (its promise is that request's); `mayStart(true)` waits for it, bounded,
+ * and then says yes. `run` marks the flush this request starts as the running one until it settles.
+ */
+export function flushGate() {
+  let running: Promise<unknown> | null = null;
+  return {
+    async mayStart(force: boolean): Promise<boolean> {
+      if (!running) return true;
+      if (!force) return false;
+      await waitAtMost(running, FORCED_FLUSH_WAIT_MS);
+      return true;
+    },
+    run<T>(flush: Promise<T>): Promise<T> {
+      running = flush;
+      void flush.finally(() => {
+        if (running === flush) running = null;
+      });
+      return flush;
+    },
+  };
+}

@@ -8,12 +8,12 @@
 import type { Config } from '../shared/config';
 import type { Db } from '../shared/db';
 import { addDeliveredSeconds } from './daily';
-import { waitAtMost } from '../shared/shared-work';
+import { flushGate } from '../shared/shared-work';
 
 /** `creatorId|YYYY-MM-DD` → seconds not yet flushed. */
 const pending = new Map<string, number>();
 let lastFlush = 0;
-let flushing: Promise<void> | null = null;
+const gate = flushGate();
 const MAX_PENDING = 1000;
 
 export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -24,43 +24,34 @@ export function countDelivered(creatorId: string, seconds: number, now: number):
   pending.set(key, (pending.get(key) ?? 0) + seconds);
 }
 
-/** How long a forced flush waits for one another request is running before it writes (it then writes anyway). */
-const FORCED_WAIT_MS = 5000;
-
 /**
  * Adds what this isolate holds to D1 when the interval has passed (or `force`); never throws (kept for later).
  * While another request's flush runs, a flush is skipped (its promise is that request's: shared/shared-work.ts);
  * a forced one waits for it, bounded, and then writes what is left.
  */
 export async function flushDelivered(db: Db, config: Config, now: number, force = false): Promise<void> {
-  if (flushing) {
-    if (!force) return;
-    await waitAtMost(flushing, FORCED_WAIT_MS);
-  }
+  if (!(await gate.mayStart(force))) return;
   if (pending.size === 0) return;
   if (!force && now - lastFlush < config.usage.deliveredFlushMs && pending.size < MAX_PENDING) return;
   lastFlush = now;
   const batch = [...pending];
   pending.clear();
-  const flight = (async () => {
-    try {
-      await addDeliveredSeconds(
-        db,
-        batch.map(([key, seconds]) => {
-          const [creatorId, day] = key.split('|') as [string, string];
-          return { creatorId, day, seconds };
-        }),
-        now,
-      );
-    } catch (err) {
-      // Put it back: the next flush tries again.
-      for (const [key, seconds] of batch) pending.set(key, (pending.get(key) ?? 0) + seconds);
-      console.error('usage flush failed; kept for the next one', err);
-    }
-  })();
-  flushing = flight;
-  void flight.finally(() => {
-    if (flushing === flight) flushing = null;
-  });
-  return flight;
+  return gate.run(
+    (async () => {
+      try {
+        await addDeliveredSeconds(
+          db,
+          batch.map(([key, seconds]) => {
+            const [creatorId, day] = key.split('|') as [string, string];
+            return { creatorId, day, seconds };
+          }),
+          now,
+        );
+      } catch (err) {
+        // Put it back: the next flush tries again.
+        for (const [key, seconds] of batch) pending.set(key, (pending.get(key) ?? 0) + seconds);
+        console.error('usage flush failed; kept for the next one', err);
+      }
+    })(),
+  );
 }

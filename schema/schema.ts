@@ -176,6 +176,11 @@ export const renditions = sqliteTable(
     discontinuities: text('discontinuities'),
     /** While the rung grows, the first segment its playlist lists (a live DVR window slides); 0 otherwise. */
     windowStart: integer('window_start').notNull().default(0),
+    /**
+     * While a live rung grows: the first segment it does not have because the broadcast dropped it (the transcoder
+     * fell behind); its playlist lists that segment and every later one as `EXT-X-GAP`. Null: no gap.
+     */
+    gapFrom: integer('gap_from'),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.videoId, t.name] })],

@@ -66,6 +66,13 @@ describe('live media playlists', () => {
     expect(whole).toContain('#EXT-X-MEDIA-SEQUENCE:0');
     expect(whole.split('\n').indexOf('#EXT-X-DISCONTINUITY')).toBe(whole.split('\n').indexOf('segment_0001.ts') + 1);
   });
+  it('list a dropped rung\'s later segments as gaps while live, never once complete', () => {
+    const lines = buildMediaPlaylist({ segmentDurations: [2, 2, 2, 2, 2], complete: false, windowStart: 1, gapFrom: 3 }).split('\n');
+    const gapped = (name: string) => lines[lines.indexOf(name) - 2] === '#EXT-X-GAP';
+    expect(['segment_0001.ts', 'segment_0002.ts', 'segment_0003.ts', 'segment_0004.ts'].map(gapped)).toEqual([false, false, true, true]);
+    expect(lines.filter((l) => l === '#EXT-X-GAP')).toHaveLength(2);
+    expect(buildMediaPlaylist({ segmentDurations: [2, 2, 2], complete: true, gapFrom: 1 })).not.toContain('#EXT-X-GAP');
+  });
 });
 
 describe('probeSegment on real ffmpeg output', () => {

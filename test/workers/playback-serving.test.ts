@@ -6,6 +6,8 @@ import { cacheUrl, originStats, serveThroughCache } from '../../workers/playback
 import { defaults } from '../../workers/shared/config';
 import { setRuntime, toHex } from '../../workers/shared/runtime';
 import { keys } from '../../workers/shared/storage-keys';
+import { openDb } from '../../workers/shared/db';
+import { recordLiveRung } from '../../workers/transcoding/outputs';
 
 const bytes = async (res: Response) => new Uint8Array(await res.arrayBuffer());
 const digest = async (data: Uint8Array<ArrayBuffer>) => toHex(await crypto.subtle.digest('SHA-256', data));
@@ -114,6 +116,21 @@ describe('segments and thumbnails', () => {
     expect(hit.headers.get('X-Cache')).toBe('HIT');
     expect(hit.headers.get('ETag')).toBe(miss.headers.get('ETag'));
     expect(await bytes(hit)).toEqual(segmentBytes(id, '360p', 1));
+  });
+
+  it('serves a growing rung\'s new segment at once, though the video\'s state was read just before it existed', async () => {
+    const { id, base } = await signedVideo({ status: 'PROCESSING', rungs: [{ name: '240p', height: 240, durations: [2, 2], complete: false }] });
+    expect((await api(`${base}240p/segment_0001.ts`)).status).toBe(200);
+    // The rung grows (as the live ladder or a chunk's completion writes it), and a playlist read fresh lists segment 2.
+    await env.MEDIA.put(keys.segment(id, '240p', 2), segmentBytes(id, '240p', 2));
+    const grows = { videoId: id, name: '240p', width: 426, height: 240, codecs: 'avc1.4d401e,mp4a.40.2', segmentDurations: [2, 2, 2], totalBytes: 3 * 4096, peakBandwidth: 16_384, discontinuities: [], windowStart: 0, gapFrom: null };
+    await recordLiveRung(env, openDb(env.DB), grows, false);
+    expect(await (await api(`${base}240p/playlist.m3u8`)).text()).toContain('segment_0002.ts');
+    const grown = await api(`${base}240p/segment_0002.ts`);
+    expect(grown.status).toBe(200);
+    expect(await bytes(grown)).toEqual(segmentBytes(id, '240p', 2));
+    // Past the end is still refused.
+    expect((await api(`${base}240p/segment_0003.ts`)).status).toBe(404);
   });
 
   it('serves one cached copy to every viewer, whatever their token', async () => {

@@ -50,8 +50,12 @@ export interface FrameSpec {
 
 const even = (x: number) => Math.max(2, Math.round(x / 2) * 2);
 
-/** Frames are cut from the H.264 rungs (every video has them; the other codecs only add rungs of the same sizes). */
-const h264Rungs = (state: PlaybackState) => [...state.renditions.values()].filter((r) => r.kind === 'video' && codecOfCodecs(r.codecs) === 'h264');
+/**
+ * Frames are cut from the H.264 rungs (every video has them; the other codecs only add rungs of the same sizes),
+ * except a live rung with gaps (dropped by its broadcast), which does not have every segment.
+ */
+const h264Rungs = (state: PlaybackState) =>
+  [...state.renditions.values()].filter((r) => r.kind === 'video' && codecOfCodecs(r.codecs) === 'h264' && r.gapFrom === undefined);
 
 function topRung(state: PlaybackState): PlayableRendition {
   const rungs = h264Rungs(state).sort((a, b) => a.width - b.width);

@@ -40,20 +40,24 @@ export async function publishRung(env: Env, rung: LiveRung): Promise<void> {
   await recordLiveRung(env, openDb(env.DB), rung, false);
 }
 
-/** A transcoded rung the broadcast dropped: out of the master playlist and the recording, its segments deleted. */
-export async function dropRung(env: Env, videoId: string, name: string, seqs: readonly number[]): Promise<void> {
+/** A transcoded rung the broadcast dropped, at its end: out of the master playlist and the recording, its segments deleted. */
+async function dropRung(env: Env, videoId: string, name: string, seqs: readonly number[]): Promise<void> {
   await removeLiveRung(openDb(env.DB), videoId, name);
   if (seqs.length) await env.MEDIA.delete(seqs.map((seq) => keys.segment(videoId, name, seq)));
 }
 
 /**
  * The broadcast is over: its rungs are finalised (ENDLIST) and the video READY, or deleted when nothing is recorded.
- * `rung` is the pushed rung; `lower` the transcoded ones, each covering every segment of it (live-input.ts).
+ * `rung` is the pushed rung; `lower` the transcoded ones, each covering every segment of it (live-input.ts); `dropped`
+ * the transcoded rungs the broadcast dropped, with the segments they have: they go.
  */
-export async function endBroadcast(env: Env, input: InputSettings, rung: LiveRung | null, lower: readonly LiveRung[] = []): Promise<void> {
+export async function endBroadcast(
+  env: Env, input: InputSettings, rung: LiveRung | null, lower: readonly LiveRung[] = [], dropped: readonly { name: string; seqs: readonly number[] }[] = [],
+): Promise<void> {
   const db = openDb(env.DB);
   await setLiveStatus(db, input.id, 'idle', rung?.videoId ?? null);
   if (!rung) return;
+  for (const d of dropped) await dropRung(env, rung.videoId, d.name, d.seqs);
   await emitLifecycleEvent(env, 'live_input.disconnected', rung.videoId);
   if (input.recordingMode === 'off' || rung.segmentDurations.length === 0) {
     await markDeleted(env, db, rung.videoId);

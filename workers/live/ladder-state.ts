@@ -87,12 +87,17 @@ export class LadderState {
     }
   }
 
-  /** `name` is dropped from segment `from` on; `mark` is the newest pending seq at the drop. Returns the seqs it had. */
-  drop(name: string, from: number, mark: number): number[] {
+  /**
+   * `name` is dropped from segment `from` on; `mark` is the newest pending seq at the drop. The segments it has
+   * stay (while live its playlist lists them, then gaps); the broadcast's end deletes them.
+   */
+  drop(name: string, from: number, mark: number): void {
     this.sql.exec('UPDATE ladder SET dropped_from = ?, drop_mark = ? WHERE name = ?', from, mark, name);
-    const had = [...this.segments(name).keys()];
-    this.sql.exec('DELETE FROM rung_segments WHERE name = ?', name);
-    return had;
+  }
+
+  /** The dropped rungs, highest first. */
+  dropped(): LadderRung[] {
+    return this.all().filter((r) => r.droppedFrom !== null);
   }
 
   /** A reconnect dropped the segments from `seq` on: so are their encodes. Returns the (rung, seq) pairs removed. */

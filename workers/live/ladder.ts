@@ -8,8 +8,8 @@
  *
  * Keeping up: the segments published but not yet encoded are the backlog. When more than `maxBacklogSegments` of
  * them are newer than the last drop, the top transcoded rung still encoding is dropped, for the rest of the
- * broadcast: it leaves the master playlist (its row is removed, so its playlist answers 404 and players switch to
- * another rung) and the recording. One drop per episode of falling behind: the next drop counts only segments
+ * broadcast: its playlist goes on listing every segment from that one as `EXT-X-GAP` (a player on it switches to
+ * another rung at the next segment, without a failed request), and the recording leaves it out. One drop per episode of falling behind: the next drop counts only segments
  * published after this one, so a backlog that the cheaper ladder then works off costs one rung, not all of them.
  * The source rung is never dropped: the stream plays whatever the transcoder does.
  */

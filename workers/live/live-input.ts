@@ -18,7 +18,7 @@ import { logEvent } from '../shared/log';
 import { keys } from '../shared/storage-keys';
 import { runtime } from '../shared/runtime';
 import type { LiveRung } from '../transcoding/outputs';
-import { dropRung, endBroadcast, publishRung, startBroadcast, type InputSettings } from './broadcast';
+import { endBroadcast, publishRung, startBroadcast, type InputSettings } from './broadcast';
 import { liveLadder, shouldDrop } from './ladder';
 import { encodeLiveSegment } from './ladder-encode';
 import { LADDER_TABLES, LadderState, type LadderRung } from './ladder-state';
@@ -194,13 +194,14 @@ export class LiveInput extends DurableObject<Env> {
     const settings = input ?? (JSON.parse(b.input) as InputSettings);
     const rung = this.rung(b, true);
     const lower = this.ladderRungs(b, true).filter((r) => r.segmentDurations.length === rung.segmentDurations.length);
+    const dropped = this.ladder.dropped().map((r) => ({ name: r.name, seqs: [...this.ladder.segments(r.name).keys()] }));
     await this.ctx.storage.delete(END_REQUESTED);
     this.sql.exec('DELETE FROM broadcast');
     this.sql.exec('DELETE FROM segments');
     this.sql.exec('DELETE FROM echoes');
     this.ladder.clear();
     await this.ctx.storage.deleteAlarm();
-    await endBroadcast(this.env, settings, rung, lower);
+    await endBroadcast(this.env, settings, rung, lower, dropped);
   }
 
   override async alarm(): Promise<void> {
@@ -299,11 +300,15 @@ export class LiveInput extends DurableObject<Env> {
     return this.liveRung(b, final, { name: b.rung, width: b.width, height: b.height, codecs: b.codecs }, publishable(this.rows()));
   }
 
-  /** The transcoded rungs still encoding, each as far as its encodes go (a prefix of the published segments). */
+  /**
+   * The transcoded rungs, each as far as its encodes go (a prefix of the published segments). While live, a dropped
+   * rung goes on as gaps: every published segment from the one it was dropped at is listed as a gap, so its playlist
+   * keeps pace and a player on it switches at the next segment. The recording (`final`) has the rungs still encoding.
+   */
   private ladderRungs(b: BroadcastRow, final: boolean): LiveRung[] {
     const ready = publishable(this.rows());
     const out: LiveRung[] = [];
-    for (const r of this.ladder.active()) {
+    for (const r of final ? this.ladder.active() : this.ladder.all()) {
       const bytes = this.ladder.segments(r.name);
       const encoded: typeof ready = [];
       for (const row of ready) {
@@ -311,12 +316,18 @@ export class LiveInput extends DurableObject<Env> {
         if (size === undefined) break;
         encoded.push({ ...row, bytes: size });
       }
-      if (encoded.length > 0 && r.codecs) out.push(this.liveRung(b, final, { name: r.name, width: r.width, height: r.height, codecs: r.codecs }, encoded));
+      if (encoded.length === 0 || !r.codecs) continue;
+      const facts = { name: r.name, width: r.width, height: r.height, codecs: r.codecs };
+      if (r.droppedFrom === null) out.push(this.liveRung(b, final, facts, encoded));
+      else out.push(this.liveRung(b, final, facts, [...encoded, ...ready.slice(encoded.length).map((row) => ({ ...row, bytes: 0 }))], encoded.length));
     }
     return out;
   }
 
-  private liveRung(b: BroadcastRow, final: boolean, facts: Pick<LiveRung, 'name' | 'width' | 'height' | 'codecs'>, ready: (LedgerRow & { duration: number; bytes: number })[]): LiveRung {
+  /** A rung's row over `ready` (the published segments it lists); those from index `gapFrom` on are gaps. */
+  private liveRung(
+    b: BroadcastRow, final: boolean, facts: Pick<LiveRung, 'name' | 'width' | 'height' | 'codecs'>, ready: (LedgerRow & { duration: number; bytes: number })[], gapFrom: number | null = null,
+  ): LiveRung {
     const discontinuities: number[] = [];
     ready.forEach((r, i) => {
       if (i > 0 && r.connection !== ready[i - 1]!.connection) discontinuities.push(r.seq);
@@ -332,7 +343,7 @@ export class LiveInput extends DurableObject<Env> {
     const peak = Math.max(0, ...ready.map((r) => (r.bytes * 8) / Math.max(r.duration, 0.001)));
     return {
       videoId: b.video_id, ...facts, segmentDurations: durations,
-      totalBytes: ready.reduce((a, r) => a + r.bytes, 0), peakBandwidth: peak, discontinuities, windowStart,
+      totalBytes: ready.reduce((a, r) => a + r.bytes, 0), peakBandwidth: peak, discontinuities, windowStart, gapFrom,
     };
   }
 
@@ -382,7 +393,7 @@ export class LiveInput extends DurableObject<Env> {
       if (seq === undefined) return;
       let rungs = this.ladder.active();
       if (rungs.length > 0 && shouldDrop(pending, this.ladder.lastDropMark(), config.live.ladder.maxBacklogSegments)) {
-        await this.drop(b, rungs[0]!, seq, pending[pending.length - 1]!, `${pending.length} segments waiting for their encode`);
+        this.drop(b, rungs[0]!, seq, pending[pending.length - 1]!, `${pending.length} segments waiting for their encode`);
         rungs = rungs.slice(1);
       }
       if (rungs.length > 0) {
@@ -390,16 +401,16 @@ export class LiveInput extends DurableObject<Env> {
         const outcome = await encodeLiveSegment(this.env, config, { inputId: input.id, videoId: b.video_id, sourceRung: b.rung, seq }, rungs);
         if (this.current()?.video_id !== b.video_id) return;
         if (outcome.status === 'ok') this.ladder.record(seq, outcome.result.rungs, b.codecs.split(',').slice(1));
-        else for (const r of rungs) await this.drop(b, r, seq, seq, `the encode of segment ${seq} failed: ${outcome.message}`);
+        else for (const r of rungs) this.drop(b, r, seq, seq, `the encode of segment ${seq} failed: ${outcome.message}`);
       }
       this.sql.exec('UPDATE segments SET encoded = 1 WHERE seq = ?', seq);
       await this.publish(false);
     }
   }
 
-  private async drop(b: BroadcastRow, rung: LadderRung, from: number, mark: number, reason: string): Promise<void> {
-    const had = this.ladder.drop(rung.name, from, mark);
+  /** `rung` goes on as gaps from segment `from` (published with the next segment); the broadcast's end deletes it. */
+  private drop(b: BroadcastRow, rung: LadderRung, from: number, mark: number, reason: string): void {
+    this.ladder.drop(rung.name, from, mark);
     logEvent('warn', 'live.ladder.dropped', { videoId: b.video_id, rung: rung.name, fromSegment: from, reason });
-    await dropRung(this.env, b.video_id, rung.name, had);
   }
 }

@@ -29,6 +29,8 @@ export interface PlayableRendition extends RenditionFacts {
   discontinuities?: readonly number[];
   /** While growing: the first listed segment (a live DVR window); the playlist slides and names no type. */
   windowStart?: number;
+  /** While growing: the first segment the rung does not have (a live rung the broadcast dropped); it and later ones are gaps. */
+  gapFrom?: number;
 }
 
 /** One `EXT-X-MEDIA:TYPE=SUBTITLES` rendition (workers/captions/hls.ts builds them from caption tracks). */
@@ -63,7 +65,8 @@ export function toPlayable(row: RenditionRow): PlayableRendition | null {
   const segmentDurations = parseSegmentDurations(row.segmentDurations);
   if (!segmentDurations) return null;
   const discontinuities = parseDiscontinuities(row.discontinuities);
-  return { ...renditionFacts(row), segmentDurations, kind: row.kind, complete: row.complete, packaging: row.packaging, discontinuities, windowStart: row.complete ? 0 : row.windowStart };
+  const gapFrom = !row.complete && row.gapFrom !== null ? { gapFrom: row.gapFrom } : {};
+  return { ...renditionFacts(row), segmentDurations, kind: row.kind, complete: row.complete, packaging: row.packaging, discontinuities, windowStart: row.complete ? 0 : row.windowStart, ...gapFrom };
 }
 
 function parseDiscontinuities(json: string | null): number[] {
@@ -129,10 +132,12 @@ export function buildMasterPlaylist(
  * ffmpeg's HLS muxer writes — so 6.006 s segments (29.97 fps) keep the authored target of 6, not 7.
  * A rendition still encoding is an EVENT playlist (segments are only appended; players poll it) without
  * `EXT-X-ENDLIST`; once complete it is VOD with `EXT-X-ENDLIST`. CMAF: `EXT-X-MAP` names the rendition's init segment
- * and the segments are `segment_{n}.m4s`.
+ * and the segments are `segment_{n}.m4s`. A live rung the broadcast dropped keeps growing with `EXT-X-GAP` segments
+ * from `gapFrom` on (RFC 8216bis §4.4.4.7): a player on it switches to another rung at the next segment, where a
+ * playlist that vanished would cost it its playlist retries first.
  */
 export function buildMediaPlaylist(
-  rendition: Pick<PlayableRendition, 'segmentDurations' | 'firstSegment' | 'discontinuities' | 'windowStart'> & { complete?: boolean; packaging?: Packaging },
+  rendition: Pick<PlayableRendition, 'segmentDurations' | 'firstSegment' | 'discontinuities' | 'windowStart' | 'gapFrom'> & { complete?: boolean; packaging?: Packaging },
 ): string {
   const complete = rendition.complete !== false;
   const first = rendition.firstSegment ?? 0;
@@ -142,6 +147,7 @@ export function buildMediaPlaylist(
   const skip = complete ? 0 : Math.min(Math.max(0, (rendition.windowStart ?? 0) - first), Math.max(0, all.length - 1));
   const durations = all.slice(skip);
   const breaks = new Set(rendition.discontinuities ?? []);
+  const gapFrom = complete ? null : (rendition.gapFrom ?? null);
   const target = Math.max(1, ...durations.map((d) => Math.round(d)));
   const type = complete ? ['#EXT-X-PLAYLIST-TYPE:VOD'] : skip > 0 ? [] : ['#EXT-X-PLAYLIST-TYPE:EVENT'];
   const version = packaging === 'cmaf' ? CMAF_VERSION : 3;
@@ -152,6 +158,7 @@ export function buildMediaPlaylist(
   durations.forEach((d, i) => {
     const n = first + skip + i;
     if (breaks.has(n) && i > 0) lines.push('#EXT-X-DISCONTINUITY');
+    if (gapFrom !== null && n >= gapFrom) lines.push('#EXT-X-GAP');
     lines.push(`#EXTINF:${d.toFixed(3)},`, segmentFileName(n, packaging));
   });
   if (complete) lines.push('#EXT-X-ENDLIST');

@@ -135,6 +135,9 @@ export async function produceObject(
         throw notFound(`${name(object.index)} is past the end of ${object.rendition} (${first + count} segments)`);
       }
       if (object.index < first) throw notFound(`${name(object.index)} is before this clip's first segment (${name(first)})`);
+      if (r.gapFrom !== undefined && object.index >= r.gapFrom) {
+        throw notFound(`${name(object.index)} is a gap: the broadcast dropped ${object.rendition} from ${name(r.gapFrom)} on (the transcoder fell behind); play another rendition`);
+      }
       // A clip's segments are its source's objects (same numbers).
       const key = keys.segment(playable.segmentsOf, object.rendition, object.index, r.packaging);
       const seconds = r.segmentDurations[object.index - first]!;

@@ -33,7 +33,7 @@ import { withPlaybackSession } from './viewer-session';
 import { meterDelivery } from './metering';
 import { keyring } from '../shared/keyring';
 import { publicOrigin } from '../shared/config';
-import { getPlaybackState, loadPlaybackState } from './state';
+import { getPlaybackState, knowsSegment, loadPlaybackState, type PlaybackState } from './state';
 import { benchRoutes } from './bench-routes';
 import { clientKey, takeSessionAllowance } from '../views/allowances';
 import { issueSession } from '../views/playback-session';
@@ -112,8 +112,10 @@ export const playbackRoutes = (extensions: PlaybackExtensions) => $(
       if (parsed.status === 'bad_request') throw badRequest(parsed.reason);
       const { object } = parsed;
       await authorizePlayback(c.req.raw, c.var.db, config, parsed);
-      // A playlist miss reads the rungs fresh (a live rung grows every segment); other misses share the memo.
-      const loadState = () => (object.kind === 'media' ? loadPlaybackState(c.var.db, object.videoId) : getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs));
+      // A playlist miss reads the rungs fresh (a live rung grows every segment); other misses share the memo, unless
+      // it is older than the segment asked for (a growing rung's newest, listed by a playlist read since).
+      const current = object.kind === 'segment' ? (s: PlaybackState | null) => knowsSegment(s, object.rendition, object.index) : undefined;
+      const loadState = () => (object.kind === 'media' ? loadPlaybackState(c.var.db, object.videoId) : getPlaybackState(c.var.db, object.videoId, config.playback.stateTtlMs, current));
       const res = await serveThroughCache(
         c.req.raw,
         cacheUrl(await cacheKeyPath(object, loadState, config, extensions)),

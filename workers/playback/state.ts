@@ -126,10 +126,15 @@ const MEMO_LIMIT = 1000;
 /** Bumped by every `forgetPlaybackState`: a read that started before a forget is not kept. */
 let forgets = 0;
 
-export async function getPlaybackState(db: Db, videoId: string, ttlMs: number): Promise<PlaybackState | null> {
+/**
+ * The video's state, from this isolate's memo when it is younger than `ttlMs` and `current` (if given) accepts it.
+ * A segment of a growing rung uses `current` to read again when the memo is older than the segment (the playlist that
+ * listed it was read fresh).
+ */
+export async function getPlaybackState(db: Db, videoId: string, ttlMs: number, current?: (state: PlaybackState | null) => boolean): Promise<PlaybackState | null> {
   const now = runtime().now();
   const hit = memo.get(videoId);
-  if (hit && now - hit.at < ttlMs) return hit.value;
+  if (hit && now - hit.at < ttlMs && (!current || current(hit.value))) return hit.value;
   const before = forgets;
   const value = await loadPlaybackState(db, videoId); // a failed read throws and is not kept
   if (forgets === before) {
@@ -137,6 +142,14 @@ export async function getPlaybackState(db: Db, videoId: string, ttlMs: number): 
     memo.set(videoId, { at: now, value });
   }
   return value;
+}
+
+/** Whether `state` knows segment `index` of `rendition`, or knows that it will never exist (the rung is complete). */
+export function knowsSegment(state: PlaybackState | null, rendition: string, index: number): boolean {
+  // Only a video still processing (a growing rung, a live broadcast) gains rungs and segments.
+  if (!state || state.video.status !== 'PROCESSING') return true;
+  const r = state.renditions.get(rendition);
+  return r !== undefined && (r.complete || index < (r.firstSegment ?? 0) + r.segmentDurations.length);
 }
 
 export function forgetPlaybackState(videoId: string): void {

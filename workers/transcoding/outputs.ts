@@ -243,6 +243,8 @@ export interface LiveRung {
   peakBandwidth: number;
   discontinuities: number[];
   windowStart: number;
+  /** The first segment the rung does not have (the broadcast dropped it while live); null: it has every one. */
+  gapFrom: number | null;
 }
 
 /**
@@ -250,12 +252,14 @@ export interface LiveRung {
  * ENDLIST-less, growing playlist; `complete` makes it the recording's VOD rung and writes its playlist copy.
  */
 export async function recordLiveRung(env: Env, db: Db, rung: LiveRung, complete: boolean): Promise<void> {
-  const seconds = sum(rung.segmentDurations);
+  // The average is over the segments it has: a dropped rung's gaps are listed but hold no bytes.
+  const seconds = sum(rung.gapFrom === null ? rung.segmentDurations : rung.segmentDurations.slice(0, rung.gapFrom));
   const row = {
     videoId: rung.videoId, name: rung.name, kind: 'video' as const, width: rung.width, height: rung.height,
     bandwidth: Math.max(1, Math.round(rung.peakBandwidth)), averageBandwidth: Math.max(1, Math.round(seconds > 0 ? (rung.totalBytes * 8) / seconds : 0)),
     codecs: rung.codecs, frameRate: null, segmentCount: rung.segmentDurations.length, segmentDurations: JSON.stringify(rung.segmentDurations),
     totalBytes: rung.totalBytes, discontinuities: rung.discontinuities.length ? JSON.stringify(rung.discontinuities) : null, windowStart: complete ? 0 : rung.windowStart,
+    gapFrom: complete ? null : rung.gapFrom,
   };
   const { videoId: _v, name: _n, ...set } = row;
   await db
@@ -267,7 +271,10 @@ export async function recordLiveRung(env: Env, db: Db, rung: LiveRung, complete:
   }
 }
 
-/** A live rung the broadcast dropped (workers/live/ladder.ts): its row goes, so the master stops listing it. */
+/**
+ * A live rung the broadcast dropped (workers/live/ladder.ts), once the broadcast is over: its row goes, so the
+ * recording's master does not list it (while live it stays, its playlist growing with gaps).
+ */
 export async function removeLiveRung(db: Db, videoId: string, name: string): Promise<void> {
   await db.delete(schema.renditions).where(and(eq(schema.renditions.videoId, videoId), eq(schema.renditions.name, name)));
 }

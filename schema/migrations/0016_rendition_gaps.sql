@@ -1,0 +1,1 @@
+ALTER TABLE `renditions` ADD `gap_from` integer;

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import type { StackClient } from '../helpers/local-stack';
+import { stackFetch, type StackClient } from '../helpers/local-stack';
 import { launchChromium, serveHlsPage } from '../helpers/chromium';
 import { sharedStack } from '../helpers/shared-stack';
 import { pushLive } from '../helpers/live-push';
@@ -63,7 +63,7 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
   let page: Page;
   let pageServer: Awaited<ReturnType<typeof serveHlsPage>>;
   const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${stack.origin}${path}`, { ...init, headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+    stackFetch(`${stack.origin}${path}`, { ...init, headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
   const input = async (id: string) =>
     (await (await api(`/v1/live_inputs/${id}`)).json()) as { status: string; playback: { videoId: string | null }; ladder?: { rungs: { name: string; segments: number; droppedFromSegment: number | null }[]; backlog: number } };
 
@@ -177,6 +177,19 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
     expect(poster.status).toBe(200);
     expect(poster.headers.get('content-type')).toBe('image/jpeg');
     expect([...new Uint8Array(await poster.arrayBuffer()).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+    // Its storyboard follows READY, made from its lowest rung: one tile every 2 s over the whole recording, across
+    // the reconnect (whose segments' timestamps restart).
+    const storyboardUrl = vod.url.replace('master.m3u8', 'thumbnails/storyboard.vtt');
+    const storyboard = await until('the recording has a storyboard', async () => {
+      const res = await fetch(storyboardUrl);
+      return res.status === 200 ? res.text() : null;
+    }, (t) => t !== null, 120_000);
+    const cues = storyboard!.split('\n').filter((l) => l.includes(' --> '));
+    expect(Math.abs(cues.length - Math.ceil(video.duration / 2))).toBeLessThanOrEqual(1);
+    expect(cues[0]).toMatch(/^00:00:00\.000 --> 00:00:02\.000$/);
+    const sprite = await fetch(vod.url.replace('master.m3u8', 'thumbnails/sprite_0.jpg'));
+    expect(sprite.status).toBe(200);
+    expect([...new Uint8Array(await sprite.arrayBuffer()).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
     const fresh = await browser.newPage();
     await fresh.goto(`${pageServer.origin}/`);
     await fresh.evaluate((u) => (globalThis as unknown as { watch(u: string): void }).watch(u), vod.url);

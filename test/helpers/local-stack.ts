@@ -52,6 +52,21 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * fetch for requests to a local stack. wrangler dev's proxy closes idle keep-alive sockets, and fetch's pool can send
+ * the next request on one just as it closes: "fetch failed" caused by UND_ERR_SOCKET "other side closed", the
+ * request never handled. That failure is retried once (on a fresh connection); `init.body` must be replayable.
+ */
+export async function stackFetch(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const cause = err instanceof TypeError ? (err.cause as { code?: string } | undefined) : undefined;
+    if (cause?.code !== 'UND_ERR_SOCKET') throw err;
+    return fetch(url, init);
+  }
+}
+
 export async function waitFor(url: string, timeoutMs = 60_000, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, serveHlsPage } from '../helpers/chromium';
-import { startStack, type Stack } from '../helpers/local-stack';
+import { stackFetch, startStack, type Stack } from '../helpers/local-stack';
 import { listObjects } from '../helpers/transcoding-media';
 
 const SEGMENTS = 8;
@@ -74,7 +74,7 @@ describe('live ladder: the top rung goes when the transcoder falls behind, never
   let browser: Browser;
   let pageServer: Awaited<ReturnType<typeof serveHlsPage>>;
   const api = (p: string, init: RequestInit = {}) =>
-    fetch(`${stack.origin}${p}`, { ...init, headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+    stackFetch(`${stack.origin}${p}`, { ...init, headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'live-ladder-'));

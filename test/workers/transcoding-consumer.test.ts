@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import type { AnalyzeResult, AudioResult, CallbackBody, EncodeRequest, EncodeResult, JobEvent, RenditionResult, ThumbnailsRequest } from '../../containers/transcoder/src/protocol';
 import type { VideoHook } from '../../workers/lifecycle';
 import { lifecycleHooks } from '../../workers/lifecycle-hooks';
-import { failVideo } from '../../workers/metadata/video-state';
+import { failVideo, insertLiveVideo, markReady } from '../../workers/metadata/video-state';
 import { loadConfig } from '../../workers/shared/config';
 import { openDb, schema } from '../../workers/shared/db';
 import { setRuntime } from '../../workers/shared/runtime';
@@ -20,6 +20,9 @@ import { keys } from '../../workers/shared/storage-keys';
 import { transcodeBackoff, handleDeadLetterBatch, handleTranscodeBatch, type ConsumerDeps } from '../../workers/transcoding/consumer';
 import type { TranscodeMessage } from '../../workers/transcoding/messages';
 import { startProcessing } from '../../workers/transcoding/start';
+import { recordLiveRung } from '../../workers/transcoding/outputs';
+import { sendPlanned } from '../../workers/transcoding/plan';
+import { newId } from '../../workers/shared/runtime';
 import { sweepTranscodeJobs } from '../../workers/transcoding/sweeper';
 import type { TranscoderPath } from '../../workers/transcoding/transcoder-client';
 import { api, newCreator, newVideo } from './helpers';
@@ -712,6 +715,35 @@ describe('dispatch, callbacks and readiness', () => {
     expect(await job(id, 'encode:720p@0')).toMatchObject({ status: 'COMPLETED' });
     const names = (await db.select().from(schema.renditions).where(eq(schema.renditions.videoId, id)).all()).map((r) => r.name).sort();
     expect(names).toEqual(['240p', '720p', 'audio']);
+  });
+
+  it('makes a READY live recording\'s storyboard from its lowest rung, without a poster; its failure leaves the recording READY', async () => {
+    const { creatorId } = await newCreator('broadcaster');
+    const id = newId('vid');
+    await insertLiveVideo(db, { id, creatorId, title: 'on air', createdAt: Date.now(), liveInputId: newId('live'), width: 640, height: 360 });
+    const rung = (name: string, width: number, height: number) =>
+      ({ videoId: id, name, width, height, codecs: 'avc1.64001e,mp4a.40.2', segmentDurations: [2, 2, 1.5], totalBytes: 3000, peakBandwidth: 12_000, discontinuities: [], windowStart: 0, gapFrom: null });
+    await recordLiveRung(env, db, rung('360p', 640, 360), true);
+    await recordLiveRung(env, db, rung('240p', 426, 240), true);
+    expect(await markReady(env, db, id, { duration: 5.5, sourceSize: 3000 })).toBe(true);
+    await sendPlanned(env, db, id, [{ message: { type: 'thumbnails', videoId: id } }]);
+    expect(sent).toContainEqual({ type: 'thumbnails', videoId: id });
+
+    // Only the storyboard is worked on after READY.
+    const deps = scripted();
+    expect((await deliver([{ type: 'audio', videoId: id }], deps)).explicitAcks).toHaveLength(1);
+    expect(deps.calls).toEqual([]);
+
+    const run = await dispatch(deps, { type: 'thumbnails', videoId: id });
+    const request = run.body as unknown as ThumbnailsRequest;
+    expect(run.path).toBe('/v1/thumbnails');
+    expect(request.sourceKey).toBeUndefined();
+    expect(request.framesFrom).toEqual([0, 1, 2].map((n) => keys.segment(id, '240p', n)));
+    expect(request).toMatchObject({ outputPrefix: keys.thumbnailsPrefix(id), sourceDuration: 5.5, intervalSec: 2, tileHeight: expect.any(Number) });
+
+    expect(await (await callback(run, { type: 'error', permanent: true, message: 'No frames could be extracted for thumbnails.' })).json()).toEqual({ status: 'failed; the video goes on' });
+    expect(await job(id, 'thumbnails')).toMatchObject({ status: 'FAILED' });
+    expect(await video(id)).toMatchObject({ status: 'READY' });
   });
 });
 

@@ -5,8 +5,8 @@
  *
  * The recording is a video from the first segment on: the input owns one video row per broadcast, PROCESSING
  * while live (its rung grows and plays through the ordinary signed playback URLs, views and metering included) and
- * READY when the broadcast ends, over the same R2 segments (no copy, no re-encode). With recording off the video is
- * deleted at the end instead.
+ * READY when the broadcast ends, over the same R2 segments (no copy, no re-encode), its storyboard made afterwards
+ * from its lowest rung. With recording off the video is deleted at the end instead.
  */
 import { emitLifecycleEvent } from '../lifecycle';
 import { insertLiveVideo, markDeleted, markReady } from '../metadata/video-state';
@@ -14,6 +14,7 @@ import { openDb } from '../shared/db';
 import { newId, runtime } from '../shared/runtime';
 import { keys } from '../shared/storage-keys';
 import { recordLiveRung, removeLiveRung, type LiveRung } from '../transcoding/outputs';
+import { sendPlanned } from '../transcoding/plan';
 import { setLiveStatus } from './inputs';
 
 /** The input's settings, as the ingest read them from D1 with the key check. */
@@ -68,5 +69,7 @@ export async function endBroadcast(
   const duration = Math.round(rung.segmentDurations.reduce((a, b) => a + b, 0) * 1000) / 1000;
   if (await markReady(env, db, rung.videoId, { duration, sourceSize: rung.totalBytes })) {
     await emitLifecycleEvent(env, 'live_input.recording.ready', rung.videoId);
+    // The storyboard follows (the recording plays meanwhile): made from its lowest rung by the transcoder.
+    await sendPlanned(env, db, rung.videoId, [{ message: { type: 'thumbnails', videoId: rung.videoId } }]);
   }
 }

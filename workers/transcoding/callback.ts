@@ -7,7 +7,7 @@
  * - only the current claim (job id + `startedAt`) may report; an older, taken-over run gets 409 and stops;
  * - `result` completes the row with a compare-and-set: a repeated completion finds it COMPLETED and is a no-op
  *   (200, `duplicate`), so fan-in runs once per chunk, and fan-in itself is idempotent (outputs.ts);
- * - a video that is no longer PROCESSING (deleted, failed) answers 410: the transcoder aborts the job;
+ * - a video that is no longer worked on (deleted, failed; worked-on.ts) answers 410: the transcoder aborts the job;
  * - a `progress` may carry a `partial` result (the audio track's segments uploaded so far): the unit kind stores it
  *   (never shrinking) and fan-in publishes it, so players get the growing track;
  * - a unit that ends (completed, released or failed) frees its instance: the oldest unit waiting for admission is sent at
@@ -28,6 +28,7 @@ import { completeClaim, releaseJob, reportProgress } from './jobs';
 import { enqueueTranscode, messageForUnit } from './messages';
 import { transcodeBackoff } from './consumer';
 import { isDispatched, unitFailed, unitKinds } from './units';
+import { isWorkedOn } from './worked-on';
 
 export type CallbackAnswer = { status: ContentfulStatusCode; body: Record<string, unknown> };
 
@@ -53,7 +54,7 @@ export async function handleTranscodeCallback(env: Env, raw: unknown): Promise<C
   if (!job) return errorAnswer('not_found', 'no such job');
   if (job.status === 'COMPLETED') return { status: 200, body: { status: 'duplicate' } };
   const video = await db.select().from(schema.videos).where(eq(schema.videos.id, job.videoId)).get();
-  if (!video || video.status !== 'PROCESSING') return errorAnswer('gone', `video is ${video?.status ?? 'gone'}`);
+  if (!video || !isWorkedOn(video, job.unit)) return errorAnswer('gone', `video is ${video?.status ?? 'gone'}`);
   if (job.status !== 'PROCESSING' || job.startedAt !== body.claim) return errorAnswer('stale_claim', 'this run no longer owns the job');
 
   const { event } = body;

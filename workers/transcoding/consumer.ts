@@ -35,6 +35,7 @@ import { planAfterAnalysis, sendPlanned } from './plan';
 import { enqueueTranscode, enqueueTranscodeDeadLetter, parseTranscodeMessage, unitOf, type TranscodeMessage, type WorkMessage } from './messages';
 import { callbackSpec, dispatchTranscoderJob, runTranscoderJob, transcoderFor, type JobOutcome, type Transcoder } from './transcoder-client';
 import { isDispatched, unitFailed, unitKinds, type DispatchedMessage } from './units';
+import { isWorkedOn } from './worked-on';
 
 export interface ConsumerDeps {
   transcoder: Transcoder;
@@ -151,10 +152,10 @@ async function processMessage(env: Env, db: Db, config: Config, deps: ConsumerDe
   if (message.type === 'purge') return purge(env, db, config, message.videoId);
   const video = await db.select().from(schema.videos).where(eq(schema.videos.id, message.videoId)).get();
   if (!video) return { status: 'ack', note: 'unknown video' };
-  // Only PROCESSING videos are worked on: a DELETED or FAILED video's leftover messages are dropped (retrying a
-  // rendition moves the video back to PROCESSING first).
-  if (video.status !== 'PROCESSING') return { status: 'ack', note: `video is ${video.status}` };
+  // Only PROCESSING videos are worked on (and a READY live recording's storyboard: worked-on.ts): a DELETED or
+  // FAILED video's leftover messages are dropped (retrying a rendition moves the video back to PROCESSING first).
   const unit = unitOf(message);
+  if (!isWorkedOn(video, unit)) return { status: 'ack', note: `video is ${video.status}` };
   if (isDispatched(message)) {
     const current = await getJob(db, video.id, unit);
     if (current?.status === 'COMPLETED' || current?.status === 'FAILED') return { status: 'ack', note: `job already ${current.status}` };

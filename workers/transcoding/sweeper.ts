@@ -4,7 +4,7 @@
  *   failed, or a retry message was lost);
  * - PROCESSING jobs whose lease expired (the worker running them crashed and no redelivery is coming).
  * Each is re-sent; the consumer's claim compare-and-set makes a duplicate message harmless. Jobs of videos that
- * are no longer PROCESSING are left alone.
+ * are no longer worked on (worked-on.ts) are left alone.
  */
 import { and, eq, lt, or } from 'drizzle-orm';
 import type { Config } from '../shared/config';
@@ -12,6 +12,7 @@ import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import { touchPendingJobs } from './jobs';
 import { enqueueTranscode, messageForUnit, type WorkMessage } from './messages';
+import { workedOnCondition } from './worked-on';
 
 const jobs = schema.transcodeJobs;
 
@@ -23,7 +24,7 @@ export async function sweepTranscodeJobs(env: Env, db: Db, config: Config, limit
     .innerJoin(schema.videos, eq(schema.videos.id, jobs.videoId))
     .where(
       and(
-        eq(schema.videos.status, 'PROCESSING'),
+        workedOnCondition(),
         or(
           and(eq(jobs.status, 'PENDING'), lt(jobs.updatedAt, now - config.transcoding.stalePendingMs)),
           and(eq(jobs.status, 'PROCESSING'), lt(jobs.leaseUntil, now)),

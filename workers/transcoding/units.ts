@@ -17,7 +17,7 @@ import { enqueueTranscode, type WorkMessage } from './messages';
 import { failJob, recordPartial } from './jobs';
 import { failVideo } from '../metadata/video-state';
 import { maybeMarkReady, refreshRenditions } from './outputs';
-import type { DispatchedMessage, UnitCtx, UnitKind } from './unit-kind';
+import type { DispatchedMessage, Prepared, UnitCtx, UnitKind } from './unit-kind';
 
 export type { DispatchedMessage, Prepared, UnitCtx, UnitKind } from './unit-kind';
 
@@ -138,11 +138,13 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
    */
   thumbnails: {
     async blockedBy(ctx) {
+      if (ctx.video.liveInputId) return null;
       const low = await lowestRung(ctx);
       return low && !low.complete ? `waiting for ${low.name}: the storyboard is made from its segments` : null;
     },
     async prepare(ctx) {
       const { video, config } = ctx;
+      if (video.liveInputId) return recordingStoryboard(ctx);
       if (!analysed(video)) return { status: 'not-yet', reason: 'video has not been analysed yet' };
       const low = await lowestRung(ctx);
       const cmaf = video.packaging === 'cmaf';
@@ -168,10 +170,45 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
       return { status: 'ready', path: '/v1/thumbnails', body: { ...body } };
     },
     async completed(ctx) {
-      await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
+      if (!ctx.video.liveInputId) await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
+    },
+    /** A recording plays without its storyboard (its poster is cut from its segments on request). */
+    async failed(ctx) {
+      return ctx.video.liveInputId !== null;
     },
   },
 };
+
+/**
+ * A live recording's storyboard (READY already; worked-on.ts): its frames are decoded from its lowest rung, and
+ * no poster is made (there is no original; the poster is cut from the segments on request: workers/frames).
+ */
+async function recordingStoryboard(ctx: UnitCtx): Promise<Prepared> {
+  const { video, config, db } = ctx;
+  const rows = await db
+    .select({ name: schema.renditions.name, width: schema.renditions.width, height: schema.renditions.height, segmentCount: schema.renditions.segmentCount, packaging: schema.renditions.packaging })
+    .from(schema.renditions)
+    .where(and(eq(schema.renditions.videoId, video.id), eq(schema.renditions.kind, 'video'), eq(schema.renditions.complete, true)));
+  const low = rows.filter((r) => r.segmentCount > 0).sort((a, b) => a.height - b.height)[0];
+  if (!low || !video.duration) return { status: 'invalid', reason: 'the recording has no complete rung to make a storyboard from' };
+  const t = config.transcoding.thumbnails;
+  const body: ThumbnailsRequest = {
+    outputPrefix: keys.thumbnailsPrefix(video.id),
+    sourceDuration: video.duration,
+    intervalSec: storyboardIntervalSec(video.duration, t),
+    tileWidth: t.tileWidth,
+    tileHeight: Math.max(2, Math.round((t.tileWidth * low.height) / low.width / 2) * 2),
+    columns: t.columns,
+    rows: t.rows,
+    posterMaxHeight: t.posterMaxHeight,
+    framesFrom: [
+      ...(low.packaging === 'cmaf' ? [keys.init(video.id, low.name)] : []),
+      ...Array.from({ length: low.segmentCount }, (_, n) => keys.segment(video.id, low.name, n, low.packaging)),
+    ],
+    ...(low.packaging === 'cmaf' ? { framesPackaging: 'cmaf' as const } : {}),
+  };
+  return { status: 'ready', path: '/v1/thumbnails', body: { ...body } };
+}
 
 /**
  * A unit failed for good with `reason`: its kind may carry on without it (the complexity probe: the fixed ladder);

@@ -139,7 +139,8 @@ export interface AudioResult {
 }
 
 export interface ThumbnailsRequest {
-  sourceKey: string;
+  /** The original: the poster is a frame of it. Absent (only with `framesFrom`): no poster is made. */
+  sourceKey?: string;
   callback?: CallbackSpec;
   outputPrefix: string;
   sourceDuration: number;
@@ -153,8 +154,9 @@ export interface ThumbnailsRequest {
   /**
    * Storage keys of an encoded rendition's MPEG-TS segments, in order (the lowest rung): the storyboard frames are
    * decoded from them instead of the source — a small fraction of the decoding, and the same frames. Without it
-   * the source is decoded whole. The poster always comes from the source (one frame, by input seeking).
-   * CMAF: the rendition's `init.mp4` key comes first, then the `.m4s` segments.
+   * the source is decoded whole. The poster comes from the source (one frame, by input seeking).
+   * CMAF: the rendition's `init.mp4` key comes first, then the `.m4s` segments. MPEG-TS segments whose timestamps
+   * restart (a live broadcaster that reconnected) are stitched into one timeline by ffmpeg's discontinuity handling.
    */
   framesFrom?: string[];
   /** How `framesFrom` is packaged (absent: `ts`). */
@@ -216,7 +218,8 @@ export interface EncodeResult {
 }
 
 export interface ThumbnailsResult {
-  poster: string;
+  /** Null when the request had no `sourceKey`. */
+  poster: string | null;
   sprites: string[];
   storyboard: string;
   count: number;

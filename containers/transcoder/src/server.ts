@@ -185,18 +185,20 @@ const jobs: Record<string, Job> = {
 
   async thumbnails(body, _emit, signal) {
     const req = body as unknown as ThumbnailsRequest;
-    requireKey(req.sourceKey, 'sourceKey');
+    // Without framesFrom the source is required; with it, a source is optional (no source: no poster).
+    if (req.sourceKey !== undefined || req.framesFrom === undefined) requireKey(req.sourceKey, 'sourceKey');
     requireKey(`${req.outputPrefix}x`, 'outputPrefix');
     if (req.framesFrom !== undefined && (!Array.isArray(req.framesFrom) || req.framesFrom.length === 0)) throw new InputError('invalid job request: framesFrom must be a non-empty array of segment keys');
     req.framesFrom?.forEach((k) => requireKey(k, 'framesFrom[]'));
     return withWorkDir(async (dir) => {
       const frames = req.framesFrom ? { bytes: storage.stream(req.framesFrom, signal), packaging: req.framesPackaging ?? 'ts' } : undefined;
-      const files = await makeThumbnails(await storage.ffmpegUrl(req.sourceKey), req, dir, signal, storage.ffmpegInput(), frames);
+      const source = req.sourceKey === undefined ? null : await storage.ffmpegUrl(req.sourceKey);
+      const files = await makeThumbnails(source, req, dir, signal, storage.ffmpegInput(), frames);
       const upload = (file: string, type: string) => storage.upload(`${req.outputPrefix}${path.basename(file)}`, file, type, signal);
-      await upload(files.poster, 'image/jpeg');
+      if (files.poster) await upload(files.poster, 'image/jpeg');
       for (const sprite of files.sprites) await upload(sprite, 'image/jpeg');
       await upload(files.storyboard, 'text/vtt');
-      return { poster: 'poster.jpg', sprites: files.sprites.map((f) => path.basename(f)), storyboard: 'storyboard.vtt', count: files.count };
+      return { poster: files.poster ? 'poster.jpg' : null, sprites: files.sprites.map((f) => path.basename(f)), storyboard: 'storyboard.vtt', count: files.count };
     });
   },
 

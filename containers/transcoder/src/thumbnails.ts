@@ -11,7 +11,7 @@ import { run } from './process';
 import type { Packaging, ThumbnailsRequest } from './protocol';
 
 export interface ThumbnailFiles {
-  poster: string;
+  poster: string | null;
   sprites: string[];
   storyboard: string;
   count: number;
@@ -49,14 +49,15 @@ async function ffmpeg(args: string[], what: string, signal?: AbortSignal, stdin?
 }
 
 /**
- * `source` is a path or the storage URL (read by HTTP range requests; `inputOptions` carry the token header).
+ * `source` is a path or the storage URL (read by HTTP range requests; `inputOptions` carry the token header); null
+ * (only with `frames`) makes no poster.
  * `frames`, when given, is an encoded rendition's segments in order (`req.framesFrom`, streamed; CMAF: its init
  * segment first, which makes the stream one fragmented MP4): the
  * storyboard is decoded from it rather than from the source. Same timeline (`setpts=PTS-STARTPTS` takes both to 0 at
  * the first frame) and the same frames; a 240p rendition decodes in a small fraction of a 720p/1080p original's time.
  */
 export async function makeThumbnails(
-  source: string,
+  source: string | null,
   req: ThumbnailsRequest,
   workDir: string,
   signal?: AbortSignal,
@@ -70,10 +71,13 @@ export async function makeThumbnails(
 
   // Poster: a frame 10% in (capped at 10 s), past fade-ins and title cards; input seeking keeps it cheap.
   const posterAt = Math.min(req.sourceDuration * 0.1, 10);
-  const poster = path.join(out, 'poster.jpg');
-  await ffmpeg([...inputOptions, '-ss', posterAt.toFixed(3), '-i', source, '-map', '0:v:0', '-frames:v', '1', '-vf', `scale=-2:'min(${req.posterMaxHeight},ih)'`, '-q:v', '3', poster], 'poster', signal);
+  const poster = source === null ? null : path.join(out, 'poster.jpg');
+  if (source !== null && poster !== null) {
+    await ffmpeg([...inputOptions, '-ss', posterAt.toFixed(3), '-i', source, '-map', '0:v:0', '-frames:v', '1', '-vf', `scale=-2:'min(${req.posterMaxHeight},ih)'`, '-q:v', '3', poster], 'poster', signal);
+  }
 
-  const input = frames ? ['-f', frames.packaging === 'cmaf' ? 'mp4' : 'mpegts', '-i', 'pipe:0'] : [...inputOptions, '-i', source];
+  if (!frames && source === null) throw new InputError('thumbnails need a source or the frames of a rendition');
+  const input = frames ? ['-f', frames.packaging === 'cmaf' ? 'mp4' : 'mpegts', '-i', 'pipe:0'] : [...inputOptions, '-i', source!];
   await ffmpeg(
     [...input, '-map', '0:v:0', '-vf', `setpts=PTS-STARTPTS,fps=1/${req.intervalSec},scale=${req.tileWidth}:${req.tileHeight},setsar=1`, '-q:v', '5', '-start_number', '0', path.join(framesDir, 'f_%06d.jpg')],
     'storyboard frames',

@@ -206,6 +206,16 @@ describe('storyboard', () => {
     const ssim = spawnSync('ffmpeg', ['-hide_banner', '-i', fromRung.sprites[0]!, '-i', fromSource.sprites[0]!, '-lavfi', 'ssim', '-f', 'null', '-'], { encoding: 'utf8' }).stderr;
     expect(Number(/SSIM .*All:([\d.]+)/.exec(ssim)?.[1])).toBeGreaterThan(0.9);
     await expect(makeThumbnails(source, req, work('thumbs-c'), undefined, [], { bytes: stream(true), packaging: 'ts' })).rejects.toThrow(/segment_0002\.ts failed/);
+
+    // A live recording: no source (no poster), and a broadcaster that reconnected, so the timestamps restart (here
+    // the first 4 s twice): ffmpeg stitches them into one 8 s timeline, one tile every 2 s.
+    async function* restarted() {
+      for (const f of [...files.slice(0, 2), ...files.slice(0, 2)]) yield readFileSync(f);
+    }
+    const recording = await makeThumbnails(null, req, work('thumbs-d'), undefined, [], { bytes: restarted(), packaging: 'ts' });
+    expect(recording.poster).toBeNull();
+    expect(recording.count).toBe(4);
+    await expect(makeThumbnails(null, req, work('thumbs-e'))).rejects.toThrow(/need a source or the frames/);
   });
 
   it('maps every interval to its tile, across sprite sheets', () => {

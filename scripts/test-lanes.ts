@@ -6,15 +6,19 @@
  *
  * Each line of output is prefixed with its project's name; at the end a summary gives each project's exit status,
  * time and test counts, and the exit status is non-zero if any project failed.
+ * A project that prints nothing for SILENT_LIMIT_MS (no file finishing for that long: far past any file's own
+ * time limits, so something blocks the vitest process itself) is stopped and fails, after printing what was
+ * running (`ps`), instead of holding CI until its global limit.
  * With arguments (`npm test -- test/node/foo.test.ts -t name`) it runs one plain `vitest run <arguments>` instead.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VITEST = path.join(ROOT, 'node_modules', '.bin', 'vitest');
 const LANES = ['workers', 'node', 'transcode', 'e2e'] as const;
+const SILENT_LIMIT_MS = 12 * 60_000;
 
 interface LaneResult {
   lane: string;
@@ -26,14 +30,44 @@ interface LaneResult {
 // eslint-disable-next-line no-control-regex
 const plain = (line: string) => line.replace(/\x1b\[[0-9;]*m/g, '');
 
+/** The running lanes: each is a process group of its own (for the watchdog), so Ctrl-C is passed on by hand. */
+const lanes = new Set<ChildProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const child of lanes) {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(130);
+  });
+}
+
 function runLane(lane: string): Promise<LaneResult> {
   const started = Date.now();
   const summary: string[] = [];
-  const child = spawn(VITEST, ['run', '--project', lane], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(VITEST, ['run', '--project', lane], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let lastOutput = Date.now();
+  let stopped = false;
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastOutput < SILENT_LIMIT_MS) return;
+    clearInterval(watchdog);
+    stopped = true;
+    console.error(`[${lane}] no output for ${SILENT_LIMIT_MS / 60_000} minutes: stopping it. Running processes:`);
+    console.error(spawnSync('ps', ['-eo', 'pid,ppid,pcpu,etime,args', '--forest'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.slice(0, 220)).join('\n'));
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, 30_000);
   const relay = (stream: NodeJS.ReadableStream, out: NodeJS.WritableStream) => {
     let rest = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
+      lastOutput = Date.now();
       const lines = (rest + chunk).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) {
@@ -45,8 +79,21 @@ function runLane(lane: string): Promise<LaneResult> {
   };
   relay(child.stdout!, process.stdout);
   relay(child.stderr!, process.stderr);
+  lanes.add(child);
   return new Promise((resolve) => {
-    child.on('close', (code, signal) => resolve({ lane, code: code ?? (signal ? 1 : 0), seconds: Math.round((Date.now() - started) / 1000), summary }));
+    let finished = false;
+    const done = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (finished) return;
+      finished = true;
+      clearInterval(watchdog);
+      lanes.delete(child);
+      if (stopped) summary.push(`stopped after ${SILENT_LIMIT_MS / 60_000} minutes without output`);
+      resolve({ lane, code: stopped ? 1 : (code ?? (signal ? 1 : 0)), seconds: Math.round((Date.now() - started) / 1000), summary });
+    };
+    // 'close' (the output read to its end) normally; a stopped lane's stray grandchildren (a stack's wrangler) may
+    // keep its pipes open, so it ends at 'exit'.
+    child.on('close', done);
+    child.on('exit', (code, signal) => stopped && done(code, signal));
   });
 }
 

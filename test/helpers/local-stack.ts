@@ -5,7 +5,7 @@
  * binding, the request's origin) and `wrangler dev --enable-containers` building and running the real image under
  * the local Docker engine (scripts/container/setup-docker.sh must have run).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -255,6 +255,43 @@ export async function createCreator(origin: string, name = 'e2e creator'): Promi
   return (await res.json()) as { creatorId: string; token: string };
 }
 
+const MIGRATIONS_TIMEOUT_MS = 120_000;
+
+/**
+ * `wrangler d1 migrations apply --local` into `stateDir`, asynchronously and bounded: it runs a workerd of its own,
+ * and a synchronous call that hung would block this process's event loop, so not even vitest's hook timeout could
+ * end the file. Past MIGRATIONS_TIMEOUT_MS the process group is killed and the command runs once more (applied
+ * migrations are recorded, so a second run applies only what is left); a second failure throws with its output.
+ */
+async function applyMigrations(stateDir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const child = spawn(path.join(BIN, 'wrangler'), ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CI: '1' },
+      detached: true,
+    });
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, MIGRATIONS_TIMEOUT_MS);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    clearTimeout(timer);
+    if (code === 0 && !timedOut) return;
+    const why = timedOut ? `did not finish within ${MIGRATIONS_TIMEOUT_MS / 1000} s` : `exited with ${code}`;
+    if (attempt >= 2) throw new Error(`wrangler d1 migrations apply ${why}: ${output.slice(-2000)}`);
+    console.warn(`wrangler d1 migrations apply ${why}; running it once more`);
+  }
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const verbose = options.verbose ?? process.env.STACK_VERBOSE === '1';
   const keepState = options.stateDir !== undefined;
@@ -269,11 +306,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const transcoderUrl = wantTranscoder ? `http://127.0.0.1:${transcoderPort}` : null;
   const logs: string[] = [];
 
-  execFileSync(path.join(BIN, 'wrangler'), ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CI: '1' },
-  });
+  await applyMigrations(stateDir);
 
   const holdUnits = options.holdUnits?.join(',');
   const vars: Record<string, string> = {

@@ -1,10 +1,10 @@
 /**
  * `npm test`: the four test projects of vitest.config.ts (`workers`, `node`, `transcode`, `e2e`) side by side, one
- * vitest process per project. Inside one process vitest runs every project that allows one file at a time in a
+ * vitest process per project (two for `node`: LANES). Inside one process vitest runs every project that allows one file at a time in a
  * single queue, one file after another, so the end-to-end projects would not overlap at all; as separate processes
  * each keeps its own one-file-at-a-time rule and they wait on ffmpeg, browsers and stacks at the same time.
  *
- * Each line of output is prefixed with its project's name; at the end a summary gives each project's exit status,
+ * Each line of output is prefixed with its lane's name; at the end a summary gives each project's exit status,
  * time and test counts, and the exit status is non-zero if any project failed.
  * A project that prints nothing for SILENT_LIMIT_MS (no file finishing for that long: far past any file's own
  * time limits, so something blocks the vitest process itself) is stopped and fails, after printing what was
@@ -17,7 +17,17 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VITEST = path.join(ROOT, 'node_modules', '.bin', 'vitest');
-const LANES = ['workers', 'node', 'transcode', 'e2e'] as const;
+/**
+ * One vitest process each. The `node` project is two lanes: its end-to-end files (`*-e2e.test.ts`, each with a stack
+ * of its own) and the rest, so neither half waits for the other's stacks.
+ */
+const LANES: { name: string; args: string[] }[] = [
+  { name: 'workers', args: ['--project', 'workers'] },
+  { name: 'node', args: ['--project', 'node', '--exclude', 'test/node/*-e2e.test.ts'] },
+  { name: 'node-e2e', args: ['--project', 'node', 'e2e.test.ts'] },
+  { name: 'transcode', args: ['--project', 'transcode'] },
+  { name: 'e2e', args: ['--project', 'e2e'] },
+];
 const SILENT_LIMIT_MS = 12 * 60_000;
 
 interface LaneResult {
@@ -45,10 +55,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function runLane(lane: string): Promise<LaneResult> {
+function runLane({ name: lane, args }: { name: string; args: string[] }): Promise<LaneResult> {
   const started = Date.now();
   const summary: string[] = [];
-  const child = spawn(VITEST, ['run', '--project', lane], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(VITEST, ['run', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let lastOutput = Date.now();
   let stopped = false;
   const watchdog = setInterval(() => {
@@ -106,7 +116,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   const results = await Promise.all(LANES.map(runLane));
   console.log(`\nnpm test: ${Math.round((Date.now() - started) / 1000)} s, the projects side by side`);
-  for (const r of results) console.log(`  ${r.code === 0 ? 'passed' : 'FAILED'}  ${r.lane.padEnd(9)} ${String(r.seconds).padStart(4)} s  ${r.summary.join(' · ')}`);
+  for (const r of results) console.log(`  ${r.code === 0 ? 'passed' : 'FAILED'}  ${r.lane.padEnd(10)} ${String(r.seconds).padStart(4)} s  ${r.summary.join(' · ')}`);
   return results.some((r) => r.code !== 0) ? 1 : 0;
 }
 

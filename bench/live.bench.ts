@@ -16,6 +16,8 @@
  *   polled each second) and which rungs were still encoding at the end. Once with the 720p source (3 rungs, the
  *   viewer above watching) and once with a 1080p source (4 rungs, no viewer), each alone on the machine with the
  *   stack, the broadcaster's own ffmpeg and Chromium: all of it shares the 2 cores.
+ * - Shorter segments: the 720p source again with 1 s segments (a keyframe each second), watched the same way, for
+ *   the latency a broadcaster gets without LL-HLS partial segments (not built).
  * Target (standard latency, 2 s segments): glass-to-glass ≤ 12 s.
  */
 import os from 'node:os';
@@ -40,6 +42,7 @@ window.sample = () => ({ time: document.getElementById('v').currentTime, edge: w
 
 const SECONDS = 50;
 const SECONDS_1080 = 40;
+const SECONDS_SHORT = 36;
 const VIEWERS = 500;
 const FANOUT_SEC = 15;
 
@@ -86,6 +89,51 @@ function keepingUp(times: number[], seen: { maxBacklog: number; last: LadderView
     maxBacklog: seen.maxBacklog,
     sustained: (seen.last?.rungs ?? []).filter((r) => r.droppedFromSegment === null).map((r) => r.name),
     dropped: (seen.last?.rungs ?? []).filter((r) => r.droppedFromSegment !== null).map((r) => ({ rung: r.name, fromSegment: r.droppedFromSegment })),
+  };
+}
+
+/**
+ * A 720p broadcast with `segmentSec` segments watched by hls.js (default settings) until `seconds` − 4: glass-to-glass
+ * samples, one a second, as in the main pass.
+ */
+async function watchBroadcast(api: Api, browser: Awaited<ReturnType<typeof launchChromium>>, pageOrigin: string, seconds: number, segmentSec: number) {
+  const live = (await (await api('/v1/live_inputs', { method: 'POST', body: JSON.stringify({ title: `bench ${segmentSec} s segments` }) })).json()) as { id: string; ingest: { url: string } };
+  const started = Date.now();
+  const push = pushLive(live.ingest.url, { seconds, width: 1280, height: 720, segmentSec });
+  const ladder = watchLadder(api, live.id, () => started + (seconds - 2) * 1000);
+  let signed: { url?: string } = {};
+  while (!signed.url) {
+    if (Date.now() - started > 30_000) throw new Error(`the broadcast did not become playable: ${push.stderr.join('')}`);
+    await new Promise((r) => setTimeout(r, 200));
+    const videoId = ((await (await api(`/v1/live_inputs/${live.id}`)).json()) as { playback: { videoId: string | null } }).playback.videoId;
+    if (videoId) signed = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url?: string };
+  }
+  const firstPlayableSec = (Date.now() - started) / 1000;
+  const page = await browser.newPage();
+  await page.goto(`${pageOrigin}/`);
+  await page.evaluate((u) => (globalThis as unknown as { watch(u: string): void }).watch(u), signed.url);
+  const latencies: number[] = [];
+  const edges: number[] = [];
+  while (Date.now() < started + (seconds - 4) * 1000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const s = await page.evaluate(() => (globalThis as unknown as { sample(): { time: number; edge: number | null } }).sample());
+    if (s.time > 0) latencies.push((Date.now() - started) / 1000 - s.time);
+    if (s.edge !== null && Number.isFinite(s.edge) && s.time > 0) edges.push(s.edge);
+  }
+  await push.done;
+  await ladder.done;
+  await page.close();
+  const rungs = ladder.seen.last?.rungs ?? [];
+  return {
+    segmentSec,
+    ladder: {
+      maxBacklog: ladder.seen.maxBacklog,
+      sustained: rungs.filter((r) => r.droppedFromSegment === null).map((r) => r.name),
+      dropped: rungs.filter((r) => r.droppedFromSegment !== null).map((r) => ({ rung: r.name, fromSegment: r.droppedFromSegment })),
+    },
+    firstPlayableSec,
+    glassToGlassSec: { p50: pct(latencies, 50), p90: pct(latencies, 90), max: pct(latencies, 100), samples: latencies.length },
+    liveEdgeDelaySec: { p50: pct(edges, 50), p90: pct(edges, 90) },
   };
 }
 
@@ -167,6 +215,7 @@ export async function run(): Promise<BenchResult> {
     await ladder1080.done;
     await push1080.done;
     const times1080 = encodeTimes(stack.logs, logStart1080);
+    const short = await watchBroadcast(api, browser, pageServer.origin, SECONDS_SHORT, 1);
     const up720 = keepingUp(times720, ladder720.seen);
     const up1080 = keepingUp(times1080, ladder1080.seen);
     const load = os.loadavg().map((x) => Math.round(x * 100) / 100);
@@ -182,12 +231,14 @@ export async function run(): Promise<BenchResult> {
         `viewer's rung heights seen: ${[...new Set(heights)].join(', ')}`,
         `keeping up, 720p → 3 rungs: ${up720.segments} segments, encode wall p50 ${up720.encodeWallSec.p50} s / p90 ${up720.encodeWallSec.p90} s per 2 s segment, max backlog ${up720.maxBacklog}, sustained ${up720.sustained.join(' ') || 'none'}, dropped ${up720.dropped.map((d) => `${d.rung}@${d.fromSegment}`).join(' ') || 'none'}`,
         `keeping up, 1080p → 4 rungs: ${up1080.segments} segments, encode wall p50 ${up1080.encodeWallSec.p50} s / p90 ${up1080.encodeWallSec.p90} s, max backlog ${up1080.maxBacklog}, sustained ${up1080.sustained.join(' ') || 'none'}, dropped ${up1080.dropped.map((d) => `${d.rung}@${d.fromSegment}`).join(' ') || 'none'}`,
+        `1 s segments (720p, ladder on, hls.js defaults): first playable ${short.firstPlayableSec.toFixed(1)} s, glass-to-glass p50 ${short.glassToGlassSec.p50} s, p90 ${short.glassToGlassSec.p90} s; live-edge delay p50 ${short.liveEdgeDelaySec.p50} s; ladder: max backlog ${short.ladder.maxBacklog}, sustained ${short.ladder.sustained.join(' ') || 'none'}, dropped ${short.ladder.dropped.map((d) => `${d.rung}@${d.fromSegment}`).join(' ') || 'none'}`,
         `load average during/after: ${load.join(' ')} (2 cores shared)`,
       ],
       data: {
         segmentSec: 2, source: '1280x720@30', firstPlayableSec, glassToGlassSec: g2g, liveEdgeDelaySec: edge, viewerRungHeights: [...new Set(heights)],
         fanout: { viewers: VIEWERS, seconds: FANOUT_SEC, ...fanout, originFetchesPerSec: originPerSec },
         keepingUp: { '720p': { source: '1280x720@30', ...up720 }, '1080p': { source: '1920x1080@30', ...up1080 } },
+        shortSegments: { source: '1280x720@30', ...short },
         loadAverage: load,
       },
       targetMet: g2g.p50 !== null && g2g.p90! <= 12 && fanout.errors === 0,

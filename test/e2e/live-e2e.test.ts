@@ -2,18 +2,19 @@
  * End to end: a live input on the shared local stack, fed by real ffmpeg (`-f hls -method PUT`), watched live by
  * hls.js in Chromium through the signed playback URL. The broadcaster is killed (SIGKILL) and pushes again within
  * the reconnect window: the viewer goes on across one discontinuity. The second run ends with ENDLIST: the recording
- * is a READY video over the same segments, lasting what was sent (±1 segment), playing from its start. Wrong,
+ * is a READY video over the same segments, lasting what was sent (±1 segment), playing from its start, with a
+ * storyboard, an MP4 download (remuxed across the reconnect), an instant clip, and deletion like any video. Wrong,
  * malformed and rotated keys, a deleted input, a segment that is not media and one over the size limit are refused,
  * and nothing of them is stored.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { stackFetch, type StackClient } from '../helpers/local-stack';
 import { launchChromium, serveHlsPage } from '../helpers/chromium';
 import { sharedStack } from '../helpers/shared-stack';
@@ -198,6 +199,41 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
     expect(replay.live).toBe(false);
     expect(replay.frags[0]!.sn).toBe(0);
     await fresh.close();
+
+    // Like any other video: an MP4 download of its top rung (its segments joined across the reconnect), an instant
+    // clip, and deletion.
+    const ordered = await api(`/v1/videos/${videoId}/downloads`, { method: 'POST', body: '{}' });
+    expect(ordered.status).toBe(202);
+    const rendition = ((await ordered.json()) as { rendition: string }).rendition;
+    expect(rendition).toBe('360p');
+    const made = await until('the download is made', async () =>
+      ((await (await api(`/v1/videos/${videoId}`)).json()) as { downloads: { rendition: string; status: string; method: string | null }[] }).downloads.find((d) => d.rendition === rendition),
+    (d) => d?.status === 'COMPLETED' || d?.status === 'FAILED', 120_000);
+    expect(made).toMatchObject({ status: 'COMPLETED', method: 'remux' });
+    const listed = (await (await api(`/v1/videos/${videoId}/downloads`)).json()) as { downloads: { url: string }[] };
+    const downloadDir = mkdtempSync(path.join(os.tmpdir(), 'live-download-'));
+    onTestFinished(() => rmSync(downloadDir, { recursive: true, force: true }));
+    const mp4 = path.join(downloadDir, 'recording.mp4');
+    writeFileSync(mp4, Buffer.from(await (await fetch(listed.downloads[0]!.url)).arrayBuffer()));
+    const probed = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_name', '-of', 'json', mp4], { encoding: 'utf8' })) as { format: { duration: string }; streams: { codec_name: string }[] };
+    expect(Math.abs(Number(probed.format.duration) - video.duration)).toBeLessThanOrEqual(2.1);
+    expect(probed.streams.map((st) => st.codec_name).sort()).toEqual(['aac', 'h264']);
+    execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', mp4, '-f', 'null', '-']);
+
+    const clipped = await api(`/v1/videos/${videoId}/clips`, { method: 'POST', body: JSON.stringify({ start: 1, end: 5 }) });
+    expect(clipped.status).toBe(201);
+    const clip = (await clipped.json()) as { id: string; status: string; duration: number };
+    expect(clip.status).toBe('READY');
+    const clipPlayback = (await (await api(`/v1/videos/${clip.id}/playback`)).json()) as { url: string };
+    const clipMedia = await (await fetch(clipPlayback.url.replace('master.m3u8', '360p/playlist.m3u8'))).text();
+    expect(clipMedia).toContain('#EXT-X-ENDLIST');
+    const listedSeconds = (clipMedia.match(/#EXTINF:([\d.]+)/g) ?? []).reduce((a, l) => a + Number(l.slice(8)), 0);
+    expect(listedSeconds).toBeCloseTo(clip.duration, 2);
+    expect(clip.duration).toBeGreaterThanOrEqual(4);
+
+    expect((await api(`/v1/videos/${videoId}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await api(`/v1/videos/${videoId}`)).status).toBe(404);
+    expect((await api(`/v1/videos/${clip.id}`)).status).toBe(404);
   });
 
   it('orders hand-pushed segments: a repeat changes nothing, a late one and a new resolution are refused; webhooks follow', async () => {

@@ -1,7 +1,7 @@
 /**
- * Test projects (`npm test` runs the first four side by side, one vitest process each: scripts/test-lanes.ts;
- * `npm run test:container` the last). Within one vitest process, every project that runs one file at a time
- * joins a single queue, so one `vitest run` over all four would run their files one after another.
+ * Test projects (`npm test` runs the first four side by side, one vitest process each, `node` as two:
+ * scripts/test-lanes.ts; `npm run test:container` the last). Within one vitest process, every project that runs one
+ * file at a time joins a single queue, so one `vitest run` over all four would run their files one after another.
  * - `workers`: test/workers/**, inside workerd through @cloudflare/vitest-pool-workers (Miniflare bindings:
  *   D1 with migrations applied, R2, Durable Objects, queues). Storage is isolated per test file.
  * - `node`: test/node/**, pure-TypeScript modules, and the end-to-end tests that start a stack of their own (they

@@ -3,10 +3,10 @@
  * case where the optimum must hold back, agreement with brute force over every plan on small seeded traces, and the
  * simulator's CLI reporting it as a row with every controller's fraction of it.
  */
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { AbrStream } from '../../abr/types';
 import { main } from '../../abr/lab/sim/cli';
 import { PLATFORM_MEDIA } from '../../scripts/abr-media';
@@ -112,6 +112,7 @@ describe('offline-optimal oracle', () => {
 
   it('abr:sim reports the oracle as a row and every controller as a fraction of it', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'abr-oracle-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     mkdirSync(path.join(dir, 'wifi'));
     writeFileSync(path.join(dir, 'wifi', 'a'), Array.from({ length: 60 }, (_, i) => `${i}\t${2 + (i % 3)}`).join('\n'));
     const out = path.join(dir, 'out.json');

@@ -1,8 +1,8 @@
 /** The ABR simulator: trace parsers, time integration, hand-computed run accounting, and the CLI's bad input. */
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { AbrController, AbrStream } from '../../abr/types';
 import { main } from '../../abr/lab/sim/cli';
 import { PLATFORM_MEDIA } from '../../scripts/abr-media';
@@ -150,7 +150,15 @@ describe('abr:sim CLI', () => {
     const err: string[] = [];
     return { out, err, io: { out: (l) => void out.push(l), err: (l) => void err.push(l) } };
   };
-  const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'abr-sim-'));
+  const made: string[] = [];
+  const tmp = (): string => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'abr-sim-'));
+    made.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('missing directory → exit 1 with a clear message', () => {
     const r = io();

@@ -134,7 +134,7 @@ describe('chunked transcoding (local stack, 12 s chunks of 6 s segments)', () =>
         vars: { X264_PRESET: 'superfast', TRANSCODE_CHUNK_SEC: '12', SEGMENT_DURATION_SEC: '6', TRANSCODE_RETRY_BASE_DELAY_SEC: '1', TRANSCODE_JOB_LEASE_MS: '20000', TRANSCODE_PURGE_DELAY_SEC: '5' },
         holdUnits: HOLD_UNITS,
       }),
-      makeSources(mkdtempSync(path.join(os.tmpdir(), 'chunked-src-'))),
+      makeSources(mkdtempSync(path.join(dir, 'src-'))),
     ]);
     const main = await uploadOriginal(stack, 'chunked main', sources.main);
     [killed, lastChunk, audio] = await Promise.all([stack.waitForHeld(main, 'encode:360p@1'), stack.waitForHeld(main, 'encode:240p@3'), stack.waitForHeld(main, 'audio')]);

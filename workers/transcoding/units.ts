@@ -147,27 +147,8 @@ export const unitKinds: { [K in DispatchedMessage['type']]: UnitKind<Extract<Dis
       if (video.liveInputId) return recordingStoryboard(ctx);
       if (!analysed(video)) return { status: 'not-yet', reason: 'video has not been analysed yet' };
       const low = await lowestRung(ctx);
-      const cmaf = video.packaging === 'cmaf';
-      const segments = low?.complete && low.segmentCount > 0 ? Array.from({ length: low.segmentCount }, (_, n) => keys.segment(video.id, low.name, n, video.packaging)) : undefined;
-      // CMAF: the init segment first, which makes the stream one fragmented MP4.
-      const framesFrom = segments && cmaf ? [keys.init(video.id, low!.name), ...segments] : segments;
-      const t = config.transcoding.thumbnails;
-      const intervalSec = storyboardIntervalSec(video.duration, t);
-      const tileHeight = Math.max(2, Math.round((t.tileWidth * video.height) / video.width / 2) * 2);
-      const body: ThumbnailsRequest = {
-        sourceKey: keys.original(video.id),
-        outputPrefix: keys.thumbnailsPrefix(video.id),
-        sourceDuration: video.duration,
-        intervalSec,
-        tileWidth: t.tileWidth,
-        tileHeight,
-        columns: t.columns,
-        rows: t.rows,
-        posterMaxHeight: t.posterMaxHeight,
-        framesFrom,
-        ...(framesFrom && cmaf ? { framesPackaging: 'cmaf' as const } : {}),
-      };
-      return { status: 'ready', path: '/v1/thumbnails', body: { ...body } };
+      const frames = low?.complete && low.segmentCount > 0 ? { name: low.name, segmentCount: low.segmentCount, packaging: video.packaging } : null;
+      return thumbnailsRequest(video.id, config, { duration: video.duration, width: video.width, height: video.height }, frames, keys.original(video.id));
     },
     async completed(ctx) {
       if (!ctx.video.liveInputId) await maybeMarkReady(ctx.env, ctx.db, ctx.config, ctx.video.id);
@@ -191,21 +172,35 @@ async function recordingStoryboard(ctx: UnitCtx): Promise<Prepared> {
     .where(and(eq(schema.renditions.videoId, video.id), eq(schema.renditions.kind, 'video'), eq(schema.renditions.complete, true)));
   const low = rows.filter((r) => r.segmentCount > 0).sort((a, b) => a.height - b.height)[0];
   if (!low || !video.duration) return { status: 'invalid', reason: 'the recording has no complete rung to make a storyboard from' };
+  return thumbnailsRequest(video.id, config, { duration: video.duration, width: low.width, height: low.height }, low);
+}
+
+/**
+ * The transcoder's thumbnails request: the storyboard's grid and tiles (`size` gives their aspect), its frames decoded
+ * from the rung `frames` when given (CMAF: its init segment first, which makes the stream one fragmented MP4), else
+ * from the source; a poster from `sourceKey` when given.
+ */
+function thumbnailsRequest(
+  videoId: string, config: UnitCtx['config'], size: { duration: number; width: number; height: number },
+  frames: { name: string; segmentCount: number; packaging: VideoRow['packaging'] } | null, sourceKey?: string,
+): Prepared {
   const t = config.transcoding.thumbnails;
+  const cmaf = frames?.packaging === 'cmaf';
+  const framesFrom = frames
+    ? [...(cmaf ? [keys.init(videoId, frames.name)] : []), ...Array.from({ length: frames.segmentCount }, (_, n) => keys.segment(videoId, frames.name, n, frames.packaging))]
+    : undefined;
   const body: ThumbnailsRequest = {
-    outputPrefix: keys.thumbnailsPrefix(video.id),
-    sourceDuration: video.duration,
-    intervalSec: storyboardIntervalSec(video.duration, t),
+    ...(sourceKey ? { sourceKey } : {}),
+    outputPrefix: keys.thumbnailsPrefix(videoId),
+    sourceDuration: size.duration,
+    intervalSec: storyboardIntervalSec(size.duration, t),
     tileWidth: t.tileWidth,
-    tileHeight: Math.max(2, Math.round((t.tileWidth * low.height) / low.width / 2) * 2),
+    tileHeight: Math.max(2, Math.round((t.tileWidth * size.height) / size.width / 2) * 2),
     columns: t.columns,
     rows: t.rows,
     posterMaxHeight: t.posterMaxHeight,
-    framesFrom: [
-      ...(low.packaging === 'cmaf' ? [keys.init(video.id, low.name)] : []),
-      ...Array.from({ length: low.segmentCount }, (_, n) => keys.segment(video.id, low.name, n, low.packaging)),
-    ],
-    ...(low.packaging === 'cmaf' ? { framesPackaging: 'cmaf' as const } : {}),
+    ...(framesFrom ? { framesFrom } : {}),
+    ...(cmaf ? { framesPackaging: 'cmaf' as const } : {}),
   };
   return { status: 'ready', path: '/v1/thumbnails', body: { ...body } };
 }

@@ -92,6 +92,19 @@ function keepingUp(times: number[], seen: { maxBacklog: number; last: LadderView
   };
 }
 
+/** The signed playback URL of input `liveId`'s broadcast, once it is playable (at most 30 s after `started`). */
+async function playableUrl(api: Api, liveId: string, started: number, pushErrors: string[]): Promise<{ url: string }> {
+  let videoId: string | null = null;
+  for (;;) {
+    if (Date.now() - started > 30_000) throw new Error(`the broadcast did not become playable: ${pushErrors.join('')}`);
+    await new Promise((r) => setTimeout(r, 200));
+    videoId ??= ((await (await api(`/v1/live_inputs/${liveId}`)).json()) as { playback: { videoId: string | null } }).playback.videoId;
+    if (!videoId) continue;
+    const signed = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url?: string };
+    if (signed.url) return { url: signed.url };
+  }
+}
+
 /**
  * A 720p broadcast with `segmentSec` segments watched by hls.js (default settings) until `seconds` − 4: glass-to-glass
  * samples, one a second, as in the main pass.
@@ -101,13 +114,7 @@ async function watchBroadcast(api: Api, browser: Awaited<ReturnType<typeof launc
   const started = Date.now();
   const push = pushLive(live.ingest.url, { seconds, width: 1280, height: 720, segmentSec });
   const ladder = watchLadder(api, live.id, () => started + (seconds - 2) * 1000);
-  let signed: { url?: string } = {};
-  while (!signed.url) {
-    if (Date.now() - started > 30_000) throw new Error(`the broadcast did not become playable: ${push.stderr.join('')}`);
-    await new Promise((r) => setTimeout(r, 200));
-    const videoId = ((await (await api(`/v1/live_inputs/${live.id}`)).json()) as { playback: { videoId: string | null } }).playback.videoId;
-    if (videoId) signed = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url?: string };
-  }
+  const signed = await playableUrl(api, live.id, started, push.stderr);
   const firstPlayableSec = (Date.now() - started) / 1000;
   const page = await browser.newPage();
   await page.goto(`${pageOrigin}/`);
@@ -148,14 +155,7 @@ export async function run(): Promise<BenchResult> {
     const logStart = stack.logs.length;
     const push = pushLive(live.ingest.url, { seconds: SECONDS, width: 1280, height: 720 });
     const ladder720 = watchLadder(api, live.id, () => started + (SECONDS - 2) * 1000);
-    let signed: { url?: string } = {};
-    let videoId: string | null = null;
-    while (!signed.url) {
-      if (Date.now() - started > 30_000) throw new Error(`the broadcast did not become playable: ${push.stderr.join('')}`);
-      await new Promise((r) => setTimeout(r, 200));
-      videoId ??= ((await (await api(`/v1/live_inputs/${live.id}`)).json()) as { playback: { videoId: string | null } }).playback.videoId;
-      if (videoId) signed = (await (await api(`/v1/videos/${videoId}/playback`)).json()) as { url?: string };
-    }
+    const signed = await playableUrl(api, live.id, started, push.stderr);
     const firstPlayableSec = (Date.now() - started) / 1000;
     const page = await browser.newPage();
     await page.goto(`${pageServer.origin}/`);

@@ -1,9 +1,10 @@
 /**
  * The transcoder's modules with real ffprobe/ffmpeg on small generated files (no servers): what analysis accepts
- * and rejects, rotation, 10-second segments with aligned IDR frames, and the storyboard's WebVTT.
+ * and rejects, rotation, 10-second segments with aligned IDR frames, the storyboard's WebVTT, and where jobs keep
+ * their temporary files.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { encodeAudio, encodeRungs, parseMediaPlaylist, spanChunk } from '../../c
 import { avcCodecFromAnnexB } from '../../containers/transcoder/src/codec-strings';
 import { analyze, interpretProbe } from '../../containers/transcoder/src/probe';
 import { makeThumbnails, storyboardVtt } from '../../containers/transcoder/src/thumbnails';
+import { removeWorkRoot, sweepStaleWorkRoots, withWorkDir } from '../../containers/transcoder/src/work-dirs';
 import { firstVideoFrame, makeSource } from '../helpers/transcoding-media';
 
 let dir: string;
@@ -228,5 +230,36 @@ describe('storyboard', () => {
       '00:00:06.000 --> 00:00:08.000\nsprite_0.jpg#xywh=160,90,160,90',
       '00:00:08.000 --> 00:00:09.500\nsprite_1.jpg#xywh=0,0,160,90',
     ]);
+  });
+});
+
+describe('work directories', () => {
+  it('a starting transcoder removes the work roots of stopped transcoders and keeps those of running ones', async () => {
+    const tmp = path.join(dir, 'tmp');
+    const exited = spawnSync(process.execPath, ['-e', '']).pid!;
+    const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      for (const pid of [exited, running.pid!]) mkdirSync(path.join(tmp, `transcoder-${pid}`, 'job-a'), { recursive: true });
+      mkdirSync(path.join(tmp, 'transcoder-modules-x'), { recursive: true });
+      expect(await sweepStaleWorkRoots(tmp)).toEqual([path.join(tmp, `transcoder-${exited}`)]);
+      expect(readdirSync(tmp).sort()).toEqual([`transcoder-${running.pid}`, 'transcoder-modules-x'].sort());
+    } finally {
+      running.kill('SIGKILL');
+    }
+  });
+
+  it('a job gets a directory of its own under this process\'s root, removed when the job ends even if it fails', async () => {
+    let seen = '';
+    await expect(
+      withWorkDir(async (d) => {
+        seen = d;
+        writeFileSync(path.join(d, 'segment_0.ts'), 'x');
+        throw new Error('encode failed');
+      }),
+    ).rejects.toThrow('encode failed');
+    expect(path.dirname(seen)).toBe(path.join(os.tmpdir(), `transcoder-${process.pid}`));
+    expect(existsSync(seen)).toBe(false);
+    removeWorkRoot();
+    expect(existsSync(path.dirname(seen))).toBe(false);
   });
 });

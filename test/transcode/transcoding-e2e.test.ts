@@ -4,7 +4,7 @@
  * generated with lavfi; outputs are read back from R2 and checked with ffprobe and a real HLS parser (m3u8-parser).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -268,6 +268,9 @@ describe('transcoding pipeline (local stack, real ffmpeg)', () => {
     const id = ids.crash;
     const held = await stack.waitForHeld(id, /^encode:.*@1$/);
     expect((await getVideo(stack, id)).processing.find((j) => j.unit === held.unit)).toMatchObject({ status: 'PROCESSING', attempts: 1 });
+    // The held ffmpeg writes under the killed transcoder's work root, which its `finally` will never remove.
+    const workRoot = /(\/[^\0]*\/transcoder-\d+)\/job-/.exec(readFileSync(`/proc/${held.pid}/cmdline`, 'utf8'))?.[1];
+    expect(workRoot && existsSync(workRoot)).toBe(true);
     // The new process holds nothing: a chunk-1 unit not started yet must not be held in its turn.
     await stack.restartTranscoder({ holdUnits: [] });
 
@@ -277,6 +280,8 @@ describe('transcoding pipeline (local stack, real ffmpeg)', () => {
     const killed = video.processing.find((j) => j.unit === held.unit)!;
     expect(killed.status).toBe('COMPLETED');
     expect(killed.attempts).toBeGreaterThanOrEqual(2);
+    // The restarted transcoder removed the killed one's work root when it started.
+    expect(existsSync(workRoot!)).toBe(false);
     // One job row per unit, one rendition per rung.
     expect(new Set(video.processing.map((j) => j.unit)).size).toBe(video.processing.length);
     expect(video.renditions.map((r) => r.name)).toEqual(['240p', '360p', '480p']);

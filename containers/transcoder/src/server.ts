@@ -27,7 +27,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CallbackReporter, isCallbackSpec, Slots } from './dispatch';
@@ -44,6 +43,7 @@ import { makeThumbnails } from './thumbnails';
 import { cutFrame, makeDownload } from './media-jobs';
 import type { DownloadRequest, FrameRequest } from './media-protocol';
 import { encodeLiveSegment } from './live';
+import { removeWorkRoot, sweepStaleWorkRoots, withWorkDir } from './work-dirs';
 import type { LiveSegmentRequest } from './live-protocol';
 
 const PORT = Number(process.env.PORT ?? 8080);
@@ -98,15 +98,6 @@ function throttledProgress(emit: Emit): (fraction: number) => void {
     last = now;
     emit({ type: 'progress', progress: Math.round(fraction * 1000) / 1000 });
   };
-}
-
-async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'transcode-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /**
@@ -382,10 +373,13 @@ server.on('error', (err: NodeJS.ErrnoException) => {
   }
   throw err;
 });
+// A killed transcoder never removed its jobs' directories: remove those of processes that no longer run.
+void sweepStaleWorkRoots().then((removed) => removed.length > 0 && console.log(`removed ${removed.length} work dir(s) of stopped transcoders`));
 server.listen(PORT, HOST, () => console.log(`transcoder listening on http://${HOST}:${PORT} (storage ${storage.url('')})`));
 
 function shutdown(code: number): void {
   killAllChildren();
+  removeWorkRoot();
   server.close();
   process.exit(code);
 }

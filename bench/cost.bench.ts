@@ -5,7 +5,9 @@
  *
  * 1. Upload and transcode: a 1080p test source (testsrc2 + a tone; BENCH_COST_SOURCE_SEC, default 600 s) through
  *    the chunk API, transcoded by the local transcoder process with the default ladder (chunked). The counts from
- *    the first byte to READY are one upload's; the bytes the video keeps in R2 are its storage.
+ *    the first byte to READY are one upload's; the bytes the video keeps in R2 are its storage. Then the same source
+ *    again with a per-title ladder (`ladderMode: "per-title"`), for its storage and encoding only
+ *    (BENCH_COST_PER_TITLE=0 skips it).
  * 2. Viewing: BENCH_COST_VIEWERS viewers (default 1,000), each watching BENCH_COST_WATCH_SEC (default 300 s) as a
  *    player does: `GET /v1/videos/:id/playback`, the master, the 240p rung's playlist and the audio playlist, every
  *    video and audio segment of those minutes, one view beacon and one QoE record at the end. Run three times, with
@@ -22,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BenchResult } from './run';
 import { startStack, type Stack } from '../test/helpers/local-stack';
-import { getVideo, internalHeaders, listObjects, makeSource, uploadOriginal } from '../test/helpers/transcoding-media';
+import { getVideo, internalHeaders, listObjects, makeSource, uploadOriginal, type EncodingFields } from '../test/helpers/transcoding-media';
 import type { OperationCounts, OperationKind } from '../workers/metering/operations';
 import { ASSUMED_CPU_MS_PER_REQUEST, COMPETITORS, DO_MEMORY_GB, INSTANCE, PRICES, type PriceLine } from '../workers/metering/prices';
 
@@ -32,6 +34,8 @@ const VIEWERS = Number(process.env.BENCH_COST_VIEWERS ?? 1000);
 const VIEWERS_OTHER = Number(process.env.BENCH_COST_VIEWERS_OTHER ?? VIEWERS);
 const WATCH_SEC = Number(process.env.BENCH_COST_WATCH_SEC ?? 300);
 const HIT_RATIOS = [0, 0.9, 0.99];
+/** Also upload the source with a per-title ladder (BENCH_COST_PER_TITLE=0 skips it). */
+const PER_TITLE = process.env.BENCH_COST_PER_TITLE !== '0';
 const CONCURRENCY = 8;
 const TRANSCODE_DEADLINE_MS = 90 * 60_000;
 const POLL_MS = 10_000;
@@ -234,6 +238,27 @@ async function viewers(b: Bench, videoId: string, hitRatio: number, count: numbe
   return { ...measured, segments, segmentHits: hits, forcedMisses: misses, viewers: count };
 }
 
+/** Uploads `file` through the chunk API and waits for READY: the operations counted meanwhile, and what the video keeps in R2. */
+async function uploadToReady(b: Bench, file: string, encoding: EncodingFields) {
+  const upload = await b.measure(async () => {
+    const id = await uploadOriginal(b.stack, `cost bench (${encoding.ladderMode ?? 'default ladder'})`, file, 4, encoding);
+    const deadline = Date.now() + TRANSCODE_DEADLINE_MS;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error('the upload did not become READY in time');
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      b.control++;
+      const v = await getVideo(b.stack, id);
+      if (v.status === 'READY') return v;
+      if (v.status === 'FAILED') throw new Error(`transcoding failed: ${v.error}`);
+    }
+  });
+  const video = upload.value;
+  const stored = [...(await listObjects(b.stack, `videos/${video.id}/`)), ...(await listObjects(b.stack, `originals/${video.id}/`))];
+  const storedBytes = stored.reduce((a, o) => a + o.size, 0);
+  const originalBytes = stored.filter((o) => o.key.startsWith('originals/')).reduce((a, o) => a + o.size, 0);
+  return { upload, video, storedBytes, originalBytes };
+}
+
 export async function run(): Promise<BenchResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cost-bench-'));
   const stack = await startStack({
@@ -246,23 +271,10 @@ export async function run(): Promise<BenchResult> {
     const file = await makeSource(path.join(dir, 'source.mp4'), { width: 1920, height: 1080, seconds: SOURCE_SEC });
     const sourceMadeSec = (Date.now() - made) / 1000;
 
-    // 1. One upload, from its first byte to READY.
-    const upload = await b.measure(async () => {
-      const id = await uploadOriginal(stack, 'cost bench', file);
-      const deadline = Date.now() + TRANSCODE_DEADLINE_MS;
-      for (;;) {
-        if (Date.now() > deadline) throw new Error('the upload did not become READY in time');
-        await new Promise((r) => setTimeout(r, POLL_MS));
-        b.control++;
-        const v = await getVideo(stack, id);
-        if (v.status === 'READY') return v;
-        if (v.status === 'FAILED') throw new Error(`transcoding failed: ${v.error}`);
-      }
-    });
-    const video = upload.value;
-    const stored = [...(await listObjects(stack, `videos/${video.id}/`)), ...(await listObjects(stack, `originals/${video.id}/`))];
-    const storedBytes = stored.reduce((a, o) => a + o.size, 0);
-    const originalBytes = stored.filter((o) => o.key.startsWith('originals/')).reduce((a, o) => a + o.size, 0);
+    // 1. One upload, from its first byte to READY, with the platform's default ladder; then the same source with a
+    // per-title ladder, for its storage and encoding only (viewing costs the same requests per minute either way).
+    const { upload, video, storedBytes, originalBytes } = await uploadToReady(b, file, {});
+    const perTitleUpload = PER_TITLE ? await uploadToReady(b, file, { ladderMode: 'per-title' }) : null;
     const minutes = SOURCE_SEC / 60;
 
     // 2. Viewing at each cache-hit ratio.
@@ -300,34 +312,56 @@ export async function run(): Promise<BenchResult> {
       withoutOriginal: round(usd(PRICES.r2StorageGbMonth, derived), 4),
     };
     const uploadPrice = price(upload.counts);
+    // The per-title upload: its storage (original kept in Standard, and the two variants) and its encoding.
+    const perTitle = perTitleUpload && {
+      seconds: perTitleUpload.upload.seconds,
+      storedBytes: perTitleUpload.storedBytes,
+      originalBytes: perTitleUpload.originalBytes,
+      ladder: perTitleUpload.video.renditions.map((r) => r.name),
+      crf: perTitleUpload.video.ladder?.crf ?? null,
+      usdPer1000MinutesMonth: round(price({}, per1000(perTitleUpload.storedBytes)).total, 4),
+      variantsUsdPer1000MinutesMonth: {
+        originalInInfrequentAccess: round(usd(PRICES.r2StorageGbMonth, per1000(perTitleUpload.storedBytes - perTitleUpload.originalBytes)) + usd(PRICES.r2StorageIaGbMonth, per1000(perTitleUpload.originalBytes)), 4),
+        withoutOriginal: round(usd(PRICES.r2StorageGbMonth, per1000(perTitleUpload.storedBytes - perTitleUpload.originalBytes)), 4),
+      },
+      counts: perTitleUpload.upload.counts,
+      usdPer1000MinutesEncoded: round((price(perTitleUpload.upload.counts).total / minutes) * 1000, 4),
+    };
     const at90 = runs.find((r) => r.hitRatio === 0.9)!;
     const stream = COMPETITORS.stream;
     const mux = COMPETITORS.mux;
     const dominant = (lines: Record<string, number>) => Object.entries(lines).sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'none';
     const deliveryVsStream = round(at90.usdPer1000MinutesDelivered.total / stream.deliveredPer1000Min, 4);
     const storageVsStream = round(storage.total / stream.storedPer1000MinMonth, 4);
+    const perTitleStorageVsStream = perTitle && round(perTitle.usdPer1000MinutesMonth / stream.storedPer1000MinMonth, 4);
     return {
       summary: [
         `source: ${SOURCE_SEC} s 1080p (made in ${sourceMadeSec.toFixed(0)} s); upload + transcode to READY ${upload.seconds.toFixed(0)} s; stored ${(storedBytes / 1e6).toFixed(1)} MB (original ${(originalBytes / 1e6).toFixed(1)} MB)`,
         `one upload: ${JSON.stringify(upload.counts)} → $${uploadPrice.total.toFixed(4)} (${dominant(uploadPrice.lines)} dominates) = $${((uploadPrice.total / minutes) * 1000).toFixed(2)} per 1,000 minutes encoded`,
         `storage: $${storage.total.toFixed(4)} per 1,000 minutes per month (R2 ${storedGbMonthPer1000Min.toFixed(2)} GB-month) vs Stream $${stream.storedPer1000MinMonth} → ${storageVsStream}×; Mux $${mux.storedPer1000MinMonth} (assumed)`,
         `storage variants per 1,000 minutes-month: original in Infrequent Access $${storageVariants.originalInInfrequentAccess} (${round(storageVariants.originalInInfrequentAccess / stream.storedPer1000MinMonth, 3)}×), without the original $${storageVariants.withoutOriginal} (${round(storageVariants.withoutOriginal / stream.storedPer1000MinMonth, 3)}×)`,
+        ...(perTitle
+          ? [
+              `per-title ladder (${perTitle.ladder.join(', ')}; CRF ${JSON.stringify(perTitle.crf)}): upload + transcode ${perTitle.seconds.toFixed(0)} s, stored ${(perTitle.storedBytes / 1e6).toFixed(1)} MB → storage $${perTitle.usdPer1000MinutesMonth} (${perTitleStorageVsStream}×), original in Infrequent Access $${perTitle.variantsUsdPer1000MinutesMonth.originalInInfrequentAccess}, without it $${perTitle.variantsUsdPer1000MinutesMonth.withoutOriginal}; encoding $${perTitle.usdPer1000MinutesEncoded} per 1,000 minutes`,
+            ]
+          : []),
         ...runs.map(
           (r) =>
             `delivery at ${r.hitRatio * 100} % hits (${r.viewers} viewers, segment hits measured ${(r.segmentHitRatio * 100).toFixed(1)} % of ${r.segmentRequests}, ${r.seconds.toFixed(0)} s): $${r.usdPer1000MinutesDelivered.total.toFixed(4)} per 1,000 minutes (${dominant(r.usdPer1000MinutesDelivered.lines)} dominates) vs Stream $${stream.deliveredPer1000Min}`,
         ),
-        `target (≤ 0.5× Stream at 90 % hits): delivery ${deliveryVsStream}×, storage ${storageVsStream}×`,
+        `target (≤ 0.5× Stream at 90 % hits): delivery ${deliveryVsStream}×, storage ${storageVsStream}× (default ladder)${perTitle ? `, ${perTitleStorageVsStream}× (per-title ladder)` : ''}`,
       ],
       data: {
         source: { seconds: SOURCE_SEC, size: '1920x1080', bytes: originalBytes },
         workload: { viewersAt90: VIEWERS, viewersAt0And99: VIEWERS_OTHER, watchSeconds: WATCH_SEC, rung: '240p', hitRatios: HIT_RATIOS, concurrency: CONCURRENCY },
         upload: { seconds: upload.seconds, counts: upload.counts, usd: uploadPrice, usdPer1000MinutesEncoded: round((uploadPrice.total / minutes) * 1000, 4) },
         storage: { storedBytes, originalBytes, storedGbMonthPer1000Minutes: round(storedGbMonthPer1000Min, 4), usdPer1000MinutesMonth: storage, variantsUsdPer1000MinutesMonth: storageVariants },
+        perTitle,
         delivery: runs,
         assumptions: { workerCpuMsPerRequest: ASSUMED_CPU_MS_PER_REQUEST, doMemoryGb: DO_MEMORY_GB, instance: INSTANCE, freeAllowances: 'not deducted' },
         prices: PRICES,
         competitors: COMPETITORS,
-        vsStream: { deliveryAt90: deliveryVsStream, storage: storageVsStream },
+        vsStream: { deliveryAt90: deliveryVsStream, storage: storageVsStream, storagePerTitle: perTitleStorageVsStream },
       },
       targetMet: deliveryVsStream <= 0.5 && storageVsStream <= 0.5,
     };

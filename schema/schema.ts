@@ -104,12 +104,18 @@ export const videos = sqliteTable(
     ladder: text('ladder'),
     /** The live input whose broadcast this video records (workers/live); null for uploaded videos. */
     liveInputId: text('live_input_id'),
+    /**
+     * When the uploaded original was deleted under the platform's retention (ORIGINAL_RETENTION_DAYS;
+     * workers/uploads/original-retention.ts); null while it is kept. Without it nothing can be re-encoded.
+     */
+    originalDeletedAt: integer('original_deleted_at'),
   },
   (t) => [
     index('videos_scheduled_deletion_idx').on(t.scheduledDeletion),
     index('videos_creator_created_idx').on(t.creatorId, t.createdAt),
     index('videos_status_idx').on(t.status),
     index('videos_clip_of_idx').on(t.clipOf),
+    index('videos_original_retention_idx').on(t.originalDeletedAt, t.readyAt),
   ],
 );
 

@@ -14,6 +14,7 @@ import { flushOverdueShards } from './views/flush';
 import { sweepLostDeliveries } from './webhooks/sweeper';
 import { sweepDeletedVideos } from './metadata/delete';
 import { deleteDueVideos } from './metadata/scheduled-deletion';
+import { deleteExpiredOriginals } from './uploads/original-retention';
 import { snapshotStoredUsage } from './usage/snapshot';
 
 export const CRON_EVERY_5_MIN = '*/5 * * * *';
@@ -26,7 +27,8 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
       case CRON_EVERY_5_MIN: {
         // Stuck transcode jobs (lost queue sends, expired leases) are re-sent; trending videos are warmed.
         // Webhook deliveries whose queue message was lost are sent again; objects a job raced in after its video
-        // was deleted are removed (workers/metadata/delete.ts); videos whose scheduled deletion is due are deleted.
+        // was deleted are removed (workers/metadata/delete.ts); videos whose scheduled deletion is due are deleted;
+        // originals past their retention are deleted (workers/uploads/original-retention.ts).
         const now = runtime().now();
         const tasks = {
           sweep: sweepTranscodeJobs(env, openDb(env.DB), config),
@@ -34,6 +36,7 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
           webhooks: sweepLostDeliveries(env, openDb(env.DB), config, now),
           deleted: sweepDeletedVideos(env, openDb(env.DB), config, now),
           scheduledDeletion: deleteDueVideos(env, openDb(env.DB), config, now),
+          originals: deleteExpiredOriginals(env, openDb(env.DB), config, now),
         };
         const names = Object.keys(tasks) as (keyof typeof tasks)[];
         const settled = await Promise.allSettled(names.map((n) => tasks[n]));

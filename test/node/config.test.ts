@@ -92,6 +92,16 @@ describe('loadConfig', () => {
     expect(problemsOf({ LIVE_LADDER_MAX_BACKLOG: '1.5' }).map((p) => p.split(/[= ]/)[0])).toEqual(['LIVE_LADDER_MAX_BACKLOG']);
   });
 
+  it('originals: kept by default; ORIGINAL_RETENTION_DAYS deletes them that many days after READY; junk is refused by name', () => {
+    expect(loadConfig({}).originals.retentionMs).toBeNull();
+    expect(loadConfig({ ORIGINAL_RETENTION_DAYS: '' }).originals.retentionMs).toBeNull();
+    expect(loadConfig({ ORIGINAL_RETENTION_DAYS: '30' }).originals.retentionMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ ORIGINAL_RETENTION_DAYS: '0' }).originals.retentionMs).toBe(0);
+    for (const bad of ['forever', '-1', '1.5', '1e9']) {
+      expect(problemsOf({ ORIGINAL_RETENTION_DAYS: bad }).map((p) => p.split(/[= ]/)[0]), bad).toEqual(['ORIGINAL_RETENTION_DAYS']);
+    }
+  });
+
   it('the HTTP entry answers 500 misconfigured, naming the variable', async () => {
     const res = await app.request('/healthz', {}, { TRANSCODE_CHUNK_SEC: 'sixty' } as unknown as Env);
     expect(res.status).toBe(500);

@@ -3,13 +3,15 @@
  *
  * - The request lists the rung's segments (a clip's: its window of the source's) and the audio rendition's over
  *   the same window, to be remuxed into one `+faststart` MP4 with both tracks; the transcoder checks the result (H.264/AAC, duration within tolerance of the playlist) and
- *   otherwise encodes from the original (the clip's range of it) when there is one.
+ *   otherwise encodes from the original (the clip's range of it) when there is one (a live recording has none, nor a
+ *   video whose original was deleted under retention).
  * - Acks: done, already done, video gone (the row is failed). Transient failures go back to PENDING and retry
  *   with backoff; after `downloads.maxAttempts` deliveries, or on a permanent failure, the row is FAILED with the
  *   reason (shown in the video object; a new POST tries again).
  */
 import { loadConfig, type Config } from '../shared/config';
 import { openDb, type Db } from '../shared/db';
+import { headOriginal } from '../shared/original';
 import { runtime } from '../shared/runtime';
 import { AUDIO_RENDITION, keys, publicPaths } from '../shared/storage-keys';
 import { codecOfCodecs } from '../shared/rendition-names';
@@ -42,7 +44,7 @@ function audioRequest(state: PlaybackState, config: Config, message: MediaJobMes
   };
 }
 
-async function buildRequest(db: Db, config: Config, message: MediaJobMessage): Promise<DownloadRequest | string> {
+async function buildRequest(env: Pick<Env, 'MEDIA'>, db: Db, config: Config, message: MediaJobMessage): Promise<DownloadRequest | string> {
   const state = await loadPlaybackState(db, message.videoId);
   if (!state || state.video.status === 'DELETED') return 'the video was deleted';
   if (message.rendition === AUDIO_RENDITION) return audioRequest(state, config, message);
@@ -65,8 +67,9 @@ async function buildRequest(db: Db, config: Config, message: MediaJobMessage): P
     outputKey: keys.download(message.videoId, rung.name),
     expectedDuration,
     durationToleranceSec: config.downloads.durationToleranceSec,
-    // The fallback encodes H.264: an HEVC or AV1 rung's download is its own segments or nothing.
-    encodeFallback: codec !== 'h264' ? null : {
+    // The fallback encodes H.264 from the original: an HEVC or AV1 rung's download, and that of a video without an
+    // original (a live recording, or one whose original retention deleted), is its own segments or nothing.
+    encodeFallback: codec !== 'h264' || !(await headOriginal(env.MEDIA, state.segmentsOf)) ? null : {
       sourceKey: keys.original(state.segmentsOf),
       start: clipStart,
       duration: expectedDuration,
@@ -88,7 +91,7 @@ async function processDownload(env: Pick<Env, 'MEDIA'>, db: Db, config: Config, 
   if (claim.status === 'done') return { status: 'ack' };
   if (claim.status === 'busy') return { status: 'retry', reason: 'held by another worker', delaySeconds: Math.ceil(claim.leaseRemainingMs / 1000) + 1 };
   const row: DownloadRow = claim.row;
-  const request = await buildRequest(db, config, message);
+  const request = await buildRequest(env, db, config, message);
   if (typeof request === 'string') {
     await failDownload(db, message.videoId, message.rendition, request);
     return { status: 'ack' };

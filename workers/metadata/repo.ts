@@ -1,9 +1,10 @@
 /**
  * D1 access for video metadata, and the writer of a video row's columns other than its status (which only
  * video-state.ts writes) and its view count (which the views area's flush adds to atomically with the hourly
- * aggregates, workers/views/flush.ts): a creator's edits, the source facts from analysis, the bytes it stores.
+ * aggregates, workers/views/flush.ts): a creator's edits, the source facts from analysis, the bytes it stores, when
+ * its original was deleted.
  */
-import { and, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import { schema, type Db } from '../shared/db';
 import { runtime } from '../shared/runtime';
 import type { VideoRecord, VideoRow } from './serialize';
@@ -33,6 +34,26 @@ export async function editVideo(db: Db, videoId: string, edit: VideoEdit): Promi
 /** The bytes the video keeps in R2, as workers/usage/stored.ts counted them (`delta`: a known addition). */
 export async function recordStoredBytes(db: Db, videoId: string, bytes: number): Promise<void> {
   await db.update(schema.videos).set({ storedBytes: bytes }).where(eq(schema.videos.id, videoId));
+}
+
+/**
+ * The original of these READY videos is about to be deleted under retention: marks each that is still READY with
+ * its original kept (a compare-and-set, so a video a retry just took back to PROCESSING keeps its original);
+ * returns the ids marked.
+ */
+export async function markOriginalsDeleted(db: Db, videoIds: string[], now: number): Promise<string[]> {
+  if (videoIds.length === 0) return [];
+  const rows = await db
+    .update(schema.videos)
+    .set({ originalDeletedAt: now })
+    .where(and(inArray(schema.videos.id, videoIds), eq(schema.videos.status, 'READY'), isNull(schema.videos.originalDeletedAt)))
+    .returning({ id: schema.videos.id });
+  return rows.map((r) => r.id);
+}
+
+/** The deletion of this video's original failed: it is kept, and the next run tries again. */
+export async function unmarkOriginalDeleted(db: Db, videoId: string): Promise<void> {
+  await db.update(schema.videos).set({ originalDeletedAt: null }).where(eq(schema.videos.id, videoId));
 }
 
 export async function addStoredBytes(db: Db, videoId: string, delta: number): Promise<void> {

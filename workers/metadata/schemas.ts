@@ -117,6 +117,7 @@ export const VideoSchema = z
     requireSignedURLs: z.boolean(),
     allowedOrigins: z.array(z.string()).nullable(),
     scheduledDeletion: z.string().nullable(),
+    originalDeletedAt: z.string().nullable().openapi({ description: "When the uploaded original was deleted under the platform's retention (ORIGINAL_RETENTION_DAYS); null while it is kept" }),
     originalLanguage: z.string().openapi({ description: "BCP 47 tag of the upload's own audio; `und`: not said" }),
     ladderMode: z.enum(LADDER_MODES),
     packaging: z.enum(PACKAGINGS),

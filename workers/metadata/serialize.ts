@@ -85,6 +85,8 @@ export interface VideoView {
   allowedOrigins: string[] | null;
   /** When the video deletes itself (ISO time), or null. */
   scheduledDeletion: string | null;
+  /** When the uploaded original was deleted under the platform's retention (ISO time), or null while it is kept. */
+  originalDeletedAt: string | null;
   originalLanguage: string;
   /** For an instant clip: its source and the range of the source it plays (segment boundaries). */
   clip?: { sourceId: string; start: number; end: number };
@@ -146,6 +148,7 @@ export function videoView(record: VideoRecord): VideoView {
     requireSignedURLs: video.requireSignedUrls,
     allowedOrigins: video.allowedOrigins ? (JSON.parse(video.allowedOrigins) as string[]) : null,
     scheduledDeletion: iso(video.scheduledDeletion),
+    originalDeletedAt: iso(video.originalDeletedAt),
     originalLanguage: video.originalLanguage,
     ladderMode: video.ladderMode,
     packaging: video.packaging,

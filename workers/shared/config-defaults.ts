@@ -253,6 +253,16 @@ export const defaults = {
     scheduledPerRun: 100,
   },
   /**
+   * Uploaded originals: kept while the video lives (null), or deleted this long after the video became READY
+   * (ORIGINAL_RETENTION_DAYS; 0: at the first cron run after READY). The rungs, audio, captions and everything
+   * cut from segments stay; what needs the original (re-encoding a rendition) is refused once it is gone.
+   */
+  originals: {
+    retentionMs: null as number | null,
+    /** Originals deleted per cron run (the rest wait for the next run, five minutes later). */
+    deletedPerRun: 50,
+  },
+  /**
    * Thumbnails at any time (workers/frames): canonical widths, the width without `width=`, the poster's width. Times
    * snap to the storyboard's grid (`transcoding.thumbnails`: every 2 s, at most 400 points), so a video has at most
    * 400 × 7 frames however long it is.

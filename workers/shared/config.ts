@@ -91,6 +91,7 @@ export const ENV_VARS = [
   'TRANSCODE_MAX_RUNNING_UNITS',
   'TRANSCODE_PURGE_DELAY_SEC',
   'SCHEDULED_DELETION_MAX_DAYS',
+  'ORIGINAL_RETENTION_DAYS',
   'USAGE_FLUSH_MS',
   'IMPORT_TIME_LIMIT_SEC',
   'IMPORT_STALL_MS',
@@ -310,6 +311,10 @@ function read(env: ConfigVars): Config {
     deletion: {
       ...d.deletion,
       scheduledMaxAheadMs: r.number('SCHEDULED_DELETION_MAX_DAYS', d.deletion.scheduledMaxAheadMs / 86_400_000, { min: 1, max: 3650 }) * 86_400_000,
+    },
+    originals: {
+      ...d.originals,
+      retentionMs: r.raw('ORIGINAL_RETENTION_DAYS') === null ? null : r.number('ORIGINAL_RETENTION_DAYS', 0, { min: 0, max: 36500, integer: true }) * 86_400_000,
     },
     imports: {
       ...d.imports,

@@ -40,6 +40,7 @@ export const ERRORS = {
   quota_exceeded: { status: 403, meaning: "Storing this would pass the creator's quota (minutes or bytes stored); details give the quota, what is stored and what was asked." },
   method_not_allowed: { status: 405, meaning: 'The route exists but not for this method.' },
   conflict: { status: 409, meaning: 'The resource is in a state that does not allow this (still uploading, already complete, offset mismatch, …).' },
+  original_deleted: { status: 409, meaning: "The video's original was deleted under the platform's retention (ORIGINAL_RETENTION_DAYS); nothing can be re-encoded from it." },
   stale_claim: { status: 409, meaning: 'Transcoder callback: this run no longer owns its job (it was taken over).' },
   gone: { status: 410, meaning: 'Expired or already used (an upload, a direct upload URL, a video deleted mid-job).' },
   length_required: { status: 411, meaning: 'Content-Length is required.' },

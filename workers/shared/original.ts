@@ -2,7 +2,7 @@
  * A video's original: the one module that writes a composite, reads (size, byte range, whole) and deletes it.
  * Every reader of an original goes through here: the transcoder's storage gateway (HTTP Range, so ffmpeg, the
  * download fallback encode and every transcoding unit), the operator start route, the completion checks and the
- * video deletion and purge sweeps.
+ * video deletion and purge sweeps, and the retention of originals.
  *
  * Two shapes, the reader cannot tell them apart:
  * - object: `originals/{id}/original`, one R2 object (the chunk API, a plain tus upload). Read exactly as before.
@@ -248,6 +248,20 @@ export async function deleteOriginal(bucket: R2Bucket, videoId: string): Promise
   });
   const parts = manifest ? await deleteParts(bucket, manifest.parts) : 0;
   return parts + (await deletePrefix(bucket, keys.originalPrefix(videoId)));
+}
+
+/**
+ * Deletes the original's own bytes in either shape (a composite's parts, then its manifest or the object) and
+ * nothing else under `originals/{id}/` (an extra audio track's file stays): what retention removes from a video
+ * that lives on. Running it again after an interruption finishes the job.
+ */
+export async function deleteOriginalFile(bucket: R2Bucket, videoId: string): Promise<void> {
+  const manifest = await manifestOf(bucket, videoId).catch((err: unknown) => {
+    console.warn(`composite manifest of ${videoId} unreadable; deleting the object shape only`, err);
+    return null;
+  });
+  if (manifest) await deleteParts(bucket, manifest.parts);
+  await bucket.delete([keys.original(videoId), keys.originalManifest(videoId)]);
 }
 
 /** Sum of the sizes of every object listed under `prefix`. */

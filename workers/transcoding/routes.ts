@@ -13,7 +13,7 @@ import { and, eq } from 'drizzle-orm';
 import { createRoute } from '@hono/zod-openapi';
 import { requireCreator } from '../shared/auth';
 import { schema } from '../shared/db';
-import { badRequest, conflict, notFound } from '../shared/errors';
+import { apiError, badRequest, conflict, notFound } from '../shared/errors';
 import { isSafeId } from '../shared/storage-keys';
 import { headOriginal } from '../shared/original';
 import { startProcessing } from './start';
@@ -52,6 +52,9 @@ export const transcodingRoutes = apiRoutes()
     if (video.status === 'UPLOADING' || video.status === 'DELETED') throw conflict(`the video is ${video.status}; nothing to retry`);
     const planned = plannedRungNames(c.var.config, video);
     if (planned.length === 0) throw conflict('the video was never analysed successfully; upload a new file');
+    if (video.originalDeletedAt !== null) {
+      throw apiError('original_deleted', `the original was deleted on ${new Date(video.originalDeletedAt).toISOString()} under the platform's retention of originals; upload the file again as a new video to re-encode it`);
+    }
     if (name !== 'thumbnails' && !planned.includes(name)) {
       throw notFound(`no rendition ${name} for this video; its ladder is ${planned.join(', ')}`);
     }

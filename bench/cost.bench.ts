@@ -7,7 +7,8 @@
  *    the chunk API, transcoded by the local transcoder process with the default ladder (chunked). The counts from
  *    the first byte to READY are one upload's; the bytes the video keeps in R2 are its storage. Then the same source
  *    again with a per-title ladder (`ladderMode: "per-title"`), for its storage and encoding only
- *    (BENCH_COST_PER_TITLE=0 skips it).
+ *    (BENCH_COST_PER_TITLE=0 skips it). The stack runs with ORIGINAL_RETENTION_DAYS=0: once both are measured, the
+ *    bench fires the 5-minute cron, which deletes their originals, and measures what each keeps afterwards.
  * 2. Viewing: BENCH_COST_VIEWERS viewers (default 1,000), each watching BENCH_COST_WATCH_SEC (default 300 s) as a
  *    player does: `GET /v1/videos/:id/playback`, the master, the 240p rung's playlist and the audio playlist, every
  *    video and audio segment of those minutes, one view beacon and one QoE record at the end. Run three times, with
@@ -24,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BenchResult } from './run';
 import { startStack, type Stack } from '../test/helpers/local-stack';
+import { CRONS, fireCron } from '../scripts/local-cron';
 import { getVideo, internalHeaders, listObjects, makeSource, uploadOriginal, type EncodingFields } from '../test/helpers/transcoding-media';
 import type { OperationCounts, OperationKind } from '../workers/metering/operations';
 import { ASSUMED_CPU_MS_PER_REQUEST, COMPETITORS, DO_MEMORY_GB, INSTANCE, PRICES, type PriceLine } from '../workers/metering/prices';
@@ -259,11 +261,29 @@ async function uploadToReady(b: Bench, file: string, encoding: EncodingFields) {
   return { upload, video, storedBytes, originalBytes };
 }
 
+/** What a video keeps in R2 once retention deleted its original (waits for the cron's mark on the row). */
+async function keptAfterRetention(b: Bench, id: string): Promise<{ bytes: number; originalDeletedAt: string }> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    b.control++;
+    const v = (await getVideo(b.stack, id)) as { originalDeletedAt?: string | null };
+    if (v.originalDeletedAt) {
+      const stored = [...(await listObjects(b.stack, `videos/${id}/`)), ...(await listObjects(b.stack, `originals/${id}/`))];
+      return { bytes: stored.reduce((a, o) => a + o.size, 0), originalDeletedAt: v.originalDeletedAt };
+    }
+    if (Date.now() > deadline) throw new Error(`the retention cron did not delete ${id}'s original`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 export async function run(): Promise<BenchResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cost-bench-'));
   const stack = await startStack({
     transcoder: true,
-    vars: { BENCH_ROUTES: '1', VIEWS_SESSIONS_PER_ADDRESS: '1000000', VIEWS_PER_ADDRESS_PER_VIDEO: '1000000' },
+    // Retention 0: the first 5-minute cron after READY deletes the originals; the bench fires it once both videos
+    // are measured with their originals, and measures again.
+    vars: { BENCH_ROUTES: '1', VIEWS_SESSIONS_PER_ADDRESS: '1000000', VIEWS_PER_ADDRESS_PER_VIDEO: '1000000', ORIGINAL_RETENTION_DAYS: '0' },
+    testScheduled: true,
   });
   const b = new Bench(stack);
   try {
@@ -275,6 +295,11 @@ export async function run(): Promise<BenchResult> {
     // per-title ladder, for its storage and encoding only (viewing costs the same requests per minute either way).
     const { upload, video, storedBytes, originalBytes } = await uploadToReady(b, file, {});
     const perTitleUpload = PER_TITLE ? await uploadToReady(b, file, { ladderMode: 'per-title' }) : null;
+
+    // Retention: the cron deletes both originals; what each video keeps afterwards is measured, not derived.
+    await fireCron(stack.origin, CRONS[0]!.expr);
+    const afterRetention = await keptAfterRetention(b, video.id);
+    const perTitleAfterRetention = perTitleUpload ? await keptAfterRetention(b, perTitleUpload.video.id) : null;
     const minutes = SOURCE_SEC / 60;
 
     // 2. Viewing at each cache-hit ratio.
@@ -310,6 +335,8 @@ export async function run(): Promise<BenchResult> {
       originalInStandard: round(storage.total, 4),
       originalInInfrequentAccess: round(usd(PRICES.r2StorageGbMonth, derived) + usd(PRICES.r2StorageIaGbMonth, per1000(originalBytes)), 4),
       withoutOriginal: round(usd(PRICES.r2StorageGbMonth, derived), 4),
+      /** Measured: what the video keeps once ORIGINAL_RETENTION_DAYS deleted its original. */
+      afterRetention: round(usd(PRICES.r2StorageGbMonth, per1000(afterRetention.bytes)), 4),
     };
     const uploadPrice = price(upload.counts);
     // The per-title upload: its storage (original kept in Standard, and the two variants) and its encoding.
@@ -323,6 +350,7 @@ export async function run(): Promise<BenchResult> {
       variantsUsdPer1000MinutesMonth: {
         originalInInfrequentAccess: round(usd(PRICES.r2StorageGbMonth, per1000(perTitleUpload.storedBytes - perTitleUpload.originalBytes)) + usd(PRICES.r2StorageIaGbMonth, per1000(perTitleUpload.originalBytes)), 4),
         withoutOriginal: round(usd(PRICES.r2StorageGbMonth, per1000(perTitleUpload.storedBytes - perTitleUpload.originalBytes)), 4),
+        afterRetention: round(usd(PRICES.r2StorageGbMonth, per1000(perTitleAfterRetention!.bytes)), 4),
       },
       counts: perTitleUpload.upload.counts,
       usdPer1000MinutesEncoded: round((price(perTitleUpload.upload.counts).total / minutes) * 1000, 4),
@@ -339,7 +367,7 @@ export async function run(): Promise<BenchResult> {
         `source: ${SOURCE_SEC} s 1080p (made in ${sourceMadeSec.toFixed(0)} s); upload + transcode to READY ${upload.seconds.toFixed(0)} s; stored ${(storedBytes / 1e6).toFixed(1)} MB (original ${(originalBytes / 1e6).toFixed(1)} MB)`,
         `one upload: ${JSON.stringify(upload.counts)} → $${uploadPrice.total.toFixed(4)} (${dominant(uploadPrice.lines)} dominates) = $${((uploadPrice.total / minutes) * 1000).toFixed(2)} per 1,000 minutes encoded`,
         `storage: $${storage.total.toFixed(4)} per 1,000 minutes per month (R2 ${storedGbMonthPer1000Min.toFixed(2)} GB-month) vs Stream $${stream.storedPer1000MinMonth} → ${storageVsStream}×; Mux $${mux.storedPer1000MinMonth} (assumed)`,
-        `storage variants per 1,000 minutes-month: original in Infrequent Access $${storageVariants.originalInInfrequentAccess} (${round(storageVariants.originalInInfrequentAccess / stream.storedPer1000MinMonth, 3)}×), without the original $${storageVariants.withoutOriginal} (${round(storageVariants.withoutOriginal / stream.storedPer1000MinMonth, 3)}×)`,
+        `storage variants per 1,000 minutes-month: original in Infrequent Access $${storageVariants.originalInInfrequentAccess} (${round(storageVariants.originalInInfrequentAccess / stream.storedPer1000MinMonth, 3)}×), without the original $${storageVariants.withoutOriginal} (${round(storageVariants.withoutOriginal / stream.storedPer1000MinMonth, 3)}×); measured after the retention cron deleted it: ${(afterRetention.bytes / 1e6).toFixed(1)} MB, $${storageVariants.afterRetention} (${round(storageVariants.afterRetention / stream.storedPer1000MinMonth, 3)}×)`,
         ...(perTitle
           ? [
               `per-title ladder (${perTitle.ladder.join(', ')}; CRF ${JSON.stringify(perTitle.crf)}): upload + transcode ${perTitle.seconds.toFixed(0)} s, stored ${(perTitle.storedBytes / 1e6).toFixed(1)} MB → storage $${perTitle.usdPer1000MinutesMonth} (${perTitleStorageVsStream}×), original in Infrequent Access $${perTitle.variantsUsdPer1000MinutesMonth.originalInInfrequentAccess}, without it $${perTitle.variantsUsdPer1000MinutesMonth.withoutOriginal}; encoding $${perTitle.usdPer1000MinutesEncoded} per 1,000 minutes`,
@@ -355,13 +383,13 @@ export async function run(): Promise<BenchResult> {
         source: { seconds: SOURCE_SEC, size: '1920x1080', bytes: originalBytes },
         workload: { viewersAt90: VIEWERS, viewersAt0And99: VIEWERS_OTHER, watchSeconds: WATCH_SEC, rung: '240p', hitRatios: HIT_RATIOS, concurrency: CONCURRENCY },
         upload: { seconds: upload.seconds, counts: upload.counts, usd: uploadPrice, usdPer1000MinutesEncoded: round((uploadPrice.total / minutes) * 1000, 4) },
-        storage: { storedBytes, originalBytes, storedGbMonthPer1000Minutes: round(storedGbMonthPer1000Min, 4), usdPer1000MinutesMonth: storage, variantsUsdPer1000MinutesMonth: storageVariants },
+        storage: { storedBytes, originalBytes, afterRetention, storedGbMonthPer1000Minutes: round(storedGbMonthPer1000Min, 4), usdPer1000MinutesMonth: storage, variantsUsdPer1000MinutesMonth: storageVariants },
         perTitle,
         delivery: runs,
         assumptions: { workerCpuMsPerRequest: ASSUMED_CPU_MS_PER_REQUEST, doMemoryGb: DO_MEMORY_GB, instance: INSTANCE, freeAllowances: 'not deducted' },
         prices: PRICES,
         competitors: COMPETITORS,
-        vsStream: { deliveryAt90: deliveryVsStream, storage: storageVsStream, storagePerTitle: perTitleStorageVsStream },
+        vsStream: { deliveryAt90: deliveryVsStream, storage: storageVsStream, storageAfterRetention: round(storageVariants.afterRetention / stream.storedPer1000MinMonth, 4), storagePerTitle: perTitleStorageVsStream },
       },
       targetMet: deliveryVsStream <= 0.5 && storageVsStream <= 0.5,
     };

@@ -58,6 +58,10 @@ describe('retention of originals', () => {
     const db = openDb(env.DB);
     const config = loadConfig({ ...env, ORIGINAL_RETENTION_DAYS: '30' });
 
+    // Read once before: the video object is cached, and the deletion must show through the cache.
+    const shown = async (id: string) => (await (await api(`/v1/videos/${id}`, { token })).json<VideoBody>()).originalDeletedAt;
+    expect(await shown(old)).toBeNull();
+
     expect(await deleteExpiredOriginals(env, db, config, t0)).toBe(2);
     // The original's own bytes went (the composite's parts and manifest too); the rungs and the audio file stayed.
     expect(await keysUnder(`originals/${old}/`)).toEqual([`originals/${old}/audio_fr`]);
@@ -68,7 +72,6 @@ describe('retention of originals', () => {
     expect(await keysUnder(`originals/${recent}/`)).toEqual([`originals/${recent}/audio_fr`, `originals/${recent}/original`]);
     expect(await keysUnder(`originals/${processing}/`)).toEqual([`originals/${processing}/original`]);
 
-    const shown = async (id: string) => (await (await api(`/v1/videos/${id}`, { token })).json<VideoBody>()).originalDeletedAt;
     expect(await shown(old)).toBe(new Date(t0).toISOString());
     expect(await shown(recent)).toBeNull();
     // The stored bytes are counted again: the audio file and the segment.

@@ -15,6 +15,7 @@ import { schema, type Db } from '../shared/db';
 import { logEvent } from '../shared/log';
 import { deleteOriginalFile } from '../shared/original';
 import { recountStoredBytes } from '../usage/stored';
+import { invalidateVideo } from '../metadata/cache';
 import { markOriginalsDeleted, unmarkOriginalDeleted } from '../metadata/repo';
 
 const videos = schema.videos;
@@ -33,12 +34,14 @@ export async function deleteExpiredOriginals(env: Pick<Env, 'MEDIA'>, db: Db, co
   const marked = await markOriginalsDeleted(db, due.map((v) => v.id), now);
   let deleted = 0;
   for (const id of marked) {
+    await invalidateVideo(id);
     try {
       await deleteOriginalFile(env.MEDIA, id);
       await recountStoredBytes(env, db, id);
       deleted++;
     } catch (err) {
       await unmarkOriginalDeleted(db, id);
+      await invalidateVideo(id);
       logEvent('warn', 'original.retention_failed', { videoId: id, error: String(err) });
     }
   }

@@ -14,7 +14,7 @@
  *    video and audio segment of those minutes, one view beacon and one QoE record at the end. Run three times, with
  *    0 %, 90 % and 99 % of segment requests made to miss the edge cache: before a request chosen to miss, the bench
  *    drops that segment from the cache (`POST /internal/bench/edge-purge`, a bench-only route; its own requests
- *    are subtracted). The rung does not change the counts (R2 and Workers bill per operation; egress is free); the
+ *    are subtracted). The 0 % and 99 % runs have BENCH_COST_VIEWERS_OTHER viewers (default 200). The rung does not change the counts (R2 and Workers bill per operation; egress is free); the
  *    lowest rung keeps the local stack fast.
  * Counts are read with `/internal/operations` after a forced flush; the bench's own control requests (flushes,
  * reads, purges, status polls) are subtracted from the Worker requests. Bounded: every loop has a fixed count and
@@ -33,7 +33,7 @@ import { ASSUMED_CPU_MS_PER_REQUEST, COMPETITORS, DO_MEMORY_GB, INSTANCE, PRICES
 const SOURCE_SEC = Number(process.env.BENCH_COST_SOURCE_SEC ?? 600);
 const VIEWERS = Number(process.env.BENCH_COST_VIEWERS ?? 1000);
 /** Viewers of the 0 % and 99 % runs (the counts per minute delivered do not depend on how many watch). */
-const VIEWERS_OTHER = Number(process.env.BENCH_COST_VIEWERS_OTHER ?? VIEWERS);
+const VIEWERS_OTHER = Number(process.env.BENCH_COST_VIEWERS_OTHER ?? Math.min(VIEWERS, 200));
 const WATCH_SEC = Number(process.env.BENCH_COST_WATCH_SEC ?? 300);
 const HIT_RATIOS = [0, 0.9, 0.99];
 /** Also upload the source with a per-title ladder (BENCH_COST_PER_TITLE=0 skips it). */

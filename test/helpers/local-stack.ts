@@ -53,18 +53,27 @@ function canListen(port: number): Promise<boolean> {
 }
 
 /**
- * fetch for requests to a local stack. wrangler dev's proxy closes idle keep-alive sockets, and fetch's pool can send
- * the next request on one just as it closes: "fetch failed" caused by UND_ERR_SOCKET "other side closed", the
- * request never handled. That failure is retried once (on a fresh connection); `init.body` must be replayable.
+ * fetch for requests to a local stack, retried once (`init.body` must be replayable) on two failures of wrangler
+ * dev's proxy that never reached the Worker's answer:
+ * - its pool closes idle keep-alive sockets, and fetch can send the next request on one just as it closes: "fetch
+ *   failed" caused by UND_ERR_SOCKET "other side closed";
+ * - it answers "503 Your worker restarted mid-request" for any failed hop to workerd on a request with a body, not
+ *   only restarts; a Worker that refuses a body without reading it (413) meets it now and then.
+ * Use it for requests whose repeat is harmless (refused, idempotent, or not yet handled).
  */
 export async function stackFetch(url: string, init?: RequestInit): Promise<Response> {
+  let res: Response;
   try {
-    return await fetch(url, init);
+    res = await fetch(url, init);
   } catch (err) {
     const cause = err instanceof TypeError ? (err.cause as { code?: string } | undefined) : undefined;
     if (cause?.code !== 'UND_ERR_SOCKET') throw err;
     return fetch(url, init);
   }
+  if (res.status !== 503) return res;
+  const text = await res.text();
+  if (/restarted mid-request/.test(text)) return fetch(url, init);
+  return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 export async function waitFor(url: string, timeoutMs = 60_000, child?: ChildProcess): Promise<void> {

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../helpers/local-stack';
+import { stackFetch, startStack, type Stack } from '../helpers/local-stack';
 import { listObjects, makeSource, uploadOriginal, waitForStatus } from '../helpers/transcoding-media';
 
 const MiB = 1024 * 1024;
@@ -74,7 +74,7 @@ describe('limits that held only in part', () => {
     ] as const) {
       const minted = await fetch(`${stack.origin}/v1/direct_uploads`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ maxSizeBytes: limit }) });
       const du = (await minted.json()) as { uploadURL: string; videoId: string };
-      const res = await fetch(du.uploadURL, { method: 'POST', headers: { ...TUS, ...OFFSET, 'Upload-Defer-Length': '1' }, body: new Uint8Array(body) });
+      const res = await stackFetch(du.uploadURL, { method: 'POST', headers: { ...TUS, ...OFFSET, 'Upload-Defer-Length': '1' }, body: new Uint8Array(body) });
       expect(await errorOf(res), `${body} bytes against ${limit}`).toMatchObject({ status: 413, code: 'payload_too_large', message: expect.stringContaining(`maxSizeBytes (${limit})`) });
       expect(await stored(`uploads/${du.videoId}/`)).toEqual([]);
       expect(await stored(`originals/${du.videoId}/`)).toEqual([]);
@@ -89,7 +89,7 @@ describe('limits that held only in part', () => {
   it("the creator's own tus endpoint and the chunk API hold the platform's maximum", async () => {
     const meta = `title ${b64('too big')}`;
     // A deferred-length creation carrying more than the maximum.
-    const deferred = await fetch(`${stack.origin}/v1/uploads`, { method: 'POST', headers: { ...auth(), ...TUS, ...OFFSET, 'Upload-Defer-Length': '1', 'Upload-Metadata': meta }, body: new Uint8Array(MAX_FILE + 1) });
+    const deferred = await stackFetch(`${stack.origin}/v1/uploads`, { method: 'POST', headers: { ...auth(), ...TUS, ...OFFSET, 'Upload-Defer-Length': '1', 'Upload-Metadata': meta }, body: new Uint8Array(MAX_FILE + 1) });
     expect(await errorOf(deferred)).toMatchObject({ status: 413, message: expect.stringContaining(`the maximum of ${MAX_FILE} bytes`) });
     // Two partial uploads each under the maximum, concatenated over it.
     const partials: string[] = [];
@@ -110,7 +110,7 @@ describe('limits that held only in part', () => {
     const initiate = (fileSize: number) => fetch(`${stack.origin}/v1/videos/${id}/upload`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ fileSize }) });
     expect((await initiate(MAX_FILE + 1)).status).toBe(413);
     expect((await initiate(1000)).status).toBe(201);
-    expect((await fetch(`${stack.origin}/v1/videos/${id}/upload/chunks/0`, { method: 'PUT', headers: auth(), body: new Uint8Array(1001) })).status).toBe(413);
+    expect((await stackFetch(`${stack.origin}/v1/videos/${id}/upload/chunks/0`, { method: 'PUT', headers: auth(), body: new Uint8Array(1001) })).status).toBe(413);
     expect(await stored(`originals/${id}/`)).toEqual([]);
   });
 

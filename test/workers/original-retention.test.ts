@@ -2,7 +2,8 @@
  * Retention of uploaded originals (ORIGINAL_RETENTION_DAYS): the cron's pass deletes the original of a video READY
  * for longer than the retention (either shape: an object, or a composite's manifest and parts) and nothing else (the
  * rungs, an extra audio track's file), records when, recounts the stored bytes, and leaves alone what is not due,
- * or not READY, and everything under the default (kept). A rendition retry of such a video is refused with its own code.
+ * or not READY, and everything under the default (kept); a deletion R2 refuses is tried again by the next run. A
+ * rendition retry of such a video is refused with its own code.
  */
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,6 +83,27 @@ describe('retention of originals', () => {
     expect(await deleteExpiredOriginals(env, db, config, t0)).toBe(0);
     expect(await deleteExpiredOriginals(env, db, config, t0 + 2 * DAY)).toBe(1);
     expect(await keysUnder(`originals/${recent}/`)).toEqual([`originals/${recent}/audio_fr`]);
+  });
+
+  it('a deletion that fails leaves the original kept and unmarked, and the next run deletes it', async () => {
+    const { token } = await newCreator();
+    const t0 = Date.now();
+    const id = await readyVideo(token, t0 - 3 * DAY);
+    const db = openDb(env.DB);
+    const config = loadConfig({ ...env, ORIGINAL_RETENTION_DAYS: '2' });
+    // R2 refuses the delete (every other call goes through).
+    const failing = new Proxy(env.MEDIA, {
+      get(target, prop) {
+        if (prop === 'delete') return async () => Promise.reject(new Error('R2 is unavailable'));
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    expect(await deleteExpiredOriginals({ MEDIA: failing }, db, config, t0)).toBe(0);
+    expect(await keysUnder(`originals/${id}/`)).toContain(`originals/${id}/original`);
+    expect((await (await api(`/v1/videos/${id}`, { token })).json<VideoBody>()).originalDeletedAt).toBeNull();
+    expect(await deleteExpiredOriginals(env, db, config, t0)).toBeGreaterThanOrEqual(1);
+    expect(await keysUnder(`originals/${id}/`)).toEqual([`originals/${id}/audio_fr`]);
   });
 
   it('keeps every original when no retention is configured', async () => {

@@ -3,14 +3,25 @@
  * [assets] section of wrangler.toml) and scripts/local-cron.ts. The hourly cron must flush a view-counter shard whose
  * own end-of-hour alarm never ran (its pending row is aged in D1: wrangler dev's `/__scheduled` cannot run the
  * cron at another time, and the Worker's clock is the machine's). The old way (`/cdn-cgi/handler/scheduled`) answers
- * 500 with [assets].
+ * 500 with [assets]. The 5-minute cron deletes originals past their retention (ORIGINAL_RETENTION_DAYS=0 here).
  */
 import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRONS, fireCron } from '../../scripts/local-cron';
 import { ROOT, startStack, type Stack } from '../helpers/local-stack';
-import { createVideo, publishTranscoded } from '../helpers/transcoding-media';
+import { createVideo, listObjects, publishTranscoded } from '../helpers/transcoding-media';
+
+/** Puts an object into the stack's local R2 bucket, as wrangler's own CLI does. */
+function r2Put(stack: Stack, key: string, file: string): void {
+  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['r2', 'object', 'put', `edge-video-media/${key}`, '--local', '--persist-to', stack.stateDir, '--file', file], {
+    cwd: ROOT,
+    env: { ...process.env, CI: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
 
 function d1(stack: Stack, sql: string): Record<string, unknown>[] {
   const out = execFileSync(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['d1', 'execute', 'DB', '--local', '--persist-to', stack.stateDir, '--json', '--command', sql], {
@@ -27,7 +38,8 @@ describe('local cron triggers (npm start)', () => {
   beforeAll(async () => {
     // A view needs a playback session and at least this much watching (docs/views.md); 1 s keeps the test short.
     // BENCH_ROUTES: the video is made READY through /internal/bench/videos/:id/transcoded.
-    stack = await startStack({ testScheduled: true, vars: { VIEWS_MIN_WATCH_SECONDS: '1', BENCH_ROUTES: '1' } });
+    // ORIGINAL_RETENTION_DAYS=0: the 5-minute cron deletes the original of every READY video.
+    stack = await startStack({ testScheduled: true, vars: { VIEWS_MIN_WATCH_SECONDS: '1', BENCH_ROUTES: '1', ORIGINAL_RETENTION_DAYS: '0' } });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -37,6 +49,23 @@ describe('local cron triggers (npm start)', () => {
     for (const cron of CRONS) await expect(fireCron(stack.origin, cron.expr)).resolves.toBeUndefined();
     // What the previous local firing used: broken with [assets] in this wrangler version, hence the route above.
     expect((await fetch(`${stack.origin}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('0 * * * *')}`)).status).toBe(500);
+  });
+
+  it('deletes the original of a READY video past its retention, and the video still plays', async () => {
+    const id = await createVideo(stack, 'cron retention');
+    await publishTranscoded(stack.origin, id, { width: 426, height: 240, duration: 12, segmentSec: 4 });
+    const file = path.join(os.tmpdir(), `cron-original-${process.pid}.bin`);
+    writeFileSync(file, new Uint8Array(4096));
+    try {
+      r2Put(stack, `originals/${id}/original`, file);
+    } finally {
+      rmSync(file, { force: true });
+    }
+    expect((await listObjects(stack, `originals/${id}/`)).map((o) => o.key)).toEqual([`originals/${id}/original`]);
+    await fireCron(stack.origin, '*/5 * * * *');
+    expect(await listObjects(stack, `originals/${id}/`)).toEqual([]);
+    expect(d1(stack, `SELECT status, original_deleted_at IS NOT NULL AS deleted FROM videos WHERE id = '${id}'`)[0]).toEqual({ status: 'READY', deleted: 1 });
+    expect((await fetch(`${stack.origin}/v1/videos/${id}/playback`)).status).toBe(200);
   });
 
   it('flushes a view-counter shard whose end-of-hour alarm never ran', async () => {

@@ -19,7 +19,7 @@
  * can forget either and none can emit twice. Columns that are not the status (title, facts from analysis,
  * renditions) are written by their areas as before.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { VideoStatus } from '../../schema/schema';
 import { emitLifecycleEvent, type LifecycleEvent } from '../lifecycle';
 import { schema, type Db } from '../shared/db';
@@ -34,6 +34,8 @@ interface Transition {
   readonly to: VideoStatus;
   /** The lifecycle event the winning caller emits (none for a move nobody outside this area reacts to). */
   readonly event: LifecycleEvent | null;
+  /** Only for a video whose original is kept (not deleted under retention): the move re-encodes from it. */
+  readonly needsOriginal?: boolean;
 }
 
 const LIVE: readonly VideoStatus[] = ['UPLOADING', 'PROCESSING', 'READY', 'FAILED'];
@@ -47,6 +49,7 @@ const LIVE: readonly VideoStatus[] = ['UPLOADING', 'PROCESSING', 'READY', 'FAILE
  * - `fail`: a job failed for good. Only a PROCESSING video moves: a READY video keeps playing.
  * - `reprocess`: a creator retries a rendition; READY is a source because a retry may add a rung to a READY video.
  *   PROCESSING is a source too (a retry while other units still run) and then only clears the error. No event.
+ *   Only while the original is kept: a retention run that marked it deleted wins over a retry, and the reverse.
  * - `delete`: from any live state, once; the row stays as DELETED so ids and stats stay consistent.
  * - `createClip`: no `video.ready` event — the clip is answered at once (201) and its media is its source's.
  */
@@ -56,7 +59,7 @@ export const TRANSITIONS = {
   uploadFailed: { from: ['UPLOADING'], to: 'FAILED', event: 'video.failed' },
   ready: { from: ['PROCESSING'], to: 'READY', event: 'video.ready' },
   fail: { from: ['PROCESSING'], to: 'FAILED', event: 'video.failed' },
-  reprocess: { from: ['FAILED', 'PROCESSING', 'READY'], to: 'PROCESSING', event: null },
+  reprocess: { from: ['FAILED', 'PROCESSING', 'READY'], to: 'PROCESSING', event: null, needsOriginal: true },
   delete: { from: LIVE, to: 'DELETED', event: 'video.deleted' },
 } as const satisfies Record<string, Transition>;
 
@@ -77,7 +80,7 @@ async function move(env: Env, db: Db, videoId: string, name: TransitionName, col
   const moved = await db
     .update(schema.videos)
     .set({ ...columns, status: t.to, updatedAt: runtime().now() })
-    .where(and(eq(schema.videos.id, videoId), inArray(schema.videos.status, [...t.from])))
+    .where(and(eq(schema.videos.id, videoId), inArray(schema.videos.status, [...t.from]), t.needsOriginal ? isNull(schema.videos.originalDeletedAt) : undefined))
     .returning({ id: schema.videos.id });
   if (moved.length === 0) return false;
   try {

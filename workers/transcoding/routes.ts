@@ -92,7 +92,12 @@ export const transcodingRoutes = apiRoutes()
       }
     }
     for (const r of retries) await resetJobForRetry(db, id, unitOf(r.message), r.range);
-    await reprocessVideo(c.env, db, id);
+    if (!(await reprocessVideo(c.env, db, id))) {
+      // Changed since it was read: deleted, or its original deleted by a retention run in between.
+      const now = await db.select({ status: schema.videos.status, originalDeletedAt: schema.videos.originalDeletedAt }).from(schema.videos).where(eq(schema.videos.id, id)).get();
+      if (now?.originalDeletedAt != null) throw apiError('original_deleted', "the original was deleted under the platform's retention of originals; upload the file again as a new video to re-encode it");
+      throw conflict(`the video is ${now?.status ?? 'DELETED'}; nothing to retry`);
+    }
     await enqueueTranscode(c.env, retries.map((r) => r.message));
     const units = retries.map((r) => unitOf(r.message));
     return c.json({ videoId: id, rendition: name, unit: units[0] ?? null, units, status: 'PENDING' }, 202);

@@ -7,7 +7,8 @@
  * download whose remux fails has no encode to fall back to. Clips and live recordings have no original of their own.
  *
  * Order: the row is marked first (a compare-and-set on READY, so a retry that took the video back to PROCESSING
- * keeps its original), then the bytes are deleted; a failed deletion unmarks the row and the next run tries again.
+ * keeps its original; the state machine's `reprocess` move in turn refuses a marked video, so a retry cannot win
+ * after the mark), then the bytes are deleted; a failed deletion unmarks the row and the next run tries again.
  */
 import { and, asc, eq, isNull, lte } from 'drizzle-orm';
 import type { Config } from '../shared/config';

@@ -27,8 +27,12 @@ interface Flow {
 
 export interface ShapingProxy {
   port: number;
-  /** Starts following `trace` from its beginning now; null = no shaping (loopback speed). */
-  shape(trace: Pick<Trace, 'durationsSec' | 'bps'> | null): void;
+  /**
+   * Starts following `trace` from its beginning now; null = no shaping (loopback speed). With `allowanceBytes`, that
+   * many bytes first pass at loopback speed whenever they are asked for, and the trace starts once they are used up
+   * (a test that must not depend on how soon the browser asks).
+   */
+  shape(trace: Pick<Trace, 'durationsSec' | 'bps'> | null, options?: { allowanceBytes?: number }): void;
   /** Bytes released since the last `shape` call. */
   bytesSent(): number;
   close(): Promise<void>;
@@ -42,7 +46,21 @@ export async function startShapingProxy(port: number): Promise<ShapingProxy> {
   let sent = 0;
   const flows: Flow[] = [];
 
+  let allowance = 0;
+
   const pump = (): void => {
+    if (clock && allowance >= 1) {
+      for (let guard = 0; allowance >= 1 && guard < 64; guard++) {
+        const waiting = flows.filter((f) => f.chunks.length > 0);
+        if (waiting.length === 0) break;
+        const share = Math.max(1, Math.floor(allowance / waiting.length));
+        for (const flow of waiting) allowance -= send(flow, Math.min(share, Math.floor(allowance)));
+      }
+      // The trace starts from its beginning when the allowance is used up.
+      startedAt = performance.now();
+      lastAt = 0;
+      budget = 0;
+    }
     const now = (performance.now() - startedAt) / 1000;
     if (!clock) {
       for (const flow of flows) drainAll(flow);
@@ -124,12 +142,13 @@ export async function startShapingProxy(port: number): Promise<ShapingProxy> {
 
   return {
     port: (server.address() as AddressInfo).port,
-    shape(trace) {
+    shape(trace, options) {
       clock = trace ? new TraceClock(trace) : null;
       startedAt = performance.now();
       lastAt = 0;
       budget = 0;
       sent = 0;
+      allowance = options?.allowanceBytes ?? 0;
     },
     bytesSent: () => sent,
     close: () =>

@@ -6,7 +6,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { STACK_SECRETS, type StackClient } from './local-stack';
+import { STACK_SECRETS, stackFetch, type StackClient } from './local-stack';
 import { transcodedBody, type TranscodedSpec } from './transcoded-body';
 
 const execFileP = promisify(execFile);
@@ -164,7 +164,7 @@ export async function waitForStatus(stack: StackClient, id: string, statuses: st
 }
 
 export async function listObjects(stack: StackClient, prefix: string): Promise<{ key: string; size: number }[]> {
-  const res = await fetch(`${stack.origin}/internal/storage?prefix=${encodeURIComponent(prefix)}`, { headers: internalHeaders() });
+  const res = await stackFetch(`${stack.origin}/internal/storage?prefix=${encodeURIComponent(prefix)}`, { headers: internalHeaders() });
   if (!res.ok) throw new Error(`list ${prefix}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { objects: { key: string; size: number }[] }).objects;
 }

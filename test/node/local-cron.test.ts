@@ -5,21 +5,24 @@
  * cron at another time, and the Worker's clock is the machine's). The old way (`/cdn-cgi/handler/scheduled`) answers
  * 500 with [assets]. The 5-minute cron deletes originals past their retention (ORIGINAL_RETENTION_DAYS=0 here).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CRONS, fireCron } from '../../scripts/local-cron';
-import { ROOT, startStack, type Stack } from '../helpers/local-stack';
+import { ROOT, stackFetch, startStack, type Stack } from '../helpers/local-stack';
 import { createVideo, listObjects, publishTranscoded } from '../helpers/transcoding-media';
 
-/** Puts an object into the stack's local R2 bucket, as wrangler's own CLI does. */
-function r2Put(stack: Stack, key: string, file: string): void {
-  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['r2', 'object', 'put', `edge-video-media/${key}`, '--local', '--persist-to', stack.stateDir, '--file', file], {
+/**
+ * Puts an object into the stack's local R2 bucket, as wrangler's own CLI does. Asynchronous: a blocked event loop
+ * would not see wrangler dev close the test's idle keep-alive sockets, and the next request would meet a dead one.
+ */
+async function r2Put(stack: Stack, key: string, file: string): Promise<void> {
+  await promisify(execFile)(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), ['r2', 'object', 'put', `edge-video-media/${key}`, '--local', '--persist-to', stack.stateDir, '--file', file], {
     cwd: ROOT,
     env: { ...process.env, CI: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
@@ -57,7 +60,7 @@ describe('local cron triggers (npm start)', () => {
     const file = path.join(os.tmpdir(), `cron-original-${process.pid}.bin`);
     writeFileSync(file, new Uint8Array(4096));
     try {
-      r2Put(stack, `originals/${id}/original`, file);
+      await r2Put(stack, `originals/${id}/original`, file);
     } finally {
       rmSync(file, { force: true });
     }
@@ -65,7 +68,7 @@ describe('local cron triggers (npm start)', () => {
     await fireCron(stack.origin, '*/5 * * * *');
     expect(await listObjects(stack, `originals/${id}/`)).toEqual([]);
     expect(d1(stack, `SELECT status, original_deleted_at IS NOT NULL AS deleted FROM videos WHERE id = '${id}'`)[0]).toEqual({ status: 'READY', deleted: 1 });
-    expect((await fetch(`${stack.origin}/v1/videos/${id}/playback`)).status).toBe(200);
+    expect((await stackFetch(`${stack.origin}/v1/videos/${id}/playback`)).status).toBe(200);
   });
 
   it('flushes a view-counter shard whose end-of-hour alarm never ran', async () => {

@@ -14,8 +14,9 @@
  *    video and audio segment of those minutes, one view beacon and one QoE record at the end. Run three times, with
  *    0 %, 90 % and 99 % of segment requests made to miss the edge cache: before a request chosen to miss, the bench
  *    drops that segment from the cache (`POST /internal/bench/edge-purge`, a bench-only route; its own requests
- *    are subtracted). The 0 % and 99 % runs have BENCH_COST_VIEWERS_OTHER viewers (default 200). The rung does not change the counts (R2 and Workers bill per operation; egress is free); the
- *    lowest rung keeps the local stack fast.
+ *    are subtracted). The 0 % and 99 % runs have BENCH_COST_VIEWERS_OTHER viewers (default 200). The rung does not
+ *    change the counts (R2 and Workers bill per operation; egress is free); the lowest rung keeps the local stack
+ *    fast.
  * Counts are read with `/internal/operations` after a forced flush; the bench's own control requests (flushes,
  * reads, purges, status polls) are subtracted from the Worker requests. Bounded: every loop has a fixed count and
  * the phases have deadlines; everything runs on loopback.
@@ -255,10 +256,14 @@ async function uploadToReady(b: Bench, file: string, encoding: EncodingFields) {
     }
   });
   const video = upload.value;
-  const stored = [...(await listObjects(b.stack, `videos/${video.id}/`)), ...(await listObjects(b.stack, `originals/${video.id}/`))];
-  const storedBytes = stored.reduce((a, o) => a + o.size, 0);
-  const originalBytes = stored.filter((o) => o.key.startsWith('originals/')).reduce((a, o) => a + o.size, 0);
-  return { upload, video, storedBytes, originalBytes };
+  return { upload, video, ...(await storedBy(b, video.id)) };
+}
+
+/** What a video keeps in R2: every object under its output and original prefixes, and the original's share. */
+async function storedBy(b: Bench, id: string): Promise<{ storedBytes: number; originalBytes: number }> {
+  const stored = [...(await listObjects(b.stack, `videos/${id}/`)), ...(await listObjects(b.stack, `originals/${id}/`))];
+  const sum = (objects: { size: number }[]) => objects.reduce((a, o) => a + o.size, 0);
+  return { storedBytes: sum(stored), originalBytes: sum(stored.filter((o) => o.key.startsWith('originals/'))) };
 }
 
 /** What a video keeps in R2 once retention deleted its original (waits for the cron's mark on the row). */
@@ -267,10 +272,7 @@ async function keptAfterRetention(b: Bench, id: string): Promise<{ bytes: number
   for (;;) {
     b.control++;
     const v = (await getVideo(b.stack, id)) as { originalDeletedAt?: string | null };
-    if (v.originalDeletedAt) {
-      const stored = [...(await listObjects(b.stack, `videos/${id}/`)), ...(await listObjects(b.stack, `originals/${id}/`))];
-      return { bytes: stored.reduce((a, o) => a + o.size, 0), originalDeletedAt: v.originalDeletedAt };
-    }
+    if (v.originalDeletedAt) return { bytes: (await storedBy(b, id)).storedBytes, originalDeletedAt: v.originalDeletedAt };
     if (Date.now() > deadline) throw new Error(`the retention cron did not delete ${id}'s original`);
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -43,6 +43,10 @@ const retryRoute = createRoute({
   responses: { 202: jsonContent(z.object({}).loose(), 'Queued'), ...errors(401, 403, 404, 409) },
 });
 
+/** A retry of a video whose original retention deleted: nothing to re-encode from. */
+const originalDeleted = (at: number) =>
+  apiError('original_deleted', `the original was deleted on ${new Date(at).toISOString()} under the platform's retention of originals; upload the file again as a new video to re-encode it`);
+
 export const transcodingRoutes = apiRoutes()
   .openapi(retryRoute, async (c) => {
     const { id, name } = c.req.valid('param');
@@ -52,9 +56,7 @@ export const transcodingRoutes = apiRoutes()
     if (video.status === 'UPLOADING' || video.status === 'DELETED') throw conflict(`the video is ${video.status}; nothing to retry`);
     const planned = plannedRungNames(c.var.config, video);
     if (planned.length === 0) throw conflict('the video was never analysed successfully; upload a new file');
-    if (video.originalDeletedAt !== null) {
-      throw apiError('original_deleted', `the original was deleted on ${new Date(video.originalDeletedAt).toISOString()} under the platform's retention of originals; upload the file again as a new video to re-encode it`);
-    }
+    if (video.originalDeletedAt !== null) throw originalDeleted(video.originalDeletedAt);
     if (name !== 'thumbnails' && !planned.includes(name)) {
       throw notFound(`no rendition ${name} for this video; its ladder is ${planned.join(', ')}`);
     }
@@ -95,7 +97,7 @@ export const transcodingRoutes = apiRoutes()
     if (!(await reprocessVideo(c.env, db, id))) {
       // Changed since it was read: deleted, or its original deleted by a retention run in between.
       const now = await db.select({ status: schema.videos.status, originalDeletedAt: schema.videos.originalDeletedAt }).from(schema.videos).where(eq(schema.videos.id, id)).get();
-      if (now?.originalDeletedAt != null) throw apiError('original_deleted', "the original was deleted under the platform's retention of originals; upload the file again as a new video to re-encode it");
+      if (now?.originalDeletedAt != null) throw originalDeleted(now.originalDeletedAt);
       throw conflict(`the video is ${now?.status ?? 'DELETED'}; nothing to retry`);
     }
     await enqueueTranscode(c.env, retries.map((r) => r.message));

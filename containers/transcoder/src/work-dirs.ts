@@ -2,15 +2,14 @@
  * Where jobs write their temporary files. Each transcoder process keeps its jobs' directories under a root named
  * after its process id (`transcoder-<pid>` in the system temp dir); a job removes its own directory when it ends.
  * A process that was killed never runs that cleanup, so a starting transcoder removes the roots of processes that
- * no longer run, and a transcoder that is stopped removes its own. Roots of live processes are left alone: several transcoders may share one temp dir (a local pool,
- * the test suite).
+ * no longer run, and a transcoder that is stopped removes its own. Roots of live processes are left alone: several
+ * transcoders may share one temp dir (a local pool, the test suite).
  */
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-const ROOT_PREFIX = 'transcoder-';
 const ROOT_NAME = /^transcoder-(\d+)$/;
 
 /** Whether a process with this id runs (one we may not signal still runs). */
@@ -36,7 +35,7 @@ export async function sweepStaleWorkRoots(tmp = os.tmpdir(), runs: (pid: number)
   return removed;
 }
 
-const ownRoot = (tmp = os.tmpdir()) => path.join(tmp, `${ROOT_PREFIX}${process.pid}`);
+const ownRoot = (tmp = os.tmpdir()) => path.join(tmp, `transcoder-${process.pid}`);
 
 /** This process's work root (created on first use). */
 export async function workRoot(tmp = os.tmpdir()): Promise<string> {

@@ -5,10 +5,11 @@
  * track. Checked: the growing CMAF playlists while its last 240p chunk is held mid-encode (TRANSCODER_HOLD_UNITS,
  * containers/transcoder/src/hold.ts), init + `.m4s` per rendition,
  * keyframes at the same global times in every rung of every codec, every frame once across the chunk edge, CODECS
- * from the bitstream, the DASH manifest parsed by mpd-parser over the same files, then clip, frame at a time, MP4
- * download, captions (HLS timestamp map, DASH text track) and the storyboard; hls.js (fMP4) and dash.js in Chromium
- * play, switch rung and seek, and skip the HEVC rungs Chromium cannot decode. Also: per-title with MPEG-TS (a DASH
- * request is a 404 with its reason), and a damaged source whose probe fails (the fixed ladder, with the reason).
+ * from the bitstream, the DASH manifest (valid against the MPD schema) parsed by mpd-parser over the same files, then
+ * clip, frame at a time, MP4 download, captions (HLS timestamp map, DASH text track) and the storyboard; hls.js (fMP4)
+ * and dash.js in Chromium play, switch rung and seek, and skip the HEVC rungs Chromium cannot decode. Also: per-title
+ * with MPEG-TS (a DASH request is a 404 with its reason), and a damaged source whose probe fails (the fixed ladder,
+ * with the reason).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/chromium';
 import { servePlayersPage, type PlayReport } from '../helpers/cmaf-players';
+import { mpdSchemaErrors } from '../helpers/dash-schema';
 import { startStack, type HeldUnit, type Stack } from '../helpers/local-stack';
 import { firstVideoFrame, getObject, getVideo, listObjects, makeSource, uploadOriginal, waitForStatus } from '../helpers/transcoding-media';
 
@@ -200,7 +202,7 @@ describe('CMAF, per-title ladders and AV1/HEVC rungs (local stack, 12 s chunks o
     expect((await listObjects(stack, `videos/${ids.cmaf}/`)).filter((o) => o.key.endsWith('.ts'))).toEqual([]);
   }, 700_000);
 
-  it('the DASH manifest lists the same segment files (mpd-parser), under the signed path, and every URL serves', async () => {
+  it('the DASH manifest validates against the MPD schema, lists the same segment files (mpd-parser), under the signed path, and every URL serves', async () => {
     await waitForStatus(stack, ids.cmaf, ['READY'], 600_000);
     const { dashUrl, url } = await signed(ids.cmaf);
     const res = await fetch(dashUrl!);
@@ -208,6 +210,7 @@ describe('CMAF, per-title ladders and AV1/HEVC rungs (local stack, 12 s chunks o
     expect(res.headers.get('content-type')).toBe('application/dash+xml');
     const xml = await res.text();
     expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static"/);
+    expect(await mpdSchemaErrors(xml)).toEqual([]);
     const mpd = parseMpd(xml, { manifestUri: dashUrl! });
     expect(mpd.duration).toBeCloseTo(24, 1);
     const byName = new Map(mpd.playlists.map((p) => [p.attributes.NAME, p]));
@@ -255,6 +258,7 @@ describe('CMAF, per-title ladders and AV1/HEVC rungs (local stack, 12 s chunks o
     const xml = await (await fetch(`${base}manifest.mpd`)).text();
     expect(xml).toContain('<AdaptationSet id="4" contentType="text" mimeType="text/vtt" lang="en">');
     expect(xml).toContain('<BaseURL>captions/en.vtt</BaseURL>');
+    expect(await mpdSchemaErrors(xml)).toEqual([]);
 
     // MP4 download of the 360p rung: a remux of init + segments.
     const post = await fetch(`${stack.origin}/v1/videos/${ids.cmaf}/downloads`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ rendition: '360p' }) });
@@ -285,7 +289,9 @@ describe('CMAF, per-title ladders and AV1/HEVC rungs (local stack, 12 s chunks o
     const clipInit = await fetch(`${c.base}360p-av1/init.mp4`);
     expect(clipInit.status).toBe(200);
     expect(Buffer.from(await clipInit.arrayBuffer()).equals(Buffer.from(await getObject(stack, `videos/${ids.cmaf}/360p-av1/init.mp4`)))).toBe(true);
-    const clipMpd = parseMpd(await (await fetch(c.dashUrl!)).text(), { manifestUri: c.dashUrl! });
+    const clipXml = await (await fetch(c.dashUrl!)).text();
+    expect(await mpdSchemaErrors(clipXml)).toEqual([]);
+    const clipMpd = parseMpd(clipXml, { manifestUri: c.dashUrl! });
     expect(clipMpd.duration).toBeCloseTo(12, 1);
     expect(clipMpd.playlists.find((p) => p.attributes.NAME === '360p')!.segments.map((s) => s.resolvedUri.slice(s.resolvedUri.lastIndexOf('/') + 1))).toEqual(['segment_0001.m4s', 'segment_0002.m4s']);
   }, 700_000);

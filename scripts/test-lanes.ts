@@ -8,10 +8,12 @@
  * time and test counts, and the exit status is non-zero if any project failed.
  * A project that prints nothing for SILENT_LIMIT_MS (no file finishing for that long: far past any file's own
  * time limits, so something blocks the vitest process itself) is stopped and fails, after printing what was
- * running (`ps`), instead of holding CI until its global limit.
+ * running (`ps`) and the end of what its newest local stack printed (every stack a lane starts writes its output to
+ * `.tmp/stack-logs/<lane>/`, STACK_LOG_DIR), instead of holding CI until its global limit.
  * With arguments (`npm test -- test/node/foo.test.ts -t name`) it runs one plain `vitest run <arguments>` instead.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +39,17 @@ interface LaneResult {
   summary: string[];
 }
 
+/** Where a lane's local stacks write their output (test/helpers/local-stack.ts, STACK_LOG_DIR). */
+const stackLogDir = (lane: string) => path.join(ROOT, '.tmp', 'stack-logs', lane);
+
+/** The last `lines` lines of the newest stack log of a lane, or a note that there is none. */
+function newestStackLogTail(lane: string, lines = 150): string {
+  const dir = stackLogDir(lane);
+  const files = existsSync(dir) ? readdirSync(dir).map((f) => path.join(dir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs) : [];
+  if (files.length === 0) return '(no stack log)';
+  return `${files[0]}:\n${readFileSync(files[0]!, 'utf8').split('\n').slice(-lines).join('\n')}`;
+}
+
 // eslint-disable-next-line no-control-regex
 const plain = (line: string) => line.replace(/\x1b\[[0-9;]*m/g, '');
 
@@ -58,7 +71,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 function runLane({ name: lane, args }: { name: string; args: string[] }): Promise<LaneResult> {
   const started = Date.now();
   const summary: string[] = [];
-  const child = spawn(VITEST, ['run', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  rmSync(stackLogDir(lane), { recursive: true, force: true });
+  const env = { ...process.env, STACK_LOG_DIR: stackLogDir(lane) };
+  const child = spawn(VITEST, ['run', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let lastOutput = Date.now();
   let stopped = false;
   const watchdog = setInterval(() => {
@@ -66,7 +81,8 @@ function runLane({ name: lane, args }: { name: string; args: string[] }): Promis
     clearInterval(watchdog);
     stopped = true;
     console.error(`[${lane}] no output for ${SILENT_LIMIT_MS / 60_000} minutes: stopping it. Running processes:`);
-    console.error(spawnSync('ps', ['-eo', 'pid,ppid,pcpu,etime,args', '--forest'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.slice(0, 220)).join('\n'));
+    console.error(spawnSync('ps', ['-eo', 'pid,ppid,pcpu,etime,args', '--forest'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => !/\[[^\]]+\]$/.test(l.trim())).map((l) => l.slice(0, 220)).join('\n'));
+    console.error(`[${lane}] the end of its newest stack's output, ${newestStackLogTail(lane)}`);
     try {
       process.kill(-child.pid!, 'SIGKILL');
     } catch {

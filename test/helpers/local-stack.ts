@@ -164,7 +164,11 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** Show child output (default: only on failure, kept in `logs`). */
   verbose?: boolean;
-  /** Also append the children's output to this file (the shared stack: its tests run in other processes). */
+  /**
+   * Also append the children's output to this file (the shared stack: its tests run in other processes). Default:
+   * a new file in STACK_LOG_DIR when that is set (`npm test` sets it per lane, so a lane stopped for hanging can show
+   * what its stack said last), else none.
+   */
   logFile?: string;
   /** Serve on this port (default: a free one). */
   port?: number;
@@ -301,6 +305,14 @@ async function applyMigrations(stateDir: string): Promise<void> {
   }
 }
 
+/** `$STACK_LOG_DIR/<time>-<port>.log` when STACK_LOG_DIR is set (the directory is created), else undefined. */
+function stackLogFile(port: number): string | undefined {
+  const dir = process.env.STACK_LOG_DIR;
+  if (!dir) return undefined;
+  mkdirSync(dir, { recursive: true });
+  return path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${port}.log`);
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const verbose = options.verbose ?? process.env.STACK_VERBOSE === '1';
   const keepState = options.stateDir !== undefined;
@@ -314,6 +326,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const transcoderPort = wantTranscoder ? await freePort() : 0;
   const transcoderUrl = wantTranscoder ? `http://127.0.0.1:${transcoderPort}` : null;
   const logs: string[] = [];
+  const logFile = options.logFile ?? stackLogFile(port);
 
   await applyMigrations(stateDir);
 
@@ -356,7 +369,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (options.testScheduled) args.push('--test-scheduled');
     const env = { ...process.env, CI: '1', ...(containers ? containerEnv() : {}) };
     const child = spawnGroup(path.join(BIN, 'wrangler'), args, { cwd: ROOT, env });
-    capture(child, logs, 'wrangler', verbose, options.logFile);
+    capture(child, logs, 'wrangler', verbose, logFile);
     // With containers, wrangler builds the image before serving (cached layers: seconds; a cold build: minutes).
     await waitFor(`${origin}/healthz`, containers ? 600_000 : 90_000, child);
     return child;
@@ -375,7 +388,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...(transcoderHolds ? { TRANSCODER_HOLD_UNITS: transcoderHolds } : {}),
       },
     });
-    capture(child, logs, 'transcoder', verbose, options.logFile, onTranscoderText);
+    capture(child, logs, 'transcoder', verbose, logFile, onTranscoderText);
     await waitFor(`${transcoderUrl}/healthz`, 30_000, child);
     return child;
   };

@@ -21,10 +21,6 @@ import { defaults, loadConfig } from '../../workers/shared/config';
 import { faultsOf } from './test-objects';
 
 const HOUR = 3_600_000;
-// The fake clocks below start in 2036: a shard schedules its alarms on the runtime clock the test sets, and the
-// runtime fires a stored alarm by the machine's own clock. A time in the past would let it fire an alarm by itself,
-// at a moment the test does not control, before the test runs that alarm (`runDurableObjectAlarm` then finds none).
-
 const SHARDS = defaults.views.shards;
 const HOT = defaults.views.hotVideoShards;
 let clock: ReturnType<typeof fakeClock> | null = null;
@@ -94,7 +90,7 @@ describe('ViewCounter shards', () => {
   }, 180_000); // 320 beacons and 32 new shards: slow on a loaded 2-core machine
 
   it('flushes at the end of the hour into videos.view_count and view_aggregates, exactly once', async () => {
-    const t0 = Date.UTC(2036, 0, 6, 9, 15);
+    const t0 = Date.UTC(2026, 0, 6, 9, 15);
     clock = fakeClock(t0);
     const { id } = await playableVideo(120);
     await countViews(id, Array.from({ length: 40 }, (_, i) => `f-${i}`));
@@ -106,30 +102,30 @@ describe('ViewCounter shards', () => {
     expect(await viewCount(id)).toBe(0);
     expect((await stats(id)).views).toBe(50);
 
-    clock.set(Date.UTC(2036, 0, 6, 10, 2));
+    clock.set(Date.UTC(2026, 0, 6, 10, 2));
     await runAlarms(id);
     expect(await viewCount(id)).toBe(50);
     const agg = await env.DB.prepare('SELECT hour_bucket, view_count, unique_viewers FROM view_aggregates WHERE video_id = ?')
       .bind(id)
       .all<{ hour_bucket: number; view_count: number; unique_viewers: number }>();
-    expect(agg.results).toEqual([{ hour_bucket: Date.UTC(2036, 0, 6, 9) / 1000, view_count: 50, unique_viewers: 50 }]);
+    expect(agg.results).toEqual([{ hour_bucket: Date.UTC(2026, 0, 6, 9) / 1000, view_count: 50, unique_viewers: 50 }]);
     // Nothing pending, nothing registered: a second flush adds nothing.
     for (const stub of shards(id)) expect(await stub.flush()).toEqual({ status: 'ok', seq: null, views: 0 });
     expect(await viewCount(id)).toBe(50);
     const pending = await env.DB.prepare('SELECT COUNT(*) AS n FROM view_pending_shards WHERE video_id = ?').bind(id).first<{ n: number }>();
     expect(pending?.n).toBe(0);
 
-    const s = await stats(id, `?from=${Date.UTC(2036, 0, 6, 8)}&to=${Date.UTC(2036, 0, 6, 11)}`);
+    const s = await stats(id, `?from=${Date.UTC(2026, 0, 6, 8)}&to=${Date.UTC(2026, 0, 6, 11)}`);
     expect(s.views).toBe(50);
     expect(s.hourly).toEqual([
-      { hour: '2036-01-06T08:00:00.000Z', views: 0, uniqueViewers: 0 },
-      { hour: '2036-01-06T09:00:00.000Z', views: 50, uniqueViewers: 50 },
-      { hour: '2036-01-06T10:00:00.000Z', views: 0, uniqueViewers: 0 },
+      { hour: '2026-01-06T08:00:00.000Z', views: 0, uniqueViewers: 0 },
+      { hour: '2026-01-06T09:00:00.000Z', views: 50, uniqueViewers: 50 },
+      { hour: '2026-01-06T10:00:00.000Z', views: 0, uniqueViewers: 0 },
     ]);
   });
 
   it('does not double count when a flush crashes between the D1 write and the delta reset', async () => {
-    const t0 = Date.UTC(2036, 0, 7, 14, 5);
+    const t0 = Date.UTC(2026, 0, 7, 14, 5);
     clock = fakeClock(t0);
     const { id } = await playableVideo(120);
     // Every viewer routes to one shard, so other shards' alarms (which the runtime may fire at any moment after the
@@ -176,7 +172,7 @@ describe('ViewCounter shards', () => {
   });
 
   it('expires dedup entries by alarm (bounded storage) and counts the viewer again after 30 minutes', async () => {
-    const t0 = Date.UTC(2036, 0, 8, 8, 0);
+    const t0 = Date.UTC(2026, 0, 8, 8, 0);
     clock = fakeClock(t0);
     const { id } = await playableVideo(120);
     await countViews(id, ['again']);
@@ -199,7 +195,7 @@ describe('ViewCounter shards', () => {
   });
 
   it('keeps dedup across a promotion: new shards pull the old shard\'s live entries once, stale routes are forwarded', async () => {
-    const t0 = Date.UTC(2036, 0, 9, 12, 0);
+    const t0 = Date.UTC(2026, 0, 9, 12, 0);
     clock = fakeClock(t0);
     const { id } = await playableVideo(120);
     // Viewers whose shard changes when the count goes from the base count to the hot count.
@@ -247,7 +243,7 @@ describe('ViewCounter shards', () => {
   });
 
   it('after the handover window a new shard decides alone, and dedup still expires normally', async () => {
-    const t0 = Date.UTC(2036, 0, 9, 15, 0);
+    const t0 = Date.UTC(2026, 0, 9, 15, 0);
     clock = fakeClock(t0);
     const { id } = await playableVideo(120);
     const v = Array.from({ length: 400 }, (_, i) => `w-${i}`).find((x) => shardIndexFor(x, HOT) >= SHARDS)!;
@@ -284,7 +280,7 @@ describe('ViewCounter shards', () => {
   });
 
   it('a session used before a promotion stays used after it (new shards pull sessions with the handover)', async () => {
-    const t0 = Date.UTC(2036, 0, 9, 18, 0);
+    const t0 = Date.UTC(2026, 0, 9, 18, 0);
     clock = fakeClock(t0);
     const { id } = await playableVideo(120);
     const session = await sessionFor(id, 60_000);
@@ -316,7 +312,7 @@ describe('ViewCounter shards', () => {
   });
 
   it('the hourly cron flushes shards whose alarm never ran', async () => {
-    const t0 = Date.UTC(2036, 0, 10, 3, 30);
+    const t0 = Date.UTC(2026, 0, 10, 3, 30);
     clock = fakeClock(t0);
     const { id } = await playableVideo(120);
     await countViews(id, ['c1', 'c2', 'c3']);
@@ -355,7 +351,7 @@ describe('analytics events', () => {
   });
 
   it('the consumer appends NDJSON batches to R2 under analytics/, idempotently', async () => {
-    const at = Date.UTC(2036, 0, 11, 16, 20);
+    const at = Date.UTC(2026, 0, 11, 16, 20);
     const event = (i: number): ViewAnalyticsEvent => ({ type: 'view', videoId: 'vid_x', viewer: `h${i}`, shard: 1, increment: 1, watchDuration: 40, at });
     const messages = [0, 1, 2].map((i) => ({ id: `m${i}`, timestamp: new Date(at), attempts: 1, body: event(i) as unknown }));
     messages.push({ id: 'bad', timestamp: new Date(at), attempts: 1, body: { type: 'nope' } });
@@ -366,7 +362,7 @@ describe('analytics events', () => {
       const result = await getQueueResult(batch, ctx);
       expect(result.explicitAcks.length + (result.ackAll ? messages.length : 0)).toBeGreaterThan(0);
     }
-    const listed = await env.MEDIA.list({ prefix: 'analytics/view-events/dt=2036-01-11/hour=16/' });
+    const listed = await env.MEDIA.list({ prefix: 'analytics/view-events/dt=2026-01-11/hour=16/' });
     expect(listed.objects).toHaveLength(1);
     const text = await (await env.MEDIA.get(listed.objects[0]!.key))!.text();
     expect(text.trim().split('\n').map((l) => JSON.parse(l))).toEqual([event(0), event(1), event(2)]);

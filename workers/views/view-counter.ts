@@ -30,7 +30,7 @@ import { Outbox } from './counter/outbox';
 import { Promotion } from './counter/promotion';
 import { QoeLedger } from './counter/qoe-ledger';
 import { ViewerRateLimit } from './counter/rate-limit';
-import { AlarmScheduler } from './counter/scheduler';
+import { AlarmScheduler, type AlarmStore } from './counter/scheduler';
 import { counterSchema } from './counter/schema';
 import { errorMessage, type FlushResult, type HandoverResult, type QoeRecordInput, type QoeRecordResult, type QoeSnapshot, type RecordInput, type RecordResult, type SessionClaimInput, type SessionClaimResult, type ShardIdentity, type ShardSnapshot } from './counter/types';
 import { promoteVideo, sessionShardFor, shardStub, type ShardPlan } from './routing';
@@ -69,6 +69,11 @@ export class ViewCounter extends DurableObject<Env> {
     return d1FlushTarget(this.env.DB);
   }
 
+  /** Where the object's one alarm is kept (a test subclass moves it so only the test fires it). */
+  protected alarmStore(): AlarmStore {
+    return this.ctx.storage;
+  }
+
   private wire(): void {
     const host = this.host;
     this.meta = new Meta(host.sql);
@@ -81,7 +86,7 @@ export class ViewCounter extends DurableObject<Env> {
     this.qoe = new QoeLedger(host);
     const flusher = new Flusher(host, this.meta, hll, this.qoe, this.flushTarget(), () => this.identity);
     this.parts = { dedup, hll, outbox, flusher };
-    this.scheduler = new AlarmScheduler(this.ctx.storage, [dedup, this.qoe, outbox, flusher], host.now);
+    this.scheduler = new AlarmScheduler(this.alarmStore(), [dedup, this.qoe, outbox, flusher], host.now);
     this.promotion = new Promotion(
       host,
       this.meta,

@@ -3,8 +3,7 @@
  * scripts/test-lanes.ts; `npm run test:container` the last). Within one vitest process, every project that runs one
  * file at a time joins a single queue, so one `vitest run` over all four would run their files one after another.
  * - `workers`: test/workers/**, inside workerd through @cloudflare/vitest-pool-workers (Miniflare bindings:
- *   D1 with migrations applied, R2, Durable Objects, queues). Storage is isolated per test file; two files run at
- *   a time.
+ *   D1 with migrations applied, R2, Durable Objects, queues). Storage is isolated per test file.
  * - `node`: test/node/**, pure-TypeScript modules, and the end-to-end tests that start a stack of their own (they
  *   restart it, kill or hold its transcoder, or need vars of their own).
  * - `transcode`: test/transcode/**, end-to-end files that encode real videos through a stack of their own (they
@@ -55,10 +54,6 @@ export default defineConfig({
           include: ['test/workers/**/*.test.ts'],
           setupFiles: ['./test/workers/apply-migrations.ts', './test/workers/install-hooks.ts'],
           testTimeout: 60_000,
-          // Two files at a time whatever the CPU count (vitest's default is one less than the CPUs: one file at a time
-          // on 2 cores). Each file gets its own runtime and storage; most of a file's time is the runtime's start-up
-          // and module loading, so the second file fills the other core (the project alone: 250 s → 160 s here).
-          maxWorkers: 2,
         },
       },
       {

@@ -1,6 +1,6 @@
 /**
  * `npm test`: the four test projects of vitest.config.ts (`workers`, `node`, `transcode`, `e2e`) side by side, one
- * vitest process per project (two each for `node` and `transcode`: LANES). Inside one process vitest runs every project that allows one file at a time in a
+ * vitest process per project (two for `node`: LANES). Inside one process vitest runs every project that allows one file at a time in a
  * single queue, one file after another, so the end-to-end projects would not overlap at all; as separate processes
  * each keeps its own one-file-at-a-time rule and they wait on ffmpeg, browsers and stacks at the same time.
  *
@@ -21,16 +21,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VITEST = path.join(ROOT, 'node_modules', '.bin', 'vitest');
 /**
  * One vitest process each. The `node` project is two lanes: its end-to-end files (`*-e2e.test.ts`, each with a stack
- * of its own) and the rest, so neither half waits for the other's stacks. The `transcode` project is two lanes
- * too (its files are the longest of the suite); a file added to it must be named in one of them (checked below).
+ * of its own) and the rest, so neither half waits for the other's stacks.
  */
 const LANES: { name: string; args: string[] }[] = [
   { name: 'workers', args: ['--project', 'workers'] },
   { name: 'node', args: ['--project', 'node', '--exclude', 'test/node/*-e2e.test.ts'] },
   { name: 'node-e2e', args: ['--project', 'node', 'e2e.test.ts'] },
-  // The transcode project as two lanes of about equal length, each file with its own stack.
-  { name: 'transcode', args: ['--project', 'transcode', 'transcoding-cmaf-e2e', 'live-ladder-e2e', 'delete-mid-transcode-e2e'] },
-  { name: 'transcode-2', args: ['--project', 'transcode', 'transcoding-chunked-e2e', 'transcoding-e2e.test.ts'] },
+  { name: 'transcode', args: ['--project', 'transcode'] },
   { name: 'e2e', args: ['--project', 'e2e'] },
 ];
 const SILENT_LIMIT_MS = 12 * 60_000;
@@ -126,23 +123,11 @@ function runLane({ name: lane, args }: { name: string; args: string[] }): Promis
   });
 }
 
-/** The test/transcode files that no `transcode` lane's filters name (vitest filters match a part of the path). */
-function unlanedTranscodeFiles(): string[] {
-  const filters = LANES.filter((l) => l.args[1] === 'transcode').flatMap((l) => l.args.slice(2));
-  const files = readdirSync(path.join(ROOT, 'test', 'transcode')).filter((f) => f.endsWith('.test.ts'));
-  return files.filter((f) => !filters.some((filter) => `test/transcode/${f}`.includes(filter)));
-}
-
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args.length > 0) {
     const child = spawn(VITEST, ['run', ...args], { cwd: ROOT, stdio: 'inherit' });
     return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
-  }
-  const unlaned = unlanedTranscodeFiles();
-  if (unlaned.length > 0) {
-    console.error(`test/transcode files in no lane of scripts/test-lanes.ts (LANES): ${unlaned.join(', ')}`);
-    return 1;
   }
   const started = Date.now();
   const results = await Promise.all(LANES.map(runLane));

@@ -59,6 +59,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
+          setupFiles: ['./test/helpers/fetch-retry-closed-socket.ts'],
           include: ['test/node/**/*.test.ts'],
           environment: 'node',
           testTimeout: 300_000,
@@ -70,6 +71,7 @@ export default defineConfig({
       {
         test: {
           name: 'transcode',
+          setupFiles: ['./test/helpers/fetch-retry-closed-socket.ts'],
           include: ['test/transcode/**/*.test.ts'],
           environment: 'node',
           testTimeout: 300_000,
@@ -80,6 +82,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          setupFiles: ['./test/helpers/fetch-retry-closed-socket.ts'],
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
           testTimeout: 300_000,
@@ -95,6 +98,7 @@ export default defineConfig({
         // no Docker engine); .ci/run runs both.
         test: {
           name: 'container',
+          setupFiles: ['./test/helpers/fetch-retry-closed-socket.ts'],
           include: ['test/container/**/*.test.ts'],
           environment: 'node',
           testTimeout: 600_000,

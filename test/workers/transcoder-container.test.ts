@@ -8,7 +8,7 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { keys } from '../../workers/shared/storage-keys';
 import { STORAGE_HOST, TranscoderContainer } from '../../workers/transcoding/transcoder-container';
-import { CALLBACK_HOST } from '../../workers/transcoding/transcoder-client';
+import { CALLBACK_HOST, dispatchTranscoderJob, type Transcoder } from '../../workers/transcoding/transcoder-client';
 import { newCreator, newVideo } from './helpers';
 
 const auth = { Authorization: `Bearer ${env.INTERNAL_TOKEN}` };
@@ -42,5 +42,22 @@ describe('TranscoderContainer outbound interception', () => {
     // No internet: any other host is refused by the library before reaching a handler.
     const other = await proxy.fetch('http://example.com/', { headers: auth });
     expect(other.status).toBe(520);
+  });
+});
+
+describe('dispatching a job to the transcoder', () => {
+  it('a transcoder that never answers fails the dispatch after the time limit (twice tried), naming it; a 202 is accepted', async () => {
+    const signals: AbortSignal[] = [];
+    const silent: Transcoder = {
+      post: (_path, _body, _instance, signal) => {
+        signals.push(signal!);
+        return new Promise<Response>((_resolve, reject) => signal!.addEventListener('abort', () => reject(signal!.reason)));
+      },
+    };
+    expect(await dispatchTranscoderJob(silent, '/v1/encode', {}, 'i', 50)).toEqual({ status: 'failed', message: 'transcoder unreachable: no answer within 0.05 s' });
+    expect(signals).toHaveLength(2);
+    expect(signals.every((s) => s.aborted)).toBe(true);
+    const accepting: Transcoder = { post: async () => new Response('{"accepted":true}', { status: 202 }) };
+    expect(await dispatchTranscoderJob(accepting, '/v1/encode', {}, 'i', 50)).toEqual({ status: 'accepted' });
   });
 });

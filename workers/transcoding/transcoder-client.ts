@@ -31,8 +31,8 @@ export const CALLBACK_HOST = 'callback.internal';
 export const CALLBACK_PATH = '/internal/transcoding/callback';
 
 export interface Transcoder {
-  /** POSTs a job; `instance` names the container that runs it (ignored by a local process). */
-  post(path: TranscoderPath, body: unknown, instance: string): Promise<Response>;
+  /** POSTs a job; `instance` names the container that runs it (ignored by a local process); `signal` aborts it. */
+  post(path: TranscoderPath, body: unknown, instance: string, signal?: AbortSignal): Promise<Response>;
   /**
    * How many encodes dispatched now would start at once: the free CPU slots over the pool (local pools of several
    * processes only; production gives every unit its own instance, and admission counts instances in D1 —
@@ -49,24 +49,24 @@ export function transcoderFor(env: Pick<Env, 'TRANSCODER'>, config: Config): Tra
   const target = config.deployment.transcoder;
   if (target.kind === 'local') {
     const bases = target.urls;
-    const send = (base: string, path: TranscoderPath, body: unknown, extra: Record<string, string> = {}) =>
-      fetch(`${base}${path}`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
-    if (bases.length === 1) return { post: (path, body) => send(bases[0]!, path, body) };
+    const send = (base: string, path: TranscoderPath, body: unknown, extra: Record<string, string> = {}, signal?: AbortSignal) =>
+      fetch(`${base}${path}`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body), signal });
+    if (bases.length === 1) return { post: (path, body, _instance, signal) => send(bases[0]!, path, body, {}, signal) };
     return {
       // A pool behaves like instances: a job goes to an idle process if there is one, else to one with a free CPU
       // slot (each asked in turn, from the round-robin position, to refuse rather than queue it: a light job beside
       // an encode must not leave another process idle); when none has one, round robin (it queues there).
-      async post(path, body) {
-        if (path === '/v1/analyze') return send(bases[0]!, path, body);
+      async post(path, body, _instance, signal) {
+        if (path === '/v1/analyze') return send(bases[0]!, path, body, {}, signal);
         const first = roundRobin++;
         for (const want of ['idle', '1']) {
           for (let i = 0; i < bases.length; i++) {
-            const res = await send(bases[(first + i) % bases.length]!, path, body, { [ONLY_IF_FREE_HEADER]: want });
+            const res = await send(bases[(first + i) % bases.length]!, path, body, { [ONLY_IF_FREE_HEADER]: want }, signal);
             if (res.status !== 503) return res;
             await res.body?.cancel();
           }
         }
-        return send(bases[first % bases.length]!, path, body);
+        return send(bases[first % bases.length]!, path, body, {}, signal);
       },
       async freeEncodeSlots() {
         const free = await Promise.all(
@@ -82,8 +82,8 @@ export function transcoderFor(env: Pick<Env, 'TRANSCODER'>, config: Config): Tra
     };
   }
   return {
-    post: (path, body, instance) =>
-      containerFor(env, instance).fetch(new Request(`http://transcoder${path}`, { method: 'POST', headers, body: JSON.stringify(body) })),
+    post: (path, body, instance, signal) =>
+      containerFor(env, instance).fetch(new Request(`http://transcoder${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal })),
   };
 }
 
@@ -96,14 +96,25 @@ export function callbackSpec(config: Config, jobId: string, claim: number, attem
 
 export type DispatchOutcome = { status: 'accepted' } | { status: 'failed'; message: string };
 
+/**
+ * How long a dispatch may wait for the transcoder's 202. It answers as soon as it has read the job (a few kB of
+ * JSON); the margin is for a container's start. Without a limit, a request that never got its answer would hold the
+ * queue consumer's invocation for good (and under wrangler dev, whose queue delivers one batch at a time, every
+ * message behind it).
+ */
+export const DISPATCH_TIMEOUT_MS = 120_000;
+
 /** Starts a job and returns as soon as the transcoder accepted it (202); never throws. */
-export async function dispatchTranscoderJob(transcoder: Transcoder, path: TranscoderPath, body: unknown, instance: string): Promise<DispatchOutcome> {
+export async function dispatchTranscoderJob(transcoder: Transcoder, path: TranscoderPath, body: unknown, instance: string, timeoutMs = DISPATCH_TIMEOUT_MS): Promise<DispatchOutcome> {
   let last = '';
   // One quick retry: a pooled connection the other side just closed fails before the request is read. A
   // duplicate that does get through is harmless — it reports with the same claim, and completion counts once.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const res = await transcoder.post(path, body, instance);
+      const signal = AbortSignal.timeout(timeoutMs);
+      const res = await transcoder.post(path, body, instance, signal).catch((err: unknown) => {
+        throw signal.aborted ? new Error(`no answer within ${timeoutMs / 1000} s`) : err;
+      });
       const text = await res.text().catch(() => '');
       if (res.status === 202) return { status: 'accepted' };
       return { status: 'failed', message: `transcoder answered ${res.status}: ${text.slice(0, 200)}` };

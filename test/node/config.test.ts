@@ -35,12 +35,15 @@ describe('loadConfig', () => {
       BENCH_ROUTES: '1',
       TRANSCODER_HOLD_UNITS: '360p/0',
       X264_PRESET: 'medium',
+      AV1_CPU_USED: '8',
       SIGNING_KEYS: JSON.stringify({ k1: 'ZTJlLXNpZ25pbmcta2V5LW9uZS0zMi1ieXRlcy1sb25nISE' }),
       SIGNING_KEY_ID: 'k1',
     });
     expect(config.uploads.chunkSize).toBe(8 * 1024 * 1024);
     expect(config.transcoding.audioReadRate).toBe(0);
     expect(config.transcoding.x264Preset).toBe('medium');
+    expect(config.transcoding.av1CpuUsed).toBe(8);
+    expect(loadConfig({}).transcoding.av1CpuUsed).toBe(6);
     expect(config.deployment).toEqual({
       publicOrigin: 'https://media.example',
       transcoder: { kind: 'local', urls: ['http://127.0.0.1:8788', 'http://127.0.0.1:8789'] },
@@ -60,6 +63,9 @@ describe('loadConfig', () => {
     ['VIEWS_SAMPLING_ENABLED', 'yes'],
     ['SEGMENT_DURATION_SEC', '-6'],
     ['X264_PRESET', 'fastest'],
+    ['AV1_CPU_USED', '4'],
+    ['AV1_CPU_USED', '9'],
+    ['AV1_CPU_USED', '6.5'],
     ['LOG_LEVEL', 'verbose'],
     ['BENCH_ROUTES', 'on'],
     ['PUBLIC_ORIGIN', 'media.example'],

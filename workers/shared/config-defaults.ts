@@ -86,7 +86,12 @@ export const defaults = {
     },
     /** HEVC and AV1 rungs (CMAF only): encoder speed (libx265 preset, libaom `-cpu-used` in real-time mode). */
     hevcPreset: 'veryfast',
-    av1CpuUsed: 8,
+    /**
+     * libaom real-time `-cpu-used` (env AV1_CPU_USED, 5–8). 8 turns off most of AV1's coding tools: at equal SSIM it
+     * spent 1.9× the bits of 6 (median of four 720p sources; 6 needed 0.36–0.79× of 8's bits) for 30–85 % of its CPU
+     * time (`npm run bench -- ladder` measures the whole ladder).
+     */
+    av1CpuUsed: 6,
     /** Fixed ladder of the extra codecs: their target bitrates as a fraction of the H.264 rung's. */
     codecBitrateFactor: { hevc: 0.7, av1: 0.6 },
     /**

@@ -81,6 +81,7 @@ export const ENV_VARS = [
   'WEBHOOKS_ALLOW_PRIVATE_URLS',
   'SEGMENT_DURATION_SEC',
   'X264_PRESET',
+  'AV1_CPU_USED',
   'LADDER_MODE',
   'PACKAGING',
   'TRANSCODE_JOB_LEASE_MS',
@@ -298,6 +299,8 @@ function read(env: ConfigVars): Config {
       ladder: d.transcoding.ladder as readonly Rung[],
       segmentDurationSec: r.number('SEGMENT_DURATION_SEC', d.transcoding.segmentDurationSec, { min: 1, max: 60 }),
       x264Preset: r.oneOf('X264_PRESET', X264_PRESETS, d.transcoding.x264Preset),
+      // libaom's real-time mode takes 5–10; ffmpeg 5.1's option stops at 8.
+      av1CpuUsed: r.number('AV1_CPU_USED', d.transcoding.av1CpuUsed, { min: 5, max: 8, integer: true }),
       ladderMode: r.oneOf('LADDER_MODE', LADDER_MODES, d.transcoding.ladderMode),
       packaging: r.oneOf('PACKAGING', PACKAGINGS, d.transcoding.packaging),
       jobLeaseMs: r.number('TRANSCODE_JOB_LEASE_MS', d.transcoding.jobLeaseMs, ms),

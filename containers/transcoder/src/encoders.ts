@@ -59,7 +59,7 @@ export function videoEncoderArgs(rung: Pick<RungSpec, 'codec' | 'bitrate' | 'max
       ];
     case 'av1':
       return [
-        '-c:v', 'libaom-av1', '-usage', 'realtime', '-cpu-used', String(settings.av1CpuUsed ?? 8), '-row-mt', '1', ...rc,
+        '-c:v', 'libaom-av1', '-usage', 'realtime', '-cpu-used', String(settings.av1CpuUsed ?? 6), '-row-mt', '1', ...rc,
         '-g', gop, '-force_key_frames', keys.keyframes,
       ];
   }

@@ -262,13 +262,14 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
       encode('640x360', 'a');
       encode('854x480', 'b');
       const live = (await (await api('/v1/live_inputs', { method: 'POST', body: JSON.stringify({ title: 'ordering' }) })).json()) as { id: string; ingest: { url: string } };
-      const put = async (name: string, file: string) => (await fetch(`${live.ingest.url}/${name}`, { method: 'PUT', body: readFileSync(path.join(dir, file)) })).status;
+      // stackFetch: a push that met a kept-alive socket wrangler dev just closed is sent again (a repeat changes nothing).
+      const put = async (name: string, file: string) => (await stackFetch(`${live.ingest.url}/${name}`, { method: 'PUT', body: readFileSync(path.join(dir, file)) })).status;
       expect(await put('index0.ts', 'a0.ts')).toBe(201);
       expect(await put('index0.ts', 'a0.ts')).toBe(200);
       expect(await put('index2.ts', 'a2.ts')).toBe(201);
-      const late = await fetch(`${live.ingest.url}/index1.ts`, { method: 'PUT', body: readFileSync(path.join(dir, 'a1.ts')) });
+      const late = await stackFetch(`${live.ingest.url}/index1.ts`, { method: 'PUT', body: readFileSync(path.join(dir, 'a1.ts')) });
       expect([late.status, ((await late.json()) as { error: { code: string } }).error.code]).toEqual([409, 'out_of_order']);
-      const resized = await fetch(`${live.ingest.url}/index3.ts`, { method: 'PUT', body: readFileSync(path.join(dir, 'b0.ts')) });
+      const resized = await stackFetch(`${live.ingest.url}/index3.ts`, { method: 'PUT', body: readFileSync(path.join(dir, 'b0.ts')) });
       expect(resized.status).toBe(409);
       expect(((await resized.json()) as { error: { message: string } }).error.message).toMatch(/changed resolution .*640x360 → 854x480/);
       // The final playlist overtakes its last segment (ffmpeg sends both without waiting): the broadcast waits for it.

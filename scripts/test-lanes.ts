@@ -31,12 +31,16 @@ const LANES: { name: string; args: string[] }[] = [
   { name: 'e2e', args: ['--project', 'e2e'] },
 ];
 const SILENT_LIMIT_MS = 12 * 60_000;
+/** How many failed tests the closing summary names per lane (the full reports are above it). */
+const MAX_FAILURES_LISTED = 10;
 
 interface LaneResult {
   lane: string;
   code: number;
   seconds: number;
   summary: string[];
+  /** Each failed test's `FAIL` line and the first line of its error, so the summary at the end names them. */
+  failures: string[];
 }
 
 /** Where a lane's local stacks write their output (test/helpers/local-stack.ts, STACK_LOG_DIR). */
@@ -71,6 +75,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 function runLane({ name: lane, args }: { name: string; args: string[] }): Promise<LaneResult> {
   const started = Date.now();
   const summary: string[] = [];
+  const failures: string[] = [];
+  let awaitingError = false;
   rmSync(stackLogDir(lane), { recursive: true, force: true });
   const env = { ...process.env, STACK_LOG_DIR: stackLogDir(lane) };
   const child = spawn(VITEST, ['run', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -97,7 +103,15 @@ function runLane({ name: lane, args }: { name: string; args: string[] }): Promis
       const lines = (rest + chunk).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) {
-        if (/^\s*(Test Files|Tests|Duration)\s/.test(plain(line))) summary.push(plain(line).trim());
+        const text = plain(line).trim();
+        if (/^(Test Files|Tests|Duration)\s/.test(text)) summary.push(text);
+        if (/^FAIL\s/.test(text) && failures.length < MAX_FAILURES_LISTED) {
+          failures.push(text.slice(0, 300));
+          awaitingError = true;
+        } else if (awaitingError && /^[\w.]*(Error|Exception)\b/.test(text)) {
+          failures.push(`  ${text.slice(0, 300)}`);
+          awaitingError = false;
+        }
         out.write(`[${lane}] ${line}\n`);
       }
     });
@@ -114,7 +128,7 @@ function runLane({ name: lane, args }: { name: string; args: string[] }): Promis
       clearInterval(watchdog);
       lanes.delete(child);
       if (stopped) summary.push(`stopped after ${SILENT_LIMIT_MS / 60_000} minutes without output`);
-      resolve({ lane, code: stopped ? 1 : (code ?? (signal ? 1 : 0)), seconds: Math.round((Date.now() - started) / 1000), summary });
+      resolve({ lane, code: stopped ? 1 : (code ?? (signal ? 1 : 0)), seconds: Math.round((Date.now() - started) / 1000), summary, failures });
     };
     // 'close' (the output read to its end) normally; a stopped lane's stray grandchildren (a stack's wrangler) may
     // keep its pipes open, so it ends at 'exit'.
@@ -133,6 +147,9 @@ async function main(): Promise<number> {
   const results = await Promise.all(LANES.map(runLane));
   console.log(`\nnpm test: ${Math.round((Date.now() - started) / 1000)} s, the projects side by side`);
   for (const r of results) console.log(`  ${r.code === 0 ? 'passed' : 'FAILED'}  ${r.lane.padEnd(10)} ${String(r.seconds).padStart(4)} s  ${r.summary.join(' · ')}`);
+  const failed = results.filter((r) => r.failures.length > 0);
+  if (failed.length > 0) console.log('\nfailed tests:');
+  for (const r of failed) for (const line of r.failures) console.log(`  [${r.lane}] ${line}`);
   return results.some((r) => r.code !== 0) ? 1 : 0;
 }
 

@@ -87,6 +87,31 @@ describe('the complexity probe', () => {
     expect(hevc.trials.find((t) => t.crf === hevc.crf)!.ssim).toBeGreaterThanOrEqual(chosen.ssim - 0.001);
   }, 300_000);
 
+  it('a rung that takes its H.264 CRF from an earlier one is measured at that CRF, and only its codecs are searched', async () => {
+    const req = request(8);
+    const base = req.rungs[0]!;
+    req.rungs = [{ ...base, codecs: false }, { ...base, name: 'top', width: 256, height: 144, codecs: true, h264CrfOf: '180p' }];
+    const result = await probeLadder(source, req, path.join(dir, 'probe-inherited'));
+    const searched = result.rungs[0]!.choices.find((c) => c.codec === 'h264')!;
+    expect(result.rungs[0]!.choices.map((c) => c.codec)).toEqual(['h264']);
+    const top = result.rungs[1]!;
+    expect(top.name).toBe('top');
+    const h264 = top.choices.find((c) => c.codec === 'h264')!;
+    expect(h264).toMatchObject({ crf: searched.crf, given: true });
+    expect(h264.trials.map((t) => t.crf)).toEqual([searched.crf]);
+    const hevc = top.choices.find((c) => c.codec === 'hevc')!;
+    expect(hevc.crf).not.toBeNull();
+    expect(hevc.trials.find((t) => t.crf === hevc.crf)!.ssim).toBeGreaterThanOrEqual(h264.trials[0]!.ssim - req.ssimTolerance);
+  }, 300_000);
+
+  it('refuses a rung that takes its CRF from a rung not probed before it, before decoding anything', async () => {
+    const req = request(8);
+    req.rungs = [{ ...req.rungs[0]!, h264CrfOf: '720p' }];
+    const failure = await probeLadder(source, req, path.join(dir, 'probe-bad-ref')).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(InputError);
+    expect((failure as Error).message).toBe('invalid probe request: 180p takes its H.264 CRF from 720p, which is not probed before it');
+  });
+
   it('refuses a sample that does not decode cleanly (an InputError: the Worker keeps the fixed ladder)', async () => {
     const b = Buffer.from(readFileSync(source));
     let seed = 5;

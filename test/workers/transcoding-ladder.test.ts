@@ -49,15 +49,20 @@ describe('the video ladder', () => {
     expect(encodeGroups(plan, true)).toEqual([['240p'], ['360p', '480p', '720p', '1080p'], ['240p-hevc', '360p-hevc', '480p-hevc', '720p-hevc', '1080p-hevc'], ['240p-av1', '360p-av1', '480p-av1', '720p-av1', '1080p-av1']]);
   });
 
-  it('the probe measures the first upper rung and the largest up to 720p, and the lowest rung for extra codecs', () => {
-    const names = (s: LadderSubject) => probeRungs(videoLadder(config, s)).map((p) => `${p.rung.name}${p.searched ? '' : '(given)'}${p.codecs ? '+codecs' : ''}`);
+  it('the probe measures the first upper rung and the largest up to 720p; for extra codecs the lowest and, above 720p, the largest', () => {
+    const names = (s: LadderSubject) => probeRungs(videoLadder(config, s)).map((p) => `${p.rung.name}${p.h264 === 'searched' ? '' : `(${p.h264})`}${p.codecs ? '+codecs' : ''}`);
     expect(names(subject())).toEqual(['360p', '720p']);
-    expect(names(subject({ codecs: ['h264', 'av1'] }))).toEqual(['240p(given)+codecs', '360p+codecs', '720p']);
+    expect(names(subject({ codecs: ['h264', 'av1'] }))).toEqual(['240p(given)+codecs', '360p+codecs', '720p', '1080p(inherited)+codecs']);
+    expect(names(subject({ width: 1280, height: 720, codecs: ['h264', 'av1'] }))).toEqual(['240p(given)+codecs', '360p+codecs', '720p']);
     expect(names(subject({ width: 640, height: 360 }))).toEqual(['360p']);
     expect(names(subject({ width: 426, height: 240 }))).toEqual([]);
     expect(names(subject({ width: 426, height: 240, codecs: ['h264', 'hevc'] }))).toEqual(['240p(given)+codecs']);
     const req = probeRequest(config, subject({ codecs: ['h264', 'av1'] }), { key: 'originals/v/original', duration: 30, frameRate: 30 });
     expect(req.rungs[0]).toMatchObject({ name: '240p', h264Crf: 21, codecs: true });
+    // 1080p is measured at the CRF searched at 720p (what the ladder gives it), so AV1 is searched against that picture.
+    expect(req.rungs[3]).toMatchObject({ name: '1080p', h264CrfOf: '720p', codecs: true });
+    expect(req.rungs[3]!.h264Crf).toBeUndefined();
+    expect(req.rungs.slice(0, 3).every((r) => r.h264CrfOf === undefined)).toBe(true);
     expect(req.codecs).toEqual([{ codec: 'av1', ...defaults.transcoding.perTitle.av1, rateFactor: 1 }]);
   });
 });
@@ -72,10 +77,17 @@ describe('the per-title decision', () => {
     expect(plan[4]).toMatchObject({ maxrate: 9_000_000, bufsize: 12_000_000 });
   });
 
-  it('extra codecs: H.264 CRF plus the offset measured at the nearest rung that searched them', () => {
+  it('extra codecs: H.264 CRF plus the offset measured at the nearest rung that searched them (the smaller on a tie)', () => {
     const s = subject({ packaging: 'cmaf', codecs: ['h264', 'av1'] });
-    const d = decideLadder(config, s, probeResult({ '240p': { h264: 21, av1: 40 }, '360p': { h264: 20, av1: 44 }, '720p': { h264: 24 } }));
-    expect(d).toMatchObject({ mode: 'per-title', crf: { '240p-av1': 40, '360p-av1': 44, '480p-av1': 44, '720p-av1': 48, '1080p-av1': 48 } });
+    const d = decideLadder(config, s, probeResult({ '240p': { h264: 21, av1: 40 }, '360p': { h264: 20, av1: 44 }, '720p': { h264: 24 }, '1080p': { h264: 24, av1: 41 } }));
+    // 720p is as far from 360p as from 1080p: 360p's offset (+24); 1080p its own (+17).
+    expect(d).toMatchObject({ mode: 'per-title', crf: { '1080p': 24, '240p-av1': 40, '360p-av1': 44, '480p-av1': 44, '720p-av1': 48, '1080p-av1': 41 } });
+  });
+
+  it('a 1080p rung the probe could not measure against (its CRF source found none) leaves the reason of the search that failed', () => {
+    const s = subject({ packaging: 'cmaf', codecs: ['h264', 'av1'] });
+    const d = decideLadder(config, s, probeResult({ '240p': { h264: 21, av1: 40 }, '360p': { h264: 20, av1: 44 }, '720p': { h264: null }, '1080p': { h264: null } }));
+    expect(d).toEqual({ mode: 'fixed', reason: 'no CRF from 16 to 32 kept 720p within 0.002 SSIM of the fixed ladder on the sample' });
   });
 
   it('keeps the fixed ladder, with the reason, when no CRF in range matched the fixed picture; the lowest rung keeps its CRF', () => {

@@ -124,21 +124,28 @@ export function encodeGroups(plan: PlannedRung[], firstRungSeparately: boolean):
   return groups;
 }
 
+/** How the probe gets a probed rung's H.264 CRF: the lowest rung's constant one, a search, or the one searched at the largest searched rung below it (what the ladder gives the rungs above that one). */
+export type ProbedH264 = 'given' | 'searched' | 'inherited';
+
 /**
  * The H.264 rungs the probe measures: the lowest rung above the first and the highest one up to 720p (one or two;
- * their CRFs are searched; a larger rung costs more to probe than the probe saves on a short video), and with extra
- * codecs also the lowest rung (at its constant CRF: the codecs' CRFs for it are searched against its picture). A
- * one-rung ladder without extra codecs needs no probe.
+ * their CRFs are searched; a larger rung costs more to probe than the probe saves on a short video). With extra
+ * codecs also the lowest rung (at its constant CRF) and the largest rung when it is above 720p (at the CRF searched
+ * below it): the codecs' CRFs are searched against their pictures, as a codec's CRF offset from H.264 measured at a
+ * small rung does not hold at 1080p for grainy sources (HEVC at H.264's CRF + 3 matched H.264's SSIM at 720p and fell
+ * 0.005 short at 1080p). A one-rung ladder without extra codecs needs no probe.
  */
-export function probeRungs(plan: PlannedRung[]): { rung: PlannedRung; searched: boolean; codecs: boolean }[] {
+export function probeRungs(plan: PlannedRung[]): { rung: PlannedRung; h264: ProbedH264; codecs: boolean }[] {
   const h264 = plan.filter((r) => r.codec === undefined);
   const extra = plan.some((r) => r.codec !== undefined);
   const upper = h264.slice(1);
-  const out: { rung: PlannedRung; searched: boolean; codecs: boolean }[] = [];
-  if (extra && h264[0]) out.push({ rung: h264[0], searched: false, codecs: true });
-  if (upper.length > 0) out.push({ rung: upper[0]!, searched: true, codecs: extra });
+  const out: { rung: PlannedRung; h264: ProbedH264; codecs: boolean }[] = [];
+  if (extra && h264[0]) out.push({ rung: h264[0], h264: 'given', codecs: true });
+  if (upper.length > 0) out.push({ rung: upper[0]!, h264: 'searched', codecs: extra });
   const high = [...upper].reverse().find((r) => shortSide(r) <= PROBE_MAX_SIZE);
-  if (high && high !== upper[0]) out.push({ rung: high, searched: true, codecs: false });
+  if (high && high !== upper[0]) out.push({ rung: high, h264: 'searched', codecs: false });
+  const top = upper.at(-1);
+  if (extra && top && shortSide(top) > PROBE_MAX_SIZE && top !== upper[0]) out.push({ rung: top, h264: 'inherited', codecs: true });
   return out;
 }
 
@@ -146,14 +153,16 @@ export function probeRungs(plan: PlannedRung[]): { rung: PlannedRung; searched: 
 export function probeRequest(config: Config, s: LadderSubject, source: { key: string; duration: number; frameRate: number }): Omit<LadderProbeRequest, 'callback'> {
   const t = config.transcoding;
   const p = t.perTitle;
+  const probed = probeRungs(videoLadder(config, s));
   return {
     sourceKey: source.key,
     sourceDuration: source.duration,
     sourceFrameRate: source.frameRate,
     maxFrameRate: t.maxFrameRate,
     windows: { count: p.windows, seconds: p.windowSec },
-    rungs: probeRungs(videoLadder(config, s)).map(({ rung: { name, width, height, bitrate, maxrate, bufsize }, searched, codecs }) => ({
-      name, width, height, bitrate, maxrate, bufsize, codecs, ...(searched ? {} : { h264Crf: p.lowestRungCrf }),
+    rungs: probed.map(({ rung: { name, width, height, bitrate, maxrate, bufsize }, h264, codecs }) => ({
+      name, width, height, bitrate, maxrate, bufsize, codecs,
+      ...(h264 === 'given' ? { h264Crf: p.lowestRungCrf } : h264 === 'inherited' ? { h264CrfOf: probed.filter((x) => x.h264 === 'searched').at(-1)!.rung.name } : {}),
     })),
     h264: p.h264,
     codecs: s.codecs.filter((c): c is 'hevc' | 'av1' => c !== 'h264').map((codec) => ({ codec, ...p[codec], rateFactor: 1 })),
@@ -185,9 +194,10 @@ function rungCrf(probed: { size: number; crf: number }[], size: number): number 
  * The per-title decision from the probe's measurements:
  * - H.264: the lowest rung keeps its constant CRF; the others take the searched CRFs (`rungCrf`). When no CRF in range kept a searched rung within the SSIM budget of the fixed ladder, the video
  *   keeps the fixed ladder for those rungs (and says why).
- * - HEVC/AV1: each codec's CRF offset from H.264 is measured at the lowest rung and at the first upper rung (the
- *   search for equal SSIM); a rung takes its H.264 CRF plus the offset measured nearest to it. A search that found
- *   no CRF in range takes the range's best quality.
+ * - HEVC/AV1: each codec's CRF offset from H.264 is measured at the rungs that searched them (the lowest, the first
+ *   upper and, above 720p, the largest: the search for equal SSIM); a rung takes its H.264 CRF plus the offset
+ *   measured nearest to it (the smaller rung on a tie). A search that found no CRF in range takes the range's best
+ *   quality.
  */
 export function decideLadder(config: Config, s: LadderSubject, probe: LadderProbeResult): LadderDecision {
   const p = config.transcoding.perTitle;
@@ -196,7 +206,7 @@ export function decideLadder(config: Config, s: LadderSubject, probe: LadderProb
   const missing = probed.find((x) => !x.result);
   if (missing) return { mode: 'fixed', reason: `the probe did not measure ${missing.rung.name}` };
   const searched: { size: number; crf: number }[] = [];
-  for (const x of probed.filter((x) => x.searched)) {
+  for (const x of probed.filter((x) => x.h264 === 'searched')) {
     const h264 = x.result!.choices.find((c) => c.codec === 'h264');
     if (!h264 || h264.crf === null) {
       return { mode: 'fixed', reason: `no CRF from ${p.h264.minCrf} to ${p.h264.maxCrf} kept ${x.rung.name} within ${p.h264.maxSsimLoss} SSIM of the fixed ladder on the sample` };

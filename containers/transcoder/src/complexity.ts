@@ -9,6 +9,8 @@
  *    (SSIM falls as CRF rises). Encoder settings are the ladder's own (encoders.ts), so the probe measures what the
  *    chunks will produce.
  * 3. Per extra codec, the same search for the largest CRF within `ssimTolerance` of the chosen H.264 encode's SSIM.
+ *    A rung may take its H.264 CRF from an earlier one (`h264CrfOf`): it is measured there, and only the codecs are
+ *    searched.
  *
  * A sample that does not decode cleanly is an `InputError`: the Worker then falls back to the fixed ladder and
  * records why (the chunks themselves may still encode: ffmpeg conceals damaged frames).
@@ -154,6 +156,11 @@ async function sample(source: string, req: LadderProbeRequest, dir: string, star
 
 export async function probeLadder(source: string, req: LadderProbeRequest, workDir: string, hooks: ProbeHooks = {}): Promise<LadderProbeResult> {
   if (req.rungs.length === 0) throw new InputError('invalid probe request: no rungs to measure');
+  for (const [i, r] of req.rungs.entries()) {
+    if (r.h264CrfOf !== undefined && !req.rungs.slice(0, i).some((e) => e.name === r.h264CrfOf)) {
+      throw new InputError(`invalid probe request: ${r.name} takes its H.264 CRF from ${r.h264CrfOf}, which is not probed before it`);
+    }
+  }
   await mkdir(workDir, { recursive: true });
   const { starts, seconds } = windowStarts(req.sourceDuration, req.windows.count, req.windows.seconds);
   const sampled = await sample(source, req, workDir, starts, seconds, hooks);
@@ -168,7 +175,13 @@ export async function probeLadder(source: string, req: LadderProbeRequest, workD
   for (const [i, rung] of req.rungs.entries()) {
     const fixed = await probe.trial(i, rung, 'h264', null);
     let h264: ProbeChoice;
+    const inherited = rung.h264CrfOf === undefined ? undefined : rungs.find((r) => r.name === rung.h264CrfOf)?.choices.find((c) => c.codec === 'h264')?.crf;
     if (rung.h264Crf !== undefined) h264 = { codec: 'h264', crf: rung.h264Crf, given: true, trials: [await probe.trial(i, rung, 'h264', rung.h264Crf)] };
+    else if (inherited === null) {
+      // The rung it takes its CRF from found none in range: the Worker keeps the fixed ladder, nothing to search against.
+      rungs.push({ name: rung.name, fixed, choices: [{ codec: 'h264', crf: null, given: true, trials: [] }] });
+      continue;
+    } else if (inherited !== undefined) h264 = { codec: 'h264', crf: inherited, given: true, trials: [await probe.trial(i, rung, 'h264', inherited)] };
     else h264 = await probe.search(i, rung, 'h264', req.h264, fixed.ssim - req.h264.maxSsimLoss);
     const chosen = h264.trials.find((t) => t.crf === h264.crf) ?? fixed;
     const choices: ProbeChoice[] = [h264];

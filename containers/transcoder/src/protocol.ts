@@ -266,6 +266,11 @@ export const ONLY_IF_FREE_HEADER = 'x-transcoder-only-if-free';
 export type ProbeRung = Omit<RungSpec, 'outputPrefix' | 'crf' | 'codec'> & {
   /** The H.264 CRF when it is given (the lowest rung's constant one): measured, not searched. */
   h264Crf?: number;
+  /**
+   * The name of an earlier probed rung whose chosen H.264 CRF this rung takes (the ladder gives it to the rungs
+   * above the largest searched one): measured, not searched, so the extra codecs are searched against that picture.
+   */
+  h264CrfOf?: string;
   /** Whether the extra codecs are searched at this rung. */
   codecs: boolean;
 };
@@ -288,8 +293,8 @@ export interface LadderProbeRequest {
    */
   h264: CrfSearch & { maxSsimLoss: number };
   /**
-   * Other codecs: the largest CRF whose SSIM is at most `ssimTolerance` below the chosen H.264 encode's, capped at
-   * the rung's rates × `rateFactor`.
+   * Other codecs: the largest CRF whose SSIM is at most `ssimTolerance` below the chosen H.264 encode's (0: at
+   * least equal to it), capped at the rung's rates × `rateFactor`.
    */
   codecs: (CrfSearch & { codec: Exclude<VideoCodec, 'h264'>; rateFactor: number })[];
   ssimTolerance: number;

@@ -87,6 +87,9 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 300_000,
           hookTimeout: 600_000,
+          // A browser page or the stack answers within seconds on a quiet machine, far slower beside a CPU hog: a
+          // poll waits up to 30 s (vitest's default is 1 s), and returns as soon as it holds.
+          expect: { poll: { timeout: 30_000 } },
           // Starts the shared stack in the background; files wait for it.
           globalSetup: ['./test/helpers/shared-stack-setup.ts'],
           // One file at a time on the shared stack, beside the node project's files.

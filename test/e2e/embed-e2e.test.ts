@@ -101,11 +101,11 @@ describe('embed page and <edge-video> on another origin', () => {
     // A command from another window (a sibling frame) is ignored: playback goes on.
     await page.evaluate(() => (window as unknown as { commandFromSibling(m: unknown): void }).commandFromSibling({ type: 'edge-video:command', command: 'pause' }));
     const before = lastTime(await frameEvents(page));
-    await expect.poll(async () => lastTime(await frameEvents(page)), { timeout: 10_000 }).toBeGreaterThan(before + 0.5);
+    await expect.poll(async () => lastTime(await frameEvents(page)), { timeout: 30_000 }).toBeGreaterThan(before + 0.5);
     expect((await frameEvents(page)).some((e) => e.event === 'pause')).toBe(false);
     // The parent's pause, bad payloads (answered with bad_command), a seek while paused, then play again.
     await page.evaluate(() => (window as unknown as { command(m: unknown): void }).command({ type: 'edge-video:command', command: 'pause' }));
-    await expect.poll(async () => (await frameEvents(page)).some((e) => e.event === 'pause'), { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => (await frameEvents(page)).some((e) => e.event === 'pause'), { timeout: 30_000 }).toBe(true);
     expect((await frameEvents(page)).some((e) => e.event === 'ended')).toBe(false);
     await page.evaluate(() => {
       const w = window as unknown as { command(m: unknown): void };
@@ -115,11 +115,11 @@ describe('embed page and <edge-video> on another origin', () => {
       w.command({ type: 'edge-video:command', command: 'play', extra: 1 });
       w.command({ type: 'something-else', command: 'play' });
     });
-    await expect.poll(async () => (await frameEvents(page)).filter((e) => e.event === 'error').map((e) => e.code), { timeout: 10_000 }).toEqual(['bad_command', 'bad_command', 'bad_command', 'bad_command']);
+    await expect.poll(async () => (await frameEvents(page)).filter((e) => e.event === 'error').map((e) => e.code), { timeout: 30_000 }).toEqual(['bad_command', 'bad_command', 'bad_command', 'bad_command']);
     await page.evaluate(() => (window as unknown as { command(m: unknown): void }).command({ type: 'edge-video:command', command: 'seek', time: 8 }));
-    await expect.poll(async () => lastTime(await frameEvents(page)), { timeout: 15_000 }).toBeGreaterThanOrEqual(8);
+    await expect.poll(async () => lastTime(await frameEvents(page)), { timeout: 30_000 }).toBeGreaterThanOrEqual(8);
     await page.evaluate(() => (window as unknown as { command(m: unknown): void }).command({ type: 'edge-video:command', command: 'play' }));
-    await expect.poll(async () => lastTime(await frameEvents(page)), { timeout: 15_000 }).toBeGreaterThan(8.5);
+    await expect.poll(async () => lastTime(await frameEvents(page)), { timeout: 30_000 }).toBeGreaterThan(8.5);
 
     // Captions in the frame: the menu lists the track; choosing it shows the cue.
     const frame = embedFrame(page);
@@ -129,7 +129,7 @@ describe('embed page and <edge-video> on another origin', () => {
       const video = document.querySelector('edge-video')!.shadowRoot!.querySelector('video')!;
       const showing = [...video.textTracks].find((t) => t.mode === 'showing');
       return showing?.activeCues?.[0] ? (showing.activeCues[0] as VTTCue).text : null;
-    }), { timeout: 15_000 }).toBe('Captions are on');
+    }), { timeout: 30_000 }).toBe('Captions are on');
 
     // The elements: play by method, seek by property, captions from their own menu.
     await page.evaluate(() => {
@@ -138,14 +138,14 @@ describe('embed page and <edge-video> on another origin', () => {
     for (const id of ['a', 'b'] as const) await expect.poll(async () => lastTime(await elementEvents(page, id)), { timeout: 30_000 }).toBeGreaterThan(1);
     expect((await elementEvents(page, 'a')).map((e) => e.type)).toEqual(expect.arrayContaining(['ready', 'play', 'timeupdate']));
     await page.evaluate(() => ((document.getElementById('a') as unknown as { currentTime: number }).currentTime = 6));
-    await expect.poll(async () => lastTime(await elementEvents(page, 'a')), { timeout: 15_000 }).toBeGreaterThanOrEqual(6);
+    await expect.poll(async () => lastTime(await elementEvents(page, 'a')), { timeout: 30_000 }).toBeGreaterThanOrEqual(6);
     await page.locator('#a [data-part=captions]').selectOption({ label: 'English' });
     await page.evaluate(() => ((document.getElementById('a') as unknown as { currentTime: number }).currentTime = 1));
     await expect.poll(() => page.evaluate(() => {
       const video = document.getElementById('a')!.shadowRoot!.querySelector('video')!;
       const showing = [...video.textTracks].find((t) => t.mode === 'showing');
       return showing?.activeCues?.[0] ? (showing.activeCues[0] as VTTCue).text : null;
-    }), { timeout: 15_000 }).toBe('Captions are on');
+    }), { timeout: 30_000 }).toBe('Captions are on');
 
     // Leaving the page sends each player's QoE record: three playback sessions with a first frame.
     await page.close({ runBeforeUnload: true });
@@ -153,7 +153,7 @@ describe('embed page and <edge-video> on another origin', () => {
       .poll(async () => {
         const res = await fetch(`${stack.origin}/v1/videos/${videoId}/qoe`, { headers: auth() });
         return ((await res.json()) as { totals: { views: number; startedViews: number } }).totals;
-      }, { timeout: 20_000 })
+      }, { timeout: 30_000 })
       .toMatchObject({ views: 3, startedViews: 3 });
     await context.close();
   }, 180_000);
@@ -183,7 +183,7 @@ describe('embed page and <edge-video> on another origin', () => {
     const refused = await context.newPage();
     await refused.goto(other.origin);
     // Chromium refuses to render the frame (frame-ancestors): it shows its error page, never the embed page.
-    await expect.poll(() => refused.frames().map((f) => f.url()), { timeout: 15_000 }).toContain('chrome-error://chromewebdata/');
+    await expect.poll(() => refused.frames().map((f) => f.url()), { timeout: 30_000 }).toContain('chrome-error://chromewebdata/');
     await context.close();
     await fetch(`${stack.origin}/v1/videos/${videoId}`, { method: 'PATCH', headers: auth(), body: JSON.stringify({ allowedOrigins: null }) });
   }, 120_000);

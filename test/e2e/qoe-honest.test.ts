@@ -147,7 +147,7 @@ describe('QoE reports what the viewer lived through', () => {
     const closedAt = await page.evaluate(() => performance.now());
     await page.close({ runBeforeUnload: true });
 
-    await expect.poll(() => copies.length, { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect.poll(() => copies.length, { timeout: 30_000 }).toBeGreaterThan(0);
     const record = (JSON.parse(copies[copies.length - 1]!) as { records: { startupMs: number; stalledMs: number; rebufferCount: number; exitBeforeStart: boolean; watchedMs: number }[] }).records[0]!;
     const truth = fromEvents(measured, closedAt);
     console.log(`[qoe-honest] measured startup ${truth.startupMs.toFixed(0)} ms, ${truth.stalls} stall(s) ${truth.stalledMs.toFixed(0)} ms; reported ${JSON.stringify(record)}`);
@@ -162,7 +162,7 @@ describe('QoE reports what the viewer lived through', () => {
       .poll(async () => {
         const res = await fetch(`${stack.origin}/v1/videos/${videoId}/qoe`, { headers: auth() });
         return ((await res.json()) as { totals: { views: number; stalledMs: number; rebufferCount: number } }).totals;
-      }, { timeout: 20_000 })
+      }, { timeout: 30_000 })
       .toMatchObject({ views: 1, stalledMs: record.stalledMs, rebufferCount: record.rebufferCount });
     await context.close();
   }, 600_000);

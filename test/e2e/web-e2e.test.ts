@@ -142,7 +142,7 @@ describe('web app in Chromium against the local stack', () => {
     expect(Number(await watch.getAttribute('#player', 'data-levels'))).toBeGreaterThanOrEqual(2);
     expect(await watch.locator('#quality option').allTextContents()).toEqual(expect.arrayContaining(['Auto', expect.stringMatching(/^480p/), expect.stringMatching(/^240p/)]));
     // The poster is fetched by the player (a play before it arrives cancels it) and shown from a blob URL.
-    await expect.poll(() => watch.getAttribute('#video', 'poster'), { timeout: 15_000 }).toMatch(/^blob:/);
+    await expect.poll(() => watch.getAttribute('#video', 'poster'), { timeout: 30_000 }).toMatch(/^blob:/);
     // Keyboard only: focus the play button, press Enter; the focus ring is visible.
     await watch.focus('#play');
     await watch.keyboard.press('Enter');
@@ -152,7 +152,7 @@ describe('web app in Chromium against the local stack', () => {
     expect(await watch.getAttribute('#nerd-toggle', 'aria-expanded')).toBe('true');
     await expect.poll(() => watch.textContent('#nerd-bandwidth')).toMatch(/bit\/s/);
     // Scrub preview from the storyboard while hovering the seek bar.
-    await watch.waitForSelector('#player[data-storyboard]', { timeout: 10_000 });
+    await watch.waitForSelector('#player[data-storyboard]', { timeout: 30_000 });
     const seekBox = (await watch.locator('#seek').boundingBox())!;
     await watch.mouse.move(seekBox.x + seekBox.width * 0.6, seekBox.y + seekBox.height / 2);
     await watch.waitForSelector('#preview:not([hidden])');
@@ -167,7 +167,7 @@ describe('web app in Chromium against the local stack', () => {
     const playing = await watch.getAttribute('#player', 'data-level');
     const rungs = (await watch.locator('#quality option').evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value))).filter((v) => v !== '-1');
     await watch.selectOption('#quality', rungs.find((v) => v !== playing)!);
-    await watch.waitForFunction((n) => Number(document.getElementById('player')!.dataset.switches ?? 0) > n, automaticSwitches, { timeout: 20_000 });
+    await watch.waitForFunction((n) => Number(document.getElementById('player')!.dataset.switches ?? 0) > n, automaticSwitches, { timeout: 30_000 });
     await watch.selectOption('#quality', '-1');
     await watch.waitForSelector('#player[data-state=ended]', { timeout: 40_000 });
     expect(await watch.getAttribute('#player', 'data-view')).toBe('counted');
@@ -179,11 +179,11 @@ describe('web app in Chromium against the local stack', () => {
     // Stats: the view is counted
     const stats = await creator.newPage();
     await stats.goto(`${stack.origin}/stats/${videoId}`);
-    await expect.poll(() => stats.textContent('#stat-views'), { timeout: 15_000 }).toBe('1');
+    await expect.poll(() => stats.textContent('#stat-views'), { timeout: 30_000 }).toBe('1');
     expect(await stats.textContent('#stat-unique')).toBe('1');
     expect(await stats.locator('#chart svg rect').count()).toBe(48);
     // Its quality of experience: one view that started, charted per hour and by browser.
-    await expect.poll(() => stats.locator('#qoe-cards .stat-value').first().textContent(), { timeout: 15_000 }).toBe('1');
+    await expect.poll(() => stats.locator('#qoe-cards .stat-value').first().textContent(), { timeout: 30_000 }).toBe('1');
     expect(await stats.locator('#qoe-cards .stat-value').nth(1).textContent()).toMatch(/^\d+\.\d+ s \/ \d+\.\d+ s$/);
     expect(await stats.locator('#qoe-startup-chart svg rect').count()).toBe(48);
     expect(await stats.locator('#qoe-browser-chart svg rect').getAttribute('data-key')).toBe('Chrome / Linux');
@@ -214,7 +214,7 @@ describe('web app in Chromium against the local stack', () => {
     await page.click('#start');
     await page.waitForFunction(() => (document.getElementById('progress') as HTMLProgressElement).value >= 15, null, { timeout: 30_000 });
     await creator.setOffline(true);
-    await expect.poll(() => page.textContent('#upload-status'), { timeout: 15_000 }).toMatch(/Connection problem|connection was lost/);
+    await expect.poll(() => page.textContent('#upload-status'), { timeout: 30_000 }).toMatch(/Connection problem|connection was lost/);
     await creator.setOffline(false);
     await throttle(); // setOffline(false) resets the network conditions, throttling included
     await page.waitForFunction(() => (document.getElementById('progress') as HTMLProgressElement).value >= 60, null, { timeout: 60_000 });

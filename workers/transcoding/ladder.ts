@@ -124,7 +124,10 @@ export function encodeGroups(plan: PlannedRung[], firstRungSeparately: boolean):
   return groups;
 }
 
-/** How the probe gets a probed rung's H.264 CRF: the lowest rung's constant one, a search, or the one searched at the largest searched rung below it (what the ladder gives the rungs above that one). */
+/**
+ * How the probe gets a probed rung's H.264 CRF: the lowest rung's constant one, a search, or the one searched at the
+ * largest searched rung below it (what the ladder gives the rungs above that one).
+ */
 export type ProbedH264 = 'given' | 'searched' | 'inherited';
 
 /**

@@ -83,9 +83,10 @@ export const defaults = {
       hevc: { minCrf: 18, maxCrf: 40, startCrf: 28, step: 4 },
       av1: { minCrf: 20, maxCrf: 63, startCrf: 40, step: 8 },
       /**
-       * Half of what a search may allow: the sample (three 1 s windows) misses the whole video's SSIM by up to about
-       * 0.0015 on grainy sources, so with 0.001 a codec rung landed 0.002 below H.264's on the whole video. With 0.0005
-       * every rung of the benchmark's sources stayed within 0.0015 below; with 0, HEVC spent 1.5 % and AV1 10 % more bits.
+       * Half of what a search may allow: the sample (three 1 s windows) misses the whole video's SSIM by up to
+       * about 0.0015 on grainy sources, so with 0.001 a codec rung landed 0.002 below H.264's on the whole video.
+       * With 0.0005 every rung of the benchmark's sources stayed within 0.0015 below; with 0, HEVC spent 1.5 % and
+       * AV1 10 % more bits.
        */
       ssimTolerance: 0.0005,
     },

@@ -304,14 +304,13 @@ describe('single flight', () => {
       { waitUntil: () => {}, followerWaitMs: 100, hot: defaults.playback.hotCache },
     );
     expect(leader.headers.get('X-Cache')).toBe('MISS');
-    const started = Date.now();
+    // The leader never finishes, so a follower that returns at all gave up waiting for it.
     const follower = await serveThroughCache(
       new Request('http://x/'),
       key,
       async () => ({ body: new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9])), c.close()) }), headers: headers() }),
       { waitUntil: () => {}, followerWaitMs: 100, hot: defaults.playback.hotCache },
     );
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(follower.headers.get('X-Cache')).toBe('MISS');
     expect(await bytes(follower)).toEqual(new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]));
     await leader.body?.cancel();

@@ -19,7 +19,7 @@ import type { LadderSource } from './ladder-sources';
 import { measureChildren } from './proc-cpu';
 
 const execFileP = promisify(execFile);
-const config = loadConfig({ X264_PRESET: process.env.X264_PRESET, AV1_CPU_USED: process.env.AV1_CPU_USED });
+const config = loadConfig({ X264_PRESET: process.env.X264_PRESET, HEVC_PRESET: process.env.HEVC_PRESET, AV1_CPU_USED: process.env.AV1_CPU_USED });
 
 
 const r1 = (x: number) => Math.round(x * 10) / 10;

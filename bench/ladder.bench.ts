@@ -21,7 +21,7 @@
  *
  * Env: BENCH_LADDER_SEC (source length, default 24), BENCH_LADDER_DIR (source cache, default $TMPDIR/bench-ladder),
  * BENCH_LADDER_SOURCES (comma-separated subset), BENCH_LADDER_CODECS=0 (skip HEVC/AV1), BENCH_LADDER_ABR=0 (skip the
- * simulator), X264_PRESET and AV1_CPU_USED (the platform's defaults otherwise). Numbers depend on the machine's load;
+ * simulator), X264_PRESET, HEVC_PRESET and AV1_CPU_USED (the platform's defaults otherwise). Numbers depend on the machine's load;
  * the JSON records the load average.
  */
 import os from 'node:os';

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       BENCH_ROUTES: '1',
       TRANSCODER_HOLD_UNITS: '360p/0',
       X264_PRESET: 'medium',
+      HEVC_PRESET: 'veryfast',
       AV1_CPU_USED: '8',
       SIGNING_KEYS: JSON.stringify({ k1: 'ZTJlLXNpZ25pbmcta2V5LW9uZS0zMi1ieXRlcy1sb25nISE' }),
       SIGNING_KEY_ID: 'k1',
@@ -42,6 +43,7 @@ describe('loadConfig', () => {
     expect(config.uploads.chunkSize).toBe(8 * 1024 * 1024);
     expect(config.transcoding.audioReadRate).toBe(0);
     expect(config.transcoding.x264Preset).toBe('medium');
+    expect(config.transcoding.hevcPreset).toBe('veryfast');
     expect(config.transcoding.av1CpuUsed).toBe(8);
     expect(loadConfig({}).transcoding.av1CpuUsed).toBe(6);
     expect(config.deployment).toEqual({
@@ -63,6 +65,7 @@ describe('loadConfig', () => {
     ['VIEWS_SAMPLING_ENABLED', 'yes'],
     ['SEGMENT_DURATION_SEC', '-6'],
     ['X264_PRESET', 'fastest'],
+    ['HEVC_PRESET', 'very fast'],
     ['AV1_CPU_USED', '4'],
     ['AV1_CPU_USED', '9'],
     ['AV1_CPU_USED', '6.5'],

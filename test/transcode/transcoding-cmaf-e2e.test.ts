@@ -91,7 +91,7 @@ describe('CMAF, per-title ladders and AV1/HEVC rungs (local stack, 12 s chunks o
     dir = mkdtempSync(path.join(os.tmpdir(), 'cmaf-e2e-'));
     const at = (n: string) => path.join(dir, n);
     const [started, main, plain, whole] = await Promise.all([
-      startStack({ transcoder: true, vars: { X264_PRESET: 'superfast', AV1_CPU_USED: '8', TRANSCODE_CHUNK_SEC: '12', SEGMENT_DURATION_SEC: '6', TRANSCODE_RETRY_BASE_DELAY_SEC: '1', TRANSCODE_JOB_LEASE_MS: '20000' }, holdUnits: ['encode:240p@1'] }),
+      startStack({ transcoder: true, vars: { X264_PRESET: 'superfast', HEVC_PRESET: 'superfast', AV1_CPU_USED: '8', TRANSCODE_CHUNK_SEC: '12', SEGMENT_DURATION_SEC: '6', TRANSCODE_RETRY_BASE_DELAY_SEC: '1', TRANSCODE_JOB_LEASE_MS: '20000' }, holdUnits: ['encode:240p@1'] }),
       makeSource(at('main.mp4'), { width: 640, height: 360, seconds: 24 }),
       makeSource(at('plain.mp4'), { width: 640, height: 360, seconds: 14 }),
       makeSource(at('whole.mp4'), { width: 640, height: 360, seconds: 24 }),

@@ -81,6 +81,7 @@ export const ENV_VARS = [
   'WEBHOOKS_ALLOW_PRIVATE_URLS',
   'SEGMENT_DURATION_SEC',
   'X264_PRESET',
+  'HEVC_PRESET',
   'AV1_CPU_USED',
   'LADDER_MODE',
   'PACKAGING',
@@ -117,7 +118,8 @@ export type EnvVarName = (typeof ENV_VARS)[number];
 /** What `loadConfig` reads: every `Env` is one, so callers pass their `env` as it is. */
 export type ConfigVars = Partial<Record<EnvVarName, unknown>>;
 
-const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'];
+/** x264's and x265's presets: the two encoders share the names. */
+const ENCODER_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'];
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 const MIN_KEY_BYTES = 16;
 
@@ -298,7 +300,8 @@ function read(env: ConfigVars): Config {
       ...d.transcoding,
       ladder: d.transcoding.ladder as readonly Rung[],
       segmentDurationSec: r.number('SEGMENT_DURATION_SEC', d.transcoding.segmentDurationSec, { min: 1, max: 60 }),
-      x264Preset: r.oneOf('X264_PRESET', X264_PRESETS, d.transcoding.x264Preset),
+      x264Preset: r.oneOf('X264_PRESET', ENCODER_PRESETS, d.transcoding.x264Preset),
+      hevcPreset: r.oneOf('HEVC_PRESET', ENCODER_PRESETS, d.transcoding.hevcPreset),
       // libaom's real-time mode takes 5–10; ffmpeg 5.1's option stops at 8.
       av1CpuUsed: r.number('AV1_CPU_USED', d.transcoding.av1CpuUsed, { min: 5, max: 8, integer: true }),
       ladderMode: r.oneOf('LADDER_MODE', LADDER_MODES, d.transcoding.ladderMode),

@@ -7,6 +7,7 @@ import { base64UrlEncode, keyring } from '../../workers/shared/keyring';
 import { setRuntime } from '../../workers/shared/runtime';
 import { defaults, loadConfig } from '../../workers/shared/config';
 import { newCreator, newVideo } from './helpers';
+import { expectExpiry } from '../helpers/token-expiry';
 
 type ErrorBody = { error: { code: string; message: string } };
 
@@ -27,15 +28,6 @@ async function expect403(path: string, code: string): Promise<void> {
   const body = await res.json<ErrorBody>();
   expect(body.error.code).toBe(code);
   expect(body.error.message).toEqual(expect.any(String));
-}
-
-/**
- * A token's expiry is the whole second the request was signed in plus the TTL, so it lies between the second of
- * `before` and `after` plus the TTL, whatever time the request took.
- */
-function expectExpiry(expires: number, before: number, after: number, ttlSec: number): void {
-  expect(expires).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + ttlSec * 1000);
-  expect(expires).toBeLessThanOrEqual(after + ttlSec * 1000);
 }
 
 describe('GET /v1/videos/:id/playback', () => {

@@ -23,6 +23,31 @@ export const TEST_SECRETS = {
   ADMIN_TOKEN: 'test-admin-token',
 };
 
+/** The npm import paths of the Worker (workers/, outside the browser code in workers/web/client) and its workerd tests. */
+const WORKER_DEPENDENCIES = [
+  '@cloudflare/containers',
+  '@hono/zod-openapi',
+  'drizzle-orm',
+  'drizzle-orm/batch',
+  'drizzle-orm/d1',
+  'drizzle-orm/sqlite-core',
+  'hono',
+  'hono/bearer-auth',
+  'hono/cookie',
+  'hono/cors',
+  'hono/factory',
+  'hono/html',
+  'hono/http-exception',
+  'hono/jsx',
+  'hono/jsx/jsx-runtime',
+  'hono/secure-headers',
+  'hono/utils/http-status',
+  'hyperloglog-lite',
+  'jose',
+  'standardwebhooks',
+  'zod',
+];
+
 export default defineConfig({
   test: {
     projects: [
@@ -51,6 +76,10 @@ export default defineConfig({
         ],
         test: {
           name: 'workers',
+          // Every test file runs in a workerd runtime of its own, which loads the Worker's modules afresh. Its npm
+          // dependencies are pre-bundled once (a few files, not hundreds of small ones), which cuts each file's start.
+          // List every import path of them the Worker and these tests use, so none loads a second, unbundled copy.
+          deps: { optimizer: { ssr: { enabled: true, include: WORKER_DEPENDENCIES } } },
           include: ['test/workers/**/*.test.ts'],
           setupFiles: ['./test/workers/apply-migrations.ts', './test/workers/install-hooks.ts'],
           testTimeout: 60_000,

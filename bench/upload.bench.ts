@@ -557,7 +557,7 @@ async function tusThroughProxy(
 // ---- the run ------------------------------------------------------------------------------------------------
 
 export async function run(): Promise<BenchResult> {
-  const stack = await startStack({ vars: { BENCH_ROUTES: '1' } });
+  const stack = await startStack({ vars: { BENCH_ROUTES: '1' }, inspector: process.env.UPLOAD_BENCH_HEAP === '1' });
   let heap: HeapProbe | null = null;
   const failures: string[] = [];
   try {

@@ -1,18 +1,21 @@
 /**
- * Starts the real local platform for end-to-end tests and benchmarks: `wrangler dev` (Miniflare) on a free
- * port with its own state directory, and optionally the transcoder Node process. Everything listens on 127.0.0.1.
+ * Starts the real local platform for end-to-end tests and benchmarks: the Worker server `wrangler dev` runs
+ * (Miniflare; test/helpers/dev-server.ts, without the inspector and file watcher) on a free port with its own state
+ * directory, and optionally the transcoder Node process. Everything listens on 127.0.0.1.
  * With `containers`, it runs the production path instead: wrangler.toml's own [vars] (the TRANSCODER container
- * binding, the request's origin) and `wrangler dev --enable-containers` building and running the real image under
- * the local Docker engine (scripts/container/setup-docker.sh must have run).
+ * binding, the request's origin) and wrangler's containers, building and running the real image under the local
+ * Docker engine (scripts/container/setup-docker.sh must have run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { DevServerOptions } from './dev-server';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const BIN = path.join(ROOT, 'node_modules', '.bin');
+const DEV_SERVER = path.join(import.meta.dirname, 'dev-server.ts');
 
 export const STACK_SECRETS = {
   SIGNING_KEYS: JSON.stringify({ k1: 'ZTJlLXNpZ25pbmcta2V5LW9uZS0zMi1ieXRlcy1sb25nISE' }),
@@ -138,8 +141,12 @@ export interface StackClient {
 export interface Stack extends StackClient {
   transcoderUrl: string | null;
   stateDir: string;
+  /** The Worker server (test/helpers/dev-server.ts: what `wrangler dev` runs). */
   wrangler: ChildProcess;
-  /** wrangler dev's inspector (Chrome DevTools protocol; `/core:user:<name>` is the Worker's isolate). */
+  /**
+   * The Worker server's DevTools inspector (`/core:user:<name>` is the Worker's isolate), when the stack was started
+   * with `inspector`; else 0.
+   */
   inspectorPort: number;
   transcoder: ChildProcess | null;
   /** Units the local transcoder has held so far (`holdUnits`), in order. */
@@ -181,6 +188,8 @@ export interface StackOptions {
   holdUnits?: string[];
   /** `wrangler dev --test-scheduled`, as `npm start` runs it: crons fired through `/__scheduled` (scripts/local-cron.ts). */
   testScheduled?: boolean;
+  /** Serve the DevTools inspector (`inspectorPort`). Off by default: it costs CPU on every request (dev-server.ts). */
+  inspector?: boolean;
   /**
    * Use this state directory (created if missing) and keep it on stop, instead of a fresh temporary one that is
    * deleted: a benchmark reuses a video it transcoded in an earlier run (bench/abr-player, ABR_BENCH_STATE).
@@ -362,13 +371,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
   };
   const spawnWrangler = async (): Promise<ChildProcess> => {
-    inspectorPort = await freePort();
-    const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort), '--persist-to', stateDir, '--show-interactive-dev-session=false', '--log-level', containers ? 'log' : 'warn'];
-    for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
-    if (containers) args.push('--enable-containers');
-    if (options.testScheduled) args.push('--test-scheduled');
+    inspectorPort = options.inspector ? await freePort() : 0;
+    const server: DevServerOptions = {
+      port,
+      stateDir,
+      vars,
+      ...(inspectorPort ? { inspectorPort } : {}),
+      logLevel: containers ? 'log' : 'warn',
+      containers,
+      testScheduled: options.testScheduled === true,
+    };
     const env = { ...process.env, CI: '1', ...(containers ? containerEnv() : {}) };
-    const child = spawnGroup(path.join(BIN, 'wrangler'), args, { cwd: ROOT, env });
+    const child = spawnGroup(path.join(BIN, 'tsx'), [DEV_SERVER, JSON.stringify(server)], { cwd: ROOT, env });
     capture(child, logs, 'wrangler', verbose, logFile);
     // With containers, wrangler builds the image before serving (cached layers: seconds; a cold build: minutes).
     await waitFor(`${origin}/healthz`, containers ? 600_000 : 90_000, child);

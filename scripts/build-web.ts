@@ -1,7 +1,7 @@
 /**
  * Bundles the web app's browser code (workers/web/client) with esbuild into workers/web/static/assets, which the
  * Worker serves as static assets (`[assets]` in wrangler.toml). Run by wrangler's `[build]` step, so `npm start`,
- * `wrangler dev` in the tests and `wrangler deploy` always serve a fresh bundle; no separate build command.
+ * the test stacks and `wrangler deploy` always serve a fresh bundle; no separate build command.
  *
  * One ES-module entry per page, with code splitting so tus-js-client loads only on the upload page and hls.js only
  * on the watch page (its full build: see `alias` below).

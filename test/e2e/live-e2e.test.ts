@@ -7,12 +7,13 @@
  * malformed and rotated keys, a deleted input, a segment that is not media and one over the size limit are refused,
  * and nothing of them is stored.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { stackFetch, type StackClient } from '../helpers/local-stack';
@@ -256,11 +257,13 @@ describe('live input: ffmpeg ingest, live playback, reconnect, recording', () =>
         body: JSON.stringify({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, events: ['live_input.connected', 'live_input.disconnected', 'live_input.recording.ready'] }),
       });
       expect(hook.status).toBe(201);
+      // Encoded without blocking the event loop: a kept-alive socket the stack closes meanwhile is then seen closed,
+      // not reused for the POST below (which is not retried: it is not idempotent).
       const encode = (size: string, name: string) =>
-        execFileSync('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`, '-f', 'lavfi', '-i', 'sine',
+        promisify(execFile)('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`, '-f', 'lavfi', '-i', 'sine',
           '-t', '6', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-sc_threshold', '0', '-c:a', 'aac', '-f', 'hls', '-hls_time', '2', path.join(dir, `${name}.m3u8`)]);
-      encode('640x360', 'a');
-      encode('854x480', 'b');
+      await encode('640x360', 'a');
+      await encode('854x480', 'b');
       const live = (await (await api('/v1/live_inputs', { method: 'POST', body: JSON.stringify({ title: 'ordering' }) })).json()) as { id: string; ingest: { url: string } };
       // stackFetch: a push that met a kept-alive socket wrangler dev just closed is sent again (a repeat changes nothing).
       const put = async (name: string, file: string) => (await stackFetch(`${live.ingest.url}/${name}`, { method: 'PUT', body: readFileSync(path.join(dir, file)) })).status;

@@ -1,6 +1,6 @@
 /**
- * `npm test`: the four test projects of vitest.config.ts (`workers`, `node`, `transcode`, `e2e`) side by side, one
- * vitest process per project (two for `node`: LANES). Inside one process vitest runs every project that allows one file at a time in a
+ * `npm test`: the typecheck and the four test projects of vitest.config.ts (`workers`, `node`, `transcode`, `e2e`)
+ * side by side, one vitest process per project (two for `node`: LANES). Inside one process vitest runs every project that allows one file at a time in a
  * single queue, one file after another, so the end-to-end projects would not overlap at all; as separate processes
  * each keeps its own one-file-at-a-time rule and they wait on ffmpeg, browsers and stacks at the same time.
  *
@@ -10,7 +10,8 @@
  * time limits, so something blocks the vitest process itself) is stopped and fails, after printing what was
  * running (`ps`) and the end of what its newest local stack printed (every stack a lane starts writes its output to
  * `.tmp/stack-logs/<lane>/`, STACK_LOG_DIR), instead of holding CI until its global limit.
- * With arguments (`npm test -- test/node/foo.test.ts -t name`) it runs one plain `vitest run <arguments>` instead.
+ * With arguments (`npm test -- test/node/foo.test.ts -t name`) it runs the typecheck, then one plain
+ * `vitest run <arguments>` instead.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -21,9 +22,18 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VITEST = path.join(ROOT, 'node_modules', '.bin', 'vitest');
 /**
  * One vitest process each. The `node` project is two lanes: its end-to-end files (`*-e2e.test.ts`, each with a stack
- * of its own) and the rest, so neither half waits for the other's stacks.
+ * of its own) and the rest, so neither half waits for the other's stacks. The typecheck (`npm run typecheck`, one
+ * core for about half a minute) is a lane of its own, beside them, not a step before them.
  */
-const LANES: { name: string; args: string[] }[] = [
+interface Lane {
+  name: string;
+  args: string[];
+  /** The program, when not `vitest run`. */
+  command?: string;
+}
+const TYPECHECK: Lane = { name: 'typecheck', command: 'npm', args: ['run', '-s', 'typecheck'] };
+const LANES: Lane[] = [
+  TYPECHECK,
   { name: 'workers', args: ['--project', 'workers'] },
   { name: 'node', args: ['--project', 'node', '--exclude', 'test/node/*-e2e.test.ts'] },
   { name: 'node-e2e', args: ['--project', 'node', 'e2e.test.ts'] },
@@ -72,14 +82,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function runLane({ name: lane, args }: { name: string; args: string[] }): Promise<LaneResult> {
+function runLane({ name: lane, args, command }: Lane): Promise<LaneResult> {
   const started = Date.now();
   const summary: string[] = [];
   const failures: string[] = [];
   let awaitingError = false;
   rmSync(stackLogDir(lane), { recursive: true, force: true });
   const env = { ...process.env, STACK_LOG_DIR: stackLogDir(lane) };
-  const child = spawn(VITEST, ['run', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = command
+    ? spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    : spawn(VITEST, ['run', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let lastOutput = Date.now();
   let stopped = false;
   const watchdog = setInterval(() => {
@@ -105,6 +117,7 @@ function runLane({ name: lane, args }: { name: string; args: string[] }): Promis
       for (const line of lines) {
         const text = plain(line).trim();
         if (/^(Test Files|Tests|Duration)\s/.test(text)) summary.push(text);
+        if (/^\S+\(\d+,\d+\): error TS\d+/.test(text) && failures.length < MAX_FAILURES_LISTED) failures.push(text.slice(0, 300));
         if (/^FAIL\s/.test(text) && failures.length < MAX_FAILURES_LISTED) {
           failures.push(text.slice(0, 300));
           awaitingError = true;
@@ -140,8 +153,10 @@ function runLane({ name: lane, args }: { name: string; args: string[] }): Promis
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args.length > 0) {
-    const child = spawn(VITEST, ['run', ...args], { cwd: ROOT, stdio: 'inherit' });
-    return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+    const run = (command: string, argv: string[]) =>
+      new Promise<number>((resolve) => spawn(command, argv, { cwd: ROOT, stdio: 'inherit' }).on('close', (code) => resolve(code ?? 1)));
+    const typecheck = await run(TYPECHECK.command!, TYPECHECK.args);
+    return typecheck !== 0 ? typecheck : run(VITEST, ['run', ...args]);
   }
   const started = Date.now();
   const results = await Promise.all(LANES.map(runLane));

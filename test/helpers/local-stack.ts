@@ -317,13 +317,15 @@ async function applyMigrations(stateDir: string): Promise<void> {
 
 /**
  * A fresh state directory with the D1 migrations applied: a copy of a template that `wrangler d1 migrations apply`
- * wrote once for these migrations and this wrangler.toml (`.tmp/migrated-state/<hash of both>/`), instead of running
- * wrangler and a workerd of its own for every stack (about 7 CPU-s and 6 s each). The template is written under a
- * name of its own and renamed into place, so stacks started at the same time in other processes never see half of it.
+ * wrote once for these migrations, this wrangler.toml and this wrangler version (`.tmp/migrated-state/<hash>/`),
+ * instead of running wrangler and a workerd of its own for every stack (about 7 CPU-s and 6 s each). The template is
+ * written under a name of its own and renamed into place, so stacks started at the same time in other processes
+ * never see half of it.
  */
 async function applyMigrationsFromTemplate(stateDir: string): Promise<void> {
   const migrations = path.join(ROOT, 'schema', 'migrations');
-  const hash = createHash('sha256').update(readFileSync(path.join(ROOT, 'wrangler.toml')));
+  const hash = createHash('sha256');
+  for (const file of [path.join(ROOT, 'wrangler.toml'), path.join(ROOT, 'node_modules', 'wrangler', 'package.json')]) hash.update(readFileSync(file));
   for (const name of readdirSync(migrations).filter((n) => n.endsWith('.sql')).sort()) hash.update(name).update(readFileSync(path.join(migrations, name)));
   const template = path.join(ROOT, '.tmp', 'migrated-state', hash.digest('hex').slice(0, 16));
   if (!existsSync(template)) {

@@ -164,9 +164,15 @@ describe('apps sign playback tokens offline (real wrangler dev, an app process w
     await new Promise((r) => setTimeout(r, 1600));
     const outcomes: string[] = [];
     await pool(sessions, 16, async (session, i) => {
-      const res = await http('POST', `${stack.origin}/v1/videos/${id}/views`, { 'Content-Type': 'application/json', 'CF-Connecting-IP': address(i) }, JSON.stringify({ viewerId: `viewer-${i}`, watchDuration: 1.05, videoDuration: 8, session }));
+      const send = () => http('POST', `${stack.origin}/v1/videos/${id}/views`, { 'Content-Type': 'application/json', 'CF-Connecting-IP': address(i) }, JSON.stringify({ viewerId: `viewer-${i}`, watchDuration: 1.05, videoDuration: 8, session }));
+      let res = await send();
+      // wrangler dev's proxy answers "503 Your worker restarted mid-request" when its hop to the Worker fails under
+      // load (docs/benchmarks.md), with or without the Worker's answer. A player sends the beacon again; if the first
+      // one was counted, the repeat finds its session used. The stats below check that no view was counted twice.
+      const retried = res.status === 503 && /restarted mid-request/.test(res.text);
+      if (retried) res = await send();
       const body = JSON.parse(res.text) as { counted?: boolean; reason?: string };
-      outcomes.push(body.counted ? 'counted' : (body.reason ?? `status ${res.status}`));
+      outcomes.push(body.counted || (retried && body.reason === 'session_used') ? 'counted' : (body.reason ?? `status ${res.status}`));
     });
     expect(outcomes.filter((o) => o !== 'counted')).toEqual([]);
     // Each session counts once: sending them all again counts nothing more.

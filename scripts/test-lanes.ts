@@ -89,9 +89,8 @@ function runLane({ name: lane, args, command }: Lane): Promise<LaneResult> {
   let awaitingError = false;
   rmSync(stackLogDir(lane), { recursive: true, force: true });
   const env = { ...process.env, STACK_LOG_DIR: stackLogDir(lane) };
-  const child = command
-    ? spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    : spawn(VITEST, ['run', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const [program, argv] = command ? [command, args] : [VITEST, ['run', ...args]];
+  const child = spawn(program, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let lastOutput = Date.now();
   let stopped = false;
   const watchdog = setInterval(() => {

@@ -16,7 +16,7 @@
  * reload land seconds after the server was up, answering in-flight uploads "503 Your worker restarted mid-request".
  */
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildPlayerModules } from '../player/build';
@@ -27,6 +27,8 @@ const STATIC = path.join(ROOT, 'workers', 'web', 'static');
 export const ASSETS_OUT = path.join(STATIC, 'assets');
 const PLAYER_ALIAS = path.join(STATIC, 'player.js');
 const PLAYER_PINNED = path.join(STATIC, 'player');
+/** Where output files are written before they are renamed into place (same file system, outside the assets). */
+const WRITE_TMP = path.join(ROOT, '.tmp', 'build-web');
 
 export const PAGE_ENTRIES = ['signin', 'upload', 'library', 'watch', 'stats'] as const;
 
@@ -85,7 +87,11 @@ function buildPages(options: { quiet?: boolean }) {
   });
 }
 
-/** Writes the files whose contents differ and removes files the build no longer produces in `dirs`. */
+/**
+ * Writes the files whose contents differ and removes files the build no longer produces in `dirs`. A file is written
+ * whole or not at all (written beside the repository's `.tmp/`, then renamed over), so a server starting meanwhile,
+ * or a second build running at the same moment (two test processes), never reads half a file.
+ */
 function syncOutputs(files: { path: string; contents: Uint8Array }[], dirs: string[]): void {
   const wanted = new Set(files.map((f) => f.path));
   for (const dir of dirs) {
@@ -98,7 +104,10 @@ function syncOutputs(files: { path: string; contents: Uint8Array }[], dirs: stri
   for (const f of files) {
     if (existsSync(f.path) && Buffer.compare(readFileSync(f.path), f.contents) === 0) continue;
     mkdirSync(path.dirname(f.path), { recursive: true });
-    writeFileSync(f.path, f.contents);
+    mkdirSync(WRITE_TMP, { recursive: true });
+    const tmp = path.join(WRITE_TMP, `${process.pid}-${path.basename(f.path)}`);
+    writeFileSync(tmp, f.contents);
+    renameSync(tmp, f.path);
   }
 }
 

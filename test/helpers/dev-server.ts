@@ -1,18 +1,26 @@
 /**
  * The local stacks' Worker server: what `wrangler dev` runs (wrangler.toml, its custom build, Miniflare with state
  * on disk), started through wrangler's own API (`unstable_startWorker`, which the `wrangler dev` command is built
- * on) so that a test stack can leave out two things it never uses:
+ * on) so that a test stack can leave out three things it never uses:
  * - the DevTools inspector. Its proxy relays every message of the Worker's isolate (4 per subrequest, and every D1,
  *   R2 and Durable Object call is one) to wrangler's Node process, which writes each to its debug log on disk:
  *   over one `npm test`, half of that process's CPU (203 → 100 CPU-s without it) and hundreds of MB of logs. A stack that wants it (the upload
  *   benchmark reads the isolate's heap) asks with `inspectorPort`.
  * - the file watcher: a test stack serves the code it started with.
+ * - the second run of wrangler.toml's custom build (`[build]`, the web app's browser bundle). wrangler runs it as it
+ *   reads the config, then, for a custom build command, watches its `watch_dir` even with `watch: false` and runs it
+ *   again once that watcher is ready. An empty command in `build.custom` leaves out the watcher and the second build;
+ *   the first still runs, so every stack serves a fresh bundle.
  *
  * Run as a program (by test/helpers/local-stack.ts, which stops it with SIGTERM): one argument, the JSON of
  * `DevServerOptions`. `npm start` runs the `wrangler dev` command itself.
  */
 import { randomUUID } from 'node:crypto';
-import { unstable_startWorker } from 'wrangler';
+import { createRequire } from 'node:module';
+
+// wrangler is a 12 MB CommonJS file: `require` loads it as such, where an ES `import` first scans all of it for its
+// export names (about a third of a second of CPU per stack).
+const { unstable_startWorker } = createRequire(import.meta.url)('wrangler') as typeof import('wrangler');
 
 export interface DevServerOptions {
   port: number;
@@ -33,6 +41,8 @@ export interface DevServerOptions {
 const options = JSON.parse(process.argv[2] ?? '') as DevServerOptions;
 const worker = await unstable_startWorker({
   config: 'wrangler.toml',
+  // No watcher and no second build (the first runs from wrangler.toml's [build] as the config is read).
+  build: { custom: { command: '' } },
   bindings: Object.fromEntries(Object.entries(options.vars).map(([name, value]) => [name, { type: 'plain_text', value }])),
   dev: {
     remote: false,

@@ -6,11 +6,12 @@
  *   R2 and Durable Object call is one) to wrangler's Node process, which writes each to its debug log on disk:
  *   over one `npm test`, half of that process's CPU (203 → 100 CPU-s without it) and hundreds of MB of logs. A stack that wants it (the upload
  *   benchmark reads the isolate's heap) asks with `inspectorPort`.
- * - the file watcher: a test stack serves the code it started with.
+ * - the file watchers: a test stack serves the code it started with. wrangler bundles the Worker with esbuild in
+ *   watch mode whatever `watch` says, and esbuild watches by polling the files it bundled: about half a CPU-second per
+ *   minute per idle stack. A custom build (`build.custom`) is bundled once, without that watcher.
  * - the second run of wrangler.toml's custom build (`[build]`, the web app's browser bundle). wrangler runs it as it
- *   reads the config, then, for a custom build command, watches its `watch_dir` even with `watch: false` and runs it
- *   again once that watcher is ready. An empty command in `build.custom` leaves out the watcher and the second build;
- *   the first still runs, so every stack serves a fresh bundle.
+ *   reads the config, then watches `build.custom.watch` and runs the command again once that watcher is ready, and
+ *   bundles the Worker after it. The stack's custom build is `true` (nothing to build again), watching one file.
  *
  * Run as a program (by test/helpers/local-stack.ts, which stops it with SIGTERM): one argument, the JSON of
  * `DevServerOptions`. `npm start` runs the `wrangler dev` command itself.
@@ -41,8 +42,9 @@ export interface DevServerOptions {
 const options = JSON.parse(process.argv[2] ?? '') as DevServerOptions;
 const worker = await unstable_startWorker({
   config: 'wrangler.toml',
-  // No watcher and no second build (the first runs from wrangler.toml's [build] as the config is read).
-  build: { custom: { command: '' } },
+  // wrangler.toml's [build] runs as the config is read; this command runs once its one-file watcher is ready, and the
+  // Worker is bundled after it, without esbuild's polling watcher.
+  build: { custom: { command: 'true', watch: 'wrangler.toml' } },
   bindings: Object.fromEntries(Object.entries(options.vars).map(([name, value]) => [name, { type: 'plain_text', value }])),
   dev: {
     remote: false,

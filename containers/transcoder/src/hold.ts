@@ -74,18 +74,22 @@ function procState(pid: number): string | null {
   }
 }
 
-/** SIGSTOP, then wait until the kernel has stopped it: true if it is stopped, false if it has exited. */
+/**
+ * SIGSTOP, then wait until the kernel has stopped it: true if it is stopped, false if it has exited. The stop usually
+ * lands within microseconds, so the first looks come at once; after those, every millisecond. Looking in a tight loop
+ * would burn a core while ffmpeg waits for a CPU to take the signal on: on a busy machine that is most of a slice.
+ */
 async function stop(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 'SIGSTOP');
   } catch {
     return false;
   }
-  for (;;) {
+  for (let look = 0; ; look++) {
     const state = procState(pid);
     if (state === 'T' || state === 't') return true;
     if (state === null || state === 'Z' || state === 'X') return false;
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => (look < 3 ? setImmediate(r) : setTimeout(r, 1)));
   }
 }
 

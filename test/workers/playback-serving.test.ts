@@ -297,10 +297,11 @@ describe('single flight', () => {
     const key = cacheUrl(`/v/vid_slowleader${Date.now()}/240p/segment_0000.ts`);
     const headers = () => new Headers({ 'Content-Type': 'video/mp2t', 'Content-Length': '8' });
     // The leader's origin stream sends 4 of its 8 bytes and then stalls, like a slow upstream or client.
+    let stalled!: ReadableStreamDefaultController<Uint8Array>;
     const leader = await serveThroughCache(
       new Request('http://x/'),
       key,
-      async () => ({ body: new ReadableStream({ start: (c) => c.enqueue(new Uint8Array([1, 2, 3, 4])) }), headers: headers() }),
+      async () => ({ body: new ReadableStream({ start: (c) => ((stalled = c), c.enqueue(new Uint8Array([1, 2, 3, 4]))) }), headers: headers() }),
       { waitUntil: () => {}, followerWaitMs: 100, hot: defaults.playback.hotCache },
     );
     expect(leader.headers.get('X-Cache')).toBe('MISS');
@@ -313,6 +314,9 @@ describe('single flight', () => {
     );
     expect(follower.headers.get('X-Cache')).toBe('MISS');
     expect(await bytes(follower)).toEqual(new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]));
-    await leader.body?.cancel();
+    // The leader's origin finishes, so its copy into the Cache API ends too instead of holding the cache.
+    stalled.enqueue(new Uint8Array([5, 6, 7, 8]));
+    stalled.close();
+    await bytes(leader);
   });
 });

@@ -317,6 +317,6 @@ describe('single flight', () => {
     // The leader's origin finishes, so its copy into the Cache API ends too instead of holding the cache.
     stalled.enqueue(new Uint8Array([5, 6, 7, 8]));
     stalled.close();
-    await bytes(leader);
+    expect(await bytes(leader)).toEqual(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
   });
 });

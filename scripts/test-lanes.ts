@@ -5,7 +5,8 @@
  * each keeps its own one-file-at-a-time rule and they wait on ffmpeg, browsers and stacks at the same time.
  *
  * Each line of output is prefixed with its lane's name; at the end a summary gives each project's exit status,
- * time and test counts, and the exit status is non-zero if any project failed.
+ * time and test counts, and how fast the machine ran (busy CPU-seconds and a speed factor: scripts/machine-speed.ts,
+ * so a slow run can be told apart: a slower machine or more work), and the exit status is non-zero if any project failed.
  * A project that prints nothing for SILENT_LIMIT_MS (no file finishing for that long: far past any file's own
  * time limits, so something blocks the vitest process itself) is stopped and fails, after printing what was
  * running (`ps`) and the end of what its newest local stack printed (every stack a lane starts writes its output to
@@ -15,8 +16,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { busyCpuSeconds, speedFactor } from './machine-speed';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VITEST = path.join(ROOT, 'node_modules', '.bin', 'vitest');
@@ -157,9 +160,16 @@ async function main(): Promise<number> {
     const typecheck = await run(TYPECHECK.command!, TYPECHECK.args);
     return typecheck !== 0 ? typecheck : run(VITEST, ['run', ...args]);
   }
+  const before = speedFactor();
+  const busyBefore = busyCpuSeconds();
   const started = Date.now();
   const results = await Promise.all(LANES.map(runLane));
-  console.log(`\nnpm test: ${Math.round((Date.now() - started) / 1000)} s, the projects side by side`);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const busyAfter = busyCpuSeconds();
+  const after = speedFactor();
+  console.log(`\nnpm test: ${seconds} s, the projects side by side`);
+  const busy = busyBefore !== null && busyAfter !== null ? `${Math.round(busyAfter - busyBefore)} busy CPU-seconds on ${os.availableParallelism()} cores, ` : '';
+  console.log(`  the machine: ${busy}speed ${before.factor.toFixed(2)} before the run and ${after.factor.toFixed(2)} after (a fixed workload took ${before.ms} and ${after.ms} ms of CPU; 1.00 is the speed the README's times were measured at: scripts/machine-speed.ts)`);
   for (const r of results) console.log(`  ${r.code === 0 ? 'passed' : 'FAILED'}  ${r.lane.padEnd(10)} ${String(r.seconds).padStart(4)} s  ${r.summary.join(' · ')}`);
   const failed = results.filter((r) => r.failures.length > 0);
   if (failed.length > 0) console.log('\nfailed tests:');

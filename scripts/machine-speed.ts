@@ -52,11 +52,20 @@ export function speedFactor(): { factor: number; ms: number } {
 /** CPU-seconds all processes have used since boot (user, nice, system, irq, softirq), or null where /proc/stat is missing. */
 export function busyCpuSeconds(): number | null {
   try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = fields;
-    // /proc/stat counts in USER_HZ ticks, 100 per second on Linux.
-    return (user + nice + system + irq + softirq) / 100;
+    return busySecondsOf(readFileSync('/proc/stat', 'utf8'));
   } catch {
     return null;
   }
+}
+
+/**
+ * The busy CPU-seconds in the text of /proc/stat: its first line, "cpu  user nice system idle iowait irq softirq …",
+ * counts in USER_HZ ticks (100 per second on Linux). Null when the text is not that.
+ */
+export function busySecondsOf(procStat: string): number | null {
+  const [label, ...fields] = procStat.split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq] = fields.map(Number);
+  const ticks = [user, nice, system, irq, softirq];
+  if (label !== 'cpu' || !ticks.every((n): n is number => n !== undefined && Number.isInteger(n) && n >= 0)) return null;
+  return ticks.reduce((sum, n) => sum + n, 0) / 100;
 }

@@ -3,7 +3,7 @@
  * the fixed work's CPU time, and the busy CPU-seconds read from /proc/stat count this process's own work.
  */
 import { describe, expect, it } from 'vitest';
-import { busyCpuSeconds, REFERENCE_MS, speedFactor } from '../../scripts/machine-speed';
+import { busyCpuSeconds, busySecondsOf, REFERENCE_MS, speedFactor } from '../../scripts/machine-speed';
 
 describe('machine speed', () => {
   it('gives the fixed work CPU time as a factor of the reference, and counts it among the busy CPU-seconds', () => {
@@ -20,5 +20,14 @@ describe('machine speed', () => {
     expect(ownMs).toBeGreaterThanOrEqual(ms * 2);
     expect(busyBefore).not.toBeNull();
     expect(busyAfter! - busyBefore!).toBeGreaterThan((ownMs / 1000) * 0.5);
+  });
+
+  it('reads the busy ticks of /proc/stat and refuses text that is not its first line', () => {
+    expect(busySecondsOf('cpu  6081325 764375 1064269 4688129 22668 0 47529 3941 0 0\ncpu0 1 2 3 4 5 6 7\n')).toBeCloseTo((6081325 + 764375 + 1064269 + 0 + 47529) / 100, 2);
+    expect(busySecondsOf('')).toBeNull();
+    expect(busySecondsOf('intr 1 2 3 4 5 6 7')).toBeNull();
+    expect(busySecondsOf('cpu  1 2 3')).toBeNull();
+    expect(busySecondsOf('cpu  1 x 3 4 5 6 7')).toBeNull();
+    expect(busySecondsOf('cpu  1 2 -3 4 5 6 7')).toBeNull();
   });
 });
